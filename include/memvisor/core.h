@@ -1,0 +1,198 @@
+/*
+ * core.h - units, errors, the deterministic RNG and page hashing.
+ *
+ * The lowest layer of memvisor: nothing here knows about hosts, VMs or
+ * guests. Everything above uses these types for sizes (bytes, pages), time
+ * (nanoseconds of simulated time) and errors (a negative MV_E* code plus a
+ * struct mv_error naming the file, line and field of bad input).
+ */
+#ifndef MEMVISOR_CORE_H
+#define MEMVISOR_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MV_VERSION "0.1.0"
+
+#define MV_PAGE_SHIFT 12
+#define MV_PAGE_SIZE (1u << MV_PAGE_SHIFT)
+#define MV_KIB 1024ull
+#define MV_MIB (1024ull * 1024)
+#define MV_GIB (1024ull * 1024 * 1024)
+
+#define MV_NS_PER_US 1000ull
+#define MV_NS_PER_MS 1000000ull
+#define MV_NS_PER_S 1000000000ull
+
+#if defined(__GNUC__)
+#define mv_likely(x) __builtin_expect(!!(x), 1)
+#define mv_unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define mv_likely(x) (x)
+#define mv_unlikely(x) (x)
+#endif
+
+/* Error codes: functions that can fail return 0 or one of these. */
+enum {
+	MV_OK = 0,
+	MV_EINVAL = -1, /* bad input: the mv_error says where */
+	MV_ENOMEM = -2, /* the process (not the simulated host) ran out */
+	MV_EIO = -3,    /* real I/O failed */
+	MV_ENOSPC = -4, /* a real disk is full */
+	MV_ENOENT = -5, /* a named file or object does not exist */
+	MV_EAGAIN = -6, /* simulated resource exhausted; retry later */
+};
+
+/*
+ * An error for the user: "file:line: field: message". file and field may be
+ * empty and line 0 when they do not apply.
+ */
+struct mv_error {
+	int code;
+	int line;
+	char file[256];
+	char field[64];
+	char msg[256];
+};
+
+/* Fill err (if not NULL) and return code; printf-style message. */
+int mv_error_set(struct mv_error *err, int code, const char *file, int line,
+		 const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Format err as one line without a newline; returns buf. */
+const char *mv_error_format(const struct mv_error *err, char *buf, size_t n);
+/* A short name for an error code ("invalid input", "I/O error", ...). */
+const char *mv_strerror(int code);
+
+/*
+ * Sizes and durations as users write them.
+ * mv_parse_size: "8GiB", "512 MiB", "4096", with libvirt's unit names
+ * (b/bytes, KB=1000, k/KiB=1024, MB, M/MiB, GB, G/GiB, TB, T/TiB); a bare
+ * number is multiplied by default_unit. Returns MV_EINVAL on anything else,
+ * including overflow, negative numbers and trailing garbage.
+ */
+int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
+		  uint64_t *out);
+/* libvirt unit name -> multiplier (0 if unknown). NULL/"" -> default_unit. */
+uint64_t mv_unit_multiplier(const char *unit, uint64_t default_unit);
+/* "300s", "5m", "10ms", "250us", "2h"; bare number = seconds. */
+int mv_parse_duration(const char *s, uint64_t *ns);
+/* Decimal with optional '%' (divided by 100) or plain fraction; 0..max. */
+int mv_parse_fraction(const char *s, double *out);
+/* Non-negative decimal with optional k/M/G suffix (x1000); e.g. "200k". */
+int mv_parse_rate(const char *s, double *out);
+/* Strict unsigned integer. */
+int mv_parse_u64(const char *s, uint64_t *out);
+
+/* Format bytes as "1.50 GiB" / "512.0 MiB" / "12 KiB" into buf. */
+const char *mv_format_bytes(uint64_t bytes, char *buf, size_t n);
+
+/*
+ * Deterministic RNG: xoshiro256** seeded through splitmix64. Every random
+ * choice in a simulation comes from one of these, seeded from the scenario
+ * seed, so the same seed gives the same run byte for byte.
+ */
+struct mv_rng {
+	uint64_t s[4];
+};
+
+void mv_rng_seed(struct mv_rng *r, uint64_t seed);
+
+static inline uint64_t mv_rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t mv_rng_next(struct mv_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = mv_rotl64(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = mv_rotl64(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias (Lemire). */
+static inline uint64_t mv_rng_below(struct mv_rng *r, uint64_t n)
+{
+	__uint128_t m = (__uint128_t)mv_rng_next(r) * n;
+	uint64_t l = (uint64_t)m;
+	if (mv_unlikely(l < n)) {
+		uint64_t t = -n % n;
+		while (l < t) {
+			m = (__uint128_t)mv_rng_next(r) * n;
+			l = (uint64_t)m;
+		}
+	}
+	return (uint64_t)(m >> 64);
+}
+
+/* Uniform double in [0, 1). */
+static inline double mv_rng_double(struct mv_rng *r)
+{
+	return (double)(mv_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* splitmix64 step: a good 64-bit mixer for deriving seeds from keys. */
+static inline uint64_t mv_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Zipf(s) over ranks 1..n by rejection-inversion (Hormann & Derflinger,
+ * "Rejection-inversion to generate variates from monotone discrete
+ * distributions", 1996): O(1) per sample, no tables, any n.
+ */
+struct mv_zipf {
+	uint64_t n;
+	double s;
+	double h_x1, h_n, cut;
+};
+
+int mv_zipf_init(struct mv_zipf *z, uint64_t n, double s);
+/* Rank in [0, n): 0 is the most popular. */
+uint64_t mv_zipf_next(const struct mv_zipf *z, struct mv_rng *r);
+
+/* XXH3-64 of one 4 KiB page (libxxhash). */
+uint64_t mv_page_hash(const void *page);
+/* XXH3-64 of arbitrary bytes. */
+uint64_t mv_hash(const void *p, size_t n);
+/* Hash of a page of zeros, computed once. */
+uint64_t mv_zero_page_hash(void);
+/* Non-zero if the page is all zeros (fast word scan). */
+int mv_page_is_zero(const void *page);
+
+/* A fixed-size bitmap. */
+struct mv_bitmap {
+	uint64_t nbits;
+	uint64_t *words;
+};
+
+int mv_bitmap_init(struct mv_bitmap *b, uint64_t nbits);
+void mv_bitmap_free(struct mv_bitmap *b);
+static inline int mv_bitmap_test(const struct mv_bitmap *b, uint64_t i)
+{
+	return (int)((b->words[i >> 6] >> (i & 63)) & 1);
+}
+static inline void mv_bitmap_set(struct mv_bitmap *b, uint64_t i)
+{
+	b->words[i >> 6] |= 1ull << (i & 63);
+}
+static inline void mv_bitmap_clear(struct mv_bitmap *b, uint64_t i)
+{
+	b->words[i >> 6] &= ~(1ull << (i & 63));
+}
+void mv_bitmap_zero(struct mv_bitmap *b);
+uint64_t mv_bitmap_count(const struct mv_bitmap *b);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * guest.h - the guest operating system inside a VM, and its workloads.
+ *
+ * The hypervisor cannot see inside a guest; the simulator can. This layer
+ * models what a guest kernel does with the guest-physical pages the VM
+ * gives it: a free list, processes with their own virtual address spaces
+ * (anonymous memory), a page cache of file pages (the OS image, application
+ * binaries), and the guest's own swap device. Every byte the guest reads or
+ * writes goes through mv_vm_access(), so the hypervisor sees exactly the
+ * accesses a real guest would make and nothing more.
+ *
+ * Flavours: "linux" leaves freed pages with their stale contents; "windows"
+ * zeroes freed pages in the background (the zero page thread), so they
+ * become all-zero pages that page sharing can collapse.
+ */
+#ifndef MEMVISOR_GUEST_H
+#define MEMVISOR_GUEST_H
+
+#include "memvisor/vm.h"
+
+enum mv_guest_flavour { MV_GUEST_LINUX, MV_GUEST_WINDOWS };
+
+/* What a page holds; deterministic generators (see content.c). */
+enum mv_content {
+	MV_CONTENT_ZERO,   /* all zeros */
+	MV_CONTENT_OS,     /* page i of a named OS image: same in every VM */
+	MV_CONTENT_APP,    /* page i of a named application: same in every VM */
+	MV_CONTENT_DATA,   /* private data, configurable compressibility */
+	MV_CONTENT_RANDOM, /* incompressible random bytes */
+	MV_CONTENT_COUNT
+};
+
+const char *mv_content_name(enum mv_content c);
+int mv_content_parse(const char *s, enum mv_content *out);
+
+/*
+ * Fill one page with content class c. name is the image or application
+ * name (OS/APP), index the page's index in it; for DATA and RANDOM, key
+ * makes the bytes unique. compressibility (DATA only) is the fraction of the
+ * page made of redundant blocks (0 = random, 1 = all redundant).
+ */
+void mv_content_fill(uint8_t *page, enum mv_content c, uint64_t name_hash,
+		     uint64_t index, uint64_t key, double compressibility);
+
+enum mv_wl_kind {
+	MV_WL_STEADY, /* fixed working set, accessed at `rate` */
+	MV_WL_IDLE,   /* populates its memory at start, then almost nothing */
+	MV_WL_PHASED, /* working set moves every `phase` through a region */
+	MV_WL_LEAK,   /* steady working set plus memory that grows and stays */
+	MV_WL_COUNT
+};
+enum mv_wl_dist { MV_DIST_UNIFORM, MV_DIST_ZIPF };
+
+const char *mv_wl_kind_name(enum mv_wl_kind k);
+int mv_wl_kind_parse(const char *s, enum mv_wl_kind *out);
+
+struct mv_workload_config {
+	char name[64];
+	enum mv_wl_kind kind;
+	enum mv_wl_dist dist;
+	double zipf_s;          /* Zipf exponent; default 0.99 */
+	uint64_t size_bytes;    /* working set (leak: the steady part) */
+	double rate;            /* page accesses per simulated second */
+	double write_ratio;     /* 0..1 */
+	enum mv_content content;
+	char content_name[64];  /* application name for MV_CONTENT_APP */
+	double compressibility; /* MV_CONTENT_DATA: 0..1, default 0.5 */
+	uint64_t start_ns;      /* when the workload starts */
+	uint64_t phase_ns;      /* phased: length of a phase */
+	uint64_t region_bytes;  /* phased: region the set moves in; default 4x */
+	double leak_bytes_per_s; /* leak: growth rate */
+	uint64_t leak_max_bytes; /* leak: stops growing here (0: never) */
+	char source[256];       /* where it was defined, for errors */
+	int source_line;
+};
+
+void mv_workload_config_default(struct mv_workload_config *w);
+int mv_workload_config_check(const struct mv_workload_config *w,
+			     uint64_t vm_bytes, struct mv_error *err);
+
+#define MV_MAX_WORKLOADS 16
+
+struct mv_guest_config {
+	enum mv_guest_flavour flavour;
+	char os_image[64];     /* OS image name; VMs with the same name share it */
+	uint64_t os_bytes;     /* image pages read into memory at boot */
+	double os_rate;        /* accesses/s the OS makes to its own pages */
+	uint64_t swap_bytes;   /* the guest's own swap device */
+	double zero_rate;      /* windows: pages/s the zero page thread clears */
+	int nworkloads;
+	struct mv_workload_config workload[MV_MAX_WORKLOADS];
+};
+
+void mv_guest_config_default(struct mv_guest_config *g);
+int mv_guest_flavour_parse(const char *s, enum mv_guest_flavour *out);
+const char *mv_guest_flavour_name(enum mv_guest_flavour f);
+
+/* What the guest would report through its balloon driver (virtio stats). */
+struct mv_guest_stats {
+	uint64_t swap_in, swap_out;       /* pages, guest swap */
+	uint64_t major_fault, minor_fault;
+	uint64_t free_pages;              /* "unused" */
+	uint64_t cache_pages;             /* "disk_caches" */
+	uint64_t anon_pages;
+	uint64_t kernel_pages;
+	uint64_t balloon_pages;
+	uint64_t available_pages;         /* pages the guest can use */
+	uint64_t oom_kills;               /* allocations the guest could not satisfy */
+};
+
+struct mv_guest;
+
+int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
+		    uint64_t seed, struct mv_guest **out, struct mv_error *err);
+void mv_guest_destroy(struct mv_guest *g);
+
+/*
+ * Boot the guest: read the OS image into memory and populate idle
+ * workloads. May stop early with MV_EAGAIN if the VM cannot get memory;
+ * call again to continue.
+ */
+int mv_guest_boot(struct mv_guest *g);
+int mv_guest_booted(const struct mv_guest *g);
+
+/*
+ * Run the guest for `dt_ns` of simulated time starting at `now_ns`: every
+ * workload issues its accesses for that time, less any stall time the VM
+ * was charged (a stalled vCPU makes no progress). Returns 0.
+ */
+int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns);
+
+void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s);
+
+/* Accesses demanded and accesses completed (stalls make the difference). */
+void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,
+		       uint64_t *done);
+
+/*
+ * Allocate one guest page the way the guest kernel does under pressure:
+ * free list first, then drop clean page cache, then swap out an anonymous
+ * page to the guest's swap. Returns MV_EAGAIN if nothing can be freed.
+ * (The balloon driver allocates through this.)
+ */
+int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out);
+
+/* Consistency of the guest's own books (free list, mappings, swap). */
+int mv_guest_check(const struct mv_guest *g, struct mv_error *err);
+
+#endif

@@ -1,0 +1,11 @@
+/* memvisor.h - the whole public API of libmemvisor. */
+#ifndef MEMVISOR_H
+#define MEMVISOR_H
+#include "memvisor/core.h"
+#include "memvisor/host.h"
+#include "memvisor/vm.h"
+#include "memvisor/guest.h"
+#include "memvisor/policy.h"
+#include "memvisor/sim.h"
+#include "memvisor/report.h"
+#endif

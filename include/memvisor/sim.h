@@ -1,0 +1,104 @@
+/*
+ * sim.h - scenarios and the deterministic simulator.
+ *
+ * A scenario is one host and its VMs (libvirt domain XML with memvisor
+ * metadata), each with a guest and workloads, plus duration, step and
+ * seed. The simulator advances simulated time in fixed steps; in each step
+ * every VM's guest runs its workloads, in VM order, through the one access
+ * path. Nothing depends on wall-clock time or on iteration order of
+ * anything but arrays, so a seed gives the same run byte for byte.
+ */
+#ifndef MEMVISOR_SIM_H
+#define MEMVISOR_SIM_H
+
+#include "memvisor/guest.h"
+#include "memvisor/policy.h"
+
+struct mv_vm_spec {
+	struct mv_vm_config vm;
+	struct mv_guest_config guest;
+};
+
+struct mv_scenario {
+	char name[64];
+	char source[256];           /* file it was loaded from */
+	uint64_t seed;
+	uint64_t duration_ns;
+	uint64_t step_ns;           /* default 10 ms */
+	uint64_t stats_interval_ns; /* default 10 s */
+	uint64_t active_window_ns;  /* true active set window; default 60 s */
+	struct mv_host_config host;
+	int nvms;
+	struct mv_vm_spec *vms;
+};
+
+/* Defaults for everything but host memory and VMs. */
+void mv_scenario_default(struct mv_scenario *s);
+/*
+ * Load a scenario file (see docs/scenario.md). Domains referenced by file
+ * are resolved relative to the scenario's directory. Bad input:
+ * MV_EINVAL/MV_ENOENT with err naming file, line and field.
+ */
+int mv_scenario_load(const char *path, struct mv_scenario **out,
+		     struct mv_error *err);
+/* Same, from a string; `name` stands for the file in errors. */
+int mv_scenario_load_string(const char *xml, const char *name,
+			    const char *base_dir, struct mv_scenario **out,
+			    struct mv_error *err);
+void mv_scenario_free(struct mv_scenario *s);
+
+/* Statistics sampled every stats interval. */
+struct mv_sample_vm {
+	uint64_t state[MV_PS_COUNT]; /* pages per state */
+	uint64_t granted, consumed, touched, active_true; /* pages */
+	uint64_t faults[MV_FAULT_COUNT];   /* cumulative */
+	uint64_t stall_ns;                 /* cumulative */
+	uint64_t demanded, done;           /* cumulative accesses */
+	struct mv_guest_stats guest;
+};
+
+struct mv_sample {
+	uint64_t t_ns;
+	uint64_t host_free;  /* frames */
+	enum mv_memstate memstate;
+	struct mv_sample_vm *vm; /* nvms entries */
+};
+
+struct mv_sim {
+	struct mv_scenario *sc; /* owned */
+	struct mv_host *host;
+	int nvms;
+	struct mv_vm **vm;
+	struct mv_guest **guest;
+	uint64_t now_ns;
+	uint64_t steps;
+	int verify;            /* run invariant checks after every step */
+	struct mv_memstate_machine memstate;
+	uint64_t state_ns[MV_MEMSTATE_COUNT]; /* time spent in each state */
+	uint64_t min_free;     /* frames, over the run */
+	uint64_t next_sample_ns, next_window_ns;
+	int nsamples, cap_samples;
+	struct mv_sample *samples;
+	double wall_s;         /* measured wall-clock time of the run */
+};
+
+/*
+ * Build a simulator for a scenario (takes ownership of sc, also on
+ * failure). verify != 0 turns on per-page checksums and the invariant check
+ * after every step.
+ */
+int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
+		  struct mv_error *err);
+void mv_sim_destroy(struct mv_sim *s);
+
+/* Advance one step. MV_EINVAL if an invariant check failed (err says). */
+int mv_sim_step(struct mv_sim *s, struct mv_error *err);
+
+/* Run to the scenario's duration; progress(frac, ctx) is called now and then. */
+int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
+	       struct mv_error *err);
+
+/* Invariants across all layers: host, every VM, every guest, refcounts. */
+int mv_sim_check(const struct mv_sim *s, struct mv_error *err);
+
+#endif

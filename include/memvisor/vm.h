@@ -1,0 +1,233 @@
+/*
+ * vm.h - a virtual machine's guest-physical memory: the pmap.
+ *
+ * The pmap maps every guest-physical page number (GPPN) of a VM to one of
+ * the page states of DESIGN.md, in 16 bytes per page. State counters are
+ * kept in step with every transition, so "how many pages are shared" is
+ * O(1) and the counts always add up to the configured size.
+ *
+ * All guest memory accesses come through mv_vm_access(): a resident page in
+ * the right state is a few loads and returns its frame; anything else is a
+ * fault (mv_vm_fault) that the hypervisor resolves and charges to the VM as
+ * stall time: first touch (zero fill), copy-on-write break, or a page-in
+ * from a backing store the reclaim layer registers (compression cache, swap
+ * file). The VM layer itself knows nothing of how pages are compressed or
+ * swapped; it only routes faults and keeps the books.
+ */
+#ifndef MEMVISOR_VM_H
+#define MEMVISOR_VM_H
+
+#include "memvisor/host.h"
+
+typedef uint64_t mv_gppn_t;
+
+enum mv_page_state {
+	MV_PS_UNTOUCHED = 0, /* never accessed: no frame, reads as zeros */
+	MV_PS_PRIVATE,       /* own frame, refcount 1 */
+	MV_PS_SHARED,        /* frame with refcount > 1 (or a hint), COW */
+	MV_PS_ZERO,          /* mapped to the host's zero frame, COW */
+	MV_PS_COMPRESSED,    /* slot in the VM's compression cache */
+	MV_PS_SWAPPED,       /* slot in the VM's swap file */
+	MV_PS_BALLOONED,     /* given up by the guest's balloon driver */
+	MV_PS_COUNT
+};
+
+/* Short names used in reports and JSON ("untouched", "private", ...). */
+const char *mv_page_state_name(enum mv_page_state s);
+
+/* Per-page flags. */
+enum {
+	MV_PME_ACCESSED = 1u << 0, /* touched in the current active window */
+	MV_PME_DIRTY = 1u << 1,    /* written since the last sharing scan */
+	MV_PME_SAMPLED = 1u << 2,  /* in the active-memory sample (policy) */
+	MV_PME_LARGE = 1u << 3,    /* backed by part of a 2 MiB mapping */
+	MV_PME_PINNED = 1u << 4,   /* never reclaimed (hugetlbfs-style) */
+};
+
+/* One pmap entry: 16 bytes. */
+struct mv_pme {
+	uint32_t mpn;   /* frame when resident; slot when compressed/swapped */
+	uint8_t state;  /* enum mv_page_state */
+	uint8_t flags;  /* MV_PME_* */
+	uint16_t aux;   /* for the reclaim layer (e.g. scan generation) */
+	uint32_t cksum; /* for the reclaim layer (e.g. KSM volatility) */
+	uint32_t stamp; /* for the reclaim layer (e.g. age / last access) */
+};
+
+/* Hypervisor-level fault kinds. */
+enum mv_fault_kind {
+	MV_FAULT_ZERO_FILL = 0, /* first touch, or touch after the balloon */
+	MV_FAULT_COW,           /* write to a shared or zero page */
+	MV_FAULT_DECOMPRESS,    /* access to a compressed page */
+	MV_FAULT_SWAPIN,        /* access to a swapped page */
+	MV_FAULT_ALLOC_WAIT,    /* no free frame: the vCPU waited */
+	MV_FAULT_COUNT
+};
+
+const char *mv_fault_name(enum mv_fault_kind k);
+
+/* Configuration, as libvirt <domain> XML or .vmx describe it. */
+struct mv_vm_config {
+	char name[64];
+	uint64_t mem_bytes;         /* <memory>: configured size */
+	uint64_t current_bytes;     /* <currentMemory>: balloon starts at mem - current */
+	uint64_t limit_bytes;       /* memtune hard_limit; default mem_bytes */
+	uint64_t reservation_bytes; /* memtune min_guarantee; default 0 */
+	uint64_t shares;            /* default 10 per MiB of configured memory */
+	int balloon_driver;         /* <memballoon model!='none'> */
+	int stats_period_s;         /* <memballoon><stats period=N>; 0 = off */
+	int sharing;                /* 0 with <memoryBacking><nosharepages/> */
+	int hugepages;              /* <memoryBacking><hugepages/> */
+	int home_node;              /* <numatune>; -1 = chosen by the host */
+	char source[256];           /* file the VM came from, for errors */
+	int source_line;
+};
+
+/* Fill defaults derived from mem_bytes (call after setting it). */
+void mv_vm_config_default(struct mv_vm_config *c, const char *name,
+			  uint64_t mem_bytes);
+/* Validate: sizes page-aligned and consistent; MV_EINVAL with field. */
+int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err);
+
+struct mv_vm;
+
+/*
+ * A backing store for non-resident pages (compression cache, swap file).
+ * page_in copies the page into dst, frees its slot and returns the latency
+ * to charge in *ns; peek copies it without changing anything (used by the
+ * invariant checker). Both return 0 or a negative MV_E* code.
+ */
+struct mv_backing_ops {
+	int (*page_in)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
+		       uint8_t *dst, uint64_t *ns);
+	int (*peek)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
+		    uint8_t *dst);
+	void *ctx;
+};
+
+/* Counters a VM accumulates over its life. */
+struct mv_vm_counters {
+	uint64_t reads, writes;
+	uint64_t faults[MV_FAULT_COUNT];
+	uint64_t stall_ns[MV_FAULT_COUNT];
+	uint64_t remote_frames; /* frames allocated off the home node */
+};
+
+struct mv_vm {
+	struct mv_vm_config cfg;
+	int id;
+	struct mv_host *host;
+	uint64_t npages;               /* configured size in pages */
+	struct mv_pme *pmap;           /* npages entries */
+	uint64_t count[MV_PS_COUNT];   /* pages per state; sums to npages */
+	struct mv_vm_counters ctr;
+	int home_node;
+	int alloc_blocked;             /* set by policy in the low state */
+	uint64_t stall_pending_ns;     /* stall charged, not yet consumed */
+
+	/* True active set: pages first touched in the current window. */
+	uint64_t window_accessed;
+	uint64_t active_true;          /* pages accessed in the last window */
+
+	struct mv_backing_ops backing[MV_PS_COUNT]; /* by state */
+	/* Called whenever a page's mapping changes (MMU invalidation). */
+	void (*on_invalidate)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
+	void *invalidate_ctx;
+
+	/* Verification: XXH3 of what the guest last wrote, per page. */
+	uint64_t *expect;              /* NULL unless verification is on */
+};
+
+int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
+		 struct mv_vm **out, struct mv_error *err);
+/* Frees every frame the VM holds. */
+void mv_vm_destroy(struct mv_vm *vm);
+
+/* Turn on per-page checksums of guest writes (tests, --verify). */
+int mv_vm_enable_verify(struct mv_vm *vm);
+
+/* Slow path of mv_vm_access: resolve a fault; NULL if the VM must wait. */
+uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
+
+static inline void mv_vm_mark_accessed(struct mv_vm *vm, struct mv_pme *e)
+{
+	if (!(e->flags & MV_PME_ACCESSED)) {
+		e->flags |= MV_PME_ACCESSED;
+		vm->window_accessed++;
+	}
+}
+
+/*
+ * The one access path: return the bytes of guest page gppn, resident and,
+ * for a write, private (breaking sharing first). NULL means the VM could not
+ * get a frame (host out of memory or allocation blocked): the caller retries
+ * later; the wait has been charged. Never NULL for a resident private page.
+ */
+static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn,
+				    int write)
+{
+	struct mv_pme *e = &vm->pmap[gppn];
+	unsigned st = e->state;
+	if (mv_likely(st == MV_PS_PRIVATE ||
+		      (!write && (st == MV_PS_SHARED || st == MV_PS_ZERO)))) {
+		mv_vm_mark_accessed(vm, e);
+		if (write) {
+			e->flags |= MV_PME_DIRTY;
+			vm->ctr.writes++;
+		} else {
+			vm->ctr.reads++;
+		}
+		return mv_host_frame(vm->host, e->mpn);
+	}
+	return mv_vm_fault(vm, gppn, write);
+}
+
+/* Record that the guest finished writing gppn (updates the checksum). */
+static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	if (mv_unlikely(vm->expect != NULL))
+		vm->expect[gppn] = mv_page_hash(
+			mv_host_frame(vm->host, vm->pmap[gppn].mpn));
+}
+
+/*
+ * Change a page's state and frame/slot, keeping the counters. Does not
+ * touch refcounts or bytes: the caller (fault path, reclaim layer) owns
+ * those. Calls the invalidation hook.
+ */
+void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
+		 uint32_t mpn_or_slot);
+
+/*
+ * Give a page to the balloon: drop its frame or backing slot and mark it
+ * ballooned. The guest promised not to touch it until the balloon deflates;
+ * if it does, the access is a zero-fill fault.
+ */
+void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
+
+/* Close the active window: active_true = pages touched in it; reset. */
+void mv_vm_close_window(struct mv_vm *vm);
+
+/* Figures an operator reads, derived from the pmap (O(pages)). */
+struct mv_vm_usage {
+	uint64_t configured;  /* pages */
+	uint64_t granted;     /* private + shared + zero: guest pages backed by a frame */
+	uint64_t consumed;    /* frames the VM accounts for: private + shared share */
+	uint64_t touched;     /* not untouched and not ballooned */
+	uint64_t active_true; /* pages accessed in the last active window */
+	uint64_t shared_saved; /* granted - consumed */
+	uint64_t state[MV_PS_COUNT];
+};
+void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u);
+
+/* Total stall charged over all fault kinds (ns). */
+uint64_t mv_vm_stall_ns(const struct mv_vm *vm);
+
+/*
+ * Invariant check: state counts add up; resident pages' frames are in use;
+ * every page's current bytes hash to what the guest last wrote (if
+ * verification is on). 0 or MV_EINVAL with a message naming the page.
+ */
+int mv_vm_check(const struct mv_vm *vm, struct mv_error *err);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Run cmocka test programs; print each program's result and, last, one
+# tally of test cases: "tests: N passed, N failed".
+# usage: run-tests.sh BUILD_DIR TEST_BIN...
+build="$1"; shift
+pass=0; fail=0; bad=0
+for t in "$@"; do
+	name=${t#"$build"/tests/}
+	log="$t.log"
+	"$t" >"$log" 2>&1
+	rc=$?
+	ok=$(grep -c '^\[       OK \]' "$log")
+	ko=$(grep -c '^\[  FAILED  \] test' "$log")
+	pass=$((pass + ok)); fail=$((fail + ko))
+	if [ $rc -eq 0 ]; then
+		echo "PASS $name ($ok)"
+	else
+		[ $ko -eq 0 ] && fail=$((fail + 1))   # crashed before reporting
+		bad=$((bad + 1))
+		echo "FAIL $name"; tail -40 "$log" | sed 's/^/    /'
+	fi
+done
+echo "tests: $pass passed, $fail failed"
+[ $bad -eq 0 ]

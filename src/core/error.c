@@ -1,0 +1,56 @@
+/*
+ * error.c - errors for users: one line naming file, line and field.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "memvisor/core.h"
+
+int mv_error_set(struct mv_error *err, int code, const char *file, int line,
+		 const char *field, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	err->line = line;
+	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *mv_error_format(const struct mv_error *err, char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	if (err->file[0]) {
+		if (err->line > 0)
+			used = (size_t)snprintf(buf, n, "%s:%d: ", err->file,
+						err->line);
+		else
+			used = (size_t)snprintf(buf, n, "%s: ", err->file);
+	}
+	if (used < n && err->field[0])
+		used += (size_t)snprintf(buf + used, n - used, "%s: ",
+					 err->field);
+	if (used < n)
+		snprintf(buf + used, n - used, "%s", err->msg);
+	return buf;
+}
+
+const char *mv_strerror(int code)
+{
+	switch (code) {
+	case MV_OK: return "success";
+	case MV_EINVAL: return "invalid input";
+	case MV_ENOMEM: return "out of memory";
+	case MV_EIO: return "I/O error";
+	case MV_ENOSPC: return "no space left on device";
+	case MV_ENOENT: return "no such file or object";
+	case MV_EAGAIN: return "resource temporarily exhausted";
+	default: return "unknown error";
+	}
+}
