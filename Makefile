@@ -10,7 +10,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := libxml-2.0 liblz4 libxxhash
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash) -lm
 TESTLIBS := -lcmocka
@@ -51,7 +51,7 @@ $(BIN): $(CLIOBJ) $(LIB)
 
 $(BUILD)/tests/%: tests/%.c $(TESTSUPOBJ) $(LIB) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TESTSUPOBJ) $(LIB) $(TESTLIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUPOBJ) $(LIB) $(TESTLIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

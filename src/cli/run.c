@@ -1,0 +1,352 @@
+/*
+ * run.c - `memvisor run`: load a scenario, simulate it, print the report.
+ *
+ * Steps: parse options (getopt_long), load the scenario, apply --seed and
+ * --duration, build the simulator, run it with a progress bar on stderr
+ * (only when stderr is a terminal and not --quiet), then write the text or
+ * JSON report. With --output FILE the report goes to a temporary file next
+ * to FILE that is renamed over it only once completely written, so a failed
+ * or interrupted run never leaves a half-written report behind.
+ *
+ * Exit statuses: 2 for usage errors and bad input (the scenario, its
+ * domains, option values), 1 for failures while running (an invariant
+ * check, I/O), 0 otherwise.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "memvisor/report.h"
+#include "memvisor/sim.h"
+
+#define BAR_WIDTH 40
+
+void mv_cli_run_help(FILE *f)
+{
+	fputs("usage: memvisor run [OPTIONS] SCENARIO\n"
+	      "\n"
+	      "Simulate the host and virtual machines described in SCENARIO\n"
+	      "(an XML file, see docs/scenario.md) and print a summary: the\n"
+	      "VMs' memory in esxtop's terms, faults, stall time, the guests'\n"
+	      "own statistics and the host's free memory over time.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --json          print the whole run as JSON "
+	      "(docs/json.md)\n"
+	      "  -o, --output FILE   write the report to FILE instead of "
+	      "standard output\n"
+	      "                      (replaced only once completely written)\n"
+	      "      --seed N        use seed N instead of the scenario's\n"
+	      "      --duration T    simulate T instead of the scenario's "
+	      "duration\n"
+	      "                      (e.g. 300s, 5m, 2h, 500ms)\n"
+	      "      --verify        check every invariant after every step, "
+	      "including\n"
+	      "                      that no guest byte changed (slow)\n"
+	      "  -q, --quiet         no progress bar\n"
+	      "  -h, --help          show this help and exit\n"
+	      "\n"
+	      "Exit status: 0 success, 1 the run failed, 2 usage error or bad "
+	      "input.\n",
+	      f);
+}
+
+struct run_opts {
+	int json, verify, quiet;
+	int have_seed, have_duration;
+	uint64_t seed, duration_ns;
+	const char *output;
+	const char *scenario;
+};
+
+/* Progress bar state: drawn on stderr only when it is a terminal. */
+struct progress {
+	int enabled;
+	int drawn;
+	int last; /* last permille drawn */
+};
+
+static void progress_draw(double frac, void *ctx)
+{
+	struct progress *p = ctx;
+	if (!p->enabled)
+		return;
+	if (frac < 0)
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	int permille = (int)(frac * 1000);
+	if (p->drawn && permille == p->last)
+		return;
+	p->last = permille;
+	p->drawn = 1;
+	int fill = (int)(frac * BAR_WIDTH);
+	char bar[BAR_WIDTH + 1];
+	for (int i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\rsimulating [%s] %5.1f%%", bar, permille / 10.0);
+	fflush(stderr);
+}
+
+static void progress_clear(struct progress *p)
+{
+	if (p->enabled && p->drawn) {
+		fprintf(stderr, "\r%*s\r", BAR_WIDTH + 24, "");
+		fflush(stderr);
+		p->drawn = 0;
+	}
+}
+
+/* The option as the user typed it, without "=value". */
+static void bad_option(char **argv, int optind_after, int optopt_c)
+{
+	if (optopt_c) {
+		mv_cli_errorf("unknown option '-%c' (see memvisor run --help)",
+			      optopt_c);
+		return;
+	}
+	const char *arg = argv[optind_after - 1];
+	const char *eq = strchr(arg, '=');
+	int len = eq ? (int)(eq - arg) : (int)strlen(arg);
+	mv_cli_errorf("unknown option '%.*s' (see memvisor run --help)", len,
+		      arg);
+}
+
+/* Parse options; returns -1 to go on, else an exit status. */
+static int parse_options(int argc, char **argv, struct run_opts *o)
+{
+	enum { OPT_JSON = 256, OPT_SEED, OPT_DURATION, OPT_VERIFY };
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"output", required_argument, NULL, 'o'},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	optind = 0; /* GNU: full reinitialisation */
+	int c;
+	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+		struct mv_error err = {0};
+		switch (c) {
+		case OPT_JSON: o->json = 1; break;
+		case OPT_VERIFY: o->verify = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'o':
+			if (!optarg[0]) {
+				mv_cli_errorf("--output: empty file name");
+				return MV_EXIT_USAGE;
+			}
+			o->output = optarg;
+			break;
+		case OPT_SEED:
+			if (mv_parse_u64(optarg, &o->seed) != 0) {
+				mv_error_set(&err, MV_EINVAL, NULL, 0, "--seed",
+					     "not an unsigned integer: '%s'",
+					     optarg);
+				mv_cli_error(&err);
+				return MV_EXIT_USAGE;
+			}
+			o->have_seed = 1;
+			break;
+		case OPT_DURATION:
+			if (mv_parse_duration(optarg, &o->duration_ns) != 0) {
+				mv_error_set(&err, MV_EINVAL, NULL, 0,
+					     "--duration",
+					     "not a duration: '%s' (e.g. 300s, "
+					     "5m, 2h)",
+					     optarg);
+				mv_cli_error(&err);
+				return MV_EXIT_USAGE;
+			}
+			if (o->duration_ns == 0) {
+				mv_error_set(&err, MV_EINVAL, NULL, 0,
+					     "--duration",
+					     "must be greater than zero");
+				mv_cli_error(&err);
+				return MV_EXIT_USAGE;
+			}
+			o->have_duration = 1;
+			break;
+		case 'h':
+			mv_cli_run_help(stdout);
+			return MV_EXIT_OK;
+		case ':': {
+			const char *arg = argv[optind - 1];
+			if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+				mv_cli_errorf("option '-%c' needs an argument "
+					      "(see memvisor run --help)",
+					      optopt);
+			else
+				mv_cli_errorf("option '%s' needs an argument "
+					      "(see memvisor run --help)",
+					      arg);
+			return MV_EXIT_USAGE;
+		}
+		default:
+			bad_option(argv, optind, optopt);
+			return MV_EXIT_USAGE;
+		}
+	}
+	int nargs = argc - optind;
+	if (nargs < 1) {
+		mv_cli_errorf("run: missing SCENARIO (see memvisor run --help)");
+		return MV_EXIT_USAGE;
+	}
+	if (nargs > 1) {
+		mv_cli_errorf("run: expected one SCENARIO, got %d (see memvisor "
+			      "run --help)",
+			      nargs);
+		return MV_EXIT_USAGE;
+	}
+	o->scenario = argv[optind];
+	return -1;
+}
+
+/* Bad input (the user can fix it) or a failure while running? */
+static int status_for(int code)
+{
+	return code == MV_EINVAL || code == MV_ENOENT ? MV_EXIT_USAGE
+						      : MV_EXIT_FAILURE;
+}
+
+static int write_report(FILE *f, const struct run_opts *o,
+			const struct mv_sim *sim)
+{
+	return o->json ? mv_report_json(f, sim) : mv_report_text(f, sim);
+}
+
+/*
+ * Write the report to o->output through a temporary file in the same
+ * directory, renamed over the target only when complete.
+ */
+static int write_report_file(const struct run_opts *o,
+			     const struct mv_sim *sim)
+{
+	size_t n = strlen(o->output) + sizeof ".tmp.XXXXXX";
+	char *tmp = malloc(n);
+	if (!tmp) {
+		mv_cli_errorf("out of memory");
+		return MV_EXIT_FAILURE;
+	}
+	snprintf(tmp, n, "%s.tmp.XXXXXX", o->output);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		mv_cli_errorf("%s: cannot create: %s", o->output,
+			      strerror(errno));
+		free(tmp);
+		return MV_EXIT_FAILURE;
+	}
+	/* mkstemp makes 0600; a report is an ordinary file. */
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		/* Not fatal: the report is still correct, only private. */
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		mv_cli_errorf("%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return MV_EXIT_FAILURE;
+	}
+	int rc = write_report(f, o, sim);
+	int saved = errno;
+	if (fflush(f) != 0 || ferror(f)) {
+		saved = errno;
+		rc = rc ? rc : MV_EIO;
+	}
+	if (fsync(fileno(f)) != 0 && !rc) {
+		saved = errno;
+		rc = MV_EIO;
+	}
+	if (fclose(f) != 0 && !rc) {
+		saved = errno;
+		rc = MV_EIO;
+	}
+	if (!rc && rename(tmp, o->output) != 0) {
+		saved = errno;
+		rc = MV_EIO;
+	}
+	if (rc) {
+		unlink(tmp);
+		mv_cli_errorf("%s: write error: %s", o->output,
+			      rc == MV_EIO ? strerror(saved) : mv_strerror(rc));
+		free(tmp);
+		return MV_EXIT_FAILURE;
+	}
+	free(tmp);
+	return MV_EXIT_OK;
+}
+
+int mv_cli_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int st = parse_options(argc, argv, &o);
+	if (st >= 0)
+		return st;
+
+	struct mv_error err = {0};
+	struct mv_scenario *sc = NULL;
+	int rc = mv_scenario_load(o.scenario, &sc, &err);
+	if (rc) {
+		if (!err.file[0])
+			snprintf(err.file, sizeof err.file, "%s", o.scenario);
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
+		mv_cli_error(&err);
+		return status_for(rc);
+	}
+	if (o.have_seed)
+		sc->seed = o.seed;
+	if (o.have_duration)
+		sc->duration_ns = o.duration_ns;
+
+	struct mv_sim *sim = NULL;
+	rc = mv_sim_create(sc, o.verify, &sim, &err); /* owns sc from here */
+	if (rc) {
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
+		mv_cli_error(&err);
+		return status_for(rc);
+	}
+
+	struct progress p = {
+		.enabled = !o.quiet && isatty(STDERR_FILENO),
+		.last = -1,
+	};
+	rc = mv_sim_run(sim, progress_draw, &p, &err);
+	progress_clear(&p);
+	if (rc) {
+		/* An invariant check failing mid-run is a bug, not bad input. */
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
+		mv_cli_error(&err);
+		mv_sim_destroy(sim);
+		return MV_EXIT_FAILURE;
+	}
+
+	if (o.output) {
+		st = write_report_file(&o, sim);
+	} else {
+		rc = write_report(stdout, &o, sim);
+		st = MV_EXIT_OK;
+		if (rc) {
+			mv_cli_errorf("standard output: %s", mv_strerror(rc));
+			st = MV_EXIT_FAILURE;
+		}
+	}
+	mv_sim_destroy(sim);
+	return st;
+}

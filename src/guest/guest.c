@@ -1,0 +1,673 @@
+/*
+ * guest.c - the guest operating system: free list, page cache, anonymous
+ * memory, its own swap, and the workloads of its processes.
+ *
+ * The guest owns the meaning of guest-physical pages; the hypervisor (vm
+ * layer) owns what backs them. Every time the guest reads or writes a page's
+ * bytes it goes through mv_vm_access(), which may fault (first touch, COW,
+ * page-in) or return NULL when the VM cannot get memory. The guest treats a
+ * NULL as a stalled vCPU: it undoes the half-done operation, so its books
+ * stay exact, and tries again in a later step.
+ *
+ * Under guest memory pressure the kernel frees pages the way Linux does:
+ * clean page cache first (a clock over cache pages with referenced bits),
+ * then anonymous pages, which it writes to its own swap device. The
+ * guest's swap is the guest's business: the hypervisor sees it only as
+ * reads of the victim page (which may itself be hypervisor-swapped: the
+ * "double paging" problem) and writes on swap-in.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "guest/guest.h"
+
+/* ---- page bookkeeping --------------------------------------------------- */
+
+static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
+{
+	g->nkind[g->kind[p] & ~GREF]--;
+	g->nkind[k]++;
+	g->kind[p] = (uint8_t)k;
+}
+
+static enum gkind kind_of(const struct mv_guest *g, mv_gppn_t p)
+{
+	return (enum gkind)(g->kind[p] & ~GREF);
+}
+
+static void free_push(struct mv_guest *g, mv_gppn_t p)
+{
+	set_kind(g, p, GK_FREE);
+	g->free[g->nfree++] = (uint32_t)p;
+}
+
+/* Write a page's whole contents as the guest does (memset/memcpy). */
+static int write_page(struct mv_guest *g, mv_gppn_t p, const uint8_t *src)
+{
+	uint8_t *dst = mv_vm_access(g->vm, p, 1);
+	if (!dst)
+		return MV_EAGAIN;
+	if (src)
+		memcpy(dst, src, MV_PAGE_SIZE);
+	else
+		memset(dst, 0, MV_PAGE_SIZE);
+	mv_vm_wrote(g->vm, p);
+	return 0;
+}
+
+static int fill_page(struct mv_guest *g, mv_gppn_t p, enum mv_content c,
+		     uint64_t name_hash, uint64_t index, uint64_t key,
+		     double compressibility)
+{
+	uint8_t *dst = mv_vm_access(g->vm, p, 1);
+	if (!dst)
+		return MV_EAGAIN;
+	mv_content_fill(dst, c, name_hash, index, key, compressibility);
+	mv_vm_wrote(g->vm, p);
+	return 0;
+}
+
+/* ---- reclaim inside the guest ------------------------------------------- */
+
+static void drop_cache_page(struct mv_guest *g, mv_gppn_t p)
+{
+	g->cache[g->page[p].index] = 0;
+	free_push(g, p);
+}
+
+/* Write an anonymous page to guest swap and free it. */
+static int swap_out(struct mv_guest *g, mv_gppn_t p)
+{
+	if (!g->nswap_free)
+		return MV_EAGAIN;
+	/* the guest reads the page to write it out: the hypervisor sees a
+	 * read, and must bring the page in first if it reclaimed it */
+	uint8_t *src = mv_vm_access(g->vm, p, 0);
+	if (!src)
+		return MV_EAGAIN;
+	uint32_t slot = g->swap_free[--g->nswap_free];
+	memcpy(g->swap + (uint64_t)slot * MV_PAGE_SIZE, src, MV_PAGE_SIZE);
+	struct gproc *pr = &g->proc[g->page[p].owner];
+	pr->pte[g->page[p].index] = PTE_SWAP | slot;
+	pr->rss--;
+	g->st.swap_out++;
+	free_push(g, p);
+	return 0;
+}
+
+/*
+ * Free one page by the clock algorithm: a referenced page gets a second
+ * chance; clean cache is taken before anonymous memory (two sweeps).
+ */
+static int reclaim_one(struct mv_guest *g)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		enum gkind want = pass == 0 ? GK_CACHE : GK_ANON;
+		if (!g->nkind[want] || (want == GK_ANON && !g->nswap_free))
+			continue;
+		for (uint64_t n = 0; n < 2 * g->npages; n++) {
+			mv_gppn_t p = g->clock_hand;
+			g->clock_hand = (g->clock_hand + 1) % g->npages;
+			if (kind_of(g, p) != want)
+				continue;
+			if (g->kind[p] & GREF) {
+				g->kind[p] &= (uint8_t)~GREF;
+				continue;
+			}
+			if (want == GK_CACHE) {
+				drop_cache_page(g, p);
+				return 0;
+			}
+			return swap_out(g, p);
+		}
+	}
+	return MV_EAGAIN;
+}
+
+/* Take a page off the free lists (windows: zeroed first); *zeroed says
+ * whether its contents are known to be zero already. */
+static int take_free(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
+{
+	if (g->nzeroed) {
+		*out = g->zeroed[--g->nzeroed];
+		*zeroed = 1;
+		return 0;
+	}
+	if (g->nfree) {
+		*out = g->free[--g->nfree];
+		*zeroed = 0;
+		return 0;
+	}
+	return MV_EAGAIN;
+}
+
+static int alloc_page(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
+{
+	while (take_free(g, out, zeroed) != 0) {
+		int rc = reclaim_one(g);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Put a page taken with alloc_page back (an operation was abandoned). */
+static void unalloc_page(struct mv_guest *g, mv_gppn_t p, int zeroed)
+{
+	if (zeroed) {
+		g->zeroed[g->nzeroed++] = (uint32_t)p;
+	} else {
+		g->free[g->nfree++] = (uint32_t)p;
+	}
+}
+
+int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out)
+{
+	int zeroed;
+	int rc = alloc_page(g, out, &zeroed);
+	if (rc == 0)
+		set_kind(g, *out, GK_BALLOON);
+	return rc;
+}
+
+/* ---- page cache and anonymous faults ------------------------------------ */
+
+/* Make OS image page `idx` resident in the page cache; major fault. */
+static int cache_fill(struct mv_guest *g, uint64_t idx, mv_gppn_t *out)
+{
+	mv_gppn_t p;
+	int zeroed;
+	int rc = alloc_page(g, &p, &zeroed);
+	if (rc)
+		return rc;
+	rc = fill_page(g, p, MV_CONTENT_OS, g->os_hash, idx, 0, 0);
+	if (rc) {
+		unalloc_page(g, p, zeroed);
+		return rc;
+	}
+	set_kind(g, p, GK_CACHE);
+	g->page[p].owner = 0;
+	g->page[p].index = (uint32_t)idx;
+	g->cache[idx] = (uint32_t)p + 1;
+	g->st.major_fault++;
+	g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+	*out = p;
+	return 0;
+}
+
+/*
+ * Resolve a process page: map a fresh page (minor fault: zeroed by the
+ * kernel unless it came from the zeroed list, then initialised with the
+ * workload's content) or read it back from guest swap (major fault).
+ */
+static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+		      mv_gppn_t *out)
+{
+	struct gproc *pr = &g->proc[w->proc];
+	uint32_t pte = pr->pte[vpn];
+	mv_gppn_t p;
+	int zeroed;
+	int rc = alloc_page(g, &p, &zeroed);
+	if (rc) {
+		if (rc == MV_EAGAIN && !g->nkind[GK_CACHE] && !g->nswap_free)
+			g->st.oom_kills++;
+		return rc;
+	}
+	if (pte & PTE_SWAP) {
+		uint32_t slot = pte & ~PTE_SWAP;
+		rc = write_page(g, p, g->swap + (uint64_t)slot * MV_PAGE_SIZE);
+		if (rc) {
+			unalloc_page(g, p, zeroed);
+			return rc;
+		}
+		g->swap_free[g->nswap_free++] = slot;
+		g->st.swap_in++;
+		g->st.major_fault++;
+		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+	} else {
+		uint64_t key = mv_mix64(g->seed ^ ((uint64_t)w->proc << 40) ^ vpn);
+		if (!zeroed || w->cfg.content != MV_CONTENT_ZERO) {
+			/* the kernel clears the page, then the program fills it:
+			 * one pass of writes with the final bytes */
+			rc = fill_page(g, p, w->cfg.content, w->name_hash, vpn, key,
+				       w->cfg.compressibility);
+			if (rc) {
+				unalloc_page(g, p, zeroed);
+				return rc;
+			}
+		}
+		g->st.minor_fault++;
+	}
+	set_kind(g, p, GK_ANON);
+	g->page[p].owner = (uint32_t)w->proc;
+	g->page[p].index = (uint32_t)vpn;
+	pr->pte[vpn] = (uint32_t)p + 1;
+	pr->rss++;
+	*out = p;
+	return 0;
+}
+
+/* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
+static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
+{
+	struct gproc *pr = &g->proc[w->proc];
+	uint32_t pte = pr->pte[vpn];
+	mv_gppn_t p;
+	if (pte && !(pte & PTE_SWAP)) {
+		p = pte - 1;
+	} else {
+		int rc = anon_fault(g, w, vpn, &p);
+		if (rc)
+			return rc;
+	}
+	g->kind[p] |= GREF;
+	uint8_t *b = mv_vm_access(g->vm, p, write);
+	if (!b)
+		return MV_EAGAIN;
+	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
+	if (write) {
+		uint64_t v = w->cfg.content == MV_CONTENT_ZERO ? 0
+							      : mv_rng_next(&w->rng);
+		memcpy(b + off, &v, 8);
+		mv_vm_wrote(g->vm, p);
+	} else {
+		uint64_t v;
+		memcpy(&v, b + off, 8);
+		g->sink += v;
+	}
+	return 0;
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+static uint64_t str_hash(const char *s)
+{
+	return mv_hash(s, strlen(s));
+}
+
+static uint64_t coprime_mult(uint64_t n, uint64_t seed)
+{
+	/* a multiplier coprime with n: i -> i * m mod n is a permutation */
+	static const uint64_t primes[] = {2654435761ull, 40503ull, 104729ull,
+					  7919ull, 15485863ull};
+	for (size_t i = 0; i < sizeof primes / sizeof primes[0]; i++) {
+		uint64_t m = primes[(i + seed) % 5];
+		if (n % m)
+			return m % n ? m % n : 1;
+	}
+	return 1;
+}
+
+static int work_init(struct mv_guest *g, int i, const struct mv_workload_config *c)
+{
+	struct gwork *w = &g->work[i];
+	w->cfg = *c;
+	w->proc = i;
+	w->ws = (c->size_bytes + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE;
+	if (w->ws == 0)
+		w->ws = 1;
+	w->region = w->ws;
+	uint64_t nv = w->ws;
+	if (c->kind == MV_WL_PHASED) {
+		w->region = c->region_bytes ? c->region_bytes / MV_PAGE_SIZE
+					    : 4 * w->ws;
+		if (w->region < w->ws)
+			w->region = w->ws;
+		nv = w->region;
+	} else if (c->kind == MV_WL_LEAK) {
+		w->leak_max = c->leak_max_bytes ? c->leak_max_bytes / MV_PAGE_SIZE
+						: g->npages;
+		nv = w->ws + w->leak_max;
+	}
+	if (nv >= PTE_SWAP)
+		return MV_EINVAL;
+	w->perm = coprime_mult(w->ws, (uint64_t)i);
+	mv_rng_seed(&w->rng, mv_mix64(g->seed + 0x100 + (uint64_t)i));
+	if (c->dist == MV_DIST_ZIPF && mv_zipf_init(&w->zipf, w->ws, c->zipf_s))
+		return MV_EINVAL;
+	w->name_hash = str_hash(c->content_name);
+	struct gproc *pr = &g->proc[i];
+	pr->nvpages = nv;
+	pr->pte = calloc(nv, sizeof *pr->pte);
+	return pr->pte ? 0 : MV_ENOMEM;
+}
+
+int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
+		    uint64_t seed, struct mv_guest **out, struct mv_error *err)
+{
+	*out = NULL;
+	struct mv_guest *g = calloc(1, sizeof *g);
+	if (!g)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+	g->cfg = *cfg;
+	g->vm = vm;
+	g->seed = seed;
+	g->npages = vm->npages;
+	g->kind = calloc(g->npages, 1);
+	g->page = calloc(g->npages, sizeof *g->page);
+	g->free = malloc(g->npages * sizeof *g->free);
+	g->zeroed = malloc(g->npages * sizeof *g->zeroed);
+	g->os_pages = cfg->os_bytes / MV_PAGE_SIZE;
+	if (g->os_pages > g->npages / 2)
+		g->os_pages = g->npages / 2;
+	g->cache = calloc(g->os_pages + 1, sizeof *g->cache);
+	g->swap_slots = cfg->swap_bytes / MV_PAGE_SIZE;
+	g->swap_free = malloc((g->swap_slots + 1) * sizeof *g->swap_free);
+	if (g->swap_slots) {
+		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		g->swap = s == MAP_FAILED ? NULL : s;
+	}
+	if (!g->kind || !g->page || !g->free || !g->zeroed || !g->cache ||
+	    !g->swap_free || (g->swap_slots && !g->swap)) {
+		mv_guest_destroy(g);
+		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
+				    vm->cfg.source_line, "guest",
+				    "cannot allocate the guest model");
+	}
+	for (uint64_t s = 0; s < g->swap_slots; s++)
+		g->swap_free[s] = (uint32_t)(g->swap_slots - 1 - s);
+	g->nswap_free = g->swap_slots;
+
+	/* all memory starts free; lowest pages are handed out first */
+	g->nkind[GK_FREE] = g->npages;
+	for (uint64_t p = 0; p < g->npages; p++)
+		g->free[p] = (uint32_t)(g->npages - 1 - p);
+	g->nfree = g->npages;
+
+	g->os_hash = str_hash(cfg->os_image);
+	mv_rng_seed(&g->os_rng, mv_mix64(seed + 0x05));
+	if (g->os_pages && mv_zipf_init(&g->os_zipf, g->os_pages, 0.99)) {
+		mv_guest_destroy(g);
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest", "bad OS image");
+	}
+	g->nwork = g->nproc = cfg->nworkloads;
+	for (int i = 0; i < cfg->nworkloads; i++) {
+		int rc = work_init(g, i, &cfg->workload[i]);
+		if (rc) {
+			mv_guest_destroy(g);
+			const struct mv_workload_config *c = &cfg->workload[i];
+			return mv_error_set(err, rc, c->source, c->source_line,
+					    "workload", "cannot set up workload "
+					    "'%s': %s", c->name, mv_strerror(rc));
+		}
+	}
+	*out = g;
+	return 0;
+}
+
+void mv_guest_destroy(struct mv_guest *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < MV_MAX_WORKLOADS; i++)
+		free(g->proc[i].pte);
+	if (g->swap)
+		munmap(g->swap, g->swap_slots * MV_PAGE_SIZE);
+	free(g->swap_free);
+	free(g->cache);
+	free(g->zeroed);
+	free(g->free);
+	free(g->page);
+	free(g->kind);
+	free(g);
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+int mv_guest_boot(struct mv_guest *g)
+{
+	/* read the OS image into the page cache */
+	while (g->boot_next < g->os_pages) {
+		mv_gppn_t p;
+		int rc = cache_fill(g, g->boot_next, &p);
+		if (rc)
+			return rc;
+		g->boot_next++;
+	}
+	g->booted = 1;
+	return 0;
+}
+
+int mv_guest_booted(const struct mv_guest *g)
+{
+	return g->booted;
+}
+
+static uint64_t pick(struct gwork *w)
+{
+	uint64_t r = w->cfg.dist == MV_DIST_ZIPF ? mv_zipf_next(&w->zipf, &w->rng)
+						 : mv_rng_below(&w->rng, w->ws);
+	return (r * w->perm) % w->ws;
+}
+
+/* The OS's own accesses to its image (kernel text, libraries). */
+static void run_os(struct mv_guest *g, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t idx = mv_zipf_next(&g->os_zipf, &g->os_rng);
+		uint32_t c = g->cache[idx];
+		mv_gppn_t p;
+		if (c) {
+			p = c - 1;
+		} else if (cache_fill(g, idx, &p) != 0) {
+			return;
+		}
+		g->kind[p] |= GREF;
+		const uint8_t *b = mv_vm_access(g->vm, p, 0);
+		if (!b)
+			return;
+		g->sink += b[(i * 64) & (MV_PAGE_SIZE - 1)];
+		g->os_done++;
+	}
+}
+
+/* Windows' zero page thread: clear freed pages in the background. */
+static void run_zeroer(struct mv_guest *g, uint64_t n)
+{
+	while (n-- && g->nfree) {
+		mv_gppn_t p = g->free[g->nfree - 1];
+		if (write_page(g, p, NULL) != 0)
+			return;
+		g->nfree--;
+		set_kind(g, p, GK_ZEROED);
+		g->zeroed[g->nzeroed++] = (uint32_t)p;
+	}
+}
+
+static uint64_t take_credit(double *credit, double add)
+{
+	*credit += add;
+	uint64_t n = (uint64_t)*credit;
+	*credit -= (double)n;
+	return n;
+}
+
+static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
+		     double dt_s, double progress)
+{
+	if (now_ns < w->cfg.start_ns)
+		return;
+	/* idle: populate the whole set once, then (almost) nothing */
+	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
+		if (touch(g, w, w->populated, 1))
+			return;
+		w->populated++;
+	}
+	if (w->cfg.kind == MV_WL_LEAK) {
+		uint64_t n = take_credit(&w->leak_credit,
+					 w->cfg.leak_bytes_per_s * dt_s * progress /
+						 MV_PAGE_SIZE);
+		for (; n && w->leaked < w->leak_max; n--, w->leaked++)
+			if (touch(g, w, w->ws + w->leaked, 1))
+				return;
+	}
+	uint64_t base = 0;
+	if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns)
+		base = ((now_ns - w->cfg.start_ns) / w->cfg.phase_ns) * w->ws;
+	uint64_t want = take_credit(&w->credit, w->cfg.rate * dt_s);
+	uint64_t n = (uint64_t)((double)want * progress + 0.5);
+	w->demanded += want;
+	uint64_t wr = (uint64_t)(w->cfg.write_ratio * 18446744073709551615.0);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t vpn = pick(w);
+		if (w->cfg.kind == MV_WL_PHASED)
+			vpn = (vpn + base) % w->region;
+		int write = w->cfg.write_ratio > 0 && mv_rng_next(&w->rng) <= wr;
+		if (touch(g, w, vpn, write))
+			return;
+		w->done++;
+	}
+}
+
+int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
+{
+	struct mv_vm *vm = g->vm;
+	/* a vCPU stalled in the hypervisor makes no progress meanwhile */
+	double progress = 1.0;
+	if (vm->stall_pending_ns >= dt_ns) {
+		vm->stall_pending_ns -= dt_ns;
+		progress = 0.0;
+	} else {
+		progress = (double)(dt_ns - vm->stall_pending_ns) / (double)dt_ns;
+		vm->stall_pending_ns = 0;
+	}
+	double dt_s = (double)dt_ns / 1e9;
+	if (!g->booted) {
+		if (progress > 0)
+			mv_guest_boot(g);
+		for (int i = 0; i < g->nwork; i++)
+			g->work[i].demanded += take_credit(
+				&g->work[i].credit, g->work[i].cfg.rate * dt_s);
+		return 0;
+	}
+	uint64_t os_want = take_credit(&g->os_credit, g->cfg.os_rate * dt_s);
+	g->os_demanded += os_want;
+	if (progress > 0) {
+		if (g->os_pages)
+			run_os(g, (uint64_t)((double)os_want * progress + 0.5));
+		for (int i = 0; i < g->nwork; i++)
+			run_work(g, &g->work[i], now_ns, dt_s, progress);
+		if (g->cfg.flavour == MV_GUEST_WINDOWS)
+			run_zeroer(g, take_credit(&g->zero_credit,
+						  g->cfg.zero_rate * dt_s * progress));
+	} else {
+		for (int i = 0; i < g->nwork; i++)
+			g->work[i].demanded += take_credit(
+				&g->work[i].credit, g->work[i].cfg.rate * dt_s);
+	}
+	return 0;
+}
+
+/* ---- reporting and checking --------------------------------------------- */
+
+void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s)
+{
+	*s = g->st;
+	s->free_pages = g->nkind[GK_FREE] + g->nkind[GK_ZEROED];
+	s->cache_pages = g->nkind[GK_CACHE];
+	s->anon_pages = g->nkind[GK_ANON];
+	s->balloon_pages = g->nkind[GK_BALLOON];
+	s->kernel_pages = 0;
+	s->available_pages = g->npages - g->nkind[GK_BALLOON];
+}
+
+void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,
+		       uint64_t *done)
+{
+	uint64_t d = g->os_demanded, k = g->os_done;
+	for (int i = 0; i < g->nwork; i++) {
+		d += g->work[i].demanded;
+		k += g->work[i].done;
+	}
+	*demanded = d;
+	*done = k;
+}
+
+int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
+{
+	const char *name = g->vm->cfg.name;
+	uint64_t n[GK_COUNT] = {0};
+	for (uint64_t p = 0; p < g->npages; p++) {
+		enum gkind k = kind_of(g, p);
+		if (k >= GK_COUNT)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest page %llu has bad kind %d",
+					    (unsigned long long)p, k);
+		n[k]++;
+		if (k == GK_ANON) {
+			const struct gproc *pr = &g->proc[g->page[p].owner];
+			if (g->page[p].owner >= (uint32_t)g->nproc ||
+			    g->page[p].index >= pr->nvpages ||
+			    pr->pte[g->page[p].index] != p + 1)
+				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+						    "anonymous guest page %llu is "
+						    "not mapped by its owner",
+						    (unsigned long long)p);
+		} else if (k == GK_CACHE) {
+			if (g->page[p].index >= g->os_pages ||
+			    g->cache[g->page[p].index] != p + 1)
+				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+						    "cache page %llu is not in the "
+						    "page cache index",
+						    (unsigned long long)p);
+		}
+	}
+	for (int k = 0; k < GK_COUNT; k++)
+		if (n[k] != g->nkind[k])
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest page kind %d: %llu pages, "
+					    "counter %llu", k,
+					    (unsigned long long)n[k],
+					    (unsigned long long)g->nkind[k]);
+	if (g->nfree != n[GK_FREE] || g->nzeroed != n[GK_ZEROED])
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "guest free lists hold %llu + %llu pages, "
+				    "%llu + %llu are free",
+				    (unsigned long long)g->nfree,
+				    (unsigned long long)g->nzeroed,
+				    (unsigned long long)n[GK_FREE],
+				    (unsigned long long)n[GK_ZEROED]);
+	for (uint64_t i = 0; i < g->nfree; i++)
+		if (kind_of(g, g->free[i]) != GK_FREE)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest free list holds a used page");
+	uint64_t swapped = 0, rss = 0;
+	for (int i = 0; i < g->nproc; i++) {
+		const struct gproc *pr = &g->proc[i];
+		uint64_t r = 0;
+		for (uint64_t v = 0; v < pr->nvpages; v++) {
+			uint32_t pte = pr->pte[v];
+			if (!pte)
+				continue;
+			if (pte & PTE_SWAP) {
+				swapped++;
+			} else if (pte - 1 >= g->npages ||
+				   kind_of(g, pte - 1) != GK_ANON ||
+				   g->page[pte - 1].index != v) {
+				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+						    "process %d page %llu maps a "
+						    "page it does not own", i,
+						    (unsigned long long)v);
+			} else {
+				r++;
+			}
+		}
+		if (r != pr->rss)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "process %d rss %llu, maps %llu", i,
+					    (unsigned long long)pr->rss,
+					    (unsigned long long)r);
+		rss += r;
+	}
+	if (swapped + g->nswap_free != g->swap_slots)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "guest swap: %llu used + %llu free != %llu",
+				    (unsigned long long)swapped,
+				    (unsigned long long)g->nswap_free,
+				    (unsigned long long)g->swap_slots);
+	(void)rss;
+	return 0;
+}

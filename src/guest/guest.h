@@ -1,0 +1,94 @@
+/*
+ * guest/guest.h - the guest OS model's internal state (layer-internal).
+ */
+#ifndef MV_GUEST_INTERNAL_H
+#define MV_GUEST_INTERNAL_H
+
+#include "memvisor/guest.h"
+
+/* What the guest kernel uses a guest-physical page for. */
+enum gkind {
+	GK_FREE = 0,   /* on the free list (stale contents) */
+	GK_ZEROED,     /* windows: on the zeroed list */
+	GK_CACHE,      /* page cache: page `index` of the OS image */
+	GK_ANON,       /* anonymous memory of process `owner` at vpn `index` */
+	GK_BALLOON,    /* held by the balloon driver */
+	GK_COUNT
+};
+
+#define GREF 0x80 /* referenced since the clock hand last passed */
+
+struct gpage {
+	uint32_t owner;
+	uint32_t index;
+};
+
+/* pte: 0 = never mapped; PTE_SWAP|slot = in guest swap; else gppn + 1. */
+#define PTE_SWAP 0x80000000u
+
+struct gproc {
+	uint64_t nvpages;
+	uint32_t *pte;
+	uint64_t rss;
+};
+
+struct gwork {
+	struct mv_workload_config cfg;
+	int proc;
+	uint64_t ws;          /* working-set pages */
+	uint64_t region;      /* pages the set moves in (phased) */
+	uint64_t perm;        /* multiplier scattering ranks over the set */
+	struct mv_zipf zipf;
+	struct mv_rng rng;
+	double credit;        /* fractional accesses carried between steps */
+	double leak_credit;
+	uint64_t leaked;      /* leak: pages leaked so far */
+	uint64_t leak_max;    /* pages */
+	uint64_t populated;   /* idle: pages populated so far */
+	uint64_t name_hash;   /* app content */
+	uint64_t demanded, done;
+};
+
+struct mv_guest {
+	struct mv_guest_config cfg;
+	struct mv_vm *vm;
+	uint64_t npages;
+	uint64_t seed;
+	uint8_t *kind;        /* enum gkind | GREF, per gppn */
+	struct gpage *page;   /* per gppn */
+	uint64_t nkind[GK_COUNT];
+
+	uint32_t *free;       /* free list (LIFO), GK_FREE pages */
+	uint64_t nfree;
+	uint32_t *zeroed;     /* windows zeroed list, GK_ZEROED pages */
+	uint64_t nzeroed;
+
+	/* page cache of the OS image: index -> gppn + 1 */
+	uint64_t os_pages;
+	uint64_t os_hash;
+	uint32_t *cache;
+	struct mv_zipf os_zipf;
+	struct mv_rng os_rng;
+	double os_credit;
+
+	/* guest swap device: slots of real bytes */
+	uint64_t swap_slots;
+	uint8_t *swap;        /* swap_slots * 4 KiB, MAP_NORESERVE */
+	uint32_t *swap_free;  /* free slot stack */
+	uint64_t nswap_free;
+
+	int nproc;
+	struct gproc proc[MV_MAX_WORKLOADS];
+	int nwork;
+	struct gwork work[MV_MAX_WORKLOADS];
+
+	uint64_t clock_hand;
+	double zero_credit;
+	int booted;
+	uint64_t boot_next;   /* next OS page to load at boot */
+	struct mv_guest_stats st;
+	uint64_t os_demanded, os_done;
+	volatile uint64_t sink; /* reads land here so they really happen */
+};
+
+#endif

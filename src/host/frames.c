@@ -1,0 +1,182 @@
+/*
+ * frames.c - the host's machine memory: frames with real bytes.
+ *
+ * One anonymous mmap (MAP_NORESERVE) the size of the simulated host holds
+ * every frame's bytes; the kernel gives this process real memory only for
+ * frames something writes, so an idle 64 GiB host costs nothing. Frames are
+ * split into NUMA nodes of equal size. Each node hands out never-used frames
+ * in address order (its `fresh` mark) and recycles freed ones LIFO from a
+ * stack, so allocation and freeing are O(1) and need no initialisation pass
+ * over the whole host.
+ *
+ * Frame 0 is the zero frame: all zeros, never written, never freed. Every
+ * zero-shared guest page maps it, as ESX maps zero pages to one machine
+ * page and Linux KSM (use_zero_pages) to the kernel's zero page.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "memvisor/host.h"
+
+int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
+		   struct mv_error *err)
+{
+	*out = NULL;
+	if (cfg->mem_bytes < 16 * MV_MIB || cfg->mem_bytes % MV_PAGE_SIZE)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host/memory",
+				    "must be at least 16 MiB and a multiple "
+				    "of 4 KiB");
+	if (cfg->mem_bytes > 1024 * MV_GIB)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host/memory",
+				    "at most 1 TiB is supported");
+	if (cfg->nodes < 1 || cfg->nodes > MV_MAX_NODES)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host/numa",
+				    "nodes must be 1..%d", MV_MAX_NODES);
+
+	struct mv_host *h = calloc(1, sizeof *h);
+	if (!h)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+	h->cfg = *cfg;
+	/* The zero frame comes on top of the host's memory, as the kernel's
+	 * zero page does: guests can use every configured byte. */
+	h->nframes = cfg->mem_bytes / MV_PAGE_SIZE + 1;
+	h->nnodes = cfg->nodes;
+	h->refcount = calloc(h->nframes, sizeof *h->refcount);
+	void *a = mmap(NULL, h->nframes * MV_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!h->refcount || a == MAP_FAILED) {
+		free(h->refcount);
+		free(h);
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "host/memory",
+				    "cannot map %llu bytes for frames",
+				    (unsigned long long)cfg->mem_bytes);
+	}
+	h->arena = a;
+	/* Nobody may ever write the zero frame: make that a crash, not a
+	 * silent corruption of every zero-shared page. */
+	mprotect(h->arena, MV_PAGE_SIZE, PROT_READ);
+
+	uint64_t usable = h->nframes - 1;
+	uint64_t per = usable / (uint64_t)h->nnodes;
+	uint64_t first = 1;
+	for (int i = 0; i < h->nnodes; i++) {
+		struct mv_host_node *n = &h->node[i];
+		n->first = first;
+		n->nframes = (i == h->nnodes - 1) ? usable - per * (uint64_t)i : per;
+		n->nfree = n->nframes;
+		n->fresh = n->first;
+		n->stack = malloc(n->nframes * sizeof *n->stack);
+		if (!n->stack) {
+			mv_host_destroy(h);
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
+		}
+		first += n->nframes;
+	}
+	h->nfree = usable;
+	h->refcount[MV_ZERO_MPN] = 1; /* pinned; never tracked further */
+	*out = h;
+	return 0;
+}
+
+void mv_host_destroy(struct mv_host *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->nnodes; i++)
+		free(h->node[i].stack);
+	if (h->arena)
+		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
+	free(h->refcount);
+	free(h);
+}
+
+static mv_mpn_t node_alloc(struct mv_host *h, struct mv_host_node *n)
+{
+	mv_mpn_t mpn;
+	if (n->nstack)
+		mpn = n->stack[--n->nstack];
+	else if (n->fresh < n->first + n->nframes)
+		mpn = (mv_mpn_t)n->fresh++;
+	else
+		return MV_MPN_NONE;
+	n->nfree--;
+	h->nfree--;
+	h->allocs++;
+	h->refcount[mpn] = 1;
+	return mpn;
+}
+
+mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node)
+{
+	if (node < 0 || node >= h->nnodes)
+		node = 0;
+	for (int i = 0; i < h->nnodes; i++) {
+		int k = (node + i) % h->nnodes;
+		struct mv_host_node *n = &h->node[k];
+		if (n->nfree) {
+			if (i)
+				h->remote_allocs++;
+			return node_alloc(h, n);
+		}
+	}
+	return MV_MPN_NONE;
+}
+
+void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
+{
+	if (mpn == MV_ZERO_MPN)
+		return;
+	h->refcount[mpn]++;
+}
+
+void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
+{
+	if (mpn == MV_ZERO_MPN)
+		return;
+	if (--h->refcount[mpn])
+		return;
+	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
+	n->stack[n->nstack++] = mpn;
+	n->nfree++;
+	h->nfree++;
+	h->frees++;
+}
+
+int mv_host_check(const struct mv_host *h, struct mv_error *err)
+{
+	uint64_t total_free = 0;
+	for (int i = 0; i < h->nnodes; i++) {
+		const struct mv_host_node *n = &h->node[i];
+		uint64_t nf = n->nstack + (n->first + n->nframes - n->fresh);
+		if (nf != n->nfree)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+					    "node %d: %llu frames on free lists "
+					    "but nfree is %llu", i,
+					    (unsigned long long)nf,
+					    (unsigned long long)n->nfree);
+		for (uint64_t k = 0; k < n->nstack; k++)
+			if (h->refcount[n->stack[k]] != 0)
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, "host",
+					"free frame %u has refcount %u",
+					n->stack[k], h->refcount[n->stack[k]]);
+		total_free += n->nfree;
+	}
+	if (total_free != h->nfree)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+				    "free frames %llu != nfree %llu",
+				    (unsigned long long)total_free,
+				    (unsigned long long)h->nfree);
+	uint64_t in_use = 0;
+	for (uint64_t m = 1; m < h->nframes; m++)
+		in_use += h->refcount[m] != 0;
+	if (in_use + h->nfree != h->nframes - 1)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+				    "%llu frames in use + %llu free != %llu",
+				    (unsigned long long)in_use,
+				    (unsigned long long)h->nfree,
+				    (unsigned long long)(h->nframes - 1));
+	return 0;
+}

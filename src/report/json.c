@@ -1,0 +1,488 @@
+/*
+ * json.c - the whole run as one JSON document (schema: docs/json.md).
+ *
+ * Written by hand with a tiny streaming writer: the document is a tree of
+ * objects and arrays whose shape is fixed by the schema, so a DOM library
+ * would add a dependency and nothing else. The writer keeps, per nesting
+ * level, whether anything was written yet (for commas) and whether the
+ * container is "inline" (printed on one line: the per-VM entries of the time
+ * series, so a long run stays readable with one line per VM per sample).
+ *
+ * Units are never implicit: memory is given both in pages ("_pages") and in
+ * bytes ("_bytes"), time in nanoseconds ("_ns") and, where handy, seconds
+ * ("_s"), fractions as 0..1 ("_fraction"). Counts are integers. Strings are
+ * escaped per RFC 8259, and bytes that are not valid UTF-8 are replaced by
+ * U+FFFD so the output is always valid JSON. The wall-clock time is the only
+ * non-deterministic figure and sits alone on its line as "wall_s".
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memvisor/report.h"
+#include "report/summary.h"
+
+#define JW_MAX_DEPTH 16
+
+_Static_assert(MV_PS_COUNT == 7, "page-state keys out of date");
+_Static_assert(MV_FAULT_COUNT == 5, "fault keys out of date");
+_Static_assert(MV_MEMSTATE_COUNT == 4, "memstate keys out of date");
+
+/* Keys are part of the schema: fixed here, not taken from name functions. */
+static const char *const state_key[MV_PS_COUNT] = {
+	"untouched",  "private", "shared",    "zero",
+	"compressed", "swapped", "ballooned",
+};
+static const char *const fault_key[MV_FAULT_COUNT] = {
+	"zero_fill", "cow", "decompress", "swap_in", "alloc_wait",
+};
+static const char *const memstate_key[MV_MEMSTATE_COUNT] = {
+	"high", "soft", "hard", "low",
+};
+
+struct jw {
+	FILE *f;
+	int depth;
+	int count[JW_MAX_DEPTH];  /* members written at each level */
+	int inl[JW_MAX_DEPTH];    /* level printed on one line */
+};
+
+static void jw_indent(struct jw *w)
+{
+	fputc('\n', w->f);
+	for (int i = 0; i < w->depth; i++)
+		fputs("  ", w->f);
+}
+
+/* Separator before a member of the current container. */
+static void jw_sep(struct jw *w)
+{
+	if (w->depth == 0)
+		return;
+	if (w->count[w->depth]++)
+		fputc(',', w->f);
+	if (w->inl[w->depth]) {
+		if (w->count[w->depth] > 1)
+			fputc(' ', w->f);
+	} else {
+		jw_indent(w);
+	}
+}
+
+/* Decode one UTF-8 sequence at p (n bytes left); its length or 0 if bad. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	unsigned cp = c & (0x3f >> (len - 1));
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static void jw_string(struct jw *w, const char *s)
+{
+	FILE *f = w->f;
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	fputc('"', f);
+	while (n > 0) {
+		unsigned c = *p;
+		size_t len = 1;
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				fprintf(f, "\\u%04x", c);
+			} else if (c < 0x80) {
+				fputc((int)c, f);
+			} else if ((len = utf8_len(p, n)) != 0) {
+				fwrite(p, 1, len, f);
+			} else {
+				fputs("\\ufffd", f);
+				len = 1;
+			}
+		}
+		p += len;
+		n -= len;
+	}
+	fputc('"', f);
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+	jw_sep(w);
+	if (key) {
+		jw_string(w, key);
+		fputs(": ", w->f);
+	}
+}
+
+static void jw_begin(struct jw *w, const char *key, char open, int inl)
+{
+	jw_key(w, key);
+	fputc(open, w->f);
+	int parent_inl = w->inl[w->depth];
+	w->depth++;
+	w->count[w->depth] = 0;
+	w->inl[w->depth] = inl || parent_inl;
+}
+
+static void jw_end(struct jw *w, char close)
+{
+	int had = w->count[w->depth] > 0, inl = w->inl[w->depth];
+	w->depth--;
+	if (had && !inl)
+		jw_indent(w);
+	fputc(close, w->f);
+}
+
+static void jw_obj(struct jw *w, const char *key, int inl)
+{
+	jw_begin(w, key, '{', inl);
+}
+static void jw_obj_end(struct jw *w) { jw_end(w, '}'); }
+static void jw_arr(struct jw *w, const char *key, int inl)
+{
+	jw_begin(w, key, '[', inl);
+}
+static void jw_arr_end(struct jw *w) { jw_end(w, ']'); }
+
+static void jw_u64(struct jw *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	fprintf(w->f, "%llu", (unsigned long long)v);
+}
+
+static void jw_i64(struct jw *w, const char *key, int64_t v)
+{
+	jw_key(w, key);
+	fprintf(w->f, "%lld", (long long)v);
+}
+
+/* Shortest decimal that reads back as the same double; null if not finite. */
+static void jw_double(struct jw *w, const char *key, double v)
+{
+	jw_key(w, key);
+	if (!isfinite(v)) {
+		fputs("null", w->f);
+		return;
+	}
+	char buf[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, w->f);
+}
+
+static void jw_bool(struct jw *w, const char *key, int v)
+{
+	jw_key(w, key);
+	fputs(v ? "true" : "false", w->f);
+}
+
+static void jw_str(struct jw *w, const char *key, const char *v)
+{
+	jw_key(w, key);
+	jw_string(w, v);
+}
+
+/* A memory quantity: "<key>_pages" and "<key>_bytes". */
+static void jw_mem(struct jw *w, const char *key, uint64_t pages)
+{
+	char k[64];
+	snprintf(k, sizeof k, "%s_pages", key);
+	jw_u64(w, k, pages);
+	snprintf(k, sizeof k, "%s_bytes", key);
+	jw_u64(w, k, pages * MV_PAGE_SIZE);
+}
+
+/* One VM's figures at one sample (also used for the final and totals). */
+static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
+{
+	jw_obj(w, "state_pages", 1);
+	for (int k = 0; k < MV_PS_COUNT; k++)
+		jw_u64(w, state_key[k], v->state[k]);
+	jw_obj_end(w);
+	jw_obj(w, "state_bytes", 1);
+	for (int k = 0; k < MV_PS_COUNT; k++)
+		jw_u64(w, state_key[k], v->state[k] * MV_PAGE_SIZE);
+	jw_obj_end(w);
+	jw_mem(w, "granted", v->granted);
+	jw_mem(w, "consumed", v->consumed);
+	jw_mem(w, "touched", v->touched);
+	jw_mem(w, "active_true", v->active_true);
+	jw_obj(w, "faults", 1);
+	for (int k = 0; k < MV_FAULT_COUNT; k++)
+		jw_u64(w, fault_key[k], v->faults[k]);
+	jw_obj_end(w);
+	jw_u64(w, "stall_ns", v->stall_ns);
+	jw_u64(w, "accesses_demanded", v->demanded);
+	jw_u64(w, "accesses_done", v->done);
+
+	const struct mv_guest_stats *g = &v->guest;
+	jw_obj(w, "guest", 1);
+	jw_mem(w, "swap_in", g->swap_in);
+	jw_mem(w, "swap_out", g->swap_out);
+	jw_u64(w, "major_fault", g->major_fault);
+	jw_u64(w, "minor_fault", g->minor_fault);
+	jw_mem(w, "free", g->free_pages);
+	jw_mem(w, "cache", g->cache_pages);
+	jw_mem(w, "anon", g->anon_pages);
+	jw_mem(w, "kernel", g->kernel_pages);
+	jw_mem(w, "balloon", g->balloon_pages);
+	jw_mem(w, "available", g->available_pages);
+	jw_mem(w, "used", g->available_pages > g->free_pages
+				  ? g->available_pages - g->free_pages
+				  : 0);
+	jw_u64(w, "oom_kills", g->oom_kills);
+	jw_obj_end(w);
+}
+
+static const char *memstate_str(enum mv_memstate st)
+{
+	return (unsigned)st < MV_MEMSTATE_COUNT ? memstate_key[st] : "unknown";
+}
+
+static void write_scenario(struct jw *w, const struct mv_sim *s)
+{
+	const struct mv_scenario *sc = s->sc;
+	jw_obj(w, "scenario", 0);
+	jw_str(w, "name", sc->name);
+	jw_str(w, "source", sc->source);
+	jw_u64(w, "seed", sc->seed);
+	jw_u64(w, "duration_ns", sc->duration_ns);
+	jw_u64(w, "step_ns", sc->step_ns);
+	jw_u64(w, "stats_interval_ns", sc->stats_interval_ns);
+	jw_u64(w, "active_window_ns", sc->active_window_ns);
+	jw_obj_end(w);
+}
+
+static void write_host(struct jw *w, const struct mv_sim *s,
+		       const struct mv_run_summary *r)
+{
+	const struct mv_host_config *h = &s->sc->host;
+	jw_obj(w, "host", 0);
+	jw_str(w, "name", h->name);
+	jw_u64(w, "mem_bytes", h->mem_bytes);
+	jw_u64(w, "page_size_bytes", MV_PAGE_SIZE);
+	jw_mem(w, "usable", r->usable_frames);
+	jw_i64(w, "numa_nodes", h->nodes);
+	jw_str(w, "swap_device", h->swap_device == MV_SWAP_HDD ? "hdd" : "ssd");
+	jw_obj(w, "thresholds_fraction", 1);
+	jw_double(w, "high", h->thresholds.high);
+	jw_double(w, "soft", h->thresholds.soft);
+	jw_double(w, "hard", h->thresholds.hard);
+	jw_double(w, "low", h->thresholds.low);
+	jw_obj_end(w);
+	jw_obj(w, "latency_ns", 1);
+	jw_u64(w, "zero_fill", h->lat.zero_fill);
+	jw_u64(w, "cow", h->lat.cow);
+	jw_u64(w, "decompress", h->lat.decompress);
+	jw_u64(w, "swapin_ssd", h->lat.swapin_ssd);
+	jw_u64(w, "swapin_hdd", h->lat.swapin_hdd);
+	jw_u64(w, "guest_major", h->lat.guest_major);
+	jw_u64(w, "remote_numa", h->lat.remote_numa);
+	jw_obj_end(w);
+
+	double usable = (double)r->usable_frames;
+	jw_obj(w, "free", 0);
+	jw_mem(w, "min", r->free_min);
+	jw_double(w, "min_fraction", usable > 0 ? r->free_min / usable : 0);
+	jw_double(w, "avg_pages", r->free_avg);
+	jw_double(w, "avg_bytes", r->free_avg * MV_PAGE_SIZE);
+	jw_double(w, "avg_fraction", usable > 0 ? r->free_avg / usable : 0);
+	jw_mem(w, "final", r->free_final);
+	jw_double(w, "final_fraction",
+		  usable > 0 ? r->free_final / usable : 0);
+	jw_str(w, "final_state", memstate_str(r->final->memstate));
+	jw_obj(w, "state_ns", 1);
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		jw_u64(w, memstate_key[k], s->state_ns[k]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+static void write_workload(struct jw *w, const struct mv_workload_config *wl)
+{
+	jw_obj(w, NULL, 1);
+	jw_str(w, "name", wl->name);
+	jw_str(w, "kind", mv_wl_kind_name(wl->kind));
+	jw_str(w, "distribution",
+	       wl->dist == MV_DIST_ZIPF ? "zipf" : "uniform");
+	if (wl->dist == MV_DIST_ZIPF)
+		jw_double(w, "zipf_s", wl->zipf_s);
+	jw_u64(w, "size_bytes", wl->size_bytes);
+	jw_double(w, "rate_per_s", wl->rate);
+	jw_double(w, "write_ratio", wl->write_ratio);
+	jw_str(w, "content", mv_content_name(wl->content));
+	if (wl->content_name[0])
+		jw_str(w, "content_name", wl->content_name);
+	jw_double(w, "compressibility", wl->compressibility);
+	jw_u64(w, "start_ns", wl->start_ns);
+	if (wl->kind == MV_WL_PHASED) {
+		jw_u64(w, "phase_ns", wl->phase_ns);
+		jw_u64(w, "region_bytes", wl->region_bytes);
+	}
+	if (wl->kind == MV_WL_LEAK) {
+		jw_double(w, "leak_bytes_per_s", wl->leak_bytes_per_s);
+		jw_u64(w, "leak_max_bytes", wl->leak_max_bytes);
+	}
+	jw_obj_end(w);
+}
+
+static void write_vms(struct jw *w, const struct mv_sim *s,
+		      const struct mv_run_summary *r)
+{
+	jw_arr(w, "vms", 0);
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_vm_config *c =
+			s->vm && s->vm[i] ? &s->vm[i]->cfg : &s->sc->vms[i].vm;
+		const struct mv_guest_config *g = &s->sc->vms[i].guest;
+		static const struct mv_sample_vm none;
+		const struct mv_sample_vm *v =
+			r->final->vm ? &r->final->vm[i] : &none;
+
+		jw_obj(w, NULL, 0);
+		jw_i64(w, "id", i);
+		jw_str(w, "name", c->name);
+		jw_obj(w, "config", 0);
+		jw_mem(w, "configured", c->mem_bytes / MV_PAGE_SIZE);
+		jw_u64(w, "current_bytes", c->current_bytes);
+		jw_u64(w, "limit_bytes", c->limit_bytes);
+		jw_u64(w, "reservation_bytes", c->reservation_bytes);
+		jw_u64(w, "shares", c->shares);
+		jw_bool(w, "balloon_driver", c->balloon_driver);
+		jw_i64(w, "stats_period_s", c->stats_period_s);
+		jw_bool(w, "sharing", c->sharing);
+		jw_bool(w, "hugepages", c->hugepages);
+		jw_i64(w, "home_node", s->vm && s->vm[i] ? s->vm[i]->home_node
+							 : c->home_node);
+		jw_str(w, "source", c->source);
+		jw_obj_end(w);
+
+		jw_obj(w, "guest_config", 0);
+		jw_str(w, "flavour", mv_guest_flavour_name(g->flavour));
+		jw_str(w, "os_image", g->os_image);
+		jw_u64(w, "os_bytes", g->os_bytes);
+		jw_double(w, "os_rate_per_s", g->os_rate);
+		jw_u64(w, "swap_bytes", g->swap_bytes);
+		jw_double(w, "zero_rate_pages_per_s", g->zero_rate);
+		jw_arr(w, "workloads", 0);
+		for (int k = 0; k < g->nworkloads && k < MV_MAX_WORKLOADS; k++)
+			write_workload(w, &g->workload[k]);
+		jw_arr_end(w);
+		jw_obj_end(w);
+
+		jw_obj(w, "final", 0);
+		write_sample_vm(w, v);
+		jw_obj_end(w);
+		jw_double(w, "stall_fraction",
+			  r->sim_ns ? (double)v->stall_ns / (double)r->sim_ns
+				    : 0);
+		jw_double(w, "progress_fraction",
+			  v->demanded ? (double)v->done / (double)v->demanded
+				      : 1);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void write_series(struct jw *w, const struct mv_sim *s,
+			 const struct mv_run_summary *r)
+{
+	double usable = (double)r->usable_frames;
+	jw_arr(w, "series", 0);
+	for (int k = 0; k < s->nsamples && s->samples; k++) {
+		const struct mv_sample *sm = &s->samples[k];
+		jw_obj(w, NULL, 0);
+		jw_u64(w, "t_ns", sm->t_ns);
+		jw_double(w, "t_s", (double)sm->t_ns / (double)MV_NS_PER_S);
+		jw_mem(w, "host_free", sm->host_free);
+		jw_double(w, "host_free_fraction",
+			  usable > 0 ? sm->host_free / usable : 0);
+		jw_str(w, "memstate", memstate_str(sm->memstate));
+		jw_arr(w, "vms", 0);
+		for (int i = 0; i < s->nvms && sm->vm; i++) {
+			jw_obj(w, NULL, 1);
+			write_sample_vm(w, &sm->vm[i]);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+int mv_report_json(FILE *out, const struct mv_sim *s)
+{
+	struct mv_run_summary r;
+	int rc = mv_run_summary_init(&r, s);
+	if (rc)
+		return rc;
+	struct jw w = {.f = out};
+
+	jw_obj(&w, NULL, 0);
+	jw_str(&w, "schema", "memvisor-run/1");
+	jw_str(&w, "generator", "memvisor " MV_VERSION);
+	write_scenario(&w, s);
+	write_host(&w, s, &r);
+
+	jw_obj(&w, "run", 0);
+	jw_u64(&w, "simulated_ns", r.sim_ns);
+	jw_u64(&w, "steps", s->steps);
+	jw_bool(&w, "verify", s->verify);
+	jw_i64(&w, "samples", s->nsamples);
+	jw_i64(&w, "vm_count", s->nvms);
+	jw_u64(&w, "configured_bytes", r.configured_bytes);
+	jw_double(&w, "overcommit_ratio", r.overcommit);
+	jw_obj_end(&w);
+	/* Alone on its line: the one figure that differs between runs. */
+	jw_double(&w, "wall_s", s->wall_s);
+
+	write_vms(&w, s, &r);
+	if (s->nvms > 0 && r.final->vm) {
+		jw_obj(&w, "totals", 0);
+		jw_mem(&w, "configured", r.total_configured);
+		write_sample_vm(&w, &r.total);
+		jw_obj_end(&w);
+	}
+	write_series(&w, s, &r);
+	jw_obj_end(&w);
+	fputc('\n', out);
+
+	mv_run_summary_free(&r);
+	return ferror(out) ? MV_EIO : 0;
+}

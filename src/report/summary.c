@@ -1,0 +1,130 @@
+/*
+ * summary.c - the figures both reports print, computed once.
+ *
+ * Everything is taken from the sampled statistics (sim->samples) and the
+ * scenario; the live objects are consulted only when no sample exists, and
+ * for the host's usable frame count. The result is a pure function of the
+ * run, so it is as deterministic as the run itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/summary.h"
+
+/* Build a sample from the live objects (used when the run has none). */
+static int snapshot_live(const struct mv_sim *s, struct mv_sample *out)
+{
+	memset(out, 0, sizeof *out);
+	out->t_ns = s->now_ns;
+	out->host_free = s->host ? s->host->nfree : 0;
+	out->memstate = s->memstate.state;
+	if (s->nvms <= 0)
+		return 0;
+	out->vm = calloc((size_t)s->nvms, sizeof *out->vm);
+	if (!out->vm)
+		return MV_ENOMEM;
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_sample_vm *v = &out->vm[i];
+		const struct mv_vm *vm = s->vm ? s->vm[i] : NULL;
+		if (!vm)
+			continue;
+		struct mv_vm_usage u;
+		mv_vm_usage(vm, &u);
+		memcpy(v->state, u.state, sizeof v->state);
+		v->granted = u.granted;
+		v->consumed = u.consumed;
+		v->touched = u.touched;
+		v->active_true = u.active_true;
+		memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
+		v->stall_ns = mv_vm_stall_ns(vm);
+		if (s->guest && s->guest[i]) {
+			mv_guest_progress(s->guest[i], &v->demanded, &v->done);
+			mv_guest_stats(s->guest[i], &v->guest);
+		}
+	}
+	return 0;
+}
+
+static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
+{
+	for (int k = 0; k < MV_PS_COUNT; k++)
+		t->state[k] += v->state[k];
+	t->granted += v->granted;
+	t->consumed += v->consumed;
+	t->touched += v->touched;
+	t->active_true += v->active_true;
+	for (int k = 0; k < MV_FAULT_COUNT; k++)
+		t->faults[k] += v->faults[k];
+	t->stall_ns += v->stall_ns;
+	t->demanded += v->demanded;
+	t->done += v->done;
+	t->guest.swap_in += v->guest.swap_in;
+	t->guest.swap_out += v->guest.swap_out;
+	t->guest.major_fault += v->guest.major_fault;
+	t->guest.minor_fault += v->guest.minor_fault;
+	t->guest.free_pages += v->guest.free_pages;
+	t->guest.cache_pages += v->guest.cache_pages;
+	t->guest.anon_pages += v->guest.anon_pages;
+	t->guest.kernel_pages += v->guest.kernel_pages;
+	t->guest.balloon_pages += v->guest.balloon_pages;
+	t->guest.available_pages += v->guest.available_pages;
+	t->guest.oom_kills += v->guest.oom_kills;
+}
+
+int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)
+{
+	memset(r, 0, sizeof *r);
+	const struct mv_scenario *sc = s->sc;
+
+	if (s->nsamples > 0 && s->samples) {
+		r->final = &s->samples[s->nsamples - 1];
+	} else {
+		int rc = snapshot_live(s, &r->live);
+		if (rc)
+			return rc;
+		r->final = &r->live;
+	}
+	r->sim_ns = s->now_ns ? s->now_ns : r->final->t_ns;
+
+	if (s->host)
+		r->usable_frames = mv_host_usable_frames(s->host);
+	else if (sc && sc->host.mem_bytes >= MV_PAGE_SIZE)
+		r->usable_frames = sc->host.mem_bytes / MV_PAGE_SIZE - 1;
+
+	for (int i = 0; sc && i < s->nvms; i++) {
+		const struct mv_vm_config *c =
+			s->vm && s->vm[i] ? &s->vm[i]->cfg : &sc->vms[i].vm;
+		r->configured_bytes += c->mem_bytes;
+	}
+	r->total_configured = r->configured_bytes / MV_PAGE_SIZE;
+	if (sc && sc->host.mem_bytes)
+		r->overcommit = (double)r->configured_bytes /
+				(double)sc->host.mem_bytes;
+
+	r->free_final = r->final->host_free;
+	/* The simulator tracks the minimum every step; samples may miss it. */
+	r->free_min = s->min_free;
+	if (s->nsamples > 0 && s->samples) {
+		double sum = 0;
+		for (int k = 0; k < s->nsamples; k++) {
+			sum += (double)s->samples[k].host_free;
+			if (s->samples[k].host_free < r->free_min)
+				r->free_min = s->samples[k].host_free;
+		}
+		r->free_avg = sum / s->nsamples;
+	} else {
+		r->free_avg = (double)r->free_final;
+	}
+	if (r->free_min > r->free_final)
+		r->free_min = r->free_final;
+
+	for (int i = 0; r->final->vm && i < s->nvms; i++)
+		add_vm(&r->total, &r->final->vm[i]);
+	return 0;
+}
+
+void mv_run_summary_free(struct mv_run_summary *r)
+{
+	free(r->live.vm);
+	r->live.vm = NULL;
+}

@@ -1,0 +1,46 @@
+/*
+ * summary.h - figures derived from a finished run, shared by the text and
+ * JSON reports (report-layer internal).
+ *
+ * Both reports must print the same numbers, so they are computed once here:
+ * the final per-VM sample, the host's free-memory minimum / average / final,
+ * totals over all VMs and the overcommit ratio. The final sample is the last
+ * one the simulator took; if it took none (a run shorter than one stats
+ * interval on a simulator that does not sample at the end) it is built from
+ * the live host, VM and guest objects instead, so a report is never empty.
+ */
+#ifndef MEMVISOR_REPORT_SUMMARY_H
+#define MEMVISOR_REPORT_SUMMARY_H
+
+#include "memvisor/sim.h"
+
+struct mv_run_summary {
+	const struct mv_sample *final; /* last sample, or &live */
+	struct mv_sample live;         /* owns live.vm when used */
+	uint64_t sim_ns;               /* simulated time actually run */
+	uint64_t usable_frames;        /* host frames available to guests */
+	uint64_t configured_bytes;     /* sum of VM configured memory */
+	double overcommit;             /* configured / host memory */
+	uint64_t free_min, free_final; /* frames */
+	double free_avg;               /* frames, mean over samples */
+	struct mv_sample_vm total;     /* sum over VMs of the final sample */
+	uint64_t total_configured;     /* pages, all VMs */
+};
+
+/* Compute the summary; MV_ENOMEM if the live snapshot cannot be built. */
+int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s);
+void mv_run_summary_free(struct mv_run_summary *r);
+
+/* Percent helpers that never divide by zero. */
+static inline double mv_pct(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
+/* Pages to MiB (pages are 4 KiB). */
+static inline double mv_pages_mib(uint64_t pages)
+{
+	return (double)pages * MV_PAGE_SIZE / (double)MV_MIB;
+}
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * pmap.c - a VM's guest-physical memory map and its fault path.
+ *
+ * Each VM has one pmap entry per guest-physical page (struct mv_pme, 16
+ * bytes). The state counters in struct mv_vm change only in mv_pmap_set, so
+ * they cannot drift from the entries. The fault path resolves every access
+ * the inline fast path in vm.h cannot:
+ *
+ *   untouched / ballooned  -> allocate a frame, zero it (first touch)
+ *   shared / zero, write   -> allocate a frame, copy, drop the old one (COW)
+ *   compressed / swapped   -> allocate a frame, let the backing store fill it
+ *
+ * Each kind is counted and its latency (host config) charged to the VM as
+ * stall time. When the host has no free frame, or the policy blocks the VM
+ * (free-memory state "low"), the access waits: ALLOC_WAIT is counted and
+ * charged one zero-fill latency per attempt, and NULL is returned so the
+ * guest retries later.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "memvisor/vm.h"
+
+static const char *const state_names[MV_PS_COUNT] = {
+	"untouched", "private", "shared", "zero",
+	"compressed", "swapped", "ballooned",
+};
+
+const char *mv_page_state_name(enum mv_page_state s)
+{
+	return (unsigned)s < MV_PS_COUNT ? state_names[s] : "?";
+}
+
+static const char *const fault_names[MV_FAULT_COUNT] = {
+	"zero_fill", "cow", "decompress", "swap_in", "alloc_wait",
+};
+
+const char *mv_fault_name(enum mv_fault_kind k)
+{
+	return (unsigned)k < MV_FAULT_COUNT ? fault_names[k] : "?";
+}
+
+int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
+		 struct mv_vm **out, struct mv_error *err)
+{
+	*out = NULL;
+	int rc = mv_vm_config_check(cfg, err);
+	if (rc)
+		return rc;
+	struct mv_vm *vm = calloc(1, sizeof *vm);
+	if (!vm)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+	vm->cfg = *cfg;
+	vm->id = id;
+	vm->host = h;
+	vm->npages = cfg->mem_bytes / MV_PAGE_SIZE;
+	/* calloc: every entry starts untouched (state 0) at no cost */
+	vm->pmap = calloc(vm->npages, sizeof *vm->pmap);
+	if (!vm->pmap) {
+		free(vm);
+		return mv_error_set(err, MV_ENOMEM, cfg->source,
+				    cfg->source_line, "memory",
+				    "cannot allocate the pmap");
+	}
+	vm->count[MV_PS_UNTOUCHED] = vm->npages;
+	vm->home_node = cfg->home_node >= 0 && cfg->home_node < h->nnodes
+				? cfg->home_node
+				: id % h->nnodes;
+	*out = vm;
+	return 0;
+}
+
+void mv_vm_destroy(struct mv_vm *vm)
+{
+	if (!vm)
+		return;
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		struct mv_pme *e = &vm->pmap[g];
+		if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+			mv_host_frame_put(vm->host, e->mpn);
+	}
+	free(vm->pmap);
+	free(vm->expect);
+	free(vm);
+}
+
+int mv_vm_enable_verify(struct mv_vm *vm)
+{
+	if (vm->expect)
+		return 0;
+	vm->expect = malloc(vm->npages * sizeof *vm->expect);
+	if (!vm->expect)
+		return MV_ENOMEM;
+	uint64_t z = mv_zero_page_hash();
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		vm->expect[g] = z;
+	/* pages already written keep what they hold now */
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		unsigned st = vm->pmap[g].state;
+		if (st == MV_PS_PRIVATE || st == MV_PS_SHARED)
+			vm->expect[g] = mv_page_hash(
+				mv_host_frame(vm->host, vm->pmap[g].mpn));
+	}
+	return 0;
+}
+
+void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
+		 uint32_t mpn_or_slot)
+{
+	struct mv_pme *e = &vm->pmap[gppn];
+	vm->count[e->state]--;
+	vm->count[st]++;
+	e->state = (uint8_t)st;
+	e->mpn = mpn_or_slot;
+	if (vm->on_invalidate)
+		vm->on_invalidate(vm->invalidate_ctx, vm, gppn);
+}
+
+static void charge(struct mv_vm *vm, enum mv_fault_kind k, uint64_t ns)
+{
+	vm->ctr.faults[k]++;
+	vm->ctr.stall_ns[k] += ns;
+	vm->stall_pending_ns += ns;
+}
+
+/* A frame for this VM, from its home node first; MV_MPN_NONE -> wait. */
+static mv_mpn_t vm_frame_alloc(struct mv_vm *vm)
+{
+	if (vm->alloc_blocked)
+		return MV_MPN_NONE;
+	mv_mpn_t mpn = mv_host_frame_alloc(vm->host, vm->home_node);
+	if (mpn != MV_MPN_NONE &&
+	    mv_host_frame_node(vm->host, mpn) != vm->home_node) {
+		vm->ctr.remote_frames++;
+		vm->stall_pending_ns += vm->host->cfg.lat.remote_numa;
+	}
+	return mpn;
+}
+
+uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
+{
+	struct mv_pme *e = &vm->pmap[gppn];
+	const struct mv_latency *lat = &vm->host->cfg.lat;
+	unsigned st = e->state;
+	enum mv_fault_kind kind;
+	uint64_t ns = 0;
+
+	mv_mpn_t mpn = vm_frame_alloc(vm);
+	if (mpn == MV_MPN_NONE) {
+		charge(vm, MV_FAULT_ALLOC_WAIT, lat->zero_fill);
+		return NULL;
+	}
+	uint8_t *dst = mv_host_frame(vm->host, mpn);
+
+	switch (st) {
+	case MV_PS_UNTOUCHED:
+	case MV_PS_BALLOONED:
+		memset(dst, 0, MV_PAGE_SIZE);
+		kind = MV_FAULT_ZERO_FILL;
+		ns = lat->zero_fill;
+		break;
+	case MV_PS_SHARED:
+	case MV_PS_ZERO:
+		/* only writes reach here for these states */
+		memcpy(dst, mv_host_frame(vm->host, e->mpn), MV_PAGE_SIZE);
+		mv_host_frame_put(vm->host, e->mpn);
+		kind = MV_FAULT_COW;
+		ns = lat->cow;
+		break;
+	case MV_PS_COMPRESSED:
+	case MV_PS_SWAPPED: {
+		const struct mv_backing_ops *b = &vm->backing[st];
+		int rc = b->page_in ? b->page_in(b->ctx, vm, gppn, dst, &ns)
+				    : MV_EIO;
+		if (rc) {
+			/* the page stays where it is; the access waits */
+			mv_host_frame_put(vm->host, mpn);
+			charge(vm, MV_FAULT_ALLOC_WAIT, lat->zero_fill);
+			return NULL;
+		}
+		kind = st == MV_PS_COMPRESSED ? MV_FAULT_DECOMPRESS
+					      : MV_FAULT_SWAPIN;
+		break;
+	}
+	default: /* private: the fast path handles it; keep it correct */
+		mv_host_frame_put(vm->host, mpn);
+		return mv_vm_access(vm, gppn, write);
+	}
+	charge(vm, kind, ns);
+	mv_pmap_set(vm, gppn, MV_PS_PRIVATE, mpn);
+	mv_vm_mark_accessed(vm, e);
+	if (write) {
+		e->flags |= MV_PME_DIRTY;
+		vm->ctr.writes++;
+	} else {
+		vm->ctr.reads++;
+	}
+	return dst;
+}
+
+void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	struct mv_pme *e = &vm->pmap[gppn];
+	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+		mv_host_frame_put(vm->host, e->mpn);
+	/* compressed / swapped slots are released by their owner through
+	 * the invalidation hook, which sees the old state first */
+	mv_pmap_set(vm, gppn, MV_PS_BALLOONED, 0);
+	if (vm->expect)
+		vm->expect[gppn] = mv_zero_page_hash();
+}
+
+void mv_vm_close_window(struct mv_vm *vm)
+{
+	vm->active_true = vm->window_accessed;
+	vm->window_accessed = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		vm->pmap[g].flags &= (uint8_t)~MV_PME_ACCESSED;
+}
+
+void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	u->configured = vm->npages;
+	memcpy(u->state, vm->count, sizeof u->state);
+	u->granted = vm->count[MV_PS_PRIVATE] + vm->count[MV_PS_SHARED] +
+		     vm->count[MV_PS_ZERO];
+	u->touched = vm->npages - vm->count[MV_PS_UNTOUCHED] -
+		     vm->count[MV_PS_BALLOONED];
+	u->active_true = vm->active_true;
+	/* consumed: a private frame counts whole, a shared frame 1/refcount,
+	 * the zero frame nothing (esxtop: consumed = GRANT - SHRDSVD) */
+	double shared_part = 0;
+	if (vm->count[MV_PS_SHARED]) {
+		for (mv_gppn_t g = 0; g < vm->npages; g++)
+			if (vm->pmap[g].state == MV_PS_SHARED)
+				shared_part +=
+					1.0 / vm->host->refcount[vm->pmap[g].mpn];
+	}
+	u->consumed = vm->count[MV_PS_PRIVATE] + (uint64_t)(shared_part + 0.5);
+	u->shared_saved = u->granted - u->consumed;
+}
+
+uint64_t mv_vm_stall_ns(const struct mv_vm *vm)
+{
+	uint64_t t = 0;
+	for (int k = 0; k < MV_FAULT_COUNT; k++)
+		t += vm->ctr.stall_ns[k];
+	return t;
+}
+
+int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
+{
+	const char *name = vm->cfg.name;
+	uint64_t count[MV_PS_COUNT] = {0};
+	uint64_t sum = 0;
+	uint8_t buf[MV_PAGE_SIZE];
+
+	for (int s = 0; s < MV_PS_COUNT; s++)
+		sum += vm->count[s];
+	if (sum != vm->npages)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "state counts add up to %llu, not %llu pages",
+				    (unsigned long long)sum,
+				    (unsigned long long)vm->npages);
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		const struct mv_pme *e = &vm->pmap[g];
+		if (e->state >= MV_PS_COUNT)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "page %llu: bad state %u",
+					    (unsigned long long)g, e->state);
+		count[e->state]++;
+		const uint8_t *bytes = NULL;
+		switch (e->state) {
+		case MV_PS_PRIVATE:
+		case MV_PS_SHARED:
+			if (e->mpn == MV_ZERO_MPN || e->mpn >= vm->host->nframes ||
+			    vm->host->refcount[e->mpn] == 0)
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"page %llu (%s) maps frame %u which is "
+					"not in use", (unsigned long long)g,
+					mv_page_state_name(e->state), e->mpn);
+			if (e->state == MV_PS_PRIVATE &&
+			    vm->host->refcount[e->mpn] != 1)
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"private page %llu: frame %u has "
+					"refcount %u", (unsigned long long)g,
+					e->mpn, vm->host->refcount[e->mpn]);
+			bytes = mv_host_frame(vm->host, e->mpn);
+			break;
+		case MV_PS_ZERO:
+			if (e->mpn != MV_ZERO_MPN)
+				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+						    "zero page %llu maps frame %u",
+						    (unsigned long long)g, e->mpn);
+			bytes = mv_host_frame(vm->host, MV_ZERO_MPN);
+			break;
+		case MV_PS_COMPRESSED:
+		case MV_PS_SWAPPED: {
+			const struct mv_backing_ops *b = &vm->backing[e->state];
+			if (!b->peek)
+				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+						    "page %llu is %s but no "
+						    "backing store is attached",
+						    (unsigned long long)g,
+						    mv_page_state_name(e->state));
+			if (b->peek(b->ctx, vm, g, buf))
+				return mv_error_set(err, MV_EIO, NULL, 0, name,
+						    "page %llu: cannot read back "
+						    "from %s store",
+						    (unsigned long long)g,
+						    mv_page_state_name(e->state));
+			bytes = buf;
+			break;
+		}
+		default:
+			break;
+		}
+		if (vm->expect && e->state != MV_PS_BALLOONED) {
+			uint64_t h = bytes ? mv_page_hash(bytes)
+					   : mv_zero_page_hash();
+			if (h != vm->expect[g])
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"page %llu (%s): contents differ from "
+					"what the guest last wrote",
+					(unsigned long long)g,
+					mv_page_state_name(e->state));
+		}
+	}
+	for (int s = 0; s < MV_PS_COUNT; s++)
+		if (count[s] != vm->count[s])
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "%s pages: counter says %llu, pmap "
+					    "has %llu", mv_page_state_name(s),
+					    (unsigned long long)vm->count[s],
+					    (unsigned long long)count[s]);
+	return 0;
+}

@@ -1,0 +1,173 @@
+/* Tests of the core layer: units, errors, RNG, Zipf, hashing. */
+#include <string.h>
+
+#include "support/mvtest.h"
+
+static void test_sizes_follow_libvirt_units(void **state)
+{
+	(void)state;
+	uint64_t v;
+	assert_int_equal(mv_parse_size("8", "GiB", 1, &v), 0);
+	assert_int_equal(v, 8 * MV_GIB);
+	assert_int_equal(mv_parse_size("2097152", NULL, MV_KIB, &v), 0);
+	assert_int_equal(v, 2 * MV_GIB);
+	assert_int_equal(mv_parse_size("512MiB", NULL, 1, &v), 0);
+	assert_int_equal(v, 512 * MV_MIB);
+	assert_int_equal(mv_parse_size("1 MB", NULL, 1, &v), 0);
+	assert_int_equal(v, 1000000);
+	assert_int_equal(mv_parse_size("4k", NULL, 1, &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(mv_parse_size("1.5GiB", NULL, 1, &v), 0);
+	assert_int_equal(v, 3 * MV_GIB / 2);
+}
+
+static void test_bad_sizes_are_rejected_not_clamped(void **state)
+{
+	(void)state;
+	uint64_t v = 7;
+	assert_int_equal(mv_parse_size("-1", NULL, 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("12 parsecs", NULL, 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("", NULL, 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("99999999999", "TiB", 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("1GiB", "MiB", 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("0.1", "b", 1, &v), MV_EINVAL);
+	assert_int_equal(mv_parse_size("0x10", NULL, 1, &v), MV_EINVAL);
+	assert_int_equal(v, 7);
+}
+
+static void test_durations_fractions_and_rates(void **state)
+{
+	(void)state;
+	uint64_t ns;
+	double d;
+	assert_int_equal(mv_parse_duration("5m", &ns), 0);
+	assert_int_equal(ns, 300 * MV_NS_PER_S);
+	assert_int_equal(mv_parse_duration("10ms", &ns), 0);
+	assert_int_equal(ns, 10 * MV_NS_PER_MS);
+	assert_int_equal(mv_parse_duration("30", &ns), 0);
+	assert_int_equal(ns, 30 * MV_NS_PER_S);
+	assert_int_equal(mv_parse_duration("3 fortnights", &ns), MV_EINVAL);
+	assert_int_equal(mv_parse_fraction("75%", &d), 0);
+	assert_true(d == 0.75);
+	assert_int_equal(mv_parse_fraction("0.3", &d), 0);
+	assert_true(d == 0.3);
+	assert_int_equal(mv_parse_fraction("150%", &d), MV_EINVAL);
+	assert_int_equal(mv_parse_rate("200k", &d), 0);
+	assert_true(d == 200000);
+	assert_int_equal(mv_parse_rate("1.5M/s", &d), 0);
+	assert_true(d == 1500000);
+	assert_int_equal(mv_parse_rate("fast", &d), MV_EINVAL);
+}
+
+static void test_error_line_names_file_line_and_field(void **state)
+{
+	(void)state;
+	struct mv_error e;
+	char buf[512];
+	int rc = mv_error_set(&e, MV_EINVAL, "vm.xml", 12, "memory",
+			      "must be a multiple of %d KiB", 4);
+	assert_int_equal(rc, MV_EINVAL);
+	assert_string_equal(mv_error_format(&e, buf, sizeof buf),
+			    "vm.xml:12: memory: must be a multiple of 4 KiB");
+	mv_error_set(&e, MV_ENOENT, "x.xml", 0, "", "cannot open");
+	assert_string_equal(mv_error_format(&e, buf, sizeof buf),
+			    "x.xml: cannot open");
+}
+
+static void test_rng_is_deterministic_and_bounded(void **state)
+{
+	(void)state;
+	struct mv_rng a, b;
+	mv_rng_seed(&a, 42);
+	mv_rng_seed(&b, 42);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(mv_rng_next(&a), mv_rng_next(&b));
+	mv_rng_seed(&b, 43);
+	assert_int_not_equal(mv_rng_next(&a), mv_rng_next(&b));
+	uint64_t hist[10] = {0};
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = mv_rng_below(&a, 10);
+		assert_true(v < 10);
+		hist[v]++;
+	}
+	for (int i = 0; i < 10; i++)
+		assert_true(hist[i] > 9000 && hist[i] < 11000);
+	for (int i = 0; i < 1000; i++) {
+		double d = mv_rng_double(&a);
+		assert_true(d >= 0 && d < 1);
+	}
+}
+
+/* Zipf(1) over n ranks: P(rank k) = 1 / (k * H_n). */
+static void test_zipf_matches_its_distribution(void **state)
+{
+	(void)state;
+	struct mv_zipf z;
+	struct mv_rng r;
+	const uint64_t n = 1000;
+	const int N = 400000;
+	assert_int_equal(mv_zipf_init(&z, n, 1.0), 0);
+	mv_rng_seed(&r, 1);
+	static uint64_t hist[1000];
+	memset(hist, 0, sizeof hist);
+	for (int i = 0; i < N; i++) {
+		uint64_t k = mv_zipf_next(&z, &r);
+		assert_true(k < n);
+		hist[k]++;
+	}
+	double hn = 0;
+	for (uint64_t k = 1; k <= n; k++)
+		hn += 1.0 / (double)k;
+	for (uint64_t k = 0; k < 5; k++) {
+		double expect = N / ((double)(k + 1) * hn);
+		assert_true(hist[k] > 0.95 * expect && hist[k] < 1.05 * expect);
+	}
+	assert_int_equal(mv_zipf_init(&z, 0, 1.0), MV_EINVAL);
+	assert_int_equal(mv_zipf_init(&z, 10, 0), MV_EINVAL);
+}
+
+static void test_page_hash_and_zero_detection(void **state)
+{
+	(void)state;
+	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE];
+	memset(a, 0, sizeof a);
+	assert_true(mv_page_is_zero(a));
+	assert_true(mv_page_hash(a) == mv_zero_page_hash());
+	a[4095] = 1;
+	assert_false(mv_page_is_zero(a));
+	assert_true(mv_page_hash(a) != mv_zero_page_hash());
+	memcpy(b, a, sizeof a);
+	assert_true(mv_page_hash(a) == mv_page_hash(b));
+}
+
+static void test_bitmap_counts_bits(void **state)
+{
+	(void)state;
+	struct mv_bitmap b;
+	assert_int_equal(mv_bitmap_init(&b, 130), 0);
+	mv_bitmap_set(&b, 0);
+	mv_bitmap_set(&b, 64);
+	mv_bitmap_set(&b, 129);
+	assert_int_equal(mv_bitmap_count(&b), 3);
+	assert_true(mv_bitmap_test(&b, 129));
+	mv_bitmap_clear(&b, 64);
+	assert_false(mv_bitmap_test(&b, 64));
+	mv_bitmap_zero(&b);
+	assert_int_equal(mv_bitmap_count(&b), 0);
+	mv_bitmap_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_follow_libvirt_units),
+		cmocka_unit_test(test_bad_sizes_are_rejected_not_clamped),
+		cmocka_unit_test(test_durations_fractions_and_rates),
+		cmocka_unit_test(test_error_line_names_file_line_and_field),
+		cmocka_unit_test(test_rng_is_deterministic_and_bounded),
+		cmocka_unit_test(test_zipf_matches_its_distribution),
+		cmocka_unit_test(test_page_hash_and_zero_detection),
+		cmocka_unit_test(test_bitmap_counts_bits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

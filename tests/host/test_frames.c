@@ -1,0 +1,129 @@
+/* Tests of the host layer: the frame pool. */
+#include <string.h>
+
+#include "support/mvtest.h"
+
+static void test_new_host_has_every_frame_free(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	assert_int_equal(mv_host_usable_frames(h), 16 * MV_MIB / MV_PAGE_SIZE);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	assert_true(mv_host_free_fraction(h) == 1.0);
+	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
+	assert_int_equal(mv_host_check(h, NULL), 0);
+	mv_host_destroy(h);
+}
+
+static void test_alloc_and_put_keep_counts_and_recycle_lifo(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	uint64_t n = h->nfree;
+	mv_mpn_t a = mv_host_frame_alloc(h, 0);
+	mv_mpn_t b = mv_host_frame_alloc(h, 0);
+	assert_int_not_equal(a, MV_ZERO_MPN);
+	assert_int_not_equal(a, b);
+	assert_int_equal(h->nfree, n - 2);
+	assert_int_equal(h->refcount[a], 1);
+	mv_host_frame_get(h, a);
+	assert_int_equal(h->refcount[a], 2);
+	mv_host_frame_put(h, a);
+	assert_int_equal(h->nfree, n - 2);
+	mv_host_frame_put(h, a);
+	assert_int_equal(h->nfree, n - 1);
+	assert_int_equal(mv_host_frame_alloc(h, 0), a); /* LIFO reuse */
+	assert_int_equal(mv_host_check(h, NULL), 0);
+	mv_host_frame_put(h, a);
+	mv_host_frame_put(h, b);
+	assert_int_equal(h->nfree, n);
+	mv_host_destroy(h);
+}
+
+static void test_full_host_returns_none(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 2);
+	uint64_t n = h->nfree;
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_not_equal(mv_host_frame_alloc(h, 1), MV_MPN_NONE);
+	assert_int_equal(h->nfree, 0);
+	assert_int_equal(mv_host_frame_alloc(h, 0), MV_MPN_NONE);
+	assert_int_equal(mv_host_check(h, NULL), 0);
+	mv_host_destroy(h);
+}
+
+static void test_numa_prefers_home_node_then_falls_back(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 2);
+	uint64_t per = h->node[1].nframes;
+	for (uint64_t i = 0; i < per; i++) {
+		mv_mpn_t m = mv_host_frame_alloc(h, 1);
+		assert_int_equal(mv_host_frame_node(h, m), 1);
+	}
+	assert_int_equal(h->remote_allocs, 0);
+	mv_mpn_t m = mv_host_frame_alloc(h, 1);
+	assert_int_equal(mv_host_frame_node(h, m), 0);
+	assert_int_equal(h->remote_allocs, 1);
+	mv_host_destroy(h);
+}
+
+static void test_frames_hold_real_bytes(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	mv_mpn_t a = mv_host_frame_alloc(h, 0);
+	mv_mpn_t b = mv_host_frame_alloc(h, 0);
+	memset(mv_host_frame(h, a), 0xab, MV_PAGE_SIZE);
+	memset(mv_host_frame(h, b), 0xcd, MV_PAGE_SIZE);
+	assert_int_equal(mv_host_frame(h, a)[4095], 0xab);
+	assert_int_equal(mv_host_frame(h, b)[0], 0xcd);
+	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
+	mv_host_destroy(h);
+}
+
+static void test_impossible_host_sizes_are_errors(void **state)
+{
+	(void)state;
+	struct mv_host_config c;
+	struct mv_host *h = NULL;
+	struct mv_error err = {0};
+	mv_host_config_default(&c);
+	c.mem_bytes = 8 * MV_MIB;
+	assert_int_equal(mv_host_create(&c, &h, &err), MV_EINVAL);
+	assert_string_equal(err.field, "host/memory");
+	c.mem_bytes = 16 * MV_MIB + 100;
+	assert_int_equal(mv_host_create(&c, &h, &err), MV_EINVAL);
+	c.mem_bytes = 16 * MV_MIB;
+	c.nodes = 9;
+	assert_int_equal(mv_host_create(&c, &h, &err), MV_EINVAL);
+	assert_null(h);
+}
+
+static void test_check_catches_a_corrupted_free_list(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	mv_mpn_t a = mv_host_frame_alloc(h, 0);
+	mv_host_frame_put(h, a);
+	h->refcount[a] = 1; /* a free frame that claims a user */
+	struct mv_error err = {0};
+	assert_int_equal(mv_host_check(h, &err), MV_EINVAL);
+	h->refcount[a] = 0;
+	mv_host_destroy(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_host_has_every_frame_free),
+		cmocka_unit_test(test_alloc_and_put_keep_counts_and_recycle_lifo),
+		cmocka_unit_test(test_full_host_returns_none),
+		cmocka_unit_test(test_numa_prefers_home_node_then_falls_back),
+		cmocka_unit_test(test_frames_hold_real_bytes),
+		cmocka_unit_test(test_impossible_host_sizes_are_errors),
+		cmocka_unit_test(test_check_catches_a_corrupted_free_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,20 @@
+/* mvtest.h - helpers shared by memvisor's cmocka tests. */
+#ifndef MVTEST_H
+#define MVTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "memvisor/memvisor.h"
+
+/* A host of `mib` MiB with `nodes` nodes and default latencies. */
+struct mv_host *mvt_host(uint64_t mib, int nodes);
+/* A VM of `mib` MiB on h with default config. */
+struct mv_vm *mvt_vm(struct mv_host *h, const char *name, uint64_t mib, int id);
+/* Fail the test with err's message if rc != 0. */
+void mvt_ok(int rc, const struct mv_error *err, const char *what);
+
+#endif

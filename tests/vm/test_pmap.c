@@ -1,0 +1,276 @@
+/* Tests of the vm layer: the pmap, its counters and the fault path. */
+#include <string.h>
+
+#include "support/mvtest.h"
+
+static void assert_counts_add_up(const struct mv_vm *vm)
+{
+	uint64_t sum = 0;
+	for (int s = 0; s < MV_PS_COUNT; s++)
+		sum += vm->count[s];
+	assert_int_equal(sum, vm->npages);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+}
+
+static void test_pmap_entry_is_16_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct mv_pme), 16);
+}
+
+static void test_new_vm_is_all_untouched_and_costs_no_frames(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	uint64_t free0 = h->nfree;
+	struct mv_vm *vm = mvt_vm(h, "a", 64, 0); /* bigger than the host */
+	assert_int_equal(vm->npages, 64 * MV_MIB / MV_PAGE_SIZE);
+	assert_int_equal(vm->count[MV_PS_UNTOUCHED], vm->npages);
+	assert_int_equal(h->nfree, free0);
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_first_touch_zero_fills_a_frame_and_charges_it(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	/* dirty a frame so a missing zero fill would show */
+	mv_mpn_t m = mv_host_frame_alloc(h, 0);
+	memset(mv_host_frame(h, m), 0x5a, MV_PAGE_SIZE);
+	mv_host_frame_put(h, m);
+
+	uint8_t *p = mv_vm_access(vm, 3, 0);
+	assert_non_null(p);
+	assert_true(mv_page_is_zero(p));
+	assert_int_equal(vm->pmap[3].state, MV_PS_PRIVATE);
+	assert_int_equal(vm->pmap[3].mpn, m);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 1);
+	assert_int_equal(vm->ctr.stall_ns[MV_FAULT_ZERO_FILL],
+			 h->cfg.lat.zero_fill);
+	assert_int_equal(vm->stall_pending_ns, h->cfg.lat.zero_fill);
+	/* second access: fast path, no fault */
+	assert_ptr_equal(mv_vm_access(vm, 3, 1), p);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 1);
+	assert_int_equal(vm->count[MV_PS_PRIVATE], 1);
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+}
+
+/* Make gppn b of vm share a's frame, as page sharing would. */
+static void share(struct mv_vm *vm, mv_gppn_t a, mv_gppn_t b)
+{
+	mv_mpn_t m = vm->pmap[a].mpn;
+	mv_host_frame_put(vm->host, vm->pmap[b].mpn);
+	mv_host_frame_get(vm->host, m);
+	mv_pmap_set(vm, a, MV_PS_SHARED, m);
+	mv_pmap_set(vm, b, MV_PS_SHARED, m);
+}
+
+static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	for (mv_gppn_t g = 0; g < 2; g++) {
+		uint8_t *p = mv_vm_access(vm, g, 1);
+		memset(p, 0x77, MV_PAGE_SIZE);
+		mv_vm_wrote(vm, g);
+	}
+	share(vm, 0, 1);
+	mv_mpn_t shared = vm->pmap[0].mpn;
+	assert_int_equal(h->refcount[shared], 2);
+	assert_int_equal(vm->count[MV_PS_SHARED], 2);
+	assert_counts_add_up(vm);
+
+	/* a read stays on the shared frame */
+	assert_ptr_equal(mv_vm_access(vm, 1, 0), mv_host_frame(h, shared));
+	/* a write copies: new frame, same bytes, refcount drops */
+	uint8_t *w = mv_vm_access(vm, 1, 1);
+	assert_ptr_not_equal(w, mv_host_frame(h, shared));
+	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 1);
+	assert_int_equal(h->refcount[shared], 1);
+	assert_int_equal(w[100], 0x77);
+	w[100] = 1;
+	mv_vm_wrote(vm, 1);
+	assert_int_equal(mv_host_frame(h, shared)[100], 0x77);
+	assert_int_equal(vm->count[MV_PS_PRIVATE], 1);
+	assert_int_equal(vm->count[MV_PS_SHARED], 1);
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+}
+
+static void test_write_to_zero_shared_page_copies_from_zero_frame(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	mv_pmap_set(vm, 5, MV_PS_ZERO, MV_ZERO_MPN);
+	uint64_t free0 = h->nfree;
+	assert_ptr_equal(mv_vm_access(vm, 5, 0), mv_host_frame(h, MV_ZERO_MPN));
+	assert_int_equal(h->nfree, free0);
+	uint8_t *w = mv_vm_access(vm, 5, 1);
+	assert_true(mv_page_is_zero(w));
+	w[0] = 9;
+	assert_int_equal(h->nfree, free0 - 1);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 1);
+	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_full_host_makes_the_access_wait(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 32, 0);
+	uint64_t n = h->nfree;
+	for (mv_gppn_t g = 0; g < n; g++)
+		assert_non_null(mv_vm_access(vm, g, 1));
+	assert_int_equal(h->nfree, 0);
+	assert_null(mv_vm_access(vm, n, 1));
+	assert_int_equal(vm->pmap[n].state, MV_PS_UNTOUCHED);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_ALLOC_WAIT], 1);
+	/* blocked by policy even with memory free */
+	mv_vm_balloon_page(vm, 0);
+	assert_int_equal(h->nfree, 1);
+	vm->alloc_blocked = 1;
+	assert_null(mv_vm_access(vm, n, 1));
+	vm->alloc_blocked = 0;
+	assert_non_null(mv_vm_access(vm, n, 1));
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_balloon_releases_the_frame(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	uint8_t *p = mv_vm_access(vm, 7, 1);
+	p[0] = 1;
+	mv_vm_wrote(vm, 7);
+	uint64_t free0 = h->nfree;
+	mv_vm_balloon_page(vm, 7);
+	assert_int_equal(h->nfree, free0 + 1);
+	assert_int_equal(vm->count[MV_PS_BALLOONED], 1);
+	assert_counts_add_up(vm);
+	/* touching it after deflation is a zero fill */
+	p = mv_vm_access(vm, 7, 0);
+	assert_true(mv_page_is_zero(p));
+	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 2);
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_check_detects_a_changed_guest_byte(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	uint8_t *p = mv_vm_access(vm, 2, 1);
+	memset(p, 3, MV_PAGE_SIZE);
+	mv_vm_wrote(vm, 2);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	p[1234] ^= 1; /* a bug that changes a byte behind the guest's back */
+	struct mv_error err = {0};
+	assert_int_equal(mv_vm_check(vm, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "page 2"));
+	p[1234] ^= 1;
+	/* and a counter that drifted */
+	vm->count[MV_PS_PRIVATE]++;
+	assert_int_equal(mv_vm_check(vm, &err), MV_EINVAL);
+	vm->count[MV_PS_PRIVATE]--;
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_active_window_counts_distinct_pages(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	for (int i = 0; i < 100; i++)
+		mv_vm_access(vm, (mv_gppn_t)(i % 10), i & 1);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 10);
+	mv_vm_access(vm, 1, 0);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 1);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 0);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_usage_counts_shared_frames_fractionally(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	for (mv_gppn_t g = 0; g < 4; g++)
+		mv_vm_access(vm, g, 1);
+	share(vm, 0, 1);
+	mv_host_frame_put(h, vm->pmap[2].mpn);
+	mv_pmap_set(vm, 2, MV_PS_ZERO, MV_ZERO_MPN);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	struct mv_vm_usage u;
+	mv_vm_usage(vm, &u);
+	assert_int_equal(u.granted, 4);
+	assert_int_equal(u.touched, 4);
+	assert_int_equal(u.state[MV_PS_SHARED], 2);
+	assert_int_equal(u.state[MV_PS_ZERO], 1);
+	assert_int_equal(u.consumed, 2); /* 1 private + 2 x 1/2 shared */
+	assert_int_equal(u.shared_saved, 2);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+static void test_config_rejects_impossible_sizes(void **state)
+{
+	(void)state;
+	struct mv_vm_config c;
+	struct mv_error err = {0};
+	mv_vm_config_default(&c, "x", 64 * MV_MIB);
+	assert_int_equal(mv_vm_config_check(&c, &err), 0);
+	assert_int_equal(c.shares, 640);
+	c.mem_bytes = 64 * MV_MIB + 1024;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	mv_vm_config_default(&c, "x", 64 * MV_MIB);
+	c.current_bytes = 128 * MV_MIB;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	mv_vm_config_default(&c, "x", 64 * MV_MIB);
+	c.reservation_bytes = 32 * MV_MIB;
+	c.limit_bytes = 16 * MV_MIB;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pmap_entry_is_16_bytes),
+		cmocka_unit_test(test_new_vm_is_all_untouched_and_costs_no_frames),
+		cmocka_unit_test(test_first_touch_zero_fills_a_frame_and_charges_it),
+		cmocka_unit_test(test_cow_write_breaks_sharing_and_keeps_bytes),
+		cmocka_unit_test(test_write_to_zero_shared_page_copies_from_zero_frame),
+		cmocka_unit_test(test_full_host_makes_the_access_wait),
+		cmocka_unit_test(test_balloon_releases_the_frame),
+		cmocka_unit_test(test_check_detects_a_changed_guest_byte),
+		cmocka_unit_test(test_active_window_counts_distinct_pages),
+		cmocka_unit_test(test_usage_counts_shared_frames_fractionally),
+		cmocka_unit_test(test_config_rejects_impossible_sizes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
