@@ -248,6 +248,22 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	return 0;
 }
 
+/* The process frees page vpn (munmap/free): the guest gets the page back;
+ * the hypervisor is not told and keeps backing it. */
+static void release_vpn(struct mv_guest *g, struct gproc *pr, uint64_t vpn)
+{
+	uint32_t pte = pr->pte[vpn];
+	if (!pte)
+		return;
+	if (pte & PTE_SWAP) {
+		g->swap_free[g->nswap_free++] = pte & ~PTE_SWAP;
+	} else {
+		free_push(g, pte - 1);
+		pr->rss--;
+	}
+	pr->pte[vpn] = 0;
+}
+
 /* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
 static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
 {
@@ -308,6 +324,7 @@ static int work_init(struct mv_guest *g, int i, const struct mv_workload_config 
 	if (w->ws == 0)
 		w->ws = 1;
 	w->region = w->ws;
+	w->phase = UINT64_MAX;
 	uint64_t nv = w->ws;
 	if (c->kind == MV_WL_PHASED) {
 		w->region = c->region_bytes ? c->region_bytes / MV_PAGE_SIZE
@@ -488,8 +505,16 @@ static uint64_t take_credit(double *credit, double add)
 static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		     double dt_s, double progress)
 {
-	if (now_ns < w->cfg.start_ns)
+	if (now_ns < w->cfg.start_ns || w->exited)
 		return;
+	if (w->cfg.stop_ns && now_ns >= w->cfg.stop_ns) {
+		/* the process exits: all its memory goes back to the guest */
+		struct gproc *pr = &g->proc[w->proc];
+		for (uint64_t v = 0; v < pr->nvpages; v++)
+			release_vpn(g, pr, v);
+		w->exited = 1;
+		return;
+	}
 	/* idle: populate the whole set once, then (almost) nothing */
 	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
 		if (touch(g, w, w->populated, 1))
@@ -505,8 +530,23 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 				return;
 	}
 	uint64_t base = 0;
-	if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns)
-		base = ((now_ns - w->cfg.start_ns) / w->cfg.phase_ns) * w->ws;
+	if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns) {
+		uint64_t phase = (now_ns - w->cfg.start_ns) / w->cfg.phase_ns;
+		base = (phase * w->ws) % w->region;
+		if (phase != w->phase) {
+			/* a new phase: free what the old one used and the new
+			 * one does not (a batch job dropping its last buffer) */
+			if (w->phase != UINT64_MAX) {
+				uint64_t old = (w->phase * w->ws) % w->region;
+				for (uint64_t i = 0; i < w->ws; i++) {
+					uint64_t v = (old + i) % w->region;
+					if ((v + w->region - base) % w->region >= w->ws)
+						release_vpn(g, &g->proc[w->proc], v);
+				}
+			}
+			w->phase = phase;
+		}
+	}
 	uint64_t want = take_credit(&w->credit, w->cfg.rate * dt_s);
 	uint64_t n = (uint64_t)((double)want * progress + 0.5);
 	w->demanded += want;

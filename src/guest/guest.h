@@ -45,6 +45,8 @@ struct gwork {
 	uint64_t leaked;      /* leak: pages leaked so far */
 	uint64_t leak_max;    /* pages */
 	uint64_t populated;   /* idle: pages populated so far */
+	int exited;           /* the process has exited (stop time) */
+	uint64_t phase;       /* phased: current phase (UINT64_MAX: none yet) */
 	uint64_t name_hash;   /* app content */
 	uint64_t demanded, done;
 };

@@ -1,0 +1,345 @@
+/* Tests of the guest layer: content classes, the guest OS model, workloads. */
+#include <lz4.h>
+#include <string.h>
+
+#include "support/mvtest.h"
+
+static uint64_t h(const char *s)
+{
+	return mv_hash(s, strlen(s));
+}
+
+static int lz4_size(const uint8_t *page)
+{
+	static char out[LZ4_COMPRESSBOUND(MV_PAGE_SIZE)];
+	return LZ4_compress_default((const char *)page, out, MV_PAGE_SIZE,
+				    (int)sizeof out);
+}
+
+static void test_os_pages_are_identical_across_vms_and_differ_by_image(void **state)
+{
+	(void)state;
+	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE], c[MV_PAGE_SIZE];
+	int differ = 0, zero = 0;
+	for (uint64_t i = 0; i < 200; i++) {
+		/* the key (VM, process) must not matter for image pages */
+		mv_content_fill(a, MV_CONTENT_OS, h("debian-12"), i, 1, 0);
+		mv_content_fill(b, MV_CONTENT_OS, h("debian-12"), i, 999, 0.9);
+		mv_content_fill(c, MV_CONTENT_OS, h("win2019"), i, 1, 0);
+		assert_memory_equal(a, b, MV_PAGE_SIZE);
+		differ += memcmp(a, c, MV_PAGE_SIZE) != 0;
+		zero += mv_page_is_zero(a);
+	}
+	assert_true(differ >= 180);
+	assert_true(zero > 4 && zero < 40); /* about 8% padding pages */
+}
+
+static void test_data_compressibility_controls_lz4_size(void **state)
+{
+	(void)state;
+	static uint8_t p[MV_PAGE_SIZE];
+	int prev = MV_PAGE_SIZE * 2;
+	const double cs[] = {0.0, 0.25, 0.5, 0.75, 0.95};
+	for (size_t i = 0; i < 5; i++) {
+		int total = 0;
+		for (uint64_t k = 0; k < 50; k++) {
+			mv_content_fill(p, MV_CONTENT_DATA, 0, 0, k, cs[i]);
+			total += lz4_size(p);
+		}
+		int avg = total / 50;
+		/* roughly (1 - c) of the page stays incompressible */
+		double expect = (1.0 - cs[i]) * MV_PAGE_SIZE;
+		assert_true(avg < prev);
+		assert_true(avg > expect - 300 && avg < expect + 300);
+		prev = avg;
+	}
+	mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, 3, 0);
+	assert_true(lz4_size(p) >= (int)MV_PAGE_SIZE);
+	mv_content_fill(p, MV_CONTENT_ZERO, 0, 0, 3, 0);
+	assert_true(mv_page_is_zero(p));
+}
+
+static void test_data_pages_are_unique_per_key_and_repeatable(void **state)
+{
+	(void)state;
+	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE];
+	mv_content_fill(a, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 12, 0.5);
+	assert_memory_not_equal(a, b, MV_PAGE_SIZE);
+	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	assert_memory_equal(a, b, MV_PAGE_SIZE);
+}
+
+/* A VM with verification on and a guest with the given workloads. */
+struct rig {
+	uint64_t now;
+	struct mv_host *host;
+	struct mv_vm *vm;
+	struct mv_guest *g;
+};
+
+static void rig_up(struct rig *r, uint64_t host_mib, uint64_t vm_mib,
+		   struct mv_guest_config *gc)
+{
+	struct mv_error err = {0};
+	r->now = 0;
+	r->host = mvt_host(host_mib, 1);
+	r->vm = mvt_vm(r->host, "g", vm_mib, 0);
+	assert_int_equal(mv_vm_enable_verify(r->vm), 0);
+	mvt_ok(mv_guest_create(r->vm, gc, 1234, &r->g, &err), &err,
+	       "mv_guest_create");
+}
+
+static void rig_down(struct rig *r)
+{
+	mv_guest_destroy(r->g);
+	mv_vm_destroy(r->vm);
+	assert_int_equal(r->host->nfree, mv_host_usable_frames(r->host));
+	mv_host_destroy(r->host);
+}
+
+static void rig_run(struct rig *r, uint64_t steps)
+{
+	for (uint64_t i = 0; i < steps; i++) {
+		(void)i;
+		mv_guest_run(r->g, r->now, 10 * MV_NS_PER_MS);
+		r->now += 10 * MV_NS_PER_MS;
+		struct mv_error err = {0};
+		mvt_ok(mv_vm_check(r->vm, &err), &err, "mv_vm_check");
+		mvt_ok(mv_guest_check(r->g, &err), &err, "mv_guest_check");
+	}
+}
+
+static struct mv_workload_config *add_wl(struct mv_guest_config *gc,
+					 enum mv_wl_kind k, uint64_t mib,
+					 double rate)
+{
+	struct mv_workload_config *w = &gc->workload[gc->nworkloads++];
+	mv_workload_config_default(w);
+	snprintf(w->name, sizeof w->name, "w%d", gc->nworkloads);
+	w->kind = k;
+	w->size_bytes = mib * MV_MIB;
+	w->rate = rate;
+	return w;
+}
+
+static void test_boot_reads_the_os_image_into_page_cache(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 4 * MV_MIB;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	assert_false(mv_guest_booted(r.g));
+	rig_run(&r, 1);
+	assert_true(mv_guest_booted(r.g));
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.cache_pages, 1024);
+	assert_int_equal(st.major_fault, 1024);
+	assert_int_equal(st.free_pages, r.vm->npages - 1024);
+	assert_int_equal(r.vm->npages - r.vm->count[MV_PS_UNTOUCHED], 1024);
+	rig_down(&r);
+}
+
+static void test_steady_workload_touches_its_set_and_no_more(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 1 * MV_MIB;
+	add_wl(&gc, MV_WL_STEADY, 2, 200000);
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 100); /* 1 s: 200k accesses over 512 pages */
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.anon_pages, 512);
+	assert_int_equal(st.minor_fault, 512);
+	uint64_t dem, done;
+	mv_guest_progress(r.g, &dem, &done);
+	assert_true(done > 0.95 * dem);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 512 + 256);
+	rig_down(&r);
+}
+
+static void test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 2 * MV_MIB;
+	gc.swap_bytes = 32 * MV_MIB;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 24, 100000);
+	w->write_ratio = 0.5;
+	struct rig r;
+	rig_up(&r, 64, 16, &gc); /* 24 MiB of data in a 16 MiB guest */
+	rig_run(&r, 300);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_true(st.swap_out > 1000);
+	assert_true(st.swap_in > 100);
+	assert_int_equal(st.cache_pages < 512, 1); /* cache dropped first */
+	assert_int_equal(st.oom_kills, 0);
+	/* the VM never holds more pages than it has */
+	assert_true(r.vm->count[MV_PS_PRIVATE] <= r.vm->npages);
+	rig_down(&r);
+}
+
+static void test_guest_without_swap_counts_oom(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.swap_bytes = 0;
+	add_wl(&gc, MV_WL_STEADY, 24, 100000);
+	struct rig r;
+	rig_up(&r, 64, 16, &gc);
+	rig_run(&r, 20);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_true(st.oom_kills > 0);
+	assert_int_equal(st.free_pages, 0);
+	rig_down(&r);
+}
+
+static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
+{
+	(void)state;
+	for (int flav = 0; flav < 2; flav++) {
+		struct mv_guest_config gc;
+		mv_guest_config_default(&gc);
+		gc.flavour = flav ? MV_GUEST_WINDOWS : MV_GUEST_LINUX;
+		gc.os_bytes = 0;
+		/* a process that exits after 300 ms, freeing 4 MiB */
+		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4, 200000);
+		w->stop_ns = 300 * MV_NS_PER_MS;
+		w->compressibility = 0;
+		struct rig r;
+		rig_up(&r, 64, 32, &gc);
+		rig_run(&r, 100);
+		struct mv_guest_stats st;
+		mv_guest_stats(r.g, &st);
+		assert_int_equal(st.anon_pages, 0);
+		/* the hypervisor still backs the freed pages either way; the
+		 * windows guest has cleared them, and, its zero page thread
+		 * clearing the whole free list from boot on, every other page
+		 * too (why ESX sees Windows VMs touch all memory at boot) */
+		uint64_t zero = 0;
+		for (mv_gppn_t p = 0; p < r.vm->npages; p++)
+			if (r.vm->pmap[p].state == MV_PS_PRIVATE)
+				zero += mv_page_is_zero(mv_host_frame(
+					r.host, r.vm->pmap[p].mpn));
+		uint64_t touched = flav ? r.vm->npages : 1024;
+		assert_int_equal(r.vm->count[MV_PS_PRIVATE], touched);
+		assert_int_equal(zero, flav ? touched : 0);
+		rig_down(&r);
+	}
+}
+
+static void test_idle_workload_populates_then_rests(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	add_wl(&gc, MV_WL_IDLE, 8, 10);
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 3);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 2048);
+	mv_vm_close_window(r.vm);
+	rig_run(&r, 100);
+	mv_vm_close_window(r.vm);
+	assert_true(r.vm->active_true <= 12); /* 10 accesses/s for 1 s */
+	rig_down(&r);
+}
+
+static void test_leak_grows_and_stops_at_its_maximum(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_LEAK, 1, 1000);
+	w->leak_bytes_per_s = 4 * MV_MIB; /* 1024 pages/s */
+	w->leak_max_bytes = 6 * MV_MIB;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 100);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_true(st.anon_pages >= 256 + 1000 && st.anon_pages <= 256 + 1030);
+	rig_run(&r, 200);
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.anon_pages, 256 + 1536);
+	rig_down(&r);
+}
+
+static void test_phased_working_set_moves(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_PHASED, 2, 100000);
+	w->phase_ns = 500 * MV_NS_PER_MS;
+	w->region_bytes = 8 * MV_MIB;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 50);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 512);
+	mv_vm_close_window(r.vm);
+	rig_run(&r, 50); /* second phase: a new set; the old one is freed
+			  * and its guest-physical pages reused (LIFO) */
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 512);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.anon_pages, 512);
+	mv_vm_close_window(r.vm);
+	assert_true(r.vm->active_true >= 500);
+	/* the new set's contents differ from the old one's: page 0 of the
+	 * process now holds vpn 512's data */
+	assert_int_equal(st.minor_fault, 1024);
+	rig_down(&r);
+}
+
+static void test_stall_slows_the_guest_down(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.os_rate = 0;
+	add_wl(&gc, MV_WL_STEADY, 1, 10000);
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	r.vm->stall_pending_ns = 25 * MV_NS_PER_MS; /* 2.5 steps of stall */
+	rig_run(&r, 10);
+	uint64_t dem, done;
+	mv_guest_progress(r.g, &dem, &done);
+	assert_int_equal(dem, 1000);
+	assert_true(done < 0.8 * dem);
+	rig_down(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_os_pages_are_identical_across_vms_and_differ_by_image),
+		cmocka_unit_test(test_data_compressibility_controls_lz4_size),
+		cmocka_unit_test(test_data_pages_are_unique_per_key_and_repeatable),
+		cmocka_unit_test(test_boot_reads_the_os_image_into_page_cache),
+		cmocka_unit_test(test_steady_workload_touches_its_set_and_no_more),
+		cmocka_unit_test(test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
+		cmocka_unit_test(test_guest_without_swap_counts_oom),
+		cmocka_unit_test(test_windows_zeroes_freed_pages_linux_does_not),
+		cmocka_unit_test(test_idle_workload_populates_then_rests),
+		cmocka_unit_test(test_leak_grows_and_stops_at_its_maximum),
+		cmocka_unit_test(test_phased_working_set_moves),
+		cmocka_unit_test(test_stall_slows_the_guest_down),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
