@@ -191,6 +191,13 @@ static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)
 }
 
 /*
+ * Record time a vCPU spent waiting after an access returned NULL (the rest
+ * of its time slice). Counted as stall, not carried into the next slice:
+ * the work it could not do is already lost.
+ */
+void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns);
+
+/*
  * Change a page's state and frame/slot, keeping the counters. Does not
  * touch refcounts or bytes: the caller (fault path, reclaim layer) owns
  * those. Calls the invalidation hook.

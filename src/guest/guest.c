@@ -173,8 +173,17 @@ int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out)
 
 /* ---- page cache and anonymous faults ------------------------------------ */
 
-/* Make OS image page `idx` resident in the page cache; major fault. */
-static int cache_fill(struct mv_guest *g, uint64_t idx, mv_gppn_t *out)
+/* Pages read per disk request when the guest reads sequentially (boot):
+ * Linux's default readahead window is 128 KiB. */
+#define READAHEAD_PAGES 32
+
+/*
+ * Make OS image page `idx` resident in the page cache: a major fault. A
+ * random read costs one disk request; a sequential one (boot) shares its
+ * request with the rest of the readahead window.
+ */
+static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
+		      mv_gppn_t *out)
 {
 	mv_gppn_t p;
 	int zeroed;
@@ -191,7 +200,8 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, mv_gppn_t *out)
 	g->page[p].index = (uint32_t)idx;
 	g->cache[idx] = (uint32_t)p + 1;
 	g->st.major_fault++;
-	g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+	if (!sequential || idx % READAHEAD_PAGES == 0)
+		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
 	*out = p;
 	return 0;
 }
@@ -439,7 +449,7 @@ int mv_guest_boot(struct mv_guest *g)
 	/* read the OS image into the page cache */
 	while (g->boot_next < g->os_pages) {
 		mv_gppn_t p;
-		int rc = cache_fill(g, g->boot_next, &p);
+		int rc = cache_fill(g, g->boot_next, 1, &p);
 		if (rc)
 			return rc;
 		g->boot_next++;
@@ -469,7 +479,7 @@ static void run_os(struct mv_guest *g, uint64_t n)
 		mv_gppn_t p;
 		if (c) {
 			p = c - 1;
-		} else if (cache_fill(g, idx, &p) != 0) {
+		} else if (cache_fill(g, idx, 0, &p) != 0) {
 			return;
 		}
 		g->kind[p] |= GREF;
@@ -556,8 +566,12 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		if (w->cfg.kind == MV_WL_PHASED)
 			vpn = (vpn + base) % w->region;
 		int write = w->cfg.write_ratio > 0 && mv_rng_next(&w->rng) <= wr;
-		if (touch(g, w, vpn, write))
+		if (touch(g, w, vpn, write)) {
+			/* blocked for the rest of the slice */
+			mv_vm_charge_wait(g->vm, (uint64_t)((double)(n - i) /
+							    w->cfg.rate * 1e9));
 			return;
+		}
 		w->done++;
 	}
 }

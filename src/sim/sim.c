@@ -68,7 +68,10 @@ static int take_sample(struct mv_sim *s)
 		v->granted = u.granted;
 		v->consumed = u.consumed;
 		v->touched = u.touched;
-		v->active_true = u.active_true;
+		/* before the first window closes, the set so far */
+		v->active_true = s->now_ns < s->sc->active_window_ns
+					 ? s->vm[i]->window_accessed
+					 : u.active_true;
 		memcpy(v->faults, s->vm[i]->ctr.faults, sizeof v->faults);
 		v->stall_ns = mv_vm_stall_ns(s->vm[i]);
 		mv_guest_progress(s->guest[i], &v->demanded, &v->done);

@@ -12,9 +12,10 @@
  *
  * Each kind is counted and its latency (host config) charged to the VM as
  * stall time. When the host has no free frame, or the policy blocks the VM
- * (free-memory state "low"), the access waits: ALLOC_WAIT is counted and
- * charged one zero-fill latency per attempt, and NULL is returned so the
- * guest retries later.
+ * (free-memory state "low"), the access cannot complete: ALLOC_WAIT is
+ * counted and NULL returned. The vCPU then waits out the rest of its time
+ * slice; the guest layer, which knows how much of the slice was left,
+ * charges that time with mv_vm_charge_wait().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 
 	mv_mpn_t mpn = vm_frame_alloc(vm);
 	if (mpn == MV_MPN_NONE) {
-		charge(vm, MV_FAULT_ALLOC_WAIT, lat->zero_fill);
+		vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
 		return NULL;
 	}
 	uint8_t *dst = mv_host_frame(vm->host, mpn);
@@ -175,7 +176,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		if (rc) {
 			/* the page stays where it is; the access waits */
 			mv_host_frame_put(vm->host, mpn);
-			charge(vm, MV_FAULT_ALLOC_WAIT, lat->zero_fill);
+			vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
 			return NULL;
 		}
 		kind = st == MV_PS_COMPRESSED ? MV_FAULT_DECOMPRESS
@@ -196,6 +197,11 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		vm->ctr.reads++;
 	}
 	return dst;
+}
+
+void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns)
+{
+	vm->ctr.stall_ns[MV_FAULT_ALLOC_WAIT] += ns;
 }
 
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)

@@ -1,0 +1,198 @@
+/* End-to-end scenario tests of the simulator. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/mvtest.h"
+
+static struct mv_sim *sim_from(const char *xml, int verify)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "test.xml", ".", &sc, &err), &err,
+	       "mv_scenario_load_string");
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, verify, &s, &err), &err, "mv_sim_create");
+	return s;
+}
+
+static void run(struct mv_sim *s)
+{
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+}
+
+static const char *mixed =
+	"<scenario name='mixed' seed='11' duration='3s' step='10ms' stats-interval='500ms' active-window='1s'>"
+	" <host><memory unit='MiB'>80</memory><numa nodes='2'/></host>"
+	" <vm count='2'>"
+	"  <domain type='kvm'><name>lin</name><memory unit='MiB'>48</memory>"
+	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"    <mv:guest os='linux' image='debian-12' image-size='4MiB' swap='64MiB'/>"
+	"   </mv:memvisor></metadata></domain>"
+	"  <workload kind='steady' dist='zipf' size='12MiB' rate='40k' write-ratio='0.3'/>"
+	"  <workload kind='phased' size='4MiB' region='16MiB' phase='1s' rate='20k' content='random'/>"
+	"  <workload kind='leak' size='1MiB' rate='1k' leak='4MiB' leak-max='8MiB'/>"
+	" </vm>"
+	" <vm>"
+	"  <domain type='kvm'><name>win</name><memory unit='MiB'>32</memory>"
+	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"    <mv:guest os='windows' image='win2019' image-size='4MiB'/>"
+	"   </mv:memvisor></metadata></domain>"
+	"  <workload kind='idle' size='8MiB' content='app' app='sql'/>"
+	" </vm>"
+	"</scenario>";
+
+/* Every invariant of every layer holds after every step (verify = 1). */
+static void test_invariants_hold_after_every_step(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(mixed, 1);
+	run(s);
+	assert_int_equal(s->steps, 300);
+	/* the host ran out: what the VMs touch does not fit in 80 MiB */
+	assert_true(s->min_free < s->host->nframes / 50);
+	mv_sim_destroy(s);
+}
+
+static void test_same_seed_gives_the_same_run(void **state)
+{
+	(void)state;
+	struct mv_sim *a = sim_from(mixed, 0), *b = sim_from(mixed, 0);
+	run(a);
+	run(b);
+	assert_int_equal(a->nsamples, b->nsamples);
+	for (int i = 0; i < a->nsamples; i++) {
+		assert_int_equal(a->samples[i].host_free, b->samples[i].host_free);
+		assert_memory_equal(a->samples[i].vm, b->samples[i].vm,
+				    (size_t)a->nvms * sizeof *a->samples[i].vm);
+	}
+	/* and the bytes in guest memory are the same */
+	for (int v = 0; v < a->nvms; v++)
+		for (mv_gppn_t g = 0; g < a->vm[v]->npages; g++) {
+			const struct mv_pme *x = &a->vm[v]->pmap[g];
+			const struct mv_pme *y = &b->vm[v]->pmap[g];
+			assert_int_equal(x->state, y->state);
+			if (x->state == MV_PS_PRIVATE)
+				assert_memory_equal(mv_host_frame(a->host, x->mpn),
+						    mv_host_frame(b->host, y->mpn),
+						    MV_PAGE_SIZE);
+		}
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
+static void test_another_seed_gives_another_run(void **state)
+{
+	(void)state;
+	struct mv_sim *a = sim_from(mixed, 0);
+	char *xml2 = strdup(mixed);
+	memcpy(strstr(xml2, "seed='11'"), "seed='12'", 9);
+	struct mv_sim *b = sim_from(xml2, 0);
+	free(xml2);
+	run(a);
+	run(b);
+	int differ = 0;
+	for (int i = 0; i < a->nsamples; i++)
+		differ |= memcmp(a->samples[i].vm, b->samples[i].vm,
+				 (size_t)a->nvms * sizeof *a->samples[i].vm) != 0;
+	assert_true(differ);
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
+static void test_samples_add_up_and_are_taken_every_interval(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(mixed, 0);
+	run(s);
+	assert_int_equal(s->nsamples, 7); /* 0, 0.5, ..., 3 s */
+	for (int i = 0; i < s->nsamples; i++) {
+		const struct mv_sample *sm = &s->samples[i];
+		assert_int_equal(sm->t_ns, (uint64_t)i * 500 * MV_NS_PER_MS);
+		uint64_t used = 0;
+		for (int v = 0; v < s->nvms; v++) {
+			uint64_t sum = 0;
+			for (int st = 0; st < MV_PS_COUNT; st++)
+				sum += sm->vm[v].state[st];
+			assert_int_equal(sum, s->vm[v]->npages);
+			used += sm->vm[v].consumed;
+		}
+		/* no sharing yet: every consumed page is one frame */
+		assert_int_equal(used + sm->host_free, mv_host_usable_frames(s->host));
+	}
+	uint64_t t = 0;
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		t += s->state_ns[k];
+	assert_int_equal(t, s->sc->duration_ns);
+	mv_sim_destroy(s);
+}
+
+static void test_full_host_stalls_vms_and_costs_progress(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(mixed, 0);
+	run(s);
+	const struct mv_sample *last = &s->samples[s->nsamples - 1];
+	assert_int_equal(last->memstate, MV_MEMSTATE_LOW);
+	uint64_t waits = 0;
+	for (int v = 0; v < s->nvms; v++)
+		waits += last->vm[v].faults[MV_FAULT_ALLOC_WAIT];
+	assert_true(waits > 0);
+	assert_true(last->vm[0].done < last->vm[0].demanded);
+	assert_true(last->vm[0].stall_ns > 0);
+	mv_sim_destroy(s);
+}
+
+static void test_ample_host_never_waits(void **state)
+{
+	(void)state;
+	const char *xml =
+		"<scenario seed='3' duration='2s'>"
+		" <host><memory unit='MiB'>256</memory></host>"
+		" <vm count='3'><domain type='kvm'><name>v</name><memory unit='MiB'>64</memory></domain>"
+		"  <workload kind='steady' size='16MiB' rate='50k'/></vm>"
+		"</scenario>";
+	struct mv_sim *s = sim_from(xml, 1);
+	run(s);
+	for (int v = 0; v < s->nvms; v++) {
+		assert_int_equal(s->vm[v]->ctr.faults[MV_FAULT_ALLOC_WAIT], 0);
+		uint64_t dem, done;
+		mv_guest_progress(s->guest[v], &dem, &done);
+		assert_true(done >= 0.97 * (double)dem); /* only fault stalls */
+	}
+	assert_int_equal(s->state_ns[MV_MEMSTATE_HIGH], s->sc->duration_ns);
+	mv_sim_destroy(s);
+}
+
+static void test_vms_booting_one_image_hold_identical_pages(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(mixed, 0);
+	run(s);
+	/* image pages sit in each guest's page cache; count pages of lin-1
+	 * whose bytes also appear in lin-2 (what page sharing will find) */
+	const struct mv_vm *a = s->vm[0], *b = s->vm[1];
+	uint64_t same = 0;
+	for (mv_gppn_t g = 0; g < 1024 && g < a->npages; g++)
+		if (a->pmap[g].state == MV_PS_PRIVATE &&
+		    b->pmap[g].state == MV_PS_PRIVATE &&
+		    memcmp(mv_host_frame(s->host, a->pmap[g].mpn),
+			   mv_host_frame(s->host, b->pmap[g].mpn), MV_PAGE_SIZE) == 0)
+			same++;
+	assert_true(same > 900); /* the boot loads image pages in order */
+	mv_sim_destroy(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invariants_hold_after_every_step),
+		cmocka_unit_test(test_same_seed_gives_the_same_run),
+		cmocka_unit_test(test_another_seed_gives_another_run),
+		cmocka_unit_test(test_samples_add_up_and_are_taken_every_interval),
+		cmocka_unit_test(test_full_host_stalls_vms_and_costs_progress),
+		cmocka_unit_test(test_ample_host_never_waits),
+		cmocka_unit_test(test_vms_booting_one_image_hold_identical_pages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
