@@ -10,7 +10,9 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := libxml-2.0 liblz4 libxxhash
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests \
+# Flags the project always needs; CFLAGS (optimisation, sanitizers) may be
+# overridden on the command line without losing these.
+MVFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash) -lm
 TESTLIBS := -lcmocka
@@ -39,7 +41,7 @@ deps:
 
 $(BUILD)/%.o: %.c $(wildcard include/memvisor/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(MVFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIBOBJ)
 	@mkdir -p $(dir $@)
@@ -47,15 +49,15 @@ $(LIB): $(LIBOBJ)
 	ar rcs $@ $^
 
 $(BIN): $(CLIOBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLIOBJ) $(LIB) $(LDLIBS)
+	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLIOBJ) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TESTSUPOBJ) $(LIB) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUPOBJ) $(LIB) $(TESTLIBS) $(LDLIBS)
+	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUPOBJ) $(LIB) $(TESTLIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 demo: all
 	./$(BIN) run examples/overcommit.xml

@@ -7,6 +7,7 @@
  * exit status says what kind (see cli.h and memvisor(1)). This is the only
  * place in memvisor where the process exits.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,12 +82,17 @@ static int help_command(int argc, char **argv)
 	return MV_EXIT_USAGE;
 }
 
-/* Exit status after flushing stdout: a failed write is a failure. */
+/*
+ * Exit status after flushing stdout: a failed write is a failure (reported
+ * once: a command that already failed has said why).
+ */
 static int finish(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		mv_cli_errorf("standard output: write error");
-		return status ? status : MV_EXIT_FAILURE;
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	if (bad && status == MV_EXIT_OK) {
+		mv_cli_errorf("standard output: write error: %s",
+			      strerror(errno));
+		return MV_EXIT_FAILURE;
 	}
 	return status;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -64,17 +65,32 @@ struct run_opts {
 	const char *scenario;
 };
 
-/* Progress bar state: drawn on stderr only when it is a terminal. */
+/*
+ * Progress bar state: drawn on stderr only when it is a terminal, and only
+ * once the run has taken a moment, so short runs print nothing extra.
+ */
 struct progress {
 	int enabled;
 	int drawn;
-	int last; /* last permille drawn */
+	int last;       /* last permille drawn */
+	double start_s; /* wall clock at the start of the run */
 };
+
+#define PROGRESS_DELAY_S 0.3
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void progress_draw(double frac, void *ctx)
 {
 	struct progress *p = ctx;
 	if (!p->enabled)
+		return;
+	if (!p->drawn && wall_now() - p->start_s < PROGRESS_DELAY_S)
 		return;
 	if (frac < 0)
 		frac = 0;
@@ -103,19 +119,32 @@ static void progress_clear(struct progress *p)
 	}
 }
 
-/* The option as the user typed it, without "=value". */
+/*
+ * Report an option getopt_long rejected: unknown, or a long option given
+ * "=value" although it takes none (getopt then sets optopt to its code).
+ */
 static void bad_option(char **argv, int optind_after, int optopt_c)
 {
-	if (optopt_c) {
-		mv_cli_errorf("unknown option '-%c' (see memvisor run --help)",
-			      optopt_c);
+	const char *arg = argv[optind_after - 1];
+	if (arg[0] == '-' && arg[1] == '-') {
+		const char *eq = strchr(arg, '=');
+		int len = eq ? (int)(eq - arg) : (int)strlen(arg);
+		if (optopt_c && eq)
+			mv_cli_errorf("option '%.*s' takes no argument (see "
+				      "memvisor run --help)",
+				      len, arg);
+		else
+			mv_cli_errorf("unknown option '%.*s' (see memvisor run "
+				      "--help)",
+				      len, arg);
 		return;
 	}
-	const char *arg = argv[optind_after - 1];
-	const char *eq = strchr(arg, '=');
-	int len = eq ? (int)(eq - arg) : (int)strlen(arg);
-	mv_cli_errorf("unknown option '%.*s' (see memvisor run --help)", len,
-		      arg);
+	if (optopt_c > ' ' && optopt_c < 127)
+		mv_cli_errorf("unknown option '-%c' (see memvisor run --help)",
+			      optopt_c);
+	else
+		mv_cli_errorf("unknown option '%s' (see memvisor run --help)",
+			      arg);
 }
 
 /* Parse options; returns -1 to go on, else an exit status. */
@@ -325,6 +354,7 @@ int mv_cli_run(int argc, char **argv)
 	struct progress p = {
 		.enabled = !o.quiet && isatty(STDERR_FILENO),
 		.last = -1,
+		.start_s = wall_now(),
 	};
 	rc = mv_sim_run(sim, progress_draw, &p, &err);
 	progress_clear(&p);
@@ -340,10 +370,15 @@ int mv_cli_run(int argc, char **argv)
 	if (o.output) {
 		st = write_report_file(&o, sim);
 	} else {
+		errno = 0;
 		rc = write_report(stdout, &o, sim);
+		if (!rc && fflush(stdout) != 0)
+			rc = MV_EIO;
 		st = MV_EXIT_OK;
 		if (rc) {
-			mv_cli_errorf("standard output: %s", mv_strerror(rc));
+			mv_cli_errorf("standard output: write error: %s",
+				      rc == MV_EIO && errno ? strerror(errno)
+							    : mv_strerror(rc));
 			st = MV_EXIT_FAILURE;
 		}
 	}

@@ -137,21 +137,22 @@ static void print_header(FILE *out, const struct mv_sim *s,
 	if (sc->source[0])
 		fprintf(out, "  (%s)", sc->source);
 	fputc('\n', out);
-	fprintf(out, "  %-12s %s of %s in %llu steps of %s; stats every %s\n",
+	fprintf(out, "  %-12s %s in %llu steps of %s; stats every %s",
 		"simulated", fmt_duration(r->sim_ns, a, sizeof a),
-		fmt_duration(sc->duration_ns, b, sizeof b),
 		(unsigned long long)s->steps,
-		fmt_duration(sc->step_ns, c, sizeof c),
-		fmt_duration(sc->stats_interval_ns, a, sizeof a));
+		fmt_duration(sc->step_ns, b, sizeof b),
+		fmt_duration(sc->stats_interval_ns, c, sizeof c));
+	if (r->sim_ns != sc->duration_ns)
+		fprintf(out, " (of %s)", fmt_duration(sc->duration_ns, a, sizeof a));
+	fputc('\n', out);
 	fprintf(out, "  %-12s %llu\n", "seed", (unsigned long long)sc->seed);
-	fprintf(out, "  %-12s %s: %.1f MiB in %d NUMA node%s, swap on %s\n",
+	fprintf(out, "  %-12s %s (%.1f MiB, %d NUMA node%s, swap on %s)\n",
 		"host", sc->host.name[0] ? sc->host.name : "(unnamed)",
 		(double)sc->host.mem_bytes / (double)MV_MIB, sc->host.nodes,
 		sc->host.nodes == 1 ? "" : "s",
 		sc->host.swap_device == MV_SWAP_HDD ? "HDD" : "SSD");
 	fprintf(out,
-		"  %-12s %.1f MiB configured in %d VM%s; overcommit %.2f:1 "
-		"(configured / host)\n",
+		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,
 		s->nvms, s->nvms == 1 ? "" : "s", r->overcommit);
 	fprintf(out, "  %-12s %s\n", "verify", s->verify ? "on" : "off");
@@ -267,15 +268,17 @@ static void print_progress(FILE *out, const struct mv_sim *s,
 static void print_guest(FILE *out, const struct mv_sim *s,
 			const struct mv_run_summary *r, int namew)
 {
-	static const char *const head[] = {
-		"AVAILABLE", "UNUSED",  "USED",     "CACHES", "ANON",
-		"BALLOON",   "SWAP-IN", "SWAP-OUT", "MAJFLT", "OOM",
+	static const char *const mem_head[] = {
+		"AVAILABLE", "UNUSED", "USED", "CACHES", "ANON", "BALLOON",
+	};
+	static const char *const act_head[] = {
+		"SWAP-IN", "SWAP-OUT", "MAJFLT", "MINFLT", "OOM",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
-	table_init(&t, out, namew, head, 10);
-	table_header(&t, "Guest view (virsh dommemstat; memory in MiB, "
-			 "guest swap in pages)");
+	table_init(&t, out, namew, mem_head, 6);
+	table_header(&t, "Guest memory (guest's view as in virsh dommemstat; "
+			 "MiB; USED = AVAILABLE - UNUSED)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
 		const struct mv_guest_stats *g =
@@ -288,10 +291,22 @@ static void print_guest(FILE *out, const struct mv_sim *s,
 		cell_mib(cell[3], g->cache_pages);
 		cell_mib(cell[4], g->anon_pages);
 		cell_mib(cell[5], g->balloon_pages);
-		cell_u64(cell[6], g->swap_in);
-		cell_u64(cell[7], g->swap_out);
-		cell_u64(cell[8], g->major_fault);
-		cell_u64(cell[9], g->oom_kills);
+		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
+	}
+
+	table_init(&t, out, namew, act_head, 5);
+	t.width[3] = 12;
+	table_header(&t, "Guest paging (counts; SWAP-IN/OUT are pages of the "
+			 "guest's own swap)");
+	for (int i = 0; i <= s->nvms; i++) {
+		int tot = i == s->nvms;
+		const struct mv_guest_stats *g =
+			tot ? &r->total.guest : &r->final->vm[i].guest;
+		cell_u64(cell[0], g->swap_in);
+		cell_u64(cell[1], g->swap_out);
+		cell_u64(cell[2], g->major_fault);
+		cell_u64(cell[3], g->minor_fault);
+		cell_u64(cell[4], g->oom_kills);
 		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
 	}
 }

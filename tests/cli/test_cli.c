@@ -1,0 +1,673 @@
+/*
+ * test_cli.c - the memvisor command as users run it.
+ *
+ * Runs the built binary (posix_spawn, stdout and stderr captured to files)
+ * and checks what a user or a script relies on: --version and --help, exit
+ * statuses (0 ok, 1 run failed, 2 usage / bad input), that every error is
+ * exactly one line on stderr naming the file (and line) at fault, that the
+ * text report names every VM, that --json is valid JSON, that the same seed
+ * gives the same bytes (the wall-clock line aside), and that --output never
+ * leaves a half-written file.
+ *
+ * The binary: $MV_BIN if set, else $MV_BUILD/memvisor, else derived from
+ * this program's path (BUILD/tests/cli/test_cli -> BUILD/memvisor), else
+ * build/memvisor. Tests run from the repository root.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/mvjson.h"
+#include "support/mvtest.h"
+
+extern char **environ;
+
+static char g_bin[4096];
+static char g_dir[256]; /* scratch directory for scenarios and outputs */
+
+struct result {
+	int status; /* exit status, or 128 + signal */
+	char *out, *err;
+	size_t nout, nerr;
+};
+
+static void result_free(struct result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof *r);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (len + 1 >= cap)
+			buf = realloc(buf, cap *= 2);
+		size_t got = fread(buf + len, 1, cap - len - 1, f);
+		if (got == 0)
+			break;
+		len += got;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (n)
+		*n = len;
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char *scratch(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	char *p = buf[k++ & 3];
+	snprintf(p, sizeof buf[0], "%s/%s", g_dir, name);
+	return p;
+}
+
+/* Run argv (argv[0] is the program) with stdin from /dev/null. */
+static void run_prog(const char *const *argv, struct result *r)
+{
+	char outp[512], errp[512];
+	snprintf(outp, sizeof outp, "%s/.stdout", g_dir);
+	snprintf(errp, sizeof errp, "%s/.stderr", g_dir);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, outp,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, errp,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv,
+			      environ);
+	posix_spawn_file_actions_destroy(&fa);
+	memset(r, 0, sizeof *r);
+	if (rc != 0) {
+		r->status = 127;
+		r->out = calloc(1, 1);
+		r->err = calloc(1, 1);
+		return;
+	}
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	r->out = slurp(outp, &r->nout);
+	r->err = slurp(errp, &r->nerr);
+	assert_non_null(r->out);
+	assert_non_null(r->err);
+}
+
+/* Run memvisor with up to 8 arguments (NULL-terminated). */
+static void mv(struct result *r, const char *a1, ...)
+{
+	const char *argv[12] = {g_bin};
+	int n = 1;
+	va_list ap;
+	va_start(ap, a1);
+	for (const char *a = a1; a && n < 11; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	run_prog(argv, r);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* stderr is exactly one line starting with "memvisor: ". */
+static void assert_one_error_line(const struct result *r)
+{
+	if (count_lines(r->err) != 1 || strncmp(r->err, "memvisor: ", 10))
+		fail_msg("expected one 'memvisor: ' line on stderr, got:\n%s",
+			 r->err);
+	assert_int_equal(r->err[r->nerr - 1], '\n');
+}
+
+/* Drop every line containing `needle` (the wall-clock figure). */
+static char *without_lines(const char *s, const char *needle)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s + 1) : strlen(s);
+		char *line = strndup(s, len);
+		if (!strstr(line, needle)) {
+			memcpy(o, s, len);
+			o += len;
+		}
+		free(line);
+		s += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+static const char small_scenario[] =
+	"<scenario name=\"t\" seed=\"7\" duration=\"5s\" step=\"10ms\" "
+	"stats-interval=\"1s\">\n"
+	"  <host><memory unit=\"MiB\">64</memory></host>\n"
+	"  <vm count=\"2\">\n"
+	"    <domain type=\"kvm\"><name>vm</name><memory "
+	"unit=\"MiB\">48</memory></domain>\n"
+	"    <workload kind=\"steady\" size=\"8MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\"/>\n"
+	"  </vm>\n"
+	"</scenario>\n";
+
+static const char *small_path(void)
+{
+	const char *p = scratch("small.xml");
+	write_file(p, small_scenario);
+	return p;
+}
+
+static struct mvj *parse_json_or_fail(const struct result *r)
+{
+	char err[256];
+	struct mvj *doc = mvj_parse(r->out, r->nout, err, sizeof err);
+	if (!doc)
+		fail_msg("invalid JSON: %s", err);
+	return doc;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void test_version_prints_name_and_version(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "--version", NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "memvisor " MV_VERSION "\n");
+	assert_string_equal(r.err, "");
+	result_free(&r);
+}
+
+static void test_help_lists_the_run_command(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "--help", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "run SCENARIO"));
+	assert_non_null(strstr(r.out, "help"));
+	assert_string_equal(r.err, "");
+	result_free(&r);
+
+	mv(&r, "help", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "run SCENARIO"));
+	result_free(&r);
+
+	const char *const *forms[] = {
+		(const char *const[]){"help", "run", NULL},
+		(const char *const[]){"run", "--help", NULL},
+		(const char *const[]){"run", "-h", NULL},
+	};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		mv(&r, forms[i][0], forms[i][1], NULL);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, "usage: memvisor run"));
+		assert_non_null(strstr(r.out, "--json"));
+		assert_non_null(strstr(r.out, "--seed"));
+		assert_string_equal(r.err, "");
+		result_free(&r);
+	}
+}
+
+static void test_unknown_option_exits_2_with_one_line(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "run", "--x", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_string_equal(
+		r.err, "memvisor: unknown option '--x' (see memvisor run --help)\n");
+	assert_string_equal(r.out, "");
+	result_free(&r);
+
+	mv(&r, "run", "--bogus=3", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "'--bogus'"));
+	result_free(&r);
+
+	mv(&r, "run", "--json=yes", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.err, "memvisor: option '--json' takes no argument "
+				   "(see memvisor run --help)\n");
+	result_free(&r);
+
+	mv(&r, "run", "-Z", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "'-Z'"));
+	result_free(&r);
+
+	mv(&r, "--frobnicate", NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "'--frobnicate'"));
+	result_free(&r);
+}
+
+static void test_unknown_command_and_missing_arguments_exit_2(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "frobnicate", NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "frobnicate"));
+	result_free(&r);
+
+	mv(&r, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+
+	mv(&r, "run", NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "SCENARIO"));
+	result_free(&r);
+
+	mv(&r, "run", small_path(), small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+
+	mv(&r, "run", "--seed", NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--seed"));
+	result_free(&r);
+
+	mv(&r, "help", "frobnicate", NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+}
+
+static void test_bad_option_values_exit_2_naming_the_option(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "run", "--seed", "12x", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--seed"));
+	assert_non_null(strstr(r.err, "12x"));
+	result_free(&r);
+
+	mv(&r, "run", "--duration", "soon", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--duration"));
+	result_free(&r);
+
+	mv(&r, "run", "--duration", "0s", small_path(), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+}
+
+static void test_missing_scenario_file_exits_2_naming_it(void **state)
+{
+	(void)state;
+	struct result r;
+	const char *path = scratch("no-such-scenario.xml");
+	mv(&r, "run", path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, path));
+	assert_string_equal(r.out, "");
+	result_free(&r);
+}
+
+static void test_malformed_scenario_exits_2_naming_file_and_line(void **state)
+{
+	(void)state;
+	struct result r;
+	const char *path = scratch("bad-value.xml");
+	write_file(path,
+		   "<scenario name=\"bad\" seed=\"1\" duration=\"5s\">\n"
+		   "  <host>\n"
+		   "    <memory unit=\"MiB\">lots</memory>\n"
+		   "  </host>\n"
+		   "</scenario>\n");
+	mv(&r, "run", path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	char where[600];
+	snprintf(where, sizeof where, "%s:3", path);
+	if (!strstr(r.err, where))
+		fail_msg("expected '%s' in: %s", where, r.err);
+	assert_string_equal(r.out, "");
+	result_free(&r);
+
+	/* Not even XML. */
+	path = scratch("bad-xml.xml");
+	write_file(path, "<scenario name=\"x\">\n  <host>\n</scenario>\n");
+	mv(&r, "run", path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	snprintf(where, sizeof where, "%s:", path);
+	if (!strstr(r.err, where))
+		fail_msg("expected '%s' in: %s", where, r.err);
+	result_free(&r);
+}
+
+static void test_small_scenario_prints_a_table_with_both_vms(void **state)
+{
+	(void)state;
+	struct result r;
+	const char *path = small_path();
+	/* The VM names come from the loader; learn them from the JSON. */
+	mv(&r, "run", "--json", path, NULL);
+	assert_int_equal(r.status, 0);
+	struct mvj *doc = parse_json_or_fail(&r);
+	const struct mvj *vms = mvj_get(doc, "vms");
+	assert_non_null(vms);
+	assert_int_equal(vms->n, 2);
+	char names[2][64];
+	for (int i = 0; i < 2; i++) {
+		const struct mvj *name = mvj_get(vms->item[i], "name");
+		assert_non_null(name);
+		assert_int_equal(name->type, MVJ_STRING);
+		snprintf(names[i], sizeof names[i], "%s", name->string);
+	}
+	assert_string_not_equal(names[0], names[1]);
+	mvj_free(doc);
+	result_free(&r);
+
+	mv(&r, "run", path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, ""); /* no progress bar: not a terminal */
+	for (int i = 0; i < 2; i++) {
+		char row[160];
+		snprintf(row, sizeof row, "\n  %s ", names[i]);
+		if (!strstr(r.out, row))
+			fail_msg("no table row for %s in:\n%s", names[i], r.out);
+	}
+	assert_non_null(strstr(r.out, "MEMSZ"));
+	assert_non_null(strstr(r.out, "48.0"));
+	assert_non_null(strstr(r.out, "TOTAL"));
+	assert_non_null(strstr(r.out, "\nwall: "));
+	assert_non_null(strstr(r.out, "overcommit 1.50:1"));
+	result_free(&r);
+}
+
+static void test_json_output_is_valid_json_with_schema(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "run", "--json", small_path(), NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	struct mvj *doc = parse_json_or_fail(&r);
+	const struct mvj *schema = mvj_get(doc, "schema");
+	assert_non_null(schema);
+	assert_string_equal(schema->string, "memvisor-run/1");
+	assert_int_equal(mvj_uint(doc, "scenario.seed"), 7);
+	assert_int_equal(mvj_uint(doc, "host.mem_bytes"), 64 * MV_MIB);
+	assert_non_null(mvj_path(doc, "series.0.vms.1.state_pages"));
+	mvj_free(doc);
+
+	/* A second opinion, if python3 is on this machine. */
+	const char *json_path = scratch("out.json");
+	write_file(json_path, r.out);
+	result_free(&r);
+	const char *py[] = {
+		"python3", "-c",
+		"import json,sys; json.load(open(sys.argv[1], encoding='utf-8'))",
+		json_path, NULL,
+	};
+	run_prog(py, &r);
+	if (r.status != 127)
+		assert_int_equal(r.status, 0);
+	result_free(&r);
+}
+
+static void test_same_seed_gives_identical_output_but_wall_clock(void **state)
+{
+	(void)state;
+	struct result a, b;
+	const char *path = small_path();
+	mv(&a, "run", "--json", "--seed", "42", path, NULL);
+	mv(&b, "run", "--json", "--seed", "42", path, NULL);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	/* The wall-clock figure is alone on its line. */
+	char *ja = without_lines(a.out, "\"wall_s\"");
+	assert_int_equal(count_lines(a.out) - 1, count_lines(ja));
+	char *jb = without_lines(b.out, "\"wall_s\"");
+	assert_string_equal(ja, jb);
+	free(ja);
+	free(jb);
+	result_free(&a);
+	result_free(&b);
+
+	mv(&a, "run", "--seed", "42", path, NULL);
+	mv(&b, "run", "--seed", "42", path, NULL);
+	assert_int_equal(a.status, 0);
+	char *ta = without_lines(a.out, "wall:");
+	char *tb = without_lines(b.out, "wall:");
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+	result_free(&a);
+	result_free(&b);
+}
+
+static void test_seed_and_duration_override_the_scenario(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "run", "--json", "--seed", "99", "--duration", "2s",
+	   small_path(), NULL);
+	assert_int_equal(r.status, 0);
+	struct mvj *doc = parse_json_or_fail(&r);
+	assert_int_equal(mvj_uint(doc, "scenario.seed"), 99);
+	assert_int_equal(mvj_uint(doc, "scenario.duration_ns"),
+			 2 * MV_NS_PER_S);
+	assert_int_equal(mvj_uint(doc, "run.simulated_ns"), 2 * MV_NS_PER_S);
+	mvj_free(doc);
+	result_free(&r);
+
+	/* Options may follow the scenario, too. */
+	mv(&r, "run", small_path(), "--quiet", "--duration=1s", "--json", NULL);
+	assert_int_equal(r.status, 0);
+	doc = parse_json_or_fail(&r);
+	assert_int_equal(mvj_uint(doc, "run.simulated_ns"), MV_NS_PER_S);
+	mvj_free(doc);
+	result_free(&r);
+}
+
+static void test_verify_runs_the_invariant_checks_and_succeeds(void **state)
+{
+	(void)state;
+	struct result r;
+	mv(&r, "run", "--verify", "--json", "--duration", "2s", small_path(),
+	   NULL);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	struct mvj *doc = parse_json_or_fail(&r);
+	const struct mvj *v = mvj_path(doc, "run.verify");
+	assert_non_null(v);
+	assert_int_equal(v->type, MVJ_BOOL);
+	assert_true(v->boolean);
+	mvj_free(doc);
+	result_free(&r);
+}
+
+static int dir_has_prefix(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	int found = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			found++;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_output_file_is_complete_and_leaves_no_temporary(void **state)
+{
+	(void)state;
+	struct result r;
+	const char *out = scratch("report.json");
+	mv(&r, "run", "--json", "-o", out, small_path(), NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "");
+	size_t n;
+	char *text = slurp(out, &n);
+	assert_non_null(text);
+	char err[256];
+	struct mvj *doc = mvj_parse(text, n, err, sizeof err);
+	if (!doc)
+		fail_msg("invalid JSON in %s: %s", out, err);
+	mvj_free(doc);
+	free(text);
+	assert_int_equal(dir_has_prefix(g_dir, "report.json.tmp"), 0);
+	struct stat st;
+	assert_int_equal(stat(out, &st), 0);
+	assert_true(st.st_mode & S_IRUSR);
+	result_free(&r);
+
+	/* An impossible destination: failure, and nothing left behind. */
+	const char *bad = scratch("no-such-dir/report.txt");
+	mv(&r, "run", "--output", bad, small_path(), NULL);
+	assert_int_equal(r.status, 1);
+	assert_one_error_line(&r);
+	assert_int_equal(access(bad, F_OK), -1);
+	result_free(&r);
+}
+
+static void test_write_error_on_stdout_exits_1(void **state)
+{
+	(void)state;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "'%s' run '%s' >/dev/full 2>'%s/.full'; "
+		 "exit $?", g_bin, small_path(), g_dir);
+	int ws = system(cmd);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 1);
+	char path[512];
+	snprintf(path, sizeof path, "%s/.full", g_dir);
+	char *err = slurp(path, NULL);
+	assert_non_null(err);
+	assert_int_equal(count_lines(err), 1);
+	assert_int_equal(strncmp(err, "memvisor: ", 10), 0);
+	free(err);
+}
+
+/* ---------------------------------------------------------------- */
+
+static void find_binary(const char *argv0)
+{
+	const char *bin = getenv("MV_BIN");
+	const char *build = getenv("MV_BUILD");
+	if (bin && *bin) {
+		snprintf(g_bin, sizeof g_bin, "%s", bin);
+	} else if (build && *build) {
+		snprintf(g_bin, sizeof g_bin, "%s/memvisor", build);
+	} else {
+		/* BUILD/tests/cli/test_cli: strip three components. */
+		char tmp[2048];
+		snprintf(tmp, sizeof tmp, "%s", argv0);
+		int ok = 1;
+		for (int i = 0; i < 3 && ok; i++) {
+			char *slash = strrchr(tmp, '/');
+			if (slash)
+				*slash = '\0';
+			else
+				ok = 0;
+		}
+		if (ok && tmp[0])
+			snprintf(g_bin, sizeof g_bin, "%s/memvisor", tmp);
+		else
+			snprintf(g_bin, sizeof g_bin, "build/memvisor");
+	}
+	/* posix_spawnp searches PATH for names without a slash. */
+	if (!strchr(g_bin, '/')) {
+		char tmp[sizeof g_bin + 2];
+		snprintf(tmp, sizeof tmp, "./%s", g_bin);
+		memcpy(g_bin, tmp, sizeof g_bin - 1);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(g_dir, sizeof g_dir, "%s/mvcli.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	find_binary(argv[0]);
+	if (access(g_bin, X_OK) != 0) {
+		fprintf(stderr, "test_cli: %s: not found or not executable "
+				"(set MV_BIN)\n",
+			g_bin);
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_prints_name_and_version),
+		cmocka_unit_test(test_help_lists_the_run_command),
+		cmocka_unit_test(test_unknown_option_exits_2_with_one_line),
+		cmocka_unit_test(test_unknown_command_and_missing_arguments_exit_2),
+		cmocka_unit_test(test_bad_option_values_exit_2_naming_the_option),
+		cmocka_unit_test(test_missing_scenario_file_exits_2_naming_it),
+		cmocka_unit_test(test_malformed_scenario_exits_2_naming_file_and_line),
+		cmocka_unit_test(test_small_scenario_prints_a_table_with_both_vms),
+		cmocka_unit_test(test_json_output_is_valid_json_with_schema),
+		cmocka_unit_test(test_same_seed_gives_identical_output_but_wall_clock),
+		cmocka_unit_test(test_seed_and_duration_override_the_scenario),
+		cmocka_unit_test(test_verify_runs_the_invariant_checks_and_succeeds),
+		cmocka_unit_test(test_output_file_is_complete_and_leaves_no_temporary),
+		cmocka_unit_test(test_write_error_on_stdout_exits_1),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
