@@ -1,0 +1,1461 @@
+/*
+ * Tests of scenario loading (src/sim/scenario.c) and of the configuration
+ * defaults and checks it relies on (src/host/config.c, src/vm/config.c,
+ * src/guest/config.c). Run from the source root: they read examples/ and
+ * tests/data/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/mvtest.h"
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Load xml (named "t.xml", domain files under examples/); must succeed. */
+static struct mv_scenario *load_ok(const char *xml)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "t.xml", "examples", &sc, &err),
+	       &err, "mv_scenario_load_string");
+	assert_non_null(sc);
+	return sc;
+}
+
+/*
+ * Load xml; it must fail with `code` at file:line in `field`, and the
+ * message must contain `part`. Returns the formatted error in buf.
+ */
+static const char *load_err_in(const char *xml, const char *base_dir,
+			       int code, const char *file, int line,
+			       const char *field, const char *part, char *buf,
+			       size_t n)
+{
+	struct mv_scenario *sc = (struct mv_scenario *)&sc;
+	struct mv_error err = {0};
+	int rc = mv_scenario_load_string(xml, "t.xml", base_dir, &sc, &err);
+	mv_error_format(&err, buf, n);
+	if (rc != code || err.line != line || strcmp(err.field, field) != 0 ||
+	    strcmp(err.file, file) != 0 || !strstr(err.msg, part))
+		fail_msg("expected %s:%d: %s: ...%s... (code %d), got \"%s\" "
+			 "(code %d)",
+			 file, line, field, part, code, buf, rc);
+	assert_int_equal(err.code, code);
+	assert_null(sc);
+	return buf;
+}
+
+static const char *load_err(const char *xml, int line, const char *field,
+			    const char *part)
+{
+	static char buf[600];
+	return load_err_in(xml, "examples", MV_EINVAL, "t.xml", line, field,
+			   part, buf, sizeof buf);
+}
+
+/* A scenario around one inline domain body; the domain starts on line 4. */
+static char *with_domain(const char *body)
+{
+	static char buf[8192];
+	snprintf(buf, sizeof buf,
+		 "<scenario>\n"                                   /* 1 */
+		 "  <host><memory unit='GiB'>8</memory></host>\n" /* 2 */
+		 "  <vm>\n"                                       /* 3 */
+		 "    <domain type='kvm'>\n"                      /* 4 */
+		 "%s"                                             /* 5.. */
+		 "    </domain>\n"
+		 "  </vm>\n"
+		 "</scenario>\n",
+		 body);
+	return buf;
+}
+
+/* A scenario with a 1 GiB VM "a" (domain at line 4) and a workload line. */
+static char *with_workload(const char *wl)
+{
+	static char buf[8192];
+	snprintf(buf, sizeof buf,
+		 "<scenario duration='60s'>\n"                    /* 1 */
+		 "  <host><memory unit='GiB'>8</memory></host>\n" /* 2 */
+		 "  <vm>\n"                                       /* 3 */
+		 "    <domain type='kvm'><name>a</name>"
+		 "<memory unit='GiB'>1</memory></domain>\n"       /* 4 */
+		 "    %s\n"                                       /* 5 */
+		 "  </vm>\n"
+		 "</scenario>\n",
+		 wl);
+	return buf;
+}
+
+/* A scenario with the given <scenario> attributes and host body. */
+static char *with_host(const char *scenario_attrs, const char *host_body)
+{
+	static char buf[8192];
+	snprintf(buf, sizeof buf,
+		 "<scenario %s>\n"                                /* 1 */
+		 "  <host>\n"                                     /* 2 */
+		 "%s"                                             /* 3.. */
+		 "  </host>\n"
+		 "  <vm><domain><name>a</name><memory>1048576</memory>"
+		 "</domain></vm>\n"
+		 "</scenario>\n",
+		 scenario_attrs, host_body);
+	return buf;
+}
+
+#define MEM1G "      <name>a</name><memory unit='GiB'>1</memory>\n" /* 5 */
+
+/* ------------------------------------------------------------------ */
+/* loading real libvirt domains                                        */
+/* ------------------------------------------------------------------ */
+
+static void test_debian12_dumpxml_file_loads_memory_balloon_and_guest(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm file='domains/debian12.xml'/>\n"
+		"</scenario>\n");
+	assert_int_equal(sc->nvms, 1);
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_string_equal(vm->name, "debian12");
+	assert_int_equal(vm->mem_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->current_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->limit_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->reservation_bytes, 0);
+	assert_int_equal(vm->shares, 20480); /* 10 per MiB */
+	assert_int_equal(vm->balloon_driver, 1);
+	assert_int_equal(vm->stats_period_s, 10);
+	assert_int_equal(vm->sharing, 1);
+	assert_int_equal(vm->hugepages, 0);
+	assert_int_equal(vm->home_node, -1);
+	assert_string_equal(vm->source, "examples/domains/debian12.xml");
+	assert_int_equal(vm->source_line, 1);
+	assert_int_equal(g->flavour, MV_GUEST_LINUX);
+	assert_string_equal(g->os_image, "debian-12");
+	assert_int_equal(g->os_bytes, 300 * MV_MIB);
+	assert_int_equal(g->nworkloads, 0);
+	mv_scenario_free(sc);
+}
+
+static void test_win2019_dumpxml_file_is_a_windows_guest(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm file='domains/win2019.xml'/>\n"
+		"</scenario>\n");
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_string_equal(vm->name, "win2019");
+	assert_int_equal(vm->mem_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->balloon_driver, 1);
+	assert_int_equal(vm->stats_period_s, 10);
+	assert_int_equal(g->flavour, MV_GUEST_WINDOWS);
+	assert_string_equal(g->os_image, "win2019");
+	assert_int_equal(g->os_bytes, 512 * MV_MIB);
+	mv_scenario_free(sc);
+}
+
+static void test_scenario_file_resolves_domains_relative_to_its_directory(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load("tests/data/scenario-files.xml", &sc, &err),
+	       &err, "mv_scenario_load");
+	assert_string_equal(sc->name, "files");
+	assert_string_equal(sc->source, "tests/data/scenario-files.xml");
+	assert_int_equal(sc->duration_ns, 30 * MV_NS_PER_S);
+	assert_string_equal(sc->host.name, "kvm01");
+	assert_int_equal(sc->host.mem_bytes, 4 * MV_GIB);
+	assert_int_equal(sc->nvms, 2);
+	assert_string_equal(sc->vms[0].vm.name, "debian12");
+	assert_string_equal(sc->vms[0].vm.source,
+			    "tests/data/../../examples/domains/debian12.xml");
+	assert_string_equal(sc->vms[1].vm.name, "win2019");
+	/* the scenario's workload is the VM's, sourced from the scenario */
+	const struct mv_workload_config *w = &sc->vms[0].guest.workload[0];
+	assert_int_equal(sc->vms[0].guest.nworkloads, 1);
+	assert_string_equal(w->name, "web");
+	assert_int_equal(w->size_bytes, 256 * MV_MIB);
+	assert_true(w->rate == 20000);
+	assert_string_equal(w->source, "tests/data/scenario-files.xml");
+	assert_int_equal(w->source_line, 7);
+	assert_int_equal(sc->vms[1].guest.nworkloads, 0);
+	mv_scenario_free(sc);
+}
+
+static void test_inline_domain_reads_memtune_backing_numatune_balloon(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory><numa nodes='4'/></host>\n"
+		"  <vm>\n"
+		"    <domain type='kvm'>\n"
+		"      <name>db</name>\n"
+		"      <memory unit='GiB'>4</memory>\n"
+		"      <currentMemory unit='GiB'>3</currentMemory>\n"
+		"      <memtune>\n"
+		"        <hard_limit unit='MiB'>3584</hard_limit>\n"
+		"        <soft_limit unit='GiB'>3</soft_limit>\n"
+		"        <swap_hard_limit unit='GiB'>6</swap_hard_limit>\n"
+		"        <min_guarantee unit='KiB'>1048576</min_guarantee>\n"
+		"      </memtune>\n"
+		"      <memoryBacking><hugepages/><nosharepages/>"
+		"</memoryBacking>\n"
+		"      <numatune><memory mode='strict' nodeset='2-3'/>"
+		"</numatune>\n"
+		"      <devices><disk type='file'/>"
+		"<memballoon model='none'/></devices>\n"
+		"    </domain>\n"
+		"  </vm>\n"
+		"</scenario>\n");
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	assert_string_equal(vm->name, "db");
+	assert_int_equal(vm->mem_bytes, 4 * MV_GIB);
+	assert_int_equal(vm->current_bytes, 3 * MV_GIB);
+	assert_int_equal(vm->limit_bytes, 3584 * MV_MIB);
+	assert_int_equal(vm->reservation_bytes, MV_GIB);
+	assert_int_equal(vm->hugepages, 1);
+	assert_int_equal(vm->sharing, 0);
+	assert_int_equal(vm->home_node, 2);
+	assert_int_equal(vm->balloon_driver, 0);
+	assert_int_equal(vm->stats_period_s, 0);
+	assert_string_equal(vm->source, "t.xml");
+	assert_int_equal(vm->source_line, 4);
+	assert_int_equal(sc->host.nodes, 4);
+	mv_scenario_free(sc);
+}
+
+static void test_libvirt_unlimited_hard_limit_means_no_limit(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memtune><hard_limit unit='KiB'>9007199254740991"
+		      "</hard_limit></memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.limit_bytes, MV_GIB);
+	mv_scenario_free(sc);
+}
+
+static void test_count_makes_numbered_clones_with_the_same_config(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>16</memory></host>\n"
+		"  <vm count='3' file='domains/debian12.xml'>\n"
+		"    <workload size='64MiB'/>\n"
+		"  </vm>\n"
+		"  <vm count='1'><domain><name>solo</name>"
+		"<memory>1048576</memory></domain></vm>\n"
+		"</scenario>\n");
+	assert_int_equal(sc->nvms, 4);
+	assert_string_equal(sc->vms[0].vm.name, "debian12-1");
+	assert_string_equal(sc->vms[1].vm.name, "debian12-2");
+	assert_string_equal(sc->vms[2].vm.name, "debian12-3");
+	assert_string_equal(sc->vms[3].vm.name, "solo"); /* count 1: as is */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sc->vms[i].vm.mem_bytes, 2 * MV_GIB);
+		assert_int_equal(sc->vms[i].guest.nworkloads, 1);
+		assert_int_equal(sc->vms[i].guest.workload[0].size_bytes,
+				 64 * MV_MIB);
+		assert_string_equal(sc->vms[i].guest.os_image, "debian-12");
+	}
+	mv_scenario_free(sc);
+}
+
+static void test_metadata_is_matched_by_namespace_uri_not_prefix(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G
+		"      <metadata>\n"
+		"        <mv:memvisor xmlns:mv='urn:example:not-memvisor'>\n"
+		"          <mv:shares>1</mv:shares>\n"
+		"        </mv:memvisor>\n"
+		"        <sim:memvisor xmlns:sim='urn:memvisor:domain:1'>\n"
+		"          <sim:shares>high</sim:shares>\n"
+		"          <sim:guest os='windows' swap='2GiB'/>\n"
+		"          <sim:workload name='w' size='16MiB'/>\n"
+		"        </sim:memvisor>\n"
+		"      </metadata>\n"));
+	const struct mv_vm_spec *v = &sc->vms[0];
+	assert_int_equal(v->vm.shares, 20 * 1024); /* high: 20 per MiB */
+	assert_int_equal(v->guest.flavour, MV_GUEST_WINDOWS);
+	assert_string_equal(v->guest.os_image, "windows-generic");
+	assert_int_equal(v->guest.swap_bytes, 2 * MV_GIB);
+	assert_int_equal(v->guest.nworkloads, 1);
+	assert_string_equal(v->guest.workload[0].name, "w");
+	assert_int_equal(v->guest.workload[0].source_line, 13);
+	mv_scenario_free(sc);
+}
+
+static void test_default_namespace_metadata_is_found_too(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <metadata><memvisor xmlns='urn:memvisor:domain:1'>"
+		      "<shares>1234</shares></memvisor></metadata>\n"));
+	assert_int_equal(sc->vms[0].vm.shares, 1234);
+	mv_scenario_free(sc);
+}
+
+static void test_shares_low_normal_high_scale_with_memory(void **state)
+{
+	(void)state;
+	const char *names[] = {"low", "normal", "high"};
+	const uint64_t per_mib[] = {5, 10, 20};
+	for (int i = 0; i < 3; i++) {
+		char body[512];
+		snprintf(body, sizeof body,
+			 "<name>a</name><memory unit='MiB'>512</memory>"
+			 "<metadata><m:memvisor xmlns:m='urn:memvisor:domain:1'>"
+			 "<m:shares>%s</m:shares></m:memvisor></metadata>\n",
+			 names[i]);
+		struct mv_scenario *sc = load_ok(with_domain(body));
+		assert_int_equal(sc->vms[0].vm.shares, per_mib[i] * 512);
+		mv_scenario_free(sc);
+	}
+}
+
+static void test_metadata_and_scenario_workloads_are_concatenated(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm>\n"
+		"    <workload name='late' size='8MiB'/>\n"
+		"    <domain><name>a</name><memory unit='GiB'>1</memory>\n"
+		"      <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>\n"
+		"        <mv:workload size='4MiB'/>\n"
+		"      </mv:memvisor></metadata>\n"
+		"    </domain>\n"
+		"    <workload size='12MiB' kind='idle'/>\n"
+		"  </vm>\n"
+		"</scenario>\n");
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_int_equal(g->nworkloads, 3);
+	/* metadata first, then the scenario's in document order */
+	assert_int_equal(g->workload[0].size_bytes, 4 * MV_MIB);
+	assert_string_equal(g->workload[0].name, "workload-1");
+	assert_int_equal(g->workload[0].source_line, 7);
+	assert_string_equal(g->workload[1].name, "late");
+	assert_int_equal(g->workload[1].source_line, 4);
+	assert_string_equal(g->workload[2].name, "workload-3");
+	assert_int_equal(g->workload[2].kind, MV_WL_IDLE);
+	mv_scenario_free(sc);
+}
+
+/* ------------------------------------------------------------------ */
+/* defaults                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_defaults_are_applied_to_everything_not_given(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory>4194304</memory></host>\n"
+		"  <vm><domain><name>a</name><memory>2097152</memory>"
+		"</domain><workload size='1MiB'/></vm>\n"
+		"</scenario>\n");
+	assert_string_equal(sc->name, "t");
+	assert_int_equal(sc->seed, 1);
+	assert_int_equal(sc->duration_ns, 60 * MV_NS_PER_S);
+	assert_int_equal(sc->step_ns, 10 * MV_NS_PER_MS);
+	assert_int_equal(sc->stats_interval_ns, 10 * MV_NS_PER_S);
+	assert_int_equal(sc->active_window_ns, 60 * MV_NS_PER_S);
+
+	const struct mv_host_config *h = &sc->host;
+	assert_string_equal(h->name, "host");
+	assert_int_equal(h->mem_bytes, 4 * MV_GIB); /* KiB by default */
+	assert_int_equal(h->nodes, 1);
+	assert_true(h->thresholds.high == 0.06 && h->thresholds.soft == 0.04 &&
+		    h->thresholds.hard == 0.02 && h->thresholds.low == 0.01);
+	assert_int_equal(h->lat.zero_fill, 2000);
+	assert_int_equal(h->lat.cow, 3000);
+	assert_int_equal(h->lat.decompress, 12000);
+	assert_int_equal(h->lat.swapin_ssd, 120000);
+	assert_int_equal(h->lat.swapin_hdd, 8000000);
+	assert_int_equal(h->lat.guest_major, 150000);
+	assert_int_equal(h->lat.remote_numa, 1000);
+	assert_int_equal(h->swap_device, MV_SWAP_SSD);
+
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	assert_int_equal(vm->mem_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->current_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->limit_bytes, 2 * MV_GIB);
+	assert_int_equal(vm->reservation_bytes, 0);
+	assert_int_equal(vm->shares, 20480);
+	assert_int_equal(vm->balloon_driver, 1); /* no <memballoon>: virtio */
+	assert_int_equal(vm->stats_period_s, 0);
+	assert_int_equal(vm->sharing, 1);
+	assert_int_equal(vm->hugepages, 0);
+	assert_int_equal(vm->home_node, -1);
+
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_int_equal(g->flavour, MV_GUEST_LINUX);
+	assert_string_equal(g->os_image, "linux-generic");
+	assert_int_equal(g->os_bytes, 256 * MV_MIB);
+	assert_true(g->os_rate == 2000);
+	assert_int_equal(g->swap_bytes, MV_GIB);
+	assert_true(g->zero_rate == 25600);
+
+	const struct mv_workload_config *w = &g->workload[0];
+	assert_string_equal(w->name, "workload-1");
+	assert_int_equal(w->kind, MV_WL_STEADY);
+	assert_int_equal(w->dist, MV_DIST_UNIFORM);
+	assert_true(w->zipf_s == 0.99);
+	assert_int_equal(w->size_bytes, MV_MIB);
+	assert_true(w->rate == 10000);
+	assert_true(w->write_ratio == 0.2);
+	assert_int_equal(w->content, MV_CONTENT_DATA);
+	assert_true(w->compressibility == 0.5);
+	assert_int_equal(w->start_ns, 0);
+	assert_int_equal(w->stop_ns, 0);
+	assert_int_equal(w->phase_ns, 60 * MV_NS_PER_S);
+	assert_int_equal(w->region_bytes, 0);
+	assert_true(w->leak_bytes_per_s == 0);
+	assert_int_equal(w->leak_max_bytes, 0);
+	mv_scenario_free(sc);
+}
+
+static void test_idle_workload_defaults_to_ten_accesses_per_second(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc =
+		load_ok(with_workload("<workload kind='idle' size='1MiB'/>"));
+	assert_true(sc->vms[0].guest.workload[0].rate == 10);
+	mv_scenario_free(sc);
+	sc = load_ok(with_workload(
+		"<workload kind='idle' size='1MiB' rate='5'/>"));
+	assert_true(sc->vms[0].guest.workload[0].rate == 5);
+	mv_scenario_free(sc);
+}
+
+static void test_default_os_image_is_at_most_a_quarter_of_the_vm(
+	void **state)
+{
+	(void)state;
+	/* 512 MiB VM: default 256 MiB image clamped to 128 MiB */
+	struct mv_scenario *sc = load_ok(with_domain(
+		"<name>a</name><memory unit='MiB'>512</memory>\n"));
+	assert_int_equal(sc->vms[0].guest.os_bytes, 128 * MV_MIB);
+	mv_scenario_free(sc);
+	/* an explicit image-size is taken as given */
+	sc = load_ok(with_domain(
+		"<name>a</name><memory unit='MiB'>512</memory>"
+		"<metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"<mv:guest image-size='300MiB'/></mv:memvisor></metadata>\n"));
+	assert_int_equal(sc->vms[0].guest.os_bytes, 300 * MV_MIB);
+	mv_scenario_free(sc);
+}
+
+static void test_config_defaults_functions_match_the_documented_values(
+	void **state)
+{
+	(void)state;
+	struct mv_host_config h;
+	mv_host_config_default(&h);
+	assert_int_equal(h.mem_bytes, 0);
+	assert_int_equal(h.nodes, 1);
+	struct mv_vm_config vm;
+	mv_vm_config_default(&vm, "x", 100 * MV_MIB);
+	assert_string_equal(vm.name, "x");
+	assert_int_equal(vm.shares, 1000);
+	assert_int_equal(vm.limit_bytes, 100 * MV_MIB);
+	assert_int_equal(mv_vm_config_check(&vm, NULL), 0);
+	struct mv_workload_config w;
+	mv_workload_config_default(&w);
+	assert_int_equal(w.size_bytes, 0);
+	struct mv_scenario s;
+	mv_scenario_default(&s);
+	assert_int_equal(s.nvms, 0);
+	assert_null(s.vms);
+	assert_int_equal(s.host.mem_bytes, 0);
+	mv_scenario_free(NULL); /* allowed */
+}
+
+/* ------------------------------------------------------------------ */
+/* attributes are read                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_scenario_and_host_settings_are_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_host(
+		"name='overcommit' seed='42' duration='5m' step='20ms' "
+		"stats-interval='5s' active-window='30s'",
+		"    <memory unit='GiB'>8</memory>\n"
+		"    <numa nodes='2'/>\n"
+		"    <thresholds high='8%' soft='0.05' hard='3%' low='1.5%'/>\n"
+		"    <latency zero-fill='1us' cow='4us' decompress='10us' "
+		"swap-in-ssd='100us' swap-in-hdd='10ms' guest-major='200us' "
+		"remote-numa='500ns'/>\n"
+		"    <swap device='hdd'/>\n"));
+	assert_string_equal(sc->name, "overcommit");
+	assert_int_equal(sc->seed, 42);
+	assert_int_equal(sc->duration_ns, 300 * MV_NS_PER_S);
+	assert_int_equal(sc->step_ns, 20 * MV_NS_PER_MS);
+	assert_int_equal(sc->stats_interval_ns, 5 * MV_NS_PER_S);
+	assert_int_equal(sc->active_window_ns, 30 * MV_NS_PER_S);
+	assert_int_equal(sc->host.mem_bytes, 8 * MV_GIB);
+	assert_int_equal(sc->host.nodes, 2);
+	assert_true(sc->host.thresholds.high == 0.08);
+	assert_true(sc->host.thresholds.soft == 0.05);
+	assert_true(sc->host.thresholds.hard == 0.03);
+	assert_true(sc->host.thresholds.low == 0.015);
+	assert_int_equal(sc->host.lat.zero_fill, 1000);
+	assert_int_equal(sc->host.lat.cow, 4000);
+	assert_int_equal(sc->host.lat.decompress, 10000);
+	assert_int_equal(sc->host.lat.swapin_ssd, 100000);
+	assert_int_equal(sc->host.lat.swapin_hdd, 10000000);
+	assert_int_equal(sc->host.lat.guest_major, 200000);
+	assert_int_equal(sc->host.lat.remote_numa, 500);
+	assert_int_equal(sc->host.swap_device, MV_SWAP_HDD);
+	mv_scenario_free(sc);
+}
+
+static void test_every_workload_attribute_is_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_workload(
+		"<workload name='db' kind='phased' dist='zipf' zipf-s='1.2' "
+		"size='512MiB' rate='50k' write-ratio='30%' content='app' "
+		"app='postgres' compressibility='0.6' start='10s' stop='50s' "
+		"phase='20s' region='2GiB' leak='1MiB' leak-max='1GiB'/>"));
+	const struct mv_workload_config *w = &sc->vms[0].guest.workload[0];
+	assert_string_equal(w->name, "db");
+	assert_int_equal(w->kind, MV_WL_PHASED);
+	assert_int_equal(w->dist, MV_DIST_ZIPF);
+	assert_true(w->zipf_s == 1.2);
+	assert_int_equal(w->size_bytes, 512 * MV_MIB);
+	assert_true(w->rate == 50000);
+	assert_true(w->write_ratio == 0.3);
+	assert_int_equal(w->content, MV_CONTENT_APP);
+	assert_string_equal(w->content_name, "postgres");
+	assert_true(w->compressibility == 0.6);
+	assert_int_equal(w->start_ns, 10 * MV_NS_PER_S);
+	assert_int_equal(w->stop_ns, 50 * MV_NS_PER_S);
+	assert_int_equal(w->phase_ns, 20 * MV_NS_PER_S);
+	assert_int_equal(w->region_bytes, 2 * MV_GIB);
+	assert_true(w->leak_bytes_per_s == (double)MV_MIB);
+	assert_int_equal(w->leak_max_bytes, MV_GIB);
+	assert_string_equal(w->source, "t.xml");
+	assert_int_equal(w->source_line, 5);
+	mv_scenario_free(sc);
+
+	sc = load_ok(with_workload(
+		"<workload kind='leak' size='8 MiB' leak='64KiB/s'/>"));
+	assert_true(sc->vms[0].guest.workload[0].leak_bytes_per_s == 65536);
+	assert_int_equal(sc->vms[0].guest.workload[0].size_bytes, 8 * MV_MIB);
+	mv_scenario_free(sc);
+}
+
+static void test_guest_attributes_are_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <metadata><mv:memvisor "
+		      "xmlns:mv='urn:memvisor:domain:1'><mv:guest os='linux' "
+		      "image='rhel-9' image-size='200MiB' os-rate='3k' "
+		      "swap='512MiB' zero-rate='1000'/></mv:memvisor>"
+		      "</metadata>\n"));
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_string_equal(g->os_image, "rhel-9");
+	assert_int_equal(g->os_bytes, 200 * MV_MIB);
+	assert_true(g->os_rate == 3000);
+	assert_int_equal(g->swap_bytes, 512 * MV_MIB);
+	assert_true(g->zero_rate == 1000);
+	mv_scenario_free(sc);
+}
+
+/* ------------------------------------------------------------------ */
+/* units                                                               */
+/* ------------------------------------------------------------------ */
+
+static void test_domain_memory_units_follow_libvirt(void **state)
+{
+	(void)state;
+	/* bare number: KiB */
+	struct mv_scenario *sc = load_ok(
+		with_domain("<name>a</name><memory>1048576</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(
+		"<name>a</name><memory unit='GiB'>3</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 3 * MV_GIB);
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(
+		"<name>a</name><memory unit='M'>1536</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 1536 * MV_MIB);
+	mv_scenario_free(sc);
+	/* MB is 10^6: 4096 MB is a whole number of pages ... */
+	sc = load_ok(with_domain(
+		"<name>a</name><memory unit='MB'>4096</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 4096000000ull);
+	mv_scenario_free(sc);
+}
+
+static void test_memory_in_mb_that_is_not_whole_pages_is_rejected(
+	void **state)
+{
+	(void)state;
+	/* ... 1000 MB (10^9 bytes) is not, and is not rounded */
+	const char *msg = load_err(
+		with_domain("      <name>a</name>\n"
+			    "      <memory unit='MB'>1000</memory>\n"),
+		6, "memory", "multiple of 4 KiB");
+	assert_string_equal(msg, "t.xml:6: memory: must be a multiple of 4 KiB");
+}
+
+static void test_unknown_unit_is_rejected(void **state)
+{
+	(void)state;
+	load_err(with_domain("      <name>a</name>\n"
+			     "      <memory unit='XB'>1</memory>\n"),
+		 6, "memory", "unknown unit 'XB'");
+	load_err(with_domain("      <name>a</name>\n"
+			     "      <memory>lots</memory>\n"),
+		 6, "memory", "'lots' is not a size");
+}
+
+/* ------------------------------------------------------------------ */
+/* required things                                                     */
+/* ------------------------------------------------------------------ */
+
+static void test_missing_memory_is_reported_with_line(void **state)
+{
+	(void)state;
+	const char *msg = load_err(with_domain("      <name>a</name>\n"), 4,
+				   "memory", "is required");
+	assert_string_equal(msg, "t.xml:4: memory: is required");
+}
+
+static void test_missing_name_is_reported_with_line(void **state)
+{
+	(void)state;
+	load_err(with_domain("      <memory>1048576</memory>\n"), 4, "name",
+		 "is required");
+	load_err(with_domain("      <name> </name><memory>1048576</memory>\n"),
+		 5, "name", "must not be empty");
+}
+
+static void test_missing_host_memory_is_reported_with_line(void **state)
+{
+	(void)state;
+	const char *msg = load_err(with_host("", "    <numa nodes='1'/>\n"), 2,
+				   "host/memory", "is required");
+	assert_string_equal(msg, "t.xml:2: host/memory: is required");
+}
+
+static void test_missing_host_is_reported(void **state)
+{
+	(void)state;
+	load_err("<scenario>\n"
+		 "  <vm><domain><name>a</name><memory>1048576</memory>"
+		 "</domain></vm>\n"
+		 "</scenario>\n",
+		 1, "host", "is required");
+}
+
+static void test_scenario_without_vms_is_rejected(void **state)
+{
+	(void)state;
+	load_err("<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "</scenario>\n",
+		 1, "vm", "at least one <vm>");
+}
+
+static void test_vm_without_domain_is_rejected(void **state)
+{
+	(void)state;
+	load_err("<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "  <vm>\n"
+		 "    <workload size='1MiB'/>\n"
+		 "  </vm>\n"
+		 "</scenario>\n",
+		 3, "vm", "needs an inline <domain> or file=");
+	load_err("<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "  <vm file='domains/debian12.xml'>\n"
+		 "    <domain><name>a</name><memory>4</memory></domain>\n"
+		 "  </vm>\n"
+		 "</scenario>\n",
+		 3, "vm", "not both");
+}
+
+static void test_workload_without_size_is_rejected(void **state)
+{
+	(void)state;
+	const char *msg = load_err(with_workload("<workload rate='5k'/>"), 5,
+				   "workload/size", "is required");
+	assert_string_equal(msg, "t.xml:5: workload/size: is required");
+}
+
+static void test_root_element_must_be_scenario(void **state)
+{
+	(void)state;
+	load_err("<domain>\n</domain>\n", 1, "scenario",
+		 "root element is <domain>, expected <scenario>");
+}
+
+/* ------------------------------------------------------------------ */
+/* validation                                                          */
+/* ------------------------------------------------------------------ */
+
+static void test_workload_larger_than_its_vm_is_rejected(void **state)
+{
+	(void)state;
+	const char *msg =
+		load_err(with_workload("<workload size='2GiB'/>"), 5,
+			 "workload/size", "exceeds the VM's memory (1.00 GiB)");
+	assert_string_equal(
+		msg, "t.xml:5: workload/size: exceeds the VM's memory (1.00 GiB)");
+}
+
+static void test_workload_values_out_of_range_are_rejected(void **state)
+{
+	(void)state;
+	load_err(with_workload("<workload size='1MiB' write-ratio='1.5'/>"),
+		 5, "workload/write-ratio", "'1.5' is not a fraction");
+	load_err(with_workload("<workload size='1MiB' write-ratio='120%'/>"),
+		 5, "workload/write-ratio", "is not a fraction");
+	load_err(with_workload(
+			 "<workload size='1MiB' compressibility='2'/>"),
+		 5, "workload/compressibility", "is not a fraction");
+	load_err(with_workload("<workload size='1000'/>"), 5,
+		 "workload/size", "multiple of 4 KiB");
+	load_err(with_workload("<workload size='0'/>"), 5, "workload/size",
+		 "greater than 0");
+	load_err(with_workload("<workload size='1MiB' kind='bursty'/>"), 5,
+		 "workload/kind", "unknown kind 'bursty'");
+	load_err(with_workload("<workload size='1MiB' dist='normal'/>"), 5,
+		 "workload/dist", "unknown distribution");
+	load_err(with_workload("<workload size='1MiB' zipf-s='0'/>"), 5,
+		 "workload/zipf-s", "above 0");
+	load_err(with_workload("<workload size='1MiB' rate='fast'/>"), 5,
+		 "workload/rate", "is not a rate");
+	load_err(with_workload("<workload size='1MiB' start='soon'/>"), 5,
+		 "workload/start", "is not a duration");
+	load_err(with_workload("<workload size='1MiB' start='2m'/>"), 5,
+		 "workload/start", "after the scenario ends (1m)");
+	load_err(with_workload(
+			 "<workload size='1MiB' start='20s' stop='10s'/>"),
+		 5, "workload/stop", "after start");
+	load_err(with_workload(
+			 "<workload size='4MiB' kind='phased' region='2MiB'/>"),
+		 5, "workload/region", "smaller than size");
+	load_err(with_workload(
+			 "<workload size='4MiB' kind='phased' phase='0s'/>"),
+		 5, "workload/phase", "greater than 0");
+	load_err(with_workload("<workload size='1MiB' leak='x'/>"), 5,
+		 "workload/leak", "size per second");
+	load_err(with_workload("<workload size='1MiB' content='text'/>"), 5,
+		 "workload/content", "unknown content 'text'");
+}
+
+static void test_app_content_needs_an_app_name(void **state)
+{
+	(void)state;
+	load_err(with_workload("<workload size='1MiB' content='app'/>"), 5,
+		 "workload/app", "is required with content=\"app\"");
+	load_err(with_workload("<workload size='1MiB' app='nginx'/>"), 5,
+		 "workload/app", "only used with content=\"app\"");
+}
+
+static void test_duplicate_workload_names_in_a_vm_are_rejected(void **state)
+{
+	(void)state;
+	load_err(with_workload("<workload name='x' size='1MiB'/>"
+			       "<workload name='x' size='1MiB'/>"),
+		 5, "workload/name", "duplicate workload name 'x'");
+}
+
+static void test_more_than_sixteen_workloads_are_rejected(void **state)
+{
+	(void)state;
+	char wl[2048] = "";
+	for (int i = 0; i < MV_MAX_WORKLOADS + 1; i++)
+		strcat(wl, "<workload size='4KiB'/>");
+	load_err(with_workload(wl), 5, "workload", "at most 16 workloads");
+}
+
+static void test_scenario_timing_is_validated(void **state)
+{
+	(void)state;
+	const char *host = "    <memory unit='GiB'>1</memory>\n";
+	load_err(with_host("step='0'", host), 1, "scenario/step",
+		 "greater than 0");
+	load_err(with_host("duration='0s'", host), 1, "scenario/duration",
+		 "greater than 0");
+	const char *msg = load_err(with_host("step='1s' stats-interval='500ms'",
+					     host),
+				   1, "scenario/stats-interval",
+				   "at least one step (1s)");
+	assert_string_equal(msg, "t.xml:1: scenario/stats-interval: must be "
+				 "at least one step (1s)");
+	load_err(with_host("step='1s' active-window='10ms'", host), 1,
+		 "scenario/active-window", "at least one step");
+	load_err(with_host("duration='2h' step='10us'", host), 1,
+		 "scenario/step", "720000000 steps; at most 100000000");
+	load_err(with_host("duration='forever'", host), 1,
+		 "scenario/duration", "is not a duration");
+	load_err(with_host("seed='-1'", host), 1, "scenario/seed",
+		 "not a whole number");
+	/* exactly 100 million steps is fine */
+	struct mv_scenario *sc =
+		load_ok(with_host("duration='1000s' step='10us'", host));
+	mv_scenario_free(sc);
+}
+
+static void test_host_memory_limits_are_enforced(void **state)
+{
+	(void)state;
+	load_err(with_host("", "    <memory unit='MiB'>8</memory>\n"), 3,
+		 "host/memory", "at least 16 MiB");
+	load_err(with_host("", "    <memory unit='b'>16781313</memory>\n"), 3,
+		 "host/memory", "multiple of 4 KiB");
+	load_err(with_host("", "    <memory unit='TiB'>2</memory>\n"), 3,
+		 "host/memory", "at most 1 TiB");
+	struct mv_scenario *sc =
+		load_ok(with_host("", "    <memory unit='TiB'>1</memory>\n"));
+	assert_int_equal(sc->host.mem_bytes, 1024 * MV_GIB);
+	mv_scenario_free(sc);
+}
+
+static void test_numa_node_count_must_be_one_to_eight(void **state)
+{
+	(void)state;
+	const char *mem = "    <memory unit='GiB'>1</memory>\n";
+	char body[256];
+	snprintf(body, sizeof body, "%s    <numa nodes='0'/>\n", mem);
+	load_err(with_host("", body), 4, "numa/nodes", "between 1 and 8");
+	snprintf(body, sizeof body, "%s    <numa nodes='9'/>\n", mem);
+	load_err(with_host("", body), 4, "numa/nodes", "between 1 and 8");
+	snprintf(body, sizeof body, "%s    <numa/>\n", mem);
+	load_err(with_host("", body), 4, "numa/nodes", "is required");
+}
+
+static void test_thresholds_must_be_ordered_and_positive(void **state)
+{
+	(void)state;
+	const char *mem = "    <memory unit='GiB'>1</memory>\n";
+	char body[256];
+	snprintf(body, sizeof body, "%s    <thresholds soft='7%%'/>\n", mem);
+	const char *msg = load_err(with_host("", body), 4, "thresholds/soft",
+				   "must be below high (6%)");
+	assert_string_equal(msg,
+			    "t.xml:4: thresholds/soft: must be below high (6%)");
+	snprintf(body, sizeof body, "%s    <thresholds high='3%%'/>\n", mem);
+	load_err(with_host("", body), 4, "thresholds/high",
+		 "must be above soft (4%)");
+	snprintf(body, sizeof body, "%s    <thresholds low='0'/>\n", mem);
+	load_err(with_host("", body), 4, "thresholds/low", "greater than 0");
+	snprintf(body, sizeof body,
+		 "%s    <thresholds hard='1%%' low='1%%'/>\n", mem);
+	load_err(with_host("", body), 4, "thresholds/low", "below hard");
+	snprintf(body, sizeof body, "%s    <thresholds high='x'/>\n", mem);
+	load_err(with_host("", body), 4, "thresholds/high", "not a fraction");
+}
+
+static void test_host_swap_and_latency_values_are_checked(void **state)
+{
+	(void)state;
+	const char *mem = "    <memory unit='GiB'>1</memory>\n";
+	char body[256];
+	snprintf(body, sizeof body, "%s    <swap device='tape'/>\n", mem);
+	load_err(with_host("", body), 4, "swap/device", "unknown device 'tape'");
+	snprintf(body, sizeof body, "%s    <latency cow='fast'/>\n", mem);
+	load_err(with_host("", body), 4, "latency/cow", "not a duration");
+}
+
+static void test_numa_home_node_must_exist_on_the_host(void **state)
+{
+	(void)state;
+	const char *msg = load_err(
+		with_domain(MEM1G "      <numatune>\n"
+				  "        <memory mode='strict' nodeset='1'/>\n"
+				  "      </numatune>\n"),
+		7, "numatune/memory", "names node 1, but the host has 1 NUMA node");
+	assert_string_equal(msg, "t.xml:7: numatune/memory: nodeset '1' names "
+				 "node 1, but the host has 1 NUMA node");
+	load_err(with_domain(MEM1G "      <numatune><memory nodeset='a-b'/>"
+				   "</numatune>\n"),
+		 6, "numatune/memory", "not a list of NUMA nodes");
+}
+
+static void test_nodeset_lists_take_their_first_node(void **state)
+{
+	(void)state;
+	const char *sets[] = {"0", "1-3", "2,0", " 3 ", "^0,1-2"};
+	const int first[] = {0, 1, 2, 3, 1};
+	for (int i = 0; i < 5; i++) {
+		char xml[1024];
+		snprintf(xml, sizeof xml,
+			 "<scenario><host><memory unit='GiB'>1</memory>"
+			 "<numa nodes='4'/></host><vm><domain><name>a</name>"
+			 "<memory>4096</memory><numatune><memory "
+			 "nodeset='%s'/></numatune></domain></vm></scenario>",
+			 sets[i]);
+		struct mv_scenario *sc = load_ok(xml);
+		assert_int_equal(sc->vms[0].vm.home_node, first[i]);
+		mv_scenario_free(sc);
+	}
+}
+
+static void test_vm_count_must_be_between_one_and_256(void **state)
+{
+	(void)state;
+	const char *fmt = "<scenario>\n"
+			  "  <host><memory unit='GiB'>1</memory></host>\n"
+			  "  <vm count='%s' file='domains/debian12.xml'/>\n"
+			  "</scenario>\n";
+	char xml[512];
+	snprintf(xml, sizeof xml, fmt, "0");
+	load_err(xml, 3, "vm/count", "between 1 and 256");
+	snprintf(xml, sizeof xml, fmt, "257");
+	load_err(xml, 3, "vm/count", "between 1 and 256");
+	snprintf(xml, sizeof xml, fmt, "256");
+	struct mv_scenario *sc = load_ok(xml);
+	assert_int_equal(sc->nvms, 256);
+	assert_string_equal(sc->vms[255].vm.name, "debian12-256");
+	mv_scenario_free(sc);
+}
+
+static void test_more_than_1024_vms_are_rejected(void **state)
+{
+	(void)state;
+	char xml[2048] = "<scenario>\n"
+			 "  <host><memory unit='GiB'>1</memory></host>\n";
+	for (int i = 0; i < 5; i++) {
+		char vm[256];
+		snprintf(vm, sizeof vm,
+			 "  <vm count='256'><domain><name>v%d</name>"
+			 "<memory>4096</memory></domain></vm>\n",
+			 i);
+		strcat(xml, vm);
+	}
+	strcat(xml, "</scenario>\n");
+	load_err(xml, 7, "vm/count", "1280 VMs; at most 1024");
+}
+
+static void test_duplicate_vm_names_are_rejected(void **state)
+{
+	(void)state;
+	const char *msg = load_err(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>1</memory></host>\n"
+		"  <vm count='2'><domain><name>web</name>"
+		"<memory>4096</memory></domain></vm>\n"
+		"  <vm><domain>\n"
+		"    <name>web-2</name><memory>4096</memory>\n"
+		"  </domain></vm>\n"
+		"</scenario>\n",
+		5, "name", "duplicate VM name 'web-2'");
+	assert_string_equal(msg, "t.xml:5: name: duplicate VM name 'web-2' "
+				 "(first in t.xml:3)");
+}
+
+static void test_clone_names_longer_than_63_characters_are_rejected(
+	void **state)
+{
+	(void)state;
+	char name[64];
+	memset(name, 'n', 62);
+	name[62] = '\0';
+	char body[256];
+	snprintf(body, sizeof body, "<name>%s</name><memory>4096</memory>",
+		 name);
+	char xml[1024];
+	snprintf(xml, sizeof xml,
+		 "<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "  <vm count='2'><domain>\n"
+		 "    %s\n"
+		 "  </domain></vm>\n"
+		 "</scenario>\n",
+		 body);
+	load_err(xml, 4, "name", "longer than 63 characters");
+}
+
+static void test_current_memory_above_memory_is_rejected(void **state)
+{
+	(void)state;
+	const char *msg = load_err(
+		with_domain(MEM1G
+			    "      <currentMemory unit='GiB'>2</currentMemory>\n"),
+		6, "currentMemory", "must not exceed memory");
+	assert_string_equal(msg, "t.xml:6: currentMemory: must not exceed "
+				 "memory (1.00 GiB)");
+	load_err(with_domain(MEM1G "      <currentMemory unit='b'>5000"
+				   "</currentMemory>\n"),
+		 6, "currentMemory", "multiple of 4 KiB");
+}
+
+static void test_hard_limit_below_min_guarantee_is_rejected(void **state)
+{
+	(void)state;
+	load_err(with_domain(
+			 MEM1G "      <memtune>\n"
+			       "        <min_guarantee unit='MiB'>512"
+			       "</min_guarantee>\n"
+			       "        <hard_limit unit='MiB'>256</hard_limit>\n"
+			       "      </memtune>\n"),
+		 8, "memtune/hard_limit", "below memtune/min_guarantee");
+	/* a limit above memory is allowed */
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memtune><hard_limit unit='GiB'>2</hard_limit>"
+		      "</memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.limit_bytes, 2 * MV_GIB);
+	mv_scenario_free(sc);
+	/* ignored fields are still validated as sizes */
+	load_err(with_domain(MEM1G "      <memtune><soft_limit>big</soft_limit>"
+				   "</memtune>\n"),
+		 6, "memtune/soft_limit", "not a size");
+}
+
+static void test_memballoon_model_and_stats_period_are_validated(
+	void **state)
+{
+	(void)state;
+	load_err(with_domain(MEM1G "      <devices><memballoon model='foo'/>"
+				   "</devices>\n"),
+		 6, "memballoon/model", "unknown model 'foo'");
+	load_err(with_domain(MEM1G "      <devices><memballoon model='virtio'>"
+				   "<stats period='-5'/></memballoon>"
+				   "</devices>\n"),
+		 6, "memballoon/stats", "period '-5'");
+}
+
+static void test_unknown_elements_in_scenario_host_vm_are_rejected(
+	void **state)
+{
+	(void)state;
+	load_err("<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "  <vms/>\n"
+		 "</scenario>\n",
+		 3, "scenario", "unknown element <vms>");
+	load_err(with_host("", "    <memory unit='GiB'>1</memory>\n"
+			       "    <numa-nodes>2</numa-nodes>\n"),
+		 4, "host", "unknown element <numa-nodes>");
+	load_err(with_workload("<workloads/>"), 5, "vm",
+		 "unknown element <workloads>");
+	load_err(with_domain(MEM1G
+			     "      <metadata><mv:memvisor "
+			     "xmlns:mv='urn:memvisor:domain:1'><mv:share>high"
+			     "</mv:share></mv:memvisor></metadata>\n"),
+		 6, "memvisor", "unknown element <mv:share>");
+}
+
+static void test_unknown_attributes_on_memvisor_elements_are_rejected(
+	void **state)
+{
+	(void)state;
+	const char *msg = load_err(with_workload("<workload sise='1MiB'/>"), 5,
+				   "workload", "unknown attribute 'sise'");
+	assert_string_equal(msg, "t.xml:5: workload: unknown attribute 'sise'");
+	load_err(with_host("seeds='3'", "    <memory unit='GiB'>1</memory>\n"),
+		 1, "scenario", "unknown attribute 'seeds'");
+	load_err(with_host("", "    <memory unit='GiB' size='1'>1</memory>\n"),
+		 3, "host/memory", "unknown attribute 'size'");
+	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
+				   "xmlns:mv='urn:memvisor:domain:1'><mv:guest "
+				   "flavour='windows'/></mv:memvisor>"
+				   "</metadata>\n"),
+		 6, "guest", "unknown attribute 'flavour'");
+}
+
+static void test_unknown_libvirt_elements_are_ignored(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <maxMemory slots='16' unit='KiB'>8388608"
+		      "</maxMemory>\n"
+		      "      <vcpu placement='static'>4</vcpu>\n"
+		      "      <iothreads>1</iothreads>\n"
+		      "      <qemu:commandline "
+		      "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>\n"
+		      "      <memoryBacking><locked/><source type='memfd'/>"
+		      "</memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
+	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	assert_int_equal(sc->vms[0].vm.hugepages, 0);
+	mv_scenario_free(sc);
+}
+
+static void test_workload_directly_in_a_domain_is_rejected(void **state)
+{
+	(void)state;
+	load_err(with_domain(MEM1G "      <workload size='1MiB'/>\n"), 6,
+		 "workload", "not directly in <domain>");
+}
+
+static void test_duplicate_elements_are_rejected(void **state)
+{
+	(void)state;
+	load_err(with_domain(MEM1G "      <memory>4096</memory>\n"), 6,
+		 "memory", "duplicate <memory> (first at line 5)");
+	load_err("<scenario>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "  <host><memory unit='GiB'>1</memory></host>\n"
+		 "</scenario>\n",
+		 3, "host", "duplicate <host>");
+}
+
+static void test_guest_values_are_validated(void **state)
+{
+	(void)state;
+	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
+				   "xmlns:mv='urn:memvisor:domain:1'><mv:guest "
+				   "os='beos'/></mv:memvisor></metadata>\n"),
+		 6, "guest/os", "unknown guest OS 'beos'");
+	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
+				   "xmlns:mv='urn:memvisor:domain:1'><mv:guest "
+				   "image-size='2GiB'/></mv:memvisor>"
+				   "</metadata>\n"),
+		 6, "guest/image-size", "exceeds the VM's memory");
+	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
+				   "xmlns:mv='urn:memvisor:domain:1'><mv:shares>"
+				   "lots</mv:shares></mv:memvisor>"
+				   "</metadata>\n"),
+		 6, "memvisor/shares", "not low, normal, high or a number");
+}
+
+/* ------------------------------------------------------------------ */
+/* XML and files                                                       */
+/* ------------------------------------------------------------------ */
+
+static void test_malformed_xml_is_reported_with_its_line(void **state)
+{
+	(void)state;
+	const char *msg = load_err("<scenario>\n"
+				   "  <host>\n"
+				   "    <memory unit='GiB'>1</memroy>\n"
+				   "  </host>\n"
+				   "</scenario>\n",
+				   3, "xml", "Opening and ending tag mismatch");
+	assert_non_null(strstr(msg, "t.xml:3: xml: Opening and ending tag "
+				    "mismatch: memory line 3 and memroy"));
+	assert_null(strchr(msg, '\n'));
+	load_err("", 1, "xml", "empty");
+	load_err("<scenario>\n<host a='1' a='2'/></scenario>", 2, "xml",
+		 "redefined");
+}
+
+static void test_undefined_namespace_prefix_is_a_syntax_error(void **state)
+{
+	(void)state;
+	load_err("<scenario>\n"
+		 "  <mv:host/>\n"
+		 "</scenario>\n",
+		 2, "xml", "mv");
+}
+
+static void test_entity_declarations_are_refused(void **state)
+{
+	(void)state;
+	load_err("<!DOCTYPE scenario [ <!ENTITY m \"8\"> ]>\n"
+		 "<scenario>\n"
+		 "  <host><memory unit='GiB'>&m;</memory></host>\n"
+		 "</scenario>\n",
+		 2, "xml", "entity declarations are not supported");
+}
+
+static void test_predefined_entities_in_attributes_are_decoded(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_workload(
+		"<workload name='a&amp;b&#33;' size='1MiB'/>"));
+	assert_string_equal(sc->vms[0].guest.workload[0].name, "a&b!");
+	mv_scenario_free(sc);
+}
+
+static void test_malformed_xml_prints_nothing(void **state)
+{
+	(void)state;
+	fflush(stderr);
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_true(dup2(fileno(tmp), 2) >= 0);
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	int rc = mv_scenario_load_string("<scenario><oops></scenario>",
+					 "t.xml", NULL, &sc, &err);
+	int rc2 = mv_scenario_load_string("<scenario><mv:x/></scenario>",
+					  "t.xml", NULL, &sc, &err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(rc, MV_EINVAL);
+	assert_int_equal(rc2, MV_EINVAL);
+	assert_int_equal(ftell(tmp), 0);
+	fseek(tmp, 0, SEEK_END);
+	assert_int_equal(ftell(tmp), 0);
+	fclose(tmp);
+}
+
+static void test_missing_domain_file_is_enoent_at_the_vm_line(void **state)
+{
+	(void)state;
+	char buf[600];
+	const char *msg = load_err_in(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>1</memory></host>\n"
+		"  <vm file='domains/nosuch.xml'/>\n"
+		"</scenario>\n",
+		"examples", MV_ENOENT, "t.xml", 3, "vm/file", "cannot open",
+		buf, sizeof buf);
+	assert_string_equal(msg, "t.xml:3: vm/file: cannot open "
+				 "'examples/domains/nosuch.xml': No such file "
+				 "or directory");
+}
+
+static void test_missing_scenario_file_is_enoent_naming_the_file(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = (struct mv_scenario *)&sc;
+	struct mv_error err = {0};
+	int rc = mv_scenario_load("tests/data/nosuch.xml", &sc, &err);
+	assert_int_equal(rc, MV_ENOENT);
+	assert_null(sc);
+	assert_int_equal(err.code, MV_ENOENT);
+	assert_string_equal(err.file, "tests/data/nosuch.xml");
+	assert_int_equal(err.line, 0);
+	char buf[600];
+	assert_string_equal(mv_error_format(&err, buf, sizeof buf),
+			    "tests/data/nosuch.xml: cannot open: No such file "
+			    "or directory");
+	/* err may be NULL */
+	assert_int_equal(mv_scenario_load("tests/data/nosuch.xml", &sc, NULL),
+			 MV_ENOENT);
+}
+
+static void test_errors_inside_a_domain_file_name_that_file(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	char buf[600];
+	assert_int_equal(mv_scenario_load("tests/data/scenario-bad-domain.xml",
+					  &sc, &err),
+			 MV_EINVAL);
+	assert_null(sc);
+	assert_string_equal(mv_error_format(&err, buf, sizeof buf),
+			    "tests/data/bad-current-memory.xml:4: "
+			    "currentMemory: must not exceed memory (1.00 GiB)");
+
+	assert_int_equal(mv_scenario_load(
+				 "tests/data/scenario-malformed-domain.xml",
+				 &sc, &err),
+			 MV_EINVAL);
+	assert_string_equal(err.file, "tests/data/malformed-domain.xml");
+	assert_string_equal(err.field, "xml");
+	assert_int_equal(err.line, 6);
+	assert_non_null(strstr(err.msg, "mismatch"));
+}
+
+static void test_domain_file_must_hold_a_domain(void **state)
+{
+	(void)state;
+	char buf[600];
+	load_err_in("<scenario>\n"
+		    "  <host><memory unit='GiB'>1</memory></host>\n"
+		    "  <vm file='scenario-files.xml'/>\n"
+		    "</scenario>\n",
+		    "tests/data", MV_EINVAL, "tests/data/scenario-files.xml", 2,
+		    "domain", "root element is <scenario>, expected <domain>",
+		    buf, sizeof buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* config checks and names                                             */
+/* ------------------------------------------------------------------ */
+
+static void test_vm_config_check_names_the_libvirt_field(void **state)
+{
+	(void)state;
+	struct mv_vm_config c;
+	struct mv_error err = {0};
+	mv_vm_config_default(&c, "vm", MV_GIB);
+	strcpy(c.source, "x.xml");
+	c.source_line = 9;
+	c.reservation_bytes = 2 * MV_GIB;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	assert_string_equal(err.field, "memtune/min_guarantee");
+	assert_string_equal(err.file, "x.xml");
+	assert_int_equal(err.line, 9);
+	mv_vm_config_default(&c, "a/b", MV_GIB);
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	assert_string_equal(err.field, "name");
+	mv_vm_config_default(&c, "vm", 0);
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	assert_string_equal(err.field, "memory");
+	mv_vm_config_default(&c, "vm", MV_GIB);
+	c.limit_bytes = 12345;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	assert_string_equal(err.field, "memtune/hard_limit");
+	mv_vm_config_default(&c, "vm", MV_GIB);
+	c.home_node = MV_MAX_NODES;
+	assert_int_equal(mv_vm_config_check(&c, &err), MV_EINVAL);
+	assert_string_equal(err.field, "numatune/memory");
+}
+
+static void test_names_round_trip_through_parse(void **state)
+{
+	(void)state;
+	for (int k = 0; k < MV_WL_COUNT; k++) {
+		enum mv_wl_kind out;
+		assert_int_equal(mv_wl_kind_parse(mv_wl_kind_name(k), &out), 0);
+		assert_int_equal(out, k);
+	}
+	for (int c = 0; c < MV_CONTENT_COUNT; c++) {
+		enum mv_content out;
+		assert_int_equal(mv_content_parse(mv_content_name(c), &out), 0);
+		assert_int_equal(out, c);
+	}
+	enum mv_guest_flavour f;
+	assert_int_equal(mv_guest_flavour_parse("windows", &f), 0);
+	assert_int_equal(f, MV_GUEST_WINDOWS);
+	assert_string_equal(mv_guest_flavour_name(MV_GUEST_LINUX), "linux");
+	assert_int_equal(mv_guest_flavour_parse("Linux", &f), 0);
+	assert_int_equal(mv_guest_flavour_parse("bsd", &f), MV_EINVAL);
+	enum mv_wl_kind k;
+	assert_int_equal(mv_wl_kind_parse("", &k), MV_EINVAL);
+	assert_int_equal(mv_wl_kind_parse(NULL, &k), MV_EINVAL);
+	assert_string_equal(mv_wl_kind_name(MV_WL_PHASED), "phased");
+	assert_string_equal(mv_content_name(MV_CONTENT_RANDOM), "random");
+	assert_string_equal(mv_content_name(MV_CONTENT_COUNT), "?");
+}
+
+static void test_workload_config_check_uses_its_source(void **state)
+{
+	(void)state;
+	struct mv_workload_config w;
+	struct mv_error err = {0};
+	mv_workload_config_default(&w);
+	strcpy(w.name, "w");
+	strcpy(w.source, "d.xml");
+	w.source_line = 3;
+	w.size_bytes = 8 * MV_MIB;
+	assert_int_equal(mv_workload_config_check(&w, MV_GIB, &err), 0);
+	assert_int_equal(mv_workload_config_check(&w, 4 * MV_MIB, &err),
+			 MV_EINVAL);
+	assert_string_equal(err.file, "d.xml");
+	assert_int_equal(err.line, 3);
+	assert_string_equal(err.field, "workload/size");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_debian12_dumpxml_file_loads_memory_balloon_and_guest),
+		cmocka_unit_test(test_win2019_dumpxml_file_is_a_windows_guest),
+		cmocka_unit_test(
+			test_scenario_file_resolves_domains_relative_to_its_directory),
+		cmocka_unit_test(
+			test_inline_domain_reads_memtune_backing_numatune_balloon),
+		cmocka_unit_test(test_libvirt_unlimited_hard_limit_means_no_limit),
+		cmocka_unit_test(
+			test_count_makes_numbered_clones_with_the_same_config),
+		cmocka_unit_test(
+			test_metadata_is_matched_by_namespace_uri_not_prefix),
+		cmocka_unit_test(test_default_namespace_metadata_is_found_too),
+		cmocka_unit_test(test_shares_low_normal_high_scale_with_memory),
+		cmocka_unit_test(
+			test_metadata_and_scenario_workloads_are_concatenated),
+		cmocka_unit_test(
+			test_defaults_are_applied_to_everything_not_given),
+		cmocka_unit_test(
+			test_idle_workload_defaults_to_ten_accesses_per_second),
+		cmocka_unit_test(
+			test_default_os_image_is_at_most_a_quarter_of_the_vm),
+		cmocka_unit_test(
+			test_config_defaults_functions_match_the_documented_values),
+		cmocka_unit_test(test_scenario_and_host_settings_are_read),
+		cmocka_unit_test(test_every_workload_attribute_is_read),
+		cmocka_unit_test(test_guest_attributes_are_read),
+		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
+		cmocka_unit_test(
+			test_memory_in_mb_that_is_not_whole_pages_is_rejected),
+		cmocka_unit_test(test_unknown_unit_is_rejected),
+		cmocka_unit_test(test_missing_memory_is_reported_with_line),
+		cmocka_unit_test(test_missing_name_is_reported_with_line),
+		cmocka_unit_test(test_missing_host_memory_is_reported_with_line),
+		cmocka_unit_test(test_missing_host_is_reported),
+		cmocka_unit_test(test_scenario_without_vms_is_rejected),
+		cmocka_unit_test(test_vm_without_domain_is_rejected),
+		cmocka_unit_test(test_workload_without_size_is_rejected),
+		cmocka_unit_test(test_root_element_must_be_scenario),
+		cmocka_unit_test(test_workload_larger_than_its_vm_is_rejected),
+		cmocka_unit_test(test_workload_values_out_of_range_are_rejected),
+		cmocka_unit_test(test_app_content_needs_an_app_name),
+		cmocka_unit_test(
+			test_duplicate_workload_names_in_a_vm_are_rejected),
+		cmocka_unit_test(test_more_than_sixteen_workloads_are_rejected),
+		cmocka_unit_test(test_scenario_timing_is_validated),
+		cmocka_unit_test(test_host_memory_limits_are_enforced),
+		cmocka_unit_test(test_numa_node_count_must_be_one_to_eight),
+		cmocka_unit_test(test_thresholds_must_be_ordered_and_positive),
+		cmocka_unit_test(test_host_swap_and_latency_values_are_checked),
+		cmocka_unit_test(test_numa_home_node_must_exist_on_the_host),
+		cmocka_unit_test(test_nodeset_lists_take_their_first_node),
+		cmocka_unit_test(test_vm_count_must_be_between_one_and_256),
+		cmocka_unit_test(test_more_than_1024_vms_are_rejected),
+		cmocka_unit_test(test_duplicate_vm_names_are_rejected),
+		cmocka_unit_test(
+			test_clone_names_longer_than_63_characters_are_rejected),
+		cmocka_unit_test(test_current_memory_above_memory_is_rejected),
+		cmocka_unit_test(test_hard_limit_below_min_guarantee_is_rejected),
+		cmocka_unit_test(
+			test_memballoon_model_and_stats_period_are_validated),
+		cmocka_unit_test(
+			test_unknown_elements_in_scenario_host_vm_are_rejected),
+		cmocka_unit_test(
+			test_unknown_attributes_on_memvisor_elements_are_rejected),
+		cmocka_unit_test(test_unknown_libvirt_elements_are_ignored),
+		cmocka_unit_test(test_workload_directly_in_a_domain_is_rejected),
+		cmocka_unit_test(test_duplicate_elements_are_rejected),
+		cmocka_unit_test(test_guest_values_are_validated),
+		cmocka_unit_test(test_malformed_xml_is_reported_with_its_line),
+		cmocka_unit_test(test_undefined_namespace_prefix_is_a_syntax_error),
+		cmocka_unit_test(test_entity_declarations_are_refused),
+		cmocka_unit_test(
+			test_predefined_entities_in_attributes_are_decoded),
+		cmocka_unit_test(test_malformed_xml_prints_nothing),
+		cmocka_unit_test(
+			test_missing_domain_file_is_enoent_at_the_vm_line),
+		cmocka_unit_test(
+			test_missing_scenario_file_is_enoent_naming_the_file),
+		cmocka_unit_test(test_errors_inside_a_domain_file_name_that_file),
+		cmocka_unit_test(test_domain_file_must_hold_a_domain),
+		cmocka_unit_test(test_vm_config_check_names_the_libvirt_field),
+		cmocka_unit_test(test_names_round_trip_through_parse),
+		cmocka_unit_test(test_workload_config_check_uses_its_source),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
