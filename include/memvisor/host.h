@@ -20,6 +20,13 @@ typedef uint32_t mv_mpn_t;
 #define MV_ZERO_MPN 0u
 #define MV_MAX_NODES 8
 
+/* Frame flags. */
+enum {
+	/* a page-sharing frame: read-only, mapped copy-on-write by every
+	 * guest page that holds it; cleared when the frame is freed */
+	MV_FRAME_SHARED = 1u << 0,
+};
+
 /* Fault latencies charged to a VM as stall time (ns). */
 struct mv_latency {
 	uint64_t zero_fill;   /* first touch: trap, allocate, zero 4 KiB */
@@ -63,6 +70,7 @@ struct mv_host {
 	uint64_t nframes;       /* including the zero frame */
 	uint8_t *arena;         /* nframes * 4 KiB of real bytes */
 	uint32_t *refcount;     /* per frame */
+	uint8_t *fflags;        /* per frame: MV_FRAME_* */
 	int nnodes;
 	struct mv_host_node node[MV_MAX_NODES];
 	uint64_t nfree;         /* over all nodes */

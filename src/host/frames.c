@@ -43,10 +43,14 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	h->nframes = cfg->mem_bytes / MV_PAGE_SIZE + 1;
 	h->nnodes = cfg->nodes;
 	h->refcount = calloc(h->nframes, sizeof *h->refcount);
+	h->fflags = calloc(h->nframes, sizeof *h->fflags);
 	void *a = mmap(NULL, h->nframes * MV_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!h->refcount || a == MAP_FAILED) {
+	if (!h->refcount || !h->fflags || a == MAP_FAILED) {
+		if (a != MAP_FAILED)
+			munmap(a, h->nframes * MV_PAGE_SIZE);
 		free(h->refcount);
+		free(h->fflags);
 		free(h);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "host/memory",
 				    "cannot map %llu bytes for frames",
@@ -80,6 +84,7 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	}
 	h->nfree = usable;
 	h->refcount[MV_ZERO_MPN] = 1; /* pinned; never tracked further */
+	h->fflags[MV_ZERO_MPN] = MV_FRAME_SHARED;
 	*out = h;
 	return 0;
 }
@@ -93,6 +98,7 @@ void mv_host_destroy(struct mv_host *h)
 	if (h->arena)
 		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
 	free(h->refcount);
+	free(h->fflags);
 	free(h);
 }
 
@@ -141,6 +147,7 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 		return;
 	if (--h->refcount[mpn])
 		return;
+	h->fflags[mpn] = 0;
 	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
 	n->stack[n->nstack++] = mpn;
 	n->nfree++;

@@ -7,7 +7,9 @@
  * the inline fast path in vm.h cannot:
  *
  *   untouched / ballooned  -> allocate a frame, zero it (first touch)
- *   shared / zero, write   -> allocate a frame, copy, drop the old one (COW)
+ *   shared / zero, write   -> allocate a frame, copy, drop the old one (COW);
+ *                             a shared frame nobody else maps any more is
+ *                             simply taken over
  *   compressed / swapped   -> allocate a frame, let the backing store fill it
  *
  * Each kind is counted and its latency (host config) charged to the VM as
@@ -146,6 +148,17 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	enum mv_fault_kind kind;
 	uint64_t ns = 0;
 
+	/* A write to a shared frame this page alone still maps: take it
+	 * over instead of copying (Linux reuses a KSM page mapped once). */
+	if (st == MV_PS_SHARED && vm->host->refcount[e->mpn] == 1) {
+		vm->host->fflags[e->mpn] &= (uint8_t)~MV_FRAME_SHARED;
+		charge(vm, MV_FAULT_COW, lat->zero_fill);
+		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
+		mv_vm_mark_accessed(vm, e);
+		e->flags |= MV_PME_DIRTY;
+		vm->ctr.writes++;
+		return mv_host_frame(vm->host, e->mpn);
+	}
 	mv_mpn_t mpn = vm_frame_alloc(vm);
 	if (mpn == MV_MPN_NONE) {
 		vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
@@ -287,6 +300,14 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					"page %llu (%s) maps frame %u which is "
 					"not in use", (unsigned long long)g,
 					mv_page_state_name(e->state), e->mpn);
+			if ((e->state == MV_PS_SHARED) !=
+			    !!(vm->host->fflags[e->mpn] & MV_FRAME_SHARED))
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"%s page %llu: frame %u is %sa sharing "
+					"frame", mv_page_state_name(e->state),
+					(unsigned long long)g, e->mpn,
+					e->state == MV_PS_SHARED ? "not " : "");
 			if (e->state == MV_PS_PRIVATE &&
 			    vm->host->refcount[e->mpn] != 1)
 				return mv_error_set(

@@ -67,6 +67,7 @@ static void share(struct mv_vm *vm, mv_gppn_t a, mv_gppn_t b)
 	mv_mpn_t m = vm->pmap[a].mpn;
 	mv_host_frame_put(vm->host, vm->pmap[b].mpn);
 	mv_host_frame_get(vm->host, m);
+	vm->host->fflags[m] |= MV_FRAME_SHARED;
 	mv_pmap_set(vm, a, MV_PS_SHARED, m);
 	mv_pmap_set(vm, b, MV_PS_SHARED, m);
 }
@@ -101,6 +102,14 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_int_equal(mv_host_frame(h, shared)[100], 0x77);
 	assert_int_equal(vm->count[MV_PS_PRIVATE], 1);
 	assert_int_equal(vm->count[MV_PS_SHARED], 1);
+	assert_counts_add_up(vm);
+	/* the last sharer writing takes the frame over: no copy */
+	uint64_t free0 = h->nfree;
+	assert_ptr_equal(mv_vm_access(vm, 0, 1), mv_host_frame(h, shared));
+	assert_int_equal(h->nfree, free0);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 2);
+	assert_int_equal(vm->pmap[0].state, MV_PS_PRIVATE);
+	assert_false(h->fflags[shared] & MV_FRAME_SHARED);
 	assert_counts_add_up(vm);
 	mv_vm_destroy(vm);
 	assert_int_equal(h->nfree, mv_host_usable_frames(h));

@@ -1,0 +1,155 @@
+/*
+ * reclaim.h - how a hypervisor takes memory back from VMs.
+ *
+ * Three modules, each owning one mechanism of DESIGN.md, all working on
+ * real page bytes and changing the pmap only through mv_pmap_set:
+ *
+ *   share.c    transparent page sharing (ESX) / KSM (Linux): a scanner
+ *              hashes pages (XXH3), matches them through a global table,
+ *              compares all 4096 bytes and maps equal pages to one
+ *              read-only frame (MV_FRAME_SHARED); zero pages to the zero
+ *              frame. Writes break sharing in the vm fault path (COW).
+ *   swap.c     hypervisor swapping: one real swap file per VM, real I/O.
+ *   zcache.c   memory compression: LZ4 into a per-VM cache of 2 KiB
+ *              halves of host frames, spilling to the swap file; and the
+ *              per-VM reclaimer that picks random victims and sends them
+ *              through compression to swap, as ESX does.
+ *
+ * Ballooning needs the guest's cooperation and so lives in the guest
+ * layer (the driver, mv_guest_balloon_*); its hypervisor half is
+ * mv_vm_balloon_page in the vm layer.
+ */
+#ifndef MEMVISOR_RECLAIM_H
+#define MEMVISOR_RECLAIM_H
+
+#include "memvisor/vm.h"
+
+/* ---- page sharing ------------------------------------------------------- */
+
+struct mv_share_config {
+	int enabled;             /* default 1 */
+	uint32_t pages_to_scan;  /* KSM pages_to_scan: pages per wake-up; default 100 */
+	uint64_t sleep_ns;       /* KSM sleep_millisecs: between wake-ups; default 20 ms */
+	int use_zero_pages;      /* map all-zero pages to the zero frame; default 1 */
+	int hints;               /* remember unshared pages' hashes (ESX hints /
+	                            KSM unstable tree); default 1 */
+	uint64_t page_cost_ns;   /* simulated CPU cost per page scanned; default 250 */
+};
+
+void mv_share_config_default(struct mv_share_config *c);
+
+/* Counters named as Linux shows them in /sys/kernel/mm/ksm/. */
+struct mv_share_stats {
+	uint64_t pages_shared;    /* sharing frames in use */
+	uint64_t pages_sharing;   /* guest pages mapping them, beyond one per frame: pages saved */
+	uint64_t pages_unshared;  /* unique pages remembered as hints */
+	uint64_t pages_volatile;  /* pages that changed since their last scan */
+	uint64_t zero_pages;      /* guest pages mapped to the zero frame */
+	uint64_t full_scans;      /* passes over all VMs' pages */
+	uint64_t pages_scanned;
+	uint64_t hash_collisions; /* equal hash, different bytes: never shared */
+	uint64_t merges;          /* pages merged into a sharing frame */
+	uint64_t sim_cpu_ns;      /* simulated CPU: pages_scanned x page_cost_ns */
+	uint64_t cpu_ns;          /* measured CPU time of the scanner (this machine) */
+};
+
+struct mv_sharer;
+
+int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
+		    struct mv_sharer **out, struct mv_error *err);
+/* Forgets every VM; does not unshare (VMs free their own frames). */
+void mv_share_destroy(struct mv_sharer *s);
+/* Scan this VM's pages too (skipped if vm->cfg.sharing is 0). */
+int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm);
+/* Run the scanner for dt_ns of simulated time: one batch of
+ * pages_to_scan per sleep_ns. Returns pages scanned. */
+uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);
+/* Scan exactly n pages, round-robin over VMs' pages (tests, bench). */
+uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n);
+void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st);
+/* Table consistency: every entry's frame and hash still valid. */
+int mv_share_check(const struct mv_sharer *s, struct mv_error *err);
+
+/* ---- hypervisor swap file ----------------------------------------------- */
+
+struct mv_swap_stats {
+	uint64_t slots, used;     /* file size in pages, pages in it */
+	uint64_t writes, reads;   /* pages written (swap-out), read (swap-in) */
+	uint64_t write_errors, read_errors;
+};
+
+struct mv_swapfile;
+
+/*
+ * Create the VM's swap file `dir`/`vm-name`.vswp (O_EXCL: an existing file
+ * is an error), `slots` pages long (ESX: configured memory minus
+ * reservation), preallocated so a full disk shows now, not mid-run.
+ * Registers itself as the VM's backing store for MV_PS_SWAPPED.
+ */
+int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
+		       struct mv_swapfile **out, struct mv_error *err);
+/* Close and (unless keep) remove the file. */
+void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
+/*
+ * Swap out private page gppn: write its bytes, free its frame, mark it
+ * swapped. On an I/O error or a full file the page stays resident and
+ * unchanged; returns MV_EIO / MV_ENOSPC (err says which file and why).
+ */
+int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
+		    struct mv_error *err);
+/* Swap out bytes of a page that is not resident (compression cache
+ * eviction): on success the page is marked swapped. */
+int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
+			  const uint8_t *bytes, struct mv_error *err);
+void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st);
+const char *mv_swapfile_path(const struct mv_swapfile *sf);
+/* Tests: make the n-th next I/O (1 = the next one) fail with `code`
+ * (MV_EIO or MV_ENOSPC), as a failing disk would. */
+void mv_swapfile_inject_error(struct mv_swapfile *sf, uint64_t nth, int code);
+
+/* ---- compression cache and the per-VM reclaimer ------------------------- */
+
+struct mv_zcache_stats {
+	uint64_t capacity_frames; /* cache size limit (frames of host memory) */
+	uint64_t frames;          /* host frames the cache holds now */
+	uint64_t pages;           /* compressed pages in it */
+	uint64_t bytes;           /* compressed bytes in it */
+	uint64_t compressed;      /* pages compressed into the cache (ZIP) */
+	uint64_t decompressed;    /* pages decompressed on access (UNZIP) */
+	uint64_t rejected;        /* did not fit in 2 KiB: sent to swap */
+	uint64_t evicted;         /* oldest entries sent to swap when full */
+};
+
+struct mv_zcache;
+
+/*
+ * A compression cache for vm of at most cache_bytes (ESX default: 10% of
+ * the VM's memory), spilling to `spill`. cache_bytes 0 turns compression
+ * off: mv_reclaim_pages then swaps directly. Registers itself as the VM's
+ * backing store for MV_PS_COMPRESSED.
+ */
+int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
+		     struct mv_swapfile *spill, struct mv_zcache **out,
+		     struct mv_error *err);
+void mv_zcache_destroy(struct mv_zcache *z);
+/*
+ * Reclaim private page gppn: compress it with LZ4; if it fits in half a
+ * page keep it in the cache (evicting the oldest entries to swap when the
+ * cache is full), else write it to the swap file. *state gets
+ * MV_PS_COMPRESSED or MV_PS_SWAPPED. On failure the page stays resident.
+ */
+int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
+		  struct mv_error *err);
+void mv_zcache_stats(const struct mv_zcache *z, struct mv_zcache_stats *st);
+
+/*
+ * Take n pages from a VM without the guest's knowledge: victims chosen at
+ * random among its private (unpinned) pages, as ESX does, each compressed
+ * or swapped (through z if not NULL, else straight to sf). Returns pages
+ * reclaimed in *done; stops early at an I/O error (returned).
+ */
+int mv_reclaim_pages(struct mv_vm *vm, struct mv_zcache *z,
+		     struct mv_swapfile *sf, struct mv_rng *rng, uint64_t n,
+		     uint64_t *done, struct mv_error *err);
+
+#endif
