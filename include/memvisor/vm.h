@@ -95,13 +95,16 @@ struct mv_vm;
  * A backing store for non-resident pages (compression cache, swap file).
  * page_in copies the page into dst, frees its slot and returns the latency
  * to charge in *ns; peek copies it without changing anything (used by the
- * invariant checker). Both return 0 or a negative MV_E* code.
+ * invariant checker); discard frees the slot of a page whose contents the
+ * guest gave up (balloon). page_in and peek return 0 or a negative MV_E*
+ * code. The vm layer changes the page's state after page_in / discard.
  */
 struct mv_backing_ops {
 	int (*page_in)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
 		       uint8_t *dst, uint64_t *ns);
 	int (*peek)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 		    uint8_t *dst);
+	void (*discard)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
 	void *ctx;
 };
 

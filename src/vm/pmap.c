@@ -220,10 +220,13 @@ void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns)
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
-	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
 		mv_host_frame_put(vm->host, e->mpn);
-	/* compressed / swapped slots are released by their owner through
-	 * the invalidation hook, which sees the old state first */
+	} else if (e->state == MV_PS_COMPRESSED || e->state == MV_PS_SWAPPED) {
+		const struct mv_backing_ops *b = &vm->backing[e->state];
+		if (b->discard)
+			b->discard(b->ctx, vm, gppn);
+	}
 	mv_pmap_set(vm, gppn, MV_PS_BALLOONED, 0);
 	if (vm->expect)
 		vm->expect[gppn] = mv_zero_page_hash();
