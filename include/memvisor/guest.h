@@ -88,6 +88,7 @@ struct mv_guest_config {
 	double os_rate;        /* accesses/s the OS makes to its own pages */
 	uint64_t swap_bytes;   /* the guest's own swap device */
 	double zero_rate;      /* windows: pages/s the zero page thread clears */
+	double balloon_rate;   /* pages/s the balloon driver can inflate or deflate */
 	int nworkloads;
 	struct mv_workload_config workload[MV_MAX_WORKLOADS];
 };
@@ -143,6 +144,21 @@ void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,
  * (The balloon driver allocates through this.)
  */
 int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out);
+
+/*
+ * The balloon driver (virtio-balloon, VMware vmmemctl). The hypervisor sets
+ * a target in pages; while the guest runs, the driver inflates toward it
+ * by allocating guest pages (free first, then dropping clean page cache,
+ * then swapping the guest's own anonymous pages: mv_guest_alloc_page) and
+ * handing them to the hypervisor, which frees their frames; or deflates by
+ * returning pages to the guest's free list. At most balloon_rate pages per
+ * second either way. Without a driver (vm->cfg.balloon_driver == 0) the
+ * target is ignored.
+ */
+void mv_guest_balloon_set_target(struct mv_guest *g, uint64_t pages);
+uint64_t mv_guest_balloon_target(const struct mv_guest *g);
+/* Pages the balloon holds now. */
+uint64_t mv_guest_balloon_size(const struct mv_guest *g);
 
 /* Consistency of the guest's own books (free list, mappings, swap). */
 int mv_guest_check(const struct mv_guest *g, struct mv_error *err);

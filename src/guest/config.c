@@ -92,6 +92,7 @@ void mv_guest_config_default(struct mv_guest_config *g)
 	g->os_rate = 2000;
 	g->swap_bytes = MV_GIB;
 	g->zero_rate = 25600; /* 100 MiB/s of 4 KiB pages */
+	g->balloon_rate = 16384; /* 64 MiB/s */
 	g->nworkloads = 0;
 }
 

@@ -375,6 +375,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->page = calloc(g->npages, sizeof *g->page);
 	g->free = malloc(g->npages * sizeof *g->free);
 	g->zeroed = malloc(g->npages * sizeof *g->zeroed);
+	g->balloon = malloc(g->npages * sizeof *g->balloon);
 	g->os_pages = cfg->os_bytes / MV_PAGE_SIZE;
 	if (g->os_pages > g->npages / 2)
 		g->os_pages = g->npages / 2;
@@ -387,7 +388,8 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		g->swap = s == MAP_FAILED ? NULL : s;
 	}
-	if (!g->kind || !g->page || !g->free || !g->zeroed || !g->cache ||
+	if (!g->kind || !g->page || !g->free || !g->zeroed || !g->balloon ||
+	    !g->cache ||
 	    !g->swap_free || (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
@@ -404,6 +406,10 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		g->free[p] = (uint32_t)(g->npages - 1 - p);
 	g->nfree = g->npages;
 
+	/* <currentMemory> below <memory>: the balloon starts inflated */
+	if (vm->cfg.balloon_driver && vm->cfg.current_bytes < vm->cfg.mem_bytes)
+		g->balloon_target =
+			(vm->cfg.mem_bytes - vm->cfg.current_bytes) / MV_PAGE_SIZE;
 	g->os_hash = str_hash(cfg->os_image);
 	mv_rng_seed(&g->os_rng, mv_mix64(seed + 0x05));
 	if (g->os_pages && mv_zipf_init(&g->os_zipf, g->os_pages, 0.99)) {
@@ -436,16 +442,62 @@ void mv_guest_destroy(struct mv_guest *g)
 	free(g->swap_free);
 	free(g->cache);
 	free(g->zeroed);
+	free(g->balloon);
 	free(g->free);
 	free(g->page);
 	free(g->kind);
 	free(g);
 }
 
+/* ---- the balloon driver -------------------------------------------------- */
+
+void mv_guest_balloon_set_target(struct mv_guest *g, uint64_t pages)
+{
+	g->balloon_target = pages < g->npages ? pages : g->npages;
+}
+
+uint64_t mv_guest_balloon_target(const struct mv_guest *g)
+{
+	return g->balloon_target;
+}
+
+uint64_t mv_guest_balloon_size(const struct mv_guest *g)
+{
+	return g->nkind[GK_BALLOON];
+}
+
+/*
+ * Move the balloon up to n pages toward its target. Inflating allocates
+ * like any guest allocation (so it may drop cache or swap: the guest picks
+ * what to give up), then tells the hypervisor, which frees the frame.
+ * Deflating gives pages back to the free list; the hypervisor backs them
+ * again only when the guest touches them.
+ */
+static void run_balloon(struct mv_guest *g, uint64_t n)
+{
+	uint64_t size = g->nkind[GK_BALLOON];
+	for (; n && size < g->balloon_target; n--, size++) {
+		mv_gppn_t p;
+		if (mv_guest_alloc_page(g, &p) != 0)
+			return; /* the guest has nothing more to give */
+		g->balloon[size] = (uint32_t)p;
+		mv_vm_balloon_page(g->vm, p);
+		g->balloon_inflated++;
+	}
+	for (; n && size > g->balloon_target; n--) {
+		mv_gppn_t p = g->balloon[--size];
+		free_push(g, p);
+		g->balloon_deflated++;
+	}
+}
+
 /* ---- running ------------------------------------------------------------- */
 
 int mv_guest_boot(struct mv_guest *g)
 {
+	/* the driver claims the initial balloon before anything else runs */
+	if (g->vm->cfg.balloon_driver)
+		run_balloon(g, g->balloon_target);
 	/* read the OS image into the page cache */
 	while (g->boot_next < g->os_pages) {
 		mv_gppn_t p;
@@ -604,6 +656,10 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 			run_os(g, (uint64_t)((double)os_want * progress + 0.5));
 		for (int i = 0; i < g->nwork; i++)
 			run_work(g, &g->work[i], now_ns, dt_s, progress);
+		if (g->vm->cfg.balloon_driver &&
+		    g->balloon_target != g->nkind[GK_BALLOON])
+			run_balloon(g, take_credit(&g->balloon_credit,
+						   g->cfg.balloon_rate * dt_s * progress));
 		if (g->cfg.flavour == MV_GUEST_WINDOWS)
 			run_zeroer(g, take_credit(&g->zero_credit,
 						  g->cfg.zero_rate * dt_s * progress));
@@ -688,6 +744,14 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 		if (kind_of(g, g->free[i]) != GK_FREE)
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 					    "guest free list holds a used page");
+	for (uint64_t i = 0; i < n[GK_BALLOON]; i++) {
+		uint32_t p = g->balloon[i];
+		if (p >= g->npages || kind_of(g, p) != GK_BALLOON ||
+		    g->vm->pmap[p].state != MV_PS_BALLOONED)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "balloon entry %llu (page %u) is not a "
+					    "ballooned page", (unsigned long long)i, p);
+	}
 	uint64_t swapped = 0, rss = 0;
 	for (int i = 0; i < g->nproc; i++) {
 		const struct gproc *pr = &g->proc[i];

@@ -84,6 +84,12 @@ struct mv_guest {
 	int nwork;
 	struct gwork work[MV_MAX_WORKLOADS];
 
+	/* balloon driver */
+	uint32_t *balloon;    /* pages held, a stack */
+	uint64_t balloon_target;
+	double balloon_credit;
+	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */
+
 	uint64_t clock_hand;
 	double zero_credit;
 	int booted;

@@ -325,6 +325,110 @@ static void test_stall_slows_the_guest_down(void **state)
 	rig_down(&r);
 }
 
+static void test_balloon_takes_free_pages_first_and_frees_frames(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.balloon_rate = 1e9;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 4, 10);
+	w->stop_ns = 100 * MV_NS_PER_MS; /* exits: 4 MiB freed, still backed */
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 20);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 1024);
+	uint64_t free0 = r.host->nfree;
+	mv_guest_balloon_set_target(r.g, 1024);
+	rig_run(&r, 1);
+	assert_int_equal(mv_guest_balloon_size(r.g), 1024);
+	/* the guest gave its (LIFO) free pages: the ones the exited process
+	 * used, so the hypervisor got every frame back */
+	assert_int_equal(r.vm->count[MV_PS_BALLOONED], 1024);
+	assert_int_equal(r.host->nfree, free0 + 1024);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.balloon_pages, 1024);
+	assert_int_equal(st.available_pages, r.vm->npages - 1024);
+	assert_int_equal(st.swap_out, 0);
+	/* deflate: pages go back to the guest, not to the hypervisor */
+	mv_guest_balloon_set_target(r.g, 0);
+	rig_run(&r, 1);
+	assert_int_equal(mv_guest_balloon_size(r.g), 0);
+	assert_int_equal(r.vm->count[MV_PS_BALLOONED], 1024);
+	assert_int_equal(r.host->nfree, free0 + 1024);
+	rig_down(&r);
+}
+
+static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 4 * MV_MIB;
+	gc.swap_bytes = 32 * MV_MIB;
+	gc.balloon_rate = 1e9;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 24, 10);
+	w->content = MV_CONTENT_DATA;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc); /* 4 MiB cache + 24 MiB anon in 32 MiB */
+	rig_run(&r, 5);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.cache_pages, 1024);
+	assert_int_equal(st.anon_pages, 6144);
+	/* ask for 8 MiB: 1 MiB free, then the cache, then guest swap */
+	mv_guest_balloon_set_target(r.g, 2048);
+	rig_run(&r, 1);
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.balloon_pages, 2048);
+	assert_int_equal(st.free_pages, 0);
+	assert_int_equal(st.cache_pages, 0);
+	assert_int_equal(st.swap_out, 2048 - 1024 - 1024);
+	rig_down(&r);
+}
+
+static void test_balloon_inflates_at_its_rate_and_starts_from_current_memory(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.balloon_rate = 10000; /* pages/s: 100 per 10 ms step */
+	struct mv_error err = {0};
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm_config vc;
+	mv_vm_config_default(&vc, "b", 32 * MV_MIB);
+	vc.current_bytes = 24 * MV_MIB; /* libvirt currentMemory */
+	struct mv_vm *vm;
+	mvt_ok(mv_vm_create(h, &vc, 0, &vm, &err), &err, "vm");
+	struct mv_guest *g;
+	mvt_ok(mv_guest_create(vm, &gc, 1, &g, &err), &err, "guest");
+	assert_int_equal(mv_guest_balloon_target(g), 2048);
+	mv_guest_run(g, 0, 10 * MV_NS_PER_MS); /* boot claims it at once */
+	assert_int_equal(mv_guest_balloon_size(g), 2048);
+	mv_guest_balloon_set_target(g, 2048 + 250);
+	mv_guest_run(g, 10 * MV_NS_PER_MS, 10 * MV_NS_PER_MS);
+	assert_int_equal(mv_guest_balloon_size(g), 2148);
+	mv_guest_run(g, 20 * MV_NS_PER_MS, 10 * MV_NS_PER_MS);
+	mv_guest_run(g, 30 * MV_NS_PER_MS, 10 * MV_NS_PER_MS);
+	assert_int_equal(mv_guest_balloon_size(g), 2298);
+	mvt_ok(mv_guest_check(g, &err), &err, "check");
+	/* no driver: the target is ignored */
+	mv_guest_destroy(g);
+	mv_vm_destroy(vm);
+	vc.balloon_driver = 0;
+	mvt_ok(mv_vm_create(h, &vc, 0, &vm, &err), &err, "vm");
+	mvt_ok(mv_guest_create(vm, &gc, 1, &g, &err), &err, "guest");
+	mv_guest_balloon_set_target(g, 100);
+	mv_guest_run(g, 0, 10 * MV_NS_PER_MS);
+	mv_guest_run(g, 10 * MV_NS_PER_MS, 10 * MV_NS_PER_MS);
+	assert_int_equal(mv_guest_balloon_size(g), 0);
+	mv_guest_destroy(g);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +444,9 @@ int main(void)
 		cmocka_unit_test(test_leak_grows_and_stops_at_its_maximum),
 		cmocka_unit_test(test_phased_working_set_moves),
 		cmocka_unit_test(test_stall_slows_the_guest_down),
+		cmocka_unit_test(test_balloon_takes_free_pages_first_and_frees_frames),
+		cmocka_unit_test(test_balloon_makes_the_guest_drop_cache_then_swap),
+		cmocka_unit_test(test_balloon_inflates_at_its_rate_and_starts_from_current_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
