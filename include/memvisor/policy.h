@@ -40,4 +40,50 @@ void mv_memstate_init(struct mv_memstate_machine *m,
 enum mv_memstate mv_memstate_update(struct mv_memstate_machine *m,
 				    double free_fraction);
 
+
+/* ---- what to take back from whom ---------------------------------------- */
+
+/* One VM as the policy sees it; memory in pages. */
+struct mv_policy_vm {
+	uint64_t size;           /* configured */
+	uint64_t consumed;       /* machine memory it holds (incl. its compression cache) */
+	uint64_t reservation;    /* never reclaimed below this */
+	uint64_t limit;          /* never allowed above this */
+	uint64_t shares;
+	int balloon;             /* has a balloon driver */
+	uint64_t balloon_size;   /* pages in the balloon now */
+	uint64_t balloon_max;    /* most the balloon may hold */
+	uint64_t balloon_min;    /* the user's own target (libvirt currentMemory) */
+	uint64_t balloon_step;   /* pages the driver can move in one period */
+};
+
+struct mv_policy_host {
+	uint64_t total;          /* usable machine pages */
+	uint64_t free;           /* free machine pages */
+	enum mv_memstate state;
+	struct mv_thresholds t;
+	double margin;           /* hysteresis, fraction of total */
+};
+
+/* The decision for one VM for the coming period. */
+struct mv_policy_action {
+	uint64_t balloon_target; /* pages the balloon should hold */
+	uint64_t swap_pages;     /* pages to compress or swap now */
+	int block_alloc;         /* low state: no new memory for anyone */
+	uint64_t reclaim;        /* pages the policy wants back (report) */
+};
+
+/*
+ * The actions of the free-memory states (ESX): VMs over their limit are
+ * reclaimed to it in any state (balloon if they have one, else swap);
+ * below the high threshold the host wants free memory back up to
+ * high + margin, taken from the VMs in proportion to what they hold above
+ * their reservation; soft uses the balloon only; hard adds compression and
+ * swapping for what the balloon cannot deliver within the period (all of
+ * it for VMs without a driver); low also blocks allocations. In high with
+ * memory to spare, balloons deflate. One call per policy period.
+ */
+void mv_policy_plan(const struct mv_policy_host *h, int nvms,
+		    const struct mv_policy_vm *vm, struct mv_policy_action *out);
+
 #endif
