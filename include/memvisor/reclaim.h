@@ -141,6 +141,11 @@ void mv_zcache_destroy(struct mv_zcache *z);
 int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		  struct mv_error *err);
 void mv_zcache_stats(const struct mv_zcache *z, struct mv_zcache_stats *st);
+/* Host frames the cache holds: up to max written to out; returns count. */
+uint64_t mv_zcache_frames(const struct mv_zcache *z, mv_mpn_t *out,
+			  uint64_t max);
+/* The cache's own books (slots, frames, FIFO) agree; 0 or MV_EINVAL. */
+int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err);
 
 /*
  * Take n pages from a VM without the guest's knowledge: victims chosen at

@@ -1,5 +1,8 @@
+#include <dirent.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/mvtest.h"
 
@@ -32,4 +35,31 @@ void mvt_ok(int rc, const struct mv_error *err, const char *what)
 		fail_msg("%s failed (%d): %s", what, rc,
 			 err ? mv_error_format(err, buf, sizeof buf) : "");
 	}
+}
+
+char *mvt_tmpdir(const char *prefix)
+{
+	char *d = malloc(strlen(prefix) + 16);
+	assert_non_null(d);
+	sprintf(d, "/tmp/%s.XXXXXX", prefix);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+void mvt_rmdir(char *d)
+{
+	DIR *dir = opendir(d);
+	if (dir) {
+		struct dirent *de;
+		char p[512];
+		while ((de = readdir(dir)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(p, sizeof p, "%s/%s", d, de->d_name);
+			unlink(p);
+		}
+		closedir(dir);
+	}
+	rmdir(d);
+	free(d);
 }

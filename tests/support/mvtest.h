@@ -16,5 +16,9 @@ struct mv_host *mvt_host(uint64_t mib, int nodes);
 struct mv_vm *mvt_vm(struct mv_host *h, const char *name, uint64_t mib, int id);
 /* Fail the test with err's message if rc != 0. */
 void mvt_ok(int rc, const struct mv_error *err, const char *what);
+/* A new directory /tmp/<prefix>.XXXXXX (malloc'd path). */
+char *mvt_tmpdir(const char *prefix);
+/* Remove it and the files in it (no subdirectories), free the path. */
+void mvt_rmdir(char *dir);
 
 #endif

@@ -1,0 +1,719 @@
+/*
+ * share.c - transparent page sharing (ESX) / KSM (Linux).
+ *
+ * A scanner walks the guest-physical pages of every VM added to it, VM by
+ * VM and GPPN by GPPN, a few pages per wake-up (KSM: pages_to_scan every
+ * sleep_millisecs). A "full scan" is one pass over all added VMs' pages.
+ * Only private pages are candidates: pages in any other state (untouched,
+ * already shared or zero, compressed, swapped, ballooned), pages backed by
+ * a 2 MiB mapping (MV_PME_LARGE: not shared until split) or pinned
+ * (MV_PME_PINNED) and every page of a VM with sharing off
+ * (<nosharepages/>, sched.mem.pshare.enable = FALSE) are passed over: they
+ * move the scan position but are not counted in pages_scanned and cost no
+ * simulated CPU, as KSM never visits unmapped addresses.
+ *
+ * For a candidate the scanner hashes its 4 KiB (XXH3-64) and then:
+ *
+ *  1. Zero page (use_zero_pages): hash equal to the zero page's and every
+ *     byte zero -> drop the frame and map the host's zero frame
+ *     (MV_PS_ZERO), as ESX does and KSM with use_zero_pages. Done on first
+ *     sight, volatile or not: re-creating a written zero page costs one
+ *     COW fault from the zero frame.
+ *  2. Volatility (KSM's checksum): pme->cksum keeps the low 32 bits of the
+ *     hash from the page's previous visit, pme->aux bit SEEN says there was
+ *     one. A page seen before whose checksum changed, or that the guest
+ *     wrote since (MV_PME_DIRTY, set by the vm layer on every write and
+ *     cleared here), is volatile: counted in pages_volatile, never offered
+ *     as a hint and never matched against hints, because a page that
+ *     changes between scans would break any sharing at once. Unlike KSM a
+ *     page seen for the first time is not volatile: ESX inserts a hint on
+ *     the first scan, so identical pages merge after one full scan instead
+ *     of two.
+ *  3. Lookup of the hash in one global table (open addressing, linear
+ *     probing, one entry per 64-bit hash). An entry is either
+ *       - SHARED: a sharing frame (MV_FRAME_SHARED), the ESX "shared frame"
+ *         / KSM stable tree. Matched by every page, volatile or not (KSM
+ *         searches its stable tree first, too). If the frame is still the
+ *         one the entry was made for, all 4096 bytes are compared; equal
+ *         -> the page maps the frame copy-on-write and its own frame is
+ *         freed (a merge); different -> a hash collision: never shared.
+ *       - HINT: a page seen once and unique so far (vm, gppn, hash), the
+ *         ESX "hint" / KSM unstable tree. Matched only by non-volatile
+ *         pages. The hinted page must still be private, unchanged
+ *         (its hash is recomputed) and byte-equal; then its frame becomes
+ *         the sharing frame, both pages map it and the hint becomes a
+ *         SHARED entry. A hint that no longer holds is dropped.
+ *     No entry: a non-volatile page becomes a hint (if hints are on).
+ *
+ * Staleness. The vm layer changes pages without telling the scanner: a
+ * write to a shared page copies it (COW), a write by the last sharer takes
+ * the frame over (clearing MV_FRAME_SHARED), pages are swapped, compressed
+ * and ballooned. The scanner never trusts an entry: a SHARED entry is
+ * live only while its frame is flagged, in use, and carries the
+ * generation number stamped on the frame when the entry made it a sharing
+ * frame (frame_gen), so a frame freed and later shared again for other
+ * bytes does not revive an old entry. A HINT is live only while its page
+ * is a private candidate whose pme still names this hint (aux bit HINT and
+ * cksum equal to the low 32 bits of the entry's hash). Dead entries are
+ * removed when a lookup meets them, and all at once whenever the table
+ * would pass 3/4 full; only then does it grow (to keep live entries at most
+ * half of it). A page has at most one hint, found again through its
+ * cksum: the low 32 bits of a hash are its home bucket, so when a page
+ * changes its old hint is deleted before the new one goes in. The table
+ * therefore holds at most one entry per live hint and per sharing frame,
+ * plus the dead entries of at most one growth period.
+ *
+ * Counters (struct mv_share_stats) are named as KSM's in
+ * /sys/kernel/mm/ksm/. pages_shared, pages_sharing, pages_unshared and
+ * zero_pages are gauges computed on demand from the table and the pmaps,
+ * so COW breaks done by the vm layer are always reflected exactly; the
+ * others are cumulative. cpu_ns is the thread CPU time measured around the
+ * scanning (real, not deterministic); sim_cpu_ns = pages_scanned x
+ * page_cost_ns is what the simulation charges (deterministic).
+ *
+ * Hot path: a page that matches nothing costs one XXH3 of 4 KiB, one
+ * probe sequence in a table of 16-byte entries and a hint insertion; no
+ * allocation (the table grows by doubling, amortised).
+ *
+ * Sources: C. A. Waldspurger, "Memory Resource Management in VMware ESX
+ * Server", OSDI 2002, section 4 (content-based page sharing, hints, full
+ * compare, COW); Linux mm/ksm.c and Documentation/admin-guide/mm/ksm.rst
+ * (stable and unstable trees, checksum volatility, use_zero_pages,
+ * pages_to_scan, sleep_millisecs, the counters); A. Arcangeli, I. Eidus,
+ * C. Wright, "Increasing memory density by using KSM", OLS 2009.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reclaim/share.h"
+
+/* pme->aux bits owned by page sharing. */
+enum {
+	AUX_SEEN = 1u << 0, /* cksum holds the page's hash from its last visit */
+	AUX_HINT = 1u << 1, /* the table holds a hint for this page, keyed by a
+			       hash whose low 32 bits are cksum */
+};
+
+/*
+ * One table entry, 16 bytes. meta 0 is an empty slot; a HINT entry has
+ * META_HINT | vm index and ref = gppn; a SHARED entry has the frame's
+ * generation (1 .. 2^31 - 1) and ref = mpn.
+ */
+struct share_entry {
+	uint64_t hash;
+	uint32_t ref;
+	uint32_t meta;
+};
+
+#define META_EMPTY 0u
+#define META_HINT 0x80000000u
+#define META_GEN_MAX 0x7fffffffu
+#define TABLE_MIN 1024u
+#define TABLE_MAX (1ull << 32) /* bucket = low 32 bits of the hash */
+
+struct mv_sharer {
+	struct mv_host *host;
+	struct mv_share_config cfg;
+	mv_share_hash_fn hash;
+	uint64_t zero_hash;     /* hash(zero page) under `hash` */
+
+	struct mv_vm **vms;     /* in the order added; index = hint's vm */
+	uint32_t nvms, cap_vms;
+	uint32_t cur_vm;        /* scan position */
+	uint64_t cur_gppn;
+	uint64_t run_ns;        /* simulated time not yet slept off */
+
+	struct share_entry *tab;
+	uint64_t mask;          /* capacity - 1 (capacity a power of two) */
+	uint64_t used;          /* non-empty entries, live or dead */
+
+	uint32_t *frame_gen;    /* per host frame: generation of its SHARED
+				   entry, valid while MV_FRAME_SHARED */
+	uint32_t gen;           /* last generation handed out */
+
+	struct mv_share_stats st; /* cumulative counters */
+};
+
+static uint64_t xxh3_page(const void *page)
+{
+	return mv_page_hash(page);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * MV_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+void mv_share_config_default(struct mv_share_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->enabled = 1;
+	c->pages_to_scan = 100;          /* KSM default */
+	c->sleep_ns = 20 * MV_NS_PER_MS; /* KSM default: 5000 pages/s */
+	c->use_zero_pages = 1;
+	c->hints = 1;
+	c->page_cost_ns = 250;
+}
+
+void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
+{
+	s->hash = fn ? fn : xxh3_page;
+	s->zero_hash = s->hash(mv_host_frame(s->host, MV_ZERO_MPN));
+}
+
+void mv_share_table_usage(const struct mv_sharer *s, uint64_t *used,
+			  uint64_t *capacity)
+{
+	*used = s->used;
+	*capacity = s->mask + 1;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* Is this SHARED entry's frame still the sharing frame it made? */
+static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
+{
+	const struct mv_host *h = s->host;
+	mv_mpn_t m = t->ref;
+	return m != MV_ZERO_MPN && m < h->nframes &&
+	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0 &&
+	       s->frame_gen[m] == t->meta;
+}
+
+/* Is vm's page g a candidate for sharing at all? */
+static int candidate(const struct mv_vm *vm, const struct mv_pme *e)
+{
+	return vm->cfg.sharing && e->state == MV_PS_PRIVATE &&
+	       !(e->flags & (MV_PME_LARGE | MV_PME_PINNED));
+}
+
+/*
+ * The pme this HINT entry belongs to, if it still names the entry (aux
+ * HINT and the same low 32 bits of hash); NULL otherwise.
+ */
+static struct mv_pme *hint_owner(const struct mv_sharer *s,
+				 const struct share_entry *t)
+{
+	uint32_t vi = t->meta & ~META_HINT;
+	if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
+		return NULL;
+	struct mv_pme *e = &s->vms[vi]->pmap[t->ref];
+	if (!(e->aux & AUX_HINT) || e->cksum != (uint32_t)t->hash)
+		return NULL;
+	return e;
+}
+
+/* Cheap liveness of a hint (no rehash): its page still a candidate. */
+static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
+{
+	const struct mv_pme *e = hint_owner(s, t);
+	return e && candidate(s->vms[t->meta & ~META_HINT], e);
+}
+
+static int entry_live(const struct mv_sharer *s, const struct share_entry *t)
+{
+	return (t->meta & META_HINT) ? hint_live(s, t) : shared_live(s, t);
+}
+
+/* Slot of the entry for hash h, or -1. */
+static int64_t tab_find(const struct mv_sharer *s, uint64_t h)
+{
+	const struct share_entry *tab = s->tab;
+	uint64_t i = h & s->mask;
+	while (tab[i].meta != META_EMPTY) {
+		if (tab[i].hash == h)
+			return (int64_t)i;
+		i = (i + 1) & s->mask;
+	}
+	return -1;
+}
+
+/* Delete slot i, shifting later entries of the run back (no tombstones). */
+static void tab_remove(struct mv_sharer *s, uint64_t i)
+{
+	struct share_entry *tab = s->tab;
+	uint64_t mask = s->mask, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (tab[j].meta == META_EMPTY)
+			break;
+		uint64_t k = tab[j].hash & mask; /* home of entry j */
+		/* entry j may move to i only if its home is not in (i, j] */
+		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (stays)
+			continue;
+		tab[i] = tab[j];
+		i = j;
+	}
+	tab[i].meta = META_EMPTY;
+	s->used--;
+}
+
+/* Drop an entry found dead; a dead hint no longer names its page. */
+static void drop_entry(struct mv_sharer *s, uint64_t i)
+{
+	if (s->tab[i].meta & META_HINT) {
+		struct mv_pme *e = hint_owner(s, &s->tab[i]);
+		if (e)
+			e->aux &= (uint16_t)~AUX_HINT;
+	}
+	tab_remove(s, i);
+}
+
+static void raw_insert(struct share_entry *tab, uint64_t mask,
+		       const struct share_entry *t)
+{
+	uint64_t i = t->hash & mask;
+	while (tab[i].meta != META_EMPTY)
+		i = (i + 1) & mask;
+	tab[i] = *t;
+}
+
+/*
+ * Drop every dead entry and, if the live ones fill more than half of the
+ * table, double it. MV_ENOMEM leaves the table as it was.
+ */
+static int tab_rebuild(struct mv_sharer *s)
+{
+	uint64_t cap = s->mask + 1, live = 0;
+	for (uint64_t i = 0; i < cap; i++)
+		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i]))
+			live++;
+	uint64_t ncap = cap;
+	while ((live + 1) * 2 > ncap && ncap < TABLE_MAX)
+		ncap *= 2;
+	if ((live + 1) * 4 > ncap * 3)
+		return MV_ENOMEM; /* at the 2^32 limit: refuse new hints */
+	struct share_entry *nt = calloc(ncap, sizeof *nt);
+	if (!nt)
+		return MV_ENOMEM;
+	for (uint64_t i = 0; i < cap; i++) {
+		struct share_entry *t = &s->tab[i];
+		if (t->meta == META_EMPTY)
+			continue;
+		if (entry_live(s, t)) {
+			raw_insert(nt, ncap - 1, t);
+		} else if (t->meta & META_HINT) {
+			struct mv_pme *e = hint_owner(s, t);
+			if (e)
+				e->aux &= (uint16_t)~AUX_HINT;
+		}
+	}
+	free(s->tab);
+	s->tab = nt;
+	s->mask = ncap - 1;
+	s->used = live;
+	return 0;
+}
+
+/* Insert a new key (the caller knows it is absent); 0 or MV_ENOMEM. */
+static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
+		      uint32_t meta)
+{
+	if ((s->used + 1) * 4 > (s->mask + 1) * 3) {
+		int rc = tab_rebuild(s);
+		if (rc)
+			return rc;
+	}
+	struct share_entry t = {.hash = h, .ref = ref, .meta = meta};
+	raw_insert(s->tab, s->mask, &t);
+	s->used++;
+	return 0;
+}
+
+/* Remove page (vi, g)'s own hint, found through its cksum. */
+static void hint_remove_own(struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
+			    struct mv_pme *e)
+{
+	uint64_t i = e->cksum & s->mask;
+	while (s->tab[i].meta != META_EMPTY) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == (META_HINT | vi) && t->ref == g &&
+		    (uint32_t)t->hash == e->cksum) {
+			tab_remove(s, i);
+			break;
+		}
+		i = (i + 1) & s->mask;
+	}
+	e->aux &= (uint16_t)~AUX_HINT;
+}
+
+/* ---- merging ------------------------------------------------------------ */
+
+/* Map vm's private page g to sharing frame mpn, freeing its own frame. */
+static void merge(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g,
+		  mv_mpn_t mpn)
+{
+	mv_mpn_t old = vm->pmap[g].mpn;
+	mv_host_frame_get(s->host, mpn);
+	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
+	mv_host_frame_put(s->host, old);
+	s->st.merges++;
+}
+
+/*
+ * Is the hinted page of entry t still what the hint says: a private
+ * candidate naming this hint, whose bytes still hash to t->hash?
+ */
+static int hint_holds(const struct mv_sharer *s, const struct share_entry *t)
+{
+	if (!hint_live(s, t))
+		return 0;
+	const struct mv_vm *vm = s->vms[t->meta & ~META_HINT];
+	return s->hash(mv_host_frame(s->host, vm->pmap[t->ref].mpn)) == t->hash;
+}
+
+/* Turn hinted page of slot i into the sharing frame; return its mpn. */
+static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
+{
+	struct share_entry *t = &s->tab[i];
+	struct mv_vm *vm = s->vms[t->meta & ~META_HINT];
+	mv_gppn_t g = t->ref;
+	struct mv_pme *e = &vm->pmap[g];
+	mv_mpn_t mpn = e->mpn;
+
+	s->gen = s->gen >= META_GEN_MAX ? 1 : s->gen + 1;
+	s->host->fflags[mpn] |= MV_FRAME_SHARED;
+	s->frame_gen[mpn] = s->gen;
+	e->aux &= (uint16_t)~AUX_HINT;
+	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
+	/* same key, same slot: the hint becomes the frame's entry */
+	t->ref = mpn;
+	t->meta = s->gen;
+	return mpn;
+}
+
+/* Scan one candidate page: vm (index vi), gppn g. */
+static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
+		  mv_gppn_t g)
+{
+	struct mv_pme *e = &vm->pmap[g];
+	const uint8_t *page = mv_host_frame(s->host, e->mpn);
+	uint64_t h = s->hash(page);
+	int changed = (e->aux & AUX_SEEN) &&
+		      (e->cksum != (uint32_t)h || (e->flags & MV_PME_DIRTY));
+
+	s->st.pages_scanned++;
+	/* the old hint describes bytes the page no longer has */
+	if ((e->aux & AUX_HINT) && changed)
+		hint_remove_own(s, vi, g, e);
+	e->cksum = (uint32_t)h;
+	e->aux |= AUX_SEEN;
+	e->flags &= (uint8_t)~MV_PME_DIRTY;
+
+	if (s->cfg.use_zero_pages && h == s->zero_hash &&
+	    mv_page_is_zero(page)) {
+		if (e->aux & AUX_HINT)
+			hint_remove_own(s, vi, g, e);
+		mv_mpn_t old = e->mpn;
+		mv_pmap_set(vm, g, MV_PS_ZERO, MV_ZERO_MPN);
+		mv_host_frame_put(s->host, old);
+		return;
+	}
+	if (changed)
+		s->st.pages_volatile++;
+
+	int64_t i = tab_find(s, h);
+	if (i >= 0) {
+		struct share_entry *t = &s->tab[i];
+		if (!(t->meta & META_HINT)) {
+			if (!shared_live(s, t)) {
+				drop_entry(s, (uint64_t)i);
+			} else if (memcmp(mv_host_frame(s->host, t->ref), page,
+					  MV_PAGE_SIZE) == 0) {
+				if (e->aux & AUX_HINT)
+					hint_remove_own(s, vi, g, e);
+				merge(s, vm, g, t->ref);
+				return;
+			} else {
+				s->st.hash_collisions++;
+				return;
+			}
+		} else if (t->meta == (META_HINT | vi) && t->ref == g) {
+			e->aux |= AUX_HINT; /* our own hint: still unique */
+			return;
+		} else if (changed) {
+			return; /* volatile pages do not match hints */
+		} else if (!hint_holds(s, t)) {
+			drop_entry(s, (uint64_t)i);
+		} else {
+			const struct mv_vm *hv = s->vms[t->meta & ~META_HINT];
+			const uint8_t *other =
+				mv_host_frame(s->host, hv->pmap[t->ref].mpn);
+			if (memcmp(other, page, MV_PAGE_SIZE) != 0) {
+				s->st.hash_collisions++;
+				return;
+			}
+			if (e->aux & AUX_HINT)
+				hint_remove_own(s, vi, g, e);
+			/* slot i is unchanged by that removal only if it did
+			 * not shift the run: look the key up again */
+			i = tab_find(s, h);
+			merge(s, vm, g, promote(s, (uint64_t)i));
+			return;
+		}
+	}
+	if (changed || !s->cfg.hints)
+		return;
+	/* a hint of ours under another hash with the same low 32 bits */
+	if (e->aux & AUX_HINT)
+		hint_remove_own(s, vi, g, e);
+	if (tab_insert(s, h, (uint32_t)g, META_HINT | vi) == 0)
+		e->aux |= AUX_HINT;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
+		    struct mv_sharer **out, struct mv_error *err)
+{
+	*out = NULL;
+	if (c->sleep_ns == 0)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "sharing/sleep",
+				    "must be more than 0");
+	struct mv_sharer *s = calloc(1, sizeof *s);
+	if (!s)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+	s->host = h;
+	s->cfg = *c;
+	s->tab = calloc(TABLE_MIN, sizeof *s->tab);
+	s->mask = TABLE_MIN - 1;
+	/* calloc: the kernel backs only the pages of it that get written */
+	s->frame_gen = calloc(h->nframes, sizeof *s->frame_gen);
+	if (!s->tab || !s->frame_gen) {
+		mv_share_destroy(s);
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory for the sharing table");
+	}
+	mv_share_set_hash(s, NULL);
+	*out = s;
+	return 0;
+}
+
+void mv_share_destroy(struct mv_sharer *s)
+{
+	if (!s)
+		return;
+	free(s->vms);
+	free(s->tab);
+	free(s->frame_gen);
+	free(s);
+}
+
+int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
+{
+	if (vm->host != s->host || vm->npages > UINT32_MAX ||
+	    s->nvms >= META_GEN_MAX)
+		return MV_EINVAL;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		if (s->vms[i] == vm)
+			return MV_EINVAL;
+	if (s->nvms == s->cap_vms) {
+		uint32_t cap = s->cap_vms ? 2 * s->cap_vms : 8;
+		struct mv_vm **v = realloc(s->vms, cap * sizeof *v);
+		if (!v)
+			return MV_ENOMEM;
+		s->vms = v;
+		s->cap_vms = cap;
+	}
+	/* aux and cksum are page sharing's; forget what a previous sharer
+	 * may have left there */
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		vm->pmap[g].aux = 0;
+		vm->pmap[g].cksum = 0;
+	}
+	s->vms[s->nvms++] = vm;
+	return 0;
+}
+
+/*
+ * Scan up to n candidate pages from the scan position; with to_lap_end,
+ * stop when the current full scan completes. Without it, stop early only
+ * when a whole lap of pages found no candidate.
+ */
+static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		if (s->vms[i]->cfg.sharing)
+			total += s->vms[i]->npages;
+	if (n == 0 || total == 0)
+		return 0;
+
+	uint64_t t0 = thread_cpu_ns();
+	/* idle: pages passed over since the last candidate */
+	uint64_t done = 0, idle = 0, idle_max = to_lap_end ? UINT64_MAX : total;
+	for (;;) {
+		struct mv_vm *vm = s->vms[s->cur_vm];
+		if (vm->cfg.sharing) {
+			const struct mv_pme *pmap = vm->pmap;
+			uint64_t g = s->cur_gppn, end = vm->npages;
+			for (; g < end && done < n && idle < idle_max; g++) {
+				const struct mv_pme *e = &pmap[g];
+				if (e->state != MV_PS_PRIVATE ||
+				    (e->flags & (MV_PME_LARGE | MV_PME_PINNED))) {
+					idle++;
+					continue;
+				}
+				idle = 0;
+				visit(s, s->cur_vm, vm, g);
+				done++;
+			}
+			s->cur_gppn = g;
+			if (g < end)
+				break; /* n done, or nothing to do */
+		}
+		s->cur_gppn = 0;
+		if (++s->cur_vm == s->nvms) {
+			s->cur_vm = 0;
+			s->st.full_scans++;
+			if (to_lap_end)
+				break;
+		}
+		if (done >= n || idle >= idle_max)
+			break;
+	}
+	s->st.cpu_ns += thread_cpu_ns() - t0;
+	return done;
+}
+
+uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n)
+{
+	return scan_pages(s, n, 0);
+}
+
+uint64_t mv_share_scan_lap(struct mv_sharer *s)
+{
+	return scan_pages(s, UINT64_MAX, 1);
+}
+
+uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns)
+{
+	if (!s->cfg.enabled)
+		return 0;
+	uint64_t done = 0;
+	s->run_ns += dt_ns;
+	while (s->run_ns >= s->cfg.sleep_ns) {
+		s->run_ns -= s->cfg.sleep_ns;
+		done += mv_share_scan(s, s->cfg.pages_to_scan);
+	}
+	return done;
+}
+
+void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
+{
+	*st = s->st;
+	st->pages_shared = st->pages_sharing = st->pages_unshared = 0;
+	for (uint64_t i = 0; i <= s->mask; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == META_EMPTY)
+			continue;
+		if (t->meta & META_HINT) {
+			st->pages_unshared += (uint64_t)hint_live(s, t);
+		} else if (shared_live(s, t)) {
+			st->pages_shared++;
+			st->pages_sharing += s->host->refcount[t->ref] - 1;
+		}
+	}
+	st->zero_pages = 0;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		st->zero_pages += s->vms[i]->count[MV_PS_ZERO];
+	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
+}
+
+int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
+{
+	const struct mv_host *h = s->host;
+	uint64_t used = 0;
+	int rc = 0;
+	/* frames with a live entry, to find duplicates and missing ones */
+	struct mv_bitmap has;
+	if (mv_bitmap_init(&has, h->nframes))
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "sharing",
+				    "out of memory");
+	for (uint64_t i = 0; i <= s->mask && !rc; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == META_EMPTY)
+			continue;
+		used++;
+		if (tab_find(s, t->hash) != (int64_t)i) {
+			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
+					  "table slot %llu (hash %016llx) is "
+					  "not where a lookup finds its key",
+					  (unsigned long long)i,
+					  (unsigned long long)t->hash);
+		} else if (t->meta & META_HINT) {
+			uint32_t vi = t->meta & ~META_HINT;
+			if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, "sharing",
+					"hint in slot %llu names VM %u page %u, "
+					"which does not exist",
+					(unsigned long long)i, vi, t->ref);
+		} else if (t->ref >= h->nframes || t->ref == MV_ZERO_MPN) {
+			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
+					  "entry in slot %llu names frame %u",
+					  (unsigned long long)i, t->ref);
+		} else if (shared_live(s, t)) {
+			if (mv_bitmap_test(&has, t->ref))
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, "sharing",
+					"sharing frame %u has two live entries",
+					t->ref);
+			else if (s->hash(mv_host_frame(h, t->ref)) != t->hash)
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, "sharing",
+					"sharing frame %u no longer hashes to "
+					"its entry: a shared frame was written",
+					t->ref);
+			mv_bitmap_set(&has, t->ref);
+		}
+	}
+	if (!rc && used != s->used)
+		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
+				  "%llu entries in the table, counter says %llu",
+				  (unsigned long long)used,
+				  (unsigned long long)s->used);
+	for (uint32_t vi = 0; vi < s->nvms && !rc; vi++) {
+		const struct mv_vm *vm = s->vms[vi];
+		for (mv_gppn_t g = 0; g < vm->npages && !rc; g++) {
+			const struct mv_pme *e = &vm->pmap[g];
+			if (e->state == MV_PS_SHARED &&
+			    (e->mpn >= h->nframes || !mv_bitmap_test(&has, e->mpn)))
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, vm->cfg.name,
+					"shared page %llu maps frame %u, which "
+					"has no live sharing entry",
+					(unsigned long long)g, e->mpn);
+			if (rc || !(e->aux & AUX_HINT))
+				continue;
+			/* the page's hint must be where its cksum says */
+			int found = 0;
+			for (uint64_t i = e->cksum & s->mask;
+			     s->tab[i].meta != META_EMPTY;
+			     i = (i + 1) & s->mask) {
+				const struct share_entry *t = &s->tab[i];
+				if (t->meta == (META_HINT | vi) && t->ref == g &&
+				    (uint32_t)t->hash == e->cksum)
+					found = 1;
+			}
+			if (!found)
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, vm->cfg.name,
+					"page %llu is marked as hinted but the "
+					"table has no hint for it",
+					(unsigned long long)g);
+		}
+	}
+	if (!rc && (s->nvms ? s->cur_vm >= s->nvms ||
+				      s->cur_gppn > s->vms[s->cur_vm]->npages
+			    : s->cur_vm != 0))
+		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
+				  "scan position VM %u page %llu is out of range",
+				  s->cur_vm, (unsigned long long)s->cur_gppn);
+	mv_bitmap_free(&has);
+	return rc;
+}

@@ -1,0 +1,430 @@
+/*
+ * swap.c - hypervisor swapping: one real swap file per VM.
+ *
+ * As ESX does (Waldspurger, OSDI 2002, section 3.3; VMware, "Understanding
+ * Memory Resource Management in VMware vSphere 5.0"), every VM gets a swap
+ * file when it powers on, `dir`/NAME.vswp, sized to what the hypervisor may
+ * ever have to take from it: configured memory minus reservation. The file
+ * is preallocated (posix_fallocate) so that a disk too small for it fails
+ * the power-on, not a swap-out in the middle of a run.
+ *
+ * File format: none beyond the page. Slot s holds one guest page, the 4096
+ * bytes at offset s * 4096; there is no header, no checksum and no index:
+ * which page is in which slot is only in memory (the slot number is the
+ * pmap entry's mpn field while the page is MV_PS_SWAPPED). Like ESX's
+ * .vswp the file is scratch: it is neither fsync'ed nor meaningful after
+ * the process exits, and durability across a crash is not a goal.
+ *
+ * Free slots: slots never used are handed out in file order from `fresh`;
+ * freed slots are recycled LIFO from a stack (the most recently freed slot
+ * is reused first, as the host's frame lists do). A bitmap of slots in use
+ * lets page-in and discard reject a pmap entry that does not name a live
+ * slot instead of reading garbage.
+ *
+ * Nothing is ever lost: a page changes state only after its bytes are
+ * safely in their new place. A failed or short write frees the slot and
+ * leaves the page resident and unchanged; a failed read keeps the slot (the
+ * page stays swapped, the access waits and can be retried). Errors name the
+ * file, field "swap", and the system's reason.
+ *
+ * Error injection (tests): mv_swapfile_inject_error makes the n-th next
+ * swap-out write or swap-in read fail as a failing disk would. The
+ * invariant checker's peek is not counted: it is not hypervisor I/O.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reclaim/swap.h"
+
+struct mv_swapfile {
+	struct mv_vm *vm;
+	struct mv_host *host;
+	int fd;
+	char path[256];
+	uint64_t slots;
+	uint64_t fresh;         /* slots >= fresh were never handed out */
+	uint32_t *stack;        /* freed slots, LIFO */
+	uint64_t nstack;
+	struct mv_bitmap inuse; /* slot holds a page */
+	struct mv_swap_stats st;
+	uint64_t inject_nth;    /* 0: nothing injected */
+	int inject_code;
+};
+
+/* A slot number must fit the pmap entry's 32-bit mpn field. */
+#define MAX_SLOTS ((uint64_t)UINT32_MAX)
+
+static uint32_t slot_alloc(struct mv_swapfile *sf)
+{
+	uint32_t s;
+	if (sf->nstack)
+		s = sf->stack[--sf->nstack];
+	else if (sf->fresh < sf->slots)
+		s = (uint32_t)sf->fresh++;
+	else
+		return UINT32_MAX;
+	mv_bitmap_set(&sf->inuse, s);
+	sf->st.used++;
+	return s;
+}
+
+static void slot_free(struct mv_swapfile *sf, uint32_t s)
+{
+	mv_bitmap_clear(&sf->inuse, s);
+	sf->stack[sf->nstack++] = s;
+	sf->st.used--;
+}
+
+static int slot_valid(const struct mv_swapfile *sf, uint32_t s)
+{
+	return s < sf->slots && mv_bitmap_test(&sf->inuse, s);
+}
+
+/* Consume one I/O of the injection countdown; the code to fail with or 0. */
+static int injected(struct mv_swapfile *sf)
+{
+	if (!sf->inject_nth || --sf->inject_nth)
+		return 0;
+	return sf->inject_code;
+}
+
+static int errno_code(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? MV_ENOSPC : MV_EIO;
+}
+
+/*
+ * Write one page to slot s, completing short writes and retrying EINTR.
+ * 0, or MV_EIO / MV_ENOSPC with err filled.
+ */
+static int write_slot(struct mv_swapfile *sf, uint32_t s, const uint8_t *src,
+		      mv_gppn_t gppn, struct mv_error *err)
+{
+	int inj = injected(sf);
+	if (inj)
+		return mv_error_set(err, inj, sf->path, 0, "swap",
+				    "cannot write page %llu to slot %u: %s "
+				    "(injected)", (unsigned long long)gppn, s,
+				    strerror(inj == MV_ENOSPC ? ENOSPC : EIO));
+	off_t off = (off_t)s << MV_PAGE_SHIFT;
+	size_t done = 0;
+	while (done < MV_PAGE_SIZE) {
+		ssize_t n = pwrite(sf->fd, src + done, MV_PAGE_SIZE - done,
+				   off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			return mv_error_set(err, errno_code(e), sf->path, 0,
+					    "swap",
+					    "cannot write page %llu to slot %u: %s",
+					    (unsigned long long)gppn, s,
+					    strerror(e));
+		}
+		if (n == 0)
+			return mv_error_set(err, MV_EIO, sf->path, 0, "swap",
+					    "cannot write page %llu to slot %u: "
+					    "short write (%zu of %u bytes)",
+					    (unsigned long long)gppn, s, done,
+					    MV_PAGE_SIZE);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one page from slot s (EINTR and short reads handled); 0 or MV_EIO. */
+static int read_slot(const struct mv_swapfile *sf, uint32_t s, uint8_t *dst)
+{
+	off_t off = (off_t)s << MV_PAGE_SHIFT;
+	size_t done = 0;
+	while (done < MV_PAGE_SIZE) {
+		ssize_t n = pread(sf->fd, dst + done, MV_PAGE_SIZE - done,
+				  off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* error, or end of file inside the file: both I/O errors */
+			return MV_EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Backing store: fault on a swapped page. */
+static int swap_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
+			uint8_t *dst, uint64_t *ns)
+{
+	struct mv_swapfile *sf = ctx;
+	uint32_t s = vm->pmap[gppn].mpn;
+	if (!slot_valid(sf, s)) {
+		sf->st.read_errors++;
+		return MV_EIO;
+	}
+	/* a read cannot fail with "disk full": any injected code is EIO */
+	if (injected(sf) || read_slot(sf, s, dst)) {
+		sf->st.read_errors++;
+		return MV_EIO; /* the slot stays: the page is still swapped */
+	}
+	slot_free(sf, s);
+	sf->st.reads++;
+	*ns = sf->host->cfg.swap_device == MV_SWAP_HDD
+		      ? sf->host->cfg.lat.swapin_hdd
+		      : sf->host->cfg.lat.swapin_ssd;
+	return 0;
+}
+
+static int swap_peek(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
+		     uint8_t *dst)
+{
+	const struct mv_swapfile *sf = ctx;
+	uint32_t s = vm->pmap[gppn].mpn;
+	if (!slot_valid(sf, s))
+		return MV_EIO;
+	return read_slot(sf, s, dst);
+}
+
+static void swap_discard(void *ctx, struct mv_vm *vm, mv_gppn_t gppn)
+{
+	struct mv_swapfile *sf = ctx;
+	uint32_t s = vm->pmap[gppn].mpn;
+	if (slot_valid(sf, s))
+		slot_free(sf, s);
+}
+
+int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
+		       struct mv_swapfile **out, struct mv_error *err)
+{
+	*out = NULL;
+	char path[256];
+	int len = snprintf(path, sizeof path, "%s/%s.vswp", dir, vm->cfg.name);
+	if (len < 0 || (size_t)len >= sizeof path)
+		return mv_error_set(err, MV_EINVAL, dir, 0, "swap",
+				    "swap file path too long");
+	if (slots > MAX_SLOTS)
+		return mv_error_set(err, MV_EINVAL, path, 0, "swap",
+				    "%llu slots: at most %llu pages per swap "
+				    "file", (unsigned long long)slots,
+				    (unsigned long long)MAX_SLOTS);
+
+	struct mv_swapfile *sf = calloc(1, sizeof *sf);
+	if (!sf)
+		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
+				    "out of memory");
+	sf->stack = malloc((slots ? slots : 1) * sizeof *sf->stack);
+	if (!sf->stack || mv_bitmap_init(&sf->inuse, slots ? slots : 1)) {
+		free(sf->stack);
+		free(sf);
+		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
+				    "out of memory for %llu slots",
+				    (unsigned long long)slots);
+	}
+	sf->vm = vm;
+	sf->host = vm->host;
+	sf->slots = slots;
+	sf->st.slots = slots;
+	memcpy(sf->path, path, sizeof path);
+
+	sf->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (sf->fd < 0) {
+		int e = errno;
+		mv_bitmap_free(&sf->inuse);
+		free(sf->stack);
+		free(sf);
+		/* an existing file is a configuration error: two VMs with
+		 * one name, or a run that did not clean up */
+		return mv_error_set(err, e == EEXIST   ? MV_EINVAL
+					 : e == ENOENT ? MV_ENOENT
+					 : e == ENOSPC ? MV_ENOSPC
+						       : MV_EIO,
+				    path, 0, "swap",
+				    "cannot create swap file: %s", strerror(e));
+	}
+	if (slots) {
+		/* posix_fallocate returns the error instead of setting errno */
+		int e;
+		do
+			e = posix_fallocate(sf->fd, 0,
+					    (off_t)(slots << MV_PAGE_SHIFT));
+		while (e == EINTR);
+		if (e) {
+			close(sf->fd);
+			unlink(path);
+			mv_bitmap_free(&sf->inuse);
+			free(sf->stack);
+			free(sf);
+			return mv_error_set(err, errno_code(e), path, 0, "swap",
+					    "cannot preallocate %llu pages "
+					    "(%llu bytes): %s",
+					    (unsigned long long)slots,
+					    (unsigned long long)(slots
+								 << MV_PAGE_SHIFT),
+					    strerror(e));
+		}
+	}
+	vm->backing[MV_PS_SWAPPED] = (struct mv_backing_ops){
+		.page_in = swap_page_in,
+		.peek = swap_peek,
+		.discard = swap_discard,
+		.ctx = sf,
+	};
+	*out = sf;
+	return 0;
+}
+
+/*
+ * Close and (unless keep) remove the file. Touches neither the VM nor its
+ * pmap, so it may run before or after mv_vm_destroy; the VM must not fault
+ * on a swapped page afterwards.
+ */
+void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
+{
+	if (!sf)
+		return;
+	close(sf->fd);
+	if (!keep)
+		unlink(sf->path);
+	mv_bitmap_free(&sf->inuse);
+	free(sf->stack);
+	free(sf);
+}
+
+/* Take a slot and write bytes to it; on failure the slot is free again. */
+static int swap_write(struct mv_swapfile *sf, mv_gppn_t gppn,
+		      const uint8_t *bytes, uint32_t *slot,
+		      struct mv_error *err)
+{
+	uint32_t s = slot_alloc(sf);
+	if (s == UINT32_MAX)
+		return mv_error_set(err, MV_ENOSPC, sf->path, 0, "swap",
+				    "swap file full (%llu pages): cannot swap "
+				    "out page %llu",
+				    (unsigned long long)sf->slots,
+				    (unsigned long long)gppn);
+	int rc = write_slot(sf, s, bytes, gppn, err);
+	if (rc) {
+		slot_free(sf, s);
+		sf->st.write_errors++;
+		return rc;
+	}
+	sf->st.writes++;
+	*slot = s;
+	return 0;
+}
+
+static int check_page(struct mv_swapfile *sf, mv_gppn_t gppn,
+		      enum mv_page_state want, struct mv_error *err)
+{
+	if (gppn >= sf->vm->npages)
+		return mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
+				    "page %llu is outside the VM (%llu pages)",
+				    (unsigned long long)gppn,
+				    (unsigned long long)sf->vm->npages);
+	const struct mv_pme *e = &sf->vm->pmap[gppn];
+	if (e->state != want)
+		return mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
+				    "page %llu is %s, not %s",
+				    (unsigned long long)gppn,
+				    mv_page_state_name(e->state),
+				    mv_page_state_name(want));
+	if (e->flags & MV_PME_PINNED)
+		return mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
+				    "page %llu is pinned",
+				    (unsigned long long)gppn);
+	return 0;
+}
+
+int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
+		    struct mv_error *err)
+{
+	int rc = check_page(sf, gppn, MV_PS_PRIVATE, err);
+	if (rc)
+		return rc;
+	struct mv_vm *vm = sf->vm;
+	mv_mpn_t mpn = vm->pmap[gppn].mpn;
+	uint32_t s;
+	rc = swap_write(sf, gppn, mv_host_frame(sf->host, mpn), &s, err);
+	if (rc)
+		return rc;
+	mv_pmap_set(vm, gppn, MV_PS_SWAPPED, s);
+	mv_host_frame_put(sf->host, mpn);
+	return 0;
+}
+
+/*
+ * The compression cache evicting: bytes is the decompressed page, which is
+ * still in the cache. Only the pmap changes here; the cache frees its own
+ * slot after this succeeds, so a failed write loses nothing.
+ */
+int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
+			  const uint8_t *bytes, struct mv_error *err)
+{
+	int rc = check_page(sf, gppn, MV_PS_COMPRESSED, err);
+	if (rc)
+		return rc;
+	uint32_t s;
+	rc = swap_write(sf, gppn, bytes, &s, err);
+	if (rc)
+		return rc;
+	mv_pmap_set(sf->vm, gppn, MV_PS_SWAPPED, s);
+	return 0;
+}
+
+void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st)
+{
+	*st = sf->st;
+}
+
+const char *mv_swapfile_path(const struct mv_swapfile *sf)
+{
+	return sf->path;
+}
+
+void mv_swapfile_inject_error(struct mv_swapfile *sf, uint64_t nth, int code)
+{
+	sf->inject_nth = nth;
+	sf->inject_code = code == MV_ENOSPC ? MV_ENOSPC : MV_EIO;
+}
+
+int mv_swapfile_check(const struct mv_swapfile *sf, struct mv_error *err)
+{
+	const struct mv_vm *vm = sf->vm;
+	struct mv_bitmap seen;
+	if (mv_bitmap_init(&seen, sf->slots ? sf->slots : 1))
+		return mv_error_set(err, MV_ENOMEM, sf->path, 0, "swap",
+				    "out of memory");
+	int rc = 0;
+	uint64_t swapped = 0;
+	for (mv_gppn_t g = 0; g < vm->npages && !rc; g++) {
+		const struct mv_pme *e = &vm->pmap[g];
+		if (e->state != MV_PS_SWAPPED)
+			continue;
+		swapped++;
+		if (!slot_valid(sf, e->mpn) || mv_bitmap_test(&seen, e->mpn))
+			rc = mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
+					  "swapped page %llu names slot %u, "
+					  "which is %s",
+					  (unsigned long long)g, e->mpn,
+					  e->mpn >= sf->slots ? "outside the file"
+					  : mv_bitmap_test(&seen, e->mpn)
+						  ? "another page's"
+						  : "free");
+		else
+			mv_bitmap_set(&seen, e->mpn);
+	}
+	if (!rc && (swapped != sf->st.used ||
+		    mv_bitmap_count(&sf->inuse) != sf->st.used ||
+		    sf->fresh - sf->nstack != sf->st.used))
+		rc = mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
+				  "%llu pages swapped, %llu slots counted "
+				  "used, %llu marked, %llu handed out",
+				  (unsigned long long)swapped,
+				  (unsigned long long)sf->st.used,
+				  (unsigned long long)mv_bitmap_count(&sf->inuse),
+				  (unsigned long long)(sf->fresh - sf->nstack));
+	mv_bitmap_free(&seen);
+	return rc;
+}

@@ -1,0 +1,822 @@
+/*
+ * Tests of page sharing (src/reclaim/share.c): merging identical pages,
+ * zero pages, COW breaks, hash collisions, volatility, VMs and pages that
+ * must not be shared, the scan rate, and a long randomized run checked
+ * against a shadow copy of every page.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reclaim/share.h"
+#include "support/mvtest.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Deterministic page contents for a seed (never all zero). */
+static void make_page(uint8_t *p, uint64_t seed)
+{
+	uint64_t *w = (uint64_t *)p;
+	for (size_t i = 0; i < MV_PAGE_SIZE / 8; i++)
+		w[i] = mv_mix64(seed * 0x10001 + i) | 1;
+}
+
+/* The guest writes the page of `seed` into vm's page g. */
+static void write_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
+{
+	uint8_t *p = mv_vm_access(vm, g, 1);
+	assert_non_null(p);
+	make_page(p, seed);
+	mv_vm_wrote(vm, g);
+}
+
+static void write_zero(struct mv_vm *vm, mv_gppn_t g)
+{
+	uint8_t *p = mv_vm_access(vm, g, 1);
+	assert_non_null(p);
+	memset(p, 0, MV_PAGE_SIZE);
+	mv_vm_wrote(vm, g);
+}
+
+static int page_is_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
+{
+	uint8_t want[MV_PAGE_SIZE];
+	make_page(want, seed);
+	return memcmp(mv_vm_access(vm, g, 0), want, MV_PAGE_SIZE) == 0;
+}
+
+static struct mv_vm *vm_verified(struct mv_host *h, const char *name,
+				 uint64_t mib, int id)
+{
+	struct mv_vm *vm = mvt_vm(h, name, mib, id);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	return vm;
+}
+
+static struct mv_sharer *sharer(struct mv_host *h, struct mv_vm **vms, int n,
+				const struct mv_share_config *c)
+{
+	struct mv_share_config def;
+	mv_share_config_default(&def);
+	struct mv_sharer *s = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_share_create(h, c ? c : &def, &s, &err), &err,
+	       "mv_share_create");
+	for (int i = 0; i < n; i++)
+		assert_int_equal(mv_share_add_vm(s, vms[i]), 0);
+	return s;
+}
+
+static struct mv_share_stats stats(const struct mv_sharer *s)
+{
+	struct mv_share_stats st;
+	mv_share_stats(s, &st);
+	return st;
+}
+
+/* Complete `laps` full scans (the first from the current position). */
+static void full_scans(struct mv_sharer *s, uint64_t laps)
+{
+	uint64_t want = stats(s).full_scans + laps;
+	for (uint64_t i = 0; i < laps; i++)
+		mv_share_scan_lap(s);
+	assert_int_equal(stats(s).full_scans, want);
+}
+
+/*
+ * Every book agrees with a recount from the pmaps: VM checks (counts and
+ * bytes), the host's free lists, each frame's refcount, the sharer's
+ * table and its gauges.
+ */
+static void assert_books(const struct mv_sharer *s, struct mv_vm **vms, int n)
+{
+	struct mv_host *h = vms[0]->host;
+	struct mv_error err = {0};
+	for (int i = 0; i < n; i++)
+		mvt_ok(mv_vm_check(vms[i], &err), &err, "mv_vm_check");
+	mvt_ok(mv_host_check(h, &err), &err, "mv_host_check");
+	mvt_ok(mv_share_check(s, &err), &err, "mv_share_check");
+
+	uint32_t *ref = calloc(h->nframes, sizeof *ref);
+	uint8_t *shared = calloc(h->nframes, 1);
+	assert_non_null(ref);
+	assert_non_null(shared);
+	uint64_t zero = 0;
+	for (int i = 0; i < n; i++)
+		for (mv_gppn_t g = 0; g < vms[i]->npages; g++) {
+			const struct mv_pme *e = &vms[i]->pmap[g];
+			if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+				ref[e->mpn]++;
+			if (e->state == MV_PS_SHARED)
+				shared[e->mpn] = 1;
+			zero += e->state == MV_PS_ZERO;
+		}
+	uint64_t pages_shared = 0, pages_sharing = 0;
+	for (uint64_t m = 1; m < h->nframes; m++) {
+		if (ref[m] != h->refcount[m])
+			fail_msg("frame %llu: refcount %u, mapped by %u pages",
+				 (unsigned long long)m, h->refcount[m], ref[m]);
+		if (shared[m]) {
+			pages_shared++;
+			pages_sharing += ref[m] - 1;
+		}
+	}
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.pages_shared, pages_shared);
+	assert_int_equal(st.pages_sharing, pages_sharing);
+	assert_int_equal(st.zero_pages, zero);
+	assert_int_equal(st.sim_cpu_ns, st.pages_scanned * 250);
+	free(ref);
+	free(shared);
+}
+
+/* ---- merging ------------------------------------------------------------ */
+
+static void test_identical_pages_in_two_vms_merge_into_one_frame(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	for (mv_gppn_t g = 0; g < 100; g++) {
+		write_seed(vms[0], g, g);          /* same in both VMs */
+		write_seed(vms[1], g, g);
+		write_seed(vms[0], 100 + g, 1000 + g); /* unique */
+		write_seed(vms[1], 100 + g, 2000 + g);
+	}
+	write_seed(vms[0], 300, 7); /* a third copy of page 7 */
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	uint64_t free0 = h->nfree;
+
+	full_scans(s, 1);
+
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.merges, 101);
+	assert_int_equal(st.pages_shared, 100);
+	assert_int_equal(st.pages_sharing, 101);
+	assert_int_equal(st.pages_unshared, 200);
+	assert_int_equal(st.hash_collisions, 0);
+	assert_int_equal(st.pages_scanned, 401);
+	assert_int_equal(h->nfree, free0 + 101);
+	for (mv_gppn_t g = 0; g < 100; g++) {
+		assert_int_equal(vms[0]->pmap[g].state, MV_PS_SHARED);
+		assert_int_equal(vms[1]->pmap[g].state, MV_PS_SHARED);
+		assert_int_equal(vms[0]->pmap[g].mpn, vms[1]->pmap[g].mpn);
+		assert_true(page_is_seed(vms[0], g, g));
+		assert_true(page_is_seed(vms[1], g, g));
+		assert_int_equal(vms[0]->pmap[100 + g].state, MV_PS_PRIVATE);
+		assert_int_equal(vms[1]->pmap[100 + g].state, MV_PS_PRIVATE);
+	}
+	assert_int_equal(vms[0]->pmap[300].mpn, vms[0]->pmap[7].mpn);
+	assert_int_equal(h->refcount[vms[0]->pmap[7].mpn], 3);
+	assert_books(s, vms, 2);
+
+	/* a second pass finds nothing new and changes nothing */
+	full_scans(s, 1);
+	assert_int_equal(stats(s).merges, 101);
+	assert_int_equal(stats(s).pages_volatile, 0);
+	assert_int_equal(h->nfree, free0 + 101);
+	assert_books(s, vms, 2);
+
+	/* destroying the sharer does not unshare; VMs free their frames */
+	mv_share_destroy(s);
+	assert_true(page_is_seed(vms[1], 7, 7));
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mvt_ok(mv_host_check(h, NULL), NULL, "mv_host_check");
+	mv_host_destroy(h);
+}
+
+static void test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	for (mv_gppn_t g = 0; g < 10; g++) {
+		write_seed(vms[0], g, g);
+		write_seed(vms[1], g, g);
+	}
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_sharing, 10);
+	mv_mpn_t m = vms[1]->pmap[5].mpn;
+	uint64_t cow0 = vms[0]->ctr.faults[MV_FAULT_COW];
+
+	write_seed(vms[0], 5, 555); /* COW through the one access path */
+	assert_int_equal(vms[0]->ctr.faults[MV_FAULT_COW], cow0 + 1);
+	assert_int_equal(vms[0]->pmap[5].state, MV_PS_PRIVATE);
+	assert_int_not_equal(vms[0]->pmap[5].mpn, m);
+	assert_true(page_is_seed(vms[0], 5, 555));
+	assert_true(page_is_seed(vms[1], 5, 5)); /* the other VM: old bytes */
+	assert_int_equal(vms[1]->pmap[5].state, MV_PS_SHARED);
+	assert_int_equal(h->refcount[m], 1);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.pages_shared, 10);
+	assert_int_equal(st.pages_sharing, 9);
+	assert_books(s, vms, 2);
+
+	/* the next scans see the new bytes as volatile, then as a hint */
+	full_scans(s, 2);
+	assert_int_equal(stats(s).pages_volatile, 1);
+	assert_true(page_is_seed(vms[0], 5, 555));
+	assert_books(s, vms, 2);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	mv_host_destroy(h);
+}
+
+static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	const uint64_t X = 11, Z = 22;
+	write_seed(vms[0], 0, X);
+	write_seed(vms[1], 0, X);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	full_scans(s, 1);
+	mv_mpn_t f = vms[0]->pmap[0].mpn;
+	assert_int_equal(vms[1]->pmap[0].mpn, f);
+	assert_true(h->fflags[f] & MV_FRAME_SHARED);
+
+	write_seed(vms[0], 0, 100); /* COW: a's private copy */
+	write_seed(vms[1], 0, Z);   /* refcount 1: b takes f over */
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_PRIVATE);
+	assert_int_equal(vms[1]->pmap[0].mpn, f);
+	assert_false(h->fflags[f] & MV_FRAME_SHARED);
+	assert_int_equal(stats(s).pages_shared, 0);
+	assert_books(s, vms, 2); /* the dead entry for X is allowed */
+
+	/* b's page is volatile once, then a hint; a copy of Z in a merges
+	 * with it and f becomes a sharing frame again, for other bytes */
+	full_scans(s, 2);
+	write_seed(vms[0], 1, Z);
+	full_scans(s, 1);
+	assert_int_equal(vms[0]->pmap[1].mpn, f);
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_SHARED);
+	assert_true(h->fflags[f] & MV_FRAME_SHARED);
+	assert_int_equal(stats(s).pages_shared, 1); /* not the old X entry */
+	assert_books(s, vms, 2);
+
+	/* a new copy of X must not match the old X entry, which names f */
+	write_seed(vms[0], 2, X);
+	full_scans(s, 1);
+	assert_int_equal(vms[0]->pmap[2].state, MV_PS_PRIVATE);
+	assert_int_not_equal(vms[0]->pmap[2].mpn, f);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.hash_collisions, 0);
+	assert_int_equal(st.pages_shared, 1);
+	assert_int_equal(st.pages_sharing, 1);
+	assert_true(page_is_seed(vms[0], 2, X));
+	assert_books(s, vms, 2);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	mv_host_destroy(h);
+}
+
+/* ---- zero pages --------------------------------------------------------- */
+
+static void test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {vm_verified(h, "a", 8, 0)};
+	for (mv_gppn_t g = 0; g < 20; g++)
+		write_zero(vms[0], g);
+	write_seed(vms[0], 20, 1);
+	assert_non_null(mv_vm_access(vms[0], 21, 0)); /* read: zero filled */
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	uint64_t free0 = h->nfree;
+
+	full_scans(s, 1);
+	for (mv_gppn_t g = 0; g < 20; g++) {
+		assert_int_equal(vms[0]->pmap[g].state, MV_PS_ZERO);
+		assert_int_equal(vms[0]->pmap[g].mpn, MV_ZERO_MPN);
+	}
+	assert_int_equal(vms[0]->pmap[21].state, MV_PS_ZERO);
+	assert_int_equal(vms[0]->pmap[20].state, MV_PS_PRIVATE);
+	assert_int_equal(h->nfree, free0 + 21);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.zero_pages, 21);
+	assert_int_equal(st.pages_shared, 0);
+	assert_int_equal(st.merges, 0);
+	assert_books(s, vms, 1);
+
+	/* a write to one zero page gets a private zeroed copy */
+	uint8_t *p = mv_vm_access(vms[0], 3, 1);
+	assert_non_null(p);
+	assert_true(mv_page_is_zero(p));
+	p[100] = 0x42;
+	mv_vm_wrote(vms[0], 3);
+	assert_int_equal(vms[0]->pmap[3].state, MV_PS_PRIVATE);
+	assert_true(mv_page_is_zero(mv_vm_access(vms[0], 4, 0)));
+	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
+	assert_int_equal(stats(s).zero_pages, 20);
+	assert_books(s, vms, 1);
+	mv_share_destroy(s);
+
+	/* without use_zero_pages zero pages share an ordinary frame */
+	struct mv_share_config c;
+	mv_share_config_default(&c);
+	c.use_zero_pages = 0;
+	write_zero(vms[0], 3);
+	write_zero(vms[0], 30);
+	write_zero(vms[0], 31);
+	s = sharer(h, vms, 1, &c);
+	full_scans(s, 1);
+	st = stats(s);
+	assert_int_equal(st.pages_shared, 1);
+	assert_int_equal(st.pages_sharing, 2);
+	assert_int_equal(vms[0]->pmap[30].state, MV_PS_SHARED);
+	assert_int_equal(vms[0]->pmap[30].mpn, vms[0]->pmap[31].mpn);
+	assert_int_not_equal(vms[0]->pmap[30].mpn, MV_ZERO_MPN);
+	assert_books(s, vms, 1);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+/* ---- never share different bytes ---------------------------------------- */
+
+static uint64_t constant_hash(const void *page)
+{
+	(void)page;
+	return 0x1234567890abcdefull;
+}
+
+static void test_pages_with_equal_hashes_but_different_bytes_are_never_shared(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	for (mv_gppn_t g = 0; g < 10; g++) {
+		write_seed(vms[0], g, 50 + g);
+		write_seed(vms[1], g, 50 + g);
+	}
+	write_zero(vms[1], 10);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	mv_share_set_hash(s, constant_hash); /* every page collides */
+	full_scans(s, 1);
+
+	/* a0 became the one hint, a1..a9 collided with it; b0 merged with
+	 * a0, b1..b9 collided with the sharing frame; b10 is all zero */
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.merges, 1);
+	assert_int_equal(st.hash_collisions, 18);
+	assert_int_equal(st.pages_shared, 1);
+	assert_int_equal(st.zero_pages, 1);
+	for (int v = 0; v < 2; v++)
+		for (mv_gppn_t g = 0; g < 10; g++) {
+			assert_true(page_is_seed(vms[v], g, 50 + g));
+			assert_int_equal(vms[v]->pmap[g].state,
+					 g == 0 ? MV_PS_SHARED : MV_PS_PRIVATE);
+		}
+	full_scans(s, 3);
+	assert_int_equal(stats(s).merges, 1);
+	assert_books(s, vms, 2);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	mv_host_destroy(h);
+}
+
+static void test_a_page_changed_behind_its_hint_is_never_shared(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	write_seed(vms[1], 0, 77);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_unshared, 1); /* b0 is a hint */
+
+	/* change b0's bytes without the access path: no dirty bit, and the
+	 * scanner does not see it before it meets the hint again */
+	mv_host_frame(h, vms[1]->pmap[0].mpn)[9] ^= 0xff;
+	mv_vm_wrote(vms[1], 0);
+	write_seed(vms[0], 0, 77);
+	assert_int_equal(mv_share_scan(s, 1), 1); /* a0 meets b0's hint */
+
+	assert_int_equal(vms[0]->pmap[0].state, MV_PS_PRIVATE);
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_PRIVATE);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.merges, 0);
+	/* refused by the recomputed hash, before any byte compare */
+	assert_int_equal(st.hash_collisions, 0);
+	assert_int_equal(st.pages_unshared, 1); /* a0 took the stale one's key */
+	assert_true(page_is_seed(vms[0], 0, 77));
+	assert_books(s, vms, 2);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	mv_host_destroy(h);
+}
+
+/* ---- volatility --------------------------------------------------------- */
+
+static void test_pages_written_between_scans_are_volatile_and_not_hinted(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {vm_verified(h, "a", 8, 0)};
+	for (mv_gppn_t g = 0; g < 10; g++)
+		write_seed(vms[0], g, 300 + g);
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_unshared, 10); /* first sight: hints */
+	assert_int_equal(stats(s).pages_volatile, 0);
+
+	for (mv_gppn_t g = 0; g < 4; g++)
+		write_seed(vms[0], g, 400 + g); /* new bytes */
+	write_seed(vms[0], 4, 304);             /* same bytes, but written */
+	full_scans(s, 1);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.pages_volatile, 5);
+	assert_int_equal(st.pages_unshared, 5);
+	assert_int_equal(st.pages_scanned, 20);
+	assert_books(s, vms, 1);
+
+	/* quiet since the last scan: hinted again */
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_volatile, 5);
+	assert_int_equal(stats(s).pages_unshared, 10);
+
+	/* two pages made equal while volatile do not merge through hints */
+	write_seed(vms[0], 0, 999);
+	write_seed(vms[0], 1, 999);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).merges, 0);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).merges, 1);
+	assert_int_equal(vms[0]->pmap[0].mpn, vms[0]->pmap[1].mpn);
+	assert_books(s, vms, 1);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+static void test_a_volatile_page_still_merges_with_a_sharing_frame(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {vm_verified(h, "a", 8, 0)};
+	write_seed(vms[0], 0, 1);
+	write_seed(vms[0], 1, 2);
+	write_seed(vms[0], 2, 2);
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	full_scans(s, 1);
+	assert_int_equal(stats(s).merges, 1);
+
+	write_seed(vms[0], 0, 2); /* page 0 changes to the shared bytes */
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_volatile, 1);
+	assert_int_equal(stats(s).merges, 2);
+	assert_int_equal(vms[0]->pmap[0].mpn, vms[0]->pmap[1].mpn);
+	assert_int_equal(stats(s).pages_sharing, 2);
+	assert_books(s, vms, 1);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+/* ---- what must not be shared -------------------------------------------- */
+
+static void test_vms_with_sharing_disabled_are_never_touched(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm_config c;
+	mv_vm_config_default(&c, "nosharepages", 8 * MV_MIB);
+	c.sharing = 0;
+	struct mv_vm *off = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_vm_create(h, &c, 1, &off, &err), &err, "mv_vm_create");
+	assert_int_equal(mv_vm_enable_verify(off), 0);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0), off};
+	for (mv_gppn_t g = 0; g < 10; g++) {
+		write_seed(vms[0], g, g);
+		write_seed(off, g, g);
+		write_seed(off, 10 + g, 5); /* duplicates inside it */
+		write_zero(off, 20 + g);
+	}
+	struct mv_pme before[30];
+	memcpy(before, off->pmap, sizeof before);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	full_scans(s, 3);
+
+	assert_memory_equal(off->pmap, before, sizeof before);
+	assert_int_equal(off->count[MV_PS_PRIVATE], 30);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.merges, 0);
+	assert_int_equal(st.zero_pages, 0);
+	assert_int_equal(st.pages_scanned, 30); /* a's 10 pages, 3 times */
+	assert_books(s, vms, 2);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(off);
+	mv_host_destroy(h);
+}
+
+static void test_large_and_pinned_pages_are_not_shared_until_split(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {vm_verified(h, "a", 8, 0)};
+	for (mv_gppn_t g = 0; g < 8; g++) {
+		write_seed(vms[0], g, 9);
+		vms[0]->pmap[g].flags |= g < 4 ? MV_PME_LARGE : MV_PME_PINNED;
+	}
+	write_zero(vms[0], 8);
+	vms[0]->pmap[8].flags |= MV_PME_LARGE;
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	full_scans(s, 2);
+	for (mv_gppn_t g = 0; g < 9; g++)
+		assert_int_equal(vms[0]->pmap[g].state, MV_PS_PRIVATE);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.pages_scanned, 0);
+	assert_int_equal(st.merges + st.zero_pages, 0);
+
+	/* split the large mapping: now its pages are candidates */
+	for (mv_gppn_t g = 0; g < 9; g++)
+		vms[0]->pmap[g].flags &= (uint8_t)~MV_PME_LARGE;
+	full_scans(s, 1);
+	st = stats(s);
+	assert_int_equal(st.merges, 3);
+	assert_int_equal(st.zero_pages, 1);
+	for (mv_gppn_t g = 4; g < 8; g++)
+		assert_int_equal(vms[0]->pmap[g].state, MV_PS_PRIVATE);
+	assert_books(s, vms, 1);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+/* ---- rate, bounds, configuration, the checker --------------------------- */
+
+static void test_run_with_defaults_scans_5000_pages_per_simulated_second(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {mvt_vm(h, "a", 8, 0)};
+	for (mv_gppn_t g = 0; g < vms[0]->npages; g++)
+		write_seed(vms[0], g, 5000 + g);
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+
+	assert_int_equal(mv_share_run(s, MV_NS_PER_S), 5000);
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.pages_scanned, 5000);
+	assert_int_equal(st.full_scans, 2); /* 2048 pages a lap */
+	assert_int_equal(st.sim_cpu_ns, 5000 * 250);
+	/* half a sleep period does nothing; the other half one batch */
+	assert_int_equal(mv_share_run(s, 10 * MV_NS_PER_MS), 0);
+	assert_int_equal(mv_share_run(s, 10 * MV_NS_PER_MS), 100);
+	assert_int_equal(mv_share_scan(s, 7), 7);
+	assert_int_equal(stats(s).pages_scanned, 5107);
+	mv_share_destroy(s);
+
+	/* enabled = 0 (KSM run = 0): the scanner sleeps */
+	struct mv_share_config c;
+	mv_share_config_default(&c);
+	c.enabled = 0;
+	s = sharer(h, vms, 1, &c);
+	assert_int_equal(mv_share_run(s, 10 * MV_NS_PER_S), 0);
+	assert_int_equal(stats(s).pages_scanned, 0);
+	mv_share_destroy(s);
+
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {mvt_vm(h, "a", 8, 0)};
+	struct mv_sharer *s = sharer(h, NULL, 0, NULL);
+	assert_int_equal(mv_share_scan(s, 100), 0); /* no VM */
+	assert_int_equal(mv_share_add_vm(s, vms[0]), 0);
+	assert_int_equal(mv_share_add_vm(s, vms[0]), MV_EINVAL);
+	assert_int_equal(mv_share_scan(s, 100), 0); /* all untouched */
+	write_seed(vms[0], 2000, 1);
+	assert_int_equal(mv_share_scan(s, 100), 100); /* one page, 100 times */
+	assert_books(s, vms, 1);
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {mvt_vm(h, "a", 8, 0)};
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	uint64_t used, cap;
+	for (int round = 0; round < 40; round++) {
+		for (mv_gppn_t g = 0; g < vms[0]->npages; g++)
+			write_seed(vms[0], g, (uint64_t)round << 20 | g);
+		full_scans(s, 2); /* volatile, then a new hint each */
+		mv_share_table_usage(s, &used, &cap);
+		assert_true(used <= vms[0]->npages);
+		assert_true(cap <= 4 * vms[0]->npages);
+		/* round 0's hints were never volatile */
+		assert_int_equal(stats(s).pages_volatile,
+				 (uint64_t)round * vms[0]->npages);
+	}
+	assert_int_equal(stats(s).pages_unshared, vms[0]->npages);
+	assert_books(s, vms, 1);
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+static void test_create_rejects_a_zero_sleep(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_share_config c;
+	mv_share_config_default(&c);
+	assert_int_equal(c.pages_to_scan, 100);
+	assert_int_equal(c.sleep_ns, 20 * MV_NS_PER_MS);
+	assert_int_equal(c.page_cost_ns, 250);
+	assert_true(c.enabled && c.use_zero_pages && c.hints);
+	c.sleep_ns = 0;
+	struct mv_sharer *s = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_share_create(h, &c, &s, &err), MV_EINVAL);
+	assert_null(s);
+	assert_string_equal(err.field, "sharing/sleep");
+	mv_host_destroy(h);
+}
+
+static void test_check_finds_a_written_sharing_frame_and_an_unknown_one(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {mvt_vm(h, "a", 8, 0)};
+	write_seed(vms[0], 0, 1);
+	write_seed(vms[0], 1, 1);
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	full_scans(s, 1);
+	struct mv_error err = {0};
+	assert_int_equal(mv_share_check(s, &err), 0);
+	mv_mpn_t m = vms[0]->pmap[0].mpn;
+	mv_host_frame(h, m)[0] ^= 1;
+	assert_int_equal(mv_share_check(s, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "written"));
+	mv_host_frame(h, m)[0] ^= 1;
+	assert_int_equal(mv_share_check(s, &err), 0);
+
+	/* a sharing frame made behind the scanner's back */
+	write_seed(vms[0], 5, 2);
+	write_seed(vms[0], 6, 3);
+	mv_mpn_t a = vms[0]->pmap[5].mpn;
+	h->fflags[a] |= MV_FRAME_SHARED;
+	mv_pmap_set(vms[0], 5, MV_PS_SHARED, a);
+	assert_int_equal(mv_share_check(s, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "no live sharing entry"));
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_host_destroy(h);
+}
+
+/* ---- a long randomized run ---------------------------------------------- */
+
+#define NPAT 12
+
+static void test_random_writes_scans_and_cow_breaks_never_change_a_byte(
+	void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(48, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	const uint64_t np = vms[0]->npages;
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	uint8_t *pat = malloc(NPAT * MV_PAGE_SIZE);
+	uint8_t *shadow = calloc(2 * np, MV_PAGE_SIZE); /* untouched = zeros */
+	assert_non_null(pat);
+	assert_non_null(shadow);
+	for (int k = 0; k < NPAT; k++)
+		make_page(pat + k * MV_PAGE_SIZE, 70000 + (uint64_t)k);
+	memset(pat, 0, MV_PAGE_SIZE); /* pattern 0: zeros */
+
+	struct mv_rng r;
+	mv_rng_seed(&r, 2024);
+	uint64_t max_shared = 0, max_zero = 0, writes_to_shared = 0;
+	for (int op = 1; op <= 200000; op++) {
+		int v = (int)mv_rng_below(&r, 2);
+		mv_gppn_t g = mv_rng_below(&r, np);
+		struct mv_vm *vm = vms[v];
+		uint8_t *sh = shadow + ((uint64_t)v * np + g) * MV_PAGE_SIZE;
+		uint64_t k = mv_rng_below(&r, 100);
+		if (k < 40) { /* write a whole page from a small set */
+			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
+			const uint8_t *src =
+				pat + mv_rng_below(&r, NPAT) * MV_PAGE_SIZE;
+			uint8_t *p = mv_vm_access(vm, g, 1);
+			assert_non_null(p);
+			memcpy(p, src, MV_PAGE_SIZE);
+			memcpy(sh, src, MV_PAGE_SIZE);
+			mv_vm_wrote(vm, g);
+		} else if (k < 55) { /* change one word */
+			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
+			uint64_t off = mv_rng_below(&r, MV_PAGE_SIZE / 8) * 8;
+			uint64_t w = mv_rng_below(&r, 4); /* often rewrites */
+			uint8_t *p = mv_vm_access(vm, g, 1);
+			assert_non_null(p);
+			memcpy(p + off, &w, 8);
+			memcpy(sh + off, &w, 8);
+			mv_vm_wrote(vm, g);
+		} else if (k < 75) { /* read and compare */
+			const uint8_t *p = mv_vm_access(vm, g, 0);
+			assert_non_null(p);
+			assert_memory_equal(p, sh, MV_PAGE_SIZE);
+		} else if (k < 98) { /* scan */
+			mv_share_scan(s, 1 + mv_rng_below(&r, 100));
+		} else { /* the guest gives the page to the balloon */
+			mv_vm_balloon_page(vm, g);
+			memset(sh, 0, MV_PAGE_SIZE);
+		}
+		if (op % 5000 == 0) {
+			assert_books(s, vms, 2);
+			struct mv_share_stats st = stats(s);
+			if (st.pages_shared > max_shared)
+				max_shared = st.pages_shared;
+			if (st.zero_pages > max_zero)
+				max_zero = st.zero_pages;
+		}
+	}
+	assert_books(s, vms, 2);
+	for (int v = 0; v < 2; v++)
+		for (mv_gppn_t g = 0; g < np; g++) {
+			const uint8_t *p = mv_vm_access(vms[v], g, 0);
+			assert_non_null(p);
+			assert_memory_equal(p, shadow + ((uint64_t)v * np + g) *
+							     MV_PAGE_SIZE,
+					    MV_PAGE_SIZE);
+		}
+	/* the run exercised what it claims to */
+	struct mv_share_stats st = stats(s);
+	assert_true(st.merges > 1000);
+	assert_true(max_shared > 5);
+	assert_true(max_zero > 100);
+	assert_true(st.pages_volatile > 1000);
+	assert_true(st.full_scans > 10);
+	assert_true(writes_to_shared > 1000);
+	assert_int_equal(st.hash_collisions, 0);
+
+	mv_share_destroy(s);
+	mv_vm_destroy(vms[0]);
+	mv_vm_destroy(vms[1]);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+	free(pat);
+	free(shadow);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identical_pages_in_two_vms_merge_into_one_frame),
+		cmocka_unit_test(test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes),
+		cmocka_unit_test(test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact),
+		cmocka_unit_test(test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy),
+		cmocka_unit_test(test_pages_with_equal_hashes_but_different_bytes_are_never_shared),
+		cmocka_unit_test(test_a_page_changed_behind_its_hint_is_never_shared),
+		cmocka_unit_test(test_pages_written_between_scans_are_volatile_and_not_hinted),
+		cmocka_unit_test(test_a_volatile_page_still_merges_with_a_sharing_frame),
+		cmocka_unit_test(test_vms_with_sharing_disabled_are_never_touched),
+		cmocka_unit_test(test_large_and_pinned_pages_are_not_shared_until_split),
+		cmocka_unit_test(test_run_with_defaults_scans_5000_pages_per_simulated_second),
+		cmocka_unit_test(test_scan_returns_at_once_when_nothing_is_a_candidate),
+		cmocka_unit_test(test_the_table_stays_bounded_when_pages_keep_changing),
+		cmocka_unit_test(test_create_rejects_a_zero_sleep),
+		cmocka_unit_test(test_check_finds_a_written_sharing_frame_and_an_unknown_one),
+		cmocka_unit_test(test_random_writes_scans_and_cow_breaks_never_change_a_byte),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
