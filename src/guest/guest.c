@@ -24,9 +24,52 @@
 
 /* ---- page bookkeeping --------------------------------------------------- */
 
+#define LNIL UINT32_MAX
+
+static int on_clock(enum gkind k)
+{
+	return k == GK_CACHE || k == GK_ANON;
+}
+
+/* Insert p just behind kind k's hand: it is visited last. */
+static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
+{
+	uint32_t h = g->hand[k];
+	if (h == LNIL) {
+		g->lnext[p] = g->lprev[p] = p;
+		g->hand[k] = p;
+		return;
+	}
+	uint32_t t = g->lprev[h];
+	g->lnext[t] = p;
+	g->lprev[p] = t;
+	g->lnext[p] = h;
+	g->lprev[h] = p;
+}
+
+static void clock_del(struct mv_guest *g, enum gkind k, uint32_t p)
+{
+	uint32_t n = g->lnext[p];
+	if (n == p) {
+		g->hand[k] = LNIL;
+		return;
+	}
+	g->lnext[g->lprev[p]] = n;
+	g->lprev[n] = g->lprev[p];
+	if (g->hand[k] == p)
+		g->hand[k] = n;
+}
+
 static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 {
-	g->nkind[g->kind[p] & ~GREF]--;
+	enum gkind old = (enum gkind)(g->kind[p] & ~GREF);
+	if (old != k) {
+		if (on_clock(old))
+			clock_del(g, old, (uint32_t)p);
+		if (on_clock(k))
+			clock_add(g, k, (uint32_t)p);
+	}
+	g->nkind[old]--;
 	g->nkind[k]++;
 	g->kind[p] = (uint8_t)k;
 }
@@ -106,11 +149,10 @@ static int reclaim_one(struct mv_guest *g)
 		enum gkind want = pass == 0 ? GK_CACHE : GK_ANON;
 		if (!g->nkind[want] || (want == GK_ANON && !g->nswap_free))
 			continue;
-		for (uint64_t n = 0; n < 2 * g->npages; n++) {
-			mv_gppn_t p = g->clock_hand;
-			g->clock_hand = (g->clock_hand + 1) % g->npages;
-			if (kind_of(g, p) != want)
-				continue;
+		/* two turns of the clock: the first may only clear bits */
+		for (uint64_t n = 0; n <= 2 * g->nkind[want]; n++) {
+			mv_gppn_t p = g->hand[want];
+			g->hand[want] = g->lnext[p];
 			if (g->kind[p] & GREF) {
 				g->kind[p] &= (uint8_t)~GREF;
 				continue;
@@ -372,6 +414,10 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->seed = seed;
 	g->npages = vm->npages;
 	g->kind = calloc(g->npages, 1);
+	g->lnext = malloc(g->npages * sizeof *g->lnext);
+	g->lprev = malloc(g->npages * sizeof *g->lprev);
+	for (int k = 0; k < GK_COUNT; k++)
+		g->hand[k] = LNIL;
 	g->page = calloc(g->npages, sizeof *g->page);
 	g->free = malloc(g->npages * sizeof *g->free);
 	g->zeroed = malloc(g->npages * sizeof *g->zeroed);
@@ -388,7 +434,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		g->swap = s == MAP_FAILED ? NULL : s;
 	}
-	if (!g->kind || !g->page || !g->free || !g->zeroed || !g->balloon ||
+	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free || !g->zeroed || !g->balloon ||
 	    !g->cache ||
 	    !g->swap_free || (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
@@ -446,6 +492,8 @@ void mv_guest_destroy(struct mv_guest *g)
 	free(g->free);
 	free(g->page);
 	free(g->kind);
+	free(g->lnext);
+	free(g->lprev);
 	free(g);
 }
 
@@ -732,6 +780,29 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    "counter %llu", k,
 					    (unsigned long long)n[k],
 					    (unsigned long long)g->nkind[k]);
+	/* each reclaim clock is a ring of exactly its kind's pages */
+	for (int k = GK_CACHE; k <= GK_ANON; k++) {
+		uint64_t len = 0;
+		uint32_t h = g->hand[k], p = h;
+		if (h != LNIL)
+			do {
+				if (kind_of(g, p) != (enum gkind)k ||
+				    g->lprev[g->lnext[p]] != p)
+					return mv_error_set(
+						err, MV_EINVAL, NULL, 0, name,
+						"guest reclaim clock %d is broken "
+						"at page %u", k, p);
+				p = g->lnext[p];
+			} while (p != h && ++len <= n[k]);
+		if (h != LNIL)
+			len++;
+		if (len != n[k])
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest reclaim clock %d holds %llu "
+					    "pages, %llu are of its kind", k,
+					    (unsigned long long)len,
+					    (unsigned long long)n[k]);
+	}
 	if (g->nfree != n[GK_FREE] || g->nzeroed != n[GK_ZEROED])
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 				    "guest free lists hold %llu + %llu pages, "

@@ -90,7 +90,11 @@ struct mv_guest {
 	double balloon_credit;
 	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */
 
-	uint64_t clock_hand;
+	/* reclaim clocks: one circular list per kind for GK_CACHE and
+	 * GK_ANON (as Linux keeps its file and anon LRU lists), so finding a
+	 * victim costs O(pages passed over), not O(guest pages) */
+	uint32_t *lnext, *lprev;     /* per gppn */
+	uint32_t hand[GK_COUNT];     /* LNIL: empty list */
 	double zero_credit;
 	int booted;
 	uint64_t boot_next;   /* next OS page to load at boot */
