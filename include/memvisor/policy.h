@@ -55,6 +55,9 @@ struct mv_policy_vm {
 	uint64_t balloon_max;    /* most the balloon may hold */
 	uint64_t balloon_min;    /* the user's own target (libvirt currentMemory) */
 	uint64_t balloon_step;   /* pages the driver can move in one period */
+	double balloon_yield;    /* host frames freed per page ballooned, as
+				    measured last period (a guest's never-
+				    touched free pages free nothing); 0..1 */
 };
 
 struct mv_policy_host {
@@ -77,7 +80,8 @@ struct mv_policy_action {
  * The actions of the free-memory states (ESX): VMs over their limit are
  * reclaimed to it in any state (balloon if they have one, else swap);
  * below the high threshold the host wants free memory back up to
- * high + margin, taken from the VMs in proportion to what they hold above
+ * high + 2 x margin (one margin past where the state is left), taken from
+ * the VMs in proportion to what they hold above
  * their reservation; soft uses the balloon only; hard adds compression and
  * swapping for what the balloon cannot deliver within the period (all of
  * it for VMs without a driver); low also blocks allocations. In high with

@@ -114,6 +114,8 @@ struct mv_vm_counters {
 	uint64_t faults[MV_FAULT_COUNT];
 	uint64_t stall_ns[MV_FAULT_COUNT];
 	uint64_t remote_frames; /* frames allocated off the home node */
+	uint64_t balloon_pages;  /* pages given to the balloon */
+	uint64_t balloon_frames; /* of those, pages that released a frame */
 };
 
 struct mv_vm {

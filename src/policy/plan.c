@@ -28,7 +28,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		    const struct mv_policy_vm *vm, struct mv_policy_action *out)
 {
-	uint64_t goal = (uint64_t)((h->t.high + h->margin) * (double)h->total + 0.5);
+	/* aim one margin past the line where the host leaves the state
+	 * (high + margin), so that memory the VMs keep touching while the
+	 * reclaim is under way does not hold the host just below it */
+	uint64_t goal = (uint64_t)((h->t.high + 2 * h->margin) *
+				   (double)h->total + 0.5);
 	uint64_t need = 0;
 	if (h->state != MV_MEMSTATE_HIGH && goal > h->free)
 		need = goal - h->free;
@@ -81,11 +85,15 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 			if (a->balloon_target < v->balloon_min)
 				a->balloon_target = v->balloon_min;
 		}
-		/* what the balloon will not deliver this period */
+		/* what the balloon will not deliver this period: it moves at
+		 * most balloon_step pages, and only balloon_yield of those
+		 * hold a frame */
 		uint64_t by_balloon = 0;
 		if (v->balloon && a->balloon_target > v->balloon_size)
-			by_balloon = min_u64(a->balloon_target - v->balloon_size,
-					     v->balloon_step);
+			by_balloon = (uint64_t)(v->balloon_yield *
+						(double)min_u64(a->balloon_target -
+								v->balloon_size,
+								v->balloon_step));
 		uint64_t rest = want > by_balloon ? want - by_balloon : 0;
 		if (h->state >= MV_MEMSTATE_HARD)
 			a->swap_pages = rest;

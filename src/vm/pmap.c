@@ -220,7 +220,10 @@ void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns)
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
+	vm->ctr.balloon_pages++;
 	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
+		vm->ctr.balloon_frames += e->state == MV_PS_PRIVATE ||
+					  vm->host->refcount[e->mpn] == 1;
 		mv_host_frame_put(vm->host, e->mpn);
 	} else if (e->state == MV_PS_COMPRESSED || e->state == MV_PS_SWAPPED) {
 		const struct mv_backing_ops *b = &vm->backing[e->state];

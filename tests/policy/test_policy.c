@@ -52,6 +52,7 @@ static struct mv_policy_vm pvm(uint64_t consumed, uint64_t reservation,
 	v.balloon = balloon;
 	v.balloon_max = 6500;
 	v.balloon_step = 100000;
+	v.balloon_yield = 1.0;
 	return v;
 }
 
@@ -80,16 +81,16 @@ static void test_high_state_takes_nothing(void **state)
 static void test_soft_state_balloons_only(void **state)
 {
 	(void)state;
-	/* free 3%: goal high + margin = 7%: 4000 pages wanted */
+	/* free 3%: goal high + 2 margins = 8%: 5000 pages wanted */
 	struct mv_policy_vm v[2] = {pvm(8000, 0, 1), pvm(8000, 0, 0)};
 	struct mv_policy_host h = phost(3000, MV_MEMSTATE_SOFT);
 	struct mv_policy_action a[2];
 	mv_policy_plan(&h, 2, v, a);
-	assert_int_equal(a[0].reclaim, 2000);
-	assert_int_equal(a[0].balloon_target, 2000);
+	assert_int_equal(a[0].reclaim, 2500);
+	assert_int_equal(a[0].balloon_target, 2500);
 	assert_int_equal(a[0].swap_pages, 0);
 	/* no driver: nothing until hard */
-	assert_int_equal(a[1].reclaim, 2000);
+	assert_int_equal(a[1].reclaim, 2500);
 	assert_int_equal(a[1].swap_pages, 0);
 }
 
@@ -101,14 +102,30 @@ static void test_hard_state_swaps_what_the_balloon_cannot_deliver(void **state)
 	struct mv_policy_host h = phost(1000, MV_MEMSTATE_HARD);
 	struct mv_policy_action a[2];
 	mv_policy_plan(&h, 2, v, a);
-	/* goal 7000 free: 6000 wanted, 3000 each */
-	assert_int_equal(a[0].balloon_target, 3000);
-	assert_int_equal(a[0].swap_pages, 2500);
-	assert_int_equal(a[1].swap_pages, 3000);
+	/* goal 8000 free: 7000 wanted, 3500 each */
+	assert_int_equal(a[0].balloon_target, 3500);
+	assert_int_equal(a[0].swap_pages, 3000);
+	assert_int_equal(a[1].swap_pages, 3500);
 	assert_false(a[0].block_alloc);
 	h.state = MV_MEMSTATE_LOW;
 	mv_policy_plan(&h, 2, v, a);
 	assert_true(a[0].block_alloc && a[1].block_alloc);
+}
+
+/* A balloon that ate never-touched guest pages freed no frames: the policy
+ * must not count on it and swaps instead. */
+static void test_a_balloon_that_frees_nothing_is_not_counted_on(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[1] = {pvm(8000, 0, 1)};
+	v[0].balloon_step = 500;
+	v[0].balloon_yield = 0.2; /* one page in five held a frame */
+	struct mv_policy_host h = phost(1000, MV_MEMSTATE_HARD);
+	struct mv_policy_action a[1];
+	mv_policy_plan(&h, 1, v, a);
+	assert_int_equal(a[0].reclaim, 7000);
+	assert_int_equal(a[0].balloon_target, 6500); /* 65% cap */
+	assert_int_equal(a[0].swap_pages, 7000 - 100);
 }
 
 static void test_reservation_is_never_reclaimed(void **state)
@@ -160,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_high_state_takes_nothing),
 		cmocka_unit_test(test_soft_state_balloons_only),
 		cmocka_unit_test(test_hard_state_swaps_what_the_balloon_cannot_deliver),
+		cmocka_unit_test(test_a_balloon_that_frees_nothing_is_not_counted_on),
 		cmocka_unit_test(test_reservation_is_never_reclaimed),
 		cmocka_unit_test(test_limit_is_enforced_in_any_state),
 		cmocka_unit_test(test_balloon_is_capped_and_deflates_with_memory_to_spare),
