@@ -13,11 +13,26 @@
 
 #include "memvisor/guest.h"
 #include "memvisor/policy.h"
+#include "memvisor/reclaim.h"
 
 struct mv_vm_spec {
 	struct mv_vm_config vm;
 	struct mv_guest_config guest;
 };
+
+/* How the host takes memory back (host-wide, like ESX's advanced settings). */
+struct mv_reclaim_config {
+	int enabled;                  /* <reclaim enabled>: the policy acts; default 1 */
+	uint64_t balance_ns;          /* <reclaim period>: policy period; default 1 s */
+	struct mv_share_config share; /* <sharing> */
+	int compression;              /* <compression enabled>; default 1 */
+	double zcache_fraction;       /* <compression cache>: of each VM's memory; 10% */
+	double balloon_max;           /* <balloon max>: of each VM's memory; 65% */
+	char swap_dir[256];           /* <swap dir>; "" = a new temporary directory */
+	int keep_swap;                /* <swap keep>; default 0 */
+};
+
+void mv_reclaim_config_default(struct mv_reclaim_config *r);
 
 struct mv_scenario {
 	char name[64];
@@ -28,6 +43,7 @@ struct mv_scenario {
 	uint64_t stats_interval_ns; /* default 10 s */
 	uint64_t active_window_ns;  /* true active set window; default 60 s */
 	struct mv_host_config host;
+	struct mv_reclaim_config reclaim;
 	int nvms;
 	struct mv_vm_spec *vms;
 };
@@ -55,12 +71,17 @@ struct mv_sample_vm {
 	uint64_t stall_ns;                 /* cumulative */
 	uint64_t demanded, done;           /* cumulative accesses */
 	struct mv_guest_stats guest;
+	uint64_t balloon_target;           /* pages */
+	uint64_t reclaim_wanted;           /* pages the policy asked back last period */
+	struct mv_zcache_stats zcache;
+	struct mv_swap_stats swap;
 };
 
 struct mv_sample {
 	uint64_t t_ns;
 	uint64_t host_free;  /* frames */
 	enum mv_memstate memstate;
+	struct mv_share_stats share;
 	struct mv_sample_vm *vm; /* nvms entries */
 };
 
@@ -80,6 +101,22 @@ struct mv_sim {
 	int nsamples, cap_samples;
 	struct mv_sample *samples;
 	double wall_s;         /* measured wall-clock time of the run */
+
+	/* reclamation */
+	struct mv_sharer *sharer;           /* NULL if sharing is off */
+	struct mv_swapfile **swap;          /* per VM */
+	struct mv_zcache **zcache;          /* per VM */
+	struct mv_policy_action *action;    /* per VM, last period */
+	struct mv_sim_balloon {             /* per VM: the balloon's yield */
+		uint64_t pages, frames;     /* ctr.balloon_* at the last period */
+		double yield;               /* frames freed per page, last period */
+	} *balloon;
+	struct mv_rng reclaim_rng;
+	uint64_t next_balance_ns;
+	char run_dir[512];                  /* where swap files live */
+	int own_run_dir;                    /* created by us: removed at the end */
+	uint64_t io_errors;                 /* swap I/O errors met (nothing lost) */
+	char last_io_error[320];
 };
 
 /*
@@ -90,6 +127,9 @@ struct mv_sim {
 int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		  struct mv_error *err);
 void mv_sim_destroy(struct mv_sim *s);
+
+/* Sharing statistics now (zeros if sharing is off). */
+void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);
 
 /* Advance one step. MV_EINVAL if an invariant check failed (err says). */
 int mv_sim_step(struct mv_sim *s, struct mv_error *err);

@@ -12,8 +12,9 @@
  * bytes ("_bytes"), time in nanoseconds ("_ns") and, where handy, seconds
  * ("_s"), fractions as 0..1 ("_fraction"). Counts are integers. Strings are
  * escaped per RFC 8259, and bytes that are not valid UTF-8 are replaced by
- * U+FFFD so the output is always valid JSON. The wall-clock time is the only
- * non-deterministic figure and sits alone on its line as "wall_s".
+ * U+FFFD so the output is always valid JSON. The measured figures, the
+ * wall-clock time and the sharing scanner's measured CPU, are the only
+ * non-deterministic ones and share one line: "wall_s", "sharing_cpu_ns".
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,14 @@
 _Static_assert(MV_PS_COUNT == 7, "page-state keys out of date");
 _Static_assert(MV_FAULT_COUNT == 5, "fault keys out of date");
 _Static_assert(MV_MEMSTATE_COUNT == 4, "memstate keys out of date");
+/* Every field is written (cpu_ns on the wall_s line only): a new field
+ * needs a key. */
+_Static_assert(sizeof(struct mv_share_stats) == 11 * sizeof(uint64_t),
+	       "sharing keys out of date");
+_Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
+	       "zcache keys out of date");
+_Static_assert(sizeof(struct mv_swap_stats) == 6 * sizeof(uint64_t),
+	       "swap keys out of date");
 
 /* Keys are part of the schema: fixed here, not taken from name functions. */
 static const char *const state_key[MV_PS_COUNT] = {
@@ -206,6 +215,19 @@ static void jw_double(struct jw *w, const char *key, double v)
 	fputs(buf, w->f);
 }
 
+/*
+ * The next member goes on the line of the previous one, even in a
+ * multi-line container: keeps the measured figures on the one line that
+ * readers comparing runs drop.
+ */
+static void jw_u64_same_line(struct jw *w, const char *key, uint64_t v)
+{
+	int inl = w->inl[w->depth];
+	w->inl[w->depth] = 1;
+	jw_u64(w, key, v);
+	w->inl[w->depth] = inl;
+}
+
 static void jw_bool(struct jw *w, const char *key, int v)
 {
 	jw_key(w, key);
@@ -267,6 +289,47 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 				  ? g->available_pages - g->free_pages
 				  : 0);
 	jw_u64(w, "oom_kills", g->oom_kills);
+	jw_obj_end(w);
+
+	jw_mem(w, "balloon_target", v->balloon_target);
+	jw_mem(w, "reclaim_wanted", v->reclaim_wanted);
+	const struct mv_zcache_stats *z = &v->zcache;
+	jw_obj(w, "zcache", 1);
+	jw_u64(w, "capacity_frames", z->capacity_frames);
+	jw_u64(w, "frames", z->frames);
+	jw_u64(w, "pages", z->pages);
+	jw_u64(w, "bytes", z->bytes);
+	jw_u64(w, "compressed", z->compressed);
+	jw_u64(w, "decompressed", z->decompressed);
+	jw_u64(w, "rejected", z->rejected);
+	jw_u64(w, "evicted", z->evicted);
+	jw_obj_end(w);
+	const struct mv_swap_stats *sw = &v->swap;
+	jw_obj(w, "swap", 1);
+	jw_u64(w, "slots", sw->slots);
+	jw_u64(w, "used", sw->used);
+	jw_u64(w, "writes", sw->writes);
+	jw_u64(w, "reads", sw->reads);
+	jw_u64(w, "write_errors", sw->write_errors);
+	jw_u64(w, "read_errors", sw->read_errors);
+	jw_obj_end(w);
+}
+
+/* Page-sharing counters, all but the measured cpu_ns (not deterministic). */
+static void write_sharing(struct jw *w, const struct mv_share_stats *st,
+			  int inl)
+{
+	jw_obj(w, "sharing", inl);
+	jw_u64(w, "pages_shared", st->pages_shared);
+	jw_u64(w, "pages_sharing", st->pages_sharing);
+	jw_u64(w, "pages_unshared", st->pages_unshared);
+	jw_u64(w, "pages_volatile", st->pages_volatile);
+	jw_u64(w, "zero_pages", st->zero_pages);
+	jw_u64(w, "full_scans", st->full_scans);
+	jw_u64(w, "pages_scanned", st->pages_scanned);
+	jw_u64(w, "hash_collisions", st->hash_collisions);
+	jw_u64(w, "merges", st->merges);
+	jw_u64(w, "sim_cpu_ns", st->sim_cpu_ns);
 	jw_obj_end(w);
 }
 
@@ -332,6 +395,32 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 		jw_u64(w, memstate_key[k], s->state_ns[k]);
 	jw_obj_end(w);
 	jw_obj_end(w);
+
+	const struct mv_reclaim_config *rc = &s->sc->reclaim;
+	jw_obj(w, "reclaim", 0);
+	jw_bool(w, "enabled", rc->enabled);
+	jw_u64(w, "period_ns", rc->balance_ns);
+	jw_bool(w, "compression", rc->compression);
+	jw_double(w, "compression_cache_fraction", rc->zcache_fraction);
+	jw_double(w, "balloon_max_fraction", rc->balloon_max);
+	jw_str(w, "swap_dir", rc->swap_dir);
+	jw_bool(w, "keep_swap", rc->keep_swap);
+	jw_obj(w, "sharing", 1);
+	jw_bool(w, "enabled", rc->share.enabled);
+	jw_u64(w, "pages_to_scan", rc->share.pages_to_scan);
+	jw_u64(w, "sleep_ns", rc->share.sleep_ns);
+	jw_bool(w, "use_zero_pages", rc->share.use_zero_pages);
+	jw_bool(w, "hints", rc->share.hints);
+	jw_u64(w, "page_cost_ns", rc->share.page_cost_ns);
+	jw_obj_end(w);
+	jw_obj_end(w);
+
+	/* The scanner's counters at the end, and what they come to. */
+	const struct mv_share_stats *st = &r->final->share;
+	write_sharing(w, st, 0);
+	jw_mem(w, "sharing_saved", mv_share_saved_pages(st));
+	jw_double(w, "sharing_sim_cpu_fraction",
+		  r->sim_ns ? (double)st->sim_cpu_ns / (double)r->sim_ns : 0);
 	jw_obj_end(w);
 }
 
@@ -434,6 +523,7 @@ static void write_series(struct jw *w, const struct mv_sim *s,
 		jw_double(w, "host_free_fraction",
 			  usable > 0 ? sm->host_free / usable : 0);
 		jw_str(w, "memstate", memstate_str(sm->memstate));
+		write_sharing(w, &sm->share, 1);
 		jw_arr(w, "vms", 0);
 		for (int i = 0; i < s->nvms && sm->vm; i++) {
 			jw_obj(w, NULL, 1);
@@ -469,8 +559,11 @@ int mv_report_json(FILE *out, const struct mv_sim *s)
 	jw_u64(&w, "configured_bytes", r.configured_bytes);
 	jw_double(&w, "overcommit_ratio", r.overcommit);
 	jw_obj_end(&w);
-	/* Alone on its line: the one figure that differs between runs. */
+	jw_u64(&w, "io_errors", s->io_errors);
+	jw_str(&w, "last_io_error", s->last_io_error);
+	/* Alone on their line: the two figures that differ between runs. */
 	jw_double(&w, "wall_s", s->wall_s);
+	jw_u64_same_line(&w, "sharing_cpu_ns", r.final->share.cpu_ns);
 
 	write_vms(&w, s, &r);
 	if (s->nvms > 0 && r.final->vm) {

@@ -11,13 +11,24 @@
 
 #include "report/summary.h"
 
-/* Build a sample from the live objects (used when the run has none). */
+/* add_vm sums these field by field: a new field needs a line there. */
+_Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
+	       "zcache totals out of date");
+_Static_assert(sizeof(struct mv_swap_stats) == 6 * sizeof(uint64_t),
+	       "swap totals out of date");
+
+/*
+ * Build a sample from the live objects (used when the run has none). Any
+ * reclamation object may be missing (a simulator that failed half-way
+ * through mv_sim_create): its figures are then zero.
+ */
 static int snapshot_live(const struct mv_sim *s, struct mv_sample *out)
 {
 	memset(out, 0, sizeof *out);
 	out->t_ns = s->now_ns;
 	out->host_free = s->host ? s->host->nfree : 0;
 	out->memstate = s->memstate.state;
+	mv_sim_share_stats(s, &out->share);
 	if (s->nvms <= 0)
 		return 0;
 	out->vm = calloc((size_t)s->nvms, sizeof *out->vm);
@@ -40,7 +51,14 @@ static int snapshot_live(const struct mv_sim *s, struct mv_sample *out)
 		if (s->guest && s->guest[i]) {
 			mv_guest_progress(s->guest[i], &v->demanded, &v->done);
 			mv_guest_stats(s->guest[i], &v->guest);
+			v->balloon_target = mv_guest_balloon_target(s->guest[i]);
 		}
+		if (s->action)
+			v->reclaim_wanted = s->action[i].reclaim;
+		if (s->zcache && s->zcache[i])
+			mv_zcache_stats(s->zcache[i], &v->zcache);
+		if (s->swap && s->swap[i])
+			mv_swapfile_stats(s->swap[i], &v->swap);
 	}
 	return 0;
 }
@@ -69,6 +87,22 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 	t->guest.balloon_pages += v->guest.balloon_pages;
 	t->guest.available_pages += v->guest.available_pages;
 	t->guest.oom_kills += v->guest.oom_kills;
+	t->balloon_target += v->balloon_target;
+	t->reclaim_wanted += v->reclaim_wanted;
+	t->zcache.capacity_frames += v->zcache.capacity_frames;
+	t->zcache.frames += v->zcache.frames;
+	t->zcache.pages += v->zcache.pages;
+	t->zcache.bytes += v->zcache.bytes;
+	t->zcache.compressed += v->zcache.compressed;
+	t->zcache.decompressed += v->zcache.decompressed;
+	t->zcache.rejected += v->zcache.rejected;
+	t->zcache.evicted += v->zcache.evicted;
+	t->swap.slots += v->swap.slots;
+	t->swap.used += v->swap.used;
+	t->swap.writes += v->swap.writes;
+	t->swap.reads += v->swap.reads;
+	t->swap.write_errors += v->swap.write_errors;
+	t->swap.read_errors += v->swap.read_errors;
 }
 
 int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)

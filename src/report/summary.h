@@ -4,10 +4,12 @@
  *
  * Both reports must print the same numbers, so they are computed once here:
  * the final per-VM sample, the host's free-memory minimum / average / final,
- * totals over all VMs and the overcommit ratio. The final sample is the last
- * one the simulator took; if it took none (a run shorter than one stats
- * interval on a simulator that does not sample at the end) it is built from
- * the live host, VM and guest objects instead, so a report is never empty.
+ * totals over all VMs (reclamation counters included) and the overcommit
+ * ratio; the host's page-sharing figures are the final sample's `share`.
+ * The final sample is the last one the simulator took; if it took none (a
+ * run shorter than one stats interval on a simulator that does not sample
+ * at the end) it is built from the live host, VM, guest and reclamation
+ * objects instead, so a report is never empty.
  */
 #ifndef MEMVISOR_REPORT_SUMMARY_H
 #define MEMVISOR_REPORT_SUMMARY_H
@@ -35,6 +37,19 @@ void mv_run_summary_free(struct mv_run_summary *r);
 static inline double mv_pct(double part, double whole)
 {
 	return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
+/* Average rate per second of a cumulative count over ns of simulated time. */
+static inline double mv_per_s(double count, uint64_t ns)
+{
+	return ns ? count * (double)MV_NS_PER_S / (double)ns : 0.0;
+}
+
+/* Page sharing's saving: pages mapped to another VM's frame or to the zero
+ * frame instead of a frame of their own. */
+static inline uint64_t mv_share_saved_pages(const struct mv_share_stats *st)
+{
+	return st->pages_sharing + st->zero_pages;
 }
 
 /* Pages to MiB (pages are 4 KiB). */

@@ -4,14 +4,22 @@
  * The layout follows what ESX and KVM operators already read: a header
  * (scenario, host, overcommit ratio), per-VM tables with esxtop's memory
  * columns (MEMSZ, GRANT, consumed, touched, active, zero, shared, private;
- * then balloon, compressed and swapped), faults and stall time per VM, the
- * guest's own view in virsh dommemstat terms, and the host's free memory:
- * min / avg / final, time per free-memory state and free memory over time.
+ * then reclamation now: MCTLSZ/MCTLTGT balloon, compressed pages and the
+ * cache's CACHESZ/CACHEUSD, SWCUR, SHRDSVD; and reclamation work over the
+ * run: ZIP/UNZIP, swap writes/reads and esxtop's per-second rates), faults
+ * and stall time per VM, the guest's own view in virsh dommemstat terms,
+ * the host's page-sharing counters in KSM's sysfs names, and the host's
+ * free memory: min / avg / final, time per free-memory state and free
+ * memory over time.
  *
  * Every memory column is in MiB with one decimal, so columns line up and
  * can be compared down and across. Every figure except the "wall:" line is
- * a deterministic function of the scenario and seed; the wall-clock time is
- * alone on a line starting with "wall:" so tests can filter it.
+ * a deterministic function of the scenario and seed; the measured figures
+ * (wall-clock time, the sharing scanner's measured CPU) are alone on a line
+ * starting with "wall:" so tests can filter it. The sharing scanner's CPU
+ * in its own block is the simulated cost, which is deterministic. The
+ * "swap I/O errors" line, printed only if there were any, quotes the last
+ * error, which names the swap file and so the run directory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -126,6 +134,37 @@ static const char *memstate_name(enum mv_memstate st)
 	return (unsigned)st < MV_MEMSTATE_COUNT ? mv_memstate_name(st) : "?";
 }
 
+/* One line per mechanism of the host's reclamation settings. */
+static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
+{
+	const struct mv_reclaim_config *rc = &sc->reclaim;
+	char a[48], b[48];
+	if (rc->enabled)
+		fprintf(out, "  %-12s policy every %s; balloon up to %.0f%%",
+			"reclaim", fmt_duration(rc->balance_ns, a, sizeof a),
+			100.0 * rc->balloon_max);
+	else
+		fprintf(out, "  %-12s policy off", "reclaim");
+	if (rc->compression)
+		fprintf(out, "; compression cache %.0f%%",
+			100.0 * rc->zcache_fraction);
+	else
+		fputs("; compression off", out);
+	fputc('\n', out);
+	if (rc->share.enabled)
+		fprintf(out, "  %-12s %lu pages every %s%s\n", "sharing",
+			(unsigned long)rc->share.pages_to_scan,
+			fmt_duration(rc->share.sleep_ns, b, sizeof b),
+			rc->share.use_zero_pages
+				? ", zero pages to the zero frame"
+				: "");
+	else
+		fprintf(out, "  %-12s off\n", "sharing");
+	if (rc->swap_dir[0])
+		fprintf(out, "  %-12s %s%s\n", "swap files", rc->swap_dir,
+			rc->keep_swap ? " (kept)" : "");
+}
+
 static void print_header(FILE *out, const struct mv_sim *s,
 			 const struct mv_run_summary *r)
 {
@@ -155,8 +194,18 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,
 		s->nvms, s->nvms == 1 ? "" : "s", r->overcommit);
+	print_reclaim_config(out, sc);
 	fprintf(out, "  %-12s %s\n", "verify", s->verify ? "on" : "off");
-	fprintf(out, "wall: %.3f s\n", s->wall_s);
+	/* Measured, not simulated: both figures differ between runs. */
+	fprintf(out, "wall: %.3f s", s->wall_s);
+	if (sc->reclaim.share.enabled)
+		fprintf(out, "; sharing scanner measured CPU %.1f ms",
+			(double)r->final->share.cpu_ns / (double)MV_NS_PER_MS);
+	fputc('\n', out);
+	if (s->io_errors)
+		fprintf(out, "swap I/O errors: %llu (nothing lost; last: %s)\n",
+			(unsigned long long)s->io_errors,
+			s->last_io_error[0] ? s->last_io_error : "?");
 }
 
 static void print_memory(FILE *out, const struct mv_sim *s,
@@ -190,25 +239,78 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 			  const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"BALLOON", "COMPRESSED", "SWAPPED", "UNTOUCHED", "SAVED",
+		"MCTLSZ", "MCTLTGT", "COMPRESSED", "CACHESZ", "CACHEUSD",
+		"SWCUR", "SHRDSVD", "ZERO", "UNTOUCHED",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
-	table_init(&t, out, namew, head, 5);
-	table_header(&t, "VM reclamation (MiB; SAVED = GRANT - CONSUMED, "
-			 "by page sharing)");
+	table_init(&t, out, namew, head, 9);
+	table_header(&t, "VM reclamation (MiB, at the end; esxtop's names)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
 		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
-		cell_mib(cell[0], v->state[MV_PS_BALLOONED]);
-		cell_mib(cell[1], v->state[MV_PS_COMPRESSED]);
-		cell_mib(cell[2], v->state[MV_PS_SWAPPED]);
-		cell_mib(cell[3], v->state[MV_PS_UNTOUCHED]);
-		cell_mib(cell[4], v->granted > v->consumed
+		/* The guest's balloon, not pmap BALLOONED: that also counts
+		 * deflated pages the guest has not touched again. */
+		cell_mib(cell[0], v->guest.balloon_pages);
+		cell_mib(cell[1], v->balloon_target);
+		cell_mib(cell[2], v->state[MV_PS_COMPRESSED]);
+		cell_mib(cell[3], v->zcache.capacity_frames);
+		cell_mib(cell[4], v->zcache.frames);
+		cell_mib(cell[5], v->state[MV_PS_SWAPPED]);
+		cell_mib(cell[6], v->granted > v->consumed
 					  ? v->granted - v->consumed
 					  : 0);
+		cell_mib(cell[7], v->state[MV_PS_ZERO]);
+		cell_mib(cell[8], v->state[MV_PS_UNTOUCHED]);
 		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
 	}
+	fputs("  MCTLSZ/MCTLTGT: balloon size/target; COMPRESSED: guest pages "
+	      "in the compression\n"
+	      "  cache, which holds CACHEUSD of host memory (at most CACHESZ); "
+	      "SWCUR: pages in the\n"
+	      "  swap file; SHRDSVD: GRANT - CONSUMED, saved by page sharing\n",
+	      out);
+}
+
+/* Cumulative reclamation work and esxtop's average rates (MiB/s). */
+static void print_activity(FILE *out, const struct mv_sim *s,
+			   const struct mv_run_summary *r, int namew)
+{
+	static const char *const head[] = {
+		"ZIP", "UNZIP", "REJECT", "EVICT", "SWW",
+		"SWR", "ZIP/s", "UNZIP/s", "SWW/s", "SWR/s",
+	};
+	struct table t;
+	char cell[MAX_COLS][CELL];
+	table_init(&t, out, namew, head, 10);
+	for (int c = 6; c < 10; c++)
+		t.width[c] = 7;
+	table_header(&t, "VM reclamation activity (pages over the run; "
+			 "*/s: MiB/s averaged over the run)");
+	for (int i = 0; i <= s->nvms; i++) {
+		int tot = i == s->nvms;
+		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
+		const uint64_t count[] = {
+			v->zcache.compressed, v->zcache.decompressed,
+			v->zcache.rejected, v->zcache.evicted,
+			v->swap.writes, v->swap.reads,
+		};
+		for (int c = 0; c < 6; c++)
+			cell_u64(cell[c], count[c]);
+		const uint64_t rate[] = {
+			v->zcache.compressed, v->zcache.decompressed,
+			v->swap.writes, v->swap.reads,
+		};
+		for (int c = 0; c < 4; c++)
+			snprintf(cell[6 + c], CELL, "%.2f",
+				 mv_per_s(mv_pages_mib(rate[c]), r->sim_ns));
+		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
+	}
+	fputs("  ZIP/UNZIP: pages compressed into / decompressed from the "
+	      "cache; REJECT: did not\n"
+	      "  fit in 2 KiB, swapped instead; EVICT: cache to swap; "
+	      "SWW/SWR: swap file writes/reads\n",
+	      out);
 }
 
 static void print_faults(FILE *out, const struct mv_sim *s,
@@ -311,6 +413,47 @@ static void print_guest(FILE *out, const struct mv_sim *s,
 	}
 }
 
+/* The sharing scanner's counters at the end, named as in /sys/kernel/mm/ksm. */
+static void print_sharing(FILE *out, const struct mv_sim *s,
+			  const struct mv_run_summary *r)
+{
+	const struct mv_share_stats *st = &r->final->share;
+	if (!s->sc->reclaim.share.enabled) {
+		fprintf(out, "\nHost page sharing: off\n");
+		return;
+	}
+	fprintf(out, "\nHost page sharing (at the end; KSM's names)\n");
+	const struct {
+		const char *name;
+		uint64_t v;
+		const char *what;
+	} row[] = {
+		{"pages_shared", st->pages_shared, "sharing frames in use"},
+		{"pages_sharing", st->pages_sharing,
+		 "guest pages mapping them, beyond one per frame"},
+		{"pages_unshared", st->pages_unshared,
+		 "unique pages remembered as hints"},
+		{"pages_volatile", st->pages_volatile,
+		 "pages that changed since their last scan"},
+		{"zero_pages", st->zero_pages,
+		 "guest pages mapped to the zero frame"},
+		{"full_scans", st->full_scans, "passes over all VMs' pages"},
+		{"pages_scanned", st->pages_scanned, "pages hashed, cumulative"},
+		{"merges", st->merges, "pages merged into a sharing frame"},
+		{"hash_collisions", st->hash_collisions,
+		 "equal hash, different bytes: never shared"},
+	};
+	for (size_t k = 0; k < sizeof row / sizeof row[0]; k++)
+		fprintf(out, "  %-15s %12llu  %s\n", row[k].name,
+			(unsigned long long)row[k].v, row[k].what);
+	fprintf(out,
+		"  %-15s %12.1f  MiB: (pages_sharing + zero_pages) x 4 KiB\n",
+		"memory saved", mv_pages_mib(mv_share_saved_pages(st)));
+	fprintf(out, "  %-15s %12.1f  ms simulated, %.2f%% of one core\n",
+		"scanner CPU", (double)st->sim_cpu_ns / (double)MV_NS_PER_MS,
+		mv_pct((double)st->sim_cpu_ns, (double)r->sim_ns));
+}
+
 static void print_host(FILE *out, const struct mv_sim *s,
 		       const struct mv_run_summary *r)
 {
@@ -344,18 +487,13 @@ static void print_host(FILE *out, const struct mv_sim *s,
 			     "stats interval)\n");
 		return;
 	}
-	int n = s->nsamples;
-	int rows = n < SERIES_ROWS ? n : SERIES_ROWS;
-	int prev = -1;
-	for (int k = 0; k < rows; k++) {
-		/* Evenly spaced, first and last always included. */
-		int idx = rows == 1 ? n - 1
-				    : (int)(((int64_t)k * (n - 1) +
-					     (rows - 1) / 2) /
-					    (rows - 1));
-		if (idx == prev)
-			continue;
-		prev = idx;
+	/* every stride-th sample, so rows are a whole number of stats
+	 * intervals apart, and always the last one */
+	int n = s->nsamples, stride = 1;
+	while ((n - 1) / stride + 1 + ((n - 1) % stride != 0) > SERIES_ROWS)
+		stride++;
+	for (int idx = 0; idx < n;
+	     idx = idx < n - 1 && idx + stride > n - 1 ? n - 1 : idx + stride) {
 		const struct mv_sample *sm = &s->samples[idx];
 		double pct = mv_pct((double)sm->host_free, usable);
 		int bar = (int)(pct * BAR_WIDTH / 100.0 + 0.5);
@@ -389,10 +527,12 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 	if (s->nvms > 0 && r.final->vm) {
 		print_memory(out, s, &r, namew);
 		print_reclaim(out, s, &r, namew);
+		print_activity(out, s, &r, namew);
 		print_faults(out, s, &r, namew);
 		print_progress(out, s, &r, namew);
 		print_guest(out, s, &r, namew);
 	}
+	print_sharing(out, s, &r);
 	print_host(out, s, &r);
 
 	mv_run_summary_free(&r);

@@ -322,6 +322,21 @@ static int rate_attr(const struct src *s, const xmlNode *n, const char *field,
 	return 0;
 }
 
+/* yes/no (also on/off, true/false, 1/0), as libvirt writes switches. */
+static int bool_attr(const struct src *s, const xmlNode *n, const char *field,
+		     const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true") ||
+	    !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "off") ||
+		 !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return fail(s, n, field, "'%s' is not yes or no", v);
+	return 0;
+}
+
 /* A plain positive decimal such as a Zipf exponent ("0.99", "1.2"). */
 static int positive_attr(const struct src *s, const xmlNode *n,
 			 const char *field, const char *v, double *out)
@@ -851,7 +866,7 @@ static int parse_numatune(const struct src *s, const xmlNode *nt,
 
 static const char *const guest_attrs[] = {"os",   "image",     "image-size",
 					  "os-rate", "swap", "zero-rate",
-					  NULL};
+					  "balloon-rate", NULL};
 
 /* <mv:guest os=... image=... image-size=... os-rate=... swap=... zero-rate=...> */
 static int parse_guest(const struct src *s, const xmlNode *n,
@@ -892,6 +907,13 @@ static int parse_guest(const struct src *s, const xmlNode *n,
 	if ((v = attr(n, "zero-rate")) &&
 	    (rc = rate_attr(s, n, "guest/zero-rate", v, &g->zero_rate)))
 		return rc;
+	if ((v = attr(n, "balloon-rate"))) {
+		/* a size per second: "64MiB" -> pages/s */
+		uint64_t bytes;
+		if ((rc = size_attr(s, n, "guest/balloon-rate", v, &bytes)))
+			return rc;
+		g->balloon_rate = (double)bytes / MV_PAGE_SIZE;
+	}
 	return 0;
 }
 
@@ -1201,14 +1223,96 @@ static int parse_latency(const struct src *s, const xmlNode *n,
 	return 0;
 }
 
+/* <sharing enabled pages-to-scan sleep zero-pages hints page-cost> */
+static int parse_sharing(const struct src *s, const xmlNode *n,
+			 struct mv_share_config *c)
+{
+	static const char *const names[] = {"enabled", "pages-to-scan", "sleep",
+					    "zero-pages", "hints", "page-cost",
+					    NULL};
+	int rc = check_leaf(s, n, "sharing", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if ((v = attr(n, "enabled")) &&
+	    (rc = bool_attr(s, n, "sharing/enabled", v, &c->enabled)))
+		return rc;
+	if ((v = attr(n, "pages-to-scan"))) {
+		uint64_t x;
+		if (mv_parse_u64(v, &x) || x == 0 || x > 1000000)
+			return fail(s, n, "sharing/pages-to-scan",
+				    "'%s' is not a page count from 1 to 1000000", v);
+		c->pages_to_scan = (uint32_t)x;
+	}
+	if ((v = attr(n, "sleep"))) {
+		if ((rc = duration_attr(s, n, "sharing/sleep", v, &c->sleep_ns)))
+			return rc;
+		if (c->sleep_ns < MV_NS_PER_MS)
+			return fail(s, n, "sharing/sleep", "must be at least 1ms");
+	}
+	if ((v = attr(n, "zero-pages")) &&
+	    (rc = bool_attr(s, n, "sharing/zero-pages", v, &c->use_zero_pages)))
+		return rc;
+	if ((v = attr(n, "hints")) &&
+	    (rc = bool_attr(s, n, "sharing/hints", v, &c->hints)))
+		return rc;
+	if ((v = attr(n, "page-cost")) &&
+	    (rc = duration_attr(s, n, "sharing/page-cost", v, &c->page_cost_ns)))
+		return rc;
+	return 0;
+}
+
+/* <compression enabled cache> */
+static int parse_compression(const struct src *s, const xmlNode *n,
+			     struct mv_reclaim_config *r)
+{
+	static const char *const names[] = {"enabled", "cache", NULL};
+	int rc = check_leaf(s, n, "compression", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if ((v = attr(n, "enabled")) &&
+	    (rc = bool_attr(s, n, "compression/enabled", v, &r->compression)))
+		return rc;
+	if ((v = attr(n, "cache")) &&
+	    (rc = fraction_attr(s, n, "compression/cache", v,
+				&r->zcache_fraction)))
+		return rc;
+	return 0;
+}
+
+/* <reclaim enabled period> */
+static int parse_reclaim(const struct src *s, const xmlNode *n,
+			 struct mv_reclaim_config *r)
+{
+	static const char *const names[] = {"enabled", "period", NULL};
+	int rc = check_leaf(s, n, "reclaim", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if ((v = attr(n, "enabled")) &&
+	    (rc = bool_attr(s, n, "reclaim/enabled", v, &r->enabled)))
+		return rc;
+	if ((v = attr(n, "period"))) {
+		if ((rc = duration_attr(s, n, "reclaim/period", v, &r->balance_ns)))
+			return rc;
+		if (r->balance_ns == 0)
+			return fail(s, n, "reclaim/period", "must be positive");
+	}
+	return 0;
+}
+
 static int parse_host(const struct src *s, const xmlNode *hn,
-		      struct mv_host_config *h)
+		      struct mv_host_config *h, struct mv_reclaim_config *r)
 {
 	static const char *const host_attrs[] = {"name", NULL};
 	static const char *const numa_attrs[] = {"nodes", NULL};
-	static const char *const swap_attrs[] = {"device", NULL};
-	static const char *const kids[] = {"memory", "numa", "thresholds",
-					   "latency", "swap"};
+	static const char *const swap_attrs[] = {"device", "dir", "keep", NULL};
+	static const char *const balloon_attrs[] = {"max", NULL};
+	static const char *const kids[] = {"memory",  "numa",	     "thresholds",
+					   "latency", "swap",	     "sharing",
+					   "compression", "balloon", "reclaim"};
+	enum { NKIDS = sizeof kids / sizeof kids[0] };
 	int rc = check_attrs(s, hn, "host", host_attrs);
 	if (rc)
 		return rc;
@@ -1216,12 +1320,12 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 	if (v && (rc = set_name(s, hn, "host/name", v, h->name,
 				sizeof h->name)))
 		return rc;
-	const xmlNode *seen[5] = {0};
+	const xmlNode *seen[NKIDS] = {0};
 	for (const xmlNode *c = hn->children; c; c = c->next) {
 		if (!is_elem(c))
 			continue;
 		int k = -1;
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < NKIDS; i++)
 			if (is_plain(c, kids[i]))
 				k = i;
 		if (k < 0)
@@ -1262,7 +1366,7 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 			if ((rc = check_leaf(s, c, "swap", swap_attrs)))
 				break;
 			if (!(v = attr(c, "device")))
-				rc = fail(s, c, "swap/device", "is required");
+				;
 			else if (strcmp(v, "ssd") == 0)
 				h->swap_device = MV_SWAP_SSD;
 			else if (strcmp(v, "hdd") == 0)
@@ -1270,6 +1374,27 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 			else
 				rc = fail(s, c, "swap/device",
 					  "unknown device '%s' (ssd, hdd)", v);
+			if (!rc && (v = attr(c, "dir")))
+				rc = set_name(s, c, "swap/dir", v, r->swap_dir,
+					      sizeof r->swap_dir);
+			if (!rc && (v = attr(c, "keep")))
+				rc = bool_attr(s, c, "swap/keep", v, &r->keep_swap);
+			break;
+		case 5:
+			rc = parse_sharing(s, c, &r->share);
+			break;
+		case 6:
+			rc = parse_compression(s, c, r);
+			break;
+		case 7:
+			if ((rc = check_leaf(s, c, "balloon", balloon_attrs)))
+				break;
+			if ((v = attr(c, "max")))
+				rc = fraction_attr(s, c, "balloon/max", v,
+						   &r->balloon_max);
+			break;
+		case 8:
+			rc = parse_reclaim(s, c, r);
 			break;
 		}
 		if (rc)
@@ -1505,7 +1630,7 @@ static int parse_scenario(struct loader *L, const struct src *s,
 	if (!host)
 		return fail(s, root, "host", "is required");
 	/* the host first: VMs are checked against it (NUMA nodes) */
-	if ((rc = parse_host(s, host, &sc->host)))
+	if ((rc = parse_host(s, host, &sc->host, &sc->reclaim)))
 		return rc;
 	if (nvm == 0)
 		return fail(s, root, "vm", "at least one <vm> is required");
@@ -1566,6 +1691,21 @@ static int load_buffer(const char *buf, size_t len, const char *name,
  * Public functions.
  * ---------------------------------------------------------------- */
 
+/* Reclamation defaults: ESX's (compression cache 10%, balloon at most
+ * 65%) and KSM's (100 pages every 20 ms); policy period 1 s. */
+void mv_reclaim_config_default(struct mv_reclaim_config *r)
+{
+	memset(r, 0, sizeof *r);
+	r->enabled = 1;
+	r->balance_ns = MV_NS_PER_S;
+	mv_share_config_default(&r->share);
+	r->compression = 1;
+	r->zcache_fraction = 0.10;
+	r->balloon_max = 0.65;
+	r->swap_dir[0] = '\0';
+	r->keep_swap = 0;
+}
+
 /*
  * Defaults for everything but host memory and VMs: seed 1, 60 s at 10 ms
  * steps, statistics every 10 s, a 60 s true-active window, the default
@@ -1581,6 +1721,7 @@ void mv_scenario_default(struct mv_scenario *s)
 	s->stats_interval_ns = 10 * MV_NS_PER_S;
 	s->active_window_ns = 60 * MV_NS_PER_S;
 	mv_host_config_default(&s->host);
+	mv_reclaim_config_default(&s->reclaim);
 	s->nvms = 0;
 	s->vms = NULL;
 }

@@ -8,11 +8,22 @@
  * the report; every active window each VM's true active set is closed.
  * With verification on, every invariant of every layer is checked after
  * every step (tests do this; `memvisor run --verify` too).
+ *
+ * Reclamation: the page-sharing scanner runs every step at its own rate;
+ * every policy period (default 1 s) the policy (src/policy/plan.c) looks at
+ * a snapshot of the host and VMs and returns balloon targets, pages to
+ * compress or swap, and whether allocations are blocked; the simulator
+ * carries them out. Each VM's swap file lives in a run directory, a fresh
+ * temporary one unless the scenario names one, removed at the end unless
+ * the scenario asks to keep it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "memvisor/sim.h"
 
@@ -27,12 +38,24 @@ void mv_sim_destroy(struct mv_sim *s)
 {
 	if (!s)
 		return;
+	mv_share_destroy(s->sharer);
+	int keep = s->sc && s->sc->reclaim.keep_swap;
 	for (int i = 0; i < s->nvms; i++) {
 		if (s->guest)
 			mv_guest_destroy(s->guest[i]);
+		if (s->zcache)
+			mv_zcache_destroy(s->zcache[i]);
+		if (s->swap)
+			mv_swapfile_destroy(s->swap[i], keep);
 		if (s->vm)
 			mv_vm_destroy(s->vm[i]);
 	}
+	if (s->own_run_dir && !keep)
+		rmdir(s->run_dir);
+	free(s->zcache);
+	free(s->swap);
+	free(s->action);
+	free(s->balloon);
 	for (int i = 0; i < s->nsamples; i++)
 		free(s->samples[i].vm);
 	free(s->samples);
@@ -41,6 +64,60 @@ void mv_sim_destroy(struct mv_sim *s)
 	mv_host_destroy(s->host);
 	mv_scenario_free(s->sc);
 	free(s);
+}
+
+void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st)
+{
+	if (s->sharer)
+		mv_share_stats(s->sharer, st);
+	else
+		memset(st, 0, sizeof *st);
+}
+
+/* The directory for swap files: the scenario's, or a new temporary one. */
+static int make_run_dir(struct mv_sim *s, struct mv_error *err)
+{
+	const char *dir = s->sc->reclaim.swap_dir;
+	if (dir[0]) {
+		struct stat st;
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			return mv_error_set(err, MV_ENOENT, s->sc->source, 0,
+					    "swap/dir", "'%s' is not a directory",
+					    dir);
+		snprintf(s->run_dir, sizeof s->run_dir, "%s", dir);
+		return 0;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(s->run_dir, sizeof s->run_dir, "%s/memvisor-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(s->run_dir))
+		return mv_error_set(err, MV_EIO, s->run_dir, 0, "swap/dir",
+				    "cannot create a run directory: %s",
+				    strerror(errno));
+	s->own_run_dir = 1;
+	return 0;
+}
+
+/* Power on VM i's reclamation: swap file, compression cache, sharing. */
+static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
+{
+	const struct mv_reclaim_config *r = &s->sc->reclaim;
+	struct mv_vm *vm = s->vm[i];
+	uint64_t slots = (vm->cfg.mem_bytes - vm->cfg.reservation_bytes) /
+			 MV_PAGE_SIZE;
+	int rc = mv_swapfile_create(vm, s->run_dir, slots, &s->swap[i], err);
+	if (rc)
+		return rc;
+	uint64_t cache = r->compression
+		? (uint64_t)(r->zcache_fraction * (double)vm->cfg.mem_bytes) /
+			  MV_PAGE_SIZE * MV_PAGE_SIZE
+		: 0;
+	rc = mv_zcache_create(vm, cache, s->swap[i], &s->zcache[i], err);
+	if (rc)
+		return rc;
+	if (s->sharer)
+		return mv_share_add_vm(s->sharer, vm);
+	return 0;
 }
 
 static int take_sample(struct mv_sim *s)
@@ -60,6 +137,7 @@ static int take_sample(struct mv_sim *s)
 	sm->t_ns = s->now_ns;
 	sm->host_free = s->host->nfree;
 	sm->memstate = s->memstate.state;
+	mv_sim_share_stats(s, &sm->share);
 	for (int i = 0; i < s->nvms; i++) {
 		struct mv_sample_vm *v = &sm->vm[i];
 		struct mv_vm_usage u;
@@ -76,6 +154,10 @@ static int take_sample(struct mv_sim *s)
 		v->stall_ns = mv_vm_stall_ns(s->vm[i]);
 		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
 		mv_guest_stats(s->guest[i], &v->guest);
+		v->balloon_target = mv_guest_balloon_target(s->guest[i]);
+		v->reclaim_wanted = s->action[i].reclaim;
+		mv_zcache_stats(s->zcache[i], &v->zcache);
+		mv_swapfile_stats(s->swap[i], &v->swap);
 	}
 	s->nsamples++;
 	return 0;
@@ -101,15 +183,32 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	}
 	s->vm = calloc((size_t)sc->nvms, sizeof *s->vm);
 	s->guest = calloc((size_t)sc->nvms, sizeof *s->guest);
-	if (!s->vm || !s->guest) {
+	s->swap = calloc((size_t)sc->nvms, sizeof *s->swap);
+	s->zcache = calloc((size_t)sc->nvms, sizeof *s->zcache);
+	s->action = calloc((size_t)sc->nvms, sizeof *s->action);
+	s->balloon = calloc((size_t)sc->nvms, sizeof *s->balloon);
+	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
+	    !s->balloon) {
 		mv_sim_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
 	}
+	if (sc->reclaim.share.enabled &&
+	    (rc = mv_share_create(s->host, &sc->reclaim.share, &s->sharer, err))) {
+		mv_sim_destroy(s);
+		return rc;
+	}
+	if ((rc = make_run_dir(s, err))) {
+		mv_sim_destroy(s);
+		return rc;
+	}
+	mv_rng_seed(&s->reclaim_rng, mv_mix64(sc->seed ^ 0x5eed5a9ull));
 	s->nvms = sc->nvms;
 	for (int i = 0; i < sc->nvms; i++) {
 		rc = mv_vm_create(s->host, &sc->vms[i].vm, i, &s->vm[i], err);
 		if (!rc && verify && mv_vm_enable_verify(s->vm[i]))
 			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		if (!rc)
+			rc = power_on_reclaim(s, i, err);
 		if (!rc)
 			rc = mv_guest_create(s->vm[i], &sc->vms[i].guest,
 					     mv_mix64(sc->seed ^ mv_mix64((uint64_t)i + 1)),
@@ -123,6 +222,7 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->min_free = s->host->nfree;
 	s->next_sample_ns = 0;
 	s->next_window_ns = sc->active_window_ns;
+	s->next_balance_ns = sc->reclaim.balance_ns;
 	rc = take_sample(s);
 	if (rc) {
 		mv_sim_destroy(s);
@@ -153,6 +253,25 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 			if (vm->pmap[g].state == MV_PS_PRIVATE ||
 			    vm->pmap[g].state == MV_PS_SHARED)
 				refs[vm->pmap[g].mpn]++;
+		/* the compression cache's frames are the VM's too */
+		if ((rc = mv_zcache_check(s->zcache[i], err)) != 0) {
+			free(refs);
+			return rc;
+		}
+		uint64_t nz = mv_zcache_frames(s->zcache[i], NULL, 0);
+		mv_mpn_t *zf = malloc((nz + 1) * sizeof *zf);
+		if (!zf) {
+			free(refs);
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		}
+		nz = mv_zcache_frames(s->zcache[i], zf, nz);
+		for (uint64_t k = 0; k < nz; k++)
+			refs[zf[k]]++;
+		free(zf);
+	}
+	if (s->sharer && (rc = mv_share_check(s->sharer, err)) != 0) {
+		free(refs);
+		return rc;
 	}
 	for (uint64_t m = 1; m < s->host->nframes; m++) {
 		if (refs[m] != s->host->refcount[m]) {
@@ -168,16 +287,97 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 	return rc;
 }
 
+/*
+ * One policy period: snapshot, plan, act. Swap I/O errors lose nothing
+ * (the page stays resident); they are counted and the last one kept for
+ * the report, and the run goes on.
+ */
+static void balance(struct mv_sim *s)
+{
+	const struct mv_reclaim_config *r = &s->sc->reclaim;
+	struct mv_policy_vm *pv = calloc((size_t)s->nvms, sizeof *pv);
+	if (!pv)
+		return;
+	double period_s = (double)r->balance_ns / 1e9;
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_vm *vm = s->vm[i];
+		struct mv_vm_usage u;
+		struct mv_zcache_stats z;
+		mv_vm_usage(vm, &u);
+		mv_zcache_stats(s->zcache[i], &z);
+		pv[i].size = vm->npages;
+		pv[i].consumed = u.consumed + z.frames;
+		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
+		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
+		pv[i].shares = vm->cfg.shares;
+		pv[i].balloon = vm->cfg.balloon_driver;
+		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
+		pv[i].balloon_max = (uint64_t)(r->balloon_max * (double)vm->npages);
+		pv[i].balloon_min = (vm->cfg.mem_bytes - vm->cfg.current_bytes) /
+				    MV_PAGE_SIZE;
+		if (pv[i].balloon_max < pv[i].balloon_min)
+			pv[i].balloon_max = pv[i].balloon_min;
+		pv[i].balloon_step = (uint64_t)(s->sc->vms[i].guest.balloon_rate *
+						period_s);
+		/* measured: until the balloon has moved, assume every page
+		 * it takes holds a frame */
+		struct mv_sim_balloon *b = &s->balloon[i];
+		uint64_t dp = vm->ctr.balloon_pages - b->pages;
+		if (dp)
+			b->yield = (double)(vm->ctr.balloon_frames - b->frames) /
+				   (double)dp;
+		else if (!b->pages)
+			b->yield = 1.0;
+		b->pages = vm->ctr.balloon_pages;
+		b->frames = vm->ctr.balloon_frames;
+		pv[i].balloon_yield = b->yield;
+	}
+	struct mv_policy_host h = {
+		.total = mv_host_usable_frames(s->host),
+		.free = s->host->nfree,
+		.state = s->memstate.state,
+		.t = s->memstate.t,
+		.margin = s->memstate.margin,
+	};
+	mv_policy_plan(&h, s->nvms, pv, s->action);
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_policy_action *a = &s->action[i];
+		struct mv_vm *vm = s->vm[i];
+		if (vm->cfg.balloon_driver)
+			mv_guest_balloon_set_target(s->guest[i], a->balloon_target);
+		vm->alloc_blocked = a->block_alloc;
+		if (a->swap_pages) {
+			uint64_t done = 0;
+			struct mv_error e = {0};
+			int rc = mv_reclaim_pages(vm, s->zcache[i], s->swap[i],
+						  &s->reclaim_rng, a->swap_pages,
+						  &done, &e);
+			if (rc == MV_EIO || rc == MV_ENOSPC) {
+				s->io_errors++;
+				mv_error_format(&e, s->last_io_error,
+						sizeof s->last_io_error);
+			}
+		}
+	}
+	free(pv);
+}
+
 int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 {
 	uint64_t dt = s->sc->step_ns;
 	for (int i = 0; i < s->nvms; i++)
 		mv_guest_run(s->guest[i], s->now_ns, dt);
+	if (s->sharer)
+		mv_share_run(s->sharer, dt);
 	s->now_ns += dt;
 	s->steps++;
 
 	enum mv_memstate st = mv_memstate_update(&s->memstate,
 						 mv_host_free_fraction(s->host));
+	if (s->sc->reclaim.enabled && s->now_ns >= s->next_balance_ns) {
+		balance(s);
+		s->next_balance_ns += s->sc->reclaim.balance_ns;
+	}
 	s->state_ns[st] += dt;
 	if (s->host->nfree < s->min_free)
 		s->min_free = s->host->nfree;

@@ -149,7 +149,7 @@ static void assert_one_error_line(const struct result *r)
 	assert_int_equal(r->err[r->nerr - 1], '\n');
 }
 
-/* Drop every line containing `needle` (the wall-clock figure). */
+/* Drop every line containing `needle` (the measured figures' line). */
 static char *without_lines(const char *s, const char *needle)
 {
 	char *out = malloc(strlen(s) + 1), *o = out;
@@ -464,9 +464,12 @@ static void test_same_seed_gives_identical_output_but_wall_clock(void **state)
 	mv(&b, "run", "--json", "--seed", "42", path, NULL);
 	assert_int_equal(a.status, 0);
 	assert_int_equal(b.status, 0);
-	/* The wall-clock figure is alone on its line. */
+	/* The measured figures (wall clock, sharing scanner CPU) share one
+	 * line, the only one dropped. */
 	char *ja = without_lines(a.out, "\"wall_s\"");
 	assert_int_equal(count_lines(a.out) - 1, count_lines(ja));
+	assert_null(strstr(ja, "\"sharing_cpu_ns\""));
+	assert_non_null(strstr(a.out, "\"sharing_cpu_ns\""));
 	char *jb = without_lines(b.out, "\"wall_s\"");
 	assert_string_equal(ja, jb);
 	free(ja);

@@ -7,7 +7,10 @@
  * 20 rows including the first and last sample, the JSON is valid and its
  * counts agree with the simulator's own (page states add up to the
  * configured size at every sample, totals are sums), strings are escaped,
- * and the only difference between two identical runs is the wall clock.
+ * and the only difference between two identical runs is the measured
+ * figures on the wall-clock line. A second scenario overcommits a small
+ * host enough that every reclamation mechanism works, and checks that the
+ * reclamation figures agree with the page states and with each other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,36 @@ static const char scenario_xml[] =
 	"unit=\"MiB\">48</memory></domain>\n"
 	"    <workload kind=\"steady\" size=\"8MiB\" rate=\"20k\" "
 	"write-ratio=\"0.3\"/>\n"
+	"  </vm>\n"
+	"</scenario>\n";
+
+/*
+ * 144 MiB of VMs on a 64 MiB host: identical OS images (the default guest)
+ * for page sharing, and 20 MiB working sets that do not fit beside them.
+ * Two VMs have a balloon driver; the third has none, so the policy must
+ * compress and swap it: every mechanism works in this run.
+ */
+static const char reclaim_xml[] =
+	"<scenario name=\"r\" seed=\"11\" duration=\"8s\" step=\"10ms\" "
+	"stats-interval=\"1s\">\n"
+	"  <host><memory unit=\"MiB\">64</memory>\n"
+	"    <sharing enabled=\"yes\" pages-to-scan=\"100\" sleep=\"20ms\"/>\n"
+	"    <compression enabled=\"yes\" cache=\"10%\"/>\n"
+	"    <balloon max=\"65%\"/>\n"
+	"    <reclaim enabled=\"yes\" period=\"1s\"/>\n"
+	"  </host>\n"
+	"  <vm count=\"2\">\n"
+	"    <domain type=\"kvm\"><name>vm</name><memory "
+	"unit=\"MiB\">48</memory></domain>\n"
+	"    <workload kind=\"steady\" size=\"20MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\" content=\"data\"/>\n"
+	"  </vm>\n"
+	"  <vm>\n"
+	"    <domain type=\"kvm\"><name>noballoon</name><memory "
+	"unit=\"MiB\">48</memory>\n"
+	"      <devices><memballoon model=\"none\"/></devices></domain>\n"
+	"    <workload kind=\"steady\" size=\"20MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\" content=\"data\"/>\n"
 	"  </vm>\n"
 	"</scenario>\n";
 
@@ -119,7 +152,7 @@ static void test_text_report_names_every_vm_and_its_size(void **state)
 	mv_sim_destroy(sim);
 }
 
-static void test_free_memory_table_has_at_most_20_rows_first_and_last(
+static void test_free_memory_table_has_at_most_20_evenly_spaced_rows(
 	void **state)
 {
 	(void)state;
@@ -131,13 +164,18 @@ static void test_free_memory_table_has_at_most_20_rows_first_and_last(
 	assert_non_null(tab);
 	tab = strchr(strchr(tab, '\n') + 1, '\n') + 1; /* skip the heading */
 	int rows = 0;
-	double first = -1, last = -1;
+	double first = -1, last = -1, second = -1, prev = -1, gap = -1;
 	for (const char *p = tab; *p;) {
 		double t;
 		if (sscanf(p, " %lf", &t) != 1)
 			break;
 		if (rows == 0)
 			first = t;
+		if (rows == 1)
+			second = t;
+		if (rows >= 2) /* rows a whole number of intervals apart */
+			gap = t - prev;
+		prev = t;
 		last = t;
 		rows++;
 		p = strchr(p, '\n');
@@ -145,7 +183,10 @@ static void test_free_memory_table_has_at_most_20_rows_first_and_last(
 			break;
 		p++;
 	}
-	assert_int_equal(rows, 20);
+	/* 51 samples: 0, 3, ..., 48 (0.3 s apart), then the last: 18 rows */
+	assert_int_equal(rows, 18);
+	assert_true(second - first > 0.299 && second - first < 0.301);
+	assert_true(gap > 0 && gap < 0.301);
 	assert_true(first == (double)sim->samples[0].t_ns / 1e9);
 	assert_true(last ==
 		    (double)sim->samples[sim->nsamples - 1].t_ns / 1e9);
@@ -259,27 +300,425 @@ static void test_json_escapes_quotes_backslashes_and_control_bytes(
 	mv_sim_destroy(sim);
 }
 
+/* Pretend the measured figures of a run were these. */
+static void set_measured(struct mv_sim *sim, double wall_s, uint64_t cpu_ns)
+{
+	sim->wall_s = wall_s;
+	sim->samples[sim->nsamples - 1].share.cpu_ns = cpu_ns;
+}
+
 static void test_reports_differ_only_in_the_wall_clock(void **state)
 {
 	(void)state;
 	struct mv_sim *a = run_sim(scenario_xml, 0);
 	struct mv_sim *b = run_sim(scenario_xml, 0);
-	a->wall_s = 1.25;
-	b->wall_s = 1.25;
+	set_measured(a, 1.25, 12345678);
+	set_measured(b, 1.25, 12345678);
 	char *ja = report(mv_report_json, a, NULL);
 	char *jb = report(mv_report_json, b, NULL);
 	assert_string_equal(ja, jb);
-	assert_non_null(strstr(ja, "\n  \"wall_s\": 1.25,\n"));
+	assert_non_null(strstr(
+		ja, "\n  \"wall_s\": 1.25, \"sharing_cpu_ns\": 12345678,\n"));
 	char *ta = report(mv_report_text, a, NULL);
 	char *tb = report(mv_report_text, b, NULL);
 	assert_string_equal(ta, tb);
-	assert_non_null(strstr(ta, "\nwall: 1.250 s\n"));
+	assert_non_null(strstr(
+		ta, "\nwall: 1.250 s; sharing scanner measured CPU 12.3 ms\n"));
 	free(ja);
 	free(jb);
 	free(ta);
 	free(tb);
 	mv_sim_destroy(a);
 	mv_sim_destroy(b);
+}
+
+/* text without the lines that contain needle; owned by the caller. */
+static char *without_lines(const char *text, const char *needle)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+	assert_non_null(out);
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text + 1) : strlen(text);
+		const char *hit = strstr(text, needle);
+		if (!hit || hit >= text + len) {
+			memcpy(o, text, len);
+			o += len;
+		}
+		text += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void test_measured_figures_are_only_on_the_wall_line(void **state)
+{
+	(void)state;
+	/* Two real runs: their measured figures differ, nothing else does. */
+	struct mv_sim *a = run_sim(reclaim_xml, 0);
+	struct mv_sim *b = run_sim(reclaim_xml, 0);
+	char *ja = report(mv_report_json, a, NULL);
+	char *jb = report(mv_report_json, b, NULL);
+	char *sa = without_lines(ja, "\"wall_s\"");
+	char *sb = without_lines(jb, "\"wall_s\"");
+	assert_string_equal(sa, sb);
+	/* One line dropped, holding both figures; the rest is still JSON. */
+	const char *line = strstr(ja, "\n  \"wall_s\": ");
+	assert_non_null(line);
+	const char *eol = strchr(line + 1, '\n');
+	const char *cpu = strstr(ja, "\"sharing_cpu_ns\": ");
+	assert_true(cpu > line && cpu < eol);
+	assert_int_equal(strlen(ja) - strlen(sa), (size_t)(eol - line));
+	assert_null(strstr(sa, "\"cpu_ns\""));
+	assert_null(strstr(sa, "\"sharing_cpu_ns\""));
+	char err[256];
+	struct mvj *doc = mvj_parse(sa, strlen(sa), err, sizeof err);
+	if (!doc)
+		fail_msg("JSON without the wall line is invalid: %s", err);
+	mvj_free(doc);
+
+	char *ta = report(mv_report_text, a, NULL);
+	char *tb = report(mv_report_text, b, NULL);
+	assert_int_equal(count_prefixed_lines(ta, "wall: "), 1);
+	assert_non_null(strstr(ta, "; sharing scanner measured CPU "));
+	char *ua = without_lines(ta, "wall: ");
+	char *ub = without_lines(tb, "wall: ");
+	assert_string_equal(ua, ub);
+	assert_null(strstr(ua, "measured"));
+	free(ja);
+	free(jb);
+	free(sa);
+	free(sb);
+	free(ta);
+	free(tb);
+	free(ua);
+	free(ub);
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
+/* A cumulative counter at path never goes down from sample to sample. */
+static void assert_not_decreasing(const struct mvj *prev,
+				  const struct mvj *cur, const char *path)
+{
+	uint64_t p = mvj_uint(prev, path), c = mvj_uint(cur, path);
+	assert_true(p != UINT64_MAX && c != UINT64_MAX);
+	if (c < p)
+		fail_msg("%s went down from %llu to %llu", path,
+			 (unsigned long long)p, (unsigned long long)c);
+}
+
+/* Checks every VM-figures object must pass, wherever it appears. */
+static void check_vm_reclaim_figures(const struct mvj *v, uint64_t configured)
+{
+	assert_int_equal(state_sum(mvj_get(v, "state_pages")), configured);
+	uint64_t swapped = mvj_uint(v, "state_pages.swapped");
+	uint64_t compressed = mvj_uint(v, "state_pages.compressed");
+	/* Every swapped page has a slot, every compressed one a cache entry. */
+	assert_int_equal(mvj_uint(v, "swap.used"), swapped);
+	assert_true(mvj_uint(v, "swap.used") <= mvj_uint(v, "swap.slots"));
+	assert_int_equal(mvj_uint(v, "zcache.pages"), compressed);
+	uint64_t frames = mvj_uint(v, "zcache.frames");
+	assert_true(frames <= mvj_uint(v, "zcache.capacity_frames"));
+	assert_true(mvj_uint(v, "zcache.bytes") <= frames * MV_PAGE_SIZE);
+	/* Two compressed pages at most per frame (2 KiB halves). */
+	assert_true(compressed <= 2 * frames);
+	/* The balloon's pages are ballooned in the pmap (and maybe more). */
+	assert_true(mvj_uint(v, "guest.balloon_pages") <=
+		    mvj_uint(v, "state_pages.ballooned"));
+	assert_int_equal(mvj_uint(v, "balloon_target_bytes"),
+			 mvj_uint(v, "balloon_target_pages") * MV_PAGE_SIZE);
+	assert_int_equal(mvj_uint(v, "reclaim_wanted_bytes"),
+			 mvj_uint(v, "reclaim_wanted_pages") * MV_PAGE_SIZE);
+	/* Rejected and evicted pages went to the swap file. */
+	assert_true(mvj_uint(v, "zcache.evicted") +
+			    mvj_uint(v, "zcache.rejected") <=
+		    mvj_uint(v, "swap.writes"));
+}
+
+static const char *const cumulative_vm[] = {
+	"zcache.compressed", "zcache.decompressed", "zcache.rejected",
+	"zcache.evicted",    "swap.writes",         "swap.reads",
+	"swap.write_errors", "swap.read_errors",
+};
+static const char *const cumulative_sharing[] = {
+	"sharing.full_scans", "sharing.pages_scanned",
+	"sharing.hash_collisions", "sharing.merges", "sharing.sim_cpu_ns",
+};
+
+static void test_json_reclaim_figures_agree_with_page_states(void **state)
+{
+	(void)state;
+	struct mv_sim *sim = run_sim(reclaim_xml, 0);
+	struct mvj *doc = json_of(sim);
+	const uint64_t pages48 = 48 * MV_MIB / MV_PAGE_SIZE;
+	assert_int_equal(sim->nvms, 3);
+	const uint64_t cost = mvj_uint(doc, "host.reclaim.sharing.page_cost_ns");
+	assert_int_equal(cost, sim->sc->reclaim.share.page_cost_ns);
+
+	const struct mvj *series = mvj_get(doc, "series");
+	assert_int_equal(series->n, (size_t)sim->nsamples);
+	for (size_t k = 0; k < series->n; k++) {
+		const struct mvj *sm = series->item[k];
+		const struct mv_sample *s = &sim->samples[k];
+		const struct mvj *sh = mvj_get(sm, "sharing");
+		assert_non_null(sh);
+		assert_null(mvj_get(sh, "cpu_ns"));
+		assert_int_equal(mvj_uint(sh, "pages_sharing"),
+				 s->share.pages_sharing);
+		assert_int_equal(mvj_uint(sh, "zero_pages"), s->share.zero_pages);
+		assert_int_equal(mvj_uint(sh, "sim_cpu_ns"),
+				 mvj_uint(sh, "pages_scanned") * cost);
+		/* A sharing frame is shared by two or more guest pages. */
+		assert_true(mvj_uint(sh, "pages_sharing") >=
+			    mvj_uint(sh, "pages_shared"));
+		const struct mvj *vms = mvj_get(sm, "vms");
+		assert_int_equal(vms->n, 3);
+		for (size_t i = 0; i < vms->n; i++) {
+			const struct mvj *v = vms->item[i];
+			check_vm_reclaim_figures(v, pages48);
+			assert_int_equal(mvj_uint(v, "zcache.compressed"),
+					 s->vm[i].zcache.compressed);
+			assert_int_equal(mvj_uint(v, "swap.writes"),
+					 s->vm[i].swap.writes);
+			assert_int_equal(mvj_uint(v, "balloon_target_pages"),
+					 s->vm[i].balloon_target);
+			assert_int_equal(mvj_uint(v, "reclaim_wanted_pages"),
+					 s->vm[i].reclaim_wanted);
+			if (k == 0)
+				continue;
+			const struct mvj *pv =
+				mvj_get(series->item[k - 1], "vms")->item[i];
+			for (size_t c = 0; c < 8; c++)
+				assert_not_decreasing(pv, v, cumulative_vm[c]);
+		}
+		if (k > 0)
+			for (size_t c = 0; c < 5; c++)
+				assert_not_decreasing(series->item[k - 1], sm,
+						      cumulative_sharing[c]);
+	}
+
+	/* The final figures: the last sample's, and totals are sums. */
+	const struct mvj *vms = mvj_get(doc, "vms");
+	const struct mvj *last = series->item[series->n - 1];
+	uint64_t zip = 0, sww = 0, target = 0, ballooned = 0;
+	for (size_t i = 0; i < vms->n; i++) {
+		const struct mvj *f = mvj_path(vms->item[i], "final");
+		check_vm_reclaim_figures(f, pages48);
+		zip += mvj_uint(f, "zcache.compressed");
+		sww += mvj_uint(f, "swap.writes");
+		target += mvj_uint(f, "balloon_target_pages");
+		ballooned += mvj_uint(f, "guest.balloon_pages");
+	}
+	assert_int_equal(mvj_uint(doc, "totals.zcache.compressed"), zip);
+	assert_int_equal(mvj_uint(doc, "totals.swap.writes"), sww);
+	assert_int_equal(mvj_uint(doc, "totals.balloon_target_pages"), target);
+	assert_int_equal(mvj_uint(doc, "totals.guest.balloon_pages"), ballooned);
+	check_vm_reclaim_figures(mvj_get(doc, "totals"), 3 * pages48);
+
+	/* Every mechanism worked: else the checks above prove little. If the
+	 * policy changes so that one does not, make the scenario harsher. */
+	if (ballooned == 0 || zip == 0 || sww == 0)
+		fail_msg("scenario no longer reclaims by every mechanism: "
+			 "balloon %llu, compressed %llu, swapped %llu pages",
+			 (unsigned long long)ballooned, (unsigned long long)zip,
+			 (unsigned long long)sww);
+
+	/* Host sharing: the last sample's, and what it saves. */
+	const struct mvj *sh = mvj_path(doc, "host.sharing");
+	uint64_t sharing = mvj_uint(sh, "pages_sharing");
+	assert_int_equal(sharing, mvj_uint(last, "sharing.pages_sharing"));
+	assert_int_equal(mvj_uint(sh, "pages_scanned"),
+			 mvj_uint(last, "sharing.pages_scanned"));
+	/* Three VMs boot the same OS image: sharing finds it. */
+	assert_true(sharing > 0);
+	uint64_t saved = sharing + mvj_uint(sh, "zero_pages");
+	assert_int_equal(mvj_uint(doc, "host.sharing_saved_pages"), saved);
+	assert_int_equal(mvj_uint(doc, "host.sharing_saved_bytes"),
+			 saved * MV_PAGE_SIZE);
+	const struct mvj *frac = mvj_path(doc, "host.sharing_sim_cpu_fraction");
+	assert_non_null(frac);
+	assert_true(frac->number > 0 && frac->number < 1);
+
+	assert_int_equal(mvj_uint(doc, "io_errors"), 0);
+	assert_string_equal(mvj_get(doc, "last_io_error")->string, "");
+	assert_true(mvj_get(doc, "sharing_cpu_ns")->is_uint);
+	assert_true(mvj_path(doc, "host.reclaim.enabled")->boolean);
+
+	mvj_free(doc);
+	mv_sim_destroy(sim);
+}
+
+/* The numbers of the table row starting with "  name ", under title. */
+static int table_row_u64(const char *text, const char *title,
+			 const char *name, uint64_t *v, int n)
+{
+	const char *p = strstr(text, title);
+	assert_non_null(p);
+	char row[80];
+	snprintf(row, sizeof row, "\n  %s ", name);
+	p = strstr(p, row);
+	assert_non_null(p);
+	p += strlen(row);
+	int got = 0;
+	while (got < n) {
+		char *end;
+		unsigned long long x = strtoull(p, &end, 10);
+		if (end == p || (*end != ' ' && *end != '\n'))
+			break;
+		v[got++] = x;
+		p = end;
+	}
+	return got;
+}
+
+static void test_text_report_shows_reclamation_as_esxtop_does(void **state)
+{
+	(void)state;
+	struct mv_sim *sim = run_sim(reclaim_xml, 0);
+	char *text = report(mv_report_text, sim, NULL);
+	static const char *const expect[] = {
+		"\nVM reclamation (MiB", "MCTLSZ", "MCTLTGT", "COMPRESSED",
+		"CACHESZ", "CACHEUSD", "SWCUR", "SHRDSVD",
+		"\nVM reclamation activity", " ZIP ", " UNZIP ", " REJECT ",
+		" EVICT ", " SWW ", " SWR ", "ZIP/s", "UNZIP/s", "SWW/s",
+		"SWR/s", "\nHost page sharing (", "\n  pages_shared ",
+		"\n  pages_sharing ", "\n  pages_unshared ",
+		"\n  pages_volatile ", "\n  zero_pages ", "\n  full_scans ",
+		"\n  pages_scanned ", "\n  merges ", "\n  hash_collisions ",
+		"\n  memory saved ", "\n  scanner CPU ",
+		"\n  reclaim      policy every 1 s",
+		"\n  sharing      100 pages every 20 ms",
+	};
+	for (size_t k = 0; k < sizeof expect / sizeof expect[0]; k++)
+		if (!strstr(text, expect[k]))
+			fail_msg("no '%s' in:\n%s", expect[k], text);
+	assert_null(strstr(text, "swap I/O errors"));
+
+	/* Every table keeps its TOTAL row; nothing is wider than 100. */
+	assert_true(count_prefixed_lines(text, "  TOTAL ") >= 7);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len > 100)
+			fail_msg("line of %zu columns: %.*s", len, (int)len, p);
+		p += len + (nl != NULL);
+	}
+
+	/* The activity TOTAL row is the sum of the VMs' counters. */
+	const struct mv_sample *last = &sim->samples[sim->nsamples - 1];
+	uint64_t want[6] = {0}, got[6];
+	for (int i = 0; i < sim->nvms; i++) {
+		want[0] += last->vm[i].zcache.compressed;
+		want[1] += last->vm[i].zcache.decompressed;
+		want[2] += last->vm[i].zcache.rejected;
+		want[3] += last->vm[i].zcache.evicted;
+		want[4] += last->vm[i].swap.writes;
+		want[5] += last->vm[i].swap.reads;
+	}
+	assert_int_equal(table_row_u64(text, "\nVM reclamation activity",
+				       "TOTAL", got, 6),
+			 6);
+	for (int c = 0; c < 6; c++)
+		assert_int_equal(got[c], want[c]);
+
+	/* Memory saved by sharing, as the JSON gives it, in MiB. */
+	char line[128];
+	snprintf(line, sizeof line, "\n  %-15s %12.1f  MiB",
+		 "memory saved",
+		 (double)(last->share.pages_sharing + last->share.zero_pages) *
+			 MV_PAGE_SIZE / (double)MV_MIB);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof line, "\n  %-15s %12llu  ", "pages_sharing",
+		 (unsigned long long)last->share.pages_sharing);
+	assert_non_null(strstr(text, line));
+	free(text);
+	mv_sim_destroy(sim);
+}
+
+static void test_swap_io_errors_are_reported_with_the_last_one(void **state)
+{
+	(void)state;
+	struct mv_sim *sim = run_sim(scenario_xml, 0);
+	char *text = report(mv_report_text, sim, NULL);
+	assert_null(strstr(text, "swap I/O errors"));
+	free(text);
+
+	sim->io_errors = 3;
+	snprintf(sim->last_io_error, sizeof sim->last_io_error,
+		 "/tmp/run/vm-1.vswp: swap: write: No space left on device");
+	text = report(mv_report_text, sim, NULL);
+	assert_non_null(strstr(text, "\nswap I/O errors: 3 (nothing lost; last: "
+				     "/tmp/run/vm-1.vswp: swap: write: No "
+				     "space left on device)\n"));
+	free(text);
+	struct mvj *doc = json_of(sim);
+	assert_int_equal(mvj_uint(doc, "io_errors"), 3);
+	assert_string_equal(mvj_get(doc, "last_io_error")->string,
+			    sim->last_io_error);
+	mvj_free(doc);
+	mv_sim_destroy(sim);
+}
+
+static void test_sharing_off_shows_as_off_and_zero(void **state)
+{
+	(void)state;
+	char xml[sizeof reclaim_xml + 16];
+	const char *on = "<sharing enabled=\"yes\"";
+	const char *at = strstr(reclaim_xml, on);
+	assert_non_null(at);
+	snprintf(xml, sizeof xml, "%.*s<sharing enabled=\"no\"%s",
+		 (int)(at - reclaim_xml), reclaim_xml, at + strlen(on));
+	struct mv_sim *sim = run_sim(xml, 0);
+	char *text = report(mv_report_text, sim, NULL);
+	assert_non_null(strstr(text, "\nHost page sharing: off\n"));
+	assert_non_null(strstr(text, "\n  sharing      off\n"));
+	assert_null(strstr(text, "sharing scanner measured CPU"));
+	free(text);
+	struct mvj *doc = json_of(sim);
+	assert_false(mvj_path(doc, "host.reclaim.sharing.enabled")->boolean);
+	assert_int_equal(mvj_uint(doc, "host.sharing.pages_scanned"), 0);
+	assert_int_equal(mvj_uint(doc, "host.sharing_saved_pages"), 0);
+	assert_int_equal(mvj_uint(doc, "sharing_cpu_ns"), 0);
+	mvj_free(doc);
+	mv_sim_destroy(sim);
+}
+
+static void test_report_without_samples_reads_the_live_objects(void **state)
+{
+	(void)state;
+	/* At the end of a run the live objects are where the last sample
+	 * found them; a report built from them says the same. */
+	struct mv_sim *sim = run_sim(reclaim_xml, 0);
+	struct mvj *sampled = json_of(sim);
+	int n = sim->nsamples;
+	sim->nsamples = 0;
+	struct mvj *live = json_of(sim);
+	sim->nsamples = n;
+
+	static const char *const same[] = {
+		"state_pages.compressed", "state_pages.swapped",
+		"state_pages.ballooned", "balloon_target_pages",
+		"reclaim_wanted_pages", "zcache.capacity_frames",
+		"zcache.frames", "zcache.pages", "zcache.compressed",
+		"zcache.evicted", "swap.slots", "swap.used", "swap.writes",
+		"swap.reads", "guest.balloon_pages",
+	};
+	for (int i = 0; i < sim->nvms; i++) {
+		char path[96];
+		for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+			snprintf(path, sizeof path, "vms.%d.final.%s", i, same[k]);
+			assert_int_equal(mvj_uint(live, path),
+					 mvj_uint(sampled, path));
+		}
+	}
+	assert_int_equal(mvj_uint(live, "host.sharing.pages_sharing"),
+			 mvj_uint(sampled, "host.sharing.pages_sharing"));
+	assert_int_equal(mvj_uint(live, "host.sharing.pages_scanned"),
+			 mvj_uint(sampled, "host.sharing.pages_scanned"));
+	mvj_free(sampled);
+	mvj_free(live);
+	mv_sim_destroy(sim);
 }
 
 static void test_report_write_error_is_reported(void **state)
@@ -304,11 +743,19 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_report_names_every_vm_and_its_size),
 		cmocka_unit_test(
-			test_free_memory_table_has_at_most_20_rows_first_and_last),
+			test_free_memory_table_has_at_most_20_evenly_spaced_rows),
 		cmocka_unit_test(test_json_page_states_add_up_to_configured_size),
 		cmocka_unit_test(
 			test_json_escapes_quotes_backslashes_and_control_bytes),
 		cmocka_unit_test(test_reports_differ_only_in_the_wall_clock),
+		cmocka_unit_test(test_measured_figures_are_only_on_the_wall_line),
+		cmocka_unit_test(test_json_reclaim_figures_agree_with_page_states),
+		cmocka_unit_test(test_text_report_shows_reclamation_as_esxtop_does),
+		cmocka_unit_test(
+			test_swap_io_errors_are_reported_with_the_last_one),
+		cmocka_unit_test(test_sharing_off_shows_as_off_and_zero),
+		cmocka_unit_test(
+			test_report_without_samples_reads_the_live_objects),
 		cmocka_unit_test(test_report_write_error_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
