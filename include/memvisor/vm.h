@@ -73,6 +73,10 @@ struct mv_vm_config {
 	uint64_t current_bytes;     /* <currentMemory>: balloon starts at mem - current */
 	uint64_t limit_bytes;       /* memtune hard_limit; default mem_bytes */
 	uint64_t reservation_bytes; /* memtune min_guarantee; default 0 */
+	uint64_t soft_limit_bytes;  /* memtune soft_limit: reclaim target under
+				       contention (docs/scenario.md); 0 = none */
+	uint64_t swap_max_bytes;    /* memtune swap_hard_limit - hard_limit: most
+				       hypervisor swap; UINT64_MAX = unbounded */
 	uint64_t shares;            /* default 10 per MiB of configured memory */
 	int balloon_driver;         /* <memballoon model!='none'> */
 	int stats_period_s;         /* <memballoon><stats period=N>; 0 = off */
@@ -118,6 +122,39 @@ struct mv_vm_counters {
 	uint64_t balloon_frames; /* of those, pages that released a frame */
 };
 
+/*
+ * Active-memory sampling (src/vm/sample.c), as ESX estimates each VM's
+ * working set (Waldspurger, "Memory Resource Management in VMware ESX
+ * Server", OSDI 2002, section 5.3 "Measuring Idle Memory"): at the start of
+ * each period n of the VM's pages are chosen uniformly at random and marked
+ * MV_PME_SAMPLED; the next guest access to such a page (any path) clears
+ * the mark and counts it; at the period's end f = touched / n. A slow and a
+ * fast exponentially-weighted moving average of f are kept, plus the fast
+ * one with the current period's partial count folded in; the estimate is
+ * the largest of the three.
+ */
+struct mv_active_config {
+	uint32_t pages;     /* sample size n per period; default 100 */
+	uint64_t period_ns; /* sampling period; default 30 s */
+	double fast_gain;   /* weight of a new period in the fast average */
+	double slow_gain;   /* ... and in the slow average */
+};
+
+/* Defaults: 100 pages per 30 s (the paper's), gains 0.5 and 0.1. */
+void mv_active_config_default(struct mv_active_config *c);
+
+struct mv_active_sampler {
+	struct mv_active_config cfg;
+	struct mv_rng rng;
+	mv_gppn_t *sample;     /* pages of the current period */
+	uint32_t n;            /* how many (min(cfg.pages, npages)) */
+	uint64_t touched;      /* t: sampled pages touched this period */
+	uint64_t period_end_ns;
+	uint64_t periods;      /* periods completed */
+	double last;           /* f of the last completed period */
+	double fast, slow;     /* moving averages of f */
+};
+
 struct mv_vm {
 	struct mv_vm_config cfg;
 	int id;
@@ -133,6 +170,8 @@ struct mv_vm {
 	/* True active set: pages first touched in the current window. */
 	uint64_t window_accessed;
 	uint64_t active_true;          /* pages accessed in the last window */
+	/* Estimated active set: what the hypervisor can know by sampling. */
+	struct mv_active_sampler active;
 
 	struct mv_backing_ops backing[MV_PS_COUNT]; /* by state */
 	/* Called whenever a page's mapping changes (MMU invalidation). */
@@ -154,11 +193,23 @@ int mv_vm_enable_verify(struct mv_vm *vm);
 /* Slow path of mv_vm_access: resolve a fault; NULL if the VM must wait. */
 uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
 
+/*
+ * Note an access for the true active window and the active-memory sample.
+ * Both are tested with one compare of the flags byte the fast path loads
+ * anyway: only a page not yet accessed in this window, or a sampled page,
+ * leaves the common case (the equivalent of ESX's trap on a sampled page,
+ * whose mapping it invalidated).
+ */
 static inline void mv_vm_mark_accessed(struct mv_vm *vm, struct mv_pme *e)
 {
-	if (!(e->flags & MV_PME_ACCESSED)) {
-		e->flags |= MV_PME_ACCESSED;
-		vm->window_accessed++;
+	unsigned f = e->flags;
+	if (mv_unlikely((f & (MV_PME_ACCESSED | MV_PME_SAMPLED)) !=
+			MV_PME_ACCESSED)) {
+		if (!(f & MV_PME_ACCESSED))
+			vm->window_accessed++;
+		if (f & MV_PME_SAMPLED)
+			vm->active.touched++;
+		e->flags = (uint8_t)((f | MV_PME_ACCESSED) & ~MV_PME_SAMPLED);
 	}
 }
 
@@ -219,6 +270,25 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
 
 /* Close the active window: active_true = pages touched in it; reset. */
 void mv_vm_close_window(struct mv_vm *vm);
+
+/*
+ * Set the VM's sampler (size, period, gains) and its seed, and start the
+ * first period at now_ns. mv_vm_create starts one with the defaults, seeded
+ * from the VM's id. MV_EINVAL for a zero size or period or a gain outside
+ * (0, 1]; MV_ENOMEM.
+ */
+int mv_vm_active_configure(struct mv_vm *vm, const struct mv_active_config *c,
+			   uint64_t seed, uint64_t now_ns);
+/* Advance the sampler to now_ns: close every period that ended, start the
+ * next. Cheap when no period ended (one compare); call it every step. */
+void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns);
+/* Estimated active fraction of configured memory (0..1): max of the slow
+ * average, the fast average and the fast average with this period so far. */
+double mv_vm_active_fraction(const struct mv_vm *vm);
+/* The same in pages (of the configured size): esxtop's ACTV. */
+uint64_t mv_vm_active_estimate(const struct mv_vm *vm);
+/* Free the sampler's page list (mv_vm_destroy does it). */
+void mv_vm_active_free(struct mv_vm *vm);
 
 /* Figures an operator reads, derived from the pmap (O(pages)). */
 struct mv_vm_usage {

@@ -66,6 +66,17 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 				    "cannot allocate the pmap");
 	}
 	vm->count[MV_PS_UNTOUCHED] = vm->npages;
+	/* the active-memory sampler runs from the start with ESX's defaults;
+	 * the simulator reconfigures it from the scenario (src/vm/sample.c) */
+	struct mv_active_config ac;
+	mv_active_config_default(&ac);
+	if (mv_vm_active_configure(vm, &ac, mv_mix64((uint64_t)id), 0)) {
+		free(vm->pmap);
+		free(vm);
+		return mv_error_set(err, MV_ENOMEM, cfg->source,
+				    cfg->source_line, "memory",
+				    "cannot allocate the active-memory sample");
+	}
 	vm->home_node = cfg->home_node >= 0 && cfg->home_node < h->nnodes
 				? cfg->home_node
 				: id % h->nnodes;
@@ -82,6 +93,7 @@ void mv_vm_destroy(struct mv_vm *vm)
 		if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
 			mv_host_frame_put(vm->host, e->mpn);
 	}
+	mv_vm_active_free(vm);
 	free(vm->pmap);
 	free(vm->expect);
 	free(vm);

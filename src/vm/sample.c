@@ -1,0 +1,161 @@
+/*
+ * sample.c - active-memory estimation by statistical sampling, as ESX does.
+ *
+ * Source: C. A. Waldspurger, "Memory Resource Management in VMware ESX
+ * Server", OSDI 2002, section 5.3 "Measuring Idle Memory". The hypervisor
+ * cannot see a guest's working set; it estimates it without guest help:
+ *
+ *   - at the start of each sampling period, n of the VM's "physical" pages
+ *     are chosen at random, uniformly (the paper's default: 100 pages per
+ *     30 s period);
+ *   - each is invalidated so the next guest access traps and counts it. In
+ *     ESX that is a dropped TLB / shadow mapping and a minor fault; here the
+ *     page is marked MV_PME_SAMPLED and mv_vm_mark_accessed() (inline in
+ *     vm.h, on every access path) counts and clears the mark. A page without
+ *     the mark costs nothing extra: the fast path already compares the flags
+ *     byte for the accessed bit, and the sampled bit joins that one compare;
+ *   - at the period's end the touched fraction f = t / n is the estimate of
+ *     the fraction of memory in active use.
+ *
+ * Smoothing, also from the paper: "separate exponentially-weighted moving
+ * averages with different gain parameters" (after Kim and Noble's work on
+ * balancing stability and agility in network estimators): a slow average
+ * for a smooth, stable estimate, a fast one that adapts quickly to working
+ * set changes, and a version of the fast average that incorporates the
+ * counts of the current period so far, so a sudden increase shows up before
+ * the period ends. ESX uses the maximum of the three: quick to believe that
+ * a VM needs more memory, slow to believe that it needs less (reclaiming
+ * from a VM that is in fact active costs far more than leaving it a little
+ * idle memory). The paper gives no gain values; ours (0.5 fast, 0.1 slow,
+ * configurable) make the fast average reach 3/4 of a step change in two
+ * periods and the slow one keep about 60% of a vanished working set after
+ * five periods (0.9^5 = 0.59) - see docs/sampling.md for what they give.
+ *
+ * The sample is drawn over all configured pages, untouched and ballooned
+ * ones included, as in ESX: f is a fraction of the VM's configured memory.
+ * Pages are drawn without replacement (a page drawn twice would count once
+ * and bias f down). Everything is seeded from the VM, so a run repeats.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "memvisor/vm.h"
+
+void mv_active_config_default(struct mv_active_config *c)
+{
+	c->pages = 100;
+	c->period_ns = 30 * MV_NS_PER_S;
+	c->fast_gain = 0.5;
+	c->slow_gain = 0.1;
+}
+
+/* Drop the marks of pages of the current sample not touched yet. */
+static void clear_sample(struct mv_vm *vm)
+{
+	struct mv_active_sampler *a = &vm->active;
+	for (uint32_t i = 0; i < a->n; i++)
+		vm->pmap[a->sample[i]].flags &= (uint8_t)~MV_PME_SAMPLED;
+}
+
+/* Draw a new sample and open a period that ends at end_ns. */
+static void start_period(struct mv_vm *vm, uint64_t end_ns)
+{
+	struct mv_active_sampler *a = &vm->active;
+	clear_sample(vm);
+	a->n = a->cfg.pages < vm->npages ? a->cfg.pages : (uint32_t)vm->npages;
+	if (a->n == vm->npages) {
+		for (uint32_t i = 0; i < a->n; i++) {
+			a->sample[i] = i;
+			vm->pmap[i].flags |= MV_PME_SAMPLED;
+		}
+	} else {
+		/* Rejection on the mark itself: n <= npages / 2 in any
+		 * sensible configuration, so few redraws. */
+		for (uint32_t i = 0; i < a->n; i++) {
+			mv_gppn_t g;
+			do
+				g = mv_rng_below(&a->rng, vm->npages);
+			while (vm->pmap[g].flags & MV_PME_SAMPLED);
+			a->sample[i] = g;
+			vm->pmap[g].flags |= MV_PME_SAMPLED;
+		}
+	}
+	a->touched = 0;
+	a->period_end_ns = end_ns;
+}
+
+/* Fold the period just ended into the averages. */
+static void end_period(struct mv_active_sampler *a)
+{
+	double f = a->n ? (double)a->touched / (double)a->n : 0.0;
+	if (a->periods == 0) {
+		/* no history: start both averages at the first figure rather
+		 * than at zero, which would read as "idle" for many periods */
+		a->fast = a->slow = f;
+	} else {
+		a->fast += a->cfg.fast_gain * (f - a->fast);
+		a->slow += a->cfg.slow_gain * (f - a->slow);
+	}
+	a->last = f;
+	a->periods++;
+}
+
+int mv_vm_active_configure(struct mv_vm *vm, const struct mv_active_config *c,
+			   uint64_t seed, uint64_t now_ns)
+{
+	if (c->pages == 0 || c->period_ns == 0 || !(c->fast_gain > 0) ||
+	    c->fast_gain > 1 || !(c->slow_gain > 0) || c->slow_gain > 1)
+		return MV_EINVAL;
+	uint32_t n = c->pages < vm->npages ? c->pages : (uint32_t)vm->npages;
+	mv_gppn_t *sample = malloc((n ? n : 1) * sizeof *sample);
+	if (!sample)
+		return MV_ENOMEM;
+	struct mv_active_sampler *a = &vm->active;
+	if (a->sample) {
+		clear_sample(vm);
+		free(a->sample);
+	}
+	*a = (struct mv_active_sampler){.cfg = *c, .sample = sample};
+	mv_rng_seed(&a->rng, seed);
+	start_period(vm, now_ns + c->period_ns);
+	return 0;
+}
+
+void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns)
+{
+	struct mv_active_sampler *a = &vm->active;
+	if (mv_likely(now_ns < a->period_end_ns) || !a->sample)
+		return;
+	end_period(a);
+	/* keep period boundaries on the grid even if a step spans several */
+	uint64_t end = a->period_end_ns + a->cfg.period_ns;
+	while (end <= now_ns)
+		end += a->cfg.period_ns;
+	start_period(vm, end);
+}
+
+double mv_vm_active_fraction(const struct mv_vm *vm)
+{
+	const struct mv_active_sampler *a = &vm->active;
+	if (a->n == 0)
+		return 0.0;
+	double cur = (double)a->touched / (double)a->n;
+	if (a->periods == 0)
+		return cur; /* only this period's count exists yet */
+	double with_cur = a->fast + a->cfg.fast_gain * (cur - a->fast);
+	double m = a->slow > a->fast ? a->slow : a->fast;
+	return with_cur > m ? with_cur : m;
+}
+
+uint64_t mv_vm_active_estimate(const struct mv_vm *vm)
+{
+	return (uint64_t)llround(mv_vm_active_fraction(vm) *
+				 (double)vm->npages);
+}
+
+void mv_vm_active_free(struct mv_vm *vm)
+{
+	free(vm->active.sample);
+	vm->active.sample = NULL;
+	vm->active.n = 0;
+}

@@ -1,0 +1,300 @@
+/*
+ * Tests of active-memory sampling (src/vm/sample.c): the estimator of
+ * Waldspurger, OSDI 2002, section 5.3, against the true set of pages a
+ * synthetic guest touches.
+ */
+#include <math.h>
+
+#include "support/mvtest.h"
+
+#define PERIOD (30 * MV_NS_PER_S)
+
+struct fix {
+	struct mv_host *h;
+	struct mv_vm *vm;
+	uint64_t now;
+};
+
+static void fix_init(struct fix *f, uint64_t mib, uint64_t seed)
+{
+	f->h = mvt_host(mib + 16, 1);
+	f->vm = mvt_vm(f->h, "a", mib, 0);
+	struct mv_active_config c;
+	mv_active_config_default(&c);
+	assert_int_equal(mv_vm_active_configure(f->vm, &c, seed, 0), 0);
+	f->now = 0;
+}
+
+static void fix_fini(struct fix *f)
+{
+	mv_vm_destroy(f->vm);
+	mv_host_destroy(f->h);
+}
+
+/*
+ * One sampling period of a guest that touches pages [lo, hi) (every page,
+ * spread over the period in 10 steps, as a guest loops over its working
+ * set); ends with the tick that closes the period. Returns the estimate.
+ */
+static uint64_t run_period(struct fix *f, uint64_t lo, uint64_t hi)
+{
+	for (int step = 0; step < 10; step++) {
+		for (uint64_t g = lo + (uint64_t)step; g < hi; g += 10)
+			assert_non_null(mv_vm_access(f->vm, g, g & 1));
+		f->now += PERIOD / 10;
+		mv_vm_active_tick(f->vm, f->now);
+	}
+	return mv_vm_active_estimate(f->vm);
+}
+
+static uint64_t count_sampled(const struct mv_vm *vm)
+{
+	uint64_t n = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		n += (vm->pmap[g].flags & MV_PME_SAMPLED) != 0;
+	return n;
+}
+
+static void test_each_period_marks_n_distinct_pages(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 1);
+	assert_int_equal(f.vm->active.n, 100);
+	assert_int_equal(count_sampled(f.vm), 100);
+	/* a tick inside the period changes nothing */
+	mv_vm_active_tick(f.vm, PERIOD - 1);
+	assert_int_equal(f.vm->active.periods, 0);
+	mv_vm_active_tick(f.vm, PERIOD);
+	assert_int_equal(f.vm->active.periods, 1);
+	/* the old marks are gone, exactly n new ones set */
+	assert_int_equal(count_sampled(f.vm), 100);
+	assert_int_equal(f.vm->active.period_end_ns, 2 * PERIOD);
+	/* a step spanning several periods keeps the boundaries on the grid */
+	mv_vm_active_tick(f.vm, 5 * PERIOD + 7);
+	assert_int_equal(f.vm->active.period_end_ns, 6 * PERIOD);
+	fix_fini(&f);
+}
+
+static void test_touching_a_sampled_page_counts_once_and_keeps_the_window(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 2);
+	mv_gppn_t g = f.vm->active.sample[0];
+	mv_gppn_t other = g == 0 ? 1 : 0;
+	/* an unsampled page, already accessed: the common case */
+	if (!(f.vm->pmap[other].flags & MV_PME_SAMPLED)) {
+		mv_vm_access(f.vm, other, 1);
+		mv_vm_access(f.vm, other, 0);
+		assert_int_equal(f.vm->active.touched, 0);
+	}
+	uint64_t win = f.vm->window_accessed;
+	mv_vm_access(f.vm, g, 1); /* first touch: fault path */
+	assert_int_equal(f.vm->active.touched, 1);
+	assert_int_equal(f.vm->window_accessed, win + 1);
+	assert_false(f.vm->pmap[g].flags & MV_PME_SAMPLED);
+	mv_vm_access(f.vm, g, 0); /* fast path, mark gone: no recount */
+	mv_vm_access(f.vm, g, 1);
+	assert_int_equal(f.vm->active.touched, 1);
+	assert_int_equal(f.vm->window_accessed, win + 1);
+	fix_fini(&f);
+}
+
+static void test_sampled_page_touched_on_the_fast_path_is_counted(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 4, 3);
+	/* make every page resident, then start a fresh period */
+	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
+		mv_vm_access(f.vm, g, 1);
+	mv_vm_active_tick(f.vm, PERIOD);
+	assert_int_equal(f.vm->active.touched, 0);
+	uint64_t faults = f.vm->ctr.faults[MV_FAULT_ZERO_FILL];
+	for (uint32_t i = 0; i < 10; i++)
+		mv_vm_access(f.vm, f.vm->active.sample[i], 0);
+	assert_int_equal(f.vm->ctr.faults[MV_FAULT_ZERO_FILL], faults);
+	assert_int_equal(f.vm->active.touched, 10);
+	fix_fini(&f);
+}
+
+static void test_idle_vm_estimates_zero(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 4);
+	/* touched once at boot, then idle */
+	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
+		mv_vm_access(f.vm, g, 1);
+	for (int p = 0; p < 40; p++)
+		run_period(&f, 0, 0);
+	assert_true(f.vm->active.last == 0.0);
+	assert_true(f.vm->active.fast < 1e-9);
+	/* the boot period (f = 1) has decayed out of the slow average:
+	 * 0.9^39 = 0.016 */
+	assert_true(mv_vm_active_estimate(f.vm) < f.vm->npages / 50);
+	fix_fini(&f);
+}
+
+static void test_steady_working_set_is_estimated_within_sampling_error(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 5);
+	uint64_t ws = f.vm->npages / 4;
+	double sum = 0;
+	int np = 0;
+	for (int p = 0; p < 40; p++) {
+		uint64_t est = run_period(&f, 0, ws);
+		mv_vm_close_window(f.vm);
+		assert_int_equal(f.vm->active_true, ws);
+		if (p >= 10) {
+			sum += (double)est;
+			np++;
+		}
+	}
+	/* n = 100, f = 0.25: one period's f has sd sqrt(f(1-f)/n) = 0.043;
+	 * the max of three averages leans high, never far */
+	double mean = sum / np / (double)f.vm->npages;
+	assert_true(mean > 0.22 && mean < 0.36);
+	fix_fini(&f);
+}
+
+static void test_estimate_follows_an_increase_fast_and_decays_slowly(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 6);
+	uint64_t np = f.vm->npages, small = np / 10, big = np * 6 / 10;
+	for (int p = 0; p < 20; p++)
+		run_period(&f, 0, small);
+	assert_true(mv_vm_active_estimate(f.vm) < np * 2 / 10);
+	/* working set grows sixfold: within two periods the fast average
+	 * (gain 0.5) has 3/4 of the step */
+	run_period(&f, 0, big);
+	uint64_t e2 = run_period(&f, 0, big);
+	assert_true(e2 > np * 45 / 100);
+	for (int p = 0; p < 20; p++)
+		run_period(&f, 0, big);
+	/* and shrinks back: three periods later the slow average (gain 0.1)
+	 * still holds 0.1 + 0.5 * 0.9^3 = 0.46 of memory */
+	for (int p = 0; p < 3; p++)
+		run_period(&f, 0, small);
+	uint64_t e3 = mv_vm_active_estimate(f.vm);
+	assert_true(e3 > np * 38 / 100);
+	assert_true(f.vm->active.fast < 0.25);
+	/* it does decay: 30 periods on, 0.1 + 0.5 * 0.9^30 = 0.12 */
+	for (int p = 0; p < 30; p++)
+		run_period(&f, 0, small);
+	assert_true(mv_vm_active_estimate(f.vm) < np * 18 / 100);
+	fix_fini(&f);
+}
+
+static void test_current_period_shows_an_increase_before_it_ends(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 7);
+	for (int p = 0; p < 10; p++)
+		run_period(&f, 0, 0);
+	assert_int_equal(mv_vm_active_estimate(f.vm), 0);
+	/* the whole VM touched early in a period */
+	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
+		mv_vm_access(f.vm, g, 0);
+	mv_vm_active_tick(f.vm, f.now + PERIOD / 3);
+	/* fast average with this period's t/n = 1 folded in: 0.5 */
+	assert_int_equal(mv_vm_active_estimate(f.vm), f.vm->npages / 2);
+	fix_fini(&f);
+}
+
+static void test_sample_covers_a_vm_smaller_than_n(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 8);
+	struct mv_active_config c;
+	mv_active_config_default(&c);
+	c.pages = 1000000;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 8, 0), 0);
+	assert_int_equal(f.vm->active.n, f.vm->npages);
+	assert_int_equal(count_sampled(f.vm), f.vm->npages);
+	run_period(&f, 0, f.vm->npages / 2);
+	/* every page sampled: the figure is exact */
+	assert_int_equal(mv_vm_active_estimate(f.vm), f.vm->npages / 2);
+	/* back to 100: only 100 marks remain */
+	c.pages = 100;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 8, f.now), 0);
+	assert_int_equal(count_sampled(f.vm), 100);
+	fix_fini(&f);
+}
+
+static void test_same_seed_same_estimates(void **state)
+{
+	(void)state;
+	uint64_t est[3];
+	uint64_t seeds[3] = {9, 9, 10};
+	for (int k = 0; k < 3; k++) {
+		struct fix f;
+		fix_init(&f, 16, seeds[k]);
+		for (int p = 0; p < 5; p++)
+			run_period(&f, 0, f.vm->npages / 3);
+		est[k] = mv_vm_active_estimate(f.vm);
+		fix_fini(&f);
+	}
+	assert_int_equal(est[0], est[1]);
+	assert_int_not_equal(est[0], est[2]);
+}
+
+static void test_configure_rejects_zero_size_period_and_bad_gains(
+	void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 4, 11);
+	struct mv_active_config c;
+	mv_active_config_default(&c);
+	c.pages = 0;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 1, 0), MV_EINVAL);
+	mv_active_config_default(&c);
+	c.period_ns = 0;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 1, 0), MV_EINVAL);
+	mv_active_config_default(&c);
+	c.fast_gain = 0;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 1, 0), MV_EINVAL);
+	c.fast_gain = 1.5;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 1, 0), MV_EINVAL);
+	mv_active_config_default(&c);
+	c.slow_gain = NAN;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 1, 0), MV_EINVAL);
+	/* the old sampler is untouched by a rejected configuration */
+	assert_int_equal(count_sampled(f.vm), 100);
+	fix_fini(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_each_period_marks_n_distinct_pages),
+		cmocka_unit_test(
+			test_touching_a_sampled_page_counts_once_and_keeps_the_window),
+		cmocka_unit_test(
+			test_sampled_page_touched_on_the_fast_path_is_counted),
+		cmocka_unit_test(test_idle_vm_estimates_zero),
+		cmocka_unit_test(
+			test_steady_working_set_is_estimated_within_sampling_error),
+		cmocka_unit_test(
+			test_estimate_follows_an_increase_fast_and_decays_slowly),
+		cmocka_unit_test(test_current_period_shows_an_increase_before_it_ends),
+		cmocka_unit_test(test_sample_covers_a_vm_smaller_than_n),
+		cmocka_unit_test(test_same_seed_same_estimates),
+		cmocka_unit_test(
+			test_configure_rejects_zero_size_period_and_bad_gains),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
