@@ -24,6 +24,18 @@ int mv_cli_run(int argc, char **argv);
 /* Help text of `memvisor run` to f. */
 void mv_cli_run_help(FILE *f);
 
+/* `memvisor dommemstat ...`; argv[0] is "dommemstat". */
+int mv_cli_dommemstat(int argc, char **argv);
+void mv_cli_dommemstat_help(FILE *f);
+
+/*
+ * Report a scenario that failed to load or to start (rc from
+ * mv_scenario_load or mv_sim_create; err filled in by them, path names the
+ * file when err does not) and return the exit status: 2 for bad input, 1
+ * otherwise.
+ */
+int mv_cli_load_error(const char *path, int rc, struct mv_error *err);
+
 /* Print "memvisor: <err>" as one line on stderr. */
 void mv_cli_error(const struct mv_error *err);
 /* Print "memvisor: <message>" as one line on stderr. */

@@ -25,6 +25,8 @@ static void main_help(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  run SCENARIO      simulate a scenario and print a summary\n"
+	      "  dommemstat SCENARIO VM\n"
+	      "                    a VM's memory as `virsh dommemstat` prints it\n"
 	      "  help [COMMAND]    show help for memvisor or for COMMAND\n"
 	      "\n"
 	      "Options:\n"
@@ -74,6 +76,10 @@ static int help_command(int argc, char **argv)
 		mv_cli_run_help(stdout);
 		return MV_EXIT_OK;
 	}
+	if (strcmp(argv[1], "dommemstat") == 0) {
+		mv_cli_dommemstat_help(stdout);
+		return MV_EXIT_OK;
+	}
 	if (strcmp(argv[1], "help") == 0) {
 		main_help(stdout);
 		return MV_EXIT_OK;
@@ -116,6 +122,8 @@ int main(int argc, char **argv)
 		return finish(help_command(argc - 1, argv + 1));
 	if (strcmp(cmd, "run") == 0)
 		return finish(mv_cli_run(argc - 1, argv + 1));
+	if (strcmp(cmd, "dommemstat") == 0)
+		return finish(mv_cli_dommemstat(argc - 1, argv + 1));
 	if (cmd[0] == '-' && cmd[1] != '\0') {
 		const char *eq = strchr(cmd, '=');
 		int len = eq ? (int)(eq - cmd) : (int)strlen(cmd);

