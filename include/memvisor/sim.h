@@ -42,6 +42,9 @@ struct mv_scenario {
 	uint64_t step_ns;           /* default 10 ms */
 	uint64_t stats_interval_ns; /* default 10 s */
 	uint64_t active_window_ns;  /* true active set window; default 60 s */
+	/* <host><sampling pages period>: the active-memory estimator (each
+	 * VM's, src/vm/sample.c); default 100 pages per 30 s */
+	struct mv_active_config sampling;
 	struct mv_host_config host;
 	struct mv_reclaim_config reclaim;
 	int nvms;
@@ -67,6 +70,7 @@ void mv_scenario_free(struct mv_scenario *s);
 struct mv_sample_vm {
 	uint64_t state[MV_PS_COUNT]; /* pages per state */
 	uint64_t granted, consumed, touched, active_true; /* pages */
+	uint64_t active_est;               /* pages: sampled estimate (ACTV) */
 	uint64_t faults[MV_FAULT_COUNT];   /* cumulative */
 	uint64_t stall_ns;                 /* cumulative */
 	uint64_t demanded, done;           /* cumulative accesses */

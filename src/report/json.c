@@ -265,6 +265,7 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_mem(w, "consumed", v->consumed);
 	jw_mem(w, "touched", v->touched);
 	jw_mem(w, "active_true", v->active_true);
+	jw_mem(w, "active_est", v->active_est);
 	jw_obj(w, "faults", 1);
 	for (int k = 0; k < MV_FAULT_COUNT; k++)
 		jw_u64(w, fault_key[k], v->faults[k]);
@@ -349,6 +350,8 @@ static void write_scenario(struct jw *w, const struct mv_sim *s)
 	jw_u64(w, "step_ns", sc->step_ns);
 	jw_u64(w, "stats_interval_ns", sc->stats_interval_ns);
 	jw_u64(w, "active_window_ns", sc->active_window_ns);
+	jw_u64(w, "sampling_pages", sc->sampling.pages);
+	jw_u64(w, "sampling_period_ns", sc->sampling.period_ns);
 	jw_obj_end(w);
 }
 

@@ -46,6 +46,7 @@ int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out)
 		v->consumed = u.consumed;
 		v->touched = u.touched;
 		v->active_true = u.active_true;
+		v->active_est = mv_vm_active_estimate(vm);
 		memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 		v->stall_ns = mv_vm_stall_ns(vm);
 		if (s->guest && s->guest[i]) {
@@ -71,6 +72,7 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 	t->consumed += v->consumed;
 	t->touched += v->touched;
 	t->active_true += v->active_true;
+	t->active_est += v->active_est;
 	for (int k = 0; k < MV_FAULT_COUNT; k++)
 		t->faults[k] += v->faults[k];
 	t->stall_ns += v->stall_ns;

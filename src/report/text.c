@@ -212,13 +212,14 @@ static void print_memory(FILE *out, const struct mv_sim *s,
 			 const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"MEMSZ", "GRANT", "CONSUMED", "TOUCHED", "ACTIVE",
+		"MEMSZ", "GRANT", "CONSUMED", "TOUCHED", "ACTIVE", "ACTV",
 		"ZERO",  "SHARED", "PRIVATE",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
-	table_init(&t, out, namew, head, 8);
-	table_header(&t, "VM memory (MiB; ACTIVE is the true active set)");
+	table_init(&t, out, namew, head, 9);
+	table_header(&t, "VM memory (MiB; ACTIVE is the true active set, "
+			 "ACTV the sampled estimate as esxtop shows it)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
 		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
@@ -228,9 +229,10 @@ static void print_memory(FILE *out, const struct mv_sim *s,
 		cell_mib(cell[2], v->consumed);
 		cell_mib(cell[3], v->touched);
 		cell_mib(cell[4], v->active_true);
-		cell_mib(cell[5], v->state[MV_PS_ZERO]);
-		cell_mib(cell[6], v->state[MV_PS_SHARED]);
-		cell_mib(cell[7], v->state[MV_PS_PRIVATE]);
+		cell_mib(cell[5], v->active_est);
+		cell_mib(cell[6], v->state[MV_PS_ZERO]);
+		cell_mib(cell[7], v->state[MV_PS_SHARED]);
+		cell_mib(cell[8], v->state[MV_PS_PRIVATE]);
 		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
 	}
 }

@@ -1720,6 +1720,7 @@ void mv_scenario_default(struct mv_scenario *s)
 	s->step_ns = 10 * MV_NS_PER_MS;
 	s->stats_interval_ns = 10 * MV_NS_PER_S;
 	s->active_window_ns = 60 * MV_NS_PER_S;
+	mv_active_config_default(&s->sampling);
 	mv_host_config_default(&s->host);
 	mv_reclaim_config_default(&s->reclaim);
 	s->nvms = 0;

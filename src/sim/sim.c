@@ -150,6 +150,7 @@ static int take_sample(struct mv_sim *s)
 		v->active_true = s->now_ns < s->sc->active_window_ns
 					 ? s->vm[i]->window_accessed
 					 : u.active_true;
+		v->active_est = mv_vm_active_estimate(s->vm[i]);
 		memcpy(v->faults, s->vm[i]->ctr.faults, sizeof v->faults);
 		v->stall_ns = mv_vm_stall_ns(s->vm[i]);
 		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
@@ -160,6 +161,20 @@ static int take_sample(struct mv_sim *s)
 		mv_swapfile_stats(s->swap[i], &v->swap);
 	}
 	s->nsamples++;
+	return 0;
+}
+
+/* Start VM i's active-memory sampler with the scenario's settings, seeded
+ * from the run's seed and the VM so that runs repeat. */
+static int start_sampler(struct mv_sim *s, int i, struct mv_error *err)
+{
+	uint64_t seed = mv_mix64(s->sc->seed ^ mv_mix64((uint64_t)i + 0xac7));
+	int rc = mv_vm_active_configure(s->vm[i], &s->sc->sampling, seed, 0);
+	if (rc == MV_EINVAL)
+		return mv_error_set(err, rc, s->sc->source, 0, "sampling",
+				    "needs pages and a period above zero");
+	if (rc)
+		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 	return 0;
 }
 
@@ -207,6 +222,8 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		rc = mv_vm_create(s->host, &sc->vms[i].vm, i, &s->vm[i], err);
 		if (!rc && verify && mv_vm_enable_verify(s->vm[i]))
 			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		if (!rc)
+			rc = start_sampler(s, i, err);
 		if (!rc)
 			rc = power_on_reclaim(s, i, err);
 		if (!rc)
@@ -371,6 +388,10 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		mv_share_run(s->sharer, dt);
 	s->now_ns += dt;
 	s->steps++;
+	/* sampling periods end on simulated time; before the policy runs, so
+	 * it sees the period just closed */
+	for (int i = 0; i < s->nvms; i++)
+		mv_vm_active_tick(s->vm[i], s->now_ns);
 
 	enum mv_memstate st = mv_memstate_update(&s->memstate,
 						 mv_host_free_fraction(s->host));
