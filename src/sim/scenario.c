@@ -35,14 +35,16 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <sys/stat.h>
 
 #include "memvisor/sim.h"
+#include "sim/readers.h"
 
 #define MV_NS_DOMAIN "urn:memvisor:domain:1"
 #define MAX_VMS 1024         /* VMs in one scenario */
 #define MAX_VM_COUNT 256     /* clones from one <vm count=N> */
 #define MAX_STEPS 100000000ull /* duration / step */
-#define MAX_FILE_BYTES (64 * MV_MIB)
+#define MAX_FILE_BYTES MV_READER_MAX_BYTES
 #define MAX_HOST_BYTES (1024 * MV_GIB)
 #define MIN_HOST_BYTES (16 * MV_MIB)
 /* libvirt's "unlimited" for memtune values, in KiB (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED). */
@@ -362,9 +364,17 @@ static int page_aligned(const struct src *s, const xmlNode *n,
  * Files and XML documents.
  * ---------------------------------------------------------------- */
 
-/* Read a whole file into a NUL-terminated buffer; -1 with errno set. */
-static int read_file(const char *path, char **buf, size_t *len)
+/* Read a whole regular file into a NUL-terminated buffer (readers.h). */
+int mv_read_file(const char *path, char **buf, size_t *len)
 {
+	/* before opening: opening a FIFO would wait for a writer */
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
+		return -1;
+	}
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return -1;
@@ -700,7 +710,7 @@ static int finish_workloads(const struct mv_scenario *sc,
 struct domain_lines {
 	char file[256];
 	int name, memory, current, hard_limit, min_guarantee, memballoon,
-		stats, numatune;
+		stats, numatune, soft_limit, swap_hard_limit;
 };
 
 /* First node of a libvirt nodeset ("0", "1-3", "0,2", "0-3,^1"). */
@@ -758,6 +768,7 @@ static int parse_memtune(const struct src *s, const xmlNode *mt,
 	static const char *const names[] = {"hard_limit", "soft_limit",
 					    "swap_hard_limit", "min_guarantee"};
 	const xmlNode *seen[4] = {0};
+	uint64_t swap_hard = UINT64_MAX;
 	for (const xmlNode *c = mt->children; c; c = c->next) {
 		for (int i = 0; i < 4; i++) {
 			if (!is_plain(c, names[i]))
@@ -776,12 +787,37 @@ static int parse_memtune(const struct src *s, const xmlNode *mt,
 				dl->hard_limit = line_of(c);
 				if (!unlimited)
 					vm->limit_bytes = bytes;
-			} else if (i == 3) {
+			} else if (i == 1) {
+				dl->soft_limit = line_of(c);
+				if (!unlimited)
+					vm->soft_limit_bytes = bytes;
+			} else if (i == 2) {
+				dl->swap_hard_limit = line_of(c);
+				if (!unlimited)
+					swap_hard = bytes;
+			} else {
 				dl->min_guarantee = line_of(c);
 				vm->reservation_bytes = bytes;
 			}
-			/* soft_limit, swap_hard_limit: read, not yet used */
 		}
+	}
+	/*
+	 * swap_hard_limit is memory plus swap (cgroup v1's
+	 * memory.memsw.limit_in_bytes; libvirt gives cgroup v2's
+	 * memory.swap.max the difference), so what the hypervisor may swap
+	 * of this VM is swap_hard_limit - hard_limit.
+	 */
+	if (swap_hard != UINT64_MAX) {
+		char b[32];
+		if (swap_hard % MV_PAGE_SIZE)
+			return fail(s, seen[2], "memtune/swap_hard_limit",
+				    "must be a multiple of 4 KiB");
+		if (swap_hard < vm->limit_bytes)
+			return fail(s, seen[2], "memtune/swap_hard_limit",
+				    "must not be below memtune/hard_limit "
+				    "(%s): it counts memory plus swap",
+				    fmt_bytes(vm->limit_bytes, b, sizeof b));
+		vm->swap_max_bytes = swap_hard - vm->limit_bytes;
 	}
 	return 0;
 }
@@ -978,6 +1014,26 @@ static int parse_memvisor(const struct src *s, const xmlNode *mvn,
 	return 0;
 }
 
+/*
+ * Guest defaults that depend on the VM, for every VM source: the OS image
+ * is named after the flavour, and an image size not given is at most a
+ * quarter of the VM's memory.
+ */
+static void finish_guest(struct mv_vm_spec *spec, int image_given,
+			 int size_given)
+{
+	struct mv_guest_config *g = &spec->guest;
+	if (!image_given)
+		snprintf(g->os_image, sizeof g->os_image, "%s-generic",
+			 mv_guest_flavour_name(g->flavour));
+	if (!size_given) {
+		uint64_t quarter = spec->vm.mem_bytes / 4 / MV_PAGE_SIZE *
+				   MV_PAGE_SIZE;
+		if (g->os_bytes > quarter)
+			g->os_bytes = quarter;
+	}
+}
+
 /* The libvirt elements we read; everything else in a domain is ignored. */
 enum {
 	D_NAME,
@@ -1103,16 +1159,7 @@ static int parse_domain(const struct loader *L, const struct src *s,
 				return rc;
 		}
 	}
-	struct mv_guest_config *g = &spec->guest;
-	if (!image_given)
-		snprintf(g->os_image, sizeof g->os_image, "%s-generic",
-			 mv_guest_flavour_name(g->flavour));
-	if (!size_given) {
-		uint64_t quarter = vm->mem_bytes / 4 / MV_PAGE_SIZE *
-				   MV_PAGE_SIZE;
-		if (g->os_bytes > quarter)
-			g->os_bytes = quarter;
-	}
+	finish_guest(spec, image_given, size_given);
 
 	rc = mv_vm_config_check(vm, s->err);
 	if (rc) {
@@ -1126,6 +1173,8 @@ static int parse_domain(const struct loader *L, const struct src *s,
 			{"currentMemory", dl->current},
 			{"memtune/hard_limit", dl->hard_limit},
 			{"memtune/min_guarantee", dl->min_guarantee},
+			{"memtune/soft_limit", dl->soft_limit},
+			{"memtune/swap_hard_limit", dl->swap_hard_limit},
 			{"memballoon/model", dl->memballoon},
 			{"memballoon/stats", dl->stats},
 			{"numatune/memory", dl->numatune},
@@ -1426,6 +1475,8 @@ static int reserve_vms(struct loader *L, int n)
  * One <vm>: its domain (inline or file=), the scenario's workloads for it,
  * then `count` copies named NAME-1..NAME-N when count > 1.
  */
+static void default_name(const char *file, char *out, size_t n);
+
 static int parse_vm(struct loader *L, const struct src *s, const xmlNode *vn)
 {
 	static const char *const vm_attrs[] = {"count", "file", NULL};
@@ -1480,7 +1531,7 @@ static int parse_vm(struct loader *L, const struct src *s, const xmlNode *vn)
 			rc = fail(s, vn, "vm/file", "must not be empty");
 		else if (join_path(L->base_dir, file, path, sizeof path) != 0)
 			rc = fail(s, vn, "vm/file", "path is too long");
-		else if (read_file(path, &buf, &len) != 0) {
+		else if (mv_read_file(path, &buf, &len) != 0) {
 			int e = errno;
 			rc = mv_error_set(s->err,
 					  e == ENOENT || e == ENOTDIR
@@ -1489,6 +1540,17 @@ static int parse_vm(struct loader *L, const struct src *s, const xmlNode *vn)
 					  s->file, line_of(vn), "vm/file",
 					  "cannot open '%s': %s", path,
 					  strerror(e));
+		} else if (mv_vmx_is_path(path)) {
+			/* a VMware VM: src/sim/vmx.c */
+			char dn[64];
+			default_name(path, dn, sizeof dn);
+			rc = mv_vmx_parse(buf, len, path, dn, spec, s->err);
+			if (!rc) {
+				finish_guest(spec, 0, 0);
+				snprintf(dl->file, sizeof dl->file, "%s",
+					 spec->vm.source);
+				dl->name = spec->vm.source_line;
+			}
 		} else if ((rc = parse_xml(buf, len, path, &doc, s->err)) ==
 			   0) {
 			struct src ds = {path, s->err};
@@ -1742,7 +1804,7 @@ int mv_scenario_load(const char *path, struct mv_scenario **out,
 	*out = NULL;
 	char *buf;
 	size_t len;
-	if (read_file(path, &buf, &len) != 0) {
+	if (mv_read_file(path, &buf, &len) != 0) {
 		int e = errno;
 		return mv_error_set(err,
 				    e == ENOENT || e == ENOTDIR ? MV_ENOENT
@@ -1787,6 +1849,36 @@ int mv_scenario_load_string(const char *xml, const char *name,
 				    "no scenario text");
 	return load_buffer(xml, strlen(xml), name, base_dir ? base_dir : "",
 			   out, err);
+}
+
+/*
+ * One libvirt domain document on its own (readers.h), checked as the
+ * scenario loader checks a domain file, its workloads against a scenario
+ * of the default duration.
+ */
+int mv_domain_parse(const char *xml, size_t len, const char *file,
+		    int host_nodes, struct mv_vm_spec *spec,
+		    struct mv_error *err)
+{
+	struct mv_error dummy;
+	if (!err)
+		err = &dummy;
+	if (!file || !*file)
+		file = "<domain>";
+	struct mv_scenario sc;
+	mv_scenario_default(&sc);
+	sc.host.nodes = host_nodes;
+	struct loader L = {&sc, "", err, 0};
+	struct src ds = {file, err};
+	struct domain_lines dl;
+	xmlDoc *doc = NULL;
+	int rc = parse_xml(xml, len, file, &doc, err);
+	if (!rc)
+		rc = parse_domain(&L, &ds, xmlDocGetRootElement(doc), spec, &dl);
+	if (!rc)
+		rc = finish_workloads(&sc, spec, err);
+	xmlFreeDoc(doc);
+	return rc;
 }
 
 void mv_scenario_free(struct mv_scenario *s)

@@ -105,6 +105,9 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	struct mv_vm *vm = s->vm[i];
 	uint64_t slots = (vm->cfg.mem_bytes - vm->cfg.reservation_bytes) /
 			 MV_PAGE_SIZE;
+	/* libvirt's swap_hard_limit bounds what may be swapped */
+	if (vm->cfg.swap_max_bytes / MV_PAGE_SIZE < slots)
+		slots = vm->cfg.swap_max_bytes / MV_PAGE_SIZE;
 	int rc = mv_swapfile_create(vm, s->run_dir, slots, &s->swap[i], err);
 	if (rc)
 		return rc;

@@ -36,6 +36,8 @@ void mv_vm_config_default(struct mv_vm_config *c, const char *name,
 	c->current_bytes = mem_bytes;
 	c->limit_bytes = mem_bytes;
 	c->reservation_bytes = 0;
+	c->soft_limit_bytes = 0;
+	c->swap_max_bytes = UINT64_MAX;
 	c->shares = 10 * mem_bytes / MV_MIB;
 	c->balloon_driver = 1;
 	c->stats_period_s = 0;
@@ -60,6 +62,7 @@ static int vm_err(const struct mv_vm_config *c, struct mv_error *err,
  * Validate c: a usable name; memory > 0, page-aligned and at most 1 TiB;
  * currentMemory > 0, page-aligned and <= memory; hard_limit > 0 and
  * page-aligned; min_guarantee page-aligned, <= memory and <= hard_limit;
+ * soft_limit page-aligned and <= hard_limit; the swap bound page-aligned;
  * switches 0/1; stats period >= 0; home node -1 or a node number.
  * Returns 0 or MV_EINVAL with err at c->source:c->source_line naming the
  * libvirt field ("memory", "currentMemory", "memtune/hard_limit", ...).
@@ -109,6 +112,17 @@ int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err)
 		return vm_err(c, err, "memtune/hard_limit",
 			      "must not be below memtune/min_guarantee",
 			      c->reservation_bytes);
+	if (c->soft_limit_bytes % MV_PAGE_SIZE)
+		return vm_err(c, err, "memtune/soft_limit",
+			      "must be a multiple of 4 KiB", 0);
+	if (c->soft_limit_bytes > c->limit_bytes)
+		return vm_err(c, err, "memtune/soft_limit",
+			      "must not exceed memtune/hard_limit",
+			      c->limit_bytes);
+	if (c->swap_max_bytes != UINT64_MAX &&
+	    c->swap_max_bytes % MV_PAGE_SIZE)
+		return vm_err(c, err, "memtune/swap_hard_limit",
+			      "must be a multiple of 4 KiB", 0);
 	if (c->balloon_driver != 0 && c->balloon_driver != 1)
 		return vm_err(c, err, "memballoon/model", "must be 0 or 1",
 			      0);

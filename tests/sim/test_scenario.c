@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/readers.h"
 #include "support/mvtest.h"
 
 /* ------------------------------------------------------------------ */
@@ -1369,11 +1370,155 @@ static void test_workload_config_check_uses_its_source(void **state)
 	assert_string_equal(err.field, "workload/size");
 }
 
+/* ------------------------------------------------------------------ */
+/* memtune soft_limit / swap_hard_limit, memoryBacking, numatune,      */
+/* mv_domain_parse, files that are not regular                         */
+/* ------------------------------------------------------------------ */
+
+static void test_soft_limit_and_swap_hard_limit_are_recorded(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memtune>\n"
+		      "        <hard_limit unit='MiB'>768</hard_limit>\n"
+		      "        <soft_limit unit='MiB'>512</soft_limit>\n"
+		      "        <swap_hard_limit unit='MiB'>1024"
+		      "</swap_hard_limit>\n"
+		      "      </memtune>\n"));
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	assert_int_equal(vm->limit_bytes, 768 * MV_MIB);
+	assert_int_equal(vm->soft_limit_bytes, 512 * MV_MIB);
+	/* memory plus swap: the hypervisor may swap the difference */
+	assert_int_equal(vm->swap_max_bytes, 256 * MV_MIB);
+	mv_scenario_free(sc);
+
+	/* absent or libvirt's "unlimited": no soft limit, no swap bound */
+	sc = load_ok(with_domain(
+		MEM1G "      <memtune><soft_limit unit='KiB'>9007199254740991"
+		      "</soft_limit><swap_hard_limit unit='KiB'>"
+		      "9007199254740991</swap_hard_limit></memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.soft_limit_bytes, 0);
+	assert_int_equal(sc->vms[0].vm.swap_max_bytes, UINT64_MAX);
+	mv_scenario_free(sc);
+
+	/* swap_hard_limit without hard_limit counts from the memory size */
+	sc = load_ok(with_domain(
+		MEM1G "      <memtune><swap_hard_limit unit='GiB'>1"
+		      "</swap_hard_limit></memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.swap_max_bytes, 0);
+	mv_scenario_free(sc);
+}
+
+static void test_soft_and_swap_limits_are_validated(void **state)
+{
+	(void)state;
+	load_err(with_domain(MEM1G
+			     "      <memtune>\n"
+			     "        <hard_limit unit='MiB'>512</hard_limit>\n"
+			     "        <swap_hard_limit unit='MiB'>256"
+			     "</swap_hard_limit>\n"
+			     "      </memtune>\n"),
+		 8, "memtune/swap_hard_limit", "below memtune/hard_limit");
+	load_err(with_domain(MEM1G "      <memtune>\n"
+				   "        <swap_hard_limit unit='b'>"
+				   "2147483649</swap_hard_limit>\n"
+				   "      </memtune>\n"),
+		 7, "memtune/swap_hard_limit", "multiple of 4 KiB");
+	load_err(with_domain(MEM1G
+			     "      <memtune>\n"
+			     "        <hard_limit unit='MiB'>512</hard_limit>\n"
+			     "        <soft_limit unit='MiB'>768</soft_limit>\n"
+			     "      </memtune>\n"),
+		 8, "memtune/soft_limit", "must not exceed memtune/hard_limit");
+	load_err(with_domain(MEM1G "      <memtune><soft_limit unit='b'>1000"
+				   "</soft_limit></memtune>\n"),
+		 6, "memtune/soft_limit", "multiple of 4 KiB");
+	load_err(with_domain(MEM1G "      <memtune><swap_hard_limit>x"
+				   "</swap_hard_limit></memtune>\n"),
+		 6, "memtune/swap_hard_limit", "not a size");
+}
+
+static void test_hugepages_flag_and_numatune_home_node_alone(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><hugepages><page size='2048' "
+		      "unit='KiB'/></hugepages></memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.hugepages, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	assert_int_equal(sc->vms[0].vm.home_node, -1);
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(MEM1G "      <memoryBacking><locked/>"
+				       "</memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.hugepages, 0);
+	mv_scenario_free(sc);
+	/* placement='auto' (no nodeset): the host chooses */
+	sc = load_ok(with_domain(MEM1G "      <numatune><memory mode='strict' "
+				       "placement='auto'/></numatune>\n"));
+	assert_int_equal(sc->vms[0].vm.home_node, -1);
+	mv_scenario_free(sc);
+}
+
+static void test_domain_parse_reads_a_domain_on_its_own(void **state)
+{
+	(void)state;
+	static const char xml[] =
+		"<domain type='kvm'>\n"
+		"  <name>solo</name>\n"
+		"  <memory unit='MiB'>512</memory>\n"
+		"  <numatune><memory mode='preferred' nodeset='1'/></numatune>\n"
+		"  <memoryBacking><hugepages/></memoryBacking>\n"
+		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"<mv:workload size='64MiB'/></mv:memvisor></metadata>\n"
+		"</domain>\n";
+	struct mv_vm_spec spec;
+	struct mv_error err = {0};
+	mvt_ok(mv_domain_parse(xml, strlen(xml), "solo.xml", 2, &spec, &err),
+	       &err, "mv_domain_parse");
+	assert_string_equal(spec.vm.name, "solo");
+	assert_int_equal(spec.vm.mem_bytes, 512 * MV_MIB);
+	assert_int_equal(spec.vm.home_node, 1);
+	assert_int_equal(spec.vm.hugepages, 1);
+	assert_int_equal(spec.guest.nworkloads, 1);
+	assert_string_equal(spec.guest.workload[0].name, "workload-1");
+	assert_string_equal(spec.guest.os_image, "linux-generic");
+	/* the same node on a one-node host is an error at its line */
+	assert_int_equal(mv_domain_parse(xml, strlen(xml), "solo.xml", 1,
+					 &spec, &err),
+			 MV_EINVAL);
+	assert_string_equal(err.file, "solo.xml");
+	assert_int_equal(err.line, 4);
+	assert_string_equal(err.field, "numatune/memory");
+}
+
+static void test_domain_files_must_be_regular_files(void **state)
+{
+	(void)state;
+	char buf[600];
+	load_err_in("<scenario>\n"
+		    "  <host><memory unit='GiB'>8</memory></host>\n"
+		    "  <vm file='/dev/null'/>\n"
+		    "</scenario>\n",
+		    "", MV_EIO, "t.xml", 3, "vm/file", "No such device", buf,
+		    sizeof buf);
+	load_err_in("<scenario>\n"
+		    "  <host><memory unit='GiB'>8</memory></host>\n"
+		    "  <vm file='domains'/>\n"
+		    "</scenario>\n",
+		    "examples", MV_EIO, "t.xml", 3, "vm/file", "Is a directory",
+		    buf, sizeof buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_debian12_dumpxml_file_loads_memory_balloon_and_guest),
+		cmocka_unit_test(test_soft_limit_and_swap_hard_limit_are_recorded),
+		cmocka_unit_test(test_soft_and_swap_limits_are_validated),
+		cmocka_unit_test(test_hugepages_flag_and_numatune_home_node_alone),
+		cmocka_unit_test(test_domain_parse_reads_a_domain_on_its_own),
+		cmocka_unit_test(test_domain_files_must_be_regular_files),
 		cmocka_unit_test(test_win2019_dumpxml_file_is_a_windows_guest),
 		cmocka_unit_test(
 			test_scenario_file_resolves_domains_relative_to_its_directory),

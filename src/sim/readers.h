@@ -1,0 +1,54 @@
+/*
+ * readers.h - the readers of VM descriptions behind the scenario loader,
+ * callable on their own (unit tests, the fuzz harnesses in fuzz/).
+ *
+ * A VM comes either from a libvirt <domain> (src/sim/scenario.c) or from
+ * a VMware .vmx file (src/sim/vmx.c). Both fill a struct mv_vm_spec: the
+ * VM configuration checked by mv_vm_config_check, and the guest OS model
+ * at its defaults (plus what the source says about the OS). Bad input is
+ * MV_EINVAL with err = "file:line: field: problem", field named as in the
+ * source ("memtune/hard_limit", "sched.mem.max").
+ */
+#ifndef MEMVISOR_SIM_READERS_H
+#define MEMVISOR_SIM_READERS_H
+
+#include <stddef.h>
+
+#include "memvisor/sim.h"
+
+/* Largest .vmx or XML file a reader accepts. */
+#define MV_READER_MAX_BYTES (64 * MV_MIB)
+
+/*
+ * Read a whole regular file into a NUL-terminated malloc'd buffer. -1 with
+ * errno set (EISDIR / EINVAL for what is not a regular file, EFBIG above
+ * MV_READER_MAX_BYTES): FIFOs and devices are refused so that a scenario
+ * naming /dev/stdin cannot hang a run.
+ */
+int mv_read_file(const char *path, char **buf, size_t *len);
+
+/* Does path name a VMware configuration file (".vmx", any case)? */
+int mv_vmx_is_path(const char *path);
+
+/*
+ * Parse the .vmx text (len bytes, NUL bytes refused) named `file` in
+ * errors into spec: the VM configuration (validated) and the guest OS
+ * flavour, the rest of spec->guest at its defaults. `default_name` (the
+ * file name without extension) is used when there is no displayName.
+ * See docs/scenario.md, "VMware .vmx files".
+ */
+int mv_vmx_parse(const char *text, size_t len, const char *file,
+		 const char *default_name, struct mv_vm_spec *spec,
+		 struct mv_error *err);
+
+/*
+ * Parse a libvirt <domain> document (len bytes of XML) named `file` into
+ * spec, as the scenario loader reads one from a file, for a host with
+ * host_nodes NUMA nodes. Guest defaults that depend on the VM (OS image
+ * name and size) are applied.
+ */
+int mv_domain_parse(const char *xml, size_t len, const char *file,
+		    int host_nodes, struct mv_vm_spec *spec,
+		    struct mv_error *err);
+
+#endif
