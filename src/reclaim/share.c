@@ -57,7 +57,8 @@
  * cksum equal to the low 32 bits of the entry's hash). Dead entries are
  * removed when a lookup meets them, and all at once whenever the table
  * would pass 3/4 full; only then does it grow (to keep live entries at most
- * half of it). A page has at most one hint, found again through its
+ * half of it). With hints on, adding a VM sizes the table at once for two
+ * entries per guest page (see reserve()), so growth is then rare. A page has at most one hint, found again through its
  * cksum: the low 32 bits of a hash are its home bucket, so when a page
  * changes its old hint is deleted before the new one goes in. The table
  * therefore holds at most one entry per live hint and per sharing frame,
@@ -71,9 +72,10 @@
  * scanning (real, not deterministic); sim_cpu_ns = pages_scanned x
  * page_cost_ns is what the simulation charges (deterministic).
  *
- * Hot path: a page that matches nothing costs one XXH3 of 4 KiB, one
- * probe sequence in a table of 16-byte entries and a hint insertion; no
- * allocation (the table grows by doubling, amortised).
+ * Hot path: a page that matches nothing costs one XXH3 of 4 KiB (the
+ * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
+ * of 16-byte entries and a hint insertion; no allocation (the table is
+ * sized when VMs are added, else grows by doubling, amortised).
  *
  * Sources: C. A. Waldspurger, "Memory Resource Management in VMware ESX
  * Server", OSDI 2002, section 4 (content-based page sharing, hints, full
@@ -87,6 +89,11 @@
 #include <time.h>
 
 #include "reclaim/share.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define XXH_DISPATCH_DISABLE_REPLACE /* call XXH3_64bits_dispatch by name */
+#include <xxh_x86dispatch.h>
+#endif
 
 /* pme->aux bits owned by page sharing. */
 enum {
@@ -135,10 +142,44 @@ struct mv_sharer {
 	struct mv_share_stats st; /* cumulative counters */
 };
 
+/*
+ * The scanner's hash. libxxhash's XXH3_64bits is built for baseline x86-64
+ * (SSE2); the same library exports XXH3_64bits_dispatch (xxHash's
+ * xxh_x86dispatch.c), which picks the AVX2 or AVX-512 code of the same
+ * function at run time: the same 64-bit values, about 1.5x the bandwidth
+ * on 4 KiB pages (bench/bench_share.c prints both). Its wide-vector code
+ * returns with the upper halves of the YMM/ZMM registers dirty, and every
+ * later legacy-SSE instruction in the process then pays a state transition
+ * (measured here: the SSE2 XXH3 fell from 14 to 3.8 GB/s), so each call is
+ * followed by VZEROUPPER, as compilers do at the end of AVX functions
+ * (Intel 64 and IA-32 Optimization Reference Manual, "Mixing AVX code with
+ * SSE code"). VZEROUPPER exists only with AVX: without it, the plain
+ * library function.
+ */
 static uint64_t xxh3_page(const void *page)
 {
 	return mv_page_hash(page);
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+static uint64_t xxh3_page_wide(const void *page)
+{
+	uint64_t h = XXH3_64bits_dispatch(page, MV_PAGE_SIZE);
+	__asm__ volatile("vzeroupper" ::: "memory");
+	return h;
+}
+
+static mv_share_hash_fn default_hash(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") ? xxh3_page_wide : xxh3_page;
+}
+#else
+static mv_share_hash_fn default_hash(void)
+{
+	return xxh3_page;
+}
+#endif
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -160,7 +201,7 @@ void mv_share_config_default(struct mv_share_config *c)
 
 void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 {
-	s->hash = fn ? fn : xxh3_page;
+	s->hash = fn ? fn : default_hash();
 	s->zero_hash = s->hash(mv_host_frame(s->host, MV_ZERO_MPN));
 }
 
@@ -274,15 +315,18 @@ static void raw_insert(struct share_entry *tab, uint64_t mask,
 
 /*
  * Drop every dead entry and, if the live ones fill more than half of the
- * table, double it. MV_ENOMEM leaves the table as it was.
+ * table or it is smaller than min_cap (a power of two), grow it. MV_ENOMEM
+ * leaves the table as it was.
  */
-static int tab_rebuild(struct mv_sharer *s)
+static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
 {
 	uint64_t cap = s->mask + 1, live = 0;
 	for (uint64_t i = 0; i < cap; i++)
 		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i]))
 			live++;
 	uint64_t ncap = cap;
+	while (ncap < min_cap && ncap < TABLE_MAX)
+		ncap *= 2;
 	while ((live + 1) * 2 > ncap && ncap < TABLE_MAX)
 		ncap *= 2;
 	if ((live + 1) * 4 > ncap * 3)
@@ -314,7 +358,7 @@ static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
 		      uint32_t meta)
 {
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3) {
-		int rc = tab_rebuild(s);
+		int rc = tab_rebuild(s, 0);
 		if (rc)
 			return rc;
 	}
@@ -503,6 +547,28 @@ void mv_share_destroy(struct mv_sharer *s)
 	free(s);
 }
 
+/*
+ * Size the table for every page of the VMs added so far: live entries
+ * never outnumber guest pages (a hint per private page, a sharing frame
+ * per group of shared ones), so at twice that the first full scan, which
+ * makes a hint of nearly every page, never stops to grow the table; grown
+ * one doubling at a time it spent a quarter of that scan rehashing
+ * (bench/bench_share.c). 32 bytes per guest page, less than KSM's rmap_item
+ * per scanned page. Without hints the table holds only sharing frames and
+ * grows as needed; a failed allocation here just leaves growth on demand.
+ */
+static void reserve(struct mv_sharer *s)
+{
+	if (!s->cfg.hints)
+		return;
+	uint64_t pages = 0;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		if (s->vms[i]->cfg.sharing)
+			pages += s->vms[i]->npages;
+	if (2 * pages > s->mask + 1)
+		(void)tab_rebuild(s, 2 * pages);
+}
+
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 {
 	if (vm->host != s->host || vm->npages > UINT32_MAX ||
@@ -526,6 +592,7 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		vm->pmap[g].cksum = 0;
 	}
 	s->vms[s->nvms++] = vm;
+	reserve(s);
 	return 0;
 }
 
