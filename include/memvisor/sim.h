@@ -30,6 +30,8 @@ struct mv_reclaim_config {
 	double balloon_max;           /* <balloon max>: of each VM's memory; 65% */
 	char swap_dir[256];           /* <swap dir>; "" = a new temporary directory */
 	int keep_swap;                /* <swap keep>; default 0 */
+	enum mv_memstate_model memstate_model; /* <memstate model>; esx41 */
+	double idle_tax;              /* <idle-tax rate>: 0..0.99; default 0.75 */
 };
 
 void mv_reclaim_config_default(struct mv_reclaim_config *r);

@@ -28,7 +28,7 @@
 
 _Static_assert(MV_PS_COUNT == 7, "page-state keys out of date");
 _Static_assert(MV_FAULT_COUNT == 5, "fault keys out of date");
-_Static_assert(MV_MEMSTATE_COUNT == 4, "memstate keys out of date");
+_Static_assert(MV_MEMSTATE_COUNT == 5, "memstate keys out of date");
 /* Every field is written (cpu_ns on the wall_s line only): a new field
  * needs a key. */
 _Static_assert(sizeof(struct mv_share_stats) == 11 * sizeof(uint64_t),
@@ -47,7 +47,7 @@ static const char *const fault_key[MV_FAULT_COUNT] = {
 	"zero_fill", "cow", "decompress", "swap_in", "alloc_wait",
 };
 static const char *const memstate_key[MV_MEMSTATE_COUNT] = {
-	"high", "soft", "hard", "low",
+	"high", "clear", "soft", "hard", "low",
 };
 
 struct jw {

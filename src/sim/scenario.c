@@ -1330,6 +1330,44 @@ static int parse_compression(const struct src *s, const xmlNode *n,
 	return 0;
 }
 
+/* <memstate model>: which free-memory state model (docs/policy.md) */
+static int parse_memstate(const struct src *s, const xmlNode *n,
+			  struct mv_reclaim_config *r)
+{
+	static const char *const names[] = {"model", NULL};
+	int rc = check_leaf(s, n, "memstate", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if (!(v = attr(n, "model")))
+		return fail(s, n, "memstate/model", "is required");
+	if (mv_memstate_model_parse(v, &r->memstate_model) != 0)
+		return fail(s, n, "memstate/model",
+			    "unknown model '%s' (esx41, vsphere5, vsphere6)", v);
+	return 0;
+}
+
+/* <idle-tax rate>: ESX's Mem.IdleTax, 0% to 99% */
+static int parse_idle_tax(const struct src *s, const xmlNode *n,
+			  struct mv_reclaim_config *r)
+{
+	static const char *const names[] = {"rate", NULL};
+	int rc = check_leaf(s, n, "idle-tax", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if (!(v = attr(n, "rate")))
+		return fail(s, n, "idle-tax/rate", "is required");
+	if ((rc = fraction_attr(s, n, "idle-tax/rate", v, &r->idle_tax)))
+		return rc;
+	if (r->idle_tax > MV_IDLE_TAX_MAX + 1e-12)
+		return fail(s, n, "idle-tax/rate",
+			    "'%s' is above 99%% (a 100%% tax would make idle "
+			    "memory infinitely expensive)",
+			    v);
+	return 0;
+}
+
 /* <reclaim enabled period> */
 static int parse_reclaim(const struct src *s, const xmlNode *n,
 			 struct mv_reclaim_config *r)
@@ -1360,7 +1398,8 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 	static const char *const balloon_attrs[] = {"max", NULL};
 	static const char *const kids[] = {"memory",  "numa",	     "thresholds",
 					   "latency", "swap",	     "sharing",
-					   "compression", "balloon", "reclaim"};
+					   "compression", "balloon", "reclaim",
+					   "memstate", "idle-tax"};
 	enum { NKIDS = sizeof kids / sizeof kids[0] };
 	int rc = check_attrs(s, hn, "host", host_attrs);
 	if (rc)
@@ -1445,12 +1484,24 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 		case 8:
 			rc = parse_reclaim(s, c, r);
 			break;
+		case 9:
+			rc = parse_memstate(s, c, r);
+			break;
+		case 10:
+			rc = parse_idle_tax(s, c, r);
+			break;
 		}
 		if (rc)
 			return rc;
 	}
 	if (!seen[0])
 		return fail(s, hn, "host/memory", "is required");
+	/* the later models derive every threshold from minFree */
+	if (seen[2] && r->memstate_model != MV_MEMSTATE_ESX41)
+		return fail(s, seen[2], "host/thresholds",
+			    "only with <memstate model=\"esx41\"/>: %s "
+			    "derives its thresholds from the host's memory",
+			    mv_memstate_model_name(r->memstate_model));
 	return 0;
 }
 
@@ -1766,6 +1817,8 @@ void mv_reclaim_config_default(struct mv_reclaim_config *r)
 	r->balloon_max = 0.65;
 	r->swap_dir[0] = '\0';
 	r->keep_swap = 0;
+	r->memstate_model = MV_MEMSTATE_ESX41;
+	r->idle_tax = 0.75; /* ESX's Mem.IdleTax default */
 }
 
 /*

@@ -167,6 +167,35 @@ static int take_sample(struct mv_sim *s)
 	return 0;
 }
 
+/*
+ * Admission control (ESX): a VM powers on only if its reservation fits in
+ * the host memory not yet reserved by the VMs powered on before it, so
+ * that reservations can always be honoured. The first VM that does not
+ * fit stops the run, named with the figures.
+ */
+static int admit(const struct mv_scenario *sc, struct mv_error *err)
+{
+	uint64_t host = sc->host.mem_bytes - MV_PAGE_SIZE; /* the zero frame */
+	uint64_t reserved = 0;
+	for (int i = 0; i < sc->nvms; i++) {
+		const struct mv_vm_config *c = &sc->vms[i].vm;
+		if (c->reservation_bytes <= host - reserved) {
+			reserved += c->reservation_bytes;
+			continue;
+		}
+		char want[32], left[32], total[32];
+		mv_format_bytes(c->reservation_bytes, want, sizeof want);
+		mv_format_bytes(host - reserved, left, sizeof left);
+		mv_format_bytes(host, total, sizeof total);
+		return mv_error_set(err, MV_EINVAL, c->source, c->source_line,
+				    "memtune/min_guarantee",
+				    "VM '%s' cannot power on: it reserves %s "
+				    "but only %s of the host's %s is unreserved",
+				    c->name, want, left, total);
+	}
+	return 0;
+}
+
 /* Start VM i's active-memory sampler with the scenario's settings, seeded
  * from the run's seed and the VM so that runs repeat. */
 static int start_sampler(struct mv_sim *s, int i, struct mv_error *err)
@@ -220,6 +249,10 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		return rc;
 	}
 	mv_rng_seed(&s->reclaim_rng, mv_mix64(sc->seed ^ 0x5eed5a9ull));
+	if ((rc = admit(sc, err))) {
+		mv_sim_destroy(s);
+		return rc;
+	}
 	s->nvms = sc->nvms;
 	for (int i = 0; i < sc->nvms; i++) {
 		rc = mv_vm_create(s->host, &sc->vms[i].vm, i, &s->vm[i], err);
@@ -238,7 +271,8 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 			return rc;
 		}
 	}
-	mv_memstate_init(&s->memstate, &sc->host.thresholds);
+	mv_memstate_init(&s->memstate, sc->reclaim.memstate_model,
+			 &sc->host.thresholds, sc->host.mem_bytes);
 	s->min_free = s->host->nfree;
 	s->next_sample_ns = 0;
 	s->next_window_ns = sc->active_window_ns;
@@ -330,6 +364,19 @@ static void balance(struct mv_sim *s)
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].shares = vm->cfg.shares;
+		/* f for the idle memory tax: the pages the VM touched in the
+		 * last closed active window (the set so far before the first
+		 * one closes), as a fraction of what it holds. This is the
+		 * simulator's true active set; ESX samples it instead
+		 * (Waldspurger 2002, section 5.3). */
+		uint64_t act = s->now_ns < s->sc->active_window_ns
+				       ? vm->window_accessed
+				       : vm->active_true;
+		pv[i].active = pv[i].consumed
+				       ? (double)act / (double)pv[i].consumed
+				       : 0;
+		if (pv[i].active > 1)
+			pv[i].active = 1;
 		pv[i].balloon = vm->cfg.balloon_driver;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
 		pv[i].balloon_max = (uint64_t)(r->balloon_max * (double)vm->npages);
@@ -356,8 +403,10 @@ static void balance(struct mv_sim *s)
 		.total = mv_host_usable_frames(s->host),
 		.free = s->host->nfree,
 		.state = s->memstate.state,
-		.t = s->memstate.t,
+		.goal = mv_memstate_goal(&s->memstate),
+		.soft = s->memstate.line[MV_MEMSTATE_SOFT],
 		.margin = s->memstate.margin,
+		.idle_tax = r->idle_tax,
 	};
 	mv_policy_plan(&h, s->nvms, pv, s->action);
 	for (int i = 0; i < s->nvms; i++) {

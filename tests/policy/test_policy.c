@@ -1,4 +1,10 @@
-/* Tests of the policy layer: free-memory states and the reclaim plan. */
+/*
+ * Tests of the policy layer: the three free-memory state models (published
+ * thresholds, hysteresis), min-funding revocation with the idle memory
+ * tax, and the reclaim plan.
+ */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support/mvtest.h"
@@ -9,14 +15,14 @@ static void test_states_follow_esx41_thresholds(void **state)
 {
 	(void)state;
 	struct mv_memstate_machine m;
-	mv_memstate_init(&m, &esx41);
+	mv_memstate_init(&m, MV_MEMSTATE_ESX41, &esx41, 0);
 	assert_int_equal(mv_memstate_update(&m, 0.50), MV_MEMSTATE_HIGH);
 	assert_int_equal(mv_memstate_update(&m, 0.061), MV_MEMSTATE_HIGH);
 	assert_int_equal(mv_memstate_update(&m, 0.039), MV_MEMSTATE_SOFT);
 	assert_int_equal(mv_memstate_update(&m, 0.019), MV_MEMSTATE_HARD);
 	assert_int_equal(mv_memstate_update(&m, 0.009), MV_MEMSTATE_LOW);
 	/* straight from high to low in one update */
-	mv_memstate_init(&m, &esx41);
+	mv_memstate_init(&m, MV_MEMSTATE_ESX41, &esx41, 0);
 	assert_int_equal(mv_memstate_update(&m, 0.001), MV_MEMSTATE_LOW);
 	assert_string_equal(mv_memstate_name(MV_MEMSTATE_HARD), "hard");
 }
@@ -25,7 +31,7 @@ static void test_states_do_not_flap_at_a_threshold(void **state)
 {
 	(void)state;
 	struct mv_memstate_machine m;
-	mv_memstate_init(&m, &esx41);
+	mv_memstate_init(&m, MV_MEMSTATE_ESX41, &esx41, 0);
 	assert_int_equal(mv_memstate_update(&m, 0.0399), MV_MEMSTATE_SOFT);
 	/* back just above soft's threshold: still soft (margin 1%) */
 	assert_int_equal(mv_memstate_update(&m, 0.0401), MV_MEMSTATE_SOFT);
@@ -59,7 +65,8 @@ static struct mv_policy_vm pvm(uint64_t consumed, uint64_t reservation,
 static struct mv_policy_host phost(uint64_t free, enum mv_memstate st)
 {
 	struct mv_policy_host h = {.total = 100000, .free = free, .state = st,
-				   .t = esx41, .margin = 0.01};
+				   .goal = 0.08, .soft = 0.04, .margin = 0.01,
+				   .idle_tax = 0.75};
 	return h;
 }
 
@@ -157,7 +164,7 @@ static void test_limit_is_enforced_in_any_state(void **state)
 static void test_balloon_is_capped_and_deflates_with_memory_to_spare(void **state)
 {
 	(void)state;
-	struct mv_policy_vm v[1] = {pvm(9000, 0, 1)};
+	struct mv_policy_vm v[1] = {pvm(3000, 0, 1)};
 	v[0].balloon_size = 6000;
 	struct mv_policy_host h = phost(0, MV_MEMSTATE_SOFT);
 	struct mv_policy_action a[1];
@@ -167,6 +174,277 @@ static void test_balloon_is_capped_and_deflates_with_memory_to_spare(void **stat
 	v[0].balloon_min = 1000;
 	mv_policy_plan(&h, 1, v, a);
 	assert_int_equal(a[0].balloon_target, 1000); /* down to currentMemory */
+}
+
+
+/* ---- state models ------------------------------------------------------ */
+
+#define MIB(x) ((double)(x) * (double)MV_MIB)
+
+/*
+ * vSphere 5's sliding minFree against published figures: F. Denneman
+ * ("Mem.MinFreePct sliding scale function", 2011) gives 1597.6 MB for a
+ * 96 GB host (the bands sum to 1597.44 MiB; his per-band figures carry
+ * rounding); the 128 GB host is quoted at about 1925 MB; J. Griffiths
+ * ("Memory management in ESXi 6") lists 72 GB -> 1349.56 MB and 144 GB ->
+ * 2086.84 MB on a 899 MB base for the first 28 GB, so the increments
+ * above 28 GiB must match exactly.
+ */
+static void test_vsphere5_min_free_matches_published_figures(void **state)
+{
+	(void)state;
+	double mf96 = mv_memstate_min_free(96 * MV_GIB) / MIB(1);
+	double mf128 = mv_memstate_min_free(128 * MV_GIB) / MIB(1);
+	assert_true(fabs(mf96 - 1597.6) < 0.25);
+	assert_true(fabs(mf128 - 1925.0) < 0.25);
+	assert_true(fabs(mv_memstate_min_free(4 * MV_GIB) / MIB(1) - 245.76) < 1e-6);
+	double mf28 = mv_memstate_min_free(28 * MV_GIB) / MIB(1);
+	assert_true(fabs(mf28 - 901.12) < 1e-6);
+	assert_true(fabs(mv_memstate_min_free(72 * MV_GIB) / MIB(1) - mf28 -
+			 (1349.56 - 899)) < 1e-6);
+	assert_true(fabs(mv_memstate_min_free(144 * MV_GIB) / MIB(1) - mf28 -
+			 (2086.84 - 899)) < 1e-6);
+	/* a small host is all in the first band: 6% */
+	assert_true(fabs(mv_memstate_min_free(2 * MV_GIB) / MIB(2048) - 0.06) < 1e-12);
+}
+
+/* The thresholds table of docs/policy.md, for a 96 GiB host, in MiB. */
+static void test_thresholds_table_for_a_96_gib_host(void **state)
+{
+	(void)state;
+	const uint64_t host = 96 * MV_GIB;
+	const double mib = (double)host / MIB(1);
+	double l[MV_MEMSTATE_COUNT];
+	struct {
+		enum mv_memstate_model m;
+		double high, clear, soft, hard, low;
+	} want[] = {
+		{MV_MEMSTATE_ESX41, 5898.24, 0, 3932.16, 1966.08, 983.04},
+		{MV_MEMSTATE_VSPHERE5, 1597.44, 0, 1022.36, 511.18, 255.59},
+		{MV_MEMSTATE_VSPHERE6, 6389.76, 1597.44, 1022.36, 511.18, 255.59},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		mv_memstate_lines(want[i].m, &esx41, host, l);
+		assert_true(fabs(l[MV_MEMSTATE_HIGH] * mib - want[i].high) < 0.01);
+		assert_true(fabs(l[MV_MEMSTATE_CLEAR] * mib - want[i].clear) < 0.01);
+		assert_true(fabs(l[MV_MEMSTATE_SOFT] * mib - want[i].soft) < 0.01);
+		assert_true(fabs(l[MV_MEMSTATE_HARD] * mib - want[i].hard) < 0.01);
+		assert_true(fabs(l[MV_MEMSTATE_LOW] * mib - want[i].low) < 0.01);
+	}
+}
+
+static void test_model_names_parse_both_ways(void **state)
+{
+	(void)state;
+	enum mv_memstate_model m;
+	for (int i = 0; i < MV_MEMSTATE_MODEL_COUNT; i++) {
+		assert_int_equal(mv_memstate_model_parse(
+					 mv_memstate_model_name((enum mv_memstate_model)i), &m),
+				 0);
+		assert_int_equal(m, i);
+	}
+	assert_int_equal(mv_memstate_model_parse("esx5", &m), -1);
+	assert_string_equal(mv_memstate_name(MV_MEMSTATE_CLEAR), "clear");
+}
+
+/* The ESX 4.1 and vSphere 5 models never report clear. */
+static void test_four_state_models_skip_clear(void **state)
+{
+	(void)state;
+	struct mv_memstate_machine m;
+	mv_memstate_init(&m, MV_MEMSTATE_VSPHERE5, &esx41, 128 * MV_GIB);
+	double mf = mv_memstate_min_free(128 * MV_GIB) / (double)(128 * MV_GIB);
+	assert_true(fabs(m.margin - mf / 6) < 1e-12);
+	assert_int_equal(mv_memstate_update(&m, 0.99 * mf), MV_MEMSTATE_HIGH);
+	assert_int_equal(mv_memstate_update(&m, 0.63 * mf), MV_MEMSTATE_SOFT);
+	assert_int_equal(mv_memstate_update(&m, 0.31 * mf), MV_MEMSTATE_HARD);
+	assert_int_equal(mv_memstate_update(&m, 0.15 * mf), MV_MEMSTATE_LOW);
+	/* low -> hard needs 32% + margin; hard -> soft 64% + margin */
+	assert_int_equal(mv_memstate_update(&m, 0.33 * mf), MV_MEMSTATE_LOW);
+	assert_int_equal(mv_memstate_update(&m, 0.50 * mf), MV_MEMSTATE_HARD);
+	assert_int_equal(mv_memstate_update(&m, 0.70 * mf), MV_MEMSTATE_HARD);
+	assert_int_equal(mv_memstate_update(&m, 0.81 * mf), MV_MEMSTATE_SOFT);
+	/* soft -> high straight, past minFree + margin */
+	assert_int_equal(mv_memstate_update(&m, 1.10 * mf), MV_MEMSTATE_SOFT);
+	assert_int_equal(mv_memstate_update(&m, 1.17 * mf), MV_MEMSTATE_HIGH);
+	/* the reclaim aims one margin further */
+	assert_true(fabs(mv_memstate_goal(&m) - (mf + 2 * mf / 6)) < 1e-12);
+	mv_memstate_init(&m, MV_MEMSTATE_ESX41, &esx41, 128 * MV_GIB);
+	assert_true(fabs(mv_memstate_goal(&m) - 0.08) < 1e-12);
+}
+
+/* vSphere 6: clear below 100% of minFree, left only above 400% + margin. */
+static void test_vsphere6_enters_clear_before_soft(void **state)
+{
+	(void)state;
+	struct mv_memstate_machine m;
+	mv_memstate_init(&m, MV_MEMSTATE_VSPHERE6, &esx41, 128 * MV_GIB);
+	double mf = mv_memstate_min_free(128 * MV_GIB) / (double)(128 * MV_GIB);
+	/* between 400% and 100% of minFree a host in high stays there */
+	assert_int_equal(mv_memstate_update(&m, 2.0 * mf), MV_MEMSTATE_HIGH);
+	assert_int_equal(mv_memstate_update(&m, 0.99 * mf), MV_MEMSTATE_CLEAR);
+	assert_int_equal(mv_memstate_update(&m, 0.63 * mf), MV_MEMSTATE_SOFT);
+	/* soft is left for clear at minFree + margin, not for high */
+	assert_int_equal(mv_memstate_update(&m, 1.1 * mf), MV_MEMSTATE_SOFT);
+	assert_int_equal(mv_memstate_update(&m, 1.2 * mf), MV_MEMSTATE_CLEAR);
+	assert_int_equal(mv_memstate_update(&m, 3.9 * mf), MV_MEMSTATE_CLEAR);
+	assert_int_equal(mv_memstate_update(&m, 4.2 * mf), MV_MEMSTATE_HIGH);
+	/* the goal is past where soft is left: minFree + 2 margins */
+	assert_true(fabs(mv_memstate_goal(&m) - (mf + 2 * mf / 6)) < 1e-12);
+	/* clear reclaims nothing */
+	struct mv_policy_vm v[1] = {pvm(8000, 0, 1)};
+	struct mv_policy_host h = phost(500, MV_MEMSTATE_CLEAR);
+	struct mv_policy_action a[1];
+	mv_policy_plan(&h, 1, v, a);
+	assert_int_equal(a[0].reclaim, 0);
+	assert_int_equal(a[0].balloon_target, 0);
+}
+
+/* ---- min-funding revocation with the idle memory tax -------------------- */
+
+static void test_rho_follows_waldspurgers_formula(void **state)
+{
+	(void)state;
+	/* k = 4: an idle page costs four active ones */
+	assert_true(fabs(mv_policy_rho(1000, 1000, 0.1, 0.75) - 1.0 / 3.7) < 1e-12);
+	assert_true(fabs(mv_policy_rho(1000, 1000, 0.9, 0.75) - 1.0 / 1.3) < 1e-12);
+	/* no tax: plain shares per page, whatever f */
+	assert_true(fabs(mv_policy_rho(1000, 500, 0.0, 0.0) - 2.0) < 1e-12);
+	assert_true(isinf(mv_policy_rho(1000, 0, 0.5, 0.75)));
+}
+
+/* Cost in active-page equivalents of P pages with A of them active. */
+static double cost(double p, double a, double k)
+{
+	return p <= a ? p : a + k * (p - a);
+}
+
+static void test_idle_vm_gives_first_under_the_tax(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[2] = {pvm(8000, 0, 1), pvm(8000, 0, 1)};
+	v[0].active = 0.1;
+	v[1].active = 0.9;
+	struct mv_policy_action a[2];
+	/* 4000 wanted (goal 8%, free 4%): all from the idle VM */
+	struct mv_policy_host h = phost(4000, MV_MEMSTATE_SOFT);
+	mv_policy_plan(&h, 2, v, a);
+	assert_true(a[0].rho < a[1].rho);
+	assert_int_equal(a[0].reclaim, 4000);
+	assert_int_equal(a[1].reclaim, 0);
+	/* 8000 wanted: the idle VM gives until the rhos meet (at 3200
+	 * pages held), then both give, keeping them equal */
+	h = phost(0, MV_MEMSTATE_SOFT);
+	mv_policy_plan(&h, 2, v, a);
+	assert_true(llabs((long long)(a[0].reclaim + a[1].reclaim) - 8000) <= 2);
+	assert_true(a[0].reclaim > a[1].reclaim);
+	double p0 = 8000.0 - (double)a[0].reclaim, p1 = 8000.0 - (double)a[1].reclaim;
+	double c0 = cost(p0, 800, 4), c1 = cost(p1, 7200, 4);
+	assert_true(fabs(c0 - c1) / c1 < 0.002); /* equal rho (equal shares) */
+	/* tax 0%: pure proportional share, f does not matter */
+	h = phost(4000, MV_MEMSTATE_SOFT);
+	h.idle_tax = 0;
+	mv_policy_plan(&h, 2, v, a);
+	assert_true(fabs(a[0].rho - a[1].rho) < 1e-12);
+	assert_true(llabs((long long)a[0].reclaim - 2000) <= 1);
+	assert_true(llabs((long long)a[1].reclaim - 2000) <= 1);
+}
+
+static void test_without_tax_vms_end_at_equal_pages_per_share(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[2] = {pvm(8000, 0, 0), pvm(8000, 0, 0)};
+	v[1].shares = 3000;
+	struct mv_policy_host h = phost(0, MV_MEMSTATE_HARD);
+	h.idle_tax = 0;
+	struct mv_policy_action a[2];
+	mv_policy_plan(&h, 2, v, a);
+	/* 8000 wanted; 16000 held -> 8000 left at 1:3: 2000 and 6000 */
+	assert_true(llabs((long long)a[0].reclaim - 6000) <= 1);
+	assert_true(llabs((long long)a[1].reclaim - 2000) <= 1);
+	assert_int_equal(a[0].swap_pages, a[0].reclaim);
+}
+
+/*
+ * Waldspurger: "The tax rate specifies the maximum fraction of idle pages
+ * that may be reclaimed from a client." A VM with 2000 active and 8000
+ * idle pages against a fully active one with the same shares, on a host
+ * where share-based isolation gives each 10000 pages: at the tax rate t
+ * the partly idle VM gives exactly t * 8000, the active one nothing.
+ */
+static void test_tax_rate_is_the_fraction_of_idle_pages_reclaimed(void **state)
+{
+	(void)state;
+	const double taxes[] = {0.25, 0.5, 0.75, 0.9};
+	for (size_t i = 0; i < sizeof taxes / sizeof taxes[0]; i++) {
+		struct mv_policy_vm v[2] = {pvm(10000, 0, 0), pvm(10000, 0, 0)};
+		v[0].active = 0.2;
+		v[1].active = 1.0;
+		uint64_t take = (uint64_t)(taxes[i] * 8000 + 0.5);
+		/* free 0 and the goal at `take` pages: that much is needed */
+		struct mv_policy_host h = phost(0, MV_MEMSTATE_HARD);
+		h.goal = (double)take / (double)h.total;
+		h.idle_tax = taxes[i];
+		struct mv_policy_action a[2];
+		mv_policy_plan(&h, 2, v, a);
+		assert_true(llabs((long long)a[0].reclaim - (long long)take) <= 1);
+		assert_int_equal(a[1].reclaim, 0);
+		/* asked for more than that, the active VM gives too */
+		h.goal = (double)(take + 2000) / (double)h.total;
+		mv_policy_plan(&h, 2, v, a);
+		assert_true(a[1].reclaim > 0);
+	}
+}
+
+/* Random hosts: min-funding never takes a VM below its reservation, takes
+ * what is needed, and leaves every VM that gave at one rho level, with
+ * VMs that gave nothing at or above it. */
+static void test_revocation_keeps_reservations_and_levels_rho(void **state)
+{
+	(void)state;
+	struct mv_rng rng;
+	mv_rng_seed(&rng, 7);
+	for (int round = 0; round < 300; round++) {
+		int n = 1 + (int)mv_rng_below(&rng, 6);
+		struct mv_policy_vm v[6];
+		struct mv_policy_action a[6];
+		uint64_t avail = 0;
+		for (int i = 0; i < n; i++) {
+			v[i] = pvm(1000 + mv_rng_below(&rng, 9000), 0, 0);
+			v[i].reservation = mv_rng_below(&rng, v[i].consumed + 1);
+			v[i].shares = mv_rng_below(&rng, 5000);
+			v[i].active = (double)mv_rng_below(&rng, 101) / 100.0;
+			avail += v[i].consumed - v[i].reservation;
+		}
+		struct mv_policy_host h =
+			phost(mv_rng_below(&rng, 8000), MV_MEMSTATE_HARD);
+		h.idle_tax = (double)mv_rng_below(&rng, 100) / 100.0;
+		double k = 1.0 / (1.0 - h.idle_tax);
+		uint64_t need = 8000 - h.free, sum = 0;
+		mv_policy_plan(&h, n, v, a);
+		double level = 0; /* cost per share of the VMs that gave */
+		for (int i = 0; i < n; i++) {
+			assert_true(a[i].reclaim <= v[i].consumed - v[i].reservation);
+			sum += a[i].reclaim;
+		}
+		uint64_t want = need < avail ? need : avail;
+		assert_true(llabs((long long)sum - (long long)want) <= n);
+		for (int i = 0; i < n; i++) {
+			double p = (double)(v[i].consumed - a[i].reclaim);
+			double c = cost(p, v[i].active * (double)v[i].consumed, k);
+			if (a[i].reclaim > 1 && p > (double)v[i].reservation + 1 &&
+			    v[i].shares > 0 && c / (double)v[i].shares > level)
+				level = c / (double)v[i].shares;
+		}
+		for (int i = 0; i < n && need < avail; i++) {
+			if (a[i].reclaim > 1 || !v[i].shares)
+				continue;
+			double c = cost((double)v[i].consumed,
+					v[i].active * (double)v[i].consumed, k);
+			/* gave nothing: it was at or below the level already */
+			assert_true(c / (double)v[i].shares <= level * 1.01 + 1e-3);
+		}
+	}
 }
 
 int main(void)
@@ -181,6 +459,16 @@ int main(void)
 		cmocka_unit_test(test_reservation_is_never_reclaimed),
 		cmocka_unit_test(test_limit_is_enforced_in_any_state),
 		cmocka_unit_test(test_balloon_is_capped_and_deflates_with_memory_to_spare),
+		cmocka_unit_test(test_vsphere5_min_free_matches_published_figures),
+		cmocka_unit_test(test_thresholds_table_for_a_96_gib_host),
+		cmocka_unit_test(test_model_names_parse_both_ways),
+		cmocka_unit_test(test_four_state_models_skip_clear),
+		cmocka_unit_test(test_vsphere6_enters_clear_before_soft),
+		cmocka_unit_test(test_rho_follows_waldspurgers_formula),
+		cmocka_unit_test(test_idle_vm_gives_first_under_the_tax),
+		cmocka_unit_test(test_without_tax_vms_end_at_equal_pages_per_share),
+		cmocka_unit_test(test_tax_rate_is_the_fraction_of_idle_pages_reclaimed),
+		cmocka_unit_test(test_revocation_keeps_reservations_and_levels_rho),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -534,6 +534,59 @@ static void test_scenario_and_host_settings_are_read(void **state)
 	mv_scenario_free(sc);
 }
 
+static void test_memstate_model_and_idle_tax_are_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_host(
+		"", "    <memory unit='GiB'>8</memory>\n"
+		    "    <memstate model='vsphere6'/>\n"
+		    "    <idle-tax rate='30%'/>\n"));
+	assert_int_equal(sc->reclaim.memstate_model, MV_MEMSTATE_VSPHERE6);
+	assert_true(sc->reclaim.idle_tax == 0.30);
+	mv_scenario_free(sc);
+	/* defaults: ESX 4.1 thresholds, ESX's 75% tax */
+	sc = load_ok(with_host("", "    <memory unit='GiB'>8</memory>\n"
+				   "    <idle-tax rate='0'/>\n"));
+	assert_int_equal(sc->reclaim.memstate_model, MV_MEMSTATE_ESX41);
+	assert_true(sc->reclaim.idle_tax == 0);
+	mv_scenario_free(sc);
+	sc = load_ok(with_host("", "    <memory unit='GiB'>8</memory>\n"));
+	assert_true(sc->reclaim.idle_tax == 0.75);
+	mv_scenario_free(sc);
+}
+
+static void test_bad_memstate_and_idle_tax_are_rejected(void **state)
+{
+	(void)state;
+	const char *mem = "    <memory unit='GiB'>8</memory>\n";
+	char body[512];
+	snprintf(body, sizeof body, "%s    <memstate model='esx5'/>\n", mem);
+	load_err(with_host("", body), 4, "memstate/model",
+		 "unknown model 'esx5' (esx41, vsphere5, vsphere6)");
+	snprintf(body, sizeof body, "%s    <memstate/>\n", mem);
+	load_err(with_host("", body), 4, "memstate/model", "is required");
+	snprintf(body, sizeof body, "%s    <memstate model='esx41' max='1'/>\n",
+		 mem);
+	load_err(with_host("", body), 4, "memstate", "unknown attribute 'max'");
+	snprintf(body, sizeof body, "%s    <idle-tax rate='100%%'/>\n", mem);
+	load_err(with_host("", body), 4, "idle-tax/rate", "above 99%");
+	snprintf(body, sizeof body, "%s    <idle-tax rate='high'/>\n", mem);
+	load_err(with_host("", body), 4, "idle-tax/rate", "is not a fraction");
+	snprintf(body, sizeof body, "%s    <idle-tax/>\n", mem);
+	load_err(with_host("", body), 4, "idle-tax/rate", "is required");
+	snprintf(body, sizeof body,
+		 "%s    <idle-tax rate='10%%'/>\n    <idle-tax rate='20%%'/>\n",
+		 mem);
+	load_err(with_host("", body), 5, "host/idle-tax", "");
+	/* thresholds are the ESX 4.1 model's; the others derive them */
+	snprintf(body, sizeof body,
+		 "%s    <thresholds high='8%%'/>\n"
+		 "    <memstate model='vsphere5'/>\n",
+		 mem);
+	load_err(with_host("", body), 4, "host/thresholds",
+		 "only with <memstate model=\"esx41\"/>: vsphere5");
+}
+
 static void test_every_workload_attribute_is_read(void **state)
 {
 	(void)state;
@@ -1542,6 +1595,8 @@ int main(void)
 		cmocka_unit_test(
 			test_config_defaults_functions_match_the_documented_values),
 		cmocka_unit_test(test_scenario_and_host_settings_are_read),
+		cmocka_unit_test(test_memstate_model_and_idle_tax_are_read),
+		cmocka_unit_test(test_bad_memstate_and_idle_tax_are_rejected),
 		cmocka_unit_test(test_every_workload_attribute_is_read),
 		cmocka_unit_test(test_guest_attributes_are_read),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
