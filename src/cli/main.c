@@ -27,6 +27,8 @@ static void main_help(FILE *f)
 	      "  run SCENARIO      simulate a scenario and print a summary\n"
 	      "  dommemstat SCENARIO VM\n"
 	      "                    a VM's memory as `virsh dommemstat` prints it\n"
+	      "  mmu --trace FILE  replay an address trace: native, shadow and\n"
+	      "                    nested paging, TLBs, 4 KiB / 2 MiB pages\n"
 	      "  help [COMMAND]    show help for memvisor or for COMMAND\n"
 	      "\n"
 	      "Options:\n"
@@ -76,6 +78,10 @@ static int help_command(int argc, char **argv)
 		mv_cli_run_help(stdout);
 		return MV_EXIT_OK;
 	}
+	if (strcmp(argv[1], "mmu") == 0) {
+		mv_cli_mmu_help(stdout);
+		return MV_EXIT_OK;
+	}
 	if (strcmp(argv[1], "dommemstat") == 0) {
 		mv_cli_dommemstat_help(stdout);
 		return MV_EXIT_OK;
@@ -122,6 +128,8 @@ int main(int argc, char **argv)
 		return finish(help_command(argc - 1, argv + 1));
 	if (strcmp(cmd, "run") == 0)
 		return finish(mv_cli_run(argc - 1, argv + 1));
+	if (strcmp(cmd, "mmu") == 0)
+		return finish(mv_cli_mmu(argc - 1, argv + 1));
 	if (strcmp(cmd, "dommemstat") == 0)
 		return finish(mv_cli_dommemstat(argc - 1, argv + 1));
 	if (cmd[0] == '-' && cmd[1] != '\0') {
