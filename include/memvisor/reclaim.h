@@ -157,4 +157,17 @@ int mv_reclaim_pages(struct mv_vm *vm, struct mv_zcache *z,
 		     struct mv_swapfile *sf, struct mv_rng *rng, uint64_t n,
 		     uint64_t *done, struct mv_error *err);
 
+/*
+ * Free `frames` host frames from a VM the same way. A compressed page
+ * frees half a frame on average (two share one) and sometimes none (the
+ * cache may keep the victim's own frame), so this reclaims pages in rounds
+ * until the host's free count has grown by `frames`, the VM has nothing
+ * left to give, or an I/O error stops it. *pages gets the pages reclaimed,
+ * *freed the frames freed.
+ */
+int mv_reclaim_frames(struct mv_vm *vm, struct mv_zcache *z,
+		      struct mv_swapfile *sf, struct mv_rng *rng,
+		      uint64_t frames, uint64_t *pages, uint64_t *freed,
+		      struct mv_error *err);
+
 #endif

@@ -516,3 +516,23 @@ out:
 	*done = got;
 	return rc;
 }
+
+int mv_reclaim_frames(struct mv_vm *vm, struct mv_zcache *z,
+		      struct mv_swapfile *sf, struct mv_rng *rng,
+		      uint64_t frames, uint64_t *pages, uint64_t *freed,
+		      struct mv_error *err)
+{
+	const uint64_t before = vm->host->nfree;
+	int rc = 0;
+	*pages = *freed = 0;
+	while (*freed < frames) {
+		uint64_t done = 0;
+		rc = mv_reclaim_pages(vm, z, sf, rng, frames - *freed, &done,
+				      err);
+		*pages += done;
+		*freed = vm->host->nfree > before ? vm->host->nfree - before : 0;
+		if (rc || !done)
+			break;
+	}
+	return rc;
+}

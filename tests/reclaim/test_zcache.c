@@ -522,6 +522,37 @@ static void reclaim_run(uint64_t seed, uint64_t n, uint8_t *victims)
 	fx_close(&f);
 }
 
+/* Compressed pages free half a frame each: asking for frames takes about
+ * twice as many compressible pages, and the host gains what was asked. */
+static void test_reclaim_frames_frees_what_was_asked(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	fx_open(&f, 64, 16, 1 * MV_MIB);
+	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
+		write_page(f.vm, g, 1, g, NULL);
+	struct mv_rng r;
+	mv_rng_seed(&r, 3);
+	uint64_t free0 = f.h->nfree, pages = 0, freed = 0;
+	mvt_ok(mv_reclaim_frames(f.vm, f.z, f.sf, &r, 100, &pages, &freed, &err),
+	       &err, "mv_reclaim_frames");
+	assert_true(freed >= 100 && freed <= 101);
+	assert_int_equal(f.h->nfree - free0, freed);
+	assert_true(pages >= 190 && pages <= 210); /* two per frame */
+	assert_int_equal(f.vm->count[MV_PS_COMPRESSED], pages);
+	fx_check(&f);
+	/* the plain reclaimer takes pages, not frames: 100 pages, ~50 frames */
+	free0 = f.h->nfree;
+	uint64_t done = 0;
+	mvt_ok(mv_reclaim_pages(f.vm, f.z, f.sf, &r, 100, &done, &err), &err,
+	       "mv_reclaim_pages");
+	assert_int_equal(done, 100);
+	assert_true(f.h->nfree - free0 <= 51);
+	fx_check(&f);
+	fx_close(&f);
+}
+
 static void test_reclaim_takes_exactly_n_random_private_pages(void **state)
 {
 	(void)state;
@@ -730,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_a_cache_without_a_swap_file_cannot_spill),
 		cmocka_unit_test(test_a_full_host_compresses_into_the_victims_own_frame),
 		cmocka_unit_test(test_reclaim_takes_exactly_n_random_private_pages),
+		cmocka_unit_test(test_reclaim_frames_frees_what_was_asked),
 		cmocka_unit_test(test_reclaim_skips_pinned_large_and_non_private_pages),
 		cmocka_unit_test(test_reclaim_stops_at_the_first_io_error),
 		cmocka_unit_test(test_a_long_random_run_never_loses_a_byte),
