@@ -364,14 +364,11 @@ static void balance(struct mv_sim *s)
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].shares = vm->cfg.shares;
-		/* f for the idle memory tax: the pages the VM touched in the
-		 * last closed active window (the set so far before the first
-		 * one closes), as a fraction of what it holds. This is the
-		 * simulator's true active set; ESX samples it instead
-		 * (Waldspurger 2002, section 5.3). */
-		uint64_t act = s->now_ns < s->sc->active_window_ns
-				       ? vm->window_accessed
-				       : vm->active_true;
+		/* f for the idle memory tax: the active set as the hypervisor
+		 * can know it, by sampling (mv_vm_active_estimate; Waldspurger
+		 * 2002, section 5.3), not the true set only the simulator
+		 * sees, as a fraction of what the VM holds */
+		uint64_t act = mv_vm_active_estimate(vm);
 		pv[i].active = pv[i].consumed
 				       ? (double)act / (double)pv[i].consumed
 				       : 0;
