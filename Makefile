@@ -4,6 +4,7 @@
 #   check  build and run every test (unit and scenario)
 #   asan   the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   bench  hot-path benchmarks (build/bench/)
+#   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
 
 CC      ?= cc
@@ -31,7 +32,7 @@ BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 LIB     := $(BUILD)/libmemvisor.a
 BIN     := $(BUILD)/memvisor
 
-.PHONY: all deps demo check test asan bench clean format
+.PHONY: all deps demo check test asan bench clean format fuzz fuzz-build
 .SECONDARY:
 
 all: deps $(LIB) $(BIN)
@@ -75,8 +76,44 @@ asan:
 bench: all $(BENCHBIN)
 	@for b in $(BENCHBIN); do echo "== $$b"; ./$$b || exit 1; done
 
+# Fuzzing (docs/fuzzing.md): the library and one harness per reader built
+# with clang's libFuzzer, AddressSanitizer and UBSan in build-fuzz/, then
+# each harness run for FUZZ_TIME seconds from its seed corpus
+# fuzz/corpus/<reader>/. New inputs go to build-fuzz/corpus/<reader>/ (the
+# repository's corpus is only read); a crash or leak stops with the input
+# saved as build-fuzz/artifacts/<harness>-crash-... and exit status 1.
+FUZZ_TIME ?= 20
+FUZZSRC := $(wildcard fuzz/fuzz_*.c)
+FUZZBIN := $(FUZZSRC:fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all
+
+fuzz:
+	@./scripts/deps.sh
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
+	@for h in $(FUZZBIN); do \
+		n=$$(basename $$h); r=$${n#fuzz_}; \
+		mkdir -p build-fuzz/corpus/$$r build-fuzz/artifacts; \
+		d=; [ -f fuzz/$$r.dict ] && d=-dict=fuzz/$$r.dict; \
+		case $$r in scenario|domain) d=-dict=fuzz/xml.dict;; esac; \
+		echo "== $$n: $(FUZZ_TIME) s from fuzz/corpus/$$r"; \
+		if ! ./$$h -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-max_len=16384 $$d -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/artifacts/$$n- \
+			build-fuzz/corpus/$$r fuzz/corpus/$$r >build-fuzz/$$n.log 2>&1; then \
+			tail -n 60 build-fuzz/$$n.log; exit 1; \
+		fi; \
+		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' build-fuzz/$$n.log; \
+	done
+
+fuzz-build: $(FUZZBIN)
+
+build-fuzz/fuzz/%: fuzz/%.c $(LIB) $(wildcard src/sim/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(MVFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LDLIBS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

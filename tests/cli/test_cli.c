@@ -575,6 +575,36 @@ static void test_output_file_is_complete_and_leaves_no_temporary(void **state)
 	result_free(&r);
 }
 
+/*
+ * A run that fails on bad input (a .vmx VM with a bad memsize) leaves an
+ * existing report untouched and no temporary next to it: the report is
+ * only ever replaced by a complete one.
+ */
+static void test_failed_run_keeps_the_previous_output_file(void **state)
+{
+	(void)state;
+	struct result r;
+	const char *out = scratch("kept.txt");
+	write_file(out, "previous report\n");
+	write_file(scratch("bad.vmx"), "displayName = \"odd\"\n"
+				       "memsize = \"1023\"\n");
+	const char *sc = scratch("bad-vmx.xml");
+	write_file(sc, "<scenario>\n"
+		       "  <host><memory unit='GiB'>1</memory></host>\n"
+		       "  <vm file='bad.vmx'/>\n"
+		       "</scenario>\n");
+	mv(&r, "run", "-o", out, sc, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "bad.vmx:2: memsize: "));
+	char *text = slurp(out, NULL);
+	assert_non_null(text);
+	assert_string_equal(text, "previous report\n");
+	free(text);
+	assert_int_equal(dir_has_prefix(g_dir, "kept.txt.tmp"), 0);
+	result_free(&r);
+}
+
 static void test_write_error_on_stdout_exits_1(void **state)
 {
 	(void)state;
@@ -670,6 +700,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_seed_and_duration_override_the_scenario),
 		cmocka_unit_test(test_verify_runs_the_invariant_checks_and_succeeds),
 		cmocka_unit_test(test_output_file_is_complete_and_leaves_no_temporary),
+		cmocka_unit_test(test_failed_run_keeps_the_previous_output_file),
 		cmocka_unit_test(test_write_error_on_stdout_exits_1),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
