@@ -1368,6 +1368,42 @@ static int parse_idle_tax(const struct src *s, const xmlNode *n,
 	return 0;
 }
 
+/*
+ * <sampling pages period>: the active-memory estimator (src/vm/sample.c),
+ * ESX's sample size and period (Waldspurger 2002: 100 pages per 30 s).
+ */
+static int parse_sampling(const struct src *s, const xmlNode *n,
+			  struct mv_active_config *a, uint64_t step_ns)
+{
+	static const char *const names[] = {"pages", "period", NULL};
+	int rc = check_leaf(s, n, "sampling", names);
+	const char *v;
+	if (rc)
+		return rc;
+	if ((v = attr(n, "pages"))) {
+		uint64_t x;
+		if (mv_parse_u64(v, &x) || x == 0 || x > 1000000)
+			return fail(s, n, "sampling/pages",
+				    "'%s' is not a page count from 1 to 1000000",
+				    v);
+		a->pages = (uint32_t)x;
+	}
+	if ((v = attr(n, "period"))) {
+		if ((rc = duration_attr(s, n, "sampling/period", v,
+					&a->period_ns)))
+			return rc;
+		/* periods end on step boundaries: a shorter one would be
+		 * silently stretched to a step */
+		if (a->period_ns < step_ns) {
+			char d[32];
+			return fail(s, n, "sampling/period",
+				    "must be at least one step (%s)",
+				    fmt_duration(step_ns, d, sizeof d));
+		}
+	}
+	return 0;
+}
+
 /* <reclaim enabled period> */
 static int parse_reclaim(const struct src *s, const xmlNode *n,
 			 struct mv_reclaim_config *r)
@@ -1390,7 +1426,8 @@ static int parse_reclaim(const struct src *s, const xmlNode *n,
 }
 
 static int parse_host(const struct src *s, const xmlNode *hn,
-		      struct mv_host_config *h, struct mv_reclaim_config *r)
+		      struct mv_host_config *h, struct mv_reclaim_config *r,
+		      struct mv_active_config *sampling, uint64_t step_ns)
 {
 	static const char *const host_attrs[] = {"name", NULL};
 	static const char *const numa_attrs[] = {"nodes", NULL};
@@ -1399,7 +1436,7 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 	static const char *const kids[] = {"memory",  "numa",	     "thresholds",
 					   "latency", "swap",	     "sharing",
 					   "compression", "balloon", "reclaim",
-					   "memstate", "idle-tax"};
+					   "memstate", "idle-tax", "sampling"};
 	enum { NKIDS = sizeof kids / sizeof kids[0] };
 	int rc = check_attrs(s, hn, "host", host_attrs);
 	if (rc)
@@ -1489,6 +1526,9 @@ static int parse_host(const struct src *s, const xmlNode *hn,
 			break;
 		case 10:
 			rc = parse_idle_tax(s, c, r);
+			break;
+		case 11:
+			rc = parse_sampling(s, c, sampling, step_ns);
 			break;
 		}
 		if (rc)
@@ -1743,7 +1783,8 @@ static int parse_scenario(struct loader *L, const struct src *s,
 	if (!host)
 		return fail(s, root, "host", "is required");
 	/* the host first: VMs are checked against it (NUMA nodes) */
-	if ((rc = parse_host(s, host, &sc->host, &sc->reclaim)))
+	if ((rc = parse_host(s, host, &sc->host, &sc->reclaim, &sc->sampling,
+			     sc->step_ns)))
 		return rc;
 	if (nvm == 0)
 		return fail(s, root, "vm", "at least one <vm> is required");

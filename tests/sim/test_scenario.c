@@ -587,6 +587,50 @@ static void test_bad_memstate_and_idle_tax_are_rejected(void **state)
 		 "only with <memstate model=\"esx41\"/>: vsphere5");
 }
 
+static void test_sampling_size_and_period_are_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_host(
+		"", "    <memory unit='GiB'>8</memory>\n"
+		    "    <sampling pages='250' period='1m'/>\n"));
+	assert_int_equal(sc->sampling.pages, 250);
+	assert_int_equal(sc->sampling.period_ns, 60 * MV_NS_PER_S);
+	mv_scenario_free(sc);
+	/* ESX's defaults (Waldspurger 2002): 100 pages per 30 s */
+	sc = load_ok(with_host("", "    <memory unit='GiB'>8</memory>\n"
+				   "    <sampling period='45s'/>\n"));
+	assert_int_equal(sc->sampling.pages, 100);
+	assert_int_equal(sc->sampling.period_ns, 45 * MV_NS_PER_S);
+	mv_scenario_free(sc);
+	sc = load_ok(with_host("", "    <memory unit='GiB'>8</memory>\n"));
+	assert_int_equal(sc->sampling.pages, 100);
+	assert_int_equal(sc->sampling.period_ns, 30 * MV_NS_PER_S);
+	mv_scenario_free(sc);
+}
+
+static void test_bad_sampling_is_rejected(void **state)
+{
+	(void)state;
+	const char *mem = "    <memory unit='GiB'>8</memory>\n";
+	char body[512];
+	snprintf(body, sizeof body, "%s    <sampling pages='0'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/pages",
+		 "'0' is not a page count from 1 to 1000000");
+	snprintf(body, sizeof body, "%s    <sampling pages='many'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/pages", "'many'");
+	snprintf(body, sizeof body, "%s    <sampling period='soon'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/period", "soon");
+	snprintf(body, sizeof body, "%s    <sampling period='5ms'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/period",
+		 "must be at least one step (10ms)");
+	snprintf(body, sizeof body, "%s    <sampling size='5'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling", "unknown attribute 'size'");
+	snprintf(body, sizeof body,
+		 "%s    <sampling pages='5'/>\n    <sampling pages='6'/>\n",
+		 mem);
+	load_err(with_host("", body), 5, "host/sampling", "");
+}
+
 static void test_every_workload_attribute_is_read(void **state)
 {
 	(void)state;
@@ -1562,6 +1606,38 @@ static void test_domain_files_must_be_regular_files(void **state)
 		    buf, sizeof buf);
 }
 
+/* The hypervisor swap file holds memory - min_guarantee, bounded by
+ * swap_hard_limit - hard_limit. */
+static void test_swap_file_is_bounded_by_swap_hard_limit(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario duration='1s'>\n"
+		"  <host><memory unit='MiB'>256</memory></host>\n"
+		"  <vm><domain><name>a</name><memory unit='MiB'>64</memory>"
+		"<memtune><min_guarantee unit='MiB'>16</min_guarantee>"
+		"</memtune></domain></vm>\n"
+		"  <vm><domain><name>b</name><memory unit='MiB'>64</memory>"
+		"<memtune><hard_limit unit='MiB'>48</hard_limit>"
+		"<swap_hard_limit unit='MiB'>56</swap_hard_limit>"
+		"</memtune></domain></vm>\n"
+		"  <vm><domain><name>c</name><memory unit='MiB'>64</memory>"
+		"<memtune><swap_hard_limit unit='MiB'>64</swap_hard_limit>"
+		"</memtune></domain></vm>\n"
+		"</scenario>\n");
+	struct mv_sim *sim = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_create(sc, 0, &sim, &err), &err, "mv_sim_create");
+	const uint64_t want[3] = {48 * MV_MIB / MV_PAGE_SIZE,
+				  8 * MV_MIB / MV_PAGE_SIZE, 0};
+	for (int i = 0; i < 3; i++) {
+		struct mv_swap_stats st;
+		mv_swapfile_stats(sim->swap[i], &st);
+		assert_int_equal(st.slots, want[i]);
+	}
+	mv_sim_destroy(sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1572,6 +1648,7 @@ int main(void)
 		cmocka_unit_test(test_hugepages_flag_and_numatune_home_node_alone),
 		cmocka_unit_test(test_domain_parse_reads_a_domain_on_its_own),
 		cmocka_unit_test(test_domain_files_must_be_regular_files),
+		cmocka_unit_test(test_swap_file_is_bounded_by_swap_hard_limit),
 		cmocka_unit_test(test_win2019_dumpxml_file_is_a_windows_guest),
 		cmocka_unit_test(
 			test_scenario_file_resolves_domains_relative_to_its_directory),
@@ -1597,6 +1674,8 @@ int main(void)
 		cmocka_unit_test(test_scenario_and_host_settings_are_read),
 		cmocka_unit_test(test_memstate_model_and_idle_tax_are_read),
 		cmocka_unit_test(test_bad_memstate_and_idle_tax_are_rejected),
+		cmocka_unit_test(test_sampling_size_and_period_are_read),
+		cmocka_unit_test(test_bad_sampling_is_rejected),
 		cmocka_unit_test(test_every_workload_attribute_is_read),
 		cmocka_unit_test(test_guest_attributes_are_read),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
