@@ -4,6 +4,7 @@
 #   check  build and run every test (unit and scenario)
 #   asan   the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   bench  hot-path benchmarks (build/bench/)
+#   check-svg  render the SVG charts in headless chromium (installs it)
 #   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
 
@@ -32,7 +33,7 @@ BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 LIB     := $(BUILD)/libmemvisor.a
 BIN     := $(BUILD)/memvisor
 
-.PHONY: all deps demo check test asan bench clean format fuzz fuzz-build
+.PHONY: all deps demo check test asan bench clean format check-svg fuzz fuzz-build
 .SECONDARY:
 
 all: deps $(LIB) $(BIN)
@@ -67,6 +68,9 @@ demo: all
 # tests/data/); prints one "N passed, N failed" line at the end.
 check test: all $(TESTBIN)
 	@./scripts/run-tests.sh $(BUILD) $(TESTBIN)
+
+check-svg: all
+	@./scripts/check-svg-browser.sh $(BUILD)
 
 asan:
 	@./scripts/deps.sh

@@ -59,4 +59,23 @@ int mv_dommemstat_live(const struct mv_sim *s, int vm,
 /* `name value` lines, as virsh prints them. */
 int mv_report_dommemstat(FILE *out, const struct mv_dommemstat *d);
 
+/*
+ * Views written to a directory (docs/views.md): host.EXT and vm-NAME.EXT
+ * per VM. Files appear complete or not at all (temporary names, renamed
+ * when every file is written). prepare: create dir if it is missing (one
+ * level) or check it is a writable directory; MV_EINVAL with err if not.
+ */
+int mv_report_outdir_prepare(const char *dir, struct mv_error *err);
+
+/* Time series, one row per stats interval (esxtop column names). */
+int mv_report_csv_host(FILE *out, const struct mv_sim *s);
+int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm);
+int mv_report_csv(const char *dir, const struct mv_sim *s,
+		  struct mv_error *err);
+
+/* Charts (SVG): vm -1 is the host's free memory and states. */
+int mv_report_svg_vm(FILE *out, const struct mv_sim *s, int vm);
+int mv_report_svg(const char *dir, const struct mv_sim *s,
+		  struct mv_error *err);
+
 #endif

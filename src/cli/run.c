@@ -43,6 +43,14 @@ void mv_cli_run_help(FILE *f)
 	      "  -o, --output FILE   write the report to FILE instead of "
 	      "standard output\n"
 	      "                      (replaced only once completely written)\n"
+	      "      --csv DIR       also write the time series as CSV: "
+	      "DIR/host.csv and\n"
+	      "                      DIR/vm-NAME.csv, a row per stats "
+	      "interval, esxtop's\n"
+	      "                      column names (docs/views.md); DIR is "
+	      "created if missing\n"
+	      "      --svg DIR       also draw charts: DIR/host.svg and "
+	      "DIR/vm-NAME.svg\n"
 	      "      --seed N        use seed N instead of the scenario's\n"
 	      "      --duration T    simulate T instead of the scenario's "
 	      "duration\n"
@@ -63,6 +71,7 @@ struct run_opts {
 	int have_seed, have_duration;
 	uint64_t seed, duration_ns;
 	const char *output;
+	const char *csv_dir, *svg_dir;
 	const char *scenario;
 };
 
@@ -151,13 +160,16 @@ static void bad_option(char **argv, int optind_after, int optopt_c)
 /* Parse options; returns -1 to go on, else an exit status. */
 static int parse_options(int argc, char **argv, struct run_opts *o)
 {
-	enum { OPT_JSON = 256, OPT_SEED, OPT_DURATION, OPT_VERIFY };
+	enum { OPT_JSON = 256, OPT_SEED, OPT_DURATION, OPT_VERIFY, OPT_CSV,
+	       OPT_SVG };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"output", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"csv", required_argument, NULL, OPT_CSV},
+		{"svg", required_argument, NULL, OPT_SVG},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -178,6 +190,15 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 				return MV_EXIT_USAGE;
 			}
 			o->output = optarg;
+			break;
+		case OPT_CSV:
+		case OPT_SVG:
+			if (!optarg[0]) {
+				mv_cli_errorf("%s: empty directory name",
+					      c == OPT_CSV ? "--csv" : "--svg");
+				return MV_EXIT_USAGE;
+			}
+			*(c == OPT_CSV ? &o->csv_dir : &o->svg_dir) = optarg;
 			break;
 		case OPT_SEED:
 			if (mv_parse_u64(optarg, &o->seed) != 0) {
@@ -330,6 +351,18 @@ static int write_report_file(const struct run_opts *o,
 	return MV_EXIT_OK;
 }
 
+/* The --csv and --svg directories, each all or nothing. */
+static int write_views(const struct run_opts *o, const struct mv_sim *sim)
+{
+	struct mv_error err = {0};
+	if ((o->csv_dir && mv_report_csv(o->csv_dir, sim, &err) != 0) ||
+	    (o->svg_dir && mv_report_svg(o->svg_dir, sim, &err) != 0)) {
+		mv_cli_error(&err);
+		return MV_EXIT_FAILURE;
+	}
+	return MV_EXIT_OK;
+}
+
 int mv_cli_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -342,6 +375,17 @@ int mv_cli_run(int argc, char **argv)
 	int rc = mv_scenario_load(o.scenario, &sc, &err);
 	if (rc)
 		return mv_cli_load_error(o.scenario, rc, &err);
+	/* Output directories before the run: a typo should not cost one. */
+	const char *dirs[] = {o.csv_dir, o.svg_dir};
+	for (int i = 0; i < 2; i++) {
+		if (dirs[i] && mv_report_outdir_prepare(dirs[i], &err) != 0) {
+			snprintf(err.field, sizeof err.field, "%s",
+				 i ? "--svg" : "--csv");
+			mv_scenario_free(sc);
+			mv_cli_error(&err);
+			return MV_EXIT_USAGE;
+		}
+	}
 	if (o.have_seed)
 		sc->seed = o.seed;
 	if (o.have_duration)
@@ -383,6 +427,8 @@ int mv_cli_run(int argc, char **argv)
 			st = MV_EXIT_FAILURE;
 		}
 	}
+	if (st == MV_EXIT_OK)
+		st = write_views(&o, sim);
 	mv_sim_destroy(sim);
 	return st;
 }

@@ -225,11 +225,82 @@ static void test_dommemstat_errors(void **state)
 	assert_non_null(strstr(o.text, "--at"));
 }
 
+static int exists(const char *name)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/%s", g_dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static void test_run_csv(void **state)
+{
+	(void)state;
+	struct out o;
+	mv(&o, "run -q --csv series s.xml");
+	assert_int_equal(o.status, 0);
+	assert_string_equal(o.err, "");
+	assert_non_null(strstr(o.text, "vm-1")); /* the report still prints */
+	const char *files[] = {"series/host.csv", "series/vm-vm-1.csv",
+			       "series/vm-vm-2.csv", "series/vm-quiet.csv"};
+	for (int i = 0; i < 4; i++)
+		if (!exists(files[i]))
+			fail_msg("%s missing", files[i]);
+	char p[600], text[8192];
+	snprintf(p, sizeof p, "%s/series/vm-quiet.csv", g_dir);
+	read_into(p, text, sizeof text);
+	assert_int_equal(strncmp(text, "time_s,MEMSZ,GRANT,", 19), 0);
+	int rows = 0;
+	for (char *c = text; *c; c++)
+		rows += *c == '\n';
+	assert_int_equal(rows, 1 + 7); /* header, t = 0..6 s */
+	assert_false(exists("series/.host.csv.tmp"));
+
+	/* Again into the same directory: replaced, nothing else left. */
+	mv(&o, "run -q --json --duration 2s --csv series s.xml");
+	assert_int_equal(o.status, 0);
+	mv(&o, "run -q --csv nosuch/dir s.xml");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--csv");
+	assert_false(exists("nosuch"));
+	mv(&o, "run -q --csv s.xml s.xml");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "not a directory");
+	mv(&o, "run --csv");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--csv");
+	mv(&o, "run --help");
+	assert_non_null(strstr(o.text, "--csv DIR"));
+}
+
+static void test_run_svg(void **state)
+{
+	(void)state;
+	struct out o;
+	mv(&o, "run -q --duration 3s --svg charts --csv charts s.xml");
+	assert_int_equal(o.status, 0);
+	assert_string_equal(o.err, "");
+	const char *files[] = {"charts/host.svg", "charts/vm-vm-1.svg",
+			       "charts/vm-quiet.svg", "charts/host.csv"};
+	for (int i = 0; i < 4; i++) {
+		char p[600], text[256];
+		snprintf(p, sizeof p, "%s/%s", g_dir, files[i]);
+		read_into(p, text, sizeof text);
+		if (i < 3 && strncmp(text, "<?xml", 5))
+			fail_msg("%s does not start as XML: %.40s", files[i],
+				 text);
+	}
+	mv(&o, "run -q --svg '' s.xml");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--svg");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dommemstat_listing),
 		cmocka_unit_test(test_dommemstat_errors),
+		cmocka_unit_test(test_run_csv),
+		cmocka_unit_test(test_run_svg),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,12 +5,29 @@
  * dommemstat is checked on a hand-made sample (every field's unit and
  * source, which fields exist without a stats period, libvirt's order) and
  * on a real run (actual + balloon = configured, rss = resident pages).
+ * The CSV series of an overcommitted run: one row per sample, every row as
+ * many fields as the header, sizes that agree with the samples (MEMSZ is
+ * the configured size, SHRD >= ZERO, GRANT = private + SHRD), the host's
+ * state column as the simulator recorded it, and rates that are the
+ * interval's difference (their integral gives the cumulative count back).
+ * The SVG charts: well-formed XML (libxml2), one point per sample, and
+ * the stacked area's top edge flat at the configured size (every page is
+ * in exactly one state). scripts/check-svg-browser.sh renders them in a
+ * real browser.
  */
+#include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "memvisor/report.h"
+#include "report/views.h"
 #include "support/mvtest.h"
 
 static char *render_dms(const struct mv_dommemstat *d)
@@ -139,12 +156,358 @@ static void test_dommemstat_of_a_live_run(void **state)
 	mv_sim_destroy(sim);
 }
 
+/* An overcommitted host: balloon, compression and swap all work. */
+static const char busy_xml[] =
+	"<scenario name=\"b\" seed=\"11\" duration=\"6s\" step=\"10ms\" "
+	"stats-interval=\"1s\">\n"
+	"  <host><memory unit=\"MiB\">64</memory>\n"
+	"    <sharing enabled=\"yes\" pages-to-scan=\"100\" sleep=\"20ms\"/>\n"
+	"  </host>\n"
+	"  <vm count=\"2\">\n"
+	"    <domain type=\"kvm\"><name>vm</name><memory "
+	"unit=\"MiB\">48</memory></domain>\n"
+	"    <workload kind=\"steady\" size=\"20MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\" content=\"data\"/>\n"
+	"  </vm>\n"
+	"  <vm>\n"
+	"    <domain type=\"kvm\"><name>noballoon</name><memory "
+	"unit=\"MiB\">48</memory>\n"
+	"      <devices><memballoon model=\"none\"/></devices></domain>\n"
+	"    <workload kind=\"steady\" size=\"20MiB\" rate=\"20k\" "
+	"write-ratio=\"0.3\" content=\"data\"/>\n"
+	"  </vm>\n"
+	"</scenario>\n";
+
+static struct mv_sim *g_busy; /* run once, read by several tests */
+
+static struct mv_sim *busy(void)
+{
+	if (!g_busy) {
+		struct mv_error err = {0};
+		g_busy = make_sim(busy_xml);
+		mvt_ok(mv_sim_run(g_busy, NULL, NULL, &err), &err, "mv_sim_run");
+	}
+	return g_busy;
+}
+
+typedef int (*view_fn)(FILE *, const struct mv_sim *, int);
+
+static char *render(view_fn fn, const struct mv_sim *s, int vm)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	assert_non_null(f);
+	assert_int_equal(fn(f, s, vm), 0);
+	fclose(f);
+	return buf;
+}
+
+/* Split CSV text into rows of fields (no quoting in our files). */
+struct csv {
+	int nrows, ncols;
+	char *cell[64][40];
+	char *text;
+};
+
+static void csv_parse(struct csv *c, char *text)
+{
+	memset(c, 0, sizeof *c);
+	c->text = text;
+	for (char *line = strtok(text, "\n"); line;
+	     line = strtok(NULL, "\n")) {
+		assert_true(c->nrows < 64);
+		int n = 0;
+		for (char *p = line;; p++) {
+			char *comma = strchr(p, ',');
+			assert_true(n < 40);
+			c->cell[c->nrows][n++] = p;
+			if (!comma)
+				break;
+			*comma = '\0';
+			p = comma;
+		}
+		if (c->nrows == 0)
+			c->ncols = n;
+		else
+			assert_int_equal(n, c->ncols);
+		c->nrows++;
+	}
+}
+
+static int col(const struct csv *c, const char *name)
+{
+	for (int i = 0; i < c->ncols; i++)
+		if (!strcmp(c->cell[0][i], name))
+			return i;
+	fail_msg("no column %s", name);
+	return -1;
+}
+
+static double num(const struct csv *c, int row, const char *name)
+{
+	return atof(c->cell[row][col(c, name)]);
+}
+
+static int vm_csv_fn(FILE *f, const struct mv_sim *s, int vm)
+{
+	return mv_report_csv_vm(f, s, vm);
+}
+
+static void test_csv_vm_series(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	double swr_sum = 0, zip_sum = 0;
+	for (int vm = 0; vm < s->nvms; vm++) {
+		struct csv c;
+		csv_parse(&c, render(vm_csv_fn, s, vm));
+		assert_int_equal(c.nrows, 1 + s->nsamples);
+		assert_string_equal(c.cell[0][0], "time_s");
+		for (int r = 1; r < c.nrows; r++) {
+			const struct mv_sample *sm = &s->samples[r - 1];
+			const struct mv_sample_vm *v = &sm->vm[vm];
+			assert_true(fabs(num(&c, r, "time_s") -
+					 sm->t_ns / 1e9) < 1e-3);
+			assert_true(fabs(num(&c, r, "MEMSZ") - 48) < 1e-9);
+			double shrd = num(&c, r, "SHRD");
+			assert_true(shrd >= num(&c, r, "ZERO"));
+			assert_true(fabs(num(&c, r, "GRANT") -
+					 (num(&c, r, "private") + shrd)) < 0.02);
+			assert_true(fabs(num(&c, r, "SWCUR") -
+					 v->state[MV_PS_SWAPPED] / 256.0) <
+				    0.006);
+			assert_true(fabs(num(&c, r, "MCTLTGT") -
+					 v->balloon_target / 256.0) < 0.006);
+			if (r > 1) {
+				double dt = (double)(sm->t_ns -
+						     s->samples[r - 2].t_ns) /
+					    1e9;
+				swr_sum += num(&c, r, "SWW/s") * dt;
+				zip_sum += num(&c, r, "ZIP/s") * dt;
+			}
+		}
+		free(c.text);
+	}
+	/* The rates integrate back to the cumulative counts (MiB). */
+	const struct mv_sample *last = &s->samples[s->nsamples - 1];
+	double sww = 0, zip = 0;
+	for (int vm = 0; vm < s->nvms; vm++) {
+		sww += (double)(last->vm[vm].swap.writes -
+				s->samples[0].vm[vm].swap.writes) / 256.0;
+		zip += (double)(last->vm[vm].zcache.compressed -
+				s->samples[0].vm[vm].zcache.compressed) / 256.0;
+	}
+	assert_true(zip > 0);
+	assert_true(fabs(swr_sum - sww) < 0.05 * (sww + 1));
+	assert_true(fabs(zip_sum - zip) < 0.05 * (zip + 1));
+}
+
+static void test_csv_host_series(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	struct csv c;
+	csv_parse(&c, render(vm_csv_fn, s, -1));
+	assert_int_equal(c.nrows, 1 + s->nsamples);
+	int saw_pressure = 0;
+	for (int r = 1; r < c.nrows; r++) {
+		const struct mv_sample *sm = &s->samples[r - 1];
+		assert_string_equal(c.cell[r][col(&c, "state")],
+				    mv_memstate_name(sm->memstate));
+		saw_pressure |= sm->memstate != MV_MEMSTATE_HIGH;
+		assert_true(fabs(num(&c, r, "PMEM") - 64) < 1e-9);
+		assert_true(fabs(num(&c, r, "free") - sm->host_free / 256.0) <
+			    0.006);
+		assert_true(num(&c, r, "free") <= num(&c, r, "usable"));
+	}
+	assert_true(saw_pressure);
+	free(c.text);
+}
+
+static void test_csv_directory_all_or_nothing(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	char *dir = mvt_tmpdir("mvcsv");
+	struct mv_error err = {0};
+	mvt_ok(mv_report_csv(dir, s, &err), &err, "mv_report_csv");
+	const char *names[] = {"host.csv", "vm-vm-1.csv", "vm-vm-2.csv",
+			       "vm-noballoon.csv"};
+	char p[512];
+	for (int i = 0; i < 4; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+		FILE *f = fopen(p, "r");
+		assert_non_null(f);
+		fclose(f);
+	}
+	/* A directory where a file must go: nothing moves, no temp left. */
+	snprintf(p, sizeof p, "%s/host.csv", dir);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof p, "%s/vm-vm-2.csv", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_not_equal(mv_report_csv(dir, s, &err), 0);
+	assert_non_null(strstr(err.file, "vm-vm-2.csv"));
+	snprintf(p, sizeof p, "%s/host.csv", dir);
+	assert_int_equal(access(p, F_OK), -1);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' || strlen(e->d_name) > 2)
+			n++, assert_null(strstr(e->d_name, ".tmp."));
+	closedir(d);
+	assert_int_equal(n, 3); /* vm-vm-1, vm-noballoon, the directory */
+	snprintf(p, sizeof p, "%s/vm-vm-2.csv", dir);
+	assert_int_equal(rmdir(p), 0);
+	mvt_rmdir(dir);
+}
+
+static void test_vm_file_names_are_portable(void **state)
+{
+	(void)state;
+	char b[64];
+	mv_view_vm_file("web/01 a", "csv", b, sizeof b);
+	assert_string_equal(b, "vm-web_01_a.csv");
+	mv_view_vm_file("db-1.x", "svg", b, sizeof b);
+	assert_string_equal(b, "vm-db-1.x.svg");
+}
+
+static xmlDocPtr parse_svg(const char *text)
+{
+	xmlDocPtr doc = xmlReadMemory(text, (int)strlen(text), "chart.svg",
+				      NULL, XML_PARSE_NONET);
+	if (!doc)
+		fail_msg("not well-formed XML:\n%.400s", text);
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	assert_string_equal((const char *)root->name, "svg");
+	return doc;
+}
+
+/* The value of attribute `attr` of the first element `tag` with the
+ * attribute `key` = `val` (NULL: any), searched depth first. */
+static char *find_attr(xmlNodePtr n, const char *tag, const char *key,
+		       const char *val, const char *attr)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE &&
+		    !strcmp((const char *)n->name, tag)) {
+			xmlChar *k = key ? xmlGetProp(n, (const xmlChar *)key)
+					 : NULL;
+			int hit = !key || (k && !strcmp((char *)k, val));
+			xmlFree(k);
+			if (hit)
+				return (char *)xmlGetProp(n,
+							  (const xmlChar *)attr);
+		}
+		char *r = find_attr(n->children, tag, key, val, attr);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* Parse "x,y x,y ..." into ys; returns the count. */
+static int points_y(const char *pts, double *ys, int max)
+{
+	int n = 0;
+	for (const char *p = pts; *p && n < max;) {
+		double x, y;
+		int used;
+		if (sscanf(p, "%lf,%lf%n", &x, &y, &used) != 2)
+			break;
+		ys[n++] = y;
+		p += used;
+		while (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+static int svg_fn(FILE *f, const struct mv_sim *s, int vm)
+{
+	return mv_report_svg_vm(f, s, vm);
+}
+
+static void test_svg_vm_charts(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	for (int vm = 0; vm < s->nvms; vm++) {
+		char *text = render(svg_fn, s, vm);
+		xmlDocPtr doc = parse_svg(text);
+		xmlNodePtr root = xmlDocGetRootElement(doc);
+		/* Nothing fetched from outside: no href, no @import. */
+		assert_null(strstr(text, "href"));
+		assert_null(strstr(text, "@import"));
+		const char *names[] = {"private", "shared", "zero",
+				       "compressed", "swapped", "ballooned",
+				       "untouched"};
+		double ys[256];
+		for (int l = 0; l < 7; l++) {
+			char id[32];
+			snprintf(id, sizeof id, "layer-%s", names[l]);
+			char *pts = find_attr(root, "polygon", "id", id,
+					      "points");
+			assert_non_null(pts);
+			/* top edge and bottom edge: a point per sample each */
+			assert_int_equal(points_y(pts, ys, 256),
+					 2 * s->nsamples);
+			if (l == 6) /* the whole stack: configured size */
+				for (int k = 1; k < s->nsamples; k++)
+					assert_true(fabs(ys[k] - ys[0]) < 0.05);
+			xmlFree(pts);
+		}
+		assert_non_null(strstr(text, s->sc->vms[vm].vm.name));
+		xmlFreeDoc(doc);
+		free(text);
+	}
+}
+
+static void test_svg_host_chart(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	char *text = render(svg_fn, s, -1);
+	xmlDocPtr doc = parse_svg(text);
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	char *pts = find_attr(root, "polyline", "class", "free", "points");
+	assert_non_null(pts);
+	double ys[256];
+	assert_int_equal(points_y(pts, ys, 256), s->nsamples);
+	/* Free memory falls from all of it: the curve goes down the page. */
+	assert_true(ys[s->nsamples - 1] > ys[0]);
+	xmlFree(pts);
+	/* A threshold line per state of the model (ESX 4.1: four). */
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, "stroke=\"#c62828\"")); p++)
+		n++;
+	assert_int_equal(n, 2 * 4); /* two panels */
+	xmlFreeDoc(doc);
+	free(text);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mv_sim_destroy(g_busy);
+	g_busy = NULL;
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dommemstat_fields_units_and_order),
 		cmocka_unit_test(test_dommemstat_without_stats_period),
 		cmocka_unit_test(test_dommemstat_of_a_live_run),
+		cmocka_unit_test(test_csv_vm_series),
+		cmocka_unit_test(test_csv_host_series),
+		cmocka_unit_test(test_csv_directory_all_or_nothing),
+		cmocka_unit_test(test_vm_file_names_are_portable),
+		cmocka_unit_test(test_svg_vm_charts),
+		cmocka_unit_test(test_svg_host_chart),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, teardown);
 }
