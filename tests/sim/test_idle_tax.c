@@ -17,12 +17,14 @@
 #include "support/mvtest.h"
 
 /* 96 MiB host, two 64 MiB VMs; "idle" touches 44 MiB and rests, "busy"
- * wants 56 MiB plus its OS image. */
+ * wants 56 MiB plus its OS image. The tax sees the sampled active set:
+ * sampled every 2 s instead of ESX's 30 s, so that the idle VM's estimate
+ * decays within the scaled-down run. */
 static const char *fmt =
 	"<scenario name='idle-tax' seed='5' duration='40s' step='10ms' "
 	"stats-interval='5s' active-window='4s'>"
 	" <host><memory unit='MiB'>96</memory><sharing enabled='no'/>"
-	"  <idle-tax rate='%s'/></host>"
+	"  <idle-tax rate='%s'/><sampling period='2s'/></host>"
 	" <vm><domain type='kvm'><name>idle</name><memory unit='MiB'>64</memory>"
 	"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 	"   <mv:guest os='windows' image='win2000' image-size='4MiB' balloon-rate='16MiB'/>"
@@ -48,10 +50,6 @@ static struct outcome run_with_tax(const char *tax)
 	struct mv_error err = {0};
 	mvt_ok(mv_scenario_load_string(xml, "idle-tax.xml", ".", &sc, &err),
 	       &err, "mv_scenario_load_string");
-	/* the tax sees the sampled active set; sample every 2 s instead
-	 * of ESX's 30 s so that the idle VM's estimate decays within the
-	 * scaled-down run */
-	sc->sampling.period_ns = 2 * MV_NS_PER_S;
 	struct mv_sim *s = NULL;
 	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
 	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
@@ -100,8 +98,8 @@ static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
 		"<scenario>\n"
 		"  <host><memory unit='MiB'>256</memory></host>\n"
 		"  <vm count='2'>\n"
-		"    <domain><name>db</name><memory unit='MiB'>160</memory>\n"
-		"      <memtune><min_guarantee unit='MiB'>128</min_guarantee></memtune>\n"
+		"    <domain><name>db</name><memory unit='MiB'>192</memory>\n"
+		"      <memtune><min_guarantee unit='MiB'>160</min_guarantee></memtune>\n"
 		"    </domain>\n"
 		"  </vm>\n"
 		"</scenario>\n";
@@ -118,16 +116,16 @@ static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
 	assert_string_equal(err.file, "adm.xml");
 	assert_int_equal(err.line, 4);
 	assert_string_equal(err.field, "memtune/min_guarantee");
-	if (!strstr(err.msg, "VM 'db-2' cannot power on: it reserves 128.0 MiB "
-			     "but only 128.0 MiB of the host's 256.0 MiB is "
+	if (!strstr(err.msg, "VM 'db-2' cannot power on: it reserves 160.0 MiB "
+			     "but only 96.0 MiB of the host's 256.0 MiB is "
 			     "unreserved"))
 		fail_msg("got \"%s\"", buf);
 	/* one of them fits */
 	sc = NULL;
 	const char *one =
 		"<scenario><host><memory unit='MiB'>256</memory></host>"
-		"<vm><domain><name>db</name><memory unit='MiB'>160</memory>"
-		"<memtune><min_guarantee unit='MiB'>128</min_guarantee></memtune>"
+		"<vm><domain><name>db</name><memory unit='MiB'>192</memory>"
+		"<memtune><min_guarantee unit='MiB'>160</min_guarantee></memtune>"
 		"</domain></vm></scenario>";
 	mvt_ok(mv_scenario_load_string(one, "adm.xml", ".", &sc, &err), &err,
 	       "mv_scenario_load_string");
