@@ -21,11 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mv_vm_spec spec;
 	struct mv_error err;
 	memset(&err, 0, sizeof err);
-	int rc = mv_vmx_parse((const char *)data, size, "fuzz.vmx", "fuzz",
+	int rc = mv_vmx_parse((const char *)data, size, "fuzz.vmx", "fuzz", 2,
 			      &spec, &err);
 	if (rc == 0) {
 		struct mv_error e2;
-		if (mv_vm_config_check(&spec.vm, &e2) != 0)
+		if (mv_vm_config_check(&spec.vm, &e2) != 0 ||
+		    spec.vm.home_node >= 2)
 			abort(); /* the reader let an invalid VM through */
 	} else if (rc == MV_EINVAL) {
 		if (strcmp(err.file, "fuzz.vmx") != 0 || !err.field[0] ||

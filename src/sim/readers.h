@@ -34,12 +34,13 @@ int mv_vmx_is_path(const char *path);
  * Parse the .vmx text (len bytes, NUL bytes refused) named `file` in
  * errors into spec: the VM configuration (validated) and the guest OS
  * flavour, the rest of spec->guest at its defaults. `default_name` (the
- * file name without extension) is used when there is no displayName.
+ * file name without extension) is used when there is no displayName;
+ * numa.nodeAffinity must name nodes of a host with host_nodes nodes.
  * See docs/scenario.md, "VMware .vmx files".
  */
 int mv_vmx_parse(const char *text, size_t len, const char *file,
-		 const char *default_name, struct mv_vm_spec *spec,
-		 struct mv_error *err);
+		 const char *default_name, int host_nodes,
+		 struct mv_vm_spec *spec, struct mv_error *err);
 
 /*
  * Parse a libvirt <domain> document (len bytes of XML) named `file` into

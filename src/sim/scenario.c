@@ -1635,7 +1635,8 @@ static int parse_vm(struct loader *L, const struct src *s, const xmlNode *vn)
 			/* a VMware VM: src/sim/vmx.c */
 			char dn[64];
 			default_name(path, dn, sizeof dn);
-			rc = mv_vmx_parse(buf, len, path, dn, spec, s->err);
+			rc = mv_vmx_parse(buf, len, path, dn,
+					  L->sc->host.nodes, spec, s->err);
 			if (!rc) {
 				finish_guest(spec, 0, 0);
 				snprintf(dl->file, sizeof dl->file, "%s",

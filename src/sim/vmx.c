@@ -36,6 +36,8 @@
  *   displayName              the VM's name (else the file name)
  *   guestOS                  "windows*", "win*", "longhorn*" -> the
  *                            Windows guest model, anything else -> Linux
+ *   numa.nodeAffinity        NUMA nodes the VM may use ("0,1"): the first
+ *                            is its home node
  *
  * The balloon driver (vmmemctl) is part of VMware Tools, which lives in the
  * guest; the .vmx file only shows whether Tools were installed through
@@ -331,6 +333,49 @@ static int starts_with_nocase(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/*
+ * numa.nodeAffinity: node numbers separated by commas ("0", "0,1"), each
+ * a node of the host; the first is the VM's home node (where its memory
+ * is allocated first).
+ */
+static int node_affinity(const struct vmx *x, const struct vmx_entry *e,
+			 int host_nodes, int *home)
+{
+	const char *p = e->value;
+	int first = -1;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return vmx_fail(x, e->line, e->key,
+					"'%s' is not a list of NUMA nodes "
+					"(e.g. 0 or 0,1)",
+					e->value);
+		long node = 0;
+		while (*p >= '0' && *p <= '9' && node <= 1000)
+			node = node * 10 + (*p++ - '0');
+		if (node >= host_nodes)
+			return vmx_fail(x, e->line, e->key,
+					"names node %ld, but the host has %d "
+					"NUMA node%s",
+					node, host_nodes,
+					host_nodes == 1 ? "" : "s");
+		if (first < 0)
+			first = (int)node;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return vmx_fail(x, e->line, e->key,
+					"'%s' is not a list of NUMA nodes "
+					"(e.g. 0 or 0,1)",
+					e->value);
+	}
+	*home = first;
+	return 0;
+}
+
 /* Where each setting was, to place mv_vm_config_check's findings. */
 struct vmx_lines {
 	const struct vmx_entry *name, *mem, *min, *max;
@@ -338,7 +383,8 @@ struct vmx_lines {
 
 /* Read the memory settings of a parsed file into spec. */
 static int read_settings(const struct vmx *x, const char *default_name,
-			 struct mv_vm_spec *spec, struct vmx_lines *at)
+			 int host_nodes, struct mv_vm_spec *spec,
+			 struct vmx_lines *at)
 {
 	struct mv_vm_config *vm = &spec->vm;
 	const struct vmx_entry *e;
@@ -462,6 +508,10 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	}
 	vm->balloon_driver = tools;
 
+	if ((e = get(x, "numa.nodeAffinity")) &&
+	    (rc = node_affinity(x, e, host_nodes, &vm->home_node)))
+		return rc;
+
 	if ((e = get(x, "guestOS")) &&
 	    (starts_with_nocase(e->value, "win") ||
 	     starts_with_nocase(e->value, "longhorn")))
@@ -480,8 +530,8 @@ int mv_vmx_is_path(const char *path)
  * obeys (mv_vm_config_check), naming the .vmx key at fault.
  */
 int mv_vmx_parse(const char *text, size_t len, const char *file,
-		 const char *default_name, struct mv_vm_spec *spec,
-		 struct mv_error *err)
+		 const char *default_name, int host_nodes,
+		 struct mv_vm_spec *spec, struct mv_error *err)
 {
 	struct mv_error dummy;
 	struct vmx x = {file ? file : "<vmx>", err ? err : &dummy, NULL, 0, 0};
@@ -490,7 +540,7 @@ int mv_vmx_parse(const char *text, size_t len, const char *file,
 	struct vmx_lines at = {0};
 	int rc = parse_text(&x, text, len);
 	if (!rc)
-		rc = read_settings(&x, default_name, spec, &at);
+		rc = read_settings(&x, default_name, host_nodes, spec, &at);
 	if (!rc && (rc = mv_vm_config_check(&spec->vm, x.err)) != 0) {
 		const struct {
 			const char *field, *key;

@@ -18,7 +18,7 @@ static struct mv_vm_spec parse_ok(const char *text)
 	struct mv_vm_spec spec;
 	struct mv_error err = {0};
 	memset(&spec, 0, sizeof spec);
-	mvt_ok(mv_vmx_parse(text, strlen(text), "t.vmx", "t", &spec, &err),
+	mvt_ok(mv_vmx_parse(text, strlen(text), "t.vmx", "t", 2, &spec, &err),
 	       &err, "mv_vmx_parse");
 	return spec;
 }
@@ -30,7 +30,8 @@ static void parse_err(const char *text, int line, const char *field,
 	struct mv_vm_spec spec;
 	struct mv_error err = {0};
 	char buf[600];
-	int rc = mv_vmx_parse(text, strlen(text), "t.vmx", "t", &spec, &err);
+	int rc = mv_vmx_parse(text, strlen(text), "t.vmx", "t", 2, &spec,
+			      &err);
 	mv_error_format(&err, buf, sizeof buf);
 	if (rc != MV_EINVAL || err.line != line ||
 	    strcmp(err.field, field) != 0 || strcmp(err.file, "t.vmx") != 0 ||
@@ -196,6 +197,27 @@ static void test_guest_os_windows_ids_give_the_windows_model(void **state)
 	}
 }
 
+static void test_numa_node_affinity_gives_the_home_node(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("memsize = \"64\"\n").vm.home_node, -1);
+	assert_int_equal(parse_ok("memsize = \"64\"\n"
+				  "numa.nodeAffinity = \"1\"\n")
+				 .vm.home_node,
+			 1);
+	assert_int_equal(parse_ok("memsize = \"64\"\n"
+				  "numa.nodeAffinity = \"1, 0\"\n")
+				 .vm.home_node,
+			 1);
+	/* the host of parse_ok has two nodes */
+	parse_err("memsize = \"64\"\nnuma.nodeAffinity = \"0,2\"\n", 2,
+		  "numa.nodeAffinity", "names node 2, but the host has 2");
+	parse_err("memsize = \"64\"\nnuma.nodeAffinity = \"0-1\"\n", 2,
+		  "numa.nodeAffinity", "not a list of NUMA nodes");
+	parse_err("memsize = \"64\"\nnuma.nodeAffinity = \"\"\n", 2,
+		  "numa.nodeAffinity", "not a list of NUMA nodes");
+}
+
 static void test_format_comments_case_escapes_and_last_duplicate(
 	void **state)
 {
@@ -241,7 +263,7 @@ static void test_syntax_errors_name_the_line_and_key(void **state)
 	char nul[] = "memsize = \"64\"\nx = \"a\0b\"\n";
 	struct mv_vm_spec spec;
 	struct mv_error err = {0};
-	assert_int_equal(mv_vmx_parse(nul, sizeof nul - 1, "t.vmx", "t",
+	assert_int_equal(mv_vmx_parse(nul, sizeof nul - 1, "t.vmx", "t", 2,
 				      &spec, &err),
 			 MV_EINVAL);
 	assert_int_equal(err.line, 2);
@@ -377,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_balloon_driver_follows_tools_installation),
 		cmocka_unit_test(
 			test_guest_os_windows_ids_give_the_windows_model),
+		cmocka_unit_test(test_numa_node_affinity_gives_the_home_node),
 		cmocka_unit_test(
 			test_format_comments_case_escapes_and_last_duplicate),
 		cmocka_unit_test(test_crlf_and_byte_order_mark_are_accepted),
