@@ -171,6 +171,8 @@ uint8_t *mv_mmu_access(struct mv_mmu *m, uint64_t gva, int write, int fetch,
 void mv_mmu_flush(struct mv_mmu *m);
 
 const struct mv_mmu_counters *mv_mmu_counters(const struct mv_mmu *m);
+/* Zero the event counters (not the gauges: table pages, shadow pages). */
+void mv_mmu_reset_counters(struct mv_mmu *m);
 const struct mv_mmu_config *mv_mmu_get_config(const struct mv_mmu *m);
 struct mv_vm *mv_mmu_vm(const struct mv_mmu *m);
 /* Host memory the shadow tables take now, in bytes. */

@@ -1372,6 +1372,16 @@ const struct mv_mmu_config *mv_mmu_get_config(const struct mv_mmu *m)
 	return &m->cfg;
 }
 
+void mv_mmu_reset_counters(struct mv_mmu *m)
+{
+	struct mv_mmu_counters keep = m->ctr;
+	memset(&m->ctr, 0, sizeof m->ctr);
+	m->ctr.guest_pt_pages = keep.guest_pt_pages;
+	m->ctr.ept_pages = keep.ept_pages;
+	m->ctr.shadow_pages = keep.shadow_pages;
+	m->ctr.shadow_pages_peak = keep.shadow_pages_peak;
+}
+
 struct mv_vm *mv_mmu_vm(const struct mv_mmu *m)
 {
 	return m->vm;
