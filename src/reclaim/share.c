@@ -74,8 +74,10 @@
  *
  * Hot path: a page that matches nothing costs one XXH3 of 4 KiB (the
  * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
- * of 16-byte entries and a hint insertion; no allocation (the table is
- * sized when VMs are added, else grows by doubling, amortised).
+ * of 16-byte entries (in huge pages, its slot prefetched while the page
+ * before is visited: see scan_pages) and a hint insertion; no allocation
+ * (the table is sized when VMs are added, else grows by doubling,
+ * amortised).
  *
  * Sources: C. A. Waldspurger, "Memory Resource Management in VMware ESX
  * Server", OSDI 2002, section 4 (content-based page sharing, hints, full
@@ -86,6 +88,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "reclaim/share.h"
@@ -214,6 +217,45 @@ void mv_share_table_usage(const struct mv_sharer *s, uint64_t *used,
 
 /* ---- the table ---------------------------------------------------------- */
 
+#define HUGE_BYTES (2u << 20) /* an x86-64 transparent huge page */
+
+/*
+ * Zeroed memory for a table of cap entries. Every lookup lands on a random
+ * slot, so a table in 4 KiB pages costs a TLB miss on nearly every probe
+ * once it is larger than the TLB reaches, and a page fault on first touch
+ * of each of its pages during the first full scan. From 2 MiB up (cap is a
+ * power of two, so a whole number of huge pages) it is mapped 2 MiB-aligned
+ * with MADV_HUGEPAGE, as the host arena is (Documentation/admin-guide/mm/
+ * transhuge.rst): one TLB entry and one fault per 2 MiB.
+ */
+static struct share_entry *tab_alloc(uint64_t cap)
+{
+	size_t bytes = cap * sizeof(struct share_entry);
+	if (bytes < HUGE_BYTES)
+		return calloc(cap, sizeof(struct share_entry));
+	uint8_t *p = mmap(NULL, bytes + HUGE_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* keep the 2 MiB-aligned part, give back the rest */
+	size_t head = (HUGE_BYTES - (uintptr_t)p % HUGE_BYTES) % HUGE_BYTES;
+	if (head)
+		munmap(p, head);
+	if (HUGE_BYTES - head)
+		munmap(p + head + bytes, HUGE_BYTES - head);
+	madvise(p + head, bytes, MADV_HUGEPAGE);
+	return (struct share_entry *)(p + head);
+}
+
+static void tab_free(struct share_entry *t, uint64_t cap)
+{
+	size_t bytes = cap * sizeof(struct share_entry);
+	if (bytes < HUGE_BYTES)
+		free(t);
+	else if (t)
+		munmap(t, bytes);
+}
+
 /* Is this SHARED entry's frame still the sharing frame it made? */
 static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
 {
@@ -331,7 +373,7 @@ static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
 		ncap *= 2;
 	if ((live + 1) * 4 > ncap * 3)
 		return MV_ENOMEM; /* at the 2^32 limit: refuse new hints */
-	struct share_entry *nt = calloc(ncap, sizeof *nt);
+	struct share_entry *nt = tab_alloc(ncap);
 	if (!nt)
 		return MV_ENOMEM;
 	for (uint64_t i = 0; i < cap; i++) {
@@ -346,7 +388,7 @@ static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
 				e->aux &= (uint16_t)~AUX_HINT;
 		}
 	}
-	free(s->tab);
+	tab_free(s->tab, cap);
 	s->tab = nt;
 	s->mask = ncap - 1;
 	s->used = live;
@@ -430,13 +472,12 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	return mpn;
 }
 
-/* Scan one candidate page: vm (index vi), gppn g. */
+/* Scan one candidate page: vm (index vi), gppn g, whose bytes hash to h. */
 static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
-		  mv_gppn_t g)
+		  mv_gppn_t g, uint64_t h)
 {
 	struct mv_pme *e = &vm->pmap[g];
 	const uint8_t *page = mv_host_frame(s->host, e->mpn);
-	uint64_t h = s->hash(page);
 	int changed = (e->aux & AUX_SEEN) &&
 		      (e->cksum != (uint32_t)h || (e->flags & MV_PME_DIRTY));
 
@@ -523,7 +564,7 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
 	s->host = h;
 	s->cfg = *c;
-	s->tab = calloc(TABLE_MIN, sizeof *s->tab);
+	s->tab = tab_alloc(TABLE_MIN);
 	s->mask = TABLE_MIN - 1;
 	/* calloc: the kernel backs only the pages of it that get written */
 	s->frame_gen = calloc(h->nframes, sizeof *s->frame_gen);
@@ -542,7 +583,7 @@ void mv_share_destroy(struct mv_sharer *s)
 	if (!s)
 		return;
 	free(s->vms);
-	free(s->tab);
+	tab_free(s->tab, s->mask + 1);
 	free(s->frame_gen);
 	free(s);
 }
@@ -596,10 +637,31 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 	return 0;
 }
 
+/* A page the scanner visits (the VM's own sharing switch aside). */
+static inline int scan_candidate(const struct mv_pme *e)
+{
+	return e->state == MV_PS_PRIVATE &&
+	       !(e->flags & (MV_PME_LARGE | MV_PME_PINNED));
+}
+
+/* How far past a candidate the scanner looks for the next one. */
+#define LOOKAHEAD 64
+
 /*
  * Scan up to n candidate pages from the scan position; with to_lap_end,
  * stop when the current full scan completes. Without it, stop early only
  * when a whole lap of pages found no candidate.
+ *
+ * Software pipelining: the table slot of a page is a random address, a
+ * cache (and TLB) miss that cost as much as hashing the page itself
+ * (perf on bench/bench_share.c). So before visiting a candidate the
+ * scanner hashes the next one and prefetches its slot, which then arrives
+ * while the current page is visited. Nothing else moves: pages are
+ * visited in the same order with the same results, because a visit
+ * changes no other page's bytes (a merge or zero mapping changes only the
+ * visited page; promoting a hinted page changes its state, not its
+ * frame), and a page whose state or frame changed meanwhile is not a
+ * candidate any more or is hashed again.
  */
 static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 {
@@ -618,15 +680,32 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 		if (vm->cfg.sharing) {
 			const struct mv_pme *pmap = vm->pmap;
 			uint64_t g = s->cur_gppn, end = vm->npages;
+			/* the page hashed ahead: gppn, frame, hash */
+			uint64_t ag = UINT64_MAX, ah = 0;
+			mv_mpn_t am = MV_MPN_NONE;
 			for (; g < end && done < n && idle < idle_max; g++) {
 				const struct mv_pme *e = &pmap[g];
-				if (e->state != MV_PS_PRIVATE ||
-				    (e->flags & (MV_PME_LARGE | MV_PME_PINNED))) {
+				if (!scan_candidate(e)) {
 					idle++;
 					continue;
 				}
 				idle = 0;
-				visit(s, s->cur_vm, vm, g);
+				uint64_t h = g == ag && e->mpn == am
+						     ? ah
+						     : s->hash(mv_host_frame(
+							       s->host, e->mpn));
+				uint64_t a = g + 1, stop = g + LOOKAHEAD;
+				if (stop > end)
+					stop = end;
+				while (a < stop && !scan_candidate(&pmap[a]))
+					a++;
+				if (done + 1 < n && a < stop) {
+					ag = a;
+					am = pmap[a].mpn;
+					ah = s->hash(mv_host_frame(s->host, am));
+					__builtin_prefetch(&s->tab[ah & s->mask]);
+				}
+				visit(s, s->cur_vm, vm, g, h);
 				done++;
 			}
 			s->cur_gppn = g;
