@@ -18,6 +18,8 @@ MVFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests 
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash) -lm
 TESTLIBS := -lcmocka
+# The live screen (run --top) is the command's alone.
+CLILIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 
 LAYERS  := core host vm mmu reclaim guest policy sim report
 LIBSRC  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
@@ -51,7 +53,7 @@ $(LIB): $(LIBOBJ)
 	ar rcs $@ $^
 
 $(BIN): $(CLIOBJ) $(LIB)
-	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLIOBJ) $(LIB) $(LDLIBS)
+	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLIOBJ) $(LIB) $(LDLIBS) $(CLILIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TESTSUPOBJ) $(LIB) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)

@@ -78,4 +78,24 @@ int mv_report_svg_vm(FILE *out, const struct mv_sim *s, int vm);
 int mv_report_svg(const char *dir, const struct mv_sim *s,
 		  struct mv_error *err);
 
+/*
+ * The live screen's text (`run --top`): host lines, a key line, then a
+ * header and one esxtop-like row per VM (MiB), sorted by `sort` (largest
+ * first; the name alphabetically), the sort column marked with '*'.
+ */
+enum mv_top_sort {
+	MV_TOP_SORT_NAME = 0,
+	MV_TOP_SORT_MEMSZ,
+	MV_TOP_SORT_GRANT,
+	MV_TOP_SORT_ACTV,
+	MV_TOP_SORT_MCTLSZ,
+	MV_TOP_SORT_SWCUR,
+	MV_TOP_SORT_CACHEUSD,
+	MV_TOP_SORT_COUNT
+};
+/* The sort a key selects (n m g a b s z, either case), or -1. */
+int mv_top_sort_for_key(int key);
+/* The simulator as it is now (a fresh snapshot, O(pages)). */
+int mv_report_top(FILE *out, const struct mv_sim *s, int sort, int paused);
+
 #endif

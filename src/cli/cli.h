@@ -40,6 +40,19 @@ void mv_cli_mmu_help(FILE *f);
  */
 int mv_cli_load_error(const char *path, int rc, struct mv_error *err);
 
+/* The live screen of `run --top` (top.c). */
+struct mv_sim;
+struct mv_cli_top {
+	int active, sort, paused, quit;
+	double last_draw, last_poll; /* wall-clock seconds */
+};
+/* Take over the terminal; -1 if curses cannot start. */
+int mv_cli_top_start(struct mv_cli_top *t);
+/* Between simulation steps: read keys, redraw now and then; waits while
+ * paused. t->quit set when the user asked to stop. */
+void mv_cli_top_tick(struct mv_cli_top *t, const struct mv_sim *s);
+void mv_cli_top_end(struct mv_cli_top *t);
+
 /* Print "memvisor: <err>" as one line on stderr. */
 void mv_cli_error(const struct mv_error *err);
 /* Print "memvisor: <message>" as one line on stderr. */

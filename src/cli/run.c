@@ -58,6 +58,11 @@ void mv_cli_run_help(FILE *f)
 	      "      --verify        check every invariant after every step, "
 	      "including\n"
 	      "                      that no guest byte changed (slow)\n"
+	      "      --top           on a terminal, a live esxtop-like screen "
+	      "while the\n"
+	      "                      simulation runs (keys: n m g a b s z "
+	      "sort, p pause,\n"
+	      "                      q stop early); the report follows\n"
 	      "  -q, --quiet         no progress bar\n"
 	      "  -h, --help          show this help and exit\n"
 	      "\n"
@@ -67,7 +72,7 @@ void mv_cli_run_help(FILE *f)
 }
 
 struct run_opts {
-	int json, verify, quiet;
+	int json, verify, quiet, top;
 	int have_seed, have_duration;
 	uint64_t seed, duration_ns;
 	const char *output;
@@ -161,7 +166,7 @@ static void bad_option(char **argv, int optind_after, int optopt_c)
 static int parse_options(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_JSON = 256, OPT_SEED, OPT_DURATION, OPT_VERIFY, OPT_CSV,
-	       OPT_SVG };
+	       OPT_SVG, OPT_TOP };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"output", required_argument, NULL, 'o'},
@@ -170,6 +175,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"csv", required_argument, NULL, OPT_CSV},
 		{"svg", required_argument, NULL, OPT_SVG},
+		{"top", no_argument, NULL, OPT_TOP},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -183,6 +189,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		switch (c) {
 		case OPT_JSON: o->json = 1; break;
 		case OPT_VERIFY: o->verify = 1; break;
+		case OPT_TOP: o->top = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'o':
 			if (!optarg[0]) {
@@ -351,6 +358,21 @@ static int write_report_file(const struct run_opts *o,
 	return MV_EXIT_OK;
 }
 
+/* mv_sim_run with the live screen between steps; q stops early. */
+static int run_with_top(struct mv_sim *sim, struct mv_cli_top *top,
+			struct mv_error *err)
+{
+	double t0 = wall_now();
+	int rc = 0;
+	while (!rc && !top->quit && sim->now_ns < sim->sc->duration_ns) {
+		rc = mv_sim_step(sim, err);
+		mv_cli_top_tick(top, sim);
+	}
+	mv_cli_top_end(top);
+	sim->wall_s = wall_now() - t0;
+	return rc;
+}
+
 /* The --csv and --svg directories, each all or nothing. */
 static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 {
@@ -396,13 +418,20 @@ int mv_cli_run(int argc, char **argv)
 	if (rc)
 		return mv_cli_load_error(NULL, rc, &err);
 
-	struct progress p = {
-		.enabled = !o.quiet && isatty(STDERR_FILENO),
-		.last = -1,
-		.start_s = wall_now(),
-	};
-	rc = mv_sim_run(sim, progress_draw, &p, &err);
-	progress_clear(&p);
+	/* The live screen needs a terminal; elsewhere --top is ignored
+	 * and the progress bar (if stderr is a terminal) stands in. */
+	struct mv_cli_top top = {0};
+	if (o.top && isatty(STDOUT_FILENO) && mv_cli_top_start(&top) == 0) {
+		rc = run_with_top(sim, &top, &err);
+	} else {
+		struct progress p = {
+			.enabled = !o.quiet && isatty(STDERR_FILENO),
+			.last = -1,
+			.start_s = wall_now(),
+		};
+		rc = mv_sim_run(sim, progress_draw, &p, &err);
+		progress_clear(&p);
+	}
 	if (rc) {
 		/* An invariant check failing mid-run is a bug, not bad input. */
 		if (!err.msg[0])

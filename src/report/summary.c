@@ -45,7 +45,11 @@ int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out)
 		v->granted = u.granted;
 		v->consumed = u.consumed;
 		v->touched = u.touched;
-		v->active_true = u.active_true;
+		/* before the first window closes, the set so far (as the
+		 * simulator's own samples do) */
+		v->active_true = s->sc && s->now_ns < s->sc->active_window_ns
+					 ? vm->window_accessed
+					 : u.active_true;
 		v->active_est = mv_vm_active_estimate(vm);
 		memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 		v->stall_ns = mv_vm_stall_ns(vm);

@@ -5,7 +5,10 @@
  * Runs the built binary through /bin/sh with stdout and stderr sent to
  * files in a scratch directory, and checks what scripts rely on: the exact
  * listing shape, exit statuses, one error line, and that output
- * directories hold complete files only.
+ * directories hold complete files only. The live screen (run --top) is
+ * driven through tmux (send-keys, capture-pane) when tmux is installed:
+ * it shows the host line and a row per VM, pauses (simulated time stands
+ * still), sorts on a key, and q stops the run early with a report.
  *
  * The binary: $MV_BIN if set, else $MV_BUILD/memvisor, else derived from
  * this program's path (BUILD/tests/cli/x -> BUILD/memvisor).
@@ -294,6 +297,84 @@ static void test_run_svg(void **state)
 	one_error_line(&o, "--svg");
 }
 
+/* tmux on a private server (-L) so a user's sessions are never touched. */
+static int tmux(const char *fmt, ...)
+{
+	char args[2048], cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "tmux -L mvtest%d %s", (int)getpid(), args);
+	return system(cmd);
+}
+
+/* The pane's text, polled until it contains `needle` (or 10 s pass). */
+static int pane_has(const char *needle, char *buf, size_t n)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/.pane", g_dir);
+	for (int i = 0; i < 200; i++) {
+		tmux("capture-pane -p -t top > '%s'", p);
+		read_into(p, buf, n);
+		if (strstr(buf, needle))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static void test_run_top_in_tmux(void **state)
+{
+	(void)state;
+	if (system("command -v tmux > /dev/null 2>&1") != 0)
+		skip();
+	char big[sizeof scenario + 16];
+	snprintf(big, sizeof big, "%s", scenario);
+	memcpy(strstr(big, "duration=\"6s\""), "duration=\"9m\"", 13);
+	write_file("long.xml", big);
+	assert_int_equal(tmux("new-session -d -s top -x 150 -y 20 "
+			      "\"cd '%s' && '%s' run --top -o report.txt "
+			      "long.xml; echo \\$? > exit.txt; sleep 60\"",
+			      g_dir, g_bin),
+			 0);
+	char a[8192], b[8192];
+	if (!pane_has("memvisor top", a, sizeof a))
+		fail_msg("no screen:\n%s", a);
+	assert_non_null(strstr(a, "PMEM /MiB: 64.0 total"));
+	assert_non_null(strstr(a, " vm-1 "));
+	assert_non_null(strstr(a, " quiet "));
+	/* Paused: the simulated time stands still. */
+	tmux("send-keys -t top p");
+	if (!pane_has("[PAUSED]", a, sizeof a))
+		fail_msg("no pause:\n%s", a);
+	usleep(400000);
+	pane_has("[PAUSED]", b, sizeof b);
+	assert_int_equal(strncmp(a, b, strcspn(a, "\n")), 0);
+	/* Sort by MEMSZ: the 48 MiB VMs above the 16 MiB one. */
+	tmux("send-keys -t top m");
+	if (!pane_has("*MEMSZ", a, sizeof a))
+		fail_msg("no sort:\n%s", a);
+	assert_true(strstr(a, " vm-2 ") < strstr(a, " quiet "));
+	tmux("send-keys -t top n");
+	if (!pane_has("*NAME", a, sizeof a))
+		fail_msg("no name sort:\n%s", a);
+	assert_true(strstr(a, " quiet ") < strstr(a, " vm-1 "));
+	/* q: the run stops early and the report is written. */
+	tmux("send-keys -t top q");
+	char p[600], text[4096];
+	snprintf(p, sizeof p, "%s/exit.txt", g_dir);
+	for (int i = 0; i < 100 && !exists("exit.txt"); i++)
+		usleep(50000);
+	usleep(100000);
+	read_into(p, text, sizeof text);
+	tmux("kill-server");
+	assert_string_equal(text, "0\n");
+	snprintf(p, sizeof p, "%s/report.txt", g_dir);
+	read_into(p, text, sizeof text);
+	assert_non_null(strstr(text, "run summary"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_dommemstat_errors),
 		cmocka_unit_test(test_run_csv),
 		cmocka_unit_test(test_run_svg),
+		cmocka_unit_test(test_run_top_in_tmux),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,7 +13,8 @@
  * The SVG charts: well-formed XML (libxml2), one point per sample, and
  * the stacked area's top edge flat at the configured size (every page is
  * in exactly one state). scripts/check-svg-browser.sh renders them in a
- * real browser.
+ * real browser. The live screen's text: rows sorted by the chosen column
+ * (largest first, names alphabetically), the column marked, the pause.
  */
 #include <dirent.h>
 #include <math.h>
@@ -192,7 +193,9 @@ static struct mv_sim *busy(void)
 
 typedef int (*view_fn)(FILE *, const struct mv_sim *, int);
 
-static char *render(view_fn fn, const struct mv_sim *s, int vm)
+/* noinline: gcc's -Wdangling-pointer misreads open_memstream's &buf. */
+__attribute__((noinline)) static char *render(view_fn fn,
+					      const struct mv_sim *s, int vm)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -488,6 +491,65 @@ static void test_svg_host_chart(void **state)
 	free(text);
 }
 
+static int top_fn(FILE *f, const struct mv_sim *s, int sort)
+{
+	return mv_report_top(f, s, sort, sort == MV_TOP_SORT_SWCUR);
+}
+
+static void test_top_screen_text(void **state)
+{
+	(void)state;
+	struct mv_sim *s = busy();
+	assert_int_equal(mv_top_sort_for_key('S'), MV_TOP_SORT_SWCUR);
+	assert_int_equal(mv_top_sort_for_key('n'), MV_TOP_SORT_NAME);
+	assert_int_equal(mv_top_sort_for_key('x'), -1);
+	const char *marks[] = {"*NAME", "*MEMSZ", "*GRANT", "*ACTV",
+			       "*MCTLSZ", "*SWCUR", "*CACHEUSD"};
+	for (int sort = 0; sort < MV_TOP_SORT_COUNT; sort++) {
+		char *text = render(top_fn, s, sort);
+		assert_non_null(strstr(text, marks[sort]));
+		assert_int_equal(strstr(text, "[PAUSED]") != NULL,
+				 sort == MV_TOP_SORT_SWCUR);
+		assert_non_null(strstr(text, "state: "));
+		/* Rows: after the header line, one per VM. */
+		char *mark = strstr(text, marks[sort]);
+		char *hdr = mark;
+		while (hdr > text && hdr[-1] != '\n')
+			hdr--;
+		char *line = strchr(mark, '\n') + 1;
+		/* The sort column's number: words before the mark, less NAME. */
+		int field = 0;
+		for (char *p = hdr; p < mark; p++)
+			if (*p != ' ' && (p == hdr || p[-1] == ' '))
+				field++;
+		char prev_name[64] = "";
+		double prev = 1e18;
+		int rows = 0;
+		for (; *line; rows++) {
+			char name[64];
+			double v[16];
+			int n = sscanf(line,
+				       " %63s %lf %lf %lf %lf %lf %lf %lf "
+				       "%lf %lf %lf %lf %lf %lf",
+				       name, &v[0], &v[1], &v[2], &v[3], &v[4],
+				       &v[5], &v[6], &v[7], &v[8], &v[9],
+				       &v[10], &v[11], &v[12]);
+			assert_int_equal(n, 14);
+			if (sort == MV_TOP_SORT_NAME) {
+				assert_true(strcmp(prev_name, name) < 0);
+			} else {
+				assert_true(field >= 1 && field <= 13);
+				assert_true(v[field - 1] <= prev);
+				prev = v[field - 1];
+			}
+			snprintf(prev_name, sizeof prev_name, "%s", name);
+			line = strchr(line, '\n') + 1;
+		}
+		assert_int_equal(rows, s->nvms);
+		free(text);
+	}
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -508,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_vm_file_names_are_portable),
 		cmocka_unit_test(test_svg_vm_charts),
 		cmocka_unit_test(test_svg_host_chart),
+		cmocka_unit_test(test_top_screen_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
