@@ -168,7 +168,10 @@ static uint64_t xxh3_page(const void *page)
 static uint64_t xxh3_page_wide(const void *page)
 {
 	uint64_t h = XXH3_64bits_dispatch(page, MV_PAGE_SIZE);
-	__asm__ volatile("vzeroupper" ::: "memory");
+	/* clobbers: built with -mavx the compiler may keep vectors there */
+	__asm__ volatile("vzeroupper" ::: "memory", "xmm0", "xmm1", "xmm2",
+			 "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+			 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 	return h;
 }
 
