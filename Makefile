@@ -96,7 +96,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,
 
 fuzz:
 	@./scripts/deps.sh
-	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
+	$(MAKE) -j$$(nproc) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
 	@for h in $(FUZZBIN); do \
 		n=$$(basename $$h); r=$${n#fuzz_}; \
 		mkdir -p build-fuzz/corpus/$$r build-fuzz/artifacts; \

@@ -879,10 +879,26 @@ static int parse_numatune(const struct src *s, const xmlNode *nt,
 		dl->numatune = line_of(c);
 		/* mode (strict, preferred, interleave, restrictive) only
 		 * changes what happens when the home node is full; the
-		 * simulator always falls back to the other nodes. */
+		 * simulator always falls back to the other nodes. It is still
+		 * checked: a typo would otherwise pass silently. */
+		const char *mode = attr(c, "mode");
+		if (mode && strcmp(mode, "strict") && strcmp(mode, "preferred") &&
+		    strcmp(mode, "interleave") && strcmp(mode, "restrictive"))
+			return fail(s, c, "numatune/memory",
+				    "unknown mode '%s' (strict, preferred, "
+				    "interleave, restrictive)",
+				    mode);
+		const char *placement = attr(c, "placement");
+		if (placement && strcmp(placement, "static") &&
+		    strcmp(placement, "auto"))
+			return fail(s, c, "numatune/memory",
+				    "unknown placement '%s' (static, auto)",
+				    placement);
+		/* placement='auto' (numad's advice in libvirt): the host
+		 * chooses, whatever nodeset a live dump shows */
 		const char *set = attr(c, "nodeset");
-		if (!set)
-			continue; /* placement='auto': the host chooses */
+		if (!set || (placement && strcmp(placement, "auto") == 0))
+			continue;
 		int first;
 		if (nodeset_first(set, &first) != 0)
 			return fail(s, c, "numatune/memory",

@@ -1000,6 +1000,18 @@ static void test_numa_home_node_must_exist_on_the_host(void **state)
 	load_err(with_domain(MEM1G "      <numatune><memory nodeset='a-b'/>"
 				   "</numatune>\n"),
 		 6, "numatune/memory", "not a list of NUMA nodes");
+	load_err(with_domain(MEM1G "      <numatune><memory mode='strikt' "
+				   "nodeset='0'/></numatune>\n"),
+		 6, "numatune/memory", "unknown mode 'strikt'");
+	load_err(with_domain(MEM1G "      <numatune><memory placement='x'/>"
+				   "</numatune>\n"),
+		 6, "numatune/memory", "unknown placement 'x'");
+	/* placement='auto': the host chooses even with a nodeset shown */
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <numatune><memory mode='interleave' "
+		      "placement='auto' nodeset='0'/></numatune>\n"));
+	assert_int_equal(sc->vms[0].vm.home_node, -1);
+	mv_scenario_free(sc);
 }
 
 static void test_nodeset_lists_take_their_first_node(void **state)
