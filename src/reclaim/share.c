@@ -58,11 +58,12 @@
  * removed when a lookup meets them, and all at once whenever the table
  * would pass 3/4 full; only then does it grow (to keep live entries at most
  * half of it). With hints on, adding a VM sizes the table at once for two
- * entries per guest page (see reserve()), so growth is then rare. A page has at most one hint, found again through its
- * cksum: the low 32 bits of a hash are its home bucket, so when a page
- * changes its old hint is deleted before the new one goes in. The table
- * therefore holds at most one entry per live hint and per sharing frame,
- * plus the dead entries of at most one growth period.
+ * entries per guest page (see reserve()), so growth is then rare. A page
+ * has at most one hint, found again through its cksum: the low 32 bits of
+ * a hash are its home bucket, so when a page changes its old hint is
+ * deleted before the new one goes in. The table therefore holds at most
+ * one entry per live hint and per sharing frame, plus the dead entries of
+ * at most one growth period.
  *
  * Counters (struct mv_share_stats) are named as KSM's in
  * /sys/kernel/mm/ksm/. pages_shared, pages_sharing, pages_unshared and
