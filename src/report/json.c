@@ -366,12 +366,15 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_mem(w, "usable", r->usable_frames);
 	jw_i64(w, "numa_nodes", h->nodes);
 	jw_str(w, "swap_device", h->swap_device == MV_SWAP_HDD ? "hdd" : "ssd");
+	/* the lines in use: the state model derives them from minFree
+	 * unless it is ESX 4.1's (then they are <thresholds>) */
+	jw_str(w, "memstate_model",
+	       mv_memstate_model_name(s->memstate.model));
 	jw_obj(w, "thresholds_fraction", 1);
-	jw_double(w, "high", h->thresholds.high);
-	jw_double(w, "soft", h->thresholds.soft);
-	jw_double(w, "hard", h->thresholds.hard);
-	jw_double(w, "low", h->thresholds.low);
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		jw_double(w, memstate_key[k], s->memstate.line[k]);
 	jw_obj_end(w);
+	jw_double(w, "idle_tax", s->sc->reclaim.idle_tax);
 	jw_obj(w, "latency_ns", 1);
 	jw_u64(w, "zero_fill", h->lat.zero_fill);
 	jw_u64(w, "cow", h->lat.cow);
