@@ -66,6 +66,14 @@ int mv_report_dommemstat(FILE *out, const struct mv_dommemstat *d);
  * level) or check it is a writable directory; MV_EINVAL with err if not.
  */
 int mv_report_outdir_prepare(const char *dir, struct mv_error *err);
+/*
+ * One file the same way: fn(f, ctx) writes into a temporary file beside
+ * path (path.tmp.XXXXXX), renamed over path only when complete; on error
+ * path is untouched, the temporary file removed and err names path.
+ */
+int mv_report_write_file(const char *path,
+			 int (*fn)(FILE *f, const void *ctx), const void *ctx,
+			 struct mv_error *err);
 
 /* Time series, one row per stats interval (esxtop column names). */
 int mv_report_csv_host(FILE *out, const struct mv_sim *s);

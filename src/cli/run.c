@@ -294,6 +294,17 @@ static int write_report(FILE *f, const struct run_opts *o,
 	return o->json ? mv_report_json(f, sim) : mv_report_text(f, sim);
 }
 
+struct report_job {
+	const struct run_opts *o;
+	const struct mv_sim *sim;
+};
+
+static int write_job(FILE *f, const void *ctx)
+{
+	const struct report_job *j = ctx;
+	return write_report(f, j->o, j->sim);
+}
+
 /*
  * Write the report to o->output through a temporary file in the same
  * directory, renamed over the target only when complete.
@@ -301,60 +312,12 @@ static int write_report(FILE *f, const struct run_opts *o,
 static int write_report_file(const struct run_opts *o,
 			     const struct mv_sim *sim)
 {
-	size_t n = strlen(o->output) + sizeof ".tmp.XXXXXX";
-	char *tmp = malloc(n);
-	if (!tmp) {
-		mv_cli_errorf("out of memory");
+	struct mv_error err = {0};
+	struct report_job j = {o, sim};
+	if (mv_report_write_file(o->output, write_job, &j, &err) != 0) {
+		mv_cli_error(&err);
 		return MV_EXIT_FAILURE;
 	}
-	snprintf(tmp, n, "%s.tmp.XXXXXX", o->output);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		mv_cli_errorf("%s: cannot create: %s", o->output,
-			      strerror(errno));
-		free(tmp);
-		return MV_EXIT_FAILURE;
-	}
-	/* mkstemp makes 0600; a report is an ordinary file. */
-	mode_t mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		/* Not fatal: the report is still correct, only private. */
-	}
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		mv_cli_errorf("%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return MV_EXIT_FAILURE;
-	}
-	int rc = write_report(f, o, sim);
-	int saved = errno;
-	if (fflush(f) != 0 || ferror(f)) {
-		saved = errno;
-		rc = rc ? rc : MV_EIO;
-	}
-	if (fsync(fileno(f)) != 0 && !rc) {
-		saved = errno;
-		rc = MV_EIO;
-	}
-	if (fclose(f) != 0 && !rc) {
-		saved = errno;
-		rc = MV_EIO;
-	}
-	if (!rc && rename(tmp, o->output) != 0) {
-		saved = errno;
-		rc = MV_EIO;
-	}
-	if (rc) {
-		unlink(tmp);
-		mv_cli_errorf("%s: write error: %s", o->output,
-			      rc == MV_EIO ? strerror(saved) : mv_strerror(rc));
-		free(tmp);
-		return MV_EXIT_FAILURE;
-	}
-	free(tmp);
 	return MV_EXIT_OK;
 }
 

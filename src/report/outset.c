@@ -1,7 +1,7 @@
 /*
  * outset.c - a set of output files that appear complete or not at all.
  *
- * Each file is written to "DIR/.NAME.tmp.XXXXXX" (mkstemp, so two runs
+ * Each file is written to "DIR/NAME.tmp.XXXXXX" (mkstemp, so two runs
  * writing the same directory do not collide) and renamed to DIR/NAME once
  * every file of the set is written, flushed and synced. rename(2) within a
  * directory is atomic, so a reader sees the old file or the whole new one;
@@ -21,12 +21,12 @@ void mv_outset_init(struct mv_outset *o, const char *dir)
 	o->dir = dir;
 }
 
-static char *join(const char *dir, const char *a, const char *b)
+static char *join(const char *a, const char *b, const char *c)
 {
-	size_t n = strlen(dir) + strlen(a) + strlen(b) + 2;
+	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
 	char *p = malloc(n);
 	if (p)
-		snprintf(p, n, "%s/%s%s", dir, a, b);
+		snprintf(p, n, "%s%s%s", a, b, c);
 	return p;
 }
 
@@ -44,10 +44,8 @@ FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		o->cap = cap;
 	}
 	struct mv_outfile *f = &o->f[o->n];
-	char hidden[300];
-	snprintf(hidden, sizeof hidden, ".%s", name);
-	f->final = join(o->dir, name, "");
-	f->tmp = join(o->dir, hidden, ".tmp.XXXXXX");
+	f->final = o->dir ? join(o->dir, "/", name) : join("", "", name);
+	f->tmp = f->final ? join(f->final, "", ".tmp.XXXXXX") : NULL;
 	if (!f->final || !f->tmp) {
 		free(f->final);
 		free(f->tmp);
@@ -200,6 +198,21 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s,
 		}
 		rc = mv_outset_close(&o, f, fn(f, s, i), err);
 	}
+	if (!rc)
+		rc = mv_outset_commit(&o, err);
+	mv_outset_free(&o);
+	return rc;
+}
+
+int mv_report_write_file(const char *path,
+			 int (*fn)(FILE *f, const void *ctx), const void *ctx,
+			 struct mv_error *err)
+{
+	struct mv_outset o;
+	mv_outset_init(&o, NULL);
+	FILE *f = mv_outset_open(&o, path, err);
+	int rc = f ? mv_outset_close(&o, f, fn(f, ctx), err)
+		   : (err ? err->code : MV_EIO);
 	if (!rc)
 		rc = mv_outset_commit(&o, err);
 	mv_outset_free(&o);

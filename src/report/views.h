@@ -25,6 +25,7 @@ struct mv_outset {
 	struct mv_outfile *f;
 };
 
+/* dir NULL: names are paths of their own. */
 void mv_outset_init(struct mv_outset *o, const char *dir);
 /* Open DIR/name's temporary file for writing; NULL with err set. */
 FILE *mv_outset_open(struct mv_outset *o, const char *name,

@@ -256,7 +256,19 @@ static void test_run_csv(void **state)
 	for (char *c = text; *c; c++)
 		rows += *c == '\n';
 	assert_int_equal(rows, 1 + 7); /* header, t = 0..6 s */
-	assert_false(exists("series/.host.csv.tmp"));
+	/* Only the finished files: no temporary left behind. */
+	snprintf(p, sizeof p, "%s/series", g_dir);
+	DIR *d = opendir(p);
+	assert_non_null(d);
+	int nfiles = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		assert_null(strstr(e->d_name, ".tmp"));
+		nfiles++;
+	}
+	closedir(d);
+	assert_int_equal(nfiles, 4);
 
 	/* Again into the same directory: replaced, nothing else left. */
 	mv(&o, "run -q --json --duration 2s --csv series s.xml");
