@@ -903,6 +903,7 @@ static int walk_nested(struct mv_mmu *m, uint64_t gva, int write,
 			if (rc)
 				return rc;
 			ept_entries(m, wh)[i] |= set;
+			mv_vm_wrote(m->vm, tg);
 		}
 		uint64_t next = (v & MV_PTE_ADDR) >> 12;
 		if (leaf) {

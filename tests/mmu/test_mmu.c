@@ -268,6 +268,29 @@ static void test_hypervisor_remap_invalidates_translations(void **state)
 			check_invalidation((enum mv_mmu_mode)mode, big, big);
 }
 
+/* Moving a guest page-table page (here the PML4) must not break walks:
+ * nested mode caches its host frame in the walk caches. */
+static void test_moving_a_guest_table_page_keeps_translations(void **state)
+{
+	(void)state;
+	for (int mode = 0; mode < MV_MMU_MODES; mode++) {
+		struct fix f;
+		setup(&f, (enum mv_mmu_mode)mode, 0, 0, 1);
+		struct mv_mmu_xlate a, b;
+		uint8_t *p = mv_mmu_access(f.m, 0x600000, 1, 0, &a);
+		*p = 0x5a;
+		hv_move_page(f.vm, mv_mmu_proc_cr3(f.p));
+		hv_move_page(f.vm, a.gppn);
+		/* a neighbour needs a walk through the moved PML4 */
+		assert_non_null(mv_mmu_access(f.m, 0x40000000, 1, 0, NULL));
+		p = mv_mmu_access(f.m, 0x600000, 0, 0, &b);
+		assert_int_equal(b.gppn, a.gppn);
+		assert_int_equal(b.mpn, f.vm->pmap[a.gppn].mpn);
+		assert_int_equal(*p, 0x5a);
+		teardown_fix(&f);
+	}
+}
+
 /* A write to a page the hypervisor shares must break sharing (COW). */
 static void test_write_to_shared_page_faults_through_the_vm(void **state)
 {
@@ -344,6 +367,8 @@ static void replay_agree(const char *path, int big)
 	struct mv_error err = {0};
 	for (int i = 0; i < MV_MMU_MODES; i++) {
 		setup(&f[i], (enum mv_mmu_mode)i, big, big, 1);
+		/* checksums of every page: walkers' A/D updates included */
+		assert_int_equal(mv_vm_enable_verify(f[i].vm), 0);
 		mvt_ok(mv_trace_open(path, &t[i], &err), &err, "open");
 	}
 	struct mv_trace_rec rec;
@@ -358,8 +383,10 @@ static void replay_agree(const char *path, int big)
 			assert_non_null(p);
 			assert_int_equal(xl[i].mpn,
 					 f[i].vm->pmap[xl[i].gppn].mpn);
-			if (write)
+			if (write) {
 				*p = (uint8_t)(rec.addr * 7);
+				mv_vm_wrote(f[i].vm, xl[i].gppn);
+			}
 			v[i] = *p;
 		}
 		for (int i = 1; i < MV_MMU_MODES; i++) {
@@ -375,6 +402,7 @@ static void replay_agree(const char *path, int big)
 	assert_true(total_exits(f[MV_MMU_SHADOW].m) >
 		    total_exits(f[MV_MMU_NESTED].m));
 	for (int i = 0; i < MV_MMU_MODES; i++) {
+		mvt_ok(mv_vm_check(f[i].vm, &err), &err, "mv_vm_check");
 		mv_trace_close(t[i]);
 		teardown_fix(&f[i]);
 	}
@@ -520,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_shadow_remap_is_seen_after_unmap),
 		cmocka_unit_test(test_context_switch_exits_only_in_shadow_and_keeps_tags),
 		cmocka_unit_test(test_hypervisor_remap_invalidates_translations),
+		cmocka_unit_test(test_moving_a_guest_table_page_keeps_translations),
 		cmocka_unit_test(test_write_to_shared_page_faults_through_the_vm),
 		cmocka_unit_test(test_three_modes_agree_on_every_access_of_a_trace),
 		cmocka_unit_test(test_bad_trace_lines_name_file_and_line),
