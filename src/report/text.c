@@ -151,6 +151,9 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 	else
 		fputs("; compression off", out);
 	fputc('\n', out);
+	fprintf(out, "  %-12s %s free-memory states; idle memory tax %.0f%%\n",
+		"allocation", mv_memstate_model_name(rc->memstate_model),
+		100.0 * rc->idle_tax);
 	if (rc->share.enabled)
 		fprintf(out, "  %-12s %lu pages every %s%s\n", "sharing",
 			(unsigned long)rc->share.pages_to_scan,
