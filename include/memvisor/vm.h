@@ -77,6 +77,8 @@ struct mv_vm_config {
 				       contention (docs/scenario.md); 0 = none */
 	uint64_t swap_max_bytes;    /* memtune swap_hard_limit - hard_limit: most
 				       hypervisor swap; UINT64_MAX = unbounded */
+	uint64_t balloon_max_bytes; /* .vmx sched.mem.maxmemctl: most the balloon
+				       may hold; UINT64_MAX = the host's bound */
 	uint64_t shares;            /* default 10 per MiB of configured memory */
 	int balloon_driver;         /* <memballoon model!='none'> */
 	int stats_period_s;         /* <memballoon><stats period=N>; 0 = off */

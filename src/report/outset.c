@@ -191,6 +191,19 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s,
 		else
 			mv_view_vm_file(s->sc->vms[i].vm.name, ext, name,
 					sizeof name);
+		/* Names that differ only in replaced characters ("a/b",
+		 * "a_b") would share a file: number the later one. */
+		for (int k = 0, suffix = i + 1; k < o.n; k++) {
+			const char *other = strrchr(o.f[k].final, '/') + 1;
+			if (!strcmp(other, name)) {
+				char base[96];
+				mv_view_vm_file(s->sc->vms[i].vm.name, "", base,
+						sizeof base);
+				snprintf(name, sizeof name, "%s%d.%s", base,
+					 suffix++, ext);
+				k = -1; /* check the new name again */
+			}
+		}
 		FILE *f = mv_outset_open(&o, name, err);
 		if (!f) {
 			rc = err ? err->code : MV_EIO;

@@ -377,6 +377,9 @@ static void balance(struct mv_sim *s)
 		pv[i].balloon = vm->cfg.balloon_driver;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
 		pv[i].balloon_max = (uint64_t)(r->balloon_max * (double)vm->npages);
+		/* a per-VM bound (.vmx sched.mem.maxmemctl) below the host's */
+		if (vm->cfg.balloon_max_bytes / MV_PAGE_SIZE < pv[i].balloon_max)
+			pv[i].balloon_max = vm->cfg.balloon_max_bytes / MV_PAGE_SIZE;
 		pv[i].balloon_min = (vm->cfg.mem_bytes - vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
 		if (pv[i].balloon_max < pv[i].balloon_min)

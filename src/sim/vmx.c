@@ -31,7 +31,8 @@
  *   sched.mem.shares         low / normal / high (5 / 10 / 20 per MiB of
  *                            memsize, ESX's scale) or a number of shares
  *   sched.mem.pshare.enable  FALSE: no transparent page sharing
- *   sched.mem.maxmemctl      most MiB the balloon may take; "0" disables
+ *   sched.mem.maxmemctl      most MiB the balloon may take (below the
+ *                            host's <balloon max>); "0" disables
  *                            ballooning for this VM; -1 = no bound
  *   displayName              the VM's name (else the file name)
  *   guestOS                  "windows*", "win*", "longhorn*" -> the
@@ -505,6 +506,8 @@ static int read_settings(const struct vmx *x, const char *default_name,
 			return rc;
 		if (!unlimited && bytes == 0)
 			tools = 0;
+		else if (!unlimited)
+			vm->balloon_max_bytes = bytes;
 	}
 	vm->balloon_driver = tools;
 

@@ -38,6 +38,7 @@ void mv_vm_config_default(struct mv_vm_config *c, const char *name,
 	c->reservation_bytes = 0;
 	c->soft_limit_bytes = 0;
 	c->swap_max_bytes = UINT64_MAX;
+	c->balloon_max_bytes = UINT64_MAX;
 	c->shares = 10 * mem_bytes / MV_MIB;
 	c->balloon_driver = 1;
 	c->stats_period_s = 0;
@@ -122,6 +123,10 @@ int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err)
 	if (c->swap_max_bytes != UINT64_MAX &&
 	    c->swap_max_bytes % MV_PAGE_SIZE)
 		return vm_err(c, err, "memtune/swap_hard_limit",
+			      "must be a multiple of 4 KiB", 0);
+	if (c->balloon_max_bytes != UINT64_MAX &&
+	    c->balloon_max_bytes % MV_PAGE_SIZE)
+		return vm_err(c, err, "sched.mem.maxmemctl",
 			      "must be a multiple of 4 KiB", 0);
 	if (c->balloon_driver != 0 && c->balloon_driver != 1)
 		return vm_err(c, err, "memballoon/model", "must be 0 or 1",

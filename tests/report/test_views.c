@@ -367,6 +367,33 @@ static void test_csv_directory_all_or_nothing(void **state)
 	mvt_rmdir(dir);
 }
 
+static const char clash_xml[] =
+	"<scenario name=\"c\" seed=\"1\" duration=\"1s\" step=\"10ms\" "
+	"stats-interval=\"1s\">\n"
+	"  <host><memory unit=\"MiB\">64</memory></host>\n"
+	"  <vm><domain type=\"kvm\"><name>a b</name><memory unit=\"MiB\">8"
+	"</memory></domain></vm>\n"
+	"  <vm><domain type=\"kvm\"><name>a_b</name><memory unit=\"MiB\">8"
+	"</memory></domain></vm>\n"
+	"</scenario>\n";
+
+static void test_clashing_file_names_are_numbered(void **state)
+{
+	(void)state;
+	struct mv_sim *s = make_sim(clash_xml);
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+	char *dir = mvt_tmpdir("mvclash");
+	mvt_ok(mv_report_csv(dir, s, &err), &err, "mv_report_csv");
+	char p[512];
+	snprintf(p, sizeof p, "%s/vm-a_b.csv", dir);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof p, "%s/vm-a_b.2.csv", dir);
+	assert_int_equal(access(p, F_OK), 0);
+	mvt_rmdir(dir);
+	mv_sim_destroy(s);
+}
+
 static void test_vm_file_names_are_portable(void **state)
 {
 	(void)state;
@@ -568,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_csv_host_series),
 		cmocka_unit_test(test_csv_directory_all_or_nothing),
 		cmocka_unit_test(test_vm_file_names_are_portable),
+		cmocka_unit_test(test_clashing_file_names_are_numbered),
 		cmocka_unit_test(test_svg_vm_charts),
 		cmocka_unit_test(test_svg_host_chart),
 		cmocka_unit_test(test_top_screen_text),

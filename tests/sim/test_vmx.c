@@ -172,6 +172,11 @@ static void test_balloon_driver_follows_tools_installation(void **state)
 				  "sched.mem.maxmemctl = \"-1\"\n")
 				 .vm.balloon_driver,
 			 1);
+	struct mv_vm_spec c = parse_ok("memsize = \"64\"\n"
+				       "memvisor.tools = \"TRUE\"\n"
+				       "sched.mem.maxmemctl = \"8\"\n");
+	assert_int_equal(c.vm.balloon_driver, 1);
+	assert_int_equal(c.vm.balloon_max_bytes, 8 * MV_MIB);
 }
 
 static void test_guest_os_windows_ids_give_the_windows_model(void **state)
@@ -375,6 +380,36 @@ static void test_default_name_is_the_file_name_and_extension_any_case(
 	mv_scenario_free(sc);
 }
 
+/*
+ * sched.mem.maxmemctl bounds one VM's balloon below the host's bound: of
+ * two identical VMs under the same pressure, the capped one's balloon
+ * never passes 16 MiB while the other's does (the host reclaims the rest
+ * by compression and swapping, as ESX does when the balloon is capped).
+ */
+static void test_maxmemctl_caps_the_balloon_in_a_run(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc =
+		load_file("tests/data/vmx/scenario-maxmemctl.xml");
+	assert_int_equal(sc->vms[0].vm.balloon_max_bytes, 16 * MV_MIB);
+	assert_int_equal(sc->vms[1].vm.balloon_max_bytes, UINT64_MAX);
+	sc->duration_ns = 6 * MV_NS_PER_S;
+	struct mv_sim *sim = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_create(sc, 0, &sim, &err), &err, "mv_sim_create");
+	mvt_ok(mv_sim_run(sim, NULL, NULL, &err), &err, "mv_sim_run");
+	const uint64_t cap = 16 * MV_MIB / MV_PAGE_SIZE;
+	uint64_t max_free = 0;
+	for (int k = 0; k < sim->nsamples; k++) {
+		assert_true(sim->samples[k].vm[0].balloon_target <= cap);
+		if (sim->samples[k].vm[1].balloon_target > max_free)
+			max_free = sim->samples[k].vm[1].balloon_target;
+	}
+	assert_true(mv_guest_balloon_size(sim->guest[0]) <= cap);
+	assert_true(max_free > cap);
+	mv_sim_destroy(sim);
+}
+
 static void test_example_vmware_scenario_loads(void **state)
 {
 	(void)state;
@@ -410,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_errors_in_a_vmx_file_name_that_file),
 		cmocka_unit_test(
 			test_default_name_is_the_file_name_and_extension_any_case),
+		cmocka_unit_test(test_maxmemctl_caps_the_balloon_in_a_run),
 		cmocka_unit_test(test_example_vmware_scenario_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
