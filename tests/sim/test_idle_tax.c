@@ -88,6 +88,36 @@ static void test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one(
 	assert_true(t75.idle_mib >= keep - 1.0);
 }
 
+/* <memstate model> reaches the simulator: under vSphere 6 a host whose
+ * free memory stays below 400% of minFree spends its time in clear, and
+ * the lines are the model's for the host's size. */
+static void test_the_scenario_state_model_drives_the_simulator(void **state)
+{
+	(void)state;
+	char xml[4096];
+	snprintf(xml, sizeof xml, fmt, "75%");
+	char *at = strstr(xml, "<sampling");
+	assert_non_null(at);
+	const char *model = "<memstate model='vsphere6'/>";
+	memmove(at + strlen(model), at, strlen(at) + 1);
+	memcpy(at, model, strlen(model));
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "v6.xml", ".", &sc, &err), &err,
+	       "mv_scenario_load_string");
+	sc->duration_ns = 20 * MV_NS_PER_S;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+	double line[MV_MEMSTATE_COUNT];
+	mv_memstate_lines(MV_MEMSTATE_VSPHERE6, &s->sc->host.thresholds,
+			  96 * MV_MIB, line);
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		assert_true(s->memstate.line[k] == line[k]);
+	assert_true(s->state_ns[MV_MEMSTATE_CLEAR] > 5 * MV_NS_PER_S);
+	mv_sim_destroy(s);
+}
+
 /* A VM whose reservation does not fit in the unreserved memory is not
  * powered on; the error names it and the figures. */
 static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
@@ -137,6 +167,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one),
+		cmocka_unit_test(test_the_scenario_state_model_drives_the_simulator),
 		cmocka_unit_test(test_a_vm_whose_reservation_cannot_be_met_does_not_power_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
