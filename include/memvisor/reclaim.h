@@ -43,7 +43,9 @@ struct mv_share_stats {
 	uint64_t pages_shared;    /* sharing frames in use */
 	uint64_t pages_sharing;   /* guest pages mapping them, beyond one per frame: pages saved */
 	uint64_t pages_unshared;  /* unique pages remembered as hints */
-	uint64_t pages_volatile;  /* pages that changed since their last scan */
+	uint64_t pages_volatile;  /* private pages that changed between their
+				     last two scans (a gauge, as in KSM) */
+	uint64_t volatile_seen;   /* visits that found a page changed, cumulative */
 	uint64_t zero_pages;      /* guest pages mapped to the zero frame */
 	uint64_t full_scans;      /* passes over all VMs' pages */
 	uint64_t pages_scanned;

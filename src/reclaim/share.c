@@ -102,6 +102,7 @@
 /* pme->aux bits owned by page sharing. */
 enum {
 	AUX_SEEN = 1u << 0, /* cksum holds the page's hash from its last visit */
+	AUX_VOLATILE = 1u << 2, /* changed between its last two visits */
 	AUX_HINT = 1u << 1, /* the table holds a hint for this page, keyed by a
 			       hash whose low 32 bits are cksum */
 };
@@ -502,8 +503,12 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		mv_host_frame_put(s->host, old);
 		return;
 	}
-	if (changed)
-		s->st.pages_volatile++;
+	if (changed) {
+		e->aux |= AUX_VOLATILE;
+		s->st.volatile_seen++;
+	} else {
+		e->aux &= (uint16_t)~AUX_VOLATILE;
+	}
 
 	int64_t i = tab_find(s, h);
 	if (i >= 0) {
@@ -768,9 +773,14 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 			st->pages_sharing += s->host->refcount[t->ref] - 1;
 		}
 	}
-	st->zero_pages = 0;
-	for (uint32_t i = 0; i < s->nvms; i++)
-		st->zero_pages += s->vms[i]->count[MV_PS_ZERO];
+	st->zero_pages = st->pages_volatile = 0;
+	for (uint32_t i = 0; i < s->nvms; i++) {
+		const struct mv_vm *vm = s->vms[i];
+		st->zero_pages += vm->count[MV_PS_ZERO];
+		for (mv_gppn_t g = 0; g < vm->npages; g++)
+			st->pages_volatile += vm->pmap[g].state == MV_PS_PRIVATE &&
+					      (vm->pmap[g].aux & AUX_VOLATILE);
+	}
 	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
 }
 

@@ -31,7 +31,7 @@ _Static_assert(MV_FAULT_COUNT == 5, "fault keys out of date");
 _Static_assert(MV_MEMSTATE_COUNT == 5, "memstate keys out of date");
 /* Every field is written (cpu_ns on the wall_s line only): a new field
  * needs a key. */
-_Static_assert(sizeof(struct mv_share_stats) == 11 * sizeof(uint64_t),
+_Static_assert(sizeof(struct mv_share_stats) == 12 * sizeof(uint64_t),
 	       "sharing keys out of date");
 _Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
 	       "zcache keys out of date");
@@ -325,6 +325,7 @@ static void write_sharing(struct jw *w, const struct mv_share_stats *st,
 	jw_u64(w, "pages_sharing", st->pages_sharing);
 	jw_u64(w, "pages_unshared", st->pages_unshared);
 	jw_u64(w, "pages_volatile", st->pages_volatile);
+	jw_u64(w, "volatile_seen", st->volatile_seen);
 	jw_u64(w, "zero_pages", st->zero_pages);
 	jw_u64(w, "full_scans", st->full_scans);
 	jw_u64(w, "pages_scanned", st->pages_scanned);

@@ -467,7 +467,7 @@ static void assert_coverage(const struct final *f)
 {
 	struct totals t = totals_of(f);
 	assert_true(f->sh.merges > 100);
-	assert_true(f->sh.pages_volatile > 100);
+	assert_true(f->sh.volatile_seen > 100);
 	assert_true(t.compressed > 500 && t.decompressed > 100);
 	assert_true(t.evicted > 100 && t.rejected > 100);
 	assert_true(t.swapins > 500 && t.read_errors > 10);
