@@ -91,7 +91,8 @@ static struct fund fund_of(const struct mv_policy_vm *v, double k)
 		.want = (double)(held + min_u64(back, v->limit - held)),
 		.active = f * (double)held,
 		.mix = f + k * (1.0 - f),
-		.shares = (double)v->shares,
+		/* no shares: the last to be served, still ordered by cost */
+		.shares = v->shares ? (double)v->shares : 1e-6,
 	};
 	return r;
 }
@@ -144,12 +145,10 @@ static double allocation_level(const struct mv_policy_vm *vm, int n,
 	double hi = 0;
 	for (int i = 0; i < n; i++) {
 		struct fund f = fund_of(&vm[i], k);
-		if (f.shares > 0) {
-			double c = (cost_held(&f, k) +
-				    (f.want - f.held) * f.mix) / f.shares;
-			if (c > hi)
-				hi = c;
-		}
+		double c = (cost_held(&f, k) + (f.want - f.held) * f.mix) /
+			   f.shares;
+		if (c > hi)
+			hi = c;
 	}
 	if (total_at(vm, n, k, hi) <= pool)
 		return hi;

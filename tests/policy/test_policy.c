@@ -396,6 +396,25 @@ static void test_tax_rate_is_the_fraction_of_idle_pages_reclaimed(void **state)
 	}
 }
 
+/* A VM with no shares gives first, and all it can above its reservation,
+ * before a VM with shares gives anything; without contention it keeps
+ * what it holds. */
+static void test_a_vm_without_shares_gives_first(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[2] = {pvm(8000, 1000, 0), pvm(8000, 0, 0)};
+	v[0].shares = 0;
+	struct mv_policy_action a[2];
+	struct mv_policy_host h = phost(0, MV_MEMSTATE_HARD);
+	mv_policy_plan(&h, 2, v, a);
+	assert_int_equal(a[0].reclaim, 7000);
+	assert_int_equal(a[1].reclaim, 1000);
+	v[1].shares = 0;
+	h = phost(20000, MV_MEMSTATE_HIGH);
+	mv_policy_plan(&h, 2, v, a);
+	assert_int_equal(a[0].reclaim + a[1].reclaim, 0);
+}
+
 /* Random hosts: min-funding never takes a VM below its reservation, takes
  * what is needed, and leaves every VM that gave at one rho level, with
  * VMs that gave nothing at or above it. */
@@ -468,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_idle_vm_gives_first_under_the_tax),
 		cmocka_unit_test(test_without_tax_vms_end_at_equal_pages_per_share),
 		cmocka_unit_test(test_tax_rate_is_the_fraction_of_idle_pages_reclaimed),
+		cmocka_unit_test(test_a_vm_without_shares_gives_first),
 		cmocka_unit_test(test_revocation_keeps_reservations_and_levels_rho),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
