@@ -93,6 +93,12 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 /* Close and (unless keep) remove the file. */
 void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 /*
+ * Remove the file's name now; the open file keeps working and its blocks
+ * are freed when it is closed, so a run that is killed leaves nothing
+ * behind (the kernel closes it).
+ */
+void mv_swapfile_unlink(struct mv_swapfile *sf);
+/*
  * Swap out private page gppn: write its bytes, free its frame, mark it
  * swapped. On an I/O error or a full file the page stays resident and
  * unchanged; returns MV_EIO / MV_ENOSPC (err says which file and why).

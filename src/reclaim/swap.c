@@ -54,6 +54,7 @@ struct mv_swapfile {
 	struct mv_swap_stats st;
 	uint64_t inject_nth;    /* 0: nothing injected */
 	int inject_code;
+	int unlinked;           /* its name is gone already */
 };
 
 /* A slot number must fit the pmap entry's 32-bit mpn field. */
@@ -285,11 +286,17 @@ void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
 	if (!sf)
 		return;
 	close(sf->fd);
-	if (!keep)
+	if (!keep && !sf->unlinked)
 		unlink(sf->path);
 	mv_bitmap_free(&sf->inuse);
 	free(sf->stack);
 	free(sf);
+}
+
+void mv_swapfile_unlink(struct mv_swapfile *sf)
+{
+	if (!sf->unlinked && unlink(sf->path) == 0)
+		sf->unlinked = 1;
 }
 
 /* Take a slot and write bytes to it; on failure the slot is free again. */

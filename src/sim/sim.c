@@ -271,6 +271,16 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 			return rc;
 		}
 	}
+	/* swap files nobody asked to keep lose their names at once: a run
+	 * that is killed leaves no files behind, only an empty directory
+	 * while it runs, removed here too */
+	if (!sc->reclaim.keep_swap) {
+		for (int i = 0; i < s->nvms; i++)
+			if (s->swap[i])
+				mv_swapfile_unlink(s->swap[i]);
+		if (s->own_run_dir && rmdir(s->run_dir) == 0)
+			s->own_run_dir = 0;
+	}
 	mv_memstate_init(&s->memstate, sc->reclaim.memstate_model,
 			 &sc->host.thresholds, sc->host.mem_bytes);
 	s->min_free = s->host->nfree;
@@ -418,9 +428,12 @@ static void balance(struct mv_sim *s)
 		if (a->swap_pages) {
 			uint64_t done = 0;
 			struct mv_error e = {0};
-			int rc = mv_reclaim_pages(vm, s->zcache[i], s->swap[i],
-						  &s->reclaim_rng, a->swap_pages,
-						  &done, &e);
+			/* swap_pages is what the host needs back in frames;
+			 * compressed pages free half a frame each */
+			uint64_t freed = 0;
+			int rc = mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
+						   &s->reclaim_rng, a->swap_pages,
+						   &done, &freed, &e);
 			if (rc == MV_EIO || rc == MV_ENOSPC) {
 				s->io_errors++;
 				mv_error_format(&e, s->last_io_error,
