@@ -463,6 +463,10 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	if (s->sc->reclaim.enabled && s->now_ns >= s->next_balance_ns) {
 		balance(s);
 		s->next_balance_ns += s->sc->reclaim.balance_ns;
+		/* what the samples and the time in states show is the state
+		 * after the policy acted, matching the free memory they show */
+		st = mv_memstate_update(&s->memstate,
+					mv_host_free_fraction(s->host));
 	}
 	s->state_ns[st] += dt;
 	if (s->host->nfree < s->min_free)
