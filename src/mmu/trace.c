@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "memvisor/mmu.h"
@@ -246,6 +247,12 @@ int mv_trace_convert(const char *in, const char *out, uint64_t *records,
 	}
 	snprintf(tmp, n + 16, "%s.tmpXXXXXX", out);
 	int fd = mkstemp(tmp);
+	if (fd >= 0) {
+		/* mkstemp makes 0600; a trace is an ordinary file */
+		mode_t mask = umask(0);
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+	}
 	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!f) {
 		rc = mv_error_set(err, MV_EIO, out, 0, "output",

@@ -419,6 +419,14 @@ static void test_three_modes_agree_on_every_access_of_a_trace(void **state)
 	mvt_rmdir(dir);
 }
 
+/* A real trace: 60,000 accesses of python3 (lackey, binary format). */
+static void test_three_modes_agree_on_a_real_python_trace(void **state)
+{
+	(void)state;
+	replay_agree("tests/data/mmu/python3-60k.mvtr", 0);
+	replay_agree("tests/data/mmu/python3-60k.mvtr", 1);
+}
+
 static void expect_bad(const char *dir, const char *text, int line,
 		       const char *words)
 {
@@ -551,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_moving_a_guest_table_page_keeps_translations),
 		cmocka_unit_test(test_write_to_shared_page_faults_through_the_vm),
 		cmocka_unit_test(test_three_modes_agree_on_every_access_of_a_trace),
+		cmocka_unit_test(test_three_modes_agree_on_a_real_python_trace),
 		cmocka_unit_test(test_bad_trace_lines_name_file_and_line),
 		cmocka_unit_test(test_binary_trace_round_trips),
 		cmocka_unit_test(test_replay_counts_every_access),
