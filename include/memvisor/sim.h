@@ -122,6 +122,8 @@ struct mv_sim {
 	char run_dir[512];                  /* where swap files live */
 	int own_run_dir;                    /* created by us: removed at the end */
 	uint64_t io_errors;                 /* swap I/O errors met (nothing lost) */
+	uint64_t swap_full;                 /* policy periods a VM's swap file was
+					       full (swap_hard_limit): not an error */
 	char last_io_error[320];
 };
 

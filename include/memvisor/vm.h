@@ -122,6 +122,7 @@ struct mv_vm_counters {
 	uint64_t remote_frames; /* frames allocated off the home node */
 	uint64_t balloon_pages;  /* pages given to the balloon */
 	uint64_t balloon_frames; /* of those, pages that released a frame */
+	uint64_t page_in_errors; /* reads back from swap/cache that failed */
 };
 
 /*

@@ -567,6 +567,7 @@ int mv_report_json(FILE *out, const struct mv_sim *s)
 	jw_double(&w, "overcommit_ratio", r.overcommit);
 	jw_obj_end(&w);
 	jw_u64(&w, "io_errors", s->io_errors);
+	jw_u64(&w, "swap_full", s->swap_full);
 	jw_str(&w, "last_io_error", s->last_io_error);
 	/* Alone on their line: the two figures that differ between runs. */
 	jw_double(&w, "wall_s", s->wall_s);

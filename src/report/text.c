@@ -205,10 +205,19 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		fprintf(out, "; sharing scanner measured CPU %.1f ms",
 			(double)r->final->share.cpu_ns / (double)MV_NS_PER_MS);
 	fputc('\n', out);
-	if (s->io_errors)
-		fprintf(out, "swap I/O errors: %llu (nothing lost; last: %s)\n",
+	uint64_t rerr = 0;
+	for (int i = 0; i < s->nvms; i++)
+		rerr += s->vm[i]->ctr.page_in_errors;
+	if (s->io_errors || rerr)
+		fprintf(out, "swap I/O errors: %llu on swap-out, %llu on swap-in "
+			     "(nothing lost; last swap-out error: %s)\n",
 			(unsigned long long)s->io_errors,
-			s->last_io_error[0] ? s->last_io_error : "?");
+			(unsigned long long)rerr,
+			s->last_io_error[0] ? s->last_io_error : "none");
+	if (s->swap_full)
+		fprintf(out, "swap files full: %llu times a VM's swap file "
+			     "(bounded by swap_hard_limit) could take no more\n",
+			(unsigned long long)s->swap_full);
 }
 
 static void print_memory(FILE *out, const struct mv_sim *s,

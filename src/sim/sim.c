@@ -434,7 +434,12 @@ static void balance(struct mv_sim *s)
 			int rc = mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
 						   &s->reclaim_rng, a->swap_pages,
 						   &done, &freed, &e);
-			if (rc == MV_EIO || rc == MV_ENOSPC) {
+			struct mv_swap_stats sw = {0};
+			if (s->swap[i])
+				mv_swapfile_stats(s->swap[i], &sw);
+			if (rc == MV_ENOSPC && sw.slots && sw.used >= sw.slots) {
+				s->swap_full++; /* bounded file, not a fault */
+			} else if (rc == MV_EIO || rc == MV_ENOSPC) {
 				s->io_errors++;
 				mv_error_format(&e, s->last_io_error,
 						sizeof s->last_io_error);

@@ -199,9 +199,10 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		int rc = b->page_in ? b->page_in(b->ctx, vm, gppn, dst, &ns)
 				    : MV_EIO;
 		if (rc) {
-			/* the page stays where it is; the access waits */
+			/* the page stays where it is; the access waits and
+			 * the guest tries again later */
 			mv_host_frame_put(vm->host, mpn);
-			vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
+			vm->ctr.page_in_errors++;
 			return NULL;
 		}
 		kind = st == MV_PS_COMPRESSED ? MV_FAULT_DECOMPRESS

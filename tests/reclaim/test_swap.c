@@ -326,7 +326,7 @@ static void test_read_error_keeps_the_page_swapped_and_a_retry_works(
 	assert_int_equal(f.vm->pmap[6].state, MV_PS_SWAPPED);
 	assert_int_equal(f.vm->pmap[6].mpn, slot);
 	assert_int_equal(f.vm->ctr.faults[MV_FAULT_SWAPIN], 0);
-	assert_int_equal(f.vm->ctr.faults[MV_FAULT_ALLOC_WAIT], 1);
+	assert_int_equal(f.vm->ctr.page_in_errors, 1);
 	assert_int_equal(f.h->nfree, nfree); /* the frame for it went back */
 	struct mv_swap_stats st = stats(f.sf);
 	assert_int_equal(st.read_errors, 1);

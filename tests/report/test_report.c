@@ -649,9 +649,18 @@ static void test_swap_io_errors_are_reported_with_the_last_one(void **state)
 	snprintf(sim->last_io_error, sizeof sim->last_io_error,
 		 "/tmp/run/vm-1.vswp: swap: write: No space left on device");
 	text = report(mv_report_text, sim, NULL);
-	assert_non_null(strstr(text, "\nswap I/O errors: 3 (nothing lost; last: "
-				     "/tmp/run/vm-1.vswp: swap: write: No "
-				     "space left on device)\n"));
+	assert_non_null(strstr(text, "\nswap I/O errors: 3 on swap-out, 0 on "
+				     "swap-in (nothing lost; last swap-out "
+				     "error: /tmp/run/vm-1.vswp: swap: write: "
+				     "No space left on device)\n"));
+	free(text);
+	/* a failed swap-in is counted by the VM and shown too */
+	sim->vm[0]->ctr.page_in_errors = 2;
+	sim->swap_full = 4;
+	text = report(mv_report_text, sim, NULL);
+	assert_non_null(strstr(text, "\nswap I/O errors: 3 on swap-out, 2 on "
+				     "swap-in"));
+	assert_non_null(strstr(text, "\nswap files full: 4 times"));
 	free(text);
 	struct mvj *doc = json_of(sim);
 	assert_int_equal(mvj_uint(doc, "io_errors"), 3);
