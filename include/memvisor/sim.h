@@ -71,7 +71,11 @@ void mv_scenario_free(struct mv_scenario *s);
 /* Statistics sampled every stats interval. */
 struct mv_sample_vm {
 	uint64_t state[MV_PS_COUNT]; /* pages per state */
-	uint64_t granted, consumed, touched, active_true; /* pages */
+	uint64_t granted, touched, active_true; /* pages */
+	uint64_t consumed;     /* frames it holds: private, its part of shared
+				  frames, its compression cache */
+	uint64_t shared_saved; /* SHRDSVD: granted minus what it holds for
+				  them (sharing and zero pages) */
 	uint64_t active_est;               /* pages: sampled estimate (ACTV) */
 	uint64_t faults[MV_FAULT_COUNT];   /* cumulative */
 	uint64_t stall_ns;                 /* cumulative */
@@ -135,6 +139,9 @@ struct mv_sim {
 int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		  struct mv_error *err);
 void mv_sim_destroy(struct mv_sim *s);
+
+/* One VM's figures now, as a sample holds them. */
+void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v);
 
 /* Sharing statistics now (zeros if sharing is off). */
 void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);

@@ -52,9 +52,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pages_mib(v->state[MV_PS_SHARED] +
 				     v->state[MV_PS_ZERO]),
 			mv_pages_mib(v->state[MV_PS_ZERO]),
-			mv_pages_mib(v->granted > v->consumed
-					     ? v->granted - v->consumed
-					     : 0),
+			mv_pages_mib(v->shared_saved),
 			mv_pages_mib(v->guest.balloon_pages),
 			mv_pages_mib(v->balloon_target),
 			mv_pages_mib(v->state[MV_PS_SWAPPED]),

@@ -34,37 +34,8 @@ int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out)
 	out->vm = calloc((size_t)s->nvms, sizeof *out->vm);
 	if (!out->vm)
 		return MV_ENOMEM;
-	for (int i = 0; i < s->nvms; i++) {
-		struct mv_sample_vm *v = &out->vm[i];
-		const struct mv_vm *vm = s->vm ? s->vm[i] : NULL;
-		if (!vm)
-			continue;
-		struct mv_vm_usage u;
-		mv_vm_usage(vm, &u);
-		memcpy(v->state, u.state, sizeof v->state);
-		v->granted = u.granted;
-		v->consumed = u.consumed;
-		v->touched = u.touched;
-		/* before the first window closes, the set so far (as the
-		 * simulator's own samples do) */
-		v->active_true = s->sc && s->now_ns < s->sc->active_window_ns
-					 ? vm->window_accessed
-					 : u.active_true;
-		v->active_est = mv_vm_active_estimate(vm);
-		memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
-		v->stall_ns = mv_vm_stall_ns(vm);
-		if (s->guest && s->guest[i]) {
-			mv_guest_progress(s->guest[i], &v->demanded, &v->done);
-			mv_guest_stats(s->guest[i], &v->guest);
-			v->balloon_target = mv_guest_balloon_target(s->guest[i]);
-		}
-		if (s->action)
-			v->reclaim_wanted = s->action[i].reclaim;
-		if (s->zcache && s->zcache[i])
-			mv_zcache_stats(s->zcache[i], &v->zcache);
-		if (s->swap && s->swap[i])
-			mv_swapfile_stats(s->swap[i], &v->swap);
-	}
+	for (int i = 0; i < s->nvms; i++)
+		mv_sim_sample_vm(s, i, &out->vm[i]);
 	return 0;
 }
 

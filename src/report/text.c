@@ -271,9 +271,7 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 		cell_mib(cell[3], v->zcache.capacity_frames);
 		cell_mib(cell[4], v->zcache.frames);
 		cell_mib(cell[5], v->state[MV_PS_SWAPPED]);
-		cell_mib(cell[6], v->granted > v->consumed
-					  ? v->granted - v->consumed
-					  : 0);
+		cell_mib(cell[6], v->shared_saved);
 		cell_mib(cell[7], v->state[MV_PS_ZERO]);
 		cell_mib(cell[8], v->state[MV_PS_UNTOUCHED]);
 		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);

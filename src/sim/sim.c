@@ -123,6 +123,44 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	return 0;
 }
 
+/*
+ * One VM's figures now. Any object may be missing (a simulator that failed
+ * half-way through mv_sim_create): its figures are then zero.
+ */
+void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
+{
+	memset(v, 0, sizeof *v);
+	const struct mv_vm *vm = s->vm ? s->vm[i] : NULL;
+	if (!vm)
+		return;
+	struct mv_vm_usage u;
+	mv_vm_usage(vm, &u);
+	memcpy(v->state, u.state, sizeof v->state);
+	if (s->zcache && s->zcache[i])
+		mv_zcache_stats(s->zcache[i], &v->zcache);
+	if (s->swap && s->swap[i])
+		mv_swapfile_stats(s->swap[i], &v->swap);
+	v->granted = u.granted;
+	/* the compression cache is the VM's memory too, as on ESX */
+	v->consumed = u.consumed + v->zcache.frames;
+	v->shared_saved = u.shared_saved;
+	v->touched = u.touched;
+	/* before the first window closes, the set so far */
+	v->active_true = s->sc && s->now_ns < s->sc->active_window_ns
+				 ? vm->window_accessed
+				 : u.active_true;
+	v->active_est = mv_vm_active_estimate(vm);
+	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
+	v->stall_ns = mv_vm_stall_ns(vm);
+	if (s->guest && s->guest[i]) {
+		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
+		mv_guest_stats(s->guest[i], &v->guest);
+		v->balloon_target = mv_guest_balloon_target(s->guest[i]);
+	}
+	if (s->action)
+		v->reclaim_wanted = s->action[i].reclaim;
+}
+
 static int take_sample(struct mv_sim *s)
 {
 	if (s->nsamples == s->cap_samples) {
@@ -141,28 +179,8 @@ static int take_sample(struct mv_sim *s)
 	sm->host_free = s->host->nfree;
 	sm->memstate = s->memstate.state;
 	mv_sim_share_stats(s, &sm->share);
-	for (int i = 0; i < s->nvms; i++) {
-		struct mv_sample_vm *v = &sm->vm[i];
-		struct mv_vm_usage u;
-		mv_vm_usage(s->vm[i], &u);
-		memcpy(v->state, u.state, sizeof v->state);
-		v->granted = u.granted;
-		v->consumed = u.consumed;
-		v->touched = u.touched;
-		/* before the first window closes, the set so far */
-		v->active_true = s->now_ns < s->sc->active_window_ns
-					 ? s->vm[i]->window_accessed
-					 : u.active_true;
-		v->active_est = mv_vm_active_estimate(s->vm[i]);
-		memcpy(v->faults, s->vm[i]->ctr.faults, sizeof v->faults);
-		v->stall_ns = mv_vm_stall_ns(s->vm[i]);
-		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
-		mv_guest_stats(s->guest[i], &v->guest);
-		v->balloon_target = mv_guest_balloon_target(s->guest[i]);
-		v->reclaim_wanted = s->action[i].reclaim;
-		mv_zcache_stats(s->zcache[i], &v->zcache);
-		mv_swapfile_stats(s->swap[i], &v->swap);
-	}
+	for (int i = 0; i < s->nvms; i++)
+		mv_sim_sample_vm(s, i, &sm->vm[i]);
 	s->nsamples++;
 	return 0;
 }
