@@ -162,7 +162,8 @@ struct mv_mmu_xlate {
  * One guest access at gva in the current process: translate it (TLBs,
  * walks, exits, guest demand paging of an unmapped page) and return the
  * byte in its host frame. NULL when the VM must wait for a frame. xl may
- * be NULL. fetch = instruction fetch (instruction TLB).
+ * be NULL. fetch = instruction fetch (instruction TLB). NULL too for an
+ * address at or above 2^48 (4-level paging).
  */
 uint8_t *mv_mmu_access(struct mv_mmu *m, uint64_t gva, int write, int fetch,
 		       struct mv_mmu_xlate *xl);

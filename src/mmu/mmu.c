@@ -1098,8 +1098,6 @@ static uint8_t *access_slow(struct mv_mmu *m, uint64_t gva, int write,
 		}
 	}
 	m->ctr.l2_misses++;
-	if (gva >> MV_VA_BITS)
-		return NULL;
 	/* a walk that ends in an exit or a guest fault is retried, as the
 	 * faulting instruction is; a few rounds settle any access */
 	for (int round = 0; round < 16; round++) {
@@ -1131,6 +1129,8 @@ static uint8_t *access_slow(struct mv_mmu *m, uint64_t gva, int write,
 uint8_t *mv_mmu_access(struct mv_mmu *m, uint64_t gva, int write, int fetch,
 		       struct mv_mmu_xlate *xl)
 {
+	if (mv_unlikely(gva >> MV_VA_BITS))
+		return NULL; /* not canonical lower-half: a #GP, not a page */
 	m->ctr.accesses++;
 	m->ctr.writes += (unsigned)write;
 	m->ctr.fetches += (unsigned)fetch;

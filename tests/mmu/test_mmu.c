@@ -141,6 +141,9 @@ static void test_tlb_hit_needs_no_walk(void **state)
 		assert_non_null(mv_mmu_access(f.m, 0x1000 + 8 * i, i & 1, 0, NULL));
 	assert_int_equal(c->walks, walks);
 	assert_int_equal(c->l1_hits, hits + 100);
+	/* the TLB key keeps 36 bits of page number: an address past 2^48
+	 * must not alias page 1 */
+	assert_null(mv_mmu_access(f.m, (1ull << 48) + 0x1000, 0, 0, NULL));
 	teardown_fix(&f);
 }
 
