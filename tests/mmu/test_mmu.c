@@ -226,6 +226,28 @@ static void test_context_switch_exits_only_in_shadow_and_keeps_tags(void **state
 	}
 }
 
+static void test_untagged_tlb_is_flushed_on_every_switch(void **state)
+{
+	(void)state;
+	struct fix f;
+	f.h = mvt_host(160, 1);
+	f.vm = mvt_vm(f.h, "t", 64, 0);
+	struct mv_mmu_config c;
+	mv_mmu_config_default(&c, MV_MMU_NESTED);
+	c.tagged = 0;
+	struct mv_error err = {0};
+	mvt_ok(mv_mmu_create(f.vm, &c, &f.m, &err), &err, "mv_mmu_create");
+	struct mv_mmu_proc *q;
+	assert_int_equal(mv_mmu_proc_create(f.m, &f.p), 0);
+	assert_non_null(mv_mmu_access(f.m, 0x1000, 0, 0, NULL));
+	assert_int_equal(mv_mmu_proc_create(f.m, &q), 0);
+	mv_mmu_switch(f.m, f.p);
+	uint64_t walks = mv_mmu_counters(f.m)->walks;
+	assert_non_null(mv_mmu_access(f.m, 0x1000, 0, 0, NULL));
+	assert_int_equal(mv_mmu_counters(f.m)->walks, walks + 1);
+	teardown_fix(&f);
+}
+
 /* Move guest page g to a new frame as a reclaim mechanism would. */
 static mv_mpn_t hv_move_page(struct mv_vm *vm, mv_gppn_t g)
 {
@@ -558,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_nested_pt_write_causes_no_exit),
 		cmocka_unit_test(test_shadow_remap_is_seen_after_unmap),
 		cmocka_unit_test(test_context_switch_exits_only_in_shadow_and_keeps_tags),
+		cmocka_unit_test(test_untagged_tlb_is_flushed_on_every_switch),
 		cmocka_unit_test(test_hypervisor_remap_invalidates_translations),
 		cmocka_unit_test(test_moving_a_guest_table_page_keeps_translations),
 		cmocka_unit_test(test_write_to_shared_page_faults_through_the_vm),
