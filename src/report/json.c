@@ -263,6 +263,7 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_obj_end(w);
 	jw_mem(w, "granted", v->granted);
 	jw_mem(w, "consumed", v->consumed);
+	jw_mem(w, "shared_saved", v->shared_saved);
 	jw_mem(w, "touched", v->touched);
 	jw_mem(w, "active_true", v->active_true);
 	jw_mem(w, "active_est", v->active_est);

@@ -45,6 +45,7 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 		t->state[k] += v->state[k];
 	t->granted += v->granted;
 	t->consumed += v->consumed;
+	t->shared_saved += v->shared_saved;
 	t->touched += v->touched;
 	t->active_true += v->active_true;
 	t->active_est += v->active_est;

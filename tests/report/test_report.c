@@ -265,6 +265,11 @@ static void test_json_page_states_add_up_to_configured_size(void **state)
 	for (size_t i = 0; i < vms->n; i++)
 		granted += mvj_uint(vms->item[i], "final.granted_bytes");
 	assert_int_equal(mvj_uint(doc, "totals.granted_bytes"), granted);
+	uint64_t saved = 0;
+	for (size_t i = 0; i < vms->n; i++)
+		saved += mvj_uint(vms->item[i], "final.shared_saved_bytes");
+	assert_true(saved > 0); /* zero pages at least */
+	assert_int_equal(mvj_uint(doc, "totals.shared_saved_bytes"), saved);
 	assert_int_equal(mvj_uint(doc, "totals.configured_pages"), 2 * pages48);
 	assert_int_equal(mvj_uint(doc, "run.configured_bytes"), 96 * MV_MIB);
 	assert_true(mvj_uint(doc, "host.free.min_pages") <=
