@@ -280,7 +280,8 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 	      "in the compression\n"
 	      "  cache, which holds CACHEUSD of host memory (at most CACHESZ); "
 	      "SWCUR: pages in the\n"
-	      "  swap file; SHRDSVD: GRANT - CONSUMED, saved by page sharing\n",
+	      "  swap file; SHRDSVD: saved by page sharing (GRANT minus what the VM holds\n"
+	      "  for its private and shared pages; CONSUMED adds its compression cache)\n",
 	      out);
 }
 
