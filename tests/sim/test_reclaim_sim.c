@@ -41,19 +41,12 @@ static const char *busy =
 
 static struct mv_sim *sim_from(const char *xml, int verify)
 {
-	struct mv_scenario *sc = NULL;
-	struct mv_error err = {0};
-	mvt_ok(mv_scenario_load_string(xml, "busy.xml", ".", &sc, &err), &err,
-	       "mv_scenario_load_string");
-	struct mv_sim *s = NULL;
-	mvt_ok(mv_sim_create(sc, verify, &s, &err), &err, "mv_sim_create");
-	return s;
+	return mvt_sim(xml, "busy.xml", verify);
 }
 
 static void run(struct mv_sim *s)
 {
-	struct mv_error err = {0};
-	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+	mvt_sim_run(s);
 }
 
 static void test_every_mechanism_works_and_no_byte_changes(void **state)

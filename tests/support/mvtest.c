@@ -63,3 +63,20 @@ void mvt_rmdir(char *d)
 	rmdir(d);
 	free(d);
 }
+
+struct mv_sim *mvt_sim(const char *xml, const char *name, int verify)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, name, ".", &sc, &err), &err,
+	       "mv_scenario_load_string");
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, verify, &s, &err), &err, "mv_sim_create");
+	return s;
+}
+
+void mvt_sim_run(struct mv_sim *s)
+{
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+}

@@ -16,6 +16,11 @@ struct mv_host *mvt_host(uint64_t mib, int nodes);
 struct mv_vm *mvt_vm(struct mv_host *h, const char *name, uint64_t mib, int id);
 /* Fail the test with err's message if rc != 0. */
 void mvt_ok(int rc, const struct mv_error *err, const char *what);
+/* A simulator for scenario XML (named `name` in errors); fails the test
+ * on any error. */
+struct mv_sim *mvt_sim(const char *xml, const char *name, int verify);
+/* Run it to the end; fails the test on any error. */
+void mvt_sim_run(struct mv_sim *s);
 /* A new directory /tmp/<prefix>.XXXXXX (malloc'd path). */
 char *mvt_tmpdir(const char *prefix);
 /* Remove it and the files in it (no subdirectories), free the path. */
