@@ -110,6 +110,8 @@ int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
 int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
 			  const uint8_t *bytes, struct mv_error *err);
 void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st);
+/* Host memory its books take (free-slot stack, in-use bitmap). */
+uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf);
 const char *mv_swapfile_path(const struct mv_swapfile *sf);
 /* Tests: make the n-th next I/O (1 = the next one) fail with `code`
  * (MV_EIO or MV_ENOSPC), as a failing disk would. */
@@ -149,6 +151,9 @@ void mv_zcache_destroy(struct mv_zcache *z);
 int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		  struct mv_error *err);
 void mv_zcache_stats(const struct mv_zcache *z, struct mv_zcache_stats *st);
+/* Host memory its books take (per frame and per slot arrays), not the
+ * cache frames themselves (those are in mv_zcache_stats.frames). */
+uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z);
 /* Host frames the cache holds: up to max written to out; returns count. */
 uint64_t mv_zcache_frames(const struct mv_zcache *z, mv_mpn_t *out,
 			  uint64_t max);

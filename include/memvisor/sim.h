@@ -83,6 +83,9 @@ struct mv_sample_vm {
 	struct mv_guest_stats guest;
 	uint64_t balloon_target;           /* pages */
 	uint64_t reclaim_wanted;           /* pages the policy asked back last period */
+	uint64_t swap_target;              /* SWTGT: swapped pages plus what the
+					      policy still wants swapped */
+	uint64_t overhead_bytes;           /* OVHD: the hypervisor's books for it */
 	struct mv_zcache_stats zcache;
 	struct mv_swap_stats swap;
 };
@@ -120,6 +123,8 @@ struct mv_sim {
 	struct mv_sim_balloon {             /* per VM: the balloon's yield */
 		uint64_t pages, frames;     /* ctr.balloon_* at the last period */
 		double yield;               /* frames freed per page, last period */
+		uint64_t swap_short;        /* frames the policy asked to compress
+					       or swap last period and did not get */
 	} *balloon;
 	struct mv_rng reclaim_rng;
 	uint64_t next_balance_ns;

@@ -271,6 +271,10 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
  */
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
 
+/* Host memory the hypervisor spends on this VM's books (the pmap and, when
+ * verifying, the checksums): esxtop's OVHD, as far as memvisor has one. */
+uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm);
+
 /* Close the active window: active_true = pages touched in it; reset. */
 void mv_vm_close_window(struct mv_vm *vm);
 

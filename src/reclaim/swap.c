@@ -435,3 +435,9 @@ int mv_swapfile_check(const struct mv_swapfile *sf, struct mv_error *err)
 	mv_bitmap_free(&seen);
 	return rc;
 }
+
+uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf)
+{
+	uint64_t n = sf->slots ? sf->slots : 1;
+	return sizeof *sf + n * sizeof *sf->stack + (n + 63) / 64 * 8;
+}

@@ -536,3 +536,13 @@ int mv_reclaim_frames(struct mv_vm *vm, struct mv_zcache *z,
 	}
 	return rc;
 }
+
+uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z)
+{
+	uint64_t nf = z->capacity ? z->capacity : 1;
+	return sizeof *z +
+	       nf * (sizeof *z->frame + sizeof *z->unused + sizeof *z->half +
+		     sizeof *z->half_pos) +
+	       2 * nf * (sizeof *z->len + sizeof *z->owner + sizeof *z->prev +
+			 sizeof *z->next);
+}

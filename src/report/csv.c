@@ -24,7 +24,7 @@ static double rate_mib(uint64_t now, uint64_t before, uint64_t dt_ns)
 
 static const char vm_header[] =
 	"time_s,MEMSZ,GRANT,SZTGT,TCHD,ACTV,SHRD,ZERO,SHRDSVD,MCTLSZ,MCTLTGT,"
-	"SWCUR,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/s,consumed,private,"
+	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/s,OVHD,consumed,private,"
 	"compressed,ballooned,untouched,stall_pct,guest_unused,"
 	"guest_disk_caches,guest_anon\n";
 
@@ -56,6 +56,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pages_mib(v->guest.balloon_pages),
 			mv_pages_mib(v->balloon_target),
 			mv_pages_mib(v->state[MV_PS_SWAPPED]),
+			mv_pages_mib(v->swap_target),
 			rate_mib(v->swap.reads, p->swap.reads, dt),
 			rate_mib(v->swap.writes, p->swap.writes, dt),
 			mv_pages_mib(v->zcache.capacity_frames),
@@ -63,6 +64,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			rate_mib(v->zcache.compressed, p->zcache.compressed, dt),
 			rate_mib(v->zcache.decompressed, p->zcache.decompressed,
 				 dt),
+			(double)v->overhead_bytes / (double)MV_MIB,
 			mv_pages_mib(v->consumed),
 			mv_pages_mib(v->state[MV_PS_PRIVATE]),
 			mv_pages_mib(v->state[MV_PS_COMPRESSED]),

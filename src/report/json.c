@@ -264,6 +264,8 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_mem(w, "granted", v->granted);
 	jw_mem(w, "consumed", v->consumed);
 	jw_mem(w, "shared_saved", v->shared_saved);
+	jw_mem(w, "swap_target", v->swap_target);
+	jw_u64(w, "overhead_bytes", v->overhead_bytes);
 	jw_mem(w, "touched", v->touched);
 	jw_mem(w, "active_true", v->active_true);
 	jw_mem(w, "active_est", v->active_est);

@@ -159,6 +159,13 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	}
 	if (s->action)
 		v->reclaim_wanted = s->action[i].reclaim;
+	v->swap_target = u.state[MV_PS_SWAPPED] +
+			 (s->balloon ? s->balloon[i].swap_short : 0);
+	v->overhead_bytes = mv_vm_overhead_bytes(vm);
+	if (s->swap && s->swap[i])
+		v->overhead_bytes += mv_swapfile_overhead_bytes(s->swap[i]);
+	if (s->zcache && s->zcache[i])
+		v->overhead_bytes += mv_zcache_overhead_bytes(s->zcache[i]);
 }
 
 static int take_sample(struct mv_sim *s)
@@ -443,6 +450,7 @@ static void balance(struct mv_sim *s)
 		if (vm->cfg.balloon_driver)
 			mv_guest_balloon_set_target(s->guest[i], a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;
+		s->balloon[i].swap_short = 0;
 		if (a->swap_pages) {
 			uint64_t done = 0;
 			struct mv_error e = {0};
@@ -452,6 +460,8 @@ static void balance(struct mv_sim *s)
 			int rc = mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
 						   &s->reclaim_rng, a->swap_pages,
 						   &done, &freed, &e);
+			s->balloon[i].swap_short =
+				a->swap_pages > freed ? a->swap_pages - freed : 0;
 			struct mv_swap_stats sw = {0};
 			if (s->swap[i])
 				mv_swapfile_stats(s->swap[i], &sw);

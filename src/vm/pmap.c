@@ -385,3 +385,9 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					    (unsigned long long)count[s]);
 	return 0;
 }
+
+uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm)
+{
+	return sizeof *vm + vm->npages * sizeof *vm->pmap +
+	       (vm->expect ? vm->npages * sizeof *vm->expect : 0);
+}

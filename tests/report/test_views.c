@@ -282,6 +282,13 @@ static void test_csv_vm_series(void **state)
 				    0.006);
 			assert_true(fabs(num(&c, r, "MCTLTGT") -
 					 v->balloon_target / 256.0) < 0.006);
+			/* SWTGT never below what is swapped; OVHD at least
+			 * the pmap's 16 bytes per guest page (48 MiB VMs) */
+			assert_true(num(&c, r, "SWTGT") >=
+				    num(&c, r, "SWCUR") - 1e-9);
+			double pmap_mib = 48.0 * 256 * 16 / (1 << 20);
+			assert_true(num(&c, r, "OVHD") >= pmap_mib - 0.01);
+			assert_true(num(&c, r, "OVHD") < 4 * pmap_mib);
 			if (r > 1) {
 				double dt = (double)(sm->t_ns -
 						     s->samples[r - 2].t_ns) /
