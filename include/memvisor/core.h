@@ -84,6 +84,8 @@ int mv_parse_fraction(const char *s, double *out);
 int mv_parse_rate(const char *s, double *out);
 /* Strict unsigned integer. */
 int mv_parse_u64(const char *s, uint64_t *out);
+/* Value of a hexadecimal digit (either case), -1 for anything else. */
+int mv_hex_digit(int c);
 
 /* Format bytes as "1.50 GiB" / "512.0 MiB" / "12 KiB" into buf. */
 const char *mv_format_bytes(uint64_t bytes, char *buf, size_t n);

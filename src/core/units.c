@@ -215,3 +215,14 @@ const char *mv_format_bytes(uint64_t bytes, char *buf, size_t n)
 		snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes / MV_KIB));
 	return buf;
 }
+
+int mv_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -87,13 +87,6 @@ void mv_trace_close(struct mv_trace *t)
 	free(t);
 }
 
-/* Value of a hex digit, -1 for anything else. */
-static int hexval(int c)
-{
-	static const char digits[] = "0123456789abcdef";
-	const char *d = c ? strchr(digits, c | 0x20) : NULL;
-	return d ? (int)(d - digits) : -1;
-}
 
 static int parse_line(struct mv_trace *t, char *s, struct mv_trace_rec *r,
 		      struct mv_error *err)
@@ -123,7 +116,7 @@ static int parse_line(struct mv_trace *t, char *s, struct mv_trace_rec *r,
 		p++;
 	uint64_t a = 0;
 	int digits = 0;
-	for (int v; (v = hexval((unsigned char)*p)) >= 0; p++) {
+	for (int v; (v = mv_hex_digit((unsigned char)*p)) >= 0; p++) {
 		if (++digits > 16)
 			return trace_err(t, err, "address too long: '%.40s'", s);
 		a = a << 4 | (uint64_t)v;

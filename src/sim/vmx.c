@@ -110,16 +110,6 @@ static int is_key_char(int c)
 	       c == '[' || c == ']';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int add_entry(struct vmx *x, const char *key, size_t klen,
 		     const char *val, size_t vlen, int line)
@@ -191,10 +181,10 @@ static int parse_line(struct vmx *x, const char *p, const char *end, int line,
 				break;
 			int c = (unsigned char)*p++;
 			if (c == '|') {
-				int hi = p < end ? hexval((unsigned char)p[0])
+				int hi = p < end ? mv_hex_digit((unsigned char)p[0])
 						 : -1;
 				int lo = p + 1 < end
-						 ? hexval((unsigned char)p[1])
+						 ? mv_hex_digit((unsigned char)p[1])
 						 : -1;
 				if (hi < 0 || lo < 0)
 					return vmx_fail(

@@ -1,4 +1,5 @@
 /* Tests of the core layer: units, errors, RNG, Zipf, hashing. */
+#include <ctype.h>
 #include <string.h>
 
 #include "support/mvtest.h"
@@ -157,10 +158,26 @@ static void test_bitmap_counts_bits(void **state)
 	mv_bitmap_free(&b);
 }
 
+static void test_hex_digits(void **state)
+{
+	(void)state;
+	const char *d = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(mv_hex_digit(d[i]), i);
+		assert_int_equal(mv_hex_digit(toupper((unsigned char)d[i])), i);
+	}
+	/* nothing else, control characters that OR 0x20 into a digit
+	 * included */
+	const int bad[] = {0, 0x10, 0x19, '/', ':', '@', 'G', '`', 'g', ' ', 255};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(mv_hex_digit(bad[i]), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes_follow_libvirt_units),
+		cmocka_unit_test(test_hex_digits),
 		cmocka_unit_test(test_bad_sizes_are_rejected_not_clamped),
 		cmocka_unit_test(test_durations_fractions_and_rates),
 		cmocka_unit_test(test_error_line_names_file_line_and_field),
