@@ -120,12 +120,13 @@ struct mv_sim {
 	struct mv_swapfile **swap;          /* per VM */
 	struct mv_zcache **zcache;          /* per VM */
 	struct mv_policy_action *action;    /* per VM, last period */
-	struct mv_sim_balloon {             /* per VM: the balloon's yield */
+	struct mv_sim_period {              /* per VM: what the last policy
+					       period achieved */
 		uint64_t pages, frames;     /* ctr.balloon_* at the last period */
-		double yield;               /* frames freed per page, last period */
+		double yield;               /* balloon frames freed per page */
 		uint64_t swap_short;        /* frames the policy asked to compress
 					       or swap last period and did not get */
-	} *balloon;
+	} *period;
 	struct mv_rng reclaim_rng;
 	uint64_t next_balance_ns;
 	char run_dir[512];                  /* where swap files live */

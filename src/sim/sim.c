@@ -55,7 +55,7 @@ void mv_sim_destroy(struct mv_sim *s)
 	free(s->zcache);
 	free(s->swap);
 	free(s->action);
-	free(s->balloon);
+	free(s->period);
 	for (int i = 0; i < s->nsamples; i++)
 		free(s->samples[i].vm);
 	free(s->samples);
@@ -160,7 +160,7 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	if (s->action)
 		v->reclaim_wanted = s->action[i].reclaim;
 	v->swap_target = u.state[MV_PS_SWAPPED] +
-			 (s->balloon ? s->balloon[i].swap_short : 0);
+			 (s->period ? s->period[i].swap_short : 0);
 	v->overhead_bytes = mv_vm_overhead_bytes(vm);
 	if (s->swap && s->swap[i])
 		v->overhead_bytes += mv_swapfile_overhead_bytes(s->swap[i]);
@@ -258,9 +258,9 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->swap = calloc((size_t)sc->nvms, sizeof *s->swap);
 	s->zcache = calloc((size_t)sc->nvms, sizeof *s->zcache);
 	s->action = calloc((size_t)sc->nvms, sizeof *s->action);
-	s->balloon = calloc((size_t)sc->nvms, sizeof *s->balloon);
+	s->period = calloc((size_t)sc->nvms, sizeof *s->period);
 	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
-	    !s->balloon) {
+	    !s->period) {
 		mv_sim_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
 	}
@@ -423,7 +423,7 @@ static void balance(struct mv_sim *s)
 						period_s);
 		/* measured: until the balloon has moved, assume every page
 		 * it takes holds a frame */
-		struct mv_sim_balloon *b = &s->balloon[i];
+		struct mv_sim_period *b = &s->period[i];
 		uint64_t dp = vm->ctr.balloon_pages - b->pages;
 		if (dp)
 			b->yield = (double)(vm->ctr.balloon_frames - b->frames) /
@@ -450,7 +450,7 @@ static void balance(struct mv_sim *s)
 		if (vm->cfg.balloon_driver)
 			mv_guest_balloon_set_target(s->guest[i], a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;
-		s->balloon[i].swap_short = 0;
+		s->period[i].swap_short = 0;
 		if (a->swap_pages) {
 			uint64_t done = 0;
 			struct mv_error e = {0};
@@ -460,7 +460,7 @@ static void balance(struct mv_sim *s)
 			int rc = mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
 						   &s->reclaim_rng, a->swap_pages,
 						   &done, &freed, &e);
-			s->balloon[i].swap_short =
+			s->period[i].swap_short =
 				a->swap_pages > freed ? a->swap_pages - freed : 0;
 			struct mv_swap_stats sw = {0};
 			if (s->swap[i])
