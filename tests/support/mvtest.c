@@ -80,3 +80,26 @@ void mvt_sim_run(struct mv_sim *s)
 	struct mv_error err = {0};
 	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
 }
+
+void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
+{
+	assert_int_equal(a->nsamples, b->nsamples);
+	for (int i = 0; i < a->nsamples; i++) {
+		assert_int_equal(a->samples[i].host_free, b->samples[i].host_free);
+		assert_int_equal(a->samples[i].memstate, b->samples[i].memstate);
+		assert_int_equal(a->samples[i].share.merges,
+				 b->samples[i].share.merges);
+		assert_memory_equal(a->samples[i].vm, b->samples[i].vm,
+				    (size_t)a->nvms * sizeof *a->samples[i].vm);
+	}
+	for (int v = 0; v < a->nvms; v++)
+		for (mv_gppn_t g = 0; g < a->vm[v]->npages; g++) {
+			const struct mv_pme *x = &a->vm[v]->pmap[g];
+			const struct mv_pme *y = &b->vm[v]->pmap[g];
+			assert_int_equal(x->state, y->state);
+			if (x->state == MV_PS_PRIVATE || x->state == MV_PS_SHARED)
+				assert_memory_equal(mv_host_frame(a->host, x->mpn),
+						    mv_host_frame(b->host, y->mpn),
+						    MV_PAGE_SIZE);
+		}
+}

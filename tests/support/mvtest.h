@@ -21,6 +21,10 @@ void mvt_ok(int rc, const struct mv_error *err, const char *what);
 struct mv_sim *mvt_sim(const char *xml, const char *name, int verify);
 /* Run it to the end; fails the test on any error. */
 void mvt_sim_run(struct mv_sim *s);
+/* Two finished runs are the same: every sample (free memory, state,
+ * sharing merges, every VM's figures), every page's state and the bytes
+ * of every mapped page. */
+void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b);
 /* A new directory /tmp/<prefix>.XXXXXX (malloc'd path). */
 char *mvt_tmpdir(const char *prefix);
 /* Remove it and the files in it (no subdirectories), free the path. */
