@@ -123,6 +123,17 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	return 0;
 }
 
+/* Machine memory VM i holds: its frames (a shared one divided among its
+ * users) and its compression cache, as ESX counts consumed memory. */
+static uint64_t consumed_frames(const struct mv_sim *s, int i,
+				const struct mv_vm_usage *u)
+{
+	struct mv_zcache_stats z = {0};
+	if (s->zcache && s->zcache[i])
+		mv_zcache_stats(s->zcache[i], &z);
+	return u->consumed + z.frames;
+}
+
 /*
  * One VM's figures now. Any object may be missing (a simulator that failed
  * half-way through mv_sim_create): its figures are then zero.
@@ -141,8 +152,7 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	if (s->swap && s->swap[i])
 		mv_swapfile_stats(s->swap[i], &v->swap);
 	v->granted = u.granted;
-	/* the compression cache is the VM's memory too, as on ESX */
-	v->consumed = u.consumed + v->zcache.frames;
+	v->consumed = consumed_frames(s, i, &u);
 	v->shared_saved = u.shared_saved;
 	v->touched = u.touched;
 	/* before the first window closes, the set so far */
@@ -391,11 +401,9 @@ static void balance(struct mv_sim *s)
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vm[i];
 		struct mv_vm_usage u;
-		struct mv_zcache_stats z;
 		mv_vm_usage(vm, &u);
-		mv_zcache_stats(s->zcache[i], &z);
 		pv[i].size = vm->npages;
-		pv[i].consumed = u.consumed + z.frames;
+		pv[i].consumed = consumed_frames(s, i, &u);
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].shares = vm->cfg.shares;
