@@ -16,6 +16,7 @@
 #ifndef MEMVISOR_GUEST_H
 #define MEMVISOR_GUEST_H
 
+#include "memvisor/mmu.h"
 #include "memvisor/vm.h"
 
 enum mv_guest_flavour { MV_GUEST_LINUX, MV_GUEST_WINDOWS };
@@ -89,6 +90,14 @@ struct mv_guest_config {
 	uint64_t swap_bytes;   /* the guest's own swap device */
 	double zero_rate;      /* windows: pages/s the zero page thread clears */
 	double balloon_rate;   /* pages/s the balloon driver can inflate or deflate */
+	/*
+	 * Address translation (<mv:mmu>): with mmu set, every workload
+	 * process has real x86-64 page tables in guest pages (kernel memory
+	 * of the guest) and every workload access is translated by an MMU
+	 * model (src/mmu) in mmu_cfg.mode; its cost is charged to the vCPU.
+	 */
+	int mmu;
+	struct mv_mmu_config mmu_cfg;
 	int nworkloads;
 	struct mv_workload_config workload[MV_MAX_WORKLOADS];
 };
@@ -104,7 +113,7 @@ struct mv_guest_stats {
 	uint64_t free_pages;              /* "unused" */
 	uint64_t cache_pages;             /* "disk_caches" */
 	uint64_t anon_pages;
-	uint64_t kernel_pages;
+	uint64_t kernel_pages;            /* page tables (with an MMU model) */
 	uint64_t balloon_pages;
 	uint64_t available_pages;         /* pages the guest can use */
 	uint64_t oom_kills;               /* allocations the guest could not satisfy */
@@ -159,6 +168,12 @@ void mv_guest_balloon_set_target(struct mv_guest *g, uint64_t pages);
 uint64_t mv_guest_balloon_target(const struct mv_guest *g);
 /* Pages the balloon holds now. */
 uint64_t mv_guest_balloon_size(const struct mv_guest *g);
+
+/*
+ * The MMU model translating this guest's workload accesses, or NULL
+ * (cfg.mmu off). Its counters say what translation cost.
+ */
+const struct mv_mmu *mv_guest_mmu(const struct mv_guest *g);
 
 /* Consistency of the guest's own books (free list, mappings, swap). */
 int mv_guest_check(const struct mv_guest *g, struct mv_error *err);

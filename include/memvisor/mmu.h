@@ -92,6 +92,7 @@ struct mv_mmu_config {
 	uint32_t lat_walk_ref; /* one page-walk memory reference */
 	uint32_t lat_exit;     /* one VM exit: round trip plus handler */
 	double base_cpi;       /* cycles per instruction without translation */
+	uint32_t cpu_mhz;      /* core clock, to turn cycles into time */
 };
 
 /*
@@ -114,7 +115,7 @@ struct mv_mmu_counters {
 	uint64_t invalidations;         /* hook calls that dropped a mapping */
 	uint64_t tlb_flushes;           /* whole-VM or whole-PCID flushes */
 	uint64_t large_splits;          /* 2 MiB host mappings split */
-	uint64_t guest_pt_pages;        /* guest page-table pages allocated */
+	uint64_t guest_pt_pages;        /* guest page-table pages now */
 	uint64_t ept_pages;             /* EPT table pages (host frames) */
 	uint64_t shadow_pages, shadow_pages_peak; /* shadow table pages */
 	uint64_t cycles_l2, cycles_walk, cycles_exit;
@@ -132,8 +133,37 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 /* Detach and free the model's host frames (EPT, shadow tables). */
 void mv_mmu_destroy(struct mv_mmu *m);
 
+/*
+ * The guest kernel that owns the VM's guest-physical memory (the guest
+ * layer). Without one, the model's own small kernel is used: page-table
+ * pages and demand-paged data come from a bump allocator over the VM's
+ * pages (what `memvisor mmu` replays use). With one:
+ *   alloc_table  a guest page for a new page-table page (the model clears
+ *                it); 0 or an MV_E* code (MV_EAGAIN: try again later)
+ *   free_table   a page-table page the model no longer uses
+ *   fault        the guest's page-fault handler for the current process:
+ *                it must map gva (mv_mmu_map) or fail with an MV_E* code;
+ *                the faulting access is then retried, as an instruction is
+ */
+struct mv_mmu_guest_ops {
+	void *ctx;
+	int (*alloc_table)(void *ctx, mv_gppn_t *out);
+	void (*free_table)(void *ctx, mv_gppn_t gppn);
+	int (*fault)(void *ctx, uint64_t gva, int write);
+};
+
+/* Install the guest kernel (before the first process is created). */
+void mv_mmu_set_guest(struct mv_mmu *m, const struct mv_mmu_guest_ops *ops);
+
 /* A new guest process with an empty PML4 (a new guest page); current. */
 int mv_mmu_proc_create(struct mv_mmu *m, struct mv_mmu_proc **out);
+/*
+ * The process exits: its page-table pages go back to the guest kernel,
+ * its shadow tables (shadow mode) to the host, its TLB entries are
+ * flushed. MV_EAGAIN (nothing changed) when a table page cannot be read
+ * because the VM has no frame for it now.
+ */
+int mv_mmu_proc_destroy(struct mv_mmu *m, struct mv_mmu_proc *p);
 /* Context switch: MOV CR3 (an exit in shadow mode; a flush untagged). */
 void mv_mmu_switch(struct mv_mmu *m, struct mv_mmu_proc *p);
 /* The guest-physical page holding p's PML4 (its CR3). */
@@ -148,6 +178,19 @@ mv_gppn_t mv_mmu_proc_cr3(const struct mv_mmu_proc *p);
 int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn);
 /* The guest kernel unmaps gva: clears the leaf entry, then INVLPG. */
 int mv_mmu_unmap(struct mv_mmu *m, uint64_t gva);
+/*
+ * Same in process p, current or not (the kernel reclaiming another
+ * process's page: its entry is cleared and that PCID's entries for gva
+ * flushed; only the current process's INVLPG is a shadow-mode exit).
+ */
+int mv_mmu_unmap_proc(struct mv_mmu *m, struct mv_mmu_proc *p, uint64_t gva);
+/*
+ * What p's page tables map gva to, read without side effects (checks):
+ * 1 and *gppn (the 4 KiB guest page), 0 when not mapped, -1 when a table
+ * page is not resident and cannot be read without a fault.
+ */
+int mv_mmu_lookup(const struct mv_mmu *m, const struct mv_mmu_proc *p,
+		  uint64_t gva, mv_gppn_t *gppn);
 /* Guest-physical page for new guest memory (2 MiB run with guest_2m). */
 int mv_mmu_guest_alloc(struct mv_mmu *m, int large, mv_gppn_t *out);
 
@@ -178,8 +221,18 @@ const struct mv_mmu_config *mv_mmu_get_config(const struct mv_mmu *m);
 struct mv_vm *mv_mmu_vm(const struct mv_mmu *m);
 /* Host memory the shadow tables take now, in bytes. */
 uint64_t mv_mmu_shadow_bytes(const struct mv_mmu *m);
+/*
+ * Host frames the model holds (EPT and shadow table pages): up to max
+ * written to out; returns the count. The hypervisor's overhead memory for
+ * the VM, with the model's own books (mv_mmu_overhead_bytes).
+ */
+uint64_t mv_mmu_frames(const struct mv_mmu *m, mv_mpn_t *out, uint64_t max);
+/* Host memory for translation: table frames plus per-page arrays. */
+uint64_t mv_mmu_overhead_bytes(const struct mv_mmu *m);
 /* Translation cycles (L2 hits + walks + exits) from the counters. */
 uint64_t mv_mmu_cycles(const struct mv_mmu *m);
+/* The same cycles as nanoseconds at the configured clock. */
+uint64_t mv_mmu_cycles_ns(const struct mv_mmu *m, uint64_t cycles);
 
 /*
  * Address traces: valgrind lackey text ("I  0400d7d4,8", " L 04222cac,8",

@@ -79,6 +79,8 @@ struct mv_sample_vm {
 	uint64_t active_est;               /* pages: sampled estimate (ACTV) */
 	uint64_t faults[MV_FAULT_COUNT];   /* cumulative */
 	uint64_t stall_ns;                 /* cumulative */
+	uint64_t xlat_ns;                  /* cumulative: address translation
+					      (MMU model; 0 without one) */
 	uint64_t demanded, done;           /* cumulative accesses */
 	struct mv_guest_stats guest;
 	uint64_t balloon_target;           /* pages */

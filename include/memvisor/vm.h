@@ -123,6 +123,8 @@ struct mv_vm_counters {
 	uint64_t balloon_pages;  /* pages given to the balloon */
 	uint64_t balloon_frames; /* of those, pages that released a frame */
 	uint64_t page_in_errors; /* reads back from swap/cache that failed */
+	uint64_t xlat_ns;        /* vCPU time spent translating addresses:
+				    TLB misses, walks, VM exits (MMU model) */
 };
 
 /*
@@ -255,6 +257,9 @@ static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)
  * the work it could not do is already lost.
  */
 void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns);
+
+/* Charge time the vCPU spent on address translation (an MMU model's). */
+void mv_vm_charge_xlat(struct mv_vm *vm, uint64_t ns);
 
 /*
  * Change a page's state and frame/slot, keeping the counters. Does not

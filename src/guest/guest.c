@@ -26,6 +26,18 @@
 
 #define LNIL UINT32_MAX
 
+/*
+ * With an MMU model, page vpn of a workload's process is mapped at this
+ * virtual address (where Linux's mmap area lies on x86-64), so a process's
+ * pages share upper-level tables as a real heap or mapping does.
+ */
+#define GVA_BASE 0x7f0000000000ull
+
+static uint64_t vpn_gva(uint64_t vpn)
+{
+	return GVA_BASE + (vpn << 12);
+}
+
 static int on_clock(enum gkind k)
 {
 	return k == GK_CACHE || k == GK_ANON;
@@ -119,11 +131,24 @@ static void drop_cache_page(struct mv_guest *g, mv_gppn_t p)
 	free_push(g, p);
 }
 
+/* With an MMU model: clear process `owner`'s hardware entry for vpn. */
+static int unmap_vpn(struct mv_guest *g, uint32_t owner, uint64_t vpn)
+{
+	if (!g->mmu)
+		return 0;
+	int rc = mv_mmu_unmap_proc(g->mmu, g->mproc[owner], vpn_gva(vpn));
+	return rc == MV_EINVAL ? 0 : rc; /* EINVAL: not mapped (yet) */
+}
+
 /* Write an anonymous page to guest swap and free it. */
 static int swap_out(struct mv_guest *g, mv_gppn_t p)
 {
 	if (!g->nswap_free)
 		return MV_EAGAIN;
+	/* the kernel unmaps the page before it writes it out (try_to_unmap) */
+	int rc = unmap_vpn(g, g->page[p].owner, g->page[p].index);
+	if (rc)
+		return rc;
 	/* the guest reads the page to write it out: the hypervisor sees a
 	 * read, and must bring the page in first if it reclaimed it */
 	uint8_t *src = mv_vm_access(g->vm, p, 0);
@@ -302,23 +327,114 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 
 /* The process frees page vpn (munmap/free): the guest gets the page back;
  * the hypervisor is not told and keeps backing it. */
-static void release_vpn(struct mv_guest *g, struct gproc *pr, uint64_t vpn)
+/* Process i gives page vpn back (munmap, exit); 0 or MV_EAGAIN when its
+ * page-table entry cannot be cleared now (nothing changed). */
+static int release_vpn(struct mv_guest *g, int i, uint64_t vpn)
 {
+	struct gproc *pr = &g->proc[i];
 	uint32_t pte = pr->pte[vpn];
 	if (!pte)
-		return;
+		return 0;
 	if (pte & PTE_SWAP) {
 		g->swap_free[g->nswap_free++] = pte & ~PTE_SWAP;
 	} else {
+		int rc = unmap_vpn(g, (uint32_t)i, vpn);
+		if (rc)
+			return rc;
 		free_push(g, pte - 1);
 		pr->rss--;
 	}
 	pr->pte[vpn] = 0;
+	return 0;
+}
+
+/*
+ * The guest's page-fault handler for the MMU model: the current workload
+ * touched gva, which its page tables do not map. Resolve the page as
+ * without an MMU (anon_fault), then write the entry.
+ */
+static int mmu_fault(void *ctx, uint64_t gva, int write)
+{
+	(void)write;
+	struct mv_guest *g = ctx;
+	struct gwork *w = &g->work[g->cur_work];
+	struct gproc *pr = &g->proc[w->proc];
+	uint64_t vpn = (gva - GVA_BASE) >> 12;
+	if (gva < GVA_BASE || vpn >= pr->nvpages)
+		return MV_EINVAL; /* outside the process: SIGSEGV */
+	uint32_t pte = pr->pte[vpn];
+	mv_gppn_t p;
+	if (pte && !(pte & PTE_SWAP)) {
+		p = pte - 1; /* mapped before, entry not written yet */
+	} else {
+		int rc = anon_fault(g, w, vpn, &p);
+		if (rc)
+			return rc;
+	}
+	return mv_mmu_map(g->mmu, vpn_gva(vpn), p);
+}
+
+/* A page for a page table: kernel memory, never on a reclaim clock. */
+static int mmu_alloc_table(void *ctx, mv_gppn_t *out)
+{
+	struct mv_guest *g = ctx;
+	int zeroed;
+	int rc = alloc_page(g, out, &zeroed);
+	if (rc == 0)
+		set_kind(g, *out, GK_PTABLE);
+	return rc;
+}
+
+static void mmu_free_table(void *ctx, mv_gppn_t p)
+{
+	free_push(ctx, p);
 }
 
 /* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
+/* The program reads or writes the 8 bytes at b in guest page p. */
+static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
+		     uint8_t *b, int write)
+{
+	if (write) {
+		uint64_t v = w->cfg.content == MV_CONTENT_ZERO ? 0
+							      : mv_rng_next(&w->rng);
+		memcpy(b, &v, 8);
+		mv_vm_wrote(g->vm, p);
+	} else {
+		uint64_t v;
+		memcpy(&v, b, 8);
+		g->sink += v;
+	}
+}
+
+/*
+ * The same through the MMU model: the hardware translates the address
+ * (TLBs, walk, exits); a missing mapping is a page fault that mmu_fault
+ * resolves. The hypervisor's books see the access as mv_vm_access would
+ * note it: a TLB hit does not pass through the pmap, as on hardware, but
+ * the simulator's true active set and dirty bits must still see it.
+ */
+static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+		     int write)
+{
+	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
+	struct mv_mmu_xlate xl;
+	uint8_t *b = mv_mmu_access(g->mmu, vpn_gva(vpn) + off, write, 0, &xl);
+	if (!b)
+		return MV_EAGAIN;
+	g->kind[xl.gppn] |= GREF;
+	struct mv_pme *e = &g->vm->pmap[xl.gppn];
+	mv_vm_mark_accessed(g->vm, e);
+	if (write)
+		e->flags |= MV_PME_DIRTY;
+	use_word(g, w, xl.gppn, b, write);
+	return 0;
+}
+
 static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
 {
+	if (g->mmu)
+		return touch_mmu(g, w, vpn, write);
 	struct gproc *pr = &g->proc[w->proc];
 	uint32_t pte = pr->pte[vpn];
 	mv_gppn_t p;
@@ -334,16 +450,7 @@ static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
 	if (!b)
 		return MV_EAGAIN;
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
-	if (write) {
-		uint64_t v = w->cfg.content == MV_CONTENT_ZERO ? 0
-							      : mv_rng_next(&w->rng);
-		memcpy(b + off, &v, 8);
-		mv_vm_wrote(g->vm, p);
-	} else {
-		uint64_t v;
-		memcpy(&v, b + off, 8);
-		g->sink += v;
-	}
+	use_word(g, w, p, b + off, write);
 	return 0;
 }
 
@@ -462,6 +569,21 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest", "bad OS image");
 	}
+	if (cfg->mmu) {
+		int rc = mv_mmu_create(vm, &cfg->mmu_cfg, &g->mmu, err);
+		if (rc) {
+			mv_guest_destroy(g);
+			if (err && !err->file[0])
+				snprintf(err->file, sizeof err->file, "%s",
+					 vm->cfg.source);
+			return rc;
+		}
+		struct mv_mmu_guest_ops ops = {.ctx = g,
+					       .alloc_table = mmu_alloc_table,
+					       .free_table = mmu_free_table,
+					       .fault = mmu_fault};
+		mv_mmu_set_guest(g->mmu, &ops);
+	}
 	g->nwork = g->nproc = cfg->nworkloads;
 	for (int i = 0; i < cfg->nworkloads; i++) {
 		int rc = work_init(g, i, &cfg->workload[i]);
@@ -481,6 +603,7 @@ void mv_guest_destroy(struct mv_guest *g)
 {
 	if (!g)
 		return;
+	mv_mmu_destroy(g->mmu);
 	for (int i = 0; i < MV_MAX_WORKLOADS; i++)
 		free(g->proc[i].pte);
 	if (g->swap)
@@ -612,19 +735,51 @@ static uint64_t take_credit(double *credit, double add)
 	return n;
 }
 
+/*
+ * With an MMU model, run workload w's process: create its address space
+ * on first use (a PML4 page), and switch CR3 to it.
+ */
+static int switch_to(struct mv_guest *g, struct gwork *w)
+{
+	struct mv_mmu_proc **p = &g->mproc[w->proc];
+	if (!*p) {
+		int rc = mv_mmu_proc_create(g->mmu, p);
+		if (rc)
+			return rc;
+		g->cur_proc = *p;
+	}
+	if (g->cur_proc != *p) {
+		mv_mmu_switch(g->mmu, *p);
+		g->cur_proc = *p;
+	}
+	g->cur_work = (int)(w - g->work);
+	return 0;
+}
+
 static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		     double dt_s, double progress)
 {
 	if (now_ns < w->cfg.start_ns || w->exited)
 		return;
 	if (w->cfg.stop_ns && now_ns >= w->cfg.stop_ns) {
-		/* the process exits: all its memory goes back to the guest */
+		/* the process exits: all its memory goes back to the guest,
+		 * its page tables too (retried while the VM has no frame) */
 		struct gproc *pr = &g->proc[w->proc];
 		for (uint64_t v = 0; v < pr->nvpages; v++)
-			release_vpn(g, pr, v);
+			if (release_vpn(g, w->proc, v))
+				return;
+		if (g->mmu && g->mproc[w->proc]) {
+			if (mv_mmu_proc_destroy(g->mmu, g->mproc[w->proc]))
+				return;
+			if (g->cur_proc == g->mproc[w->proc])
+				g->cur_proc = NULL;
+			g->mproc[w->proc] = NULL;
+		}
 		w->exited = 1;
 		return;
 	}
+	if (g->mmu && switch_to(g, w))
+		return;
 	/* idle: populate the whole set once, then (almost) nothing */
 	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
 		if (touch(g, w, w->populated, 1))
@@ -650,8 +805,10 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 				uint64_t old = (w->phase * w->ws) % w->region;
 				for (uint64_t i = 0; i < w->ws; i++) {
 					uint64_t v = (old + i) % w->region;
-					if ((v + w->region - base) % w->region >= w->ws)
-						release_vpn(g, &g->proc[w->proc], v);
+					if ((v + w->region - base) % w->region >=
+						    w->ws &&
+					    release_vpn(g, w->proc, v))
+						return; /* again next step */
 				}
 			}
 			w->phase = phase;
@@ -711,6 +868,12 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 		if (g->cfg.flavour == MV_GUEST_WINDOWS)
 			run_zeroer(g, take_credit(&g->zero_credit,
 						  g->cfg.zero_rate * dt_s * progress));
+		if (g->mmu) {
+			/* what translation cost the vCPU this step */
+			uint64_t ns = mv_mmu_cycles_ns(g->mmu, mv_mmu_cycles(g->mmu));
+			mv_vm_charge_xlat(vm, ns - g->mmu_ns);
+			g->mmu_ns = ns;
+		}
 	} else {
 		for (int i = 0; i < g->nwork; i++)
 			g->work[i].demanded += take_credit(
@@ -728,7 +891,7 @@ void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s)
 	s->cache_pages = g->nkind[GK_CACHE];
 	s->anon_pages = g->nkind[GK_ANON];
 	s->balloon_pages = g->nkind[GK_BALLOON];
-	s->kernel_pages = 0;
+	s->kernel_pages = g->nkind[GK_PTABLE];
 	s->available_pages = g->npages - g->nkind[GK_BALLOON];
 }
 
@@ -742,6 +905,45 @@ void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,
 	}
 	*demanded = d;
 	*done = k;
+}
+
+/*
+ * The hardware page tables agree with the kernel's books: every page
+ * table page is one the MMU model counts, and an entry maps a process
+ * page only where the process has that page resident (an entry may be
+ * missing: written on the next fault).
+ */
+static int check_mmu(const struct mv_guest *g, struct mv_error *err)
+{
+	const char *name = g->vm->cfg.name;
+	uint64_t tables = mv_mmu_counters(g->mmu)->guest_pt_pages;
+	if (tables != g->nkind[GK_PTABLE])
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "guest holds %llu page-table pages, the MMU "
+				    "model %llu",
+				    (unsigned long long)g->nkind[GK_PTABLE],
+				    (unsigned long long)tables);
+	for (int i = 0; i < g->nproc; i++) {
+		const struct gproc *pr = &g->proc[i];
+		if (!g->mproc[i])
+			continue;
+		for (uint64_t v = 0; v < pr->nvpages; v++) {
+			mv_gppn_t hw;
+			int r = mv_mmu_lookup(g->mmu, g->mproc[i], vpn_gva(v), &hw);
+			uint32_t pte = pr->pte[v];
+			if (r == 1 && (!pte || (pte & PTE_SWAP) || hw != pte - 1))
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"process %d page %llu: page tables map "
+					"guest page %llu, the kernel %s", i,
+					(unsigned long long)v,
+					(unsigned long long)hw,
+					!pte ? "nothing"
+					     : (pte & PTE_SWAP) ? "a swap slot"
+								: "another page");
+		}
+	}
+	return 0;
 }
 
 int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
@@ -858,5 +1060,10 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 				    (unsigned long long)g->nswap_free,
 				    (unsigned long long)g->swap_slots);
 	(void)rss;
-	return 0;
+	return g->mmu ? check_mmu(g, err) : 0;
+}
+
+const struct mv_mmu *mv_guest_mmu(const struct mv_guest *g)
+{
+	return g->mmu;
 }

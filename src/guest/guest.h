@@ -13,6 +13,7 @@ enum gkind {
 	GK_CACHE,      /* page cache: page `index` of the OS image */
 	GK_ANON,       /* anonymous memory of process `owner` at vpn `index` */
 	GK_BALLOON,    /* held by the balloon driver */
+	GK_PTABLE,     /* a page-table page (with an MMU model) */
 	GK_COUNT
 };
 
@@ -101,6 +102,13 @@ struct mv_guest {
 	struct mv_guest_stats st;
 	uint64_t os_demanded, os_done;
 	volatile uint64_t sink; /* reads land here so they really happen */
+
+	/* address translation (cfg.mmu): one MMU process per workload */
+	struct mv_mmu *mmu;
+	struct mv_mmu_proc *mproc[MV_MAX_WORKLOADS];
+	struct mv_mmu_proc *cur_proc; /* the address space loaded (CR3) */
+	int cur_work;           /* the workload running now (page faults) */
+	uint64_t mmu_ns;        /* translation time already charged */
 };
 
 #endif

@@ -105,7 +105,8 @@ struct mv_mmu {
 	struct mv_mmu_proc *procs, *cur;
 	int nprocs;
 
-	/* guest kernel's allocator */
+	/* the guest kernel: the guest layer's, or the bump allocator */
+	struct mv_mmu_guest_ops guest;
 	mv_gppn_t gnext_small, gnext_large;
 
 	/* nested */
@@ -193,6 +194,7 @@ void mv_mmu_config_default(struct mv_mmu_config *c, enum mv_mmu_mode mode)
 	c->lat_walk_ref = 20;
 	c->lat_exit = 1500;
 	c->base_cpi = 1.0;
+	c->cpu_mhz = 3000;
 }
 
 static int geom_ok(struct mv_tlb_geom g)
@@ -404,9 +406,13 @@ static void sp_free_tree(struct mv_mmu *m, uint32_t spi)
 			link = &m->sp[*link - 1]->gt_next;
 		if (*link)
 			*link = s->gt_next == NONE32 ? 0 : s->gt_next + 1;
+		/* no longer shadowed: the guest may write it freely */
+		if (!m->gt_head[s->gt])
+			m->wp[s->gt] = 0;
 	}
 	mv_host_frame_put(m->host, s->mpn);
 	m->ctr.shadow_pages--;
+	s->level = 0; /* free */
 	s->gt = UINT64_MAX;
 	s->gt_next = m->sp_free;
 	m->sp_free = spi;
@@ -448,15 +454,30 @@ static int pte_write(struct mv_mmu *m, mv_gppn_t t, unsigned idx,
 	return 0;
 }
 
+static void free_table(struct mv_mmu *m, mv_gppn_t t)
+{
+	m->ctr.guest_pt_pages--;
+	if (m->guest.free_table)
+		m->guest.free_table(m->guest.ctx, t);
+}
+
+/* A new, empty page-table page: the guest kernel clears a page it got
+ * (a reused page holds stale bytes), as Linux's get_zeroed_page. */
 static int new_table(struct mv_mmu *m, mv_gppn_t *out)
 {
-	/* A page from the guest's free pool never held anything: it reads
-	 * as zeros (an untouched page), which is an empty table. */
-	int rc = mv_mmu_guest_alloc(m, 0, out);
+	int rc = m->guest.alloc_table ? m->guest.alloc_table(m->guest.ctx, out)
+				      : mv_mmu_guest_alloc(m, 0, out);
 	if (rc)
 		return rc;
 	m->ctr.guest_pt_pages++;
-	return mv_vm_access(m->vm, *out, 1) ? 0 : MV_EAGAIN;
+	uint8_t *pg = mv_vm_access(m->vm, *out, 1);
+	if (!pg) {
+		free_table(m, *out);
+		return MV_EAGAIN;
+	}
+	memset(pg, 0, MV_PAGE_SIZE);
+	mv_vm_wrote(m->vm, *out);
+	return 0;
 }
 
 int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
@@ -494,15 +515,17 @@ int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
 				 (leaf == 2 ? MV_PTE_PS : 0));
 }
 
-/* The current process's leaf entry for gva: its table page and index. */
-static int guest_leaf(struct mv_mmu *m, uint64_t gva, mv_gppn_t *t,
-		      unsigned *idx)
+/* Process p's leaf entry for gva: its table page and index. */
+static int guest_leaf(struct mv_mmu *m, const struct mv_mmu_proc *p,
+		      uint64_t gva, mv_gppn_t *t, unsigned *idx)
 {
-	mv_gppn_t g = m->cur->cr3;
+	mv_gppn_t g = p->cr3;
 	for (int level = 4; level >= 1; level--) {
 		unsigned i = va_index(gva, level);
 		uint64_t *e = guest_entry(m, g, i, 0);
-		if (!e || !(*e & MV_PTE_P))
+		if (!e)
+			return MV_EAGAIN; /* no frame for the table page now */
+		if (!(*e & MV_PTE_P))
 			return MV_EINVAL;
 		if (level == 1 || (level == 2 && (*e & MV_PTE_PS))) {
 			*t = g;
@@ -541,30 +564,85 @@ static void invlpg(struct mv_mmu *m, uint64_t gva)
 		mv_pwc_flush_tag(&m->pwc[i], tag, MV_TLB_TAG_MASK);
 }
 
-int mv_mmu_unmap(struct mv_mmu *m, uint64_t gva)
+int mv_mmu_unmap_proc(struct mv_mmu *m, struct mv_mmu_proc *p, uint64_t gva)
 {
 	mv_gppn_t t;
 	unsigned i;
-	if (!m->cur || (gva >> MV_VA_BITS) || guest_leaf(m, gva, &t, &i))
+	if (!p || (gva >> MV_VA_BITS))
 		return MV_EINVAL;
-	int rc = pte_write(m, t, i, 0);
+	int rc = guest_leaf(m, p, gva, &t, &i);
+	if (!rc)
+		rc = pte_write(m, t, i, 0);
 	if (rc)
 		return rc;
-	invlpg(m, gva);
+	if (p == m->cur) {
+		invlpg(m, gva);
+	} else {
+		/* INVPCID individual address for the other address space */
+		flush_page(m, gva, p->pcid);
+		for (int l = 0; l < 3; l++)
+			mv_pwc_flush_tag(&m->pwc[l], pcid_tag(m, p->pcid),
+					 MV_TLB_TAG_MASK);
+	}
 	return 0;
 }
 
-/* A guest page fault at gva: the guest maps a new page there. */
-static int guest_fault(struct mv_mmu *m, uint64_t gva)
+int mv_mmu_unmap(struct mv_mmu *m, uint64_t gva)
+{
+	return mv_mmu_unmap_proc(m, m->cur, gva);
+}
+
+/* Page p's bytes if they can be read with no fault, else NULL. */
+static const uint8_t *peek_page(const struct mv_mmu *m, mv_gppn_t g)
+{
+	const struct mv_pme *e = &m->vm->pmap[g];
+	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+		return mv_host_frame(m->host, e->mpn);
+	return NULL;
+}
+
+int mv_mmu_lookup(const struct mv_mmu *m, const struct mv_mmu_proc *p,
+		  uint64_t gva, mv_gppn_t *gppn)
+{
+	if (gva >> MV_VA_BITS)
+		return 0;
+	mv_gppn_t t = p->cr3;
+	for (int level = 4; level >= 1; level--) {
+		enum mv_page_state st = (enum mv_page_state)m->vm->pmap[t].state;
+		if (st == MV_PS_UNTOUCHED || st == MV_PS_ZERO)
+			return 0; /* reads as zeros: an empty table */
+		const uint8_t *pg = peek_page(m, t);
+		if (!pg)
+			return -1;
+		uint64_t v;
+		memcpy(&v, pg + 8 * va_index(gva, level), 8);
+		if (!(v & MV_PTE_P))
+			return 0;
+		t = (v & MV_PTE_ADDR) >> 12;
+		if (level == 1 || (level == 2 && (v & MV_PTE_PS))) {
+			*gppn = t + (level == 2 ? va_index(gva, 1) : 0);
+			return 1;
+		}
+		if (t >= m->vm->npages)
+			return -1;
+	}
+	return 0;
+}
+
+/* A guest page fault at gva: the guest kernel maps a page there. */
+static int guest_fault(struct mv_mmu *m, uint64_t gva, int write)
 {
 	mv_gppn_t t;
 	unsigned i;
-	if (!guest_leaf(m, gva, &t, &i))
-		return MV_EINVAL; /* mapped, yet faulted: a bug, not paging */
+	int rc = guest_leaf(m, m->cur, gva, &t, &i);
+	if (rc != MV_EINVAL)
+		return rc ? rc : MV_EINVAL; /* mapped, yet faulted: a bug */
 	m->ctr.guest_faults++;
+	if (m->guest.fault)
+		return m->guest.fault(m->guest.ctx, gva, write);
 	int large = m->cfg.guest_2m;
 	mv_gppn_t g;
-	int rc = mv_mmu_guest_alloc(m, large, &g);
+	rc = mv_mmu_guest_alloc(m, large, &g);
 	if (rc)
 		return rc;
 	uint64_t mask = large ? ~(2 * MV_MIB - 1) : ~(uint64_t)(MV_PAGE_SIZE - 1);
@@ -645,6 +723,16 @@ static int run_backable(struct mv_mmu *m, mv_gppn_t base, mv_gppn_t g,
 	if (!m->cfg.host_2m || m->split[base / LARGE_PAGES] ||
 	    base + LARGE_PAGES > m->vm->npages)
 		return 0;
+	/* only a run the host can back whole: no page of it ballooned,
+	 * shared, compressed or swapped (those stay 4 KiB mappings; a
+	 * ballooned page must not come back behind the guest's back) */
+	for (mv_gppn_t p = base; p < base + LARGE_PAGES; p++) {
+		unsigned st = m->vm->pmap[p].state;
+		if (st != MV_PS_PRIVATE && st != MV_PS_UNTOUCHED) {
+			m->split[base / LARGE_PAGES] = 1;
+			return 0;
+		}
+	}
 	for (mv_gppn_t p = base; p < base + LARGE_PAGES; p++)
 		if (!mv_vm_access(m->vm, p, p == g && write))
 			return MV_EAGAIN;
@@ -1117,7 +1205,7 @@ static uint8_t *access_slow(struct mv_mmu *m, uint64_t gva, int write,
 			return hit(m, &e, w.large, gva, write, xl);
 		}
 		if (rc == W_GUEST_PF) {
-			if (guest_fault(m, gva))
+			if (guest_fault(m, gva, write))
 				return NULL;
 		} else if (rc != W_RETRY) {
 			return NULL;
@@ -1358,6 +1446,71 @@ void mv_mmu_switch(struct mv_mmu *m, struct mv_mmu_proc *p)
 	m->tag = pcid_tag(m, p->pcid);
 }
 
+void mv_mmu_set_guest(struct mv_mmu *m, const struct mv_mmu_guest_ops *ops)
+{
+	m->guest = *ops;
+}
+
+/* Collect the table pages under table t (level `level`) into out[]. */
+static int collect_tables(struct mv_mmu *m, mv_gppn_t t, int level,
+			  mv_gppn_t **out, uint64_t *n, uint64_t *cap)
+{
+	if (*n == *cap) {
+		uint64_t c = *cap ? *cap * 2 : 64;
+		mv_gppn_t *a = realloc(*out, c * sizeof *a);
+		if (!a)
+			return MV_ENOMEM;
+		*out = a;
+		*cap = c;
+	}
+	(*out)[(*n)++] = t;
+	if (level == 1)
+		return 0;
+	const uint8_t *pg = mv_vm_access(m->vm, t, 0);
+	if (!pg)
+		return MV_EAGAIN;
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t v;
+		memcpy(&v, pg + 8 * i, 8);
+		if (!(v & MV_PTE_P) || (level == 2 && (v & MV_PTE_PS)))
+			continue;
+		int rc = collect_tables(m, (v & MV_PTE_ADDR) >> 12, level - 1,
+					out, n, cap);
+		if (rc)
+			return rc;
+		/* the child's read may have cost t its frame: read again */
+		if (!(pg = mv_vm_access(m->vm, t, 0)))
+			return MV_EAGAIN;
+	}
+	return 0;
+}
+
+int mv_mmu_proc_destroy(struct mv_mmu *m, struct mv_mmu_proc *p)
+{
+	mv_gppn_t *tables = NULL;
+	uint64_t n = 0, cap = 0;
+	int rc = collect_tables(m, p->cr3, 4, &tables, &n, &cap);
+	if (rc) {
+		free(tables);
+		return rc;
+	}
+	if (p->sroot != NONE32)
+		sp_free_tree(m, p->sroot);
+	flush_pcid(m, p->pcid);
+	for (struct mv_mmu_proc **l = &m->procs; *l; l = &(*l)->next)
+		if (*l == p) {
+			*l = p->next;
+			break;
+		}
+	if (m->cur == p)
+		m->cur = NULL;
+	for (uint64_t i = 0; i < n; i++)
+		free_table(m, tables[i]);
+	free(tables);
+	free(p);
+	return 0;
+}
+
 mv_gppn_t mv_mmu_proc_cr3(const struct mv_mmu_proc *p)
 {
 	return p->cr3;
@@ -1393,7 +1546,39 @@ uint64_t mv_mmu_shadow_bytes(const struct mv_mmu *m)
 	return m->ctr.shadow_pages * MV_PAGE_SIZE;
 }
 
+uint64_t mv_mmu_frames(const struct mv_mmu *m, mv_mpn_t *out, uint64_t max)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < m->nept; i++, n++)
+		if (n < max)
+			out[n] = m->ept_frames[i];
+	for (uint32_t i = 0; i < m->nsp; i++)
+		if (m->sp[i]->level) {
+			if (n < max)
+				out[n] = m->sp[i]->mpn;
+			n++;
+		}
+	return n;
+}
+
+uint64_t mv_mmu_overhead_bytes(const struct mv_mmu *m)
+{
+	uint64_t per_page = 0; /* bytes of books per guest page */
+	if (m->cached)
+		per_page += sizeof *m->cached;
+	if (m->gt_head)
+		per_page += sizeof *m->gt_head + sizeof *m->rmap + 1;
+	return (m->nept + m->ctr.shadow_pages) * MV_PAGE_SIZE +
+	       (uint64_t)m->nsp * sizeof(struct spage) +
+	       m->vm->npages * per_page + m->vm->npages / LARGE_PAGES + 1;
+}
+
 uint64_t mv_mmu_cycles(const struct mv_mmu *m)
 {
 	return m->ctr.cycles_l2 + m->ctr.cycles_walk + m->ctr.cycles_exit;
+}
+
+uint64_t mv_mmu_cycles_ns(const struct mv_mmu *m, uint64_t cycles)
+{
+	return cycles * 1000 / m->cfg.cpu_mhz;
 }

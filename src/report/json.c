@@ -274,6 +274,7 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 		jw_u64(w, fault_key[k], v->faults[k]);
 	jw_obj_end(w);
 	jw_u64(w, "stall_ns", v->stall_ns);
+	jw_u64(w, "xlat_ns", v->xlat_ns);
 	jw_u64(w, "accesses_demanded", v->demanded);
 	jw_u64(w, "accesses_done", v->done);
 
@@ -462,6 +463,52 @@ static void write_workload(struct jw *w, const struct mv_workload_config *wl)
 	jw_obj_end(w);
 }
 
+/* The MMU model's configuration and counters at the end; null if none. */
+static void write_mmu(struct jw *w, const struct mv_mmu *m)
+{
+	if (!m) {
+		jw_key(w, "mmu");
+		fputs("null", w->f);
+		return;
+	}
+	const struct mv_mmu_config *c = mv_mmu_get_config(m);
+	const struct mv_mmu_counters *k = mv_mmu_counters(m);
+	jw_obj(w, "mmu", 0);
+	jw_str(w, "mode", mv_mmu_mode_name(c->mode));
+	jw_str(w, "guest_page", c->guest_2m ? "2m" : "4k");
+	jw_str(w, "host_page", c->host_2m ? "2m" : "4k");
+	jw_bool(w, "tagged", c->tagged);
+	jw_u64(w, "accesses", k->accesses);
+	jw_u64(w, "writes", k->writes);
+	jw_u64(w, "l1_hits", k->l1_hits);
+	jw_u64(w, "l1_misses", k->l1_misses);
+	jw_u64(w, "l2_hits", k->l2_hits);
+	jw_u64(w, "l2_misses", k->l2_misses);
+	jw_u64(w, "walks", k->walks);
+	jw_u64(w, "walk_refs", k->walk_refs);
+	jw_u64(w, "walk_refs_nested", k->walk_refs_nested);
+	jw_u64(w, "pwc_hits", k->pwc_hits);
+	jw_u64(w, "npwc_hits", k->npwc_hits);
+	jw_u64(w, "guest_faults", k->guest_faults);
+	jw_u64(w, "pt_writes", k->pt_writes);
+	jw_obj(w, "exits", 1);
+	for (int e = 0; e < MV_EXIT_COUNT; e++)
+		jw_u64(w, mv_exit_cause_name((enum mv_exit_cause)e), k->exits[e]);
+	jw_obj_end(w);
+	jw_u64(w, "invalidations", k->invalidations);
+	jw_u64(w, "tlb_flushes", k->tlb_flushes);
+	jw_u64(w, "large_splits", k->large_splits);
+	jw_mem(w, "guest_page_tables", k->guest_pt_pages);
+	jw_mem(w, "ept_tables", k->ept_pages);
+	jw_mem(w, "shadow_tables", k->shadow_pages);
+	jw_mem(w, "shadow_tables_peak", k->shadow_pages_peak);
+	jw_u64(w, "cycles_l2", k->cycles_l2);
+	jw_u64(w, "cycles_walk", k->cycles_walk);
+	jw_u64(w, "cycles_exit", k->cycles_exit);
+	jw_u64(w, "cpu_mhz", c->cpu_mhz);
+	jw_obj_end(w);
+}
+
 static void write_vms(struct jw *w, const struct mv_sim *s,
 		      const struct mv_run_summary *r)
 {
@@ -514,6 +561,8 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_double(w, "progress_fraction",
 			  v->demanded ? (double)v->done / (double)v->demanded
 				      : 1);
+		write_mmu(w, s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i])
+						     : NULL);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

@@ -52,6 +52,7 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 	for (int k = 0; k < MV_FAULT_COUNT; k++)
 		t->faults[k] += v->faults[k];
 	t->stall_ns += v->stall_ns;
+	t->xlat_ns += v->xlat_ns;
 	t->demanded += v->demanded;
 	t->done += v->done;
 	t->guest.swap_in += v->guest.swap_in;

@@ -380,6 +380,80 @@ static void print_progress(FILE *out, const struct mv_sim *s,
 	}
 }
 
+static const struct mv_mmu *vm_mmu(const struct mv_sim *s, int i)
+{
+	return s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
+}
+
+/*
+ * Address translation, for VMs with an MMU model: how the TLBs did, what
+ * a walk cost, the VM exits, the tables' memory and the vCPU time it all
+ * took (the cycle estimate at the model's clock). Counts over the run.
+ */
+static void print_mmu(FILE *out, const struct mv_sim *s,
+		      const struct mv_run_summary *r, int namew)
+{
+	int any = 0;
+	for (int i = 0; i < s->nvms; i++)
+		any |= vm_mmu(s, i) != NULL;
+	if (!any)
+		return;
+	static const char *const head[] = {
+		"MODE", "PAGES", "ACCESSES", "L1MISS%", "L2MISS%", "REFS/WALK",
+		"EXITS", "GPT(MiB)", "HVPT(MiB)", "XLAT(ms)", "XLAT%",
+	};
+	struct table t;
+	char cell[MAX_COLS][CELL];
+	table_init(&t, out, namew, head, 11);
+	t.width[2] = 12;
+	table_header(&t, "Address translation (PAGES guest/host; GPT the guest's "
+			 "page tables, HVPT the EPT or shadow tables; XLAT the "
+			 "vCPU time translation took)");
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_mmu *m = vm_mmu(s, i);
+		if (!m)
+			continue;
+		const struct mv_mmu_config *c = mv_mmu_get_config(m);
+		const struct mv_mmu_counters *k = mv_mmu_counters(m);
+		uint64_t exits = 0;
+		for (int e = 0; e < MV_EXIT_COUNT; e++)
+			exits += k->exits[e];
+		double acc = (double)k->accesses;
+		snprintf(cell[0], CELL, "%s", mv_mmu_mode_name(c->mode));
+		snprintf(cell[1], CELL, "%s/%s", c->guest_2m ? "2m" : "4k",
+			 c->host_2m ? "2m" : "4k");
+		cell_u64(cell[2], k->accesses);
+		snprintf(cell[3], CELL, "%.2f%%", mv_pct((double)k->l1_misses, acc));
+		snprintf(cell[4], CELL, "%.2f%%", mv_pct((double)k->l2_misses, acc));
+		snprintf(cell[5], CELL, "%.2f",
+			 k->walks ? (double)k->walk_refs / (double)k->walks : 0.0);
+		cell_u64(cell[6], exits);
+		cell_mib(cell[7], k->guest_pt_pages);
+		cell_mib(cell[8], k->ept_pages + k->shadow_pages);
+		uint64_t ns = r->final->vm[i].xlat_ns;
+		snprintf(cell[9], CELL, "%.1f", (double)ns / (double)MV_NS_PER_MS);
+		cell_pct(cell[10], mv_pct((double)ns, (double)r->sim_ns));
+		table_row(&t, vm_name(s, i), cell);
+	}
+
+	static const char *const ehead[] = {
+		"PT-WRITE", "SHADOW-PF", "GUEST-PF", "CR3", "INVLPG", "EPT-VIOL",
+	};
+	table_init(&t, out, namew, ehead, MV_EXIT_COUNT);
+	table_header(&t, "VM exits by cause (shadow: PT-WRITE to a "
+			 "write-protected guest table, SHADOW-PF hidden fault, "
+			 "GUEST-PF reflected, CR3 and INVLPG trapped; nested: "
+			 "EPT-VIOL)");
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_mmu *m = vm_mmu(s, i);
+		if (!m)
+			continue;
+		for (int e = 0; e < MV_EXIT_COUNT; e++)
+			cell_u64(cell[e], mv_mmu_counters(m)->exits[e]);
+		table_row(&t, vm_name(s, i), cell);
+	}
+}
+
 static void print_guest(FILE *out, const struct mv_sim *s,
 			const struct mv_run_summary *r, int namew)
 {
@@ -545,6 +619,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 		print_activity(out, s, &r, namew);
 		print_faults(out, s, &r, namew);
 		print_progress(out, s, &r, namew);
+		print_mmu(out, s, &r, namew);
 		print_guest(out, s, &r, namew);
 	}
 	print_sharing(out, s, &r);

@@ -970,6 +970,41 @@ static int parse_guest(const struct src *s, const xmlNode *n,
 }
 
 /*
+ * <mv:mmu mode="native|shadow|nested" pages="4k|2m" tagged="yes|no">:
+ * translate the guest's accesses through an MMU model. The host page size
+ * is the domain's <memoryBacking><hugepages/> (finish_guest).
+ */
+static int parse_mmu(const struct src *s, const xmlNode *n,
+		     struct mv_guest_config *g)
+{
+	static const char *const names[] = {"mode", "pages", "tagged", NULL};
+	int rc = check_leaf(s, n, "mmu", names);
+	if (rc)
+		return rc;
+	const char *v = attr(n, "mode");
+	enum mv_mmu_mode mode;
+	if (!v)
+		return fail(s, n, "mmu/mode",
+			    "missing (native, shadow or nested)");
+	if (mv_mmu_mode_parse(v, &mode))
+		return fail(s, n, "mmu/mode",
+			    "unknown mode '%s' (native, shadow, nested)", v);
+	mv_mmu_config_default(&g->mmu_cfg, mode);
+	g->mmu = 1;
+	if ((v = attr(n, "pages"))) {
+		if (!strcmp(v, "2m") || !strcmp(v, "2M") || !strcmp(v, "2MiB"))
+			g->mmu_cfg.guest_2m = 1;
+		else if (strcmp(v, "4k") && strcmp(v, "4K") && strcmp(v, "4KiB"))
+			return fail(s, n, "mmu/pages",
+				    "'%s' is not a page size (4k, 2m)", v);
+	}
+	if ((v = attr(n, "tagged")) &&
+	    (rc = bool_attr(s, n, "mmu/tagged", v, &g->mmu_cfg.tagged)))
+		return rc;
+	return 0;
+}
+
+/*
  * <mv:memvisor xmlns:mv="urn:memvisor:domain:1"> in the domain's metadata:
  * shares, guest and workloads. Matched by namespace URI, any prefix.
  */
@@ -980,7 +1015,7 @@ static int parse_memvisor(const struct src *s, const xmlNode *mvn,
 	int rc = check_attrs(s, mvn, "memvisor", NULL);
 	if (rc)
 		return rc;
-	const xmlNode *shares = NULL, *guest = NULL;
+	const xmlNode *shares = NULL, *guest = NULL, *mmu = NULL;
 	for (const xmlNode *c = mvn->children; c; c = c->next) {
 		if (!is_elem(c))
 			continue;
@@ -1023,6 +1058,12 @@ static int parse_memvisor(const struct src *s, const xmlNode *mvn,
 		} else if (is_mv(c, "workload")) {
 			if ((rc = add_workload(s, c, &spec->guest)))
 				return rc;
+		} else if (is_mv(c, "mmu")) {
+			if (mmu)
+				return fail_duplicate(s, c, mmu, "mmu");
+			mmu = c;
+			if ((rc = parse_mmu(s, c, &spec->guest)))
+				return rc;
 		} else {
 			return fail_unknown(s, c, "memvisor");
 		}
@@ -1039,6 +1080,8 @@ static void finish_guest(struct mv_vm_spec *spec, int image_given,
 			 int size_given)
 {
 	struct mv_guest_config *g = &spec->guest;
+	/* <memoryBacking><hugepages/>: the host backs the VM with 2 MiB pages */
+	g->mmu_cfg.host_2m = spec->vm.hugepages;
 	if (!image_given)
 		snprintf(g->os_image, sizeof g->os_image, "%s-generic",
 			 mv_guest_flavour_name(g->flavour));

@@ -162,6 +162,7 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	v->active_est = mv_vm_active_estimate(vm);
 	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 	v->stall_ns = mv_vm_stall_ns(vm);
+	v->xlat_ns = vm->ctr.xlat_ns;
 	if (s->guest && s->guest[i]) {
 		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
 		mv_guest_stats(s->guest[i], &v->guest);
@@ -176,6 +177,10 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 		v->overhead_bytes += mv_swapfile_overhead_bytes(s->swap[i]);
 	if (s->zcache && s->zcache[i])
 		v->overhead_bytes += mv_zcache_overhead_bytes(s->zcache[i]);
+	const struct mv_mmu *mmu = s->guest && s->guest[i]
+					   ? mv_guest_mmu(s->guest[i]) : NULL;
+	if (mmu)
+		v->overhead_bytes += mv_mmu_overhead_bytes(mmu);
 }
 
 static int take_sample(struct mv_sim *s)
@@ -367,6 +372,18 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		for (uint64_t k = 0; k < nz; k++)
 			refs[zf[k]]++;
 		free(zf);
+		/* and the MMU model's table frames (EPT, shadow) */
+		const struct mv_mmu *mmu = mv_guest_mmu(s->guest[i]);
+		uint64_t nt = mmu ? mv_mmu_frames(mmu, NULL, 0) : 0;
+		mv_mpn_t *tf = malloc((nt + 1) * sizeof *tf);
+		if (!tf) {
+			free(refs);
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		}
+		nt = mmu ? mv_mmu_frames(mmu, tf, nt) : 0;
+		for (uint64_t k = 0; k < nt; k++)
+			refs[tf[k]]++;
+		free(tf);
 	}
 	if (s->sharer && (rc = mv_share_check(s->sharer, err)) != 0) {
 		free(refs);

@@ -225,6 +225,12 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	return dst;
 }
 
+void mv_vm_charge_xlat(struct mv_vm *vm, uint64_t ns)
+{
+	vm->ctr.xlat_ns += ns;
+	vm->stall_pending_ns += ns;
+}
+
 void mv_vm_charge_wait(struct mv_vm *vm, uint64_t ns)
 {
 	vm->ctr.stall_ns[MV_FAULT_ALLOC_WAIT] += ns;

@@ -685,6 +685,49 @@ static void test_guest_attributes_are_read(void **state)
 	mv_scenario_free(sc);
 }
 
+static void test_mmu_mode_pages_tags_and_hugepages_are_read(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><hugepages/></memoryBacking>\n"
+		      "      <metadata><mv:memvisor "
+		      "xmlns:mv='urn:memvisor:domain:1'><mv:mmu mode='shadow' "
+		      "pages='2m' tagged='no'/></mv:memvisor></metadata>\n"));
+	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_int_equal(g->mmu, 1);
+	assert_int_equal(g->mmu_cfg.mode, MV_MMU_SHADOW);
+	assert_int_equal(g->mmu_cfg.guest_2m, 1);
+	assert_int_equal(g->mmu_cfg.host_2m, 1); /* from <hugepages/> */
+	assert_int_equal(g->mmu_cfg.tagged, 0);
+	/* the rest are the Skylake-SP defaults */
+	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_4K].sets, 128);
+	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_4K].ways, 12);
+	mv_scenario_free(sc);
+
+	sc = load_ok(with_domain(MEM1G));
+	assert_int_equal(sc->vms[0].guest.mmu, 0); /* no <mv:mmu>: none */
+	mv_scenario_free(sc);
+}
+
+static void test_bad_mmu_is_rejected(void **state)
+{
+	(void)state;
+#define MMU(x) MEM1G "      <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>" \
+		x "</mv:memvisor></metadata>\n"
+	load_err(with_domain(MMU("<mv:mmu/>")), 6, "mmu/mode", "missing");
+	load_err(with_domain(MMU("<mv:mmu mode='ept'/>")), 6, "mmu/mode",
+		 "unknown mode 'ept'");
+	load_err(with_domain(MMU("<mv:mmu mode='nested' pages='1g'/>")), 6,
+		 "mmu/pages", "'1g' is not a page size");
+	load_err(with_domain(MMU("<mv:mmu mode='nested' tagged='maybe'/>")), 6,
+		 "mmu/tagged", "not yes or no");
+	load_err(with_domain(MMU("<mv:mmu mode='nested' tlb='big'/>")), 6,
+		 "mmu", "tlb");
+	load_err(with_domain(MMU("<mv:mmu mode='nested'/><mv:mmu mode='shadow'/>")),
+		 6, "mmu", "");
+#undef MMU
+}
+
 /* ------------------------------------------------------------------ */
 /* units                                                               */
 /* ------------------------------------------------------------------ */
@@ -1690,6 +1733,8 @@ int main(void)
 		cmocka_unit_test(test_bad_sampling_is_rejected),
 		cmocka_unit_test(test_every_workload_attribute_is_read),
 		cmocka_unit_test(test_guest_attributes_are_read),
+		cmocka_unit_test(test_mmu_mode_pages_tags_and_hugepages_are_read),
+		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
 		cmocka_unit_test(
 			test_memory_in_mb_that_is_not_whole_pages_is_rejected),

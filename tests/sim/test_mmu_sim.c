@@ -1,0 +1,272 @@
+/*
+ * Address translation inside simulated guests (<mv:mmu>): the guest's
+ * page tables are real pages of guest memory, every workload access is
+ * translated, reclamation under each mode loses no byte (every page's
+ * checksum and the agreement of page tables with the guest's books are
+ * checked after every step), and a process's tables go back when it exits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/mvtest.h"
+
+/* One 64 MiB VM, a 16 MiB working set: mode, pages, backing, stop. */
+static struct mv_sim *one_vm(const char *mode, const char *pages,
+			     int hugepages, const char *stop)
+{
+	char xml[4096];
+	snprintf(xml, sizeof xml,
+		 "<scenario name='mmu' seed='3' duration='1s' step='10ms' stats-interval='500ms'>"
+		 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/></host>"
+		 " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>64</memory>%s"
+		 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "   <mv:guest image-size='4MiB' swap='16MiB'/>"
+		 "   <mv:mmu mode='%s' pages='%s'/>"
+		 "  </mv:memvisor></metadata></domain>"
+		 "  <workload kind='steady' size='16MiB' rate='40k' write-ratio='0.3' %s/>"
+		 " </vm>"
+		 "</scenario>",
+		 hugepages ? "<memoryBacking><hugepages/></memoryBacking>" : "",
+		 mode, pages, stop);
+	return mvt_sim(xml, "mmu.xml", 1);
+}
+
+static const struct mv_mmu_counters *ctr(const struct mv_sim *s)
+{
+	const struct mv_mmu *m = mv_guest_mmu(s->guest[0]);
+	assert_non_null(m);
+	return mv_mmu_counters(m);
+}
+
+static uint64_t kernel_pages(const struct mv_sim *s)
+{
+	struct mv_guest_stats st;
+	mv_guest_stats(s->guest[0], &st);
+	return st.kernel_pages;
+}
+
+static void test_page_tables_are_guest_pages_in_every_mode(void **state)
+{
+	(void)state;
+	static const char *const modes[] = {"native", "shadow", "nested"};
+	for (int i = 0; i < 3; i++) {
+		struct mv_sim *s = one_vm(modes[i], "4k", 0, "");
+		mvt_sim_run(s); /* page tables checked against the books */
+		const struct mv_mmu_counters *c = ctr(s);
+		/*
+		 * 16 MiB at 0x7f0000000000 in 4 KiB pages: a PML4, one PDPT,
+		 * one PD and 8 page tables of 512 entries = 11 pages, in the
+		 * guest's own memory, which it reports as kernel memory.
+		 */
+		assert_int_equal(c->guest_pt_pages, 11);
+		assert_int_equal(kernel_pages(s), 11);
+		/* 4096 leaf entries and 10 links were written */
+		assert_int_equal(c->pt_writes, 4096 + 10);
+		assert_int_equal(c->guest_faults, 4096);
+		/* every workload access went through the TLBs */
+		assert_true(c->accesses > 20000);
+		assert_int_equal(c->l1_hits + c->l1_misses, c->accesses);
+		assert_true(s->vm[0]->ctr.xlat_ns > 0);
+		if (i == 0) {
+			for (int e = 0; e < MV_EXIT_COUNT; e++)
+				assert_int_equal(c->exits[e], 0);
+		} else if (i == 1) {
+			/* shadow: the guest's #PF is reflected once per page;
+			 * page-table writes to shadowed tables exit */
+			assert_int_equal(c->exits[MV_EXIT_GUEST_PF], 4096);
+			assert_true(c->exits[MV_EXIT_PT_WRITE] > 0);
+			assert_true(c->exits[MV_EXIT_PT_WRITE] <= c->pt_writes);
+			assert_int_equal(c->exits[MV_EXIT_EPT_VIOLATION], 0);
+			assert_true(c->shadow_pages >= 4);
+		} else {
+			/* nested: no exit for the guest's own paging; an EPT
+			 * violation for each data and table page first used */
+			assert_int_equal(c->exits[MV_EXIT_PT_WRITE], 0);
+			assert_int_equal(c->exits[MV_EXIT_GUEST_PF], 0);
+			assert_true(c->exits[MV_EXIT_EPT_VIOLATION] >= 4096 + 11);
+			assert_true(c->ept_pages >= 4);
+		}
+		mv_sim_destroy(s);
+	}
+}
+
+/* With 4 KiB guest pages, host 2 MiB pages make nested walks shorter and
+ * take one EPT violation per 2 MiB instead of per page. */
+static void test_host_huge_pages_cut_ept_violations_and_walks(void **state)
+{
+	(void)state;
+	struct mv_sim *small = one_vm("nested", "4k", 0, "");
+	struct mv_sim *huge = one_vm("nested", "4k", 1, "");
+	mvt_sim_run(small);
+	mvt_sim_run(huge);
+	const struct mv_mmu_counters *a = ctr(small), *b = ctr(huge);
+	assert_true(b->exits[MV_EXIT_EPT_VIOLATION] * 10 <
+		    a->exits[MV_EXIT_EPT_VIOLATION]);
+	assert_true(b->walk_refs * a->walks < a->walk_refs * b->walks);
+	mv_sim_destroy(small);
+	mv_sim_destroy(huge);
+}
+
+/* When the process exits, its page tables (and shadow tables) go back. */
+static void test_process_exit_frees_its_page_tables(void **state)
+{
+	(void)state;
+	static const char *const modes[] = {"shadow", "nested"};
+	for (int i = 0; i < 2; i++) {
+		struct mv_sim *s = one_vm(modes[i], "4k", 0, "stop='600ms'");
+		mvt_sim_run(s);
+		const struct mv_mmu_counters *c = ctr(s);
+		assert_int_equal(c->guest_pt_pages, 0);
+		assert_int_equal(kernel_pages(s), 0);
+		assert_int_equal(c->shadow_pages, 0);
+		/* each page mapped was unmapped; 10 links were written */
+		assert_true(c->guest_faults > 4000);
+		assert_int_equal(c->pt_writes, 2 * c->guest_faults + 10);
+		mv_sim_destroy(s);
+	}
+}
+
+/*
+ * The overcommitted host of test_reclaim_sim: ballooning (the guests
+ * swap to their own swap: the kernel unmaps those pages), sharing,
+ * compression and hypervisor swapping of pages the page tables map, and
+ * of the page tables themselves. Every byte and every mapping checked
+ * after every step.
+ */
+static struct mv_sim *busy(const char *mode, int hugepages)
+{
+	char xml[4096];
+	const char *hp = hugepages ? "<memoryBacking><hugepages/></memoryBacking>" : "";
+	snprintf(xml, sizeof xml,
+		 "<scenario name='busy' seed='7' duration='3s' step='20ms' stats-interval='500ms' active-window='1s'>"
+		 " <host><memory unit='MiB'>72</memory>"
+		 "  <sharing pages-to-scan='400' sleep='10ms'/>"
+		 "  <compression cache='10%%'/>"
+		 "  <reclaim period='200ms'/>"
+		 " </host>"
+		 " <vm count='2'>"
+		 "  <domain type='kvm'><name>bal</name><memory unit='MiB'>48</memory>%s"
+		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB' swap='32MiB' balloon-rate='16MiB'/>"
+		 "    <mv:mmu mode='%s'/>"
+		 "   </mv:memvisor></metadata></domain>"
+		 "  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
+		 " </vm>"
+		 " <vm>"
+		 "  <domain type='kvm'><name>nob</name><memory unit='MiB'>48</memory>%s"
+		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB'/>"
+		 "    <mv:mmu mode='%s'/>"
+		 "   </mv:memvisor></metadata>"
+		 "   <devices><memballoon model='none'/></devices></domain>"
+		 "  <workload kind='steady' size='28MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
+		 " </vm>"
+		 "</scenario>",
+		 hp, mode, hp, mode);
+	return mvt_sim(xml, "busy.xml", 1);
+}
+
+static void test_reclamation_under_translation_loses_nothing(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mode;
+		int hugepages;
+	} runs[] = {{"shadow", 0}, {"nested", 0}, {"nested", 1}};
+	for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+		struct mv_sim *s = busy(runs[r].mode, runs[r].hugepages);
+		mvt_sim_run(s);
+		uint64_t inval = 0, swapped = 0, ballooned = 0;
+		for (int i = 0; i < s->nvms; i++) {
+			const struct mv_mmu *m = mv_guest_mmu(s->guest[i]);
+			inval += mv_mmu_counters(m)->invalidations;
+			swapped += s->vm[i]->ctr.faults[MV_FAULT_SWAPIN] +
+				   s->vm[i]->ctr.faults[MV_FAULT_DECOMPRESS];
+			ballooned += s->vm[i]->ctr.balloon_pages;
+		}
+		/* the hypervisor took pages the tables map, and the MMU was
+		 * told; the guests gave pages to the balloon */
+		assert_true(inval > 0);
+		assert_true(swapped > 0);
+		assert_true(ballooned > 0);
+		mv_sim_destroy(s);
+	}
+}
+
+/*
+ * A guest short of memory swaps its own pages: its kernel unmaps each
+ * one (a page-table write, and under shadow paging a trapped write and an
+ * INVLPG exit when it is the current process's) before writing it out,
+ * and maps it again on the fault that reads it back. Two processes take
+ * turns on the vCPU. The tables must agree with the books every step.
+ */
+static void test_guest_swapping_unmaps_and_remaps(void **state)
+{
+	(void)state;
+	static const char *const modes[] = {"shadow", "nested"};
+	for (int i = 0; i < 2; i++) {
+		char xml[2048];
+		snprintf(xml, sizeof xml,
+			 "<scenario name='tight' seed='5' duration='2s' step='10ms'>"
+			 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/></host>"
+			 " <vm><domain type='kvm'><name>t</name><memory unit='MiB'>32</memory>"
+			 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+			 "   <mv:guest image-size='4MiB' swap='32MiB'/>"
+			 "   <mv:mmu mode='%s'/>"
+			 "  </mv:memvisor></metadata></domain>"
+			 "  <workload kind='steady' size='32MiB' rate='40k' write-ratio='0.5'/>"
+			 "  <workload kind='steady' size='12MiB' rate='20k' write-ratio='0.5'/>"
+			 " </vm>"
+			 "</scenario>",
+			 modes[i]);
+		struct mv_sim *s = mvt_sim(xml, "tight.xml", 1);
+		mvt_sim_run(s);
+		struct mv_guest_stats st;
+		mv_guest_stats(s->guest[0], &st);
+		assert_true(st.swap_out > 100);
+		assert_true(st.swap_in > 100);
+		const struct mv_mmu_counters *c = ctr(s);
+		/* a fault maps, a swap-out unmaps: the rest are table links */
+		assert_true(c->pt_writes > c->guest_faults + st.swap_out);
+		if (i == 0) {
+			/* two processes take turns every 10 ms step: each
+			 * switch is a trapped MOV CR3 (fewer when a step is
+			 * lost to a stall) */
+			assert_true(c->exits[MV_EXIT_CR3] >= 300);
+			assert_true(c->exits[MV_EXIT_CR3] <= 400);
+			/* INVLPG exits only for the current process's pages */
+			assert_true(c->exits[MV_EXIT_INVLPG] > 0);
+			assert_true(c->exits[MV_EXIT_INVLPG] <= st.swap_out);
+		}
+		mv_sim_destroy(s);
+	}
+}
+
+static void test_same_seed_same_run_with_translation(void **state)
+{
+	(void)state;
+	struct mv_sim *a = busy("shadow", 0), *b = busy("shadow", 0);
+	mvt_sim_run(a);
+	mvt_sim_run(b);
+	mvt_assert_same_run(a, b);
+	for (int i = 0; i < a->nvms; i++)
+		assert_memory_equal(mv_mmu_counters(mv_guest_mmu(a->guest[i])),
+				    mv_mmu_counters(mv_guest_mmu(b->guest[i])),
+				    sizeof(struct mv_mmu_counters));
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_page_tables_are_guest_pages_in_every_mode),
+		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
+		cmocka_unit_test(test_process_exit_frees_its_page_tables),
+		cmocka_unit_test(test_reclamation_under_translation_loses_nothing),
+		cmocka_unit_test(test_guest_swapping_unmaps_and_remaps),
+		cmocka_unit_test(test_same_seed_same_run_with_translation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
