@@ -95,6 +95,9 @@ struct mv_guest_config {
 	 * process has real x86-64 page tables in guest pages (kernel memory
 	 * of the guest) and every workload access is translated by an MMU
 	 * model (src/mmu) in mmu_cfg.mode; its cost is charged to the vCPU.
+	 * With mmu_cfg.guest_2m the workloads' memory comes from hugetlbfs:
+	 * a pool of 2 MiB pages reserved at boot (vm.nr_hugepages), enough
+	 * for every workload, mapped 2 MiB at a time, never swapped.
 	 */
 	int mmu;
 	struct mv_mmu_config mmu_cfg;
@@ -117,6 +120,8 @@ struct mv_guest_stats {
 	uint64_t balloon_pages;
 	uint64_t available_pages;         /* pages the guest can use */
 	uint64_t oom_kills;               /* allocations the guest could not satisfy */
+	uint64_t hugetlb_pgalloc;         /* 2 MiB pages allocated to the pool */
+	uint64_t hugetlb_pgfail;          /* 2 MiB pages it could not allocate */
 };
 
 struct mv_guest;

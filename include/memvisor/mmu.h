@@ -51,6 +51,7 @@
 #define MV_EPT_X (1ull << 2)
 
 #define MV_VA_BITS 48 /* 4-level paging */
+#define MV_LARGE_PAGES 512u /* 4 KiB pages in a 2 MiB page */
 
 enum mv_mmu_mode { MV_MMU_NATIVE, MV_MMU_SHADOW, MV_MMU_NESTED, MV_MMU_MODES };
 

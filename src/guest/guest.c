@@ -273,6 +273,16 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 	return 0;
 }
 
+/* The kernel clears a new page of w's process, then the program fills it
+ * at vpn: one pass of writes with the final bytes. */
+static int fill_anon(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+		     mv_gppn_t p)
+{
+	uint64_t key = mv_mix64(g->seed ^ ((uint64_t)w->proc << 40) ^ vpn);
+	return fill_page(g, p, w->cfg.content, w->name_hash, vpn, key,
+			 w->cfg.compressibility);
+}
+
 /*
  * Resolve a process page: map a fresh page (minor fault: zeroed by the
  * kernel unless it came from the zeroed list, then initialised with the
@@ -303,12 +313,8 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		g->st.major_fault++;
 		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
 	} else {
-		uint64_t key = mv_mix64(g->seed ^ ((uint64_t)w->proc << 40) ^ vpn);
 		if (!zeroed || w->cfg.content != MV_CONTENT_ZERO) {
-			/* the kernel clears the page, then the program fills it:
-			 * one pass of writes with the final bytes */
-			rc = fill_page(g, p, w->cfg.content, w->name_hash, vpn, key,
-				       w->cfg.compressibility);
+			rc = fill_anon(g, w, vpn, p);
 			if (rc) {
 				unalloc_page(g, p, zeroed);
 				return rc;
@@ -325,15 +331,17 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	return 0;
 }
 
-/* The process frees page vpn (munmap/free): the guest gets the page back;
- * the hypervisor is not told and keeps backing it. */
-/* Process i gives page vpn back (munmap, exit); 0 or MV_EAGAIN when its
- * page-table entry cannot be cleared now (nothing changed). */
+/*
+ * Process i gives page vpn back (munmap, exit): the guest gets the page;
+ * the hypervisor is not told and keeps backing it. 0, or MV_EAGAIN when
+ * its page-table entry cannot be cleared now (nothing changed). A 2 MiB
+ * hugetlbfs page is not given back by the 4 KiB: release_huge at exit.
+ */
 static int release_vpn(struct mv_guest *g, int i, uint64_t vpn)
 {
 	struct gproc *pr = &g->proc[i];
 	uint32_t pte = pr->pte[vpn];
-	if (!pte)
+	if (!pte || pr->hrun)
 		return 0;
 	if (pte & PTE_SWAP) {
 		g->swap_free[g->nswap_free++] = pte & ~PTE_SWAP;
@@ -345,6 +353,65 @@ static int release_vpn(struct mv_guest *g, int i, uint64_t vpn)
 		pr->rss--;
 	}
 	pr->pte[vpn] = 0;
+	return 0;
+}
+
+/*
+ * A fault in a hugetlbfs process: the kernel takes a 2 MiB page from the
+ * pool, clears it (clear_huge_page: all 512 pages are written, so the
+ * hypervisor backs them all), the program fills it, and one PS entry maps
+ * it. The pool was sized for every workload at boot.
+ */
+static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
+{
+	struct gproc *pr = &g->proc[w->proc];
+	uint64_t r = vpn / MV_LARGE_PAGES;
+	uint64_t v0 = r * MV_LARGE_PAGES;
+	if (pr->hrun[r]) /* allocated before; the entry was not written */
+		return mv_mmu_map(g->mmu, vpn_gva(v0), pr->hrun[r] - 1);
+	if (!g->nhpool)
+		return MV_ENOMEM; /* cannot happen: the pool fits every set */
+	mv_gppn_t base = g->hpool[g->nhpool - 1];
+	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
+		int rc = v0 + k < pr->nvpages ? fill_anon(g, w, v0 + k, base + k)
+					      : write_page(g, base + k, NULL);
+		if (rc)
+			return rc; /* the page stays in the pool */
+	}
+	g->nhpool--;
+	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
+		g->page[base + k].owner = (uint32_t)w->proc;
+		g->page[base + k].index = (uint32_t)(v0 + k);
+		if (v0 + k < pr->nvpages) {
+			pr->pte[v0 + k] = (uint32_t)(base + k) + 1;
+			pr->rss++;
+		}
+	}
+	pr->hrun[r] = (uint32_t)base + 1;
+	g->st.minor_fault++;
+	return mv_mmu_map(g->mmu, vpn_gva(v0), base);
+}
+
+/* Process i exits: unmap its 2 MiB pages and put them back in the pool. */
+static int release_huge(struct mv_guest *g, int i)
+{
+	struct gproc *pr = &g->proc[i];
+	uint64_t runs = (pr->nvpages + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES;
+	for (uint64_t r = 0; r < runs; r++) {
+		if (!pr->hrun[r])
+			continue;
+		uint64_t v0 = r * MV_LARGE_PAGES;
+		int rc = unmap_vpn(g, (uint32_t)i, v0);
+		if (rc)
+			return rc;
+		for (uint64_t v = v0; v < v0 + MV_LARGE_PAGES && v < pr->nvpages; v++)
+			if (pr->pte[v]) {
+				pr->pte[v] = 0;
+				pr->rss--;
+			}
+		g->hpool[g->nhpool++] = pr->hrun[r] - 1;
+		pr->hrun[r] = 0;
+	}
 	return 0;
 }
 
@@ -362,6 +429,8 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 	uint64_t vpn = (gva - GVA_BASE) >> 12;
 	if (gva < GVA_BASE || vpn >= pr->nvpages)
 		return MV_EINVAL; /* outside the process: SIGSEGV */
+	if (pr->hrun)
+		return huge_fault(g, w, vpn);
 	uint32_t pte = pr->pte[vpn];
 	mv_gppn_t p;
 	if (pte && !(pte & PTE_SWAP)) {
@@ -506,7 +575,46 @@ static int work_init(struct mv_guest *g, int i, const struct mv_workload_config 
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
 	pr->pte = calloc(nv, sizeof *pr->pte);
+	if (g->cfg.mmu && g->cfg.mmu_cfg.guest_2m) {
+		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
+				  sizeof *pr->hrun);
+		if (!pr->hrun)
+			return MV_ENOMEM;
+	}
 	return pr->pte ? 0 : MV_ENOMEM;
+}
+
+/*
+ * hugetlbfs: reserve at boot the 2 MiB pages every workload can use, the
+ * highest aligned runs of guest memory, out of the free list. MV_E2BIG
+ * when they and the OS image do not fit (MV_EINVAL).
+ */
+static int reserve_huge(struct mv_guest *g)
+{
+	uint64_t runs = 0;
+	for (int i = 0; i < g->nproc; i++)
+		runs += (g->proc[i].nvpages + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES;
+	uint64_t top = g->npages & ~(uint64_t)(MV_LARGE_PAGES - 1);
+	/* leave the OS image and 2 MiB of kernel memory (page tables) */
+	if (runs * MV_LARGE_PAGES + g->os_pages + MV_LARGE_PAGES > top)
+		return MV_EINVAL;
+	g->hpool = malloc((runs + 1) * sizeof *g->hpool);
+	if (!g->hpool)
+		return MV_ENOMEM;
+	uint64_t low = top - runs * MV_LARGE_PAGES;
+	for (uint64_t r = 0; r < runs; r++)
+		g->hpool[r] = (uint32_t)(low + r * MV_LARGE_PAGES);
+	g->nhpool = g->hpool_runs = runs;
+	/* the free list keeps the rest, lowest pages still handed out first */
+	uint64_t n = 0;
+	for (uint64_t p = g->npages; p-- > 0;)
+		if (p < low || p >= top)
+			g->free[n++] = (uint32_t)p;
+	for (uint64_t p = low; p < top; p++)
+		g->kind[p] = GK_HUGE;
+	g->nkind[GK_HUGE] = top - low;
+	g->nkind[GK_FREE] = g->nfree = n;
+	return 0;
 }
 
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
@@ -595,6 +703,19 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 					    "'%s': %s", c->name, mv_strerror(rc));
 		}
 	}
+	if (cfg->mmu && cfg->mmu_cfg.guest_2m) {
+		int rc = reserve_huge(g);
+		if (rc) {
+			mv_guest_destroy(g);
+			return mv_error_set(err, rc, vm->cfg.source,
+					    vm->cfg.source_line, "mmu/pages",
+					    rc == MV_EINVAL
+						? "the workloads' 2 MiB pages and the "
+						  "OS image do not fit in the VM's "
+						  "memory"
+						: "out of memory");
+		}
+	}
 	*out = g;
 	return 0;
 }
@@ -604,8 +725,11 @@ void mv_guest_destroy(struct mv_guest *g)
 	if (!g)
 		return;
 	mv_mmu_destroy(g->mmu);
-	for (int i = 0; i < MV_MAX_WORKLOADS; i++)
+	for (int i = 0; i < MV_MAX_WORKLOADS; i++) {
 		free(g->proc[i].pte);
+		free(g->proc[i].hrun);
+	}
+	free(g->hpool);
 	if (g->swap)
 		munmap(g->swap, g->swap_slots * MV_PAGE_SIZE);
 	free(g->swap_free);
@@ -768,6 +892,8 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		for (uint64_t v = 0; v < pr->nvpages; v++)
 			if (release_vpn(g, w->proc, v))
 				return;
+		if (pr->hrun && release_huge(g, w->proc))
+			return;
 		if (g->mmu && g->mproc[w->proc]) {
 			if (mv_mmu_proc_destroy(g->mmu, g->mproc[w->proc]))
 				return;
@@ -892,6 +1018,10 @@ void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s)
 	s->anon_pages = g->nkind[GK_ANON];
 	s->balloon_pages = g->nkind[GK_BALLOON];
 	s->kernel_pages = g->nkind[GK_PTABLE];
+	/* a hugetlbfs page in use is the process's memory; the pool's free
+	 * pages are neither free nor anyone's (HugePages_Free) */
+	s->anon_pages += (g->hpool_runs - g->nhpool) * MV_LARGE_PAGES;
+	s->hugetlb_pgalloc = g->hpool_runs;
 	s->available_pages = g->npages - g->nkind[GK_BALLOON];
 }
 
@@ -1036,7 +1166,8 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 			if (pte & PTE_SWAP) {
 				swapped++;
 			} else if (pte - 1 >= g->npages ||
-				   kind_of(g, pte - 1) != GK_ANON ||
+				   kind_of(g, pte - 1) !=
+					   (pr->hrun ? GK_HUGE : GK_ANON) ||
 				   g->page[pte - 1].index != v) {
 				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 						    "process %d page %llu maps a "
@@ -1053,6 +1184,11 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    (unsigned long long)r);
 		rss += r;
 	}
+	if (g->nkind[GK_HUGE] != g->hpool_runs * MV_LARGE_PAGES)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "hugetlbfs pool: %llu pages of %llu 2 MiB pages",
+				    (unsigned long long)g->nkind[GK_HUGE],
+				    (unsigned long long)g->hpool_runs);
 	if (swapped + g->nswap_free != g->swap_slots)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 				    "guest swap: %llu used + %llu free != %llu",

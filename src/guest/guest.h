@@ -14,6 +14,7 @@ enum gkind {
 	GK_ANON,       /* anonymous memory of process `owner` at vpn `index` */
 	GK_BALLOON,    /* held by the balloon driver */
 	GK_PTABLE,     /* a page-table page (with an MMU model) */
+	GK_HUGE,       /* part of a 2 MiB page of the hugetlbfs pool */
 	GK_COUNT
 };
 
@@ -31,6 +32,7 @@ struct gproc {
 	uint64_t nvpages;
 	uint32_t *pte;
 	uint64_t rss;
+	uint32_t *hrun; /* hugetlbfs: per 2 MiB of the process, first page + 1 */
 };
 
 struct gwork {
@@ -109,6 +111,10 @@ struct mv_guest {
 	struct mv_mmu_proc *cur_proc; /* the address space loaded (CR3) */
 	int cur_work;           /* the workload running now (page faults) */
 	uint64_t mmu_ns;        /* translation time already charged */
+	/* hugetlbfs pool (mmu_cfg.guest_2m): free 2 MiB pages, a stack of
+	 * their first guest pages; reserved at boot, never swapped */
+	uint32_t *hpool;
+	uint64_t nhpool, hpool_runs;
 };
 
 #endif

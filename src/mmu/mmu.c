@@ -56,7 +56,6 @@
 #define NONE32 UINT32_MAX
 #define PTE_FLAGS_TABLE (MV_PTE_P | MV_PTE_RW | MV_PTE_US)
 #define EPT_RWX (MV_EPT_R | MV_EPT_W | MV_EPT_X)
-#define LARGE_PAGES 512u
 
 /* Walk outcomes besides 0 (translated) and MV_EAGAIN (no frame). */
 enum { W_GUEST_PF = 1, W_RETRY = 2 };
@@ -283,9 +282,9 @@ static uint64_t *guest_entry(struct mv_mmu *m, mv_gppn_t t, unsigned idx,
 int mv_mmu_guest_alloc(struct mv_mmu *m, int large, mv_gppn_t *out)
 {
 	if (large) {
-		if (m->gnext_large < m->gnext_small + LARGE_PAGES)
+		if (m->gnext_large < m->gnext_small + MV_LARGE_PAGES)
 			return MV_ENOMEM;
-		m->gnext_large -= LARGE_PAGES;
+		m->gnext_large -= MV_LARGE_PAGES;
 		*out = m->gnext_large;
 	} else {
 		if (m->gnext_small >= m->gnext_large)
@@ -486,7 +485,7 @@ int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
 	uint64_t align = m->cfg.guest_2m ? 2 * MV_MIB - 1 : MV_PAGE_SIZE - 1;
 	if (!m->cur || (gva >> MV_VA_BITS) || (gva & align) ||
 	    gppn >= m->vm->npages ||
-	    (m->cfg.guest_2m && (gppn & (LARGE_PAGES - 1))))
+	    (m->cfg.guest_2m && (gppn & (MV_LARGE_PAGES - 1))))
 		return MV_EINVAL;
 	mv_gppn_t t = m->cur->cr3;
 	for (int level = 4; level > leaf; level--) {
@@ -720,25 +719,25 @@ static uint64_t *ept_leaf(struct mv_mmu *m, mv_gppn_t g, int *level)
 static int run_backable(struct mv_mmu *m, mv_gppn_t base, mv_gppn_t g,
 			int write)
 {
-	if (!m->cfg.host_2m || m->split[base / LARGE_PAGES] ||
-	    base + LARGE_PAGES > m->vm->npages)
+	if (!m->cfg.host_2m || m->split[base / MV_LARGE_PAGES] ||
+	    base + MV_LARGE_PAGES > m->vm->npages)
 		return 0;
 	/* only a run the host can back whole: no page of it ballooned,
 	 * shared, compressed or swapped (those stay 4 KiB mappings; a
 	 * ballooned page must not come back behind the guest's back) */
-	for (mv_gppn_t p = base; p < base + LARGE_PAGES; p++) {
+	for (mv_gppn_t p = base; p < base + MV_LARGE_PAGES; p++) {
 		unsigned st = m->vm->pmap[p].state;
 		if (st != MV_PS_PRIVATE && st != MV_PS_UNTOUCHED) {
-			m->split[base / LARGE_PAGES] = 1;
+			m->split[base / MV_LARGE_PAGES] = 1;
 			return 0;
 		}
 	}
-	for (mv_gppn_t p = base; p < base + LARGE_PAGES; p++)
+	for (mv_gppn_t p = base; p < base + MV_LARGE_PAGES; p++)
 		if (!mv_vm_access(m->vm, p, p == g && write))
 			return MV_EAGAIN;
-	for (mv_gppn_t p = base; p < base + LARGE_PAGES; p++)
+	for (mv_gppn_t p = base; p < base + MV_LARGE_PAGES; p++)
 		if (m->vm->pmap[p].state != MV_PS_PRIVATE) {
-			m->split[base / LARGE_PAGES] = 1;
+			m->split[base / MV_LARGE_PAGES] = 1;
 			return 0;
 		}
 	return 1;
@@ -747,7 +746,7 @@ static int run_backable(struct mv_mmu *m, mv_gppn_t base, mv_gppn_t g,
 /* EPT violation handler: map g (writable if private) from the pmap. */
 static int ept_fix(struct mv_mmu *m, mv_gppn_t g, int write)
 {
-	mv_gppn_t base = g & ~(mv_gppn_t)(LARGE_PAGES - 1);
+	mv_gppn_t base = g & ~(mv_gppn_t)(MV_LARGE_PAGES - 1);
 	int big = run_backable(m, base, g, write);
 	if (big < 0)
 		return big;
@@ -778,15 +777,15 @@ static void ept_invalidate(struct mv_mmu *m, mv_gppn_t g)
 	if (!e)
 		return; /* never mapped: nothing can be cached */
 	if (level == 2) {
-		mv_gppn_t base = g & ~(mv_gppn_t)(LARGE_PAGES - 1);
+		mv_gppn_t base = g & ~(mv_gppn_t)(MV_LARGE_PAGES - 1);
 		uint32_t pt = ept_page(m);
-		m->split[base / LARGE_PAGES] = 1;
+		m->split[base / MV_LARGE_PAGES] = 1;
 		m->ctr.large_splits++;
 		if (pt == NONE32) {
 			*e = 0; /* no frame: drop the whole run instead */
 		} else {
 			uint64_t *pte = ept_entries(m, pt);
-			for (unsigned i = 0; i < LARGE_PAGES; i++) {
+			for (unsigned i = 0; i < MV_LARGE_PAGES; i++) {
 				const struct mv_pme *p = &m->vm->pmap[base + i];
 				if (base + i != g && p->state == MV_PS_PRIVATE)
 					pte[i] = ((uint64_t)p->mpn << 12) |
@@ -1263,7 +1262,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t g)
 		}
 		break;
 	case MV_MMU_SHADOW: {
-		mv_gppn_t base = g & ~(mv_gppn_t)(LARGE_PAGES - 1);
+		mv_gppn_t base = g & ~(mv_gppn_t)(MV_LARGE_PAGES - 1);
 		int any = 0;
 		while (m->rmap[g]) {
 			uint32_t l = m->rmap[g] - 1;
@@ -1278,7 +1277,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t g)
 				struct spage *s = m->sp[l >> 9];
 				if (s->level == 2) {
 					sp_zap(m, l >> 9, l & 511);
-					m->split[base / LARGE_PAGES] = 1;
+					m->split[base / MV_LARGE_PAGES] = 1;
 					m->ctr.large_splits++;
 					any = 1;
 					link = &m->rmap[base];
@@ -1319,7 +1318,7 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "vm",
 				    "VM %s already has an MMU model",
 				    vm->cfg.name);
-	if (vm->npages < 2 * LARGE_PAGES || vm->npages >= (1ull << 32))
+	if (vm->npages < 2 * MV_LARGE_PAGES || vm->npages >= (1ull << 32))
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "memory",
 				    "VM size must be 4 MiB to 16 TiB");
 	struct mv_mmu *m = calloc(1, sizeof *m);
@@ -1335,7 +1334,7 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 	m->gen = 1;
 	m->sp_free = NONE32;
 	m->ept_root = NONE32;
-	m->gnext_large = vm->npages & ~(uint64_t)(LARGE_PAGES - 1);
+	m->gnext_large = vm->npages & ~(uint64_t)(MV_LARGE_PAGES - 1);
 	int bad = 0;
 	for (int l = 0; l < MV_TLB_LEVELS; l++)
 		for (int s = 0; s < MV_PG_SIZES; s++)
@@ -1344,7 +1343,7 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 	for (int i = 0; i < 3; i++)
 		bad |= mv_pwc_init(&m->pwc[i], c->pwc[i]) |
 		       mv_pwc_init(&m->npwc[i], c->npwc[i]);
-	uint64_t runs = vm->npages / LARGE_PAGES + 1;
+	uint64_t runs = vm->npages / MV_LARGE_PAGES + 1;
 	m->split = calloc(runs, 1);
 	bad |= !m->split;
 	if (c->mode == MV_MMU_NATIVE) {
@@ -1570,7 +1569,7 @@ uint64_t mv_mmu_overhead_bytes(const struct mv_mmu *m)
 		per_page += sizeof *m->gt_head + sizeof *m->rmap + 1;
 	return (m->nept + m->ctr.shadow_pages) * MV_PAGE_SIZE +
 	       (uint64_t)m->nsp * sizeof(struct spage) +
-	       m->vm->npages * per_page + m->vm->npages / LARGE_PAGES + 1;
+	       m->vm->npages * per_page + m->vm->npages / MV_LARGE_PAGES + 1;
 }
 
 uint64_t mv_mmu_cycles(const struct mv_mmu *m)

@@ -108,6 +108,76 @@ static void test_host_huge_pages_cut_ept_violations_and_walks(void **state)
 	mv_sim_destroy(huge);
 }
 
+/*
+ * pages='2m': the workload's memory comes from a hugetlbfs pool reserved
+ * at boot, mapped 2 MiB at a time; with 2 MiB host pages too, the TLBs
+ * hardly miss and the hypervisor takes one EPT violation per 2 MiB.
+ */
+static void test_guest_huge_pages_come_from_a_pool_and_map_2m(void **state)
+{
+	(void)state;
+	struct mv_sim *s = one_vm("nested", "2m", 1, "");
+	/* 8 pages of 2 MiB are reserved before the guest runs */
+	struct mv_guest_stats st;
+	mv_guest_stats(s->guest[0], &st);
+	assert_int_equal(st.hugetlb_pgalloc, 8);
+	assert_int_equal(st.free_pages, 64 * 256 - 8 * 512);
+	mvt_sim_run(s);
+	const struct mv_mmu_counters *c = ctr(s);
+	/* a PML4, a PDPT and a PD of PS entries: no page tables */
+	assert_int_equal(c->guest_pt_pages, 3);
+	assert_int_equal(c->guest_faults, 8);
+	assert_int_equal(c->pt_writes, 8 + 2);
+	/* one violation per 2 MiB run of data or tables */
+	assert_true(c->exits[MV_EXIT_EPT_VIOLATION] <= 8 + 3);
+	assert_true(c->l2_misses * 1000 < c->accesses);
+	mv_guest_stats(s->guest[0], &st);
+	assert_int_equal(st.anon_pages, 16 * 256);
+	mv_sim_destroy(s);
+
+	/* the same guest pages on 4 KiB host pages: splintered, the TLB
+	 * holds 4 KiB entries and misses as with 4 KiB guest pages */
+	s = one_vm("nested", "2m", 0, "");
+	mvt_sim_run(s);
+	c = ctr(s);
+	assert_true(c->l2_misses * 2 > c->accesses);
+	mv_sim_destroy(s);
+
+	/* at exit the 2 MiB pages go back to the pool, tables to the guest */
+	s = one_vm("shadow", "2m", 1, "stop='600ms'");
+	mvt_sim_run(s);
+	c = ctr(s);
+	assert_int_equal(c->guest_pt_pages, 0);
+	assert_int_equal(c->shadow_pages, 0);
+	assert_int_equal(c->pt_writes, 2 * 8 + 2);
+	mv_guest_stats(s->guest[0], &st);
+	assert_int_equal(st.anon_pages, 0);
+	assert_int_equal(st.free_pages, 64 * 256 - 8 * 512 - 4 * 256);
+	mv_sim_destroy(s);
+}
+
+static void test_huge_pages_that_do_not_fit_are_rejected(void **state)
+{
+	(void)state;
+	const char *xml =
+		"<scenario><host><memory unit='MiB'>256</memory></host>"
+		" <vm><domain type='kvm'><name>v</name><memory unit='MiB'>32</memory>"
+		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"   <mv:guest image-size='4MiB'/><mv:mmu mode='nested' pages='2m'/>"
+		"  </mv:memvisor></metadata></domain>"
+		"  <workload size='28MiB'/><workload size='2MiB'/>"
+		" </vm></scenario>";
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "big.xml", ".", &sc, &err), &err,
+	       "load");
+	struct mv_sim *s = NULL;
+	assert_int_equal(mv_sim_create(sc, 0, &s, &err), MV_EINVAL);
+	assert_null(s);
+	assert_string_equal(err.field, "mmu/pages");
+	assert_non_null(strstr(err.msg, "do not fit"));
+}
+
 /* When the process exits, its page tables (and shadow tables) go back. */
 static void test_process_exit_frees_its_page_tables(void **state)
 {
@@ -264,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_page_tables_are_guest_pages_in_every_mode),
 		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
+		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
+		cmocka_unit_test(test_huge_pages_that_do_not_fit_are_rejected),
 		cmocka_unit_test(test_reclamation_under_translation_loses_nothing),
 		cmocka_unit_test(test_guest_swapping_unmaps_and_remaps),
 		cmocka_unit_test(test_same_seed_same_run_with_translation),
