@@ -89,10 +89,10 @@ void mv_dommemstat_compute(const struct mv_sample_vm *now,
 		    (g->free_pages + g->cache_pages) * KIB_PER_PAGE);
 		put(d, MV_DMS_LAST_UPDATE, reported_ns / MV_NS_PER_S);
 		put(d, MV_DMS_DISK_CACHES, g->cache_pages * KIB_PER_PAGE);
-		/* The guest model never allocates hugetlbfs pages: it reports
-		 * the counters (Linux >= 4.20 does), and they stay zero. */
-		put(d, MV_DMS_HUGETLB_PGALLOC, 0);
-		put(d, MV_DMS_HUGETLB_PGFAIL, 0);
+		/* 2 MiB pages allocated to the hugetlbfs pool (Linux >= 4.20
+		 * reports them): the pool of <mv:mmu pages='2m'>, else 0 */
+		put(d, MV_DMS_HUGETLB_PGALLOC, g->hugetlb_pgalloc);
+		put(d, MV_DMS_HUGETLB_PGFAIL, g->hugetlb_pgfail);
 	}
 	/*
 	 * rss: what the QEMU process has resident. A page mapped to a frame

@@ -39,6 +39,12 @@
  *                            Windows guest model, anything else -> Linux
  *   numa.nodeAffinity        NUMA nodes the VM may use ("0,1"): the first
  *                            is its home node
+ *   monitor.virtual_mmu      "software": shadow page tables; "hardware"
+ *                            or "automatic" (what ESX picks on a CPU with
+ *                            EPT/RVI): nested paging, guest memory backed
+ *                            with 2 MiB host pages as ESX does by default
+ *                            (Mem.AllocGuestLargePage = 1). The key turns
+ *                            on memvisor's MMU model for the VM (<mv:mmu>)
  *
  * The balloon driver (vmmemctl) is part of VMware Tools, which lives in the
  * guest; the .vmx file only shows whether Tools were installed through
@@ -504,6 +510,22 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	if ((e = get(x, "numa.nodeAffinity")) &&
 	    (rc = node_affinity(x, e, host_nodes, &vm->home_node)))
 		return rc;
+
+	if ((e = get(x, "monitor.virtual_mmu"))) {
+		struct mv_guest_config *g = &spec->guest;
+		if (!strcasecmp(e->value, "software")) {
+			mv_mmu_config_default(&g->mmu_cfg, MV_MMU_SHADOW);
+		} else if (!strcasecmp(e->value, "hardware") ||
+			   !strcasecmp(e->value, "automatic")) {
+			mv_mmu_config_default(&g->mmu_cfg, MV_MMU_NESTED);
+			vm->hugepages = 1;
+		} else {
+			return vmx_fail(x, e->line, e->key,
+					"'%s' is not automatic, software or "
+					"hardware", e->value);
+		}
+		g->mmu = 1;
+	}
 
 	if ((e = get(x, "guestOS")) &&
 	    (starts_with_nocase(e->value, "win") ||

@@ -223,6 +223,25 @@ static void test_numa_node_affinity_gives_the_home_node(void **state)
 		  "numa.nodeAffinity", "not a list of NUMA nodes");
 }
 
+static void test_virtual_mmu_picks_shadow_or_nested_paging(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("memsize = \"64\"\n").guest.mmu, 0);
+	struct mv_vm_spec sp =
+		parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"software\"\n");
+	assert_int_equal(sp.guest.mmu, 1);
+	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_SHADOW);
+	assert_int_equal(sp.vm.hugepages, 0);
+	/* hardware MMU: EPT/RVI, and ESX backs the VM with large pages */
+	sp = parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"Hardware\"\n");
+	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_NESTED);
+	assert_int_equal(sp.vm.hugepages, 1);
+	sp = parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"automatic\"\n");
+	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_NESTED);
+	parse_err("memsize = \"64\"\nmonitor.virtual_mmu = \"ept\"\n", 2,
+		  "monitor.virtual_mmu", "not automatic, software or hardware");
+}
+
 static void test_format_comments_case_escapes_and_last_duplicate(
 	void **state)
 {
@@ -435,6 +454,7 @@ int main(void)
 		cmocka_unit_test(
 			test_guest_os_windows_ids_give_the_windows_model),
 		cmocka_unit_test(test_numa_node_affinity_gives_the_home_node),
+		cmocka_unit_test(test_virtual_mmu_picks_shadow_or_nested_paging),
 		cmocka_unit_test(
 			test_format_comments_case_escapes_and_last_duplicate),
 		cmocka_unit_test(test_crlf_and_byte_order_mark_are_accepted),
