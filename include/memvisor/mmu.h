@@ -186,12 +186,14 @@ int mv_mmu_unmap(struct mv_mmu *m, uint64_t gva);
  */
 int mv_mmu_unmap_proc(struct mv_mmu *m, struct mv_mmu_proc *p, uint64_t gva);
 /*
- * What p's page tables map gva to, read without side effects (checks):
- * 1 and *gppn (the 4 KiB guest page), 0 when not mapped, -1 when a table
- * page is not resident and cannot be read without a fault.
+ * Every leaf entry of p's page tables, read without side effects: fn(ctx,
+ * gva, first guest page, large) for each; a table page that is not
+ * resident is skipped. Stops at fn's first non-zero return, returned.
  */
-int mv_mmu_lookup(const struct mv_mmu *m, const struct mv_mmu_proc *p,
-		  uint64_t gva, mv_gppn_t *gppn);
+int mv_mmu_mappings(const struct mv_mmu *m, const struct mv_mmu_proc *p,
+		    int (*fn)(void *ctx, uint64_t gva, mv_gppn_t gppn,
+			      int large),
+		    void *ctx);
 /* Guest-physical page for new guest memory (2 MiB run with guest_2m). */
 int mv_mmu_guest_alloc(struct mv_mmu *m, int large, mv_gppn_t *out);
 

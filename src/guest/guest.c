@@ -1037,11 +1037,44 @@ void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,
 	*done = k;
 }
 
+/* One leaf entry of process `proc` against the guest's books. */
+struct map_check {
+	const struct mv_guest *g;
+	int proc;
+	uint64_t vpn, hw; /* the first disagreement */
+};
+
+static int check_mapping(void *ctx, uint64_t gva, mv_gppn_t gppn, int large)
+{
+	struct map_check *c = ctx;
+	const struct gproc *pr = &c->g->proc[c->proc];
+	uint64_t n = large ? MV_LARGE_PAGES : 1;
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t vpn = ((gva - GVA_BASE) >> 12) + k;
+		if (gva < GVA_BASE || vpn >= pr->nvpages) {
+			if (large)
+				continue; /* a 2 MiB page's tail past the end */
+			c->vpn = vpn;
+			c->hw = gppn + k;
+			return 1;
+		}
+		uint32_t pte = pr->pte[vpn];
+		if (large && !pte)
+			continue; /* hugetlbfs: not yet given to the program */
+		if (!pte || (pte & PTE_SWAP) || gppn + k != pte - 1) {
+			c->vpn = vpn;
+			c->hw = gppn + k;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * The hardware page tables agree with the kernel's books: every page
- * table page is one the MMU model counts, and an entry maps a process
- * page only where the process has that page resident (an entry may be
- * missing: written on the next fault).
+ * table page is one the MMU model counts, and every entry maps the page
+ * the process has resident there (an entry may be missing: it is written
+ * on the next fault).
  */
 static int check_mmu(const struct mv_guest *g, struct mv_error *err)
 {
@@ -1054,24 +1087,16 @@ static int check_mmu(const struct mv_guest *g, struct mv_error *err)
 				    (unsigned long long)g->nkind[GK_PTABLE],
 				    (unsigned long long)tables);
 	for (int i = 0; i < g->nproc; i++) {
-		const struct gproc *pr = &g->proc[i];
 		if (!g->mproc[i])
 			continue;
-		for (uint64_t v = 0; v < pr->nvpages; v++) {
-			mv_gppn_t hw;
-			int r = mv_mmu_lookup(g->mmu, g->mproc[i], vpn_gva(v), &hw);
-			uint32_t pte = pr->pte[v];
-			if (r == 1 && (!pte || (pte & PTE_SWAP) || hw != pte - 1))
-				return mv_error_set(
-					err, MV_EINVAL, NULL, 0, name,
-					"process %d page %llu: page tables map "
-					"guest page %llu, the kernel %s", i,
-					(unsigned long long)v,
-					(unsigned long long)hw,
-					!pte ? "nothing"
-					     : (pte & PTE_SWAP) ? "a swap slot"
-								: "another page");
-		}
+		struct map_check c = {g, i, 0, 0};
+		if (mv_mmu_mappings(g->mmu, g->mproc[i], check_mapping, &c))
+			return mv_error_set(
+				err, MV_EINVAL, NULL, 0, name,
+				"process %d page %llu: page tables map guest "
+				"page %llu, the kernel's books do not", i,
+				(unsigned long long)c.vpn,
+				(unsigned long long)c.hw);
 	}
 	return 0;
 }

@@ -600,32 +600,37 @@ static const uint8_t *peek_page(const struct mv_mmu *m, mv_gppn_t g)
 	return NULL;
 }
 
-int mv_mmu_lookup(const struct mv_mmu *m, const struct mv_mmu_proc *p,
-		  uint64_t gva, mv_gppn_t *gppn)
+static int mappings_in(const struct mv_mmu *m, mv_gppn_t t, int level,
+		       uint64_t base,
+		       int (*fn)(void *, uint64_t, mv_gppn_t, int), void *ctx)
 {
-	if (gva >> MV_VA_BITS)
+	if (t >= m->vm->npages)
 		return 0;
-	mv_gppn_t t = p->cr3;
-	for (int level = 4; level >= 1; level--) {
-		enum mv_page_state st = (enum mv_page_state)m->vm->pmap[t].state;
-		if (st == MV_PS_UNTOUCHED || st == MV_PS_ZERO)
-			return 0; /* reads as zeros: an empty table */
-		const uint8_t *pg = peek_page(m, t);
-		if (!pg)
-			return -1;
+	const uint8_t *pg = peek_page(m, t);
+	if (!pg)
+		return 0; /* untouched or zero: empty; else not readable now */
+	for (unsigned i = 0; i < 512; i++) {
 		uint64_t v;
-		memcpy(&v, pg + 8 * va_index(gva, level), 8);
+		memcpy(&v, pg + 8 * i, 8);
 		if (!(v & MV_PTE_P))
-			return 0;
-		t = (v & MV_PTE_ADDR) >> 12;
-		if (level == 1 || (level == 2 && (v & MV_PTE_PS))) {
-			*gppn = t + (level == 2 ? va_index(gva, 1) : 0);
-			return 1;
-		}
-		if (t >= m->vm->npages)
-			return -1;
+			continue;
+		uint64_t gva = base | ((uint64_t)i << (12 + 9 * (level - 1)));
+		mv_gppn_t next = (v & MV_PTE_ADDR) >> 12;
+		int rc = level == 1 || (level == 2 && (v & MV_PTE_PS))
+				 ? fn(ctx, gva, next, level == 2)
+				 : mappings_in(m, next, level - 1, gva, fn, ctx);
+		if (rc)
+			return rc;
 	}
 	return 0;
+}
+
+int mv_mmu_mappings(const struct mv_mmu *m, const struct mv_mmu_proc *p,
+		    int (*fn)(void *ctx, uint64_t gva, mv_gppn_t gppn,
+			      int large),
+		    void *ctx)
+{
+	return mappings_in(m, p->cr3, 4, 0, fn, ctx);
 }
 
 /* A guest page fault at gva: the guest kernel maps a page there. */

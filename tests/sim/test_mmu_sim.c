@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/guest.h"
 #include "support/mvtest.h"
 
 /* One 64 MiB VM, a 16 MiB working set: mode, pages, backing, stop. */
@@ -106,6 +107,23 @@ static void test_host_huge_pages_cut_ept_violations_and_walks(void **state)
 	assert_true(b->walk_refs * a->walks < a->walk_refs * b->walks);
 	mv_sim_destroy(small);
 	mv_sim_destroy(huge);
+}
+
+/* The check sees a page-table entry the guest's books do not back. */
+static void test_check_catches_a_stray_page_table_entry(void **state)
+{
+	(void)state;
+	struct mv_sim *s = one_vm("nested", "4k", 0, "");
+	mvt_sim_run(s);
+	struct mv_error err = {0};
+	assert_int_equal(mv_sim_check(s, &err), 0);
+	/* map the process's page 5 to the guest page of its page 6 */
+	struct mv_mmu *m = (struct mv_mmu *)mv_guest_mmu(s->guest[0]);
+	assert_int_equal(mv_mmu_map(m, 0x7f0000000000ull + 5 * 4096,
+				    s->guest[0]->proc[0].pte[6] - 1), 0);
+	assert_int_equal(mv_sim_check(s, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "process 0 page 5: page tables map"));
+	mv_sim_destroy(s);
 }
 
 /*
@@ -333,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_tables_are_guest_pages_in_every_mode),
 		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
+		cmocka_unit_test(test_check_catches_a_stray_page_table_entry),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
 		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
 		cmocka_unit_test(test_huge_pages_that_do_not_fit_are_rejected),
