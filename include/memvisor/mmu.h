@@ -102,6 +102,23 @@ struct mv_mmu_config {
  */
 void mv_mmu_config_default(struct mv_mmu_config *c, enum mv_mmu_mode mode);
 
+/*
+ * Set one parameter by name, as `memvisor mmu --set KEY=VALUE` and the
+ * attributes of <mv:mmu> give it:
+ *   l1i-4k l1i-2m l1d-4k l1d-2m l2-4k l2-2m   TLB array: ENTRIESxWAYS
+ *                               ("1536x12"; entries / ways a power of
+ *                               two, ways <= 64) or 0 for none
+ *   pwc npwc                    walk caches, guest and EPT dimension:
+ *                               PML4E,PDPTE,PDE entries ("2,4,32")
+ *   lat-l2 lat-walk lat-exit    cycles: L2 TLB hit, walk reference, exit
+ *   cpu-mhz                     clock turning cycles into time
+ * MV_EINVAL with the key as the field for an unknown key or bad value.
+ */
+int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
+		      const char *value, struct mv_error *err);
+/* The keys mv_mmu_config_set knows, NULL-terminated. */
+extern const char *const mv_mmu_config_keys[];
+
 struct mv_mmu_counters {
 	uint64_t accesses, fetches, writes;
 	uint64_t l1_hits, l1_misses, l2_hits, l2_misses;

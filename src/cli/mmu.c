@@ -45,6 +45,18 @@ void mv_cli_mmu_help(FILE *f)
 	      "                          (default: the same as --page-size)\n"
 	      "  -n, --limit N           replay at most N records\n"
 	      "      --untagged          no VPID/PCID tags (flush on switch)\n"
+	      "      --set KEY=VALUE     change a parameter of the model "
+	      "(repeatable):\n"
+	      "                          TLBs l1i-4k l1i-2m l1d-4k l1d-2m "
+	      "l2-4k l2-2m\n"
+	      "                          as ENTRIESxWAYS (default "
+	      "l2-4k=1536x12) or 0;\n"
+	      "                          walk caches pwc, npwc as "
+	      "PML4E,PDPTE,PDE\n"
+	      "                          entries (2,4,32); cycles lat-l2 (9), "
+	      "lat-walk\n"
+	      "                          (20), lat-exit (1500); cpu-mhz "
+	      "(3000)\n"
 	      "      --warm              replay the trace once first and count "
 	      "only the\n"
 	      "                          second pass (steady state: pages "
@@ -65,7 +77,22 @@ struct mmu_opts {
 	int guest_2m, host_2m, have_host;
 	int untagged, convert, warm;
 	uint64_t limit;
+	int nset;               /* --set KEY=VALUE, in order */
+	char *set_key[32];
+	const char *set_value[32];
 };
+
+/* Apply the --set parameters to c; MV_EINVAL (err) for a bad one. */
+static int apply_sets(const struct mmu_opts *o, struct mv_mmu_config *c,
+		      struct mv_error *err)
+{
+	for (int i = 0; i < o->nset; i++) {
+		int rc = mv_mmu_config_set(c, o->set_key[i], o->set_value[i], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 static int parse_page_size(const char *opt, const char *s, int *big)
 {
@@ -86,7 +113,7 @@ static int parse_page_size(const char *opt, const char *s, int *big)
 
 static int parse_options(int argc, char **argv, struct mmu_opts *o)
 {
-	enum { OPT_HOST = 256, OPT_UNTAGGED, OPT_CONVERT, OPT_WARM };
+	enum { OPT_HOST = 256, OPT_UNTAGGED, OPT_CONVERT, OPT_WARM, OPT_SET };
 	static const struct option longopts[] = {
 		{"trace", required_argument, NULL, 't'},
 		{"mode", required_argument, NULL, 'm'},
@@ -96,6 +123,7 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 		{"untagged", no_argument, NULL, OPT_UNTAGGED},
 		{"convert", no_argument, NULL, OPT_CONVERT},
 		{"warm", no_argument, NULL, OPT_WARM},
+		{"set", required_argument, NULL, OPT_SET},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -149,6 +177,30 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 		case OPT_UNTAGGED: o->untagged = 1; break;
 		case OPT_CONVERT: o->convert = 1; break;
 		case OPT_WARM: o->warm = 1; break;
+		case OPT_SET: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || o->nset == 32) {
+				mv_error_set(&err, MV_EINVAL, NULL, 0, "--set",
+					     eq ? "at most 32 parameters"
+						: "expected KEY=VALUE, got '%s'",
+					     optarg);
+				mv_cli_error(&err);
+				return MV_EXIT_USAGE;
+			}
+			*eq = '\0'; /* argv is ours to split */
+			o->set_key[o->nset] = optarg;
+			o->set_value[o->nset++] = eq + 1;
+			struct mv_mmu_config probe;
+			mv_mmu_config_default(&probe, MV_MMU_NESTED);
+			if (apply_sets(o, &probe, &err)) {
+				struct mv_error e = {0};
+				mv_error_set(&e, MV_EINVAL, NULL, 0, "--set",
+					     "%.40s: %.200s", err.field, err.msg);
+				mv_cli_error(&e);
+				return MV_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h': mv_cli_mmu_help(stdout); return MV_EXIT_OK;
 		case ':':
 			mv_cli_errorf("option '%s' needs an argument (see "
@@ -233,7 +285,8 @@ static int replay_one(const struct mmu_opts *o, enum mv_mmu_mode mode,
 	mc.guest_2m = o->guest_2m;
 	mc.host_2m = o->host_2m;
 	mc.tagged = !o->untagged;
-	if ((rc = mv_mmu_create(vm, &mc, &m, err)))
+	if ((rc = apply_sets(o, &mc, err)) ||
+	    (rc = mv_mmu_create(vm, &mc, &m, err)))
 		goto out;
 	if ((rc = mv_mmu_proc_create(m, &p))) {
 		mv_error_set(err, rc, NULL, 0, "mmu",

@@ -196,6 +196,93 @@ void mv_mmu_config_default(struct mv_mmu_config *c, enum mv_mmu_mode mode)
 	c->cpu_mhz = 3000;
 }
 
+const char *const mv_mmu_config_keys[] = {
+	"l1i-4k", "l1i-2m", "l1d-4k", "l1d-2m", "l2-4k", "l2-2m",
+	"pwc", "npwc", "lat-l2", "lat-walk", "lat-exit", "cpu-mhz", NULL,
+};
+
+static int set_u32(const char *key, const char *v, uint32_t min, uint32_t max,
+		   uint32_t *out, struct mv_error *err)
+{
+	uint64_t n;
+	if (mv_parse_u64(v, &n) || n < min || n > max)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, key,
+				    "'%s' is not a whole number from %u to %u",
+				    v, min, max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
+		      const char *value, struct mv_error *err)
+{
+	for (int k = 0; k < 6; k++) {
+		if (strcmp(key, mv_mmu_config_keys[k]))
+			continue;
+		struct mv_tlb_geom *g = &c->tlb[k / 2 == 0 ? MV_TLB_L1I
+					       : k / 2 == 1 ? MV_TLB_L1D
+							    : MV_TLB_L2][k % 2];
+		if (!strcmp(value, "0")) {
+			*g = (struct mv_tlb_geom){0, 0};
+			return 0;
+		}
+		char *x = strchr(value, 'x');
+		uint64_t entries, ways;
+		char head[32];
+		if (!x || (size_t)(x - value) >= sizeof head)
+			goto bad_tlb;
+		memcpy(head, value, (size_t)(x - value));
+		head[x - value] = '\0';
+		if (mv_parse_u64(head, &entries) || mv_parse_u64(x + 1, &ways) ||
+		    !ways || ways > 64 || entries % ways ||
+		    entries / ways > (1u << 20) ||
+		    ((entries / ways) & (entries / ways - 1)))
+			goto bad_tlb;
+		*g = (struct mv_tlb_geom){(uint32_t)(entries / ways),
+					  (uint32_t)ways};
+		return 0;
+	bad_tlb:
+		return mv_error_set(err, MV_EINVAL, NULL, 0, key,
+				    "'%s' is not ENTRIESxWAYS with a power of "
+				    "two sets and at most 64 ways (e.g. "
+				    "1536x12), or 0",
+				    value);
+	}
+	if (!strcmp(key, "pwc") || !strcmp(key, "npwc")) {
+		uint32_t *dst = key[0] == 'p' ? c->pwc : c->npwc, v[3];
+		const char *p = value;
+		for (int i = 0; i < 3; i++) {
+			char num[16];
+			size_t n = strcspn(p, ",");
+			if (n == 0 || n >= sizeof num || (i < 2) != (p[n] == ','))
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, key,
+					"'%s' is not three entry counts "
+					"PML4E,PDPTE,PDE (e.g. 2,4,32)", value);
+			memcpy(num, p, n);
+			num[n] = '\0';
+			int rc = set_u32(key, num, 0, 4096, &v[i], err);
+			if (rc)
+				return rc;
+			p += n + 1;
+		}
+		memcpy(dst, v, sizeof v);
+		return 0;
+	}
+	if (!strcmp(key, "lat-l2"))
+		return set_u32(key, value, 0, 1000000, &c->lat_l2_hit, err);
+	if (!strcmp(key, "lat-walk"))
+		return set_u32(key, value, 0, 1000000, &c->lat_walk_ref, err);
+	if (!strcmp(key, "lat-exit"))
+		return set_u32(key, value, 0, 100000000, &c->lat_exit, err);
+	if (!strcmp(key, "cpu-mhz"))
+		return set_u32(key, value, 1, 100000, &c->cpu_mhz, err);
+	return mv_error_set(err, MV_EINVAL, NULL, 0, key,
+			    "unknown MMU parameter (l1i-4k, l1i-2m, l1d-4k, "
+			    "l1d-2m, l2-4k, l2-2m, pwc, npwc, lat-l2, "
+			    "lat-walk, lat-exit, cpu-mhz)");
+}
+
 static int geom_ok(struct mv_tlb_geom g)
 {
 	return g.ways == 0 || g.sets == 0 ||

@@ -970,14 +970,19 @@ static int parse_guest(const struct src *s, const xmlNode *n,
 }
 
 /*
- * <mv:mmu mode="native|shadow|nested" pages="4k|2m" tagged="yes|no">:
- * translate the guest's accesses through an MMU model. The host page size
+ * <mv:mmu mode="native|shadow|nested" pages="4k|2m" tagged="yes|no"
+ * l2-4k="1536x12" lat-exit="1500" ...>: translate the guest's accesses
+ * through an MMU model. The host page size
  * is the domain's <memoryBacking><hugepages/> (finish_guest).
  */
 static int parse_mmu(const struct src *s, const xmlNode *n,
 		     struct mv_guest_config *g)
 {
-	static const char *const names[] = {"mode", "pages", "tagged", NULL};
+	const char *names[32] = {"mode", "pages", "tagged"};
+	int nn = 3;
+	for (const char *const *k = mv_mmu_config_keys; *k; k++)
+		names[nn++] = *k;
+	names[nn] = NULL;
 	int rc = check_leaf(s, n, "mmu", names);
 	if (rc)
 		return rc;
@@ -1001,6 +1006,15 @@ static int parse_mmu(const struct src *s, const xmlNode *n,
 	if ((v = attr(n, "tagged")) &&
 	    (rc = bool_attr(s, n, "mmu/tagged", v, &g->mmu_cfg.tagged)))
 		return rc;
+	/* TLB sizes, walk caches, latencies: mv_mmu_config_set's names */
+	for (const char *const *k = mv_mmu_config_keys; *k; k++) {
+		struct mv_error e = {0};
+		if ((v = attr(n, *k)) && mv_mmu_config_set(&g->mmu_cfg, *k, v, &e)) {
+			char field[64];
+			snprintf(field, sizeof field, "mmu/%s", *k);
+			return fail(s, n, field, "%s", e.msg);
+		}
+	}
 	return 0;
 }
 

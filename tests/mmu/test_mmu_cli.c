@@ -91,7 +91,9 @@ static void test_bad_options_are_usage_errors(void **state)
 	const char *bad[] = {
 		"mmu --mode fast --trace x", "mmu --page-size 3k --trace x",
 		"mmu", "mmu --trace x --limit 0", "mmu --convert onlyone",
-		"mmu --trace /nonexistent/trace",
+		"mmu --trace /nonexistent/trace", "mmu --trace x --set foo=1",
+		"mmu --trace x --set l2-4k", "mmu --trace x --set l2-4k=100x3",
+		"mmu --trace x --set pwc=1,2", "mmu --trace x --set lat-exit=-1",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		run(&r, bad[i]);
@@ -151,6 +153,36 @@ static void test_replay_and_convert_give_the_same_figures(void **state)
 	assert_int_equal(strncmp(rows2, "nested  2m/2m", 13), 0);
 }
 
+/* The L2 miss rate of a nested replay of the sample, with extra args. */
+static double l2_miss(const char *extra)
+{
+	char args[900], rows[2048];
+	struct run r;
+	snprintf(args, sizeof args,
+		 "mmu --trace tests/data/mmu/python3-60k.mvtr --mode nested %s",
+		 extra);
+	run(&r, args);
+	assert_int_equal(r.status, 0);
+	table_rows(r.out, rows, sizeof rows);
+	double l1, l2;
+	char mode[16], page[16];
+	unsigned long long acc;
+	assert_int_equal(sscanf(rows, "%15s %15s %llu %lf%% %lf%%", mode, page,
+				&acc, &l1, &l2),
+			 5);
+	return l2;
+}
+
+/* --set changes the model: a 64-entry L2 TLB misses more than 1536. */
+static void test_set_changes_the_tlb(void **state)
+{
+	(void)state;
+	double dflt = l2_miss(""), same = l2_miss("--set l2-4k=1536x12");
+	double small = l2_miss("--set l2-4k=64x4");
+	assert_true(dflt == same);
+	assert_true(small > 1.3 * dflt);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -171,6 +203,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_help_describes_the_command),
 		cmocka_unit_test(test_bad_trace_line_is_one_error_line_and_status_2),
 		cmocka_unit_test(test_bad_options_are_usage_errors),
+		cmocka_unit_test(test_set_changes_the_tlb),
 		cmocka_unit_test(test_replay_and_convert_give_the_same_figures),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -692,16 +692,25 @@ static void test_mmu_mode_pages_tags_and_hugepages_are_read(void **state)
 		MEM1G "      <memoryBacking><hugepages/></memoryBacking>\n"
 		      "      <metadata><mv:memvisor "
 		      "xmlns:mv='urn:memvisor:domain:1'><mv:mmu mode='shadow' "
-		      "pages='2m' tagged='no'/></mv:memvisor></metadata>\n"));
+		      "pages='2m' tagged='no' l2-4k='2048x16' pwc='4,8,64' "
+		      "lat-exit='1200' cpu-mhz='2400'/></mv:memvisor>"
+		      "</metadata>\n"));
 	const struct mv_guest_config *g = &sc->vms[0].guest;
 	assert_int_equal(g->mmu, 1);
 	assert_int_equal(g->mmu_cfg.mode, MV_MMU_SHADOW);
 	assert_int_equal(g->mmu_cfg.guest_2m, 1);
 	assert_int_equal(g->mmu_cfg.host_2m, 1); /* from <hugepages/> */
 	assert_int_equal(g->mmu_cfg.tagged, 0);
-	/* the rest are the Skylake-SP defaults */
 	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_4K].sets, 128);
-	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_4K].ways, 12);
+	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_4K].ways, 16);
+	assert_int_equal(g->mmu_cfg.pwc[2], 64);
+	assert_int_equal(g->mmu_cfg.npwc[2], 32);
+	assert_int_equal(g->mmu_cfg.lat_exit, 1200);
+	assert_int_equal(g->mmu_cfg.cpu_mhz, 2400);
+	/* the rest are the Skylake-SP defaults */
+	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_2M].sets, 128);
+	assert_int_equal(g->mmu_cfg.tlb[MV_TLB_L2][MV_PG_2M].ways, 12);
+	assert_int_equal(g->mmu_cfg.lat_walk_ref, 20);
 	mv_scenario_free(sc);
 
 	sc = load_ok(with_domain(MEM1G));
@@ -723,6 +732,10 @@ static void test_bad_mmu_is_rejected(void **state)
 		 "mmu/tagged", "not yes or no");
 	load_err(with_domain(MMU("<mv:mmu mode='nested' tlb='big'/>")), 6,
 		 "mmu", "tlb");
+	load_err(with_domain(MMU("<mv:mmu mode='nested' l2-4k='1000x3'/>")), 6,
+		 "mmu/l2-4k", "not ENTRIESxWAYS");
+	load_err(with_domain(MMU("<mv:mmu mode='nested' lat-exit='fast'/>")), 6,
+		 "mmu/lat-exit", "not a whole number");
 	load_err(with_domain(MMU("<mv:mmu mode='nested'/><mv:mmu mode='shadow'/>")),
 		 6, "mmu", "");
 #undef MMU
