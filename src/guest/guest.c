@@ -459,7 +459,6 @@ static void mmu_free_table(void *ctx, mv_gppn_t p)
 	free_push(ctx, p);
 }
 
-/* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
 /* The program reads or writes the 8 bytes at b in guest page p. */
 static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 		     uint8_t *b, int write)
@@ -477,7 +476,7 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 }
 
 /*
- * The same through the MMU model: the hardware translates the address
+ * One access through the MMU model: the hardware translates the address
  * (TLBs, walk, exits); a missing mapping is a page fault that mmu_fault
  * resolves. The hypervisor's books see the access as mv_vm_access would
  * note it: a TLB hit does not pass through the pmap, as on hardware, but
@@ -500,6 +499,7 @@ static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	return 0;
 }
 
+/* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
 static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
 {
 	if (g->mmu)
