@@ -299,6 +299,12 @@ int mv_mmu_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 		int write = r.kind == MV_TR_STORE || r.kind == MV_TR_MODIFY;
 		int fetch = r.kind == MV_TR_INSTR;
 		uint64_t last = r.addr + r.size - 1;
+		if ((last >> MV_VA_BITS) || last < r.addr)
+			return mv_error_set(
+				err, MV_EINVAL, t->path, (int)t->line, "trace",
+				"address %llx is beyond the 48-bit address "
+				"space of 4-level paging",
+				(unsigned long long)r.addr);
 		for (uint64_t a = r.addr;; a = (a | (MV_PAGE_SIZE - 1)) + 1) {
 			uint8_t *p = mv_mmu_access(m, a, write, fetch, &xl);
 			if (!p)
@@ -314,8 +320,7 @@ int mv_mmu_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 				mv_vm_wrote(vm, xl.gppn);
 			} else
 				sink ^= *p;
-			if ((a >> MV_PAGE_SHIFT) == (last >> MV_PAGE_SHIFT) ||
-			    (last >> MV_VA_BITS))
+			if ((a >> MV_PAGE_SHIFT) == (last >> MV_PAGE_SHIFT))
 				break;
 		}
 		done++;
