@@ -678,13 +678,13 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest", "bad OS image");
 	}
 	if (cfg->mmu) {
-		int rc = mv_mmu_create(vm, &cfg->mmu_cfg, &g->mmu, err);
+		struct mv_error e = {0};
+		int rc = mv_mmu_create(vm, &cfg->mmu_cfg, &g->mmu, &e);
 		if (rc) {
 			mv_guest_destroy(g);
-			if (err && !err->file[0])
-				snprintf(err->file, sizeof err->file, "%s",
-					 vm->cfg.source);
-			return rc;
+			return mv_error_set(err, rc, vm->cfg.source,
+					    vm->cfg.source_line, "mmu",
+					    "%s: %s", e.field, e.msg);
 		}
 		struct mv_mmu_guest_ops ops = {.ctx = g,
 					       .alloc_table = mmu_alloc_table,

@@ -174,7 +174,7 @@ static void test_guest_huge_pages_come_from_a_pool_and_map_2m(void **state)
 	mv_sim_destroy(s);
 }
 
-static void test_huge_pages_that_do_not_fit_are_rejected(void **state)
+static void test_mmu_that_cannot_be_built_is_an_input_error(void **state)
 {
 	(void)state;
 	const char *xml =
@@ -194,6 +194,21 @@ static void test_huge_pages_that_do_not_fit_are_rejected(void **state)
 	assert_null(s);
 	assert_string_equal(err.field, "mmu/pages");
 	assert_non_null(strstr(err.msg, "do not fit"));
+	assert_int_equal(err.line, 1);
+
+	/* a VM too small for 2 MiB-aligned tables: named with its line */
+	xml = "<scenario><host><memory unit='MiB'>256</memory></host>\n"
+	      " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>2</memory>"
+	      "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	      "   <mv:guest image-size='1MiB'/><mv:mmu mode='shadow'/>"
+	      "  </mv:memvisor></metadata></domain></vm></scenario>";
+	mvt_ok(mv_scenario_load_string(xml, "tiny.xml", ".", &sc, &err), &err,
+	       "load");
+	assert_int_equal(mv_sim_create(sc, 0, &s, &err), MV_EINVAL);
+	assert_string_equal(err.file, "tiny.xml");
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.field, "mmu");
+	assert_non_null(strstr(err.msg, "4 MiB"));
 }
 
 /* When the process exits, its page tables (and shadow tables) go back. */
@@ -354,7 +369,7 @@ int main(void)
 		cmocka_unit_test(test_check_catches_a_stray_page_table_entry),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
 		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
-		cmocka_unit_test(test_huge_pages_that_do_not_fit_are_rejected),
+		cmocka_unit_test(test_mmu_that_cannot_be_built_is_an_input_error),
 		cmocka_unit_test(test_reclamation_under_translation_loses_nothing),
 		cmocka_unit_test(test_guest_swapping_unmaps_and_remaps),
 		cmocka_unit_test(test_same_seed_same_run_with_translation),
