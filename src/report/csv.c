@@ -26,7 +26,7 @@ static const char vm_header[] =
 	"time_s,MEMSZ,GRANT,SZTGT,TCHD,ACTV,SHRD,ZERO,SHRDSVD,MCTLSZ,MCTLTGT,"
 	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/s,OVHD,consumed,private,"
 	"compressed,ballooned,untouched,stall_pct,guest_unused,"
-	"guest_disk_caches,guest_anon\n";
+	"guest_disk_caches,guest_anon,xlat_pct\n";
 
 int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 {
@@ -74,6 +74,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pages_mib(v->guest.free_pages),
 			mv_pages_mib(v->guest.cache_pages),
 			mv_pages_mib(v->guest.anon_pages),
+			mv_pct((double)(v->xlat_ns - p->xlat_ns), (double)dt),
 		};
 		fprintf(out, "%.3f", (double)sm->t_ns / MV_NS_PER_S);
 		for (size_t c = 0; c < sizeof mib / sizeof *mib; c++)
