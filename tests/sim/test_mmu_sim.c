@@ -109,6 +109,38 @@ static void test_host_huge_pages_cut_ept_violations_and_walks(void **state)
 	mv_sim_destroy(huge);
 }
 
+/* The report, the JSON and the CSV show what translation cost. */
+static void test_reports_show_translation(void **state)
+{
+	(void)state;
+	struct mv_sim *s = one_vm("shadow", "4k", 0, "");
+	mvt_sim_run(s);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	assert_int_equal(mv_report_text(f, s), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "Address translation"));
+	assert_non_null(strstr(buf, "shadow    4k/4k"));
+	assert_non_null(strstr(buf, "VM exits by cause"));
+	free(buf);
+	f = open_memstream(&buf, &n);
+	assert_int_equal(mv_report_json(f, s), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"mode\": \"shadow\""));
+	assert_non_null(strstr(buf, "\"guest_page_tables_pages\": 11"));
+	free(buf);
+	f = open_memstream(&buf, &n);
+	assert_int_equal(mv_report_csv_vm(f, s, 0), 0);
+	fclose(f);
+	/* the last column, xlat_pct, of the last row is not zero */
+	char *last = strrchr(buf, ',');
+	assert_non_null(last);
+	assert_true(strtod(last + 1, NULL) > 0);
+	free(buf);
+	mv_sim_destroy(s);
+}
+
 /* The check sees a page-table entry the guest's books do not back. */
 static void test_check_catches_a_stray_page_table_entry(void **state)
 {
@@ -367,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_page_tables_are_guest_pages_in_every_mode),
 		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
 		cmocka_unit_test(test_check_catches_a_stray_page_table_entry),
+		cmocka_unit_test(test_reports_show_translation),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
 		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
 		cmocka_unit_test(test_mmu_that_cannot_be_built_is_an_input_error),
