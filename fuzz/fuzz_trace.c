@@ -1,8 +1,8 @@
 /*
  * fuzz_trace.c - libFuzzer harness for the address-trace reader
- * (mv_trace_open / mv_trace_next, src/mmu/trace.c: valgrind lackey text
+ * (mv_trace_open / mv_trace_next, src/sim/trace.c: valgrind lackey text
  * or memvisor's binary format) and, behind it, the MMU model
- * (mv_mmu_replay): every record the reader accepts is replayed, at most
+ * (mv_trace_replay): every record the reader accepts is replayed, at most
  * 4,000 of them, in a small VM, in the mode the input's length picks.
  *
  * Any bytes go in, through a memfd (the reader takes a path). The reader
@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "memvisor/mmu.h"
+#include "memvisor/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,7 +65,7 @@ static void replay(const char *path, enum mv_mmu_mode mode)
 	    mv_mmu_create(vm, &mc, &m, &err) || mv_mmu_proc_create(m, &p) ||
 	    mv_trace_open(path, &t, &err))
 		abort();
-	int rc = mv_mmu_replay(m, t, 4000, &err);
+	int rc = mv_trace_replay(m, t, 4000, &err);
 	if (rc != 0 && rc != MV_EINVAL && rc != MV_EIO && rc != MV_EAGAIN)
 		abort();
 	mv_trace_close(t);

@@ -254,37 +254,4 @@ uint64_t mv_mmu_cycles(const struct mv_mmu *m);
 /* The same cycles as nanoseconds at the configured clock. */
 uint64_t mv_mmu_cycles_ns(const struct mv_mmu *m, uint64_t cycles);
 
-/*
- * Address traces: valgrind lackey text ("I  0400d7d4,8", " L 04222cac,8",
- * " S ...", " M ..."; "==pid==" lines skipped) or memvisor's binary format
- * (see trace.c), told apart by the binary format's magic.
- */
-enum mv_trace_kind { MV_TR_INSTR, MV_TR_LOAD, MV_TR_STORE, MV_TR_MODIFY };
-
-struct mv_trace_rec {
-	uint64_t addr;
-	uint32_t size;
-	uint8_t kind; /* enum mv_trace_kind */
-};
-
-struct mv_trace;
-
-int mv_trace_open(const char *path, struct mv_trace **out,
-		  struct mv_error *err);
-/* 1 and a record, 0 at the end, or MV_EINVAL / MV_EIO with file:line. */
-int mv_trace_next(struct mv_trace *t, struct mv_trace_rec *r,
-		  struct mv_error *err);
-void mv_trace_close(struct mv_trace *t);
-/* Convert any trace to the binary format; OUT replaced only when done. */
-int mv_trace_convert(const char *in, const char *out, uint64_t *records,
-		     struct mv_error *err);
-
-/*
- * Replay a trace in the current process of m: every record is one access
- * (a modify is one write), and a second one when it crosses a page. At
- * most limit records (0 = all). MV_EAGAIN if the VM ran out of frames.
- */
-int mv_mmu_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
-		  struct mv_error *err);
-
 #endif

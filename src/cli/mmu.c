@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "memvisor/mmu.h"
+#include "memvisor/sim.h"
 
 void mv_cli_mmu_help(FILE *f)
 {
@@ -295,7 +295,7 @@ static int replay_one(const struct mmu_opts *o, enum mv_mmu_mode mode,
 	}
 	if (o->warm) {
 		if ((rc = mv_trace_open(o->trace, &t, err)) ||
-		    (rc = mv_mmu_replay(m, t, o->limit, err)))
+		    (rc = mv_trace_replay(m, t, o->limit, err)))
 			goto out;
 		mv_trace_close(t);
 		t = NULL;
@@ -305,7 +305,7 @@ static int replay_one(const struct mmu_opts *o, enum mv_mmu_mode mode,
 		goto out;
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	rc = mv_mmu_replay(m, t, o->limit, err);
+	rc = mv_trace_replay(m, t, o->limit, err);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc)
 		goto out;

@@ -554,7 +554,7 @@ static void test_replay_counts_every_access(void **state)
 	struct mv_trace *t;
 	struct mv_error err = {0};
 	mvt_ok(mv_trace_open(path, &t, &err), &err, "open");
-	mvt_ok(mv_mmu_replay(f.m, t, 0, &err), &err, "replay");
+	mvt_ok(mv_trace_replay(f.m, t, 0, &err), &err, "replay");
 	const struct mv_mmu_counters *c = mv_mmu_counters(f.m);
 	/* the fetch crosses a page: two accesses */
 	assert_int_equal(c->accesses, 5);

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "memvisor/mmu.h"
+#include "memvisor/sim.h"
 
 #define MAGIC "MVTRACE1"
 #define MAX_SIZE 4096u
@@ -286,7 +286,7 @@ done:
 	return rc;
 }
 
-int mv_mmu_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
+int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 		  struct mv_error *err)
 {
 	struct mv_trace_rec r;
