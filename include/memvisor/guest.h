@@ -48,12 +48,32 @@ enum mv_wl_kind {
 	MV_WL_IDLE,   /* populates its memory at start, then almost nothing */
 	MV_WL_PHASED, /* working set moves every `phase` through a region */
 	MV_WL_LEAK,   /* steady working set plus memory that grows and stays */
+	MV_WL_TRACE,  /* a real program's page accesses, from an address trace */
 	MV_WL_COUNT
 };
 enum mv_wl_dist { MV_DIST_UNIFORM, MV_DIST_ZIPF };
 
 const char *mv_wl_kind_name(enum mv_wl_kind k);
 int mv_wl_kind_parse(const char *s, enum mv_wl_kind *out);
+
+/* What a traced access did: instruction fetch, load, store, modify. */
+enum mv_trace_kind { MV_TR_INSTR, MV_TR_LOAD, MV_TR_STORE, MV_TR_MODIFY };
+
+/*
+ * A real program's accesses at page granularity, as the simulator loads
+ * them from an address trace (src/sim/trace.c): the distinct pages it
+ * touched, ascending, and each access as the index of its page. A trace
+ * workload replays them in order, over and over, at its rate; with an MMU
+ * model the program's own virtual addresses are mapped, so its page
+ * tables have the program's real shape.
+ */
+struct mv_access_trace {
+	char path[512];
+	uint64_t nrec;
+	uint32_t *rec;   /* page index << 2 | enum mv_trace_kind */
+	uint64_t npages;
+	uint64_t *page;  /* virtual page numbers (address >> 12), ascending */
+};
 
 struct mv_workload_config {
 	char name[64];
@@ -72,6 +92,8 @@ struct mv_workload_config {
 	uint64_t region_bytes;  /* phased: region the set moves in; default 4x */
 	double leak_bytes_per_s; /* leak: growth rate */
 	uint64_t leak_max_bytes; /* leak: stops growing here (0: never) */
+	char trace_file[512];   /* trace: the file as the scenario names it */
+	const struct mv_access_trace *trace; /* trace: loaded, not owned */
 	char source[256];       /* where it was defined, for errors */
 	int source_line;
 };

@@ -51,6 +51,10 @@ struct mv_scenario {
 	struct mv_reclaim_config reclaim;
 	int nvms;
 	struct mv_vm_spec *vms;
+	/* traces loaded for trace workloads (each once; workloads point
+	 * into them) */
+	int ntraces;
+	struct mv_access_trace **traces;
 };
 
 /* Defaults for everything but host memory and VMs. */
@@ -169,7 +173,7 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err);
  * " S ...", " M ..."; "==pid==" lines skipped) or memvisor's binary format
  * (see trace.c), told apart by the binary format's magic.
  */
-enum mv_trace_kind { MV_TR_INSTR, MV_TR_LOAD, MV_TR_STORE, MV_TR_MODIFY };
+/* Record kinds: enum mv_trace_kind (guest.h). */
 
 struct mv_trace_rec {
 	uint64_t addr;
@@ -194,6 +198,15 @@ int mv_trace_convert(const char *in, const char *out, uint64_t *records,
  * (a modify is one write), and a second one when it crosses a page. At
  * most limit records (0 = all). MV_EAGAIN if the VM ran out of frames.
  */
+/*
+ * Load a whole trace as page accesses for a trace workload (an access that
+ * crosses a page counts for its first page). MV_EINVAL / MV_EIO with
+ * file:line for a bad trace, MV_ENOMEM.
+ */
+int mv_access_trace_load(const char *path, struct mv_access_trace **out,
+			 struct mv_error *err);
+void mv_access_trace_free(struct mv_access_trace *t);
+
 int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 		  struct mv_error *err);
 

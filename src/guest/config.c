@@ -20,7 +20,7 @@
 
 static const char *const flavour_names[] = {"linux", "windows"};
 static const char *const kind_names[MV_WL_COUNT] = {"steady", "idle",
-						    "phased", "leak"};
+						    "phased", "leak", "trace"};
 static const char *const content_names[MV_CONTENT_COUNT] = {
 	"zero", "os", "app", "data", "random"};
 
@@ -57,7 +57,7 @@ const char *mv_wl_kind_name(enum mv_wl_kind k)
 	return (unsigned)k < MV_WL_COUNT ? kind_names[k] : "?";
 }
 
-/* "steady", "idle", "phased" or "leak" (any case); MV_EINVAL otherwise. */
+/* "steady", "idle", "phased", "leak" or "trace" (any case); MV_EINVAL otherwise. */
 int mv_wl_kind_parse(const char *s, enum mv_wl_kind *out)
 {
 	int i = lookup(s, kind_names, MV_WL_COUNT);
@@ -174,6 +174,9 @@ int mv_workload_config_check(const struct mv_workload_config *w,
 	if (w->content == MV_CONTENT_APP && w->content_name[0] == '\0')
 		return wl_err(w, err, "workload/app",
 			      "is required with content=\"app\"");
+	if (w->kind == MV_WL_TRACE && (!w->trace || !w->trace->nrec))
+		return wl_err(w, err, "workload/trace",
+			      "a trace workload needs a trace with accesses");
 	if (w->kind == MV_WL_PHASED && w->phase_ns == 0)
 		return wl_err(w, err, "workload/phase",
 			      "must be greater than 0");

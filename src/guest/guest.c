@@ -29,13 +29,37 @@
 /*
  * With an MMU model, page vpn of a workload's process is mapped at this
  * virtual address (where Linux's mmap area lies on x86-64), so a process's
- * pages share upper-level tables as a real heap or mapping does.
+ * pages share upper-level tables as a real heap or mapping does; a trace
+ * workload's pages at the program's own addresses.
  */
 #define GVA_BASE 0x7f0000000000ull
 
-static uint64_t vpn_gva(uint64_t vpn)
+static uint64_t wl_gva(const struct gwork *w, uint64_t vpn)
 {
+	if (w->cfg.trace)
+		return w->cfg.trace->page[vpn] << 12;
 	return GVA_BASE + (vpn << 12);
+}
+
+/* The page of w's process at gva: 0, or -1 outside the process. */
+static int gva_vpn(const struct gwork *w, uint64_t nvpages, uint64_t gva,
+		   uint64_t *vpn)
+{
+	const struct mv_access_trace *t = w->cfg.trace;
+	if (t) {
+		uint64_t want = gva >> 12, lo = 0, hi = t->npages;
+		while (hi - lo > 1) {
+			uint64_t mid = (lo + hi) / 2;
+			if (t->page[mid] <= want)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		*vpn = lo;
+		return t->page[lo] == want ? 0 : -1;
+	}
+	*vpn = (gva - GVA_BASE) >> 12;
+	return gva >= GVA_BASE && *vpn < nvpages ? 0 : -1;
 }
 
 static int on_clock(enum gkind k)
@@ -136,7 +160,8 @@ static int unmap_vpn(struct mv_guest *g, uint32_t owner, uint64_t vpn)
 {
 	if (!g->mmu)
 		return 0;
-	int rc = mv_mmu_unmap_proc(g->mmu, g->mproc[owner], vpn_gva(vpn));
+	int rc = mv_mmu_unmap_proc(g->mmu, g->mproc[owner],
+				   wl_gva(&g->work[owner], vpn));
 	return rc == MV_EINVAL ? 0 : rc; /* EINVAL: not mapped (yet) */
 }
 
@@ -368,7 +393,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	uint64_t r = vpn / MV_LARGE_PAGES;
 	uint64_t v0 = r * MV_LARGE_PAGES;
 	if (pr->hrun[r]) /* allocated before; the entry was not written */
-		return mv_mmu_map(g->mmu, vpn_gva(v0), pr->hrun[r] - 1);
+		return mv_mmu_map(g->mmu, wl_gva(w, v0), pr->hrun[r] - 1);
 	if (!g->nhpool)
 		return MV_ENOMEM; /* cannot happen: the pool fits every set */
 	mv_gppn_t base = g->hpool[g->nhpool - 1];
@@ -389,7 +414,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	}
 	pr->hrun[r] = (uint32_t)base + 1;
 	g->st.minor_fault++;
-	return mv_mmu_map(g->mmu, vpn_gva(v0), base);
+	return mv_mmu_map(g->mmu, wl_gva(w, v0), base);
 }
 
 /* Process i exits: unmap its 2 MiB pages and put them back in the pool. */
@@ -426,8 +451,8 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 	struct mv_guest *g = ctx;
 	struct gwork *w = &g->work[g->cur_work];
 	struct gproc *pr = &g->proc[w->proc];
-	uint64_t vpn = (gva - GVA_BASE) >> 12;
-	if (gva < GVA_BASE || vpn >= pr->nvpages)
+	uint64_t vpn;
+	if (gva_vpn(w, pr->nvpages, gva, &vpn))
 		return MV_EINVAL; /* outside the process: SIGSEGV */
 	if (pr->hrun)
 		return huge_fault(g, w, vpn);
@@ -440,7 +465,7 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 		if (rc)
 			return rc;
 	}
-	return mv_mmu_map(g->mmu, vpn_gva(vpn), p);
+	return mv_mmu_map(g->mmu, wl_gva(w, vpn), p);
 }
 
 /* A page for a page table: kernel memory, never on a reclaim clock. */
@@ -483,11 +508,12 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
  * the simulator's true active set and dirty bits must still see it.
  */
 static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
-		     int write)
+		     int write, int fetch)
 {
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
 	struct mv_mmu_xlate xl;
-	uint8_t *b = mv_mmu_access(g->mmu, vpn_gva(vpn) + off, write, 0, &xl);
+	uint8_t *b = mv_mmu_access(g->mmu, wl_gva(w, vpn) + off, write, fetch,
+				   &xl);
 	if (!b)
 		return MV_EAGAIN;
 	g->kind[xl.gppn] |= GREF;
@@ -499,11 +525,16 @@ static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	return 0;
 }
 
-/* One access by a workload to page vpn of its process; 0 or MV_EAGAIN. */
-static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write)
+/*
+ * One access by a workload to page vpn of its process; 0 or MV_EAGAIN.
+ * fetch: an instruction fetch (a trace's), which only the MMU model tells
+ * apart (its instruction TLB).
+ */
+static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
+		 int fetch)
 {
 	if (g->mmu)
-		return touch_mmu(g, w, vpn, write);
+		return touch_mmu(g, w, vpn, write, fetch);
 	struct gproc *pr = &g->proc[w->proc];
 	uint32_t pte = pr->pte[vpn];
 	mv_gppn_t p;
@@ -560,6 +591,11 @@ static int work_init(struct mv_guest *g, int i, const struct mv_workload_config 
 		if (w->region < w->ws)
 			w->region = w->ws;
 		nv = w->region;
+	} else if (c->kind == MV_WL_TRACE) {
+		if (!c->trace || !c->trace->nrec ||
+		    (g->cfg.mmu && g->cfg.mmu_cfg.guest_2m))
+			return MV_EINVAL; /* 2 MiB pages: a linear layout only */
+		w->ws = nv = c->trace->npages;
 	} else if (c->kind == MV_WL_LEAK) {
 		w->leak_max = c->leak_max_bytes ? c->leak_max_bytes / MV_PAGE_SIZE
 						: g->npages;
@@ -698,6 +734,14 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		if (rc) {
 			mv_guest_destroy(g);
 			const struct mv_workload_config *c = &cfg->workload[i];
+			if (c->kind == MV_WL_TRACE && rc == MV_EINVAL)
+				return mv_error_set(
+					err, rc, c->source, c->source_line,
+					"workload/trace",
+					"trace workload '%s' needs a loaded trace "
+					"and 4 KiB guest pages (<mv:mmu "
+					"pages='4k'>): it keeps the program's own "
+					"addresses", c->name);
 			return mv_error_set(err, rc, c->source, c->source_line,
 					    "workload", "cannot set up workload "
 					    "'%s': %s", c->name, mv_strerror(rc));
@@ -908,7 +952,7 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		return;
 	/* idle: populate the whole set once, then (almost) nothing */
 	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
-		if (touch(g, w, w->populated, 1))
+		if (touch(g, w, w->populated, 1, 0))
 			return;
 		w->populated++;
 	}
@@ -917,7 +961,7 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 					 w->cfg.leak_bytes_per_s * dt_s * progress /
 						 MV_PAGE_SIZE);
 		for (; n && w->leaked < w->leak_max; n--, w->leaked++)
-			if (touch(g, w, w->ws + w->leaked, 1))
+			if (touch(g, w, w->ws + w->leaked, 1, 0))
 				return;
 	}
 	uint64_t base = 0;
@@ -944,13 +988,30 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 	uint64_t n = (uint64_t)((double)want * progress + 0.5);
 	w->demanded += want;
 	uint64_t wr = (uint64_t)(w->cfg.write_ratio * 18446744073709551615.0);
+	const struct mv_access_trace *tr = w->cfg.trace;
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t vpn = pick(w);
-		if (w->cfg.kind == MV_WL_PHASED)
-			vpn = (vpn + base) % w->region;
-		int write = w->cfg.write_ratio > 0 && mv_rng_next(&w->rng) <= wr;
-		if (touch(g, w, vpn, write)) {
-			/* blocked for the rest of the slice */
+		uint64_t vpn;
+		int write, fetch = 0;
+		if (tr) {
+			/* the program's next access, from the top when done */
+			uint32_t rec = tr->rec[w->tpos];
+			if (++w->tpos == tr->nrec)
+				w->tpos = 0;
+			vpn = rec >> 2;
+			write = (rec & 3) == MV_TR_STORE || (rec & 3) == MV_TR_MODIFY;
+			fetch = (rec & 3) == MV_TR_INSTR;
+		} else {
+			vpn = pick(w);
+			if (w->cfg.kind == MV_WL_PHASED)
+				vpn = (vpn + base) % w->region;
+			write = w->cfg.write_ratio > 0 &&
+				mv_rng_next(&w->rng) <= wr;
+		}
+		if (touch(g, w, vpn, write, fetch)) {
+			/* blocked for the rest of the slice; a program retries
+			 * the access it could not make */
+			if (tr)
+				w->tpos = (w->tpos ? w->tpos : tr->nrec) - 1;
 			mv_vm_charge_wait(g->vm, (uint64_t)((double)(n - i) /
 							    w->cfg.rate * 1e9));
 			return;
@@ -1050,8 +1111,9 @@ static int check_mapping(void *ctx, uint64_t gva, mv_gppn_t gppn, int large)
 	const struct gproc *pr = &c->g->proc[c->proc];
 	uint64_t n = large ? MV_LARGE_PAGES : 1;
 	for (uint64_t k = 0; k < n; k++) {
-		uint64_t vpn = ((gva - GVA_BASE) >> 12) + k;
-		if (gva < GVA_BASE || vpn >= pr->nvpages) {
+		uint64_t vpn;
+		if (gva_vpn(&c->g->work[c->proc], pr->nvpages, gva + (k << 12),
+			    &vpn)) {
 			if (large)
 				continue; /* a 2 MiB page's tail past the end */
 			c->vpn = vpn;

@@ -52,6 +52,7 @@ struct gwork {
 	uint64_t phase;       /* phased: current phase (UINT64_MAX: none yet) */
 	uint64_t name_hash;   /* app content */
 	uint64_t demanded, done;
+	uint64_t tpos;        /* trace: the next record */
 };
 
 struct mv_guest {

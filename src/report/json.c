@@ -460,6 +460,10 @@ static void write_workload(struct jw *w, const struct mv_workload_config *wl)
 		jw_double(w, "leak_bytes_per_s", wl->leak_bytes_per_s);
 		jw_u64(w, "leak_max_bytes", wl->leak_max_bytes);
 	}
+	if (wl->kind == MV_WL_TRACE) {
+		jw_str(w, "trace_file", wl->trace_file);
+		jw_u64(w, "trace_records", wl->trace ? wl->trace->nrec : 0);
+	}
 	jw_obj_end(w);
 }
 

@@ -36,6 +36,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "memvisor/sim.h"
 #include "sim/readers.h"
@@ -539,7 +540,7 @@ static const char *const workload_attrs[] = {
 	"name",    "kind",   "dist",  "zipf-s",          "size",
 	"rate",    "write-ratio",     "content",         "app",
 	"compressibility", "start",   "stop",  "phase",  "region",
-	"leak",    "leak-max",        NULL};
+	"leak",    "leak-max",        "trace", NULL};
 
 /*
  * Read one workload element into w (defaults for what is absent). Checks
@@ -562,8 +563,27 @@ static int parse_workload(const struct src *s, const xmlNode *n,
 		return rc;
 	if ((v = attr(n, "kind")) && mv_wl_kind_parse(v, &w->kind) != 0)
 		return fail(s, n, "workload/kind",
-			    "unknown kind '%s' (steady, idle, phased, leak)",
+			    "unknown kind '%s' (steady, idle, phased, leak, "
+			    "trace)",
 			    v);
+	if (w->kind == MV_WL_TRACE) {
+		/* the size is what the trace touches (finish_workloads) */
+		if (!(v = attr(n, "trace")))
+			return fail(s, n, "workload/trace",
+				    "is required with kind=\"trace\" (an "
+				    "address trace: valgrind lackey output "
+				    "or memvisor's binary format)");
+		if (attr(n, "size"))
+			return fail(s, n, "workload/size",
+				    "a trace workload's size is the pages its "
+				    "trace touches");
+		if (strlen(v) >= sizeof w->trace_file)
+			return fail(s, n, "workload/trace", "path is too long");
+		snprintf(w->trace_file, sizeof w->trace_file, "%s", v);
+	} else if (attr(n, "trace")) {
+		return fail(s, n, "workload/trace",
+			    "is only used with kind=\"trace\"");
+	}
 	if ((v = attr(n, "dist"))) {
 		if (strcmp(v, "uniform") == 0)
 			w->dist = MV_DIST_UNIFORM;
@@ -578,10 +598,12 @@ static int parse_workload(const struct src *s, const xmlNode *n,
 	if ((v = attr(n, "zipf-s")) &&
 	    (rc = positive_attr(s, n, "workload/zipf-s", v, &w->zipf_s)))
 		return rc;
-	if (!(v = attr(n, "size")))
-		return fail(s, n, "workload/size", "is required");
-	if ((rc = size_attr(s, n, "workload/size", v, &w->size_bytes)))
-		return rc;
+	if (w->kind != MV_WL_TRACE) {
+		if (!(v = attr(n, "size")))
+			return fail(s, n, "workload/size", "is required");
+		if ((rc = size_attr(s, n, "workload/size", v, &w->size_bytes)))
+			return rc;
+	}
 	if ((v = attr(n, "rate"))) {
 		if ((rc = rate_attr(s, n, "workload/rate", v, &w->rate)))
 			return rc;
@@ -661,13 +683,69 @@ static int add_workload(const struct src *s, const xmlNode *n,
 }
 
 /*
- * Name the unnamed workloads "workload-N" (N: position in the VM's list),
- * refuse duplicate names, and check each against the VM and the scenario.
+ * The trace of trace workload w, loaded once per file for the scenario
+ * (relative to base_dir; NULL: no scenario to hold it, an error). Its
+ * size becomes the pages the trace touches.
  */
-static int finish_workloads(const struct mv_scenario *sc,
+static int load_trace(struct mv_scenario *sc, const char *base_dir,
+		      struct mv_workload_config *w, struct mv_error *err)
+{
+	char path[1024];
+	if (!base_dir)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/trace",
+				    "trace workloads are read with a scenario");
+	if (join_path(base_dir, w->trace_file, path, sizeof path) != 0)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/trace", "path is too long");
+	const struct mv_access_trace *t = NULL;
+	for (int i = 0; i < sc->ntraces && !t; i++)
+		if (strcmp(sc->traces[i]->path, path) == 0)
+			t = sc->traces[i];
+	if (!t) {
+		if (access(path, R_OK) != 0) {
+			int e = errno;
+			return mv_error_set(err, e == ENOENT ? MV_ENOENT : MV_EIO,
+					    w->source, w->source_line,
+					    "workload/trace",
+					    "cannot open '%s': %s", path,
+					    strerror(e));
+		}
+		struct mv_access_trace **a =
+			realloc(sc->traces, (size_t)(sc->ntraces + 1) * sizeof *a);
+		if (!a)
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
+		sc->traces = a;
+		struct mv_access_trace *nt;
+		int rc = mv_access_trace_load(path, &nt, err);
+		if (rc)
+			return rc; /* names the trace's own file and line */
+		sc->traces[sc->ntraces++] = nt;
+		t = nt;
+	}
+	w->trace = t;
+	w->size_bytes = t->npages * MV_PAGE_SIZE;
+	return 0;
+}
+
+/*
+ * Name the unnamed workloads "workload-N" (N: position in the VM's list),
+ * load the traces of trace workloads, refuse duplicate names, and check
+ * each against the VM and the scenario.
+ */
+static int finish_workloads(struct mv_scenario *sc, const char *base_dir,
 			    struct mv_vm_spec *spec, struct mv_error *err)
 {
 	struct mv_guest_config *g = &spec->guest;
+	for (int i = 0; i < g->nworkloads; i++) {
+		struct mv_workload_config *w = &g->workload[i];
+		int rc = w->kind == MV_WL_TRACE && !w->trace
+				 ? load_trace(sc, base_dir, w, err)
+				 : 0;
+		if (rc)
+			return rc;
+	}
 	for (int i = 0; i < g->nworkloads; i++) {
 		struct mv_workload_config *w = &g->workload[i];
 		if (!w->name[0])
@@ -1731,7 +1809,7 @@ static int parse_vm(struct loader *L, const struct src *s, const xmlNode *vn)
 		if (is_plain(c, "workload"))
 			rc = add_workload(s, c, &spec->guest);
 	if (!rc)
-		rc = finish_workloads(sc, spec, s->err);
+		rc = finish_workloads(sc, L->base_dir, spec, s->err);
 	if (!rc)
 		rc = reserve_vms(L, (int)count);
 
@@ -2044,7 +2122,7 @@ int mv_domain_parse(const char *xml, size_t len, const char *file,
 	if (!rc)
 		rc = parse_domain(&L, &ds, xmlDocGetRootElement(doc), spec, &dl);
 	if (!rc)
-		rc = finish_workloads(&sc, spec, err);
+		rc = finish_workloads(&sc, NULL, spec, err);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -2053,6 +2131,9 @@ void mv_scenario_free(struct mv_scenario *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < s->ntraces; i++)
+		mv_access_trace_free(s->traces[i]);
+	free(s->traces);
 	free(s->vms);
 	free(s);
 }

@@ -327,3 +327,101 @@ int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 	}
 	return limit && done >= limit ? 0 : rc;
 }
+
+/* ------------------------------------------------- trace workloads */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int mv_access_trace_load(const char *path, struct mv_access_trace **out,
+			 struct mv_error *err)
+{
+	*out = NULL;
+	struct mv_trace *t;
+	int rc = mv_trace_open(path, &t, err);
+	if (rc)
+		return rc;
+	struct mv_access_trace *a = calloc(1, sizeof *a);
+	uint64_t *pages = NULL, cap = 0, n = 0;
+	if (!a) {
+		mv_trace_close(t);
+		return mv_error_set(err, MV_ENOMEM, path, 0, "trace",
+				    "out of memory");
+	}
+	snprintf(a->path, sizeof a->path, "%s", path);
+	/* every access's page, its kind in bits 0-1, kept in order */
+	struct mv_trace_rec r;
+	while ((rc = mv_trace_next(t, &r, err)) == 1) {
+		if (n == cap) {
+			uint64_t c = cap ? cap * 2 : 1 << 16;
+			uint64_t *p = c <= (1ull << 30)
+					      ? realloc(pages, c * sizeof *p)
+					      : NULL;
+			if (!p) {
+				rc = mv_error_set(err, MV_ENOMEM, path, 0, "trace",
+						  "too many accesses to hold "
+						  "(%llu)", (unsigned long long)n);
+				break;
+			}
+			pages = p;
+			cap = c;
+		}
+		pages[n++] = (r.addr >> MV_PAGE_SHIFT) << 2 | r.kind;
+	}
+	mv_trace_close(t);
+	if (rc == 0 && n == 0)
+		rc = mv_error_set(err, MV_EINVAL, path, 0, "trace",
+				  "the trace holds no accesses");
+	if (rc == 0) {
+		/* the distinct pages, ascending; each access becomes an index */
+		a->page = malloc(n * sizeof *a->page);
+		a->rec = malloc(n * sizeof *a->rec);
+		if (!a->page || !a->rec)
+			rc = mv_error_set(err, MV_ENOMEM, path, 0, "trace",
+					  "out of memory");
+	}
+	if (rc == 0) {
+		for (uint64_t i = 0; i < n; i++)
+			a->page[i] = pages[i] >> 2;
+		qsort(a->page, n, sizeof *a->page, cmp_u64);
+		uint64_t d = 0;
+		for (uint64_t i = 0; i < n; i++)
+			if (!d || a->page[i] != a->page[d - 1])
+				a->page[d++] = a->page[i];
+		a->npages = d;
+		uint64_t *shrunk = realloc(a->page, d * sizeof *a->page);
+		if (shrunk)
+			a->page = shrunk;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t want = pages[i] >> 2, lo = 0, hi = d;
+			while (hi - lo > 1) {
+				uint64_t mid = (lo + hi) / 2;
+				if (a->page[mid] <= want)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			a->rec[i] = (uint32_t)(lo << 2 | (pages[i] & 3));
+		}
+		a->nrec = n;
+	}
+	free(pages);
+	if (rc) {
+		mv_access_trace_free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void mv_access_trace_free(struct mv_access_trace *t)
+{
+	if (!t)
+		return;
+	free(t->rec);
+	free(t->page);
+	free(t);
+}

@@ -378,6 +378,129 @@ static void test_guest_swapping_unmaps_and_remaps(void **state)
 	}
 }
 
+/* A VM replaying a real program's trace; mode NULL: no MMU model. */
+static struct mv_sim *trace_vm(const char *mode, const char *stop)
+{
+	char xml[2048], mmu[64] = "";
+	if (mode)
+		snprintf(mmu, sizeof mmu, "<mv:mmu mode='%s'/>", mode);
+	snprintf(xml, sizeof xml,
+		 "<scenario name='tr' seed='3' duration='1s' step='10ms'>"
+		 " <host><memory unit='MiB'>256</memory></host>"
+		 " <vm count='2'><domain type='kvm'><name>py</name><memory unit='MiB'>32</memory>"
+		 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "   <mv:guest image-size='4MiB'/>%s"
+		 "  </mv:memvisor></metadata></domain>"
+		 "  <workload name='py' kind='trace' trace='tests/data/mmu/python3-60k.mvtr' rate='200k' %s/>"
+		 " </vm>"
+		 "</scenario>",
+		 mmu, stop);
+	return mvt_sim(xml, "trace.xml", 1);
+}
+
+/*
+ * kind='trace': the workload is the python3 sample's 60,000 accesses,
+ * replayed in order. Its pages are the distinct pages of the trace, and
+ * with an MMU they sit at the program's own addresses: more page tables
+ * than a dense set of the same size needs, since code, heap, libraries
+ * and stack lie far apart.
+ */
+static void test_trace_workload_replays_a_real_program(void **state)
+{
+	(void)state;
+	struct mv_sim *s = trace_vm(NULL, "");
+	const struct mv_workload_config *w = &s->sc->vms[0].guest.workload[0];
+	assert_non_null(w->trace);
+	assert_int_equal(w->trace->nrec, 60000);
+	/* both VMs replay one copy of the trace */
+	assert_ptr_equal(s->sc->vms[1].guest.workload[0].trace, w->trace);
+	assert_int_equal(s->sc->ntraces, 1);
+	uint64_t pages = w->trace->npages;
+	assert_int_equal(w->size_bytes, pages * MV_PAGE_SIZE);
+	mvt_sim_run(s);
+	struct mv_guest_stats st;
+	mv_guest_stats(s->guest[0], &st);
+	assert_int_equal(st.anon_pages, pages); /* every page touched */
+	mv_sim_destroy(s);
+
+	static const char *const modes[] = {"native", "shadow", "nested"};
+	for (int i = 0; i < 3; i++) {
+		s = trace_vm(modes[i], "");
+		mvt_sim_run(s);
+		const struct mv_mmu_counters *c = ctr(s);
+		assert_int_equal(c->guest_faults, pages);
+		/* 1 dense 4 KiB page table would hold 512 pages; the real
+		 * layout needs more */
+		assert_true(c->guest_pt_pages > 3 + (pages + 511) / 512);
+		/* the trace's instruction fetches went to the ITLB */
+		assert_true(c->fetches > c->accesses / 4);
+		mv_sim_destroy(s);
+	}
+
+	/* the process exits: its pages and tables go back */
+	s = trace_vm("shadow", "stop='500ms'");
+	mvt_sim_run(s);
+	mv_guest_stats(s->guest[0], &st);
+	assert_int_equal(st.anon_pages, 0);
+	assert_int_equal(ctr(s)->guest_pt_pages, 0);
+	mv_sim_destroy(s);
+}
+
+static void test_bad_trace_workloads_are_input_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *wl;
+		int code;
+		const char *field, *part;
+	} bad[] = {
+		{"kind='trace'", MV_EINVAL, "workload/trace", "is required"},
+		{"kind='trace' trace='x' size='4MiB'", MV_EINVAL, "workload/size",
+		 "pages its trace touches"},
+		{"trace='tests/data/mmu/python3-60k.mvtr' size='4MiB'", MV_EINVAL,
+		 "workload/trace", "only used with kind"},
+		{"kind='trace' trace='no/such.mvtr'", MV_ENOENT, "workload/trace",
+		 "cannot open 'no/such.mvtr'"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char xml[1024];
+		snprintf(xml, sizeof xml,
+			 "<scenario><host><memory unit='MiB'>256</memory></host>\n"
+			 "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>\n"
+			 "<workload %s/></vm></scenario>",
+			 bad[i].wl);
+		struct mv_scenario *sc = NULL;
+		struct mv_error err = {0};
+		int rc = mv_scenario_load_string(xml, "bad.xml", ".", &sc, &err);
+		if (rc != bad[i].code || err.line != 3 ||
+		    strcmp(err.field, bad[i].field) ||
+		    !strstr(err.msg, bad[i].part))
+			fail_msg("%s: got %d %s:%d: %s: %s", bad[i].wl, rc,
+				 err.file, err.line, err.field, err.msg);
+		assert_null(sc);
+	}
+	/* a bad line in the trace is the trace's file:line */
+	char *dir = mvt_tmpdir("mvtrace");
+	char path[512], xml[1024];
+	snprintf(path, sizeof path, "%s/t.lackey", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("I  0400d7d4,8\n L 04222cac,8\n S nothex,8\n", f);
+	fclose(f);
+	snprintf(xml, sizeof xml,
+		 "<scenario><host><memory unit='MiB'>256</memory></host>"
+		 "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>"
+		 "<workload kind='trace' trace='%s'/></vm></scenario>",
+		 path);
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_scenario_load_string(xml, "t.xml", ".", &sc, &err),
+			 MV_EINVAL);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 3);
+	mvt_rmdir(dir);
+}
+
 static void test_same_seed_same_run_with_translation(void **state)
 {
 	(void)state;
@@ -405,6 +528,8 @@ int main(void)
 		cmocka_unit_test(test_mmu_that_cannot_be_built_is_an_input_error),
 		cmocka_unit_test(test_reclamation_under_translation_loses_nothing),
 		cmocka_unit_test(test_guest_swapping_unmaps_and_remaps),
+		cmocka_unit_test(test_trace_workload_replays_a_real_program),
+		cmocka_unit_test(test_bad_trace_workloads_are_input_errors),
 		cmocka_unit_test(test_same_seed_same_run_with_translation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
