@@ -194,6 +194,12 @@ mv_gppn_t mv_mmu_proc_cr3(const struct mv_mmu_proc *p);
  * out of pages) or MV_EAGAIN (the VM could not get a frame).
  */
 int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn);
+/*
+ * Create the page tables the current process needs to map gva, without
+ * the leaf entry: a kernel allocates them before the data page (Linux's
+ * do_anonymous_page), so making room for a table cannot take the page.
+ */
+int mv_mmu_prepare(struct mv_mmu *m, uint64_t gva);
 /* The guest kernel unmaps gva: clears the leaf entry, then INVLPG. */
 int mv_mmu_unmap(struct mv_mmu *m, uint64_t gva);
 /*

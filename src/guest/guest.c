@@ -454,16 +454,20 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 	uint64_t vpn;
 	if (gva_vpn(w, pr->nvpages, gva, &vpn))
 		return MV_EINVAL; /* outside the process: SIGSEGV */
+	/* the tables first (they may make room by swapping a page out),
+	 * then the page: a page being mapped is never the victim */
+	uint64_t first = pr->hrun ? vpn & ~(uint64_t)(MV_LARGE_PAGES - 1) : vpn;
+	int rc = mv_mmu_prepare(g->mmu, wl_gva(w, first));
+	if (rc)
+		return rc;
 	if (pr->hrun)
 		return huge_fault(g, w, vpn);
 	uint32_t pte = pr->pte[vpn];
 	mv_gppn_t p;
 	if (pte && !(pte & PTE_SWAP)) {
 		p = pte - 1; /* mapped before, entry not written yet */
-	} else {
-		int rc = anon_fault(g, w, vpn, &p);
-		if (rc)
-			return rc;
+	} else if ((rc = anon_fault(g, w, vpn, &p))) {
+		return rc;
 	}
 	return mv_mmu_map(g->mmu, wl_gva(w, vpn), p);
 }

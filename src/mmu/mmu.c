@@ -566,13 +566,15 @@ static int new_table(struct mv_mmu *m, mv_gppn_t *out)
 	return 0;
 }
 
-int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
+/*
+ * The table page that holds the current process's leaf entry for gva
+ * (level 1, or 2 with guest_2m), creating the tables missing on the way.
+ */
+static int leaf_table(struct mv_mmu *m, uint64_t gva, mv_gppn_t *out)
 {
 	int leaf = m->cfg.guest_2m ? 2 : 1;
 	uint64_t align = m->cfg.guest_2m ? 2 * MV_MIB - 1 : MV_PAGE_SIZE - 1;
-	if (!m->cur || (gva >> MV_VA_BITS) || (gva & align) ||
-	    gppn >= m->vm->npages ||
-	    (m->cfg.guest_2m && (gppn & (MV_LARGE_PAGES - 1))))
+	if (!m->cur || (gva >> MV_VA_BITS) || (gva & align))
 		return MV_EINVAL;
 	mv_gppn_t t = m->cur->cr3;
 	for (int level = 4; level > leaf; level--) {
@@ -584,11 +586,13 @@ int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
 		if (!(v & MV_PTE_P)) {
 			mv_gppn_t n;
 			int rc = new_table(m, &n);
-			if (!rc)
-				rc = pte_write(m, t, i,
-					       (n << 12) | PTE_FLAGS_TABLE);
 			if (rc)
 				return rc;
+			rc = pte_write(m, t, i, (n << 12) | PTE_FLAGS_TABLE);
+			if (rc) {
+				free_table(m, n); /* linked nowhere: give it back */
+				return rc;
+			}
 			t = n;
 		} else if (v & MV_PTE_PS) {
 			return MV_EINVAL;
@@ -596,6 +600,26 @@ int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
 			t = (v & MV_PTE_ADDR) >> 12;
 		}
 	}
+	*out = t;
+	return 0;
+}
+
+int mv_mmu_prepare(struct mv_mmu *m, uint64_t gva)
+{
+	mv_gppn_t t;
+	return leaf_table(m, gva, &t);
+}
+
+int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
+{
+	int leaf = m->cfg.guest_2m ? 2 : 1;
+	if (gppn >= m->vm->npages ||
+	    (m->cfg.guest_2m && (gppn & (MV_LARGE_PAGES - 1))))
+		return MV_EINVAL;
+	mv_gppn_t t;
+	int rc = leaf_table(m, gva, &t);
+	if (rc)
+		return rc;
 	return pte_write(m, t, va_index(gva, leaf),
 			 (gppn << 12) | PTE_FLAGS_TABLE |
 				 (leaf == 2 ? MV_PTE_PS : 0));
@@ -603,7 +627,7 @@ int mv_mmu_map(struct mv_mmu *m, uint64_t gva, mv_gppn_t gppn)
 
 /* Process p's leaf entry for gva: its table page and index. */
 static int guest_leaf(struct mv_mmu *m, const struct mv_mmu_proc *p,
-		      uint64_t gva, mv_gppn_t *t, unsigned *idx)
+		      uint64_t gva, mv_gppn_t *t, unsigned *idx, int *lvl)
 {
 	mv_gppn_t g = p->cr3;
 	for (int level = 4; level >= 1; level--) {
@@ -616,6 +640,7 @@ static int guest_leaf(struct mv_mmu *m, const struct mv_mmu_proc *p,
 		if (level == 1 || (level == 2 && (*e & MV_PTE_PS))) {
 			*t = g;
 			*idx = i;
+			*lvl = level;
 			return 0;
 		}
 		g = (*e & MV_PTE_ADDR) >> 12;
@@ -623,8 +648,22 @@ static int guest_leaf(struct mv_mmu *m, const struct mv_mmu_proc *p,
 	return MV_EINVAL;
 }
 
+/* A leaf's TLB entries in PCID pcid: a 2 MiB guest page may be held as
+ * 512 4 KiB entries (on 4 KiB host pages); INVLPG drops them all. */
+static void flush_leaf(struct mv_mmu *m, uint64_t gva, int level,
+		       uint16_t pcid)
+{
+	if (level == 2) {
+		gva &= ~(uint64_t)(2 * MV_MIB - 1);
+		for (unsigned k = 0; k < MV_LARGE_PAGES; k++)
+			flush_page(m, gva + ((uint64_t)k << 12), pcid);
+	} else {
+		flush_page(m, gva, pcid);
+	}
+}
+
 /* INVLPG: hardware drops the page; in shadow mode it exits first. */
-static void invlpg(struct mv_mmu *m, uint64_t gva)
+static void invlpg(struct mv_mmu *m, uint64_t gva, int level)
 {
 	if (m->cfg.mode == MV_MMU_SHADOW) {
 		m->ctr.exits[MV_EXIT_INVLPG]++;
@@ -643,7 +682,7 @@ static void invlpg(struct mv_mmu *m, uint64_t gva)
 			spi = s->aux[i];
 		}
 	}
-	flush_page(m, gva, m->cur->pcid);
+	flush_leaf(m, gva, level, m->cur->pcid);
 	/* INVLPG may drop any paging-structure cache entry (SDM 4.10.4.1) */
 	uint64_t tag = pcid_tag(m, m->cur->pcid);
 	for (int i = 0; i < 3; i++)
@@ -654,18 +693,19 @@ int mv_mmu_unmap_proc(struct mv_mmu *m, struct mv_mmu_proc *p, uint64_t gva)
 {
 	mv_gppn_t t;
 	unsigned i;
+	int level;
 	if (!p || (gva >> MV_VA_BITS))
 		return MV_EINVAL;
-	int rc = guest_leaf(m, p, gva, &t, &i);
+	int rc = guest_leaf(m, p, gva, &t, &i, &level);
 	if (!rc)
 		rc = pte_write(m, t, i, 0);
 	if (rc)
 		return rc;
 	if (p == m->cur) {
-		invlpg(m, gva);
+		invlpg(m, gva, level);
 	} else {
 		/* INVPCID individual address for the other address space */
-		flush_page(m, gva, p->pcid);
+		flush_leaf(m, gva, level, p->pcid);
 		for (int l = 0; l < 3; l++)
 			mv_pwc_flush_tag(&m->pwc[l], pcid_tag(m, p->pcid),
 					 MV_TLB_TAG_MASK);
@@ -725,7 +765,8 @@ static int guest_fault(struct mv_mmu *m, uint64_t gva, int write)
 {
 	mv_gppn_t t;
 	unsigned i;
-	int rc = guest_leaf(m, m->cur, gva, &t, &i);
+	int level;
+	int rc = guest_leaf(m, m->cur, gva, &t, &i, &level);
 	if (rc != MV_EINVAL)
 		return rc ? rc : MV_EINVAL; /* mapped, yet faulted: a bug */
 	m->ctr.guest_faults++;
@@ -1509,16 +1550,19 @@ int mv_mmu_proc_create(struct mv_mmu *m, struct mv_mmu_proc **out)
 		free(p);
 		return rc;
 	}
+	p->sroot = NONE32;
+	if (m->cfg.mode == MV_MMU_SHADOW) {
+		p->sroot = sp_alloc(m, 4, 0, m->nprocs + 1, p->cr3);
+		if (p->sroot == NONE32) {
+			free_table(m, p->cr3); /* nothing else was done */
+			free(p);
+			return MV_EAGAIN;
+		}
+	}
 	p->id = m->nprocs++;
 	p->pcid = (uint16_t)(p->id + 1);
-	p->sroot = NONE32;
 	p->next = m->procs;
 	m->procs = p;
-	if (m->cfg.mode == MV_MMU_SHADOW) {
-		p->sroot = sp_alloc(m, 4, 0, p->pcid, p->cr3);
-		if (p->sroot == NONE32)
-			return MV_EAGAIN;
-	}
 	mv_mmu_switch(m, p);
 	*out = p;
 	return 0;

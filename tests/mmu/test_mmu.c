@@ -226,6 +226,72 @@ static void test_context_switch_exits_only_in_shadow_and_keeps_tags(void **state
 	}
 }
 
+/* A process the host has no frame for (its shadow root) leaves nothing
+ * behind: no PCID used, no guest table page held; it can be made later. */
+static void test_failed_process_creation_leaves_nothing(void **state)
+{
+	(void)state;
+	struct fix f;
+	setup(&f, MV_MMU_SHADOW, 0, 0, 1);
+	uint64_t tables = mv_mmu_counters(f.m)->guest_pt_pages;
+	/* take every free host frame */
+	mv_mpn_t *held = malloc(f.h->nframes * sizeof *held);
+	assert_non_null(held);
+	uint64_t n = 0;
+	mv_mpn_t mpn;
+	while ((mpn = mv_host_frame_alloc(f.h, 0)) != MV_MPN_NONE)
+		held[n++] = mpn;
+	struct mv_mmu_proc *q = NULL;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(mv_mmu_proc_create(f.m, &q), MV_EAGAIN);
+	assert_null(q);
+	assert_int_equal(mv_mmu_counters(f.m)->guest_pt_pages, tables);
+	while (n)
+		mv_host_frame_put(f.h, held[--n]);
+	free(held);
+	assert_int_equal(mv_mmu_proc_create(f.m, &q), 0);
+	assert_int_equal(mv_mmu_counters(f.m)->guest_pt_pages, tables + 1);
+	/* the new process works */
+	mv_mmu_switch(f.m, q);
+	assert_non_null(mv_mmu_access(f.m, 0x1000, 1, 0, NULL));
+	assert_int_equal(mv_mmu_proc_destroy(f.m, q), 0);
+	assert_int_equal(mv_mmu_counters(f.m)->guest_pt_pages, tables);
+	teardown_fix(&f);
+}
+
+/*
+ * Unmapping a 2 MiB guest page drops every TLB entry it left: on 4 KiB
+ * host pages it is cached as separate 4 KiB entries, and a remap of the
+ * same address to another run must not find the old ones.
+ */
+static void test_unmapping_a_2m_page_drops_all_its_entries(void **state)
+{
+	(void)state;
+	static const enum mv_mmu_mode modes[] = {MV_MMU_NESTED, MV_MMU_NATIVE,
+						 MV_MMU_SHADOW};
+	for (int i = 0; i < 3; i++) {
+		struct fix f;
+		setup(&f, modes[i], 1, 0, 1);
+		const uint64_t gva = 0x40000000; /* 2 MiB aligned */
+		mv_gppn_t a, b;
+		assert_int_equal(mv_mmu_guest_alloc(f.m, 1, &a), 0);
+		assert_int_equal(mv_mmu_guest_alloc(f.m, 1, &b), 0);
+		assert_int_equal(mv_mmu_map(f.m, gva, a), 0);
+		struct mv_mmu_xlate xl;
+		for (uint64_t k = 0; k < 8; k++) {
+			assert_non_null(mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
+			assert_int_equal(xl.gppn, a + k);
+		}
+		assert_int_equal(mv_mmu_unmap(f.m, gva), 0);
+		assert_int_equal(mv_mmu_map(f.m, gva, b), 0);
+		for (uint64_t k = 0; k < 8; k++) {
+			assert_non_null(mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
+			assert_int_equal(xl.gppn, b + k);
+		}
+		teardown_fix(&f);
+	}
+}
+
 static void test_untagged_tlb_is_flushed_on_every_switch(void **state)
 {
 	(void)state;
@@ -581,6 +647,8 @@ int main(void)
 		cmocka_unit_test(test_shadow_remap_is_seen_after_unmap),
 		cmocka_unit_test(test_context_switch_exits_only_in_shadow_and_keeps_tags),
 		cmocka_unit_test(test_untagged_tlb_is_flushed_on_every_switch),
+		cmocka_unit_test(test_failed_process_creation_leaves_nothing),
+		cmocka_unit_test(test_unmapping_a_2m_page_drops_all_its_entries),
 		cmocka_unit_test(test_hypervisor_remap_invalidates_translations),
 		cmocka_unit_test(test_moving_a_guest_table_page_keeps_translations),
 		cmocka_unit_test(test_write_to_shared_page_faults_through_the_vm),

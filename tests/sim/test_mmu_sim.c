@@ -109,6 +109,62 @@ static void test_host_huge_pages_cut_ept_violations_and_walks(void **state)
 	mv_sim_destroy(huge);
 }
 
+/*
+ * A fault when the guest has only a page or two free and every other page
+ * is hot: making room for a new page table must not take the page being
+ * mapped (the kernel builds the tables first). Before the fix the table
+ * page came back as the data page's own frame and the page tables mapped
+ * a page-table page into the process.
+ */
+static void test_fault_under_pressure_maps_the_right_page(void **state)
+{
+	(void)state;
+	static const char *const modes[] = {"native", "shadow", "nested"};
+	for (int m = 0; m < 3; m++) {
+		char xml[2048];
+		snprintf(xml, sizeof xml,
+			 "<scenario name='r' seed='3' duration='1s' step='10ms'>"
+			 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/>"
+			 "  <reclaim enabled='no'/></host>"
+			 " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>16</memory>"
+			 "  <devices><memballoon model='none'/></devices>"
+			 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+			 "   <mv:guest image-size='1MiB' swap='16MiB'/><mv:mmu mode='%s'/>"
+			 "  </mv:memvisor></metadata></domain>"
+			 "  <workload name='a' size='8MiB' rate='100k' write-ratio='0.3'/>"
+			 "  <workload name='b' size='1MiB' rate='10k' write-ratio='1' start='300ms'/>"
+			 " </vm></scenario>",
+			 modes[m]);
+		struct mv_sim *s = mvt_sim(xml, "r.xml", 1);
+		struct mv_error err = {0};
+		while (s->now_ns < 200 * MV_NS_PER_MS)
+			mvt_ok(mv_sim_step(s, &err), &err, "step");
+		/* the balloon takes every free and cache page, gives 2 back */
+		struct mv_guest *g = s->guest[0];
+		mv_gppn_t p;
+		while (g->nfree || g->nzeroed || g->nkind[GK_CACHE]) {
+			assert_int_equal(mv_guest_alloc_page(g, &p), 0);
+			g->balloon[g->nkind[GK_BALLOON] - 1] = (uint32_t)p;
+			mv_vm_balloon_page(g->vm, p);
+		}
+		for (int k = 0; k < 2; k++) {
+			p = g->balloon[g->nkind[GK_BALLOON] - 1];
+			g->kind[p] = GK_FREE;
+			g->nkind[GK_BALLOON]--;
+			g->nkind[GK_FREE]++;
+			g->free[g->nfree++] = (uint32_t)p;
+		}
+		for (p = 0; p < g->npages; p++) /* a hot set */
+			if ((g->kind[p] & ~GREF) == GK_ANON)
+				g->kind[p] |= GREF;
+		/* b starts at 300 ms and needs new tables: checked every step */
+		while (s->now_ns < 400 * MV_NS_PER_MS)
+			mvt_ok(mv_sim_step(s, &err), &err, "step");
+		assert_true(g->proc[1].rss > 0);
+		mv_sim_destroy(s);
+	}
+}
+
 /* The report, the JSON and the CSV show what translation cost. */
 static void test_reports_show_translation(void **state)
 {
@@ -523,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
 		cmocka_unit_test(test_check_catches_a_stray_page_table_entry),
 		cmocka_unit_test(test_reports_show_translation),
+		cmocka_unit_test(test_fault_under_pressure_maps_the_right_page),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
 		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
 		cmocka_unit_test(test_mmu_that_cannot_be_built_is_an_input_error),
