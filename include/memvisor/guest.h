@@ -73,6 +73,8 @@ struct mv_access_trace {
 	uint32_t *rec;   /* page index << 2 | enum mv_trace_kind */
 	uint64_t npages;
 	uint64_t *page;  /* virtual page numbers (address >> 12), ascending */
+	uint64_t table_pages; /* 4-level tables those addresses need */
+	uint64_t dev, ino;    /* the file, to load each only once */
 };
 
 struct mv_workload_config {

@@ -179,7 +179,7 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 		case OPT_WARM: o->warm = 1; break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
-			if (!eq || o->nset == 32) {
+			if (!eq || eq == optarg || o->nset == 32) {
 				mv_error_set(&err, MV_EINVAL, NULL, 0, "--set",
 					     eq ? "at most 32 parameters"
 						: "expected KEY=VALUE, got '%s'",

@@ -234,7 +234,7 @@ int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
 		memcpy(head, value, (size_t)(x - value));
 		head[x - value] = '\0';
 		if (mv_parse_u64(head, &entries) || mv_parse_u64(x + 1, &ways) ||
-		    !ways || ways > 64 || entries % ways ||
+		    !entries || !ways || ways > 64 || entries % ways ||
 		    entries / ways > (1u << 20) ||
 		    ((entries / ways) & (entries / ways - 1)))
 			goto bad_tlb;

@@ -579,6 +579,18 @@ static int parse_workload(const struct src *s, const xmlNode *n,
 				    "trace touches");
 		if (strlen(v) >= sizeof w->trace_file)
 			return fail(s, n, "workload/trace", "path is too long");
+		/* the trace says which page and whether it is written */
+		static const char *const unused[] = {"dist", "zipf-s",
+						     "write-ratio"};
+		for (size_t k = 0; k < sizeof unused / sizeof *unused; k++)
+			if (attr(n, unused[k])) {
+				char f[32];
+				snprintf(f, sizeof f, "workload/%s", unused[k]);
+				return fail(s, n, f,
+					    "is not used with kind=\"trace\": "
+					    "the trace says which pages are "
+					    "read and written");
+			}
 		snprintf(w->trace_file, sizeof w->trace_file, "%s", v);
 	} else if (attr(n, "trace")) {
 		return fail(s, n, "workload/trace",
@@ -698,19 +710,25 @@ static int load_trace(struct mv_scenario *sc, const char *base_dir,
 	if (join_path(base_dir, w->trace_file, path, sizeof path) != 0)
 		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
 				    "workload/trace", "path is too long");
+	struct stat st;
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		int e = errno;
+		return mv_error_set(err, e == ENOENT || e == ENOTDIR ? MV_ENOENT
+								   : MV_EIO,
+				    w->source, w->source_line, "workload/trace",
+				    "cannot open '%s': %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/trace",
+				    "'%s' is not a regular file", path);
+	/* one copy per file, however the scenario spells its path */
 	const struct mv_access_trace *t = NULL;
 	for (int i = 0; i < sc->ntraces && !t; i++)
-		if (strcmp(sc->traces[i]->path, path) == 0)
+		if (sc->traces[i]->dev == (uint64_t)st.st_dev &&
+		    sc->traces[i]->ino == (uint64_t)st.st_ino)
 			t = sc->traces[i];
 	if (!t) {
-		if (access(path, R_OK) != 0) {
-			int e = errno;
-			return mv_error_set(err, e == ENOENT ? MV_ENOENT : MV_EIO,
-					    w->source, w->source_line,
-					    "workload/trace",
-					    "cannot open '%s': %s", path,
-					    strerror(e));
-		}
 		struct mv_access_trace **a =
 			realloc(sc->traces, (size_t)(sc->ntraces + 1) * sizeof *a);
 		if (!a)
@@ -721,12 +739,37 @@ static int load_trace(struct mv_scenario *sc, const char *base_dir,
 		int rc = mv_access_trace_load(path, &nt, err);
 		if (rc)
 			return rc; /* names the trace's own file and line */
+		nt->dev = (uint64_t)st.st_dev;
+		nt->ino = (uint64_t)st.st_ino;
 		sc->traces[sc->ntraces++] = nt;
 		t = nt;
 	}
 	w->trace = t;
 	w->size_bytes = t->npages * MV_PAGE_SIZE;
 	return 0;
+}
+
+/*
+ * A trace workload's pages, and with an MMU model the page tables its
+ * addresses need (sparse programs need many), must fit in the VM.
+ */
+static int trace_fits(const struct mv_vm_spec *spec,
+		      const struct mv_workload_config *w, struct mv_error *err)
+{
+	const struct mv_access_trace *t = w->trace;
+	uint64_t tables = spec->guest.mmu ? t->table_pages : 0;
+	if ((t->npages + tables) * MV_PAGE_SIZE <= spec->vm.mem_bytes)
+		return 0;
+	char a[32], b[32];
+	return mv_error_set(
+		err, MV_EINVAL, w->source, w->source_line, "workload/trace",
+		"the trace touches %llu pages%s%llu page-table pages: %s, "
+		"more than the VM's memory (%s)",
+		(unsigned long long)t->npages,
+		tables ? " and its addresses need " : "",
+		(unsigned long long)tables,
+		fmt_bytes((t->npages + tables) * MV_PAGE_SIZE, a, sizeof a),
+		fmt_bytes(spec->vm.mem_bytes, b, sizeof b));
 }
 
 /*
@@ -743,6 +786,8 @@ static int finish_workloads(struct mv_scenario *sc, const char *base_dir,
 		int rc = w->kind == MV_WL_TRACE && !w->trace
 				 ? load_trace(sc, base_dir, w, err)
 				 : 0;
+		if (!rc && w->trace)
+			rc = trace_fits(spec, w, err);
 		if (rc)
 			return rc;
 	}

@@ -392,6 +392,14 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 			if (!d || a->page[i] != a->page[d - 1])
 				a->page[d++] = a->page[i];
 		a->npages = d;
+		/* a table per distinct 2 MiB, 1 GiB and 512 GiB region, and
+		 * the PML4 */
+		a->table_pages = 1;
+		for (int shift = 9; shift <= 27; shift += 9)
+			for (uint64_t i = 0; i < d; i++)
+				a->table_pages +=
+					!i || a->page[i] >> shift !=
+						      a->page[i - 1] >> shift;
 		uint64_t *shrunk = realloc(a->page, d * sizeof *a->page);
 		if (shrunk)
 			a->page = shrunk;

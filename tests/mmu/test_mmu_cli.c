@@ -94,6 +94,7 @@ static void test_bad_options_are_usage_errors(void **state)
 		"mmu --trace /nonexistent/trace", "mmu --trace x --set foo=1",
 		"mmu --trace x --set l2-4k", "mmu --trace x --set l2-4k=100x3",
 		"mmu --trace x --set pwc=1,2", "mmu --trace x --set lat-exit=-1",
+		"mmu --trace x --set l2-4k=0x4", "mmu --trace x --set =5",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		run(&r, bad[i]);

@@ -485,6 +485,9 @@ static void test_trace_workload_replays_a_real_program(void **state)
 		mvt_sim_run(s);
 		const struct mv_mmu_counters *c = ctr(s);
 		assert_int_equal(c->guest_faults, pages);
+		/* the loader's estimate of the tables is exact */
+		assert_int_equal(c->guest_pt_pages,
+				 s->sc->vms[0].guest.workload[0].trace->table_pages);
 		/* 1 dense 4 KiB page table would hold 512 pages; the real
 		 * layout needs more */
 		assert_true(c->guest_pt_pages > 3 + (pages + 511) / 512);
@@ -492,6 +495,22 @@ static void test_trace_workload_replays_a_real_program(void **state)
 		assert_true(c->fetches > c->accesses / 4);
 		mv_sim_destroy(s);
 	}
+
+	/* one copy of a file, however its path is spelt */
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(
+		       "<scenario><host><memory unit='MiB'>256</memory></host>"
+		       "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>"
+		       "<workload name='a' kind='trace' trace='tests/data/mmu/python3-60k.mvtr'/>"
+		       "<workload name='b' kind='trace' trace='./tests//data/mmu/python3-60k.mvtr'/>"
+		       "</vm></scenario>",
+		       "two.xml", ".", &sc, &err),
+	       &err, "load");
+	assert_int_equal(sc->ntraces, 1);
+	assert_ptr_equal(sc->vms[0].guest.workload[0].trace,
+			 sc->vms[0].guest.workload[1].trace);
+	mv_scenario_free(sc);
 
 	/* the process exits: its pages and tables go back */
 	s = trace_vm("shadow", "stop='500ms'");
@@ -517,6 +536,11 @@ static void test_bad_trace_workloads_are_input_errors(void **state)
 		 "workload/trace", "only used with kind"},
 		{"kind='trace' trace='no/such.mvtr'", MV_ENOENT, "workload/trace",
 		 "cannot open 'no/such.mvtr'"},
+		{"kind='trace' trace='tests'", MV_EINVAL, "workload/trace",
+		 "not a regular file"},
+		{"kind='trace' trace='tests/data/mmu/python3-60k.mvtr' "
+		 "write-ratio='0.5'", MV_EINVAL, "workload/write-ratio",
+		 "not used with kind"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char xml[1024];
@@ -554,6 +578,28 @@ static void test_bad_trace_workloads_are_input_errors(void **state)
 			 MV_EINVAL);
 	assert_string_equal(err.file, path);
 	assert_int_equal(err.line, 3);
+
+	/* a sparse program: 600 pages, each in its own 1 GiB, need a page
+	 * table and a page directory each, 2 PDPTs and a PML4: 1,203 table
+	 * pages, more than a 4 MiB VM holds; the error says so */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int k = 0; k < 600; k++)
+		fprintf(f, " L %llx,8\n", (unsigned long long)k << 30);
+	fclose(f);
+	snprintf(xml, sizeof xml,
+		 "<scenario><host><memory unit='MiB'>256</memory></host>"
+		 "<vm><domain><name>v</name><memory unit='MiB'>4</memory>"
+		 "<metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "<mv:mmu mode='nested'/></mv:memvisor></metadata></domain>"
+		 "<workload kind='trace' trace='%s'/></vm></scenario>",
+		 path);
+	sc = NULL;
+	assert_int_equal(mv_scenario_load_string(xml, "t.xml", ".", &sc, &err),
+			 MV_EINVAL);
+	assert_string_equal(err.field, "workload/trace");
+	assert_non_null(strstr(err.msg, "600 pages and its addresses need "
+					"1203 page-table pages"));
 	mvt_rmdir(dir);
 }
 
