@@ -1016,8 +1016,14 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 			 * the access it could not make */
 			if (tr)
 				w->tpos = (w->tpos ? w->tpos : tr->nrec) - 1;
-			mv_vm_charge_wait(g->vm, (uint64_t)((double)(n - i) /
-							    w->cfg.rate * 1e9));
+			uint64_t ns = (uint64_t)((double)(n - i) / w->cfg.rate *
+						 1e9);
+			/* one vCPU: its workloads together wait at most the
+			 * time it ran in this step */
+			if (ns > g->wait_left_ns)
+				ns = g->wait_left_ns;
+			g->wait_left_ns -= ns;
+			mv_vm_charge_wait(g->vm, ns);
 			return;
 		}
 		w->done++;
@@ -1048,6 +1054,7 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 	uint64_t os_want = take_credit(&g->os_credit, g->cfg.os_rate * dt_s);
 	g->os_demanded += os_want;
 	if (progress > 0) {
+		g->wait_left_ns = (uint64_t)((double)dt_ns * progress);
 		if (g->os_pages)
 			run_os(g, (uint64_t)((double)os_want * progress + 0.5));
 		for (int i = 0; i < g->nwork; i++)

@@ -112,6 +112,7 @@ struct mv_guest {
 	struct mv_mmu_proc *cur_proc; /* the address space loaded (CR3) */
 	int cur_work;           /* the workload running now (page faults) */
 	uint64_t mmu_ns;        /* translation time already charged */
+	uint64_t wait_left_ns;  /* this step: run time not yet waited out */
 	/* hugetlbfs pool (mmu_cfg.guest_2m): free 2 MiB pages, a stack of
 	 * their first guest pages; reserved at boot, never swapped */
 	uint32_t *hpool;

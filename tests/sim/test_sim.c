@@ -123,6 +123,33 @@ static void test_full_host_stalls_vms_and_costs_progress(void **state)
 	mv_sim_destroy(s);
 }
 
+/*
+ * A VM whose three workloads all wait for memory waits at most the time
+ * it ran: one vCPU, not one per workload (it used to read up to 300%).
+ */
+static void test_several_blocked_workloads_wait_one_vcpu(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(
+		"<scenario seed='2' duration='2s' step='10ms' stats-interval='1s'>"
+		" <host><memory unit='MiB'>48</memory><reclaim enabled='no'/>"
+		"  <sharing enabled='no'/></host>"
+		" <vm><domain><name>v</name><memory unit='MiB'>256</memory>"
+		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"   <mv:guest image-size='8MiB'/></mv:memvisor></metadata></domain>"
+		"  <workload name='a' size='64MiB' rate='20k'/>"
+		"  <workload name='b' size='64MiB' rate='20k'/>"
+		"  <workload name='c' size='64MiB' rate='20k'/>"
+		" </vm></scenario>",
+		0);
+	run(s);
+	const struct mv_sample_vm *v = &s->samples[s->nsamples - 1].vm[0];
+	assert_true(v->faults[MV_FAULT_ALLOC_WAIT] > 0);
+	assert_true(v->done < v->demanded);
+	assert_true(v->stall_ns <= s->sc->duration_ns);
+	mv_sim_destroy(s);
+}
+
 static void test_ample_host_never_waits(void **state)
 {
 	(void)state;
@@ -175,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_another_seed_gives_another_run),
 		cmocka_unit_test(test_samples_add_up_and_are_taken_every_interval),
 		cmocka_unit_test(test_full_host_stalls_vms_and_costs_progress),
+		cmocka_unit_test(test_several_blocked_workloads_wait_one_vcpu),
 		cmocka_unit_test(test_ample_host_never_waits),
 		cmocka_unit_test(test_vms_booting_one_image_hold_identical_pages),
 	};
