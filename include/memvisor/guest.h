@@ -77,6 +77,11 @@ struct mv_access_trace {
 	uint64_t dev, ino;    /* the file, to load each only once */
 };
 
+/* The index of virtual page `page` among t's pages: 0, or -1 if the
+ * trace never touches it (*index is then where it would go, less one). */
+int mv_access_trace_find(const struct mv_access_trace *t, uint64_t page,
+			 uint64_t *index);
+
 struct mv_workload_config {
 	char name[64];
 	enum mv_wl_kind kind;

@@ -101,6 +101,21 @@ void mv_guest_config_default(struct mv_guest_config *g)
  * must give it). Idle workloads default to 10 accesses/s instead of 10000:
  * the loader applies that when it knows the kind.
  */
+int mv_access_trace_find(const struct mv_access_trace *t, uint64_t page,
+			 uint64_t *index)
+{
+	uint64_t lo = 0, hi = t->npages;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (t->page[mid] <= page)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*index = lo;
+	return t->npages && t->page[lo] == page ? 0 : -1;
+}
+
 void mv_workload_config_default(struct mv_workload_config *w)
 {
 	memset(w, 0, sizeof *w);

@@ -45,19 +45,8 @@ static uint64_t wl_gva(const struct gwork *w, uint64_t vpn)
 static int gva_vpn(const struct gwork *w, uint64_t nvpages, uint64_t gva,
 		   uint64_t *vpn)
 {
-	const struct mv_access_trace *t = w->cfg.trace;
-	if (t) {
-		uint64_t want = gva >> 12, lo = 0, hi = t->npages;
-		while (hi - lo > 1) {
-			uint64_t mid = (lo + hi) / 2;
-			if (t->page[mid] <= want)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		*vpn = lo;
-		return t->page[lo] == want ? 0 : -1;
-	}
+	if (w->cfg.trace)
+		return mv_access_trace_find(w->cfg.trace, gva >> 12, vpn);
 	*vpn = (gva - GVA_BASE) >> 12;
 	return gva >= GVA_BASE && *vpn < nvpages ? 0 : -1;
 }

@@ -404,15 +404,9 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 		if (shrunk)
 			a->page = shrunk;
 		for (uint64_t i = 0; i < n; i++) {
-			uint64_t want = pages[i] >> 2, lo = 0, hi = d;
-			while (hi - lo > 1) {
-				uint64_t mid = (lo + hi) / 2;
-				if (a->page[mid] <= want)
-					lo = mid;
-				else
-					hi = mid;
-			}
-			a->rec[i] = (uint32_t)(lo << 2 | (pages[i] & 3));
+			uint64_t idx;
+			mv_access_trace_find(a, pages[i] >> 2, &idx);
+			a->rec[i] = (uint32_t)(idx << 2 | (pages[i] & 3));
 		}
 		a->nrec = n;
 	}
