@@ -60,6 +60,10 @@ struct mv_error {
 int mv_error_set(struct mv_error *err, int code, const char *file, int line,
 		 const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* The same with the message's arguments as a va_list (readers' fail()). */
+int mv_error_vset(struct mv_error *err, int code, const char *file, int line,
+		  const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
 /* Format err as one line without a newline; returns buf. */
 const char *mv_error_format(const struct mv_error *err, char *buf, size_t n);
 /* A short name for an error code ("invalid input", "I/O error", ...). */

@@ -6,8 +6,8 @@
 
 #include "memvisor/core.h"
 
-int mv_error_set(struct mv_error *err, int code, const char *file, int line,
-		 const char *field, const char *fmt, ...)
+int mv_error_vset(struct mv_error *err, int code, const char *file, int line,
+		  const char *field, const char *fmt, va_list ap)
 {
 	if (!err)
 		return code;
@@ -15,11 +15,18 @@ int mv_error_set(struct mv_error *err, int code, const char *file, int line,
 	err->line = line;
 	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
 	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	return code;
+}
+
+int mv_error_set(struct mv_error *err, int code, const char *file, int line,
+		 const char *field, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	int rc = mv_error_vset(err, code, file, line, field, fmt, ap);
 	va_end(ap);
-	return code;
+	return rc;
 }
 
 const char *mv_error_format(const struct mv_error *err, char *buf, size_t n)

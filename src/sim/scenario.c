@@ -81,13 +81,12 @@ static int fail(const struct src *s, const xmlNode *n, const char *field,
 static int fail(const struct src *s, const xmlNode *n, const char *field,
 		const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = mv_error_vset(s->err, MV_EINVAL, s->file, line_of(n), field,
+			       fmt, ap);
 	va_end(ap);
-	return mv_error_set(s->err, MV_EINVAL, s->file, line_of(n), field, "%s",
-			    msg);
+	return rc;
 }
 
 /* A duration as the user would write it: the largest exact unit. */

@@ -93,12 +93,11 @@ static int vmx_fail(const struct vmx *x, int line, const char *key,
 static int vmx_fail(const struct vmx *x, int line, const char *key,
 		    const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = mv_error_vset(x->err, MV_EINVAL, x->file, line, key, fmt, ap);
 	va_end(ap);
-	return mv_error_set(x->err, MV_EINVAL, x->file, line, key, "%s", msg);
+	return rc;
 }
 
 static void vmx_free(struct vmx *x)
