@@ -491,26 +491,18 @@ int mv_reclaim_pages(struct mv_vm *vm, struct mv_zcache *z,
 	if (!(z && z->capacity) && !sf)
 		return reclaim_one(vm, z, sf, 0, err);
 	uint64_t budget = 8 * n + 64;
-	for (uint64_t t = 0; t < budget && got < n; t++) {
-		mv_gppn_t g = mv_rng_below(rng, vm->npages);
+	mv_gppn_t start = 0;
+	for (uint64_t t = 0; t < budget + vm->npages && got < n; t++) {
+		if (t == budget)
+			start = mv_rng_below(rng, vm->npages);
+		mv_gppn_t g = t < budget ? mv_rng_below(rng, vm->npages)
+					 : (start + t - budget) % vm->npages;
 		if (!reclaimable(&vm->pmap[g]))
 			continue;
 		rc = reclaim_one(vm, z, sf, g, err);
 		if (rc)
 			goto out;
 		got++;
-	}
-	if (got < n) {
-		mv_gppn_t start = mv_rng_below(rng, vm->npages);
-		for (uint64_t i = 0; i < vm->npages && got < n; i++) {
-			mv_gppn_t g = (start + i) % vm->npages;
-			if (!reclaimable(&vm->pmap[g]))
-				continue;
-			rc = reclaim_one(vm, z, sf, g, err);
-			if (rc)
-				goto out;
-			got++;
-		}
 	}
 out:
 	*done = got;
