@@ -16,16 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "memvisor/memvisor.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct mv_vm *make_vm(struct mv_host **hp, uint64_t mib)
 {
@@ -63,25 +55,25 @@ int main(void)
 		order[i] = order[j];
 		order[j] = t;
 	}
-	double t0 = now();
+	double t0 = mv_wall_s();
 	for (uint64_t i = 0; i < npages; i++)
 		sink += mv_vm_access(vm, order[i], 1)[0];
-	double ft = now() - t0;
+	double ft = mv_wall_s() - t0;
 	/* again on frames the host has already backed: give every page to
 	 * the balloon (frees its frame) and touch them all again */
 	for (uint64_t i = 0; i < npages; i++)
 		mv_vm_balloon_page(vm, i);
-	t0 = now();
+	t0 = mv_wall_s();
 	for (uint64_t i = 0; i < npages; i++)
 		sink += mv_vm_access(vm, order[i], 1)[0];
-	double ft2 = now() - t0;
+	double ft2 = mv_wall_s() - t0;
 
 	/* resident accesses: precomputed random pages, 1 in 4 a write */
 	const uint64_t N = 50000000, M = 1 << 20;
 	uint32_t *idx = malloc(M * sizeof *idx);
 	for (uint64_t i = 0; i < M; i++)
 		idx[i] = (uint32_t)mv_rng_below(&r, npages);
-	t0 = now();
+	t0 = mv_wall_s();
 	for (uint64_t i = 0; i < N; i++) {
 		uint32_t g = idx[i & (M - 1)];
 		int write = (i & 3) == 0;
@@ -92,20 +84,20 @@ int main(void)
 		else
 			sink += p[off];
 	}
-	double rt = now() - t0;
+	double rt = mv_wall_s() - t0;
 
 	/* reference: memcpy of 4 KiB pages between two 256 MiB buffers */
 	uint8_t *a = malloc(mib * MV_MIB), *b = malloc(mib * MV_MIB);
 	memset(a, 1, mib * MV_MIB);
 	memset(b, 2, mib * MV_MIB);
 	const int rounds = 8;
-	t0 = now();
+	t0 = mv_wall_s();
 	for (int k = 0; k < rounds; k++)
 		for (uint64_t i = 0; i < npages; i++)
 			memcpy(b + order[i] * MV_PAGE_SIZE,
 			       a + order[(i + k) % npages] * MV_PAGE_SIZE,
 			       MV_PAGE_SIZE);
-	double mt = now() - t0;
+	double mt = mv_wall_s() - t0;
 	sink += b[12345];
 	double mpages = (double)rounds * (double)npages / mt;
 

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "memvisor/memvisor.h"
@@ -39,13 +38,6 @@
 #define SYNTH_PAGES 8192 /* 32 MiB */
 #define REPS 5
 #define GOAL 0.85
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -149,32 +141,32 @@ static void measure(struct pages *p)
 	for (int k = 0; k < REPS; k++) {
 		/* as zcache.c: into half a page, 0 when it does not fit */
 		uint64_t fit = 0;
-		double t0 = now();
+		double t0 = mv_wall_s();
 		for (uint64_t i = 0; i < p->n; i++)
 			fit += LZ4_compress_default(
 				       (const char *)p->bytes + i * MV_PAGE_SIZE,
 				       half, MV_PAGE_SIZE, HALF) > 0;
-		double t = now() - t0;
+		double t = mv_wall_s() - t0;
 		best_h = t < best_h ? t : best_h;
 		p->fit = fit;
 
 		/* to the end, as lz4 -b does with 4 KiB blocks */
 		uint64_t csize = 0;
-		t0 = now();
+		t0 = mv_wall_s();
 		for (uint64_t i = 0; i < p->n; i++) {
 			len[i] = LZ4_compress_default(
 				(const char *)p->bytes + i * MV_PAGE_SIZE,
 				out + i * (size_t)bound, MV_PAGE_SIZE, bound);
 			csize += (uint64_t)len[i];
 		}
-		t = now() - t0;
+		t = mv_wall_s() - t0;
 		best_f = t < best_f ? t : best_f;
 		p->csize = csize;
 
 		/* a block LZ4 could not shrink is kept raw, as the lz4 frame
 		 * format stores it (and zcache never holds it): copying it
 		 * back is its decompression, in lz4 -b as here */
-		t0 = now();
+		t0 = mv_wall_s();
 		int bad = 0;
 		for (uint64_t i = 0; i < p->n; i++) {
 			if (len[i] >= (int)MV_PAGE_SIZE) {
@@ -186,7 +178,7 @@ static void measure(struct pages *p)
 						   (char *)back, len[i],
 						   MV_PAGE_SIZE) != MV_PAGE_SIZE;
 		}
-		t = now() - t0;
+		t = mv_wall_s() - t0;
 		best_d = t < best_d ? t : best_d;
 		if (bad)
 			die("LZ4 decompression failed");

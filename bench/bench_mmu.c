@@ -16,19 +16,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "memvisor/memvisor.h"
 #include "memvisor/mmu.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	/* CPU time of this thread: the figure stays meaningful on a machine
-	 * busy with other work (wall time would count waiting for a core) */
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 #define REGION_PAGES 16384u /* 64 MiB */
 #define BASE_GVA 0x7f0000000000ull
@@ -94,12 +84,12 @@ int main(void)
 			sink += *mv_mmu_access(r.m, BASE_GVA + i * MV_PAGE_SIZE,
 					       0, 0, NULL);
 		uint64_t walks = mv_mmu_counters(r.m)->walks;
-		double t0 = now();
+		double t0 = mv_cpu_s();
 		for (uint64_t i = 0; i < nhit; i++)
 			sink += *mv_mmu_access(
 				r.m, BASE_GVA + (i & 31) * MV_PAGE_SIZE + (i & 4088),
 				0, 0, NULL);
-		double hit_s = now() - t0;
+		double hit_s = mv_cpu_s() - t0;
 		if (mv_mmu_counters(r.m)->walks != walks)
 			fprintf(stderr, "bench_mmu: TLB-hit loop walked\n");
 
@@ -107,11 +97,11 @@ int main(void)
 		const uint64_t nmiss = 2000000;
 		uint64_t w0 = mv_mmu_counters(r.m)->walks;
 		uint64_t refs0 = mv_mmu_counters(r.m)->walk_refs;
-		t0 = now();
+		t0 = mv_cpu_s();
 		for (uint64_t i = 0; i < nmiss; i++)
 			sink += *mv_mmu_access(r.m, order[i % REGION_PAGES], 0,
 					       0, NULL);
-		double miss_s = now() - t0;
+		double miss_s = mv_cpu_s() - t0;
 		uint64_t nw = mv_mmu_counters(r.m)->walks - w0;
 		double refs = (double)(mv_mmu_counters(r.m)->walk_refs - refs0) /
 			      (double)(nw ? nw : 1);
@@ -121,13 +111,13 @@ int main(void)
 		rig_make(&r, (enum mv_mmu_mode)mode, 0);
 		const uint64_t ncold = 100000;
 		refs0 = mv_mmu_counters(r.m)->walk_refs;
-		t0 = now();
+		t0 = mv_cpu_s();
 		for (uint64_t i = 0; i < ncold; i++) {
 			mv_mmu_flush(r.m);
 			sink += *mv_mmu_access(r.m, order[i % REGION_PAGES], 0,
 					       0, NULL);
 		}
-		double cold_s = now() - t0;
+		double cold_s = mv_cpu_s() - t0;
 		double cold_refs =
 			(double)(mv_mmu_counters(r.m)->walk_refs - refs0) /
 			(double)ncold;

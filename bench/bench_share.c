@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <xxhash.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #define XXH_DISPATCH_DISABLE_REPLACE
@@ -34,15 +33,6 @@
 #define MIB 256
 #define REPS 5
 #define GOAL_PAGES_PER_S 1.5e6
-
-/* CPU time of this thread: the figures are per core, and the machine may
- * be running other work at the same time. */
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const struct mv_error *err)
 {
@@ -95,9 +85,9 @@ static struct mv_sharer *new_sharer(struct mv_host *h, struct mv_vm *vm)
 /* Time one scan of exactly n pages; the result is checked by the caller. */
 static double timed_scan(struct mv_sharer *s, uint64_t n)
 {
-	double t0 = now();
+	double t0 = mv_cpu_s();
 	uint64_t done = mv_share_scan(s, n);
-	double t = now() - t0;
+	double t = mv_cpu_s() - t0;
 	if (done != n)
 		die("mv_share_scan scanned fewer pages than asked", NULL);
 	return t;
@@ -136,11 +126,11 @@ static uint64_t hash_wide(const void *p)
 static double timed_hash(const struct mv_vm *vm, uint64_t (*fn)(const void *),
 			 uint64_t *sink)
 {
-	double t0 = now();
+	double t0 = mv_cpu_s();
 	uint64_t acc = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		acc ^= fn(mv_host_frame(vm->host, vm->pmap[g].mpn));
-	double t = now() - t0;
+	double t = mv_cpu_s() - t0;
 	*sink ^= acc;
 	return t;
 }
@@ -149,12 +139,12 @@ static double timed_hash(const struct mv_vm *vm, uint64_t (*fn)(const void *),
 static double timed_memcmp(const struct mv_vm *vm, const uint8_t *copy,
 			   uint64_t *sink)
 {
-	double t0 = now();
+	double t0 = mv_cpu_s();
 	uint64_t diff = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		diff += memcmp(mv_host_frame(vm->host, vm->pmap[g].mpn),
 			       copy + g * MV_PAGE_SIZE, MV_PAGE_SIZE) != 0;
-	double t = now() - t0;
+	double t = mv_cpu_s() - t0;
 	if (diff)
 		die("page copy differs", NULL);
 	*sink ^= diff;

@@ -64,6 +64,13 @@ int mv_error_set(struct mv_error *err, int code, const char *file, int line,
 int mv_error_vset(struct mv_error *err, int code, const char *file, int line,
 		  const char *field, const char *fmt, va_list ap)
 	__attribute__((format(printf, 6, 0)));
+/*
+ * Clocks, in seconds: mv_wall_s() monotonic wall time (how long a run
+ * took), mv_cpu_s() this thread's CPU time (per-core figures that stay
+ * meaningful on a machine busy with other work).
+ */
+double mv_wall_s(void);
+double mv_cpu_s(void);
 /* Format err as one line without a newline; returns buf. */
 const char *mv_error_format(const struct mv_error *err, char *buf, size_t n);
 /* A short name for an error code ("invalid input", "I/O error", ...). */

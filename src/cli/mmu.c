@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "memvisor/sim.h"
@@ -303,18 +302,16 @@ static int replay_one(const struct mmu_opts *o, enum mv_mmu_mode mode,
 	}
 	if ((rc = mv_trace_open(o->trace, &t, err)))
 		goto out;
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	double t0 = mv_wall_s();
 	rc = mv_trace_replay(m, t, o->limit, err);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	double t1 = mv_wall_s();
 	if (rc)
 		goto out;
 	res->c = *mv_mmu_counters(m);
 	res->cycles = mv_mmu_cycles(m);
 	res->shadow_peak_bytes = res->c.shadow_pages_peak * MV_PAGE_SIZE;
 	res->base_cpi = mc.base_cpi;
-	res->seconds = (double)(b.tv_sec - a.tv_sec) +
-		       (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	res->seconds = t1 - t0;
 out:
 	mv_trace_close(t);
 	mv_mmu_destroy(m);

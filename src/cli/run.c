@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -93,19 +92,12 @@ struct progress {
 
 #define PROGRESS_DELAY_S 0.3
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress_draw(double frac, void *ctx)
 {
 	struct progress *p = ctx;
 	if (!p->enabled)
 		return;
-	if (!p->drawn && wall_now() - p->start_s < PROGRESS_DELAY_S)
+	if (!p->drawn && mv_wall_s() - p->start_s < PROGRESS_DELAY_S)
 		return;
 	if (frac < 0)
 		frac = 0;
@@ -325,14 +317,14 @@ static int write_report_file(const struct run_opts *o,
 static int run_with_top(struct mv_sim *sim, struct mv_cli_top *top,
 			struct mv_error *err)
 {
-	double t0 = wall_now();
+	double t0 = mv_wall_s();
 	int rc = 0;
 	while (!rc && !top->quit && sim->now_ns < sim->sc->duration_ns) {
 		rc = mv_sim_step(sim, err);
 		mv_cli_top_tick(top, sim);
 	}
 	mv_cli_top_end(top);
-	sim->wall_s = wall_now() - t0;
+	sim->wall_s = mv_wall_s() - t0;
 	return rc;
 }
 
@@ -390,7 +382,7 @@ int mv_cli_run(int argc, char **argv)
 		struct progress p = {
 			.enabled = !o.quiet && isatty(STDERR_FILENO),
 			.last = -1,
-			.start_s = wall_now(),
+			.start_s = mv_wall_s(),
 		};
 		rc = mv_sim_run(sim, progress_draw, &p, &err);
 		progress_clear(&p);

@@ -13,20 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "memvisor/report.h"
 
 #define POLL_S 0.05
 #define DRAW_S 0.25
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int mv_cli_top_start(struct mv_cli_top *t)
 {
@@ -62,7 +54,7 @@ static void draw(struct mv_cli_top *t, const struct mv_sim *s)
 	}
 	refresh();
 	free(buf);
-	t->last_draw = now_s();
+	t->last_draw = mv_wall_s();
 }
 
 /* Act on one key; returns 1 if the screen must be redrawn. */
@@ -86,7 +78,7 @@ static int key(struct mv_cli_top *t, int ch)
 
 void mv_cli_top_tick(struct mv_cli_top *t, const struct mv_sim *s)
 {
-	double now = now_s();
+	double now = mv_wall_s();
 	if (now - t->last_poll < POLL_S && t->last_draw > 0)
 		return;
 	t->last_poll = now;

@@ -90,7 +90,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "reclaim/share.h"
 
@@ -188,13 +187,6 @@ static mv_share_hash_fn default_hash(void)
 	return xxh3_page;
 }
 #endif
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * MV_NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 void mv_share_config_default(struct mv_share_config *c)
 {
@@ -681,7 +673,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 	if (n == 0 || total == 0)
 		return 0;
 
-	uint64_t t0 = thread_cpu_ns();
+	double t0 = mv_cpu_s();
 	/* idle: pages passed over since the last candidate */
 	uint64_t done = 0, idle = 0, idle_max = to_lap_end ? UINT64_MAX : total;
 	for (;;) {
@@ -731,7 +723,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 		if (done >= n || idle >= idle_max)
 			break;
 	}
-	s->st.cpu_ns += thread_cpu_ns() - t0;
+	s->st.cpu_ns += (uint64_t)((mv_cpu_s() - t0) * 1e9);
 	return done;
 }
 

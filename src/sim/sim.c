@@ -22,17 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "memvisor/sim.h"
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void mv_sim_destroy(struct mv_sim *s)
 {
@@ -550,13 +542,13 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
 	       struct mv_error *err)
 {
-	double t0 = wall_now();
+	double t0 = mv_wall_s();
 	uint64_t total = s->sc->duration_ns;
 	uint64_t every = total / 100 ? total / 100 : 1, next = every;
 	while (s->now_ns < total) {
 		int rc = mv_sim_step(s, err);
 		if (rc) {
-			s->wall_s = wall_now() - t0;
+			s->wall_s = mv_wall_s() - t0;
 			return rc;
 		}
 		if (progress && s->now_ns >= next) {
@@ -564,7 +556,7 @@ int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
 			next += every;
 		}
 	}
-	s->wall_s = wall_now() - t0;
+	s->wall_s = mv_wall_s() - t0;
 	if (progress)
 		progress(1.0, ctx);
 	return 0;
