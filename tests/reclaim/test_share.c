@@ -66,6 +66,16 @@ static struct mv_sharer *sharer(struct mv_host *h, struct mv_vm **vms, int n,
 	return s;
 }
 
+/* Tear down what a test built: sharer, VMs, host. */
+static void destroy_all(struct mv_sharer *s, struct mv_vm **vms, int n,
+			struct mv_host *h)
+{
+	mv_share_destroy(s);
+	for (int i = 0; i < n; i++)
+		mv_vm_destroy(vms[i]);
+	mv_host_destroy(h);
+}
+
 static struct mv_share_stats stats(const struct mv_sharer *s)
 {
 	struct mv_share_stats st;
@@ -224,10 +234,7 @@ static void test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes(
 	assert_true(page_is_seed(vms[0], 5, 555));
 	assert_books(s, vms, 2);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_vm_destroy(vms[1]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 2, h);
 }
 
 static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
@@ -277,10 +284,7 @@ static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
 	assert_true(page_is_seed(vms[0], 2, X));
 	assert_books(s, vms, 2);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_vm_destroy(vms[1]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 2, h);
 }
 
 /* ---- zero pages --------------------------------------------------------- */
@@ -342,9 +346,7 @@ static void test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(
 	assert_int_not_equal(vms[0]->pmap[30].mpn, MV_ZERO_MPN);
 	assert_books(s, vms, 1);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 /* ---- never share different bytes ---------------------------------------- */
@@ -388,10 +390,7 @@ static void test_pages_with_equal_hashes_but_different_bytes_are_never_shared(
 	assert_int_equal(stats(s).merges, 1);
 	assert_books(s, vms, 2);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_vm_destroy(vms[1]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 2, h);
 }
 
 static void test_a_page_changed_behind_its_hint_is_never_shared(void **state)
@@ -422,10 +421,7 @@ static void test_a_page_changed_behind_its_hint_is_never_shared(void **state)
 	assert_true(page_is_seed(vms[0], 0, 77));
 	assert_books(s, vms, 2);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_vm_destroy(vms[1]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 2, h);
 }
 
 /* ---- volatility --------------------------------------------------------- */
@@ -469,9 +465,7 @@ static void test_pages_written_between_scans_are_volatile_and_not_hinted(
 	assert_int_equal(vms[0]->pmap[0].mpn, vms[0]->pmap[1].mpn);
 	assert_books(s, vms, 1);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 static void test_a_volatile_page_still_merges_with_a_sharing_frame(void **state)
@@ -495,9 +489,7 @@ static void test_a_volatile_page_still_merges_with_a_sharing_frame(void **state)
 	assert_int_equal(stats(s).pages_sharing, 2);
 	assert_books(s, vms, 1);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 /* ---- what must not be shared -------------------------------------------- */
@@ -570,9 +562,7 @@ static void test_large_and_pinned_pages_are_not_shared_until_split(
 		assert_int_equal(vms[0]->pmap[g].state, MV_PS_PRIVATE);
 	assert_books(s, vms, 1);
 
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 /* ---- rate, bounds, configuration, the checker --------------------------- */
@@ -606,10 +596,7 @@ static void test_run_with_defaults_scans_5000_pages_per_simulated_second(
 	s = sharer(h, vms, 1, &c);
 	assert_int_equal(mv_share_run(s, 10 * MV_NS_PER_S), 0);
 	assert_int_equal(stats(s).pages_scanned, 0);
-	mv_share_destroy(s);
-
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
@@ -625,9 +612,7 @@ static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
 	write_seed(vms[0], 2000, 1);
 	assert_int_equal(mv_share_scan(s, 100), 100); /* one page, 100 times */
 	assert_books(s, vms, 1);
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
@@ -651,9 +636,7 @@ static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
 	}
 	assert_int_equal(stats(s).pages_unshared, vms[0]->npages);
 	assert_books(s, vms, 1);
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 static void test_create_rejects_a_zero_sleep(void **state)
@@ -702,9 +685,7 @@ static void test_check_finds_a_written_sharing_frame_and_an_unknown_one(
 	mv_pmap_set(vms[0], 5, MV_PS_SHARED, a);
 	assert_int_equal(mv_share_check(s, &err), MV_EINVAL);
 	assert_non_null(strstr(err.msg, "no live sharing entry"));
-	mv_share_destroy(s);
-	mv_vm_destroy(vms[0]);
-	mv_host_destroy(h);
+	destroy_all(s, vms, 1, h);
 }
 
 /* ---- a long randomized run ---------------------------------------------- */
