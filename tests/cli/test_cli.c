@@ -45,28 +45,6 @@ static void result_free(struct result *r)
 	memset(r, 0, sizeof *r);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (len + 1 >= cap)
-			buf = realloc(buf, cap *= 2);
-		size_t got = fread(buf + len, 1, cap - len - 1, f);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (n)
-		*n = len;
-	return buf;
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -112,8 +90,8 @@ static void run_prog(const char *const *argv, struct result *r)
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	r->out = slurp(outp, &r->nout);
-	r->err = slurp(errp, &r->nerr);
+	r->out = mvt_slurp(outp, &r->nout);
+	r->err = mvt_slurp(errp, &r->nerr);
 	assert_non_null(r->out);
 	assert_non_null(r->err);
 }
@@ -552,7 +530,7 @@ static void test_output_file_is_complete_and_leaves_no_temporary(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "");
 	size_t n;
-	char *text = slurp(out, &n);
+	char *text = mvt_slurp(out, &n);
 	assert_non_null(text);
 	char err[256];
 	struct mvj *doc = mvj_parse(text, n, err, sizeof err);
@@ -597,7 +575,7 @@ static void test_failed_run_keeps_the_previous_output_file(void **state)
 	assert_int_equal(r.status, 2);
 	assert_one_error_line(&r);
 	assert_non_null(strstr(r.err, "bad.vmx:2: memsize: "));
-	char *text = slurp(out, NULL);
+	char *text = mvt_slurp(out, NULL);
 	assert_non_null(text);
 	assert_string_equal(text, "previous report\n");
 	free(text);
@@ -618,7 +596,7 @@ static void test_write_error_on_stdout_exits_1(void **state)
 	assert_int_equal(WEXITSTATUS(ws), 1);
 	char path[512];
 	snprintf(path, sizeof path, "%s/.full", g_dir);
-	char *err = slurp(path, NULL);
+	char *err = mvt_slurp(path, NULL);
 	assert_non_null(err);
 	assert_int_equal(count_lines(err), 1);
 	assert_int_equal(strncmp(err, "memvisor: ", 10), 0);
@@ -626,39 +604,6 @@ static void test_write_error_on_stdout_exits_1(void **state)
 }
 
 /* ---------------------------------------------------------------- */
-
-static void find_binary(const char *argv0)
-{
-	const char *bin = getenv("MV_BIN");
-	const char *build = getenv("MV_BUILD");
-	if (bin && *bin) {
-		snprintf(g_bin, sizeof g_bin, "%s", bin);
-	} else if (build && *build) {
-		snprintf(g_bin, sizeof g_bin, "%s/memvisor", build);
-	} else {
-		/* BUILD/tests/cli/test_cli: strip three components. */
-		char tmp[2048];
-		snprintf(tmp, sizeof tmp, "%s", argv0);
-		int ok = 1;
-		for (int i = 0; i < 3 && ok; i++) {
-			char *slash = strrchr(tmp, '/');
-			if (slash)
-				*slash = '\0';
-			else
-				ok = 0;
-		}
-		if (ok && tmp[0])
-			snprintf(g_bin, sizeof g_bin, "%s/memvisor", tmp);
-		else
-			snprintf(g_bin, sizeof g_bin, "build/memvisor");
-	}
-	/* posix_spawnp searches PATH for names without a slash. */
-	if (!strchr(g_bin, '/')) {
-		char tmp[sizeof g_bin + 2];
-		snprintf(tmp, sizeof tmp, "./%s", g_bin);
-		memcpy(g_bin, tmp, sizeof g_bin - 1);
-	}
-}
 
 static int setup(void **state)
 {
@@ -679,7 +624,8 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	find_binary(argv[0]);
+	(void)argv;
+	mvt_memvisor_bin(g_bin, sizeof g_bin);
 	if (access(g_bin, X_OK) != 0) {
 		fprintf(stderr, "test_cli: %s: not found or not executable "
 				"(set MV_BIN)\n",

@@ -31,17 +31,6 @@ struct out {
 	char text[65536], err[4096];
 };
 
-static void read_into(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	buf[0] = '\0';
-	if (!f)
-		return;
-	size_t got = fread(buf, 1, n - 1, f);
-	buf[got] = '\0';
-	fclose(f);
-}
-
 /* Run `memvisor ARGS` (a shell word list) and capture its output. */
 static void mv(struct out *o, const char *fmt, ...)
 {
@@ -56,8 +45,8 @@ static void mv(struct out *o, const char *fmt, ...)
 		 g_dir, g_bin, args, po, pe);
 	int ws = system(cmd);
 	o->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
-	read_into(po, o->text, sizeof o->text);
-	read_into(pe, o->err, sizeof o->err);
+	mvt_read_file(po, o->text, sizeof o->text);
+	mvt_read_file(pe, o->err, sizeof o->err);
 }
 
 static void one_error_line(const struct out *o, const char *needle)
@@ -100,30 +89,7 @@ static const char scenario[] =
 static int setup(void **state)
 {
 	(void)state;
-	const char *b = getenv("MV_BIN");
-	if (b) {
-		snprintf(g_bin, sizeof g_bin, "%s", b);
-	} else if ((b = getenv("MV_BUILD"))) {
-		snprintf(g_bin, sizeof g_bin, "%s/memvisor", b);
-	} else {
-		char self[2048];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-		self[n > 0 ? n : 0] = '\0';
-		char *t = strstr(self, "/tests/cli/");
-		if (t) {
-			*t = '\0';
-			snprintf(g_bin, sizeof g_bin, "%s/memvisor", self);
-		} else {
-			snprintf(g_bin, sizeof g_bin, "build/memvisor");
-		}
-	}
-	if (g_bin[0] != '/') {
-		char cwd[1024];
-		assert_non_null(getcwd(cwd, sizeof cwd));
-		char rel[sizeof g_bin];
-		memcpy(rel, g_bin, sizeof rel);
-		snprintf(g_bin, sizeof g_bin, "%.1000s/%.3000s", cwd, rel);
-	}
+	mvt_memvisor_bin(g_bin, sizeof g_bin);
 	g_dir = mvt_tmpdir("mvviews");
 	write_file("s.xml", scenario);
 	return 0;
@@ -250,7 +216,7 @@ static void test_run_csv(void **state)
 			fail_msg("%s missing", files[i]);
 	char p[600], text[8192];
 	snprintf(p, sizeof p, "%s/series/vm-quiet.csv", g_dir);
-	read_into(p, text, sizeof text);
+	mvt_read_file(p, text, sizeof text);
 	assert_int_equal(strncmp(text, "time_s,MEMSZ,GRANT,", 19), 0);
 	int rows = 0;
 	for (char *c = text; *c; c++)
@@ -299,7 +265,7 @@ static void test_run_svg(void **state)
 	for (int i = 0; i < 4; i++) {
 		char p[600], text[256];
 		snprintf(p, sizeof p, "%s/%s", g_dir, files[i]);
-		read_into(p, text, sizeof text);
+		mvt_read_file(p, text, sizeof text);
 		if (i < 3 && strncmp(text, "<?xml", 5))
 			fail_msg("%s does not start as XML: %.40s", files[i],
 				 text);
@@ -328,7 +294,7 @@ static int pane_has(const char *needle, char *buf, size_t n)
 	snprintf(p, sizeof p, "%s/.pane", g_dir);
 	for (int i = 0; i < 200; i++) {
 		tmux("capture-pane -p -t top > '%s'", p);
-		read_into(p, buf, n);
+		mvt_read_file(p, buf, n);
 		if (strstr(buf, needle))
 			return 1;
 		usleep(50000);
@@ -379,11 +345,11 @@ static void test_run_top_in_tmux(void **state)
 	for (int i = 0; i < 100 && !exists("exit.txt"); i++)
 		usleep(50000);
 	usleep(100000);
-	read_into(p, text, sizeof text);
+	mvt_read_file(p, text, sizeof text);
 	tmux("kill-server");
 	assert_string_equal(text, "0\n");
 	snprintf(p, sizeof p, "%s/report.txt", g_dir);
-	read_into(p, text, sizeof text);
+	mvt_read_file(p, text, sizeof text);
 	assert_non_null(strstr(text, "run summary"));
 }
 

@@ -12,7 +12,7 @@
 
 #include "support/mvtest.h"
 
-static char g_bin[1024];
+static char g_bin[4096];
 static char *g_dir;
 
 struct run {
@@ -20,26 +20,17 @@ struct run {
 	char out[16384], err[4096];
 };
 
-static void read_all(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "rb");
-	size_t got = f ? fread(buf, 1, n - 1, f) : 0;
-	buf[got] = '\0';
-	if (f)
-		fclose(f);
-}
-
 /* Run `memvisor ARGS` (shell words) capturing stdout and stderr. */
 static void run(struct run *r, const char *args)
 {
-	char cmd[4096], out[600], err[600];
+	char cmd[8192], out[600], err[600];
 	snprintf(out, sizeof out, "%s/stdout", g_dir);
 	snprintf(err, sizeof err, "%s/stderr", g_dir);
 	snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", g_bin, args, out, err);
 	int st = system(cmd);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	read_all(out, r->out, sizeof r->out);
-	read_all(err, r->err, sizeof r->err);
+	mvt_read_file(out, r->out, sizeof r->out);
+	mvt_read_file(err, r->err, sizeof r->err);
 }
 
 static int lines(const char *s)
@@ -184,21 +175,9 @@ static void test_set_changes_the_tlb(void **state)
 	assert_true(small > 1.3 * dflt);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	(void)argc;
-	const char *env = getenv("MV_BIN");
-	if (env && *env) {
-		snprintf(g_bin, sizeof g_bin, "%s", env);
-	} else {
-		snprintf(g_bin, sizeof g_bin, "%s", argv[0]);
-		for (int i = 0; i < 3; i++) {
-			char *s = strrchr(g_bin, '/');
-			if (s)
-				*s = '\0';
-		}
-		strncat(g_bin, "/memvisor", sizeof g_bin - strlen(g_bin) - 1);
-	}
+	mvt_memvisor_bin(g_bin, sizeof g_bin);
 	g_dir = mvt_tmpdir("mvmmucli");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_describes_the_command),

@@ -103,3 +103,62 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 						    MV_PAGE_SIZE);
 		}
 }
+
+void mvt_memvisor_bin(char *out, size_t n)
+{
+	const char *bin = getenv("MV_BIN"), *build = getenv("MV_BUILD");
+	char path[4096];
+	if (bin && *bin) {
+		snprintf(path, sizeof path, "%s", bin);
+	} else if (build && *build) {
+		snprintf(path, sizeof path, "%s/memvisor", build);
+	} else {
+		ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+		path[len > 0 ? len : 0] = '\0';
+		for (int i = 0; i < 3; i++) {
+			char *slash = strrchr(path, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		strncat(path, "/memvisor", sizeof path - strlen(path) - 1);
+	}
+	if (path[0] == '/') {
+		snprintf(out, n, "%s", path);
+		return;
+	}
+	char cwd[2048];
+	if (!getcwd(cwd, sizeof cwd))
+		cwd[0] = '\0';
+	snprintf(out, n, "%s/%s", cwd, path);
+}
+
+char *mvt_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (len + 1 >= cap)
+			buf = realloc(buf, cap *= 2);
+		size_t got = fread(buf + len, 1, cap - len - 1, f);
+		if (got == 0)
+			break;
+		len += got;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (n)
+		*n = len;
+	return buf;
+}
+
+void mvt_read_file(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(buf, 1, n - 1, f) : 0;
+	buf[got] = '\0';
+	if (f)
+		fclose(f);
+}

@@ -30,4 +30,17 @@ char *mvt_tmpdir(const char *prefix);
 /* Remove it and the files in it (no subdirectories), free the path. */
 void mvt_rmdir(char *dir);
 
+/*
+ * The memvisor program the CLI tests run, as an absolute path: $MV_BIN,
+ * else $MV_BUILD/memvisor, else the memvisor three directories above the
+ * running test (BUILD/tests/LAYER/test_x -> BUILD/memvisor).
+ */
+void mvt_memvisor_bin(char *out, size_t n);
+/* A whole file, NUL-terminated, in a malloc'd buffer (NULL if it cannot
+ * be read); *n (if not NULL) its length. */
+char *mvt_slurp(const char *path, size_t *n);
+/* At most n - 1 bytes of a file into buf, NUL-terminated ("" if it
+ * cannot be read). */
+void mvt_read_file(const char *path, char *buf, size_t n);
+
 #endif
