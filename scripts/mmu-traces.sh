@@ -34,6 +34,9 @@ python=${PYTHON:-/usr/bin/python3.11}
 traces=${TRACES:-python-rand mawk-rand}
 skip=1000000
 count=5000000
+# the build's packages plus the tracer and the traced programs
+MV_EXTRA_PKGS="valgrind mawk python3.11 coreutils" "$here/scripts/deps.sh"
+[ -x "$memvisor" ] || make -C "$here" build/memvisor >/dev/null
 mkdir -p "$dir"
 cd "$dir"
 
