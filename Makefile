@@ -7,6 +7,17 @@
 #   check-svg  render the SVG charts in headless chromium (installs it)
 #   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
+# That happens while make reads this file, before the pkg-config flags below
+# are computed, so the first `make demo` on a fresh machine builds with them.
+
+ifeq ($(filter-out clean format deps,$(or $(MAKECMDGOALS),all)),)
+else ifneq ($(MV_DEPS_DONE),1)
+MV_DEPS := $(shell ./scripts/deps.sh >&2 && echo ok)
+ifneq ($(MV_DEPS),ok)
+$(error scripts/deps.sh could not install the Debian packages memvisor needs)
+endif
+export MV_DEPS_DONE := 1
+endif
 
 CC      ?= cc
 BUILD   ?= build
@@ -38,7 +49,7 @@ BIN     := $(BUILD)/memvisor
 .PHONY: all deps demo check test asan bench clean format check-svg fuzz fuzz-build
 .SECONDARY:
 
-all: deps $(LIB) $(BIN)
+all: $(LIB) $(BIN)
 
 deps:
 	@./scripts/deps.sh
@@ -75,7 +86,6 @@ check-svg: all
 	@./scripts/check-svg-browser.sh $(BUILD)
 
 asan:
-	@./scripts/deps.sh
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
@@ -95,7 +105,6 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,
 	-fno-sanitize-recover=all
 
 fuzz:
-	@./scripts/deps.sh
 	$(MAKE) -j$$(nproc) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
 	@for h in $(FUZZBIN); do \
 		n=$$(basename $$h); r=$${n#fuzz_}; \

@@ -4,6 +4,7 @@
 #include "memvisor/core.h"
 #include "memvisor/host.h"
 #include "memvisor/vm.h"
+#include "memvisor/mmu.h"
 #include "memvisor/reclaim.h"
 #include "memvisor/guest.h"
 #include "memvisor/policy.h"
