@@ -78,26 +78,33 @@ struct mv_swap_stats {
 	uint64_t slots, used;     /* file size in pages, pages in it */
 	uint64_t writes, reads;   /* pages written (swap-out), read (swap-in) */
 	uint64_t write_errors, read_errors;
+	uint64_t disk_bytes;      /* disk the file really takes (st_blocks *
+				     512 when the stats are read): grows in
+				     1 MiB extents as slots are first used,
+				     never shrinks during a run, so the peak */
 };
 
 struct mv_swapfile;
 
 /*
- * Create the VM's swap file `dir`/`vm-name`.vswp (O_EXCL: an existing file
- * is an error), `slots` pages long (ESX: configured memory minus
- * reservation), preallocated so a full disk shows now, not mid-run.
+ * Create the VM's swap file in `dir` with no name (O_TMPFILE, or mkstemp
+ * and unlink at once): nothing is left on disk however the process ends.
+ * `slots` pages long (ESX: configured memory minus reservation), sparse:
+ * disk is allocated as slots are first written, so a disk smaller than
+ * the file fails a swap-out with MV_ENOSPC (nothing lost), not power-on.
  * Registers itself as the VM's backing store for MV_PS_SWAPPED.
  */
 int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 		       struct mv_swapfile **out, struct mv_error *err);
-/* Close and (unless keep) remove the file. */
-void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 /*
- * Remove the file's name now; the open file keeps working and its blocks
- * are freed when it is closed, so a run that is killed leaves nothing
- * behind (the kernel closes it).
+ * The same, as the file `dir`/`vm-name`.vswp, for a scenario that keeps its
+ * swap files (O_EXCL: an existing file is an error, MV_EINVAL).
  */
-void mv_swapfile_unlink(struct mv_swapfile *sf);
+int mv_swapfile_create_named(struct mv_vm *vm, const char *dir,
+			     uint64_t slots, struct mv_swapfile **out,
+			     struct mv_error *err);
+/* Close the file; a named one is removed unless keep. */
+void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 /*
  * Swap out private page gppn: write its bytes, free its frame, mark it
  * swapped. On an I/O error or a full file the page stays resident and
@@ -112,6 +119,7 @@ int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
 void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st);
 /* Host memory its books take (free-slot stack, in-use bitmap). */
 uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf);
+/* Its name, or "DIR/NAME.vswp (deleted)" for a file without one. */
 const char *mv_swapfile_path(const struct mv_swapfile *sf);
 /* Tests: make the n-th next I/O (1 = the next one) fail with `code`
  * (MV_EIO or MV_ENOSPC), as a failing disk would. */

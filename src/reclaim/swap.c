@@ -3,10 +3,27 @@
  *
  * As ESX does (Waldspurger, OSDI 2002, section 3.3; VMware, "Understanding
  * Memory Resource Management in VMware vSphere 5.0"), every VM gets a swap
- * file when it powers on, `dir`/NAME.vswp, sized to what the hypervisor may
- * ever have to take from it: configured memory minus reservation. The file
- * is preallocated (posix_fallocate) so that a disk too small for it fails
- * the power-on, not a swap-out in the middle of a run.
+ * file when it powers on, sized to what the hypervisor may ever have to
+ * take from it: configured memory minus reservation.
+ *
+ * No name while it holds data. By default the file never has a name: it
+ * is opened with O_TMPFILE in the directory (or, where the filesystem
+ * cannot, made with mkstemp and unlinked before anything is written), so
+ * however the run ends (exit, SIGKILL, SIGINT, a crash) the kernel frees
+ * it with the last descriptor and nothing is left on disk. Only a file the
+ * scenario asks to keep (mv_swapfile_create_named) is `dir`/NAME.vswp.
+ *
+ * Disk on demand. The file is sparse: ftruncate gives it its logical size
+ * and no blocks. The blocks of a 1 MiB extent (CHUNK_SLOTS slots) are
+ * allocated with fallocate when a slot in it is first written, so a run
+ * takes disk only for what it swaps, a VM larger than the free disk space
+ * powers on, and a full disk shows as ENOSPC from fallocate at a known
+ * point: before the page's write, while the page is still resident (if
+ * the whole extent does not fit, the page's own 4 KiB is tried, so a
+ * nearly full disk is used to its last block). Extents are never given
+ * back during a run: a freed slot keeps its blocks for the next page, and
+ * the file's disk use (st_blocks, in the stats) is its peak. On a
+ * filesystem without fallocate the pwrite allocates and reports ENOSPC.
  *
  * File format: none beyond the page. Slot s holds one guest page, the 4096
  * bytes at offset s * 4096; there is no header, no checksum and no index:
@@ -22,10 +39,10 @@
  * slot instead of reading garbage.
  *
  * Nothing is ever lost: a page changes state only after its bytes are
- * safely in their new place. A failed or short write frees the slot and
- * leaves the page resident and unchanged; a failed read keeps the slot (the
- * page stays swapped, the access waits and can be retried). Errors name the
- * file, field "swap", and the system's reason.
+ * safely in their new place. A failed allocation, a failed or short write
+ * frees the slot and leaves the page resident and unchanged; a failed read
+ * keeps the slot (the page stays swapped, the access waits and can be
+ * retried). Errors name the file, field "swap", and the system's reason.
  *
  * Error injection (tests): mv_swapfile_inject_error makes the n-th next
  * swap-out write or swap-in read fail as a failing disk would. The
@@ -45,20 +62,24 @@ struct mv_swapfile {
 	struct mv_vm *vm;
 	struct mv_host *host;
 	int fd;
-	char path[256];
+	int named;              /* has the name path (kept files) */
+	char path[256];         /* its name, or "DIR/NAME.vswp (deleted)" */
 	uint64_t slots;
 	uint64_t fresh;         /* slots >= fresh were never handed out */
 	uint32_t *stack;        /* freed slots, LIFO */
 	uint64_t nstack;
 	struct mv_bitmap inuse; /* slot holds a page */
+	struct mv_bitmap extent; /* extent has its disk blocks */
+	int no_fallocate;       /* the filesystem cannot: pwrite allocates */
 	struct mv_swap_stats st;
 	uint64_t inject_nth;    /* 0: nothing injected */
 	int inject_code;
-	int unlinked;           /* its name is gone already */
 };
 
 /* A slot number must fit the pmap entry's 32-bit mpn field. */
 #define MAX_SLOTS ((uint64_t)UINT32_MAX)
+/* Disk is allocated in extents of this many slots (1 MiB). */
+#define CHUNK_SLOTS 256u
 
 static uint32_t slot_alloc(struct mv_swapfile *sf)
 {
@@ -99,9 +120,52 @@ static int errno_code(int e)
 	return e == ENOSPC || e == EDQUOT ? MV_ENOSPC : MV_EIO;
 }
 
+/* fallocate, EINTR retried; 0 or the errno. */
+static int allocate(int fd, off_t off, off_t len)
+{
+	while (fallocate(fd, 0, off, len) != 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
 /*
- * Write one page to slot s, completing short writes and retrying EINTR.
- * 0, or MV_EIO / MV_ENOSPC with err filled.
+ * Give slot s its disk blocks before its first write: the whole 1 MiB
+ * extent around it, or if that does not fit, its own 4 KiB. 0, or MV_EIO /
+ * MV_ENOSPC with err filled (nothing was written).
+ */
+static int allocate_slot(struct mv_swapfile *sf, uint32_t s, mv_gppn_t gppn,
+			 struct mv_error *err)
+{
+	uint64_t c = s / CHUNK_SLOTS;
+	if (sf->no_fallocate || mv_bitmap_test(&sf->extent, c))
+		return 0;
+	uint64_t first = c * CHUNK_SLOTS;
+	uint64_t n = sf->slots - first < CHUNK_SLOTS ? sf->slots - first
+						      : CHUNK_SLOTS;
+	int e = allocate(sf->fd, (off_t)(first << MV_PAGE_SHIFT),
+			 (off_t)(n << MV_PAGE_SHIFT));
+	if (!e) {
+		mv_bitmap_set(&sf->extent, c);
+		return 0;
+	}
+	if (e == EOPNOTSUPP || e == ENOSYS) {
+		sf->no_fallocate = 1; /* the write itself will allocate */
+		return 0;
+	}
+	/* not room for the extent: perhaps for this page (it is not marked,
+	 * so the next page in it tries the extent again) */
+	e = allocate(sf->fd, (off_t)s << MV_PAGE_SHIFT, MV_PAGE_SIZE);
+	if (!e)
+		return 0;
+	return mv_error_set(err, errno_code(e), sf->path, 0, "swap",
+			    "cannot allocate disk for page %llu in slot %u: %s",
+			    (unsigned long long)gppn, s, strerror(e));
+}
+
+/*
+ * Write one page to slot s (its disk allocated first), completing short
+ * writes and retrying EINTR. 0, or MV_EIO / MV_ENOSPC with err filled.
  */
 static int write_slot(struct mv_swapfile *sf, uint32_t s, const uint8_t *src,
 		      mv_gppn_t gppn, struct mv_error *err)
@@ -112,6 +176,9 @@ static int write_slot(struct mv_swapfile *sf, uint32_t s, const uint8_t *src,
 				    "cannot write page %llu to slot %u: %s "
 				    "(injected)", (unsigned long long)gppn, s,
 				    strerror(inj == MV_ENOSPC ? ENOSPC : EIO));
+	int rc = allocate_slot(sf, s, gppn, err);
+	if (rc)
+		return rc;
 	off_t off = (off_t)s << MV_PAGE_SHIFT;
 	size_t done = 0;
 	while (done < MV_PAGE_SIZE) {
@@ -196,12 +263,50 @@ static void swap_discard(void *ctx, struct mv_vm *vm, mv_gppn_t gppn)
 		slot_free(sf, s);
 }
 
-int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
-		       struct mv_swapfile **out, struct mv_error *err)
+/*
+ * A file in dir that has no name: O_TMPFILE where the filesystem has it
+ * (and unless try_tmpfile is 0), else mkstemp and unlink before anything
+ * is written. The descriptor, or -1 with errno set.
+ */
+int mv_swapfile_open_unnamed(const char *dir, int try_tmpfile)
+{
+#ifdef O_TMPFILE
+	if (try_tmpfile) {
+		/* O_EXCL: it can never be given a name (linkat) either */
+		int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC,
+			      0600);
+		if (fd >= 0 ||
+		    (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+			return fd;
+	}
+#else
+	(void)try_tmpfile;
+#endif
+	char tmpl[4096];
+	int len = snprintf(tmpl, sizeof tmpl, "%s/.memvisor-vswp-XXXXXX", dir);
+	if (len < 0 || (size_t)len >= sizeof tmpl) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (unlink(tmpl) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int create(struct mv_vm *vm, const char *dir, uint64_t slots,
+		  int named, struct mv_swapfile **out, struct mv_error *err)
 {
 	*out = NULL;
 	char path[256];
-	int len = snprintf(path, sizeof path, "%s/%s.vswp", dir, vm->cfg.name);
+	int len = snprintf(path, sizeof path, "%s/%s.vswp%s", dir,
+			   vm->cfg.name, named ? "" : " (deleted)");
 	if (len < 0 || (size_t)len >= sizeof path)
 		return mv_error_set(err, MV_EINVAL, dir, 0, "swap",
 				    "swap file path too long");
@@ -215,8 +320,11 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 	if (!sf)
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
 				    "out of memory");
-	sf->stack = malloc((slots ? slots : 1) * sizeof *sf->stack);
-	if (!sf->stack || mv_bitmap_init(&sf->inuse, slots ? slots : 1)) {
+	uint64_t n = slots ? slots : 1;
+	sf->stack = malloc(n * sizeof *sf->stack);
+	if (!sf->stack || mv_bitmap_init(&sf->inuse, n) ||
+	    mv_bitmap_init(&sf->extent, (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS)) {
+		mv_bitmap_free(&sf->inuse);
 		free(sf->stack);
 		free(sf);
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
@@ -227,44 +335,37 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 	sf->host = vm->host;
 	sf->slots = slots;
 	sf->st.slots = slots;
+	sf->named = named;
 	memcpy(sf->path, path, sizeof path);
 
-	sf->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (sf->fd < 0) {
+	sf->fd = named ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+		       : mv_swapfile_open_unnamed(dir, 1);
+	const char *what = "create";
+	int ok = sf->fd >= 0;
+	/* sparse: the logical size only; blocks come with the first writes */
+	if (ok && ftruncate(sf->fd, (off_t)(slots << MV_PAGE_SHIFT)) != 0) {
+		what = "size";
+		ok = 0;
+	}
+	if (!ok) {
 		int e = errno;
+		if (sf->fd >= 0) {
+			close(sf->fd);
+			if (named)
+				unlink(path);
+		}
+		mv_bitmap_free(&sf->extent);
 		mv_bitmap_free(&sf->inuse);
 		free(sf->stack);
 		free(sf);
-		/* an existing file is a configuration error: two VMs with
-		 * one name, or a run that did not clean up */
+		/* an existing file is a configuration error: a run into a
+		 * directory that still holds a kept file */
 		return mv_error_set(err, e == EEXIST   ? MV_EINVAL
 					 : e == ENOENT ? MV_ENOENT
 					 : e == ENOSPC ? MV_ENOSPC
 						       : MV_EIO,
-				    path, 0, "swap",
-				    "cannot create swap file: %s", strerror(e));
-	}
-	if (slots) {
-		/* posix_fallocate returns the error instead of setting errno */
-		int e;
-		do
-			e = posix_fallocate(sf->fd, 0,
-					    (off_t)(slots << MV_PAGE_SHIFT));
-		while (e == EINTR);
-		if (e) {
-			close(sf->fd);
-			unlink(path);
-			mv_bitmap_free(&sf->inuse);
-			free(sf->stack);
-			free(sf);
-			return mv_error_set(err, errno_code(e), path, 0, "swap",
-					    "cannot preallocate %llu pages "
-					    "(%llu bytes): %s",
-					    (unsigned long long)slots,
-					    (unsigned long long)(slots
-								 << MV_PAGE_SHIFT),
-					    strerror(e));
-		}
+				    path, 0, "swap", "cannot %s swap file: %s",
+				    what, strerror(e));
 	}
 	vm->backing[MV_PS_SWAPPED] = (struct mv_backing_ops){
 		.page_in = swap_page_in,
@@ -276,27 +377,35 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 	return 0;
 }
 
+int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
+		       struct mv_swapfile **out, struct mv_error *err)
+{
+	return create(vm, dir, slots, 0, out, err);
+}
+
+int mv_swapfile_create_named(struct mv_vm *vm, const char *dir,
+			     uint64_t slots, struct mv_swapfile **out,
+			     struct mv_error *err)
+{
+	return create(vm, dir, slots, 1, out, err);
+}
+
 /*
- * Close and (unless keep) remove the file. Touches neither the VM nor its
- * pmap, so it may run before or after mv_vm_destroy; the VM must not fault
- * on a swapped page afterwards.
+ * Close the file; a named one is removed unless keep. Touches neither the
+ * VM nor its pmap, so it may run before or after mv_vm_destroy; the VM
+ * must not fault on a swapped page afterwards.
  */
 void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
 {
 	if (!sf)
 		return;
 	close(sf->fd);
-	if (!keep && !sf->unlinked)
+	if (sf->named && !keep)
 		unlink(sf->path);
+	mv_bitmap_free(&sf->extent);
 	mv_bitmap_free(&sf->inuse);
 	free(sf->stack);
 	free(sf);
-}
-
-void mv_swapfile_unlink(struct mv_swapfile *sf)
-{
-	if (!sf->unlinked && unlink(sf->path) == 0)
-		sf->unlinked = 1;
 }
 
 /* Take a slot and write bytes to it; on failure the slot is free again. */
@@ -382,12 +491,21 @@ int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
 
 void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st)
 {
+	struct stat sb;
 	*st = sf->st;
+	/* what the filesystem says the file holds, its metadata included */
+	st->disk_bytes = fstat(sf->fd, &sb) == 0 ? (uint64_t)sb.st_blocks * 512
+						 : 0;
 }
 
 const char *mv_swapfile_path(const struct mv_swapfile *sf)
 {
 	return sf->path;
+}
+
+int mv_swapfile_fd(const struct mv_swapfile *sf)
+{
+	return sf->fd;
 }
 
 void mv_swapfile_inject_error(struct mv_swapfile *sf, uint64_t nth, int code)
@@ -439,5 +557,7 @@ int mv_swapfile_check(const struct mv_swapfile *sf, struct mv_error *err)
 uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf)
 {
 	uint64_t n = sf->slots ? sf->slots : 1;
-	return sizeof *sf + n * sizeof *sf->stack + (n + 63) / 64 * 8;
+	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
+	return sizeof *sf + n * sizeof *sf->stack + (n + 63) / 64 * 8 +
+	       (chunks + 63) / 64 * 8;
 }

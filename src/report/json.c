@@ -35,7 +35,7 @@ _Static_assert(sizeof(struct mv_share_stats) == 12 * sizeof(uint64_t),
 	       "sharing keys out of date");
 _Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
 	       "zcache keys out of date");
-_Static_assert(sizeof(struct mv_swap_stats) == 6 * sizeof(uint64_t),
+_Static_assert(sizeof(struct mv_swap_stats) == 7 * sizeof(uint64_t),
 	       "swap keys out of date");
 
 /* Keys are part of the schema: fixed here, not taken from name functions. */
@@ -317,6 +317,7 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_u64(w, "reads", sw->reads);
 	jw_u64(w, "write_errors", sw->write_errors);
 	jw_u64(w, "read_errors", sw->read_errors);
+	jw_u64(w, "disk_bytes", sw->disk_bytes);
 	jw_obj_end(w);
 }
 

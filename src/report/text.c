@@ -188,11 +188,14 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		fprintf(out, " (of %s)", fmt_duration(sc->duration_ns, a, sizeof a));
 	fputc('\n', out);
 	fprintf(out, "  %-12s %llu\n", "seed", (unsigned long long)sc->seed);
-	fprintf(out, "  %-12s %s (%.1f MiB, %d NUMA node%s, swap on %s)\n",
+	fprintf(out,
+		"  %-12s %s (%.1f MiB, %d NUMA node%s, swap on %s, "
+		"swap files %.1f MiB on disk)\n",
 		"host", sc->host.name[0] ? sc->host.name : "(unnamed)",
 		(double)sc->host.mem_bytes / (double)MV_MIB, sc->host.nodes,
 		sc->host.nodes == 1 ? "" : "s",
-		sc->host.swap_device == MV_SWAP_HDD ? "HDD" : "SSD");
+		sc->host.swap_device == MV_SWAP_HDD ? "HDD" : "SSD",
+		(double)r->total.swap.disk_bytes / (double)MV_MIB);
 	fprintf(out,
 		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,

@@ -13,9 +13,10 @@
  * every policy period (default 1 s) the policy (src/policy/plan.c) looks at
  * a snapshot of the host and VMs and returns balloon targets, pages to
  * compress or swap, and whether allocations are blocked; the simulator
- * carries them out. Each VM's swap file lives in a run directory, a fresh
- * temporary one unless the scenario names one, removed at the end unless
- * the scenario asks to keep it.
+ * carries them out. Each VM's swap file has no name (in the scenario's
+ * swap directory, else $TMPDIR), so nothing outlives the process; only a
+ * scenario that keeps its swap files gets named files, in its directory
+ * or a fresh temporary one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,7 +67,17 @@ void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st)
 		memset(st, 0, sizeof *st);
 }
 
-/* The directory for swap files: the scenario's, or a new temporary one. */
+static const char *tmp_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
+/*
+ * The directory for swap files: the scenario's; a new temporary one only
+ * when the files are to be kept without a directory named; else none
+ * (run_dir ""): the files are made without names in $TMPDIR.
+ */
 static int make_run_dir(struct mv_sim *s, struct mv_error *err)
 {
 	const char *dir = s->sc->reclaim.swap_dir;
@@ -79,9 +90,11 @@ static int make_run_dir(struct mv_sim *s, struct mv_error *err)
 		snprintf(s->run_dir, sizeof s->run_dir, "%s", dir);
 		return 0;
 	}
-	const char *tmp = getenv("TMPDIR");
+	s->run_dir[0] = '\0';
+	if (!s->sc->reclaim.keep_swap)
+		return 0;
 	snprintf(s->run_dir, sizeof s->run_dir, "%s/memvisor-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+		 tmp_dir());
 	if (!mkdtemp(s->run_dir))
 		return mv_error_set(err, MV_EIO, s->run_dir, 0, "swap/dir",
 				    "cannot create a run directory: %s",
@@ -100,7 +113,11 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	/* libvirt's swap_hard_limit bounds what may be swapped */
 	if (vm->cfg.swap_max_bytes / MV_PAGE_SIZE < slots)
 		slots = vm->cfg.swap_max_bytes / MV_PAGE_SIZE;
-	int rc = mv_swapfile_create(vm, s->run_dir, slots, &s->swap[i], err);
+	int rc = r->keep_swap
+		? mv_swapfile_create_named(vm, s->run_dir, slots, &s->swap[i],
+					   err)
+		: mv_swapfile_create(vm, s->run_dir[0] ? s->run_dir : tmp_dir(),
+				     slots, &s->swap[i], err);
 	if (rc)
 		return rc;
 	uint64_t cache = r->compression
@@ -302,16 +319,6 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 			mv_sim_destroy(s);
 			return rc;
 		}
-	}
-	/* swap files nobody asked to keep lose their names at once: a run
-	 * that is killed leaves no files behind, only an empty directory
-	 * while it runs, removed here too */
-	if (!sc->reclaim.keep_swap) {
-		for (int i = 0; i < s->nvms; i++)
-			if (s->swap[i])
-				mv_swapfile_unlink(s->swap[i]);
-		if (s->own_run_dir && rmdir(s->run_dir) == 0)
-			s->own_run_dir = 0;
 	}
 	mv_memstate_init(&s->memstate, sc->reclaim.memstate_model,
 			 &sc->host.thresholds, sc->host.mem_bytes);
