@@ -456,11 +456,66 @@ enum {
 	D_NUMATUNE,
 	D_METADATA,
 	D_DEVICES,
+	D_CPU,
 	D_COUNT
 };
 static const char *const domain_elems[D_COUNT] = {
-	"name",		 "memory",   "currentMemory", "memtune",
-	"memoryBacking", "numatune", "metadata",      "devices"};
+	"name",	    "memory",	"currentMemory", "memtune", "memoryBacking",
+	"numatune", "metadata", "devices",	 "cpu"};
+
+/*
+ * Guest RAM is whole pages: QEMU aligns the RAM size up to the host page
+ * size, so a <memory> of 1572863 KiB (libvirt's hugepages-numa-default.xml)
+ * is 1572864 KiB of machine memory to back.
+ */
+static uint64_t page_align_up(uint64_t bytes)
+{
+	if (bytes > UINT64_MAX - (MV_PAGE_SIZE - 1))
+		return bytes; /* too large anyway: mv_vm_config_check says so */
+	return (bytes + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE * MV_PAGE_SIZE;
+}
+
+/*
+ * A domain without <memory> but with guest NUMA cells (<cpu><numa><cell
+ * memory=... unit=...>) has their sum as its memory, as libvirt computes
+ * it. Returns 0 with *mem, or MV_ENOENT when there are no cells.
+ */
+static int numa_cells_memory(const struct mv_xsrc *s, const xmlNode *cpu,
+			     uint64_t *mem, const xmlNode **at)
+{
+	uint64_t sum = 0;
+	int cells = 0;
+	for (const xmlNode *nu = cpu ? cpu->children : NULL; nu;
+	     nu = nu->next) {
+		if (!mv_xml_is_plain(nu, "numa"))
+			continue;
+		for (const xmlNode *c = nu->children; c; c = c->next) {
+			if (!mv_xml_is_plain(c, "cell"))
+				continue;
+			const char *v = mv_xml_attr(c, "memory");
+			const char *unit = mv_xml_attr(c, "unit");
+			uint64_t b;
+			if (!v)
+				return mv_xml_fail(s, c, "cpu/numa/cell",
+						   "memory is required");
+			if (unit && mv_unit_multiplier(unit, 0) == 0)
+				return mv_xml_fail(s, c, "cpu/numa/cell",
+						   "unknown unit '%s'", unit);
+			if (mv_parse_size(v, unit, MV_KIB, &b) != 0 ||
+			    b > UINT64_MAX - sum)
+				return mv_xml_fail(s, c, "cpu/numa/cell",
+						   "memory '%s' is not a size",
+						   v);
+			sum += b;
+			if (!cells++)
+				*at = c;
+		}
+	}
+	if (!cells)
+		return MV_ENOENT;
+	*mem = sum;
+	return 0;
+}
 
 /* Read a libvirt <domain> into spec, then validate the VM (loader.h). */
 int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
@@ -507,11 +562,20 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
 				   sizeof spec->vm.name - 1);
 
 	uint64_t mem;
-	if (!el[D_MEMORY])
-		return mv_xml_fail(s, dom, "memory", "is required");
-	if ((rc = mv_xml_size_elem(s, el[D_MEMORY], "memory", &mem)))
-		return rc;
-	dl->memory = mv_xml_line(el[D_MEMORY]);
+	if (el[D_MEMORY]) {
+		if ((rc = mv_xml_size_elem(s, el[D_MEMORY], "memory", &mem)))
+			return rc;
+		dl->memory = mv_xml_line(el[D_MEMORY]);
+	} else {
+		const xmlNode *cell = NULL;
+		rc = numa_cells_memory(s, el[D_CPU], &mem, &cell);
+		if (rc == MV_ENOENT)
+			return mv_xml_fail(s, dom, "memory", "is required");
+		if (rc)
+			return rc;
+		dl->memory = mv_xml_line(cell);
+	}
+	mem = page_align_up(mem);
 
 	struct mv_vm_config *vm = &spec->vm;
 	mv_vm_config_default(vm, name, mem);
@@ -524,6 +588,7 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
 		if ((rc = mv_xml_size_elem(s, el[D_CURRENT], "currentMemory",
 					   &vm->current_bytes)))
 			return rc;
+		vm->current_bytes = page_align_up(vm->current_bytes);
 	}
 	if (el[D_MEMTUNE] && (rc = parse_memtune(s, el[D_MEMTUNE], vm, dl)))
 		return rc;

@@ -768,16 +768,83 @@ static void test_domain_memory_units_follow_libvirt(void **state)
 	mv_scenario_free(sc);
 }
 
-static void test_memory_in_mb_that_is_not_whole_pages_is_rejected(
+/* libvirt's hugepages-numa-default.xml: 1572863 KiB. QEMU aligns guest
+ * RAM up to whole pages; so does memvisor (docs/scenario.md). */
+static void test_memory_that_is_not_whole_pages_is_aligned_up(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		with_domain("      <name>a</name>\n"
+			    "      <memory unit='KiB'>1572863</memory>\n"
+			    "      <currentMemory unit='KiB'>1572862"
+			    "</currentMemory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 1572864ull * MV_KIB);
+	assert_int_equal(sc->vms[0].vm.current_bytes, 1572864ull * MV_KIB);
+	mv_scenario_free(sc);
+	/* 1000 MB = 10^9 bytes: 244140.625 pages -> 244141 */
+	sc = load_ok(with_domain("      <name>a</name>\n"
+				 "      <memory unit='MB'>1000</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 244141ull * MV_PAGE_SIZE);
+	mv_scenario_free(sc);
+}
+
+/* Every spelling libvirt's virScaleInteger takes, any case. */
+static void test_lower_case_and_long_unit_names_load(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *unit, *value;
+		uint64_t bytes;
+	} cases[] = {
+		{"kib", "1048576", MV_GIB}, {"KIB", "1048576", MV_GIB},
+		{"k", "1048576", MV_GIB},   {"mib", "1024", MV_GIB},
+		{"gb", "1", 1000000000ull + 1536}, {"byte", "1073741824", MV_GIB},
+		{"bytes", "1073741824", MV_GIB},   {"G", "1", MV_GIB},
+		{"TiB", "1", 1024 * MV_GIB},	   {"tb", "1", 1000000000000ull},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char body[256];
+		snprintf(body, sizeof body,
+			 "      <name>a</name>\n"
+			 "      <memory unit='%s'>%s</memory>\n",
+			 cases[i].unit, cases[i].value);
+		struct mv_scenario *sc = load_ok(with_domain(body));
+		if (sc->vms[0].vm.mem_bytes != cases[i].bytes)
+			fail_msg("unit '%s': %llu bytes", cases[i].unit,
+				 (unsigned long long)sc->vms[0].vm.mem_bytes);
+		mv_scenario_free(sc);
+	}
+	/* P, PiB, EiB: units libvirt takes, sizes above any host */
+	struct mv_scenario *sc = load_ok(
+		with_domain(MEM1G "      <memtune><hard_limit unit='P'>1"
+				  "</hard_limit><swap_hard_limit unit='EiB'>1"
+				  "</swap_hard_limit><soft_limit unit='PiB'>1"
+				  "</soft_limit></memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.limit_bytes, 1ull << 50);
+	assert_int_equal(sc->vms[0].vm.soft_limit_bytes, 1ull << 50);
+	mv_scenario_free(sc);
+}
+
+/* libvirt's cpu-numa-no-memory-element.xml: the memory is the sum of the
+ * guest NUMA cells. */
+static void test_memory_from_numa_cells_when_there_is_no_memory_element(
 	void **state)
 {
 	(void)state;
-	/* ... 1000 MB (10^9 bytes) is not, and is not rounded */
-	const char *msg = load_err(
+	struct mv_scenario *sc = load_ok(
 		with_domain("      <name>a</name>\n"
-			    "      <memory unit='MB'>1000</memory>\n"),
-		6, "memory", "multiple of 4 KiB");
-	assert_string_equal(msg, "t.xml:6: memory: must be a multiple of 4 KiB");
+			    "      <cpu><numa>\n"
+			    "        <cell id='0' cpus='0' memory='524288'/>\n"
+			    "        <cell id='1' cpus='1' memory='512' "
+			    "unit='MiB'/>\n"
+			    "      </numa></cpu>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
+	mv_scenario_free(sc);
+	load_err(with_domain("      <name>a</name>\n"
+			     "      <cpu><numa>\n"
+			     "        <cell id='0' cpus='0'/>\n"
+			     "      </numa></cpu>\n"),
+		 7, "cpu/numa/cell", "memory is required");
 }
 
 static void test_unknown_unit_is_rejected(void **state)
@@ -1173,9 +1240,12 @@ static void test_current_memory_above_memory_is_rejected(void **state)
 		6, "currentMemory", "must not exceed memory");
 	assert_string_equal(msg, "t.xml:6: currentMemory: must not exceed "
 				 "memory (1.00 GiB)");
-	load_err(with_domain(MEM1G "      <currentMemory unit='b'>5000"
-				   "</currentMemory>\n"),
-		 6, "currentMemory", "multiple of 4 KiB");
+	/* 5000 bytes is aligned up to two pages, as QEMU would */
+	struct mv_scenario *sc = load_ok(
+		with_domain(MEM1G "      <currentMemory unit='b'>5000"
+				  "</currentMemory>\n"));
+	assert_int_equal(sc->vms[0].vm.current_bytes, 8192);
+	mv_scenario_free(sc);
 }
 
 static void test_hard_limit_below_min_guarantee_is_rejected(void **state)
@@ -1749,8 +1819,9 @@ int main(void)
 		cmocka_unit_test(test_mmu_mode_pages_tags_and_hugepages_are_read),
 		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
-		cmocka_unit_test(
-			test_memory_in_mb_that_is_not_whole_pages_is_rejected),
+		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
+		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
+		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
 		cmocka_unit_test(test_unknown_unit_is_rejected),
 		cmocka_unit_test(test_missing_memory_is_reported_with_line),
 		cmocka_unit_test(test_missing_name_is_reported_with_line),
