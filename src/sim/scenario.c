@@ -19,6 +19,7 @@
  * validates each VM through mv_vm_config_check and
  * mv_workload_config_check, the same rules every VM source obeys.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -588,10 +589,54 @@ static int parse_scenario_attrs(const struct mv_xsrc *s, const xmlNode *root,
 	return 0;
 }
 
+/*
+ * A VM description given where a scenario is expected (`memvisor run
+ * web.xml`): say so, and show the scenario that would run it.
+ */
+static int not_a_scenario(struct mv_error *err, const char *file, int line,
+			  const char *what)
+{
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	return mv_error_set(err, MV_EINVAL, file, line, "scenario",
+			    "this is %s, not a memvisor scenario; wrap it: "
+			    "<scenario><host><memory unit='GiB'>16</memory>"
+			    "</host><vm file='%s'/></scenario>",
+			    what, base);
+}
+
+/* Does text look like a .vmx file: its first line `key = ...`? */
+static int looks_like_vmx(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	for (;;) {
+		while (p < end &&
+		       (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			p++;
+		if (p < end && *p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		break;
+	}
+	const char *k = p;
+	while (p < end && (isalnum((unsigned char)*p) || strchr("._:-[]*", *p)))
+		p++;
+	if (p == k)
+		return 0;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && *p == '=';
+}
+
 static int parse_scenario(struct loader *L, const struct mv_xsrc *s,
 			  const xmlNode *root)
 {
 	struct mv_scenario *sc = L->sc;
+	if (mv_xml_is_plain(root, "domain"))
+		return not_a_scenario(s->err, s->file, mv_xml_line(root),
+				      "a libvirt domain");
 	if (!mv_xml_is_plain(root, "scenario")) {
 		char label[128];
 		return mv_xml_fail(s, root, "scenario",
@@ -664,7 +709,11 @@ static int load_buffer(const char *buf, size_t len, const char *name,
 	default_name(name, sc->name, sizeof sc->name);
 
 	xmlDoc *doc = NULL;
-	int rc = mv_xml_parse(buf, len, name, &doc, err);
+	int rc;
+	if (mv_vmx_is_path(name) || looks_like_vmx(buf, len))
+		rc = not_a_scenario(err, name, 1, "a VMware .vmx file");
+	else
+		rc = mv_xml_parse(buf, len, name, &doc, err);
 	if (rc == 0) {
 		struct loader L = {sc, base_dir, err, 0};
 		struct mv_xsrc s = {name, err};

@@ -768,6 +768,49 @@ static void test_domain_memory_units_follow_libvirt(void **state)
 	mv_scenario_free(sc);
 }
 
+/*
+ * A VM description where a scenario is expected says so and shows the
+ * wrapper, which loads. Before: "Start tag expected" for a .vmx, "root
+ * element is <domain>" for a domain.
+ */
+static void check_wrap_hint(const char *path, const char *what)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_scenario_load(path, &sc, &err), MV_EINVAL);
+	assert_null(sc);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 1);
+	assert_string_equal(err.field, "scenario");
+	if (!strstr(err.msg, what) || !strstr(err.msg, "not a memvisor "
+						       "scenario; wrap it: "))
+		fail_msg("unexpected message: %s", err.msg);
+	/* the suggested scenario, next to the file, loads */
+	const char *wrap = strstr(err.msg, "wrap it: ") + strlen("wrap it: ");
+	struct mv_error e2 = {0};
+	mvt_ok(mv_scenario_load_string(wrap, "wrap.xml", "examples/domains",
+				       &sc, &e2),
+	       &e2, "the suggested wrapper");
+	assert_int_equal(sc->nvms, 1);
+	mv_scenario_free(sc);
+}
+
+static void test_vm_file_given_as_scenario_shows_how_to_wrap_it(void **state)
+{
+	(void)state;
+	check_wrap_hint("examples/domains/esx-db.vmx", "a VMware .vmx file");
+	check_wrap_hint("examples/domains/debian12.xml", "a libvirt domain");
+	/* a .vmx by its content, whatever its name */
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_scenario_load_string("# VMware\n.encoding = "
+						 "\"UTF-8\"\nmemsize = \"4\"\n",
+						 "vm.cfg", "", &sc, &err),
+			 MV_EINVAL);
+	assert_non_null(strstr(err.msg, "a VMware .vmx file"));
+	assert_non_null(strstr(err.msg, "<vm file='vm.cfg'/>"));
+}
+
 /* libvirt's hugepages-numa-default.xml: 1572863 KiB. QEMU aligns guest
  * RAM up to whole pages; so does memvisor (docs/scenario.md). */
 static void test_memory_that_is_not_whole_pages_is_aligned_up(void **state)
@@ -937,7 +980,9 @@ static void test_root_element_must_be_scenario(void **state)
 {
 	(void)state;
 	load_err("<domain>\n</domain>\n", 1, "scenario",
-		 "root element is <domain>, expected <scenario>");
+		 "this is a libvirt domain, not a memvisor scenario");
+	load_err("<host>\n</host>\n", 1, "scenario",
+		 "root element is <host>, expected <scenario>");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1820,6 +1865,7 @@ int main(void)
 		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
 		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
+		cmocka_unit_test(test_vm_file_given_as_scenario_shows_how_to_wrap_it),
 		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
 		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
 		cmocka_unit_test(test_unknown_unit_is_rejected),
