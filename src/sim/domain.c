@@ -307,15 +307,27 @@ static int parse_guest(const struct mv_xsrc *s, const xmlNode *n,
 
 /*
  * <mv:mmu mode="native|shadow|nested" pages="4k|2m" tagged="yes|no"
- * l2-4k="1536x12" lat-exit="1500" ...>: translate the guest's accesses
- * through an MMU model. The host page size
- * is the domain's <memoryBacking><hugepages/> (mv_guest_finish).
+ * host-pages="4k|2m" l2-4k="1536x12" lat-exit="1500" ...>: translate the
+ * guest's accesses through an MMU model. The host backs the guest with
+ * 2 MiB pages with the domain's <memoryBacking><hugepages/> (hugetlbfs,
+ * locked: mv_guest_finish) or with host-pages="2m": transparent huge
+ * pages, which the host still breaks up to swap and share.
  */
+/* "2m"/"4k" (2M, 2MiB, 4K, 4KiB): 1 for 2 MiB, 0 for 4 KiB, -1 otherwise. */
+static int page_size_2m(const char *v)
+{
+	if (!strcmp(v, "2m") || !strcmp(v, "2M") || !strcmp(v, "2MiB"))
+		return 1;
+	if (!strcmp(v, "4k") || !strcmp(v, "4K") || !strcmp(v, "4KiB"))
+		return 0;
+	return -1;
+}
+
 static int parse_mmu(const struct mv_xsrc *s, const xmlNode *n,
 		     struct mv_guest_config *g)
 {
-	const char *names[32] = {"mode", "pages", "tagged"};
-	int nn = 3;
+	const char *names[32] = {"mode", "pages", "tagged", "host-pages"};
+	int nn = 4;
 	for (const char *const *k = mv_mmu_config_keys; *k; k++)
 		names[nn++] = *k;
 	names[nn] = NULL;
@@ -334,13 +346,18 @@ static int parse_mmu(const struct mv_xsrc *s, const xmlNode *n,
 	mv_mmu_config_default(&g->mmu_cfg, mode);
 	g->mmu = 1;
 	if ((v = mv_xml_attr(n, "pages"))) {
-		if (!strcmp(v, "2m") || !strcmp(v, "2M") || !strcmp(v, "2MiB"))
-			g->mmu_cfg.guest_2m = 1;
-		else if (strcmp(v, "4k") && strcmp(v, "4K") &&
-			 strcmp(v, "4KiB"))
+		if (page_size_2m(v) < 0)
 			return mv_xml_fail(s, n, "mmu/pages",
 					   "'%s' is not a page size (4k, 2m)",
 					   v);
+		g->mmu_cfg.guest_2m = page_size_2m(v);
+	}
+	if ((v = mv_xml_attr(n, "host-pages"))) {
+		if (page_size_2m(v) < 0)
+			return mv_xml_fail(s, n, "mmu/host-pages",
+					   "'%s' is not a page size (4k, 2m)",
+					   v);
+		g->mmu_cfg.host_2m = page_size_2m(v);
 	}
 	if ((v = mv_xml_attr(n, "tagged")) &&
 	    (rc = mv_xml_bool(s, n, "mmu/tagged", v, &g->mmu_cfg.tagged)))
@@ -434,7 +451,7 @@ void mv_guest_finish(struct mv_vm_spec *spec, int image_given, int size_given)
 	struct mv_guest_config *g = &spec->guest;
 	/* <memoryBacking><hugepages/>: the host backs the VM with 2 MiB pages
 	 */
-	g->mmu_cfg.host_2m = spec->vm.hugepages;
+	g->mmu_cfg.host_2m = g->mmu_cfg.host_2m || spec->vm.hugepages;
 	if (!image_given)
 		snprintf(g->os_image, sizeof g->os_image, "%s-generic",
 			 mv_guest_flavour_name(g->flavour));
@@ -517,10 +534,60 @@ static int numa_cells_memory(const struct mv_xsrc *s, const xmlNode *cpu,
 	return 0;
 }
 
-/* Read a libvirt <domain> into spec, then validate the VM (loader.h). */
-int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
-		   struct mv_vm_spec *spec, struct mv_domain_lines *dl)
+/* The warning for a libvirt setting read but not modelled. */
+#define NOT_MODELLED                                                           \
+	"%s is read but not modelled; see docs/scenario.md, \"The libvirt "    \
+	"domain\""
+
+/*
+ * <memoryBacking>: <nosharepages/> turns page sharing off; <locked/>
+ * (mlock of the guest's memory) keeps it in host RAM, never swapped or
+ * compressed by the hypervisor; <hugepages/> backs it with hugetlbfs
+ * pages, which the host neither swaps nor merges (KSM skips hugetlb
+ * areas), and maps it with 2 MiB pages for the MMU model.
+ */
+static void read_backing(const xmlNode *mb, struct mv_vm_config *vm)
 {
+	for (const xmlNode *c = mb->children; c; c = c->next) {
+		if (mv_xml_is_plain(c, "hugepages")) {
+			vm->hugepages = 1;
+			vm->locked = 1;
+			vm->sharing = 0;
+		} else if (mv_xml_is_plain(c, "locked")) {
+			vm->locked = 1;
+		} else if (mv_xml_is_plain(c, "nosharepages")) {
+			vm->sharing = 0;
+		}
+	}
+}
+
+/* <memballoon autodeflate='on' freePageReporting='on'>: not modelled. */
+static int warn_balloon_features(const struct mv_xsrc *s, const xmlNode *mb,
+				 struct mv_scenario *sc)
+{
+	static const char *const feats[] = {"autodeflate", "freePageReporting"};
+	for (size_t i = 0; i < sizeof feats / sizeof feats[0]; i++) {
+		const char *v = mv_xml_attr(mb, feats[i]);
+		char key[64], what[64];
+		if (!v || strcmp(v, "off") == 0)
+			continue;
+		snprintf(key, sizeof key, "memballoon/%s", feats[i]);
+		snprintf(what, sizeof what, "<memballoon %s='%s'>", feats[i],
+			 v);
+		int rc = mv_scenario_warn(sc, key, s->file, mv_xml_line(mb),
+					  NOT_MODELLED, what);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Read a libvirt <domain> into spec, then validate the VM (loader.h). */
+int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
+		   struct mv_scenario *sc, struct mv_vm_spec *spec,
+		   struct mv_domain_lines *dl)
+{
+	int host_nodes = sc->host.nodes;
 	memset(dl, 0, sizeof *dl);
 	snprintf(dl->file, sizeof dl->file, "%s", s->file);
 	if (!mv_xml_is_plain(dom, "domain")) {
@@ -593,13 +660,12 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
 	if (el[D_MEMTUNE] && (rc = parse_memtune(s, el[D_MEMTUNE], vm, dl)))
 		return rc;
 	if (el[D_BACKING])
-		for (const xmlNode *c = el[D_BACKING]->children; c;
-		     c = c->next) {
-			if (mv_xml_is_plain(c, "hugepages"))
-				vm->hugepages = 1;
-			else if (mv_xml_is_plain(c, "nosharepages"))
-				vm->sharing = 0;
-		}
+		read_backing(el[D_BACKING], vm);
+	if (vm->soft_limit_bytes &&
+	    (rc = mv_scenario_warn(sc, "memtune/soft_limit", s->file,
+				   dl->soft_limit, NOT_MODELLED,
+				   "<memtune><soft_limit>")))
+		return rc;
 	if (el[D_DEVICES]) {
 		const xmlNode *mb = NULL;
 		for (const xmlNode *c = el[D_DEVICES]->children; c;
@@ -610,7 +676,8 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
 				return mv_xml_fail_duplicate(s, c, mb,
 							     "memballoon");
 			mb = c;
-			if ((rc = parse_memballoon(s, c, vm, dl)))
+			if ((rc = parse_memballoon(s, c, vm, dl)) ||
+			    (rc = warn_balloon_features(s, c, sc)))
 				return rc;
 		}
 	}
@@ -685,10 +752,11 @@ int mv_domain_parse(const char *xml, size_t len, const char *file,
 	xmlDoc *doc = NULL;
 	int rc = mv_xml_parse(xml, len, file, &doc, err);
 	if (!rc)
-		rc = mv_domain_read(&ds, xmlDocGetRootElement(doc), host_nodes,
-				    spec, &dl);
+		rc = mv_domain_read(&ds, xmlDocGetRootElement(doc), &sc, spec,
+				    &dl);
 	if (!rc)
 		rc = mv_workloads_finish(&sc, NULL, spec, err);
 	xmlFreeDoc(doc);
+	free(sc.warnings);
 	return rc;
 }

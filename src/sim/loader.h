@@ -22,11 +22,13 @@ struct mv_domain_lines {
 
 /*
  * Read a libvirt <domain> element (and its memvisor metadata) into
- * spec->vm and spec->guest for a host of host_nodes NUMA nodes, then
- * validate the VM. dl receives where things were.
+ * spec->vm and spec->guest for the host of sc, then validate the VM;
+ * settings read but not modelled become sc's warnings. dl receives where
+ * things were.
  */
-int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
-		   struct mv_vm_spec *spec, struct mv_domain_lines *dl);
+int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
+		   struct mv_scenario *sc, struct mv_vm_spec *spec,
+		   struct mv_domain_lines *dl);
 
 /*
  * Guest defaults that depend on the VM, for every VM source: the OS
@@ -34,6 +36,14 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom, int host_nodes,
  * quarter of the VM's memory, the MMU's host page size.
  */
 void mv_guest_finish(struct mv_vm_spec *spec, int image_given, int size_given);
+
+/*
+ * Record a warning for the scenario's user, once per key (later ones are
+ * counted): "file:line: <fmt...>". sc NULL: dropped. 0 or MV_ENOMEM.
+ */
+int mv_scenario_warn(struct mv_scenario *sc, const char *key, const char *file,
+		     int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Append the <workload> element n to g (at most MV_MAX_WORKLOADS). */
 int mv_workload_elem_add(const struct mv_xsrc *s, const xmlNode *n,

@@ -492,12 +492,12 @@ static int parse_vm(struct loader *L, const struct mv_xsrc *s,
 			   0) {
 			struct mv_xsrc ds = {path, s->err};
 			rc = mv_domain_read(&ds, xmlDocGetRootElement(doc),
-					    L->sc->host.nodes, spec, dl);
+					    L->sc, spec, dl);
 		}
 		free(buf);
 		xmlFreeDoc(doc);
 	} else {
-		rc = mv_domain_read(s, dom, L->sc->host.nodes, spec, dl);
+		rc = mv_domain_read(s, dom, L->sc, spec, dl);
 	}
 	for (const xmlNode *c = vn->children; !rc && c; c = c->next)
 		if (mv_xml_is_plain(c, "workload"))
@@ -836,6 +836,7 @@ void mv_scenario_free(struct mv_scenario *s)
 		return;
 	for (int i = 0; i < s->ntraces; i++)
 		mv_access_trace_free(s->traces[i]);
+	free(s->warnings);
 	free(s->traces);
 	free(s->vms);
 	free(s);

@@ -768,6 +768,94 @@ static void test_domain_memory_units_follow_libvirt(void **state)
 	mv_scenario_free(sc);
 }
 
+/* The warning recorded under key, or NULL. */
+static const struct mv_warning *warning(const struct mv_scenario *sc,
+					const char *key)
+{
+	for (int i = 0; i < sc->nwarnings; i++)
+		if (strcmp(sc->warnings[i].key, key) == 0)
+			return &sc->warnings[i];
+	return NULL;
+}
+
+/* <locked/> and <hugepages/> are modelled: memory the hypervisor never
+ * swaps or compresses; hugetlbfs pages are not shared either. */
+static void test_locked_and_hugepages_keep_memory_in_host_ram(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><locked/></memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.locked, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 1); /* KSM merges mlocked */
+	assert_int_equal(sc->vms[0].vm.hugepages, 0);
+	assert_null(warning(sc, "memoryBacking/locked"));
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><hugepages/></memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.locked, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 0);
+	assert_int_equal(sc->vms[0].vm.hugepages, 1);
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(MEM1G));
+	assert_int_equal(sc->vms[0].vm.locked, 0);
+	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	mv_scenario_free(sc);
+}
+
+/* Settings read but not modelled are said, once each, with file:line. */
+static void test_settings_not_modelled_are_warned_once(void **state)
+{
+	(void)state;
+	const char *xml =
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm count='3'>\n"
+		"    <domain><name>a</name><memory unit='GiB'>1</memory>\n"
+		"      <memtune><soft_limit unit='MiB'>512</soft_limit>"
+		"</memtune>\n"
+		"      <devices><memballoon model='virtio' autodeflate='on' "
+		"freePageReporting='on'/></devices>\n"
+		"    </domain>\n"
+		"    <workload size='64MiB'/>\n"
+		"  </vm>\n"
+		"  <vm><domain><name>b</name><memory unit='GiB'>1</memory>\n"
+		"      <devices><memballoon model='virtio' autodeflate='off'/>"
+		"</devices></domain>\n"
+		"    <workload size='64MiB'/>\n"
+		"  </vm>\n"
+		"</scenario>\n";
+	struct mv_scenario *sc = load_ok(xml);
+	assert_int_equal(sc->nwarnings, 3);
+	const struct mv_warning *w = warning(sc, "memtune/soft_limit");
+	assert_non_null(w);
+	assert_string_equal(w->text,
+			    "t.xml:5: <memtune><soft_limit> is read but not "
+			    "modelled; see docs/scenario.md, \"The libvirt "
+			    "domain\"");
+	assert_int_equal(w->more, 0); /* the clones share one element */
+	w = warning(sc, "memballoon/autodeflate");
+	assert_non_null(w);
+	assert_non_null(strstr(w->text, "t.xml:6: <memballoon "
+					"autodeflate='on'> is read but not "
+					"modelled"));
+	assert_non_null(warning(sc, "memballoon/freePageReporting"));
+	assert_null(warning(sc, "no-workload"));
+	/* printed once each, through the one helper */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	mv_scenario_print_warnings(sc, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "memvisor: warning: t.xml:5: "
+				    "<memtune><soft_limit>"));
+	int lines = 0;
+	for (const char *p = buf; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+	free(buf);
+	mv_scenario_free(sc);
+}
+
 /*
  * A VM description where a scenario is expected says so and shows the
  * wrapper, which loads. Before: "Start tag expected" for a .vmx, "root
@@ -1725,7 +1813,7 @@ static void test_hugepages_flag_and_numatune_home_node_alone(void **state)
 		MEM1G "      <memoryBacking><hugepages><page size='2048' "
 		      "unit='KiB'/></hugepages></memoryBacking>\n"));
 	assert_int_equal(sc->vms[0].vm.hugepages, 1);
-	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 0); /* hugetlbfs: no KSM */
 	assert_int_equal(sc->vms[0].vm.home_node, -1);
 	mv_scenario_free(sc);
 	sc = load_ok(with_domain(MEM1G "      <memoryBacking><locked/>"
@@ -1865,6 +1953,8 @@ int main(void)
 		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
 		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
+		cmocka_unit_test(test_locked_and_hugepages_keep_memory_in_host_ram),
+		cmocka_unit_test(test_settings_not_modelled_are_warned_once),
 		cmocka_unit_test(test_vm_file_given_as_scenario_shows_how_to_wrap_it),
 		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
 		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
