@@ -590,6 +590,38 @@ static int parse_scenario_attrs(const struct mv_xsrc *s, const xmlNode *root,
 }
 
 /*
+ * VMs without a workload (plain `virsh dumpxml` files) only boot: their
+ * OS image is read and touched at its os-rate, nothing else. The report
+ * of such a host is calm and says nothing of why: say it once, naming
+ * them (docs/scenario.md, "From measurements to workloads").
+ */
+static int warn_idle_vms(struct mv_scenario *sc, const char *file)
+{
+	char names[160] = "";
+	size_t len = 0;
+	int n = 0;
+	for (int i = 0; i < sc->nvms; i++) {
+		if (sc->vms[i].guest.nworkloads)
+			continue;
+		const char *nm = sc->vms[i].vm.name;
+		if (n < 6 && len + strlen(nm) + 8 < sizeof names)
+			len += (size_t)snprintf(names + len, sizeof names - len,
+						"%s%s", n ? ", " : "", nm);
+		n++;
+	}
+	if (!n)
+		return 0;
+	return mv_scenario_warn(
+		sc, "no-workload", file, 0,
+		"%d VM%s without a workload (%s%s) only boot%s and stay idle, "
+		"so the host looks calm; give %s a <workload> from measured "
+		"figures: see docs/scenario.md, \"From measurements to "
+		"workloads\"",
+		n, n == 1 ? "" : "s", names, n > 6 ? ", ..." : "",
+		n == 1 ? "s" : "", n == 1 ? "it" : "them");
+}
+
+/*
  * A VM description given where a scenario is expected (`memvisor run
  * web.xml`): say so, and show the scenario that would run it.
  */
@@ -674,7 +706,7 @@ static int parse_scenario(struct loader *L, const struct mv_xsrc *s,
 	for (const xmlNode *c = root->children; c; c = c->next)
 		if (mv_xml_is_plain(c, "vm") && (rc = parse_vm(L, s, c)))
 			return rc;
-	return 0;
+	return warn_idle_vms(sc, s->file);
 }
 
 /* The name of `file` without directory and extension. */

@@ -856,6 +856,33 @@ static void test_settings_not_modelled_are_warned_once(void **state)
 	mv_scenario_free(sc);
 }
 
+/* Plain `virsh dumpxml` VMs without a workload: one warning naming them. */
+static void test_vms_without_a_workload_are_named_in_one_warning(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm><domain><name>web</name><memory unit='GiB'>1</memory>"
+		"</domain></vm>\n"
+		"  <vm><domain><name>db</name><memory unit='GiB'>1</memory>"
+		"</domain></vm>\n"
+		"  <vm><domain><name>busy</name><memory unit='GiB'>1</memory>"
+		"</domain><workload size='64MiB'/></vm>\n"
+		"</scenario>\n");
+	assert_int_equal(sc->nwarnings, 1);
+	const struct mv_warning *w = warning(sc, "no-workload");
+	assert_non_null(w);
+	assert_string_equal(w->text,
+			    "t.xml: 2 VMs without a workload (web, db) only "
+			    "boot and stay idle, so the host looks calm; give "
+			    "them a <workload> from measured figures: see "
+			    "docs/scenario.md, \"From measurements to "
+			    "workloads\"");
+	mv_scenario_free(sc);
+}
+
 /*
  * A VM description where a scenario is expected says so and shows the
  * wrapper, which loads. Before: "Start tag expected" for a .vmx, "root
@@ -1955,6 +1982,7 @@ int main(void)
 		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
 		cmocka_unit_test(test_locked_and_hugepages_keep_memory_in_host_ram),
 		cmocka_unit_test(test_settings_not_modelled_are_warned_once),
+		cmocka_unit_test(test_vms_without_a_workload_are_named_in_one_warning),
 		cmocka_unit_test(test_vm_file_given_as_scenario_shows_how_to_wrap_it),
 		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
 		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
