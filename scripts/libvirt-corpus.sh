@@ -8,7 +8,7 @@
 # temporary apt configuration (deb-src lines made from the system's own
 # deb lines), so the system's apt setup is left as it is. Only the two
 # data folders and the two test programs that say which files libvirt
-# rejects are extracted. Everything is cached in CACHE_DIR.
+# rejects are extracted, and only they are kept, in CACHE_DIR.
 #
 # usage: libvirt-corpus.sh [CACHE_DIR]   (default build/libvirt-src)
 # On success prints the corpus directory, which holds:
@@ -67,8 +67,11 @@ aptopts="-o Dir::Etc::SourceList=$apt/sources.list \
 	-o Dir::Cache=$apt/cache \
 	-o APT::Sandbox::User=root"
 # shellcheck disable=SC2086
-if ! apt-get -q $aptopts update >"$apt/update.log" 2>&1; then
-	skip "apt-get update of the deb-src lines failed: $(tail -n 1 "$apt/update.log")"
+if ! apt-get -q $aptopts update >"$apt/update.log" 2>&1 ||
+	! ls "$apt"/lists/*Sources* >/dev/null 2>&1; then
+	# apt-get update exits 0 when it only warns that nothing could be
+	# fetched: no Sources index means no network (or no mirror)
+	skip "cannot fetch Debian's source indexes (no network?): $(grep -E '^(E|W|Err):' "$apt/update.log" | head -n 1)"
 fi
 # shellcheck disable=SC2086
 if ! (cd "$cache/dl" && apt-get -q $aptopts source --download-only libvirt) \
@@ -99,4 +102,5 @@ grep -oE 'DO_TEST[A-Z0-9_]*(PARSE_ERROR|FAILURE)[A-Z0-9_]*\("[^"]+"' \
 grep -oE 'DO_TEST_FAIL\("[^"]+"' "$corpus/vmx2xmltest.c" |
 	sed 's/.*("//; s/"$//' | sort -u >"$corpus/vmx-rejected.txt"
 basename "$orig" >"$corpus/.done"
+rm -rf "$apt" "$cache/dl" # the corpus is all that is kept
 echo "$corpus"
