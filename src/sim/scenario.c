@@ -613,12 +613,13 @@ static int warn_idle_vms(struct mv_scenario *sc, const char *file)
 		return 0;
 	return mv_scenario_warn(
 		sc, "no-workload", file, 0,
-		"%d VM%s without a workload (%s%s) only boot%s and stay idle, "
+		"%d VM%s without a workload (%s%s) only boot%s and stay%s "
+		"idle, "
 		"so the host looks calm; give %s a <workload> from measured "
 		"figures: see docs/scenario.md, \"From measurements to "
 		"workloads\"",
 		n, n == 1 ? "" : "s", names, n > 6 ? ", ..." : "",
-		n == 1 ? "s" : "", n == 1 ? "it" : "them");
+		n == 1 ? "s" : "", n == 1 ? "s" : "", n == 1 ? "it" : "them");
 }
 
 /*
