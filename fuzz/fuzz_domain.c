@@ -1,6 +1,6 @@
 /*
  * fuzz_domain.c - libFuzzer harness for the libvirt domain XML reader
- * (mv_domain_parse, src/sim/scenario.c): the same code that reads a
+ * (mv_domain_parse, src/sim/domain.c): the same code that reads a
  * <domain> from a scenario or a domain file, with its memvisor metadata.
  *
  * Any bytes go in, for a host of two NUMA nodes. The reader must return 0

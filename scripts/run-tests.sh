@@ -14,6 +14,8 @@ for t in "$@"; do
 	pass=$((pass + ok)); fail=$((fail + ko))
 	if [ $rc -eq 0 ]; then
 		echo "PASS $name ($ok)"
+		# a test's own summary ("note: ...") and why it skipped
+		grep -E '^(note|SKIP): ' "$log" | sed 's/^/    /'
 	else
 		[ $ko -eq 0 ] && fail=$((fail + 1))   # crashed before reporting
 		bad=$((bad + 1))

@@ -78,14 +78,16 @@ const char *mv_strerror(int code);
 
 /*
  * Sizes and durations as users write them.
- * mv_parse_size: "8GiB", "512 MiB", "4096", with libvirt's unit names
- * (b/bytes, KB=1000, k/KiB=1024, MB, M/MiB, GB, G/GiB, TB, T/TiB); a bare
+ * mv_parse_size: "8GiB", "512 MiB", "4096", with the unit names libvirt's
+ * virScaleInteger takes, in any case (b/byte/bytes, KB=1000, K/KiB=1024,
+ * MB, M/MiB, GB, G/GiB, TB, T/TiB, PB, P/PiB, EB, E/EiB); a bare
  * number is multiplied by default_unit. Returns MV_EINVAL on anything else,
  * including overflow, negative numbers and trailing garbage.
  */
 int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
 		  uint64_t *out);
-/* libvirt unit name -> multiplier (0 if unknown). NULL/"" -> default_unit. */
+/* libvirt unit name (virScaleInteger) -> multiplier, 0 if unknown;
+ * NULL or "" -> default_unit. */
 uint64_t mv_unit_multiplier(const char *unit, uint64_t default_unit);
 /* "300s", "5m", "10ms", "250us", "2h"; bare number = seconds. */
 int mv_parse_duration(const char *s, uint64_t *ns);

@@ -11,6 +11,8 @@
 #ifndef MEMVISOR_SIM_H
 #define MEMVISOR_SIM_H
 
+#include <stdio.h>
+
 #include "memvisor/guest.h"
 #include "memvisor/policy.h"
 #include "memvisor/reclaim.h"
@@ -55,10 +57,25 @@ struct mv_scenario {
 	 * into them) */
 	int ntraces;
 	struct mv_access_trace **traces;
+	/* what loading found worth saying but not refusing (settings read
+	 * but not modelled, VMs without a workload): one per kind, in the
+	 * order found; printed by mv_scenario_print_warnings */
+	int nwarnings;
+	struct mv_warning *warnings;
+};
+
+/* One warning of a loaded scenario: "file:line: text", once per key. */
+struct mv_warning {
+	char key[64];   /* what it is about ("memtune/soft_limit") */
+	char text[320]; /* the first occurrence, as printed */
+	int more;       /* further occurrences of the same key */
 };
 
 /* Defaults for everything but host memory and VMs. */
 void mv_scenario_default(struct mv_scenario *s);
+/* Print the scenario's warnings to f, one line each ("memvisor: warning:
+ * file:line: ..."); nothing when there are none. */
+void mv_scenario_print_warnings(const struct mv_scenario *sc, FILE *f);
 /*
  * Load a scenario file (see docs/scenario.md). Domains referenced by file
  * are resolved relative to the scenario's directory. Bad input:

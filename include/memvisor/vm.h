@@ -84,6 +84,10 @@ struct mv_vm_config {
 	int stats_period_s;         /* <memballoon><stats period=N>; 0 = off */
 	int sharing;                /* 0 with <memoryBacking><nosharepages/> */
 	int hugepages;              /* <memoryBacking><hugepages/> */
+	int locked;                 /* <memoryBacking><locked/> or <hugepages/>:
+				       held in host RAM (mlock, hugetlbfs),
+				       never swapped or compressed by the
+				       hypervisor */
 	int home_node;              /* <numatune>; -1 = chosen by the host */
 	char source[256];           /* file the VM came from, for errors */
 	int source_line;

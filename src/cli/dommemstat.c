@@ -126,6 +126,7 @@ int mv_cli_dommemstat(int argc, char **argv)
 	int rc = mv_scenario_load(o.scenario, &sc, &err);
 	if (rc)
 		return mv_cli_load_error(o.scenario, rc, &err);
+	mv_scenario_print_warnings(sc, stderr);
 	int vm = -1;
 	for (int i = 0; i < sc->nvms; i++)
 		if (strcmp(sc->vms[i].vm.name, o.vm) == 0)

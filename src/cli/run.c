@@ -352,6 +352,7 @@ int mv_cli_run(int argc, char **argv)
 	int rc = mv_scenario_load(o.scenario, &sc, &err);
 	if (rc)
 		return mv_cli_load_error(o.scenario, rc, &err);
+	mv_scenario_print_warnings(sc, stderr);
 	/* Output directories before the run: a typo should not cost one. */
 	const char *dirs[] = {o.csv_dir, o.svg_dir};
 	for (int i = 0; i < 2; i++) {

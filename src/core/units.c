@@ -2,8 +2,9 @@
  * units.c - sizes, durations, fractions and rates as users write them.
  *
  * Size units follow libvirt's domain XML (formatdomain "Memory
- * Allocation"): b/bytes; KB, MB, GB, TB are powers of 1000; k/KiB, M/MiB,
- * G/GiB, T/TiB powers of 1024. Every parser is strict: trailing garbage,
+ * Allocation") as its virScaleInteger reads them, in any case: b, byte,
+ * bytes; KB, MB, GB, TB, PB, EB are powers of 1000; K/KiB, M/MiB, G/GiB,
+ * T/TiB, P/PiB, E/EiB powers of 1024. Every parser is strict: trailing garbage,
  * negative numbers and overflow are errors, never clamped.
  */
 #include <ctype.h>
@@ -17,38 +18,35 @@
 
 #include "memvisor/core.h"
 
-static const struct {
-	const char *name;
-	uint64_t mult;
-} size_units[] = {
-	{"b", 1},
-	{"bytes", 1},
-	{"KB", 1000ull},
-	{"k", MV_KIB},
-	{"KiB", MV_KIB},
-	{"MB", 1000ull * 1000},
-	{"M", MV_MIB},
-	{"MiB", MV_MIB},
-	{"GB", 1000ull * 1000 * 1000},
-	{"G", MV_GIB},
-	{"GiB", MV_GIB},
-	{"TB", 1000ull * 1000 * 1000 * 1000},
-	{"T", 1024 * MV_GIB},
-	{"TiB", 1024 * MV_GIB},
-};
-
+/*
+ * libvirt's virScaleInteger (src/util/virutil.c), exactly: "b", "byte",
+ * "bytes" are 1; otherwise the first letter, any case, is k, m, g, t, p or
+ * e, and it stands alone or is followed by "iB" (any case) for powers of
+ * 1024, or by "B"/"b" for powers of 1000. So "KiB", "kib", "K", "k" are
+ * 1024 and "KB", "kb" 1000; "PiB" is 2^50 and "EB" 10^18.
+ */
 uint64_t mv_unit_multiplier(const char *unit, uint64_t default_unit)
 {
 	if (!unit || !*unit)
 		return default_unit;
-	for (size_t i = 0; i < sizeof size_units / sizeof size_units[0]; i++)
-		if (strcmp(unit, size_units[i].name) == 0)
-			return size_units[i].mult;
-	/* libvirt accepts "K" as KiB too, and unit names case-insensitively
-	 * only for the binary forms' single letters. */
-	if (strcmp(unit, "K") == 0)
-		return MV_KIB;
-	return 0;
+	if (!strcasecmp(unit, "b") || !strcasecmp(unit, "byte") ||
+	    !strcasecmp(unit, "bytes"))
+		return 1;
+	uint64_t base;
+	if (!unit[1] || !strcasecmp(unit + 1, "iB"))
+		base = 1024;
+	else if ((unit[1] == 'b' || unit[1] == 'B') && !unit[2])
+		base = 1000;
+	else
+		return 0;
+	static const char powers[] = "kmgtpe";
+	const char *p = strchr(powers, tolower((unsigned char)unit[0]));
+	if (!p || !*p)
+		return 0;
+	uint64_t mult = 1;
+	for (const char *q = powers; q <= p; q++)
+		mult *= base;
+	return mult;
 }
 
 static const char *skip_space(const char *s)
@@ -213,7 +211,8 @@ const char *mv_format_bytes(uint64_t bytes, char *buf, size_t n)
 	else if (bytes >= MV_MIB)
 		snprintf(buf, n, "%.1f MiB", (double)bytes / (double)MV_MIB);
 	else
-		snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes / MV_KIB));
+		snprintf(buf, n, "%llu KiB",
+			 (unsigned long long)(bytes / MV_KIB));
 	return buf;
 }
 

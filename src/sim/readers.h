@@ -2,7 +2,7 @@
  * readers.h - the readers of VM descriptions behind the scenario loader,
  * callable on their own (unit tests, the fuzz harnesses in fuzz/).
  *
- * A VM comes either from a libvirt <domain> (src/sim/scenario.c) or from
+ * A VM comes either from a libvirt <domain> (src/sim/domain.c) or from
  * a VMware .vmx file (src/sim/vmx.c). Both fill a struct mv_vm_spec: the
  * VM configuration checked by mv_vm_config_check, and the guest OS model
  * at its defaults (plus what the source says about the OS). Bad input is

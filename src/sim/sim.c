@@ -475,7 +475,11 @@ static void balance(struct mv_sim *s)
 			mv_guest_balloon_set_target(s->guest[i], a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;
 		s->period[i].swap_short = 0;
-		if (a->swap_pages) {
+		/* locked memory (mlock, hugetlbfs) cannot be swapped or
+		 * compressed: the host stays short by that much */
+		if (a->swap_pages && vm->cfg.locked)
+			s->period[i].swap_short = a->swap_pages;
+		if (a->swap_pages && !vm->cfg.locked) {
 			uint64_t done = 0;
 			struct mv_error e = {0};
 			/* swap_pages is what the host needs back in frames;

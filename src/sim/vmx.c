@@ -8,8 +8,8 @@
  *   - blank lines and lines whose first non-blank character is '#' are
  *     ignored; a '#' after a complete value starts a comment too;
  *   - keys are dotted names ("sched.mem.min", "scsi0:0.fileName",
- *     ".encoding") compared without regard to case ("memSize" is
- *     "memsize");
+ *     ".encoding", "pciPassthru*.present") compared without regard to
+ *     case ("memSize" is "memsize");
  *   - values are in double quotes, even numbers and booleans; inside the
  *     quotes VMware escapes bytes as '|' and two hexadecimal digits
  *     ("|22" is '"', "|7C" is '|', "|0A" a newline), which we decode. A
@@ -24,7 +24,7 @@
  * they are:
  *
  *   memsize                  configured memory, MiB (VMware: a multiple
- *                            of 4); required here
+ *                            of 4); 32 when absent, as in libvirt
  *   sched.mem.min            reservation, MiB (libvirt's VMX driver writes
  *                            the same as sched.mem.minsize: both read)
  *   sched.mem.max            limit, MiB; "-1" or absent: unlimited
@@ -71,6 +71,7 @@
 #include "sim/readers.h"
 
 #define VMX_MAX_KEY 128
+#define VMX_DEFAULT_MEMSIZE_MIB 32
 #define VMX_MAX_VALUE 4096
 #define VMX_MAX_LINES 1000000
 
@@ -109,10 +110,12 @@ static void vmx_free(struct vmx *x)
 	x->n = x->cap = 0;
 }
 
+/* '*' appears in real files ("pciPassthru*.present", libvirt's
+ * vmx2xmldata/esx-in-the-wild-14.vmx), which libvirt loads. */
 static int is_key_char(int c)
 {
 	return isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-' ||
-	       c == '[' || c == ']';
+	       c == '[' || c == ']' || c == '*';
 }
 
 
@@ -397,11 +400,10 @@ static int read_settings(const struct vmx *x, const char *default_name,
 				"'%s' is longer than %zu characters", name,
 				sizeof vm->name - 1);
 
+	/* absent: 32 MiB, as VMware and libvirt's VMX driver assume */
 	at->mem = get(x, "memsize");
-	if (!at->mem)
-		return vmx_fail(x, 0, "memsize", "is required");
-	uint64_t mem;
-	if ((rc = mib_value(x, at->mem, 0, &mem, NULL)))
+	uint64_t mem = VMX_DEFAULT_MEMSIZE_MIB * MV_MIB;
+	if (at->mem && (rc = mib_value(x, at->mem, 0, &mem, NULL)))
 		return rc;
 	if (mem == 0)
 		return vmx_fail(x, at->mem->line, at->mem->key,
@@ -415,7 +417,9 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	mv_vm_config_default(vm, name, mem);
 	mv_guest_config_default(&spec->guest);
 	snprintf(vm->source, sizeof vm->source, "%s", x->file);
-	vm->source_line = at->name ? at->name->line : at->mem->line;
+	vm->source_line = at->name ? at->name->line
+				   : at->mem ? at->mem->line
+					     : 1;
 
 	/* reservation: the later of sched.mem.min / sched.mem.minsize */
 	const struct vmx_entry *mn = get(x, "sched.mem.min");

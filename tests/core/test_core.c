@@ -22,6 +22,56 @@ static void test_sizes_follow_libvirt_units(void **state)
 	assert_int_equal(v, 3 * MV_GIB / 2);
 }
 
+/* Every suffix libvirt's virScaleInteger takes, in the cases users write. */
+static void test_every_libvirt_unit_spelling_is_accepted(void **state)
+{
+	(void)state;
+	const uint64_t K = 1000, E2 = 1024;
+	static const char *const ok[] = {
+		"b", "B", "byte", "BYTE", "bytes", "Bytes",
+		"k", "K", "KiB", "kib", "KIB", "kiB", "KB", "kb", "kB",
+		"M", "m", "MiB", "mib", "MIB", "MB", "mb",
+		"G", "g", "GiB", "gib", "GB", "gb",
+		"T", "t", "TiB", "tib", "TB", "tb",
+		"P", "p", "PiB", "pib", "PB", "pb",
+		"E", "e", "EiB", "eib", "EB", "eb",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		const char *u = ok[i];
+		uint64_t want;
+		int c = u[0] | 0x20;
+		if (c == 'b') {
+			want = 1;
+		} else {
+			uint64_t base = (u[1] == 'b' || u[1] == 'B') ? K : E2;
+			int n = (int)(strchr("kmgtpe", c) - "kmgtpe") + 1;
+			want = 1;
+			while (n--)
+				want *= base;
+		}
+		if (mv_unit_multiplier(u, 0) != want)
+			fail_msg("unit '%s': %llu, expected %llu", u,
+				 (unsigned long long)mv_unit_multiplier(u, 0),
+				 (unsigned long long)want);
+	}
+	assert_int_equal(mv_unit_multiplier("PiB", 0), 1ull << 50);
+	assert_int_equal(mv_unit_multiplier("EB", 0), 1000000000000000000ull);
+	/* what virScaleInteger refuses */
+	static const char *const bad[] = {"x",  "KiBB", "Kb2", "kibi", "iB",
+					  "Ki", "bit",  "Z",   "ZiB",  "K B"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (mv_unit_multiplier(bad[i], 0) != 0)
+			fail_msg("unit '%s' should be unknown", bad[i]);
+	uint64_t v;
+	assert_int_equal(mv_parse_size("2", "gb", 1, &v), 0);
+	assert_int_equal(v, 2000000000ull);
+	assert_int_equal(mv_parse_size("3 mib", NULL, 1, &v), 0);
+	assert_int_equal(v, 3 * MV_MIB);
+	assert_int_equal(mv_parse_size("1", "EiB", 1, &v), 0);
+	assert_int_equal(v, 1ull << 60);
+	assert_int_equal(mv_parse_size("16", "EiB", 1, &v), MV_EINVAL);
+}
+
 static void test_bad_sizes_are_rejected_not_clamped(void **state)
 {
 	(void)state;
@@ -177,6 +227,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes_follow_libvirt_units),
+		cmocka_unit_test(test_every_libvirt_unit_spelling_is_accepted),
 		cmocka_unit_test(test_hex_digits),
 		cmocka_unit_test(test_bad_sizes_are_rejected_not_clamped),
 		cmocka_unit_test(test_durations_fractions_and_rates),

@@ -328,7 +328,9 @@ static void test_process_exit_frees_its_page_tables(void **state)
 static struct mv_sim *busy(const char *mode, int hugepages)
 {
 	char xml[4096];
-	const char *hp = hugepages ? "<memoryBacking><hugepages/></memoryBacking>" : "";
+	/* transparent huge pages: 2 MiB host pages the hypervisor may still
+	 * break to swap (hugetlbfs, <hugepages/>, is never swapped) */
+	const char *hp = hugepages ? " host-pages='2m'" : "";
 	snprintf(xml, sizeof xml,
 		 "<scenario name='busy' seed='7' duration='3s' step='20ms' stats-interval='500ms' active-window='1s'>"
 		 " <host><memory unit='MiB'>72</memory>"
@@ -337,24 +339,24 @@ static struct mv_sim *busy(const char *mode, int hugepages)
 		 "  <reclaim period='200ms'/>"
 		 " </host>"
 		 " <vm count='2'>"
-		 "  <domain type='kvm'><name>bal</name><memory unit='MiB'>48</memory>%s"
+		 "  <domain type='kvm'><name>bal</name><memory unit='MiB'>48</memory>"
 		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB' swap='32MiB' balloon-rate='16MiB'/>"
-		 "    <mv:mmu mode='%s'/>"
+		 "    <mv:mmu mode='%s'%s/>"
 		 "   </mv:memvisor></metadata></domain>"
 		 "  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
 		 " </vm>"
 		 " <vm>"
-		 "  <domain type='kvm'><name>nob</name><memory unit='MiB'>48</memory>%s"
+		 "  <domain type='kvm'><name>nob</name><memory unit='MiB'>48</memory>"
 		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB'/>"
-		 "    <mv:mmu mode='%s'/>"
+		 "    <mv:mmu mode='%s'%s/>"
 		 "   </mv:memvisor></metadata>"
 		 "   <devices><memballoon model='none'/></devices></domain>"
 		 "  <workload kind='steady' size='28MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
 		 " </vm>"
 		 "</scenario>",
-		 hp, mode, hp, mode);
+		 mode, hp, mode, hp);
 	return mvt_sim(xml, "busy.xml", 1);
 }
 

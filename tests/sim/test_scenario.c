@@ -768,16 +768,241 @@ static void test_domain_memory_units_follow_libvirt(void **state)
 	mv_scenario_free(sc);
 }
 
-static void test_memory_in_mb_that_is_not_whole_pages_is_rejected(
+/* The warning recorded under key, or NULL. */
+static const struct mv_warning *warning(const struct mv_scenario *sc,
+					const char *key)
+{
+	for (int i = 0; i < sc->nwarnings; i++)
+		if (strcmp(sc->warnings[i].key, key) == 0)
+			return &sc->warnings[i];
+	return NULL;
+}
+
+/* <locked/> and <hugepages/> are modelled: memory the hypervisor never
+ * swaps or compresses; hugetlbfs pages are not shared either. */
+static void test_locked_and_hugepages_keep_memory_in_host_ram(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><locked/></memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.locked, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 1); /* KSM merges mlocked */
+	assert_int_equal(sc->vms[0].vm.hugepages, 0);
+	assert_null(warning(sc, "memoryBacking/locked"));
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(
+		MEM1G "      <memoryBacking><hugepages/></memoryBacking>\n"));
+	assert_int_equal(sc->vms[0].vm.locked, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 0);
+	assert_int_equal(sc->vms[0].vm.hugepages, 1);
+	mv_scenario_free(sc);
+	sc = load_ok(with_domain(MEM1G));
+	assert_int_equal(sc->vms[0].vm.locked, 0);
+	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	mv_scenario_free(sc);
+}
+
+/* Settings read but not modelled are said, once each, with file:line. */
+static void test_settings_not_modelled_are_warned_once(void **state)
+{
+	(void)state;
+	const char *xml =
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm count='3'>\n"
+		"    <domain><name>a</name><memory unit='GiB'>1</memory>\n"
+		"      <memtune><soft_limit unit='MiB'>512</soft_limit>"
+		"</memtune>\n"
+		"      <devices><memballoon model='virtio' autodeflate='on' "
+		"freePageReporting='on'/></devices>\n"
+		"    </domain>\n"
+		"    <workload size='64MiB'/>\n"
+		"  </vm>\n"
+		"  <vm><domain><name>b</name><memory unit='GiB'>1</memory>\n"
+		"      <devices><memballoon model='virtio' autodeflate='off'/>"
+		"</devices></domain>\n"
+		"    <workload size='64MiB'/>\n"
+		"  </vm>\n"
+		"</scenario>\n";
+	struct mv_scenario *sc = load_ok(xml);
+	assert_int_equal(sc->nwarnings, 3);
+	const struct mv_warning *w = warning(sc, "memtune/soft_limit");
+	assert_non_null(w);
+	assert_string_equal(w->text,
+			    "t.xml:5: <memtune><soft_limit> is read but not "
+			    "modelled; see docs/scenario.md, \"The libvirt "
+			    "domain\"");
+	assert_int_equal(w->more, 0); /* the clones share one element */
+	w = warning(sc, "memballoon/autodeflate");
+	assert_non_null(w);
+	assert_non_null(strstr(w->text, "t.xml:6: <memballoon "
+					"autodeflate='on'> is read but not "
+					"modelled"));
+	assert_non_null(warning(sc, "memballoon/freePageReporting"));
+	assert_null(warning(sc, "no-workload"));
+	/* printed once each, through the one helper */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	mv_scenario_print_warnings(sc, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "memvisor: warning: t.xml:5: "
+				    "<memtune><soft_limit>"));
+	int lines = 0;
+	for (const char *p = buf; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+	free(buf);
+	mv_scenario_free(sc);
+}
+
+/* Plain `virsh dumpxml` VMs without a workload: one warning naming them. */
+static void test_vms_without_a_workload_are_named_in_one_warning(
 	void **state)
 {
 	(void)state;
-	/* ... 1000 MB (10^9 bytes) is not, and is not rounded */
-	const char *msg = load_err(
+	struct mv_scenario *sc = load_ok(
+		"<scenario>\n"
+		"  <host><memory unit='GiB'>8</memory></host>\n"
+		"  <vm><domain><name>web</name><memory unit='GiB'>1</memory>"
+		"</domain></vm>\n"
+		"  <vm><domain><name>db</name><memory unit='GiB'>1</memory>"
+		"</domain></vm>\n"
+		"  <vm><domain><name>busy</name><memory unit='GiB'>1</memory>"
+		"</domain><workload size='64MiB'/></vm>\n"
+		"</scenario>\n");
+	assert_int_equal(sc->nwarnings, 1);
+	const struct mv_warning *w = warning(sc, "no-workload");
+	assert_non_null(w);
+	assert_string_equal(w->text,
+			    "t.xml: 2 VMs without a workload (web, db) only "
+			    "boot and stay idle, so the host looks calm; give "
+			    "them a <workload> from measured figures: see "
+			    "docs/scenario.md, \"From measurements to "
+			    "workloads\"");
+	mv_scenario_free(sc);
+}
+
+/*
+ * A VM description where a scenario is expected says so and shows the
+ * wrapper, which loads. Before: "Start tag expected" for a .vmx, "root
+ * element is <domain>" for a domain.
+ */
+static void check_wrap_hint(const char *path, const char *what)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_scenario_load(path, &sc, &err), MV_EINVAL);
+	assert_null(sc);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 1);
+	assert_string_equal(err.field, "scenario");
+	if (!strstr(err.msg, what) || !strstr(err.msg, "not a memvisor "
+						       "scenario; wrap it: "))
+		fail_msg("unexpected message: %s", err.msg);
+	/* the suggested scenario, next to the file, loads */
+	const char *wrap = strstr(err.msg, "wrap it: ") + strlen("wrap it: ");
+	struct mv_error e2 = {0};
+	mvt_ok(mv_scenario_load_string(wrap, "wrap.xml", "examples/domains",
+				       &sc, &e2),
+	       &e2, "the suggested wrapper");
+	assert_int_equal(sc->nvms, 1);
+	mv_scenario_free(sc);
+}
+
+static void test_vm_file_given_as_scenario_shows_how_to_wrap_it(void **state)
+{
+	(void)state;
+	check_wrap_hint("examples/domains/esx-db.vmx", "a VMware .vmx file");
+	check_wrap_hint("examples/domains/debian12.xml", "a libvirt domain");
+	/* a .vmx by its content, whatever its name */
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_scenario_load_string("# VMware\n.encoding = "
+						 "\"UTF-8\"\nmemsize = \"4\"\n",
+						 "vm.cfg", "", &sc, &err),
+			 MV_EINVAL);
+	assert_non_null(strstr(err.msg, "a VMware .vmx file"));
+	assert_non_null(strstr(err.msg, "<vm file='vm.cfg'/>"));
+}
+
+/* libvirt's hugepages-numa-default.xml: 1572863 KiB. QEMU aligns guest
+ * RAM up to whole pages; so does memvisor (docs/scenario.md). */
+static void test_memory_that_is_not_whole_pages_is_aligned_up(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
 		with_domain("      <name>a</name>\n"
-			    "      <memory unit='MB'>1000</memory>\n"),
-		6, "memory", "multiple of 4 KiB");
-	assert_string_equal(msg, "t.xml:6: memory: must be a multiple of 4 KiB");
+			    "      <memory unit='KiB'>1572863</memory>\n"
+			    "      <currentMemory unit='KiB'>1572862"
+			    "</currentMemory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 1572864ull * MV_KIB);
+	assert_int_equal(sc->vms[0].vm.current_bytes, 1572864ull * MV_KIB);
+	mv_scenario_free(sc);
+	/* 1000 MB = 10^9 bytes: 244140.625 pages -> 244141 */
+	sc = load_ok(with_domain("      <name>a</name>\n"
+				 "      <memory unit='MB'>1000</memory>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, 244141ull * MV_PAGE_SIZE);
+	mv_scenario_free(sc);
+}
+
+/* Every spelling libvirt's virScaleInteger takes, any case. */
+static void test_lower_case_and_long_unit_names_load(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *unit, *value;
+		uint64_t bytes;
+	} cases[] = {
+		{"kib", "1048576", MV_GIB}, {"KIB", "1048576", MV_GIB},
+		{"k", "1048576", MV_GIB},   {"mib", "1024", MV_GIB},
+		{"gb", "1", 1000000000ull + 1536}, {"byte", "1073741824", MV_GIB},
+		{"bytes", "1073741824", MV_GIB},   {"G", "1", MV_GIB},
+		{"TiB", "1", 1024 * MV_GIB},	   {"tb", "1", 1000000000000ull},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char body[256];
+		snprintf(body, sizeof body,
+			 "      <name>a</name>\n"
+			 "      <memory unit='%s'>%s</memory>\n",
+			 cases[i].unit, cases[i].value);
+		struct mv_scenario *sc = load_ok(with_domain(body));
+		if (sc->vms[0].vm.mem_bytes != cases[i].bytes)
+			fail_msg("unit '%s': %llu bytes", cases[i].unit,
+				 (unsigned long long)sc->vms[0].vm.mem_bytes);
+		mv_scenario_free(sc);
+	}
+	/* P, PiB, EiB: units libvirt takes, sizes above any host */
+	struct mv_scenario *sc = load_ok(
+		with_domain(MEM1G "      <memtune><hard_limit unit='P'>1"
+				  "</hard_limit><swap_hard_limit unit='EiB'>1"
+				  "</swap_hard_limit><soft_limit unit='PiB'>1"
+				  "</soft_limit></memtune>\n"));
+	assert_int_equal(sc->vms[0].vm.limit_bytes, 1ull << 50);
+	assert_int_equal(sc->vms[0].vm.soft_limit_bytes, 1ull << 50);
+	mv_scenario_free(sc);
+}
+
+/* libvirt's cpu-numa-no-memory-element.xml: the memory is the sum of the
+ * guest NUMA cells. */
+static void test_memory_from_numa_cells_when_there_is_no_memory_element(
+	void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(
+		with_domain("      <name>a</name>\n"
+			    "      <cpu><numa>\n"
+			    "        <cell id='0' cpus='0' memory='524288'/>\n"
+			    "        <cell id='1' cpus='1' memory='512' "
+			    "unit='MiB'/>\n"
+			    "      </numa></cpu>\n"));
+	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
+	mv_scenario_free(sc);
+	load_err(with_domain("      <name>a</name>\n"
+			     "      <cpu><numa>\n"
+			     "        <cell id='0' cpus='0'/>\n"
+			     "      </numa></cpu>\n"),
+		 7, "cpu/numa/cell", "memory is required");
 }
 
 static void test_unknown_unit_is_rejected(void **state)
@@ -870,7 +1095,9 @@ static void test_root_element_must_be_scenario(void **state)
 {
 	(void)state;
 	load_err("<domain>\n</domain>\n", 1, "scenario",
-		 "root element is <domain>, expected <scenario>");
+		 "this is a libvirt domain, not a memvisor scenario");
+	load_err("<host>\n</host>\n", 1, "scenario",
+		 "root element is <host>, expected <scenario>");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1173,9 +1400,12 @@ static void test_current_memory_above_memory_is_rejected(void **state)
 		6, "currentMemory", "must not exceed memory");
 	assert_string_equal(msg, "t.xml:6: currentMemory: must not exceed "
 				 "memory (1.00 GiB)");
-	load_err(with_domain(MEM1G "      <currentMemory unit='b'>5000"
-				   "</currentMemory>\n"),
-		 6, "currentMemory", "multiple of 4 KiB");
+	/* 5000 bytes is aligned up to two pages, as QEMU would */
+	struct mv_scenario *sc = load_ok(
+		with_domain(MEM1G "      <currentMemory unit='b'>5000"
+				  "</currentMemory>\n"));
+	assert_int_equal(sc->vms[0].vm.current_bytes, 8192);
+	mv_scenario_free(sc);
 }
 
 static void test_hard_limit_below_min_guarantee_is_rejected(void **state)
@@ -1610,7 +1840,7 @@ static void test_hugepages_flag_and_numatune_home_node_alone(void **state)
 		MEM1G "      <memoryBacking><hugepages><page size='2048' "
 		      "unit='KiB'/></hugepages></memoryBacking>\n"));
 	assert_int_equal(sc->vms[0].vm.hugepages, 1);
-	assert_int_equal(sc->vms[0].vm.sharing, 1);
+	assert_int_equal(sc->vms[0].vm.sharing, 0); /* hugetlbfs: no KSM */
 	assert_int_equal(sc->vms[0].vm.home_node, -1);
 	mv_scenario_free(sc);
 	sc = load_ok(with_domain(MEM1G "      <memoryBacking><locked/>"
@@ -1749,8 +1979,13 @@ int main(void)
 		cmocka_unit_test(test_mmu_mode_pages_tags_and_hugepages_are_read),
 		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
-		cmocka_unit_test(
-			test_memory_in_mb_that_is_not_whole_pages_is_rejected),
+		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
+		cmocka_unit_test(test_locked_and_hugepages_keep_memory_in_host_ram),
+		cmocka_unit_test(test_settings_not_modelled_are_warned_once),
+		cmocka_unit_test(test_vms_without_a_workload_are_named_in_one_warning),
+		cmocka_unit_test(test_vm_file_given_as_scenario_shows_how_to_wrap_it),
+		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
+		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
 		cmocka_unit_test(test_unknown_unit_is_rejected),
 		cmocka_unit_test(test_missing_memory_is_reported_with_line),
 		cmocka_unit_test(test_missing_name_is_reported_with_line),
