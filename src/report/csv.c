@@ -90,7 +90,7 @@ int mv_report_csv_host(FILE *out, const struct mv_sim *s)
 	      "CACHEUSD,SHRDSVD,pages_shared,pages_sharing,zero_pages\n",
 	      out);
 	double pmem = (double)s->sc->host.mem_bytes / (double)MV_MIB;
-	uint64_t usable = s->host ? mv_host_usable_frames(s->host) : 0;
+	uint64_t usable = mv_sim_usable_frames(s);
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
 		uint64_t consumed = 0, mctl = 0, swcur = 0, cache = 0;

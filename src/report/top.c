@@ -90,7 +90,7 @@ static int top_text(FILE *out, const struct mv_sim *s,
 		    const struct mv_sample *now, int sort, int paused)
 {
 	const struct mv_scenario *sc = s->sc;
-	uint64_t usable = s->host ? mv_host_usable_frames(s->host) : 0;
+	uint64_t usable = mv_sim_usable_frames(s);
 	fprintf(out, "memvisor top - %s   t = %.1f s of %.1f s%s\n", sc->name,
 		(double)now->t_ns / MV_NS_PER_S,
 		(double)sc->duration_ns / MV_NS_PER_S,
