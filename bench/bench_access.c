@@ -96,10 +96,11 @@ static void ref(void *ctx, int k)
 		for (uint64_t i = 0; i < b->npages; i++)
 			memcpy(b->b + b->order[i] * MV_PAGE_SIZE,
 			       b->a + b->order[(i + (uint64_t)(k + r)) %
-					       b->npages] * MV_PAGE_SIZE,
+					       b->npages] *
+					       MV_PAGE_SIZE,
 			       MV_PAGE_SIZE);
-	b->memcpy_ns[k] = (mv_wall_s() - t0) * 1e9 /
-			  ((double)passes * (double)b->npages);
+	b->memcpy_ns[k] =
+		(mv_wall_s() - t0) * 1e9 / ((double)passes * (double)b->npages);
 	b->sink += b->b[12345];
 }
 
@@ -149,14 +150,17 @@ int main(void)
 	       racc / 1e6, 1e9 / racc);
 	mv_bench_print_spread(stdout, b.racc, n, 1e-6, "%.1f-%.1f M/s");
 	printf("; goal >= 20 M/s: %s)\n", racc >= 20e6 ? "met" : "NOT met");
-	printf("  first-touch faults     %10.2f M/s   (%.1f ns each; host memory never used before,\n"
-	       "                                          once: includes this process's own kernel page faults)\n",
+	printf("  first-touch faults     %10.2f M/s   (%.1f ns each; host "
+	       "memory never used before,\n"
+	       "                                          once: includes this "
+	       "process's own kernel page faults)\n",
 	       ftps / 1e6, 1e9 / ftps);
 	printf("  first-touch faults     %10.2f M/s   (%.1f ns each, ",
 	       1e3 / q.ours, q.ours);
 	mv_bench_print_spread(stdout, b.touch_ns, n, 1, "%.0f-%.0f");
 	printf("; recycled frames)\n");
-	printf("  memcpy 4 KiB pages     %10.2f M/s   (%.2f GB/s, %.1f ns each, ",
+	printf("  memcpy 4 KiB pages     %10.2f M/s   (%.2f GB/s, %.1f ns "
+	       "each, ",
 	       1e3 / q.ref, MV_PAGE_SIZE / q.ref, q.ref);
 	mv_bench_print_spread(stdout, b.memcpy_ns, n, 1, "%.0f-%.0f");
 	printf(") reference\n");

@@ -42,11 +42,11 @@
 #include "memvisor/memvisor.h"
 #include "bench.h"
 
-#define HALF (MV_PAGE_SIZE / 2)
+#define HALF	    (MV_PAGE_SIZE / 2)
 #define SYNTH_PAGES 8192 /* 32 MiB */
-#define REPS 5
-#define MIN_S 1.0 /* lz4 -i1 times each figure for a second: so do we */
-#define GOAL 0.85
+#define REPS	    5
+#define MIN_S	    1.0 /* lz4 -i1 times each figure for a second: so do we */
+#define GOAL	    0.85
 
 static void die(const char *what)
 {
@@ -62,11 +62,11 @@ struct pages {
 	/* ours, per round: compression (2 KiB bound, full), decompression */
 	double c_half[MV_BENCH_MAX_ROUNDS], c_full[MV_BENCH_MAX_ROUNDS],
 		d[MV_BENCH_MAX_ROUNDS];
-	uint64_t fit;             /* pages that fit in 2 KiB */
-	uint64_t csize;           /* compressed bytes with the full bound */
+	uint64_t fit;	/* pages that fit in 2 KiB */
+	uint64_t csize; /* compressed bytes with the full bound */
 	/* lz4 -b, per round, on a file of the same bytes */
 	char lz4_file[64];
-	int lz4_ok;               /* every lz4 round gave a result */
+	int lz4_ok; /* every lz4 round gave a result */
 	double lz4_c[MV_BENCH_MAX_ROUNDS], lz4_d[MV_BENCH_MAX_ROUNDS];
 	uint64_t lz4_csize;
 };
@@ -81,9 +81,12 @@ struct mix {
 };
 
 static const struct mix MIX[] = {
-	{"data 0.5", MV_CONTENT_DATA, 0.5, 30}, {"data 0.8", MV_CONTENT_DATA, 0.8, 15},
-	{"app", MV_CONTENT_APP, 0, 25},         {"os", MV_CONTENT_OS, 0, 15},
-	{"random", MV_CONTENT_RANDOM, 0, 5},    {"zero", MV_CONTENT_ZERO, 0, 10},
+	{"data 0.5", MV_CONTENT_DATA, 0.5, 30},
+	{"data 0.8", MV_CONTENT_DATA, 0.8, 15},
+	{"app", MV_CONTENT_APP, 0, 25},
+	{"os", MV_CONTENT_OS, 0, 15},
+	{"random", MV_CONTENT_RANDOM, 0, 5},
+	{"zero", MV_CONTENT_ZERO, 0, 10},
 };
 #define NMIX (sizeof MIX / sizeof MIX[0])
 
@@ -151,9 +154,9 @@ static double pass_half(const struct pages *p, uint64_t *fit)
 	uint64_t n = 0;
 	double t0 = mv_wall_s();
 	for (uint64_t i = 0; i < p->n; i++)
-		n += LZ4_compress_default(
-			     (const char *)p->bytes + i * MV_PAGE_SIZE, half,
-			     MV_PAGE_SIZE, HALF) > 0;
+		n += LZ4_compress_default((const char *)p->bytes +
+						  i * MV_PAGE_SIZE,
+					  half, MV_PAGE_SIZE, HALF) > 0;
 	*fit = n;
 	return mv_wall_s() - t0;
 }
@@ -331,8 +334,7 @@ static void figure(const char *what, const double *v)
 	mv_bench_print_spread(stdout, v, MV_BENCH_ROUNDS, 1, "(%.0f-%.0f)");
 }
 
-static void ratio_line(const char *what, const double *ours,
-		       const double *ref)
+static void ratio_line(const char *what, const double *ours, const double *ref)
 {
 	struct mv_bench_ratio r = mv_bench_compare(ours, ref, MV_BENCH_ROUNDS);
 	printf("  %-34s ", what);

@@ -26,7 +26,7 @@
 #include "bench.h"
 
 #define REGION_PAGES 16384u /* 64 MiB */
-#define BASE_GVA 0x7f0000000000ull
+#define BASE_GVA     0x7f0000000000ull
 
 struct rig {
 	struct mv_host *h;
@@ -79,7 +79,7 @@ struct modes {
 		cold_refs[MV_MMU_MODES];
 };
 
-#define NHIT 20000000ull
+#define NHIT  20000000ull
 #define NMISS 1000000ull
 #define NCOLD 50000ull
 
@@ -152,8 +152,8 @@ int main(void)
 	struct mv_rng rng;
 	mv_rng_seed(&rng, 7);
 	for (uint64_t i = 0; i < REGION_PAGES; i++)
-		order[i] = BASE_GVA + mv_rng_below(&rng, REGION_PAGES) *
-					      MV_PAGE_SIZE +
+		order[i] = BASE_GVA +
+			   mv_rng_below(&rng, REGION_PAGES) * MV_PAGE_SIZE +
 			   8 * mv_rng_below(&rng, 512);
 	x.order = order;
 	const int n = MV_BENCH_ROUNDS;
@@ -161,7 +161,8 @@ int main(void)
 
 	printf("MMU model, single core (thread CPU time); %d rounds of shadow+"
 	       "nested and native alternating,\n median (lowest-highest) of "
-	       "the rounds\n", n);
+	       "the rounds\n",
+	       n);
 	for (int mode = 0; mode < MV_MMU_MODES; mode++) {
 		const char *name = mv_mmu_mode_name((enum mv_mmu_mode)mode);
 		printf("%-6s TLB-hit %6.1f M accesses/s ", name,
@@ -183,8 +184,8 @@ int main(void)
 	for (int mode = 0; mode < MV_MMU_MODES; mode++) {
 		if (mode == MV_MMU_NATIVE)
 			continue;
-		struct mv_bench_ratio h = mv_bench_compare(
-			x.hit[mode], x.hit[MV_MMU_NATIVE], n);
+		struct mv_bench_ratio h =
+			mv_bench_compare(x.hit[mode], x.hit[MV_MMU_NATIVE], n);
 		struct mv_bench_ratio m = mv_bench_compare(
 			x.miss[mode], x.miss[MV_MMU_NATIVE], n);
 		struct mv_bench_ratio c = mv_bench_compare(

@@ -34,8 +34,8 @@
 #include "memvisor/memvisor.h"
 #include "bench.h"
 
-#define MIB 256
-#define REPS MV_BENCH_ROUNDS
+#define MIB		 256
+#define REPS		 MV_BENCH_ROUNDS
 #define GOAL_PAGES_PER_S 1.5e6
 
 static void die(const char *what, const struct mv_error *err)
@@ -45,7 +45,6 @@ static void die(const char *what, const struct mv_error *err)
 		err ? mv_error_format(err, buf, sizeof buf) : "failed");
 	exit(1);
 }
-
 
 /* The guest writes every page: distinct random bytes (seed != 0) or,
  * with distinct 0, the same non-zero bytes everywhere. */
@@ -165,7 +164,7 @@ struct rounds {
 	int wide;
 	uint64_t sink;
 	double first[REPS], second[REPS]; /* distinct pages: both passes */
-	double merge[REPS];               /* identical pages: one pass */
+	double merge[REPS];		  /* identical pages: one pass */
 	struct refs r;
 };
 
@@ -239,7 +238,8 @@ static void scan_line(const char *what, const double *rate,
 	line(what, rate);
 	struct mv_bench_ratio a = mv_bench_compare(rate, r->lib, REPS);
 	struct mv_bench_ratio b = mv_bench_compare(rate, r->wide, REPS);
-	printf("  scan/XXH3 %.2f (%.2f-%.2f)  scan/XXH3-wide %.2f (%.2f-%.2f)\n",
+	printf("  scan/XXH3 %.2f (%.2f-%.2f)  scan/XXH3-wide %.2f "
+	       "(%.2f-%.2f)\n",
 	       a.ratio, a.lo, a.hi, b.ratio, b.lo, b.hi);
 }
 
@@ -296,7 +296,8 @@ int main(void)
 	scan_line("scan, first pass (hint inserted)", r1.first, &r1.r);
 	scan_line("scan, second pass (own hint found)", r1.second, &r1.r);
 	refs_print(&r1.r, wide);
-	printf(" pages that all match (one content, all merged into one frame):\n");
+	printf(" pages that all match (one content, all merged into one "
+	       "frame):\n");
 	scan_line("scan, one pass (hash+compare+merge)", r2.merge, &r2.r);
 	refs_print(&r2.r, wide);
 	double pps = mv_bench_median(r1.first, REPS);

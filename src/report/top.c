@@ -50,13 +50,20 @@ int mv_top_sort_for_key(int key)
 static uint64_t sort_value(const struct mv_sample_vm *v, int sort)
 {
 	switch (sort) {
-	case MV_TOP_SORT_MEMSZ: return mv_view_vm_pages(v);
-	case MV_TOP_SORT_GRANT: return v->granted;
-	case MV_TOP_SORT_ACTV: return v->active_est;
-	case MV_TOP_SORT_MCTLSZ: return v->guest.balloon_pages;
-	case MV_TOP_SORT_SWCUR: return v->state[MV_PS_SWAPPED];
-	case MV_TOP_SORT_CACHEUSD: return v->zcache.frames;
-	default: return 0;
+	case MV_TOP_SORT_MEMSZ:
+		return mv_view_vm_pages(v);
+	case MV_TOP_SORT_GRANT:
+		return v->granted;
+	case MV_TOP_SORT_ACTV:
+		return v->active_est;
+	case MV_TOP_SORT_MCTLSZ:
+		return v->guest.balloon_pages;
+	case MV_TOP_SORT_SWCUR:
+		return v->state[MV_PS_SWAPPED];
+	case MV_TOP_SORT_CACHEUSD:
+		return v->zcache.frames;
+	default:
+		return 0;
 	}
 }
 
@@ -93,21 +100,32 @@ static int by_column(const void *a, const void *b)
  * VM's user feels; then size, use and each reclamation mechanism.
  */
 enum top_col {
-	COL_MEMSZ, COL_GRANT, COL_SZTGT, COL_TCHD, COL_ACTV, COL_SHRD,
-	COL_ZERO, COL_SHRDSVD, COL_MCTLSZ, COL_MCTLTGT, COL_SWCUR,
-	COL_CACHEUSD, COL_STALL, NCOLS
+	COL_MEMSZ,
+	COL_GRANT,
+	COL_SZTGT,
+	COL_TCHD,
+	COL_ACTV,
+	COL_SHRD,
+	COL_ZERO,
+	COL_SHRDSVD,
+	COL_MCTLSZ,
+	COL_MCTLTGT,
+	COL_SWCUR,
+	COL_CACHEUSD,
+	COL_STALL,
+	NCOLS
 };
 
 static const struct {
 	const char *name;
 	int rank;
 } columns[NCOLS] = {
-	[COL_MEMSZ] = {"MEMSZ", 1},     [COL_GRANT] = {"GRANT", 3},
-	[COL_SZTGT] = {"SZTGT", 9},     [COL_TCHD] = {"TCHD", 7},
-	[COL_ACTV] = {"ACTV", 2},       [COL_SHRD] = {"SHRD", 11},
-	[COL_ZERO] = {"ZERO", 12},      [COL_SHRDSVD] = {"SHRDSVD", 8},
-	[COL_MCTLSZ] = {"MCTLSZ", 5},   [COL_MCTLTGT] = {"MCTLTGT", 10},
-	[COL_SWCUR] = {"SWCUR", 4},     [COL_CACHEUSD] = {"CACHEUSD", 6},
+	[COL_MEMSZ] = {"MEMSZ", 1},   [COL_GRANT] = {"GRANT", 3},
+	[COL_SZTGT] = {"SZTGT", 9},   [COL_TCHD] = {"TCHD", 7},
+	[COL_ACTV] = {"ACTV", 2},     [COL_SHRD] = {"SHRD", 11},
+	[COL_ZERO] = {"ZERO", 12},    [COL_SHRDSVD] = {"SHRDSVD", 8},
+	[COL_MCTLSZ] = {"MCTLSZ", 5}, [COL_MCTLTGT] = {"MCTLTGT", 10},
+	[COL_SWCUR] = {"SWCUR", 4},   [COL_CACHEUSD] = {"CACHEUSD", 6},
 	[COL_STALL] = {"STALL%", 0},
 };
 
@@ -217,8 +235,8 @@ static int top_text(FILE *out, const struct mv_sim *s,
 			[COL_SZTGT] = sztgt,
 			[COL_TCHD] = v->touched,
 			[COL_ACTV] = v->active_est,
-			[COL_SHRD] = v->state[MV_PS_SHARED] +
-				     v->state[MV_PS_ZERO],
+			[COL_SHRD] =
+				v->state[MV_PS_SHARED] + v->state[MV_PS_ZERO],
 			[COL_ZERO] = v->state[MV_PS_ZERO],
 			[COL_SHRDSVD] = v->shared_saved,
 			[COL_MCTLSZ] = v->guest.balloon_pages,
@@ -230,10 +248,9 @@ static int top_text(FILE *out, const struct mv_sim *s,
 		for (int c = 0; c < NCOLS; c++) {
 			if (!shown[c])
 				continue;
-			double x = c == COL_STALL
-					   ? mv_pct((double)v->stall_ns,
-						    (double)now->t_ns)
-					   : mv_pages_mib(pages[c]);
+			double x = c == COL_STALL ? mv_pct((double)v->stall_ns,
+							   (double)now->t_ns)
+						  : mv_pages_mib(pages[c]);
 			fprintf(out, "  %8.1f", x);
 		}
 		fputc('\n', out);

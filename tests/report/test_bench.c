@@ -91,7 +91,8 @@ int main(void)
 		cmocka_unit_test(test_rounds_alternate_ours_then_reference),
 		cmocka_unit_test(
 			test_ratio_is_the_median_of_the_rounds_with_its_spread),
-		cmocka_unit_test(test_a_load_between_rounds_does_not_move_the_ratio),
+		cmocka_unit_test(
+			test_a_load_between_rounds_does_not_move_the_ratio),
 		cmocka_unit_test(test_median_of_odd_and_even_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
