@@ -13,8 +13,11 @@
  *     (XXH3_64bits, the hash the scanner uses) and memcmp of every page
  *     with a copy of it (what a full compare costs).
  * Figures are pages/s and GB/s of page bytes (1 GB = 1e9 bytes, 4096 bytes
- * per page), the median of REPS repetitions, and the ratio scan/XXH3: the
- * share of the hash's speed the rest of the scanner leaves.
+ * per page), and the ratio scan/XXH3: the share of the hash's speed the
+ * rest of the scanner leaves. The scans and the references run in
+ * alternating rounds (bench.h), MV_BENCH_ROUNDS of each: figures are the
+ * medians over the rounds, the ratio the median of the rounds' own ratios
+ * with their spread (lowest-highest).
  * Goal (issue 3): at least 1.5 million pages/s (6 GB/s) per core on pages
  * that match nothing.
  */
@@ -29,9 +32,10 @@
 #endif
 
 #include "memvisor/memvisor.h"
+#include "bench.h"
 
-#define MIB 256
-#define REPS 5
+#define MIB		 256
+#define REPS		 MV_BENCH_ROUNDS
 #define GOAL_PAGES_PER_S 1.5e6
 
 static void die(const char *what, const struct mv_error *err)
@@ -40,18 +44,6 @@ static void die(const char *what, const struct mv_error *err)
 	fprintf(stderr, "bench_share: %s: %s\n", what,
 		err ? mv_error_format(err, buf, sizeof buf) : "failed");
 	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return v[n / 2];
 }
 
 /* The guest writes every page: distinct random bytes (seed != 0) or,
@@ -158,51 +150,108 @@ static void copy_vm(const struct mv_vm *vm, uint8_t *copy)
 		       mv_host_frame(vm->host, vm->pmap[g].mpn), MV_PAGE_SIZE);
 }
 
-/* The same run's references on the same pages, one repetition each. */
+/* The same run's references on the same pages, one round each: rates in
+ * pages/s. */
 struct refs {
 	double lib[REPS], wide[REPS], cmp[REPS];
-	double t_lib, t_wide, t_cmp; /* medians */
 };
 
-static void refs_measure(struct refs *r, int k, const struct mv_vm *vm,
-			 const uint8_t *copy, int wide, uint64_t *sink)
+/* The rounds of one kind of pages: the VM, its copy, the scans' rates. */
+struct rounds {
+	struct mv_host *h;
+	struct mv_vm *vm;
+	const uint8_t *copy;
+	int wide;
+	uint64_t sink;
+	double first[REPS], second[REPS]; /* distinct pages: both passes */
+	double merge[REPS];		  /* identical pages: one pass */
+	struct refs r;
+};
+
+static void refs_measure(struct rounds *x, int k)
 {
-	r->lib[k] = timed_hash(vm, hash_lib, sink);
-	r->wide[k] = wide ? timed_hash(vm, hash_wide, sink) : r->lib[k];
-	r->cmp[k] = timed_memcmp(vm, copy, sink);
+	double np = (double)x->vm->npages;
+	x->r.lib[k] = np / timed_hash(x->vm, hash_lib, &x->sink);
+	x->r.wide[k] = x->wide ? np / timed_hash(x->vm, hash_wide, &x->sink)
+			       : x->r.lib[k];
+	x->r.cmp[k] = np / timed_memcmp(x->vm, x->copy, &x->sink);
 }
 
-static void refs_median(struct refs *r)
+/* Distinct pages, ours: a new sharer (it forgets every hint: a true
+ * first pass), then a second pass that finds every page's own hint. */
+static void distinct_scans(void *ctx, int k)
 {
-	r->t_lib = median(r->lib, REPS);
-	r->t_wide = median(r->wide, REPS);
-	r->t_cmp = median(r->cmp, REPS);
+	struct rounds *x = ctx;
+	uint64_t np = x->vm->npages;
+	struct mv_sharer *s = new_sharer(x->h, x->vm);
+	x->first[k] = (double)np / timed_scan(s, np);
+	struct mv_share_stats st;
+	mv_share_stats(s, &st);
+	if (st.pages_unshared != np || st.merges != 0)
+		die("distinct pages: not every page became a hint", NULL);
+	x->second[k] = (double)np / timed_scan(s, np);
+	mv_share_stats(s, &st);
+	if (st.pages_unshared != np || st.pages_volatile != 0)
+		die("distinct pages: second pass changed the hints", NULL);
+	mv_share_destroy(s);
 }
 
-static void line(const char *what, uint64_t pages, double t)
+static void distinct_refs(void *ctx, int k)
 {
-	double pps = (double)pages / t;
+	refs_measure(ctx, k);
+}
+
+/* Identical pages, ours: every write breaks the previous round's
+ * sharing, then one pass merges them all into one frame. */
+static void merge_scan(void *ctx, int k)
+{
+	struct rounds *x = ctx;
+	uint64_t np = x->vm->npages;
+	fill_vm(x->vm, 0, 0x1dea);
+	struct mv_sharer *s = new_sharer(x->h, x->vm);
+	x->merge[k] = (double)np / timed_scan(s, np);
+	struct mv_share_stats st;
+	mv_share_stats(s, &st);
+	if (st.pages_shared != 1 || st.pages_sharing != np - 1)
+		die("identical pages: not all merged into one frame", NULL);
+	mv_share_destroy(s);
+}
+
+/* The references on the same bytes, each page on a frame of its own. */
+static void merge_refs(void *ctx, int k)
+{
+	struct rounds *x = ctx;
+	fill_vm(x->vm, 0, 0x1dea);
+	refs_measure(x, k);
+}
+
+static void line(const char *what, const double *rate)
+{
+	double pps = mv_bench_median(rate, REPS);
 	printf("  %-38s %6.2f M pages/s %6.2f GB/s", what, pps / 1e6,
 	       pps * MV_PAGE_SIZE / 1e9);
 }
 
-static void scan_line(const char *what, uint64_t pages, double t,
+static void scan_line(const char *what, const double *rate,
 		      const struct refs *r)
 {
-	line(what, pages, t);
-	printf("  scan/XXH3 %.2f  scan/XXH3-wide %.2f\n", r->t_lib / t,
-	       r->t_wide / t);
+	line(what, rate);
+	struct mv_bench_ratio a = mv_bench_compare(rate, r->lib, REPS);
+	struct mv_bench_ratio b = mv_bench_compare(rate, r->wide, REPS);
+	printf("  scan/XXH3 %.2f (%.2f-%.2f)  scan/XXH3-wide %.2f "
+	       "(%.2f-%.2f)\n",
+	       a.ratio, a.lo, a.hi, b.ratio, b.lo, b.hi);
 }
 
-static void refs_print(const struct refs *r, uint64_t pages, int wide)
+static void refs_print(const struct refs *r, int wide)
 {
-	line("XXH3_64bits (libxxhash, SSE2)", pages, r->t_lib);
+	line("XXH3_64bits (libxxhash, SSE2)", r->lib);
 	printf("\n");
 	if (wide) {
-		line("XXH3_64bits_dispatch (AVX2/AVX-512)", pages, r->t_wide);
+		line("XXH3_64bits_dispatch (AVX2/AVX-512)", r->wide);
 		printf("  (the scanner's hash)\n");
 	}
-	line("memcmp of each page with a copy", pages, r->t_cmp);
+	line("memcmp of each page with a copy", r->cmp);
 	printf("\n");
 }
 
@@ -224,65 +273,34 @@ int main(void)
 	uint8_t *copy = malloc(np * MV_PAGE_SIZE);
 	if (!copy)
 		die("malloc", NULL);
-	uint64_t sink = 0;
 	int wide = have_wide();
 
 	/* ---- pages that match nothing ---- */
-	double first[REPS], second[REPS];
-	struct refs r1;
+	static struct rounds r1, r2;
+	r1 = (struct rounds){.h = h, .vm = vm, .copy = copy, .wide = wide};
 	fill_vm(vm, 1, 0x5eed);
 	copy_vm(vm, copy);
-	for (int k = 0; k < REPS; k++) {
-		/* a new sharer forgets every hint: a true first pass */
-		struct mv_sharer *s = new_sharer(h, vm);
-		first[k] = timed_scan(s, np);
-		struct mv_share_stats st;
-		mv_share_stats(s, &st);
-		if (st.pages_unshared != np || st.merges != 0)
-			die("distinct pages: not every page became a hint", NULL);
-		second[k] = timed_scan(s, np);
-		mv_share_stats(s, &st);
-		if (st.pages_unshared != np || st.pages_volatile != 0)
-			die("distinct pages: second pass changed the hints",
-			    NULL);
-		mv_share_destroy(s);
-		refs_measure(&r1, k, vm, copy, wide, &sink);
-	}
-	double t_first = median(first, REPS), t_second = median(second, REPS);
-	refs_median(&r1);
+	mv_bench_alternate(REPS, distinct_scans, distinct_refs, &r1);
 
 	/* ---- pages that all match ---- */
-	double merge[REPS];
-	struct refs r2;
-	for (int k = 0; k < REPS; k++) {
-		/* every write breaks the previous repetition's sharing */
-		fill_vm(vm, 0, 0x1dea);
-		if (k == 0)
-			copy_vm(vm, copy);
-		refs_measure(&r2, k, vm, copy, wide, &sink);
-		struct mv_sharer *s = new_sharer(h, vm);
-		merge[k] = timed_scan(s, np);
-		struct mv_share_stats st;
-		mv_share_stats(s, &st);
-		if (st.pages_shared != 1 || st.pages_sharing != np - 1)
-			die("identical pages: not all merged into one frame",
-			    NULL);
-		mv_share_destroy(s);
-	}
-	double t_merge = median(merge, REPS);
-	refs_median(&r2);
+	r2 = (struct rounds){.h = h, .vm = vm, .copy = copy, .wide = wide};
+	fill_vm(vm, 0, 0x1dea);
+	copy_vm(vm, copy);
+	mv_bench_alternate(REPS, merge_scan, merge_refs, &r2);
 
 	printf("page sharing scan, single core (thread CPU time), VM of %d MiB "
-	       "(%llu pages), median of %d runs\n",
+	       "(%llu pages), %d rounds of scan and\n references alternating, "
+	       "median of the rounds; ratios: median (lowest-highest)\n",
 	       MIB, (unsigned long long)np, REPS);
 	printf(" pages that match nothing (distinct random bytes):\n");
-	scan_line("scan, first pass (hint inserted)", np, t_first, &r1);
-	scan_line("scan, second pass (own hint found)", np, t_second, &r1);
-	refs_print(&r1, np, wide);
-	printf(" pages that all match (one content, all merged into one frame):\n");
-	scan_line("scan, one pass (hash+compare+merge)", np, t_merge, &r2);
-	refs_print(&r2, np, wide);
-	double pps = (double)np / t_first;
+	scan_line("scan, first pass (hint inserted)", r1.first, &r1.r);
+	scan_line("scan, second pass (own hint found)", r1.second, &r1.r);
+	refs_print(&r1.r, wide);
+	printf(" pages that all match (one content, all merged into one "
+	       "frame):\n");
+	scan_line("scan, one pass (hash+compare+merge)", r2.merge, &r2.r);
+	refs_print(&r2.r, wide);
+	double pps = mv_bench_median(r1.first, REPS);
 	printf(" goal: >= %.1f M pages/s (%.1f GB/s) on pages that match "
 	       "nothing, first pass: %s (%.2f M pages/s)\n",
 	       GOAL_PAGES_PER_S / 1e6, GOAL_PAGES_PER_S * MV_PAGE_SIZE / 1e9,
@@ -291,5 +309,5 @@ int main(void)
 	free(copy);
 	mv_vm_destroy(vm);
 	mv_host_destroy(h);
-	return sink == 42 ? 1 : 0;
+	return (r1.sink ^ r2.sink) == 42 ? 1 : 0;
 }

@@ -89,7 +89,10 @@ int mv_report_svg(const char *dir, const struct mv_sim *s,
 /*
  * The live screen's text (`run --top`): host lines, a key line, then a
  * header and one esxtop-like row per VM (MiB), sorted by `sort` (largest
- * first; the name alphabetically), the sort column marked with '*'.
+ * first; the name alphabetically), the sort column marked with '*'. No
+ * line is wider than `width` characters (<= 0: no limit) unless a VM name
+ * and the sort column alone are: columns that do not fit are left out,
+ * the sort column last and STALL% next to last.
  */
 enum mv_top_sort {
 	MV_TOP_SORT_NAME = 0,
@@ -104,6 +107,7 @@ enum mv_top_sort {
 /* The sort a key selects (n m g a b s z, either case), or -1. */
 int mv_top_sort_for_key(int key);
 /* The simulator as it is now (a fresh snapshot, O(pages)). */
-int mv_report_top(FILE *out, const struct mv_sim *s, int sort, int paused);
+int mv_report_top(FILE *out, const struct mv_sim *s, int sort, int paused,
+		  int width);
 
 #endif

@@ -172,6 +172,29 @@ void mv_sim_destroy(struct mv_sim *s);
 /* One VM's figures now, as a sample holds them. */
 void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v);
 
+/*
+ * One VM as the reports read it, so they need not walk the simulator's
+ * per-VM arrays (vm, guest, swap, zcache, action, period) themselves.
+ * Before power-on (or for a VM a failed mv_sim_create never built) the
+ * figures come from the scenario and the counters are zero.
+ */
+struct mv_vm_view {
+	const char *name;
+	const struct mv_vm_config *cfg;      /* the VM's settings */
+	const struct mv_guest_config *guest; /* its guest and workloads */
+	uint64_t pages;                      /* configured size in pages */
+	int home_node;                       /* NUMA node the host chose */
+	uint64_t page_in_errors;             /* failed reads back from swap */
+	const struct mv_mmu *mmu;            /* NULL without an MMU model */
+};
+
+/* Fill v with VM i's view (0 <= i < s->nvms). */
+void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v);
+
+/* Host frames VMs may use, and free now (both 0 without a host). */
+uint64_t mv_sim_usable_frames(const struct mv_sim *s);
+uint64_t mv_sim_free_frames(const struct mv_sim *s);
+
 /* Sharing statistics now (zeros if sharing is off). */
 void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);
 

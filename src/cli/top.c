@@ -5,7 +5,9 @@
  * keyboard (every 50 ms of wall-clock time, so polling costs nothing
  * measurable) and redraws (every 250 ms, or at once after a key). The
  * text comes from the report layer (mv_report_top); here it is only put
- * on the screen, clipped to its size. Paused, the simulation waits in
+ * on the screen, made for its width (mv_report_top leaves out the columns
+ * that do not fit). Until the first step is done (it boots the guests)
+ * the screen says the VMs are powering on. Paused, the simulation waits in
  * this loop for the next key. q ends the run early: the report then
  * covers the simulated time run so far.
  */
@@ -32,6 +34,12 @@ int mv_cli_top_start(struct mv_cli_top *t)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	t->active = 1;
+	/* The first step boots every guest and can take many seconds: say
+	 * so at once rather than leave the screen blank. */
+	mvaddnstr(0, 0, "memvisor top - powering on the VMs ...", COLS);
+	mvaddnstr(2, 0, "the first step boots every guest; the table follows",
+		  COLS);
+	refresh();
 	return 0;
 }
 
@@ -42,7 +50,7 @@ static void draw(struct mv_cli_top *t, const struct mv_sim *s)
 	FILE *f = open_memstream(&buf, &n);
 	if (!f)
 		return;
-	mv_report_top(f, s, t->sort, t->paused);
+	mv_report_top(f, s, t->sort, t->paused, COLS);
 	fclose(f);
 	erase();
 	int row = 0;
@@ -68,6 +76,8 @@ static int key(struct mv_cli_top *t, int ch)
 		t->paused = !t->paused;
 		return 1;
 	}
+	if (ch == KEY_RESIZE)
+		return 1; /* curses has new LINES and COLS */
 	int sort = mv_top_sort_for_key(ch);
 	if (sort >= 0) {
 		t->sort = sort;

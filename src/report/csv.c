@@ -5,8 +5,10 @@
  * Columns carry esxtop's memory-panel names where esxtop has the quantity
  * (MEMSZ, GRANT, SZTGT, TCHD, ACTV, SHRD, ZERO, SHRDSVD, MCTLSZ, MCTLTGT,
  * SWCUR, SWR/s, SWW/s, CACHESZ, CACHEUSD, ZIP/s, UNZIP/s; PMEM for the
- * host) and lower-case names otherwise; docs/views.md says what each
- * means. Like esxtop, sizes are in MiB ("MB" in esxtop) and rates in MiB/s
+ * host) and lower-case names otherwise; the table of column names in
+ * docs/views.md gives each name one meaning across the text report, the
+ * JSON, the CSV, the charts and the live screen (TCHD is the text's
+ * TOUCHED, `active` its ACTIVE). Like esxtop, sizes are in MiB ("MB" in esxtop) and rates in MiB/s
  * over the interval that ends at the row (0 in the first row). The format
  * is RFC 4180 with a header line; no field needs quoting (names and states
  * are single words), so a spreadsheet and `cut -d,` read it alike.
@@ -26,7 +28,7 @@ static const char vm_header[] =
 	"time_s,MEMSZ,GRANT,SZTGT,TCHD,ACTV,SHRD,ZERO,SHRDSVD,MCTLSZ,MCTLTGT,"
 	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/s,OVHD,consumed,private,"
 	"compressed,ballooned,untouched,stall_pct,guest_unused,"
-	"guest_disk_caches,guest_anon,xlat_pct\n";
+	"guest_disk_caches,guest_anon,xlat_pct,active\n";
 
 int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 {
@@ -47,7 +49,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pages_mib(mv_view_vm_pages(v)),
 			mv_pages_mib(v->granted),
 			mv_pages_mib(sztgt),
-			mv_pages_mib(v->active_true),
+			mv_pages_mib(v->touched),
 			mv_pages_mib(v->active_est),
 			mv_pages_mib(v->state[MV_PS_SHARED] +
 				     v->state[MV_PS_ZERO]),
@@ -75,6 +77,7 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pages_mib(v->guest.cache_pages),
 			mv_pages_mib(v->guest.anon_pages),
 			mv_pct((double)(v->xlat_ns - p->xlat_ns), (double)dt),
+			mv_pages_mib(v->active_true),
 		};
 		fprintf(out, "%.3f", (double)sm->t_ns / MV_NS_PER_S);
 		for (size_t c = 0; c < sizeof mib / sizeof *mib; c++)
@@ -90,7 +93,7 @@ int mv_report_csv_host(FILE *out, const struct mv_sim *s)
 	      "CACHEUSD,SHRDSVD,pages_shared,pages_sharing,zero_pages\n",
 	      out);
 	double pmem = (double)s->sc->host.mem_bytes / (double)MV_MIB;
-	uint64_t usable = s->host ? mv_host_usable_frames(s->host) : 0;
+	uint64_t usable = mv_sim_usable_frames(s);
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
 		uint64_t consumed = 0, mctl = 0, swcur = 0, cache = 0;

@@ -519,9 +519,10 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 {
 	jw_arr(w, "vms", 0);
 	for (int i = 0; i < s->nvms; i++) {
-		const struct mv_vm_config *c =
-			s->vm && s->vm[i] ? &s->vm[i]->cfg : &s->sc->vms[i].vm;
-		const struct mv_guest_config *g = &s->sc->vms[i].guest;
+		struct mv_vm_view view;
+		mv_sim_vm_view(s, i, &view);
+		const struct mv_vm_config *c = view.cfg;
+		const struct mv_guest_config *g = view.guest;
 		static const struct mv_sample_vm none;
 		const struct mv_sample_vm *v =
 			r->final->vm ? &r->final->vm[i] : &none;
@@ -539,8 +540,7 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_i64(w, "stats_period_s", c->stats_period_s);
 		jw_bool(w, "sharing", c->sharing);
 		jw_bool(w, "hugepages", c->hugepages);
-		jw_i64(w, "home_node", s->vm && s->vm[i] ? s->vm[i]->home_node
-							 : c->home_node);
+		jw_i64(w, "home_node", view.home_node);
 		jw_str(w, "source", c->source);
 		jw_obj_end(w);
 
@@ -566,8 +566,7 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_double(w, "progress_fraction",
 			  v->demanded ? (double)v->done / (double)v->demanded
 				      : 1);
-		write_mmu(w, s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i])
-						     : NULL);
+		write_mmu(w, view.mmu);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

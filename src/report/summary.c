@@ -26,7 +26,7 @@ int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out)
 {
 	memset(out, 0, sizeof *out);
 	out->t_ns = s->now_ns;
-	out->host_free = s->host ? s->host->nfree : 0;
+	out->host_free = mv_sim_free_frames(s);
 	out->memstate = s->memstate.state;
 	mv_sim_share_stats(s, &out->share);
 	if (s->nvms <= 0)
@@ -100,15 +100,16 @@ int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)
 	}
 	r->sim_ns = s->now_ns ? s->now_ns : r->final->t_ns;
 
-	if (s->host)
-		r->usable_frames = mv_host_usable_frames(s->host);
-	else if (sc && sc->host.mem_bytes >= MV_PAGE_SIZE)
+	/* Before power-on there is no host yet: the scenario's size less
+	 * the zero frame. */
+	r->usable_frames = mv_sim_usable_frames(s);
+	if (!r->usable_frames && sc && sc->host.mem_bytes >= MV_PAGE_SIZE)
 		r->usable_frames = sc->host.mem_bytes / MV_PAGE_SIZE - 1;
 
 	for (int i = 0; sc && i < s->nvms; i++) {
-		const struct mv_vm_config *c =
-			s->vm && s->vm[i] ? &s->vm[i]->cfg : &sc->vms[i].vm;
-		r->configured_bytes += c->mem_bytes;
+		struct mv_vm_view v;
+		mv_sim_vm_view(s, i, &v);
+		r->configured_bytes += v.cfg->mem_bytes;
 	}
 	r->total_configured = r->configured_bytes / MV_PAGE_SIZE;
 	if (sc && sc->host.mem_bytes)

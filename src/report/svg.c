@@ -347,7 +347,7 @@ static void host_panel(FILE *f, const struct mv_sim *s, double y, double h,
 
 static int svg_host(FILE *f, const struct mv_sim *s)
 {
-	uint64_t usable = s->host ? mv_host_usable_frames(s->host) : 0;
+	uint64_t usable = mv_sim_usable_frames(s);
 	double pmem = (double)s->sc->host.mem_bytes / (double)MV_MIB;
 	svg_begin(f, 700, s->sc->name);
 	svg_text(f, LEFT, 22, "start", 15,

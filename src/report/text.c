@@ -117,16 +117,16 @@ static const char *fmt_duration(uint64_t ns, char *buf, size_t n)
 
 static const char *vm_name(const struct mv_sim *s, int i)
 {
-	if (s->vm && s->vm[i])
-		return s->vm[i]->cfg.name;
-	return s->sc->vms[i].vm.name;
+	struct mv_vm_view v;
+	mv_sim_vm_view(s, i, &v);
+	return v.name;
 }
 
 static uint64_t vm_configured_pages(const struct mv_sim *s, int i)
 {
-	if (s->vm && s->vm[i])
-		return s->vm[i]->npages;
-	return s->sc->vms[i].vm.mem_bytes / MV_PAGE_SIZE;
+	struct mv_vm_view v;
+	mv_sim_vm_view(s, i, &v);
+	return v.pages;
 }
 
 static const char *memstate_name(enum mv_memstate st)
@@ -209,8 +209,11 @@ static void print_header(FILE *out, const struct mv_sim *s,
 			(double)r->final->share.cpu_ns / (double)MV_NS_PER_MS);
 	fputc('\n', out);
 	uint64_t rerr = 0;
-	for (int i = 0; i < s->nvms; i++)
-		rerr += s->vm[i]->ctr.page_in_errors;
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_vm_view v;
+		mv_sim_vm_view(s, i, &v);
+		rerr += v.page_in_errors;
+	}
 	if (s->io_errors || rerr)
 		fprintf(out, "swap I/O errors: %llu on swap-out, %llu on swap-in "
 			     "(nothing lost; last swap-out error: %s)\n",
@@ -385,7 +388,9 @@ static void print_progress(FILE *out, const struct mv_sim *s,
 
 static const struct mv_mmu *vm_mmu(const struct mv_sim *s, int i)
 {
-	return s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
+	struct mv_vm_view v;
+	mv_sim_vm_view(s, i, &v);
+	return v.mmu;
 }
 
 /*

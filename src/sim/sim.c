@@ -192,6 +192,30 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 		v->overhead_bytes += mv_mmu_overhead_bytes(mmu);
 }
 
+void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v)
+{
+	const struct mv_vm *vm = s->vm ? s->vm[i] : NULL;
+	const struct mv_vm_spec *spec = &s->sc->vms[i];
+	memset(v, 0, sizeof *v);
+	v->cfg = vm ? &vm->cfg : &spec->vm;
+	v->name = v->cfg->name;
+	v->guest = &spec->guest;
+	v->pages = vm ? vm->npages : spec->vm.mem_bytes / MV_PAGE_SIZE;
+	v->home_node = vm ? vm->home_node : spec->vm.home_node;
+	v->page_in_errors = vm ? vm->ctr.page_in_errors : 0;
+	v->mmu = s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
+}
+
+uint64_t mv_sim_usable_frames(const struct mv_sim *s)
+{
+	return s->host ? mv_host_usable_frames(s->host) : 0;
+}
+
+uint64_t mv_sim_free_frames(const struct mv_sim *s)
+{
+	return s->host ? s->host->nfree : 0;
+}
+
 static int take_sample(struct mv_sim *s)
 {
 	if (s->nsamples == s->cap_samples) {

@@ -302,6 +302,14 @@ static int pane_has(const char *needle, char *buf, size_t n)
 	return 0;
 }
 
+/* After a tmux test, passed or failed: no server, no run left behind. */
+static int tmux_teardown(void **state)
+{
+	(void)state;
+	tmux("kill-server 2> /dev/null");
+	return 0;
+}
+
 static void test_run_top_in_tmux(void **state)
 {
 	(void)state;
@@ -317,7 +325,7 @@ static void test_run_top_in_tmux(void **state)
 			      g_dir, g_bin),
 			 0);
 	char a[8192], b[8192];
-	if (!pane_has("memvisor top", a, sizeof a))
+	if (!pane_has("PMEM /MiB", a, sizeof a))
 		fail_msg("no screen:\n%s", a);
 	assert_non_null(strstr(a, "PMEM /MiB: 64.0 total"));
 	assert_non_null(strstr(a, " vm-1 "));
@@ -353,6 +361,61 @@ static void test_run_top_in_tmux(void **state)
 	assert_non_null(strstr(text, "run summary"));
 }
 
+/*
+ * At 80 and 132 columns the screen fits: the sort column's header (the
+ * default NAME, then SWCUR after `s`) and STALL% are on it, no line runs
+ * past the edge, and q still ends the run with a report.
+ */
+static void top_at_width(int width)
+{
+	assert_int_equal(tmux("new-session -d -s top -x %d -y 20 "
+			      "\"cd '%s' && '%s' run --top -o report%d.txt "
+			      "long.xml; echo \\$? > exit%d.txt; sleep 60\"",
+			      width, g_dir, g_bin, width, width),
+			 0);
+	char a[8192];
+	if (!pane_has("*NAME", a, sizeof a))
+		fail_msg("no header at %d columns:\n%s", width, a);
+	assert_non_null(strstr(a, "STALL%"));
+	assert_non_null(strstr(a, " vm-1 "));
+	tmux("send-keys -t top s");
+	if (!pane_has("*SWCUR", a, sizeof a))
+		fail_msg("no SWCUR sort at %d columns:\n%s", width, a);
+	assert_non_null(strstr(a, "STALL%"));
+	/* A line cut at the edge would fill the pane's last column. */
+	for (char *l = a; *l;) {
+		size_t len = strcspn(l, "\n");
+		if ((int)len >= width)
+			fail_msg("line fills all %d columns: %.*s", width,
+				 (int)len, l);
+		l += len + (l[len] == '\n');
+	}
+	tmux("send-keys -t top q");
+	char name[32];
+	snprintf(name, sizeof name, "exit%d.txt", width);
+	for (int i = 0; i < 100 && !exists(name); i++)
+		usleep(50000);
+	usleep(100000);
+	tmux("kill-server");
+	char p[600], text[64];
+	snprintf(p, sizeof p, "%s/%s", g_dir, name);
+	mvt_read_file(p, text, sizeof text);
+	assert_string_equal(text, "0\n");
+}
+
+static void test_run_top_fits_80_and_132_columns(void **state)
+{
+	(void)state;
+	if (system("command -v tmux > /dev/null 2>&1") != 0)
+		skip();
+	char big[sizeof scenario + 16];
+	snprintf(big, sizeof big, "%s", scenario);
+	memcpy(strstr(big, "duration=\"6s\""), "duration=\"9m\"", 13);
+	write_file("long.xml", big);
+	top_at_width(80);
+	top_at_width(132);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,7 +423,10 @@ int main(void)
 		cmocka_unit_test(test_dommemstat_errors),
 		cmocka_unit_test(test_run_csv),
 		cmocka_unit_test(test_run_svg),
-		cmocka_unit_test(test_run_top_in_tmux),
+		cmocka_unit_test_teardown(test_run_top_in_tmux,
+					  tmux_teardown),
+		cmocka_unit_test_teardown(test_run_top_fits_80_and_132_columns,
+					  tmux_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

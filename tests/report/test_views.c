@@ -527,7 +527,247 @@ static void test_svg_host_chart(void **state)
 
 static int top_fn(FILE *f, const struct mv_sim *s, int sort)
 {
-	return mv_report_top(f, s, sort, sort == MV_TOP_SORT_SWCUR);
+	return mv_report_top(f, s, sort, sort == MV_TOP_SORT_SWCUR, 0);
+}
+
+static int top_80(FILE *f, const struct mv_sim *s, int sort)
+{
+	return mv_report_top(f, s, sort, 0, 80);
+}
+
+static int top_132(FILE *f, const struct mv_sim *s, int sort)
+{
+	return mv_report_top(f, s, sort, 0, 132);
+}
+
+static int text_fn(FILE *f, const struct mv_sim *s, int vm)
+{
+	(void)vm;
+	return mv_report_text(f, s);
+}
+
+static int json_fn(FILE *f, const struct mv_sim *s, int vm)
+{
+	(void)vm;
+	return mv_report_json(f, s);
+}
+
+/*
+ * The figure in column `name` of VM `vm`'s row, in a table whose header
+ * line starts with `hdr` (the text report's "  VM ..." tables and the
+ * live screen's "*NAME ..." / " NAME ..." line alike): the row is found
+ * by the VM's name as its first word, the column by the header's words.
+ */
+static double table_cell(const char *text, const char *title,
+			 const char *vm, const char *name)
+{
+	const char *t = strstr(text, title);
+	if (!t)
+		fail_msg("no table \"%s\"", title);
+	/* "*NAME": the header itself; else the line after the title */
+	const char *hdr = title[0] == '*' ? t : strchr(t + 1, '\n') + 1;
+	const char *hend = strchr(hdr, '\n');
+	int field = -1, n = 0;
+	for (const char *p = hdr; p < hend; p++) {
+		if (*p == ' ' || (p > hdr && p[-1] != ' '))
+			continue;
+		size_t len = strcspn(p, " \n");
+		if (*p == '*') /* the live screen's sort mark */
+			p++, len--;
+		if (len == strlen(name) && !strncmp(p, name, len))
+			field = n;
+		n++;
+	}
+	if (field < 0)
+		fail_msg("no column %s in \"%s\"", name, title);
+	for (const char *l = hend + 1; *l && *l != '\n';) {
+		char first[64];
+		if (sscanf(l, " %63s", first) == 1 && !strcmp(first, vm)) {
+			const char *p = l + strspn(l, " ");
+			for (int k = 0; k < field; k++) {
+				p += strcspn(p, " ");
+				p += strspn(p, " ");
+			}
+			return atof(p);
+		}
+		l = strchr(l, '\n') + 1;
+	}
+	fail_msg("no row %s under \"%s\"", vm, title);
+	return 0;
+}
+
+/* A figure of VM vm in the JSON's "vms" array (vm -1: "totals"): key
+ * under obj, pages, as MiB. */
+static double json_pages(const char *json, int vm, const char *obj,
+			 const char *key)
+{
+	char id[32], k[64];
+	if (vm < 0) /* the totals over the VMs */
+		snprintf(id, sizeof id, "\"totals\": {");
+	else
+		snprintf(id, sizeof id, "\"id\": %d,", vm);
+	const char *p = strstr(json, id);
+	assert_non_null(p);
+	if (obj) {
+		snprintf(k, sizeof k, "\"%s\": {", obj);
+		p = strstr(p, k);
+		assert_non_null(p);
+	}
+	snprintf(k, sizeof k, "\"%s\": ", key);
+	p = strstr(p, k);
+	assert_non_null(p);
+	return atof(p + strlen(k)) / 256.0; /* pages to MiB */
+}
+
+/*
+ * One name, one figure: for one run, each quantity the text report, the
+ * JSON, the CSV (last row: the end of the run) and the live screen (at
+ * the end of the run) share has the same value under its name in each
+ * (docs/views.md's table). Text: MiB with one decimal; CSV two.
+ */
+static void test_same_name_same_figure_in_every_view(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *table, *csv, *top, *obj, *json;
+	} q[] = {
+		{"MEMSZ", "\nVM memory (", "MEMSZ", "MEMSZ", "config",
+		 "configured_pages"},
+		{"GRANT", "\nVM memory (", "GRANT", "GRANT", "final",
+		 "granted_pages"},
+		{"CONSUMED", "\nVM memory (", "consumed", NULL, "final",
+		 "consumed_pages"},
+		{"TOUCHED", "\nVM memory (", "TCHD", "TCHD", "final",
+		 "touched_pages"},
+		{"ACTIVE", "\nVM memory (", "active", NULL, "final",
+		 "active_true_pages"},
+		{"ACTV", "\nVM memory (", "ACTV", "ACTV", "final",
+		 "active_est_pages"},
+		{"ZERO", "\nVM memory (", "ZERO", "ZERO", "state_pages", "zero"},
+		{"SHARED", "\nVM memory (", NULL, NULL, "state_pages", "shared"},
+		{"PRIVATE", "\nVM memory (", "private", NULL, "state_pages",
+		 "private"},
+		{"MCTLSZ", "\nVM reclamation (MiB", "MCTLSZ", "MCTLSZ", "guest",
+		 "balloon_pages"},
+		{"MCTLTGT", "\nVM reclamation (MiB", "MCTLTGT", "MCTLTGT",
+		 "final", "balloon_target_pages"},
+		{"COMPRESSED", "\nVM reclamation (MiB", "compressed", NULL,
+		 "state_pages", "compressed"},
+		{"CACHESZ", "\nVM reclamation (MiB", "CACHESZ", NULL, "zcache",
+		 "capacity_frames"},
+		{"CACHEUSD", "\nVM reclamation (MiB", "CACHEUSD", "CACHEUSD",
+		 "zcache", "frames"},
+		{"SWCUR", "\nVM reclamation (MiB", "SWCUR", "SWCUR",
+		 "state_pages", "swapped"},
+		{"SHRDSVD", "\nVM reclamation (MiB", "SHRDSVD", "SHRDSVD",
+		 "final", "shared_saved_pages"},
+		{"UNTOUCHED", "\nVM reclamation (MiB", "untouched", NULL,
+		 "state_pages", "untouched"},
+	};
+	/* The busy run with a 2 s active window, so that the true active
+	 * set (ACTIVE) is not all the pages touched so far (TOUCHED). */
+	char xml[sizeof busy_xml + 32];
+	const char *at = strstr(busy_xml, "stats-interval");
+	snprintf(xml, sizeof xml, "%.*sactive-window=\"2s\" %s",
+		 (int)(at - busy_xml), busy_xml, at);
+	struct mv_sim *s = make_sim(xml);
+	struct mv_error err = {0};
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+	assert_int_equal(s->samples[s->nsamples - 1].t_ns, s->now_ns);
+	char *text = render(text_fn, s, 0);
+	char *json = render(json_fn, s, 0);
+	char *top = render(top_fn, s, MV_TOP_SORT_NAME);
+	int differ = 0; /* the run must tell TOUCHED from ACTIVE */
+	for (int vm = 0; vm < s->nvms; vm++) {
+		const char *name = s->sc->vms[vm].vm.name;
+		struct csv c;
+		csv_parse(&c, render(vm_csv_fn, s, vm));
+		int last = c.nrows - 1;
+		for (size_t k = 0; k < sizeof q / sizeof *q; k++) {
+			double t = table_cell(text, q[k].table, name, q[k].text);
+			double j = json_pages(json, vm, q[k].obj, q[k].json);
+			if (fabs(t - j) > 0.051)
+				fail_msg("%s %s: text %.2f, JSON %.2f", name,
+					 q[k].text, t, j);
+			if (q[k].csv && fabs(num(&c, last, q[k].csv) - j) > 0.006)
+				fail_msg("%s %s: CSV %s %.2f, JSON %.2f", name,
+					 q[k].text, q[k].csv,
+					 num(&c, last, q[k].csv), j);
+			if (q[k].top &&
+			    fabs(table_cell(top, "*NAME", name, q[k].top) - j) > 0.051)
+				fail_msg("%s %s: screen %s %.1f, JSON %.2f",
+					 name, q[k].text, q[k].top,
+					 table_cell(top, "*NAME", name,
+						    q[k].top),
+					 j);
+		}
+		differ |= fabs(num(&c, last, "TCHD") - num(&c, last, "active")) >
+			  0.1;
+		free(c.text);
+	}
+	assert_true(differ);
+	/* The host's CSV, the text's TOTAL row and the JSON's totals. */
+	static const struct {
+		const char *text, *table, *csv, *obj, *json;
+	} h[] = {
+		{"CONSUMED", "\nVM memory (", "consumed", NULL,
+		 "consumed_pages"},
+		{"MCTLSZ", "\nVM reclamation (MiB", "MCTLSZ", "guest",
+		 "balloon_pages"},
+		{"SWCUR", "\nVM reclamation (MiB", "SWCUR", "state_pages",
+		 "swapped"},
+		{"CACHEUSD", "\nVM reclamation (MiB", "CACHEUSD", "zcache",
+		 "frames"},
+		{"SHRDSVD", "\nVM reclamation (MiB", "SHRDSVD", NULL,
+		 "shared_saved_pages"},
+	};
+	struct csv c;
+	csv_parse(&c, render(vm_csv_fn, s, -1));
+	for (size_t k = 0; k < sizeof h / sizeof *h; k++) {
+		double t = table_cell(text, h[k].table, "TOTAL", h[k].text);
+		double j = json_pages(json, -1, h[k].obj, h[k].json);
+		double v = num(&c, c.nrows - 1, h[k].csv);
+		if (fabs(t - j) > 0.051 || fabs(v - j) > 0.006)
+			fail_msg("host %s: text %.1f, CSV %.2f, JSON %.2f",
+				 h[k].text, t, v, j);
+	}
+	free(c.text);
+	free(text);
+	free(json);
+	free(top);
+	mv_sim_destroy(s);
+}
+
+/*
+ * The live screen fits 80 and 132 columns: no line wider, the sort
+ * column always there, STALL% there whenever anything but the sort fits.
+ */
+static void test_top_screen_fits_its_width(void **state)
+{
+	(void)state;
+	static const char *const marks[] = {"*NAME", "*MEMSZ", "*GRANT",
+					    "*ACTV", "*MCTLSZ", "*SWCUR",
+					    "*CACHEUSD"};
+	view_fn fns[] = {top_80, top_132};
+	const int widths[] = {80, 132};
+	for (int w = 0; w < 2; w++) {
+		for (int sort = 0; sort < MV_TOP_SORT_COUNT; sort++) {
+			char *text = render(fns[w], busy(), sort);
+			for (char *l = text; *l;) {
+				size_t len = strcspn(l, "\n");
+				if ((int)len > widths[w])
+					fail_msg("%zu > %d: %.*s", len,
+						 widths[w], (int)len, l);
+				l += len + (l[len] == '\n');
+			}
+			assert_non_null(strstr(text, marks[sort]));
+			assert_non_null(strstr(text, "STALL%"));
+			/* at 132 only the lowest-ranked column is left out */
+			assert_non_null(strstr(text, w ? "1 column hidden"
+						       : "columns hidden"));
+			free(text);
+		}
+	}
 }
 
 static void test_top_screen_text(void **state)
@@ -606,6 +846,8 @@ int main(void)
 		cmocka_unit_test(test_svg_vm_charts),
 		cmocka_unit_test(test_svg_host_chart),
 		cmocka_unit_test(test_top_screen_text),
+		cmocka_unit_test(test_top_screen_fits_its_width),
+		cmocka_unit_test(test_same_name_same_figure_in_every_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
