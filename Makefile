@@ -70,7 +70,7 @@ $(BUILD)/tests/%: tests/%.c $(TESTSUPOBJ) $(LIB) $(wildcard tests/support/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUPOBJ) $(LIB) $(TESTLIBS) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MVFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
