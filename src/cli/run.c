@@ -23,11 +23,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -115,11 +117,16 @@ struct progress {
 	int drawn;
 	double start_s; /* wall clock when simulating started */
 	double last_s;  /* wall clock of the last draw */
+	/* the rate is measured over the last RATE_S to 2 * RATE_S of wall
+	 * time: the first steps (first touches of guest memory) are far
+	 * slower than the rest and would spoil an average since the start */
+	double mark_wall[2], mark_sim[2];
 };
 
 #define BAR_WIDTH 20
 #define LINE_WIDTH 79
 #define DRAW_S 0.2
+#define RATE_S 3.0
 
 static volatile sig_atomic_t g_signal; /* SIGINT or SIGTERM received */
 
@@ -172,19 +179,74 @@ static void format_eta(double s, char *buf, size_t n)
 		snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
 }
 
-static void progress_powering_on(struct progress *p,
-				 const struct mv_scenario *sc)
+/*
+ * Power-on (mv_sim_create: every VM's memory, swap file, sampler and
+ * guest boot) takes seconds for large VMs and reports nothing on the way,
+ * so a thread redraws the line with the time spent while it lasts.
+ */
+struct power_on {
+	struct progress *p;
+	char what[96];
+	double t0;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	pthread_t thread;
+	int running;
+};
+
+static void *power_on_ticker(void *arg)
 {
+	struct power_on *w = arg;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+		if (w->done)
+			break;
+		char line[160];
+		snprintf(line, sizeof line, "%s %.0f s", w->what,
+			 mv_wall_s() - w->t0);
+		progress_line(w->p, line);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void power_on_start(struct power_on *w, struct progress *p,
+			   const struct mv_scenario *sc)
+{
+	memset(w, 0, sizeof *w);
 	if (!p->enabled)
 		return;
 	uint64_t bytes = 0;
 	for (int i = 0; i < sc->nvms; i++)
 		bytes += sc->vms[i].vm.mem_bytes;
-	char line[128];
-	snprintf(line, sizeof line, "powering on %d VM%s (%.1f GiB)...",
+	snprintf(w->what, sizeof w->what, "powering on %d VM%s (%.1f GiB)...",
 		 sc->nvms, sc->nvms == 1 ? "" : "s",
 		 (double)bytes / (double)(1024 * MV_MIB));
-	progress_line(p, line);
+	w->p = p;
+	w->t0 = mv_wall_s();
+	progress_line(p, w->what);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->running = pthread_create(&w->thread, NULL, power_on_ticker, w) == 0;
+}
+
+static void power_on_end(struct power_on *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	w->running = 0;
 }
 
 static void progress_draw(struct progress *p, const struct mv_sim *sim,
@@ -200,10 +262,17 @@ static void progress_draw(struct progress *p, const struct mv_sim *sim,
 	double frac = total > 0 ? done / total : 1;
 	if (frac > 1)
 		frac = 1;
-	double wall = now - p->start_s;
-	double rate = wall > 0 ? done / wall : 0;
+	if (now - p->mark_wall[1] >= RATE_S) {
+		p->mark_wall[0] = p->mark_wall[1];
+		p->mark_sim[0] = p->mark_sim[1];
+		p->mark_wall[1] = now;
+		p->mark_sim[1] = done;
+	}
+	double wall = now - p->mark_wall[0];
+	double rate = wall > 0 ? (done - p->mark_sim[0]) / wall : 0;
 	char eta[32] = "-";
-	if (rate > 0)
+	/* no guess before one measuring window has passed */
+	if (rate > 0 && now - p->start_s >= RATE_S)
 		format_eta((total - done) / rate, eta, sizeof eta);
 	char bar[BAR_WIDTH + 1], line[160];
 	int fill = (int)(frac * BAR_WIDTH);
@@ -230,7 +299,7 @@ static int run_plain(struct mv_sim *sim, struct progress *p,
 		     struct mv_error *err)
 {
 	double t0 = mv_wall_s();
-	p->start_s = t0;
+	p->start_s = p->mark_wall[0] = p->mark_wall[1] = t0;
 	int rc = 0;
 	progress_draw(p, sim, 1);
 	while (!rc && !g_signal && sim->now_ns < sim->sc->duration_ns) {
@@ -511,10 +580,12 @@ int mv_cli_run(int argc, char **argv)
 	g_signal = 0;
 	catch_signals();
 	struct progress p = {.enabled = !o.quiet && isatty(STDERR_FILENO)};
-	progress_powering_on(&p, sc);
+	struct power_on w;
+	power_on_start(&w, &p, sc);
 	struct mv_error err = {0};
 	struct mv_sim *sim = NULL;
 	int rc = mv_sim_create(sc, o.verify, &sim, &err); /* owns sc */
+	power_on_end(&w);
 	if (rc) {
 		progress_clear(&p);
 		return mv_cli_load_error(NULL, rc, &err);

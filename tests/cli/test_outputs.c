@@ -434,6 +434,63 @@ static void test_a_signal_ends_the_wait_for_a_fifo_reader(void **state)
 	free(r.err);
 }
 
+/*
+ * The progress line on a terminal (a pseudo-terminal here): drawn from
+ * power-on, with simulated time, the rate and, after a moment, the ETA.
+ */
+static void test_progress_line_shows_time_rate_and_eta_from_the_start(
+	void **state)
+{
+	(void)state;
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) || unlockpt(master))
+		skip();
+	char slave[256];
+	assert_int_equal(ptsname_r(master, slave, sizeof slave), 0);
+	const char *argv[] = {g_bin, "run", "-o", scratch("progress.txt"),
+			      scenario("1h"), NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, slave, O_RDWR | O_NOCTTY, 0);
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, g_bin, &fa, NULL,
+				     (char *const *)argv, environ),
+			 0);
+	posix_spawn_file_actions_destroy(&fa);
+	char buf[65536];
+	size_t n = 0;
+	double t0 = now_s();
+	int flags = fcntl(master, F_GETFL);
+	fcntl(master, F_SETFL, flags | O_NONBLOCK);
+	while (now_s() - t0 < 4.5) {
+		ssize_t k = read(master, buf + n, sizeof buf - 1 - n);
+		if (k > 0)
+			n += (size_t)k;
+		else
+			usleep(20 * 1000);
+		if (n >= sizeof buf - 1)
+			n = 0; /* keep the latest */
+	}
+	buf[n] = '\0';
+	kill(pid, SIGTERM);
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	close(master);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 143);
+	if (!strstr(buf, "simulating [") || !strstr(buf, "/3600.0 s") ||
+	    !strstr(buf, " s/s") || !strstr(buf, "ETA "))
+		fail_msg("no progress line with time, rate and ETA:\n%s", buf);
+	/* past the first measuring window the ETA is a time, not "-" */
+	const char *eta = NULL;
+	for (const char *q = buf; (q = strstr(q, "ETA ")) && q[4]; q += 4)
+		eta = q;
+	if (!eta || !(eta[4] >= '0' && eta[4] <= '9'))
+		fail_msg("no ETA after 4 s: %s", eta ? eta : buf);
+}
+
 static void test_verify_reports_what_it_checked(void **state)
 {
 	(void)state;
@@ -543,6 +600,8 @@ int main(void)
 		cmocka_unit_test(
 			test_sigterm_and_sigint_stop_the_run_and_leave_nothing),
 		cmocka_unit_test(test_a_signal_ends_the_wait_for_a_fifo_reader),
+		cmocka_unit_test(
+			test_progress_line_shows_time_rate_and_eta_from_the_start),
 		cmocka_unit_test(test_verify_reports_what_it_checked),
 		cmocka_unit_test(
 			test_mmu_convert_refuses_a_fifo_and_follows_a_symlink),
