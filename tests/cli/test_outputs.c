@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +155,7 @@ static pid_t fifo_reader(const char *path, const char *copy)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		alarm(15); /* a writer that never comes fails the test */
 		int in = open(path, O_RDONLY);
 		int out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		char buf[4096];
@@ -291,21 +294,59 @@ static void test_output_to_a_directory_exits_2_before_the_run(void **state)
 	free(r.err);
 }
 
+static void test_output_to_a_socket_or_block_device_is_refused(void **state)
+{
+	(void)state;
+	const char *sock = scratch("report.sock");
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	struct result r;
+	MV(&r, "run", "-q", "-o", sock, scenario("2s"));
+	close(fd);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, sock, "is a socket");
+	struct stat st;
+	assert_int_equal(lstat(sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	free(r.err);
+
+	/* a block node in a local/experimental major (240-254) that no
+	 * driver has: even a wrong open would reach nothing */
+	const char *blk = scratch("disk.blk");
+	if (mknod(blk, S_IFBLK | 0600, makedev(240, 77)) != 0)
+		return;
+	MV(&r, "run", "-q", "-o", blk, scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, blk, "block device");
+	assert_int_equal(lstat(blk, &st), 0);
+	assert_true(S_ISBLK(st.st_mode));
+	free(r.err);
+	unlink(blk);
+}
+
 static void test_view_folders_appear_only_with_their_files(void **state)
 {
 	(void)state;
 	const char *csv = scratch("csv-out"), *svg = scratch("svg-out");
-	/* a run that fails (bad input found at power-on: VMs need more
-	 * than the host can admit) leaves no empty folder */
-	const char *bad = scratch("too-big.xml");
+	/* a run that fails (bad input found at power-on, after the paths
+	 * were checked: a VM reserves more than the host has) leaves no
+	 * empty folder */
+	const char *bad = scratch("reserves-too-much.xml");
 	write_file(bad, "<scenario duration=\"2s\">\n"
 			"  <host><memory unit=\"MiB\">64</memory></host>\n"
-			"  <vm><domain type=\"kvm\"><name>a</name><memory "
-			"unit=\"TiB\">64</memory></domain></vm>\n"
+			"  <vm count=\"2\"><domain type=\"kvm\"><name>a"
+			"</name><memory unit=\"MiB\">48</memory><memtune>"
+			"<min_guarantee unit=\"MiB\">40</min_guarantee>"
+			"</memtune>"
+			"</domain></vm>\n"
 			"</scenario>\n");
 	struct result r;
 	MV(&r, "run", "-q", "--csv", csv, "--svg", svg, bad);
-	assert_int_not_equal(r.status, 0);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "min_guarantee", "cannot power on");
 	assert_int_equal(access(csv, F_OK), -1);
 	assert_int_equal(access(svg, F_OK), -1);
 	free(r.err);
@@ -593,6 +634,8 @@ int main(void)
 		cmocka_unit_test(
 			test_output_through_a_symlink_replaces_the_target_not_the_link),
 		cmocka_unit_test(test_output_to_a_directory_exits_2_before_the_run),
+		cmocka_unit_test(
+			test_output_to_a_socket_or_block_device_is_refused),
 		cmocka_unit_test(test_view_folders_appear_only_with_their_files),
 		cmocka_unit_test(
 			test_csv_before_the_scenario_does_not_take_it_as_the_folder),
