@@ -96,10 +96,10 @@ static void finish(pid_t pid, struct result *r)
 	assert_non_null(r->err);
 }
 
-#define MV(r, ...)                                                  \
-	do {                                                        \
-		const char *a_[] = {__VA_ARGS__, NULL};             \
-		finish(start(a_), (r));                             \
+#define MV(r, ...)                                                             \
+	do {                                                                   \
+		const char *a_[] = {__VA_ARGS__, NULL};                        \
+		finish(start(a_), (r));                                        \
 	} while (0)
 
 /* stderr is one "memvisor: " line holding every needle. */
@@ -160,7 +160,8 @@ static pid_t fifo_reader(const char *path, const char *copy)
 		int out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		char buf[4096];
 		ssize_t k;
-		while (in >= 0 && out >= 0 && (k = read(in, buf, sizeof buf)) > 0)
+		while (in >= 0 && out >= 0 &&
+		       (k = read(in, buf, sizeof buf)) > 0)
 			if (write(out, buf, (size_t)k) != k)
 				_exit(1);
 		_exit(in >= 0 && out >= 0 ? 0 : 1);
@@ -186,8 +187,8 @@ static double now_s(void)
 
 /* ---------------------------------------------------------------- */
 
-static void test_output_to_a_fifo_is_written_through_and_stays_a_fifo(
-	void **state)
+static void
+test_output_to_a_fifo_is_written_through_and_stays_a_fifo(void **state)
 {
 	(void)state;
 	const char *fifo = scratch("report.fifo"), *copy = scratch("copy.txt");
@@ -230,8 +231,8 @@ static void test_output_to_a_device_node_is_written_in_place(void **state)
 	unlink(node);
 }
 
-static void test_output_through_a_symlink_replaces_the_target_not_the_link(
-	void **state)
+static void
+test_output_through_a_symlink_replaces_the_target_not_the_link(void **state)
 {
 	(void)state;
 	const char *target = scratch("target.txt"), *link = scratch("link.txt");
@@ -362,8 +363,8 @@ static void test_view_folders_appear_only_with_their_files(void **state)
 	free(r.err);
 }
 
-static void test_csv_before_the_scenario_does_not_take_it_as_the_folder(
-	void **state)
+static void
+test_csv_before_the_scenario_does_not_take_it_as_the_folder(void **state)
 {
 	(void)state;
 	const char *sc = scenario("2s");
@@ -449,8 +450,7 @@ static void stop_a_run(int sig, int expect)
 	free(r.err);
 }
 
-static void test_sigterm_and_sigint_stop_the_run_and_leave_nothing(
-	void **state)
+static void test_sigterm_and_sigint_stop_the_run_and_leave_nothing(void **state)
 {
 	(void)state;
 	stop_a_run(SIGTERM, 143);
@@ -479,8 +479,8 @@ static void test_a_signal_ends_the_wait_for_a_fifo_reader(void **state)
  * The progress line on a terminal (a pseudo-terminal here): drawn from
  * power-on, with simulated time, the rate and, after a moment, the ETA.
  */
-static void test_progress_line_shows_time_rate_and_eta_from_the_start(
-	void **state)
+static void
+test_progress_line_shows_time_rate_and_eta_from_the_start(void **state)
 {
 	(void)state;
 	int master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -488,7 +488,8 @@ static void test_progress_line_shows_time_rate_and_eta_from_the_start(
 		skip();
 	char slave[256];
 	assert_int_equal(ptsname_r(master, slave, sizeof slave), 0);
-	const char *argv[] = {g_bin, "run", "-o", scratch("progress.txt"),
+	const char *argv[] = {g_bin,	      "run",
+			      "-o",	      scratch("progress.txt"),
 			      scenario("1h"), NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -556,8 +557,7 @@ static void test_verify_reports_what_it_checked(void **state)
 	free(r.err);
 }
 
-static void test_mmu_convert_refuses_a_fifo_and_follows_a_symlink(
-	void **state)
+static void test_mmu_convert_refuses_a_fifo_and_follows_a_symlink(void **state)
 {
 	(void)state;
 	const char *trace = scratch("t.lackey");
@@ -630,16 +630,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_output_to_a_fifo_is_written_through_and_stays_a_fifo),
-		cmocka_unit_test(test_output_to_a_device_node_is_written_in_place),
+		cmocka_unit_test(
+			test_output_to_a_device_node_is_written_in_place),
 		cmocka_unit_test(
 			test_output_through_a_symlink_replaces_the_target_not_the_link),
-		cmocka_unit_test(test_output_to_a_directory_exits_2_before_the_run),
+		cmocka_unit_test(
+			test_output_to_a_directory_exits_2_before_the_run),
 		cmocka_unit_test(
 			test_output_to_a_socket_or_block_device_is_refused),
-		cmocka_unit_test(test_view_folders_appear_only_with_their_files),
+		cmocka_unit_test(
+			test_view_folders_appear_only_with_their_files),
 		cmocka_unit_test(
 			test_csv_before_the_scenario_does_not_take_it_as_the_folder),
-		cmocka_unit_test(test_bad_scenario_paths_exit_2_naming_the_file),
+		cmocka_unit_test(
+			test_bad_scenario_paths_exit_2_naming_the_file),
 		cmocka_unit_test(
 			test_sigterm_and_sigint_stop_the_run_and_leave_nothing),
 		cmocka_unit_test(test_a_signal_ends_the_wait_for_a_fifo_reader),
