@@ -62,14 +62,34 @@ int mv_report_dommemstat(FILE *out, const struct mv_dommemstat *d);
 /*
  * Views written to a directory (docs/views.md): host.EXT and vm-NAME.EXT
  * per VM. Files appear complete or not at all (temporary names, renamed
- * when every file is written). prepare: create dir if it is missing (one
- * level) or check it is a writable directory; MV_EINVAL with err if not.
+ * when every file is written); the directory is created (one level) only
+ * when they are. outdir_check, before a run: dir is a writable directory,
+ * or missing with a writable parent; MV_EINVAL with err (file dir, field
+ * opt) if not.
  */
-int mv_report_outdir_prepare(const char *dir, struct mv_error *err);
+int mv_report_outdir_check(const char *dir, const char *opt,
+			   struct mv_error *err);
+/*
+ * What an output path names (symbolic links followed): nothing yet, a
+ * regular file (both replaced by rename), or a FIFO or character device
+ * (written in place, never replaced).
+ */
+enum { MV_OUT_CREATE, MV_OUT_REPLACE, MV_OUT_IN_PLACE };
+/*
+ * Check, before a run, that path can take an output file: one of the
+ * MV_OUT_* kinds, or MV_EINVAL with err (file path, field opt) for a
+ * directory, a socket, a block device, a missing or unwritable directory.
+ * target (if not NULL, n bytes) gets the path with symbolic links
+ * followed: the file that will be written or replaced.
+ */
+int mv_report_output_check(const char *path, const char *opt, char *target,
+			   size_t n, struct mv_error *err);
 /*
  * One file the same way: fn(f, ctx) writes into a temporary file beside
- * path (path.tmp.XXXXXX), renamed over path only when complete; on error
- * path is untouched, the temporary file removed and err names path.
+ * path (path.tmp.XXXXXX), renamed over path only when complete (a FIFO or
+ * character device is written in place; a symbolic link is followed and
+ * its target replaced); on error path is untouched, the temporary file
+ * removed and err names path.
  */
 int mv_report_write_file(const char *path,
 			 int (*fn)(FILE *f, const void *ctx), const void *ctx,

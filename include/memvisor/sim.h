@@ -130,6 +130,10 @@ struct mv_sim {
 	uint64_t now_ns;
 	uint64_t steps;
 	int verify;            /* run invariant checks after every step */
+	uint64_t verify_checks; /* invariant checks run and passed (one per
+				   step with verify on) */
+	uint64_t verify_pages;  /* guest pages whose bytes those checks
+				   compared with what the guest last wrote */
 	struct mv_memstate_machine memstate;
 	uint64_t state_ns[MV_MEMSTATE_COUNT]; /* time spent in each state */
 	uint64_t min_free;     /* frames, over the run */

@@ -33,10 +33,33 @@ int mv_cli_mmu(int argc, char **argv);
 void mv_cli_mmu_help(FILE *f);
 
 /*
- * Report a scenario that failed to load or to start (rc from
- * mv_scenario_load or mv_sim_create; err filled in by them, path names the
- * file when err does not) and return the exit status: 2 for bad input, 1
- * otherwise.
+ * Scenario files are read whole, up to this size (the sim layer's reader
+ * limit, MV_READER_MAX_BYTES in src/sim/readers.h).
+ */
+#define MV_CLI_SCENARIO_MAX (64 * MV_MIB)
+
+/*
+ * Check that path is a readable regular file of at most max bytes (0: any
+ * size) before a reader opens it: MV_EXIT_OK, or MV_EXIT_USAGE after one
+ * line naming path and what is wrong ("is a directory", "is not a regular
+ * file", "larger than the 64 MiB limit for a scenario"). what names the
+ * file's role in the message ("scenario", "trace").
+ */
+int mv_cli_check_input(const char *path, const char *what, uint64_t max);
+
+/*
+ * Load the scenario at path (every subcommand's one way to do it):
+ * MV_EXIT_OK with *sc set, or the exit status after one error line: 2 for
+ * anything wrong with the scenario or the files it names, 1 only if the
+ * process ran out of memory.
+ */
+struct mv_scenario;
+int mv_cli_load_scenario(const char *path, struct mv_scenario **sc);
+
+/*
+ * Report a simulator that failed to start (rc from mv_sim_create; err
+ * filled in by it, path names the file when err does not) and return the
+ * exit status: 2 for bad input, 1 otherwise.
  */
 int mv_cli_load_error(const char *path, int rc, struct mv_error *err);
 

@@ -123,17 +123,25 @@ int mv_cli_dommemstat(int argc, char **argv)
 
 	struct mv_error err = {0};
 	struct mv_scenario *sc = NULL;
-	int rc = mv_scenario_load(o.scenario, &sc, &err);
-	if (rc)
-		return mv_cli_load_error(o.scenario, rc, &err);
-	mv_scenario_print_warnings(sc, stderr);
+	st = mv_cli_load_scenario(o.scenario, &sc);
+	if (st != MV_EXIT_OK)
+		return st;
 	int vm = -1;
 	for (int i = 0; i < sc->nvms; i++)
 		if (strcmp(sc->vms[i].vm.name, o.vm) == 0)
 			vm = i;
 	if (vm < 0) {
-		mv_cli_errorf("dommemstat: no VM named '%s' in %s", o.vm,
-			      o.scenario);
+		/* the names to choose from, as many as fit on the line */
+		char names[400] = "";
+		size_t used = 0;
+		for (int i = 0; i < sc->nvms && used < sizeof names; i++)
+			used += (size_t)snprintf(names + used,
+						 sizeof names - used, "%s%s",
+						 i ? ", " : "",
+						 sc->vms[i].vm.name);
+		mv_cli_errorf("dommemstat: no VM named '%s' in %s (its VMs: "
+			      "%s)",
+			      o.vm, o.scenario, names);
 		mv_scenario_free(sc);
 		return MV_EXIT_USAGE;
 	}
@@ -157,7 +165,7 @@ int mv_cli_dommemstat(int argc, char **argv)
 		(uint64_t)sc->vms[vm].vm.stats_period_s * MV_NS_PER_S;
 
 	struct mv_sim *sim = NULL;
-	rc = mv_sim_create(sc, 0, &sim, &err); /* owns sc from here */
+	int rc = mv_sim_create(sc, 0, &sim, &err); /* owns sc from here */
 	if (rc)
 		return mv_cli_load_error(NULL, rc, &err);
 

@@ -36,7 +36,12 @@ static void main_help(FILE *f)
 	      "  -V, --version     show the version and exit\n"
 	      "\n"
 	      "Exit status: 0 success, 1 the run failed, 2 usage error or bad "
-	      "input.\n"
+	      "input\n"
+	      "(a scenario or trace that is missing, unreadable, not a regular "
+	      "file or\n"
+	      "over 64 MiB; an output path that cannot be written), 130/143 "
+	      "run stopped\n"
+	      "by SIGINT/SIGTERM.\n"
 	      "See memvisor(1), docs/scenario.md and docs/json.md.\n",
 	      f);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "memvisor/report.h"
 #include "memvisor/sim.h"
 
 void mv_cli_mmu_help(FILE *f)
@@ -62,6 +63,10 @@ void mv_cli_mmu_help(FILE *f)
 	      "mapped)\n"
 	      "      --convert IN OUT    write trace IN in the binary format "
 	      "to OUT\n"
+	      "                          (replaced when complete; a symbolic "
+	      "link is\n"
+	      "                          followed; a FIFO, device or directory "
+	      "refused)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "\n"
 	      "Exit status: 0 success, 1 the replay failed, 2 usage error or "
@@ -382,9 +387,26 @@ int mv_cli_mmu(int argc, char **argv)
 		return st;
 	struct mv_error err = {0};
 	if (o.convert) {
+		const char *out = argv[optind + 1];
+		char target[4096];
+		st = mv_cli_check_input(argv[optind], "trace", 0);
+		if (st != MV_EXIT_OK)
+			return st;
+		/* The converted trace replaces OUT by rename: a symbolic
+		 * link's target, never the link; a FIFO or device is not
+		 * replaced at all but refused (a binary trace is a file). */
+		int kind = mv_report_output_check(out, "--convert", target,
+						  sizeof target, &err);
+		if (kind == MV_OUT_IN_PLACE)
+			mv_error_set(&err, MV_EINVAL, out, 0, "--convert",
+				     "is not a regular file: the binary trace "
+				     "must go to a file");
+		if (kind < 0 || kind == MV_OUT_IN_PLACE) {
+			mv_cli_error(&err);
+			return MV_EXIT_USAGE;
+		}
 		uint64_t n = 0;
-		int rc = mv_trace_convert(argv[optind], argv[optind + 1], &n,
-					  &err);
+		int rc = mv_trace_convert(argv[optind], target, &n, &err);
 		if (rc) {
 			mv_cli_error(&err);
 			return status_for(rc);
@@ -393,6 +415,9 @@ int mv_cli_mmu(int argc, char **argv)
 		       (unsigned long long)n);
 		return MV_EXIT_OK;
 	}
+	st = mv_cli_check_input(o.trace, "trace", 0);
+	if (st != MV_EXIT_OK)
+		return st;
 	struct result res[MV_MMU_MODES];
 	for (int i = 0; i < MV_MMU_MODES; i++) {
 		if (!o.modes[i])

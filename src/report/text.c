@@ -201,7 +201,18 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,
 		s->nvms, s->nvms == 1 ? "" : "s", r->overcommit);
 	print_reclaim_config(out, sc);
-	fprintf(out, "  %-12s %s\n", "verify", s->verify ? "on" : "off");
+	if (s->verify)
+		fprintf(out,
+			"  %-12s on: %llu invariant checks (one per step), "
+			"%llu pages (%.1f MiB) compared\n"
+			"  %-12s with what the guest last wrote; nothing "
+			"differed\n",
+			"verify", (unsigned long long)s->verify_checks,
+			(unsigned long long)s->verify_pages,
+			(double)s->verify_pages * MV_PAGE_SIZE / (double)MV_MIB,
+			"");
+	else
+		fprintf(out, "  %-12s off\n", "verify");
 	/* Measured, not simulated: both figures differ between runs. */
 	fprintf(out, "wall: %.3f s", s->wall_s);
 	if (sc->reclaim.share.enabled)

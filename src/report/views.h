@@ -3,10 +3,12 @@
  * internal.
  *
  * A view writes several files into one directory. None may be left half
- * written: each is written to a temporary name beside its final one, and
- * only when every file is complete are they renamed into place; on any
- * error the temporary files are removed and the directory keeps what it
- * had.
+ * written: each regular file is written to a temporary name beside its
+ * final one, and only when every file is complete are they renamed into
+ * place; on any error the temporary files are removed and the directory
+ * keeps what it had. FIFOs and character devices are written in place,
+ * symbolic links followed (outset.c); the directory itself is created
+ * only when its files are written.
  */
 #ifndef MEMVISOR_REPORT_VIEWS_H
 #define MEMVISOR_REPORT_VIEWS_H
@@ -16,7 +18,9 @@
 #include "memvisor/sim.h"
 
 struct mv_outfile {
-	char *tmp, *final;
+	char *path;  /* as asked for (DIR/name) */
+	char *final; /* what it names, symbolic links followed */
+	char *tmp;   /* NULL once renamed, or when written in place */
 };
 
 struct mv_outset {
@@ -27,7 +31,8 @@ struct mv_outset {
 
 /* dir NULL: names are paths of their own. */
 void mv_outset_init(struct mv_outset *o, const char *dir);
-/* Open DIR/name's temporary file for writing; NULL with err set. */
+/* Open DIR/name for writing (its temporary file, or in place for a FIFO
+ * or a character device); NULL with err set. */
 FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		     struct mv_error *err);
 /* Flush, sync and close f (the last file opened); 0 or MV_EIO. */

@@ -569,8 +569,16 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 		s->next_sample_ns += s->sc->stats_interval_ns;
 	}
-	if (s->verify)
-		return mv_sim_check(s, err);
+	if (s->verify) {
+		int rc = mv_sim_check(s, err);
+		if (rc)
+			return rc;
+		/* mv_vm_check hashes every page but the ballooned ones */
+		s->verify_checks++;
+		for (int i = 0; i < s->nvms; i++)
+			s->verify_pages += s->vm[i]->npages -
+					   s->vm[i]->count[MV_PS_BALLOONED];
+	}
 	return 0;
 }
 

@@ -544,10 +544,12 @@ static void test_output_file_is_complete_and_leaves_no_temporary(void **state)
 	assert_true(st.st_mode & S_IRUSR);
 	result_free(&r);
 
-	/* An impossible destination: failure, and nothing left behind. */
+	/* An impossible destination: bad input found before the run, and
+	 * nothing left behind. */
 	const char *bad = scratch("no-such-dir/report.txt");
 	mv(&r, "run", "--output", bad, small_path(), NULL);
-	assert_int_equal(r.status, 1);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--output"));
 	assert_one_error_line(&r);
 	assert_int_equal(access(bad, F_OK), -1);
 	result_free(&r);

@@ -172,7 +172,7 @@ static void test_dommemstat_errors(void **state)
 	assert_int_equal(o.status, 2);
 	assert_string_equal(o.err,
 			    "memvisor: dommemstat: no VM named 'nosuch' in "
-			    "s.xml\n");
+			    "s.xml (its VMs: vm-1, vm-2, quiet)\n");
 	assert_string_equal(o.text, "");
 	mv(&o, "dommemstat --at 7s s.xml vm-1");
 	assert_int_equal(o.status, 2);
