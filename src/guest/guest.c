@@ -261,7 +261,7 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 	g->cache[idx] = (uint32_t)p + 1;
 	g->st.major_fault++;
 	if (!sequential || idx % READAHEAD_PAGES == 0)
-		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	*out = p;
 	return 0;
 }
@@ -304,7 +304,7 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		g->swap_free[g->nswap_free++] = slot;
 		g->st.swap_in++;
 		g->st.major_fault++;
-		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	} else {
 		if (!zeroed || w->cfg.content != MV_CONTENT_ZERO) {
 			rc = fill_anon(g, w, vpn, p);
@@ -477,7 +477,8 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
  * (TLBs, walk, exits); a missing mapping is a page fault that mmu_fault
  * resolves. The hypervisor's books see the access as mv_vm_access would
  * note it: a TLB hit does not pass through the pmap, as on hardware, but
- * the simulator's true active set and dirty bits must still see it.
+ * the simulator's true active set and dirty bits must still see it
+ * (mv_vm_note_access, the vm layer's one place for them).
  */
 static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		     int write, int fetch)
@@ -489,10 +490,7 @@ static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	if (!b)
 		return MV_EAGAIN;
 	g->kind[xl.gppn] |= GREF;
-	struct mv_pme *e = &g->vm->pmap[xl.gppn];
-	mv_vm_mark_accessed(g->vm, e);
-	if (write)
-		e->flags |= MV_PME_DIRTY;
+	mv_vm_note_access(g->vm, xl.gppn, write);
 	use_word(g, w, xl.gppn, b, write);
 	return 0;
 }
@@ -909,14 +907,7 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 {
 	struct mv_vm *vm = g->vm;
 	/* a vCPU stalled in the hypervisor makes no progress meanwhile */
-	double progress = 1.0;
-	if (vm->stall_pending_ns >= dt_ns) {
-		vm->stall_pending_ns -= dt_ns;
-		progress = 0.0;
-	} else {
-		progress = (double)(dt_ns - vm->stall_pending_ns) / (double)dt_ns;
-		vm->stall_pending_ns = 0;
-	}
+	double progress = mv_vm_run_fraction(vm, dt_ns);
 	double dt_s = (double)dt_ns / 1e9;
 	if (!g->booted) {
 		if (progress > 0)

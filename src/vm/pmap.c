@@ -166,9 +166,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		vm->host->fflags[e->mpn] &= (uint8_t)~MV_FRAME_SHARED;
 		charge(vm, MV_FAULT_COW, lat->zero_fill);
 		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
-		mv_vm_mark_accessed(vm, e);
-		e->flags |= MV_PME_DIRTY;
-		vm->ctr.writes++;
+		mv_vm_note_access(vm, gppn, 1);
 		return mv_host_frame(vm->host, e->mpn);
 	}
 	mv_mpn_t mpn = vm_frame_alloc(vm);
@@ -215,13 +213,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	}
 	charge(vm, kind, ns);
 	mv_pmap_set(vm, gppn, MV_PS_PRIVATE, mpn);
-	mv_vm_mark_accessed(vm, e);
-	if (write) {
-		e->flags |= MV_PME_DIRTY;
-		vm->ctr.writes++;
-	} else {
-		vm->ctr.reads++;
-	}
+	mv_vm_note_access(vm, gppn, write);
 	return dst;
 }
 
