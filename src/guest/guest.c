@@ -20,6 +20,7 @@
  * workload's business (workload.c); the guest carries out the touches and
  * releases a workload asks for (struct gwork_ops).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,6 +74,7 @@ static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 		if (on_clock(k))
 			clock_add(g, k, (uint32_t)p);
 	}
+	assert(g->nkind[old] > 0); /* the per-kind counts never go below zero */
 	g->nkind[old]--;
 	g->nkind[k]++;
 	g->kind[p] = (uint8_t)k;
