@@ -120,7 +120,9 @@ struct mv_backing_ops {
 
 /* Counters a VM accumulates over its life. */
 struct mv_vm_counters {
-	uint64_t reads, writes;
+	uint64_t reads, writes;  /* accesses noted (mv_vm_note_access); with
+				    an MMU model a TLB fill's access to the
+				    page is noted too */
 	uint64_t faults[MV_FAULT_COUNT];
 	uint64_t stall_ns[MV_FAULT_COUNT];
 	uint64_t remote_frames; /* frames allocated off the home node */
@@ -203,14 +205,21 @@ int mv_vm_enable_verify(struct mv_vm *vm);
 uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
 
 /*
- * Note an access for the true active window and the active-memory sample.
- * Both are tested with one compare of the flags byte the fast path loads
+ * Note an access to resident page gppn: the true active window, the
+ * active-memory sample, the dirty bit a write sets, the read and write
+ * counters. The one place these move, whichever path saw the access: the
+ * fast path (mv_vm_access), the fault path (mv_vm_fault) and, with an MMU
+ * model, a TLB hit that never reaches the pmap (the guest notes it, as
+ * hardware sets the accessed and dirty bits). The window and the sample
+ * are tested with one compare of the flags byte the fast path loads
  * anyway: only a page not yet accessed in this window, or a sampled page,
  * leaves the common case (the equivalent of ESX's trap on a sampled page,
  * whose mapping it invalidated).
  */
-static inline void mv_vm_mark_accessed(struct mv_vm *vm, struct mv_pme *e)
+static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
+				     int write)
 {
+	struct mv_pme *e = &vm->pmap[gppn];
 	unsigned f = e->flags;
 	if (mv_unlikely((f & (MV_PME_ACCESSED | MV_PME_SAMPLED)) !=
 			MV_PME_ACCESSED)) {
@@ -218,7 +227,14 @@ static inline void mv_vm_mark_accessed(struct mv_vm *vm, struct mv_pme *e)
 			vm->window_accessed++;
 		if (f & MV_PME_SAMPLED)
 			vm->active.touched++;
-		e->flags = (uint8_t)((f | MV_PME_ACCESSED) & ~MV_PME_SAMPLED);
+		f = (f | MV_PME_ACCESSED) & ~(unsigned)MV_PME_SAMPLED;
+		e->flags = (uint8_t)f;
+	}
+	if (write) {
+		e->flags = (uint8_t)(f | MV_PME_DIRTY);
+		vm->ctr.writes++;
+	} else {
+		vm->ctr.reads++;
 	}
 }
 
@@ -235,16 +251,34 @@ static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn,
 	unsigned st = e->state;
 	if (mv_likely(st == MV_PS_PRIVATE ||
 		      (!write && (st == MV_PS_SHARED || st == MV_PS_ZERO)))) {
-		mv_vm_mark_accessed(vm, e);
-		if (write) {
-			e->flags |= MV_PME_DIRTY;
-			vm->ctr.writes++;
-		} else {
-			vm->ctr.reads++;
-		}
+		mv_vm_note_access(vm, gppn, write);
 		return mv_host_frame(vm->host, e->mpn);
 	}
 	return mv_vm_fault(vm, gppn, write);
+}
+
+/*
+ * Stall the guest itself caused (its own major faults wait for its disk):
+ * the vCPU loses it as it loses the hypervisor's, at the next steps.
+ */
+static inline void mv_vm_charge_guest(struct mv_vm *vm, uint64_t ns)
+{
+	vm->stall_pending_ns += ns;
+}
+
+/*
+ * The vCPU runs for a step of dt_ns: consume the stall pending against it
+ * and return the fraction of the step left to run (0..1).
+ */
+static inline double mv_vm_run_fraction(struct mv_vm *vm, uint64_t dt_ns)
+{
+	if (vm->stall_pending_ns >= dt_ns) {
+		vm->stall_pending_ns -= dt_ns;
+		return 0.0;
+	}
+	double run = (double)(dt_ns - vm->stall_pending_ns) / (double)dt_ns;
+	vm->stall_pending_ns = 0;
+	return run;
 }
 
 /* Record that the guest finished writing gppn (updates the checksum). */

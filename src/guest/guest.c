@@ -15,7 +15,12 @@
  * guest's swap is the guest's business: the hypervisor sees it only as
  * reads of the victim page (which may itself be hypervisor-swapped: the
  * "double paging" problem) and writes on swap-in.
+ *
+ * What each process does (which pages, when, phases, leaks, traces) is its
+ * workload's business (workload.c); the guest carries out the touches and
+ * releases a workload asks for (struct gwork_ops).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,31 +30,6 @@
 /* ---- page bookkeeping --------------------------------------------------- */
 
 #define LNIL UINT32_MAX
-
-/*
- * With an MMU model, page vpn of a workload's process is mapped at this
- * virtual address (where Linux's mmap area lies on x86-64), so a process's
- * pages share upper-level tables as a real heap or mapping does; a trace
- * workload's pages at the program's own addresses.
- */
-#define GVA_BASE 0x7f0000000000ull
-
-static uint64_t wl_gva(const struct gwork *w, uint64_t vpn)
-{
-	if (w->cfg.trace)
-		return w->cfg.trace->page[vpn] << 12;
-	return GVA_BASE + (vpn << 12);
-}
-
-/* The page of w's process at gva: 0, or -1 outside the process. */
-static int gva_vpn(const struct gwork *w, uint64_t nvpages, uint64_t gva,
-		   uint64_t *vpn)
-{
-	if (w->cfg.trace)
-		return mv_access_trace_find(w->cfg.trace, gva >> 12, vpn);
-	*vpn = (gva - GVA_BASE) >> 12;
-	return gva >= GVA_BASE && *vpn < nvpages ? 0 : -1;
-}
 
 static int on_clock(enum gkind k)
 {
@@ -94,6 +74,7 @@ static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 		if (on_clock(k))
 			clock_add(g, k, (uint32_t)p);
 	}
+	assert(g->nkind[old] > 0); /* the per-kind counts never go below zero */
 	g->nkind[old]--;
 	g->nkind[k]++;
 	g->kind[p] = (uint8_t)k;
@@ -150,7 +131,7 @@ static int unmap_vpn(struct mv_guest *g, uint32_t owner, uint64_t vpn)
 	if (!g->mmu)
 		return 0;
 	int rc = mv_mmu_unmap_proc(g->mmu, g->mproc[owner],
-				   wl_gva(&g->work[owner], vpn));
+				   gwork_gva(&g->work[owner], vpn));
 	return rc == MV_EINVAL ? 0 : rc; /* EINVAL: not mapped (yet) */
 }
 
@@ -282,7 +263,7 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 	g->cache[idx] = (uint32_t)p + 1;
 	g->st.major_fault++;
 	if (!sequential || idx % READAHEAD_PAGES == 0)
-		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	*out = p;
 	return 0;
 }
@@ -325,7 +306,7 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		g->swap_free[g->nswap_free++] = slot;
 		g->st.swap_in++;
 		g->st.major_fault++;
-		g->vm->stall_pending_ns += g->vm->host->cfg.lat.guest_major;
+		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	} else {
 		if (!zeroed || w->cfg.content != MV_CONTENT_ZERO) {
 			rc = fill_anon(g, w, vpn, p);
@@ -382,7 +363,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	uint64_t r = vpn / MV_LARGE_PAGES;
 	uint64_t v0 = r * MV_LARGE_PAGES;
 	if (pr->hrun[r]) /* allocated before; the entry was not written */
-		return mv_mmu_map(g->mmu, wl_gva(w, v0), pr->hrun[r] - 1);
+		return mv_mmu_map(g->mmu, gwork_gva(w, v0), pr->hrun[r] - 1);
 	if (!g->nhpool)
 		return MV_ENOMEM; /* cannot happen: the pool fits every set */
 	mv_gppn_t base = g->hpool[g->nhpool - 1];
@@ -403,7 +384,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	}
 	pr->hrun[r] = (uint32_t)base + 1;
 	g->st.minor_fault++;
-	return mv_mmu_map(g->mmu, wl_gva(w, v0), base);
+	return mv_mmu_map(g->mmu, gwork_gva(w, v0), base);
 }
 
 /* Process i exits: unmap its 2 MiB pages and put them back in the pool. */
@@ -441,12 +422,12 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 	struct gwork *w = &g->work[g->cur_work];
 	struct gproc *pr = &g->proc[w->proc];
 	uint64_t vpn;
-	if (gva_vpn(w, pr->nvpages, gva, &vpn))
+	if (gwork_vpn(w, pr->nvpages, gva, &vpn))
 		return MV_EINVAL; /* outside the process: SIGSEGV */
 	/* the tables first (they may make room by swapping a page out),
 	 * then the page: a page being mapped is never the victim */
 	uint64_t first = pr->hrun ? vpn & ~(uint64_t)(MV_LARGE_PAGES - 1) : vpn;
-	int rc = mv_mmu_prepare(g->mmu, wl_gva(w, first));
+	int rc = mv_mmu_prepare(g->mmu, gwork_gva(w, first));
 	if (rc)
 		return rc;
 	if (pr->hrun)
@@ -458,7 +439,7 @@ static int mmu_fault(void *ctx, uint64_t gva, int write)
 	} else if ((rc = anon_fault(g, w, vpn, &p))) {
 		return rc;
 	}
-	return mv_mmu_map(g->mmu, wl_gva(w, vpn), p);
+	return mv_mmu_map(g->mmu, gwork_gva(w, vpn), p);
 }
 
 /* A page for a page table: kernel memory, never on a reclaim clock. */
@@ -498,22 +479,20 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
  * (TLBs, walk, exits); a missing mapping is a page fault that mmu_fault
  * resolves. The hypervisor's books see the access as mv_vm_access would
  * note it: a TLB hit does not pass through the pmap, as on hardware, but
- * the simulator's true active set and dirty bits must still see it.
+ * the simulator's true active set and dirty bits must still see it
+ * (mv_vm_note_access, the vm layer's one place for them).
  */
 static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		     int write, int fetch)
 {
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
 	struct mv_mmu_xlate xl;
-	uint8_t *b = mv_mmu_access(g->mmu, wl_gva(w, vpn) + off, write, fetch,
+	uint8_t *b = mv_mmu_access(g->mmu, gwork_gva(w, vpn) + off, write, fetch,
 				   &xl);
 	if (!b)
 		return MV_EAGAIN;
 	g->kind[xl.gppn] |= GREF;
-	struct mv_pme *e = &g->vm->pmap[xl.gppn];
-	mv_vm_mark_accessed(g->vm, e);
-	if (write)
-		e->flags |= MV_PME_DIRTY;
+	mv_vm_note_access(g->vm, xl.gppn, write);
 	use_word(g, w, xl.gppn, b, write);
 	return 0;
 }
@@ -554,57 +533,18 @@ static uint64_t str_hash(const char *s)
 	return mv_hash(s, strlen(s));
 }
 
-static uint64_t coprime_mult(uint64_t n, uint64_t seed)
-{
-	/* a multiplier coprime with n: i -> i * m mod n is a permutation */
-	static const uint64_t primes[] = {2654435761ull, 40503ull, 104729ull,
-					  7919ull, 15485863ull};
-	for (size_t i = 0; i < sizeof primes / sizeof primes[0]; i++) {
-		uint64_t m = primes[(i + seed) % 5];
-		if (n % m)
-			return m % n ? m % n : 1;
-	}
-	return 1;
-}
-
+/* Workload i and its process: the page tables the kernel keeps for it. */
 static int work_init(struct mv_guest *g, int i, const struct mv_workload_config *c)
 {
-	struct gwork *w = &g->work[i];
-	w->cfg = *c;
-	w->proc = i;
-	w->ws = (c->size_bytes + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE;
-	if (w->ws == 0)
-		w->ws = 1;
-	w->region = w->ws;
-	w->phase = UINT64_MAX;
-	uint64_t nv = w->ws;
-	if (c->kind == MV_WL_PHASED) {
-		w->region = c->region_bytes ? c->region_bytes / MV_PAGE_SIZE
-					    : 4 * w->ws;
-		if (w->region < w->ws)
-			w->region = w->ws;
-		nv = w->region;
-	} else if (c->kind == MV_WL_TRACE) {
-		if (!c->trace || !c->trace->nrec ||
-		    (g->cfg.mmu && g->cfg.mmu_cfg.guest_2m))
-			return MV_EINVAL; /* 2 MiB pages: a linear layout only */
-		w->ws = nv = c->trace->npages;
-	} else if (c->kind == MV_WL_LEAK) {
-		w->leak_max = c->leak_max_bytes ? c->leak_max_bytes / MV_PAGE_SIZE
-						: g->npages;
-		nv = w->ws + w->leak_max;
-	}
-	if (nv >= PTE_SWAP)
-		return MV_EINVAL;
-	w->perm = coprime_mult(w->ws, (uint64_t)i);
-	mv_rng_seed(&w->rng, mv_mix64(g->seed + 0x100 + (uint64_t)i));
-	if (c->dist == MV_DIST_ZIPF && mv_zipf_init(&w->zipf, w->ws, c->zipf_s))
-		return MV_EINVAL;
-	w->name_hash = str_hash(c->content_name);
+	uint64_t nv;
+	int huge = g->cfg.mmu && g->cfg.mmu_cfg.guest_2m;
+	int rc = gwork_init(&g->work[i], i, c, g->npages, huge, g->seed, &nv);
+	if (rc)
+		return rc;
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
 	pr->pte = calloc(nv, sizeof *pr->pte);
-	if (g->cfg.mmu && g->cfg.mmu_cfg.guest_2m) {
+	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
 				  sizeof *pr->hrun);
 		if (!pr->hrun)
@@ -847,13 +787,6 @@ int mv_guest_booted(const struct mv_guest *g)
 	return g->booted;
 }
 
-static uint64_t pick(struct gwork *w)
-{
-	uint64_t r = w->cfg.dist == MV_DIST_ZIPF ? mv_zipf_next(&w->zipf, &w->rng)
-						 : mv_rng_below(&w->rng, w->ws);
-	return (r * w->perm) % w->ws;
-}
-
 /* The OS's own accesses to its image (kernel text, libraries). */
 static void run_os(struct mv_guest *g, uint64_t n)
 {
@@ -888,14 +821,6 @@ static void run_zeroer(struct mv_guest *g, uint64_t n)
 	}
 }
 
-static uint64_t take_credit(double *credit, double add)
-{
-	*credit += add;
-	uint64_t n = (uint64_t)*credit;
-	*credit -= (double)n;
-	return n;
-}
-
 /*
  * With an MMU model, run workload w's process: create its address space
  * on first use (a PML4 page), and switch CR3 to it.
@@ -917,130 +842,83 @@ static int switch_to(struct mv_guest *g, struct gwork *w)
 	return 0;
 }
 
+/* Process i exits: all its memory goes back to the guest, its page tables
+ * too. 0, or nonzero to retry while the VM has no frame. */
+static int exit_process(struct mv_guest *g, struct gwork *w)
+{
+	struct gproc *pr = &g->proc[w->proc];
+	for (uint64_t v = 0; v < pr->nvpages; v++)
+		if (release_vpn(g, w->proc, v))
+			return -1;
+	if (pr->hrun && release_huge(g, w->proc))
+		return -1;
+	if (g->mmu && g->mproc[w->proc]) {
+		if (mv_mmu_proc_destroy(g->mmu, g->mproc[w->proc]))
+			return -1;
+		if (g->cur_proc == g->mproc[w->proc])
+			g->cur_proc = NULL;
+		g->mproc[w->proc] = NULL;
+	}
+	w->exited = 1;
+	return 0;
+}
+
+static int work_touch(void *ctx, struct gwork *w, uint64_t vpn, int write,
+		      int fetch)
+{
+	return touch(ctx, w, vpn, write, fetch);
+}
+
+static int work_release(void *ctx, struct gwork *w, uint64_t vpn)
+{
+	return release_vpn(ctx, w->proc, vpn);
+}
+
+/* One vCPU: its workloads together wait at most the time it ran in this
+ * step. */
+static void work_wait(void *ctx, uint64_t ns)
+{
+	struct mv_guest *g = ctx;
+	if (ns > g->wait_left_ns)
+		ns = g->wait_left_ns;
+	g->wait_left_ns -= ns;
+	mv_vm_charge_wait(g->vm, ns);
+}
+
+static const struct gwork_ops work_ops = {
+	.touch = work_touch,
+	.release = work_release,
+	.wait = work_wait,
+};
+
 static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		     double dt_s, double progress)
 {
-	if (now_ns < w->cfg.start_ns || w->exited)
+	if (!gwork_running(w, now_ns))
 		return;
-	if (w->cfg.stop_ns && now_ns >= w->cfg.stop_ns) {
-		/* the process exits: all its memory goes back to the guest,
-		 * its page tables too (retried while the VM has no frame) */
-		struct gproc *pr = &g->proc[w->proc];
-		for (uint64_t v = 0; v < pr->nvpages; v++)
-			if (release_vpn(g, w->proc, v))
-				return;
-		if (pr->hrun && release_huge(g, w->proc))
-			return;
-		if (g->mmu && g->mproc[w->proc]) {
-			if (mv_mmu_proc_destroy(g->mmu, g->mproc[w->proc]))
-				return;
-			if (g->cur_proc == g->mproc[w->proc])
-				g->cur_proc = NULL;
-			g->mproc[w->proc] = NULL;
-		}
-		w->exited = 1;
+	if (gwork_stopping(w, now_ns)) {
+		exit_process(g, w);
 		return;
 	}
 	if (g->mmu && switch_to(g, w))
 		return;
-	/* idle: populate the whole set once, then (almost) nothing */
-	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
-		if (touch(g, w, w->populated, 1, 0))
-			return;
-		w->populated++;
-	}
-	if (w->cfg.kind == MV_WL_LEAK) {
-		uint64_t n = take_credit(&w->leak_credit,
-					 w->cfg.leak_bytes_per_s * dt_s * progress /
-						 MV_PAGE_SIZE);
-		for (; n && w->leaked < w->leak_max; n--, w->leaked++)
-			if (touch(g, w, w->ws + w->leaked, 1, 0))
-				return;
-	}
-	uint64_t base = 0;
-	if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns) {
-		uint64_t phase = (now_ns - w->cfg.start_ns) / w->cfg.phase_ns;
-		base = (phase * w->ws) % w->region;
-		if (phase != w->phase) {
-			/* a new phase: free what the old one used and the new
-			 * one does not (a batch job dropping its last buffer) */
-			if (w->phase != UINT64_MAX) {
-				uint64_t old = (w->phase * w->ws) % w->region;
-				for (uint64_t i = 0; i < w->ws; i++) {
-					uint64_t v = (old + i) % w->region;
-					if ((v + w->region - base) % w->region >=
-						    w->ws &&
-					    release_vpn(g, w->proc, v))
-						return; /* again next step */
-				}
-			}
-			w->phase = phase;
-		}
-	}
-	uint64_t want = take_credit(&w->credit, w->cfg.rate * dt_s);
-	uint64_t n = (uint64_t)((double)want * progress + 0.5);
-	w->demanded += want;
-	uint64_t wr = (uint64_t)(w->cfg.write_ratio * 18446744073709551615.0);
-	const struct mv_access_trace *tr = w->cfg.trace;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t vpn;
-		int write, fetch = 0;
-		if (tr) {
-			/* the program's next access, from the top when done */
-			uint32_t rec = tr->rec[w->tpos];
-			if (++w->tpos == tr->nrec)
-				w->tpos = 0;
-			vpn = rec >> 2;
-			write = (rec & 3) == MV_TR_STORE || (rec & 3) == MV_TR_MODIFY;
-			fetch = (rec & 3) == MV_TR_INSTR;
-		} else {
-			vpn = pick(w);
-			if (w->cfg.kind == MV_WL_PHASED)
-				vpn = (vpn + base) % w->region;
-			write = w->cfg.write_ratio > 0 &&
-				mv_rng_next(&w->rng) <= wr;
-		}
-		if (touch(g, w, vpn, write, fetch)) {
-			/* blocked for the rest of the slice; a program retries
-			 * the access it could not make */
-			if (tr)
-				w->tpos = (w->tpos ? w->tpos : tr->nrec) - 1;
-			uint64_t ns = (uint64_t)((double)(n - i) / w->cfg.rate *
-						 1e9);
-			/* one vCPU: its workloads together wait at most the
-			 * time it ran in this step */
-			if (ns > g->wait_left_ns)
-				ns = g->wait_left_ns;
-			g->wait_left_ns -= ns;
-			mv_vm_charge_wait(g->vm, ns);
-			return;
-		}
-		w->done++;
-	}
+	gwork_step(w, now_ns, dt_s, progress, &work_ops, g);
 }
 
 int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 {
 	struct mv_vm *vm = g->vm;
 	/* a vCPU stalled in the hypervisor makes no progress meanwhile */
-	double progress = 1.0;
-	if (vm->stall_pending_ns >= dt_ns) {
-		vm->stall_pending_ns -= dt_ns;
-		progress = 0.0;
-	} else {
-		progress = (double)(dt_ns - vm->stall_pending_ns) / (double)dt_ns;
-		vm->stall_pending_ns = 0;
-	}
+	double progress = mv_vm_run_fraction(vm, dt_ns);
 	double dt_s = (double)dt_ns / 1e9;
 	if (!g->booted) {
 		if (progress > 0)
 			mv_guest_boot(g);
 		for (int i = 0; i < g->nwork; i++)
-			g->work[i].demanded += take_credit(
-				&g->work[i].credit, g->work[i].cfg.rate * dt_s);
+			gwork_skip(&g->work[i], dt_s);
 		return 0;
 	}
-	uint64_t os_want = take_credit(&g->os_credit, g->cfg.os_rate * dt_s);
+	uint64_t os_want = credit_take(&g->os_credit, g->cfg.os_rate * dt_s);
 	g->os_demanded += os_want;
 	if (progress > 0) {
 		g->wait_left_ns = (uint64_t)((double)dt_ns * progress);
@@ -1050,10 +928,10 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 			run_work(g, &g->work[i], now_ns, dt_s, progress);
 		if (g->vm->cfg.balloon_driver &&
 		    g->balloon_target != g->nkind[GK_BALLOON])
-			run_balloon(g, take_credit(&g->balloon_credit,
+			run_balloon(g, credit_take(&g->balloon_credit,
 						   g->cfg.balloon_rate * dt_s * progress));
 		if (g->cfg.flavour == MV_GUEST_WINDOWS)
-			run_zeroer(g, take_credit(&g->zero_credit,
+			run_zeroer(g, credit_take(&g->zero_credit,
 						  g->cfg.zero_rate * dt_s * progress));
 		if (g->mmu) {
 			/* what translation cost the vCPU this step */
@@ -1063,8 +941,7 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 		}
 	} else {
 		for (int i = 0; i < g->nwork; i++)
-			g->work[i].demanded += take_credit(
-				&g->work[i].credit, g->work[i].cfg.rate * dt_s);
+			gwork_skip(&g->work[i], dt_s);
 	}
 	return 0;
 }
@@ -1112,7 +989,7 @@ static int check_mapping(void *ctx, uint64_t gva, mv_gppn_t gppn, int large)
 	uint64_t n = large ? MV_LARGE_PAGES : 1;
 	for (uint64_t k = 0; k < n; k++) {
 		uint64_t vpn;
-		if (gva_vpn(&c->g->work[c->proc], pr->nvpages, gva + (k << 12),
+		if (gwork_vpn(&c->g->work[c->proc], pr->nvpages, gva + (k << 12),
 			    &vpn)) {
 			if (large)
 				continue; /* a 2 MiB page's tail past the end */

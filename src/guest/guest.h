@@ -4,7 +4,7 @@
 #ifndef MV_GUEST_INTERNAL_H
 #define MV_GUEST_INTERNAL_H
 
-#include "memvisor/guest.h"
+#include "guest/workload.h"
 
 /* What the guest kernel uses a guest-physical page for. */
 enum gkind {
@@ -33,26 +33,6 @@ struct gproc {
 	uint32_t *pte;
 	uint64_t rss;
 	uint32_t *hrun; /* hugetlbfs: per 2 MiB of the process, first page + 1 */
-};
-
-struct gwork {
-	struct mv_workload_config cfg;
-	int proc;
-	uint64_t ws;          /* working-set pages */
-	uint64_t region;      /* pages the set moves in (phased) */
-	uint64_t perm;        /* multiplier scattering ranks over the set */
-	struct mv_zipf zipf;
-	struct mv_rng rng;
-	double credit;        /* fractional accesses carried between steps */
-	double leak_credit;
-	uint64_t leaked;      /* leak: pages leaked so far */
-	uint64_t leak_max;    /* pages */
-	uint64_t populated;   /* idle: pages populated so far */
-	int exited;           /* the process has exited (stop time) */
-	uint64_t phase;       /* phased: current phase (UINT64_MAX: none yet) */
-	uint64_t name_hash;   /* app content */
-	uint64_t demanded, done;
-	uint64_t tpos;        /* trace: the next record */
 };
 
 struct mv_guest {

@@ -13,6 +13,7 @@
  * zero-shared guest page maps it, as ESX maps zero pages to one machine
  * page and Linux KSM (use_zero_pages) to the kernel's zero page.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -111,6 +112,7 @@ static mv_mpn_t node_alloc(struct mv_host *h, struct mv_host_node *n)
 		mpn = (mv_mpn_t)n->fresh++;
 	else
 		return MV_MPN_NONE;
+	assert(h->refcount[mpn] == 0); /* a free frame nobody maps */
 	n->nfree--;
 	h->nfree--;
 	h->allocs++;
@@ -138,6 +140,9 @@ void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 {
 	if (mpn == MV_ZERO_MPN)
 		return;
+	/* only a frame in use gains a mapping; the count never wraps */
+	assert(mpn < h->nframes);
+	assert(h->refcount[mpn] > 0 && h->refcount[mpn] < UINT32_MAX);
 	h->refcount[mpn]++;
 }
 
@@ -145,6 +150,9 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 {
 	if (mpn == MV_ZERO_MPN)
 		return;
+	/* a refcount never goes below zero: a put without its get */
+	assert(mpn < h->nframes);
+	assert(h->refcount[mpn] > 0);
 	if (--h->refcount[mpn])
 		return;
 	h->fflags[mpn] = 0;

@@ -41,6 +41,7 @@
  * access tracking and avoids the pathologies of LRU against a guest that
  * runs its own LRU.
  */
+#include <assert.h>
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,24 @@ static uint8_t *slot_bytes(const struct mv_zcache *z, uint32_t s)
 	return mv_host_frame(z->host, z->frame[s >> 1]) + (s & 1) * HALF;
 }
 
+#ifndef NDEBUG
+/* Is cache frame f on the list of frames with one half used? (asserts) */
+static int on_half(const struct mv_zcache *z, uint32_t f)
+{
+	return z->half_pos[f] < z->nhalf && z->half[z->half_pos[f]] == f;
+}
+#endif
+
 static void half_add(struct mv_zcache *z, uint32_t f)
 {
+	assert(!on_half(z, f));
 	z->half_pos[f] = (uint32_t)z->nhalf;
 	z->half[z->nhalf++] = f;
 }
 
 static void half_remove(struct mv_zcache *z, uint32_t f)
 {
+	assert(on_half(z, f));
 	uint32_t i = z->half_pos[f], last = z->half[--z->nhalf];
 	z->half[i] = last;
 	z->half_pos[last] = i;
@@ -115,6 +126,12 @@ static void fifo_unlink(struct mv_zcache *z, uint32_t s)
 static void slot_free(struct mv_zcache *z, uint32_t s)
 {
 	uint32_t f = s >> 1;
+	/* a slot freed twice, or a half freed that holds nothing: the books
+	 * below would go wrong (pages, bytes, a frame given back in use) */
+	assert(s < z->nslots && z->len[s] != 0);
+	assert(z->frame[f] != MV_MPN_NONE && z->st.pages > 0);
+	/* its frame is half used exactly when the other half is free */
+	assert(on_half(z, f) == !z->len[s ^ 1]);
 	fifo_unlink(z, s);
 	z->st.pages--;
 	z->st.bytes -= z->len[s];
@@ -201,7 +218,7 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 	z->frame = malloc(nf * sizeof *z->frame);
 	z->unused = malloc(nf * sizeof *z->unused);
 	z->half = malloc(nf * sizeof *z->half);
-	z->half_pos = malloc(nf * sizeof *z->half_pos);
+	z->half_pos = calloc(nf, sizeof *z->half_pos); /* read by on_half */
 	z->len = calloc(ns, sizeof *z->len);
 	z->owner = malloc(ns * sizeof *z->owner);
 	z->prev = malloc(ns * sizeof *z->prev);
@@ -346,6 +363,7 @@ int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		half_add(z, f);
 		s = 2 * f;
 	}
+	assert(z->len[s] == 0); /* the half taken is free */
 	memcpy(slot_bytes(z, s), buf, (size_t)n);
 	z->len[s] = (uint16_t)n;
 	z->owner[s] = gppn;

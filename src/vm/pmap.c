@@ -19,6 +19,7 @@
  * slice; the guest layer, which knows how much of the slice was left,
  * charges that time with mv_vm_charge_wait().
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,17 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		 uint32_t mpn_or_slot)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
+	/* the per-state counts: a page leaves a state that counts it (no
+	 * count below zero), and the pages stay the VM's pages in all */
+	assert(gppn < vm->npages);
+	assert(e->state < MV_PS_COUNT && (unsigned)st < MV_PS_COUNT);
+	assert(vm->count[e->state] > 0);
+	assert(e->state == st || vm->count[st] < vm->npages);
+	/* a resident state names a frame in use; zero, the zero frame */
+	assert(st != MV_PS_ZERO || mpn_or_slot == MV_ZERO_MPN);
+	assert((st != MV_PS_PRIVATE && st != MV_PS_SHARED) ||
+	       (mpn_or_slot < vm->host->nframes &&
+		vm->host->refcount[mpn_or_slot] > 0));
 	vm->count[e->state]--;
 	vm->count[st]++;
 	e->state = (uint8_t)st;
@@ -166,9 +178,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		vm->host->fflags[e->mpn] &= (uint8_t)~MV_FRAME_SHARED;
 		charge(vm, MV_FAULT_COW, lat->zero_fill);
 		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
-		mv_vm_mark_accessed(vm, e);
-		e->flags |= MV_PME_DIRTY;
-		vm->ctr.writes++;
+		mv_vm_note_access(vm, gppn, 1);
 		return mv_host_frame(vm->host, e->mpn);
 	}
 	mv_mpn_t mpn = vm_frame_alloc(vm);
@@ -215,13 +225,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	}
 	charge(vm, kind, ns);
 	mv_pmap_set(vm, gppn, MV_PS_PRIVATE, mpn);
-	mv_vm_mark_accessed(vm, e);
-	if (write) {
-		e->flags |= MV_PME_DIRTY;
-		vm->ctr.writes++;
-	} else {
-		vm->ctr.reads++;
-	}
+	mv_vm_note_access(vm, gppn, write);
 	return dst;
 }
 

@@ -10,7 +10,7 @@
  *     30 s period);
  *   - each is invalidated so the next guest access traps and counts it. In
  *     ESX that is a dropped TLB / shadow mapping and a minor fault; here the
- *     page is marked MV_PME_SAMPLED and mv_vm_mark_accessed() (inline in
+ *     page is marked MV_PME_SAMPLED and mv_vm_note_access() (inline in
  *     vm.h, on every access path) counts and clears the mark. A page without
  *     the mark costs nothing extra: the fast path already compares the flags
  *     byte for the accessed bit, and the sampled bit joins that one compare;

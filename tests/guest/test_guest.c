@@ -164,6 +164,37 @@ static void test_steady_workload_touches_its_set_and_no_more(void **state)
 	rig_down(&r);
 }
 
+/*
+ * Workloads whose sizes share factors with the scatter multipliers (1200
+ * pages at index 1 once got 40503 mod 1200 = 903 = 3 x 301 and reached a
+ * third of its set) still touch every page of their set.
+ */
+static void test_every_workload_touches_its_whole_set(void **state)
+{
+	(void)state;
+	static const uint64_t pages[] = {256, 1200, 1761, 552};
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	uint64_t want = 0;
+	for (int i = 0; i < 4; i++) {
+		struct mv_workload_config *w =
+			add_wl(&gc, MV_WL_STEADY, 1, i == 2 ? 2e6 : 1e5);
+		w->size_bytes = pages[i] * MV_PAGE_SIZE;
+		w->dist = i == 2 ? MV_DIST_ZIPF : MV_DIST_UNIFORM;
+		want += pages[i];
+	}
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 100); /* 1 s: at least 100k accesses per set */
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.anon_pages, want);
+	assert_int_equal(st.minor_fault, want);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], want);
+	rig_down(&r);
+}
+
 static void test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
 {
 	(void)state;
@@ -437,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_data_pages_are_unique_per_key_and_repeatable),
 		cmocka_unit_test(test_boot_reads_the_os_image_into_page_cache),
 		cmocka_unit_test(test_steady_workload_touches_its_set_and_no_more),
+		cmocka_unit_test(test_every_workload_touches_its_whole_set),
 		cmocka_unit_test(test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
 		cmocka_unit_test(test_guest_without_swap_counts_oom),
 		cmocka_unit_test(test_windows_zeroes_freed_pages_linux_does_not),

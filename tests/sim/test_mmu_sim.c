@@ -393,6 +393,8 @@ static void test_reclamation_under_translation_loses_nothing(void **state)
  * INVLPG exit when it is the current process's) before writing it out,
  * and maps it again on the fault that reads it back. Two processes take
  * turns on the vCPU. The tables must agree with the books every step.
+ * (The second set was 12 MiB, of which the scatter defect of issue 11
+ * touched 4: 4 MiB keeps the pressure the bounds below were set for.)
  */
 static void test_guest_swapping_unmaps_and_remaps(void **state)
 {
@@ -409,7 +411,7 @@ static void test_guest_swapping_unmaps_and_remaps(void **state)
 			 "   <mv:mmu mode='%s'/>"
 			 "  </mv:memvisor></metadata></domain>"
 			 "  <workload kind='steady' size='32MiB' rate='40k' write-ratio='0.5'/>"
-			 "  <workload kind='steady' size='12MiB' rate='20k' write-ratio='0.5'/>"
+			 "  <workload kind='steady' size='4MiB' rate='20k' write-ratio='0.5'/>"
 			 " </vm>"
 			 "</scenario>",
 			 modes[i]);
