@@ -102,15 +102,19 @@ static void finish(pid_t pid, struct result *r)
 		finish(start(a_), (r));                                        \
 	} while (0)
 
-/* stderr is one "memvisor: " line holding every needle. */
+/* stderr is one "memvisor: " error line holding every needle, after any
+ * "memvisor: warning: " lines the scenario reader printed. */
 static void assert_one_line_naming(const struct result *r, const char *n1,
 				   const char *n2)
 {
+	const char *e = r->err;
+	while (!strncmp(e, "memvisor: warning: ", 19) && strchr(e, '\n'))
+		e = strchr(e, '\n') + 1;
 	int lines = 0;
-	for (const char *p = r->err; *p; p++)
+	for (const char *p = e; *p; p++)
 		lines += *p == '\n';
-	if (lines != 1 || strncmp(r->err, "memvisor: ", 10) ||
-	    (n1 && !strstr(r->err, n1)) || (n2 && !strstr(r->err, n2)))
+	if (lines != 1 || strncmp(e, "memvisor: ", 10) ||
+	    (n1 && !strstr(e, n1)) || (n2 && !strstr(e, n2)))
 		fail_msg("expected one line naming '%s' and '%s', got:\n%s",
 			 n1 ? n1 : "", n2 ? n2 : "", r->err);
 }
