@@ -42,6 +42,7 @@ enum {
 	MV_ENOSPC = -4, /* a real disk is full */
 	MV_ENOENT = -5, /* a named file or object does not exist */
 	MV_EAGAIN = -6, /* simulated resource exhausted; retry later */
+	MV_ECANCELED = -7, /* stopped on request (a signal) before done */
 };
 
 /*

@@ -11,6 +11,7 @@
 #ifndef MEMVISOR_SIM_H
 #define MEMVISOR_SIM_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "memvisor/guest.h"
@@ -130,6 +131,10 @@ struct mv_sim {
 	uint64_t now_ns;
 	uint64_t steps;
 	int verify;            /* run invariant checks after every step */
+	/* when set and nonzero (a signal handler's flag), mv_sim_step
+	 * stops between VMs with MV_ECANCELED: the first step boots every
+	 * guest and takes seconds on a large host */
+	const volatile sig_atomic_t *stop;
 	uint64_t verify_checks; /* invariant checks run and passed (one per
 				   step with verify on) */
 	uint64_t verify_pages;  /* guest pages whose bytes those checks

@@ -590,6 +590,7 @@ int mv_cli_run(int argc, char **argv)
 		progress_clear(&p);
 		return mv_cli_load_error(NULL, rc, &err);
 	}
+	sim->stop = &g_signal;
 
 	/* The live screen needs a terminal; elsewhere --top is ignored
 	 * and the progress line (if stderr is a terminal) stands in. */
@@ -601,6 +602,10 @@ int mv_cli_run(int argc, char **argv)
 	} else {
 		rc = run_plain(sim, &p, &err);
 	}
+	if (g_signal) {
+		mv_sim_destroy(sim);
+		return interrupted();
+	}
 	if (rc) {
 		/* An invariant check failing mid-run is a bug, not bad input. */
 		if (!err.msg[0])
@@ -608,10 +613,6 @@ int mv_cli_run(int argc, char **argv)
 		mv_cli_error(&err);
 		mv_sim_destroy(sim);
 		return MV_EXIT_FAILURE;
-	}
-	if (g_signal) {
-		mv_sim_destroy(sim);
-		return interrupted();
 	}
 
 	if (o.output) {

@@ -58,6 +58,7 @@ const char *mv_strerror(int code)
 	case MV_ENOSPC: return "no space left on device";
 	case MV_ENOENT: return "no such file or object";
 	case MV_EAGAIN: return "resource temporarily exhausted";
+	case MV_ECANCELED: return "stopped";
 	default: return "unknown error";
 	}
 }

@@ -532,8 +532,11 @@ static void balance(struct mv_sim *s)
 int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 {
 	uint64_t dt = s->sc->step_ns;
-	for (int i = 0; i < s->nvms; i++)
+	for (int i = 0; i < s->nvms; i++) {
+		if (s->stop && *s->stop)
+			return MV_ECANCELED;
 		mv_guest_run(s->guest[i], s->now_ns, dt);
+	}
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);
 	s->now_ns += dt;

@@ -47,6 +47,30 @@ static void test_invariants_hold_after_every_step(void **state)
 	mv_sim_destroy(s);
 }
 
+/*
+ * A stop request (the CLI's SIGINT/SIGTERM flag) is seen between VMs of a
+ * step: the first step, which boots every guest, stops before the next VM
+ * boots instead of after all of them.
+ */
+static void test_a_stop_request_ends_the_step_between_vms(void **state)
+{
+	(void)state;
+	struct mv_sim *s = sim_from(mixed, 0);
+	volatile sig_atomic_t flag = 1;
+	s->stop = &flag;
+	struct mv_error err = {0};
+	assert_int_equal(mv_sim_step(s, &err), MV_ECANCELED);
+	assert_int_equal(s->steps, 0);
+	for (int i = 0; i < s->nvms; i++)
+		assert_false(mv_guest_booted(s->guest[i]));
+	flag = 0;
+	assert_int_equal(mv_sim_step(s, &err), 0);
+	assert_int_equal(s->steps, 1);
+	for (int i = 0; i < s->nvms; i++)
+		assert_true(mv_guest_booted(s->guest[i]));
+	mv_sim_destroy(s);
+}
+
 static void test_same_seed_gives_the_same_run(void **state)
 {
 	(void)state;
@@ -198,6 +222,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants_hold_after_every_step),
+		cmocka_unit_test(test_a_stop_request_ends_the_step_between_vms),
 		cmocka_unit_test(test_same_seed_gives_the_same_run),
 		cmocka_unit_test(test_another_seed_gives_another_run),
 		cmocka_unit_test(test_samples_add_up_and_are_taken_every_interval),
