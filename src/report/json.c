@@ -617,6 +617,10 @@ int mv_report_json(FILE *out, const struct mv_sim *s)
 	jw_u64(&w, "simulated_ns", r.sim_ns);
 	jw_u64(&w, "steps", s->steps);
 	jw_bool(&w, "verify", s->verify);
+	if (s->verify) {
+		jw_u64(&w, "verify_checks", s->verify_checks);
+		jw_u64(&w, "verify_pages", s->verify_pages);
+	}
 	jw_i64(&w, "samples", s->nsamples);
 	jw_i64(&w, "vm_count", s->nvms);
 	jw_u64(&w, "configured_bytes", r.configured_bytes);

@@ -559,6 +559,12 @@ static void test_verify_reports_what_it_checked(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "verify: 200 invariant checks"));
 	free(r.err);
+	out = mvt_slurp(scratch(".stdout"), NULL);
+	assert_non_null(out);
+	if (!strstr(out, "\"verify_checks\": 200") ||
+	    !strstr(out, "\"verify_pages\": 4915200"))
+		fail_msg("JSON lacks the verify counts:\n%.600s", out);
+	free(out);
 }
 
 static void test_mmu_convert_refuses_a_fifo_and_follows_a_symlink(void **state)
