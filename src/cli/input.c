@@ -64,6 +64,17 @@ int mv_cli_check_input(const char *path, const char *what, uint64_t max)
 	return MV_EXIT_OK;
 }
 
+/* The error's one line, with the path and mv_strerror's words where the
+ * reader left them out. */
+static void print_error(const char *path, int rc, struct mv_error *err)
+{
+	if (path && !err->file[0])
+		snprintf(err->file, sizeof err->file, "%s", path);
+	if (!err->msg[0])
+		snprintf(err->msg, sizeof err->msg, "%s", mv_strerror(rc));
+	mv_cli_error(err);
+}
+
 int mv_cli_load_scenario(const char *path, struct mv_scenario **sc)
 {
 	*sc = NULL;
@@ -76,11 +87,7 @@ int mv_cli_load_scenario(const char *path, struct mv_scenario **sc)
 		mv_scenario_print_warnings(*sc, stderr);
 		return MV_EXIT_OK;
 	}
-	if (!err.file[0])
-		snprintf(err.file, sizeof err.file, "%s", path);
-	if (!err.msg[0])
-		snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
-	mv_cli_error(&err);
+	print_error(path, rc, &err);
 	/* Whatever the scenario or a file it names holds, or fails to: the
 	 * user's input. Only the process running out of memory is not. */
 	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
@@ -88,11 +95,7 @@ int mv_cli_load_scenario(const char *path, struct mv_scenario **sc)
 
 int mv_cli_load_error(const char *path, int rc, struct mv_error *err)
 {
-	if (path && !err->file[0])
-		snprintf(err->file, sizeof err->file, "%s", path);
-	if (!err->msg[0])
-		snprintf(err->msg, sizeof err->msg, "%s", mv_strerror(rc));
-	mv_cli_error(err);
+	print_error(path, rc, err);
 	return rc == MV_EINVAL || rc == MV_ENOENT ? MV_EXIT_USAGE
 						  : MV_EXIT_FAILURE;
 }
