@@ -45,26 +45,31 @@ cache=${MV_DOCS_CACHE:-$tmp/cache}
 mkdir -p "$cache"
 binsum=$(sha1sum build/memvisor | cut -c1-40)
 
-# memvisor as the documents call it: build/memvisor, its output cached by
-# arguments unless the run writes files of its own (-o, --csv, --svg).
-cat > "$tmp/bin/memvisor" <<EOF
+# `cached CMD ARGS...` runs CMD once per set of arguments (and directory)
+# and replays its standard output, error and exit status after that; the
+# documents' `memvisor` is build/memvisor through it, unless the run writes
+# files of its own (-o, --csv, --svg).
+cat > "$tmp/bin/cached" <<EOF
 #!/bin/sh
-real="$here/build/memvisor"
 cache="$cache"
-for a in "\$@"; do
-	case "\$a" in -o|-o*|--output*|--csv*|--svg*|--top) exec "\$real" "\$@";; esac
-done
 key=\$(printf '%s\0' "$binsum" "\$PWD" "\$@" | sha1sum | cut -c1-40)
 if [ ! -f "\$cache/\$key.rc" ]; then
 	rc=0
-	"\$real" "\$@" > "\$cache/\$key.out" 2> "\$cache/\$key.err" || rc=\$?
+	"\$@" > "\$cache/\$key.out" 2> "\$cache/\$key.err" || rc=\$?
 	echo \$rc > "\$cache/\$key.rc"
 fi
 cat "\$cache/\$key.out"
 cat "\$cache/\$key.err" >&2
 exit \$(cat "\$cache/\$key.rc")
 EOF
-chmod +x "$tmp/bin/memvisor"
+cat > "$tmp/bin/memvisor" <<EOF
+#!/bin/sh
+for a in "\$@"; do
+	case "\$a" in -o|-o*|--output*|--csv*|--svg*|--top) exec "$here/build/memvisor" "\$@";; esac
+done
+exec "$tmp/bin/cached" "$here/build/memvisor" "\$@"
+EOF
+chmod +x "$tmp/bin/memvisor" "$tmp/bin/cached"
 
 PATH="$tmp/bin:$PATH" python3 - "$@" <<'EOF'
 import difflib, glob, re, subprocess, sys
@@ -74,7 +79,7 @@ check = "--check" in args
 files = [a for a in args if a != "--check"] or \
     ["README.md"] + sorted(glob.glob("docs/*.md"))
 
-BEGIN = re.compile(r"^<!-- generated( \(machine-dependent\))? by: (.*) -->$")
+BEGIN = re.compile(r"^<!-- generated(?: \(([a-z, -]*)\))? by: (.*) -->$")
 END = "<!-- end generated -->"
 FIG = re.compile(r"<!-- fig: (.*?) -->(.*?)<!-- /fig -->")
 passed = failed = skipped = 0
@@ -138,7 +143,9 @@ for path in files:
             out.append(FIG.sub(fig, line))
             i += 1
             continue
-        machine, cmd = bool(m.group(1)), m.group(2)
+        flags = (m.group(1) or "").replace(" ", "").split(",")
+        machine, cmd = "machine-dependent" in flags, m.group(2)
+        fence = "" if "markdown" in flags else "```\n"
         try:
             j = lines.index(END, i + 1)
         except ValueError:
@@ -160,8 +167,8 @@ for path in files:
             continue
         if res and not res.endswith("\n"):
             res += "\n"
-        new = "```\n" + ("$ %s\n" % shown if shown is not None else "") + \
-            res + "```\n"
+        new = fence + ("$ %s\n" % shown if shown is not None else "") + \
+            res + fence
         if check:
             if new == old:
                 passed += 1
