@@ -13,7 +13,9 @@
 #   <!-- end generated -->               then standard output and error and
 #                                        "(exit status N)" if N is not 0
 #
-#   <!-- fig: CMD -->1861.2<!-- /fig -->   a figure in prose: CMD prints it
+#   <!-- fig: CMD -->1861.2<!-- /fig -->   a figure in prose: CMD prints it;
+#   its standard input is the output of the last block above it in the file
+#   (the figure quotes the block: `awk '/^  TOTAL/ {print $3}'`)
 #
 # CMD runs under bash -o pipefail from the repository root with `memvisor`
 # on PATH (build/memvisor behind a cache: a run with the same arguments is
@@ -86,12 +88,12 @@ passed = failed = skipped = 0
 memo = {}
 
 
-def run(cmd, terminal=False):
+def run(cmd, terminal=False, stdin=""):
     """CMD's standard output, or None (and the reason on stderr). terminal:
     what a terminal shows, standard error too and a failure's status."""
-    if (cmd, terminal) in memo:
-        return memo[cmd, terminal]
-    p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd],
+    if (cmd, terminal, stdin) in memo:
+        return memo[cmd, terminal, stdin]
+    p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], input=stdin,
                        stdout=subprocess.PIPE, text=True,
                        stderr=subprocess.STDOUT if terminal else
                        subprocess.PIPE)
@@ -102,7 +104,7 @@ def run(cmd, terminal=False):
         sys.stderr.write("docs: `%s` exited with status %d:\n%s" %
                          (cmd, p.returncode, p.stderr))
         out = None
-    memo[cmd, terminal] = out
+    memo[cmd, terminal, stdin] = out
     return out
 
 
@@ -118,7 +120,7 @@ def fail(where, msg, old=None, new=None):
 
 for path in files:
     lines = open(path).read().split("\n")
-    out, i = [], 0
+    out, i, last = [], 0, ""
     while i < len(lines):
         line = lines[i]
         where = "%s:%d" % (path, i + 1)
@@ -127,7 +129,7 @@ for path in files:
             def fig(f):
                 global passed
                 cmd, old = f.group(1), f.group(2)
-                new = run(cmd)
+                new = run(cmd, stdin=last)
                 if new is None:
                     fail(where, "figure: `%s` failed" % cmd)
                     return f.group(0)
@@ -153,6 +155,8 @@ for path in files:
             out.extend(lines[i:])
             break
         old = "\n".join(lines[i + 1:j]) + "\n"
+        last = "\n".join(l for l in lines[i + 1:j] if l != "```")
+        last += "\n" if last else ""
         if check and machine:
             skipped += 1
             out.extend(lines[i:j + 1])
@@ -174,6 +178,7 @@ for path in files:
                 passed += 1
             else:
                 fail(where, "block differs from `%s`" % cmd, old, new)
+        last = res
         out.append(line)
         out.extend(new.rstrip("\n").split("\n"))
         out.append(END)
