@@ -19,6 +19,7 @@
 #   fenced (a Markdown table)
 #
 #   <!-- fig: CMD -->1861.2<!-- /fig -->   a figure in prose: CMD prints it;
+#   (markers in code, fenced or indented, are examples and left alone)
 #   its standard input is the output of the last block above it in the file
 #   (the figure quotes the block: `awk '/^  TOTAL/ {print $3}'`)
 #
@@ -155,7 +156,8 @@ for path in files:
                     fail(where, "figure %r, the program prints %r (`%s`)" %
                          (old, new, cmd))
                 return "<!-- fig: %s -->%s<!-- /fig -->" % (cmd, new)
-            out.append(FIG.sub(fig, line))
+            quoted = code is not None or line.startswith(("    ", "\t"))
+            out.append(line if quoted else FIG.sub(fig, line))
             i += 1
             continue
         flags = (m.group(1) or "").replace(" ", "").split(",")
