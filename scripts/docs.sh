@@ -3,6 +3,7 @@
 # the program (make docs) or checked against it (make check-docs).
 #
 # usage: scripts/docs.sh [--check] [FILE.md ...]   (default README.md docs/*.md)
+#   env: MEMVISOR (default build/memvisor), MV_DOCS_CACHE (see below)
 #
 # A quoted figure lives in one of two markers (docs/docs.md):
 #
@@ -24,7 +25,7 @@
 #   (the figure quotes the block: `awk '/^  TOTAL/ {print $3}'`)
 #
 # CMD runs under bash -o pipefail from the repository root with `memvisor`
-# on PATH (build/memvisor behind a cache: a run with the same arguments is
+# on PATH ($MEMVISOR behind a cache: a run with the same arguments is
 # simulated once per docs.sh call, so a block and the figures in prose
 # about it cost one run). Apart from the "$ CMD" blocks, a CMD that exits
 # non-zero is an error.
@@ -39,8 +40,11 @@
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${MEMVISOR:-$here/build/memvisor}
+real=$(realpath -e "$bin" 2>/dev/null) && [ -x "$real" ] ||
+	{ echo "docs.sh: $bin: not built (run make)" >&2; exit 2; }
+export MV_DOCS_CWD="$PWD"
 cd "$here"
-[ -x build/memvisor ] || { echo "docs.sh: build/memvisor: not built (run make)" >&2; exit 2; }
 command -v python3 >/dev/null 2>&1 || MV_EXTRA_PKGS=python3 ./scripts/deps.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvdocs.XXXXXX")
@@ -51,7 +55,7 @@ mkdir "$tmp/bin"
 # memvisor runs again.
 cache=${MV_DOCS_CACHE:-$tmp/cache}
 mkdir -p "$cache"
-binsum=$(sha1sum build/memvisor | cut -c1-40)
+binsum=$(sha1sum "$real" | cut -c1-40)
 
 # `cached CMD ARGS...` runs CMD once per set of arguments (and directory)
 # and replays its standard output, error and exit status after that; the
@@ -73,18 +77,19 @@ EOF
 cat > "$tmp/bin/memvisor" <<EOF
 #!/bin/sh
 for a in "\$@"; do
-	case "\$a" in -o|-o*|--output*|--csv*|--svg*|--top) exec "$here/build/memvisor" "\$@";; esac
+	case "\$a" in -o|-o*|--output*|--csv*|--svg*|--top) exec "$real" "\$@";; esac
 done
-exec "$tmp/bin/cached" "$here/build/memvisor" "\$@"
+exec "$tmp/bin/cached" "$real" "\$@"
 EOF
 chmod +x "$tmp/bin/memvisor" "$tmp/bin/cached"
 
 PATH="$tmp/bin:$PATH" python3 - "$@" <<'EOF'
-import difflib, glob, re, subprocess, sys
+import difflib, glob, os, re, subprocess, sys
 
 args = sys.argv[1:]
 check = "--check" in args
-files = [a for a in args if a != "--check"] or \
+files = [os.path.relpath(os.path.join(os.environ["MV_DOCS_CWD"], a))
+         for a in args if a != "--check"] or \
     ["README.md"] + sorted(glob.glob("docs/*.md"))
 
 BEGIN = re.compile(r"^<!-- generated(?: \(([a-z, -]*)\))? by: (.*) -->$")
