@@ -20,9 +20,11 @@
 #   fenced (a Markdown table)
 #
 #   <!-- fig: CMD -->1861.2<!-- /fig -->   a figure in prose: CMD prints it;
-#   (markers in code, fenced or indented, are examples and left alone)
 #   its standard input is the output of the last block above it in the file
 #   (the figure quotes the block: `awk '/^  TOTAL/ {print $3}'`)
+#
+# Markers inside code (fenced, or indented by four spaces) are examples and
+# left alone.
 #
 # CMD runs under bash -o pipefail from the repository root with `memvisor`
 # on PATH ($MEMVISOR behind a cache: a run with the same arguments is
@@ -35,7 +37,7 @@
 # reported as FILE:LINE with a unified diff, and the exit status is 1.
 # Blocks marked `<!-- generated (machine-dependent) by: CMD -->`
 # (benchmarks: throughput depends on the machine and its load) are rewritten
-# by make docs and not checked. The last line is
+# by make docs and not checked. The last line of --check is
 # "docs: N passed, N failed" (N blocks and figures).
 set -eu
 

@@ -18,9 +18,9 @@
  * the sharing scanner's measured CPU) are not in it but on their own
  * "wall:" line (mv_report_measured; `run --timing` prints it on standard
  * error). The sharing scanner's CPU in its own block is the simulated
- * cost, which is deterministic. The
- * "swap I/O errors" line, printed only if there were any, quotes the last
- * error, which names the swap file and so the run directory.
+ * cost, which is deterministic. The "swap I/O errors" line, printed only
+ * if there were any, quotes the last error, which names the swap file and
+ * so the run directory.
  */
 #include <stdio.h>
 #include <string.h>
