@@ -132,3 +132,12 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The figures quoted in README.md and docs/*.md (docs/docs.md): `docs`
+# reruns each quoted command and rewrites its block; `check-docs` reruns
+# and fails with a diff where a quote no longer matches the program.
+.PHONY: docs check-docs
+docs: all
+	@./scripts/docs.sh
+check-docs: all
+	@./scripts/docs.sh --check

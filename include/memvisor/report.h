@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include "memvisor/sim.h"
 
-/* The aligned text summary: host, per-VM table, free memory over time. */
+/*
+ * The aligned text summary: host, per-VM table, free memory over time.
+ * Deterministic: the same scenario and seed give the same bytes.
+ */
 int mv_report_text(FILE *out, const struct mv_sim *s);
+/* The measured figures, one "wall: ..." line: wall-clock time, scanner CPU. */
+int mv_report_measured(FILE *out, const struct mv_sim *s);
 /* The whole run as one JSON document (docs/json.md). */
 int mv_report_json(FILE *out, const struct mv_sim *s);
 

@@ -13,13 +13,14 @@
  * memory over time.
  *
  * Every memory column is in MiB with one decimal, so columns line up and
- * can be compared down and across. Every figure except the "wall:" line is
- * a deterministic function of the scenario and seed; the measured figures
- * (wall-clock time, the sharing scanner's measured CPU) are alone on a line
- * starting with "wall:" so tests can filter it. The sharing scanner's CPU
- * in its own block is the simulated cost, which is deterministic. The
- * "swap I/O errors" line, printed only if there were any, quotes the last
- * error, which names the swap file and so the run directory.
+ * can be compared down and across. Every figure is a deterministic
+ * function of the scenario and seed; the measured figures (wall-clock time,
+ * the sharing scanner's measured CPU) are not in it but on their own
+ * "wall:" line (mv_report_measured; `run --timing` prints it on standard
+ * error). The sharing scanner's CPU in its own block is the simulated
+ * cost, which is deterministic. The "swap I/O errors" line, printed only
+ * if there were any, quotes the last error, which names the swap file and
+ * so the run directory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -213,12 +214,6 @@ static void print_header(FILE *out, const struct mv_sim *s,
 			"");
 	else
 		fprintf(out, "  %-12s off\n", "verify");
-	/* Measured, not simulated: both figures differ between runs. */
-	fprintf(out, "wall: %.3f s", s->wall_s);
-	if (sc->reclaim.share.enabled)
-		fprintf(out, "; sharing scanner measured CPU %.1f ms",
-			(double)r->final->share.cpu_ns / (double)MV_NS_PER_MS);
-	fputc('\n', out);
 	uint64_t rerr = 0;
 	for (int i = 0; i < s->nvms; i++) {
 		struct mv_vm_view v;
@@ -615,6 +610,22 @@ static void print_host(FILE *out, const struct mv_sim *s,
 			fputc('#', out);
 		fputc('\n', out);
 	}
+}
+
+/* Measured, not simulated: both figures differ between runs. */
+int mv_report_measured(FILE *out, const struct mv_sim *s)
+{
+	struct mv_run_summary r;
+	int rc = mv_run_summary_init(&r, s);
+	if (rc)
+		return rc;
+	fprintf(out, "wall: %.3f s", s->wall_s);
+	if (s->sc->reclaim.share.enabled)
+		fprintf(out, "; sharing scanner measured CPU %.1f ms",
+			(double)r.final->share.cpu_ns / (double)MV_NS_PER_MS);
+	fputc('\n', out);
+	mv_run_summary_free(&r);
+	return ferror(out) ? MV_EIO : 0;
 }
 
 int mv_report_text(FILE *out, const struct mv_sim *s)

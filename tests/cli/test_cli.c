@@ -397,7 +397,7 @@ static void test_small_scenario_prints_a_table_with_both_vms(void **state)
 	assert_non_null(strstr(r.out, "MEMSZ"));
 	assert_non_null(strstr(r.out, "48.0"));
 	assert_non_null(strstr(r.out, "TOTAL"));
-	assert_non_null(strstr(r.out, "\nwall: "));
+	assert_null(strstr(r.out, "wall:")); /* measured: only with --timing */
 	assert_non_null(strstr(r.out, "overcommit 1.50:1"));
 	result_free(&r);
 }
@@ -458,11 +458,25 @@ static void test_same_seed_gives_identical_output_but_wall_clock(void **state)
 	mv(&a, "run", "--seed", "42", path, NULL);
 	mv(&b, "run", "--seed", "42", path, NULL);
 	assert_int_equal(a.status, 0);
-	char *ta = without_lines(a.out, "wall:");
-	char *tb = without_lines(b.out, "wall:");
-	assert_string_equal(ta, tb);
-	free(ta);
-	free(tb);
+	assert_string_equal(a.out, b.out); /* text: nothing measured */
+	result_free(&a);
+	result_free(&b);
+}
+
+/* --timing: the measured figures on stderr, the report unchanged. */
+static void test_timing_prints_measured_figures_on_stderr_only(void **state)
+{
+	(void)state;
+	struct result a, b;
+	const char *path = small_path();
+	mv(&a, "run", "--seed", "42", path, NULL);
+	mv(&b, "run", "--timing", "--seed", "42", path, NULL);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	assert_string_equal(a.out, b.out);
+	assert_string_equal(a.err, "");
+	assert_true(strncmp(b.err, "wall: ", 6) == 0);
+	assert_int_equal(count_lines(b.err), 1);
 	result_free(&a);
 	result_free(&b);
 }
@@ -645,6 +659,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_small_scenario_prints_a_table_with_both_vms),
 		cmocka_unit_test(test_json_output_is_valid_json_with_schema),
 		cmocka_unit_test(test_same_seed_gives_identical_output_but_wall_clock),
+		cmocka_unit_test(test_timing_prints_measured_figures_on_stderr_only),
 		cmocka_unit_test(test_seed_and_duration_override_the_scenario),
 		cmocka_unit_test(test_verify_runs_the_invariant_checks_and_succeeds),
 		cmocka_unit_test(test_output_file_is_complete_and_leaves_no_temporary),
