@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define MV_BENCH_ROUNDS	    7 /* rounds of ours and of the reference */
+#define MV_BENCH_ROUNDS 7 /* rounds of ours and of the reference */
 #define MV_BENCH_MAX_ROUNDS 15
 
 /* One measurement: round k of ours or of the reference, into ctx. */
@@ -56,8 +56,8 @@ static inline double mv_bench_median(const double *v, int n)
 struct mv_bench_ratio {
 	int n;
 	double ours, ref; /* medians of the figures */
-	double ratio;	  /* median of the per-round ours/ref */
-	double lo, hi;	  /* lowest and highest per-round ratio */
+	double ratio;     /* median of the per-round ours/ref */
+	double lo, hi;    /* lowest and highest per-round ratio */
 };
 
 /* Compare figures of the same kind (both rates, or both times) round by

@@ -99,8 +99,8 @@ static void ref(void *ctx, int k)
 					       b->npages] *
 					       MV_PAGE_SIZE,
 			       MV_PAGE_SIZE);
-	b->memcpy_ns[k] =
-		(mv_wall_s() - t0) * 1e9 / ((double)passes * (double)b->npages);
+	b->memcpy_ns[k] = (mv_wall_s() - t0) * 1e9 /
+			  ((double)passes * (double)b->npages);
 	b->sink += b->b[12345];
 }
 

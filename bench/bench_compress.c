@@ -42,11 +42,11 @@
 #include "memvisor/memvisor.h"
 #include "bench.h"
 
-#define HALF	    (MV_PAGE_SIZE / 2)
+#define HALF (MV_PAGE_SIZE / 2)
 #define SYNTH_PAGES 8192 /* 32 MiB */
-#define REPS	    5
-#define MIN_S	    1.0 /* lz4 -i1 times each figure for a second: so do we */
-#define GOAL	    0.85
+#define REPS 5
+#define MIN_S 1.0 /* lz4 -i1 times each figure for a second: so do we */
+#define GOAL 0.85
 
 static void die(const char *what)
 {
@@ -62,7 +62,7 @@ struct pages {
 	/* ours, per round: compression (2 KiB bound, full), decompression */
 	double c_half[MV_BENCH_MAX_ROUNDS], c_full[MV_BENCH_MAX_ROUNDS],
 		d[MV_BENCH_MAX_ROUNDS];
-	uint64_t fit;	/* pages that fit in 2 KiB */
+	uint64_t fit;   /* pages that fit in 2 KiB */
 	uint64_t csize; /* compressed bytes with the full bound */
 	/* lz4 -b, per round, on a file of the same bytes */
 	char lz4_file[64];

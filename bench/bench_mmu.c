@@ -26,7 +26,7 @@
 #include "bench.h"
 
 #define REGION_PAGES 16384u /* 64 MiB */
-#define BASE_GVA     0x7f0000000000ull
+#define BASE_GVA 0x7f0000000000ull
 
 struct rig {
 	struct mv_host *h;
@@ -79,7 +79,7 @@ struct modes {
 		cold_refs[MV_MMU_MODES];
 };
 
-#define NHIT  20000000ull
+#define NHIT 20000000ull
 #define NMISS 1000000ull
 #define NCOLD 50000ull
 
@@ -184,8 +184,8 @@ int main(void)
 	for (int mode = 0; mode < MV_MMU_MODES; mode++) {
 		if (mode == MV_MMU_NATIVE)
 			continue;
-		struct mv_bench_ratio h =
-			mv_bench_compare(x.hit[mode], x.hit[MV_MMU_NATIVE], n);
+		struct mv_bench_ratio h = mv_bench_compare(
+			x.hit[mode], x.hit[MV_MMU_NATIVE], n);
 		struct mv_bench_ratio m = mv_bench_compare(
 			x.miss[mode], x.miss[MV_MMU_NATIVE], n);
 		struct mv_bench_ratio c = mv_bench_compare(

@@ -34,8 +34,8 @@
 #include "memvisor/memvisor.h"
 #include "bench.h"
 
-#define MIB		 256
-#define REPS		 MV_BENCH_ROUNDS
+#define MIB 256
+#define REPS MV_BENCH_ROUNDS
 #define GOAL_PAGES_PER_S 1.5e6
 
 static void die(const char *what, const struct mv_error *err)
@@ -164,7 +164,7 @@ struct rounds {
 	int wide;
 	uint64_t sink;
 	double first[REPS], second[REPS]; /* distinct pages: both passes */
-	double merge[REPS];		  /* identical pages: one pass */
+	double merge[REPS];               /* identical pages: one pass */
 	struct refs r;
 };
 

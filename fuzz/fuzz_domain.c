@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mv_vm_spec spec;
 	struct mv_error err;
 	memset(&err, 0, sizeof err);
-	int rc = mv_domain_parse((const char *)data, size, "fuzz.xml", 2,
-				 &spec, &err);
+	int rc = mv_domain_parse((const char *)data, size, "fuzz.xml", 2, &spec,
+				 &err);
 	if (rc == 0) {
 		struct mv_error e2;
 		if (mv_vm_config_check(&spec.vm, &e2) != 0 ||

@@ -34,8 +34,8 @@ static void read_all(const char *path)
 	while ((rc = mv_trace_next(t, &r, &err)) == 1)
 		if (r.kind > MV_TR_MODIFY || r.size == 0 || r.size > 4096)
 			abort(); /* a record the reader should have refused */
-	if (rc == MV_EINVAL && (strcmp(err.file, path) != 0 || err.line <= 0 ||
-				!err.msg[0]))
+	if (rc == MV_EINVAL &&
+	    (strcmp(err.file, path) != 0 || err.line <= 0 || !err.msg[0]))
 		abort(); /* an error that does not say where */
 	if (rc != 0 && rc != MV_EINVAL && rc != MV_EIO)
 		abort();

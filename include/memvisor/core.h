@@ -36,12 +36,12 @@
 /* Error codes: functions that can fail return 0 or one of these. */
 enum {
 	MV_OK = 0,
-	MV_EINVAL = -1, /* bad input: the mv_error says where */
-	MV_ENOMEM = -2, /* the process (not the simulated host) ran out */
-	MV_EIO = -3,    /* real I/O failed */
-	MV_ENOSPC = -4, /* a real disk is full */
-	MV_ENOENT = -5, /* a named file or object does not exist */
-	MV_EAGAIN = -6, /* simulated resource exhausted; retry later */
+	MV_EINVAL = -1,    /* bad input: the mv_error says where */
+	MV_ENOMEM = -2,    /* the process (not the simulated host) ran out */
+	MV_EIO = -3,       /* real I/O failed */
+	MV_ENOSPC = -4,    /* a real disk is full */
+	MV_ENOENT = -5,    /* a named file or object does not exist */
+	MV_EAGAIN = -6,    /* simulated resource exhausted; retry later */
 	MV_ECANCELED = -7, /* stopped on request (a signal) before done */
 };
 

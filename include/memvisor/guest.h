@@ -48,7 +48,7 @@ enum mv_wl_kind {
 	MV_WL_IDLE,   /* populates its memory at start, then almost nothing */
 	MV_WL_PHASED, /* working set moves every `phase` through a region */
 	MV_WL_LEAK,   /* steady working set plus memory that grows and stays */
-	MV_WL_TRACE,  /* a real program's page accesses, from an address trace */
+	MV_WL_TRACE, /* a real program's page accesses, from an address trace */
 	MV_WL_COUNT
 };
 enum mv_wl_dist { MV_DIST_UNIFORM, MV_DIST_ZIPF };
@@ -70,9 +70,9 @@ enum mv_trace_kind { MV_TR_INSTR, MV_TR_LOAD, MV_TR_STORE, MV_TR_MODIFY };
 struct mv_access_trace {
 	char path[512];
 	uint64_t nrec;
-	uint32_t *rec;   /* page index << 2 | enum mv_trace_kind */
+	uint32_t *rec; /* page index << 2 | enum mv_trace_kind */
 	uint64_t npages;
-	uint64_t *page;  /* virtual page numbers (address >> 12), ascending */
+	uint64_t *page; /* virtual page numbers (address >> 12), ascending */
 	uint64_t table_pages; /* 4-level tables those addresses need */
 	uint64_t dev, ino;    /* the file, to load each only once */
 };
@@ -86,22 +86,23 @@ struct mv_workload_config {
 	char name[64];
 	enum mv_wl_kind kind;
 	enum mv_wl_dist dist;
-	double zipf_s;          /* Zipf exponent; default 0.99 */
-	uint64_t size_bytes;    /* working set (leak: the steady part) */
-	double rate;            /* page accesses per simulated second */
-	double write_ratio;     /* 0..1 */
+	double zipf_s;       /* Zipf exponent; default 0.99 */
+	uint64_t size_bytes; /* working set (leak: the steady part) */
+	double rate;         /* page accesses per simulated second */
+	double write_ratio;  /* 0..1 */
 	enum mv_content content;
 	char content_name[64];  /* application name for MV_CONTENT_APP */
 	double compressibility; /* MV_CONTENT_DATA: 0..1, default 0.5 */
 	uint64_t start_ns;      /* when the workload starts */
-	uint64_t stop_ns;       /* when its process exits, freeing its memory (0: never) */
-	uint64_t phase_ns;      /* phased: length of a phase */
-	uint64_t region_bytes;  /* phased: region the set moves in; default 4x */
+	uint64_t stop_ns;      /* when its process exits, freeing its memory (0:
+				  never) */
+	uint64_t phase_ns;     /* phased: length of a phase */
+	uint64_t region_bytes; /* phased: region the set moves in; default 4x */
 	double leak_bytes_per_s; /* leak: growth rate */
 	uint64_t leak_max_bytes; /* leak: stops growing here (0: never) */
-	char trace_file[512];   /* trace: the file as the scenario names it */
+	char trace_file[512];    /* trace: the file as the scenario names it */
 	const struct mv_access_trace *trace; /* trace: loaded, not owned */
-	char source[256];       /* where it was defined, for errors */
+	char source[256]; /* where it was defined, for errors */
 	int source_line;
 };
 
@@ -113,12 +114,13 @@ int mv_workload_config_check(const struct mv_workload_config *w,
 
 struct mv_guest_config {
 	enum mv_guest_flavour flavour;
-	char os_image[64];     /* OS image name; VMs with the same name share it */
-	uint64_t os_bytes;     /* image pages read into memory at boot */
-	double os_rate;        /* accesses/s the OS makes to its own pages */
-	uint64_t swap_bytes;   /* the guest's own swap device */
-	double zero_rate;      /* windows: pages/s the zero page thread clears */
-	double balloon_rate;   /* pages/s the balloon driver can inflate or deflate */
+	char os_image[64]; /* OS image name; VMs with the same name share it */
+	uint64_t os_bytes; /* image pages read into memory at boot */
+	double os_rate;    /* accesses/s the OS makes to its own pages */
+	uint64_t swap_bytes; /* the guest's own swap device */
+	double zero_rate;    /* windows: pages/s the zero page thread clears */
+	double balloon_rate; /* pages/s the balloon driver can inflate or
+				deflate */
 	/*
 	 * Address translation (<mv:mmu>): with mmu set, every workload
 	 * process has real x86-64 page tables in guest pages (kernel memory
@@ -140,17 +142,17 @@ const char *mv_guest_flavour_name(enum mv_guest_flavour f);
 
 /* What the guest would report through its balloon driver (virtio stats). */
 struct mv_guest_stats {
-	uint64_t swap_in, swap_out;       /* pages, guest swap */
+	uint64_t swap_in, swap_out; /* pages, guest swap */
 	uint64_t major_fault, minor_fault;
-	uint64_t free_pages;              /* "unused" */
-	uint64_t cache_pages;             /* "disk_caches" */
+	uint64_t free_pages;  /* "unused" */
+	uint64_t cache_pages; /* "disk_caches" */
 	uint64_t anon_pages;
-	uint64_t kernel_pages;            /* page tables (with an MMU model) */
+	uint64_t kernel_pages; /* page tables (with an MMU model) */
 	uint64_t balloon_pages;
-	uint64_t available_pages;         /* pages the guest can use */
-	uint64_t oom_kills;               /* allocations the guest could not satisfy */
-	uint64_t hugetlb_pgalloc;         /* 2 MiB pages allocated to the pool */
-	uint64_t hugetlb_pgfail;          /* 2 MiB pages it could not allocate */
+	uint64_t available_pages; /* pages the guest can use */
+	uint64_t oom_kills;       /* allocations the guest could not satisfy */
+	uint64_t hugetlb_pgalloc; /* 2 MiB pages allocated to the pool */
+	uint64_t hugetlb_pgfail;  /* 2 MiB pages it could not allocate */
 };
 
 struct mv_guest;

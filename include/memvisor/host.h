@@ -34,8 +34,10 @@ struct mv_latency {
 	uint64_t decompress;  /* compression-cache hit */
 	uint64_t swapin_ssd;  /* hypervisor swap-in from an SSD */
 	uint64_t swapin_hdd;  /* hypervisor swap-in from a disk */
-	uint64_t guest_major; /* guest-level disk read (guest swap, page cache) */
-	uint64_t remote_numa; /* extra cost of a fault served by a remote node */
+	uint64_t guest_major; /* guest-level disk read (guest swap, page cache)
+			       */
+	uint64_t
+		remote_numa; /* extra cost of a fault served by a remote node */
 };
 
 enum mv_swap_device { MV_SWAP_SSD, MV_SWAP_HDD };
@@ -47,8 +49,8 @@ struct mv_thresholds {
 
 struct mv_host_config {
 	char name[64];
-	uint64_t mem_bytes;  /* machine memory */
-	int nodes;           /* NUMA nodes, 1..MV_MAX_NODES */
+	uint64_t mem_bytes; /* machine memory */
+	int nodes;          /* NUMA nodes, 1..MV_MAX_NODES */
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;
@@ -60,17 +62,17 @@ void mv_host_config_default(struct mv_host_config *c);
 struct mv_host_node {
 	uint64_t first, nframes; /* frames [first, first + nframes) */
 	uint64_t nfree;
-	uint64_t fresh;          /* frames >= fresh were never handed out */
-	mv_mpn_t *stack;         /* freed frames, LIFO */
+	uint64_t fresh;  /* frames >= fresh were never handed out */
+	mv_mpn_t *stack; /* freed frames, LIFO */
 	uint64_t nstack;
 };
 
 struct mv_host {
 	struct mv_host_config cfg;
-	uint64_t nframes;       /* including the zero frame */
-	uint8_t *arena;         /* nframes * 4 KiB of real bytes */
-	uint32_t *refcount;     /* per frame */
-	uint8_t *fflags;        /* per frame: MV_FRAME_* */
+	uint64_t nframes;   /* including the zero frame */
+	uint8_t *arena;     /* nframes * 4 KiB of real bytes */
+	uint32_t *refcount; /* per frame */
+	uint8_t *fflags;    /* per frame: MV_FRAME_* */
 	int nnodes;
 	struct mv_host_node node[MV_MAX_NODES];
 	uint64_t nfree;         /* over all nodes */

@@ -50,7 +50,7 @@
 #define MV_EPT_W (1ull << 1)
 #define MV_EPT_X (1ull << 2)
 
-#define MV_VA_BITS 48 /* 4-level paging */
+#define MV_VA_BITS 48       /* 4-level paging */
 #define MV_LARGE_PAGES 512u /* 4 KiB pages in a 2 MiB page */
 
 enum mv_mmu_mode { MV_MMU_NATIVE, MV_MMU_SHADOW, MV_MMU_NESTED, MV_MMU_MODES };
@@ -61,12 +61,13 @@ int mv_mmu_mode_parse(const char *s, enum mv_mmu_mode *out);
 
 /* Why the guest left the CPU (VM exits), by cause. */
 enum mv_exit_cause {
-	MV_EXIT_PT_WRITE,      /* shadow: write to a write-protected guest PT page */
-	MV_EXIT_SHADOW_FAULT,  /* shadow: hidden fault, shadow entry filled */
-	MV_EXIT_GUEST_PF,      /* shadow: true guest #PF, reflected to the guest */
-	MV_EXIT_CR3,           /* shadow: MOV to CR3 (context switch) */
-	MV_EXIT_INVLPG,        /* shadow: guest INVLPG */
-	MV_EXIT_EPT_VIOLATION, /* nested: GPA not mapped (or read-only) in EPT */
+	MV_EXIT_PT_WRITE, /* shadow: write to a write-protected guest PT page */
+	MV_EXIT_SHADOW_FAULT, /* shadow: hidden fault, shadow entry filled */
+	MV_EXIT_GUEST_PF, /* shadow: true guest #PF, reflected to the guest */
+	MV_EXIT_CR3,      /* shadow: MOV to CR3 (context switch) */
+	MV_EXIT_INVLPG,   /* shadow: guest INVLPG */
+	MV_EXIT_EPT_VIOLATION, /* nested: GPA not mapped (or read-only) in EPT
+				*/
 	MV_EXIT_COUNT
 };
 
@@ -82,9 +83,9 @@ enum { MV_PG_4K, MV_PG_2M, MV_PG_SIZES };
 
 struct mv_mmu_config {
 	enum mv_mmu_mode mode;
-	int guest_2m;  /* the guest maps its data with 2 MiB pages (PS PDEs) */
-	int host_2m;   /* the hypervisor backs the guest with 2 MiB pages */
-	int tagged;    /* VPID + PCID tags; 0: every switch flushes the TLBs */
+	int guest_2m; /* the guest maps its data with 2 MiB pages (PS PDEs) */
+	int host_2m;  /* the hypervisor backs the guest with 2 MiB pages */
+	int tagged;   /* VPID + PCID tags; 0: every switch flushes the TLBs */
 	struct mv_tlb_geom tlb[MV_TLB_LEVELS][MV_PG_SIZES];
 	uint32_t pwc[3];  /* guest/shadow PML4E, PDPTE, PDE cache entries */
 	uint32_t npwc[3]; /* nested (EPT) PML4E, PDPTE, PDE cache entries */
@@ -122,19 +123,19 @@ extern const char *const mv_mmu_config_keys[];
 struct mv_mmu_counters {
 	uint64_t accesses, fetches, writes;
 	uint64_t l1_hits, l1_misses, l2_hits, l2_misses;
-	uint64_t walks, walk_refs;      /* hardware walks (restarts included) */
-	uint64_t walk_refs_nested;      /* of walk_refs, EPT entries read */
-	uint64_t walk_hist[32];         /* walks by references made */
-	uint64_t last_walk_refs;        /* references of the latest walk */
+	uint64_t walks, walk_refs; /* hardware walks (restarts included) */
+	uint64_t walk_refs_nested; /* of walk_refs, EPT entries read */
+	uint64_t walk_hist[32];    /* walks by references made */
+	uint64_t last_walk_refs;   /* references of the latest walk */
 	uint64_t pwc_hits, npwc_hits;
-	uint64_t guest_faults;          /* demand-paging faults in the guest */
-	uint64_t pt_writes;             /* guest page-table entry writes */
+	uint64_t guest_faults; /* demand-paging faults in the guest */
+	uint64_t pt_writes;    /* guest page-table entry writes */
 	uint64_t exits[MV_EXIT_COUNT];
-	uint64_t invalidations;         /* hook calls that dropped a mapping */
-	uint64_t tlb_flushes;           /* whole-VM or whole-PCID flushes */
-	uint64_t large_splits;          /* 2 MiB host mappings split */
-	uint64_t guest_pt_pages;        /* guest page-table pages now */
-	uint64_t ept_pages;             /* EPT table pages (host frames) */
+	uint64_t invalidations;  /* hook calls that dropped a mapping */
+	uint64_t tlb_flushes;    /* whole-VM or whole-PCID flushes */
+	uint64_t large_splits;   /* 2 MiB host mappings split */
+	uint64_t guest_pt_pages; /* guest page-table pages now */
+	uint64_t ept_pages;      /* EPT table pages (host frames) */
 	uint64_t shadow_pages, shadow_pages_peak; /* shadow table pages */
 	uint64_t cycles_l2, cycles_walk, cycles_exit;
 };

@@ -30,7 +30,8 @@ const char *mv_memstate_name(enum mv_memstate s);
 /* Where the thresholds come from (docs/policy.md has the table). */
 enum mv_memstate_model {
 	MV_MEMSTATE_ESX41 = 0, /* fixed fractions of host memory: 6/4/2/1% */
-	MV_MEMSTATE_VSPHERE5,  /* sliding-scale minFree; soft/hard/low 64/32/16% */
+	MV_MEMSTATE_VSPHERE5,  /* sliding-scale minFree; soft/hard/low 64/32/16%
+				*/
 	MV_MEMSTATE_VSPHERE6,  /* + clear: high 400%, clear 100% of minFree */
 	MV_MEMSTATE_MODEL_COUNT
 };
@@ -101,31 +102,33 @@ double mv_policy_rho(uint64_t shares, uint64_t pages, double active,
 
 /* One VM as the policy sees it; memory in pages. */
 struct mv_policy_vm {
-	uint64_t size;           /* configured */
-	uint64_t consumed;       /* machine memory it holds (incl. its compression cache) */
-	uint64_t reservation;    /* never reclaimed below this */
-	uint64_t limit;          /* never allowed above this */
+	uint64_t size;        /* configured */
+	uint64_t consumed;    /* machine memory it holds (incl. its compression
+				 cache) */
+	uint64_t reservation; /* never reclaimed below this */
+	uint64_t limit;       /* never allowed above this */
 	uint64_t shares;
-	double active;           /* f: fraction of what it holds that is in
-				    active use, 0..1 */
-	int balloon;             /* has a balloon driver */
-	uint64_t balloon_size;   /* pages in the balloon now */
-	uint64_t balloon_max;    /* most the balloon may hold */
-	uint64_t balloon_min;    /* the user's own target (libvirt currentMemory) */
-	uint64_t balloon_step;   /* pages the driver can move in one period */
-	double balloon_yield;    /* host frames freed per page ballooned, as
-				    measured last period (a guest's never-
-				    touched free pages free nothing); 0..1 */
+	double active;         /* f: fraction of what it holds that is in
+				  active use, 0..1 */
+	int balloon;           /* has a balloon driver */
+	uint64_t balloon_size; /* pages in the balloon now */
+	uint64_t balloon_max;  /* most the balloon may hold */
+	uint64_t
+		balloon_min; /* the user's own target (libvirt currentMemory) */
+	uint64_t balloon_step; /* pages the driver can move in one period */
+	double balloon_yield;  /* host frames freed per page ballooned, as
+				  measured last period (a guest's never-
+				  touched free pages free nothing); 0..1 */
 };
 
 struct mv_policy_host {
-	uint64_t total;          /* usable machine pages */
-	uint64_t free;           /* free machine pages */
+	uint64_t total; /* usable machine pages */
+	uint64_t free;  /* free machine pages */
 	enum mv_memstate state;
-	double goal;             /* free fraction to reclaim to (mv_memstate_goal) */
-	double soft;             /* free fraction below which soft is entered */
-	double margin;           /* hysteresis, fraction of total */
-	double idle_tax;         /* 0..MV_IDLE_TAX_MAX */
+	double goal;     /* free fraction to reclaim to (mv_memstate_goal) */
+	double soft;     /* free fraction below which soft is entered */
+	double margin;   /* hysteresis, fraction of total */
+	double idle_tax; /* 0..MV_IDLE_TAX_MAX */
 };
 
 /* The decision for one VM for the coming period. */
@@ -153,6 +156,7 @@ struct mv_policy_action {
  * the host into soft, where the others give). One call per policy period.
  */
 void mv_policy_plan(const struct mv_policy_host *h, int nvms,
-		    const struct mv_policy_vm *vm, struct mv_policy_action *out);
+		    const struct mv_policy_vm *vm,
+		    struct mv_policy_action *out);
 
 #endif

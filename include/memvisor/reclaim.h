@@ -27,32 +27,39 @@
 /* ---- page sharing ------------------------------------------------------- */
 
 struct mv_share_config {
-	int enabled;             /* default 1 */
-	uint32_t pages_to_scan;  /* KSM pages_to_scan: pages per wake-up; default 100 */
-	uint64_t sleep_ns;       /* KSM sleep_millisecs: between wake-ups; default 20 ms */
-	int use_zero_pages;      /* map all-zero pages to the zero frame; default 1 */
-	int hints;               /* remember unshared pages' hashes (ESX hints /
-	                            KSM unstable tree); default 1 */
-	uint64_t page_cost_ns;   /* simulated CPU cost per page scanned; default 250 */
+	int enabled;            /* default 1 */
+	uint32_t pages_to_scan; /* KSM pages_to_scan: pages per wake-up; default
+				   100 */
+	uint64_t sleep_ns;  /* KSM sleep_millisecs: between wake-ups; default 20
+			       ms */
+	int use_zero_pages; /* map all-zero pages to the zero frame; default 1
+			     */
+	int hints;          /* remember unshared pages' hashes (ESX hints /
+			       KSM unstable tree); default 1 */
+	uint64_t page_cost_ns; /* simulated CPU cost per page scanned; default
+				  250 */
 };
 
 void mv_share_config_default(struct mv_share_config *c);
 
 /* Counters named as Linux shows them in /sys/kernel/mm/ksm/. */
 struct mv_share_stats {
-	uint64_t pages_shared;    /* sharing frames in use */
-	uint64_t pages_sharing;   /* guest pages mapping them, beyond one per frame: pages saved */
-	uint64_t pages_unshared;  /* unique pages remembered as hints */
-	uint64_t pages_volatile;  /* private pages that changed between their
-				     last two scans (a gauge, as in KSM) */
-	uint64_t volatile_seen;   /* visits that found a page changed, cumulative */
-	uint64_t zero_pages;      /* guest pages mapped to the zero frame */
-	uint64_t full_scans;      /* passes over all VMs' pages */
+	uint64_t pages_shared;   /* sharing frames in use */
+	uint64_t pages_sharing;  /* guest pages mapping them, beyond one per
+				    frame: pages saved */
+	uint64_t pages_unshared; /* unique pages remembered as hints */
+	uint64_t pages_volatile; /* private pages that changed between their
+				    last two scans (a gauge, as in KSM) */
+	uint64_t volatile_seen;  /* visits that found a page changed, cumulative
+				  */
+	uint64_t zero_pages;     /* guest pages mapped to the zero frame */
+	uint64_t full_scans;     /* passes over all VMs' pages */
 	uint64_t pages_scanned;
-	uint64_t hash_collisions; /* equal hash, different bytes: never shared */
-	uint64_t merges;          /* pages merged into a sharing frame */
-	uint64_t sim_cpu_ns;      /* simulated CPU: pages_scanned x page_cost_ns */
-	uint64_t cpu_ns;          /* measured CPU time of the scanner (this machine) */
+	uint64_t
+		hash_collisions; /* equal hash, different bytes: never shared */
+	uint64_t merges;         /* pages merged into a sharing frame */
+	uint64_t sim_cpu_ns; /* simulated CPU: pages_scanned x page_cost_ns */
+	uint64_t cpu_ns; /* measured CPU time of the scanner (this machine) */
 };
 
 struct mv_sharer;
@@ -75,13 +82,13 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err);
 /* ---- hypervisor swap file ----------------------------------------------- */
 
 struct mv_swap_stats {
-	uint64_t slots, used;     /* file size in pages, pages in it */
-	uint64_t writes, reads;   /* pages written (swap-out), read (swap-in) */
+	uint64_t slots, used;   /* file size in pages, pages in it */
+	uint64_t writes, reads; /* pages written (swap-out), read (swap-in) */
 	uint64_t write_errors, read_errors;
-	uint64_t disk_bytes;      /* disk the file really takes (st_blocks *
-				     512 when the stats are read): grows in
-				     1 MiB extents as slots are first used,
-				     never shrinks during a run, so the peak */
+	uint64_t disk_bytes; /* disk the file really takes (st_blocks *
+				512 when the stats are read): grows in
+				1 MiB extents as slots are first used,
+				never shrinks during a run, so the peak */
 };
 
 struct mv_swapfile;
@@ -100,9 +107,8 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
  * The same, as the file `dir`/`vm-name`.vswp, for a scenario that keeps its
  * swap files (O_EXCL: an existing file is an error, MV_EINVAL).
  */
-int mv_swapfile_create_named(struct mv_vm *vm, const char *dir,
-			     uint64_t slots, struct mv_swapfile **out,
-			     struct mv_error *err);
+int mv_swapfile_create_named(struct mv_vm *vm, const char *dir, uint64_t slots,
+			     struct mv_swapfile **out, struct mv_error *err);
 /* Close the file; a named one is removed unless keep. */
 void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 /*

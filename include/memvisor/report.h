@@ -96,9 +96,8 @@ int mv_report_output_check(const char *path, const char *opt, char *target,
  * its target replaced); on error path is untouched, the temporary file
  * removed and err names path.
  */
-int mv_report_write_file(const char *path,
-			 int (*fn)(FILE *f, const void *ctx), const void *ctx,
-			 struct mv_error *err);
+int mv_report_write_file(const char *path, int (*fn)(FILE *f, const void *ctx),
+			 const void *ctx, struct mv_error *err);
 
 /* Time series, one row per stats interval (esxtop column names). */
 int mv_report_csv_host(FILE *out, const struct mv_sim *s);

@@ -25,23 +25,24 @@ struct mv_vm_spec {
 
 /* How the host takes memory back (host-wide, like ESX's advanced settings). */
 struct mv_reclaim_config {
-	int enabled;                  /* <reclaim enabled>: the policy acts; default 1 */
-	uint64_t balance_ns;          /* <reclaim period>: policy period; default 1 s */
+	int enabled;         /* <reclaim enabled>: the policy acts; default 1 */
+	uint64_t balance_ns; /* <reclaim period>: policy period; default 1 s */
 	struct mv_share_config share; /* <sharing> */
 	int compression;              /* <compression enabled>; default 1 */
-	double zcache_fraction;       /* <compression cache>: of each VM's memory; 10% */
-	double balloon_max;           /* <balloon max>: of each VM's memory; 65% */
-	char swap_dir[256];           /* <swap dir>; "" = a new temporary directory */
-	int keep_swap;                /* <swap keep>; default 0 */
+	double zcache_fraction; /* <compression cache>: of each VM's memory; 10%
+				 */
+	double balloon_max;     /* <balloon max>: of each VM's memory; 65% */
+	char swap_dir[256];     /* <swap dir>; "" = a new temporary directory */
+	int keep_swap;          /* <swap keep>; default 0 */
 	enum mv_memstate_model memstate_model; /* <memstate model>; esx41 */
-	double idle_tax;              /* <idle-tax rate>: 0..0.99; default 0.75 */
+	double idle_tax; /* <idle-tax rate>: 0..0.99; default 0.75 */
 };
 
 void mv_reclaim_config_default(struct mv_reclaim_config *r);
 
 struct mv_scenario {
 	char name[64];
-	char source[256];           /* file it was loaded from */
+	char source[256]; /* file it was loaded from */
 	uint64_t seed;
 	uint64_t duration_ns;
 	uint64_t step_ns;           /* default 10 ms */
@@ -92,31 +93,31 @@ void mv_scenario_free(struct mv_scenario *s);
 
 /* Statistics sampled every stats interval. */
 struct mv_sample_vm {
-	uint64_t state[MV_PS_COUNT]; /* pages per state */
+	uint64_t state[MV_PS_COUNT];            /* pages per state */
 	uint64_t granted, touched, active_true; /* pages */
 	uint64_t consumed;     /* frames it holds: private, its part of shared
 				  frames, its compression cache */
 	uint64_t shared_saved; /* SHRDSVD: granted minus what it holds for
 				  them (sharing and zero pages) */
-	uint64_t active_est;               /* pages: sampled estimate (ACTV) */
-	uint64_t faults[MV_FAULT_COUNT];   /* cumulative */
-	uint64_t stall_ns;                 /* cumulative */
-	uint64_t xlat_ns;                  /* cumulative: address translation
-					      (MMU model; 0 without one) */
-	uint64_t demanded, done;           /* cumulative accesses */
+	uint64_t active_est;   /* pages: sampled estimate (ACTV) */
+	uint64_t faults[MV_FAULT_COUNT]; /* cumulative */
+	uint64_t stall_ns;               /* cumulative */
+	uint64_t xlat_ns;                /* cumulative: address translation
+					    (MMU model; 0 without one) */
+	uint64_t demanded, done;         /* cumulative accesses */
 	struct mv_guest_stats guest;
-	uint64_t balloon_target;           /* pages */
-	uint64_t reclaim_wanted;           /* pages the policy asked back last period */
-	uint64_t swap_target;              /* SWTGT: swapped pages plus what the
-					      policy still wants swapped */
-	uint64_t overhead_bytes;           /* OVHD: the hypervisor's books for it */
+	uint64_t balloon_target; /* pages */
+	uint64_t reclaim_wanted; /* pages the policy asked back last period */
+	uint64_t swap_target;    /* SWTGT: swapped pages plus what the
+				    policy still wants swapped */
+	uint64_t overhead_bytes; /* OVHD: the hypervisor's books for it */
 	struct mv_zcache_stats zcache;
 	struct mv_swap_stats swap;
 };
 
 struct mv_sample {
 	uint64_t t_ns;
-	uint64_t host_free;  /* frames */
+	uint64_t host_free; /* frames */
 	enum mv_memstate memstate;
 	struct mv_share_stats share;
 	struct mv_sample_vm *vm; /* nvms entries */
@@ -130,7 +131,7 @@ struct mv_sim {
 	struct mv_guest **guest;
 	uint64_t now_ns;
 	uint64_t steps;
-	int verify;            /* run invariant checks after every step */
+	int verify; /* run invariant checks after every step */
 	/* when set and nonzero (a signal handler's flag), mv_sim_step
 	 * stops between VMs with MV_ECANCELED: the first step boots every
 	 * guest and takes seconds on a large host */
@@ -141,31 +142,31 @@ struct mv_sim {
 				   compared with what the guest last wrote */
 	struct mv_memstate_machine memstate;
 	uint64_t state_ns[MV_MEMSTATE_COUNT]; /* time spent in each state */
-	uint64_t min_free;     /* frames, over the run */
+	uint64_t min_free;                    /* frames, over the run */
 	uint64_t next_sample_ns, next_window_ns;
 	int nsamples, cap_samples;
 	struct mv_sample *samples;
-	double wall_s;         /* measured wall-clock time of the run */
+	double wall_s; /* measured wall-clock time of the run */
 
 	/* reclamation */
-	struct mv_sharer *sharer;           /* NULL if sharing is off */
-	struct mv_swapfile **swap;          /* per VM */
-	struct mv_zcache **zcache;          /* per VM */
-	struct mv_policy_action *action;    /* per VM, last period */
-	struct mv_sim_period {              /* per VM: what the last policy
-					       period achieved */
-		uint64_t pages, frames;     /* ctr.balloon_* at the last period */
-		double yield;               /* balloon frames freed per page */
-		uint64_t swap_short;        /* frames the policy asked to compress
-					       or swap last period and did not get */
-	} *period;
+	struct mv_sharer *sharer;        /* NULL if sharing is off */
+	struct mv_swapfile **swap;       /* per VM */
+	struct mv_zcache **zcache;       /* per VM */
+	struct mv_policy_action *action; /* per VM, last period */
+	struct mv_sim_period {           /* per VM: what the last policy
+					    period achieved */
+		uint64_t pages, frames;  /* ctr.balloon_* at the last period */
+		double yield;            /* balloon frames freed per page */
+		uint64_t swap_short;     /* frames the policy asked to compress
+					    or swap last period and did not get */
+	} * period;
 	struct mv_rng reclaim_rng;
 	uint64_t next_balance_ns;
-	char run_dir[512];                  /* where swap files live */
-	int own_run_dir;                    /* created by us: removed at the end */
-	uint64_t io_errors;                 /* swap I/O errors met (nothing lost) */
-	uint64_t swap_full;                 /* policy periods a VM's swap file was
-					       full (swap_hard_limit): not an error */
+	char run_dir[512];  /* where swap files live */
+	int own_run_dir;    /* created by us: removed at the end */
+	uint64_t io_errors; /* swap I/O errors met (nothing lost) */
+	uint64_t swap_full; /* policy periods a VM's swap file was
+			       full (swap_hard_limit): not an error */
 	char last_io_error[320];
 };
 
@@ -210,7 +211,8 @@ void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);
 /* Advance one step. MV_EINVAL if an invariant check failed (err says). */
 int mv_sim_step(struct mv_sim *s, struct mv_error *err);
 
-/* Run to the scenario's duration; progress(frac, ctx) is called now and then. */
+/* Run to the scenario's duration; progress(frac, ctx) is called now and then.
+ */
 int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
 	       struct mv_error *err);
 
@@ -257,6 +259,6 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 void mv_access_trace_free(struct mv_access_trace *t);
 
 int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
-		  struct mv_error *err);
+		    struct mv_error *err);
 
 #endif

@@ -70,26 +70,28 @@ const char *mv_fault_name(enum mv_fault_kind k);
 struct mv_vm_config {
 	char name[64];
 	uint64_t mem_bytes;         /* <memory>: configured size */
-	uint64_t current_bytes;     /* <currentMemory>: balloon starts at mem - current */
+	uint64_t current_bytes;     /* <currentMemory>: balloon starts at mem -
+				       current */
 	uint64_t limit_bytes;       /* memtune hard_limit; default mem_bytes */
 	uint64_t reservation_bytes; /* memtune min_guarantee; default 0 */
 	uint64_t soft_limit_bytes;  /* memtune soft_limit: reclaim target under
 				       contention (docs/scenario.md); 0 = none */
-	uint64_t swap_max_bytes;    /* memtune swap_hard_limit - hard_limit: most
-				       hypervisor swap; UINT64_MAX = unbounded */
-	uint64_t balloon_max_bytes; /* .vmx sched.mem.maxmemctl: most the balloon
-				       may hold; UINT64_MAX = the host's bound */
-	uint64_t shares;            /* default 10 per MiB of configured memory */
-	int balloon_driver;         /* <memballoon model!='none'> */
-	int stats_period_s;         /* <memballoon><stats period=N>; 0 = off */
-	int sharing;                /* 0 with <memoryBacking><nosharepages/> */
-	int hugepages;              /* <memoryBacking><hugepages/> */
-	int locked;                 /* <memoryBacking><locked/> or <hugepages/>:
-				       held in host RAM (mlock, hugetlbfs),
-				       never swapped or compressed by the
-				       hypervisor */
-	int home_node;              /* <numatune>; -1 = chosen by the host */
-	char source[256];           /* file the VM came from, for errors */
+	uint64_t swap_max_bytes; /* memtune swap_hard_limit - hard_limit: most
+				    hypervisor swap; UINT64_MAX = unbounded */
+	uint64_t
+		balloon_max_bytes; /* .vmx sched.mem.maxmemctl: most the balloon
+				      may hold; UINT64_MAX = the host's bound */
+	uint64_t shares;           /* default 10 per MiB of configured memory */
+	int balloon_driver;        /* <memballoon model!='none'> */
+	int stats_period_s;        /* <memballoon><stats period=N>; 0 = off */
+	int sharing;               /* 0 with <memoryBacking><nosharepages/> */
+	int hugepages;             /* <memoryBacking><hugepages/> */
+	int locked;                /* <memoryBacking><locked/> or <hugepages/>:
+				      held in host RAM (mlock, hugetlbfs),
+				      never swapped or compressed by the
+				      hypervisor */
+	int home_node;             /* <numatune>; -1 = chosen by the host */
+	char source[256];          /* file the VM came from, for errors */
 	int source_line;
 };
 
@@ -120,12 +122,12 @@ struct mv_backing_ops {
 
 /* Counters a VM accumulates over its life. */
 struct mv_vm_counters {
-	uint64_t reads, writes;  /* accesses noted (mv_vm_note_access); with
-				    an MMU model a TLB fill's access to the
-				    page is noted too */
+	uint64_t reads, writes; /* accesses noted (mv_vm_note_access); with
+				   an MMU model a TLB fill's access to the
+				   page is noted too */
 	uint64_t faults[MV_FAULT_COUNT];
 	uint64_t stall_ns[MV_FAULT_COUNT];
-	uint64_t remote_frames; /* frames allocated off the home node */
+	uint64_t remote_frames;  /* frames allocated off the home node */
 	uint64_t balloon_pages;  /* pages given to the balloon */
 	uint64_t balloon_frames; /* of those, pages that released a frame */
 	uint64_t page_in_errors; /* reads back from swap/cache that failed */
@@ -157,30 +159,30 @@ void mv_active_config_default(struct mv_active_config *c);
 struct mv_active_sampler {
 	struct mv_active_config cfg;
 	struct mv_rng rng;
-	mv_gppn_t *sample;     /* pages of the current period */
-	uint32_t n;            /* how many (min(cfg.pages, npages)) */
-	uint64_t touched;      /* t: sampled pages touched this period */
+	mv_gppn_t *sample; /* pages of the current period */
+	uint32_t n;        /* how many (min(cfg.pages, npages)) */
+	uint64_t touched;  /* t: sampled pages touched this period */
 	uint64_t period_end_ns;
-	uint64_t periods;      /* periods completed */
-	double last;           /* f of the last completed period */
-	double fast, slow;     /* moving averages of f */
+	uint64_t periods;  /* periods completed */
+	double last;       /* f of the last completed period */
+	double fast, slow; /* moving averages of f */
 };
 
 struct mv_vm {
 	struct mv_vm_config cfg;
 	int id;
 	struct mv_host *host;
-	uint64_t npages;               /* configured size in pages */
-	struct mv_pme *pmap;           /* npages entries */
-	uint64_t count[MV_PS_COUNT];   /* pages per state; sums to npages */
+	uint64_t npages;             /* configured size in pages */
+	struct mv_pme *pmap;         /* npages entries */
+	uint64_t count[MV_PS_COUNT]; /* pages per state; sums to npages */
 	struct mv_vm_counters ctr;
 	int home_node;
-	int alloc_blocked;             /* set by policy in the low state */
-	uint64_t stall_pending_ns;     /* stall charged, not yet consumed */
+	int alloc_blocked;         /* set by policy in the low state */
+	uint64_t stall_pending_ns; /* stall charged, not yet consumed */
 
 	/* True active set: pages first touched in the current window. */
 	uint64_t window_accessed;
-	uint64_t active_true;          /* pages accessed in the last window */
+	uint64_t active_true; /* pages accessed in the last window */
 	/* Estimated active set: what the hypervisor can know by sampling. */
 	struct mv_active_sampler active;
 
@@ -190,7 +192,7 @@ struct mv_vm {
 	void *invalidate_ctx;
 
 	/* Verification: XXH3 of what the guest last wrote, per page. */
-	uint64_t *expect;              /* NULL unless verification is on */
+	uint64_t *expect; /* NULL unless verification is on */
 };
 
 int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
@@ -244,8 +246,7 @@ static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
  * get a frame (host out of memory or allocation blocked): the caller retries
  * later; the wait has been charged. Never NULL for a resident private page.
  */
-static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn,
-				    int write)
+static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn, int write)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
 	unsigned st = e->state;
@@ -342,11 +343,13 @@ void mv_vm_active_free(struct mv_vm *vm);
 
 /* Figures an operator reads, derived from the pmap (O(pages)). */
 struct mv_vm_usage {
-	uint64_t configured;  /* pages */
-	uint64_t granted;     /* private + shared + zero: guest pages backed by a frame */
-	uint64_t consumed;    /* frames the VM accounts for: private + shared share */
-	uint64_t touched;     /* not untouched and not ballooned */
-	uint64_t active_true; /* pages accessed in the last active window */
+	uint64_t configured; /* pages */
+	uint64_t granted;    /* private + shared + zero: guest pages backed by a
+				frame */
+	uint64_t consumed; /* frames the VM accounts for: private + shared share
+			    */
+	uint64_t touched;  /* not untouched and not ballooned */
+	uint64_t active_true;  /* pages accessed in the last active window */
 	uint64_t shared_saved; /* granted - consumed */
 	uint64_t state[MV_PS_COUNT];
 };

@@ -21,12 +21,16 @@ void mv_cli_dommemstat_help(FILE *f)
 {
 	fputs("usage: memvisor dommemstat [OPTIONS] SCENARIO VM\n"
 	      "\n"
-	      "Simulate SCENARIO up to a moment and print VM's memory statistics\n"
-	      "as `virsh dommemstat` does: one 'name value' line per statistic,\n"
-	      "sizes in KiB (actual, swap_in, swap_out, major_fault, minor_fault,\n"
+	      "Simulate SCENARIO up to a moment and print VM's memory "
+	      "statistics\n"
+	      "as `virsh dommemstat` does: one 'name value' line per "
+	      "statistic,\n"
+	      "sizes in KiB (actual, swap_in, swap_out, major_fault, "
+	      "minor_fault,\n"
 	      "unused, available, usable, last_update, disk_caches,\n"
 	      "hugetlb_pgalloc, hugetlb_pgfail, rss). The guest's figures are\n"
-	      "those of its last report, every <memballoon><stats period='N'/>\n"
+	      "those of its last report, every <memballoon><stats "
+	      "period='N'/>\n"
 	      "seconds; without a period only actual and rss are printed.\n"
 	      "last_update is in simulated seconds since the start.\n"
 	      "\n"
@@ -74,10 +78,11 @@ static int parse_options(int argc, char **argv, struct dms_opts *o)
 		switch (c) {
 		case OPT_AT:
 			if (mv_parse_duration(optarg, &o->at_ns) != 0)
-				return option_error("--at",
-						    "not a time: '%s' (e.g. 90s, "
-						    "5m, 0s)",
-						    optarg);
+				return option_error(
+					"--at",
+					"not a time: '%s' (e.g. 90s, "
+					"5m, 0s)",
+					optarg);
 			o->have_at = 1;
 			break;
 		case OPT_SEED:
@@ -135,10 +140,9 @@ int mv_cli_dommemstat(int argc, char **argv)
 		char names[400] = "";
 		size_t used = 0;
 		for (int i = 0; i < sc->nvms && used < sizeof names; i++)
-			used += (size_t)snprintf(names + used,
-						 sizeof names - used, "%s%s",
-						 i ? ", " : "",
-						 sc->vms[i].vm.name);
+			used += (size_t)snprintf(
+				names + used, sizeof names - used, "%s%s",
+				i ? ", " : "", sc->vms[i].vm.name);
 		mv_cli_errorf("dommemstat: no VM named '%s' in %s (its VMs: "
 			      "%s)",
 			      o.vm, o.scenario, names);
@@ -161,8 +165,8 @@ int mv_cli_dommemstat(int argc, char **argv)
 		mv_cli_error(&e);
 		return MV_EXIT_USAGE;
 	}
-	uint64_t period_ns =
-		(uint64_t)sc->vms[vm].vm.stats_period_s * MV_NS_PER_S;
+	uint64_t period_ns = (uint64_t)sc->vms[vm].vm.stats_period_s *
+			     MV_NS_PER_S;
 
 	struct mv_sim *sim = NULL;
 	int rc = mv_sim_create(sc, 0, &sim, &err); /* owns sc from here */

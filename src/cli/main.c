@@ -20,14 +20,17 @@ static void main_help(FILE *f)
 	      "       memvisor --help | --version\n"
 	      "\n"
 	      "Simulate a hypervisor's memory manager (VMware ESX, Linux KVM)\n"
-	      "on an overcommitted host, on real page bytes, deterministically\n"
+	      "on an overcommitted host, on real page bytes, "
+	      "deterministically\n"
 	      "from a seed.\n"
 	      "\n"
 	      "Commands:\n"
 	      "  run SCENARIO      simulate a scenario and print a summary\n"
 	      "  dommemstat SCENARIO VM\n"
-	      "                    a VM's memory as `virsh dommemstat` prints it\n"
-	      "  mmu --trace FILE  replay an address trace: native, shadow and\n"
+	      "                    a VM's memory as `virsh dommemstat` prints "
+	      "it\n"
+	      "  mmu --trace FILE  replay an address trace: native, shadow "
+	      "and\n"
 	      "                    nested paging, TLBs, 4 KiB / 2 MiB pages\n"
 	      "  help [COMMAND]    show help for memvisor or for COMMAND\n"
 	      "\n"
@@ -140,8 +143,8 @@ int main(int argc, char **argv)
 	if (cmd[0] == '-' && cmd[1] != '\0') {
 		const char *eq = strchr(cmd, '=');
 		int len = eq ? (int)(eq - cmd) : (int)strlen(cmd);
-		mv_cli_errorf("unknown option '%.*s' (see memvisor --help)", len,
-			      cmd);
+		mv_cli_errorf("unknown option '%.*s' (see memvisor --help)",
+			      len, cmd);
 		return MV_EXIT_USAGE;
 	}
 	mv_cli_errorf("unknown command '%s' (see memvisor --help)", cmd);

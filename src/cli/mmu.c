@@ -23,7 +23,8 @@ void mv_cli_mmu_help(FILE *f)
 	      "       memvisor mmu --convert IN OUT\n"
 	      "\n"
 	      "Replay an address trace through an x86-64 MMU model: guest\n"
-	      "page tables in guest memory, TLBs (Skylake-SP sizes), page-walk\n"
+	      "page tables in guest memory, TLBs (Skylake-SP sizes), "
+	      "page-walk\n"
 	      "caches, and native, shadow or nested (EPT) translation. Prints\n"
 	      "TLB misses, memory references per walk, VM exits by cause,\n"
 	      "shadow-table memory and the estimated translation overhead:\n"
@@ -81,7 +82,7 @@ struct mmu_opts {
 	int guest_2m, host_2m, have_host;
 	int untagged, convert, warm;
 	uint64_t limit;
-	int nset;               /* --set KEY=VALUE, in order */
+	int nset; /* --set KEY=VALUE, in order */
 	char *set_key[32];
 	const char *set_value[32];
 };
@@ -91,7 +92,8 @@ static int apply_sets(const struct mmu_opts *o, struct mv_mmu_config *c,
 		      struct mv_error *err)
 {
 	for (int i = 0; i < o->nset; i++) {
-		int rc = mv_mmu_config_set(c, o->set_key[i], o->set_value[i], err);
+		int rc = mv_mmu_config_set(c, o->set_key[i], o->set_value[i],
+					   err);
 		if (rc)
 			return rc;
 	}
@@ -140,7 +142,9 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 	       -1) {
 		struct mv_error err = {0};
 		switch (c) {
-		case 't': o->trace = optarg; break;
+		case 't':
+			o->trace = optarg;
+			break;
 		case 'm': {
 			enum mv_mmu_mode m;
 			if (!strcmp(optarg, "all")) {
@@ -160,7 +164,8 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 			break;
 		}
 		case 'p':
-			if (parse_page_size("--page-size", optarg, &o->guest_2m))
+			if (parse_page_size("--page-size", optarg,
+					    &o->guest_2m))
 				return MV_EXIT_USAGE;
 			break;
 		case OPT_HOST:
@@ -171,23 +176,30 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 			break;
 		case 'n':
 			if (mv_parse_u64(optarg, &o->limit) || !o->limit) {
-				mv_error_set(&err, MV_EINVAL, NULL, 0, "--limit",
-					     "not a positive integer: '%s'",
-					     optarg);
+				mv_error_set(
+					&err, MV_EINVAL, NULL, 0, "--limit",
+					"not a positive integer: '%s'", optarg);
 				mv_cli_error(&err);
 				return MV_EXIT_USAGE;
 			}
 			break;
-		case OPT_UNTAGGED: o->untagged = 1; break;
-		case OPT_CONVERT: o->convert = 1; break;
-		case OPT_WARM: o->warm = 1; break;
+		case OPT_UNTAGGED:
+			o->untagged = 1;
+			break;
+		case OPT_CONVERT:
+			o->convert = 1;
+			break;
+		case OPT_WARM:
+			o->warm = 1;
+			break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || o->nset == 32) {
-				mv_error_set(&err, MV_EINVAL, NULL, 0, "--set",
-					     eq ? "at most 32 parameters"
-						: "expected KEY=VALUE, got '%s'",
-					     optarg);
+				mv_error_set(
+					&err, MV_EINVAL, NULL, 0, "--set",
+					eq ? "at most 32 parameters"
+					   : "expected KEY=VALUE, got '%s'",
+					optarg);
 				mv_cli_error(&err);
 				return MV_EXIT_USAGE;
 			}
@@ -199,13 +211,16 @@ static int parse_options(int argc, char **argv, struct mmu_opts *o)
 			if (apply_sets(o, &probe, &err)) {
 				struct mv_error e = {0};
 				mv_error_set(&e, MV_EINVAL, NULL, 0, "--set",
-					     "%.40s: %.200s", err.field, err.msg);
+					     "%.40s: %.200s", err.field,
+					     err.msg);
 				mv_cli_error(&e);
 				return MV_EXIT_USAGE;
 			}
 			break;
 		}
-		case 'h': mv_cli_mmu_help(stdout); return MV_EXIT_OK;
+		case 'h':
+			mv_cli_mmu_help(stdout);
+			return MV_EXIT_OK;
 		case ':':
 			mv_cli_errorf("option '%s' needs an argument (see "
 				      "memvisor mmu --help)",
@@ -347,8 +362,7 @@ static void print_result(const struct mmu_opts *o, enum mv_mmu_mode mode,
 	       o->host_2m ? "2m" : "4k", (unsigned long long)c->accesses,
 	       pct(c->l1_misses, c->accesses), pct(c->l2_misses, c->accesses),
 	       c->walks ? (double)c->walk_refs / (double)c->walks : 0.0,
-	       (unsigned long long)exits,
-	       (double)r->shadow_peak_bytes / 1024.0,
+	       (unsigned long long)exits, (double)r->shadow_peak_bytes / 1024.0,
 	       total > 0 ? 100.0 * tlbwalk / total : 0.0,
 	       total > 0 ? 100.0 * (double)r->cycles / total : 0.0);
 }

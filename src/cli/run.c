@@ -43,7 +43,8 @@ void mv_cli_run_help(FILE *f)
 	      "Simulate the host and virtual machines described in SCENARIO\n"
 	      "(an XML file, see docs/scenario.md) and print a summary: the\n"
 	      "VMs' memory in esxtop's terms, what page sharing, ballooning,\n"
-	      "compression and swapping took back, faults, stall time, the guests'\n"
+	      "compression and swapping took back, faults, stall time, the "
+	      "guests'\n"
 	      "own statistics and the host's free memory over time.\n"
 	      "\n"
 	      "Options:\n"
@@ -86,7 +87,8 @@ void mv_cli_run_help(FILE *f)
 	      "(the report\n"
 	      "                      holds only simulated, reproducible "
 	      "figures)\n"
-	      "  -q, --quiet         no progress line (it shows simulated time, "
+	      "  -q, --quiet         no progress line (it shows simulated "
+	      "time, "
 	      "the rate\n"
 	      "                      in simulated s per wall s and the ETA; "
 	      "only on a\n"
@@ -348,8 +350,16 @@ static void bad_option(char **argv, int optind_after, int optopt_c)
 /* Parse options; returns -1 to go on, else an exit status. */
 static int parse_options(int argc, char **argv, struct run_opts *o)
 {
-	enum { OPT_JSON = 256, OPT_SEED, OPT_DURATION, OPT_VERIFY, OPT_CSV,
-	       OPT_SVG, OPT_TOP, OPT_TIMING };
+	enum {
+		OPT_JSON = 256,
+		OPT_SEED,
+		OPT_DURATION,
+		OPT_VERIFY,
+		OPT_CSV,
+		OPT_SVG,
+		OPT_TOP,
+		OPT_TIMING
+	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"output", required_argument, NULL, 'o'},
@@ -371,11 +381,21 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		struct mv_error err = {0};
 		switch (c) {
-		case OPT_JSON: o->json = 1; break;
-		case OPT_VERIFY: o->verify = 1; break;
-		case OPT_TOP: o->top = 1; break;
-		case OPT_TIMING: o->timing = 1; break;
-		case 'q': o->quiet = 1; break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_VERIFY:
+			o->verify = 1;
+			break;
+		case OPT_TOP:
+			o->top = 1;
+			break;
+		case OPT_TIMING:
+			o->timing = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
 		case 'o':
 			if (!optarg[0]) {
 				mv_cli_errorf("--output: empty file name");
@@ -455,13 +475,15 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	}
 	int nargs = argc - optind;
 	if (nargs < 1) {
-		mv_cli_errorf("run: missing SCENARIO (see memvisor run --help)");
+		mv_cli_errorf(
+			"run: missing SCENARIO (see memvisor run --help)");
 		return MV_EXIT_USAGE;
 	}
 	if (nargs > 1) {
-		mv_cli_errorf("run: expected one SCENARIO, got %d (see memvisor "
-			      "run --help)",
-			      nargs);
+		mv_cli_errorf(
+			"run: expected one SCENARIO, got %d (see memvisor "
+			"run --help)",
+			nargs);
 		return MV_EXIT_USAGE;
 	}
 	o->scenario = argv[optind];
@@ -491,8 +513,7 @@ static int write_job(FILE *f, const void *ctx)
  * Write the report to o->output through a temporary file in the same
  * directory, renamed over the target only when complete.
  */
-static int write_report_file(const struct run_opts *o,
-			     const struct mv_sim *sim)
+static int write_report_file(const struct run_opts *o, const struct mv_sim *sim)
 {
 	struct mv_error err = {0};
 	struct report_job j = {o, sim};
@@ -540,9 +561,8 @@ static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 static int check_outputs(const struct run_opts *o)
 {
 	struct mv_error err = {0};
-	if ((o->output &&
-	     mv_report_output_check(o->output, "--output", NULL, 0, &err) <
-		     0) ||
+	if ((o->output && mv_report_output_check(o->output, "--output", NULL, 0,
+						 &err) < 0) ||
 	    (o->csv_dir && mv_report_outdir_check(o->csv_dir, "--csv", &err)) ||
 	    (o->svg_dir && mv_report_outdir_check(o->svg_dir, "--svg", &err))) {
 		mv_cli_error(&err);
@@ -615,9 +635,11 @@ int mv_cli_run(int argc, char **argv)
 		return interrupted();
 	}
 	if (rc) {
-		/* An invariant check failing mid-run is a bug, not bad input. */
+		/* An invariant check failing mid-run is a bug, not bad input.
+		 */
 		if (!err.msg[0])
-			snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
+			snprintf(err.msg, sizeof err.msg, "%s",
+				 mv_strerror(rc));
 		mv_cli_error(&err);
 		mv_sim_destroy(sim);
 		return MV_EXIT_FAILURE;

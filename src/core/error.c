@@ -41,8 +41,8 @@ const char *mv_error_format(const struct mv_error *err, char *buf, size_t n)
 			used = (size_t)snprintf(buf, n, "%s: ", err->file);
 	}
 	if (used < n && err->field[0])
-		used += (size_t)snprintf(buf + used, n - used, "%s: ",
-					 err->field);
+		used += (size_t)snprintf(buf + used, n - used,
+					 "%s: ", err->field);
 	if (used < n)
 		snprintf(buf + used, n - used, "%s", err->msg);
 	return buf;
@@ -51,14 +51,23 @@ const char *mv_error_format(const struct mv_error *err, char *buf, size_t n)
 const char *mv_strerror(int code)
 {
 	switch (code) {
-	case MV_OK: return "success";
-	case MV_EINVAL: return "invalid input";
-	case MV_ENOMEM: return "out of memory";
-	case MV_EIO: return "I/O error";
-	case MV_ENOSPC: return "no space left on device";
-	case MV_ENOENT: return "no such file or object";
-	case MV_EAGAIN: return "resource temporarily exhausted";
-	case MV_ECANCELED: return "stopped";
-	default: return "unknown error";
+	case MV_OK:
+		return "success";
+	case MV_EINVAL:
+		return "invalid input";
+	case MV_ENOMEM:
+		return "out of memory";
+	case MV_EIO:
+		return "I/O error";
+	case MV_ENOSPC:
+		return "no space left on device";
+	case MV_ENOENT:
+		return "no such file or object";
+	case MV_EAGAIN:
+		return "resource temporarily exhausted";
+	case MV_ECANCELED:
+		return "stopped";
+	default:
+		return "unknown error";
 	}
 }

@@ -19,10 +19,10 @@
 #include "memvisor/guest.h"
 
 static const char *const flavour_names[] = {"linux", "windows"};
-static const char *const kind_names[MV_WL_COUNT] = {"steady", "idle",
-						    "phased", "leak", "trace"};
-static const char *const content_names[MV_CONTENT_COUNT] = {
-	"zero", "os", "app", "data", "random"};
+static const char *const kind_names[MV_WL_COUNT] = {"steady", "idle", "phased",
+						    "leak", "trace"};
+static const char *const content_names[MV_CONTENT_COUNT] = {"zero", "os", "app",
+							    "data", "random"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -57,7 +57,8 @@ const char *mv_wl_kind_name(enum mv_wl_kind k)
 	return (unsigned)k < MV_WL_COUNT ? kind_names[k] : "?";
 }
 
-/* "steady", "idle", "phased", "leak" or "trace" (any case); MV_EINVAL otherwise. */
+/* "steady", "idle", "phased", "leak" or "trace" (any case); MV_EINVAL
+ * otherwise. */
 int mv_wl_kind_parse(const char *s, enum mv_wl_kind *out)
 {
 	int i = lookup(s, kind_names, MV_WL_COUNT);
@@ -91,7 +92,7 @@ void mv_guest_config_default(struct mv_guest_config *g)
 	g->os_bytes = 256 * MV_MIB;
 	g->os_rate = 2000;
 	g->swap_bytes = MV_GIB;
-	g->zero_rate = 25600; /* 100 MiB/s of 4 KiB pages */
+	g->zero_rate = 25600;    /* 100 MiB/s of 4 KiB pages */
 	g->balloon_rate = 16384; /* 64 MiB/s */
 	g->nworkloads = 0;
 }
@@ -159,8 +160,7 @@ int mv_workload_config_check(const struct mv_workload_config *w,
 	if ((unsigned)w->kind >= MV_WL_COUNT)
 		return wl_err(w, err, "workload/kind", "unknown kind");
 	if (w->dist != MV_DIST_UNIFORM && w->dist != MV_DIST_ZIPF)
-		return wl_err(w, err, "workload/dist",
-			      "unknown distribution");
+		return wl_err(w, err, "workload/dist", "unknown distribution");
 	if ((unsigned)w->content >= MV_CONTENT_COUNT)
 		return wl_err(w, err, "workload/content", "unknown content");
 	if (!(w->zipf_s > 0) || !isfinite(w->zipf_s))
@@ -196,8 +196,7 @@ int mv_workload_config_check(const struct mv_workload_config *w,
 		return wl_err(w, err, "workload/phase",
 			      "must be greater than 0");
 	if (w->stop_ns && w->stop_ns <= w->start_ns)
-		return wl_err(w, err, "workload/stop",
-			      "must be after start");
+		return wl_err(w, err, "workload/stop", "must be after start");
 	/* region and leak-max are virtual: they may exceed the VM, the
 	 * guest then pages (the default phased region, 4x size, does). */
 	if (w->region_bytes) {

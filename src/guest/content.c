@@ -23,8 +23,7 @@
 #define BLOCK 64
 #define NBLOCKS (MV_PAGE_SIZE / BLOCK)
 
-static void fill_random(uint8_t *page, struct mv_rng *r, size_t off,
-			size_t n)
+static void fill_random(uint8_t *page, struct mv_rng *r, size_t off, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t v = mv_rng_next(r);

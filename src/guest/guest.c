@@ -368,8 +368,9 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 		return MV_ENOMEM; /* cannot happen: the pool fits every set */
 	mv_gppn_t base = g->hpool[g->nhpool - 1];
 	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
-		int rc = v0 + k < pr->nvpages ? fill_anon(g, w, v0 + k, base + k)
-					      : write_page(g, base + k, NULL);
+		int rc = v0 + k < pr->nvpages
+				 ? fill_anon(g, w, v0 + k, base + k)
+				 : write_page(g, base + k, NULL);
 		if (rc)
 			return rc; /* the page stays in the pool */
 	}
@@ -399,7 +400,8 @@ static int release_huge(struct mv_guest *g, int i)
 		int rc = unmap_vpn(g, (uint32_t)i, v0);
 		if (rc)
 			return rc;
-		for (uint64_t v = v0; v < v0 + MV_LARGE_PAGES && v < pr->nvpages; v++)
+		for (uint64_t v = v0;
+		     v < v0 + MV_LARGE_PAGES && v < pr->nvpages; v++)
 			if (pr->pte[v]) {
 				pr->pte[v] = 0;
 				pr->rss--;
@@ -463,8 +465,9 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 		     uint8_t *b, int write)
 {
 	if (write) {
-		uint64_t v = w->cfg.content == MV_CONTENT_ZERO ? 0
-							      : mv_rng_next(&w->rng);
+		uint64_t v = w->cfg.content == MV_CONTENT_ZERO
+				     ? 0
+				     : mv_rng_next(&w->rng);
 		memcpy(b, &v, 8);
 		mv_vm_wrote(g->vm, p);
 	} else {
@@ -487,8 +490,8 @@ static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 {
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
 	struct mv_mmu_xlate xl;
-	uint8_t *b = mv_mmu_access(g->mmu, gwork_gva(w, vpn) + off, write, fetch,
-				   &xl);
+	uint8_t *b = mv_mmu_access(g->mmu, gwork_gva(w, vpn) + off, write,
+				   fetch, &xl);
 	if (!b)
 		return MV_EAGAIN;
 	g->kind[xl.gppn] |= GREF;
@@ -534,7 +537,8 @@ static uint64_t str_hash(const char *s)
 }
 
 /* Workload i and its process: the page tables the kernel keeps for it. */
-static int work_init(struct mv_guest *g, int i, const struct mv_workload_config *c)
+static int work_init(struct mv_guest *g, int i,
+		     const struct mv_workload_config *c)
 {
 	uint64_t nv;
 	int huge = g->cfg.mmu && g->cfg.mmu_cfg.guest_2m;
@@ -562,7 +566,8 @@ static int reserve_huge(struct mv_guest *g)
 {
 	uint64_t runs = 0;
 	for (int i = 0; i < g->nproc; i++)
-		runs += (g->proc[i].nvpages + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES;
+		runs += (g->proc[i].nvpages + MV_LARGE_PAGES - 1) /
+			MV_LARGE_PAGES;
 	uint64_t top = g->npages & ~(uint64_t)(MV_LARGE_PAGES - 1);
 	/* leave the OS image and 2 MiB of kernel memory (page tables) */
 	if (runs * MV_LARGE_PAGES + g->os_pages + MV_LARGE_PAGES > top)
@@ -592,7 +597,8 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	*out = NULL;
 	struct mv_guest *g = calloc(1, sizeof *g);
 	if (!g)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	g->cfg = *cfg;
 	g->vm = vm;
 	g->seed = seed;
@@ -615,12 +621,13 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	if (g->swap_slots) {
 		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
 			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0);
 		g->swap = s == MAP_FAILED ? NULL : s;
 	}
-	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free || !g->zeroed || !g->balloon ||
-	    !g->cache ||
-	    !g->swap_free || (g->swap_slots && !g->swap)) {
+	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free ||
+	    !g->zeroed || !g->balloon || !g->cache || !g->swap_free ||
+	    (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
 				    vm->cfg.source_line, "guest",
@@ -638,13 +645,15 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 
 	/* <currentMemory> below <memory>: the balloon starts inflated */
 	if (vm->cfg.balloon_driver && vm->cfg.current_bytes < vm->cfg.mem_bytes)
-		g->balloon_target =
-			(vm->cfg.mem_bytes - vm->cfg.current_bytes) / MV_PAGE_SIZE;
+		g->balloon_target = (vm->cfg.mem_bytes -
+				     vm->cfg.current_bytes) /
+				    MV_PAGE_SIZE;
 	g->os_hash = str_hash(cfg->os_image);
 	mv_rng_seed(&g->os_rng, mv_mix64(seed + 0x05));
 	if (g->os_pages && mv_zipf_init(&g->os_zipf, g->os_pages, 0.99)) {
 		mv_guest_destroy(g);
-		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest", "bad OS image");
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest",
+				    "bad OS image");
 	}
 	if (cfg->mmu) {
 		struct mv_error e = {0};
@@ -671,26 +680,32 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 				return mv_error_set(
 					err, rc, c->source, c->source_line,
 					"workload/trace",
-					"trace workload '%s' needs a loaded trace "
+					"trace workload '%s' needs a loaded "
+					"trace "
 					"and 4 KiB guest pages (<mv:mmu "
-					"pages='4k'>): it keeps the program's own "
-					"addresses", c->name);
+					"pages='4k'>): it keeps the program's "
+					"own "
+					"addresses",
+					c->name);
 			return mv_error_set(err, rc, c->source, c->source_line,
-					    "workload", "cannot set up workload "
-					    "'%s': %s", c->name, mv_strerror(rc));
+					    "workload",
+					    "cannot set up workload "
+					    "'%s': %s",
+					    c->name, mv_strerror(rc));
 		}
 	}
 	if (cfg->mmu && cfg->mmu_cfg.guest_2m) {
 		int rc = reserve_huge(g);
 		if (rc) {
 			mv_guest_destroy(g);
-			return mv_error_set(err, rc, vm->cfg.source,
-					    vm->cfg.source_line, "mmu/pages",
-					    rc == MV_EINVAL
-						? "the workloads' 2 MiB pages and the "
-						  "OS image do not fit in the VM's "
-						  "memory"
-						: "out of memory");
+			return mv_error_set(
+				err, rc, vm->cfg.source, vm->cfg.source_line,
+				"mmu/pages",
+				rc == MV_EINVAL
+					? "the workloads' 2 MiB pages and the "
+					  "OS image do not fit in the VM's "
+					  "memory"
+					: "out of memory");
 		}
 	}
 	*out = g;
@@ -929,13 +944,16 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 		if (g->vm->cfg.balloon_driver &&
 		    g->balloon_target != g->nkind[GK_BALLOON])
 			run_balloon(g, credit_take(&g->balloon_credit,
-						   g->cfg.balloon_rate * dt_s * progress));
+						   g->cfg.balloon_rate * dt_s *
+							   progress));
 		if (g->cfg.flavour == MV_GUEST_WINDOWS)
 			run_zeroer(g, credit_take(&g->zero_credit,
-						  g->cfg.zero_rate * dt_s * progress));
+						  g->cfg.zero_rate * dt_s *
+							  progress));
 		if (g->mmu) {
 			/* what translation cost the vCPU this step */
-			uint64_t ns = mv_mmu_cycles_ns(g->mmu, mv_mmu_cycles(g->mmu));
+			uint64_t ns = mv_mmu_cycles_ns(g->mmu,
+						       mv_mmu_cycles(g->mmu));
 			mv_vm_charge_xlat(vm, ns - g->mmu_ns);
 			g->mmu_ns = ns;
 		}
@@ -989,8 +1007,8 @@ static int check_mapping(void *ctx, uint64_t gva, mv_gppn_t gppn, int large)
 	uint64_t n = large ? MV_LARGE_PAGES : 1;
 	for (uint64_t k = 0; k < n; k++) {
 		uint64_t vpn;
-		if (gwork_vpn(&c->g->work[c->proc], pr->nvpages, gva + (k << 12),
-			    &vpn)) {
+		if (gwork_vpn(&c->g->work[c->proc], pr->nvpages,
+			      gva + (k << 12), &vpn)) {
 			if (large)
 				continue; /* a 2 MiB page's tail past the end */
 			c->vpn = vpn;
@@ -1020,11 +1038,12 @@ static int check_mmu(const struct mv_guest *g, struct mv_error *err)
 	const char *name = g->vm->cfg.name;
 	uint64_t tables = mv_mmu_counters(g->mmu)->guest_pt_pages;
 	if (tables != g->nkind[GK_PTABLE])
-		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-				    "guest holds %llu page-table pages, the MMU "
-				    "model %llu",
-				    (unsigned long long)g->nkind[GK_PTABLE],
-				    (unsigned long long)tables);
+		return mv_error_set(
+			err, MV_EINVAL, NULL, 0, name,
+			"guest holds %llu page-table pages, the MMU "
+			"model %llu",
+			(unsigned long long)g->nkind[GK_PTABLE],
+			(unsigned long long)tables);
 	for (int i = 0; i < g->nproc; i++) {
 		if (!g->mproc[i])
 			continue;
@@ -1033,8 +1052,8 @@ static int check_mmu(const struct mv_guest *g, struct mv_error *err)
 			return mv_error_set(
 				err, MV_EINVAL, NULL, 0, name,
 				"process %d page %llu: page tables map guest "
-				"page %llu, the kernel's books do not", i,
-				(unsigned long long)c.vpn,
+				"page %llu, the kernel's books do not",
+				i, (unsigned long long)c.vpn,
 				(unsigned long long)c.hw);
 	}
 	return 0;
@@ -1056,25 +1075,27 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 			if (g->page[p].owner >= (uint32_t)g->nproc ||
 			    g->page[p].index >= pr->nvpages ||
 			    pr->pte[g->page[p].index] != p + 1)
-				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-						    "anonymous guest page %llu is "
-						    "not mapped by its owner",
-						    (unsigned long long)p);
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"anonymous guest page %llu is "
+					"not mapped by its owner",
+					(unsigned long long)p);
 		} else if (k == GK_CACHE) {
 			if (g->page[p].index >= g->os_pages ||
 			    g->cache[g->page[p].index] != p + 1)
-				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-						    "cache page %llu is not in the "
-						    "page cache index",
-						    (unsigned long long)p);
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"cache page %llu is not in the "
+					"page cache index",
+					(unsigned long long)p);
 		}
 	}
 	for (int k = 0; k < GK_COUNT; k++)
 		if (n[k] != g->nkind[k])
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 					    "guest page kind %d: %llu pages, "
-					    "counter %llu", k,
-					    (unsigned long long)n[k],
+					    "counter %llu",
+					    k, (unsigned long long)n[k],
 					    (unsigned long long)g->nkind[k]);
 	/* each reclaim clock is a ring of exactly its kind's pages */
 	for (int k = GK_CACHE; k <= GK_ANON; k++) {
@@ -1086,8 +1107,10 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 				    g->lprev[g->lnext[p]] != p)
 					return mv_error_set(
 						err, MV_EINVAL, NULL, 0, name,
-						"guest reclaim clock %d is broken "
-						"at page %u", k, p);
+						"guest reclaim clock %d is "
+						"broken "
+						"at page %u",
+						k, p);
 				p = g->lnext[p];
 			} while (p != h && ++len <= n[k]);
 		if (h != LNIL)
@@ -1095,8 +1118,8 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 		if (len != n[k])
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 					    "guest reclaim clock %d holds %llu "
-					    "pages, %llu are of its kind", k,
-					    (unsigned long long)len,
+					    "pages, %llu are of its kind",
+					    k, (unsigned long long)len,
 					    (unsigned long long)n[k]);
 	}
 	if (g->nfree != n[GK_FREE] || g->nzeroed != n[GK_ZEROED])
@@ -1109,15 +1132,18 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 				    (unsigned long long)n[GK_ZEROED]);
 	for (uint64_t i = 0; i < g->nfree; i++)
 		if (kind_of(g, g->free[i]) != GK_FREE)
-			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-					    "guest free list holds a used page");
+			return mv_error_set(
+				err, MV_EINVAL, NULL, 0, name,
+				"guest free list holds a used page");
 	for (uint64_t i = 0; i < n[GK_BALLOON]; i++) {
 		uint32_t p = g->balloon[i];
 		if (p >= g->npages || kind_of(g, p) != GK_BALLOON ||
 		    g->vm->pmap[p].state != MV_PS_BALLOONED)
-			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-					    "balloon entry %llu (page %u) is not a "
-					    "ballooned page", (unsigned long long)i, p);
+			return mv_error_set(
+				err, MV_EINVAL, NULL, 0, name,
+				"balloon entry %llu (page %u) is not a "
+				"ballooned page",
+				(unsigned long long)i, p);
 	}
 	uint64_t swapped = 0, rss = 0;
 	for (int i = 0; i < g->nproc; i++) {
@@ -1133,10 +1159,11 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 				   kind_of(g, pte - 1) !=
 					   (pr->hrun ? GK_HUGE : GK_ANON) ||
 				   g->page[pte - 1].index != v) {
-				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-						    "process %d page %llu maps a "
-						    "page it does not own", i,
-						    (unsigned long long)v);
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"process %d page %llu maps a "
+					"page it does not own",
+					i, (unsigned long long)v);
 			} else {
 				r++;
 			}
@@ -1149,10 +1176,11 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 		rss += r;
 	}
 	if (g->nkind[GK_HUGE] != g->hpool_runs * MV_LARGE_PAGES)
-		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-				    "hugetlbfs pool: %llu pages of %llu 2 MiB pages",
-				    (unsigned long long)g->nkind[GK_HUGE],
-				    (unsigned long long)g->hpool_runs);
+		return mv_error_set(
+			err, MV_EINVAL, NULL, 0, name,
+			"hugetlbfs pool: %llu pages of %llu 2 MiB pages",
+			(unsigned long long)g->nkind[GK_HUGE],
+			(unsigned long long)g->hpool_runs);
 	if (swapped + g->nswap_free != g->swap_slots)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 				    "guest swap: %llu used + %llu free != %llu",

@@ -8,13 +8,13 @@
 
 /* What the guest kernel uses a guest-physical page for. */
 enum gkind {
-	GK_FREE = 0,   /* on the free list (stale contents) */
-	GK_ZEROED,     /* windows: on the zeroed list */
-	GK_CACHE,      /* page cache: page `index` of the OS image */
-	GK_ANON,       /* anonymous memory of process `owner` at vpn `index` */
-	GK_BALLOON,    /* held by the balloon driver */
-	GK_PTABLE,     /* a page-table page (with an MMU model) */
-	GK_HUGE,       /* part of a 2 MiB page of the hugetlbfs pool */
+	GK_FREE = 0, /* on the free list (stale contents) */
+	GK_ZEROED,   /* windows: on the zeroed list */
+	GK_CACHE,    /* page cache: page `index` of the OS image */
+	GK_ANON,     /* anonymous memory of process `owner` at vpn `index` */
+	GK_BALLOON,  /* held by the balloon driver */
+	GK_PTABLE,   /* a page-table page (with an MMU model) */
+	GK_HUGE,     /* part of a 2 MiB page of the hugetlbfs pool */
 	GK_COUNT
 };
 
@@ -32,7 +32,8 @@ struct gproc {
 	uint64_t nvpages;
 	uint32_t *pte;
 	uint64_t rss;
-	uint32_t *hrun; /* hugetlbfs: per 2 MiB of the process, first page + 1 */
+	uint32_t
+		*hrun; /* hugetlbfs: per 2 MiB of the process, first page + 1 */
 };
 
 struct mv_guest {
@@ -40,13 +41,13 @@ struct mv_guest {
 	struct mv_vm *vm;
 	uint64_t npages;
 	uint64_t seed;
-	uint8_t *kind;        /* enum gkind | GREF, per gppn */
-	struct gpage *page;   /* per gppn */
+	uint8_t *kind;      /* enum gkind | GREF, per gppn */
+	struct gpage *page; /* per gppn */
 	uint64_t nkind[GK_COUNT];
 
-	uint32_t *free;       /* free list (LIFO), GK_FREE pages */
+	uint32_t *free; /* free list (LIFO), GK_FREE pages */
 	uint64_t nfree;
-	uint32_t *zeroed;     /* windows zeroed list, GK_ZEROED pages */
+	uint32_t *zeroed; /* windows zeroed list, GK_ZEROED pages */
 	uint64_t nzeroed;
 
 	/* page cache of the OS image: index -> gppn + 1 */
@@ -59,8 +60,8 @@ struct mv_guest {
 
 	/* guest swap device: slots of real bytes */
 	uint64_t swap_slots;
-	uint8_t *swap;        /* swap_slots * 4 KiB, MAP_NORESERVE */
-	uint32_t *swap_free;  /* free slot stack */
+	uint8_t *swap;       /* swap_slots * 4 KiB, MAP_NORESERVE */
+	uint32_t *swap_free; /* free slot stack */
 	uint64_t nswap_free;
 
 	int nproc;
@@ -69,7 +70,7 @@ struct mv_guest {
 	struct gwork work[MV_MAX_WORKLOADS];
 
 	/* balloon driver */
-	uint32_t *balloon;    /* pages held, a stack */
+	uint32_t *balloon; /* pages held, a stack */
 	uint64_t balloon_target;
 	double balloon_credit;
 	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */
@@ -77,11 +78,11 @@ struct mv_guest {
 	/* reclaim clocks: one circular list per kind for GK_CACHE and
 	 * GK_ANON (as Linux keeps its file and anon LRU lists), so finding a
 	 * victim costs O(pages passed over), not O(guest pages) */
-	uint32_t *lnext, *lprev;     /* per gppn */
-	uint32_t hand[GK_COUNT];     /* LNIL: empty list */
+	uint32_t *lnext, *lprev; /* per gppn */
+	uint32_t hand[GK_COUNT]; /* LNIL: empty list */
 	double zero_credit;
 	int booted;
-	uint64_t boot_next;   /* next OS page to load at boot */
+	uint64_t boot_next; /* next OS page to load at boot */
 	struct mv_guest_stats st;
 	uint64_t os_demanded, os_done;
 	volatile uint64_t sink; /* reads land here so they really happen */
@@ -90,9 +91,9 @@ struct mv_guest {
 	struct mv_mmu *mmu;
 	struct mv_mmu_proc *mproc[MV_MAX_WORKLOADS];
 	struct mv_mmu_proc *cur_proc; /* the address space loaded (CR3) */
-	int cur_work;           /* the workload running now (page faults) */
-	uint64_t mmu_ns;        /* translation time already charged */
-	uint64_t wait_left_ns;  /* this step: run time not yet waited out */
+	int cur_work;          /* the workload running now (page faults) */
+	uint64_t mmu_ns;       /* translation time already charged */
+	uint64_t wait_left_ns; /* this step: run time not yet waited out */
 	/* hugetlbfs pool (mmu_cfg.guest_2m): free 2 MiB pages, a stack of
 	 * their first guest pages; reserved at boot, never swapped */
 	uint32_t *hpool;

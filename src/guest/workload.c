@@ -93,8 +93,7 @@ uint64_t gwork_coprime_mult(uint64_t n, uint64_t seed)
 }
 
 int gwork_init(struct gwork *w, int i, const struct mv_workload_config *c,
-	       uint64_t guest_pages, int huge, uint64_t seed,
-	       uint64_t *nvpages)
+	       uint64_t guest_pages, int huge, uint64_t seed, uint64_t *nvpages)
 {
 	w->cfg = *c;
 	w->proc = i;
@@ -112,11 +111,13 @@ int gwork_init(struct gwork *w, int i, const struct mv_workload_config *c,
 		nv = w->region;
 	} else if (c->kind == MV_WL_TRACE) {
 		if (!c->trace || !c->trace->nrec || huge)
-			return MV_EINVAL; /* 2 MiB pages: a linear layout only */
+			return MV_EINVAL; /* 2 MiB pages: a linear layout only
+					   */
 		w->ws = nv = c->trace->npages;
 	} else if (c->kind == MV_WL_LEAK) {
-		w->leak_max = c->leak_max_bytes ? c->leak_max_bytes / MV_PAGE_SIZE
-						: guest_pages;
+		w->leak_max = c->leak_max_bytes
+				      ? c->leak_max_bytes / MV_PAGE_SIZE
+				      : guest_pages;
 		nv = w->ws + w->leak_max;
 	}
 	if (nv >= VPAGES_MAX)
@@ -147,8 +148,9 @@ void gwork_skip(struct gwork *w, double dt_s)
 
 static uint64_t pick(struct gwork *w)
 {
-	uint64_t r = w->cfg.dist == MV_DIST_ZIPF ? mv_zipf_next(&w->zipf, &w->rng)
-						 : mv_rng_below(&w->rng, w->ws);
+	uint64_t r = w->cfg.dist == MV_DIST_ZIPF
+			     ? mv_zipf_next(&w->zipf, &w->rng)
+			     : mv_rng_below(&w->rng, w->ws);
 	return gwork_scatter(w, r);
 }
 
@@ -199,8 +201,8 @@ static void next_access(struct gwork *w, uint64_t base, uint64_t wr,
 	*fetch = 0;
 }
 
-void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s,
-		double progress, const struct gwork_ops *ops, void *ctx)
+void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s, double progress,
+		const struct gwork_ops *ops, void *ctx)
 {
 	/* idle: populate the whole set once, then (almost) nothing */
 	while (w->cfg.kind == MV_WL_IDLE && w->populated < w->ws) {
@@ -210,8 +212,8 @@ void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s,
 	}
 	if (w->cfg.kind == MV_WL_LEAK) {
 		uint64_t n = credit_take(&w->leak_credit,
-					 w->cfg.leak_bytes_per_s * dt_s * progress /
-						 MV_PAGE_SIZE);
+					 w->cfg.leak_bytes_per_s * dt_s *
+						 progress / MV_PAGE_SIZE);
 		for (; n && w->leaked < w->leak_max; n--, w->leaked++)
 			if (ops->touch(ctx, w, w->ws + w->leaked, 1, 0))
 				return;
@@ -234,8 +236,8 @@ void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s,
 			const struct mv_access_trace *tr = w->cfg.trace;
 			if (tr)
 				w->tpos = (w->tpos ? w->tpos : tr->nrec) - 1;
-			ops->wait(ctx, (uint64_t)((double)(n - i) / w->cfg.rate *
-						  1e9));
+			ops->wait(ctx, (uint64_t)((double)(n - i) /
+						  w->cfg.rate * 1e9));
 			return;
 		}
 		w->done++;

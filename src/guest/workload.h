@@ -18,21 +18,21 @@
 struct gwork {
 	struct mv_workload_config cfg;
 	int proc;
-	uint64_t ws;          /* working-set pages */
-	uint64_t region;      /* pages the set moves in (phased) */
-	uint64_t perm;        /* multiplier scattering ranks over the set */
+	uint64_t ws;     /* working-set pages */
+	uint64_t region; /* pages the set moves in (phased) */
+	uint64_t perm;   /* multiplier scattering ranks over the set */
 	struct mv_zipf zipf;
 	struct mv_rng rng;
-	double credit;        /* fractional accesses carried between steps */
+	double credit; /* fractional accesses carried between steps */
 	double leak_credit;
-	uint64_t leaked;      /* leak: pages leaked so far */
-	uint64_t leak_max;    /* pages */
-	uint64_t populated;   /* idle: pages populated so far */
-	int exited;           /* the process has exited (stop time) */
-	uint64_t phase;       /* phased: current phase (UINT64_MAX: none yet) */
-	uint64_t name_hash;   /* app content */
+	uint64_t leaked;    /* leak: pages leaked so far */
+	uint64_t leak_max;  /* pages */
+	uint64_t populated; /* idle: pages populated so far */
+	int exited;         /* the process has exited (stop time) */
+	uint64_t phase;     /* phased: current phase (UINT64_MAX: none yet) */
+	uint64_t name_hash; /* app content */
 	uint64_t demanded, done;
-	uint64_t tpos;        /* trace: the next record */
+	uint64_t tpos; /* trace: the next record */
 };
 
 /*
@@ -101,7 +101,7 @@ void gwork_skip(struct gwork *w, double dt_s);
  * accesses through ops. Stops at the first access the guest cannot make
  * (the rest of the step is waited out through ops->wait).
  */
-void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s,
-		double progress, const struct gwork_ops *ops, void *ctx);
+void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s, double progress,
+		const struct gwork_ops *ops, void *ctx);
 
 #endif

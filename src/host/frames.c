@@ -37,7 +37,8 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 
 	struct mv_host *h = calloc(1, sizeof *h);
 	if (!h)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	h->cfg = *cfg;
 	/* The zero frame comes on top of the host's memory, as the kernel's
 	 * zero page does: guests can use every configured byte. */
@@ -72,7 +73,8 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	for (int i = 0; i < h->nnodes; i++) {
 		struct mv_host_node *n = &h->node[i];
 		n->first = first;
-		n->nframes = (i == h->nnodes - 1) ? usable - per * (uint64_t)i : per;
+		n->nframes = (i == h->nnodes - 1) ? usable - per * (uint64_t)i
+						  : per;
 		n->nfree = n->nframes;
 		n->fresh = n->first;
 		n->stack = malloc(n->nframes * sizeof *n->stack);
@@ -170,11 +172,12 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 		const struct mv_host_node *n = &h->node[i];
 		uint64_t nf = n->nstack + (n->first + n->nframes - n->fresh);
 		if (nf != n->nfree)
-			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
-					    "node %d: %llu frames on free lists "
-					    "but nfree is %llu", i,
-					    (unsigned long long)nf,
-					    (unsigned long long)n->nfree);
+			return mv_error_set(
+				err, MV_EINVAL, NULL, 0, "host",
+				"node %d: %llu frames on free lists "
+				"but nfree is %llu",
+				i, (unsigned long long)nf,
+				(unsigned long long)n->nfree);
 		for (uint64_t k = 0; k < n->nstack; k++)
 			if (h->refcount[n->stack[k]] != 0)
 				return mv_error_set(

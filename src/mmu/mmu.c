@@ -96,8 +96,8 @@ struct mv_mmu {
 	struct mv_host *host;
 	struct mv_mmu_counters ctr;
 	uint64_t clock;
-	uint64_t tag;    /* VPID and PCID of the current process, key bits */
-	uint64_t vmtag;  /* VPID alone */
+	uint64_t tag;   /* VPID and PCID of the current process, key bits */
+	uint64_t vmtag; /* VPID alone */
 	struct mv_tlb_array tlb[MV_TLB_LEVELS][MV_PG_SIZES];
 	struct mv_pwc pwc[3], npwc[3]; /* [0] PML4E, [1] PDPTE, [2] PDE */
 
@@ -112,7 +112,7 @@ struct mv_mmu {
 	uint32_t ept_root;
 	uint32_t *ept_frames; /* every EPT page, to free them */
 	uint64_t nept, capept;
-	uint8_t *split;       /* per 2 MiB run: mapped with 4 KiB only */
+	uint8_t *split; /* per 2 MiB run: mapped with 4 KiB only */
 
 	/* native: TLB entries of a page are valid while cached[g] == gen */
 	uint32_t *cached;
@@ -145,8 +145,8 @@ int mv_mmu_mode_parse(const char *s, enum mv_mmu_mode *out)
 }
 
 static const char *const exit_names[MV_EXIT_COUNT] = {
-	"pt_write", "shadow_fault", "guest_pf", "cr3_write", "invlpg",
-	"ept_violation",
+	"pt_write",  "shadow_fault", "guest_pf",
+	"cr3_write", "invlpg",       "ept_violation",
 };
 
 const char *mv_exit_cause_name(enum mv_exit_cause c)
@@ -197,8 +197,8 @@ void mv_mmu_config_default(struct mv_mmu_config *c, enum mv_mmu_mode mode)
 }
 
 const char *const mv_mmu_config_keys[] = {
-	"l1i-4k", "l1i-2m", "l1d-4k", "l1d-2m", "l2-4k", "l2-2m",
-	"pwc", "npwc", "lat-l2", "lat-walk", "lat-exit", "cpu-mhz", NULL,
+	"l1i-4k", "l1i-2m", "l1d-4k",   "l1d-2m",   "l2-4k",   "l2-2m", "pwc",
+	"npwc",   "lat-l2", "lat-walk", "lat-exit", "cpu-mhz", NULL,
 };
 
 static int set_u32(const char *key, const char *v, uint32_t min, uint32_t max,
@@ -220,8 +220,9 @@ int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
 		if (strcmp(key, mv_mmu_config_keys[k]))
 			continue;
 		struct mv_tlb_geom *g = &c->tlb[k / 2 == 0 ? MV_TLB_L1I
-					       : k / 2 == 1 ? MV_TLB_L1D
-							    : MV_TLB_L2][k % 2];
+						: k / 2 == 1
+							? MV_TLB_L1D
+							: MV_TLB_L2][k % 2];
 		if (!strcmp(value, "0")) {
 			*g = (struct mv_tlb_geom){0, 0};
 			return 0;
@@ -233,8 +234,9 @@ int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
 			goto bad_tlb;
 		memcpy(head, value, (size_t)(x - value));
 		head[x - value] = '\0';
-		if (mv_parse_u64(head, &entries) || mv_parse_u64(x + 1, &ways) ||
-		    !entries || !ways || ways > 64 || entries % ways ||
+		if (mv_parse_u64(head, &entries) ||
+		    mv_parse_u64(x + 1, &ways) || !entries || !ways ||
+		    ways > 64 || entries % ways ||
 		    entries / ways > (1u << 20) ||
 		    ((entries / ways) & (entries / ways - 1)))
 			goto bad_tlb;
@@ -254,11 +256,13 @@ int mv_mmu_config_set(struct mv_mmu_config *c, const char *key,
 		for (int i = 0; i < 3; i++) {
 			char num[16];
 			size_t n = strcspn(p, ",");
-			if (n == 0 || n >= sizeof num || (i < 2) != (p[n] == ','))
+			if (n == 0 || n >= sizeof num ||
+			    (i < 2) != (p[n] == ','))
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, key,
 					"'%s' is not three entry counts "
-					"PML4E,PDPTE,PDE (e.g. 2,4,32)", value);
+					"PML4E,PDPTE,PDE (e.g. 2,4,32)",
+					value);
 			memcpy(num, p, n);
 			num[n] = '\0';
 			int rc = set_u32(key, num, 0, 4096, &v[i], err);
@@ -383,16 +387,14 @@ int mv_mmu_guest_alloc(struct mv_mmu *m, int large, mv_gppn_t *out)
 
 /* ------------------------------------------------------------- shadow */
 
-static void rmap_add(struct mv_mmu *m, mv_gppn_t g, uint32_t spi,
-		     unsigned slot)
+static void rmap_add(struct mv_mmu *m, mv_gppn_t g, uint32_t spi, unsigned slot)
 {
 	struct spage *s = m->sp[spi];
 	s->rnext[slot] = m->rmap[g];
 	m->rmap[g] = (spi << 9 | slot) + 1;
 }
 
-static void rmap_del(struct mv_mmu *m, mv_gppn_t g, uint32_t spi,
-		     unsigned slot)
+static void rmap_del(struct mv_mmu *m, mv_gppn_t g, uint32_t spi, unsigned slot)
 {
 	uint32_t *link = &m->rmap[g];
 	uint32_t want = (spi << 9 | slot) + 1;
@@ -590,7 +592,9 @@ static int leaf_table(struct mv_mmu *m, uint64_t gva, mv_gppn_t *out)
 				return rc;
 			rc = pte_write(m, t, i, (n << 12) | PTE_FLAGS_TABLE);
 			if (rc) {
-				free_table(m, n); /* linked nowhere: give it back */
+				free_table(
+					m,
+					n); /* linked nowhere: give it back */
 				return rc;
 			}
 			t = n;
@@ -650,8 +654,7 @@ static int guest_leaf(struct mv_mmu *m, const struct mv_mmu_proc *p,
 
 /* A leaf's TLB entries in PCID pcid: a 2 MiB guest page may be held as
  * 512 4 KiB entries (on 4 KiB host pages); INVLPG drops them all. */
-static void flush_leaf(struct mv_mmu *m, uint64_t gva, int level,
-		       uint16_t pcid)
+static void flush_leaf(struct mv_mmu *m, uint64_t gva, int level, uint16_t pcid)
 {
 	if (level == 2) {
 		gva &= ~(uint64_t)(2 * MV_MIB - 1);
@@ -745,7 +748,8 @@ static int mappings_in(const struct mv_mmu *m, mv_gppn_t t, int level,
 		mv_gppn_t next = (v & MV_PTE_ADDR) >> 12;
 		int rc = level == 1 || (level == 2 && (v & MV_PTE_PS))
 				 ? fn(ctx, gva, next, level == 2)
-				 : mappings_in(m, next, level - 1, gva, fn, ctx);
+				 : mappings_in(m, next, level - 1, gva, fn,
+					       ctx);
 		if (rc)
 			return rc;
 	}
@@ -777,7 +781,8 @@ static int guest_fault(struct mv_mmu *m, uint64_t gva, int write)
 	rc = mv_mmu_guest_alloc(m, large, &g);
 	if (rc)
 		return rc;
-	uint64_t mask = large ? ~(2 * MV_MIB - 1) : ~(uint64_t)(MV_PAGE_SIZE - 1);
+	uint64_t mask = large ? ~(2 * MV_MIB - 1)
+			      : ~(uint64_t)(MV_PAGE_SIZE - 1);
 	return mv_mmu_map(m, gva & mask, g);
 }
 
@@ -987,15 +992,14 @@ static int ept_translate(struct mv_mmu *m, mv_gppn_t g, int write,
 /* ------------------------------------------------------------ walks */
 
 /* Look the guest-dimension walk caches up: the level to start at. */
-static int pwc_start(struct mv_mmu *m, uint64_t gva, uint64_t *g,
-		     uint32_t *h)
+static int pwc_start(struct mv_mmu *m, uint64_t gva, uint64_t *g, uint32_t *h)
 {
 	for (int c = 2; c >= 0; c--) {
 		int lv = 4 - c; /* PDE cache first: the shortest walk */
-		struct mv_pwce *e = mv_pwc_find(
-			&m->pwc[c],
-			(gva >> (12 + 9 * (lv - 1))) | m->tag | MV_TLB_VALID,
-			++m->clock);
+		struct mv_pwce *e = mv_pwc_find(&m->pwc[c],
+						(gva >> (12 + 9 * (lv - 1))) |
+							m->tag | MV_TLB_VALID,
+						++m->clock);
 		if (e) {
 			m->ctr.pwc_hits++;
 			*g = e->g;
@@ -1204,11 +1208,12 @@ static int shadow_fix(struct mv_mmu *m, uint64_t gva, int write)
 			return W_RETRY;
 		}
 		if ((*e & MV_PTE_P) && (*e & MV_PTE_PS))
-			sp_zap(m, spi, i); /* a 2 MiB leaf gives way to a table */
+			sp_zap(m, spi,
+			       i); /* a 2 MiB leaf gives way to a table */
 		if (!(*e & MV_PTE_P)) {
 			uint64_t span = 1ull << (12 + 9 * (level - 1));
-			mv_gppn_t child_gt =
-				level - 1 >= glevel ? gt[level - 1] : UINT64_MAX;
+			mv_gppn_t child_gt = level - 1 >= glevel ? gt[level - 1]
+								 : UINT64_MAX;
 			uint32_t c = sp_alloc(m, level - 1, gva & ~(span - 1),
 					      p->pcid, child_gt);
 			if (c == NONE32)
@@ -1311,8 +1316,11 @@ static uint8_t *access_slow(struct mv_mmu *m, uint64_t gva, int write,
 			m->ctr.l2_hits++;
 			m->ctr.cycles_l2 += m->cfg.lat_l2_hit;
 			e->lru = ++m->clock;
-			struct walk w = {.gppn = e->gppn, .base = e->gppn,
-					 .mpn = e->mpn, .large = sz, .wr = (int)e->wr};
+			struct walk w = {.gppn = e->gppn,
+					 .base = e->gppn,
+					 .mpn = e->mpn,
+					 .large = sz,
+					 .wr = (int)e->wr};
 			tlb_fill(m, l1, &w, gva, 0);
 			return hit(m, e, sz, gva, write, xl);
 		}
@@ -1325,9 +1333,15 @@ static uint8_t *access_slow(struct mv_mmu *m, uint64_t gva, int write,
 		unsigned refs = 0;
 		int rc;
 		switch (m->cfg.mode) {
-		case MV_MMU_NATIVE: rc = walk_native(m, gva, write, &w, &refs); break;
-		case MV_MMU_NESTED: rc = walk_nested(m, gva, write, &w, &refs); break;
-		default: rc = walk_shadow(m, gva, write, &w, &refs); break;
+		case MV_MMU_NATIVE:
+			rc = walk_native(m, gva, write, &w, &refs);
+			break;
+		case MV_MMU_NESTED:
+			rc = walk_nested(m, gva, write, &w, &refs);
+			break;
+		default:
+			rc = walk_shadow(m, gva, write, &w, &refs);
+			break;
 		}
 		walk_done(m, refs);
 		if (rc == 0) {
@@ -1369,7 +1383,8 @@ uint8_t *mv_mmu_access(struct mv_mmu *m, uint64_t gva, int write, int fetch,
 		return mv_host_frame(m->host, e->mpn) +
 		       (gva & (MV_PAGE_SIZE - 1));
 	}
-	e = mv_tlb_find(&l1[MV_PG_2M], gva >> 21, mv_tlb_key(gva >> 21, m->tag));
+	e = mv_tlb_find(&l1[MV_PG_2M], gva >> 21,
+			mv_tlb_key(gva >> 21, m->tag));
 	if (e && (e->wr || !write)) {
 		m->ctr.l1_hits++;
 		e->lru = ++m->clock;
@@ -1435,7 +1450,8 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 	*out = NULL;
 	if ((unsigned)c->mode >= MV_MMU_MODES)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "mode",
-				    "unknown translation mode %d", (int)c->mode);
+				    "unknown translation mode %d",
+				    (int)c->mode);
 	for (int l = 0; l < MV_TLB_LEVELS; l++)
 		for (int s = 0; s < MV_PG_SIZES; s++)
 			if (!geom_ok(c->tlb[l][s]))
@@ -1456,7 +1472,8 @@ int mv_mmu_create(struct mv_vm *vm, const struct mv_mmu_config *c,
 				    "VM size must be 4 MiB to 16 TiB");
 	struct mv_mmu *m = calloc(1, sizeof *m);
 	if (!m)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	m->cfg = *c;
 	if (c->mode == MV_MMU_NATIVE)
 		m->cfg.host_2m = 0; /* no host dimension */

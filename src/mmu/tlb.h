@@ -28,8 +28,8 @@ struct mv_tlbe {
 	uint64_t key;
 	uint64_t gppn; /* guest-physical page (4 KiB) or 2 MiB run base */
 	uint64_t lru;
-	uint32_t mpn;  /* host frame of a 4 KiB entry */
-	uint32_t wr;   /* a write may use it (writable and dirty) */
+	uint32_t mpn; /* host frame of a 4 KiB entry */
+	uint32_t wr;  /* a write may use it (writable and dirty) */
 };
 
 struct mv_tlb_array {
@@ -39,9 +39,9 @@ struct mv_tlb_array {
 
 struct mv_pwce {
 	uint64_t key;
-	uint64_t g;   /* next table: guest-physical page or shadow page index */
+	uint64_t g; /* next table: guest-physical page or shadow page index */
 	uint64_t lru;
-	uint32_t h;   /* next table's host frame (nested, shadow) */
+	uint32_t h; /* next table's host frame (nested, shadow) */
 };
 
 struct mv_pwc {

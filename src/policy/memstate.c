@@ -60,7 +60,8 @@ double mv_memstate_min_free(uint64_t host_bytes)
 		double pct;
 	} band[] = {{4, 0.06}, {12, 0.04}, {28, 0.02}, {UINT64_MAX, 0.01}};
 	double mem = (double)host_bytes, from = 0, sum = 0;
-	for (size_t i = 0; i < sizeof band / sizeof band[0] && mem > from; i++) {
+	for (size_t i = 0; i < sizeof band / sizeof band[0] && mem > from;
+	     i++) {
 		double to = band[i].upto == UINT64_MAX
 				    ? mem
 				    : (double)band[i].upto * (double)MV_GIB;

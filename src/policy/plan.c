@@ -58,8 +58,7 @@ static double clamp01(double x)
 	return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
-double mv_policy_rho(uint64_t shares, uint64_t pages, double active,
-		     double tax)
+double mv_policy_rho(uint64_t shares, uint64_t pages, double active, double tax)
 {
 	if (!pages)
 		return INFINITY;
@@ -123,8 +122,7 @@ static double target_at(const struct fund *v, double k, double L)
 	return p;
 }
 
-static double total_at(const struct mv_policy_vm *vm, int n, double k,
-		       double L)
+static double total_at(const struct mv_policy_vm *vm, int n, double k, double L)
 {
 	double sum = 0;
 	for (int i = 0; i < n; i++) {
@@ -139,8 +137,8 @@ static double total_at(const struct mv_policy_vm *vm, int n, double k,
  * rises with L, from the reservations at L = 0 to what every VM wants at
  * the highest cost per share; bisection between.
  */
-static double allocation_level(const struct mv_policy_vm *vm, int n,
-			       double k, double pool)
+static double allocation_level(const struct mv_policy_vm *vm, int n, double k,
+			       double pool)
 {
 	double hi = 0;
 	for (int i = 0; i < n; i++) {
@@ -166,7 +164,7 @@ static double allocation_level(const struct mv_policy_vm *vm, int n,
 void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		    const struct mv_policy_vm *vm, struct mv_policy_action *out)
 {
-	double tax = h->idle_tax < 0 ? 0
+	double tax = h->idle_tax < 0                 ? 0
 		     : h->idle_tax > MV_IDLE_TAX_MAX ? MV_IDLE_TAX_MAX
 						     : h->idle_tax;
 	double k = 1.0 / (1.0 - tax);
@@ -188,7 +186,8 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 	 * one margin below the soft line, so that a VM entitled to more
 	 * pushes the host into soft, where the VMs above their target give
 	 * (the memory pressure that makes ESX revoke from the lowest rho) */
-	double room = (double)h->free - (h->soft - h->margin) * (double)h->total;
+	double room = (double)h->free -
+		      (h->soft - h->margin) * (double)h->total;
 	double growth = 0;
 	for (int i = 0; i < nvms; i++) {
 		struct fund f = fund_of(&vm[i], k);
@@ -201,9 +200,11 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		const struct mv_policy_vm *v = &vm[i];
 		struct mv_policy_action *a = &out[i];
 		memset(a, 0, sizeof *a);
-		uint64_t over = v->consumed > v->limit ? v->consumed - v->limit : 0;
+		uint64_t over = v->consumed > v->limit ? v->consumed - v->limit
+						       : 0;
 		struct fund f = fund_of(v, k);
-		a->rho = mv_policy_rho(v->shares, (uint64_t)f.held, v->active, tax);
+		a->rho = mv_policy_rho(v->shares, (uint64_t)f.held, v->active,
+				       tax);
 		double t = target_at(&f, k, level);
 		uint64_t share = 0;
 		if (reclaiming && t < f.held)
@@ -235,14 +236,16 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		uint64_t by_balloon = 0;
 		if (v->balloon && a->balloon_target > v->balloon_size)
 			by_balloon = (uint64_t)(v->balloon_yield *
-						(double)min_u64(a->balloon_target -
+						(double)min_u64(
+							a->balloon_target -
 								v->balloon_size,
-								v->balloon_step));
+							v->balloon_step));
 		uint64_t rest = want > by_balloon ? want - by_balloon : 0;
 		if (h->state >= MV_MEMSTATE_HARD)
 			a->swap_pages = rest;
 		else if (over && !v->balloon)
-			a->swap_pages = over; /* limit enforcement in any state */
+			a->swap_pages =
+				over; /* limit enforcement in any state */
 		a->block_alloc = h->state == MV_MEMSTATE_LOW;
 	}
 }

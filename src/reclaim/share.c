@@ -100,7 +100,8 @@
 
 /* pme->aux bits owned by page sharing. */
 enum {
-	AUX_SEEN = 1u << 0, /* cksum holds the page's hash from its last visit */
+	AUX_SEEN = 1u
+		   << 0, /* cksum holds the page's hash from its last visit */
 	AUX_VOLATILE = 1u << 2, /* changed between its last two visits */
 	AUX_HINT = 1u << 1, /* the table holds a hint for this page, keyed by a
 			       hash whose low 32 bits are cksum */
@@ -127,21 +128,21 @@ struct mv_sharer {
 	struct mv_host *host;
 	struct mv_share_config cfg;
 	mv_share_hash_fn hash;
-	uint64_t zero_hash;     /* hash(zero page) under `hash` */
+	uint64_t zero_hash; /* hash(zero page) under `hash` */
 
-	struct mv_vm **vms;     /* in the order added; index = hint's vm */
+	struct mv_vm **vms; /* in the order added; index = hint's vm */
 	uint32_t nvms, cap_vms;
-	uint32_t cur_vm;        /* scan position */
+	uint32_t cur_vm; /* scan position */
 	uint64_t cur_gppn;
-	uint64_t run_ns;        /* simulated time not yet slept off */
+	uint64_t run_ns; /* simulated time not yet slept off */
 
 	struct share_entry *tab;
-	uint64_t mask;          /* capacity - 1 (capacity a power of two) */
-	uint64_t used;          /* non-empty entries, live or dead */
+	uint64_t mask; /* capacity - 1 (capacity a power of two) */
+	uint64_t used; /* non-empty entries, live or dead */
 
-	uint32_t *frame_gen;    /* per host frame: generation of its SHARED
-				   entry, valid while MV_FRAME_SHARED */
-	uint32_t gen;           /* last generation handed out */
+	uint32_t *frame_gen; /* per host frame: generation of its SHARED
+				entry, valid while MV_FRAME_SHARED */
+	uint32_t gen;        /* last generation handed out */
 
 	struct mv_share_stats st; /* cumulative counters */
 };
@@ -170,9 +171,11 @@ static uint64_t xxh3_page_wide(const void *page)
 {
 	uint64_t h = XXH3_64bits_dispatch(page, MV_PAGE_SIZE);
 	/* clobbers: built with -mavx the compiler may keep vectors there */
-	__asm__ volatile("vzeroupper" ::: "memory", "xmm0", "xmm1", "xmm2",
-			 "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-			 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	__asm__ volatile("vzeroupper" ::
+				 : "memory", "xmm0", "xmm1", "xmm2", "xmm3",
+				   "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+				   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+				   "xmm14", "xmm15");
 	return h;
 }
 
@@ -527,8 +530,8 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 			drop_entry(s, (uint64_t)i);
 		} else {
 			const struct mv_vm *hv = s->vms[t->meta & ~META_HINT];
-			const uint8_t *other =
-				mv_host_frame(s->host, hv->pmap[t->ref].mpn);
+			const uint8_t *other = mv_host_frame(
+				s->host, hv->pmap[t->ref].mpn);
 			if (memcmp(other, page, MV_PAGE_SIZE) != 0) {
 				s->st.hash_collisions++;
 				return;
@@ -562,7 +565,8 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 				    "must be more than 0");
 	struct mv_sharer *s = calloc(1, sizeof *s);
 	if (!s)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	s->host = h;
 	s->cfg = *c;
 	s->tab = tab_alloc(TABLE_MIN);
@@ -694,7 +698,8 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
 						     : s->hash(mv_host_frame(
-							       s->host, e->mpn));
+							       s->host,
+							       e->mpn));
 				uint64_t a = g + 1, stop = g + LOOKAHEAD;
 				if (stop > end)
 					stop = end;
@@ -703,8 +708,10 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				if (done + 1 < n && a < stop) {
 					ag = a;
 					am = pmap[a].mpn;
-					ah = s->hash(mv_host_frame(s->host, am));
-					__builtin_prefetch(&s->tab[ah & s->mask]);
+					ah = s->hash(
+						mv_host_frame(s->host, am));
+					__builtin_prefetch(
+						&s->tab[ah & s->mask]);
 				}
 				visit(s, s->cur_vm, vm, g, h);
 				done++;
@@ -770,7 +777,8 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 		const struct mv_vm *vm = s->vms[i];
 		st->zero_pages += vm->count[MV_PS_ZERO];
 		for (mv_gppn_t g = 0; g < vm->npages; g++)
-			st->pages_volatile += vm->pmap[g].state == MV_PS_PRIVATE &&
+			st->pages_volatile += vm->pmap[g].state ==
+						      MV_PS_PRIVATE &&
 					      (vm->pmap[g].aux & AUX_VOLATILE);
 	}
 	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
@@ -802,7 +810,8 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
-					"hint in slot %llu names VM %u page %u, "
+					"hint in slot %llu names VM %u page "
+					"%u, "
 					"which does not exist",
 					(unsigned long long)i, vi, t->ref);
 		} else if (t->ref >= h->nframes || t->ref == MV_ZERO_MPN) {
@@ -825,16 +834,17 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 		}
 	}
 	if (!rc && used != s->used)
-		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
-				  "%llu entries in the table, counter says %llu",
-				  (unsigned long long)used,
-				  (unsigned long long)s->used);
+		rc = mv_error_set(
+			err, MV_EINVAL, NULL, 0, "sharing",
+			"%llu entries in the table, counter says %llu",
+			(unsigned long long)used, (unsigned long long)s->used);
 	for (uint32_t vi = 0; vi < s->nvms && !rc; vi++) {
 		const struct mv_vm *vm = s->vms[vi];
 		for (mv_gppn_t g = 0; g < vm->npages && !rc; g++) {
 			const struct mv_pme *e = &vm->pmap[g];
 			if (e->state == MV_PS_SHARED &&
-			    (e->mpn >= h->nframes || !mv_bitmap_test(&has, e->mpn)))
+			    (e->mpn >= h->nframes ||
+			     !mv_bitmap_test(&has, e->mpn)))
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, vm->cfg.name,
 					"shared page %llu maps frame %u, which "
@@ -848,7 +858,8 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			     s->tab[i].meta != META_EMPTY;
 			     i = (i + 1) & s->mask) {
 				const struct share_entry *t = &s->tab[i];
-				if (t->meta == (META_HINT | vi) && t->ref == g &&
+				if (t->meta == (META_HINT | vi) &&
+				    t->ref == g &&
 				    (uint32_t)t->hash == e->cksum)
 					found = 1;
 			}
@@ -863,9 +874,10 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 	if (!rc && (s->nvms ? s->cur_vm >= s->nvms ||
 				      s->cur_gppn > s->vms[s->cur_vm]->npages
 			    : s->cur_vm != 0))
-		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
-				  "scan position VM %u page %llu is out of range",
-				  s->cur_vm, (unsigned long long)s->cur_gppn);
+		rc = mv_error_set(
+			err, MV_EINVAL, NULL, 0, "sharing",
+			"scan position VM %u page %llu is out of range",
+			s->cur_vm, (unsigned long long)s->cur_gppn);
 	mv_bitmap_free(&has);
 	return rc;
 }

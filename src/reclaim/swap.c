@@ -62,17 +62,17 @@ struct mv_swapfile {
 	struct mv_vm *vm;
 	struct mv_host *host;
 	int fd;
-	int named;              /* has the name path (kept files) */
-	char path[256];         /* its name, or "DIR/NAME.vswp (deleted)" */
+	int named;      /* has the name path (kept files) */
+	char path[256]; /* its name, or "DIR/NAME.vswp (deleted)" */
 	uint64_t slots;
-	uint64_t fresh;         /* slots >= fresh were never handed out */
-	uint32_t *stack;        /* freed slots, LIFO */
+	uint64_t fresh;  /* slots >= fresh were never handed out */
+	uint32_t *stack; /* freed slots, LIFO */
 	uint64_t nstack;
-	struct mv_bitmap inuse; /* slot holds a page */
+	struct mv_bitmap inuse;  /* slot holds a page */
 	struct mv_bitmap extent; /* extent has its disk blocks */
-	int no_fallocate;       /* the filesystem cannot: pwrite allocates */
+	int no_fallocate;        /* the filesystem cannot: pwrite allocates */
 	struct mv_swap_stats st;
-	uint64_t inject_nth;    /* 0: nothing injected */
+	uint64_t inject_nth; /* 0: nothing injected */
 	int inject_code;
 };
 
@@ -142,7 +142,7 @@ static int allocate_slot(struct mv_swapfile *sf, uint32_t s, mv_gppn_t gppn,
 		return 0;
 	uint64_t first = c * CHUNK_SLOTS;
 	uint64_t n = sf->slots - first < CHUNK_SLOTS ? sf->slots - first
-						      : CHUNK_SLOTS;
+						     : CHUNK_SLOTS;
 	int e = allocate(sf->fd, (off_t)(first << MV_PAGE_SHIFT),
 			 (off_t)(n << MV_PAGE_SHIFT));
 	if (!e) {
@@ -174,7 +174,8 @@ static int write_slot(struct mv_swapfile *sf, uint32_t s, const uint8_t *src,
 	if (inj)
 		return mv_error_set(err, inj, sf->path, 0, "swap",
 				    "cannot write page %llu to slot %u: %s "
-				    "(injected)", (unsigned long long)gppn, s,
+				    "(injected)",
+				    (unsigned long long)gppn, s,
 				    strerror(inj == MV_ENOSPC ? ENOSPC : EIO));
 	int rc = allocate_slot(sf, s, gppn, err);
 	if (rc)
@@ -188,18 +189,18 @@ static int write_slot(struct mv_swapfile *sf, uint32_t s, const uint8_t *src,
 			continue;
 		if (n < 0) {
 			int e = errno;
-			return mv_error_set(err, errno_code(e), sf->path, 0,
-					    "swap",
-					    "cannot write page %llu to slot %u: %s",
-					    (unsigned long long)gppn, s,
-					    strerror(e));
+			return mv_error_set(
+				err, errno_code(e), sf->path, 0, "swap",
+				"cannot write page %llu to slot %u: %s",
+				(unsigned long long)gppn, s, strerror(e));
 		}
 		if (n == 0)
-			return mv_error_set(err, MV_EIO, sf->path, 0, "swap",
-					    "cannot write page %llu to slot %u: "
-					    "short write (%zu of %u bytes)",
-					    (unsigned long long)gppn, s, done,
-					    MV_PAGE_SIZE);
+			return mv_error_set(
+				err, MV_EIO, sf->path, 0, "swap",
+				"cannot write page %llu to slot %u: "
+				"short write (%zu of %u bytes)",
+				(unsigned long long)gppn, s, done,
+				MV_PAGE_SIZE);
 		done += (size_t)n;
 	}
 	return 0;
@@ -215,7 +216,8 @@ static int read_slot(const struct mv_swapfile *sf, uint32_t s, uint8_t *dst)
 				  off + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) /* error, or end of file inside the file: both I/O errors */
+		if (n <= 0) /* error, or end of file inside the file: both I/O
+			       errors */
 			return MV_EIO;
 		done += (size_t)n;
 	}
@@ -300,20 +302,21 @@ int mv_swapfile_open_unnamed(const char *dir, int try_tmpfile)
 	return fd;
 }
 
-static int create(struct mv_vm *vm, const char *dir, uint64_t slots,
-		  int named, struct mv_swapfile **out, struct mv_error *err)
+static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
+		  struct mv_swapfile **out, struct mv_error *err)
 {
 	*out = NULL;
 	char path[256];
-	int len = snprintf(path, sizeof path, "%s/%s.vswp%s", dir,
-			   vm->cfg.name, named ? "" : " (deleted)");
+	int len = snprintf(path, sizeof path, "%s/%s.vswp%s", dir, vm->cfg.name,
+			   named ? "" : " (deleted)");
 	if (len < 0 || (size_t)len >= sizeof path)
 		return mv_error_set(err, MV_EINVAL, dir, 0, "swap",
 				    "swap file path too long");
 	if (slots > MAX_SLOTS)
 		return mv_error_set(err, MV_EINVAL, path, 0, "swap",
 				    "%llu slots: at most %llu pages per swap "
-				    "file", (unsigned long long)slots,
+				    "file",
+				    (unsigned long long)slots,
 				    (unsigned long long)MAX_SLOTS);
 
 	struct mv_swapfile *sf = calloc(1, sizeof *sf);
@@ -360,10 +363,11 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots,
 		free(sf);
 		/* an existing file is a configuration error: a run into a
 		 * directory that still holds a kept file */
-		return mv_error_set(err, e == EEXIST   ? MV_EINVAL
-					 : e == ENOENT ? MV_ENOENT
-					 : e == ENOSPC ? MV_ENOSPC
-						       : MV_EIO,
+		return mv_error_set(err,
+				    e == EEXIST   ? MV_EINVAL
+				    : e == ENOENT ? MV_ENOENT
+				    : e == ENOSPC ? MV_ENOSPC
+						  : MV_EIO,
 				    path, 0, "swap", "cannot %s swap file: %s",
 				    what, strerror(e));
 	}
@@ -383,9 +387,8 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
 	return create(vm, dir, slots, 0, out, err);
 }
 
-int mv_swapfile_create_named(struct mv_vm *vm, const char *dir,
-			     uint64_t slots, struct mv_swapfile **out,
-			     struct mv_error *err)
+int mv_swapfile_create_named(struct mv_vm *vm, const char *dir, uint64_t slots,
+			     struct mv_swapfile **out, struct mv_error *err)
 {
 	return create(vm, dir, slots, 1, out, err);
 }
@@ -441,11 +444,10 @@ static int check_page(struct mv_swapfile *sf, mv_gppn_t gppn,
 				    (unsigned long long)sf->vm->npages);
 	const struct mv_pme *e = &sf->vm->pmap[gppn];
 	if (e->state != want)
-		return mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
-				    "page %llu is %s, not %s",
-				    (unsigned long long)gppn,
-				    mv_page_state_name(e->state),
-				    mv_page_state_name(want));
+		return mv_error_set(
+			err, MV_EINVAL, sf->path, 0, "swap",
+			"page %llu is %s, not %s", (unsigned long long)gppn,
+			mv_page_state_name(e->state), mv_page_state_name(want));
 	if (e->flags & MV_PME_PINNED)
 		return mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
 				    "page %llu is pinned",
@@ -533,7 +535,8 @@ int mv_swapfile_check(const struct mv_swapfile *sf, struct mv_error *err)
 					  "swapped page %llu names slot %u, "
 					  "which is %s",
 					  (unsigned long long)g, e->mpn,
-					  e->mpn >= sf->slots ? "outside the file"
+					  e->mpn >= sf->slots
+						  ? "outside the file"
 					  : mv_bitmap_test(&seen, e->mpn)
 						  ? "another page's"
 						  : "free");
@@ -543,13 +546,14 @@ int mv_swapfile_check(const struct mv_swapfile *sf, struct mv_error *err)
 	if (!rc && (swapped != sf->st.used ||
 		    mv_bitmap_count(&sf->inuse) != sf->st.used ||
 		    sf->fresh - sf->nstack != sf->st.used))
-		rc = mv_error_set(err, MV_EINVAL, sf->path, 0, "swap",
-				  "%llu pages swapped, %llu slots counted "
-				  "used, %llu marked, %llu handed out",
-				  (unsigned long long)swapped,
-				  (unsigned long long)sf->st.used,
-				  (unsigned long long)mv_bitmap_count(&sf->inuse),
-				  (unsigned long long)(sf->fresh - sf->nstack));
+		rc = mv_error_set(
+			err, MV_EINVAL, sf->path, 0, "swap",
+			"%llu pages swapped, %llu slots counted "
+			"used, %llu marked, %llu handed out",
+			(unsigned long long)swapped,
+			(unsigned long long)sf->st.used,
+			(unsigned long long)mv_bitmap_count(&sf->inuse),
+			(unsigned long long)(sf->fresh - sf->nstack));
 	mv_bitmap_free(&seen);
 	return rc;
 }

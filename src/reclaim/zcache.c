@@ -60,12 +60,12 @@ struct mv_zcache {
 	mv_mpn_t *frame;           /* per cache frame: host frame or NONE */
 	uint32_t *unused;          /* cache frames without a host frame, LIFO */
 	uint64_t nunused;
-	uint32_t *half;            /* cache frames with exactly one half used */
-	uint32_t *half_pos;        /* where each frame is in half[] */
+	uint32_t *half;     /* cache frames with exactly one half used */
+	uint32_t *half_pos; /* where each frame is in half[] */
 	uint64_t nhalf;
-	uint16_t *len;             /* per slot: compressed bytes, 0 = free */
-	mv_gppn_t *owner;          /* per slot */
-	uint32_t *prev, *next;     /* FIFO of used slots, oldest at head */
+	uint16_t *len;         /* per slot: compressed bytes, 0 = free */
+	mv_gppn_t *owner;      /* per slot */
+	uint32_t *prev, *next; /* FIFO of used slots, oldest at head */
 	uint32_t head, tail;
 	struct mv_zcache_stats st;
 	uint64_t frames_reused;
@@ -162,8 +162,8 @@ static int slot_decompress(const struct mv_zcache *z, uint32_t s, uint8_t *dst)
 }
 
 /* Backing store: fault on a compressed page. */
-static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
-		      uint8_t *dst, uint64_t *ns)
+static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn, uint8_t *dst,
+		      uint64_t *ns)
 {
 	struct mv_zcache *z = ctx;
 	uint32_t s = vm->pmap[gppn].mpn;
@@ -277,7 +277,8 @@ static int no_spill(const struct mv_zcache *z, mv_gppn_t gppn,
 	return mv_error_set(err, MV_ENOSPC, z->vm->cfg.name, 0,
 			    "compression cache",
 			    "page %llu must go to swap but the VM has no swap "
-			    "file", (unsigned long long)gppn);
+			    "file",
+			    (unsigned long long)gppn);
 }
 
 /* Move the oldest compressed page to the swap file; its slot is freed
@@ -408,12 +409,12 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 	for (uint64_t f = 0; f < z->capacity; f++) {
 		int used = !!z->len[2 * f] + !!z->len[2 * f + 1];
 		if ((z->frame[f] == MV_MPN_NONE) != (used == 0))
-			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-					    "compression cache frame %llu: %d "
-					    "halves used, host frame %s",
-					    (unsigned long long)f, used,
-					    z->frame[f] == MV_MPN_NONE ? "none"
-								       : "held");
+			return mv_error_set(
+				err, MV_EINVAL, NULL, 0, name,
+				"compression cache frame %llu: %d "
+				"halves used, host frame %s",
+				(unsigned long long)f, used,
+				z->frame[f] == MV_MPN_NONE ? "none" : "held");
 		if (used == 1 && (z->half_pos[f] >= z->nhalf ||
 				  z->half[z->half_pos[f]] != f))
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
@@ -427,7 +428,8 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"compression cache frame %u has "
-					"refcount %u", z->frame[f],
+					"refcount %u",
+					z->frame[f],
 					z->host->refcount[z->frame[f]]);
 		}
 		nhalf += used == 1;
@@ -453,19 +455,18 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 	    bytes != z->st.bytes || nhalf != z->nhalf || fifo != pages ||
 	    frames + z->nunused != z->capacity ||
 	    pages != z->vm->count[MV_PS_COMPRESSED])
-		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-				    "compression cache books disagree: frames "
-				    "%llu/%llu, pages %llu/%llu (pmap %llu, "
-				    "fifo %llu), bytes %llu/%llu",
-				    (unsigned long long)frames,
-				    (unsigned long long)z->st.frames,
-				    (unsigned long long)pages,
-				    (unsigned long long)z->st.pages,
-				    (unsigned long long)z->vm
-					    ->count[MV_PS_COMPRESSED],
-				    (unsigned long long)fifo,
-				    (unsigned long long)bytes,
-				    (unsigned long long)z->st.bytes);
+		return mv_error_set(
+			err, MV_EINVAL, NULL, 0, name,
+			"compression cache books disagree: frames "
+			"%llu/%llu, pages %llu/%llu (pmap %llu, "
+			"fifo %llu), bytes %llu/%llu",
+			(unsigned long long)frames,
+			(unsigned long long)z->st.frames,
+			(unsigned long long)pages,
+			(unsigned long long)z->st.pages,
+			(unsigned long long)z->vm->count[MV_PS_COMPRESSED],
+			(unsigned long long)fifo, (unsigned long long)bytes,
+			(unsigned long long)z->st.bytes);
 	return 0;
 }
 
@@ -540,7 +541,8 @@ int mv_reclaim_frames(struct mv_vm *vm, struct mv_zcache *z,
 		rc = mv_reclaim_pages(vm, z, sf, rng, frames - *freed, &done,
 				      err);
 		*pages += done;
-		*freed = vm->host->nfree > before ? vm->host->nfree - before : 0;
+		*freed = vm->host->nfree > before ? vm->host->nfree - before
+						  : 0;
 		if (rc || !done)
 			break;
 	}
@@ -553,6 +555,7 @@ uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z)
 	return sizeof *z +
 	       nf * (sizeof *z->frame + sizeof *z->unused + sizeof *z->half +
 		     sizeof *z->half_pos) +
-	       2 * nf * (sizeof *z->len + sizeof *z->owner + sizeof *z->prev +
-			 sizeof *z->next);
+	       2 * nf *
+		       (sizeof *z->len + sizeof *z->owner + sizeof *z->prev +
+			sizeof *z->next);
 }

@@ -8,10 +8,11 @@
  * host) and lower-case names otherwise; the table of column names in
  * docs/views.md gives each name one meaning across the text report, the
  * JSON, the CSV, the charts and the live screen (TCHD is the text's
- * TOUCHED, `active` its ACTIVE). Like esxtop, sizes are in MiB ("MB" in esxtop) and rates in MiB/s
- * over the interval that ends at the row (0 in the first row). The format
- * is RFC 4180 with a header line; no field needs quoting (names and states
- * are single words), so a spreadsheet and `cut -d,` read it alike.
+ * TOUCHED, `active` its ACTIVE). Like esxtop, sizes are in MiB ("MB" in esxtop)
+ * and rates in MiB/s over the interval that ends at the row (0 in the first
+ * row). The format is RFC 4180 with a header line; no field needs quoting
+ * (names and states are single words), so a spreadsheet and `cut -d,` read it
+ * alike.
  */
 #include <string.h>
 
@@ -26,7 +27,8 @@ static double rate_mib(uint64_t now, uint64_t before, uint64_t dt_ns)
 
 static const char vm_header[] =
 	"time_s,MEMSZ,GRANT,SZTGT,TCHD,ACTV,SHRD,ZERO,SHRDSVD,MCTLSZ,MCTLTGT,"
-	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/s,OVHD,consumed,private,"
+	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/"
+	"s,OVHD,consumed,private,"
 	"compressed,ballooned,untouched,stall_pct,guest_unused,"
 	"guest_disk_caches,guest_anon,xlat_pct,active\n";
 
@@ -38,7 +40,8 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
 		const struct mv_sample_vm *v = &sm->vm[vm];
-		const struct mv_sample_vm *p = k ? &s->samples[k - 1].vm[vm] : v;
+		const struct mv_sample_vm *p = k ? &s->samples[k - 1].vm[vm]
+						 : v;
 		uint64_t dt = k ? sm->t_ns - s->samples[k - 1].t_ns : 0;
 		/* esxtop's SZTGT is the size the resource manager aims the
 		 * VM at: what it holds less what the policy asked back. */
@@ -63,7 +66,8 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			rate_mib(v->swap.writes, p->swap.writes, dt),
 			mv_pages_mib(v->zcache.capacity_frames),
 			mv_pages_mib(v->zcache.frames),
-			rate_mib(v->zcache.compressed, p->zcache.compressed, dt),
+			rate_mib(v->zcache.compressed, p->zcache.compressed,
+				 dt),
 			rate_mib(v->zcache.decompressed, p->zcache.decompressed,
 				 dt),
 			(double)v->overhead_bytes / (double)MV_MIB,
@@ -120,8 +124,7 @@ int mv_report_csv_host(FILE *out, const struct mv_sim *s)
 	return ferror(out) ? MV_EIO : 0;
 }
 
-int mv_report_csv(const char *dir, const struct mv_sim *s,
-		  struct mv_error *err)
+int mv_report_csv(const char *dir, const struct mv_sim *s, struct mv_error *err)
 {
 	return mv_view_write_dir(dir, s, "csv", mv_report_csv_vm, err);
 }

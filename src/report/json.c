@@ -53,8 +53,8 @@ static const char *const memstate_key[MV_MEMSTATE_COUNT] = {
 struct jw {
 	FILE *f;
 	int depth;
-	int count[JW_MAX_DEPTH];  /* members written at each level */
-	int inl[JW_MAX_DEPTH];    /* level printed on one line */
+	int count[JW_MAX_DEPTH]; /* members written at each level */
+	int inl[JW_MAX_DEPTH];   /* level printed on one line */
 };
 
 static void jw_indent(struct jw *w)
@@ -122,13 +122,27 @@ static void jw_string(struct jw *w, const char *s)
 		unsigned c = *p;
 		size_t len = 1;
 		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
 		default:
 			if (c < 0x20 || c == 0x7f) {
 				fprintf(f, "\\u%04x", c);
@@ -179,12 +193,18 @@ static void jw_obj(struct jw *w, const char *key, int inl)
 {
 	jw_begin(w, key, '{', inl);
 }
-static void jw_obj_end(struct jw *w) { jw_end(w, '}'); }
+static void jw_obj_end(struct jw *w)
+{
+	jw_end(w, '}');
+}
 static void jw_arr(struct jw *w, const char *key, int inl)
 {
 	jw_begin(w, key, '[', inl);
 }
-static void jw_arr_end(struct jw *w) { jw_end(w, ']'); }
+static void jw_arr_end(struct jw *w)
+{
+	jw_end(w, ']');
+}
 
 static void jw_u64(struct jw *w, const char *key, uint64_t v)
 {
@@ -290,9 +310,10 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_mem(w, "kernel", g->kernel_pages);
 	jw_mem(w, "balloon", g->balloon_pages);
 	jw_mem(w, "available", g->available_pages);
-	jw_mem(w, "used", g->available_pages > g->free_pages
-				  ? g->available_pages - g->free_pages
-				  : 0);
+	jw_mem(w, "used",
+	       g->available_pages > g->free_pages
+		       ? g->available_pages - g->free_pages
+		       : 0);
 	jw_u64(w, "oom_kills", g->oom_kills);
 	jw_obj_end(w);
 
@@ -374,8 +395,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_str(w, "swap_device", h->swap_device == MV_SWAP_HDD ? "hdd" : "ssd");
 	/* the lines in use: the state model derives them from minFree
 	 * unless it is ESX 4.1's (then they are <thresholds>) */
-	jw_str(w, "memstate_model",
-	       mv_memstate_model_name(s->memstate.model));
+	jw_str(w, "memstate_model", mv_memstate_model_name(s->memstate.model));
 	jw_obj(w, "thresholds_fraction", 1);
 	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
 		jw_double(w, memstate_key[k], s->memstate.line[k]);
@@ -399,8 +419,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_double(w, "avg_bytes", r->free_avg * MV_PAGE_SIZE);
 	jw_double(w, "avg_fraction", usable > 0 ? r->free_avg / usable : 0);
 	jw_mem(w, "final", r->free_final);
-	jw_double(w, "final_fraction",
-		  usable > 0 ? r->free_final / usable : 0);
+	jw_double(w, "final_fraction", usable > 0 ? r->free_final / usable : 0);
 	jw_str(w, "final_state", memstate_str(r->final->memstate));
 	jw_obj(w, "state_ns", 1);
 	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
@@ -498,7 +517,8 @@ static void write_mmu(struct jw *w, const struct mv_mmu *m)
 	jw_u64(w, "pt_writes", k->pt_writes);
 	jw_obj(w, "exits", 1);
 	for (int e = 0; e < MV_EXIT_COUNT; e++)
-		jw_u64(w, mv_exit_cause_name((enum mv_exit_cause)e), k->exits[e]);
+		jw_u64(w, mv_exit_cause_name((enum mv_exit_cause)e),
+		       k->exits[e]);
 	jw_obj_end(w);
 	jw_u64(w, "invalidations", k->invalidations);
 	jw_u64(w, "tlb_flushes", k->tlb_flushes);
@@ -524,8 +544,8 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		const struct mv_vm_config *c = view.cfg;
 		const struct mv_guest_config *g = view.guest;
 		static const struct mv_sample_vm none;
-		const struct mv_sample_vm *v =
-			r->final->vm ? &r->final->vm[i] : &none;
+		const struct mv_sample_vm *v = r->final->vm ? &r->final->vm[i]
+							    : &none;
 
 		jw_obj(w, NULL, 0);
 		jw_i64(w, "id", i);

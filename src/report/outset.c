@@ -96,9 +96,9 @@ static int resolve(const char *path, char *target, size_t n, struct stat *st,
 			return -1;
 		link[k] = '\0';
 		dir_of(cur, dir, sizeof dir);
-		int len = link[0] == '/'
-				  ? snprintf(cur, sizeof cur, "%s", link)
-				  : snprintf(cur, sizeof cur, "%s/%s", dir, link);
+		int len = link[0] == '/' ? snprintf(cur, sizeof cur, "%s", link)
+					 : snprintf(cur, sizeof cur, "%s/%s",
+						    dir, link);
 		if (len >= (int)sizeof cur) {
 			errno = ENAMETOOLONG;
 			return -1;
@@ -155,7 +155,8 @@ int mv_report_output_check(const char *path, const char *opt, char *target,
 	if (exists && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		if (access(target, W_OK) != 0)
 			return mv_error_set(err, MV_EINVAL, path, 0, opt,
-					    "cannot write: %s", strerror(errno));
+					    "cannot write: %s",
+					    strerror(errno));
 		return MV_OUT_IN_PLACE;
 	}
 	dir_of(target, dir, sizeof dir);
@@ -175,7 +176,8 @@ int mv_report_outdir_check(const char *dir, const char *opt,
 					    "is not a directory");
 		if (access(dir, W_OK | X_OK) != 0)
 			return mv_error_set(err, MV_EINVAL, dir, 0, opt,
-					    "cannot write: %s", strerror(errno));
+					    "cannot write: %s",
+					    strerror(errno));
 		return 0;
 	}
 	if (errno != ENOENT)
@@ -207,7 +209,8 @@ FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		int cap = o->cap ? 2 * o->cap : 8;
 		struct mv_outfile *f = realloc(o->f, (size_t)cap * sizeof *f);
 		if (!f) {
-			mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+			mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				     "out of memory");
 			return NULL;
 		}
 		o->f = f;
@@ -257,7 +260,8 @@ FILE *mv_outset_open(struct mv_outset *o, const char *name,
 	}
 	FILE *fp = fdopen(fd, "w");
 	if (!fp) {
-		mv_error_set(err, MV_EIO, f->path, 0, "", "%s", strerror(errno));
+		mv_error_set(err, MV_EIO, f->path, 0, "", "%s",
+			     strerror(errno));
 		close(fd);
 		if (f->tmp)
 			unlink(f->tmp);
@@ -268,8 +272,7 @@ FILE *mv_outset_open(struct mv_outset *o, const char *name,
 	return fp;
 }
 
-int mv_outset_close(struct mv_outset *o, FILE *f, int rc,
-		    struct mv_error *err)
+int mv_outset_close(struct mv_outset *o, FILE *f, int rc, struct mv_error *err)
 {
 	const struct mv_outfile *of = o->n ? &o->f[o->n - 1] : NULL;
 	int saved = errno;
@@ -330,8 +333,7 @@ void mv_outset_free(struct mv_outset *o)
 	memset(o, 0, sizeof *o);
 }
 
-void mv_view_vm_file(const char *vm_name, const char *ext, char *buf,
-		     size_t n)
+void mv_view_vm_file(const char *vm_name, const char *ext, char *buf, size_t n)
 {
 	snprintf(buf, n, "vm-%s.%s", vm_name, ext);
 	/* libvirt names may hold '/' or spaces; keep file names portable. */
@@ -354,8 +356,8 @@ uint64_t mv_view_vm_pages(const struct mv_sample_vm *v)
 	return n;
 }
 
-int mv_view_write_dir(const char *dir, const struct mv_sim *s,
-		      const char *ext, mv_view_fn fn, struct mv_error *err)
+int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
+		      mv_view_fn fn, struct mv_error *err)
 {
 	/* The directory appears with its files: a run that fails leaves no
 	 * empty folder behind. */
@@ -406,9 +408,8 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s,
 	return rc;
 }
 
-int mv_report_write_file(const char *path,
-			 int (*fn)(FILE *f, const void *ctx), const void *ctx,
-			 struct mv_error *err)
+int mv_report_write_file(const char *path, int (*fn)(FILE *f, const void *ctx),
+			 const void *ctx, struct mv_error *err)
 {
 	struct mv_outset o;
 	mv_outset_init(&o, NULL);

@@ -36,10 +36,18 @@ static void svg_escape(FILE *f, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
 		default:
 			/* Control characters are not allowed in XML 1.0. */
 			fputc(*p < 0x20 ? '?' : *p, f);
@@ -57,16 +65,17 @@ static void svg_begin(FILE *f, double h, const char *title)
 	fputs("<title>", f);
 	svg_escape(f, title);
 	fputs("</title>\n", f);
-	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
-		   "fill=\"#ffffff\"/>\n",
+	fprintf(f,
+		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"#ffffff\"/>\n",
 		WIDTH, h);
 }
 
-static void svg_text(FILE *f, double x, double y, const char *anchor,
-		     int size, const char *fmt, ...)
+static void svg_text(FILE *f, double x, double y, const char *anchor, int size,
+		     const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-static void svg_text(FILE *f, double x, double y, const char *anchor,
-		     int size, const char *fmt, ...)
+static void svg_text(FILE *f, double x, double y, const char *anchor, int size,
+		     const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -74,8 +83,8 @@ static void svg_text(FILE *f, double x, double y, const char *anchor,
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	fprintf(f,
-		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" "
-		FONT " fill=\"#222222\">",
+		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+		"font-size=\"%d\" " FONT " fill=\"#222222\">",
 		x, y, anchor, size);
 	svg_escape(f, buf);
 	fputs("</text>\n", f);
@@ -87,8 +96,9 @@ static void svg_line(FILE *f, double x1, double y1, double x2, double y2,
 	fprintf(f,
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 		"stroke=\"%s\" stroke-width=\"%.1f\"%s%s%s/>\n",
-		x1, y1, x2, y2, color, width, dash ? " stroke-dasharray=\"" : "",
-		dash ? dash : "", dash ? "\"" : "");
+		x1, y1, x2, y2, color, width,
+		dash ? " stroke-dasharray=\"" : "", dash ? dash : "",
+		dash ? "\"" : "");
 }
 
 static void svg_rect(FILE *f, double x, double y, double w, double h,
@@ -143,8 +153,8 @@ static void chart_init(struct chart *c, FILE *f, double y, double h,
 	c->vmax = ceil((vmax > 0 ? vmax : 1) / vs - 1e-9) * vs;
 	svg_text(f, c->x, y - 10, "start", 14, "%s", title);
 	for (double v = 0; v <= c->vmax + vs / 2; v += vs) {
-		svg_line(f, c->x, cy(c, v), c->x + c->w, cy(c, v), "#e0e0e0",
-			 1, NULL);
+		svg_line(f, c->x, cy(c, v), c->x + c->w, cy(c, v), "#e0e0e0", 1,
+			 NULL);
 		svg_text(f, c->x - 6, cy(c, v) + 4, "end", 11, "%g", v);
 	}
 	double ts = nice_step(c->tmax, 8);
@@ -180,12 +190,13 @@ static double t_s(const struct mv_sample *sm)
 }
 
 /* A polyline of one series: value(k) for every sample k. */
-static void series_line(const struct chart *c, const struct mv_sim *s,
-			int vm, uint64_t (*value)(const struct mv_sample_vm *),
+static void series_line(const struct chart *c, const struct mv_sim *s, int vm,
+			uint64_t (*value)(const struct mv_sample_vm *),
 			const char *color, const char *dash)
 {
-	fprintf(c->f, "<polyline fill=\"none\" stroke=\"%s\" "
-		      "stroke-width=\"2\"%s%s%s points=\"",
+	fprintf(c->f,
+		"<polyline fill=\"none\" stroke=\"%s\" "
+		"stroke-width=\"2\"%s%s%s points=\"",
 		color, dash ? " stroke-dasharray=\"" : "", dash ? dash : "",
 		dash ? "\"" : "");
 	for (int k = 0; k < s->nsamples; k++)
@@ -239,8 +250,7 @@ static int svg_vm(FILE *f, const struct mv_sim *s, int vm)
 				     : 0;
 	svg_begin(f, 640, name);
 	struct chart c;
-	chart_init(&c, f, 40, 300, tmax, mv_pages_mib(pages),
-		   "", "MiB");
+	chart_init(&c, f, 40, 300, tmax, mv_pages_mib(pages), "", "MiB");
 	svg_text(f, c.x, 20, "start", 15, "%s: memory by page state", name);
 	for (int l = 0; l < MV_PS_COUNT; l++) {
 		/* The layer's top edge left to right, its bottom edge back. */
@@ -316,8 +326,9 @@ static void host_panel(FILE *f, const struct mv_sim *s, double y, double h,
 			 state_fill[s->samples[k].memstate]);
 	}
 	/* Clip at the panel: a zoomed panel cuts the curve off at its top. */
-	fprintf(f, "<clipPath id=\"clip%.0f\"><rect x=\"%.1f\" y=\"%.1f\" "
-		   "width=\"%.1f\" height=\"%.1f\"/></clipPath>\n",
+	fprintf(f,
+		"<clipPath id=\"clip%.0f\"><rect x=\"%.1f\" y=\"%.1f\" "
+		"width=\"%.1f\" height=\"%.1f\"/></clipPath>\n",
 		y, c.x, c.y, c.w, c.h);
 	fprintf(f, "<g clip-path=\"url(#clip%.0f)\">\n", y);
 	for (int st = 0; st < MV_MEMSTATE_COUNT; st++) {
@@ -371,8 +382,7 @@ int mv_report_svg_vm(FILE *out, const struct mv_sim *s, int vm)
 	return vm < 0 ? svg_host(out, s) : svg_vm(out, s, vm);
 }
 
-int mv_report_svg(const char *dir, const struct mv_sim *s,
-		  struct mv_error *err)
+int mv_report_svg(const char *dir, const struct mv_sim *s, struct mv_error *err)
 {
 	return mv_view_write_dir(dir, s, "svg", mv_report_svg_vm, err);
 }

@@ -28,7 +28,7 @@
 #include "memvisor/report.h"
 #include "report/summary.h"
 
-#define CELL 24        /* longest formatted cell */
+#define CELL 24 /* longest formatted cell */
 #define MAX_COLS 12
 #define SERIES_ROWS 20 /* at most this many rows of free memory over time */
 #define BAR_WIDTH 40   /* '#' characters for 100% free */
@@ -102,7 +102,8 @@ static void cell_pct(char *cell, double pct)
 static const char *fmt_duration(uint64_t ns, char *buf, size_t n)
 {
 	if (ns >= MV_NS_PER_S && ns % MV_NS_PER_S == 0)
-		snprintf(buf, n, "%llu s", (unsigned long long)(ns / MV_NS_PER_S));
+		snprintf(buf, n, "%llu s",
+			 (unsigned long long)(ns / MV_NS_PER_S));
 	else if (ns >= MV_NS_PER_MS && ns % MV_NS_PER_MS == 0 &&
 		 ns < MV_NS_PER_S)
 		snprintf(buf, n, "%llu ms",
@@ -186,7 +187,8 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		fmt_duration(sc->step_ns, b, sizeof b),
 		fmt_duration(sc->stats_interval_ns, c, sizeof c));
 	if (r->sim_ns != sc->duration_ns)
-		fprintf(out, " (of %s)", fmt_duration(sc->duration_ns, a, sizeof a));
+		fprintf(out, " (of %s)",
+			fmt_duration(sc->duration_ns, a, sizeof a));
 	fputc('\n', out);
 	fprintf(out, "  %-12s %llu\n", "seed", (unsigned long long)sc->seed);
 	fprintf(out,
@@ -221,14 +223,16 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		rerr += v.page_in_errors;
 	}
 	if (s->io_errors || rerr)
-		fprintf(out, "swap I/O errors: %llu on swap-out, %llu on swap-in "
-			     "(nothing lost; last swap-out error: %s)\n",
+		fprintf(out,
+			"swap I/O errors: %llu on swap-out, %llu on swap-in "
+			"(nothing lost; last swap-out error: %s)\n",
 			(unsigned long long)s->io_errors,
 			(unsigned long long)rerr,
 			s->last_io_error[0] ? s->last_io_error : "none");
 	if (s->swap_full)
-		fprintf(out, "swap files full: %llu times a VM's swap file "
-			     "(bounded by swap_hard_limit) could take no more\n",
+		fprintf(out,
+			"swap files full: %llu times a VM's swap file "
+			"(bounded by swap_hard_limit) could take no more\n",
 			(unsigned long long)s->swap_full);
 }
 
@@ -236,8 +240,8 @@ static void print_memory(FILE *out, const struct mv_sim *s,
 			 const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"MEMSZ", "GRANT", "CONSUMED", "TOUCHED", "ACTIVE", "ACTV",
-		"ZERO",  "SHARED", "PRIVATE",
+		"MEMSZ", "GRANT", "CONSUMED", "TOUCHED", "ACTIVE",
+		"ACTV",  "ZERO",  "SHARED",   "PRIVATE",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
@@ -246,9 +250,10 @@ static void print_memory(FILE *out, const struct mv_sim *s,
 			 "ACTV the sampled estimate as esxtop shows it)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
-		cell_mib(cell[0], tot ? r->total_configured
-				      : vm_configured_pages(s, i));
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
+		cell_mib(cell[0],
+			 tot ? r->total_configured : vm_configured_pages(s, i));
 		cell_mib(cell[1], v->granted);
 		cell_mib(cell[2], v->consumed);
 		cell_mib(cell[3], v->touched);
@@ -265,8 +270,8 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 			  const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"MCTLSZ", "MCTLTGT", "COMPRESSED", "CACHESZ", "CACHEUSD",
-		"SWCUR", "SHRDSVD", "ZERO", "UNTOUCHED",
+		"MCTLSZ", "MCTLTGT", "COMPRESSED", "CACHESZ",   "CACHEUSD",
+		"SWCUR",  "SHRDSVD", "ZERO",       "UNTOUCHED",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
@@ -274,7 +279,8 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 	table_header(&t, "VM reclamation (MiB, at the end; esxtop's names)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
 		/* The guest's balloon, not pmap BALLOONED: that also counts
 		 * deflated pages the guest has not touched again. */
 		cell_mib(cell[0], v->guest.balloon_pages);
@@ -292,8 +298,10 @@ static void print_reclaim(FILE *out, const struct mv_sim *s,
 	      "in the compression\n"
 	      "  cache, which holds CACHEUSD of host memory (at most CACHESZ); "
 	      "SWCUR: pages in the\n"
-	      "  swap file; SHRDSVD: saved by page sharing (GRANT minus what the VM holds\n"
-	      "  for its private and shared pages; CONSUMED adds its compression cache)\n",
+	      "  swap file; SHRDSVD: saved by page sharing (GRANT minus what "
+	      "the VM holds\n"
+	      "  for its private and shared pages; CONSUMED adds its "
+	      "compression cache)\n",
 	      out);
 }
 
@@ -302,7 +310,7 @@ static void print_activity(FILE *out, const struct mv_sim *s,
 			   const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"ZIP", "UNZIP", "REJECT", "EVICT", "SWW",
+		"ZIP", "UNZIP", "REJECT",  "EVICT", "SWW",
 		"SWR", "ZIP/s", "UNZIP/s", "SWW/s", "SWR/s",
 	};
 	struct table t;
@@ -314,17 +322,20 @@ static void print_activity(FILE *out, const struct mv_sim *s,
 			 "*/s: MiB/s averaged over the run)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
 		const uint64_t count[] = {
 			v->zcache.compressed, v->zcache.decompressed,
-			v->zcache.rejected, v->zcache.evicted,
-			v->swap.writes, v->swap.reads,
+			v->zcache.rejected,   v->zcache.evicted,
+			v->swap.writes,       v->swap.reads,
 		};
 		for (int c = 0; c < 6; c++)
 			cell_u64(cell[c], count[c]);
 		const uint64_t rate[] = {
-			v->zcache.compressed, v->zcache.decompressed,
-			v->swap.writes, v->swap.reads,
+			v->zcache.compressed,
+			v->zcache.decompressed,
+			v->swap.writes,
+			v->swap.reads,
 		};
 		for (int c = 0; c < 4; c++)
 			snprintf(cell[6 + c], CELL, "%.2f",
@@ -342,7 +353,8 @@ static void print_faults(FILE *out, const struct mv_sim *s,
 			 const struct mv_run_summary *r, int namew)
 {
 	static const char *const head[] = {
-		"ZERO-FILL", "COW", "DECOMPRESS", "SWAP-IN", "ALLOC-WAIT", "TOTAL",
+		"ZERO-FILL", "COW",        "DECOMPRESS",
+		"SWAP-IN",   "ALLOC-WAIT", "TOTAL",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
@@ -350,7 +362,8 @@ static void print_faults(FILE *out, const struct mv_sim *s,
 	table_header(&t, "VM faults (hypervisor-level, counts)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
 		uint64_t sum = 0;
 		for (int k = 0; k < MV_FAULT_COUNT; k++) {
 			cell_u64(cell[k], v->faults[k]);
@@ -375,7 +388,8 @@ static void print_progress(FILE *out, const struct mv_sim *s,
 			 "accesses done / demanded)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_sample_vm *v = tot ? &r->total : &r->final->vm[i];
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
 		snprintf(cell[0], CELL, "%.1f",
 			 (double)v->stall_ns / (double)MV_NS_PER_MS);
 		/* The total row's stall is the mean over VMs. */
@@ -413,16 +427,18 @@ static void print_mmu(FILE *out, const struct mv_sim *s,
 	if (!any)
 		return;
 	static const char *const head[] = {
-		"MODE", "PAGES", "ACCESSES", "L1MISS%", "L2MISS%", "REFS/WALK",
-		"EXITS", "GPT(MiB)", "HVPT(MiB)", "XLAT(ms)", "XLAT%",
+		"MODE",      "PAGES",     "ACCESSES", "L1MISS%",
+		"L2MISS%",   "REFS/WALK", "EXITS",    "GPT(MiB)",
+		"HVPT(MiB)", "XLAT(ms)",  "XLAT%",
 	};
 	struct table t;
 	char cell[MAX_COLS][CELL];
 	table_init(&t, out, namew, head, 11);
 	t.width[2] = 12;
-	table_header(&t, "Address translation (PAGES guest/host; GPT the guest's "
-			 "page tables, HVPT the EPT or shadow tables; XLAT the "
-			 "vCPU time translation took)");
+	table_header(&t,
+		     "Address translation (PAGES guest/host; GPT the guest's "
+		     "page tables, HVPT the EPT or shadow tables; XLAT the "
+		     "vCPU time translation took)");
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_mmu *m = vm_mmu(s, i);
 		if (!m)
@@ -437,21 +453,26 @@ static void print_mmu(FILE *out, const struct mv_sim *s,
 		snprintf(cell[1], CELL, "%s/%s", c->guest_2m ? "2m" : "4k",
 			 c->host_2m ? "2m" : "4k");
 		cell_u64(cell[2], k->accesses);
-		snprintf(cell[3], CELL, "%.2f%%", mv_pct((double)k->l1_misses, acc));
-		snprintf(cell[4], CELL, "%.2f%%", mv_pct((double)k->l2_misses, acc));
+		snprintf(cell[3], CELL, "%.2f%%",
+			 mv_pct((double)k->l1_misses, acc));
+		snprintf(cell[4], CELL, "%.2f%%",
+			 mv_pct((double)k->l2_misses, acc));
 		snprintf(cell[5], CELL, "%.2f",
-			 k->walks ? (double)k->walk_refs / (double)k->walks : 0.0);
+			 k->walks ? (double)k->walk_refs / (double)k->walks
+				  : 0.0);
 		cell_u64(cell[6], exits);
 		cell_mib(cell[7], k->guest_pt_pages);
 		cell_mib(cell[8], k->ept_pages + k->shadow_pages);
 		uint64_t ns = r->final->vm[i].xlat_ns;
-		snprintf(cell[9], CELL, "%.1f", (double)ns / (double)MV_NS_PER_MS);
+		snprintf(cell[9], CELL, "%.1f",
+			 (double)ns / (double)MV_NS_PER_MS);
 		cell_pct(cell[10], mv_pct((double)ns, (double)r->sim_ns));
 		table_row(&t, vm_name(s, i), cell);
 	}
 
 	static const char *const ehead[] = {
-		"PT-WRITE", "SHADOW-PF", "GUEST-PF", "CR3", "INVLPG", "EPT-VIOL",
+		"PT-WRITE", "SHADOW-PF", "GUEST-PF",
+		"CR3",      "INVLPG",    "EPT-VIOL",
 	};
 	table_init(&t, out, namew, ehead, MV_EXIT_COUNT);
 	table_header(&t, "VM exits by cause (shadow: PT-WRITE to a "
@@ -484,8 +505,8 @@ static void print_guest(FILE *out, const struct mv_sim *s,
 			 "MiB; USED = AVAILABLE - UNUSED)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_guest_stats *g =
-			tot ? &r->total.guest : &r->final->vm[i].guest;
+		const struct mv_guest_stats *g = tot ? &r->total.guest
+						     : &r->final->vm[i].guest;
 		cell_mib(cell[0], g->available_pages);
 		cell_mib(cell[1], g->free_pages);
 		cell_mib(cell[2], g->available_pages > g->free_pages
@@ -503,8 +524,8 @@ static void print_guest(FILE *out, const struct mv_sim *s,
 			 "guest's own swap)");
 	for (int i = 0; i <= s->nvms; i++) {
 		int tot = i == s->nvms;
-		const struct mv_guest_stats *g =
-			tot ? &r->total.guest : &r->final->vm[i].guest;
+		const struct mv_guest_stats *g = tot ? &r->total.guest
+						     : &r->final->vm[i].guest;
 		cell_u64(cell[0], g->swap_in);
 		cell_u64(cell[1], g->swap_out);
 		cell_u64(cell[2], g->major_fault);
@@ -541,7 +562,8 @@ static void print_sharing(FILE *out, const struct mv_sim *s,
 		{"zero_pages", st->zero_pages,
 		 "guest pages mapped to the zero frame"},
 		{"full_scans", st->full_scans, "passes over all VMs' pages"},
-		{"pages_scanned", st->pages_scanned, "pages hashed, cumulative"},
+		{"pages_scanned", st->pages_scanned,
+		 "pages hashed, cumulative"},
 		{"merges", st->merges, "pages merged into a sharing frame"},
 		{"hash_collisions", st->hash_collisions,
 		 "equal hash, different bytes: never shared"},
@@ -564,8 +586,7 @@ static void print_host(FILE *out, const struct mv_sim *s,
 	fprintf(out, "\nHost free memory (%% of %.1f MiB usable)\n",
 		mv_pages_mib(r->usable_frames));
 	fprintf(out, "  %-6s %10.1f MiB %6.1f%%\n", "min",
-		mv_pages_mib(r->free_min),
-		mv_pct((double)r->free_min, usable));
+		mv_pages_mib(r->free_min), mv_pct((double)r->free_min, usable));
 	fprintf(out, "  %-6s %10.1f MiB %6.1f%%\n", "avg",
 		r->free_avg * MV_PAGE_SIZE / (double)MV_MIB,
 		mv_pct(r->free_avg, usable));
@@ -579,8 +600,7 @@ static void print_host(FILE *out, const struct mv_sim *s,
 			mv_memstate_name((enum mv_memstate)k),
 			(double)s->state_ns[k] / (double)MV_NS_PER_S,
 			mv_pct((double)s->state_ns[k], (double)r->sim_ns));
-	fprintf(out, "  %-6s %s\n", "final",
-		memstate_name(r->final->memstate));
+	fprintf(out, "  %-6s %s\n", "final", memstate_name(r->final->memstate));
 
 	fprintf(out, "\nFree memory over time\n");
 	fprintf(out, "  %10s %10s %7s  %-5s  %s\n", "TIME(s)", "FREE(MiB)",

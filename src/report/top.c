@@ -235,8 +235,8 @@ static int top_text(FILE *out, const struct mv_sim *s,
 			[COL_SZTGT] = sztgt,
 			[COL_TCHD] = v->touched,
 			[COL_ACTV] = v->active_est,
-			[COL_SHRD] =
-				v->state[MV_PS_SHARED] + v->state[MV_PS_ZERO],
+			[COL_SHRD] = v->state[MV_PS_SHARED] +
+				     v->state[MV_PS_ZERO],
 			[COL_ZERO] = v->state[MV_PS_ZERO],
 			[COL_SHRDSVD] = v->shared_saved,
 			[COL_MCTLSZ] = v->guest.balloon_pages,

@@ -36,8 +36,7 @@ void mv_outset_init(struct mv_outset *o, const char *dir);
 FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		     struct mv_error *err);
 /* Flush, sync and close f (the last file opened); 0 or MV_EIO. */
-int mv_outset_close(struct mv_outset *o, FILE *f, int rc,
-		    struct mv_error *err);
+int mv_outset_close(struct mv_outset *o, FILE *f, int rc, struct mv_error *err);
 /* Rename every temporary file to its final name. */
 int mv_outset_commit(struct mv_outset *o, struct mv_error *err);
 /* Remove the temporary files not yet renamed; free everything. */
@@ -46,12 +45,11 @@ void mv_outset_free(struct mv_outset *o);
 /* Writes the view of VM vm (-1: the host) to f; 0 or an MV_E* code. */
 typedef int (*mv_view_fn)(FILE *f, const struct mv_sim *s, int vm);
 /* host.EXT and vm-NAME.EXT for every VM into dir, all or none. */
-int mv_view_write_dir(const char *dir, const struct mv_sim *s,
-		      const char *ext, mv_view_fn fn, struct mv_error *err);
+int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
+		      mv_view_fn fn, struct mv_error *err);
 
 /* "vm-NAME.ext" with characters unsafe in a file name replaced by '_'. */
-void mv_view_vm_file(const char *vm_name, const char *ext, char *buf,
-		     size_t n);
+void mv_view_vm_file(const char *vm_name, const char *ext, char *buf, size_t n);
 
 /* Configured pages of VM i (from its sample's page states). */
 uint64_t mv_view_vm_pages(const struct mv_sample_vm *v);

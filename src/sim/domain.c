@@ -112,8 +112,8 @@ static int parse_memtune(const struct mv_xsrc *s, const xmlNode *mt,
 			int rc = mv_xml_size_elem(s, c, field, &bytes);
 			if (rc)
 				return rc;
-			int unlimited =
-				bytes / MV_KIB >= MV_LIBVIRT_UNLIMITED_KIB;
+			int unlimited = bytes / MV_KIB >=
+					MV_LIBVIRT_UNLIMITED_KIB;
 			if (i == 0) {
 				dl->hard_limit = mv_xml_line(c);
 				if (!unlimited)
@@ -418,8 +418,8 @@ static int parse_memvisor(const struct mv_xsrc *s, const xmlNode *mvn,
 					"a number",
 					t);
 			if (per_mib)
-				spec->vm.shares =
-					per_mib * spec->vm.mem_bytes / MV_MIB;
+				spec->vm.shares = per_mib * spec->vm.mem_bytes /
+						  MV_MIB;
 		} else if (is_mv(c, "guest")) {
 			if (guest)
 				return mv_xml_fail_duplicate(s, c, guest,
@@ -456,8 +456,8 @@ void mv_guest_finish(struct mv_vm_spec *spec, int image_given, int size_given)
 		snprintf(g->os_image, sizeof g->os_image, "%s-generic",
 			 mv_guest_flavour_name(g->flavour));
 	if (!size_given) {
-		uint64_t quarter =
-			spec->vm.mem_bytes / 4 / MV_PAGE_SIZE * MV_PAGE_SIZE;
+		uint64_t quarter = spec->vm.mem_bytes / 4 / MV_PAGE_SIZE *
+				   MV_PAGE_SIZE;
 		if (g->os_bytes > quarter)
 			g->os_bytes = quarter;
 	}
@@ -477,8 +477,8 @@ enum {
 	D_COUNT
 };
 static const char *const domain_elems[D_COUNT] = {
-	"name",	    "memory",	"currentMemory", "memtune", "memoryBacking",
-	"numatune", "metadata", "devices",	 "cpu"};
+	"name",     "memory",   "currentMemory", "memtune", "memoryBacking",
+	"numatune", "metadata", "devices",       "cpu"};
 
 /*
  * Guest RAM is whole pages: QEMU aligns the RAM size up to the host page

@@ -33,9 +33,9 @@
 #include "sim/loader.h"
 #include "sim/readers.h"
 
-#define MAX_VMS	       1024	    /* VMs in one scenario */
-#define MAX_VM_COUNT   256	    /* clones from one <vm count=N> */
-#define MAX_STEPS      100000000ull /* duration / step */
+#define MAX_VMS 1024           /* VMs in one scenario */
+#define MAX_VM_COUNT 256       /* clones from one <vm count=N> */
+#define MAX_STEPS 100000000ull /* duration / step */
 #define MAX_HOST_BYTES (1024 * MV_GIB)
 #define MIN_HOST_BYTES (16 * MV_MIB)
 
@@ -112,9 +112,9 @@ static int parse_thresholds(const struct mv_xsrc *s, const xmlNode *n,
 #define LAT(name, member)                                                      \
 	MV_XPROP(name, MV_XP_DURATION, struct mv_latency, member)
 static const struct mv_xprop latency_props[] = {
-	LAT("zero-fill", zero_fill),	 LAT("cow", cow),
-	LAT("decompress", decompress),	 LAT("swap-in-ssd", swapin_ssd),
-	LAT("swap-in-hdd", swapin_hdd),	 LAT("guest-major", guest_major),
+	LAT("zero-fill", zero_fill),     LAT("cow", cow),
+	LAT("decompress", decompress),   LAT("swap-in-ssd", swapin_ssd),
+	LAT("swap-in-hdd", swapin_hdd),  LAT("guest-major", guest_major),
 	LAT("remote-numa", remote_numa), {0},
 };
 #undef LAT
@@ -316,9 +316,9 @@ static const char *const host_kids[H_COUNT] = {
 
 /* The children that are plain attribute lists: their table. */
 static const struct mv_xprop *const host_kid_props[H_COUNT] = {
-	[H_LATENCY] = latency_props,	     [H_SHARING] = sharing_props,
+	[H_LATENCY] = latency_props,         [H_SHARING] = sharing_props,
 	[H_COMPRESSION] = compression_props, [H_BALLOON] = balloon_props,
-	[H_RECLAIM] = reclaim_props,	     [H_IDLE_TAX] = idle_tax_props,
+	[H_RECLAIM] = reclaim_props,         [H_IDLE_TAX] = idle_tax_props,
 	[H_SAMPLING] = sampling_props,
 };
 
@@ -336,9 +336,9 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 		return rc;
 	/* where each table-driven child's values go */
 	void *const base[H_COUNT] = {
-		[H_LATENCY] = &h->lat,	 [H_SHARING] = &r->share,
-		[H_COMPRESSION] = r,	 [H_BALLOON] = r,
-		[H_RECLAIM] = r,	 [H_IDLE_TAX] = r,
+		[H_LATENCY] = &h->lat,   [H_SHARING] = &r->share,
+		[H_COMPRESSION] = r,     [H_BALLOON] = r,
+		[H_RECLAIM] = r,         [H_IDLE_TAX] = r,
 		[H_SAMPLING] = sampling,
 	};
 	const xmlNode *seen[H_COUNT] = {0};

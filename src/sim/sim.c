@@ -85,8 +85,8 @@ static int make_run_dir(struct mv_sim *s, struct mv_error *err)
 		struct stat st;
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 			return mv_error_set(err, MV_ENOENT, s->sc->source, 0,
-					    "swap/dir", "'%s' is not a directory",
-					    dir);
+					    "swap/dir",
+					    "'%s' is not a directory", dir);
 		snprintf(s->run_dir, sizeof s->run_dir, "%s", dir);
 		return 0;
 	}
@@ -114,16 +114,18 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	if (vm->cfg.swap_max_bytes / MV_PAGE_SIZE < slots)
 		slots = vm->cfg.swap_max_bytes / MV_PAGE_SIZE;
 	int rc = r->keep_swap
-		? mv_swapfile_create_named(vm, s->run_dir, slots, &s->swap[i],
-					   err)
-		: mv_swapfile_create(vm, s->run_dir[0] ? s->run_dir : tmp_dir(),
-				     slots, &s->swap[i], err);
+			 ? mv_swapfile_create_named(vm, s->run_dir, slots,
+						    &s->swap[i], err)
+			 : mv_swapfile_create(
+				   vm, s->run_dir[0] ? s->run_dir : tmp_dir(),
+				   slots, &s->swap[i], err);
 	if (rc)
 		return rc;
 	uint64_t cache = r->compression
-		? (uint64_t)(r->zcache_fraction * (double)vm->cfg.mem_bytes) /
-			  MV_PAGE_SIZE * MV_PAGE_SIZE
-		: 0;
+				 ? (uint64_t)(r->zcache_fraction *
+					      (double)vm->cfg.mem_bytes) /
+					   MV_PAGE_SIZE * MV_PAGE_SIZE
+				 : 0;
 	rc = mv_zcache_create(vm, cache, s->swap[i], &s->zcache[i], err);
 	if (rc)
 		return rc;
@@ -187,7 +189,8 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	if (s->zcache && s->zcache[i])
 		v->overhead_bytes += mv_zcache_overhead_bytes(s->zcache[i]);
 	const struct mv_mmu *mmu = s->guest && s->guest[i]
-					   ? mv_guest_mmu(s->guest[i]) : NULL;
+					   ? mv_guest_mmu(s->guest[i])
+					   : NULL;
 	if (mmu)
 		v->overhead_bytes += mv_mmu_overhead_bytes(mmu);
 }
@@ -220,7 +223,8 @@ static int take_sample(struct mv_sim *s)
 {
 	if (s->nsamples == s->cap_samples) {
 		int cap = s->cap_samples ? 2 * s->cap_samples : 64;
-		struct mv_sample *n = realloc(s->samples, (size_t)cap * sizeof *n);
+		struct mv_sample *n = realloc(s->samples,
+					      (size_t)cap * sizeof *n);
 		if (!n)
 			return MV_ENOMEM;
 		s->samples = n;
@@ -260,11 +264,12 @@ static int admit(const struct mv_scenario *sc, struct mv_error *err)
 		mv_format_bytes(c->reservation_bytes, want, sizeof want);
 		mv_format_bytes(host - reserved, left, sizeof left);
 		mv_format_bytes(host, total, sizeof total);
-		return mv_error_set(err, MV_EINVAL, c->source, c->source_line,
-				    "memtune/min_guarantee",
-				    "VM '%s' cannot power on: it reserves %s "
-				    "but only %s of the host's %s is unreserved",
-				    c->name, want, left, total);
+		return mv_error_set(
+			err, MV_EINVAL, c->source, c->source_line,
+			"memtune/min_guarantee",
+			"VM '%s' cannot power on: it reserves %s "
+			"but only %s of the host's %s is unreserved",
+			c->name, want, left, total);
 	}
 	return 0;
 }
@@ -290,7 +295,8 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	struct mv_sim *s = calloc(1, sizeof *s);
 	if (!s) {
 		mv_scenario_free(sc);
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	}
 	s->sc = sc;
 	s->verify = verify;
@@ -310,10 +316,12 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
 	    !s->period) {
 		mv_sim_destroy(s);
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	}
 	if (sc->reclaim.share.enabled &&
-	    (rc = mv_share_create(s->host, &sc->reclaim.share, &s->sharer, err))) {
+	    (rc = mv_share_create(s->host, &sc->reclaim.share, &s->sharer,
+				  err))) {
 		mv_sim_destroy(s);
 		return rc;
 	}
@@ -330,15 +338,17 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	for (int i = 0; i < sc->nvms; i++) {
 		rc = mv_vm_create(s->host, &sc->vms[i].vm, i, &s->vm[i], err);
 		if (!rc && verify && mv_vm_enable_verify(s->vm[i]))
-			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					  "out of memory");
 		if (!rc)
 			rc = start_sampler(s, i, err);
 		if (!rc)
 			rc = power_on_reclaim(s, i, err);
 		if (!rc)
-			rc = mv_guest_create(s->vm[i], &sc->vms[i].guest,
-					     mv_mix64(sc->seed ^ mv_mix64((uint64_t)i + 1)),
-					     &s->guest[i], err);
+			rc = mv_guest_create(
+				s->vm[i], &sc->vms[i].guest,
+				mv_mix64(sc->seed ^ mv_mix64((uint64_t)i + 1)),
+				&s->guest[i], err);
 		if (rc) {
 			mv_sim_destroy(s);
 			return rc;
@@ -368,7 +378,8 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 	/* every frame's refcount equals the guest pages mapping it */
 	uint32_t *refs = calloc(s->host->nframes, sizeof *refs);
 	if (!refs)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vm[i];
 		if ((rc = mv_vm_check(vm, err)) != 0 ||
@@ -389,7 +400,8 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		mv_mpn_t *zf = malloc((nz + 1) * sizeof *zf);
 		if (!zf) {
 			free(refs);
-			return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
 		}
 		nz = mv_zcache_frames(s->zcache[i], zf, nz);
 		for (uint64_t k = 0; k < nz; k++)
@@ -401,7 +413,8 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		mv_mpn_t *tf = malloc((nt + 1) * sizeof *tf);
 		if (!tf) {
 			free(refs);
-			return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
 		}
 		nt = mmu ? mv_mmu_frames(mmu, tf, nt) : 0;
 		for (uint64_t k = 0; k < nt; k++)
@@ -459,22 +472,27 @@ static void balance(struct mv_sim *s)
 			pv[i].active = 1;
 		pv[i].balloon = vm->cfg.balloon_driver;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
-		pv[i].balloon_max = (uint64_t)(r->balloon_max * (double)vm->npages);
+		pv[i].balloon_max = (uint64_t)(r->balloon_max *
+					       (double)vm->npages);
 		/* a per-VM bound (.vmx sched.mem.maxmemctl) below the host's */
-		if (vm->cfg.balloon_max_bytes / MV_PAGE_SIZE < pv[i].balloon_max)
-			pv[i].balloon_max = vm->cfg.balloon_max_bytes / MV_PAGE_SIZE;
-		pv[i].balloon_min = (vm->cfg.mem_bytes - vm->cfg.current_bytes) /
+		if (vm->cfg.balloon_max_bytes / MV_PAGE_SIZE <
+		    pv[i].balloon_max)
+			pv[i].balloon_max = vm->cfg.balloon_max_bytes /
+					    MV_PAGE_SIZE;
+		pv[i].balloon_min = (vm->cfg.mem_bytes -
+				     vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
 		if (pv[i].balloon_max < pv[i].balloon_min)
 			pv[i].balloon_max = pv[i].balloon_min;
-		pv[i].balloon_step = (uint64_t)(s->sc->vms[i].guest.balloon_rate *
-						period_s);
+		pv[i].balloon_step =
+			(uint64_t)(s->sc->vms[i].guest.balloon_rate * period_s);
 		/* measured: until the balloon has moved, assume every page
 		 * it takes holds a frame */
 		struct mv_sim_period *b = &s->period[i];
 		uint64_t dp = vm->ctr.balloon_pages - b->pages;
 		if (dp)
-			b->yield = (double)(vm->ctr.balloon_frames - b->frames) /
+			b->yield = (double)(vm->ctr.balloon_frames -
+					    b->frames) /
 				   (double)dp;
 		else if (!b->pages)
 			b->yield = 1.0;
@@ -496,7 +514,8 @@ static void balance(struct mv_sim *s)
 		const struct mv_policy_action *a = &s->action[i];
 		struct mv_vm *vm = s->vm[i];
 		if (vm->cfg.balloon_driver)
-			mv_guest_balloon_set_target(s->guest[i], a->balloon_target);
+			mv_guest_balloon_set_target(s->guest[i],
+						    a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;
 		s->period[i].swap_short = 0;
 		/* locked memory (mlock, hugetlbfs) cannot be swapped or
@@ -509,15 +528,18 @@ static void balance(struct mv_sim *s)
 			/* swap_pages is what the host needs back in frames;
 			 * compressed pages free half a frame each */
 			uint64_t freed = 0;
-			int rc = mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
-						   &s->reclaim_rng, a->swap_pages,
-						   &done, &freed, &e);
-			s->period[i].swap_short =
-				a->swap_pages > freed ? a->swap_pages - freed : 0;
+			int rc = mv_reclaim_frames(
+				vm, s->zcache[i], s->swap[i], &s->reclaim_rng,
+				a->swap_pages, &done, &freed, &e);
+			s->period[i].swap_short = a->swap_pages > freed
+							  ? a->swap_pages -
+								    freed
+							  : 0;
 			struct mv_swap_stats sw = {0};
 			if (s->swap[i])
 				mv_swapfile_stats(s->swap[i], &sw);
-			if (rc == MV_ENOSPC && sw.slots && sw.used >= sw.slots) {
+			if (rc == MV_ENOSPC && sw.slots &&
+			    sw.used >= sw.slots) {
 				s->swap_full++; /* bounded file, not a fault */
 			} else if (rc == MV_EIO || rc == MV_ENOSPC) {
 				s->io_errors++;
@@ -546,8 +568,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	for (int i = 0; i < s->nvms; i++)
 		mv_vm_active_tick(s->vm[i], s->now_ns);
 
-	enum mv_memstate st = mv_memstate_update(&s->memstate,
-						 mv_host_free_fraction(s->host));
+	enum mv_memstate st = mv_memstate_update(
+		&s->memstate, mv_host_free_fraction(s->host));
 	if (s->sc->reclaim.enabled && s->now_ns >= s->next_balance_ns) {
 		balance(s);
 		s->next_balance_ns += s->sc->reclaim.balance_ns;
@@ -565,11 +587,11 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			mv_vm_close_window(s->vm[i]);
 		s->next_window_ns += s->sc->active_window_ns;
 	}
-	if (s->now_ns >= s->next_sample_ns ||
-	    s->now_ns >= s->sc->duration_ns) {
+	if (s->now_ns >= s->next_sample_ns || s->now_ns >= s->sc->duration_ns) {
 		int rc = take_sample(s);
 		if (rc)
-			return mv_error_set(err, rc, NULL, 0, "", "out of memory");
+			return mv_error_set(err, rc, NULL, 0, "",
+					    "out of memory");
 		s->next_sample_ns += s->sc->stats_interval_ns;
 	}
 	if (s->verify) {

@@ -42,15 +42,14 @@ struct mv_trace {
 	size_t cap;
 };
 
-static int trace_err(struct mv_trace *t, struct mv_error *err,
-		     const char *fmt, const char *arg)
+static int trace_err(struct mv_trace *t, struct mv_error *err, const char *fmt,
+		     const char *arg)
 {
 	mv_error_set(err, MV_EINVAL, t->path, (int)t->line, "trace", fmt, arg);
 	return MV_EINVAL;
 }
 
-int mv_trace_open(const char *path, struct mv_trace **out,
-		  struct mv_error *err)
+int mv_trace_open(const char *path, struct mv_trace **out, struct mv_error *err)
 {
 	*out = NULL;
 	struct mv_trace *t = calloc(1, sizeof *t);
@@ -62,9 +61,8 @@ int mv_trace_open(const char *path, struct mv_trace **out,
 	if (!t->f) {
 		int e = errno;
 		free(t);
-		return mv_error_set(err, e == ENOENT ? MV_ENOENT : MV_EIO,
-				    path, 0, "trace", "cannot open: %s",
-				    strerror(e));
+		return mv_error_set(err, e == ENOENT ? MV_ENOENT : MV_EIO, path,
+				    0, "trace", "cannot open: %s", strerror(e));
 	}
 	setvbuf(t->f, NULL, _IOFBF, 1 << 20);
 	char head[8];
@@ -87,7 +85,6 @@ void mv_trace_close(struct mv_trace *t)
 	free(t);
 }
 
-
 static int parse_line(struct mv_trace *t, char *s, struct mv_trace_rec *r,
 		      struct mv_error *err)
 {
@@ -98,27 +95,37 @@ static int parse_line(struct mv_trace *t, char *s, struct mv_trace_rec *r,
 	while (*p == ' ')
 		p++;
 	switch (*p) {
-	case 'I': r->kind = MV_TR_INSTR; break;
-	case 'L': r->kind = MV_TR_LOAD; break;
-	case 'S': r->kind = MV_TR_STORE; break;
-	case 'M': r->kind = MV_TR_MODIFY; break;
-	case '\0': return trace_err(t, err, "empty line%s", "");
+	case 'I':
+		r->kind = MV_TR_INSTR;
+		break;
+	case 'L':
+		r->kind = MV_TR_LOAD;
+		break;
+	case 'S':
+		r->kind = MV_TR_STORE;
+		break;
+	case 'M':
+		r->kind = MV_TR_MODIFY;
+		break;
+	case '\0':
+		return trace_err(t, err, "empty line%s", "");
 	default:
-		return trace_err(t, err,
-				 "expected an access (I, L, S or M), got '%.40s'",
-				 s);
+		return trace_err(
+			t, err,
+			"expected an access (I, L, S or M), got '%.40s'", s);
 	}
 	p++;
 	if (*p != ' ')
-		return trace_err(t, err, "expected a space after the kind: '%.40s'",
-				 s);
+		return trace_err(t, err,
+				 "expected a space after the kind: '%.40s'", s);
 	while (*p == ' ')
 		p++;
 	uint64_t a = 0;
 	int digits = 0;
 	for (int v; (v = mv_hex_digit((unsigned char)*p)) >= 0; p++) {
 		if (++digits > 16)
-			return trace_err(t, err, "address too long: '%.40s'", s);
+			return trace_err(t, err, "address too long: '%.40s'",
+					 s);
 		a = a << 4 | (uint64_t)v;
 	}
 	if (!digits)
@@ -185,7 +192,8 @@ static int next_binary(struct mv_trace *t, struct mv_trace_rec *r,
 	uint64_t a = t->prev + ((d >> 1) ^ (0 - (d & 1)));
 	if (a >> MV_VA_BITS)
 		return trace_err(t, err,
-				 "address beyond the 48-bit address space%s", "");
+				 "address beyond the 48-bit address space%s",
+				 "");
 	if (size == 0 || size > MAX_SIZE)
 		return trace_err(t, err, "size must be 1..4096%s", "");
 	t->prev = a;
@@ -202,10 +210,10 @@ int mv_trace_next(struct mv_trace *t, struct mv_trace_rec *r,
 	for (;;) {
 		ssize_t n = getline(&t->buf, &t->cap, t->f);
 		if (n < 0)
-			return ferror(t->f) ? mv_error_set(err, MV_EIO, t->path,
-							   0, "trace",
-							   "read error")
-					    : 0;
+			return ferror(t->f)
+				       ? mv_error_set(err, MV_EIO, t->path, 0,
+						      "trace", "read error")
+				       : 0;
 		t->line++;
 		if ((size_t)n != strlen(t->buf))
 			return trace_err(t, err, "NUL byte in a text trace%s",
@@ -236,7 +244,8 @@ int mv_trace_convert(const char *in, const char *out, uint64_t *records,
 	char *tmp = malloc(n + 16);
 	if (!tmp) {
 		mv_trace_close(t);
-		return mv_error_set(err, MV_ENOMEM, out, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, out, 0, "",
+				    "out of memory");
 	}
 	snprintf(tmp, n + 16, "%s.tmpXXXXXX", out);
 	int fd = mkstemp(tmp);
@@ -287,7 +296,7 @@ done:
 }
 
 int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
-		  struct mv_error *err)
+		    struct mv_error *err)
 {
 	struct mv_trace_rec r;
 	uint64_t done = 0;
@@ -295,7 +304,8 @@ int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 	struct mv_vm *vm = mv_mmu_vm(m);
 	struct mv_mmu_xlate xl;
 	int rc = 0;
-	while ((!limit || done < limit) && (rc = mv_trace_next(t, &r, err)) == 1) {
+	while ((!limit || done < limit) &&
+	       (rc = mv_trace_next(t, &r, err)) == 1) {
 		int write = r.kind == MV_TR_STORE || r.kind == MV_TR_MODIFY;
 		int fetch = r.kind == MV_TR_INSTR;
 		uint64_t last = r.addr + r.size - 1;
@@ -361,9 +371,11 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 					      ? realloc(pages, c * sizeof *p)
 					      : NULL;
 			if (!p) {
-				rc = mv_error_set(err, MV_ENOMEM, path, 0, "trace",
+				rc = mv_error_set(err, MV_ENOMEM, path, 0,
+						  "trace",
 						  "too many accesses to hold "
-						  "(%llu)", (unsigned long long)n);
+						  "(%llu)",
+						  (unsigned long long)n);
 				break;
 			}
 			pages = p;
@@ -376,7 +388,8 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 		rc = mv_error_set(err, MV_EINVAL, path, 0, "trace",
 				  "the trace holds no accesses");
 	if (rc == 0) {
-		/* the distinct pages, ascending; each access becomes an index */
+		/* the distinct pages, ascending; each access becomes an index
+		 */
 		a->page = malloc(n * sizeof *a->page);
 		a->rec = malloc(n * sizeof *a->rec);
 		if (!a->page || !a->rec)
@@ -397,9 +410,10 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 		a->table_pages = 1;
 		for (int shift = 9; shift <= 27; shift += 9)
 			for (uint64_t i = 0; i < d; i++)
-				a->table_pages +=
-					!i || a->page[i] >> shift !=
-						      a->page[i - 1] >> shift;
+				a->table_pages += !i ||
+						  a->page[i] >> shift !=
+							  a->page[i - 1] >>
+								  shift;
 		uint64_t *shrunk = realloc(a->page, d * sizeof *a->page);
 		if (shrunk)
 			a->page = shrunk;

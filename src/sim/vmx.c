@@ -118,7 +118,6 @@ static int is_key_char(int c)
 	       c == '[' || c == ']' || c == '*';
 }
 
-
 static int add_entry(struct vmx *x, const char *key, size_t klen,
 		     const char *val, size_t vlen, int line)
 {
@@ -189,10 +188,12 @@ static int parse_line(struct vmx *x, const char *p, const char *end, int line,
 				break;
 			int c = (unsigned char)*p++;
 			if (c == '|') {
-				int hi = p < end ? mv_hex_digit((unsigned char)p[0])
+				int hi = p < end ? mv_hex_digit(
+							   (unsigned char)p[0])
 						 : -1;
 				int lo = p + 1 < end
-						 ? mv_hex_digit((unsigned char)p[1])
+						 ? mv_hex_digit(
+							   (unsigned char)p[1])
 						 : -1;
 				if (hi < 0 || lo < 0)
 					return vmx_fail(
@@ -254,12 +255,12 @@ static int parse_text(struct vmx *x, const char *text, size_t len)
 			rc = vmx_fail(x, line, "vmx",
 				      "NUL byte: not a text file");
 		else if (line >= VMX_MAX_LINES)
-			rc = vmx_fail(x, line, "vmx",
-				      "more than %d lines", VMX_MAX_LINES);
+			rc = vmx_fail(x, line, "vmx", "more than %d lines",
+				      VMX_MAX_LINES);
 		else
-			rc = parse_line(x, p, eol > p && eol[-1] == '\r'
-						      ? eol - 1
-						      : eol,
+			rc = parse_line(x, p,
+					eol > p && eol[-1] == '\r' ? eol - 1
+								   : eol,
 					line, val);
 		p = nl ? nl + 1 : end;
 		line++;
@@ -308,8 +309,7 @@ static int mib_value(const struct vmx *x, const struct vmx_entry *e,
 	return 0;
 }
 
-static int bool_value(const struct vmx *x, const struct vmx_entry *e,
-		      int *out)
+static int bool_value(const struct vmx *x, const struct vmx_entry *e, int *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1"};
 	static const char *const no[] = {"false", "no", "off", "0"};
@@ -392,11 +392,10 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	at->name = get(x, "displayName");
 	const char *name = at->name ? at->name->value : default_name;
 	if (!name || !*name)
-		return vmx_fail(x, at->name ? at->name->line : 0,
-				"displayName", "must not be empty");
+		return vmx_fail(x, at->name ? at->name->line : 0, "displayName",
+				"must not be empty");
 	if (strlen(name) >= sizeof vm->name)
-		return vmx_fail(x, at->name ? at->name->line : 0,
-				"displayName",
+		return vmx_fail(x, at->name ? at->name->line : 0, "displayName",
 				"'%s' is longer than %zu characters", name,
 				sizeof vm->name - 1);
 
@@ -417,23 +416,23 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	mv_vm_config_default(vm, name, mem);
 	mv_guest_config_default(&spec->guest);
 	snprintf(vm->source, sizeof vm->source, "%s", x->file);
-	vm->source_line = at->name ? at->name->line
-				   : at->mem ? at->mem->line
-					     : 1;
+	vm->source_line = at->name  ? at->name->line
+			  : at->mem ? at->mem->line
+				    : 1;
 
 	/* reservation: the later of sched.mem.min / sched.mem.minsize */
 	const struct vmx_entry *mn = get(x, "sched.mem.min");
 	const struct vmx_entry *ms = get(x, "sched.mem.minsize");
 	at->min = mn && (!ms || mn->line > ms->line) ? mn : ms;
-	if (at->min && (rc = mib_value(x, at->min, 0, &vm->reservation_bytes,
-				       NULL)))
+	if (at->min &&
+	    (rc = mib_value(x, at->min, 0, &vm->reservation_bytes, NULL)))
 		return rc;
 	if (at->min && vm->reservation_bytes > mem)
-		return vmx_fail(x, at->min->line, at->min->key,
-				"%llu MiB exceeds memsize (%llu MiB)",
-				(unsigned long long)(vm->reservation_bytes /
-						     MV_MIB),
-				(unsigned long long)(mem / MV_MIB));
+		return vmx_fail(
+			x, at->min->line, at->min->key,
+			"%llu MiB exceeds memsize (%llu MiB)",
+			(unsigned long long)(vm->reservation_bytes / MV_MIB),
+			(unsigned long long)(mem / MV_MIB));
 
 	if ((at->max = get(x, "sched.mem.max"))) {
 		int unlimited;
@@ -525,7 +524,8 @@ static int read_settings(const struct vmx *x, const char *default_name,
 		} else {
 			return vmx_fail(x, e->line, e->key,
 					"'%s' is not automatic, software or "
-					"hardware", e->value);
+					"hardware",
+					e->value);
 		}
 		g->mmu = 1;
 	}

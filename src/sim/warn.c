@@ -29,8 +29,8 @@ int mv_scenario_warn(struct mv_scenario *sc, const char *key, const char *file,
 			sc->warnings[i].more++;
 			return 0;
 		}
-	struct mv_warning *w =
-		realloc(sc->warnings, (size_t)(sc->nwarnings + 1) * sizeof *w);
+	struct mv_warning *w = realloc(sc->warnings,
+				       (size_t)(sc->nwarnings + 1) * sizeof *w);
 	if (!w)
 		return MV_ENOMEM;
 	sc->warnings = w;

@@ -63,7 +63,7 @@ const char *mv_xml_duration_str(uint64_t ns, char *buf, size_t n)
 		const char *unit;
 	} units[] = {
 		{3600 * MV_NS_PER_S, "h"}, {60 * MV_NS_PER_S, "m"},
-		{MV_NS_PER_S, "s"},	   {MV_NS_PER_MS, "ms"},
+		{MV_NS_PER_S, "s"},        {MV_NS_PER_MS, "ms"},
 		{MV_NS_PER_US, "us"},
 	};
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)

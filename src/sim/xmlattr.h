@@ -91,16 +91,16 @@ const char *mv_xml_duration_str(uint64_t ns, char *buf, size_t n);
 
 /* The kinds of value a property table reads. */
 enum mv_xprop_kind {
-	MV_XP_NAME,	/* char[size]: 1..size-1 characters */
-	MV_XP_SIZE,	/* uint64_t bytes: "512MiB"; a bare number is bytes */
+	MV_XP_NAME,     /* char[size]: 1..size-1 characters */
+	MV_XP_SIZE,     /* uint64_t bytes: "512MiB"; a bare number is bytes */
 	MV_XP_PAGESIZE, /* the same, a multiple of 4 KiB */
 	MV_XP_DURATION, /* uint64_t ns: "10ms", "30s", "5m" */
 	MV_XP_FRACTION, /* double from 0 to 1: "0.3", "30%" */
-	MV_XP_RATE,	/* double per second: "2000", "50k", "1.5M" */
+	MV_XP_RATE,     /* double per second: "2000", "50k", "1.5M" */
 	MV_XP_POSITIVE, /* double above 0, a plain decimal: "0.99" */
-	MV_XP_BOOL,	/* int 0/1: yes/no, on/off, true/false, 1/0 */
-	MV_XP_U64,	/* uint64_t: a whole number */
-	MV_XP_PAGES,	/* uint32_t: a page count from 1 to 1000000 */
+	MV_XP_BOOL,     /* int 0/1: yes/no, on/off, true/false, 1/0 */
+	MV_XP_U64,      /* uint64_t: a whole number */
+	MV_XP_PAGES,    /* uint32_t: a page count from 1 to 1000000 */
 };
 
 /* One attribute: its name, type and place in the struct being filled. */

@@ -78,25 +78,24 @@ int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err)
 				      0);
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return vm_err(c, err, "name",
-				      "must not contain control characters",
-				      0);
+				      "must not contain control characters", 0);
 	}
 	if (c->mem_bytes == 0)
 		return vm_err(c, err, "memory", "must be greater than 0", 0);
 	if (c->mem_bytes % MV_PAGE_SIZE)
-		return vm_err(c, err, "memory",
-			      "must be a multiple of 4 KiB", 0);
+		return vm_err(c, err, "memory", "must be a multiple of 4 KiB",
+			      0);
 	if (c->mem_bytes > MV_VM_MAX_BYTES)
 		return vm_err(c, err, "memory", "must be at most 1 TiB", 0);
 	if (c->current_bytes == 0)
-		return vm_err(c, err, "currentMemory",
-			      "must be greater than 0", 0);
+		return vm_err(c, err, "currentMemory", "must be greater than 0",
+			      0);
 	if (c->current_bytes % MV_PAGE_SIZE)
 		return vm_err(c, err, "currentMemory",
 			      "must be a multiple of 4 KiB", 0);
 	if (c->current_bytes > c->mem_bytes)
-		return vm_err(c, err, "currentMemory",
-			      "must not exceed memory", c->mem_bytes);
+		return vm_err(c, err, "currentMemory", "must not exceed memory",
+			      c->mem_bytes);
 	if (c->limit_bytes == 0)
 		return vm_err(c, err, "memtune/hard_limit",
 			      "must be greater than 0", 0);
@@ -120,8 +119,7 @@ int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err)
 		return vm_err(c, err, "memtune/soft_limit",
 			      "must not exceed memtune/hard_limit",
 			      c->limit_bytes);
-	if (c->swap_max_bytes != UINT64_MAX &&
-	    c->swap_max_bytes % MV_PAGE_SIZE)
+	if (c->swap_max_bytes != UINT64_MAX && c->swap_max_bytes % MV_PAGE_SIZE)
 		return vm_err(c, err, "memtune/swap_hard_limit",
 			      "must be a multiple of 4 KiB", 0);
 	if (c->balloon_max_bytes != UINT64_MAX &&
@@ -129,8 +127,7 @@ int mv_vm_config_check(const struct mv_vm_config *c, struct mv_error *err)
 		return vm_err(c, err, "sched.mem.maxmemctl",
 			      "must be a multiple of 4 KiB", 0);
 	if (c->balloon_driver != 0 && c->balloon_driver != 1)
-		return vm_err(c, err, "memballoon/model", "must be 0 or 1",
-			      0);
+		return vm_err(c, err, "memballoon/model", "must be 0 or 1", 0);
 	if (c->stats_period_s < 0)
 		return vm_err(c, err, "memballoon/stats",
 			      "period must not be negative", 0);

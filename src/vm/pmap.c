@@ -26,7 +26,7 @@
 #include "memvisor/vm.h"
 
 static const char *const state_names[MV_PS_COUNT] = {
-	"untouched", "private", "shared", "zero",
+	"untouched",  "private", "shared",    "zero",
 	"compressed", "swapped", "ballooned",
 };
 
@@ -53,7 +53,8 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 		return rc;
 	struct mv_vm *vm = calloc(1, sizeof *vm);
 	if (!vm)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
 	vm->cfg = *cfg;
 	vm->id = id;
 	vm->host = h;
@@ -283,7 +284,8 @@ void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u)
 		for (mv_gppn_t g = 0; g < vm->npages; g++)
 			if (vm->pmap[g].state == MV_PS_SHARED)
 				shared_part +=
-					1.0 / vm->host->refcount[vm->pmap[g].mpn];
+					1.0 /
+					vm->host->refcount[vm->pmap[g].mpn];
 	}
 	u->consumed = vm->count[MV_PS_PRIVATE] + (uint64_t)(shared_part + 0.5);
 	u->shared_saved = u->granted - u->consumed;
@@ -307,10 +309,11 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 	for (int s = 0; s < MV_PS_COUNT; s++)
 		sum += vm->count[s];
 	if (sum != vm->npages)
-		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-				    "state counts add up to %llu, not %llu pages",
-				    (unsigned long long)sum,
-				    (unsigned long long)vm->npages);
+		return mv_error_set(
+			err, MV_EINVAL, NULL, 0, name,
+			"state counts add up to %llu, not %llu pages",
+			(unsigned long long)sum,
+			(unsigned long long)vm->npages);
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		const struct mv_pme *e = &vm->pmap[g];
 		if (e->state >= MV_PS_COUNT)
@@ -322,19 +325,22 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 		switch (e->state) {
 		case MV_PS_PRIVATE:
 		case MV_PS_SHARED:
-			if (e->mpn == MV_ZERO_MPN || e->mpn >= vm->host->nframes ||
+			if (e->mpn == MV_ZERO_MPN ||
+			    e->mpn >= vm->host->nframes ||
 			    vm->host->refcount[e->mpn] == 0)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"page %llu (%s) maps frame %u which is "
-					"not in use", (unsigned long long)g,
+					"not in use",
+					(unsigned long long)g,
 					mv_page_state_name(e->state), e->mpn);
 			if ((e->state == MV_PS_SHARED) !=
 			    !!(vm->host->fflags[e->mpn] & MV_FRAME_SHARED))
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"%s page %llu: frame %u is %sa sharing "
-					"frame", mv_page_state_name(e->state),
+					"frame",
+					mv_page_state_name(e->state),
 					(unsigned long long)g, e->mpn,
 					e->state == MV_PS_SHARED ? "not " : "");
 			if (e->state == MV_PS_PRIVATE &&
@@ -342,32 +348,36 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"private page %llu: frame %u has "
-					"refcount %u", (unsigned long long)g,
-					e->mpn, vm->host->refcount[e->mpn]);
+					"refcount %u",
+					(unsigned long long)g, e->mpn,
+					vm->host->refcount[e->mpn]);
 			bytes = mv_host_frame(vm->host, e->mpn);
 			break;
 		case MV_PS_ZERO:
 			if (e->mpn != MV_ZERO_MPN)
-				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-						    "zero page %llu maps frame %u",
-						    (unsigned long long)g, e->mpn);
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"zero page %llu maps frame %u",
+					(unsigned long long)g, e->mpn);
 			bytes = mv_host_frame(vm->host, MV_ZERO_MPN);
 			break;
 		case MV_PS_COMPRESSED:
 		case MV_PS_SWAPPED: {
 			const struct mv_backing_ops *b = &vm->backing[e->state];
 			if (!b->peek)
-				return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-						    "page %llu is %s but no "
-						    "backing store is attached",
-						    (unsigned long long)g,
-						    mv_page_state_name(e->state));
+				return mv_error_set(
+					err, MV_EINVAL, NULL, 0, name,
+					"page %llu is %s but no "
+					"backing store is attached",
+					(unsigned long long)g,
+					mv_page_state_name(e->state));
 			if (b->peek(b->ctx, vm, g, buf))
-				return mv_error_set(err, MV_EIO, NULL, 0, name,
-						    "page %llu: cannot read back "
-						    "from %s store",
-						    (unsigned long long)g,
-						    mv_page_state_name(e->state));
+				return mv_error_set(
+					err, MV_EIO, NULL, 0, name,
+					"page %llu: cannot read back "
+					"from %s store",
+					(unsigned long long)g,
+					mv_page_state_name(e->state));
 			bytes = buf;
 			break;
 		}
@@ -390,7 +400,8 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 		if (count[s] != vm->count[s])
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 					    "%s pages: counter says %llu, pmap "
-					    "has %llu", mv_page_state_name(s),
+					    "has %llu",
+					    mv_page_state_name(s),
 					    (unsigned long long)vm->count[s],
 					    (unsigned long long)count[s]);
 	return 0;

@@ -226,7 +226,8 @@ static void test_unknown_option_exits_2_with_one_line(void **state)
 	mv(&r, "run", "--x", small_path(), NULL);
 	assert_int_equal(r.status, 2);
 	assert_string_equal(
-		r.err, "memvisor: unknown option '--x' (see memvisor run --help)\n");
+		r.err,
+		"memvisor: unknown option '--x' (see memvisor run --help)\n");
 	assert_string_equal(r.out, "");
 	result_free(&r);
 
@@ -238,8 +239,9 @@ static void test_unknown_option_exits_2_with_one_line(void **state)
 
 	mv(&r, "run", "--json=yes", small_path(), NULL);
 	assert_int_equal(r.status, 2);
-	assert_string_equal(r.err, "memvisor: option '--json' takes no argument "
-				   "(see memvisor run --help)\n");
+	assert_string_equal(r.err,
+			    "memvisor: option '--json' takes no argument "
+			    "(see memvisor run --help)\n");
 	result_free(&r);
 
 	mv(&r, "run", "-Z", small_path(), NULL);
@@ -334,12 +336,11 @@ static void test_malformed_scenario_exits_2_naming_file_and_line(void **state)
 	(void)state;
 	struct result r;
 	const char *path = scratch("bad-value.xml");
-	write_file(path,
-		   "<scenario name=\"bad\" seed=\"1\" duration=\"5s\">\n"
-		   "  <host>\n"
-		   "    <memory unit=\"MiB\">lots</memory>\n"
-		   "  </host>\n"
-		   "</scenario>\n");
+	write_file(path, "<scenario name=\"bad\" seed=\"1\" duration=\"5s\">\n"
+			 "  <host>\n"
+			 "    <memory unit=\"MiB\">lots</memory>\n"
+			 "  </host>\n"
+			 "</scenario>\n");
 	mv(&r, "run", path, NULL);
 	assert_int_equal(r.status, 2);
 	assert_one_error_line(&r);
@@ -392,7 +393,8 @@ static void test_small_scenario_prints_a_table_with_both_vms(void **state)
 		char row[160];
 		snprintf(row, sizeof row, "\n  %s ", names[i]);
 		if (!strstr(r.out, row))
-			fail_msg("no table row for %s in:\n%s", names[i], r.out);
+			fail_msg("no table row for %s in:\n%s", names[i],
+				 r.out);
 	}
 	assert_non_null(strstr(r.out, "MEMSZ"));
 	assert_non_null(strstr(r.out, "48.0"));
@@ -423,9 +425,12 @@ static void test_json_output_is_valid_json_with_schema(void **state)
 	write_file(json_path, r.out);
 	result_free(&r);
 	const char *py[] = {
-		"python3", "-c",
-		"import json,sys; json.load(open(sys.argv[1], encoding='utf-8'))",
-		json_path, NULL,
+		"python3",
+		"-c",
+		"import json,sys; json.load(open(sys.argv[1], "
+		"encoding='utf-8'))",
+		json_path,
+		NULL,
 	};
 	run_prog(py, &r);
 	if (r.status != 127)
@@ -605,8 +610,10 @@ static void test_write_error_on_stdout_exits_1(void **state)
 	if (access("/dev/full", W_OK) != 0)
 		skip();
 	char cmd[8192];
-	snprintf(cmd, sizeof cmd, "'%s' run '%s' >/dev/full 2>'%s/.full'; "
-		 "exit $?", g_bin, small_path(), g_dir);
+	snprintf(cmd, sizeof cmd,
+		 "'%s' run '%s' >/dev/full 2>'%s/.full'; "
+		 "exit $?",
+		 g_bin, small_path(), g_dir);
 	int ws = system(cmd);
 	assert_true(WIFEXITED(ws));
 	assert_int_equal(WEXITSTATUS(ws), 1);
@@ -643,8 +650,9 @@ int main(int argc, char **argv)
 	(void)argv;
 	mvt_memvisor_bin(g_bin, sizeof g_bin);
 	if (access(g_bin, X_OK) != 0) {
-		fprintf(stderr, "test_cli: %s: not found or not executable "
-				"(set MV_BIN)\n",
+		fprintf(stderr,
+			"test_cli: %s: not found or not executable "
+			"(set MV_BIN)\n",
 			g_bin);
 		return 1;
 	}
@@ -652,18 +660,27 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_version_prints_name_and_version),
 		cmocka_unit_test(test_help_lists_the_run_command),
 		cmocka_unit_test(test_unknown_option_exits_2_with_one_line),
-		cmocka_unit_test(test_unknown_command_and_missing_arguments_exit_2),
-		cmocka_unit_test(test_bad_option_values_exit_2_naming_the_option),
+		cmocka_unit_test(
+			test_unknown_command_and_missing_arguments_exit_2),
+		cmocka_unit_test(
+			test_bad_option_values_exit_2_naming_the_option),
 		cmocka_unit_test(test_missing_scenario_file_exits_2_naming_it),
-		cmocka_unit_test(test_malformed_scenario_exits_2_naming_file_and_line),
-		cmocka_unit_test(test_small_scenario_prints_a_table_with_both_vms),
+		cmocka_unit_test(
+			test_malformed_scenario_exits_2_naming_file_and_line),
+		cmocka_unit_test(
+			test_small_scenario_prints_a_table_with_both_vms),
 		cmocka_unit_test(test_json_output_is_valid_json_with_schema),
-		cmocka_unit_test(test_same_seed_gives_identical_output_but_wall_clock),
-		cmocka_unit_test(test_timing_prints_measured_figures_on_stderr_only),
+		cmocka_unit_test(
+			test_same_seed_gives_identical_output_but_wall_clock),
+		cmocka_unit_test(
+			test_timing_prints_measured_figures_on_stderr_only),
 		cmocka_unit_test(test_seed_and_duration_override_the_scenario),
-		cmocka_unit_test(test_verify_runs_the_invariant_checks_and_succeeds),
-		cmocka_unit_test(test_output_file_is_complete_and_leaves_no_temporary),
-		cmocka_unit_test(test_failed_run_keeps_the_previous_output_file),
+		cmocka_unit_test(
+			test_verify_runs_the_invariant_checks_and_succeeds),
+		cmocka_unit_test(
+			test_output_file_is_complete_and_leaves_no_temporary),
+		cmocka_unit_test(
+			test_failed_run_keeps_the_previous_output_file),
 		cmocka_unit_test(test_write_error_on_stdout_exits_1),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -22,9 +22,9 @@ static char *g_dir;
 static char g_bin[4096];
 
 struct docs {
-	int status;     /* docs.sh's exit status */
-	char *out;      /* its standard output and error */
-	char *md;       /* the Markdown file afterwards */
+	int status; /* docs.sh's exit status */
+	char *out;  /* its standard output and error */
+	char *md;   /* the Markdown file afterwards */
 };
 
 static void write_md(const char *text)
@@ -106,7 +106,8 @@ static void test_check_passes_when_every_quote_matches(void **state)
 	docs_free(&d);
 }
 
-static void test_check_fails_with_file_line_and_diff_on_a_stale_block(void **state)
+static void
+test_check_fails_with_file_line_and_diff_on_a_stale_block(void **state)
 {
 	(void)state;
 	static const char stale[] =
@@ -232,7 +233,8 @@ static void test_memvisor_in_a_command_is_the_built_binary(void **state)
 {
 	(void)state;
 	struct docs d;
-	write_md("<!-- fig: memvisor --version | head -c 8 -->x<!-- /fig -->\n");
+	write_md(
+		"<!-- fig: memvisor --version | head -c 8 -->x<!-- /fig -->\n");
 	docs(&d, 0);
 	assert_int_equal(d.status, 0);
 	assert_string_equal(d.md, "<!-- fig: memvisor --version | head -c 8 -->"
@@ -254,7 +256,8 @@ int main(void)
 		cmocka_unit_test(test_machine_dependent_blocks_are_not_checked),
 		cmocka_unit_test(test_markdown_blocks_and_the_script_above),
 		cmocka_unit_test(test_markers_in_code_are_left_alone),
-		cmocka_unit_test(test_memvisor_in_a_command_is_the_built_binary),
+		cmocka_unit_test(
+			test_memvisor_in_a_command_is_the_built_binary),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

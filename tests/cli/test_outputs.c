@@ -492,8 +492,8 @@ test_progress_line_shows_time_rate_and_eta_from_the_start(void **state)
 		skip();
 	char slave[256];
 	assert_int_equal(ptsname_r(master, slave, sizeof slave), 0);
-	const char *argv[] = {g_bin,	      "run",
-			      "-o",	      scratch("progress.txt"),
+	const char *argv[] = {g_bin,          "run",
+			      "-o",           scratch("progress.txt"),
 			      scenario("1h"), NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);

@@ -108,9 +108,10 @@ static int teardown(void **state)
 /* ---------------------------------------------------------------- */
 
 static const char *const dms_order[] = {
-	"actual", "swap_in", "swap_out", "major_fault", "minor_fault",
-	"unused", "available", "usable", "last_update", "disk_caches",
-	"hugetlb_pgalloc", "hugetlb_pgfail", "rss",
+	"actual",      "swap_in",     "swap_out",        "major_fault",
+	"minor_fault", "unused",      "available",       "usable",
+	"last_update", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
+	"rss",
 };
 
 /* Every line is "name value"; return the value of `name` or -1. */
@@ -423,8 +424,7 @@ int main(void)
 		cmocka_unit_test(test_dommemstat_errors),
 		cmocka_unit_test(test_run_csv),
 		cmocka_unit_test(test_run_svg),
-		cmocka_unit_test_teardown(test_run_top_in_tmux,
-					  tmux_teardown),
+		cmocka_unit_test_teardown(test_run_top_in_tmux, tmux_teardown),
 		cmocka_unit_test_teardown(test_run_top_fits_80_and_132_columns,
 					  tmux_teardown),
 	};

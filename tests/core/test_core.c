@@ -28,13 +28,12 @@ static void test_every_libvirt_unit_spelling_is_accepted(void **state)
 	(void)state;
 	const uint64_t K = 1000, E2 = 1024;
 	static const char *const ok[] = {
-		"b", "B", "byte", "BYTE", "bytes", "Bytes",
-		"k", "K", "KiB", "kib", "KIB", "kiB", "KB", "kb", "kB",
-		"M", "m", "MiB", "mib", "MIB", "MB", "mb",
-		"G", "g", "GiB", "gib", "GB", "gb",
-		"T", "t", "TiB", "tib", "TB", "tb",
-		"P", "p", "PiB", "pib", "PB", "pb",
-		"E", "e", "EiB", "eib", "EB", "eb",
+		"b",   "B",   "byte", "BYTE", "bytes", "Bytes", "k",   "K",
+		"KiB", "kib", "KIB",  "kiB",  "KB",    "kb",    "kB",  "M",
+		"m",   "MiB", "mib",  "MIB",  "MB",    "mb",    "G",   "g",
+		"GiB", "gib", "GB",   "gb",   "T",     "t",     "TiB", "tib",
+		"TB",  "tb",  "P",    "p",    "PiB",   "pib",   "PB",  "pb",
+		"E",   "e",   "EiB",  "eib",  "EB",    "eb",
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		const char *u = ok[i];
@@ -218,7 +217,8 @@ static void test_hex_digits(void **state)
 	}
 	/* nothing else, control characters that OR 0x20 into a digit
 	 * included */
-	const int bad[] = {0, 0x10, 0x19, '/', ':', '@', 'G', '`', 'g', ' ', 255};
+	const int bad[] = {0,   0x10, 0x19, '/', ':', '@',
+			   'G', '`',  'g',  ' ', 255};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(mv_hex_digit(bad[i]), -1);
 }

@@ -16,7 +16,8 @@ static int lz4_size(const uint8_t *page)
 				    (int)sizeof out);
 }
 
-static void test_os_pages_are_identical_across_vms_and_differ_by_image(void **state)
+static void
+test_os_pages_are_identical_across_vms_and_differ_by_image(void **state)
 {
 	(void)state;
 	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE], c[MV_PAGE_SIZE];
@@ -110,9 +111,8 @@ static void rig_run(struct rig *r, uint64_t steps)
 	}
 }
 
-static struct mv_workload_config *add_wl(struct mv_guest_config *gc,
-					 enum mv_wl_kind k, uint64_t mib,
-					 double rate)
+static struct mv_workload_config *
+add_wl(struct mv_guest_config *gc, enum mv_wl_kind k, uint64_t mib, double rate)
 {
 	struct mv_workload_config *w = &gc->workload[gc->nworkloads++];
 	mv_workload_config_default(w);
@@ -178,8 +178,8 @@ static void test_every_workload_touches_its_whole_set(void **state)
 	gc.os_bytes = 0;
 	uint64_t want = 0;
 	for (int i = 0; i < 4; i++) {
-		struct mv_workload_config *w =
-			add_wl(&gc, MV_WL_STEADY, 1, i == 2 ? 2e6 : 1e5);
+		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 1,
+						      i == 2 ? 2e6 : 1e5);
 		w->size_bytes = pages[i] * MV_PAGE_SIZE;
 		w->dist = i == 2 ? MV_DIST_ZIPF : MV_DIST_UNIFORM;
 		want += pages[i];
@@ -195,7 +195,8 @@ static void test_every_workload_touches_its_whole_set(void **state)
 	rig_down(&r);
 }
 
-static void test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
+static void
+test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
 {
 	(void)state;
 	struct mv_guest_config gc;
@@ -245,7 +246,8 @@ static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
 		gc.flavour = flav ? MV_GUEST_WINDOWS : MV_GUEST_LINUX;
 		gc.os_bytes = 0;
 		/* a process that exits after 300 ms, freeing 4 MiB */
-		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4, 200000);
+		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4,
+						      200000);
 		w->stop_ns = 300 * MV_NS_PER_MS;
 		w->compressibility = 0;
 		struct rig r;
@@ -419,7 +421,8 @@ static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
 	rig_down(&r);
 }
 
-static void test_balloon_inflates_at_its_rate_and_starts_from_current_memory(void **state)
+static void
+test_balloon_inflates_at_its_rate_and_starts_from_current_memory(void **state)
 {
 	(void)state;
 	struct mv_guest_config gc;
@@ -463,22 +466,30 @@ static void test_balloon_inflates_at_its_rate_and_starts_from_current_memory(voi
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_os_pages_are_identical_across_vms_and_differ_by_image),
+		cmocka_unit_test(
+			test_os_pages_are_identical_across_vms_and_differ_by_image),
 		cmocka_unit_test(test_data_compressibility_controls_lz4_size),
-		cmocka_unit_test(test_data_pages_are_unique_per_key_and_repeatable),
+		cmocka_unit_test(
+			test_data_pages_are_unique_per_key_and_repeatable),
 		cmocka_unit_test(test_boot_reads_the_os_image_into_page_cache),
-		cmocka_unit_test(test_steady_workload_touches_its_set_and_no_more),
+		cmocka_unit_test(
+			test_steady_workload_touches_its_set_and_no_more),
 		cmocka_unit_test(test_every_workload_touches_its_whole_set),
-		cmocka_unit_test(test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
+		cmocka_unit_test(
+			test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
 		cmocka_unit_test(test_guest_without_swap_counts_oom),
-		cmocka_unit_test(test_windows_zeroes_freed_pages_linux_does_not),
+		cmocka_unit_test(
+			test_windows_zeroes_freed_pages_linux_does_not),
 		cmocka_unit_test(test_idle_workload_populates_then_rests),
 		cmocka_unit_test(test_leak_grows_and_stops_at_its_maximum),
 		cmocka_unit_test(test_phased_working_set_moves),
 		cmocka_unit_test(test_stall_slows_the_guest_down),
-		cmocka_unit_test(test_balloon_takes_free_pages_first_and_frees_frames),
-		cmocka_unit_test(test_balloon_makes_the_guest_drop_cache_then_swap),
-		cmocka_unit_test(test_balloon_inflates_at_its_rate_and_starts_from_current_memory),
+		cmocka_unit_test(
+			test_balloon_takes_free_pages_first_and_frees_frames),
+		cmocka_unit_test(
+			test_balloon_makes_the_guest_drop_cache_then_swap),
+		cmocka_unit_test(
+			test_balloon_inflates_at_its_rate_and_starts_from_current_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

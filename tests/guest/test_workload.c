@@ -35,7 +35,8 @@ static void assert_scatter_is_bijection(uint64_t n, uint64_t seed)
 		assert_true(v < n);
 		if (hit[v])
 			fail_msg("n=%llu seed=%llu: page %llu reached twice",
-				 (unsigned long long)n, (unsigned long long)seed,
+				 (unsigned long long)n,
+				 (unsigned long long)seed,
 				 (unsigned long long)v);
 		hit[v] = 1;
 	}
@@ -50,10 +51,25 @@ static void test_scatter_is_a_bijection_for_every_set_size(void **state)
 	 * php-fpm) and 96 MiB (examples/trace.xml), powers of 2, primes
 	 * (some of them candidates themselves), 1 and 2 */
 	static const uint64_t sizes[] = {
-		1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 23, 46, 69, 587, 1174, 1200,
-		1761, 13501, 40503, 81006, 121509, 38400, 24576, 51200, 76800,
-		1024, 4096, 65536, 131072, 1u << 20, 7919, 15838, 23757,
-		104729, 209458, 1000003, 15485863, 2 * 3 * 5 * 7 * 11 * 13 * 17};
+		1,        2,
+		3,        4,
+		5,        6,
+		7,        8,
+		9,        12,
+		23,       46,
+		69,       587,
+		1174,     1200,
+		1761,     13501,
+		40503,    81006,
+		121509,   38400,
+		24576,    51200,
+		76800,    1024,
+		4096,     65536,
+		131072,   1u << 20,
+		7919,     15838,
+		23757,    104729,
+		209458,   1000003,
+		15485863, 2 * 3 * 5 * 7 * 11 * 13 * 17};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
 		for (uint64_t seed = 0; seed < (sizes[i] < 200000 ? 16 : 5);
 		     seed++)
@@ -64,7 +80,8 @@ static void test_scatter_is_a_bijection_for_every_set_size(void **state)
 			assert_scatter_is_bijection(n, seed);
 }
 
-static void test_multiplier_is_deterministic_and_varies_with_the_seed(void **state)
+static void
+test_multiplier_is_deterministic_and_varies_with_the_seed(void **state)
 {
 	(void)state;
 	uint64_t n = 38400;
@@ -144,7 +161,8 @@ static void test_steady_sets_of_every_shape_are_touched_whole(void **state)
 	(void)state;
 	/* 1200 pages at index 1 got 40503 mod 1200 = 903 = 3 x 301 before
 	 * the fix, and touched 400 pages; index 0..4 tries each candidate */
-	static const uint64_t pages[] = {1200, 38400 / 8, 1761, 552, 1587, 4096};
+	static const uint64_t pages[] = {1200, 38400 / 8, 1761,
+					 552,  1587,      4096};
 	for (int i = 0; i < 6; i++) {
 		for (int zipf = 0; zipf < 2; zipf++) {
 			struct mv_workload_config c;
@@ -161,10 +179,13 @@ static void test_steady_sets_of_every_shape_are_touched_whole(void **state)
 			assert_int_equal(r.touches, (uint64_t)c.rate);
 			assert_int_equal(w.done, (uint64_t)c.rate);
 			if (count_touched(&r, nv) != pages[i])
-				fail_msg("workload %d (%s) of %llu pages touched "
-					 "%llu", i, zipf ? "zipf" : "uniform",
+				fail_msg("workload %d (%s) of %llu pages "
+					 "touched "
+					 "%llu",
+					 i, zipf ? "zipf" : "uniform",
 					 (unsigned long long)pages[i],
-					 (unsigned long long)count_touched(&r, nv));
+					 (unsigned long long)count_touched(&r,
+									   nv));
 			free(r.touched);
 		}
 	}
@@ -237,11 +258,16 @@ static void test_phased_set_releases_what_it_leaves_behind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scatter_is_a_bijection_for_every_set_size),
-		cmocka_unit_test(test_multiplier_is_deterministic_and_varies_with_the_seed),
-		cmocka_unit_test(test_steady_sets_of_every_shape_are_touched_whole),
-		cmocka_unit_test(test_blocked_step_waits_out_the_rest_and_trace_retries),
-		cmocka_unit_test(test_phased_set_releases_what_it_leaves_behind),
+		cmocka_unit_test(
+			test_scatter_is_a_bijection_for_every_set_size),
+		cmocka_unit_test(
+			test_multiplier_is_deterministic_and_varies_with_the_seed),
+		cmocka_unit_test(
+			test_steady_sets_of_every_shape_are_touched_whole),
+		cmocka_unit_test(
+			test_blocked_step_waits_out_the_rest_and_trace_retries),
+		cmocka_unit_test(
+			test_phased_set_releases_what_it_leaves_behind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

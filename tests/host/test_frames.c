@@ -118,7 +118,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_host_has_every_frame_free),
-		cmocka_unit_test(test_alloc_and_put_keep_counts_and_recycle_lifo),
+		cmocka_unit_test(
+			test_alloc_and_put_keep_counts_and_recycle_lifo),
 		cmocka_unit_test(test_full_host_returns_none),
 		cmocka_unit_test(test_numa_prefers_home_node_then_falls_back),
 		cmocka_unit_test(test_frames_hold_real_bytes),

@@ -138,7 +138,8 @@ static void test_tlb_hit_needs_no_walk(void **state)
 	const struct mv_mmu_counters *c = mv_mmu_counters(f.m);
 	uint64_t walks = c->walks, hits = c->l1_hits;
 	for (int i = 0; i < 100; i++)
-		assert_non_null(mv_mmu_access(f.m, 0x1000 + 8 * i, i & 1, 0, NULL));
+		assert_non_null(
+			mv_mmu_access(f.m, 0x1000 + 8 * i, i & 1, 0, NULL));
 	assert_int_equal(c->walks, walks);
 	assert_int_equal(c->l1_hits, hits + 100);
 	/* the TLB key keeps 36 bits of page number: an address past 2^48
@@ -200,7 +201,8 @@ static void test_shadow_remap_is_seen_after_unmap(void **state)
 	teardown_fix(&f);
 }
 
-static void test_context_switch_exits_only_in_shadow_and_keeps_tags(void **state)
+static void
+test_context_switch_exits_only_in_shadow_and_keeps_tags(void **state)
 {
 	(void)state;
 	for (int mode = 0; mode < MV_MMU_MODES; mode++) {
@@ -279,13 +281,15 @@ static void test_unmapping_a_2m_page_drops_all_its_entries(void **state)
 		assert_int_equal(mv_mmu_map(f.m, gva, a), 0);
 		struct mv_mmu_xlate xl;
 		for (uint64_t k = 0; k < 8; k++) {
-			assert_non_null(mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
+			assert_non_null(
+				mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
 			assert_int_equal(xl.gppn, a + k);
 		}
 		assert_int_equal(mv_mmu_unmap(f.m, gva), 0);
 		assert_int_equal(mv_mmu_map(f.m, gva, b), 0);
 		for (uint64_t k = 0; k < 8; k++) {
-			assert_non_null(mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
+			assert_non_null(
+				mv_mmu_access(f.m, gva + k * 4096, 0, 0, &xl));
 			assert_int_equal(xl.gppn, b + k);
 		}
 		teardown_fix(&f);
@@ -441,7 +445,8 @@ static char *make_trace(const char *dir, int n)
 		fprintf(fp, "I  %08llx,%d\n", (unsigned long long)pc, 4);
 		uint64_t k = mv_rng_below(&r, 4);
 		uint64_t a = k == 0 ? sp - mv_rng_below(&r, 16384)
-				    : 0x5555000000ull + mv_rng_below(&r, 24 << 20);
+				    : 0x5555000000ull +
+					      mv_rng_below(&r, 24 << 20);
 		static const char kinds[] = "LSML";
 		fprintf(fp, " %c %09llx,%d\n", kinds[mv_rng_below(&r, 4)],
 			(unsigned long long)a, 8);
@@ -470,7 +475,8 @@ static void replay_agree(const char *path, int big)
 		int write = rec.kind == MV_TR_STORE || rec.kind == MV_TR_MODIFY;
 		for (int i = 0; i < MV_MMU_MODES; i++) {
 			uint8_t *p = mv_mmu_access(f[i].m, rec.addr, write,
-						   rec.kind == MV_TR_INSTR, &xl[i]);
+						   rec.kind == MV_TR_INSTR,
+						   &xl[i]);
 			assert_non_null(p);
 			assert_int_equal(xl[i].mpn,
 					 f[i].vm->pmap[xl[i].gppn].mpn);
@@ -612,9 +618,10 @@ static void test_replay_counts_every_access(void **state)
 {
 	(void)state;
 	char *dir = mvt_tmpdir("mvmmu");
-	char *path = write_file(dir, "t.lackey",
-				"I  00400ffe,4\n L 7ff000398,8\n S 7ff000398,8\n"
-				" M 0421c7f0,4\n");
+	char *path = write_file(
+		dir, "t.lackey",
+		"I  00400ffe,4\n L 7ff000398,8\n S 7ff000398,8\n"
+		" M 0421c7f0,4\n");
 	struct fix f;
 	setup(&f, MV_MMU_NATIVE, 0, 0, 1);
 	struct mv_trace *t;
@@ -636,7 +643,8 @@ static void test_replay_counts_every_access(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_native_cold_walk_reads_one_entry_per_level),
+		cmocka_unit_test(
+			test_native_cold_walk_reads_one_entry_per_level),
 		cmocka_unit_test(test_shadow_cold_walk_is_one_dimensional),
 		cmocka_unit_test(test_nested_cold_walk_makes_24_references),
 		cmocka_unit_test(test_nested_walk_caches_shorten_the_cold_walk),
@@ -645,14 +653,20 @@ int main(void)
 		cmocka_unit_test(test_shadow_pt_write_is_exactly_one_exit),
 		cmocka_unit_test(test_nested_pt_write_causes_no_exit),
 		cmocka_unit_test(test_shadow_remap_is_seen_after_unmap),
-		cmocka_unit_test(test_context_switch_exits_only_in_shadow_and_keeps_tags),
+		cmocka_unit_test(
+			test_context_switch_exits_only_in_shadow_and_keeps_tags),
 		cmocka_unit_test(test_untagged_tlb_is_flushed_on_every_switch),
 		cmocka_unit_test(test_failed_process_creation_leaves_nothing),
-		cmocka_unit_test(test_unmapping_a_2m_page_drops_all_its_entries),
-		cmocka_unit_test(test_hypervisor_remap_invalidates_translations),
-		cmocka_unit_test(test_moving_a_guest_table_page_keeps_translations),
-		cmocka_unit_test(test_write_to_shared_page_faults_through_the_vm),
-		cmocka_unit_test(test_three_modes_agree_on_every_access_of_a_trace),
+		cmocka_unit_test(
+			test_unmapping_a_2m_page_drops_all_its_entries),
+		cmocka_unit_test(
+			test_hypervisor_remap_invalidates_translations),
+		cmocka_unit_test(
+			test_moving_a_guest_table_page_keeps_translations),
+		cmocka_unit_test(
+			test_write_to_shared_page_faults_through_the_vm),
+		cmocka_unit_test(
+			test_three_modes_agree_on_every_access_of_a_trace),
 		cmocka_unit_test(test_three_modes_agree_on_a_real_python_trace),
 		cmocka_unit_test(test_bad_trace_lines_name_file_and_line),
 		cmocka_unit_test(test_binary_trace_round_trips),

@@ -80,12 +80,19 @@ static void test_bad_options_are_usage_errors(void **state)
 	(void)state;
 	struct run r;
 	const char *bad[] = {
-		"mmu --mode fast --trace x", "mmu --page-size 3k --trace x",
-		"mmu", "mmu --trace x --limit 0", "mmu --convert onlyone",
-		"mmu --trace /nonexistent/trace", "mmu --trace x --set foo=1",
-		"mmu --trace x --set l2-4k", "mmu --trace x --set l2-4k=100x3",
-		"mmu --trace x --set pwc=1,2", "mmu --trace x --set lat-exit=-1",
-		"mmu --trace x --set l2-4k=0x4", "mmu --trace x --set =5",
+		"mmu --mode fast --trace x",
+		"mmu --page-size 3k --trace x",
+		"mmu",
+		"mmu --trace x --limit 0",
+		"mmu --convert onlyone",
+		"mmu --trace /nonexistent/trace",
+		"mmu --trace x --set foo=1",
+		"mmu --trace x --set l2-4k",
+		"mmu --trace x --set l2-4k=100x3",
+		"mmu --trace x --set pwc=1,2",
+		"mmu --trace x --set lat-exit=-1",
+		"mmu --trace x --set l2-4k=0x4",
+		"mmu --trace x --set =5",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		run(&r, bad[i]);
@@ -105,9 +112,10 @@ static void table_rows(const char *out, char *rows, size_t n)
 		size_t len = e ? (size_t)(e - l + 1) : strlen(l);
 		for (int i = 0; i < 3; i++)
 			if (!strncmp(l, modes[i], 7))
-				strncat(rows, l, len < n - strlen(rows) - 1
-							 ? len
-							 : n - strlen(rows) - 1);
+				strncat(rows, l,
+					len < n - strlen(rows) - 1
+						? len
+						: n - strlen(rows) - 1);
 		l += len;
 	}
 }
@@ -181,7 +189,8 @@ int main(void)
 	g_dir = mvt_tmpdir("mvmmucli");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_describes_the_command),
-		cmocka_unit_test(test_bad_trace_line_is_one_error_line_and_status_2),
+		cmocka_unit_test(
+			test_bad_trace_line_is_one_error_line_and_status_2),
 		cmocka_unit_test(test_bad_options_are_usage_errors),
 		cmocka_unit_test(test_set_changes_the_tlb),
 		cmocka_unit_test(test_replay_and_convert_give_the_same_figures),

@@ -64,8 +64,12 @@ static struct mv_policy_vm pvm(uint64_t consumed, uint64_t reservation,
 
 static struct mv_policy_host phost(uint64_t free, enum mv_memstate st)
 {
-	struct mv_policy_host h = {.total = 100000, .free = free, .state = st,
-				   .goal = 0.08, .soft = 0.04, .margin = 0.01,
+	struct mv_policy_host h = {.total = 100000,
+				   .free = free,
+				   .state = st,
+				   .goal = 0.08,
+				   .soft = 0.04,
+				   .margin = 0.01,
 				   .idle_tax = 0.75};
 	return h;
 }
@@ -161,7 +165,8 @@ static void test_limit_is_enforced_in_any_state(void **state)
 	assert_int_equal(a[1].swap_pages, 2000);
 }
 
-static void test_balloon_is_capped_and_deflates_with_memory_to_spare(void **state)
+static void
+test_balloon_is_capped_and_deflates_with_memory_to_spare(void **state)
 {
 	(void)state;
 	struct mv_policy_vm v[1] = {pvm(3000, 0, 1)};
@@ -175,7 +180,6 @@ static void test_balloon_is_capped_and_deflates_with_memory_to_spare(void **stat
 	mv_policy_plan(&h, 1, v, a);
 	assert_int_equal(a[0].balloon_target, 1000); /* down to currentMemory */
 }
-
 
 /* ---- state models ------------------------------------------------------ */
 
@@ -197,7 +201,8 @@ static void test_vsphere5_min_free_matches_published_figures(void **state)
 	double mf128 = mv_memstate_min_free(128 * MV_GIB) / MIB(1);
 	assert_true(fabs(mf96 - 1597.6) < 0.25);
 	assert_true(fabs(mf128 - 1925.0) < 0.25);
-	assert_true(fabs(mv_memstate_min_free(4 * MV_GIB) / MIB(1) - 245.76) < 1e-6);
+	assert_true(fabs(mv_memstate_min_free(4 * MV_GIB) / MIB(1) - 245.76) <
+		    1e-6);
 	double mf28 = mv_memstate_min_free(28 * MV_GIB) / MIB(1);
 	assert_true(fabs(mf28 - 901.12) < 1e-6);
 	assert_true(fabs(mv_memstate_min_free(72 * MV_GIB) / MIB(1) - mf28 -
@@ -205,7 +210,8 @@ static void test_vsphere5_min_free_matches_published_figures(void **state)
 	assert_true(fabs(mv_memstate_min_free(144 * MV_GIB) / MIB(1) - mf28 -
 			 (2086.84 - 899)) < 1e-6);
 	/* a small host is all in the first band: 6% */
-	assert_true(fabs(mv_memstate_min_free(2 * MV_GIB) / MIB(2048) - 0.06) < 1e-12);
+	assert_true(fabs(mv_memstate_min_free(2 * MV_GIB) / MIB(2048) - 0.06) <
+		    1e-12);
 }
 
 /* The thresholds table of docs/policy.md, for a 96 GiB host, in MiB. */
@@ -221,15 +227,21 @@ static void test_thresholds_table_for_a_96_gib_host(void **state)
 	} want[] = {
 		{MV_MEMSTATE_ESX41, 5898.24, 0, 3932.16, 1966.08, 983.04},
 		{MV_MEMSTATE_VSPHERE5, 1597.44, 0, 1022.36, 511.18, 255.59},
-		{MV_MEMSTATE_VSPHERE6, 6389.76, 1597.44, 1022.36, 511.18, 255.59},
+		{MV_MEMSTATE_VSPHERE6, 6389.76, 1597.44, 1022.36, 511.18,
+		 255.59},
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		mv_memstate_lines(want[i].m, &esx41, host, l);
-		assert_true(fabs(l[MV_MEMSTATE_HIGH] * mib - want[i].high) < 0.01);
-		assert_true(fabs(l[MV_MEMSTATE_CLEAR] * mib - want[i].clear) < 0.01);
-		assert_true(fabs(l[MV_MEMSTATE_SOFT] * mib - want[i].soft) < 0.01);
-		assert_true(fabs(l[MV_MEMSTATE_HARD] * mib - want[i].hard) < 0.01);
-		assert_true(fabs(l[MV_MEMSTATE_LOW] * mib - want[i].low) < 0.01);
+		assert_true(fabs(l[MV_MEMSTATE_HIGH] * mib - want[i].high) <
+			    0.01);
+		assert_true(fabs(l[MV_MEMSTATE_CLEAR] * mib - want[i].clear) <
+			    0.01);
+		assert_true(fabs(l[MV_MEMSTATE_SOFT] * mib - want[i].soft) <
+			    0.01);
+		assert_true(fabs(l[MV_MEMSTATE_HARD] * mib - want[i].hard) <
+			    0.01);
+		assert_true(fabs(l[MV_MEMSTATE_LOW] * mib - want[i].low) <
+			    0.01);
 	}
 }
 
@@ -239,7 +251,9 @@ static void test_model_names_parse_both_ways(void **state)
 	enum mv_memstate_model m;
 	for (int i = 0; i < MV_MEMSTATE_MODEL_COUNT; i++) {
 		assert_int_equal(mv_memstate_model_parse(
-					 mv_memstate_model_name((enum mv_memstate_model)i), &m),
+					 mv_memstate_model_name(
+						 (enum mv_memstate_model)i),
+					 &m),
 				 0);
 		assert_int_equal(m, i);
 	}
@@ -306,8 +320,10 @@ static void test_rho_follows_waldspurgers_formula(void **state)
 {
 	(void)state;
 	/* k = 4: an idle page costs four active ones */
-	assert_true(fabs(mv_policy_rho(1000, 1000, 0.1, 0.75) - 1.0 / 3.7) < 1e-12);
-	assert_true(fabs(mv_policy_rho(1000, 1000, 0.9, 0.75) - 1.0 / 1.3) < 1e-12);
+	assert_true(fabs(mv_policy_rho(1000, 1000, 0.1, 0.75) - 1.0 / 3.7) <
+		    1e-12);
+	assert_true(fabs(mv_policy_rho(1000, 1000, 0.9, 0.75) - 1.0 / 1.3) <
+		    1e-12);
 	/* no tax: plain shares per page, whatever f */
 	assert_true(fabs(mv_policy_rho(1000, 500, 0.0, 0.0) - 2.0) < 1e-12);
 	assert_true(isinf(mv_policy_rho(1000, 0, 0.5, 0.75)));
@@ -336,9 +352,11 @@ static void test_idle_vm_gives_first_under_the_tax(void **state)
 	 * pages held), then both give, keeping them equal */
 	h = phost(0, MV_MEMSTATE_SOFT);
 	mv_policy_plan(&h, 2, v, a);
-	assert_true(llabs((long long)(a[0].reclaim + a[1].reclaim) - 8000) <= 2);
+	assert_true(llabs((long long)(a[0].reclaim + a[1].reclaim) - 8000) <=
+		    2);
 	assert_true(a[0].reclaim > a[1].reclaim);
-	double p0 = 8000.0 - (double)a[0].reclaim, p1 = 8000.0 - (double)a[1].reclaim;
+	double p0 = 8000.0 - (double)a[0].reclaim,
+	       p1 = 8000.0 - (double)a[1].reclaim;
 	double c0 = cost(p0, 800, 4), c1 = cost(p1, 7200, 4);
 	assert_true(fabs(c0 - c1) / c1 < 0.002); /* equal rho (equal shares) */
 	/* tax 0%: pure proportional share, f does not matter */
@@ -387,7 +405,8 @@ static void test_tax_rate_is_the_fraction_of_idle_pages_reclaimed(void **state)
 		h.idle_tax = taxes[i];
 		struct mv_policy_action a[2];
 		mv_policy_plan(&h, 2, v, a);
-		assert_true(llabs((long long)a[0].reclaim - (long long)take) <= 1);
+		assert_true(llabs((long long)a[0].reclaim - (long long)take) <=
+			    1);
 		assert_int_equal(a[1].reclaim, 0);
 		/* asked for more than that, the active VM gives too */
 		h.goal = (double)(take + 2000) / (double)h.total;
@@ -430,28 +449,32 @@ static void test_revocation_keeps_reservations_and_levels_rho(void **state)
 		uint64_t avail = 0;
 		for (int i = 0; i < n; i++) {
 			v[i] = pvm(1000 + mv_rng_below(&rng, 9000), 0, 0);
-			v[i].reservation = mv_rng_below(&rng, v[i].consumed + 1);
+			v[i].reservation = mv_rng_below(&rng,
+							v[i].consumed + 1);
 			v[i].shares = mv_rng_below(&rng, 5000);
 			v[i].active = (double)mv_rng_below(&rng, 101) / 100.0;
 			avail += v[i].consumed - v[i].reservation;
 		}
-		struct mv_policy_host h =
-			phost(mv_rng_below(&rng, 8000), MV_MEMSTATE_HARD);
+		struct mv_policy_host h = phost(mv_rng_below(&rng, 8000),
+						MV_MEMSTATE_HARD);
 		h.idle_tax = (double)mv_rng_below(&rng, 100) / 100.0;
 		double k = 1.0 / (1.0 - h.idle_tax);
 		uint64_t need = 8000 - h.free, sum = 0;
 		mv_policy_plan(&h, n, v, a);
 		double level = 0; /* cost per share of the VMs that gave */
 		for (int i = 0; i < n; i++) {
-			assert_true(a[i].reclaim <= v[i].consumed - v[i].reservation);
+			assert_true(a[i].reclaim <=
+				    v[i].consumed - v[i].reservation);
 			sum += a[i].reclaim;
 		}
 		uint64_t want = need < avail ? need : avail;
 		assert_true(llabs((long long)sum - (long long)want) <= n);
 		for (int i = 0; i < n; i++) {
 			double p = (double)(v[i].consumed - a[i].reclaim);
-			double c = cost(p, v[i].active * (double)v[i].consumed, k);
-			if (a[i].reclaim > 1 && p > (double)v[i].reservation + 1 &&
+			double c = cost(p, v[i].active * (double)v[i].consumed,
+					k);
+			if (a[i].reclaim > 1 &&
+			    p > (double)v[i].reservation + 1 &&
 			    v[i].shares > 0 && c / (double)v[i].shares > level)
 				level = c / (double)v[i].shares;
 		}
@@ -461,7 +484,8 @@ static void test_revocation_keeps_reservations_and_levels_rho(void **state)
 			double c = cost((double)v[i].consumed,
 					v[i].active * (double)v[i].consumed, k);
 			/* gave nothing: it was at or below the level already */
-			assert_true(c / (double)v[i].shares <= level * 1.01 + 1e-3);
+			assert_true(c / (double)v[i].shares <=
+				    level * 1.01 + 1e-3);
 		}
 	}
 }
@@ -473,22 +497,29 @@ int main(void)
 		cmocka_unit_test(test_states_do_not_flap_at_a_threshold),
 		cmocka_unit_test(test_high_state_takes_nothing),
 		cmocka_unit_test(test_soft_state_balloons_only),
-		cmocka_unit_test(test_hard_state_swaps_what_the_balloon_cannot_deliver),
-		cmocka_unit_test(test_a_balloon_that_frees_nothing_is_not_counted_on),
+		cmocka_unit_test(
+			test_hard_state_swaps_what_the_balloon_cannot_deliver),
+		cmocka_unit_test(
+			test_a_balloon_that_frees_nothing_is_not_counted_on),
 		cmocka_unit_test(test_reservation_is_never_reclaimed),
 		cmocka_unit_test(test_limit_is_enforced_in_any_state),
-		cmocka_unit_test(test_balloon_is_capped_and_deflates_with_memory_to_spare),
-		cmocka_unit_test(test_vsphere5_min_free_matches_published_figures),
+		cmocka_unit_test(
+			test_balloon_is_capped_and_deflates_with_memory_to_spare),
+		cmocka_unit_test(
+			test_vsphere5_min_free_matches_published_figures),
 		cmocka_unit_test(test_thresholds_table_for_a_96_gib_host),
 		cmocka_unit_test(test_model_names_parse_both_ways),
 		cmocka_unit_test(test_four_state_models_skip_clear),
 		cmocka_unit_test(test_vsphere6_enters_clear_before_soft),
 		cmocka_unit_test(test_rho_follows_waldspurgers_formula),
 		cmocka_unit_test(test_idle_vm_gives_first_under_the_tax),
-		cmocka_unit_test(test_without_tax_vms_end_at_equal_pages_per_share),
-		cmocka_unit_test(test_tax_rate_is_the_fraction_of_idle_pages_reclaimed),
+		cmocka_unit_test(
+			test_without_tax_vms_end_at_equal_pages_per_share),
+		cmocka_unit_test(
+			test_tax_rate_is_the_fraction_of_idle_pages_reclaimed),
 		cmocka_unit_test(test_a_vm_without_shares_gives_first),
-		cmocka_unit_test(test_revocation_keeps_reservations_and_levels_rho),
+		cmocka_unit_test(
+			test_revocation_keeps_reservations_and_levels_rho),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

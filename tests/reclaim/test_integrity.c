@@ -36,11 +36,11 @@
 #include "support/mvtest.h"
 
 #define NVM 3
-#define VM_KIB 512          /* 128 pages per VM */
-#define HOST_MIB 16         /* the smallest host */
-#define FREE_FRAMES 256     /* left by the other tenant for 384 pages */
-#define CACHE_BYTES 16384   /* 4 frames, 8 compressed pages, per VM */
-#define NPAT 6              /* duplicate contents, the same in every VM */
+#define VM_KIB 512        /* 128 pages per VM */
+#define HOST_MIB 16       /* the smallest host */
+#define FREE_FRAMES 256   /* left by the other tenant for 384 pages */
+#define CACHE_BYTES 16384 /* 4 frames, 8 compressed pages, per VM */
+#define NPAT 6            /* duplicate contents, the same in every VM */
 #define OPS 3000
 #define READBACK_EVERY 500
 #define MAX_TRIES 200
@@ -51,7 +51,7 @@ struct world {
 	struct mv_vm *vm[NVM];
 	struct mv_swapfile *sf[NVM];
 	struct mv_zcache *z[NVM];
-	struct mv_vm *tenant;  /* holds the rest of the host's memory */
+	struct mv_vm *tenant; /* holds the rest of the host's memory */
 	struct mv_sharer *s;
 	struct mv_rng rng;     /* the operations */
 	struct mv_rng victims; /* the reclaimer's random victims */
@@ -98,23 +98,20 @@ static struct totals totals_of(const struct final *f)
 static void report(uint64_t seed, const struct final *f)
 {
 	struct totals t = totals_of(f);
-	print_message("seed %llu: %llu merges, %llu hash collisions, %llu "
-		      "compressed, %llu evicted, %llu rejected, %llu swap-ins, "
-		      "%llu+%llu I/O errors, %llu balloon pages, %llu waits, "
-		      "%llu reclaimed, %llu word writes\n",
-		      (unsigned long long)seed,
-		      (unsigned long long)f->sh.merges,
-		      (unsigned long long)f->sh.hash_collisions,
-		      (unsigned long long)t.compressed,
-		      (unsigned long long)t.evicted,
-		      (unsigned long long)t.rejected,
-		      (unsigned long long)t.swapins,
-		      (unsigned long long)t.read_errors,
-		      (unsigned long long)t.write_errors,
-		      (unsigned long long)t.balloon,
-		      (unsigned long long)f->waits,
-		      (unsigned long long)f->reclaimed,
-		      (unsigned long long)f->word_writes);
+	print_message(
+		"seed %llu: %llu merges, %llu hash collisions, %llu "
+		"compressed, %llu evicted, %llu rejected, %llu swap-ins, "
+		"%llu+%llu I/O errors, %llu balloon pages, %llu waits, "
+		"%llu reclaimed, %llu word writes\n",
+		(unsigned long long)seed, (unsigned long long)f->sh.merges,
+		(unsigned long long)f->sh.hash_collisions,
+		(unsigned long long)t.compressed, (unsigned long long)t.evicted,
+		(unsigned long long)t.rejected, (unsigned long long)t.swapins,
+		(unsigned long long)t.read_errors,
+		(unsigned long long)t.write_errors,
+		(unsigned long long)t.balloon, (unsigned long long)f->waits,
+		(unsigned long long)f->reclaimed,
+		(unsigned long long)f->word_writes);
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -217,7 +214,8 @@ static void check_frames(const struct world *w)
 		const struct mv_vm *vm = v < NVM ? w->vm[v] : w->tenant;
 		for (mv_gppn_t g = 0; g < vm->npages; g++) {
 			const struct mv_pme *e = &vm->pmap[g];
-			if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+			if (e->state == MV_PS_PRIVATE ||
+			    e->state == MV_PS_SHARED)
 				ref[e->mpn]++;
 			shared[e->mpn] |= e->state == MV_PS_SHARED;
 			zero += v < NVM && e->state == MV_PS_ZERO;
@@ -229,7 +227,8 @@ static void check_frames(const struct world *w)
 		for (uint64_t i = 0; i < n; i++) {
 			if (cache[cf[i]] || ref[cf[i]])
 				fail_msg("frame %u held by a cache is also "
-					 "mapped or cached twice", cf[i]);
+					 "mapped or cached twice",
+					 cf[i]);
 			cache[cf[i]] = 1;
 		}
 	}
@@ -358,9 +357,10 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 	if (kind == 0) { /* one word of what the page holds */
 		read_verify(w, v, g);
 		memcpy(buf, mv_vm_access(w->vm[v], g, 0), MV_PAGE_SIZE);
-		uint64_t word = mv_rng_below(&w->rng, 3); /* often 0: may zero */
-		memcpy(buf + 8 * mv_rng_below(&w->rng, MV_PAGE_SIZE / 8),
-		       &word, 8);
+		uint64_t word = mv_rng_below(&w->rng,
+					     3); /* often 0: may zero */
+		memcpy(buf + 8 * mv_rng_below(&w->rng, MV_PAGE_SIZE / 8), &word,
+		       8);
 		w->word_writes++;
 	} else if (kind == 1) { /* unique random bytes */
 		mv_content_fill(buf, MV_CONTENT_RANDOM, 0, 0,
@@ -372,8 +372,7 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 		memset(buf, 0, MV_PAGE_SIZE);
 	} else { /* private data LZ4 may or may not fit in 2 KiB */
 		mv_content_fill(buf, MV_CONTENT_DATA, 0, 0,
-				op * NVM + (uint64_t)v,
-				mv_rng_double(&w->rng));
+				op * NVM + (uint64_t)v, mv_rng_double(&w->rng));
 	}
 	uint8_t *p = touch(w, v, g, 1);
 	memcpy(p, buf, MV_PAGE_SIZE);
@@ -477,8 +476,7 @@ static void assert_coverage(const struct final *f)
 	assert_true(f->waits > 30 && f->io_errors > 10);
 }
 
-static int same_final(const struct final *a, const struct final *b,
-		      int report)
+static int same_final(const struct final *a, const struct final *b, int report)
 {
 	for (int v = 0; v < NVM; v++)
 		for (int g = 0; g < VM_KIB / 4; g++)
@@ -504,8 +502,8 @@ static int same_final(const struct final *a, const struct final *b,
 
 /* ---- the tests ---------------------------------------------------------- */
 
-static void
-test_random_operations_never_lose_a_byte_and_a_seed_replays_exactly(void **state)
+static void test_random_operations_never_lose_a_byte_and_a_seed_replays_exactly(
+	void **state)
 {
 	(void)state;
 	struct final *a = malloc(sizeof *a), *b = malloc(sizeof *b);

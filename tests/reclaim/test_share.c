@@ -114,7 +114,8 @@ static void assert_books(const struct mv_sharer *s, struct mv_vm **vms, int n)
 	for (int i = 0; i < n; i++)
 		for (mv_gppn_t g = 0; g < vms[i]->npages; g++) {
 			const struct mv_pme *e = &vms[i]->pmap[g];
-			if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+			if (e->state == MV_PS_PRIVATE ||
+			    e->state == MV_PS_SHARED)
 				ref[e->mpn]++;
 			if (e->state == MV_PS_SHARED)
 				shared[e->mpn] = 1;
@@ -148,7 +149,7 @@ static void test_identical_pages_in_two_vms_merge_into_one_frame(void **state)
 	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
 				vm_verified(h, "b", 8, 1)};
 	for (mv_gppn_t g = 0; g < 100; g++) {
-		write_seed(vms[0], g, g);          /* same in both VMs */
+		write_seed(vms[0], g, g); /* same in both VMs */
 		write_seed(vms[1], g, g);
 		write_seed(vms[0], 100 + g, 1000 + g); /* unique */
 		write_seed(vms[1], 100 + g, 2000 + g);
@@ -197,8 +198,8 @@ static void test_identical_pages_in_two_vms_merge_into_one_frame(void **state)
 	mv_host_destroy(h);
 }
 
-static void test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes(
-	void **state)
+static void
+test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -289,8 +290,8 @@ static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
 
 /* ---- zero pages --------------------------------------------------------- */
 
-static void test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(
-	void **state)
+static void
+test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -357,8 +358,8 @@ static uint64_t constant_hash(const void *page)
 	return 0x1234567890abcdefull;
 }
 
-static void test_pages_with_equal_hashes_but_different_bytes_are_never_shared(
-	void **state)
+static void
+test_pages_with_equal_hashes_but_different_bytes_are_never_shared(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -417,7 +418,8 @@ static void test_a_page_changed_behind_its_hint_is_never_shared(void **state)
 	assert_int_equal(st.merges, 0);
 	/* refused by the recomputed hash, before any byte compare */
 	assert_int_equal(st.hash_collisions, 0);
-	assert_int_equal(st.pages_unshared, 1); /* a0 took the stale one's key */
+	assert_int_equal(st.pages_unshared,
+			 1); /* a0 took the stale one's key */
 	assert_true(page_is_seed(vms[0], 0, 77));
 	assert_books(s, vms, 2);
 
@@ -426,8 +428,8 @@ static void test_a_page_changed_behind_its_hint_is_never_shared(void **state)
 
 /* ---- volatility --------------------------------------------------------- */
 
-static void test_pages_written_between_scans_are_volatile_and_not_hinted(
-	void **state)
+static void
+test_pages_written_between_scans_are_volatile_and_not_hinted(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -531,8 +533,7 @@ static void test_vms_with_sharing_disabled_are_never_touched(void **state)
 	mv_host_destroy(h);
 }
 
-static void test_large_and_pinned_pages_are_not_shared_until_split(
-	void **state)
+static void test_large_and_pinned_pages_are_not_shared_until_split(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -567,8 +568,8 @@ static void test_large_and_pinned_pages_are_not_shared_until_split(
 
 /* ---- rate, bounds, configuration, the checker --------------------------- */
 
-static void test_run_with_defaults_scans_5000_pages_per_simulated_second(
-	void **state)
+static void
+test_run_with_defaults_scans_5000_pages_per_simulated_second(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -658,8 +659,8 @@ static void test_create_rejects_a_zero_sleep(void **state)
 	mv_host_destroy(h);
 }
 
-static void test_check_finds_a_written_sharing_frame_and_an_unknown_one(
-	void **state)
+static void
+test_check_finds_a_written_sharing_frame_and_an_unknown_one(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(64, 1);
@@ -692,8 +693,8 @@ static void test_check_finds_a_written_sharing_frame_and_an_unknown_one(
 
 #define NPAT 12
 
-static void test_random_writes_scans_and_cow_breaks_never_change_a_byte(
-	void **state)
+static void
+test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 {
 	(void)state;
 	struct mv_host *h = mvt_host(48, 1);
@@ -720,8 +721,8 @@ static void test_random_writes_scans_and_cow_breaks_never_change_a_byte(
 		uint64_t k = mv_rng_below(&r, 100);
 		if (k < 40) { /* write a whole page from a small set */
 			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
-			const uint8_t *src =
-				pat + mv_rng_below(&r, NPAT) * MV_PAGE_SIZE;
+			const uint8_t *src = pat + mv_rng_below(&r, NPAT) *
+							   MV_PAGE_SIZE;
 			uint8_t *p = mv_vm_access(vm, g, 1);
 			assert_non_null(p);
 			memcpy(p, src, MV_PAGE_SIZE);
@@ -760,7 +761,8 @@ static void test_random_writes_scans_and_cow_breaks_never_change_a_byte(
 		for (mv_gppn_t g = 0; g < np; g++) {
 			const uint8_t *p = mv_vm_access(vms[v], g, 0);
 			assert_non_null(p);
-			assert_memory_equal(p, shadow + ((uint64_t)v * np + g) *
+			assert_memory_equal(p,
+					    shadow + ((uint64_t)v * np + g) *
 							     MV_PAGE_SIZE,
 					    MV_PAGE_SIZE);
 		}
@@ -786,22 +788,37 @@ static void test_random_writes_scans_and_cow_breaks_never_change_a_byte(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_identical_pages_in_two_vms_merge_into_one_frame),
-		cmocka_unit_test(test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes),
-		cmocka_unit_test(test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact),
-		cmocka_unit_test(test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy),
-		cmocka_unit_test(test_pages_with_equal_hashes_but_different_bytes_are_never_shared),
-		cmocka_unit_test(test_a_page_changed_behind_its_hint_is_never_shared),
-		cmocka_unit_test(test_pages_written_between_scans_are_volatile_and_not_hinted),
-		cmocka_unit_test(test_a_volatile_page_still_merges_with_a_sharing_frame),
-		cmocka_unit_test(test_vms_with_sharing_disabled_are_never_touched),
-		cmocka_unit_test(test_large_and_pinned_pages_are_not_shared_until_split),
-		cmocka_unit_test(test_run_with_defaults_scans_5000_pages_per_simulated_second),
-		cmocka_unit_test(test_scan_returns_at_once_when_nothing_is_a_candidate),
-		cmocka_unit_test(test_the_table_stays_bounded_when_pages_keep_changing),
+		cmocka_unit_test(
+			test_identical_pages_in_two_vms_merge_into_one_frame),
+		cmocka_unit_test(
+			test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes),
+		cmocka_unit_test(
+			test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact),
+		cmocka_unit_test(
+			test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy),
+		cmocka_unit_test(
+			test_pages_with_equal_hashes_but_different_bytes_are_never_shared),
+		cmocka_unit_test(
+			test_a_page_changed_behind_its_hint_is_never_shared),
+		cmocka_unit_test(
+			test_pages_written_between_scans_are_volatile_and_not_hinted),
+		cmocka_unit_test(
+			test_a_volatile_page_still_merges_with_a_sharing_frame),
+		cmocka_unit_test(
+			test_vms_with_sharing_disabled_are_never_touched),
+		cmocka_unit_test(
+			test_large_and_pinned_pages_are_not_shared_until_split),
+		cmocka_unit_test(
+			test_run_with_defaults_scans_5000_pages_per_simulated_second),
+		cmocka_unit_test(
+			test_scan_returns_at_once_when_nothing_is_a_candidate),
+		cmocka_unit_test(
+			test_the_table_stays_bounded_when_pages_keep_changing),
 		cmocka_unit_test(test_create_rejects_a_zero_sleep),
-		cmocka_unit_test(test_check_finds_a_written_sharing_frame_and_an_unknown_one),
-		cmocka_unit_test(test_random_writes_scans_and_cow_breaks_never_change_a_byte),
+		cmocka_unit_test(
+			test_check_finds_a_written_sharing_frame_and_an_unknown_one),
+		cmocka_unit_test(
+			test_random_writes_scans_and_cow_breaks_never_change_a_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

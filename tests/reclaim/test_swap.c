@@ -236,8 +236,7 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 	assert_true(stats(f.sf).disk_bytes >= MV_MIB);
 	assert_int_equal(disk_mib(f.sf), 1);
 	for (mv_gppn_t g = 1; g < 256; g++)
-		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err,
-		       "mv_swapfile_out");
+		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "mv_swapfile_out");
 	assert_int_equal(disk_mib(f.sf), 1);
 	mvt_ok(mv_swapfile_out(f.sf, 256, &err), &err, "mv_swapfile_out");
 	assert_int_equal(disk_mib(f.sf), 2);
@@ -281,8 +280,8 @@ static void test_the_mkstemp_fallback_leaves_no_name_either(void **state)
 }
 
 /* A scenario that keeps its swap files gets DIR/NAME.vswp, sparse too. */
-static void test_a_kept_swap_file_is_dir_name_vswp_and_removed_unless_kept(
-	void **state)
+static void
+test_a_kept_swap_file_is_dir_name_vswp_and_removed_unless_kept(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -316,17 +315,17 @@ static void test_a_kept_swap_file_is_dir_name_vswp_and_removed_unless_kept(
 	assert_int_equal(sb.st_size, 4 * MV_PAGE_SIZE);
 	int fd = open(want, O_RDONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, file, MV_PAGE_SIZE,
-			       (off_t)slot * MV_PAGE_SIZE),
-			 MV_PAGE_SIZE);
+	assert_int_equal(
+		pread(fd, file, MV_PAGE_SIZE, (off_t)slot * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
 	close(fd);
 	assert_memory_equal(file, shadow, MV_PAGE_SIZE);
 	assert_int_equal(unlink(want), 0);
 	fx_close(&f);
 }
 
-static void test_creating_a_kept_swap_file_twice_fails_and_names_it(
-	void **state)
+static void
+test_creating_a_kept_swap_file_twice_fails_and_names_it(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -337,9 +336,9 @@ static void test_creating_a_kept_swap_file_twice_fails_and_names_it(
 	mvt_ok(mv_swapfile_create_named(f.vm, f.dir, 16, &f.sf, &err), &err,
 	       "mv_swapfile_create_named");
 	struct mv_swapfile *again = (struct mv_swapfile *)&f;
-	assert_int_equal(mv_swapfile_create_named(f.vm, f.dir, 16, &again,
-						  &err),
-			 MV_EINVAL);
+	assert_int_equal(
+		mv_swapfile_create_named(f.vm, f.dir, 16, &again, &err),
+		MV_EINVAL);
 	assert_null(again);
 	assert_string_equal(err.file, mv_swapfile_path(f.sf));
 	assert_string_equal(err.field, "swap");
@@ -365,9 +364,9 @@ static void test_swap_file_in_a_missing_directory_fails(void **state)
 	struct mv_vm *vm = mvt_vm(h, "db", 4, 0);
 	struct mv_swapfile *sf;
 	struct mv_error err = {0};
-	assert_int_equal(mv_swapfile_create(vm, "/nonexistent/memvisor", 8,
-					    &sf, &err),
-			 MV_ENOENT);
+	assert_int_equal(
+		mv_swapfile_create(vm, "/nonexistent/memvisor", 8, &sf, &err),
+		MV_ENOENT);
 	assert_string_equal(err.file,
 			    "/nonexistent/memvisor/db.vswp (deleted)");
 	assert_non_null(strstr(err.msg, strerror(ENOENT)));
@@ -393,8 +392,8 @@ static void assert_write_error_keeps_page(int code)
 	assert_int_equal(err.code, code);
 	assert_string_equal(err.file, mv_swapfile_path(f.sf));
 	assert_string_equal(err.field, "swap");
-	assert_non_null(strstr(err.msg, strerror(code == MV_EIO ? EIO
-								 : ENOSPC)));
+	assert_non_null(
+		strstr(err.msg, strerror(code == MV_EIO ? EIO : ENOSPC)));
 	assert_int_equal(f.vm->pmap[3].state, MV_PS_PRIVATE);
 	assert_int_equal(f.vm->pmap[3].mpn, mpn);
 	assert_memory_equal(mv_host_frame(f.h, mpn), shadow, MV_PAGE_SIZE);
@@ -410,8 +409,8 @@ static void assert_write_error_keeps_page(int code)
 	fx_close(&f);
 }
 
-static void test_write_error_leaves_the_page_resident_and_unchanged(
-	void **state)
+static void
+test_write_error_leaves_the_page_resident_and_unchanged(void **state)
 {
 	(void)state;
 	assert_write_error_keeps_page(MV_EIO);
@@ -442,8 +441,8 @@ static void test_injected_error_hits_only_the_nth_io(void **state)
 	fx_close(&f);
 }
 
-static void test_read_error_keeps_the_page_swapped_and_a_retry_works(
-	void **state)
+static void
+test_read_error_keeps_the_page_swapped_and_a_retry_works(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -506,8 +505,7 @@ static void test_full_swap_file_returns_enospc_and_loses_nothing(void **state)
  * (RLIMIT_FSIZE) makes pwrite past it fail with EFBIG, as a failing disk
  * would fail a write.
  */
-static void test_a_real_write_error_from_the_kernel_loses_nothing(
-	void **state)
+static void test_a_real_write_error_from_the_kernel_loses_nothing(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -567,7 +565,8 @@ static void small_fs_free(char *d)
  * on (the file is sparse); swap-outs succeed while the disk has room, then
  * fail with ENOSPC before writing anything, and every page is still there.
  */
-static void test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing(
+static void
+test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing(
 	void **state)
 {
 	(void)state;
@@ -647,8 +646,7 @@ static void test_only_private_unpinned_pages_can_be_swapped(void **state)
 	/* out_bytes is for compressed pages only */
 	uint8_t page[MV_PAGE_SIZE] = {0};
 	f.vm->pmap[9].flags = 0;
-	assert_int_equal(mv_swapfile_out_bytes(f.sf, 9, page, &err),
-			 MV_EINVAL);
+	assert_int_equal(mv_swapfile_out_bytes(f.sf, 9, page, &err), MV_EINVAL);
 	assert_int_equal(stats(f.sf).used, 0);
 	fx_check(&f);
 	fx_close(&f);
@@ -677,8 +675,8 @@ static void test_ballooning_a_swapped_page_frees_its_slot(void **state)
 	fx_close(&f);
 }
 
-static void test_reclaim_without_a_cache_swaps_random_private_pages(
-	void **state)
+static void
+test_reclaim_without_a_cache_swaps_random_private_pages(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -698,9 +696,9 @@ static void test_reclaim_without_a_cache_swaps_random_private_pages(
 	fx_check(&f);
 	/* an I/O error stops it at once, reporting what was done */
 	mv_swapfile_inject_error(f.sf, 3, MV_EIO);
-	assert_int_equal(mv_reclaim_pages(f.vm, NULL, f.sf, &r, 10, &done,
-					  &err),
-			 MV_EIO);
+	assert_int_equal(
+		mv_reclaim_pages(f.vm, NULL, f.sf, &r, 10, &done, &err),
+		MV_EIO);
 	assert_int_equal(done, 2);
 	assert_int_equal(f.vm->count[MV_PS_SWAPPED], 42);
 	fx_check(&f);
@@ -717,7 +715,8 @@ static void test_reclaim_without_a_cache_swaps_random_private_pages(
  * it must be swapped. A second VM stays small and is never swapped.
  */
 static const char *swapping =
-	"<scenario name='swapping' seed='3' duration='3s' step='20ms' stats-interval='250ms' active-window='1s'>"
+	"<scenario name='swapping' seed='3' duration='3s' step='20ms' "
+	"stats-interval='250ms' active-window='1s'>"
 	" <host><memory unit='MiB'>24</memory>"
 	"  <compression enabled='no'/>"
 	"  <reclaim period='200ms'/>"
@@ -725,11 +724,13 @@ static const char *swapping =
 	" <vm>"
 	"  <domain type='kvm'><name>big</name><memory unit='MiB'>48</memory>"
 	"   <devices><memballoon model='none'/></devices></domain>"
-	"  <workload kind='steady' size='30MiB' rate='40k' write-ratio='0.3' content='data'/>"
+	"  <workload kind='steady' size='30MiB' rate='40k' write-ratio='0.3' "
+	"content='data'/>"
 	" </vm>"
 	" <vm>"
 	"  <domain type='kvm'><name>idle</name><memory unit='MiB'>16</memory>"
-	"   <memtune><min_guarantee unit='MiB'>16</min_guarantee></memtune></domain>"
+	"   <memtune><min_guarantee "
+	"unit='MiB'>16</min_guarantee></memtune></domain>"
 	" </vm>"
 	"</scenario>";
 
@@ -749,8 +750,8 @@ static void test_a_run_reports_the_swap_files_real_disk_use(void **state)
 			max_used = sw->used;
 		assert_int_equal(s->samples[k].vm[1].swap.disk_bytes, 0);
 	}
-	const struct mv_swap_stats *last =
-		&s->samples[s->nsamples - 1].vm[0].swap;
+	const struct mv_swap_stats
+		*last = &s->samples[s->nsamples - 1].vm[0].swap;
 	assert_true(max_used > 1000); /* it did swap, several MiB */
 	assert_true(last->disk_bytes >= max_used * MV_PAGE_SIZE);
 	uint64_t extents = (last->writes + 255) / 256;
@@ -826,8 +827,8 @@ static void empty_dir(const char *dir)
  * random points of the first 600 ms of examples/overcommit.xml, or as soon
  * as anything appears in TMPDIR.
  */
-static void test_a_run_killed_during_power_on_leaves_nothing_in_tmpdir(
-	void **state)
+static void
+test_a_run_killed_during_power_on_leaves_nothing_in_tmpdir(void **state)
 {
 	(void)state;
 	static const int sig[] = {SIGKILL, SIGTERM, SIGKILL,
@@ -860,9 +861,11 @@ static void test_a_run_killed_during_power_on_leaves_nothing_in_tmpdir(
 			 t / 2, n);
 		/* it was still powering on or running, not finished: killed,
 		 * or stopped by its handler with 128 + the signal */
-		int stopped = WIFSIGNALED(status) ?
-			WTERMSIG(status) == sig[k] :
-			WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig[k];
+		int stopped = WIFSIGNALED(status)
+				      ? WTERMSIG(status) == sig[k]
+				      : WIFEXITED(status) &&
+						WEXITSTATUS(status) ==
+							128 + sig[k];
 		if (!stopped || n)
 			bad = 1;
 		empty_dir(tmp);
@@ -924,28 +927,44 @@ static void test_vms_larger_than_the_free_disk_power_on_and_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_swap_out_then_access_gives_back_the_same_bytes),
-		cmocka_unit_test(test_swap_in_from_a_disk_charges_the_hdd_latency),
+		cmocka_unit_test(
+			test_swap_out_then_access_gives_back_the_same_bytes),
+		cmocka_unit_test(
+			test_swap_in_from_a_disk_charges_the_hdd_latency),
 		cmocka_unit_test(test_many_pages_swap_out_and_in_in_any_order),
 		cmocka_unit_test(test_swap_file_has_no_name_and_is_sparse),
 		cmocka_unit_test(test_disk_use_grows_only_with_pages_swapped),
-		cmocka_unit_test(test_the_mkstemp_fallback_leaves_no_name_either),
-		cmocka_unit_test(test_a_kept_swap_file_is_dir_name_vswp_and_removed_unless_kept),
-		cmocka_unit_test(test_creating_a_kept_swap_file_twice_fails_and_names_it),
+		cmocka_unit_test(
+			test_the_mkstemp_fallback_leaves_no_name_either),
+		cmocka_unit_test(
+			test_a_kept_swap_file_is_dir_name_vswp_and_removed_unless_kept),
+		cmocka_unit_test(
+			test_creating_a_kept_swap_file_twice_fails_and_names_it),
 		cmocka_unit_test(test_swap_file_in_a_missing_directory_fails),
-		cmocka_unit_test(test_write_error_leaves_the_page_resident_and_unchanged),
-		cmocka_unit_test(test_full_disk_on_write_leaves_the_page_resident),
+		cmocka_unit_test(
+			test_write_error_leaves_the_page_resident_and_unchanged),
+		cmocka_unit_test(
+			test_full_disk_on_write_leaves_the_page_resident),
 		cmocka_unit_test(test_injected_error_hits_only_the_nth_io),
-		cmocka_unit_test(test_read_error_keeps_the_page_swapped_and_a_retry_works),
-		cmocka_unit_test(test_full_swap_file_returns_enospc_and_loses_nothing),
-		cmocka_unit_test(test_a_real_write_error_from_the_kernel_loses_nothing),
-		cmocka_unit_test(test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing),
-		cmocka_unit_test(test_only_private_unpinned_pages_can_be_swapped),
+		cmocka_unit_test(
+			test_read_error_keeps_the_page_swapped_and_a_retry_works),
+		cmocka_unit_test(
+			test_full_swap_file_returns_enospc_and_loses_nothing),
+		cmocka_unit_test(
+			test_a_real_write_error_from_the_kernel_loses_nothing),
+		cmocka_unit_test(
+			test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing),
+		cmocka_unit_test(
+			test_only_private_unpinned_pages_can_be_swapped),
 		cmocka_unit_test(test_ballooning_a_swapped_page_frees_its_slot),
-		cmocka_unit_test(test_reclaim_without_a_cache_swaps_random_private_pages),
-		cmocka_unit_test(test_a_run_reports_the_swap_files_real_disk_use),
-		cmocka_unit_test(test_a_run_killed_during_power_on_leaves_nothing_in_tmpdir),
-		cmocka_unit_test(test_vms_larger_than_the_free_disk_power_on_and_run),
+		cmocka_unit_test(
+			test_reclaim_without_a_cache_swaps_random_private_pages),
+		cmocka_unit_test(
+			test_a_run_reports_the_swap_files_real_disk_use),
+		cmocka_unit_test(
+			test_a_run_killed_during_power_on_leaves_nothing_in_tmpdir),
+		cmocka_unit_test(
+			test_vms_larger_than_the_free_disk_power_on_and_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,8 +127,7 @@ static int zout(struct fx *f, mv_gppn_t g)
 
 /* ---- compression -------------------------------------------------------- */
 
-static void test_compressible_pages_go_to_the_cache_two_per_frame(
-	void **state)
+static void test_compressible_pages_go_to_the_cache_two_per_frame(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -179,8 +178,8 @@ static void test_incompressible_pages_are_rejected_and_swapped(void **state)
 	fx_close(&f);
 }
 
-static void test_access_decompresses_the_right_bytes_and_charges_it(
-	void **state)
+static void
+test_access_decompresses_the_right_bytes_and_charges_it(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -239,8 +238,8 @@ static void test_compressed_bytes_live_in_a_host_frame(void **state)
 	assert_int_not_equal(m, MV_MPN_NONE);
 	const uint8_t *half = mv_host_frame(f.h, m) + (slot & 1) * 2048;
 	assert_memory_equal(half, cbuf, (size_t)n);
-	assert_int_equal(LZ4_decompress_safe((const char *)half, (char *)out,
-					     n, MV_PAGE_SIZE),
+	assert_int_equal(LZ4_decompress_safe((const char *)half, (char *)out, n,
+					     MV_PAGE_SIZE),
 			 MV_PAGE_SIZE);
 	assert_memory_equal(out, shadow, MV_PAGE_SIZE);
 	fx_close(&f);
@@ -248,8 +247,8 @@ static void test_compressed_bytes_live_in_a_host_frame(void **state)
 
 /* ---- capacity and eviction ---------------------------------------------- */
 
-static void test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order(
-	void **state)
+static void
+test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -292,8 +291,8 @@ static void test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order(
 	fx_close(&f);
 }
 
-static void test_failed_eviction_keeps_the_oldest_compressed_and_the_victim(
-	void **state)
+static void
+test_failed_eviction_keeps_the_oldest_compressed_and_the_victim(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -349,8 +348,8 @@ static void test_eviction_into_a_full_swap_file_loses_nothing(void **state)
 	fx_close(&f);
 }
 
-static void test_rejected_page_whose_swap_write_fails_stays_resident(
-	void **state)
+static void
+test_rejected_page_whose_swap_write_fails_stays_resident(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -461,8 +460,7 @@ static void test_a_cache_without_a_swap_file_cannot_spill(void **state)
 
 /* When reclaim runs the host may have no free frame at all: the victim's
  * frame becomes the cache frame, and the next page frees a whole one. */
-static void test_a_full_host_compresses_into_the_victims_own_frame(
-	void **state)
+static void test_a_full_host_compresses_into_the_victims_own_frame(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -513,9 +511,8 @@ static void reclaim_run(uint64_t seed, uint64_t n, uint8_t *victims)
 	mvt_ok(mv_reclaim_pages(f.vm, f.z, f.sf, &r, n, &done, &err), &err,
 	       "mv_reclaim_pages");
 	assert_int_equal(done, n);
-	assert_int_equal(f.vm->count[MV_PS_COMPRESSED] +
-				 f.vm->count[MV_PS_SWAPPED],
-			 n);
+	assert_int_equal(
+		f.vm->count[MV_PS_COMPRESSED] + f.vm->count[MV_PS_SWAPPED], n);
 	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
 		victims[g] = f.vm->pmap[g].state != MV_PS_PRIVATE;
 	fx_check(&f);
@@ -535,7 +532,8 @@ static void test_reclaim_frames_frees_what_was_asked(void **state)
 	struct mv_rng r;
 	mv_rng_seed(&r, 3);
 	uint64_t free0 = f.h->nfree, pages = 0, freed = 0;
-	mvt_ok(mv_reclaim_frames(f.vm, f.z, f.sf, &r, 100, &pages, &freed, &err),
+	mvt_ok(mv_reclaim_frames(f.vm, f.z, f.sf, &r, 100, &pages, &freed,
+				 &err),
 	       &err, "mv_reclaim_frames");
 	assert_true(freed >= 100 && freed <= 101);
 	assert_int_equal(f.h->nfree - free0, freed);
@@ -571,8 +569,7 @@ static void test_reclaim_takes_exactly_n_random_private_pages(void **state)
 		assert_true(quarter[q] >= 40 && quarter[q] <= 110);
 }
 
-static void test_reclaim_skips_pinned_large_and_non_private_pages(
-	void **state)
+static void test_reclaim_skips_pinned_large_and_non_private_pages(void **state)
 {
 	(void)state;
 	struct fx f;
@@ -593,10 +590,10 @@ static void test_reclaim_skips_pinned_large_and_non_private_pages(
 	       "mv_reclaim_pages");
 	assert_int_equal(done, 6); /* pages 0, 10, ..., 50: all there are */
 	for (mv_gppn_t g = 0; g < 64; g++)
-		assert_int_equal(f.vm->pmap[g].state,
-				 g == 60       ? MV_PS_BALLOONED
-				 : g % 10 == 0 ? MV_PS_COMPRESSED
-					       : MV_PS_PRIVATE);
+		assert_int_equal(f.vm->pmap[g].state, g == 60 ? MV_PS_BALLOONED
+						      : g % 10 == 0
+							      ? MV_PS_COMPRESSED
+							      : MV_PS_PRIVATE);
 	/* nothing left to take */
 	mvt_ok(mv_reclaim_pages(f.vm, f.z, f.sf, &r, 5, &done, &err), &err,
 	       "mv_reclaim_pages");
@@ -674,7 +671,8 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 			else if (cls == 1)
 				mv_content_fill(p, MV_CONTENT_ZERO, 0, 0, 0, 0);
 			else if (cls == 2)
-				mv_content_fill(p, MV_CONTENT_OS, 0x05, g, 0, 0);
+				mv_content_fill(p, MV_CONTENT_OS, 0x05, g, 0,
+						0);
 			else if (cls == 3) /* one word, as workloads write */
 				memcpy(p + 8 * mv_rng_below(&r, 512), &op, 8);
 			else
@@ -711,17 +709,16 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 	fx_check(&f);
 	struct mv_zcache_stats zs = zstats(f.z);
 	struct mv_swap_stats ss = sstats(f.sf);
-	print_message("soak: %llu compressed, %llu decompressed, %llu evicted, "
-		      "%llu rejected, %llu swap-ins, %llu read and %llu write "
-		      "errors, %llu waits\n",
-		      (unsigned long long)zs.compressed,
-		      (unsigned long long)zs.decompressed,
-		      (unsigned long long)zs.evicted,
-		      (unsigned long long)zs.rejected,
-		      (unsigned long long)ss.reads,
-		      (unsigned long long)ss.read_errors,
-		      (unsigned long long)ss.write_errors,
-		      (unsigned long long)waits);
+	print_message(
+		"soak: %llu compressed, %llu decompressed, %llu evicted, "
+		"%llu rejected, %llu swap-ins, %llu read and %llu write "
+		"errors, %llu waits\n",
+		(unsigned long long)zs.compressed,
+		(unsigned long long)zs.decompressed,
+		(unsigned long long)zs.evicted, (unsigned long long)zs.rejected,
+		(unsigned long long)ss.reads,
+		(unsigned long long)ss.read_errors,
+		(unsigned long long)ss.write_errors, (unsigned long long)waits);
 	/* every path was taken */
 	assert_true(zs.compressed > 1000 && zs.decompressed > 100);
 	assert_true(zs.evicted > 100 && zs.rejected > 100);
@@ -747,22 +744,35 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compressible_pages_go_to_the_cache_two_per_frame),
-		cmocka_unit_test(test_incompressible_pages_are_rejected_and_swapped),
-		cmocka_unit_test(test_access_decompresses_the_right_bytes_and_charges_it),
+		cmocka_unit_test(
+			test_compressible_pages_go_to_the_cache_two_per_frame),
+		cmocka_unit_test(
+			test_incompressible_pages_are_rejected_and_swapped),
+		cmocka_unit_test(
+			test_access_decompresses_the_right_bytes_and_charges_it),
 		cmocka_unit_test(test_compressed_bytes_live_in_a_host_frame),
-		cmocka_unit_test(test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order),
-		cmocka_unit_test(test_failed_eviction_keeps_the_oldest_compressed_and_the_victim),
-		cmocka_unit_test(test_eviction_into_a_full_swap_file_loses_nothing),
-		cmocka_unit_test(test_rejected_page_whose_swap_write_fails_stays_resident),
-		cmocka_unit_test(test_only_private_unpinned_pages_can_be_compressed),
-		cmocka_unit_test(test_ballooning_a_compressed_page_releases_its_slot),
-		cmocka_unit_test(test_a_zero_byte_cache_sends_everything_to_swap),
+		cmocka_unit_test(
+			test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order),
+		cmocka_unit_test(
+			test_failed_eviction_keeps_the_oldest_compressed_and_the_victim),
+		cmocka_unit_test(
+			test_eviction_into_a_full_swap_file_loses_nothing),
+		cmocka_unit_test(
+			test_rejected_page_whose_swap_write_fails_stays_resident),
+		cmocka_unit_test(
+			test_only_private_unpinned_pages_can_be_compressed),
+		cmocka_unit_test(
+			test_ballooning_a_compressed_page_releases_its_slot),
+		cmocka_unit_test(
+			test_a_zero_byte_cache_sends_everything_to_swap),
 		cmocka_unit_test(test_a_cache_without_a_swap_file_cannot_spill),
-		cmocka_unit_test(test_a_full_host_compresses_into_the_victims_own_frame),
-		cmocka_unit_test(test_reclaim_takes_exactly_n_random_private_pages),
+		cmocka_unit_test(
+			test_a_full_host_compresses_into_the_victims_own_frame),
+		cmocka_unit_test(
+			test_reclaim_takes_exactly_n_random_private_pages),
 		cmocka_unit_test(test_reclaim_frames_frees_what_was_asked),
-		cmocka_unit_test(test_reclaim_skips_pinned_large_and_non_private_pages),
+		cmocka_unit_test(
+			test_reclaim_skips_pinned_large_and_non_private_pages),
 		cmocka_unit_test(test_reclaim_stops_at_the_first_io_error),
 		cmocka_unit_test(test_a_long_random_run_never_loses_a_byte),
 	};

@@ -153,8 +153,8 @@ static void test_text_report_names_every_vm_and_its_size(void **state)
 	mv_sim_destroy(sim);
 }
 
-static void test_free_memory_table_has_at_most_20_evenly_spaced_rows(
-	void **state)
+static void
+test_free_memory_table_has_at_most_20_evenly_spaced_rows(void **state)
 {
 	(void)state;
 	/* 100 ms stats over 5 s: 51 samples, more than the table shows. */
@@ -189,8 +189,7 @@ static void test_free_memory_table_has_at_most_20_evenly_spaced_rows(
 	assert_true(second - first > 0.299 && second - first < 0.301);
 	assert_true(gap > 0 && gap < 0.301);
 	assert_true(first == (double)sim->samples[0].t_ns / 1e9);
-	assert_true(last ==
-		    (double)sim->samples[sim->nsamples - 1].t_ns / 1e9);
+	assert_true(last == (double)sim->samples[sim->nsamples - 1].t_ns / 1e9);
 	free(text);
 	mv_sim_destroy(sim);
 }
@@ -223,7 +222,8 @@ static void test_json_page_states_add_up_to_configured_size(void **state)
 		const struct mvj *vm = vms->item[i];
 		assert_string_equal(mvj_get(vm, "name")->string,
 				    sim->vm[i]->cfg.name);
-		assert_int_equal(mvj_uint(vm, "config.configured_pages"), pages48);
+		assert_int_equal(mvj_uint(vm, "config.configured_pages"),
+				 pages48);
 		assert_int_equal(mvj_uint(vm, "config.configured_bytes"),
 				 48 * MV_MIB);
 		assert_int_equal(state_sum(mvj_path(vm, "final.state_pages")),
@@ -235,14 +235,16 @@ static void test_json_page_states_add_up_to_configured_size(void **state)
 			assert_int_equal(sb->item[k]->uint,
 					 sp->item[k]->uint * MV_PAGE_SIZE);
 		/* The final figures are the last sample's. */
-		const struct mv_sample_vm *last =
-			&sim->samples[sim->nsamples - 1].vm[i];
+		const struct mv_sample_vm
+			*last = &sim->samples[sim->nsamples - 1].vm[i];
 		assert_int_equal(mvj_uint(vm, "final.granted_pages"),
 				 last->granted);
 		assert_int_equal(mvj_uint(vm, "final.faults.zero_fill"),
 				 last->faults[MV_FAULT_ZERO_FILL]);
-		assert_int_equal(mvj_uint(vm, "final.accesses_done"), last->done);
-		assert_int_equal(mvj_uint(vm, "final.stall_ns"), last->stall_ns);
+		assert_int_equal(mvj_uint(vm, "final.accesses_done"),
+				 last->done);
+		assert_int_equal(mvj_uint(vm, "final.stall_ns"),
+				 last->stall_ns);
 	}
 
 	const struct mvj *series = mvj_get(doc, "series");
@@ -256,9 +258,9 @@ static void test_json_page_states_add_up_to_configured_size(void **state)
 		const struct mvj *svms = mvj_get(sm, "vms");
 		assert_int_equal(svms->n, 2);
 		for (size_t i = 0; i < svms->n; i++)
-			assert_int_equal(
-				state_sum(mvj_get(svms->item[i], "state_pages")),
-				pages48);
+			assert_int_equal(state_sum(mvj_get(svms->item[i],
+							   "state_pages")),
+					 pages48);
 	}
 
 	/* Totals are sums over the VMs. */
@@ -288,8 +290,7 @@ static void test_json_page_states_add_up_to_configured_size(void **state)
 	mv_sim_destroy(sim);
 }
 
-static void test_json_escapes_quotes_backslashes_and_control_bytes(
-	void **state)
+static void test_json_escapes_quotes_backslashes_and_control_bytes(void **state)
 {
 	(void)state;
 	struct mv_sim *sim = run_sim(scenario_xml, 0);
@@ -412,8 +413,8 @@ static void test_measured_figures_are_only_on_the_wall_line(void **state)
 }
 
 /* A cumulative counter at path never goes down from sample to sample. */
-static void assert_not_decreasing(const struct mvj *prev,
-				  const struct mvj *cur, const char *path)
+static void assert_not_decreasing(const struct mvj *prev, const struct mvj *cur,
+				  const char *path)
 {
 	uint64_t p = mvj_uint(prev, path), c = mvj_uint(cur, path);
 	assert_true(p != UINT64_MAX && c != UINT64_MAX);
@@ -456,8 +457,9 @@ static const char *const cumulative_vm[] = {
 	"swap.write_errors", "swap.read_errors",
 };
 static const char *const cumulative_sharing[] = {
-	"sharing.full_scans", "sharing.pages_scanned",
-	"sharing.hash_collisions", "sharing.merges", "sharing.sim_cpu_ns",
+	"sharing.full_scans",      "sharing.pages_scanned",
+	"sharing.hash_collisions", "sharing.merges",
+	"sharing.sim_cpu_ns",
 };
 
 static void test_json_reclaim_figures_agree_with_page_states(void **state)
@@ -467,7 +469,8 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 	struct mvj *doc = json_of(sim);
 	const uint64_t pages48 = 48 * MV_MIB / MV_PAGE_SIZE;
 	assert_int_equal(sim->nvms, 3);
-	const uint64_t cost = mvj_uint(doc, "host.reclaim.sharing.page_cost_ns");
+	const uint64_t cost = mvj_uint(doc,
+				       "host.reclaim.sharing.page_cost_ns");
 	assert_int_equal(cost, sim->sc->reclaim.share.page_cost_ns);
 
 	const struct mvj *series = mvj_get(doc, "series");
@@ -480,7 +483,8 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 		assert_null(mvj_get(sh, "cpu_ns"));
 		assert_int_equal(mvj_uint(sh, "pages_sharing"),
 				 s->share.pages_sharing);
-		assert_int_equal(mvj_uint(sh, "zero_pages"), s->share.zero_pages);
+		assert_int_equal(mvj_uint(sh, "zero_pages"),
+				 s->share.zero_pages);
 		assert_int_equal(mvj_uint(sh, "sim_cpu_ns"),
 				 mvj_uint(sh, "pages_scanned") * cost);
 		/* A sharing frame is shared by two or more guest pages. */
@@ -527,7 +531,8 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 	assert_int_equal(mvj_uint(doc, "totals.zcache.compressed"), zip);
 	assert_int_equal(mvj_uint(doc, "totals.swap.writes"), sww);
 	assert_int_equal(mvj_uint(doc, "totals.balloon_target_pages"), target);
-	assert_int_equal(mvj_uint(doc, "totals.guest.balloon_pages"), ballooned);
+	assert_int_equal(mvj_uint(doc, "totals.guest.balloon_pages"),
+			 ballooned);
 	check_vm_reclaim_figures(mvj_get(doc, "totals"), 3 * pages48);
 
 	/* Every mechanism worked: else the checks above prove little. If the
@@ -564,8 +569,8 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 }
 
 /* The numbers of the table row starting with "  name ", under title. */
-static int table_row_u64(const char *text, const char *title,
-			 const char *name, uint64_t *v, int n)
+static int table_row_u64(const char *text, const char *title, const char *name,
+			 uint64_t *v, int n)
 {
 	const char *p = strstr(text, title);
 	assert_non_null(p);
@@ -592,16 +597,38 @@ static void test_text_report_shows_reclamation_as_esxtop_does(void **state)
 	struct mv_sim *sim = run_sim(reclaim_xml, 0);
 	char *text = report(mv_report_text, sim, NULL);
 	static const char *const expect[] = {
-		"\nVM reclamation (MiB", "MCTLSZ", "MCTLTGT", "COMPRESSED",
-		"CACHESZ", "CACHEUSD", "SWCUR", "SHRDSVD",
-		"\nVM reclamation activity", " ZIP ", " UNZIP ", " REJECT ",
-		" EVICT ", " SWW ", " SWR ", "ZIP/s", "UNZIP/s", "SWW/s",
-		"SWR/s", "\nHost page sharing (", "\n  pages_shared ",
-		"\n  pages_sharing ", "\n  pages_unshared ",
-		"\n  pages_volatile ", "\n  volatile_seen ", "\n  zero_pages ",
+		"\nVM reclamation (MiB",
+		"MCTLSZ",
+		"MCTLTGT",
+		"COMPRESSED",
+		"CACHESZ",
+		"CACHEUSD",
+		"SWCUR",
+		"SHRDSVD",
+		"\nVM reclamation activity",
+		" ZIP ",
+		" UNZIP ",
+		" REJECT ",
+		" EVICT ",
+		" SWW ",
+		" SWR ",
+		"ZIP/s",
+		"UNZIP/s",
+		"SWW/s",
+		"SWR/s",
+		"\nHost page sharing (",
+		"\n  pages_shared ",
+		"\n  pages_sharing ",
+		"\n  pages_unshared ",
+		"\n  pages_volatile ",
+		"\n  volatile_seen ",
+		"\n  zero_pages ",
 		"\n  full_scans ",
-		"\n  pages_scanned ", "\n  merges ", "\n  hash_collisions ",
-		"\n  memory saved ", "\n  scanner CPU ",
+		"\n  pages_scanned ",
+		"\n  merges ",
+		"\n  hash_collisions ",
+		"\n  memory saved ",
+		"\n  scanner CPU ",
 		"\n  reclaim      policy every 1 s",
 		"\n  sharing      100 pages every 20 ms",
 	};
@@ -639,8 +666,7 @@ static void test_text_report_shows_reclamation_as_esxtop_does(void **state)
 
 	/* Memory saved by sharing, as the JSON gives it, in MiB. */
 	char line[128];
-	snprintf(line, sizeof line, "\n  %-15s %12.1f  MiB",
-		 "memory saved",
+	snprintf(line, sizeof line, "\n  %-15s %12.1f  MiB", "memory saved",
 		 (double)(last->share.pages_sharing + last->share.zero_pages) *
 			 MV_PAGE_SIZE / (double)MV_MIB);
 	assert_non_null(strstr(text, line));
@@ -721,17 +747,27 @@ static void test_report_without_samples_reads_the_live_objects(void **state)
 	sim->nsamples = n;
 
 	static const char *const same[] = {
-		"state_pages.compressed", "state_pages.swapped",
-		"state_pages.ballooned", "balloon_target_pages",
-		"reclaim_wanted_pages", "zcache.capacity_frames",
-		"zcache.frames", "zcache.pages", "zcache.compressed",
-		"zcache.evicted", "swap.slots", "swap.used", "swap.writes",
-		"swap.reads", "guest.balloon_pages",
+		"state_pages.compressed",
+		"state_pages.swapped",
+		"state_pages.ballooned",
+		"balloon_target_pages",
+		"reclaim_wanted_pages",
+		"zcache.capacity_frames",
+		"zcache.frames",
+		"zcache.pages",
+		"zcache.compressed",
+		"zcache.evicted",
+		"swap.slots",
+		"swap.used",
+		"swap.writes",
+		"swap.reads",
+		"guest.balloon_pages",
 	};
 	for (int i = 0; i < sim->nvms; i++) {
 		char path[96];
 		for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
-			snprintf(path, sizeof path, "vms.%d.final.%s", i, same[k]);
+			snprintf(path, sizeof path, "vms.%d.final.%s", i,
+				 same[k]);
 			assert_int_equal(mvj_uint(live, path),
 					 mvj_uint(sampled, path));
 		}
@@ -768,13 +804,17 @@ int main(void)
 		cmocka_unit_test(test_text_report_names_every_vm_and_its_size),
 		cmocka_unit_test(
 			test_free_memory_table_has_at_most_20_evenly_spaced_rows),
-		cmocka_unit_test(test_json_page_states_add_up_to_configured_size),
+		cmocka_unit_test(
+			test_json_page_states_add_up_to_configured_size),
 		cmocka_unit_test(
 			test_json_escapes_quotes_backslashes_and_control_bytes),
 		cmocka_unit_test(test_reports_differ_only_in_the_wall_clock),
-		cmocka_unit_test(test_measured_figures_are_only_on_the_wall_line),
-		cmocka_unit_test(test_json_reclaim_figures_agree_with_page_states),
-		cmocka_unit_test(test_text_report_shows_reclamation_as_esxtop_does),
+		cmocka_unit_test(
+			test_measured_figures_are_only_on_the_wall_line),
+		cmocka_unit_test(
+			test_json_reclaim_figures_agree_with_page_states),
+		cmocka_unit_test(
+			test_text_report_shows_reclamation_as_esxtop_does),
 		cmocka_unit_test(
 			test_swap_io_errors_are_reported_with_the_last_one),
 		cmocka_unit_test(test_sharing_off_shows_as_off_and_zero),

@@ -73,19 +73,19 @@ static void test_dommemstat_fields_units_and_order(void **state)
 	struct mv_dommemstat d;
 	mv_dommemstat_compute(&now, &rep, 25500000000ull, &d);
 	char *s = render_dms(&d);
-	assert_string_equal(s, "actual 2080\n"    /* (600 - 80) x 4 KiB */
+	assert_string_equal(s, "actual 2080\n" /* (600 - 80) x 4 KiB */
 			       "swap_in 12\n"
 			       "swap_out 20\n"
 			       "major_fault 7\n"
 			       "minor_fault 1234\n"
-			       "unused 396\n"      /* the report's 99 pages */
+			       "unused 396\n" /* the report's 99 pages */
 			       "available 2080\n"
-			       "usable 484\n"      /* (99 + 22) x 4 */
-			       "last_update 25\n"  /* whole seconds */
+			       "usable 484\n"     /* (99 + 22) x 4 */
+			       "last_update 25\n" /* whole seconds */
 			       "disk_caches 88\n"
 			       "hugetlb_pgalloc 0\n"
 			       "hugetlb_pgfail 0\n"
-			       "rss 1400\n");      /* (300 + 50) x 4 */
+			       "rss 1400\n"); /* (300 + 50) x 4 */
 	free(s);
 	for (int t = 0; t < MV_DMS_COUNT; t++)
 		assert_true(d.present & (1u << t));
@@ -186,7 +186,8 @@ static struct mv_sim *busy(void)
 	if (!g_busy) {
 		struct mv_error err = {0};
 		g_busy = make_sim(busy_xml);
-		mvt_ok(mv_sim_run(g_busy, NULL, NULL, &err), &err, "mv_sim_run");
+		mvt_ok(mv_sim_run(g_busy, NULL, NULL, &err), &err,
+		       "mv_sim_run");
 	}
 	return g_busy;
 }
@@ -217,8 +218,7 @@ static void csv_parse(struct csv *c, char *text)
 {
 	memset(c, 0, sizeof *c);
 	c->text = text;
-	for (char *line = strtok(text, "\n"); line;
-	     line = strtok(NULL, "\n")) {
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		assert_true(c->nrows < 64);
 		int n = 0;
 		for (char *p = line;; p++) {
@@ -276,7 +276,8 @@ static void test_csv_vm_series(void **state)
 			double shrd = num(&c, r, "SHRD");
 			assert_true(shrd >= num(&c, r, "ZERO"));
 			assert_true(fabs(num(&c, r, "GRANT") -
-					 (num(&c, r, "private") + shrd)) < 0.02);
+					 (num(&c, r, "private") + shrd)) <
+				    0.02);
 			assert_true(fabs(num(&c, r, "SWCUR") -
 					 v->state[MV_PS_SWAPPED] / 256.0) <
 				    0.006);
@@ -304,9 +305,11 @@ static void test_csv_vm_series(void **state)
 	double sww = 0, zip = 0;
 	for (int vm = 0; vm < s->nvms; vm++) {
 		sww += (double)(last->vm[vm].swap.writes -
-				s->samples[0].vm[vm].swap.writes) / 256.0;
+				s->samples[0].vm[vm].swap.writes) /
+		       256.0;
 		zip += (double)(last->vm[vm].zcache.compressed -
-				s->samples[0].vm[vm].zcache.compressed) / 256.0;
+				s->samples[0].vm[vm].zcache.compressed) /
+		       256.0;
 	}
 	assert_true(zip > 0);
 	assert_true(fabs(swr_sum - sww) < 0.05 * (sww + 1));
@@ -435,8 +438,8 @@ static char *find_attr(xmlNodePtr n, const char *tag, const char *key,
 			int hit = !key || (k && !strcmp((char *)k, val));
 			xmlFree(k);
 			if (hit)
-				return (char *)xmlGetProp(n,
-							  (const xmlChar *)attr);
+				return (char *)xmlGetProp(
+					n, (const xmlChar *)attr);
 		}
 		char *r = find_attr(n->children, tag, key, val, attr);
 		if (r)
@@ -478,7 +481,7 @@ static void test_svg_vm_charts(void **state)
 		/* Nothing fetched from outside: no href, no @import. */
 		assert_null(strstr(text, "href"));
 		assert_null(strstr(text, "@import"));
-		const char *names[] = {"private", "shared", "zero",
+		const char *names[] = {"private",    "shared",  "zero",
 				       "compressed", "swapped", "ballooned",
 				       "untouched"};
 		double ys[256];
@@ -558,8 +561,8 @@ static int json_fn(FILE *f, const struct mv_sim *s, int vm)
  * live screen's "*NAME ..." / " NAME ..." line alike): the row is found
  * by the VM's name as its first word, the column by the header's words.
  */
-static double table_cell(const char *text, const char *title,
-			 const char *vm, const char *name)
+static double table_cell(const char *text, const char *title, const char *vm,
+			 const char *name)
 {
 	const char *t = strstr(text, title);
 	if (!t)
@@ -643,8 +646,10 @@ static void test_same_name_same_figure_in_every_view(void **state)
 		 "active_true_pages"},
 		{"ACTV", "\nVM memory (", "ACTV", "ACTV", "final",
 		 "active_est_pages"},
-		{"ZERO", "\nVM memory (", "ZERO", "ZERO", "state_pages", "zero"},
-		{"SHARED", "\nVM memory (", NULL, NULL, "state_pages", "shared"},
+		{"ZERO", "\nVM memory (", "ZERO", "ZERO", "state_pages",
+		 "zero"},
+		{"SHARED", "\nVM memory (", NULL, NULL, "state_pages",
+		 "shared"},
 		{"PRIVATE", "\nVM memory (", "private", NULL, "state_pages",
 		 "private"},
 		{"MCTLSZ", "\nVM reclamation (MiB", "MCTLSZ", "MCTLSZ", "guest",
@@ -684,25 +689,28 @@ static void test_same_name_same_figure_in_every_view(void **state)
 		csv_parse(&c, render(vm_csv_fn, s, vm));
 		int last = c.nrows - 1;
 		for (size_t k = 0; k < sizeof q / sizeof *q; k++) {
-			double t = table_cell(text, q[k].table, name, q[k].text);
+			double t = table_cell(text, q[k].table, name,
+					      q[k].text);
 			double j = json_pages(json, vm, q[k].obj, q[k].json);
 			if (fabs(t - j) > 0.051)
 				fail_msg("%s %s: text %.2f, JSON %.2f", name,
 					 q[k].text, t, j);
-			if (q[k].csv && fabs(num(&c, last, q[k].csv) - j) > 0.006)
+			if (q[k].csv &&
+			    fabs(num(&c, last, q[k].csv) - j) > 0.006)
 				fail_msg("%s %s: CSV %s %.2f, JSON %.2f", name,
 					 q[k].text, q[k].csv,
 					 num(&c, last, q[k].csv), j);
 			if (q[k].top &&
-			    fabs(table_cell(top, "*NAME", name, q[k].top) - j) > 0.051)
+			    fabs(table_cell(top, "*NAME", name, q[k].top) - j) >
+				    0.051)
 				fail_msg("%s %s: screen %s %.1f, JSON %.2f",
 					 name, q[k].text, q[k].top,
 					 table_cell(top, "*NAME", name,
 						    q[k].top),
 					 j);
 		}
-		differ |= fabs(num(&c, last, "TCHD") - num(&c, last, "active")) >
-			  0.1;
+		differ |= fabs(num(&c, last, "TCHD") -
+			       num(&c, last, "active")) > 0.1;
 		free(c.text);
 	}
 	assert_true(differ);
@@ -745,8 +753,8 @@ static void test_same_name_same_figure_in_every_view(void **state)
 static void test_top_screen_fits_its_width(void **state)
 {
 	(void)state;
-	static const char *const marks[] = {"*NAME", "*MEMSZ", "*GRANT",
-					    "*ACTV", "*MCTLSZ", "*SWCUR",
+	static const char *const marks[] = {"*NAME",    "*MEMSZ",  "*GRANT",
+					    "*ACTV",    "*MCTLSZ", "*SWCUR",
 					    "*CACHEUSD"};
 	view_fn fns[] = {top_80, top_132};
 	const int widths[] = {80, 132};
@@ -777,7 +785,7 @@ static void test_top_screen_text(void **state)
 	assert_int_equal(mv_top_sort_for_key('S'), MV_TOP_SORT_SWCUR);
 	assert_int_equal(mv_top_sort_for_key('n'), MV_TOP_SORT_NAME);
 	assert_int_equal(mv_top_sort_for_key('x'), -1);
-	const char *marks[] = {"*NAME", "*MEMSZ", "*GRANT", "*ACTV",
+	const char *marks[] = {"*NAME",   "*MEMSZ", "*GRANT",   "*ACTV",
 			       "*MCTLSZ", "*SWCUR", "*CACHEUSD"};
 	for (int sort = 0; sort < MV_TOP_SORT_COUNT; sort++) {
 		char *text = render(top_fn, s, sort);
@@ -791,7 +799,8 @@ static void test_top_screen_text(void **state)
 		while (hdr > text && hdr[-1] != '\n')
 			hdr--;
 		char *line = strchr(mark, '\n') + 1;
-		/* The sort column's number: words before the mark, less NAME. */
+		/* The sort column's number: words before the mark, less NAME.
+		 */
 		int field = 0;
 		for (char *p = hdr; p < mark; p++)
 			if (*p != ' ' && (p == hdr || p[-1] == ' '))

@@ -20,22 +20,27 @@
  * wants 56 MiB plus its OS image. The tax sees the sampled active set:
  * sampled every 2 s instead of ESX's 30 s, so that the idle VM's estimate
  * decays within the scaled-down run. */
-static const char *fmt =
-	"<scenario name='idle-tax' seed='5' duration='40s' step='10ms' "
-	"stats-interval='5s' active-window='4s'>"
-	" <host><memory unit='MiB'>96</memory><sharing enabled='no'/>"
-	"  <idle-tax rate='%s'/><sampling period='2s'/></host>"
-	" <vm><domain type='kvm'><name>idle</name><memory unit='MiB'>64</memory>"
-	"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-	"   <mv:guest os='windows' image='win2000' image-size='4MiB' balloon-rate='16MiB'/>"
-	"  </mv:memvisor></metadata></domain>"
-	"  <workload kind='idle' size='44MiB' content='data'/></vm>"
-	" <vm><domain type='kvm'><name>busy</name><memory unit='MiB'>64</memory>"
-	"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-	"   <mv:guest os='linux' image='linux-2.4' image-size='4MiB' balloon-rate='16MiB'/>"
-	"  </mv:memvisor></metadata></domain>"
-	"  <workload kind='steady' size='56MiB' rate='50k' write-ratio='30%%' content='data'/></vm>"
-	"</scenario>";
+static const char
+	*fmt = "<scenario name='idle-tax' seed='5' duration='40s' step='10ms' "
+	       "stats-interval='5s' active-window='4s'>"
+	       " <host><memory unit='MiB'>96</memory><sharing enabled='no'/>"
+	       "  <idle-tax rate='%s'/><sampling period='2s'/></host>"
+	       " <vm><domain type='kvm'><name>idle</name><memory "
+	       "unit='MiB'>64</memory>"
+	       "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	       "   <mv:guest os='windows' image='win2000' image-size='4MiB' "
+	       "balloon-rate='16MiB'/>"
+	       "  </mv:memvisor></metadata></domain>"
+	       "  <workload kind='idle' size='44MiB' content='data'/></vm>"
+	       " <vm><domain type='kvm'><name>busy</name><memory "
+	       "unit='MiB'>64</memory>"
+	       "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	       "   <mv:guest os='linux' image='linux-2.4' image-size='4MiB' "
+	       "balloon-rate='16MiB'/>"
+	       "  </mv:memvisor></metadata></domain>"
+	       "  <workload kind='steady' size='56MiB' rate='50k' "
+	       "write-ratio='30%%' content='data'/></vm>"
+	       "</scenario>";
 
 struct outcome {
 	double idle_mib, busy_mib; /* consumed at the end */
@@ -59,19 +64,22 @@ static struct outcome run_with_tax(const char *tax)
 	struct outcome o = {
 		.idle_mib = (double)ui.consumed * MV_PAGE_SIZE / MV_MIB,
 		.busy_mib = (double)ub.consumed * MV_PAGE_SIZE / MV_MIB,
-		.idle_active_mib = (double)ui.active_true * MV_PAGE_SIZE / MV_MIB,
+		.idle_active_mib = (double)ui.active_true * MV_PAGE_SIZE /
+				   MV_MIB,
 	};
 	mv_sim_destroy(s);
 	return o;
 }
 
-static void test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one(
-	void **state)
+static void
+test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one(void **state)
 {
 	(void)state;
 	struct outcome t0 = run_with_tax("0%"), t75 = run_with_tax("75%");
-	print_message("tax 0%%: idle %.1f busy %.1f; tax 75%%: idle %.1f (active %.1f) busy %.1f MiB\n",
-		      t0.idle_mib, t0.busy_mib, t75.idle_mib, t75.idle_active_mib, t75.busy_mib);
+	print_message("tax 0%%: idle %.1f busy %.1f; tax 75%%: idle %.1f "
+		      "(active %.1f) busy %.1f MiB\n",
+		      t0.idle_mib, t0.busy_mib, t75.idle_mib,
+		      t75.idle_active_mib, t75.busy_mib);
 	/* tax 0%: pure share-based isolation, the same allocation */
 	assert_true(t0.idle_mib > 30 && t0.busy_mib > 30);
 	double gap = t0.busy_mib - t0.idle_mib;
@@ -120,8 +128,8 @@ static void test_the_scenario_state_model_drives_the_simulator(void **state)
 
 /* A VM whose reservation does not fit in the unreserved memory is not
  * powered on; the error names it and the figures. */
-static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
-	void **state)
+static void
+test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(void **state)
 {
 	(void)state;
 	const char *xml =
@@ -129,7 +137,8 @@ static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
 		"  <host><memory unit='MiB'>256</memory></host>\n"
 		"  <vm count='2'>\n"
 		"    <domain><name>db</name><memory unit='MiB'>192</memory>\n"
-		"      <memtune><min_guarantee unit='MiB'>160</min_guarantee></memtune>\n"
+		"      <memtune><min_guarantee "
+		"unit='MiB'>160</min_guarantee></memtune>\n"
 		"    </domain>\n"
 		"  </vm>\n"
 		"</scenario>\n";
@@ -155,7 +164,8 @@ static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
 	const char *one =
 		"<scenario><host><memory unit='MiB'>256</memory></host>"
 		"<vm><domain><name>db</name><memory unit='MiB'>192</memory>"
-		"<memtune><min_guarantee unit='MiB'>160</min_guarantee></memtune>"
+		"<memtune><min_guarantee "
+		"unit='MiB'>160</min_guarantee></memtune>"
 		"</domain></vm></scenario>";
 	mvt_ok(mv_scenario_load_string(one, "adm.xml", ".", &sc, &err), &err,
 	       "mv_scenario_load_string");
@@ -166,9 +176,12 @@ static void test_a_vm_whose_reservation_cannot_be_met_does_not_power_on(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one),
-		cmocka_unit_test(test_the_scenario_state_model_drives_the_simulator),
-		cmocka_unit_test(test_a_vm_whose_reservation_cannot_be_met_does_not_power_on),
+		cmocka_unit_test(
+			test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one),
+		cmocka_unit_test(
+			test_the_scenario_state_model_drives_the_simulator),
+		cmocka_unit_test(
+			test_a_vm_whose_reservation_cannot_be_met_does_not_power_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

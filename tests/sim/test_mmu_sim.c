@@ -13,19 +13,23 @@
 #include "support/mvtest.h"
 
 /* One 64 MiB VM, a 16 MiB working set: mode, pages, backing, stop. */
-static struct mv_sim *one_vm(const char *mode, const char *pages,
-			     int hugepages, const char *stop)
+static struct mv_sim *one_vm(const char *mode, const char *pages, int hugepages,
+			     const char *stop)
 {
 	char xml[4096];
 	snprintf(xml, sizeof xml,
-		 "<scenario name='mmu' seed='3' duration='1s' step='10ms' stats-interval='500ms'>"
-		 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/></host>"
-		 " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>64</memory>%s"
+		 "<scenario name='mmu' seed='3' duration='1s' step='10ms' "
+		 "stats-interval='500ms'>"
+		 " <host><memory unit='MiB'>256</memory><sharing "
+		 "enabled='no'/></host>"
+		 " <vm><domain type='kvm'><name>v</name><memory "
+		 "unit='MiB'>64</memory>%s"
 		 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 		 "   <mv:guest image-size='4MiB' swap='16MiB'/>"
 		 "   <mv:mmu mode='%s' pages='%s'/>"
 		 "  </mv:memvisor></metadata></domain>"
-		 "  <workload kind='steady' size='16MiB' rate='40k' write-ratio='0.3' %s/>"
+		 "  <workload kind='steady' size='16MiB' rate='40k' "
+		 "write-ratio='0.3' %s/>"
 		 " </vm>"
 		 "</scenario>",
 		 hugepages ? "<memoryBacking><hugepages/></memoryBacking>" : "",
@@ -85,7 +89,8 @@ static void test_page_tables_are_guest_pages_in_every_mode(void **state)
 			 * violation for each data and table page first used */
 			assert_int_equal(c->exits[MV_EXIT_PT_WRITE], 0);
 			assert_int_equal(c->exits[MV_EXIT_GUEST_PF], 0);
-			assert_true(c->exits[MV_EXIT_EPT_VIOLATION] >= 4096 + 11);
+			assert_true(c->exits[MV_EXIT_EPT_VIOLATION] >=
+				    4096 + 11);
 			assert_true(c->ept_pages >= 4);
 		}
 		mv_sim_destroy(s);
@@ -122,19 +127,26 @@ static void test_fault_under_pressure_maps_the_right_page(void **state)
 	static const char *const modes[] = {"native", "shadow", "nested"};
 	for (int m = 0; m < 3; m++) {
 		char xml[2048];
-		snprintf(xml, sizeof xml,
-			 "<scenario name='r' seed='3' duration='1s' step='10ms'>"
-			 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/>"
-			 "  <reclaim enabled='no'/></host>"
-			 " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>16</memory>"
-			 "  <devices><memballoon model='none'/></devices>"
-			 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-			 "   <mv:guest image-size='1MiB' swap='16MiB'/><mv:mmu mode='%s'/>"
-			 "  </mv:memvisor></metadata></domain>"
-			 "  <workload name='a' size='8MiB' rate='100k' write-ratio='0.3'/>"
-			 "  <workload name='b' size='1MiB' rate='10k' write-ratio='1' start='300ms'/>"
-			 " </vm></scenario>",
-			 modes[m]);
+		snprintf(
+			xml, sizeof xml,
+			"<scenario name='r' seed='3' duration='1s' step='10ms'>"
+			" <host><memory unit='MiB'>256</memory><sharing "
+			"enabled='no'/>"
+			"  <reclaim enabled='no'/></host>"
+			" <vm><domain type='kvm'><name>v</name><memory "
+			"unit='MiB'>16</memory>"
+			"  <devices><memballoon model='none'/></devices>"
+			"  <metadata><mv:memvisor "
+			"xmlns:mv='urn:memvisor:domain:1'>"
+			"   <mv:guest image-size='1MiB' swap='16MiB'/><mv:mmu "
+			"mode='%s'/>"
+			"  </mv:memvisor></metadata></domain>"
+			"  <workload name='a' size='8MiB' rate='100k' "
+			"write-ratio='0.3'/>"
+			"  <workload name='b' size='1MiB' rate='10k' "
+			"write-ratio='1' start='300ms'/>"
+			" </vm></scenario>",
+			modes[m]);
 		struct mv_sim *s = mvt_sim(xml, "r.xml", 1);
 		struct mv_error err = {0};
 		while (s->now_ns < 200 * MV_NS_PER_MS)
@@ -157,7 +169,8 @@ static void test_fault_under_pressure_maps_the_right_page(void **state)
 		for (p = 0; p < g->npages; p++) /* a hot set */
 			if ((g->kind[p] & ~GREF) == GK_ANON)
 				g->kind[p] |= GREF;
-		/* b starts at 300 ms and needs new tables: checked every step */
+		/* b starts at 300 ms and needs new tables: checked every step
+		 */
 		while (s->now_ns < 400 * MV_NS_PER_MS)
 			mvt_ok(mv_sim_step(s, &err), &err, "step");
 		assert_true(g->proc[1].rss > 0);
@@ -208,7 +221,8 @@ static void test_check_catches_a_stray_page_table_entry(void **state)
 	/* map the process's page 5 to the guest page of its page 6 */
 	struct mv_mmu *m = (struct mv_mmu *)mv_guest_mmu(s->guest[0]);
 	assert_int_equal(mv_mmu_map(m, 0x7f0000000000ull + 5 * 4096,
-				    s->guest[0]->proc[0].pte[6] - 1), 0);
+				    s->guest[0]->proc[0].pte[6] - 1),
+			 0);
 	assert_int_equal(mv_sim_check(s, &err), MV_EINVAL);
 	assert_non_null(strstr(err.msg, "process 0 page 5: page tables map"));
 	mv_sim_destroy(s);
@@ -267,9 +281,11 @@ static void test_mmu_that_cannot_be_built_is_an_input_error(void **state)
 	(void)state;
 	const char *xml =
 		"<scenario><host><memory unit='MiB'>256</memory></host>"
-		" <vm><domain type='kvm'><name>v</name><memory unit='MiB'>32</memory>"
+		" <vm><domain type='kvm'><name>v</name><memory "
+		"unit='MiB'>32</memory>"
 		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-		"   <mv:guest image-size='4MiB'/><mv:mmu mode='nested' pages='2m'/>"
+		"   <mv:guest image-size='4MiB'/><mv:mmu mode='nested' "
+		"pages='2m'/>"
 		"  </mv:memvisor></metadata></domain>"
 		"  <workload size='28MiB'/><workload size='2MiB'/>"
 		" </vm></scenario>";
@@ -286,7 +302,8 @@ static void test_mmu_that_cannot_be_built_is_an_input_error(void **state)
 
 	/* a VM too small for 2 MiB-aligned tables: named with its line */
 	xml = "<scenario><host><memory unit='MiB'>256</memory></host>\n"
-	      " <vm><domain type='kvm'><name>v</name><memory unit='MiB'>2</memory>"
+	      " <vm><domain type='kvm'><name>v</name><memory "
+	      "unit='MiB'>2</memory>"
 	      "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 	      "   <mv:guest image-size='1MiB'/><mv:mmu mode='shadow'/>"
 	      "  </mv:memvisor></metadata></domain></vm></scenario>";
@@ -331,32 +348,39 @@ static struct mv_sim *busy(const char *mode, int hugepages)
 	/* transparent huge pages: 2 MiB host pages the hypervisor may still
 	 * break to swap (hugetlbfs, <hugepages/>, is never swapped) */
 	const char *hp = hugepages ? " host-pages='2m'" : "";
-	snprintf(xml, sizeof xml,
-		 "<scenario name='busy' seed='7' duration='3s' step='20ms' stats-interval='500ms' active-window='1s'>"
-		 " <host><memory unit='MiB'>72</memory>"
-		 "  <sharing pages-to-scan='400' sleep='10ms'/>"
-		 "  <compression cache='10%%'/>"
-		 "  <reclaim period='200ms'/>"
-		 " </host>"
-		 " <vm count='2'>"
-		 "  <domain type='kvm'><name>bal</name><memory unit='MiB'>48</memory>"
-		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB' swap='32MiB' balloon-rate='16MiB'/>"
-		 "    <mv:mmu mode='%s'%s/>"
-		 "   </mv:memvisor></metadata></domain>"
-		 "  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
-		 " </vm>"
-		 " <vm>"
-		 "  <domain type='kvm'><name>nob</name><memory unit='MiB'>48</memory>"
-		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-		 "    <mv:guest os='linux' image='debian-12' image-size='8MiB'/>"
-		 "    <mv:mmu mode='%s'%s/>"
-		 "   </mv:memvisor></metadata>"
-		 "   <devices><memballoon model='none'/></devices></domain>"
-		 "  <workload kind='steady' size='28MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
-		 " </vm>"
-		 "</scenario>",
-		 mode, hp, mode, hp);
+	snprintf(
+		xml, sizeof xml,
+		"<scenario name='busy' seed='7' duration='3s' step='20ms' "
+		"stats-interval='500ms' active-window='1s'>"
+		" <host><memory unit='MiB'>72</memory>"
+		"  <sharing pages-to-scan='400' sleep='10ms'/>"
+		"  <compression cache='10%%'/>"
+		"  <reclaim period='200ms'/>"
+		" </host>"
+		" <vm count='2'>"
+		"  <domain type='kvm'><name>bal</name><memory "
+		"unit='MiB'>48</memory>"
+		"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"    <mv:guest os='linux' image='debian-12' image-size='8MiB' "
+		"swap='32MiB' balloon-rate='16MiB'/>"
+		"    <mv:mmu mode='%s'%s/>"
+		"   </mv:memvisor></metadata></domain>"
+		"  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' "
+		"write-ratio='0.3' content='data' compressibility='0.6'/>"
+		" </vm>"
+		" <vm>"
+		"  <domain type='kvm'><name>nob</name><memory "
+		"unit='MiB'>48</memory>"
+		"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"    <mv:guest os='linux' image='debian-12' image-size='8MiB'/>"
+		"    <mv:mmu mode='%s'%s/>"
+		"   </mv:memvisor></metadata>"
+		"   <devices><memballoon model='none'/></devices></domain>"
+		"  <workload kind='steady' size='28MiB' rate='40k' "
+		"write-ratio='0.3' content='data' compressibility='0.6'/>"
+		" </vm>"
+		"</scenario>",
+		mode, hp, mode, hp);
 	return mvt_sim(xml, "busy.xml", 1);
 }
 
@@ -403,15 +427,21 @@ static void test_guest_swapping_unmaps_and_remaps(void **state)
 	for (int i = 0; i < 2; i++) {
 		char xml[2048];
 		snprintf(xml, sizeof xml,
-			 "<scenario name='tight' seed='5' duration='2s' step='10ms'>"
-			 " <host><memory unit='MiB'>256</memory><sharing enabled='no'/></host>"
-			 " <vm><domain type='kvm'><name>t</name><memory unit='MiB'>32</memory>"
-			 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+			 "<scenario name='tight' seed='5' duration='2s' "
+			 "step='10ms'>"
+			 " <host><memory unit='MiB'>256</memory><sharing "
+			 "enabled='no'/></host>"
+			 " <vm><domain type='kvm'><name>t</name><memory "
+			 "unit='MiB'>32</memory>"
+			 "  <metadata><mv:memvisor "
+			 "xmlns:mv='urn:memvisor:domain:1'>"
 			 "   <mv:guest image-size='4MiB' swap='32MiB'/>"
 			 "   <mv:mmu mode='%s'/>"
 			 "  </mv:memvisor></metadata></domain>"
-			 "  <workload kind='steady' size='32MiB' rate='40k' write-ratio='0.5'/>"
-			 "  <workload kind='steady' size='4MiB' rate='20k' write-ratio='0.5'/>"
+			 "  <workload kind='steady' size='32MiB' rate='40k' "
+			 "write-ratio='0.5'/>"
+			 "  <workload kind='steady' size='4MiB' rate='20k' "
+			 "write-ratio='0.5'/>"
 			 " </vm>"
 			 "</scenario>",
 			 modes[i]);
@@ -447,11 +477,13 @@ static struct mv_sim *trace_vm(const char *mode, const char *stop)
 	snprintf(xml, sizeof xml,
 		 "<scenario name='tr' seed='3' duration='1s' step='10ms'>"
 		 " <host><memory unit='MiB'>256</memory></host>"
-		 " <vm count='2'><domain type='kvm'><name>py</name><memory unit='MiB'>32</memory>"
+		 " <vm count='2'><domain type='kvm'><name>py</name><memory "
+		 "unit='MiB'>32</memory>"
 		 "  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 		 "   <mv:guest image-size='4MiB'/>%s"
 		 "  </mv:memvisor></metadata></domain>"
-		 "  <workload name='py' kind='trace' trace='tests/data/mmu/python3-60k.mvtr' rate='200k' %s/>"
+		 "  <workload name='py' kind='trace' "
+		 "trace='tests/data/mmu/python3-60k.mvtr' rate='200k' %s/>"
 		 " </vm>"
 		 "</scenario>",
 		 mmu, stop);
@@ -490,8 +522,9 @@ static void test_trace_workload_replays_a_real_program(void **state)
 		const struct mv_mmu_counters *c = ctr(s);
 		assert_int_equal(c->guest_faults, pages);
 		/* the loader's estimate of the tables is exact */
-		assert_int_equal(c->guest_pt_pages,
-				 s->sc->vms[0].guest.workload[0].trace->table_pages);
+		assert_int_equal(
+			c->guest_pt_pages,
+			s->sc->vms[0].guest.workload[0].trace->table_pages);
 		/* 1 dense 4 KiB page table would hold 512 pages; the real
 		 * layout needs more */
 		assert_true(c->guest_pt_pages > 3 + (pages + 511) / 512);
@@ -505,9 +538,12 @@ static void test_trace_workload_replays_a_real_program(void **state)
 	struct mv_error err = {0};
 	mvt_ok(mv_scenario_load_string(
 		       "<scenario><host><memory unit='MiB'>256</memory></host>"
-		       "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>"
-		       "<workload name='a' kind='trace' trace='tests/data/mmu/python3-60k.mvtr'/>"
-		       "<workload name='b' kind='trace' trace='./tests//data/mmu/python3-60k.mvtr'/>"
+		       "<vm><domain><name>v</name><memory "
+		       "unit='MiB'>32</memory></domain>"
+		       "<workload name='a' kind='trace' "
+		       "trace='tests/data/mmu/python3-60k.mvtr'/>"
+		       "<workload name='b' kind='trace' "
+		       "trace='./tests//data/mmu/python3-60k.mvtr'/>"
 		       "</vm></scenario>",
 		       "two.xml", ".", &sc, &err),
 	       &err, "load");
@@ -534,28 +570,31 @@ static void test_bad_trace_workloads_are_input_errors(void **state)
 		const char *field, *part;
 	} bad[] = {
 		{"kind='trace'", MV_EINVAL, "workload/trace", "is required"},
-		{"kind='trace' trace='x' size='4MiB'", MV_EINVAL, "workload/size",
-		 "pages its trace touches"},
-		{"trace='tests/data/mmu/python3-60k.mvtr' size='4MiB'", MV_EINVAL,
-		 "workload/trace", "only used with kind"},
-		{"kind='trace' trace='no/such.mvtr'", MV_ENOENT, "workload/trace",
-		 "cannot open 'no/such.mvtr'"},
+		{"kind='trace' trace='x' size='4MiB'", MV_EINVAL,
+		 "workload/size", "pages its trace touches"},
+		{"trace='tests/data/mmu/python3-60k.mvtr' size='4MiB'",
+		 MV_EINVAL, "workload/trace", "only used with kind"},
+		{"kind='trace' trace='no/such.mvtr'", MV_ENOENT,
+		 "workload/trace", "cannot open 'no/such.mvtr'"},
 		{"kind='trace' trace='tests'", MV_EINVAL, "workload/trace",
 		 "not a regular file"},
 		{"kind='trace' trace='tests/data/mmu/python3-60k.mvtr' "
-		 "write-ratio='0.5'", MV_EINVAL, "workload/write-ratio",
-		 "not used with kind"},
+		 "write-ratio='0.5'",
+		 MV_EINVAL, "workload/write-ratio", "not used with kind"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char xml[1024];
 		snprintf(xml, sizeof xml,
-			 "<scenario><host><memory unit='MiB'>256</memory></host>\n"
-			 "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>\n"
+			 "<scenario><host><memory "
+			 "unit='MiB'>256</memory></host>\n"
+			 "<vm><domain><name>v</name><memory "
+			 "unit='MiB'>32</memory></domain>\n"
 			 "<workload %s/></vm></scenario>",
 			 bad[i].wl);
 		struct mv_scenario *sc = NULL;
 		struct mv_error err = {0};
-		int rc = mv_scenario_load_string(xml, "bad.xml", ".", &sc, &err);
+		int rc = mv_scenario_load_string(xml, "bad.xml", ".", &sc,
+						 &err);
 		if (rc != bad[i].code || err.line != 3 ||
 		    strcmp(err.field, bad[i].field) ||
 		    !strstr(err.msg, bad[i].part))
@@ -573,7 +612,8 @@ static void test_bad_trace_workloads_are_input_errors(void **state)
 	fclose(f);
 	snprintf(xml, sizeof xml,
 		 "<scenario><host><memory unit='MiB'>256</memory></host>"
-		 "<vm><domain><name>v</name><memory unit='MiB'>32</memory></domain>"
+		 "<vm><domain><name>v</name><memory "
+		 "unit='MiB'>32</memory></domain>"
 		 "<workload kind='trace' trace='%s'/></vm></scenario>",
 		 path);
 	struct mv_scenario *sc = NULL;
@@ -625,15 +665,20 @@ static void test_same_seed_same_run_with_translation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_page_tables_are_guest_pages_in_every_mode),
-		cmocka_unit_test(test_host_huge_pages_cut_ept_violations_and_walks),
+		cmocka_unit_test(
+			test_page_tables_are_guest_pages_in_every_mode),
+		cmocka_unit_test(
+			test_host_huge_pages_cut_ept_violations_and_walks),
 		cmocka_unit_test(test_check_catches_a_stray_page_table_entry),
 		cmocka_unit_test(test_reports_show_translation),
 		cmocka_unit_test(test_fault_under_pressure_maps_the_right_page),
 		cmocka_unit_test(test_process_exit_frees_its_page_tables),
-		cmocka_unit_test(test_guest_huge_pages_come_from_a_pool_and_map_2m),
-		cmocka_unit_test(test_mmu_that_cannot_be_built_is_an_input_error),
-		cmocka_unit_test(test_reclamation_under_translation_loses_nothing),
+		cmocka_unit_test(
+			test_guest_huge_pages_come_from_a_pool_and_map_2m),
+		cmocka_unit_test(
+			test_mmu_that_cannot_be_built_is_an_input_error),
+		cmocka_unit_test(
+			test_reclamation_under_translation_loses_nothing),
 		cmocka_unit_test(test_guest_swapping_unmaps_and_remaps),
 		cmocka_unit_test(test_trace_workload_replays_a_real_program),
 		cmocka_unit_test(test_bad_trace_workloads_are_input_errors),

@@ -16,7 +16,8 @@
  * working sets together need more than the host has.
  */
 static const char *busy =
-	"<scenario name='busy' seed='7' duration='3s' step='20ms' stats-interval='500ms' active-window='1s'>"
+	"<scenario name='busy' seed='7' duration='3s' step='20ms' "
+	"stats-interval='500ms' active-window='1s'>"
 	" <host><memory unit='MiB'>72</memory>"
 	"  <sharing pages-to-scan='400' sleep='10ms'/>"
 	"  <compression cache='10%'/>"
@@ -25,9 +26,11 @@ static const char *busy =
 	" <vm count='2'>"
 	"  <domain type='kvm'><name>bal</name><memory unit='MiB'>48</memory>"
 	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-	"    <mv:guest os='linux' image='debian-12' image-size='8MiB' swap='32MiB' balloon-rate='16MiB'/>"
+	"    <mv:guest os='linux' image='debian-12' image-size='8MiB' "
+	"swap='32MiB' balloon-rate='16MiB'/>"
 	"   </mv:memvisor></metadata></domain>"
-	"  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
+	"  <workload kind='steady' dist='zipf' size='22MiB' rate='40k' "
+	"write-ratio='0.3' content='data' compressibility='0.6'/>"
 	" </vm>"
 	" <vm>"
 	"  <domain type='kvm'><name>nob</name><memory unit='MiB'>48</memory>"
@@ -35,7 +38,8 @@ static const char *busy =
 	"    <mv:guest os='linux' image='debian-12' image-size='8MiB'/>"
 	"   </mv:memvisor></metadata>"
 	"   <devices><memballoon model='none'/></devices></domain>"
-	"  <workload kind='steady' size='28MiB' rate='40k' write-ratio='0.3' content='data' compressibility='0.6'/>"
+	"  <workload kind='steady' size='28MiB' rate='40k' write-ratio='0.3' "
+	"content='data' compressibility='0.6'/>"
 	" </vm>"
 	"</scenario>";
 
@@ -61,7 +65,7 @@ static void test_every_mechanism_works_and_no_byte_changes(void **state)
 	const struct mv_sample *last = &s->samples[s->nsamples - 1];
 	struct mv_share_stats sh;
 	mv_sim_share_stats(s, &sh);
-	assert_true(sh.merges > 0);          /* the common image was shared */
+	assert_true(sh.merges > 0); /* the common image was shared */
 	assert_true(sh.zero_pages + sh.pages_sharing > 0);
 	uint64_t ballooned = 0, zipped = 0, written = 0, read = 0, unzipped = 0;
 	for (int v = 0; v < s->nvms; v++) {
@@ -121,7 +125,8 @@ static void test_failing_swap_file_loses_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_mechanism_works_and_no_byte_changes),
+		cmocka_unit_test(
+			test_every_mechanism_works_and_no_byte_changes),
 		cmocka_unit_test(test_same_seed_same_run_with_reclamation),
 		cmocka_unit_test(test_failing_swap_file_loses_nothing),
 	};

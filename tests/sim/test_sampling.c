@@ -15,17 +15,21 @@ static const char *three =
 	"  stats-interval='1s' active-window='2s'>"
 	" <host><memory unit='MiB'>160</memory>"
 	"  <sampling pages='400' period='2s'/></host>"
-	" <vm><domain type='kvm'><name>idle</name><memory unit='MiB'>32</memory>"
+	" <vm><domain type='kvm'><name>idle</name><memory "
+	"unit='MiB'>32</memory>"
 	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 	"    <mv:guest os='linux' image='debian-12' image-size='2MiB'/>"
 	"   </mv:memvisor></metadata></domain>"
 	"  <workload kind='idle' size='4MiB'/></vm>"
-	" <vm><domain type='kvm'><name>steady</name><memory unit='MiB'>32</memory>"
+	" <vm><domain type='kvm'><name>steady</name><memory "
+	"unit='MiB'>32</memory>"
 	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 	"    <mv:guest os='linux' image='debian-12' image-size='2MiB'/>"
 	"   </mv:memvisor></metadata></domain>"
-	"  <workload kind='steady' size='12MiB' rate='20k' write-ratio='0.2'/></vm>"
-	" <vm><domain type='kvm'><name>phased</name><memory unit='MiB'>32</memory>"
+	"  <workload kind='steady' size='12MiB' rate='20k' "
+	"write-ratio='0.2'/></vm>"
+	" <vm><domain type='kvm'><name>phased</name><memory "
+	"unit='MiB'>32</memory>"
 	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 	"    <mv:guest os='linux' image='debian-12' image-size='2MiB'/>"
 	"   </mv:memvisor></metadata></domain>"
@@ -115,7 +119,8 @@ static void test_estimates_track_the_true_active_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scenario_sampling_settings_reach_every_vm),
+		cmocka_unit_test(
+			test_scenario_sampling_settings_reach_every_vm),
 		cmocka_unit_test(test_estimates_track_the_true_active_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

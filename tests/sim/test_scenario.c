@@ -31,10 +31,9 @@ static struct mv_scenario *load_ok(const char *xml)
  * Load xml; it must fail with `code` at file:line in `field`, and the
  * message must contain `part`. Returns the formatted error in buf.
  */
-static const char *load_err_in(const char *xml, const char *base_dir,
-			       int code, const char *file, int line,
-			       const char *field, const char *part, char *buf,
-			       size_t n)
+static const char *load_err_in(const char *xml, const char *base_dir, int code,
+			       const char *file, int line, const char *field,
+			       const char *part, char *buf, size_t n)
 {
 	struct mv_scenario *sc = (struct mv_scenario *)&sc;
 	struct mv_error err = {0};
@@ -84,8 +83,8 @@ static char *with_workload(const char *wl)
 		 "  <host><memory unit='GiB'>8</memory></host>\n" /* 2 */
 		 "  <vm>\n"                                       /* 3 */
 		 "    <domain type='kvm'><name>a</name>"
-		 "<memory unit='GiB'>1</memory></domain>\n"       /* 4 */
-		 "    %s\n"                                       /* 5 */
+		 "<memory unit='GiB'>1</memory></domain>\n" /* 4 */
+		 "    %s\n"                                 /* 5 */
 		 "  </vm>\n"
 		 "</scenario>\n",
 		 wl);
@@ -97,9 +96,9 @@ static char *with_host(const char *scenario_attrs, const char *host_body)
 {
 	static char buf[8192];
 	snprintf(buf, sizeof buf,
-		 "<scenario %s>\n"                                /* 1 */
-		 "  <host>\n"                                     /* 2 */
-		 "%s"                                             /* 3.. */
+		 "<scenario %s>\n" /* 1 */
+		 "  <host>\n"      /* 2 */
+		 "%s"              /* 3.. */
 		 "  </host>\n"
 		 "  <vm><domain><name>a</name><memory>1048576</memory>"
 		 "</domain></vm>\n"
@@ -114,8 +113,8 @@ static char *with_host(const char *scenario_attrs, const char *host_body)
 /* loading real libvirt domains                                        */
 /* ------------------------------------------------------------------ */
 
-static void test_debian12_dumpxml_file_loads_memory_balloon_and_guest(
-	void **state)
+static void
+test_debian12_dumpxml_file_loads_memory_balloon_and_guest(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
@@ -166,8 +165,8 @@ static void test_win2019_dumpxml_file_is_a_windows_guest(void **state)
 	mv_scenario_free(sc);
 }
 
-static void test_scenario_file_resolves_domains_relative_to_its_directory(
-	void **state)
+static void
+test_scenario_file_resolves_domains_relative_to_its_directory(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = NULL;
@@ -196,13 +195,14 @@ static void test_scenario_file_resolves_domains_relative_to_its_directory(
 	mv_scenario_free(sc);
 }
 
-static void test_inline_domain_reads_memtune_backing_numatune_balloon(
-	void **state)
+static void
+test_inline_domain_reads_memtune_backing_numatune_balloon(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
 		"<scenario>\n"
-		"  <host><memory unit='GiB'>8</memory><numa nodes='4'/></host>\n"
+		"  <host><memory unit='GiB'>8</memory><numa "
+		"nodes='4'/></host>\n"
 		"  <vm>\n"
 		"    <domain type='kvm'>\n"
 		"      <name>db</name>\n"
@@ -250,8 +250,7 @@ static void test_libvirt_unlimited_hard_limit_means_no_limit(void **state)
 	mv_scenario_free(sc);
 }
 
-static void test_count_makes_numbered_clones_with_the_same_config(
-	void **state)
+static void test_count_makes_numbered_clones_with_the_same_config(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
@@ -278,8 +277,7 @@ static void test_count_makes_numbered_clones_with_the_same_config(
 	mv_scenario_free(sc);
 }
 
-static void test_metadata_is_matched_by_namespace_uri_not_prefix(
-	void **state)
+static void test_metadata_is_matched_by_namespace_uri_not_prefix(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(with_domain(
@@ -322,19 +320,19 @@ static void test_shares_low_normal_high_scale_with_memory(void **state)
 	const uint64_t per_mib[] = {5, 10, 20};
 	for (int i = 0; i < 3; i++) {
 		char body[512];
-		snprintf(body, sizeof body,
-			 "<name>a</name><memory unit='MiB'>512</memory>"
-			 "<metadata><m:memvisor xmlns:m='urn:memvisor:domain:1'>"
-			 "<m:shares>%s</m:shares></m:memvisor></metadata>\n",
-			 names[i]);
+		snprintf(
+			body, sizeof body,
+			"<name>a</name><memory unit='MiB'>512</memory>"
+			"<metadata><m:memvisor xmlns:m='urn:memvisor:domain:1'>"
+			"<m:shares>%s</m:shares></m:memvisor></metadata>\n",
+			names[i]);
 		struct mv_scenario *sc = load_ok(with_domain(body));
 		assert_int_equal(sc->vms[0].vm.shares, per_mib[i] * 512);
 		mv_scenario_free(sc);
 	}
 }
 
-static void test_metadata_and_scenario_workloads_are_concatenated(
-	void **state)
+static void test_metadata_and_scenario_workloads_are_concatenated(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
@@ -343,7 +341,8 @@ static void test_metadata_and_scenario_workloads_are_concatenated(
 		"  <vm>\n"
 		"    <workload name='late' size='8MiB'/>\n"
 		"    <domain><name>a</name><memory unit='GiB'>1</memory>\n"
-		"      <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>\n"
+		"      <metadata><mv:memvisor "
+		"xmlns:mv='urn:memvisor:domain:1'>\n"
 		"        <mv:workload size='4MiB'/>\n"
 		"      </mv:memvisor></metadata>\n"
 		"    </domain>\n"
@@ -437,27 +436,25 @@ static void test_defaults_are_applied_to_everything_not_given(void **state)
 	mv_scenario_free(sc);
 }
 
-static void test_idle_workload_defaults_to_ten_accesses_per_second(
-	void **state)
+static void test_idle_workload_defaults_to_ten_accesses_per_second(void **state)
 {
 	(void)state;
-	struct mv_scenario *sc =
-		load_ok(with_workload("<workload kind='idle' size='1MiB'/>"));
+	struct mv_scenario *sc = load_ok(
+		with_workload("<workload kind='idle' size='1MiB'/>"));
 	assert_true(sc->vms[0].guest.workload[0].rate == 10);
 	mv_scenario_free(sc);
-	sc = load_ok(with_workload(
-		"<workload kind='idle' size='1MiB' rate='5'/>"));
+	sc = load_ok(
+		with_workload("<workload kind='idle' size='1MiB' rate='5'/>"));
 	assert_true(sc->vms[0].guest.workload[0].rate == 5);
 	mv_scenario_free(sc);
 }
 
-static void test_default_os_image_is_at_most_a_quarter_of_the_vm(
-	void **state)
+static void test_default_os_image_is_at_most_a_quarter_of_the_vm(void **state)
 {
 	(void)state;
 	/* 512 MiB VM: default 256 MiB image clamped to 128 MiB */
-	struct mv_scenario *sc = load_ok(with_domain(
-		"<name>a</name><memory unit='MiB'>512</memory>\n"));
+	struct mv_scenario *sc = load_ok(
+		with_domain("<name>a</name><memory unit='MiB'>512</memory>\n"));
 	assert_int_equal(sc->vms[0].guest.os_bytes, 128 * MV_MIB);
 	mv_scenario_free(sc);
 	/* an explicit image-size is taken as given */
@@ -469,8 +466,8 @@ static void test_default_os_image_is_at_most_a_quarter_of_the_vm(
 	mv_scenario_free(sc);
 }
 
-static void test_config_defaults_functions_match_the_documented_values(
-	void **state)
+static void
+test_config_defaults_functions_match_the_documented_values(void **state)
 {
 	(void)state;
 	struct mv_host_config h;
@@ -537,10 +534,10 @@ static void test_scenario_and_host_settings_are_read(void **state)
 static void test_memstate_model_and_idle_tax_are_read(void **state)
 {
 	(void)state;
-	struct mv_scenario *sc = load_ok(with_host(
-		"", "    <memory unit='GiB'>8</memory>\n"
-		    "    <memstate model='vsphere6'/>\n"
-		    "    <idle-tax rate='30%'/>\n"));
+	struct mv_scenario *sc = load_ok(
+		with_host("", "    <memory unit='GiB'>8</memory>\n"
+			      "    <memstate model='vsphere6'/>\n"
+			      "    <idle-tax rate='30%'/>\n"));
 	assert_int_equal(sc->reclaim.memstate_model, MV_MEMSTATE_VSPHERE6);
 	assert_true(sc->reclaim.idle_tax == 0.30);
 	mv_scenario_free(sc);
@@ -590,9 +587,9 @@ static void test_bad_memstate_and_idle_tax_are_rejected(void **state)
 static void test_sampling_size_and_period_are_read(void **state)
 {
 	(void)state;
-	struct mv_scenario *sc = load_ok(with_host(
-		"", "    <memory unit='GiB'>8</memory>\n"
-		    "    <sampling pages='250' period='1m'/>\n"));
+	struct mv_scenario *sc = load_ok(
+		with_host("", "    <memory unit='GiB'>8</memory>\n"
+			      "    <sampling pages='250' period='1m'/>\n"));
 	assert_int_equal(sc->sampling.pages, 250);
 	assert_int_equal(sc->sampling.period_ns, 60 * MV_NS_PER_S);
 	mv_scenario_free(sc);
@@ -624,7 +621,8 @@ static void test_bad_sampling_is_rejected(void **state)
 	load_err(with_host("", body), 4, "sampling/period",
 		 "must be at least one step (10ms)");
 	snprintf(body, sizeof body, "%s    <sampling size='5'/>\n", mem);
-	load_err(with_host("", body), 4, "sampling", "unknown attribute 'size'");
+	load_err(with_host("", body), 4, "sampling",
+		 "unknown attribute 'size'");
 	snprintf(body, sizeof body,
 		 "%s    <sampling pages='5'/>\n    <sampling pages='6'/>\n",
 		 mem);
@@ -721,8 +719,10 @@ static void test_mmu_mode_pages_tags_and_hugepages_are_read(void **state)
 static void test_bad_mmu_is_rejected(void **state)
 {
 	(void)state;
-#define MMU(x) MEM1G "      <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>" \
-		x "</mv:memvisor></metadata>\n"
+#define MMU(x)                                                                 \
+	MEM1G "      <metadata><mv:memvisor "                                  \
+	      "xmlns:mv='urn:memvisor:domain:1'>" x                            \
+	      "</mv:memvisor></metadata>\n"
 	load_err(with_domain(MMU("<mv:mmu/>")), 6, "mmu/mode", "missing");
 	load_err(with_domain(MMU("<mv:mmu mode='ept'/>")), 6, "mmu/mode",
 		 "unknown mode 'ept'");
@@ -736,7 +736,8 @@ static void test_bad_mmu_is_rejected(void **state)
 		 "mmu/l2-4k", "not ENTRIESxWAYS");
 	load_err(with_domain(MMU("<mv:mmu mode='nested' lat-exit='fast'/>")), 6,
 		 "mmu/lat-exit", "not a whole number");
-	load_err(with_domain(MMU("<mv:mmu mode='nested'/><mv:mmu mode='shadow'/>")),
+	load_err(with_domain(
+			 MMU("<mv:mmu mode='nested'/><mv:mmu mode='shadow'/>")),
 		 6, "mmu", "");
 #undef MMU
 }
@@ -753,17 +754,17 @@ static void test_domain_memory_units_follow_libvirt(void **state)
 		with_domain("<name>a</name><memory>1048576</memory>\n"));
 	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
 	mv_scenario_free(sc);
-	sc = load_ok(with_domain(
-		"<name>a</name><memory unit='GiB'>3</memory>\n"));
+	sc = load_ok(
+		with_domain("<name>a</name><memory unit='GiB'>3</memory>\n"));
 	assert_int_equal(sc->vms[0].vm.mem_bytes, 3 * MV_GIB);
 	mv_scenario_free(sc);
-	sc = load_ok(with_domain(
-		"<name>a</name><memory unit='M'>1536</memory>\n"));
+	sc = load_ok(
+		with_domain("<name>a</name><memory unit='M'>1536</memory>\n"));
 	assert_int_equal(sc->vms[0].vm.mem_bytes, 1536 * MV_MIB);
 	mv_scenario_free(sc);
 	/* MB is 10^6: 4096 MB is a whole number of pages ... */
-	sc = load_ok(with_domain(
-		"<name>a</name><memory unit='MB'>4096</memory>\n"));
+	sc = load_ok(
+		with_domain("<name>a</name><memory unit='MB'>4096</memory>\n"));
 	assert_int_equal(sc->vms[0].vm.mem_bytes, 4096000000ull);
 	mv_scenario_free(sc);
 }
@@ -857,8 +858,7 @@ static void test_settings_not_modelled_are_warned_once(void **state)
 }
 
 /* Plain `virsh dumpxml` VMs without a workload: one warning naming them. */
-static void test_vms_without_a_workload_are_named_in_one_warning(
-	void **state)
+static void test_vms_without_a_workload_are_named_in_one_warning(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
@@ -954,11 +954,16 @@ static void test_lower_case_and_long_unit_names_load(void **state)
 		const char *unit, *value;
 		uint64_t bytes;
 	} cases[] = {
-		{"kib", "1048576", MV_GIB}, {"KIB", "1048576", MV_GIB},
-		{"k", "1048576", MV_GIB},   {"mib", "1024", MV_GIB},
-		{"gb", "1", 1000000000ull + 1536}, {"byte", "1073741824", MV_GIB},
-		{"bytes", "1073741824", MV_GIB},   {"G", "1", MV_GIB},
-		{"TiB", "1", 1024 * MV_GIB},	   {"tb", "1", 1000000000000ull},
+		{"kib", "1048576", MV_GIB},
+		{"KIB", "1048576", MV_GIB},
+		{"k", "1048576", MV_GIB},
+		{"mib", "1024", MV_GIB},
+		{"gb", "1", 1000000000ull + 1536},
+		{"byte", "1073741824", MV_GIB},
+		{"bytes", "1073741824", MV_GIB},
+		{"G", "1", MV_GIB},
+		{"TiB", "1", 1024 * MV_GIB},
+		{"tb", "1", 1000000000000ull},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char body[256];
@@ -985,8 +990,8 @@ static void test_lower_case_and_long_unit_names_load(void **state)
 
 /* libvirt's cpu-numa-no-memory-element.xml: the memory is the sum of the
  * guest NUMA cells. */
-static void test_memory_from_numa_cells_when_there_is_no_memory_element(
-	void **state)
+static void
+test_memory_from_numa_cells_when_there_is_no_memory_element(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(
@@ -1107,25 +1112,25 @@ static void test_root_element_must_be_scenario(void **state)
 static void test_workload_larger_than_its_vm_is_rejected(void **state)
 {
 	(void)state;
-	const char *msg =
-		load_err(with_workload("<workload size='2GiB'/>"), 5,
-			 "workload/size", "exceeds the VM's memory (1.00 GiB)");
+	const char *msg = load_err(with_workload("<workload size='2GiB'/>"), 5,
+				   "workload/size",
+				   "exceeds the VM's memory (1.00 GiB)");
 	assert_string_equal(
-		msg, "t.xml:5: workload/size: exceeds the VM's memory (1.00 GiB)");
+		msg,
+		"t.xml:5: workload/size: exceeds the VM's memory (1.00 GiB)");
 }
 
 static void test_workload_values_out_of_range_are_rejected(void **state)
 {
 	(void)state;
-	load_err(with_workload("<workload size='1MiB' write-ratio='1.5'/>"),
-		 5, "workload/write-ratio", "'1.5' is not a fraction");
-	load_err(with_workload("<workload size='1MiB' write-ratio='120%'/>"),
-		 5, "workload/write-ratio", "is not a fraction");
-	load_err(with_workload(
-			 "<workload size='1MiB' compressibility='2'/>"),
+	load_err(with_workload("<workload size='1MiB' write-ratio='1.5'/>"), 5,
+		 "workload/write-ratio", "'1.5' is not a fraction");
+	load_err(with_workload("<workload size='1MiB' write-ratio='120%'/>"), 5,
+		 "workload/write-ratio", "is not a fraction");
+	load_err(with_workload("<workload size='1MiB' compressibility='2'/>"),
 		 5, "workload/compressibility", "is not a fraction");
-	load_err(with_workload("<workload size='1000'/>"), 5,
-		 "workload/size", "multiple of 4 KiB");
+	load_err(with_workload("<workload size='1000'/>"), 5, "workload/size",
+		 "multiple of 4 KiB");
 	load_err(with_workload("<workload size='0'/>"), 5, "workload/size",
 		 "greater than 0");
 	load_err(with_workload("<workload size='1MiB' kind='bursty'/>"), 5,
@@ -1140,9 +1145,9 @@ static void test_workload_values_out_of_range_are_rejected(void **state)
 		 "workload/start", "is not a duration");
 	load_err(with_workload("<workload size='1MiB' start='2m'/>"), 5,
 		 "workload/start", "after the scenario ends (1m)");
-	load_err(with_workload(
-			 "<workload size='1MiB' start='20s' stop='10s'/>"),
-		 5, "workload/stop", "after start");
+	load_err(
+		with_workload("<workload size='1MiB' start='20s' stop='10s'/>"),
+		5, "workload/stop", "after start");
 	load_err(with_workload(
 			 "<workload size='4MiB' kind='phased' region='2MiB'/>"),
 		 5, "workload/region", "smaller than size");
@@ -1189,23 +1194,22 @@ static void test_scenario_timing_is_validated(void **state)
 		 "greater than 0");
 	load_err(with_host("duration='0s'", host), 1, "scenario/duration",
 		 "greater than 0");
-	const char *msg = load_err(with_host("step='1s' stats-interval='500ms'",
-					     host),
-				   1, "scenario/stats-interval",
-				   "at least one step (1s)");
+	const char *msg = load_err(
+		with_host("step='1s' stats-interval='500ms'", host), 1,
+		"scenario/stats-interval", "at least one step (1s)");
 	assert_string_equal(msg, "t.xml:1: scenario/stats-interval: must be "
 				 "at least one step (1s)");
 	load_err(with_host("step='1s' active-window='10ms'", host), 1,
 		 "scenario/active-window", "at least one step");
 	load_err(with_host("duration='2h' step='10us'", host), 1,
 		 "scenario/step", "720000000 steps; at most 100000000");
-	load_err(with_host("duration='forever'", host), 1,
-		 "scenario/duration", "is not a duration");
+	load_err(with_host("duration='forever'", host), 1, "scenario/duration",
+		 "is not a duration");
 	load_err(with_host("seed='-1'", host), 1, "scenario/seed",
 		 "not a whole number");
 	/* exactly 100 million steps is fine */
-	struct mv_scenario *sc =
-		load_ok(with_host("duration='1000s' step='10us'", host));
+	struct mv_scenario *sc = load_ok(
+		with_host("duration='1000s' step='10us'", host));
 	mv_scenario_free(sc);
 }
 
@@ -1218,8 +1222,8 @@ static void test_host_memory_limits_are_enforced(void **state)
 		 "host/memory", "multiple of 4 KiB");
 	load_err(with_host("", "    <memory unit='TiB'>2</memory>\n"), 3,
 		 "host/memory", "at most 1 TiB");
-	struct mv_scenario *sc =
-		load_ok(with_host("", "    <memory unit='TiB'>1</memory>\n"));
+	struct mv_scenario *sc = load_ok(
+		with_host("", "    <memory unit='TiB'>1</memory>\n"));
 	assert_int_equal(sc->host.mem_bytes, 1024 * MV_GIB);
 	mv_scenario_free(sc);
 }
@@ -1245,8 +1249,8 @@ static void test_thresholds_must_be_ordered_and_positive(void **state)
 	snprintf(body, sizeof body, "%s    <thresholds soft='7%%'/>\n", mem);
 	const char *msg = load_err(with_host("", body), 4, "thresholds/soft",
 				   "must be below high (6%)");
-	assert_string_equal(msg,
-			    "t.xml:4: thresholds/soft: must be below high (6%)");
+	assert_string_equal(
+		msg, "t.xml:4: thresholds/soft: must be below high (6%)");
 	snprintf(body, sizeof body, "%s    <thresholds high='3%%'/>\n", mem);
 	load_err(with_host("", body), 4, "thresholds/high",
 		 "must be above soft (4%)");
@@ -1265,7 +1269,8 @@ static void test_host_swap_and_latency_values_are_checked(void **state)
 	const char *mem = "    <memory unit='GiB'>1</memory>\n";
 	char body[256];
 	snprintf(body, sizeof body, "%s    <swap device='tape'/>\n", mem);
-	load_err(with_host("", body), 4, "swap/device", "unknown device 'tape'");
+	load_err(with_host("", body), 4, "swap/device",
+		 "unknown device 'tape'");
 	snprintf(body, sizeof body, "%s    <latency cow='fast'/>\n", mem);
 	load_err(with_host("", body), 4, "latency/cow", "not a duration");
 }
@@ -1274,10 +1279,12 @@ static void test_numa_home_node_must_exist_on_the_host(void **state)
 {
 	(void)state;
 	const char *msg = load_err(
-		with_domain(MEM1G "      <numatune>\n"
-				  "        <memory mode='strict' nodeset='1'/>\n"
-				  "      </numatune>\n"),
-		7, "numatune/memory", "names node 1, but the host has 1 NUMA node");
+		with_domain(MEM1G
+			    "      <numatune>\n"
+			    "        <memory mode='strict' nodeset='1'/>\n"
+			    "      </numatune>\n"),
+		7, "numatune/memory",
+		"names node 1, but the host has 1 NUMA node");
 	assert_string_equal(msg, "t.xml:7: numatune/memory: nodeset '1' names "
 				 "node 1, but the host has 1 NUMA node");
 	load_err(with_domain(MEM1G "      <numatune><memory nodeset='a-b'/>"
@@ -1369,8 +1376,8 @@ static void test_duplicate_vm_names_are_rejected(void **state)
 				 "(first in t.xml:3)");
 }
 
-static void test_clone_names_longer_than_63_characters_are_rejected(
-	void **state)
+static void
+test_clone_names_longer_than_63_characters_are_rejected(void **state)
 {
 	(void)state;
 	char name[64];
@@ -1395,8 +1402,9 @@ static void test_current_memory_above_memory_is_rejected(void **state)
 {
 	(void)state;
 	const char *msg = load_err(
-		with_domain(MEM1G
-			    "      <currentMemory unit='GiB'>2</currentMemory>\n"),
+		with_domain(
+			MEM1G
+			"      <currentMemory unit='GiB'>2</currentMemory>\n"),
 		6, "currentMemory", "must not exceed memory");
 	assert_string_equal(msg, "t.xml:6: currentMemory: must not exceed "
 				 "memory (1.00 GiB)");
@@ -1411,12 +1419,12 @@ static void test_current_memory_above_memory_is_rejected(void **state)
 static void test_hard_limit_below_min_guarantee_is_rejected(void **state)
 {
 	(void)state;
-	load_err(with_domain(
-			 MEM1G "      <memtune>\n"
-			       "        <min_guarantee unit='MiB'>512"
-			       "</min_guarantee>\n"
-			       "        <hard_limit unit='MiB'>256</hard_limit>\n"
-			       "      </memtune>\n"),
+	load_err(with_domain(MEM1G
+			     "      <memtune>\n"
+			     "        <min_guarantee unit='MiB'>512"
+			     "</min_guarantee>\n"
+			     "        <hard_limit unit='MiB'>256</hard_limit>\n"
+			     "      </memtune>\n"),
 		 8, "memtune/hard_limit", "below memtune/min_guarantee");
 	/* a limit above memory is allowed */
 	struct mv_scenario *sc = load_ok(with_domain(
@@ -1430,8 +1438,7 @@ static void test_hard_limit_below_min_guarantee_is_rejected(void **state)
 		 6, "memtune/soft_limit", "not a size");
 }
 
-static void test_memballoon_model_and_stats_period_are_validated(
-	void **state)
+static void test_memballoon_model_and_stats_period_are_validated(void **state)
 {
 	(void)state;
 	load_err(with_domain(MEM1G "      <devices><memballoon model='foo'/>"
@@ -1443,8 +1450,7 @@ static void test_memballoon_model_and_stats_period_are_validated(
 		 6, "memballoon/stats", "period '-5'");
 }
 
-static void test_unknown_elements_in_scenario_host_vm_are_rejected(
-	void **state)
+static void test_unknown_elements_in_scenario_host_vm_are_rejected(void **state)
 {
 	(void)state;
 	load_err("<scenario>\n"
@@ -1464,8 +1470,8 @@ static void test_unknown_elements_in_scenario_host_vm_are_rejected(
 		 6, "memvisor", "unknown element <mv:share>");
 }
 
-static void test_unknown_attributes_on_memvisor_elements_are_rejected(
-	void **state)
+static void
+test_unknown_attributes_on_memvisor_elements_are_rejected(void **state)
 {
 	(void)state;
 	const char *msg = load_err(with_workload("<workload sise='1MiB'/>"), 5,
@@ -1486,14 +1492,15 @@ static void test_unknown_libvirt_elements_are_ignored(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = load_ok(with_domain(
-		MEM1G "      <maxMemory slots='16' unit='KiB'>8388608"
-		      "</maxMemory>\n"
-		      "      <vcpu placement='static'>4</vcpu>\n"
-		      "      <iothreads>1</iothreads>\n"
-		      "      <qemu:commandline "
-		      "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>\n"
-		      "      <memoryBacking><locked/><source type='memfd'/>"
-		      "</memoryBacking>\n"));
+		MEM1G
+		"      <maxMemory slots='16' unit='KiB'>8388608"
+		"</maxMemory>\n"
+		"      <vcpu placement='static'>4</vcpu>\n"
+		"      <iothreads>1</iothreads>\n"
+		"      <qemu:commandline "
+		"xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>\n"
+		"      <memoryBacking><locked/><source type='memfd'/>"
+		"</memoryBacking>\n"));
 	assert_int_equal(sc->vms[0].vm.mem_bytes, MV_GIB);
 	assert_int_equal(sc->vms[0].vm.sharing, 1);
 	assert_int_equal(sc->vms[0].vm.hugepages, 0);
@@ -1531,10 +1538,11 @@ static void test_guest_values_are_validated(void **state)
 				   "image-size='2GiB'/></mv:memvisor>"
 				   "</metadata>\n"),
 		 6, "guest/image-size", "exceeds the VM's memory");
-	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
-				   "xmlns:mv='urn:memvisor:domain:1'><mv:shares>"
-				   "lots</mv:shares></mv:memvisor>"
-				   "</metadata>\n"),
+	load_err(with_domain(MEM1G
+			     "      <metadata><mv:memvisor "
+			     "xmlns:mv='urn:memvisor:domain:1'><mv:shares>"
+			     "lots</mv:shares></mv:memvisor>"
+			     "</metadata>\n"),
 		 6, "memvisor/shares", "not low, normal, high or a number");
 }
 
@@ -1581,8 +1589,8 @@ static void test_entity_declarations_are_refused(void **state)
 static void test_predefined_entities_in_attributes_are_decoded(void **state)
 {
 	(void)state;
-	struct mv_scenario *sc = load_ok(with_workload(
-		"<workload name='a&amp;b&#33;' size='1MiB'/>"));
+	struct mv_scenario *sc = load_ok(
+		with_workload("<workload name='a&amp;b&#33;' size='1MiB'/>"));
 	assert_string_equal(sc->vms[0].guest.workload[0].name, "a&b!");
 	mv_scenario_free(sc);
 }
@@ -1598,8 +1606,8 @@ static void test_malformed_xml_prints_nothing(void **state)
 	assert_true(dup2(fileno(tmp), 2) >= 0);
 	struct mv_scenario *sc = NULL;
 	struct mv_error err = {0};
-	int rc = mv_scenario_load_string("<scenario><oops></scenario>",
-					 "t.xml", NULL, &sc, &err);
+	int rc = mv_scenario_load_string("<scenario><oops></scenario>", "t.xml",
+					 NULL, &sc, &err);
 	int rc2 = mv_scenario_load_string("<scenario><mv:x/></scenario>",
 					  "t.xml", NULL, &sc, &err);
 	fflush(stderr);
@@ -1629,8 +1637,7 @@ static void test_missing_domain_file_is_enoent_at_the_vm_line(void **state)
 				 "or directory");
 }
 
-static void test_missing_scenario_file_is_enoent_naming_the_file(
-	void **state)
+static void test_missing_scenario_file_is_enoent_naming_the_file(void **state)
 {
 	(void)state;
 	struct mv_scenario *sc = (struct mv_scenario *)&sc;
@@ -1664,10 +1671,10 @@ static void test_errors_inside_a_domain_file_name_that_file(void **state)
 			    "tests/data/bad-current-memory.xml:4: "
 			    "currentMemory: must not exceed memory (1.00 GiB)");
 
-	assert_int_equal(mv_scenario_load(
-				 "tests/data/scenario-malformed-domain.xml",
+	assert_int_equal(
+		mv_scenario_load("tests/data/scenario-malformed-domain.xml",
 				 &sc, &err),
-			 MV_EINVAL);
+		MV_EINVAL);
 	assert_string_equal(err.file, "tests/data/malformed-domain.xml");
 	assert_string_equal(err.field, "xml");
 	assert_int_equal(err.line, 6);
@@ -1797,9 +1804,9 @@ static void test_soft_limit_and_swap_hard_limit_are_recorded(void **state)
 	mv_scenario_free(sc);
 
 	/* swap_hard_limit without hard_limit counts from the memory size */
-	sc = load_ok(with_domain(
-		MEM1G "      <memtune><swap_hard_limit unit='GiB'>1"
-		      "</swap_hard_limit></memtune>\n"));
+	sc = load_ok(with_domain(MEM1G
+				 "      <memtune><swap_hard_limit unit='GiB'>1"
+				 "</swap_hard_limit></memtune>\n"));
 	assert_int_equal(sc->vms[0].vm.swap_max_bytes, 0);
 	mv_scenario_free(sc);
 }
@@ -1861,7 +1868,8 @@ static void test_domain_parse_reads_a_domain_on_its_own(void **state)
 		"<domain type='kvm'>\n"
 		"  <name>solo</name>\n"
 		"  <memory unit='MiB'>512</memory>\n"
-		"  <numatune><memory mode='preferred' nodeset='1'/></numatune>\n"
+		"  <numatune><memory mode='preferred' "
+		"nodeset='1'/></numatune>\n"
 		"  <memoryBacking><hugepages/></memoryBacking>\n"
 		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
 		"<mv:workload size='64MiB'/></mv:memvisor></metadata>\n"
@@ -1878,9 +1886,9 @@ static void test_domain_parse_reads_a_domain_on_its_own(void **state)
 	assert_string_equal(spec.guest.workload[0].name, "workload-1");
 	assert_string_equal(spec.guest.os_image, "linux-generic");
 	/* the same node on a one-node host is an error at its line */
-	assert_int_equal(mv_domain_parse(xml, strlen(xml), "solo.xml", 1,
-					 &spec, &err),
-			 MV_EINVAL);
+	assert_int_equal(
+		mv_domain_parse(xml, strlen(xml), "solo.xml", 1, &spec, &err),
+		MV_EINVAL);
 	assert_string_equal(err.file, "solo.xml");
 	assert_int_equal(err.line, 4);
 	assert_string_equal(err.field, "numatune/memory");
@@ -1941,9 +1949,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_debian12_dumpxml_file_loads_memory_balloon_and_guest),
-		cmocka_unit_test(test_soft_limit_and_swap_hard_limit_are_recorded),
+		cmocka_unit_test(
+			test_soft_limit_and_swap_hard_limit_are_recorded),
 		cmocka_unit_test(test_soft_and_swap_limits_are_validated),
-		cmocka_unit_test(test_hugepages_flag_and_numatune_home_node_alone),
+		cmocka_unit_test(
+			test_hugepages_flag_and_numatune_home_node_alone),
 		cmocka_unit_test(test_domain_parse_reads_a_domain_on_its_own),
 		cmocka_unit_test(test_domain_files_must_be_regular_files),
 		cmocka_unit_test(test_swap_file_is_bounded_by_swap_hard_limit),
@@ -1952,7 +1962,8 @@ int main(void)
 			test_scenario_file_resolves_domains_relative_to_its_directory),
 		cmocka_unit_test(
 			test_inline_domain_reads_memtune_backing_numatune_balloon),
-		cmocka_unit_test(test_libvirt_unlimited_hard_limit_means_no_limit),
+		cmocka_unit_test(
+			test_libvirt_unlimited_hard_limit_means_no_limit),
 		cmocka_unit_test(
 			test_count_makes_numbered_clones_with_the_same_config),
 		cmocka_unit_test(
@@ -1976,27 +1987,35 @@ int main(void)
 		cmocka_unit_test(test_bad_sampling_is_rejected),
 		cmocka_unit_test(test_every_workload_attribute_is_read),
 		cmocka_unit_test(test_guest_attributes_are_read),
-		cmocka_unit_test(test_mmu_mode_pages_tags_and_hugepages_are_read),
+		cmocka_unit_test(
+			test_mmu_mode_pages_tags_and_hugepages_are_read),
 		cmocka_unit_test(test_bad_mmu_is_rejected),
 		cmocka_unit_test(test_domain_memory_units_follow_libvirt),
-		cmocka_unit_test(test_memory_that_is_not_whole_pages_is_aligned_up),
-		cmocka_unit_test(test_locked_and_hugepages_keep_memory_in_host_ram),
+		cmocka_unit_test(
+			test_memory_that_is_not_whole_pages_is_aligned_up),
+		cmocka_unit_test(
+			test_locked_and_hugepages_keep_memory_in_host_ram),
 		cmocka_unit_test(test_settings_not_modelled_are_warned_once),
-		cmocka_unit_test(test_vms_without_a_workload_are_named_in_one_warning),
-		cmocka_unit_test(test_vm_file_given_as_scenario_shows_how_to_wrap_it),
+		cmocka_unit_test(
+			test_vms_without_a_workload_are_named_in_one_warning),
+		cmocka_unit_test(
+			test_vm_file_given_as_scenario_shows_how_to_wrap_it),
 		cmocka_unit_test(test_lower_case_and_long_unit_names_load),
-		cmocka_unit_test(test_memory_from_numa_cells_when_there_is_no_memory_element),
+		cmocka_unit_test(
+			test_memory_from_numa_cells_when_there_is_no_memory_element),
 		cmocka_unit_test(test_unknown_unit_is_rejected),
 		cmocka_unit_test(test_missing_memory_is_reported_with_line),
 		cmocka_unit_test(test_missing_name_is_reported_with_line),
-		cmocka_unit_test(test_missing_host_memory_is_reported_with_line),
+		cmocka_unit_test(
+			test_missing_host_memory_is_reported_with_line),
 		cmocka_unit_test(test_missing_host_is_reported),
 		cmocka_unit_test(test_scenario_without_vms_is_rejected),
 		cmocka_unit_test(test_vm_without_domain_is_rejected),
 		cmocka_unit_test(test_workload_without_size_is_rejected),
 		cmocka_unit_test(test_root_element_must_be_scenario),
 		cmocka_unit_test(test_workload_larger_than_its_vm_is_rejected),
-		cmocka_unit_test(test_workload_values_out_of_range_are_rejected),
+		cmocka_unit_test(
+			test_workload_values_out_of_range_are_rejected),
 		cmocka_unit_test(test_app_content_needs_an_app_name),
 		cmocka_unit_test(
 			test_duplicate_workload_names_in_a_vm_are_rejected),
@@ -2014,7 +2033,8 @@ int main(void)
 		cmocka_unit_test(
 			test_clone_names_longer_than_63_characters_are_rejected),
 		cmocka_unit_test(test_current_memory_above_memory_is_rejected),
-		cmocka_unit_test(test_hard_limit_below_min_guarantee_is_rejected),
+		cmocka_unit_test(
+			test_hard_limit_below_min_guarantee_is_rejected),
 		cmocka_unit_test(
 			test_memballoon_model_and_stats_period_are_validated),
 		cmocka_unit_test(
@@ -2022,11 +2042,13 @@ int main(void)
 		cmocka_unit_test(
 			test_unknown_attributes_on_memvisor_elements_are_rejected),
 		cmocka_unit_test(test_unknown_libvirt_elements_are_ignored),
-		cmocka_unit_test(test_workload_directly_in_a_domain_is_rejected),
+		cmocka_unit_test(
+			test_workload_directly_in_a_domain_is_rejected),
 		cmocka_unit_test(test_duplicate_elements_are_rejected),
 		cmocka_unit_test(test_guest_values_are_validated),
 		cmocka_unit_test(test_malformed_xml_is_reported_with_its_line),
-		cmocka_unit_test(test_undefined_namespace_prefix_is_a_syntax_error),
+		cmocka_unit_test(
+			test_undefined_namespace_prefix_is_a_syntax_error),
 		cmocka_unit_test(test_entity_declarations_are_refused),
 		cmocka_unit_test(
 			test_predefined_entities_in_attributes_are_decoded),
@@ -2035,7 +2057,8 @@ int main(void)
 			test_missing_domain_file_is_enoent_at_the_vm_line),
 		cmocka_unit_test(
 			test_missing_scenario_file_is_enoent_naming_the_file),
-		cmocka_unit_test(test_errors_inside_a_domain_file_name_that_file),
+		cmocka_unit_test(
+			test_errors_inside_a_domain_file_name_that_file),
 		cmocka_unit_test(test_domain_file_must_hold_a_domain),
 		cmocka_unit_test(test_vm_config_check_names_the_libvirt_field),
 		cmocka_unit_test(test_names_round_trip_through_parse),

@@ -15,16 +15,21 @@ static void run(struct mv_sim *s)
 }
 
 static const char *mixed =
-	"<scenario name='mixed' seed='11' duration='3s' step='10ms' stats-interval='500ms' active-window='1s'>"
+	"<scenario name='mixed' seed='11' duration='3s' step='10ms' "
+	"stats-interval='500ms' active-window='1s'>"
 	" <host><memory unit='MiB'>80</memory><numa nodes='2'/></host>"
 	" <vm count='2'>"
 	"  <domain type='kvm'><name>lin</name><memory unit='MiB'>48</memory>"
 	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-	"    <mv:guest os='linux' image='debian-12' image-size='4MiB' swap='64MiB'/>"
+	"    <mv:guest os='linux' image='debian-12' image-size='4MiB' "
+	"swap='64MiB'/>"
 	"   </mv:memvisor></metadata></domain>"
-	"  <workload kind='steady' dist='zipf' size='12MiB' rate='40k' write-ratio='0.3'/>"
-	"  <workload kind='phased' size='4MiB' region='16MiB' phase='1s' rate='20k' content='random'/>"
-	"  <workload kind='leak' size='1MiB' rate='1k' leak='4MiB' leak-max='8MiB'/>"
+	"  <workload kind='steady' dist='zipf' size='12MiB' rate='40k' "
+	"write-ratio='0.3'/>"
+	"  <workload kind='phased' size='4MiB' region='16MiB' phase='1s' "
+	"rate='20k' content='random'/>"
+	"  <workload kind='leak' size='1MiB' rate='1k' leak='4MiB' "
+	"leak-max='8MiB'/>"
 	" </vm>"
 	" <vm>"
 	"  <domain type='kvm'><name>win</name><memory unit='MiB'>32</memory>"
@@ -95,7 +100,8 @@ static void test_another_seed_gives_another_run(void **state)
 	int differ = 0;
 	for (int i = 0; i < a->nsamples; i++)
 		differ |= memcmp(a->samples[i].vm, b->samples[i].vm,
-				 (size_t)a->nvms * sizeof *a->samples[i].vm) != 0;
+				 (size_t)a->nvms * sizeof *a->samples[i].vm) !=
+			  0;
 	assert_true(differ);
 	mv_sim_destroy(a);
 	mv_sim_destroy(b);
@@ -120,7 +126,8 @@ static void test_samples_add_up_and_are_taken_every_interval(void **state)
 				sm->vm[v].state[MV_PS_SHARED] +
 				sm->vm[v].zcache.frames;
 		}
-		/* every frame is free or held once: sharing saves pages_sharing */
+		/* every frame is free or held once: sharing saves pages_sharing
+		 */
 		assert_int_equal(used - sm->share.pages_sharing + sm->host_free,
 				 mv_host_usable_frames(s->host));
 	}
@@ -155,12 +162,14 @@ static void test_several_blocked_workloads_wait_one_vcpu(void **state)
 {
 	(void)state;
 	struct mv_sim *s = sim_from(
-		"<scenario seed='2' duration='2s' step='10ms' stats-interval='1s'>"
+		"<scenario seed='2' duration='2s' step='10ms' "
+		"stats-interval='1s'>"
 		" <host><memory unit='MiB'>48</memory><reclaim enabled='no'/>"
 		"  <sharing enabled='no'/></host>"
 		" <vm><domain><name>v</name><memory unit='MiB'>256</memory>"
 		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
-		"   <mv:guest image-size='8MiB'/></mv:memvisor></metadata></domain>"
+		"   <mv:guest "
+		"image-size='8MiB'/></mv:memvisor></metadata></domain>"
 		"  <workload name='a' size='64MiB' rate='20k'/>"
 		"  <workload name='b' size='64MiB' rate='20k'/>"
 		"  <workload name='c' size='64MiB' rate='20k'/>"
@@ -180,7 +189,8 @@ static void test_ample_host_never_waits(void **state)
 	const char *xml =
 		"<scenario seed='3' duration='2s'>"
 		" <host><memory unit='MiB'>256</memory></host>"
-		" <vm count='3'><domain type='kvm'><name>v</name><memory unit='MiB'>64</memory></domain>"
+		" <vm count='3'><domain type='kvm'><name>v</name><memory "
+		"unit='MiB'>64</memory></domain>"
 		"  <workload kind='steady' size='16MiB' rate='50k'/></vm>"
 		"</scenario>";
 	struct mv_sim *s = sim_from(xml, 1);
@@ -212,7 +222,8 @@ static void test_vms_booting_one_image_hold_identical_pages(void **state)
 	for (mv_gppn_t g = 0; g < 1024 && g < a->npages; g++)
 		if (mapped(&a->pmap[g]) && mapped(&b->pmap[g]) &&
 		    memcmp(mv_host_frame(s->host, a->pmap[g].mpn),
-			   mv_host_frame(s->host, b->pmap[g].mpn), MV_PAGE_SIZE) == 0)
+			   mv_host_frame(s->host, b->pmap[g].mpn),
+			   MV_PAGE_SIZE) == 0)
 			same++;
 	assert_true(same > 900); /* the boot loads image pages in order */
 	mv_sim_destroy(s);
@@ -225,11 +236,13 @@ int main(void)
 		cmocka_unit_test(test_a_stop_request_ends_the_step_between_vms),
 		cmocka_unit_test(test_same_seed_gives_the_same_run),
 		cmocka_unit_test(test_another_seed_gives_another_run),
-		cmocka_unit_test(test_samples_add_up_and_are_taken_every_interval),
+		cmocka_unit_test(
+			test_samples_add_up_and_are_taken_every_interval),
 		cmocka_unit_test(test_full_host_stalls_vms_and_costs_progress),
 		cmocka_unit_test(test_several_blocked_workloads_wait_one_vcpu),
 		cmocka_unit_test(test_ample_host_never_waits),
-		cmocka_unit_test(test_vms_booting_one_image_hold_identical_pages),
+		cmocka_unit_test(
+			test_vms_booting_one_image_hold_identical_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

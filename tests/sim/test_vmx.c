@@ -30,8 +30,7 @@ static void parse_err(const char *text, int line, const char *field,
 	struct mv_vm_spec spec;
 	struct mv_error err = {0};
 	char buf[600];
-	int rc = mv_vmx_parse(text, strlen(text), "t.vmx", "t", 2, &spec,
-			      &err);
+	int rc = mv_vmx_parse(text, strlen(text), "t.vmx", "t", 2, &spec, &err);
 	mv_error_format(&err, buf, sizeof buf);
 	if (rc != MV_EINVAL || err.line != line ||
 	    strcmp(err.field, field) != 0 || strcmp(err.file, "t.vmx") != 0 ||
@@ -48,8 +47,7 @@ static struct mv_scenario *load_file(const char *path)
 	return sc;
 }
 
-static void test_memory_keys_map_to_size_reservation_limit_shares(
-	void **state)
+static void test_memory_keys_map_to_size_reservation_limit_shares(void **state)
 {
 	(void)state;
 	struct mv_vm_spec s = parse_ok("memsize = \"2048\"\n"
@@ -91,8 +89,8 @@ static void test_named_shares_scale_with_memsize_as_esx(void **state)
 static void test_unlimited_max_and_absent_limits_keep_defaults(void **state)
 {
 	(void)state;
-	struct mv_vm_spec s =
-		parse_ok("memsize = \"1024\"\nsched.mem.max = \"-1\"\n");
+	struct mv_vm_spec s = parse_ok(
+		"memsize = \"1024\"\nsched.mem.max = \"-1\"\n");
 	assert_int_equal(s.vm.limit_bytes, 1024 * MV_MIB);
 	assert_int_equal(s.vm.reservation_bytes, 0);
 	/* a limit above memsize is allowed, as in ESX */
@@ -103,8 +101,8 @@ static void test_unlimited_max_and_absent_limits_keep_defaults(void **state)
 static void test_minsize_is_read_as_the_reservation_too(void **state)
 {
 	(void)state;
-	struct mv_vm_spec s =
-		parse_ok("memsize = \"1024\"\nsched.mem.minsize = \"256\"\n");
+	struct mv_vm_spec s = parse_ok(
+		"memsize = \"1024\"\nsched.mem.minsize = \"256\"\n");
 	assert_int_equal(s.vm.reservation_bytes, 256 * MV_MIB);
 	/* both given: the later line wins */
 	s = parse_ok("memsize = \"1024\"\nsched.mem.minsize = \"256\"\n"
@@ -153,9 +151,10 @@ static void test_balloon_driver_follows_tools_installation(void **state)
 				  "tools.remindInstall = \"TRUE\"\n")
 				 .vm.balloon_driver,
 			 0);
-	assert_int_equal(parse_ok("memsize = \"64\"\nmemvisor.tools = \"TRUE\"\n")
-				 .vm.balloon_driver,
-			 1);
+	assert_int_equal(
+		parse_ok("memsize = \"64\"\nmemvisor.tools = \"TRUE\"\n")
+			.vm.balloon_driver,
+		1);
 	/* memvisor.tools = FALSE and maxmemctl = 0 take the balloon away */
 	assert_int_equal(parse_ok("memsize = \"64\"\n"
 				  "tools.remindInstall = \"FALSE\"\n"
@@ -227,8 +226,8 @@ static void test_virtual_mmu_picks_shadow_or_nested_paging(void **state)
 {
 	(void)state;
 	assert_int_equal(parse_ok("memsize = \"64\"\n").guest.mmu, 0);
-	struct mv_vm_spec sp =
-		parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"software\"\n");
+	struct mv_vm_spec sp = parse_ok(
+		"memsize = \"64\"\nmonitor.virtual_mmu = \"software\"\n");
 	assert_int_equal(sp.guest.mmu, 1);
 	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_SHADOW);
 	assert_int_equal(sp.vm.hugepages, 0);
@@ -236,14 +235,14 @@ static void test_virtual_mmu_picks_shadow_or_nested_paging(void **state)
 	sp = parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"Hardware\"\n");
 	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_NESTED);
 	assert_int_equal(sp.vm.hugepages, 1);
-	sp = parse_ok("memsize = \"64\"\nmonitor.virtual_mmu = \"automatic\"\n");
+	sp = parse_ok(
+		"memsize = \"64\"\nmonitor.virtual_mmu = \"automatic\"\n");
 	assert_int_equal(sp.guest.mmu_cfg.mode, MV_MMU_NESTED);
 	parse_err("memsize = \"64\"\nmonitor.virtual_mmu = \"ept\"\n", 2,
 		  "monitor.virtual_mmu", "not automatic, software or hardware");
 }
 
-static void test_format_comments_case_escapes_and_last_duplicate(
-	void **state)
+static void test_format_comments_case_escapes_and_last_duplicate(void **state)
 {
 	(void)state;
 	struct mv_vm_spec s = parse_ok(
@@ -287,9 +286,9 @@ static void test_syntax_errors_name_the_line_and_key(void **state)
 	char nul[] = "memsize = \"64\"\nx = \"a\0b\"\n";
 	struct mv_vm_spec spec;
 	struct mv_error err = {0};
-	assert_int_equal(mv_vmx_parse(nul, sizeof nul - 1, "t.vmx", "t", 2,
-				      &spec, &err),
-			 MV_EINVAL);
+	assert_int_equal(
+		mv_vmx_parse(nul, sizeof nul - 1, "t.vmx", "t", 2, &spec, &err),
+		MV_EINVAL);
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.field, "vmx");
 }
@@ -317,8 +316,8 @@ static void test_key_with_a_star_is_accepted(void **state)
 	assert_string_equal(spec.vm.name, "star");
 }
 
-static void test_memory_values_are_validated_with_the_key_as_written(
-	void **state)
+static void
+test_memory_values_are_validated_with_the_key_as_written(void **state)
 {
 	(void)state;
 	parse_err("memSize = \"1023\"\n", 1, "memSize", "not a multiple of 4");
@@ -344,8 +343,8 @@ static void test_memory_values_are_validated_with_the_key_as_written(
 		  "sched.mem.maxmemctl", "whole number");
 	parse_err("memsize = \"64\"\ndisplayName = \"\"\n", 2, "displayName",
 		  "must not be empty");
-	parse_err("memsize = \"64\"\ndisplayName = \"a/b\"\n", 2,
-		  "displayName", "'/'");
+	parse_err("memsize = \"64\"\ndisplayName = \"a/b\"\n", 2, "displayName",
+		  "'/'");
 	parse_err("memsize = \"64\"\ndisplayName = \"a|0Ab\"\n", 2,
 		  "displayName", "control characters");
 }
@@ -400,8 +399,8 @@ static void test_errors_in_a_vmx_file_name_that_file(void **state)
 	assert_string_equal(err.field, "memsize");
 }
 
-static void test_default_name_is_the_file_name_and_extension_any_case(
-	void **state)
+static void
+test_default_name_is_the_file_name_and_extension_any_case(void **state)
 {
 	(void)state;
 	assert_true(mv_vmx_is_path("a/b.vmx"));
@@ -430,8 +429,8 @@ static void test_default_name_is_the_file_name_and_extension_any_case(
 static void test_maxmemctl_caps_the_balloon_in_a_run(void **state)
 {
 	(void)state;
-	struct mv_scenario *sc =
-		load_file("tests/data/vmx/scenario-maxmemctl.xml");
+	struct mv_scenario *sc = load_file(
+		"tests/data/vmx/scenario-maxmemctl.xml");
 	assert_int_equal(sc->vms[0].vm.balloon_max_bytes, 16 * MV_MIB);
 	assert_int_equal(sc->vms[1].vm.balloon_max_bytes, UINT64_MAX);
 	sc->duration_ns = 6 * MV_NS_PER_S;
@@ -472,11 +471,13 @@ int main(void)
 			test_unlimited_max_and_absent_limits_keep_defaults),
 		cmocka_unit_test(test_minsize_is_read_as_the_reservation_too),
 		cmocka_unit_test(test_pshare_enable_false_turns_sharing_off),
-		cmocka_unit_test(test_balloon_driver_follows_tools_installation),
+		cmocka_unit_test(
+			test_balloon_driver_follows_tools_installation),
 		cmocka_unit_test(
 			test_guest_os_windows_ids_give_the_windows_model),
 		cmocka_unit_test(test_numa_node_affinity_gives_the_home_node),
-		cmocka_unit_test(test_virtual_mmu_picks_shadow_or_nested_paging),
+		cmocka_unit_test(
+			test_virtual_mmu_picks_shadow_or_nested_paging),
 		cmocka_unit_test(
 			test_format_comments_case_escapes_and_last_duplicate),
 		cmocka_unit_test(test_crlf_and_byte_order_mark_are_accepted),

@@ -23,8 +23,8 @@ static void fail(struct parser *ps, const char *fmt, ...)
 	ps->failed = 1;
 	if (!ps->err || !ps->errn)
 		return;
-	int off = snprintf(ps->err, ps->errn, "offset %ld: ",
-			   (long)(ps->p - ps->start));
+	int off = snprintf(ps->err, ps->errn,
+			   "offset %ld: ", (long)(ps->p - ps->start));
 	if (off < 0 || (size_t)off >= ps->errn)
 		return;
 	va_list ap;
@@ -196,14 +196,30 @@ static char *parse_string(struct parser *ps)
 		char e = *ps->p++;
 		unsigned cp;
 		switch (e) {
-		case '"': buf[n++] = '"'; break;
-		case '\\': buf[n++] = '\\'; break;
-		case '/': buf[n++] = '/'; break;
-		case 'b': buf[n++] = '\b'; break;
-		case 'f': buf[n++] = '\f'; break;
-		case 'n': buf[n++] = '\n'; break;
-		case 'r': buf[n++] = '\r'; break;
-		case 't': buf[n++] = '\t'; break;
+		case '"':
+			buf[n++] = '"';
+			break;
+		case '\\':
+			buf[n++] = '\\';
+			break;
+		case '/':
+			buf[n++] = '/';
+			break;
+		case 'b':
+			buf[n++] = '\b';
+			break;
+		case 'f':
+			buf[n++] = '\f';
+			break;
+		case 'n':
+			buf[n++] = '\n';
+			break;
+		case 'r':
+			buf[n++] = '\r';
+			break;
+		case 't':
+			buf[n++] = '\t';
+			break;
 		case 'u':
 			if (hex4(ps, &cp))
 				goto bad;
@@ -384,7 +400,8 @@ static struct mvj *parse_number(struct parser *ps)
 	v->number = strtod(tmp, NULL);
 	if (integer && len <= 20) {
 		v->uint = strtoull(tmp, NULL, 10);
-		v->is_uint = !(len == 20 && strcmp(tmp, "18446744073709551615") > 0);
+		v->is_uint = !(len == 20 &&
+			       strcmp(tmp, "18446744073709551615") > 0);
 	}
 	ps->p = q;
 	return v;
@@ -409,8 +426,10 @@ static struct mvj *parse_value(struct parser *ps)
 	}
 	struct mvj *v;
 	switch (*ps->p) {
-	case '{': return parse_container(ps, 1);
-	case '[': return parse_container(ps, 0);
+	case '{':
+		return parse_container(ps, 1);
+	case '[':
+		return parse_container(ps, 0);
 	case '"': {
 		char *s = parse_string(ps);
 		if (!s)
@@ -430,7 +449,8 @@ static struct mvj *parse_value(struct parser *ps)
 		if (literal(ps, "true") || literal(ps, "false")) {
 			v = new_value(MVJ_BOOL);
 			if (v)
-				v->boolean = ps->p[-1] == 'e' && ps->p[-4] == 't';
+				v->boolean = ps->p[-1] == 'e' &&
+					     ps->p[-4] == 't';
 			return v;
 		}
 		if (literal(ps, "null"))
@@ -445,8 +465,11 @@ static struct mvj *parse_value(struct parser *ps)
 struct mvj *mvj_parse(const char *text, size_t len, char *err, size_t errn)
 {
 	struct parser ps = {
-		.p = text, .end = text + len, .start = text,
-		.err = err, .errn = errn,
+		.p = text,
+		.end = text + len,
+		.start = text,
+		.err = err,
+		.errn = errn,
 	};
 	if (err && errn)
 		err[0] = '\0';

@@ -14,18 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum mvj_type { MVJ_NULL, MVJ_BOOL, MVJ_NUMBER, MVJ_STRING, MVJ_ARRAY, MVJ_OBJECT };
+enum mvj_type {
+	MVJ_NULL,
+	MVJ_BOOL,
+	MVJ_NUMBER,
+	MVJ_STRING,
+	MVJ_ARRAY,
+	MVJ_OBJECT
+};
 
 struct mvj {
 	enum mvj_type type;
 	int boolean;
 	double number;
-	int is_uint;      /* number written as a non-negative integer */
-	uint64_t uint;    /* its exact value when is_uint */
-	char *string;     /* decoded, NUL-terminated (MVJ_STRING) */
-	size_t n;         /* members (ARRAY, OBJECT) */
+	int is_uint;   /* number written as a non-negative integer */
+	uint64_t uint; /* its exact value when is_uint */
+	char *string;  /* decoded, NUL-terminated (MVJ_STRING) */
+	size_t n;      /* members (ARRAY, OBJECT) */
 	struct mvj **item;
-	char **key;       /* OBJECT only */
+	char **key; /* OBJECT only */
 };
 
 /* Parse text[0..len); NULL on error with a message in err (if not NULL). */

@@ -53,7 +53,8 @@ void mvt_rmdir(char *d)
 		struct dirent *de;
 		char p[512];
 		while ((de = readdir(dir)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
 				continue;
 			snprintf(p, sizeof p, "%s/%s", d, de->d_name);
 			unlink(p);
@@ -85,8 +86,10 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 {
 	assert_int_equal(a->nsamples, b->nsamples);
 	for (int i = 0; i < a->nsamples; i++) {
-		assert_int_equal(a->samples[i].host_free, b->samples[i].host_free);
-		assert_int_equal(a->samples[i].memstate, b->samples[i].memstate);
+		assert_int_equal(a->samples[i].host_free,
+				 b->samples[i].host_free);
+		assert_int_equal(a->samples[i].memstate,
+				 b->samples[i].memstate);
 		assert_int_equal(a->samples[i].share.merges,
 				 b->samples[i].share.merges);
 		assert_memory_equal(a->samples[i].vm, b->samples[i].vm,
@@ -97,10 +100,12 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 			const struct mv_pme *x = &a->vm[v]->pmap[g];
 			const struct mv_pme *y = &b->vm[v]->pmap[g];
 			assert_int_equal(x->state, y->state);
-			if (x->state == MV_PS_PRIVATE || x->state == MV_PS_SHARED)
-				assert_memory_equal(mv_host_frame(a->host, x->mpn),
-						    mv_host_frame(b->host, y->mpn),
-						    MV_PAGE_SIZE);
+			if (x->state == MV_PS_PRIVATE ||
+			    x->state == MV_PS_SHARED)
+				assert_memory_equal(
+					mv_host_frame(a->host, x->mpn),
+					mv_host_frame(b->host, y->mpn),
+					MV_PAGE_SIZE);
 		}
 }
 

@@ -270,10 +270,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pmap_entry_is_16_bytes),
-		cmocka_unit_test(test_new_vm_is_all_untouched_and_costs_no_frames),
-		cmocka_unit_test(test_first_touch_zero_fills_a_frame_and_charges_it),
+		cmocka_unit_test(
+			test_new_vm_is_all_untouched_and_costs_no_frames),
+		cmocka_unit_test(
+			test_first_touch_zero_fills_a_frame_and_charges_it),
 		cmocka_unit_test(test_cow_write_breaks_sharing_and_keeps_bytes),
-		cmocka_unit_test(test_write_to_zero_shared_page_copies_from_zero_frame),
+		cmocka_unit_test(
+			test_write_to_zero_shared_page_copies_from_zero_frame),
 		cmocka_unit_test(test_full_host_makes_the_access_wait),
 		cmocka_unit_test(test_balloon_releases_the_frame),
 		cmocka_unit_test(test_check_detects_a_changed_guest_byte),

@@ -76,8 +76,8 @@ static void test_each_period_marks_n_distinct_pages(void **state)
 	fix_fini(&f);
 }
 
-static void test_touching_a_sampled_page_counts_once_and_keeps_the_window(
-	void **state)
+static void
+test_touching_a_sampled_page_counts_once_and_keeps_the_window(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -102,8 +102,7 @@ static void test_touching_a_sampled_page_counts_once_and_keeps_the_window(
 	fix_fini(&f);
 }
 
-static void test_sampled_page_touched_on_the_fast_path_is_counted(
-	void **state)
+static void test_sampled_page_touched_on_the_fast_path_is_counted(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -139,8 +138,8 @@ static void test_idle_vm_estimates_zero(void **state)
 	fix_fini(&f);
 }
 
-static void test_steady_working_set_is_estimated_within_sampling_error(
-	void **state)
+static void
+test_steady_working_set_is_estimated_within_sampling_error(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -164,8 +163,8 @@ static void test_steady_working_set_is_estimated_within_sampling_error(
 	fix_fini(&f);
 }
 
-static void test_estimate_follows_an_increase_fast_and_decays_slowly(
-	void **state)
+static void
+test_estimate_follows_an_increase_fast_and_decays_slowly(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -195,8 +194,7 @@ static void test_estimate_follows_an_increase_fast_and_decays_slowly(
 	fix_fini(&f);
 }
 
-static void test_current_period_shows_an_increase_before_it_ends(
-	void **state)
+static void test_current_period_shows_an_increase_before_it_ends(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -251,8 +249,7 @@ static void test_same_seed_same_estimates(void **state)
 	assert_int_not_equal(est[0], est[2]);
 }
 
-static void test_configure_rejects_zero_size_period_and_bad_gains(
-	void **state)
+static void test_configure_rejects_zero_size_period_and_bad_gains(void **state)
 {
 	(void)state;
 	struct fix f;
@@ -290,7 +287,8 @@ int main(void)
 			test_steady_working_set_is_estimated_within_sampling_error),
 		cmocka_unit_test(
 			test_estimate_follows_an_increase_fast_and_decays_slowly),
-		cmocka_unit_test(test_current_period_shows_an_increase_before_it_ends),
+		cmocka_unit_test(
+			test_current_period_shows_an_increase_before_it_ends),
 		cmocka_unit_test(test_sample_covers_a_vm_smaller_than_n),
 		cmocka_unit_test(test_same_seed_same_estimates),
 		cmocka_unit_test(
