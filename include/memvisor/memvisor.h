@@ -8,6 +8,7 @@
 #include "memvisor/reclaim.h"
 #include "memvisor/guest.h"
 #include "memvisor/policy.h"
+#include "memvisor/image.h"
 #include "memvisor/sim.h"
 #include "memvisor/report.h"
 #endif
