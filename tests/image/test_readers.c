@@ -81,7 +81,7 @@ static void write_elf(const char *path, const struct note *notes, int nnotes,
 	eh.e_ehsize = sizeof eh;
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	eh.e_phnum = (Elf64_Half)nph;
-	uint8_t nbuf[8192];
+	uint8_t nbuf[8192] = {0};
 	size_t nlen = 0;
 	for (int i = 0; i < nnotes; i++) {
 		Elf64_Nhdr h = {(Elf64_Word)strlen(notes[i].name) + 1,
