@@ -15,8 +15,8 @@
  *     extents are addressed by p_vaddr, kind MV_IMAGE_CORE_ELF.
  *
  * Which one a file is comes from its notes, then its addresses:
- *   1. a note named "QEMU" (QEMU writes one per vCPU, with its register
- *      state, since QEMU 1.6) -> guest dump;
+ *   1. a note named "QEMU" (recent QEMU writes one per vCPU, with its
+ *      register state) -> guest dump;
  *   2. a "CORE" note only a process has: NT_FILE (the mapped files),
  *      NT_PRPSINFO, NT_AUXV or NT_SIGINFO -> process core (QEMU writes
  *      CORE NT_PRSTATUS per vCPU too, so that one decides nothing);
@@ -26,9 +26,8 @@
  * Bytes beyond p_filesz (p_filesz < p_memsz) are not read. In an
  * executable they would be zeros (.bss), but in a core they are memory the
  * dumper left out: the kernel writes p_filesz 0 for mappings its
- * coredump_filter skips (read-only file-backed text, for instance) and
- * gcore for unmodified read-only file mappings, and QEMU for mappings that
- * are not guest RAM. Counting them as zero pages would report megabytes of
+ * coredump_filter skips (file-backed text, for instance), and QEMU for
+ * parts of a mapping outside guest RAM. Counting them as zero pages would report megabytes of
  * library code as zeros; the analysis sees only the pages the file holds.
  * A p_filesz that is not a multiple of 4096 ends in a partial page, padded
  * with zeros.
