@@ -27,8 +27,9 @@
  * executable they would be zeros (.bss), but in a core they are memory the
  * dumper left out: the kernel writes p_filesz 0 for mappings its
  * coredump_filter skips (file-backed text, for instance), and QEMU for
- * parts of a mapping outside guest RAM. Counting them as zero pages would report megabytes of
- * library code as zeros; the analysis sees only the pages the file holds.
+ * parts of a mapping outside guest RAM. Counting them as zero pages would
+ * report megabytes of library code as zeros; the analysis sees only the
+ * pages the file holds.
  * A p_filesz that is not a multiple of 4096 ends in a partial page, padded
  * with zeros.
  *
