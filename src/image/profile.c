@@ -189,8 +189,9 @@ static int read_class(const struct reader *r, const json_t *o, int i,
 	if ((rc = get_hist(r, o, "lz4", field, c->lz4, &c->lz4_total)))
 		return rc;
 	if (c->lz4_total > c->contents)
-		return rfail(r, field, "counts more contents (%llu) than the "
-				       "class has (%llu)",
+		return rfail(r, field,
+			     "counts more contents (%llu) than the "
+			     "class has (%llu)",
 			     (unsigned long long)c->lz4_total,
 			     (unsigned long long)c->contents);
 	return 0;
@@ -222,9 +223,9 @@ static int read_profile(const struct reader *r, json_t *root,
 			struct mv_profile *p)
 {
 	static const char *const keys[] = {
-		"schema",  "image",     "set",       "images",
-		"index",   "pages",     "zero_pages", "lz4_bucket_bytes",
-		"lz4_pages", "set_lz4", "classes",   NULL};
+		"schema",    "image",   "set",        "images",
+		"index",     "pages",   "zero_pages", "lz4_bucket_bytes",
+		"lz4_pages", "set_lz4", "classes",    NULL};
 	if (!json_is_object(root))
 		return rfail(r, "profile", "is not a JSON object");
 	int rc = only_keys(r, root, "profile", keys);
@@ -257,11 +258,9 @@ static int read_profile(const struct reader *r, json_t *root,
 		return rc;
 	if (!p->pages)
 		return rfail(r, "pages", "must be positive");
-	if ((rc = get_u64(r, root, "zero_pages", "zero_pages",
-			  &p->zero_pages)))
+	if ((rc = get_u64(r, root, "zero_pages", "zero_pages", &p->zero_pages)))
 		return rc;
-	if ((rc = get_u64(r, root, "lz4_bucket_bytes", "lz4_bucket_bytes",
-			  &v)))
+	if ((rc = get_u64(r, root, "lz4_bucket_bytes", "lz4_bucket_bytes", &v)))
 		return rc;
 	if (v != MV_PROFILE_BUCKET_BYTES)
 		return rfail(r, "lz4_bucket_bytes", "must be %d",
@@ -353,8 +352,7 @@ void mv_profile_free(struct mv_profile *p)
 
 /* The bucket of histogram h (total > 0) at (rank + 1/2) / n of its
  * mass. */
-static int hist_at(const uint64_t *h, uint64_t total, uint64_t rank,
-		   uint64_t n)
+static int hist_at(const uint64_t *h, uint64_t total, uint64_t rank, uint64_t n)
 {
 	uint64_t t = (uint64_t)(((unsigned __int128)(2 * rank + 1) * total) /
 				(2 * n));

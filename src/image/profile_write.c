@@ -12,21 +12,21 @@
 
 struct wclass {
 	struct mv_profile_class c;
-	int n;          /* images in the signature */
-	uint64_t *sig;  /* n pairs: image, copies */
+	int n;         /* images in the signature */
+	uint64_t *sig; /* n pairs: image, copies */
 };
 
 struct writer {
 	int image, nimages;
 	uint64_t set;
-	uint64_t zero_pages;   /* counted from the contents */
-	uint64_t class_pages;  /* pages of this image in its classes */
+	uint64_t zero_pages;  /* counted from the contents */
+	uint64_t class_pages; /* pages of this image in its classes */
 	uint64_t lz4_pages[MV_PROFILE_BUCKETS];
 	uint64_t set_lz4[MV_PROFILE_BUCKETS];
-	uint64_t *pairs;       /* scratch: one signature */
+	uint64_t *pairs; /* scratch: one signature */
 	struct wclass *cls;
 	int ncls, capcls;
-	uint32_t *table;       /* open addressing: class index + 1 */
+	uint32_t *table; /* open addressing: class index + 1 */
 	uint64_t tsize;
 	struct mv_error *err;
 };
@@ -161,7 +161,8 @@ static void put_string(FILE *f, const char *s)
 static void put_profile(FILE *f, const struct writer *w, const char *name,
 			uint64_t pages)
 {
-	fprintf(f, "{\n  \"schema\": \"%s\",\n  \"image\": ", MV_PROFILE_SCHEMA);
+	fprintf(f,
+		"{\n  \"schema\": \"%s\",\n  \"image\": ", MV_PROFILE_SCHEMA);
 	put_string(f, name ? name : "");
 	fprintf(f,
 		",\n  \"set\": \"%016llx\",\n  \"images\": %d,\n"
@@ -226,15 +227,15 @@ int mv_profile_write(const struct mv_analysis *a, int image, const char *name,
 		goto out;
 	if (w.zero_pages + w.class_pages != fig->pages ||
 	    w.zero_pages != fig->zero) {
-		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "profile",
-				  "the contents of image %d hold %llu pages "
-				  "(%llu zero), its figures %llu (%llu zero)",
-				  image,
-				  (unsigned long long)(w.zero_pages +
-						       w.class_pages),
-				  (unsigned long long)w.zero_pages,
-				  (unsigned long long)fig->pages,
-				  (unsigned long long)fig->zero);
+		rc = mv_error_set(
+			err, MV_EINVAL, NULL, 0, "profile",
+			"the contents of image %d hold %llu pages "
+			"(%llu zero), its figures %llu (%llu zero)",
+			image,
+			(unsigned long long)(w.zero_pages + w.class_pages),
+			(unsigned long long)w.zero_pages,
+			(unsigned long long)fig->pages,
+			(unsigned long long)fig->zero);
 		goto out;
 	}
 	if (!(m = open_memstream(&buf, &len))) {
@@ -266,4 +267,3 @@ out:
 	free(w.pairs);
 	return rc;
 }
-

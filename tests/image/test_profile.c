@@ -46,10 +46,10 @@
 static void content_bytes(uint32_t id, uint8_t *page)
 {
 	static const char *const words[] = {
-		"the",    "memory", "page",   "share",  "kernel", "guest",
-		"host",   "frame",  "zero",   "swap",   "balloon", "of",
-		"and",    "a",      "to",     "in",     "compress", "ratio",
-		"scan",   "merge",  "copy",   "write",  "read",   "fault"};
+		"the",  "memory", "page", "share", "kernel",   "guest",
+		"host", "frame",  "zero", "swap",  "balloon",  "of",
+		"and",  "a",      "to",   "in",    "compress", "ratio",
+		"scan", "merge",  "copy", "write", "read",     "fault"};
 	const size_t nw = sizeof words / sizeof *words;
 	struct mv_rng r;
 	mv_rng_seed(&r, mv_mix64(id * 7919ull + 17));
@@ -83,7 +83,8 @@ static void content_bytes(uint32_t id, uint8_t *page)
 			if (id % 4 == 1 && mv_rng_below(&r, 3) == 0)
 				for (size_t k = 0; k < 6 && i < end; k++)
 					page[i++] = (uint8_t)('a' +
-						mv_rng_below(&r, 26));
+							      mv_rng_below(&r,
+									   26));
 		}
 		for (; i < MV_PAGE_SIZE; i += 8) {
 			uint64_t v = mv_rng_next(&r);
@@ -104,10 +105,9 @@ struct group {
  * unique pages; every group mixes the four kinds of content_bytes */
 static const struct group groups[] = {
 	{1, {100, 60, 200}}, /* the zero page */
-	{300, {1, 0, 0}},    {50, {3, 0, 0}},     {250, {0, 1, 0}},
-	{30, {0, 2, 0}},     {200, {0, 0, 1}},    {20, {0, 0, 5}},
-	{150, {1, 1, 0}},    {40, {2, 1, 0}},     {100, {1, 1, 1}},
-	{30, {1, 2, 3}},
+	{300, {1, 0, 0}},    {50, {3, 0, 0}}, {250, {0, 1, 0}}, {30, {0, 2, 0}},
+	{200, {0, 0, 1}},    {20, {0, 0, 5}}, {150, {1, 1, 0}}, {40, {2, 1, 0}},
+	{100, {1, 1, 1}},    {30, {1, 2, 3}},
 };
 #define NGROUPS (sizeof groups / sizeof *groups)
 
@@ -138,14 +138,16 @@ static void write_image(const char *path, int img, uint64_t *npages)
 	uint8_t page[MV_PAGE_SIZE];
 	for (uint64_t i = 0; i < n; i++) {
 		content_bytes(ids[i], page);
-		assert_int_equal(fwrite(page, 1, MV_PAGE_SIZE, f), MV_PAGE_SIZE);
+		assert_int_equal(fwrite(page, 1, MV_PAGE_SIZE, f),
+				 MV_PAGE_SIZE);
 	}
 	assert_int_equal(fclose(f), 0);
 	free(ids);
 	*npages = n;
 }
 
-/* ---- the analysis --------------------------------------------------------- */
+/* ---- the analysis ---------------------------------------------------------
+ */
 
 #if MV_TEST_FAKE_ANALYSIS
 /*
@@ -204,8 +206,8 @@ static struct mv_analysis *analyze(char paths[NIMG][512])
 		for (uint64_t addr = 0;
 		     fread(page, 1, MV_PAGE_SIZE, f) == MV_PAGE_SIZE;
 		     addr += MV_PAGE_SIZE) {
-			struct fcontent *c =
-				fake_find(a, page, mv_page_hash(page));
+			struct fcontent *c = fake_find(a, page,
+						       mv_page_hash(page));
 			if (c->first_image < 0) {
 				c->first_image = i;
 				c->first_addr = addr;
@@ -309,7 +311,8 @@ static struct mv_analysis *analyze(char paths[NIMG][512])
 }
 #endif
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 struct fixture {
 	char *dir;
@@ -325,8 +328,8 @@ static void make_fixture(struct fixture *fx)
 	memset(fx, 0, sizeof *fx);
 	fx->dir = mvt_tmpdir("profile");
 	for (int i = 0; i < NIMG; i++) {
-		snprintf(fx->img[i], sizeof fx->img[i], "%s/img%d.raw",
-			 fx->dir, i + 1);
+		snprintf(fx->img[i], sizeof fx->img[i], "%s/img%d.raw", fx->dir,
+			 i + 1);
 		write_image(fx->img[i], i, &fx->pages[i]);
 	}
 	fx->a = analyze(fx->img);
@@ -364,7 +367,8 @@ static void write_text(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static void test_generated_pages_land_in_their_lz4_bucket(void **state)
 {
@@ -486,8 +490,8 @@ static uint64_t common(const uint64_t *a, uint64_t na, const uint64_t *b,
 	return n;
 }
 
-static void test_profiles_of_one_analysis_share_exactly_the_shared_contents(
-	void **state)
+static void
+test_profiles_of_one_analysis_share_exactly_the_shared_contents(void **state)
 {
 	(void)state;
 	struct fixture fx;
@@ -516,6 +520,18 @@ static void test_profiles_of_one_analysis_share_exactly_the_shared_contents(
 			assert_int_equal(common(keys[i], nk[i], keys[j], nk[j]),
 					 want);
 		}
+	/* half a workload is a sample of the image: its zero fraction */
+	for (int i = 0; i < NIMG; i++) {
+		uint64_t half = p[i]->pages / 2, z = 0;
+		for (uint64_t v = 0; v < half; v++) {
+			struct mv_profile_page d;
+			mv_profile_page(p[i], v, &d);
+			z += (uint64_t)d.zero;
+		}
+		double want = (double)p[i]->zero_pages * (double)half /
+			      (double)p[i]->pages;
+		assert_true(fabs((double)z - want) <= 0.05 * want + 1);
+	}
 	/* a profile of another analysis (another set) shares nothing */
 	struct mv_profile *q = load(fx.prof[0]);
 	q->set ^= 1;
@@ -551,7 +567,7 @@ static void expect_bad_profile(const char *dir, const char *text,
 #define HIST1 "[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]"
 #define HEAD                                                                   \
 	"{\"schema\": \"memvisor-profile/1\", \"image\": \"x\", "              \
-	"\"set\": \"00000000000000ab\", \"images\": 2, \"index\": 0, "        \
+	"\"set\": \"00000000000000ab\", \"images\": 2, \"index\": 0, "         \
 	"\"lz4_bucket_bytes\": 256, \"lz4_pages\": " HIST0                     \
 	", \"set_lz4\": " HIST0 ", "
 
@@ -669,6 +685,33 @@ static void test_content_profile_element_is_read_and_checked(void **state)
 	assert_int_equal(w[0].size_bytes, fx.pages[0] * MV_PAGE_SIZE);
 	assert_int_equal(w[1].size_bytes, MV_MIB);
 	mv_scenario_free(sc);
+	/* in a domain's metadata: <mv:content> in <mv:workload> */
+	snprintf(xml, sizeof xml,
+		 "<scenario name='p' duration='1s'><host><memory unit='MiB'>"
+		 "64</memory></host><vm><domain type='kvm'><name>a</name>"
+		 "<memory unit='MiB'>16</memory><metadata><mv:memvisor "
+		 "xmlns:mv='urn:memvisor:domain:1'><mv:workload kind='idle'>"
+		 "<mv:content profile='vm2.json'/></mv:workload>"
+		 "</mv:memvisor></metadata></domain></vm></scenario>");
+	mvt_ok(mv_scenario_load_string(xml, "p.xml", fx.dir, &sc, &err), &err,
+	       "load metadata");
+	assert_int_equal(sc->vms[0].guest.workload[0].size_bytes,
+			 fx.pages[1] * MV_PAGE_SIZE);
+	assert_int_equal(sc->profiles[0]->index, 1);
+	mv_scenario_free(sc);
+	/* a plain <content> in <mv:workload> is not its child */
+	snprintf(xml, sizeof xml,
+		 "<scenario name='p' duration='1s'><host><memory unit='MiB'>"
+		 "64</memory></host><vm><domain type='kvm'><name>a</name>"
+		 "<memory unit='MiB'>16</memory><metadata><mv:memvisor "
+		 "xmlns:mv='urn:memvisor:domain:1'><mv:workload kind='idle'>"
+		 "<content profile='vm2.json'/></mv:workload>"
+		 "</mv:memvisor></metadata></domain></vm></scenario>");
+	sc = NULL;
+	assert_int_equal(
+		mv_scenario_load_string(xml, "p.xml", fx.dir, &sc, &err),
+		MV_EINVAL);
+	assert_non_null(strstr(err.msg, "unexpected element <content>"));
 
 	expect_bad_scenario(fx.dir,
 			    "<workload content='data'><content "
@@ -711,12 +754,12 @@ static void assert_within_5pct(const char *what, double got, double want)
 	printf("  %-28s analyze %10.0f  simulated %10.0f  (%+.2f%%)\n", what,
 	       want, got, want ? 100.0 * (got - want) / want : 0.0);
 	if (fabs(got - want) > 0.05 * want + 0.5)
-		fail_msg("%s: simulated %.0f, analyze measured %.0f", what,
-			 got, want);
+		fail_msg("%s: simulated %.0f, analyze measured %.0f", what, got,
+			 want);
 }
 
-static void test_vms_built_from_profiles_share_and_compress_as_the_images(
-	void **state)
+static void
+test_vms_built_from_profiles_share_and_compress_as_the_images(void **state)
 {
 	(void)state;
 	struct fixture fx;
@@ -740,8 +783,7 @@ static void test_vms_built_from_profiles_share_and_compress_as_the_images(
 	snprintf(xml + n, sizeof xml - n, "</scenario>");
 	struct mv_scenario *sc = NULL;
 	struct mv_error err = {0};
-	mvt_ok(mv_scenario_load_string(xml, "roundtrip.xml", fx.dir, &sc,
-				       &err),
+	mvt_ok(mv_scenario_load_string(xml, "roundtrip.xml", fx.dir, &sc, &err),
 	       &err, "load");
 	struct mv_sim *s = NULL;
 	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
