@@ -43,6 +43,16 @@ int mv_content_parse(const char *s, enum mv_content *out);
 void mv_content_fill(uint8_t *page, enum mv_content c, uint64_t name_hash,
 		     uint64_t index, uint64_t key, double compressibility);
 
+struct mv_profile;
+struct mv_profile_page;
+/*
+ * Fill one page of a content profile (image.h): zeros, or bytes that are
+ * a function of d->key and compress with LZ4 into bucket d->bucket.
+ */
+void mv_content_fill_profile(uint8_t *page, const struct mv_profile_page *d);
+/* LZ4 (default level) size of one page. */
+int mv_content_lz4_size(const uint8_t *page);
+
 enum mv_wl_kind {
 	MV_WL_STEADY, /* fixed working set, accessed at `rate` */
 	MV_WL_IDLE,   /* populates its memory at start, then almost nothing */
@@ -102,7 +112,11 @@ struct mv_workload_config {
 	uint64_t leak_max_bytes; /* leak: stops growing here (0: never) */
 	char trace_file[512];    /* trace: the file as the scenario names it */
 	const struct mv_access_trace *trace; /* trace: loaded, not owned */
-	char source[256]; /* where it was defined, for errors */
+	char profile_file[512]; /* <content profile>: as the scenario names it
+				 */
+	const struct mv_profile *profile; /* loaded, not owned; its mix in
+					     place of content */
+	char source[256];                 /* where it was defined, for errors */
 	int source_line;
 };
 

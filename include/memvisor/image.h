@@ -164,4 +164,74 @@ int mv_analysis_contents(const struct mv_analysis *a,
 
 void mv_analysis_destroy(struct mv_analysis *a);
 
+/* ---- content profiles ------------------------------------------------- */
+
+/*
+ * A content profile (docs/analyze.md, "Profiles"): one image's content
+ * mix, as counts. Every distinct non-zero content of an analysis has a
+ * signature (the images holding it and its copies in each); the contents
+ * of one signature form a class. A VM built from the profile lays the
+ * image's pages out as its zero pages then each class's contents, each
+ * repeated `copies` times, and gives page vpn the position vpn mod pages
+ * of a coprime scatter of that layout.
+ */
+#define MV_PROFILE_BUCKETS 16       /* LZ4 size histogram buckets... */
+#define MV_PROFILE_BUCKET_BYTES 256 /* ...of this many bytes each */
+
+/* LZ4 bucket of a compressed size: (256 b, 256 (b + 1)], the last one
+ * open (incompressible pages come out a little over 4096 bytes). */
+static inline int mv_profile_bucket(int lz4_size)
+{
+	int b = lz4_size <= 0 ? 0 : (lz4_size - 1) / MV_PROFILE_BUCKET_BYTES;
+	return b < MV_PROFILE_BUCKETS ? b : MV_PROFILE_BUCKETS - 1;
+}
+
+struct mv_profile_class {
+	uint64_t key;      /* of its signature: the same in every profile of
+			      the analysis */
+	uint64_t contents; /* distinct contents */
+	uint64_t copies;   /* pages of this image holding each */
+	uint64_t start;    /* its first position after the zero pages */
+	uint64_t lz4[MV_PROFILE_BUCKETS]; /* sampled contents per bucket */
+	uint64_t lz4_total;
+	uint64_t stride; /* of the scatter of its contents over the
+			    buckets: coprime with contents */
+};
+
+struct mv_profile {
+	char path[512];    /* as loaded, for errors */
+	uint64_t dev, ino; /* the file, to load each only once */
+	uint64_t set;      /* id of the analysis */
+	int images, index; /* images analysed together; this one's index */
+	uint64_t pages, zero_pages;
+	uint64_t lz4_pages[MV_PROFILE_BUCKETS]; /* this image's sampled pages */
+	uint64_t set_lz4[MV_PROFILE_BUCKETS];   /* all sampled contents */
+	uint64_t set_lz4_total;
+	uint64_t stride; /* of the scatter: coprime with pages */
+	int nclasses;
+	struct mv_profile_class *cls;
+};
+
+/* What one page of a profiled VM holds. */
+struct mv_profile_page {
+	int zero;     /* all zeros; else: */
+	uint64_t key; /* the bytes are a function of key (shared contents
+			 have the same key in every VM)... */
+	int bucket;   /* ...and compress with LZ4 into this bucket */
+};
+
+/* Write image `image` of a finished analysis as a profile (JSON) to f;
+ * name (may be NULL) is recorded as the image's name. */
+int mv_profile_write(const struct mv_analysis *a, int image, const char *name,
+		     FILE *f, struct mv_error *err);
+
+/* Load a profile; bad input: MV_EINVAL naming the file and field. */
+int mv_profile_load(const char *path, struct mv_profile **out,
+		    struct mv_error *err);
+void mv_profile_free(struct mv_profile *p);
+
+/* What page vpn of a VM built from p holds. */
+void mv_profile_page(const struct mv_profile *p, uint64_t vpn,
+		     struct mv_profile_page *out);
+
 #endif

@@ -59,6 +59,9 @@ struct mv_scenario {
 	 * into them) */
 	int ntraces;
 	struct mv_access_trace **traces;
+	/* content profiles of <content profile> workloads (each once) */
+	int nprofiles;
+	struct mv_profile **profiles;
 	/* what loading found worth saying but not refusing (settings read
 	 * but not modelled, VMs without a workload): one per kind, in the
 	 * order found; printed by mv_scenario_print_warnings */

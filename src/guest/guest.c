@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 
 #include "guest/guest.h"
+#include "memvisor/image.h"
 
 /* ---- page bookkeeping --------------------------------------------------- */
 
@@ -273,6 +274,16 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 static int fill_anon(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		     mv_gppn_t p)
 {
+	if (w->cfg.profile) { /* a real image's mix: image.h, profiles */
+		struct mv_profile_page d;
+		mv_profile_page(w->cfg.profile, vpn, &d);
+		uint8_t *dst = mv_vm_access(g->vm, p, 1);
+		if (!dst)
+			return MV_EAGAIN;
+		mv_content_fill_profile(dst, &d);
+		mv_vm_wrote(g->vm, p);
+		return 0;
+	}
 	uint64_t key = mv_mix64(g->seed ^ ((uint64_t)w->proc << 40) ^ vpn);
 	return fill_page(g, p, w->cfg.content, w->name_hash, vpn, key,
 			 w->cfg.compressibility);
@@ -468,6 +479,9 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 		uint64_t v = w->cfg.content == MV_CONTENT_ZERO
 				     ? 0
 				     : mv_rng_next(&w->rng);
+		if (w->cfg.profile) /* a profile's page keeps the image's
+				       bytes: the write stores them again */
+			memcpy(&v, b, 8);
 		memcpy(b, &v, 8);
 		mv_vm_wrote(g->vm, p);
 	} else {

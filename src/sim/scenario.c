@@ -29,6 +29,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "memvisor/image.h"
 #include "memvisor/sim.h"
 #include "sim/loader.h"
 #include "sim/readers.h"
@@ -871,6 +872,9 @@ void mv_scenario_free(struct mv_scenario *s)
 		mv_access_trace_free(s->traces[i]);
 	free(s->warnings);
 	free(s->traces);
+	for (int i = 0; i < s->nprofiles; i++)
+		mv_profile_free(s->profiles[i]);
+	free(s->profiles);
 	free(s->vms);
 	free(s);
 }

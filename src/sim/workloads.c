@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memvisor/image.h"
 #include "sim/loader.h"
 
 /* The typed attributes of <workload>; the others are read in code. */
@@ -95,6 +96,59 @@ static int parse_leak(const struct mv_xsrc *s, const xmlNode *n, const char *v,
 }
 
 /*
+ * <content profile="FILE"/>, the only child a workload may have (in the
+ * workload's own namespace: <mv:content> in <mv:workload>): the mix of a
+ * real image (image.h, content profiles) in place of content=. Loaded in
+ * mv_workloads_finish.
+ */
+static int parse_content_elem(const struct mv_xsrc *s, const xmlNode *n,
+			      struct mv_workload_config *w)
+{
+	static const char *const attrs[] = {"profile", NULL};
+	static const char *const instead[] = {"content", "app",
+					      "compressibility"};
+	const xmlNode *seen = NULL;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (!mv_xml_is_elem(c))
+			continue;
+		char a[128], b[128];
+		if (c->ns != n->ns || strcmp((const char *)c->name, "content"))
+			return mv_xml_fail(s, c, "workload",
+					   "unexpected element %s in %s",
+					   mv_xml_label(c, a, sizeof a),
+					   mv_xml_label(n, b, sizeof b));
+		if (seen)
+			return mv_xml_fail_duplicate(s, c, seen,
+						     "workload/content");
+		seen = c;
+		int rc = mv_xml_check_leaf(s, c, "workload/content", attrs);
+		if (rc)
+			return rc;
+		const char *v = mv_xml_attr(c, "profile");
+		if (!v || !*v)
+			return mv_xml_fail(s, c, "workload/content/profile",
+					   "is required (a profile written "
+					   "by memvisor analyze --profile)");
+		if (strlen(v) >= sizeof w->profile_file)
+			return mv_xml_fail(s, c, "workload/content/profile",
+					   "path is too long");
+		for (size_t k = 0; k < sizeof instead / sizeof *instead; k++)
+			if (mv_xml_attr(n, instead[k])) {
+				char f[32];
+				snprintf(f, sizeof f, "workload/%s",
+					 instead[k]);
+				return mv_xml_fail(s, n, f,
+						   "is not used with a "
+						   "<content profile>: the "
+						   "profile says what the "
+						   "pages hold");
+			}
+		snprintf(w->profile_file, sizeof w->profile_file, "%s", v);
+	}
+	return 0;
+}
+
+/*
  * Read one workload element into w (defaults for what is absent). Checks
  * that need the VM (size against its memory) come later in
  * mv_workloads_finish.
@@ -103,12 +157,14 @@ static int parse_workload(const struct mv_xsrc *s, const xmlNode *n,
 			  struct mv_workload_config *w)
 {
 	int rc = mv_xml_check_props(s, n, "workload", workload_props,
-				    workload_other, 1);
+				    workload_other, 0);
 	if (rc)
 		return rc;
 	mv_workload_config_default(w);
 	snprintf(w->source, sizeof w->source, "%s", s->file);
 	w->source_line = mv_xml_line(n);
+	if ((rc = parse_content_elem(s, n, w)))
+		return rc;
 
 	const char *v;
 	if ((v = mv_xml_attr(n, "kind")) && mv_wl_kind_parse(v, &w->kind) != 0)
@@ -122,7 +178,7 @@ static int parse_workload(const struct mv_xsrc *s, const xmlNode *n,
 	} else if (mv_xml_attr(n, "trace")) {
 		return mv_xml_fail(s, n, "workload/trace",
 				   "is only used with kind=\"trace\"");
-	} else if (!mv_xml_attr(n, "size")) {
+	} else if (!mv_xml_attr(n, "size") && !w->profile_file[0]) {
 		return mv_xml_fail(s, n, "workload/size", "is required");
 	}
 	if ((v = mv_xml_attr(n, "dist"))) {
@@ -228,6 +284,55 @@ static int load_trace(struct mv_scenario *sc, const char *base_dir,
 }
 
 /*
+ * The profile of workload w, loaded once per file for the scenario
+ * (relative to base_dir). Without a size, the workload is the image's.
+ */
+static int load_profile(struct mv_scenario *sc, const char *base_dir,
+			struct mv_workload_config *w, struct mv_error *err)
+{
+	char path[1024];
+	if (!base_dir)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/content/profile",
+				    "profiles are read with a scenario");
+	if (mv_path_join(base_dir, w->profile_file, path, sizeof path) != 0)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/content/profile",
+				    "path is too long");
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		return mv_error_set(
+			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
+			w->source, w->source_line, "workload/content/profile",
+			"cannot open '%s': %s", path, strerror(e));
+	}
+	const struct mv_profile *p = NULL;
+	for (int i = 0; i < sc->nprofiles && !p; i++)
+		if (sc->profiles[i]->dev == (uint64_t)st.st_dev &&
+		    sc->profiles[i]->ino == (uint64_t)st.st_ino)
+			p = sc->profiles[i];
+	if (!p) {
+		struct mv_profile **a = realloc(
+			sc->profiles, (size_t)(sc->nprofiles + 1) * sizeof *a);
+		if (!a)
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
+		sc->profiles = a;
+		struct mv_profile *np;
+		int rc = mv_profile_load(path, &np, err);
+		if (rc)
+			return rc; /* names the profile's file and field */
+		sc->profiles[sc->nprofiles++] = np;
+		p = np;
+	}
+	w->profile = p;
+	if (!w->size_bytes)
+		w->size_bytes = p->pages * MV_PAGE_SIZE;
+	return 0;
+}
+
+/*
  * A trace workload's pages, and with an MMU model the page tables its
  * addresses need (sparse programs need many), must fit in the VM.
  */
@@ -267,6 +372,8 @@ int mv_workloads_finish(struct mv_scenario *sc, const char *base_dir,
 				 : 0;
 		if (!rc && w->trace)
 			rc = trace_fits(spec, w, err);
+		if (!rc && w->profile_file[0] && !w->profile)
+			rc = load_profile(sc, base_dir, w, err);
 		if (rc)
 			return rc;
 	}
