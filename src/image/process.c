@@ -37,8 +37,10 @@
  *     of a private file mapping count, as KSM merges them too.
  *
  * [vsyscall] and [vvar] hold no RAM of the process and are skipped, as
- * are areas whose smaps Rss is 0 (nothing present: no need to walk their
- * pagemap).
+ * are areas whose smaps Rss is 0: nothing of theirs is in RAM, and a
+ * large reservation would cost a long pagemap walk. Rss does not count
+ * zero-page mappings, so those are yielded (flagged neither anonymous nor
+ * mergeable) only from areas that hold other resident pages.
  *
  * A live process changes while it is read: the figures are of a moment
  * per page, not of one instant. A page unmapped between its pagemap word
