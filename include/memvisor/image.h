@@ -146,6 +146,9 @@ int mv_analysis_images(const struct mv_analysis *a);
 const struct mv_image_figures *mv_analysis_figures(const struct mv_analysis *a,
 						   int image);
 const struct mv_image_figures *mv_analysis_total(const struct mv_analysis *a);
+/* Image i as added (its name and kind), NULL out of range. */
+const struct mv_image *mv_analysis_image(const struct mv_analysis *a,
+					 int image);
 
 /* One distinct content, as mv_analysis_contents hands it out (valid only
  * during the callback). */

@@ -38,7 +38,8 @@
  *
  * mv_analysis_finish applies the sharing rules to each content's entries:
  *
- *  - KSM (mm/ksm.c), on the mergeable pages, all images one host: a group
+ *  - KSM (mm/ksm.c, rules in ksmrules.c), on the mergeable pages, all
+ *    images one host: a group
  *    of k identical mergeable pages becomes KSM pages of at most
  *    max_page_sharing mappings each (stable-node chains): k / mps full
  *    pages, and the r = k % mps left over share one more KSM page if
@@ -74,6 +75,7 @@
 #include <zstd.h>
 
 #include "image/analysis.h"
+#include "image/ksmrules.h"
 #include "image/source.h"
 
 #define ZSTD_LEVEL 3
@@ -462,18 +464,19 @@ const struct mv_image_figures *mv_analysis_total(const struct mv_analysis *a)
 	return &a->total;
 }
 
+const struct mv_image *mv_analysis_image(const struct mv_analysis *a, int image)
+{
+	return image >= 0 && image < a->nimg ? a->img[image] : NULL;
+}
+
 static const struct occ *occ_next(const struct mv_analysis *a,
 				  const struct occ *o)
 {
 	return o->next ? &a->pool[o->next] : NULL;
 }
 
-/*
- * KSM's merge of one group of k identical mergeable pages with chains of
- * at most mps mappings per KSM page (see the top of the file).
- * TODO(lead): the same rule as mv_ksm_count in src/image/ksmrules.c
- * (helper img-pid); one of the two should go once both are merged.
- */
+/* The pages KSM merges of a group of k: all but a last single page left
+ * over by the chains (mv_ksm_count's rule, per position). */
 static uint64_t ksm_merged(uint64_t k, unsigned mps)
 {
 	uint64_t rem = k % mps;
@@ -493,9 +496,8 @@ static void ksm_content(struct mv_analysis *a, const struct content *c,
 {
 	unsigned mps = a->o.max_page_sharing;
 	uint64_t merged = ksm_merged(km, mps), pos = 0;
-	uint64_t heads = ceil_div(merged, mps);
-	a->total.ksm_pages_shared += heads;
-	a->total.ksm_pages_sharing += merged - heads;
+	mv_ksm_count(&km, 1, mps, &a->total.ksm_pages_shared,
+		     &a->total.ksm_pages_sharing);
 	for (const struct occ *o = &c->first; o && pos < merged;
 	     o = occ_next(a, o)) {
 		uint64_t s = pos, e = pos + o->mergeable;
