@@ -8,7 +8,8 @@
  *     (mv_page_is_zero), stopping at the first non-zero block. Zero pages
  *     are exact by construction and all belong to one content, which is
  *     never hashed nor compared.
- *  2. Key: XXH3-128 of the 4096 bytes (libxxhash). 128 bits make a chance
+ *  2. Key: XXH3-128 of the 4096 bytes (libxxhash, its AVX2 code where
+ *     the CPU has it). 128 bits make a chance
  *     collision in the table practically impossible, but the key only
  *     finds candidates:
  *  3. Lookup in one table of distinct contents (open addressing, linear
@@ -73,6 +74,11 @@
 #include <string.h>
 #include <xxhash.h>
 #include <zstd.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#define XXH_DISPATCH_DISABLE_REPLACE /* call the _dispatch names by name */
+#include <xxh_x86dispatch.h>
+#define HAVE_WIDE 1
+#endif
 
 #include "image/analysis.h"
 #include "image/ksmrules.h"
@@ -141,9 +147,39 @@ static void xxh3_key(const void *page, uint64_t key[2])
 	key[1] = h.high64;
 }
 
+/*
+ * The same key through libxxhash's run-time dispatch (AVX2/AVX-512 where
+ * the CPU has them: the same values, more bandwidth), followed by
+ * VZEROUPPER so that later SSE code pays no state transition: see the
+ * scanner's hash in src/reclaim/share.c for the measurements.
+ */
+#ifdef HAVE_WIDE
+static void xxh3_key_wide(const void *page, uint64_t key[2])
+{
+	XXH128_hash_t h = XXH3_128bits_dispatch(page, MV_PAGE_SIZE);
+	__asm__ volatile("vzeroupper" ::
+				 : "memory", "xmm0", "xmm1", "xmm2", "xmm3",
+				   "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+				   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+				   "xmm14", "xmm15");
+	key[0] = h.low64;
+	key[1] = h.high64;
+}
+#endif
+
+static mv_analysis_key_fn default_key(void)
+{
+#ifdef HAVE_WIDE
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		return xxh3_key_wide;
+#endif
+	return xxh3_key;
+}
+
 void mv_analysis_set_key_fn(struct mv_analysis *a, mv_analysis_key_fn fn)
 {
-	a->key_fn = fn ? fn : xxh3_key;
+	a->key_fn = fn ? fn : default_key();
 }
 
 size_t mv_analysis_content_bytes(void)
@@ -174,7 +210,7 @@ int mv_analysis_create(const struct mv_analysis_opts *o,
 	if (!a)
 		return MV_ENOMEM;
 	a->o = d;
-	a->key_fn = xxh3_key;
+	a->key_fn = default_key();
 	a->zero_id = NONE;
 	a->cur_img = -1;
 	a->mask = 1023;
