@@ -63,8 +63,9 @@
  *
  * Memory: O(distinct contents). Each holds one struct content (72 bytes:
  * key, its first image's entry with three addresses, list links and the
- * two sample sizes) and one to two 8-byte slots (the table doubles when
- * half full): 80-88 bytes per distinct page, plus a 48-byte entry for
+ * two sample sizes) and two to four 8-byte slots (the table is at most
+ * half full, and at least a quarter after it doubles): 88-104 bytes per
+ * distinct page (bench_analyze prints it), plus a 48-byte entry for
  * every further image a content occurs in. Pages are never kept.
  * Everything happens in the order of the input, so the figures, the
  * contents' order and the sample are the same on every run.
