@@ -13,6 +13,7 @@
  * Every page of a file is mergeable, so KSM's groups are 0 {a a b},
  * 1 {a a b}, 2 {a b}: 3 KSM pages and 5 sharing with the defaults.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,50 @@ static void test_a_pid_that_does_not_exist_exits_2(void **state)
 	bad_input(&o, needle);
 }
 
+static void test_images_and_processes_mix_in_the_order_given(void **state)
+{
+	(void)state;
+	/* a child with pages of its own: the same file's pages twice */
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static char buf[64 * 4096];
+		memset(buf, 0x5a, sizeof buf);
+		if (write(ready[1], "", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	char c;
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1); /* its pages are in */
+	close(ready[0]);
+	struct out o;
+	mv(&o, "--json b.raw --pid %d a.raw", (int)pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (o.status == 2 && strstr(o.err, "root"))
+		skip(); /* no ptrace access to another process here */
+	assert_int_equal(o.status, 0);
+	struct mvj *j = parse(o.text);
+	assert_string_equal(mvj_path(j, "images.0.kind")->string, "raw");
+	assert_string_equal(mvj_path(j, "images.1.kind")->string, "process");
+	assert_string_equal(mvj_path(j, "images.2.kind")->string, "raw");
+	char name[32];
+	snprintf(name, sizeof name, "pid %d", (int)pid);
+	assert_non_null(strstr(mvj_path(j, "images.1.name")->string, name));
+	/* the child's 64 pages of 0x5a are one content */
+	assert_true(mvj_uint(j, "images.1.figures.pages") >= 64);
+	assert_true(mvj_uint(j, "images.1.figures.dup_intra") >= 63);
+	assert_int_equal(mvj_uint(j, "total.pages"),
+			 mvj_uint(j, "images.0.figures.pages") +
+				 mvj_uint(j, "images.1.figures.pages") +
+				 mvj_uint(j, "images.2.figures.pages"));
+	mvj_free(j);
+}
+
 static void test_bad_options_exit_2(void **state)
 {
 	(void)state;
@@ -369,6 +414,8 @@ int main(void)
 		cmocka_unit_test(test_outputs_go_to_files_when_complete),
 		cmocka_unit_test(test_bad_files_exit_2_naming_the_file),
 		cmocka_unit_test(test_a_pid_that_does_not_exist_exits_2),
+		cmocka_unit_test(
+			test_images_and_processes_mix_in_the_order_given),
 		cmocka_unit_test(test_bad_options_exit_2),
 		cmocka_unit_test(test_help_describes_the_options),
 	};
