@@ -181,8 +181,8 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 			o->output = optarg;
 			break;
 		case 't':
-			if ((st = parse_int("--top", optarg, 0, 1000000,
-					    "expected a count up to 1000000",
+			if ((st = parse_int("--top", optarg, 0, 100000,
+					    "expected a count up to 100000",
 					    &v)))
 				return st;
 			o->ao.top = (int)v;
@@ -720,6 +720,10 @@ static int analyze(const struct analyze_opts *o)
 		if (st == MV_EXIT_OK && o->json)
 			st = emit(&r, 1,
 				  o->json_file ? o->json_file : o->output);
+		/* Hook for --profile FILE (helper img-profile, not merged
+		 * here): write each image's profile with mv_profile_write(a,
+		 * i, name, f, err) through mv_report_write_file, after the
+		 * reports, and check FILE in check_paths like -o. */
 	}
 	free_top(&r);
 	mv_analysis_destroy(a);
