@@ -21,13 +21,13 @@ endif
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libxml-2.0 liblz4 libxxhash jansson
+PKGS    := libxml-2.0 liblz4 libxxhash libzstd jansson
 CFLAGS  ?= -O2 -g
 # Flags the project always needs; CFLAGS (optimisation, sanitizers) may be
 # overridden on the command line without losing these.
 MVFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash -ljansson) -lm
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash -lzstd -ljansson) -lm
 TESTLIBS := -lcmocka
 # The live screen (run --top) is the command's alone.
 CLILIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)

@@ -92,6 +92,11 @@ enum mv_salting {
 	MV_SALT_PER_VM,  /* share inside each VM only: ESXi 6.0+ default */
 };
 
+/* Defaults for the opts fields left 0 (KSM's own sysfs default; one
+ * distinct content in 16 compressed keeps a multi-GiB image fast). */
+#define MV_ANALYSIS_MAX_PAGE_SHARING 256
+#define MV_ANALYSIS_COMPRESS_EVERY 16
+
 struct mv_analysis_opts {
 	unsigned max_page_sharing;  /* KSM's (sysfs), default 256 */
 	int use_zero_pages;         /* KSM's: zero pages map to the zero
@@ -141,6 +146,9 @@ int mv_analysis_images(const struct mv_analysis *a);
 const struct mv_image_figures *mv_analysis_figures(const struct mv_analysis *a,
 						   int image);
 const struct mv_image_figures *mv_analysis_total(const struct mv_analysis *a);
+/* Image i as added (its name and kind), NULL out of range. */
+const struct mv_image *mv_analysis_image(const struct mv_analysis *a,
+					 int image);
 
 /* One distinct content, as mv_analysis_contents hands it out (valid only
  * during the callback). */
@@ -154,13 +162,27 @@ struct mv_content_info {
 	int zstd_size;          /* zstd size if sampled, else -1 */
 	int first_image;        /* where it first occurs */
 	uint64_t first_addr;
+	uint64_t pages;         /* all its pages, in every image */
+	/* Where it occurs: entry i (image[i]) has naddrs[i] addresses, the
+	 * first ones in reading order, at addrs[i * MV_CONTENT_ADDRS...] */
+	const int *naddrs;
+	const uint64_t *addrs;
 };
+
+#define MV_CONTENT_ADDRS 3 /* addresses kept per content and image */
 
 /* Call fn for every distinct content, in a deterministic order (the order
  * of first occurrence); a non-zero return from fn stops and is returned. */
 int mv_analysis_contents(const struct mv_analysis *a,
 			 int (*fn)(const struct mv_content_info *c, void *ctx),
 			 void *ctx);
+
+/* After mv_analysis_finish: fn for the opts.top most shared contents
+ * (two or more pages), most pages first, ties in order of first
+ * occurrence; as mv_analysis_contents otherwise. */
+int mv_analysis_top(const struct mv_analysis *a,
+		    int (*fn)(const struct mv_content_info *c, void *ctx),
+		    void *ctx);
 
 void mv_analysis_destroy(struct mv_analysis *a);
 

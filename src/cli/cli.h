@@ -28,6 +28,10 @@ void mv_cli_run_help(FILE *f);
 int mv_cli_dommemstat(int argc, char **argv);
 void mv_cli_dommemstat_help(FILE *f);
 
+/* `memvisor analyze ...`; argv[0] is "analyze". */
+int mv_cli_analyze(int argc, char **argv);
+void mv_cli_analyze_help(FILE *f);
+
 /* `memvisor mmu ...`; argv[0] is "mmu". */
 int mv_cli_mmu(int argc, char **argv);
 void mv_cli_mmu_help(FILE *f);

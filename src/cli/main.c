@@ -32,6 +32,10 @@ static void main_help(FILE *f)
 	      "  mmu --trace FILE  replay an address trace: native, shadow "
 	      "and\n"
 	      "                    nested paging, TLBs, 4 KiB / 2 MiB pages\n"
+	      "  analyze IMAGE... | --pid PID...\n"
+	      "                    what page sharing (KSM, ESX) and "
+	      "compression would\n"
+	      "                    save on memory dumps and live processes\n"
 	      "  help [COMMAND]    show help for memvisor or for COMMAND\n"
 	      "\n"
 	      "Options:\n"
@@ -94,6 +98,10 @@ static int help_command(int argc, char **argv)
 		mv_cli_dommemstat_help(stdout);
 		return MV_EXIT_OK;
 	}
+	if (strcmp(argv[1], "analyze") == 0) {
+		mv_cli_analyze_help(stdout);
+		return MV_EXIT_OK;
+	}
 	if (strcmp(argv[1], "help") == 0) {
 		main_help(stdout);
 		return MV_EXIT_OK;
@@ -138,6 +146,8 @@ int main(int argc, char **argv)
 		return finish(mv_cli_run(argc - 1, argv + 1));
 	if (strcmp(cmd, "mmu") == 0)
 		return finish(mv_cli_mmu(argc - 1, argv + 1));
+	if (strcmp(cmd, "analyze") == 0)
+		return finish(mv_cli_analyze(argc - 1, argv + 1));
 	if (strcmp(cmd, "dommemstat") == 0)
 		return finish(mv_cli_dommemstat(argc - 1, argv + 1));
 	if (cmd[0] == '-' && cmd[1] != '\0') {
