@@ -64,6 +64,13 @@ void mv_cli_analyze_help(FILE *f)
 	      "  -t, --top N             list the N most shared contents with "
 	      "the\n"
 	      "                          images and addresses holding them\n"
+	      "  -P, --profile FILE      write a content profile of an input "
+	      "to FILE, for\n"
+	      "                          <content profile=\"FILE\"/> in a "
+	      "scenario; repeat it:\n"
+	      "                          the Nth --profile is the Nth input's "
+	      "(images and\n"
+	      "                          processes in the order given)\n"
 	      "      --max-page-sharing N\n"
 	      "                          KSM's max_page_sharing: mappings per "
 	      "KSM page\n"
@@ -93,6 +100,8 @@ struct analyze_opts {
 	struct input *in;
 	int nin;
 	const char *output, *json_file;
+	const char **profile; /* profile[i]: input i's, for i < nprofile */
+	int nprofile;
 	int json;
 	struct mv_analysis_opts ao;
 };
@@ -134,6 +143,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 		{"json", optional_argument, NULL, 'j'},
 		{"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 't'},
+		{"profile", required_argument, NULL, 'P'},
 		{"max-page-sharing", required_argument, NULL, OPT_MPS},
 		{"use-zero-pages", no_argument, NULL, OPT_ZERO},
 		{"compress-every", required_argument, NULL, OPT_EVERY},
@@ -148,7 +158,7 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 	int c, st;
 	uint64_t v;
 	/* "-": images come back in order, between the --pid options */
-	while ((c = getopt_long(argc, argv, "-:p:j::o:t:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "-:p:j::o:t:P:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 1:
@@ -180,6 +190,22 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 			}
 			o->output = optarg;
 			break;
+		case 'P': {
+			if (!optarg[0]) {
+				mv_cli_errorf("--profile: empty file name");
+				return MV_EXIT_USAGE;
+			}
+			const char **pr = realloc(o->profile,
+						  (size_t)(o->nprofile + 1) *
+							  sizeof *pr);
+			if (!pr) {
+				mv_cli_errorf("out of memory");
+				return MV_EXIT_FAILURE;
+			}
+			o->profile = pr;
+			o->profile[o->nprofile++] = optarg;
+			break;
+		}
 		case 't':
 			if ((st = parse_int("--top", optarg, 0, 100000,
 					    "expected a count up to 100000",
@@ -224,6 +250,12 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 	if (!o->nin) {
 		mv_cli_errorf("analyze: missing IMAGE or --pid PID (see "
 			      "memvisor analyze --help)");
+		return MV_EXIT_USAGE;
+	}
+	if (o->nprofile > o->nin) {
+		mv_cli_errorf("--profile: %d profiles for %d input%s: the Nth "
+			      "--profile is the Nth input's",
+			      o->nprofile, o->nin, o->nin == 1 ? "" : "s");
 		return MV_EXIT_USAGE;
 	}
 	return -1;
@@ -649,6 +681,12 @@ static int check_paths(const struct analyze_opts *o)
 			return st;
 	}
 	struct mv_error err = {0};
+	for (int i = 0; i < o->nprofile; i++)
+		if (mv_report_output_check(o->profile[i], "--profile", NULL, 0,
+					   &err) < 0) {
+			mv_cli_error(&err);
+			return MV_EXIT_USAGE;
+		}
 	if ((o->output && mv_report_output_check(o->output, "--output", NULL, 0,
 						 &err) < 0) ||
 	    (o->json_file && mv_report_output_check(o->json_file, "--json",
@@ -659,6 +697,15 @@ static int check_paths(const struct analyze_opts *o)
 	return MV_EXIT_OK;
 }
 
+/* How an input is named in messages and profiles. */
+static void input_name(const struct input *in, char *buf, size_t n)
+{
+	if (in->path)
+		snprintf(buf, n, "%.60s", in->path);
+	else
+		snprintf(buf, n, "pid %d", in->pid);
+}
+
 /* Open input in and add it to a: 0, or the exit status after one line
  * naming the file or PID. */
 static int add_one(struct mv_analysis *a, const struct input *in)
@@ -666,10 +713,7 @@ static int add_one(struct mv_analysis *a, const struct input *in)
 	struct mv_error err = {0};
 	struct mv_image *img = NULL;
 	char name[64];
-	if (in->path)
-		snprintf(name, sizeof name, "%.60s", in->path);
-	else
-		snprintf(name, sizeof name, "pid %d", in->pid);
+	input_name(in, name, sizeof name);
 	int rc = in->path ? mv_image_open(in->path, &img, &err)
 			  : mv_image_open_pid(in->pid, &img, &err);
 	if (!rc)
@@ -683,6 +727,34 @@ static int add_one(struct mv_analysis *a, const struct input *in)
 		snprintf(err.msg, sizeof err.msg, "%s", mv_strerror(rc));
 	mv_cli_error(&err);
 	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+}
+
+struct profile_job {
+	const struct mv_analysis *a;
+	int image;
+	const char *name;
+};
+
+static int write_profile_job(FILE *f, const void *ctx)
+{
+	const struct profile_job *j = ctx;
+	struct mv_error err = {0};
+	return mv_profile_write(j->a, j->image, j->name, f, &err);
+}
+
+/* Input i's content profile to path, replaced only when complete. */
+static int write_profile(const struct mv_analysis *a, int i,
+			 const struct input *in, const char *path)
+{
+	char name[64];
+	input_name(in, name, sizeof name);
+	struct profile_job j = {a, i, name};
+	struct mv_error err = {0};
+	if (mv_report_write_file(path, write_profile_job, &j, &err)) {
+		mv_cli_error(&err);
+		return MV_EXIT_FAILURE;
+	}
+	return MV_EXIT_OK;
 }
 
 static int analyze(const struct analyze_opts *o)
@@ -720,10 +792,8 @@ static int analyze(const struct analyze_opts *o)
 		if (st == MV_EXIT_OK && o->json)
 			st = emit(&r, 1,
 				  o->json_file ? o->json_file : o->output);
-		/* Hook for --profile FILE (helper img-profile, not merged
-		 * here): write each image's profile with mv_profile_write(a,
-		 * i, name, f, err) through mv_report_write_file, after the
-		 * reports, and check FILE in check_paths like -o. */
+		for (int i = 0; i < o->nprofile && st == MV_EXIT_OK; i++)
+			st = write_profile(a, i, &o->in[i], o->profile[i]);
 	}
 	free_top(&r);
 	mv_analysis_destroy(a);
@@ -740,5 +810,6 @@ int mv_cli_analyze(int argc, char **argv)
 			st = analyze(&o);
 	}
 	free(o.in);
+	free(o.profile);
 	return st;
 }

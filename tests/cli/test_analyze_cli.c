@@ -293,6 +293,38 @@ static void test_outputs_go_to_files_when_complete(void **state)
 	mvj_free(j);
 }
 
+/* --profile: the Nth goes to the Nth input; each is a profile the
+ * scenario reader loads, with that input's pages and zero pages. */
+static void test_profiles_are_written_per_input(void **state)
+{
+	(void)state;
+	struct out o;
+	mv(&o, "--profile pa.json -P pb.json a.raw b.raw");
+	assert_int_equal(o.status, 0);
+	const char *name[] = {"pa.json", "pb.json"};
+	const int pages[] = {6, 4}, zero[] = {2, 1};
+	for (int i = 0; i < 2; i++) {
+		struct mvj *j = parse_file(name[i]);
+		assert_int_equal(mvj_uint(j, "index"), i);
+		assert_int_equal(mvj_uint(j, "pages"), pages[i]);
+		assert_int_equal(mvj_uint(j, "zero_pages"), zero[i]);
+		mvj_free(j);
+		char path[600];
+		snprintf(path, sizeof path, "%s/%s", g_dir, name[i]);
+		struct mv_profile *p = NULL;
+		struct mv_error err = {0};
+		mvt_ok(mv_profile_load(path, &p, &err), &err,
+		       "mv_profile_load");
+		mv_profile_free(p);
+	}
+	/* more profiles than inputs: exit 2, nothing written */
+	mv(&o, "-P x.json -P y.json a.raw");
+	bad_input(&o, "--profile: 2 profiles for 1 input");
+	char path[600];
+	snprintf(path, sizeof path, "%s/x.json", g_dir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_bad_files_exit_2_naming_the_file(void **state)
 {
 	(void)state;
@@ -412,6 +444,7 @@ int main(void)
 			test_top_lists_contents_with_images_and_addresses),
 		cmocka_unit_test(test_text_report_has_every_section),
 		cmocka_unit_test(test_outputs_go_to_files_when_complete),
+		cmocka_unit_test(test_profiles_are_written_per_input),
 		cmocka_unit_test(test_bad_files_exit_2_naming_the_file),
 		cmocka_unit_test(test_a_pid_that_does_not_exist_exits_2),
 		cmocka_unit_test(

@@ -7,13 +7,8 @@
  * file and field, and the round trip: three synthetic images analysed,
  * profiled and simulated as three VMs share and compress within 5% of
  * what the analysis measured on the images.
- *
- * The analysis (src/image/analysis.c) is written in parallel: while the
- * tree has no src/image/analysis.h, MV_TEST_FAKE_ANALYSIS keeps a small
- * exact analysis of raw files here (every page compared, every distinct
- * content compressed) behind the same image.h calls the profile writer
- * uses; with it, the test runs the real analysis of the same files
- * (mv_image_open, mv_analysis_*) and asserts the same figures.
+ * The images are raw files analysed by the real analysis (mv_image_open,
+ * mv_analysis_*), every distinct content compressed.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -29,13 +24,6 @@
 #include "memvisor/sim.h"
 #include "support/mvtest.h"
 
-#ifndef MV_TEST_FAKE_ANALYSIS
-#if __has_include("image/analysis.h")
-#define MV_TEST_FAKE_ANALYSIS 0
-#else
-#define MV_TEST_FAKE_ANALYSIS 1
-#endif
-#endif
 
 #define NIMG 3
 
@@ -153,150 +141,6 @@ static void write_image(const char *path, int img, uint64_t *npages)
 /* ---- the analysis ---------------------------------------------------------
  */
 
-#if MV_TEST_FAKE_ANALYSIS
-/*
- * A small exact analysis of raw files, standing in for analysis.c: every
- * distinct content (hash, then all bytes compared), its copies per image,
- * its LZ4 size; figures as image.h defines them.
- */
-struct fcontent {
-	uint64_t hash;
-	uint8_t *bytes;
-	int zero, nimg, first_image, lz4;
-	int img[NIMG];
-	uint64_t copies[NIMG], first_addr;
-};
-
-struct mv_analysis {
-	int n;
-	struct mv_image_figures fig[NIMG], total;
-	int ncontent, cap;
-	struct fcontent *c;
-};
-
-static struct fcontent *fake_find(struct mv_analysis *a, const uint8_t *page,
-				  uint64_t h)
-{
-	for (int i = 0; i < a->ncontent; i++)
-		if (a->c[i].hash == h &&
-		    memcmp(a->c[i].bytes, page, MV_PAGE_SIZE) == 0)
-			return &a->c[i];
-	if (a->ncontent == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 256;
-		a->c = realloc(a->c, (size_t)a->cap * sizeof *a->c);
-		assert_non_null(a->c);
-	}
-	struct fcontent *c = &a->c[a->ncontent++];
-	memset(c, 0, sizeof *c);
-	c->hash = h;
-	c->bytes = malloc(MV_PAGE_SIZE);
-	assert_non_null(c->bytes);
-	memcpy(c->bytes, page, MV_PAGE_SIZE);
-	c->zero = mv_page_is_zero(page);
-	c->lz4 = mv_content_lz4_size(page);
-	c->first_image = -1;
-	return c;
-}
-
-static struct mv_analysis *analyze(char paths[NIMG][512])
-{
-	struct mv_analysis *a = calloc(1, sizeof *a);
-	assert_non_null(a);
-	a->n = NIMG;
-	uint8_t page[MV_PAGE_SIZE];
-	for (int i = 0; i < NIMG; i++) {
-		FILE *f = fopen(paths[i], "rb");
-		assert_non_null(f);
-		for (uint64_t addr = 0;
-		     fread(page, 1, MV_PAGE_SIZE, f) == MV_PAGE_SIZE;
-		     addr += MV_PAGE_SIZE) {
-			struct fcontent *c = fake_find(a, page,
-						       mv_page_hash(page));
-			if (c->first_image < 0) {
-				c->first_image = i;
-				c->first_addr = addr;
-			}
-			if (!c->nimg || c->img[c->nimg - 1] != i)
-				c->img[c->nimg++] = i;
-			c->copies[c->nimg - 1]++;
-			a->fig[i].pages++;
-			a->fig[i].zero += (uint64_t)c->zero;
-		}
-		fclose(f);
-	}
-	for (int k = 0; k < a->ncontent; k++) {
-		struct fcontent *c = &a->c[k];
-		uint64_t all = 0;
-		int b = c->lz4 <= 1024 ? 0 : c->lz4 <= 2048 ? 1 : 2;
-		for (int j = 0; j < c->nimg; j++) {
-			struct mv_image_figures *f = &a->fig[c->img[j]];
-			all += c->copies[j];
-			f->distinct++;
-			f->dup_intra += c->copies[j] - 1;
-			f->dup_inter += c->nimg > 1 ? c->copies[j] : 0;
-			f->lz4_hist[b] += c->copies[j];
-			f->sampled += c->copies[j];
-			f->lz4_bytes += (uint64_t)c->lz4 * c->copies[j];
-		}
-		a->total.pages += all;
-		a->total.zero += c->zero ? all : 0;
-		a->total.distinct++;
-		a->total.esx_saved += all - 1;
-		a->total.lz4_hist[b] += all;
-		a->total.sampled += all;
-		a->total.lz4_bytes += (uint64_t)c->lz4 * all;
-	}
-	return a;
-}
-
-int mv_analysis_images(const struct mv_analysis *a)
-{
-	return a->n;
-}
-
-const struct mv_image_figures *mv_analysis_figures(const struct mv_analysis *a,
-						   int image)
-{
-	return &a->fig[image];
-}
-
-const struct mv_image_figures *mv_analysis_total(const struct mv_analysis *a)
-{
-	return &a->total;
-}
-
-int mv_analysis_contents(const struct mv_analysis *a,
-			 int (*fn)(const struct mv_content_info *c, void *ctx),
-			 void *ctx)
-{
-	for (int k = 0; k < a->ncontent; k++) {
-		const struct fcontent *c = &a->c[k];
-		struct mv_content_info ci = {
-			.hash = c->hash,
-			.zero = c->zero,
-			.nimages = c->nimg,
-			.image = c->img,
-			.copies = c->copies,
-			.lz4_size = c->lz4,
-			.zstd_size = -1,
-			.first_image = c->first_image,
-			.first_addr = c->first_addr,
-		};
-		int rc = fn(&ci, ctx);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-void mv_analysis_destroy(struct mv_analysis *a)
-{
-	for (int k = 0; k < a->ncontent; k++)
-		free(a->c[k].bytes);
-	free(a->c);
-	free(a);
-}
-#else
 static struct mv_analysis *analyze(char paths[NIMG][512])
 {
 	struct mv_analysis_opts o = {.max_page_sharing = 256,
@@ -313,7 +157,6 @@ static struct mv_analysis *analyze(char paths[NIMG][512])
 	mvt_ok(mv_analysis_finish(a, &err), &err, "mv_analysis_finish");
 	return a;
 }
-#endif
 
 /* ---- helpers --------------------------------------------------------------
  */
