@@ -59,6 +59,7 @@ enum mv_wl_kind {
 	MV_WL_PHASED, /* working set moves every `phase` through a region */
 	MV_WL_LEAK,   /* steady working set plus memory that grows and stays */
 	MV_WL_TRACE, /* a real program's page accesses, from an address trace */
+	MV_WL_USAGE, /* memory in use follows a per-VM usage trace over time */
 	MV_WL_COUNT
 };
 enum mv_wl_dist { MV_DIST_UNIFORM, MV_DIST_ZIPF };
@@ -92,6 +93,41 @@ struct mv_access_trace {
 int mv_access_trace_find(const struct mv_access_trace *t, uint64_t page,
 			 uint64_t *index);
 
+/* Formats of per-VM usage traces (src/sim/usage.c, docs/usage.md). */
+enum mv_usage_format {
+	MV_USAGE_BITBRAINS, /* GWA-T-12: ";\t"-separated, header, 300 s rows */
+	MV_USAGE_GOOGLE,    /* "CPU% MEM%" per line, a row every 300 s */
+	MV_USAGE_FORMAT_COUNT
+};
+
+const char *mv_usage_format_name(enum mv_usage_format f);
+int mv_usage_format_parse(const char *s, enum mv_usage_format *out);
+
+/*
+ * A VM's memory in use over time, as the simulator loads it from a public
+ * per-VM usage trace (src/sim/usage.c): for every row its time since the
+ * first row and the memory in use as a fraction of the memory provisioned.
+ * A usage workload's set follows it (docs/usage.md).
+ */
+struct mv_usage_trace {
+	char path[512];
+	enum mv_usage_format format;
+	uint64_t nrows;
+	uint64_t *t_ns; /* row i's time since row 0, strictly increasing */
+	double *frac;   /* memory used / memory provisioned, 0..1 */
+	uint64_t provisioned_kib; /* bitbrains: the largest provisioned */
+	uint64_t dev, ino;        /* the file, to load each only once */
+};
+
+/*
+ * The fraction of its memory the trace's VM uses at trace time tau_ns
+ * (since row 0): linear between the rows around it, the last row's from
+ * there on. *row is a cursor (a row at or before tau_ns; 0 to start) kept
+ * between calls so that a run forward in time costs O(1) per call.
+ */
+double mv_usage_trace_at(const struct mv_usage_trace *u, uint64_t tau_ns,
+			 uint64_t *row);
+
 struct mv_workload_config {
 	char name[64];
 	enum mv_wl_kind kind;
@@ -110,13 +146,20 @@ struct mv_workload_config {
 	uint64_t region_bytes; /* phased: region the set moves in; default 4x */
 	double leak_bytes_per_s; /* leak: growth rate */
 	uint64_t leak_max_bytes; /* leak: stops growing here (0: never) */
-	char trace_file[512];    /* trace: the file as the scenario names it */
+	char trace_file[512];    /* trace, usage: the file as the scenario names
+				    it */
 	const struct mv_access_trace *trace; /* trace: loaded, not owned */
 	char profile_file[512]; /* <content profile>: as the scenario names it
 				 */
 	const struct mv_profile *profile; /* loaded, not owned; its mix in
 					     place of content */
-	char source[256];                 /* where it was defined, for errors */
+	/* usage: the trace (loaded, not owned) and its format; the row the
+	 * workload's start maps to; trace seconds per simulated second */
+	const struct mv_usage_trace *usage;
+	enum mv_usage_format usage_format;
+	uint64_t usage_start_row;
+	double usage_speedup; /* default 1 */
+	char source[256];     /* where it was defined, for errors */
 	int source_line;
 };
 

@@ -62,6 +62,9 @@ struct mv_scenario {
 	/* content profiles of <content profile> workloads (each once) */
 	int nprofiles;
 	struct mv_profile **profiles;
+	/* usage traces loaded for usage workloads (each once) */
+	int nusage;
+	struct mv_usage_trace **usage;
 	/* what loading found worth saying but not refusing (settings read
 	 * but not modelled, VMs without a workload): one per kind, in the
 	 * order found; printed by mv_scenario_print_warnings */
@@ -263,5 +266,19 @@ void mv_access_trace_free(struct mv_access_trace *t);
 
 int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 		    struct mv_error *err);
+
+/*
+ * Per-VM usage traces (src/sim/usage.c, docs/usage.md): Bitbrains GWA-T-12
+ * CSV or the Google 2011 per-VM series. Load the file at path in format f;
+ * MV_EINVAL with err = "file:line: field: problem" (field: the column's
+ * name) for bad input, MV_ENOENT / MV_EIO if it cannot be read, MV_ENOMEM.
+ */
+int mv_usage_trace_load(const char *path, enum mv_usage_format f,
+			struct mv_usage_trace **out, struct mv_error *err);
+/* The same from len bytes of text, named `file` in errors. */
+int mv_usage_trace_parse(const char *text, size_t len, const char *file,
+			 enum mv_usage_format f, struct mv_usage_trace **out,
+			 struct mv_error *err);
+void mv_usage_trace_free(struct mv_usage_trace *u);
 
 #endif

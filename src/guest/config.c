@@ -19,8 +19,8 @@
 #include "memvisor/guest.h"
 
 static const char *const flavour_names[] = {"linux", "windows"};
-static const char *const kind_names[MV_WL_COUNT] = {"steady", "idle", "phased",
-						    "leak", "trace"};
+static const char *const kind_names[MV_WL_COUNT] = {"steady", "idle",  "phased",
+						    "leak",   "trace", "usage"};
 static const char *const content_names[MV_CONTENT_COUNT] = {"zero", "os", "app",
 							    "data", "random"};
 
@@ -57,8 +57,8 @@ const char *mv_wl_kind_name(enum mv_wl_kind k)
 	return (unsigned)k < MV_WL_COUNT ? kind_names[k] : "?";
 }
 
-/* "steady", "idle", "phased", "leak" or "trace" (any case); MV_EINVAL
- * otherwise. */
+/* "steady", "idle", "phased", "leak", "trace" or "usage" (any case);
+ * MV_EINVAL otherwise. */
 int mv_wl_kind_parse(const char *s, enum mv_wl_kind *out)
 {
 	int i = lookup(s, kind_names, MV_WL_COUNT);
@@ -133,6 +133,7 @@ void mv_workload_config_default(struct mv_workload_config *w)
 	w->region_bytes = 0;
 	w->leak_bytes_per_s = 0;
 	w->leak_max_bytes = 0;
+	w->usage_speedup = 1;
 }
 
 static int wl_err(const struct mv_workload_config *w, struct mv_error *err,
@@ -192,6 +193,12 @@ int mv_workload_config_check(const struct mv_workload_config *w,
 	if (w->kind == MV_WL_TRACE && (!w->trace || !w->trace->nrec))
 		return wl_err(w, err, "workload/trace",
 			      "a trace workload needs a trace with accesses");
+	if (w->kind == MV_WL_USAGE && (!w->usage || !w->usage->nrows))
+		return wl_err(w, err, "workload/file",
+			      "a usage workload needs a usage trace with rows");
+	if (!(w->usage_speedup > 0) || !isfinite(w->usage_speedup))
+		return wl_err(w, err, "workload/speedup",
+			      "must be greater than 0");
 	if (w->kind == MV_WL_PHASED && w->phase_ns == 0)
 		return wl_err(w, err, "workload/phase",
 			      "must be greater than 0");

@@ -15,14 +15,27 @@
  * region every phase, freeing what it leaves behind, as a batch job drops
  * its last buffer); leak (a steady set plus pages written once and never
  * freed, at leak_bytes_per_s up to leak_max); trace (a real program's page
- * accesses replayed in order, over and over, from an address trace).
+ * accesses replayed in order, over and over, from an address trace);
+ * usage (a set that grows and shrinks with a real VM's memory usage over
+ * time, from a per-VM usage trace: docs/usage.md).
+ *
+ * A usage workload's set is a prefix of its process, pages [0, uset):
+ * when the trace's usage rises the set grows at its top, each new page
+ * written (the program fills what it allocates); when it falls the top
+ * pages are released to the guest's free list, as a program frees or
+ * unmaps memory: the guest has them back, the hypervisor still backs them
+ * until one of its mechanisms takes them. Between the trace's rows the
+ * usage is interpolated linearly. Accesses pick a page of the current set
+ * uniformly.
  *
  * The workload decides, the guest kernel (guest.c) carries out: it touches
  * and releases pages through struct gwork_ops, and never sees guest pages,
  * frames or the vm layer. All randomness comes from the workload's RNG,
  * seeded from the guest's seed and the workload's index.
  */
+#include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "guest/workload.h"
 
@@ -51,6 +64,41 @@ int gwork_vpn(const struct gwork *w, uint64_t nvpages, uint64_t gva,
 		return mv_access_trace_find(w->cfg.trace, gva >> 12, vpn);
 	*vpn = (gva - GVA_BASE) >> 12;
 	return gva >= GVA_BASE && *vpn < nvpages ? 0 : -1;
+}
+
+static const char *const usage_formats[MV_USAGE_FORMAT_COUNT] = {"bitbrains",
+								 "google"};
+
+const char *mv_usage_format_name(enum mv_usage_format f)
+{
+	return (unsigned)f < MV_USAGE_FORMAT_COUNT ? usage_formats[f] : "?";
+}
+
+/* "bitbrains" or "google" (any case); MV_EINVAL otherwise. */
+int mv_usage_format_parse(const char *s, enum mv_usage_format *out)
+{
+	for (int i = 0; s && i < MV_USAGE_FORMAT_COUNT; i++)
+		if (strcasecmp(s, usage_formats[i]) == 0) {
+			*out = (enum mv_usage_format)i;
+			return 0;
+		}
+	return MV_EINVAL;
+}
+
+double mv_usage_trace_at(const struct mv_usage_trace *u, uint64_t tau_ns,
+			 uint64_t *row)
+{
+	uint64_t i = *row < u->nrows ? *row : 0;
+	if (u->t_ns[i] > tau_ns)
+		i = 0; /* the cursor is ahead: start over */
+	while (i + 1 < u->nrows && u->t_ns[i + 1] <= tau_ns)
+		i++;
+	*row = i;
+	if (i + 1 >= u->nrows || tau_ns <= u->t_ns[i])
+		return u->frac[i];
+	double x = (double)(tau_ns - u->t_ns[i]) /
+		   (double)(u->t_ns[i + 1] - u->t_ns[i]);
+	return u->frac[i] + (u->frac[i + 1] - u->frac[i]) * x;
 }
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -114,6 +162,12 @@ int gwork_init(struct gwork *w, int i, const struct mv_workload_config *c,
 			return MV_EINVAL; /* 2 MiB pages: a linear layout only
 					   */
 		w->ws = nv = c->trace->npages;
+	} else if (c->kind == MV_WL_USAGE) {
+		/* release gives back 4 KiB pages: a linear 4 KiB layout */
+		if (!c->usage || !c->usage->nrows || huge ||
+		    c->usage_start_row >= c->usage->nrows)
+			return MV_EINVAL;
+		w->urow = c->usage_start_row;
 	} else if (c->kind == MV_WL_LEAK) {
 		w->leak_max = c->leak_max_bytes
 				      ? c->leak_max_bytes / MV_PAGE_SIZE
@@ -146,8 +200,41 @@ void gwork_skip(struct gwork *w, double dt_s)
 	w->demanded += credit_take(&w->credit, w->cfg.rate * dt_s);
 }
 
+uint64_t gwork_usage_target(struct gwork *w, uint64_t now_ns)
+{
+	const struct mv_usage_trace *u = w->cfg.usage;
+	uint64_t t = now_ns > w->cfg.start_ns ? now_ns - w->cfg.start_ns : 0;
+	double tau = (double)t * w->cfg.usage_speedup +
+		     (double)u->t_ns[w->cfg.usage_start_row];
+	uint64_t tau_ns = tau >= 18446744073709551615.0 ? UINT64_MAX
+							: (uint64_t)tau;
+	double f = mv_usage_trace_at(u, tau_ns, &w->urow);
+	uint64_t n = (uint64_t)floor(f * (double)w->ws + 0.5);
+	return n < w->ws ? n : w->ws;
+}
+
+/*
+ * Usage: grow the set to the trace's size now (new pages written) or
+ * shrink it (the top pages released); -1 when the guest could not touch
+ * or release a page now (again next step, from where it stopped).
+ */
+static int follow_usage(struct gwork *w, uint64_t now_ns,
+			const struct gwork_ops *ops, void *ctx)
+{
+	uint64_t want = gwork_usage_target(w, now_ns);
+	for (; w->uset < want; w->uset++)
+		if (ops->touch(ctx, w, w->uset, 1, 0))
+			return -1;
+	for (; w->uset > want; w->uset--)
+		if (ops->release(ctx, w, w->uset - 1))
+			return -1;
+	return 0;
+}
+
 static uint64_t pick(struct gwork *w)
 {
+	if (w->cfg.kind == MV_WL_USAGE)
+		return mv_rng_below(&w->rng, w->uset); /* a prefix, uniform */
 	uint64_t r = w->cfg.dist == MV_DIST_ZIPF
 			     ? mv_zipf_next(&w->zipf, &w->rng)
 			     : mv_rng_below(&w->rng, w->ws);
@@ -222,8 +309,12 @@ void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s, double progress,
 	if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns &&
 	    move_phase(w, now_ns, ops, ctx, &base))
 		return;
+	if (w->cfg.kind == MV_WL_USAGE && follow_usage(w, now_ns, ops, ctx))
+		return;
 	uint64_t want = credit_take(&w->credit, w->cfg.rate * dt_s);
 	uint64_t n = (uint64_t)((double)want * progress + 0.5);
+	if (w->cfg.kind == MV_WL_USAGE && w->uset == 0)
+		n = 0; /* an empty set: nothing to access */
 	w->demanded += want;
 	uint64_t wr = (uint64_t)(w->cfg.write_ratio * 18446744073709551615.0);
 	for (uint64_t i = 0; i < n; i++) {

@@ -5,7 +5,8 @@
  * A workload decides; the guest kernel (guest.c) carries out. The workload
  * owns the address picking (a uniform or Zipf rank scattered over the
  * working set by a multiplier coprime with its size), the phases of a
- * phased set, the growth of a leak, the cursor of a trace, and the credit
+ * phased set, the growth of a leak, the cursor of a trace, the set of a
+ * usage workload following its usage trace, and the credit
  * that turns a rate into a whole number of accesses per step. It asks the
  * guest, through struct gwork_ops, to touch or release one page of its
  * process; it never sees guest pages, frames or the vm layer.
@@ -33,6 +34,8 @@ struct gwork {
 	uint64_t name_hash; /* app content */
 	uint64_t demanded, done;
 	uint64_t tpos; /* trace: the next record */
+	uint64_t uset; /* usage: pages of the set now, vpns [0, uset) */
+	uint64_t urow; /* usage: cursor into the trace's rows */
 };
 
 /*
@@ -96,8 +99,15 @@ int gwork_stopping(const struct gwork *w, uint64_t now_ns);
 void gwork_skip(struct gwork *w, double dt_s);
 
 /*
+ * Usage workloads: the pages w's set should hold at now_ns (the trace's
+ * fraction at that time, times the workload's size, rounded to nearest).
+ */
+uint64_t gwork_usage_target(struct gwork *w, uint64_t now_ns);
+
+/*
  * Run one step of dt_s at now_ns of which the vCPU ran the fraction
- * progress: populate (idle), leak, move the phase, then make the step's
+ * progress: populate (idle), leak, move the phase, grow or shrink the set
+ * to the usage trace's (usage), then make the step's
  * accesses through ops. Stops at the first access the guest cannot make
  * (the rest of the step is waited out through ops->wait).
  */

@@ -870,6 +870,9 @@ void mv_scenario_free(struct mv_scenario *s)
 		return;
 	for (int i = 0; i < s->ntraces; i++)
 		mv_access_trace_free(s->traces[i]);
+	for (int i = 0; i < s->nusage; i++)
+		mv_usage_trace_free(s->usage[i]);
+	free(s->usage);
 	free(s->warnings);
 	free(s->traces);
 	for (int i = 0; i < s->nprofiles; i++)

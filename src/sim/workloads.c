@@ -1,7 +1,8 @@
 /*
  * workloads.c - <workload> elements: in a scenario's <vm> and in a
  * domain's memvisor metadata (<mv:workload>), read the same way, and the
- * address traces of trace workloads, loaded once per file per scenario.
+ * address traces of trace workloads and the usage traces of usage
+ * workloads (docs/usage.md), each loaded once per file per scenario.
  *
  * Reading is in two steps: mv_workload_elem_add reads the element on its
  * own (docs/scenario.md, "Workloads"); mv_workloads_finish, once the VM is
@@ -35,11 +36,54 @@ static const struct mv_xprop workload_props[] = {
 	WL("phase", MV_XP_DURATION, phase_ns),
 	WL("region", MV_XP_SIZE, region_bytes),
 	WL("leak-max", MV_XP_SIZE, leak_max_bytes),
+	WL("start-row", MV_XP_U64, usage_start_row),
+	WL("speedup", MV_XP_POSITIVE, usage_speedup),
 	{0},
 };
 #undef WL
-static const char *const workload_other[] = {"kind", "dist",  "content", "app",
-					     "leak", "trace", NULL};
+static const char *const workload_other[] = {"kind", "dist",   "content",
+					     "app",  "leak",   "trace",
+					     "file", "format", NULL};
+
+/* The attributes only kind="usage" reads. */
+static const char *const usage_only[] = {"file", "format", "start-row",
+					 "speedup"};
+#define NUSAGE_ONLY (sizeof usage_only / sizeof *usage_only)
+
+/* kind="usage": the usage trace and its format; the set follows it. */
+static int parse_usage_attrs(const struct mv_xsrc *s, const xmlNode *n,
+			     struct mv_workload_config *w)
+{
+	const char *v = mv_xml_attr(n, "file");
+	if (!v)
+		return mv_xml_fail(s, n, "workload/file",
+				   "is required with kind=\"usage\" (a per-VM "
+				   "usage trace: docs/usage.md)");
+	if (strlen(v) >= sizeof w->trace_file)
+		return mv_xml_fail(s, n, "workload/file", "path is too long");
+	snprintf(w->trace_file, sizeof w->trace_file, "%s", v);
+	if (!(v = mv_xml_attr(n, "format")))
+		return mv_xml_fail(s, n, "workload/format",
+				   "is required with kind=\"usage\" "
+				   "(bitbrains, google)");
+	if (mv_usage_format_parse(v, &w->usage_format) != 0)
+		return mv_xml_fail(s, n, "workload/format",
+				   "unknown usage trace format '%s' "
+				   "(bitbrains, google)",
+				   v);
+	/* the set is what the trace says, accessed uniformly */
+	static const char *const unused[] = {"dist", "zipf-s"};
+	for (size_t k = 0; k < sizeof unused / sizeof *unused; k++)
+		if (mv_xml_attr(n, unused[k])) {
+			char f[32];
+			snprintf(f, sizeof f, "workload/%s", unused[k]);
+			return mv_xml_fail(s, n, f,
+					   "is not used with kind=\"usage\": "
+					   "the set follows the trace and is "
+					   "accessed uniformly");
+		}
+	return 0;
+}
 
 /* kind="trace": the trace file, and no attribute the trace decides. */
 static int parse_trace_attrs(const struct mv_xsrc *s, const xmlNode *n,
@@ -170,8 +214,17 @@ static int parse_workload(const struct mv_xsrc *s, const xmlNode *n,
 	if ((v = mv_xml_attr(n, "kind")) && mv_wl_kind_parse(v, &w->kind) != 0)
 		return mv_xml_fail(s, n, "workload/kind",
 				   "unknown kind '%s' (steady, idle, phased, "
-				   "leak, trace)",
+				   "leak, trace, usage)",
 				   v);
+	for (size_t k = 0; w->kind != MV_WL_USAGE && k < NUSAGE_ONLY; k++)
+		if (mv_xml_attr(n, usage_only[k])) {
+			char f[32];
+			snprintf(f, sizeof f, "workload/%s", usage_only[k]);
+			return mv_xml_fail(s, n, f,
+					   "is only used with kind=\"usage\"");
+		}
+	if (w->kind == MV_WL_USAGE && (rc = parse_usage_attrs(s, n, w)))
+		return rc;
 	if (w->kind == MV_WL_TRACE) {
 		if ((rc = parse_trace_attrs(s, n, w)))
 			return rc;
@@ -333,6 +386,98 @@ static int load_profile(struct mv_scenario *sc, const char *base_dir,
 }
 
 /*
+ * The usage trace of usage workload w, loaded once per file and format
+ * for the scenario (relative to base_dir; NULL: no scenario to hold it).
+ */
+static int load_usage(struct mv_scenario *sc, const char *base_dir,
+		      struct mv_workload_config *w, struct mv_error *err)
+{
+	char path[1024];
+	if (!base_dir)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/file",
+				    "usage workloads are read with a scenario");
+	if (mv_path_join(base_dir, w->trace_file, path, sizeof path) != 0)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/file", "path is too long");
+	struct stat st;
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		int e = errno;
+		return mv_error_set(
+			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
+			w->source, w->source_line, "workload/file",
+			"cannot open '%s': %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/file",
+				    "'%s' is not a regular file", path);
+	const struct mv_usage_trace *u = NULL;
+	for (int i = 0; i < sc->nusage && !u; i++)
+		if (sc->usage[i]->dev == (uint64_t)st.st_dev &&
+		    sc->usage[i]->ino == (uint64_t)st.st_ino &&
+		    sc->usage[i]->format == w->usage_format)
+			u = sc->usage[i];
+	if (!u) {
+		struct mv_usage_trace **a = realloc(
+			sc->usage, (size_t)(sc->nusage + 1) * sizeof *a);
+		if (!a)
+			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+					    "out of memory");
+		sc->usage = a;
+		struct mv_usage_trace *nu;
+		int rc = mv_usage_trace_load(path, w->usage_format, &nu, err);
+		if (rc)
+			return rc; /* names the trace's own file and line */
+		nu->dev = (uint64_t)st.st_dev;
+		nu->ino = (uint64_t)st.st_ino;
+		sc->usage[sc->nusage++] = nu;
+		u = nu;
+	}
+	w->usage = u;
+	return 0;
+}
+
+/*
+ * A usage workload's trace must cover the time it runs: from start-row,
+ * (end - start) * speedup of trace time, end being its stop or the
+ * scenario's end. No silent holding of the last row.
+ */
+static int usage_covers(const struct mv_scenario *sc,
+			const struct mv_workload_config *w,
+			struct mv_error *err)
+{
+	const struct mv_usage_trace *u = w->usage;
+	if (w->usage_start_row >= u->nrows)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    "workload/start-row",
+				    "is %llu, but '%s' has %llu rows (0 is "
+				    "the first)",
+				    (unsigned long long)w->usage_start_row,
+				    u->path, (unsigned long long)u->nrows);
+	uint64_t end = w->stop_ns && w->stop_ns < sc->duration_ns
+			       ? w->stop_ns
+			       : sc->duration_ns;
+	if (end <= w->start_ns)
+		return 0; /* refused below: starts after the end */
+	double need = (double)(end - w->start_ns) * w->usage_speedup;
+	double have = (double)(u->t_ns[u->nrows - 1] -
+			       u->t_ns[w->usage_start_row]);
+	if (need <= have)
+		return 0;
+	char a[32], b[32], c[32];
+	return mv_error_set(
+		err, MV_EINVAL, w->source, w->source_line, "workload/file",
+		"'%s' covers %s from row %llu, but the workload runs %s at "
+		"speedup %g (%s of the trace)",
+		u->path, mv_xml_duration_str((uint64_t)have, a, sizeof a),
+		(unsigned long long)w->usage_start_row,
+		mv_xml_duration_str(end - w->start_ns, b, sizeof b),
+		w->usage_speedup,
+		mv_xml_duration_str((uint64_t)need, c, sizeof c));
+}
+
+/*
  * A trace workload's pages, and with an MMU model the page tables its
  * addresses need (sparse programs need many), must fit in the VM.
  */
@@ -374,6 +519,10 @@ int mv_workloads_finish(struct mv_scenario *sc, const char *base_dir,
 			rc = trace_fits(spec, w, err);
 		if (!rc && w->profile_file[0] && !w->profile)
 			rc = load_profile(sc, base_dir, w, err);
+		if (!rc && w->kind == MV_WL_USAGE && !w->usage)
+			rc = load_usage(sc, base_dir, w, err);
+		if (!rc && w->usage)
+			rc = usage_covers(sc, w, err);
 		if (rc)
 			return rc;
 	}
