@@ -179,6 +179,19 @@ int mv_zipf_init(struct mv_zipf *z, uint64_t n, double s);
 /* Rank in [0, n): 0 is the most popular. */
 uint64_t mv_zipf_next(const struct mv_zipf *z, struct mv_rng *r);
 
+/* Greatest common divisor (Euclid); mv_gcd(a, 0) = a. A stride m scatters
+ * 0..n-1 as i -> i * m mod n, a permutation, exactly when mv_gcd(m, n) is
+ * 1. */
+static inline uint64_t mv_gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 /* XXH3-64 of one 4 KiB page (libxxhash). */
 uint64_t mv_page_hash(const void *page);
 /* XXH3-64 of arbitrary bytes. */

@@ -101,16 +101,6 @@ double mv_usage_trace_at(const struct mv_usage_trace *u, uint64_t tau_ns,
 	return u->frac[i] + (u->frac[i + 1] - u->frac[i]) * x;
 }
 
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /*
  * The candidates, the first tried chosen by the seed: large primes, and
  * 40503 = 3 x 23 x 587, which is not one. Each is kept only if it is
@@ -129,13 +119,13 @@ uint64_t gwork_coprime_mult(uint64_t n, uint64_t seed)
 		return 1;
 	for (size_t i = 0; i < NMULTS; i++) {
 		uint64_t m = mults[(i + seed) % NMULTS] % n;
-		if (gcd(m, n) == 1)
+		if (mv_gcd(m, n) == 1)
 			return m;
 	}
 	/* none is (n is a multiple of every prime above): step from the
 	 * seed's choice to the next coprime, which exists (1 is one) */
 	uint64_t m = mults[seed % NMULTS] % n;
-	while (gcd(m, n) != 1)
+	while (mv_gcd(m, n) != 1)
 		m = (m + 1) % n;
 	return m;
 }

@@ -197,16 +197,6 @@ static int read_class(const struct reader *r, const json_t *o, int i,
 	return 0;
 }
 
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* A stride for scattering n items: near n / golden ratio, coprime with
  * n, so i -> i * stride mod n is a permutation spreading any prefix. */
 static uint64_t scatter_stride(uint64_t n)
@@ -214,7 +204,7 @@ static uint64_t scatter_stride(uint64_t n)
 	uint64_t s = (uint64_t)((double)n * 0.6180339887498949);
 	if (!s)
 		s = 1;
-	while (gcd(s, n) != 1)
+	while (mv_gcd(s, n) != 1)
 		s++;
 	return s;
 }

@@ -9,25 +9,15 @@
 #include "guest/workload.h"
 #include "support/mvtest.h"
 
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* Every page of a set of n pages is the scatter of exactly one rank. */
 static void assert_scatter_is_bijection(uint64_t n, uint64_t seed)
 {
 	struct gwork w = {.ws = n, .perm = gwork_coprime_mult(n, seed)};
-	if (gcd(w.perm, n) != 1)
+	if (mv_gcd(w.perm, n) != 1)
 		fail_msg("n=%llu seed=%llu: multiplier %llu shares %llu with n",
 			 (unsigned long long)n, (unsigned long long)seed,
 			 (unsigned long long)w.perm,
-			 (unsigned long long)gcd(w.perm, n));
+			 (unsigned long long)mv_gcd(w.perm, n));
 	uint8_t *hit = calloc(n, 1);
 	assert_non_null(hit);
 	for (uint64_t r = 0; r < n; r++) {
