@@ -167,6 +167,12 @@ struct mv_content_info {
 	 * first ones in reading order, at addrs[i * MV_CONTENT_ADDRS...] */
 	const int *naddrs;
 	const uint64_t *addrs;
+	/* The analysis's key of the content (its XXH3-128's low half), fixed
+	 * when its pages were read: unlike hash, which reads the first
+	 * occurrence again, it stays the same while a live process's page
+	 * changes after the analysis (what profiles of one analysis agree
+	 * on, their set id, is built from it). */
+	uint64_t key;
 };
 
 #define MV_CONTENT_ADDRS 3 /* addresses kept per content and image */

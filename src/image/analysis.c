@@ -723,6 +723,7 @@ static int info_fill(const struct mv_analysis *a, uint32_t id,
 	ci->zstd_size = c->zstd;
 	ci->first_image = c->first.image;
 	ci->first_addr = c->first.addr[0];
+	ci->key = c->key[0];
 	int n = 0;
 	for (const struct occ *o = &c->first; o; o = occ_next(a, o), n++) {
 		b->image[n] = o->image;

@@ -17,9 +17,11 @@
  *   - this image's page-weighted LZ4 histogram (what the VM reproduces)
  *     and the whole analysis's (for a class none of whose contents was
  *     sampled);
- *   - the set id: a hash of every content's hash and signature, so that
- *     profiles of one analysis agree on their shared classes' keys and
- *     profiles of different analyses never collide.
+ *   - the set id: a hash of every content's key (the analysis's, fixed
+ *     when the page was read) and signature, so that profiles of one
+ *     analysis agree on their shared classes' keys, even when a live
+ *     process changed between the writing of two of them, and profiles
+ *     of different analyses never collide.
  *
  * The size is O(classes), never O(pages). The writer (profile_write.c:
  * apart, so that a program that only loads profiles does not link the

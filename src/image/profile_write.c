@@ -110,7 +110,9 @@ static int take_content(const struct mv_content_info *ci, void *ctx)
 			here = w->pairs[2 * k + 1];
 	}
 	uint64_t key = mv_hash(w->pairs, (size_t)n * 2 * sizeof(uint64_t));
-	w->set = mv_mix64(w->set ^ mv_mix64(ci->hash + key));
+	/* the key the analysis kept, not the hash of a page read again: a
+	 * live process's page may change between two profiles' passes */
+	w->set = mv_mix64(w->set ^ mv_mix64(ci->key + key));
 	int b = ci->lz4_size >= 0 ? mv_profile_bucket(ci->lz4_size) : -1;
 	if (b >= 0)
 		w->lz4_pages[b] += here;

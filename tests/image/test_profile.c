@@ -394,6 +394,46 @@ test_profiles_of_one_analysis_share_exactly_the_shared_contents(void **state)
 	free_fixture(&fx);
 }
 
+/*
+ * Profiles are written one after another from a finished analysis; for a
+ * live process the pages may change in between. Image 2's bytes are
+ * overwritten after the first profile is written: the second profile
+ * must still have the first's set id (built from the keys the analysis
+ * kept, not from pages read again), or VMs built from the two would share
+ * nothing across them.
+ */
+static void
+test_profiles_agree_on_their_set_when_an_image_changes_after(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	make_fixture(&fx);
+	struct mv_profile *p0 = load(fx.prof[0]);
+	FILE *f = fopen(fx.img[1], "r+b");
+	assert_non_null(f);
+	uint8_t page[MV_PAGE_SIZE];
+	memset(page, 0x5a, sizeof page);
+	for (uint64_t i = 0; i < fx.pages[1]; i++)
+		assert_int_equal(fwrite(page, 1, sizeof page, f), sizeof page);
+	assert_int_equal(fclose(f), 0);
+	char path[600];
+	snprintf(path, sizeof path, "%s/vm2-after.json", fx.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	struct mv_error err = {0};
+	mvt_ok(mv_profile_write(fx.a, 1, fx.img[1], f, &err), &err,
+	       "mv_profile_write");
+	assert_int_equal(fclose(f), 0);
+	struct mv_profile *p1 = load(path);
+	if (p1->set != p0->set)
+		fail_msg("set %016llx, the first profile's %016llx",
+			 (unsigned long long)p1->set,
+			 (unsigned long long)p0->set);
+	mv_profile_free(p0);
+	mv_profile_free(p1);
+	free_fixture(&fx);
+}
+
 static void expect_bad_profile(const char *dir, const char *text,
 			       const char *field, const char *msg)
 {
@@ -697,6 +737,8 @@ int main(void)
 			test_profile_written_and_loaded_holds_the_images_mix),
 		cmocka_unit_test(
 			test_profiles_of_one_analysis_share_exactly_the_shared_contents),
+		cmocka_unit_test(
+			test_profiles_agree_on_their_set_when_an_image_changes_after),
 		cmocka_unit_test(
 			test_bad_profiles_are_refused_naming_file_and_field),
 		cmocka_unit_test(
