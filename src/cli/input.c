@@ -83,10 +83,8 @@ int mv_cli_load_scenario(const char *path, struct mv_scenario **sc)
 		return st;
 	struct mv_error err = {0};
 	int rc = mv_scenario_load(path, sc, &err);
-	if (!rc) {
-		mv_scenario_print_warnings(*sc, stderr);
-		return MV_EXIT_OK;
-	}
+	if (!rc)
+		return MV_EXIT_OK; /* warnings: once it powers on (run.c) */
 	print_error(path, rc, &err);
 	/* Whatever the scenario or a file it names holds, or fails to: the
 	 * user's input. Only the process running out of memory is not. */

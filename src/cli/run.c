@@ -414,11 +414,12 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			 * rather than take the scenario for the folder */
 			struct stat st;
 			if (stat(optarg, &st) == 0 && !S_ISDIR(st.st_mode)) {
-				mv_cli_errorf("%s: '%s' is a file, not a "
+				mv_cli_errorf("%s: '%s' is %s, not a "
 					      "directory (usage: %s DIR "
 					      "SCENARIO)",
 					      c == OPT_CSV ? "--csv" : "--svg",
 					      optarg,
+					      mv_report_file_kind(st.st_mode),
 					      c == OPT_CSV ? "--csv" : "--svg");
 				return MV_EXIT_USAGE;
 			}
@@ -556,21 +557,6 @@ static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 	return MV_EXIT_OK;
 }
 
-/* Every output path, before anything is simulated: exit 2 if one cannot
- * be written. */
-static int check_outputs(const struct run_opts *o)
-{
-	struct mv_error err = {0};
-	if ((o->output && mv_report_output_check(o->output, "--output", NULL, 0,
-						 &err) < 0) ||
-	    (o->csv_dir && mv_report_outdir_check(o->csv_dir, "--csv", &err)) ||
-	    (o->svg_dir && mv_report_outdir_check(o->svg_dir, "--svg", &err))) {
-		mv_cli_error(&err);
-		return MV_EXIT_USAGE;
-	}
-	return MV_EXIT_OK;
-}
-
 /* What --verify checked, for a report that does not say it (JSON). */
 static void verify_summary(const struct mv_sim *sim)
 {
@@ -595,7 +581,7 @@ int mv_cli_run(int argc, char **argv)
 	if (st != MV_EXIT_OK)
 		return st;
 	/* Output paths before the run: a typo should not cost one. */
-	st = check_outputs(&o);
+	st = mv_cli_check_outputs(sc, o.output, o.csv_dir, o.svg_dir);
 	if (st != MV_EXIT_OK) {
 		mv_scenario_free(sc);
 		return st;
@@ -619,6 +605,10 @@ int mv_cli_run(int argc, char **argv)
 		return mv_cli_load_error(NULL, rc, &err);
 	}
 	sim->stop = &g_signal;
+	/* the scenario powers on: now its warnings (bad input before this
+	 * point gets its one error line alone) */
+	progress_clear(&p);
+	mv_scenario_print_warnings(sim->sc, stderr);
 
 	/* The live screen needs a terminal; elsewhere --top is ignored
 	 * and the progress line (if stderr is a terminal) stands in. */
