@@ -76,6 +76,10 @@ double mv_cpu_s(void);
 const char *mv_error_format(const struct mv_error *err, char *buf, size_t n);
 /* A short name for an error code ("invalid input", "I/O error", ...). */
 const char *mv_strerror(int code);
+/* What a stat(2) mode names, for messages: "a regular file", "a
+ * directory", "a FIFO", "a character device", "a block device", "a
+ * socket", "a symbolic link". */
+const char *mv_file_kind(unsigned mode);
 
 /*
  * Sizes and durations as users write them.

@@ -89,9 +89,6 @@ enum { MV_OUT_CREATE, MV_OUT_REPLACE, MV_OUT_IN_PLACE };
  */
 int mv_report_output_check(const char *path, const char *opt, char *target,
 			   size_t n, struct mv_error *err);
-/* "a FIFO", "a character device", ...: what a stat mode names, for
- * messages. */
-const char *mv_report_file_kind(unsigned mode);
 /*
  * The file names a --csv/--svg set writes for scenario sc (host.EXT, then
  * vm-NAME.EXT per VM, numbered where two names would be one file), as

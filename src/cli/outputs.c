@@ -31,7 +31,7 @@
 struct file_id {
 	char shown[PATH_MAX]; /* as the user gave it (an output's name) */
 	char canon[PATH_MAX];
-	const char *role;     /* "--output", "--csv", "the scenario", ... */
+	const char *role; /* "--output", "--csv", "the scenario", ... */
 	int exists, chr;
 	dev_t dev;
 	ino_t ino;

@@ -418,8 +418,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 					      "directory (usage: %s DIR "
 					      "SCENARIO)",
 					      c == OPT_CSV ? "--csv" : "--svg",
-					      optarg,
-					      mv_report_file_kind(st.st_mode),
+					      optarg, mv_file_kind(st.st_mode),
 					      c == OPT_CSV ? "--csv" : "--svg");
 				return MV_EXIT_USAGE;
 			}

@@ -198,7 +198,7 @@ int mv_report_outdir_check(const char *dir, const char *opt,
 		if (!S_ISDIR(st.st_mode))
 			return mv_error_set(err, MV_EINVAL, dir, 0, opt,
 					    "is %s, not a directory",
-					    mv_report_file_kind(st.st_mode));
+					    mv_file_kind(st.st_mode));
 		if (access(dir, W_OK | X_OK) != 0)
 			return mv_error_set(err, MV_EINVAL, dir, 0, opt,
 					    "cannot write: %s",
@@ -387,25 +387,6 @@ uint64_t mv_view_vm_pages(const struct mv_sample_vm *v)
 	for (int k = 0; k < MV_PS_COUNT; k++)
 		n += v->state[k];
 	return n;
-}
-
-const char *mv_report_file_kind(unsigned mode)
-{
-	if (S_ISREG(mode))
-		return "a regular file";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	return "not a regular file";
 }
 
 char **mv_report_view_names(const struct mv_scenario *sc, const char *ext)

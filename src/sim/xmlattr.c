@@ -486,6 +486,44 @@ int mv_read_file(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+int mv_read_input(const char *path, const char *what, const char *file,
+		  int line, const char *field, char **buf, size_t *len,
+		  struct mv_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		return mv_error_set(
+			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
+			file, line, field, "cannot open '%s': %s", path,
+			strerror(e));
+	}
+	if (S_ISDIR(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, file, line, field,
+				    "'%s' is a directory, not a %s", path,
+				    what);
+	if (!S_ISREG(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, file, line, field,
+				    "'%s' is %s, not a regular file: a %s "
+				    "must be a file",
+				    path, mv_file_kind(st.st_mode), what);
+	if ((uint64_t)st.st_size > MAX_FILE_BYTES)
+		return mv_error_set(
+			err, MV_EINVAL, file, line, field,
+			"'%s' is %.1f MiB, larger than the %llu "
+			"MiB limit for a %s",
+			path, (double)st.st_size / (double)MV_MIB,
+			(unsigned long long)(MAX_FILE_BYTES / MV_MIB), what);
+	if (mv_read_file(path, buf, len) != 0) {
+		int e = errno;
+		return mv_error_set(err, e == EFBIG ? MV_EINVAL : MV_EIO, file,
+				    line, field, "cannot read '%s': %s", path,
+				    e == EFBIG ? "it grew past the limit"
+					       : strerror(e));
+	}
+	return 0;
+}
+
 /* The first error libxml2 raised while parsing one document. */
 struct xml_capture {
 	int have;

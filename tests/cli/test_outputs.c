@@ -755,6 +755,52 @@ static void test_warnings_come_only_after_power_on(void **state)
 	free(r.err);
 }
 
+
+/* A scenario whose one VM is the domain file `file` (relative to it). */
+static const char *scenario_naming(const char *file)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "<scenario name='n' duration='1s'>\n"
+		 "  <host><memory unit='MiB'>64</memory></host>\n"
+		 "  <vm file='%s'/>\n"
+		 "</scenario>\n",
+		 file);
+	const char *p = scratch("naming.xml");
+	write_file(p, text);
+	return p;
+}
+
+static void test_bad_domain_files_are_named_for_what_they_are(void **state)
+{
+	(void)state;
+	struct result r;
+	assert_int_equal(mkfifo(scratch("dom.fifo"), 0600), 0);
+	MV(&r, "run", "-q", scenario_naming("dom.fifo"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "vm/file", "is a FIFO, not a regular file");
+	free(r.err);
+
+	if (mknod(scratch("dom.dev"), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+		MV(&r, "run", "-q", scenario_naming("dom.dev"));
+		assert_int_equal(r.status, 2);
+		assert_one_line_naming(&r, "vm/file",
+				       "is a character device, not a regular");
+		free(r.err);
+		unlink(scratch("dom.dev"));
+	}
+
+	int fd = open(scratch("dom.big"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65 * 1024 * 1024), 0); /* sparse */
+	close(fd);
+	MV(&r, "run", "-q", scenario_naming("dom.big"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "vm/file", "larger than the 64 MiB limit");
+	free(r.err);
+	unlink(scratch("dom.big"));
+}
+
 /* ---------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -814,6 +860,8 @@ int main(void)
 		cmocka_unit_test(test_bad_view_folders_exit_2_before_the_run),
 		cmocka_unit_test(test_replacing_a_file_keeps_its_mode),
 		cmocka_unit_test(test_warnings_come_only_after_power_on),
+		cmocka_unit_test(
+			test_bad_domain_files_are_named_for_what_they_are),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

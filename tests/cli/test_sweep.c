@@ -48,9 +48,8 @@ static int sweep(const char *name, const char *ratios, char **out)
 	return WEXITSTATUS(rc);
 }
 
-static const char domain[] =
-	"<domain type='kvm'><name>d</name>"
-	"<memory unit='MiB'>32</memory></domain>\n";
+static const char domain[] = "<domain type='kvm'><name>d</name>"
+			     "<memory unit='MiB'>32</memory></domain>\n";
 
 /* a few accesses in valgrind lackey's text format */
 static const char trace[] = "I  0400d7d4,8\n"
