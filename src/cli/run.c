@@ -435,12 +435,17 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			o->have_seed = 1;
 			break;
 		case OPT_DURATION:
-			if (mv_parse_duration(optarg, &o->duration_ns) != 0) {
-				mv_error_set(&err, MV_EINVAL, NULL, 0,
-					     "--duration",
-					     "not a duration: '%s' (e.g. 300s, "
-					     "5m, 2h)",
-					     optarg);
+			int prc = mv_parse_duration(optarg, &o->duration_ns);
+			if (prc) {
+				mv_error_set(
+					&err, MV_EINVAL, NULL, 0, "--duration",
+					prc == MV_ERANGE
+						? "too long: '%s' (durations "
+						  "stop below 2^64 ns, about "
+						  "570 years)"
+						: "not a duration: '%s' (e.g. "
+						  "300s, 5m, 2h)",
+					optarg);
 				mv_cli_error(&err);
 				return MV_EXIT_USAGE;
 			}

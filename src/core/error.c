@@ -68,6 +68,8 @@ const char *mv_strerror(int code)
 		return "resource temporarily exhausted";
 	case MV_ECANCELED:
 		return "stopped";
+	case MV_ERANGE:
+		return "out of range";
 	default:
 		return "unknown error";
 	}

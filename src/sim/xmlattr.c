@@ -235,8 +235,16 @@ int mv_xml_size_elem(const struct mv_xsrc *s, const xmlNode *n,
 		return rc;
 	if (!text[0])
 		return mv_xml_fail(s, n, field, "is empty");
-	if (mv_parse_size(text, unit, MV_KIB, out) != 0)
-		return mv_xml_fail(s, n, field, "'%s' is not a size", text);
+	rc = mv_parse_size(text, unit, MV_KIB, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s'%s%s is too large: sizes "
+					     "stop below 16 EiB (2^64 bytes)",
+					     text, unit ? " " : "",
+					     unit ? unit : " KiB")
+			       : mv_xml_fail(s, n, field, "'%s' is not a size",
+					     text);
 	return 0;
 }
 
@@ -244,20 +252,34 @@ int mv_xml_size_elem(const struct mv_xsrc *s, const xmlNode *n,
 int mv_xml_size(const struct mv_xsrc *s, const xmlNode *n, const char *field,
 		const char *v, uint64_t *out)
 {
-	if (mv_parse_size(v, NULL, 1, out) != 0)
-		return mv_xml_fail(s, n, field,
-				   "'%s' is not a size (e.g. 512MiB, 2 GiB)",
-				   v);
+	int rc = mv_parse_size(v, NULL, 1, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s' is too large: sizes stop "
+					     "below 16 EiB (2^64 bytes)",
+					     v)
+			       : mv_xml_fail(s, n, field,
+					     "'%s' is not a size (e.g. 512MiB, "
+					     "2 GiB)",
+					     v);
 	return 0;
 }
 
 static int duration_attr(const struct mv_xsrc *s, const xmlNode *n,
 			 const char *field, const char *v, uint64_t *out)
 {
-	if (mv_parse_duration(v, out) != 0)
-		return mv_xml_fail(
-			s, n, field,
-			"'%s' is not a duration (e.g. 10ms, 30s, 5m)", v);
+	int rc = mv_parse_duration(v, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s' is too long: durations stop "
+					     "below 2^64 ns (about 570 years)",
+					     v)
+			       : mv_xml_fail(s, n, field,
+					     "'%s' is not a duration (e.g. "
+					     "10ms, 30s, 5m)",
+					     v);
 	return 0;
 }
 

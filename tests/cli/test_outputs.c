@@ -801,6 +801,52 @@ static void test_bad_domain_files_are_named_for_what_they_are(void **state)
 	unlink(scratch("dom.big"));
 }
 
+
+/* A scenario whose one VM has the <memtune> children given. */
+static const char *scenario_memtune(const char *memtune)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "<scenario name='m' duration='1s'>\n"
+		 "  <host><memory unit='MiB'>256</memory></host>\n"
+		 "  <vm><domain><name>a</name><memory unit='MiB'>64</memory>"
+		 "<memtune>%s</memtune></domain></vm>\n"
+		 "</scenario>\n",
+		 memtune);
+	const char *p = scratch("memtune.xml");
+	write_file(p, text);
+	return p;
+}
+
+static void test_messages_name_the_real_cause(void **state)
+{
+	(void)state;
+	struct result r;
+	/* a size past the limit is too large, not malformed */
+	MV(&r, "run", "-q",
+	   scenario_memtune("<min_guarantee unit='EiB'>16</min_guarantee>"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "too large", "16 EiB");
+	free(r.err);
+	/* a duration past the limit is too long */
+	MV(&r, "run", "-q", "--duration", "100000000h", scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--duration", "too long");
+	free(r.err);
+	MV(&r, "run", "-q", "--duration", "5 fortnights", scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--duration", "not a duration");
+	free(r.err);
+	/* swap_hard_limit with no hard_limit: the VM's memory bounds it */
+	MV(&r, "run", "-q",
+	   scenario_memtune(
+		   "<swap_hard_limit unit='MiB'>32</swap_hard_limit>"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "below the VM's memory",
+			       "no memtune/hard_limit");
+	free(r.err);
+}
+
 /* ---------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -862,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_warnings_come_only_after_power_on),
 		cmocka_unit_test(
 			test_bad_domain_files_are_named_for_what_they_are),
+		cmocka_unit_test(test_messages_name_the_real_cause),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
