@@ -135,6 +135,12 @@ struct progress {
 #define LINE_WIDTH 79
 #define DRAW_S 0.2
 #define RATE_S 3.0
+/* an ETA once ETA_MIN_WALL_S of wall time and ETA_MIN_FRACTION of the
+ * simulated duration have passed (or ETA_ANYWAY_S, for long runs);
+ * "ETA --" before */
+#define ETA_MIN_WALL_S 1.0
+#define ETA_MIN_FRACTION 0.02
+#define ETA_ANYWAY_S 10.0
 
 static volatile sig_atomic_t g_signal; /* SIGINT or SIGTERM received */
 
@@ -278,9 +284,13 @@ static void progress_draw(struct progress *p, const struct mv_sim *sim,
 	}
 	double wall = now - p->mark_wall[0];
 	double rate = wall > 0 ? (done - p->mark_sim[0]) / wall : 0;
-	char eta[32] = "-";
-	/* no guess before one measuring window has passed */
-	if (rate > 0 && now - p->start_s >= RATE_S)
+	char eta[32] = "--";
+	/* No guess before the rate is measured over enough of the run: the
+	 * first steps (first touches, boot) are far slower than the rest,
+	 * and an ETA from them reads "33h" for a run of seconds. */
+	double since = now - p->start_s;
+	if (rate > 0 && since >= ETA_MIN_WALL_S &&
+	    (frac >= ETA_MIN_FRACTION || since >= ETA_ANYWAY_S))
 		format_eta((total - done) / rate, eta, sizeof eta);
 	char bar[BAR_WIDTH + 1], line[160];
 	int fill = (int)(frac * BAR_WIDTH);
