@@ -21,7 +21,9 @@
 #   progress    the worst VM's accesses done / demanded
 #
 # The table an operator reads to choose a ratio (docs/sweep.md). Exit
-# status: 0, or 1 if a run failed (its error is printed).
+# status: 0; 1 if a run failed (its error is printed, the other ratios
+# still run); 2 for bad usage (no such scenario, memvisor not built, a
+# scenario memvisor refuses).
 set -eu
 
 scenario=${1:-examples/sweep.xml}
@@ -37,19 +39,28 @@ seed_opt=""
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvsweep.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# The VMs' configured memory, as memvisor reads it (any units, domain files).
-$memvisor run --json --quiet --duration 10ms "$scenario" > "$tmp/probe.json"
+# The VMs' configured memory, as memvisor reads it (any units, domain
+# files); a scenario memvisor refuses is bad input (its error is printed).
+$memvisor run --json --quiet --duration 10ms "$scenario" > "$tmp/probe.json" ||
+	exit 2
 
 # One scenario per ratio: host memory replaced, relative domain files made
 # absolute so the copy loads from the temporary directory.
-python3 - "$scenario" "$tmp" $ratios <<'EOF'
+python3 - "$scenario" "$tmp" $ratios <<'EOF' || exit 2
 import json, os, re, sys
 src, tmp, ratios = sys.argv[1], sys.argv[2], sys.argv[3:]
 configured = json.load(open(os.path.join(tmp, "probe.json")))["run"]["configured_bytes"]
 text = open(src).read()
 base = os.path.dirname(os.path.abspath(src))
-text = re.sub(r'(\bfile=")([^"/][^"]*)"',
-              lambda m: m.group(1) + os.path.join(base, m.group(2)) + '"', text)
+# The attributes the scenario reader resolves against the scenario's
+# folder: <vm file=> (a domain or .vmx file) and <workload trace=>, in
+# either quote style. (<swap dir=> is relative to the working directory,
+# which the runs share, so it stays as written.)
+def absolute(m):
+    return "%s=%s%s%s" % (m.group(1), m.group(2),
+                          os.path.join(base, m.group(3)), m.group(2))
+text = re.sub(r"""\b(file|trace)\s*=\s*(["'])((?!/)(?:(?!\2).)*)\2""",
+              absolute, text)
 host = re.search(r"<host\b.*?</host>", text, re.S)
 if not host:
     sys.exit("sweep.sh: %s: no <host> element" % src)
@@ -63,12 +74,15 @@ for r in ratios:
     open(os.path.join(tmp, "r%s.xml" % r), "w").write(out)
 EOF
 
-# The runs, $jobs at a time.
+# The runs, $jobs at a time; a failed run prints its error and the sweep
+# goes on to the others, then exits 1 (xargs itself would exit 123 or 124).
+failed=0
 for r in $ratios; do echo "$r"; done |
 	xargs -P "$jobs" -I{} sh -c \
 		'"$1" run --json --quiet $2 -o "$3/r{}.json" "$3/r{}.xml" 2> "$3/r{}.err" ||
-		 { echo "sweep.sh: ratio {}: $(cat "$3/r{}.err")" >&2; exit 255; }' \
-		sh "$memvisor" "$seed_opt" "$tmp"
+		 { echo "sweep.sh: ratio {}: $(cat "$3/r{}.err")" >&2; exit 1; }' \
+		sh "$memvisor" "$seed_opt" "$tmp" || failed=1
+[ "$failed" -eq 0 ] || exit 1
 
 python3 - "$tmp" $ratios <<'EOF'
 import json, os, sys

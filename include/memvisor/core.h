@@ -43,6 +43,7 @@ enum {
 	MV_ENOENT = -5,    /* a named file or object does not exist */
 	MV_EAGAIN = -6,    /* simulated resource exhausted; retry later */
 	MV_ECANCELED = -7, /* stopped on request (a signal) before done */
+	MV_ERANGE = -8,    /* a well-formed number past what is taken */
 };
 
 /*
@@ -76,6 +77,10 @@ double mv_cpu_s(void);
 const char *mv_error_format(const struct mv_error *err, char *buf, size_t n);
 /* A short name for an error code ("invalid input", "I/O error", ...). */
 const char *mv_strerror(int code);
+/* What a stat(2) mode names, for messages: "a regular file", "a
+ * directory", "a FIFO", "a character device", "a block device", "a
+ * socket", "a symbolic link". */
+const char *mv_file_kind(unsigned mode);
 
 /*
  * Sizes and durations as users write them.
@@ -83,14 +88,19 @@ const char *mv_strerror(int code);
  * virScaleInteger takes, in any case (b/byte/bytes, KB=1000, K/KiB=1024,
  * MB, M/MiB, GB, G/GiB, TB, T/TiB, PB, P/PiB, EB, E/EiB); a bare
  * number is multiplied by default_unit. Returns MV_EINVAL on anything else,
- * including overflow, negative numbers and trailing garbage.
+ * including negative numbers and trailing garbage, and MV_ERANGE for a
+ * well-formed size of 2^64 bytes or more (callers say "too large", not
+ * "not a size"); *out is left alone on failure.
  */
 int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
 		  uint64_t *out);
 /* libvirt unit name (virScaleInteger) -> multiplier, 0 if unknown;
  * NULL or "" -> default_unit. */
 uint64_t mv_unit_multiplier(const char *unit, uint64_t default_unit);
-/* "300s", "5m", "10ms", "250us", "2h"; bare number = seconds. */
+/* "300s", "5m", "10ms", "250us", "2h"; bare number = seconds. MV_EINVAL
+ * otherwise, MV_ERANGE at or past MV_DURATION_MAX_NS (well-formed but too
+ * long); *ns is left alone on failure. */
+#define MV_DURATION_MAX_NS 1.8e19 /* about 570 years: 2^64 ns */
 int mv_parse_duration(const char *s, uint64_t *ns);
 /* Decimal with optional '%' (divided by 100) or plain fraction; 0..max. */
 int mv_parse_fraction(const char *s, double *out);

@@ -16,6 +16,8 @@
 #ifndef MEMVISOR_GUEST_H
 #define MEMVISOR_GUEST_H
 
+#include <signal.h>
+
 #include "memvisor/mmu.h"
 #include "memvisor/vm.h"
 
@@ -225,6 +227,13 @@ void mv_guest_destroy(struct mv_guest *g);
  */
 int mv_guest_boot(struct mv_guest *g);
 int mv_guest_booted(const struct mv_guest *g);
+/*
+ * A flag (a signal handler's; NULL: none) the boot checks every few
+ * thousand pages: when nonzero, mv_guest_boot returns MV_ECANCELED where
+ * it is (a later call continues), so a stop request does not wait for a
+ * long OS image to be read.
+ */
+void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop);
 
 /*
  * Run the guest for `dt_ns` of simulated time starting at `now_ns`: every

@@ -90,6 +90,14 @@ enum { MV_OUT_CREATE, MV_OUT_REPLACE, MV_OUT_IN_PLACE };
 int mv_report_output_check(const char *path, const char *opt, char *target,
 			   size_t n, struct mv_error *err);
 /*
+ * The file names a --csv/--svg set writes for scenario sc (host.EXT, then
+ * vm-NAME.EXT per VM, numbered where two names would be one file), as
+ * mv_report_csv and mv_report_svg name them: a NULL-terminated malloc'd
+ * array (NULL when out of memory), freed with mv_report_view_names_free.
+ */
+char **mv_report_view_names(const struct mv_scenario *sc, const char *ext);
+void mv_report_view_names_free(char **names);
+/*
  * One file the same way: fn(f, ctx) writes into a temporary file beside
  * path (path.tmp.XXXXXX), renamed over path only when complete (a FIFO or
  * character device is written in place; a symbolic link is followed and

@@ -139,8 +139,9 @@ struct mv_sim {
 	uint64_t steps;
 	int verify; /* run invariant checks after every step */
 	/* when set and nonzero (a signal handler's flag), mv_sim_step
-	 * stops between VMs with MV_ECANCELED: the first step boots every
-	 * guest and takes seconds on a large host */
+	 * stops between VMs with MV_ECANCELED; the first step boots every
+	 * guest and takes seconds on a large host, so each guest's boot
+	 * checks it too (every 4096 pages of its OS image) */
 	const volatile sig_atomic_t *stop;
 	uint64_t verify_checks; /* invariant checks run and passed (one per
 				   step with verify on) */

@@ -55,7 +55,9 @@ int mv_cli_check_input(const char *path, const char *what, uint64_t max);
  * Load the scenario at path (every subcommand's one way to do it):
  * MV_EXIT_OK with *sc set, or the exit status after one error line: 2 for
  * anything wrong with the scenario or the files it names, 1 only if the
- * process ran out of memory.
+ * process ran out of memory. The scenario's warnings are not printed here:
+ * the caller prints them (mv_scenario_print_warnings) once the scenario
+ * has powered on, so that bad input gets exactly one line.
  */
 struct mv_scenario;
 int mv_cli_load_scenario(const char *path, struct mv_scenario **sc);
@@ -82,6 +84,14 @@ void mv_cli_top_end(struct mv_cli_top *t);
 
 /* Print "memvisor: <err>" as one line on stderr. */
 void mv_cli_error(const struct mv_error *err);
+/*
+ * Before a run: every output (-o FILE, the files of the --csv and --svg
+ * sets, each NULL when not given) can be written, is none of the files
+ * scenario sc reads and is not another output (cli/outputs.c).
+ * MV_EXIT_OK, or the exit status after one error line.
+ */
+int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
+			 const char *csv_dir, const char *svg_dir);
 /* Print "memvisor: <message>" as one line on stderr. */
 void mv_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -172,6 +172,7 @@ int mv_cli_dommemstat(int argc, char **argv)
 	int rc = mv_sim_create(sc, 0, &sim, &err); /* owns sc from here */
 	if (rc)
 		return mv_cli_load_error(NULL, rc, &err);
+	mv_scenario_print_warnings(sim->sc, stderr); /* it powered on */
 
 	/* The driver's first report, when it probes the device. */
 	struct mv_guest_stats rep = {0};

@@ -18,19 +18,6 @@
 #include "cli/cli.h"
 #include "memvisor/sim.h"
 
-static const char *kind_of(mode_t m)
-{
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
-}
-
 int mv_cli_check_input(const char *path, const char *what, uint64_t max)
 {
 	struct stat st;
@@ -46,7 +33,7 @@ int mv_cli_check_input(const char *path, const char *what, uint64_t max)
 	if (!S_ISREG(st.st_mode)) {
 		mv_cli_errorf("%s: is not a regular file (%s): a %s must be "
 			      "a file",
-			      path, kind_of(st.st_mode), what);
+			      path, mv_file_kind(st.st_mode), what);
 		return MV_EXIT_USAGE;
 	}
 	if (max && (uint64_t)st.st_size > max) {
@@ -83,10 +70,8 @@ int mv_cli_load_scenario(const char *path, struct mv_scenario **sc)
 		return st;
 	struct mv_error err = {0};
 	int rc = mv_scenario_load(path, sc, &err);
-	if (!rc) {
-		mv_scenario_print_warnings(*sc, stderr);
-		return MV_EXIT_OK;
-	}
+	if (!rc)
+		return MV_EXIT_OK; /* warnings: once it powers on (run.c) */
 	print_error(path, rc, &err);
 	/* Whatever the scenario or a file it names holds, or fails to: the
 	 * user's input. Only the process running out of memory is not. */

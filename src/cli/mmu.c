@@ -327,6 +327,13 @@ static int replay_one(const struct mmu_opts *o, enum mv_mmu_mode mode,
 	double t1 = mv_wall_s();
 	if (rc)
 		goto out;
+	/* as a trace workload refuses it (src/sim/trace.c): a table of
+	 * zeros would read as a result */
+	if (mv_mmu_counters(m)->accesses == 0) {
+		rc = mv_error_set(err, MV_EINVAL, o->trace, 0, "trace",
+				  "the trace holds no accesses");
+		goto out;
+	}
 	res->c = *mv_mmu_counters(m);
 	res->cycles = mv_mmu_cycles(m);
 	res->shadow_peak_bytes = res->c.shadow_pages_peak * MV_PAGE_SIZE;

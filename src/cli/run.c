@@ -135,6 +135,12 @@ struct progress {
 #define LINE_WIDTH 79
 #define DRAW_S 0.2
 #define RATE_S 3.0
+/* an ETA once ETA_MIN_WALL_S of wall time and ETA_MIN_FRACTION of the
+ * simulated duration have passed (or ETA_ANYWAY_S, for long runs);
+ * "ETA --" before */
+#define ETA_MIN_WALL_S 1.0
+#define ETA_MIN_FRACTION 0.02
+#define ETA_ANYWAY_S 10.0
 
 static volatile sig_atomic_t g_signal; /* SIGINT or SIGTERM received */
 
@@ -278,9 +284,13 @@ static void progress_draw(struct progress *p, const struct mv_sim *sim,
 	}
 	double wall = now - p->mark_wall[0];
 	double rate = wall > 0 ? (done - p->mark_sim[0]) / wall : 0;
-	char eta[32] = "-";
-	/* no guess before one measuring window has passed */
-	if (rate > 0 && now - p->start_s >= RATE_S)
+	char eta[32] = "--";
+	/* No guess before the rate is measured over enough of the run: the
+	 * first steps (first touches, boot) are far slower than the rest,
+	 * and an ETA from them reads "33h" for a run of seconds. */
+	double since = now - p->start_s;
+	if (rate > 0 && since >= ETA_MIN_WALL_S &&
+	    (frac >= ETA_MIN_FRACTION || since >= ETA_ANYWAY_S))
 		format_eta((total - done) / rate, eta, sizeof eta);
 	char bar[BAR_WIDTH + 1], line[160];
 	int fill = (int)(frac * BAR_WIDTH);
@@ -414,11 +424,11 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			 * rather than take the scenario for the folder */
 			struct stat st;
 			if (stat(optarg, &st) == 0 && !S_ISDIR(st.st_mode)) {
-				mv_cli_errorf("%s: '%s' is a file, not a "
+				mv_cli_errorf("%s: '%s' is %s, not a "
 					      "directory (usage: %s DIR "
 					      "SCENARIO)",
 					      c == OPT_CSV ? "--csv" : "--svg",
-					      optarg,
+					      optarg, mv_file_kind(st.st_mode),
 					      c == OPT_CSV ? "--csv" : "--svg");
 				return MV_EXIT_USAGE;
 			}
@@ -435,12 +445,17 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			o->have_seed = 1;
 			break;
 		case OPT_DURATION:
-			if (mv_parse_duration(optarg, &o->duration_ns) != 0) {
-				mv_error_set(&err, MV_EINVAL, NULL, 0,
-					     "--duration",
-					     "not a duration: '%s' (e.g. 300s, "
-					     "5m, 2h)",
-					     optarg);
+			int prc = mv_parse_duration(optarg, &o->duration_ns);
+			if (prc) {
+				mv_error_set(
+					&err, MV_EINVAL, NULL, 0, "--duration",
+					prc == MV_ERANGE
+						? "too long: '%s' (durations "
+						  "stop below 2^64 ns, about "
+						  "570 years)"
+						: "not a duration: '%s' (e.g. "
+						  "300s, 5m, 2h)",
+					optarg);
 				mv_cli_error(&err);
 				return MV_EXIT_USAGE;
 			}
@@ -556,21 +571,6 @@ static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 	return MV_EXIT_OK;
 }
 
-/* Every output path, before anything is simulated: exit 2 if one cannot
- * be written. */
-static int check_outputs(const struct run_opts *o)
-{
-	struct mv_error err = {0};
-	if ((o->output && mv_report_output_check(o->output, "--output", NULL, 0,
-						 &err) < 0) ||
-	    (o->csv_dir && mv_report_outdir_check(o->csv_dir, "--csv", &err)) ||
-	    (o->svg_dir && mv_report_outdir_check(o->svg_dir, "--svg", &err))) {
-		mv_cli_error(&err);
-		return MV_EXIT_USAGE;
-	}
-	return MV_EXIT_OK;
-}
-
 /* What --verify checked, for a report that does not say it (JSON). */
 static void verify_summary(const struct mv_sim *sim)
 {
@@ -595,7 +595,7 @@ int mv_cli_run(int argc, char **argv)
 	if (st != MV_EXIT_OK)
 		return st;
 	/* Output paths before the run: a typo should not cost one. */
-	st = check_outputs(&o);
+	st = mv_cli_check_outputs(sc, o.output, o.csv_dir, o.svg_dir);
 	if (st != MV_EXIT_OK) {
 		mv_scenario_free(sc);
 		return st;
@@ -619,6 +619,10 @@ int mv_cli_run(int argc, char **argv)
 		return mv_cli_load_error(NULL, rc, &err);
 	}
 	sim->stop = &g_signal;
+	/* the scenario powers on: now its warnings (bad input before this
+	 * point gets its one error line alone) */
+	progress_clear(&p);
+	mv_scenario_print_warnings(sim->sc, stderr);
 
 	/* The live screen needs a terminal; elsewhere --top is ignored
 	 * and the progress line (if stderr is a terminal) stands in. */

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "memvisor/core.h"
 
@@ -67,7 +68,28 @@ const char *mv_strerror(int code)
 		return "resource temporarily exhausted";
 	case MV_ECANCELED:
 		return "stopped";
+	case MV_ERANGE:
+		return "out of range";
 	default:
 		return "unknown error";
 	}
+}
+
+const char *mv_file_kind(unsigned mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "not a regular file";
 }

@@ -124,7 +124,7 @@ int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
 		return MV_EINVAL;
 	double bytes = v * (double)mult;
 	if (bytes >= 18446744073709551615.0)
-		return MV_EINVAL;
+		return MV_ERANGE; /* too large, not malformed */
 	if (bytes != floor(bytes))
 		return MV_EINVAL; /* fractional bytes */
 	*out = (uint64_t)bytes;
@@ -156,8 +156,8 @@ int mv_parse_duration(const char *s, uint64_t *ns)
 	else
 		return MV_EINVAL;
 	double t = v * mult;
-	if (t >= 1.8e19)
-		return MV_EINVAL;
+	if (t >= MV_DURATION_MAX_NS)
+		return MV_ERANGE; /* too long, not malformed */
 	*ns = (uint64_t)llround(t);
 	return 0;
 }

@@ -801,6 +801,8 @@ int mv_guest_boot(struct mv_guest *g)
 		run_balloon(g, g->balloon_target);
 	/* read the OS image into the page cache */
 	while (g->boot_next < g->os_pages) {
+		if ((g->boot_next & 4095) == 0 && g->stop && *g->stop)
+			return MV_ECANCELED; /* resumed by the next call */
 		mv_gppn_t p;
 		int rc = cache_fill(g, g->boot_next, 1, &p);
 		if (rc)
@@ -814,6 +816,11 @@ int mv_guest_boot(struct mv_guest *g)
 int mv_guest_booted(const struct mv_guest *g)
 {
 	return g->booted;
+}
+
+void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop)
+{
+	g->stop = stop;
 }
 
 /* The OS's own accesses to its image (kernel text, libraries). */

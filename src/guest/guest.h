@@ -82,6 +82,8 @@ struct mv_guest {
 	uint32_t hand[GK_COUNT]; /* LNIL: empty list */
 	double zero_credit;
 	int booted;
+	const volatile sig_atomic_t
+		*stop;      /* the sim's stop flag, read by the boot */
 	uint64_t boot_next; /* next OS page to load at boot */
 	struct mv_guest_stats st;
 	uint64_t os_demanded, os_done;

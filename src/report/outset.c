@@ -22,6 +22,17 @@
  *     business on a disk's raw device).
  * The same check runs before a simulation starts, so a typo in an output
  * path costs no run.
+ *
+ * A replaced file keeps its permission bits (and, when run as root, its
+ * owner and group): the temporary file is given them before the rename,
+ * so `-o report.txt` over a 0600 file leaves a 0600 file. As with any
+ * atomic replacement (GNU sed -i, rsync, editors that save by rename), the
+ * new file is a new inode: a hard link to the old file keeps the old
+ * content, and extended attributes and ACLs are not copied.
+ *
+ * The names of a --csv/--svg set are known before the run from the
+ * scenario's VM names (mv_report_view_names), so the CLI can check each
+ * file, and that no two outputs are one file, before simulating.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,10 +181,24 @@ int mv_report_outdir_check(const char *dir, const char *opt,
 			   struct mv_error *err)
 {
 	struct stat st;
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    stat(dir, &st) != 0) {
+		/* mkdir(2) would fail on the link only after the run */
+		char link[PATH_MAX];
+		ssize_t k = readlink(dir, link, sizeof link - 1);
+		link[k > 0 ? k : 0] = '\0';
+		return mv_error_set(err, MV_EINVAL, dir, 0, opt,
+				    "is a symbolic link to '%s', which %s: "
+				    "make the directory first",
+				    link,
+				    errno == ENOENT ? "does not exist"
+						    : strerror(errno));
+	}
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			return mv_error_set(err, MV_EINVAL, dir, 0, opt,
-					    "is not a directory");
+					    "is %s, not a directory",
+					    mv_file_kind(st.st_mode));
 		if (access(dir, W_OK | X_OK) != 0)
 			return mv_error_set(err, MV_EINVAL, dir, 0, opt,
 					    "cannot write: %s",
@@ -245,8 +270,16 @@ FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		fd = open(f->final, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	} else {
 		fd = mkstemp(f->tmp);
-		if (fd >= 0) {
-			/* mkstemp makes 0600; these are ordinary files. */
+		struct stat old;
+		if (fd >= 0 && kind == MV_OUT_REPLACE &&
+		    stat(f->final, &old) == 0) {
+			/* the file it replaces: its mode, and as root its
+			 * owner (a user cannot give a file away) */
+			if (geteuid() == 0)
+				(void)fchown(fd, old.st_uid, old.st_gid);
+			(void)fchmod(fd, old.st_mode & 07777);
+		} else if (fd >= 0) {
+			/* mkstemp makes 0600; a new file is an ordinary one */
 			mode_t mask = umask(0);
 			umask(mask);
 			(void)fchmod(fd, 0666 & ~mask);
@@ -356,44 +389,71 @@ uint64_t mv_view_vm_pages(const struct mv_sample_vm *v)
 	return n;
 }
 
-int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
-		      mv_view_fn fn, struct mv_error *err)
+char **mv_report_view_names(const struct mv_scenario *sc, const char *ext)
 {
-	/* The directory appears with its files: a run that fails leaves no
-	 * empty folder behind. */
-	int made = 0;
-	struct stat st;
-	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT || mkdir(dir, 0777) != 0)
-			return mv_error_set(err, MV_EIO, dir, 0, "",
-					    "cannot create directory: %s",
-					    strerror(errno));
-		made = 1;
-	}
-	struct mv_outset o;
-	mv_outset_init(&o, dir);
-	int rc = 0;
-	for (int i = -1; i < s->nvms && !rc; i++) {
+	char **names = calloc((size_t)sc->nvms + 2, sizeof *names);
+	if (!names)
+		return NULL;
+	for (int i = -1; i < sc->nvms; i++) {
 		char name[128];
 		if (i < 0)
 			snprintf(name, sizeof name, "host.%s", ext);
 		else
-			mv_view_vm_file(s->sc->vms[i].vm.name, ext, name,
+			mv_view_vm_file(sc->vms[i].vm.name, ext, name,
 					sizeof name);
 		/* Names that differ only in replaced characters ("a/b",
 		 * "a_b") would share a file: number the later one. */
-		for (int k = 0, suffix = i + 1; k < o.n; k++) {
-			const char *other = strrchr(o.f[k].path, '/') + 1;
-			if (!strcmp(other, name)) {
+		for (int k = 0, suffix = i + 1; k < i + 1; k++) {
+			if (!strcmp(names[k], name)) {
 				char base[96];
-				mv_view_vm_file(s->sc->vms[i].vm.name, "", base,
+				mv_view_vm_file(sc->vms[i].vm.name, "", base,
 						sizeof base);
 				snprintf(name, sizeof name, "%s%d.%s", base,
 					 suffix++, ext);
 				k = -1; /* check the new name again */
 			}
 		}
-		FILE *f = mv_outset_open(&o, name, err);
+		names[i + 1] = strdup(name);
+		if (!names[i + 1]) {
+			mv_report_view_names_free(names);
+			return NULL;
+		}
+	}
+	return names;
+}
+
+void mv_report_view_names_free(char **names)
+{
+	for (char **p = names; p && *p; p++)
+		free(*p);
+	free(names);
+}
+
+int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
+		      mv_view_fn fn, struct mv_error *err)
+{
+	char **names = mv_report_view_names(s->sc, ext);
+	if (!names)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
+	/* The directory appears with its files: a run that fails leaves no
+	 * empty folder behind. */
+	int made = 0;
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0777) != 0) {
+			mv_report_view_names_free(names);
+			return mv_error_set(err, MV_EIO, dir, 0, "",
+					    "cannot create directory: %s",
+					    strerror(errno));
+		}
+		made = 1;
+	}
+	struct mv_outset o;
+	mv_outset_init(&o, dir);
+	int rc = 0;
+	for (int i = -1; i < s->nvms && !rc; i++) {
+		FILE *f = mv_outset_open(&o, names[i + 1], err);
 		if (!f) {
 			rc = err ? err->code : MV_EIO;
 			break;
@@ -403,6 +463,7 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
 	if (!rc)
 		rc = mv_outset_commit(&o, err);
 	mv_outset_free(&o);
+	mv_report_view_names_free(names);
 	if (rc && made)
 		rmdir(dir);
 	return rc;

@@ -144,11 +144,18 @@ static int parse_memtune(const struct mv_xsrc *s, const xmlNode *mt,
 			return mv_xml_fail(s, seen[2],
 					   "memtune/swap_hard_limit",
 					   "must be a multiple of 4 KiB");
-		if (swap_hard < vm->limit_bytes)
+		if (swap_hard < vm->limit_bytes && seen[0])
 			return mv_xml_fail(
 				s, seen[2], "memtune/swap_hard_limit",
 				"must not be below memtune/hard_limit "
 				"(%s): it counts memory plus swap",
+				mv_format_bytes(vm->limit_bytes, b, sizeof b));
+		if (swap_hard < vm->limit_bytes)
+			return mv_xml_fail(
+				s, seen[2], "memtune/swap_hard_limit",
+				"must not be below the VM's memory (%s, the "
+				"limit when there is no memtune/hard_limit): "
+				"it counts memory plus swap",
 				mv_format_bytes(vm->limit_bytes, b, sizeof b));
 		vm->swap_max_bytes = swap_hard - vm->limit_bytes;
 	}

@@ -27,6 +27,18 @@
  */
 int mv_read_file(const char *path, char **buf, size_t *len);
 
+/*
+ * Every file a scenario names, read the one way: path must be a readable
+ * regular file of at most MV_READER_MAX_BYTES, else MV_ENOENT, MV_EINVAL
+ * or MV_EIO with err at (file, line, field) saying what path is ("is a
+ * FIFO, not a regular file", "is 65.0 MiB, larger than the 64 MiB limit
+ * for a domain file"); what names the file's role. On success *buf (NUL-
+ * terminated, malloc'd) and *len hold its bytes.
+ */
+int mv_read_input(const char *path, const char *what, const char *file,
+		  int line, const char *field, char **buf, size_t *len,
+		  struct mv_error *err);
+
 /* Does path name a VMware configuration file (".vmx", any case)? */
 int mv_vmx_is_path(const char *path);
 

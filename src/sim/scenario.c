@@ -469,15 +469,11 @@ static int parse_vm(struct loader *L, const struct mv_xsrc *s,
 		else if (mv_path_join(L->base_dir, file, path, sizeof path) !=
 			 0)
 			rc = mv_xml_fail(s, vn, "vm/file", "path is too long");
-		else if (mv_read_file(path, &buf, &len) != 0) {
-			int e = errno;
-			rc = mv_error_set(
-				s->err,
-				e == ENOENT || e == ENOTDIR ? MV_ENOENT
-							    : MV_EIO,
-				s->file, mv_xml_line(vn), "vm/file",
-				"cannot open '%s': %s", path, strerror(e));
-		} else if (mv_vmx_is_path(path)) {
+		else if ((rc = mv_read_input(path, "domain file", s->file,
+					     mv_xml_line(vn), "vm/file", &buf,
+					     &len, s->err)) != 0)
+			;
+		else if (mv_vmx_is_path(path)) {
 			/* a VMware VM: src/sim/vmx.c */
 			char dn[64];
 			default_name(path, dn, sizeof dn);

@@ -557,6 +557,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	for (int i = 0; i < s->nvms; i++) {
 		if (s->stop && *s->stop)
 			return MV_ECANCELED;
+		/* a long boot (the first step) checks it too */
+		mv_guest_set_stop(s->guest[i], s->stop);
 		mv_guest_run(s->guest[i], s->now_ns, dt);
 	}
 	if (s->sharer)

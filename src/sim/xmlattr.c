@@ -235,8 +235,16 @@ int mv_xml_size_elem(const struct mv_xsrc *s, const xmlNode *n,
 		return rc;
 	if (!text[0])
 		return mv_xml_fail(s, n, field, "is empty");
-	if (mv_parse_size(text, unit, MV_KIB, out) != 0)
-		return mv_xml_fail(s, n, field, "'%s' is not a size", text);
+	rc = mv_parse_size(text, unit, MV_KIB, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s'%s%s is too large: sizes "
+					     "stop below 16 EiB (2^64 bytes)",
+					     text, unit ? " " : "",
+					     unit ? unit : " KiB")
+			       : mv_xml_fail(s, n, field, "'%s' is not a size",
+					     text);
 	return 0;
 }
 
@@ -244,20 +252,34 @@ int mv_xml_size_elem(const struct mv_xsrc *s, const xmlNode *n,
 int mv_xml_size(const struct mv_xsrc *s, const xmlNode *n, const char *field,
 		const char *v, uint64_t *out)
 {
-	if (mv_parse_size(v, NULL, 1, out) != 0)
-		return mv_xml_fail(s, n, field,
-				   "'%s' is not a size (e.g. 512MiB, 2 GiB)",
-				   v);
+	int rc = mv_parse_size(v, NULL, 1, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s' is too large: sizes stop "
+					     "below 16 EiB (2^64 bytes)",
+					     v)
+			       : mv_xml_fail(s, n, field,
+					     "'%s' is not a size (e.g. 512MiB, "
+					     "2 GiB)",
+					     v);
 	return 0;
 }
 
 static int duration_attr(const struct mv_xsrc *s, const xmlNode *n,
 			 const char *field, const char *v, uint64_t *out)
 {
-	if (mv_parse_duration(v, out) != 0)
-		return mv_xml_fail(
-			s, n, field,
-			"'%s' is not a duration (e.g. 10ms, 30s, 5m)", v);
+	int rc = mv_parse_duration(v, out);
+	if (rc)
+		return rc == MV_ERANGE
+			       ? mv_xml_fail(s, n, field,
+					     "'%s' is too long: durations stop "
+					     "below 2^64 ns (about 570 years)",
+					     v)
+			       : mv_xml_fail(s, n, field,
+					     "'%s' is not a duration (e.g. "
+					     "10ms, 30s, 5m)",
+					     v);
 	return 0;
 }
 
@@ -483,6 +505,44 @@ int mv_read_file(const char *path, char **buf, size_t *len)
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
+	return 0;
+}
+
+int mv_read_input(const char *path, const char *what, const char *file,
+		  int line, const char *field, char **buf, size_t *len,
+		  struct mv_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		return mv_error_set(
+			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
+			file, line, field, "cannot open '%s': %s", path,
+			strerror(e));
+	}
+	if (S_ISDIR(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, file, line, field,
+				    "'%s' is a directory, not a %s", path,
+				    what);
+	if (!S_ISREG(st.st_mode))
+		return mv_error_set(err, MV_EINVAL, file, line, field,
+				    "'%s' is %s, not a regular file: a %s "
+				    "must be a file",
+				    path, mv_file_kind(st.st_mode), what);
+	if ((uint64_t)st.st_size > MAX_FILE_BYTES)
+		return mv_error_set(
+			err, MV_EINVAL, file, line, field,
+			"'%s' is %.1f MiB, larger than the %llu "
+			"MiB limit for a %s",
+			path, (double)st.st_size / (double)MV_MIB,
+			(unsigned long long)(MAX_FILE_BYTES / MV_MIB), what);
+	if (mv_read_file(path, buf, len) != 0) {
+		int e = errno;
+		return mv_error_set(err, e == EFBIG ? MV_EINVAL : MV_EIO, file,
+				    line, field, "cannot read '%s': %s", path,
+				    e == EFBIG ? "it grew past the limit"
+					       : strerror(e));
+	}
 	return 0;
 }
 

@@ -102,14 +102,13 @@ static void finish(pid_t pid, struct result *r)
 		finish(start(a_), (r));                                        \
 	} while (0)
 
-/* stderr is one "memvisor: " error line holding every needle, after any
- * "memvisor: warning: " lines the scenario reader printed. */
+/* stderr is exactly one "memvisor: " error line holding every needle:
+ * the scenario's warnings come only once it has powered on, so bad input
+ * found before that gets its line alone. */
 static void assert_one_line_naming(const struct result *r, const char *n1,
 				   const char *n2)
 {
 	const char *e = r->err;
-	while (!strncmp(e, "memvisor: warning: ", 19) && strchr(e, '\n'))
-		e = strchr(e, '\n') + 1;
 	int lines = 0;
 	for (const char *p = e; *p; p++)
 		lines += *p == '\n';
@@ -529,12 +528,24 @@ test_progress_line_shows_time_rate_and_eta_from_the_start(void **state)
 	if (!strstr(buf, "simulating [") || !strstr(buf, "/3600.0 s") ||
 	    !strstr(buf, " s/s") || !strstr(buf, "ETA "))
 		fail_msg("no progress line with time, rate and ETA:\n%s", buf);
-	/* past the first measuring window the ETA is a time, not "-" */
+	/* the first lines say "ETA --"; a time only once 2% of the run is
+	 * done (within 10 s of wall time), then an ETA */
+	const char *first = strstr(buf, "ETA ");
+	if (!first || strncmp(first, "ETA --", 6))
+		fail_msg("the first ETA is a guess: %s", buf);
 	const char *eta = NULL;
-	for (const char *q = buf; (q = strstr(q, "ETA ")) && q[4]; q += 4)
+	for (char *line = strtok(buf, "\r"); line; line = strtok(NULL, "\r")) {
+		const char *q = strstr(line, "ETA ");
+		const char *pc = strstr(line, "] ");
+		if (!q || !pc || q[4] == '-')
+			continue;
+		if (atof(pc + 2) < 2.0)
+			fail_msg("an ETA at %.1f%% done: %s", atof(pc + 2),
+				 line);
 		eta = q;
-	if (!eta || !(eta[4] >= '0' && eta[4] <= '9'))
-		fail_msg("no ETA after 4 s: %s", eta ? eta : buf);
+	}
+	if (!eta)
+		fail_msg("no ETA after 4.5 s");
 }
 
 static void test_verify_reports_what_it_checked(void **state)
@@ -610,6 +621,240 @@ static void test_dommemstat_names_the_vms_when_one_is_missing(void **state)
 	free(r.err);
 }
 
+/* A scenario with a domain file beside it, and no workload (it warns). */
+static const char *scenario_with_domain(void)
+{
+	write_file(scratch("dom.xml"),
+		   "<domain type='kvm'><name>a</name>"
+		   "<memory unit='MiB'>32</memory></domain>\n");
+	const char *p = scratch("with-domain.xml");
+	write_file(p, "<scenario name='w' seed='1' duration='1s' "
+		      "step='10ms' stats-interval='1s'>\n"
+		      "  <host><memory unit='MiB'>64</memory></host>\n"
+		      "  <vm file='dom.xml'/>\n"
+		      "</scenario>\n");
+	return p;
+}
+
+static void assert_unchanged(const char *path, const char *needle)
+{
+	char *text = mvt_slurp(path, NULL);
+	assert_non_null(text);
+	if (!strstr(text, needle))
+		fail_msg("%s was overwritten:\n%s", path, text);
+	free(text);
+}
+
+static void test_output_over_an_input_or_another_output_exits_2(void **state)
+{
+	(void)state;
+	const char *sc = scenario_with_domain();
+	struct result r;
+	MV(&r, "run", "-q", "-o", sc, sc);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--output", "is the scenario");
+	free(r.err);
+	assert_unchanged(sc, "<scenario");
+
+	/* the domain file, through a hard link */
+	const char *hl = scratch("dom-link.xml");
+	assert_int_equal(link(scratch("dom.xml"), hl), 0);
+	MV(&r, "run", "-q", "-o", hl, sc);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--output", "domain file");
+	free(r.err);
+	assert_unchanged(scratch("dom.xml"), "<domain");
+
+	/* -o inside the --csv set */
+	const char *dir = scratch("set");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	char in_set[600];
+	snprintf(in_set, sizeof in_set, "%s/./vm-a.csv", dir);
+	MV(&r, "run", "-q", "--csv", dir, "-o", in_set, sc);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "vm-a.csv", "overwrite the other");
+	free(r.err);
+	assert_int_equal(access(in_set, F_OK), -1);
+
+	/* the same folder for both sets is fine: the names differ */
+	MV(&r, "run", "-q", "--csv", dir, "--svg", dir, "-o", "/dev/null", sc);
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	free(r.err);
+}
+
+static void test_bad_view_folders_exit_2_before_the_run(void **state)
+{
+	(void)state;
+	const char *sc = scenario_with_domain();
+	struct result r;
+	/* a dangling symbolic link: refused, not created after the run */
+	const char *dl = scratch("dangling");
+	assert_int_equal(symlink("nowhere", dl), 0);
+	MV(&r, "run", "-q", "--svg", dl, sc);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "symbolic link to 'nowhere'",
+			       "does not exist");
+	free(r.err);
+
+	/* a FIFO is named for what it is */
+	const char *ff = scratch("views.fifo");
+	assert_int_equal(mkfifo(ff, 0600), 0);
+	MV(&r, "run", "-q", "--csv", ff, sc);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "is a FIFO", "not a directory");
+	free(r.err);
+
+	/* a directory where a file of the set goes */
+	const char *c3 = scratch("c3");
+	char sub[600];
+	snprintf(sub, sizeof sub, "%s/host.csv", c3);
+	assert_int_equal(mkdir(c3, 0700), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	double t0 = now_s();
+	MV(&r, "run", "-q", "--csv", c3, scenario("1h"));
+	assert_true(now_s() - t0 < 10);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "host.csv", "is a directory");
+	free(r.err);
+}
+
+static void test_replacing_a_file_keeps_its_mode(void **state)
+{
+	(void)state;
+	const char *p = scratch("perm.txt");
+	write_file(p, "old\n");
+	assert_int_equal(chmod(p, 0600), 0);
+	struct result r;
+	MV(&r, "run", "-q", "-o", p, scenario("2s"));
+	if (r.status != 0)
+		fail_msg("exit %d: %s", r.status, r.err);
+	free(r.err);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_unchanged(p, "vm-1");
+}
+
+static void test_warnings_come_only_after_power_on(void **state)
+{
+	(void)state;
+	/* no workload (a warning) and a guarantee the host cannot give:
+	 * the error alone */
+	const char *bad = scratch("no-workload-too-much.xml");
+	write_file(bad, "<scenario duration=\"2s\">\n"
+			"  <host><memory unit=\"MiB\">64</memory></host>\n"
+			"  <vm count=\"2\"><domain type=\"kvm\"><name>a"
+			"</name><memory unit=\"MiB\">48</memory><memtune>"
+			"<min_guarantee unit=\"MiB\">40</min_guarantee>"
+			"</memtune></domain></vm>\n"
+			"</scenario>\n");
+	struct result r;
+	MV(&r, "run", "-q", bad);
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "min_guarantee", "cannot power on");
+	free(r.err);
+	MV(&r, "dommemstat", bad, "a-1");
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "min_guarantee", "cannot power on");
+	free(r.err);
+	/* a scenario that powers on still warns */
+	MV(&r, "run", "-q", "-o", "/dev/null", scenario_with_domain());
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "memvisor: warning: "));
+	free(r.err);
+}
+
+/* A scenario whose one VM is the domain file `file` (relative to it). */
+static const char *scenario_naming(const char *file)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "<scenario name='n' duration='1s'>\n"
+		 "  <host><memory unit='MiB'>64</memory></host>\n"
+		 "  <vm file='%s'/>\n"
+		 "</scenario>\n",
+		 file);
+	const char *p = scratch("naming.xml");
+	write_file(p, text);
+	return p;
+}
+
+static void test_bad_domain_files_are_named_for_what_they_are(void **state)
+{
+	(void)state;
+	struct result r;
+	assert_int_equal(mkfifo(scratch("dom.fifo"), 0600), 0);
+	MV(&r, "run", "-q", scenario_naming("dom.fifo"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "vm/file", "is a FIFO, not a regular file");
+	free(r.err);
+
+	if (mknod(scratch("dom.dev"), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+		MV(&r, "run", "-q", scenario_naming("dom.dev"));
+		assert_int_equal(r.status, 2);
+		assert_one_line_naming(&r, "vm/file",
+				       "is a character device, not a regular");
+		free(r.err);
+		unlink(scratch("dom.dev"));
+	}
+
+	int fd = open(scratch("dom.big"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65 * 1024 * 1024), 0); /* sparse */
+	close(fd);
+	MV(&r, "run", "-q", scenario_naming("dom.big"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "vm/file", "larger than the 64 MiB limit");
+	free(r.err);
+	unlink(scratch("dom.big"));
+}
+
+/* A scenario whose one VM has the <memtune> children given. */
+static const char *scenario_memtune(const char *memtune)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "<scenario name='m' duration='1s'>\n"
+		 "  <host><memory unit='MiB'>256</memory></host>\n"
+		 "  <vm><domain><name>a</name><memory unit='MiB'>64</memory>"
+		 "<memtune>%s</memtune></domain></vm>\n"
+		 "</scenario>\n",
+		 memtune);
+	const char *p = scratch("memtune.xml");
+	write_file(p, text);
+	return p;
+}
+
+static void test_messages_name_the_real_cause(void **state)
+{
+	(void)state;
+	struct result r;
+	/* a size past the limit is too large, not malformed */
+	MV(&r, "run", "-q",
+	   scenario_memtune("<min_guarantee unit='EiB'>16</min_guarantee>"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "too large", "16 EiB");
+	free(r.err);
+	/* a duration past the limit is too long */
+	MV(&r, "run", "-q", "--duration", "100000000h", scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--duration", "too long");
+	free(r.err);
+	MV(&r, "run", "-q", "--duration", "5 fortnights", scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--duration", "not a duration");
+	free(r.err);
+	/* swap_hard_limit with no hard_limit: the VM's memory bounds it */
+	MV(&r, "run", "-q",
+	   scenario_memtune(
+		   "<swap_hard_limit unit='MiB'>32</swap_hard_limit>"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "below the VM's memory",
+			       "no memtune/hard_limit");
+	free(r.err);
+}
+
 /* ---------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -664,6 +909,14 @@ int main(void)
 			test_mmu_convert_refuses_a_fifo_and_follows_a_symlink),
 		cmocka_unit_test(
 			test_dommemstat_names_the_vms_when_one_is_missing),
+		cmocka_unit_test(
+			test_output_over_an_input_or_another_output_exits_2),
+		cmocka_unit_test(test_bad_view_folders_exit_2_before_the_run),
+		cmocka_unit_test(test_replacing_a_file_keeps_its_mode),
+		cmocka_unit_test(test_warnings_come_only_after_power_on),
+		cmocka_unit_test(
+			test_bad_domain_files_are_named_for_what_they_are),
+		cmocka_unit_test(test_messages_name_the_real_cause),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

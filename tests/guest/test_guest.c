@@ -143,6 +143,32 @@ static void test_boot_reads_the_os_image_into_page_cache(void **state)
 	rig_down(&r);
 }
 
+static void test_boot_stops_when_asked_and_continues_later(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 32 * MV_MIB; /* 8192 pages: two stop checks */
+	struct rig r;
+	rig_up(&r, 96, 64, &gc);
+	volatile sig_atomic_t stop = 1;
+	mv_guest_set_stop(r.g, &stop);
+	/* a stop request: the boot (first step) returns before reading */
+	assert_int_equal(mv_guest_boot(r.g), MV_ECANCELED);
+	rig_run(&r, 1);
+	assert_false(mv_guest_booted(r.g));
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.cache_pages, 0);
+	/* cleared: the next call reads the whole image */
+	stop = 0;
+	assert_int_equal(mv_guest_boot(r.g), 0);
+	assert_true(mv_guest_booted(r.g));
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.cache_pages, 8192);
+	rig_down(&r);
+}
+
 static void test_steady_workload_touches_its_set_and_no_more(void **state)
 {
 	(void)state;
@@ -472,6 +498,8 @@ int main(void)
 		cmocka_unit_test(
 			test_data_pages_are_unique_per_key_and_repeatable),
 		cmocka_unit_test(test_boot_reads_the_os_image_into_page_cache),
+		cmocka_unit_test(
+			test_boot_stops_when_asked_and_continues_later),
 		cmocka_unit_test(
 			test_steady_workload_touches_its_set_and_no_more),
 		cmocka_unit_test(test_every_workload_touches_its_whole_set),

@@ -75,6 +75,29 @@ static void test_bad_trace_line_is_one_error_line_and_status_2(void **state)
 	assert_string_equal(r.out, "");
 }
 
+/* A trace with no accesses (empty, or only lackey's comments) is refused
+ * as a trace workload refuses it, not reported as a table of zeros. */
+static void test_empty_trace_is_refused_with_status_2(void **state)
+{
+	(void)state;
+	const char *bodies[] = {"", "==7== Lackey, an example Valgrind tool\n"};
+	for (int i = 0; i < 2; i++) {
+		char path[600], args[800];
+		snprintf(path, sizeof path, "%s/empty%d.lackey", g_dir, i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(bodies[i], f);
+		fclose(f);
+		struct run r;
+		snprintf(args, sizeof args, "mmu --trace %s", path);
+		run(&r, args);
+		assert_int_equal(r.status, 2);
+		assert_int_equal(lines(r.err), 1);
+		assert_non_null(strstr(r.err, "holds no accesses"));
+		assert_string_equal(r.out, "");
+	}
+}
+
 static void test_bad_options_are_usage_errors(void **state)
 {
 	(void)state;
@@ -193,6 +216,7 @@ int main(void)
 			test_bad_trace_line_is_one_error_line_and_status_2),
 		cmocka_unit_test(test_bad_options_are_usage_errors),
 		cmocka_unit_test(test_set_changes_the_tlb),
+		cmocka_unit_test(test_empty_trace_is_refused_with_status_2),
 		cmocka_unit_test(test_replay_and_convert_give_the_same_figures),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

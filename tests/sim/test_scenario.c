@@ -1902,14 +1902,15 @@ static void test_domain_files_must_be_regular_files(void **state)
 		    "  <host><memory unit='GiB'>8</memory></host>\n"
 		    "  <vm file='/dev/null'/>\n"
 		    "</scenario>\n",
-		    "", MV_EIO, "t.xml", 3, "vm/file", "No such device", buf,
+		    "", MV_EINVAL, "t.xml", 3, "vm/file",
+		    "is a character device, not a regular file", buf,
 		    sizeof buf);
 	load_err_in("<scenario>\n"
 		    "  <host><memory unit='GiB'>8</memory></host>\n"
 		    "  <vm file='domains'/>\n"
 		    "</scenario>\n",
-		    "examples", MV_EIO, "t.xml", 3, "vm/file", "Is a directory",
-		    buf, sizeof buf);
+		    "examples", MV_EINVAL, "t.xml", 3, "vm/file",
+		    "is a directory, not a domain file", buf, sizeof buf);
 }
 
 /* The hypervisor swap file holds memory - min_guarantee, bounded by
