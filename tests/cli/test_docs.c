@@ -230,6 +230,37 @@ test_machine_dependent_blocks_are_checked_with_measurements_masked(void **state)
 	docs_free(&d);
 }
 
+/* A measured block (real processes, run time) is rerun: any output
+ * passes, a failing command fails; make docs refreshes it. */
+static void test_measured_blocks_must_succeed_not_match(void **state)
+{
+	(void)state;
+	static const char md[] =
+		"<!-- generated (measured) by: echo 2 pages -->\n"
+		"```\n1 page\n```\n<!-- end generated -->\n";
+	struct docs d;
+	write_md(md);
+	docs(&d, 1);
+	if (d.status != 0)
+		fail_msg("%s", d.out);
+	contains(d.out, "docs: 1 measured block rerun, not compared\n");
+	contains(d.out, "docs: 1 passed, 0 failed\n");
+	contains(d.md, "```\n1 page\n```"); /* --check writes nothing */
+	docs_free(&d);
+	docs(&d, 0);
+	contains(d.md, "```\n2 pages\n```");
+	docs_free(&d);
+
+	static const char bad[] =
+		"<!-- generated (measured) by: echo 3 pages; exit 1 -->\n"
+		"```\n1 page\n```\n<!-- end generated -->\n";
+	write_md(bad);
+	docs(&d, 1);
+	assert_int_equal(d.status, 1);
+	contains(d.out, "failed");
+	docs_free(&d);
+}
+
 static void test_markdown_blocks_and_the_script_above(void **state)
 {
 	(void)state;
@@ -300,6 +331,7 @@ int main(void)
 			test_terminal_blocks_show_errors_and_the_exit_status),
 		cmocka_unit_test(
 			test_machine_dependent_blocks_are_checked_with_measurements_masked),
+		cmocka_unit_test(test_measured_blocks_must_succeed_not_match),
 		cmocka_unit_test(test_markdown_blocks_and_the_script_above),
 		cmocka_unit_test(test_markers_in_fenced_code_are_left_alone),
 		cmocka_unit_test(test_a_figure_on_an_indented_line_is_checked),
