@@ -282,6 +282,36 @@ int mv_workload_elem_add(const struct mv_xsrc *s, const xmlNode *n,
 }
 
 /*
+ * The file a workload names (field: "workload/trace", ...), relative to
+ * base_dir, into path: a readable regular file, with its stat in *st for
+ * loading each file once however the scenario spells its path. what says
+ * which workloads need a scenario ("trace workloads").
+ */
+static int named_file(const char *base_dir, const char *name,
+		      const struct mv_workload_config *w, const char *field,
+		      const char *what, char *path, size_t n, struct stat *st,
+		      struct mv_error *err)
+{
+	if (!base_dir)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    field, "%s are read with a scenario", what);
+	if (mv_path_join(base_dir, name, path, n) != 0)
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    field, "path is too long");
+	if (stat(path, st) != 0 || access(path, R_OK) != 0) {
+		int e = errno;
+		return mv_error_set(
+			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
+			w->source, w->source_line, field,
+			"cannot open '%s': %s", path, strerror(e));
+	}
+	if (!S_ISREG(st->st_mode))
+		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
+				    field, "'%s' is not a regular file", path);
+	return 0;
+}
+
+/*
  * The trace of trace workload w, loaded once per file for the scenario
  * (relative to base_dir; NULL: no scenario to hold it, an error). Its
  * size becomes the pages the trace touches.
@@ -290,25 +320,11 @@ static int load_trace(struct mv_scenario *sc, const char *base_dir,
 		      struct mv_workload_config *w, struct mv_error *err)
 {
 	char path[1024];
-	if (!base_dir)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/trace",
-				    "trace workloads are read with a scenario");
-	if (mv_path_join(base_dir, w->trace_file, path, sizeof path) != 0)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/trace", "path is too long");
 	struct stat st;
-	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
-		int e = errno;
-		return mv_error_set(
-			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
-			w->source, w->source_line, "workload/trace",
-			"cannot open '%s': %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode))
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/trace",
-				    "'%s' is not a regular file", path);
+	int rc = named_file(base_dir, w->trace_file, w, "workload/trace",
+			    "trace workloads", path, sizeof path, &st, err);
+	if (rc)
+		return rc;
 	/* one copy per file, however the scenario spells its path */
 	const struct mv_access_trace *t = NULL;
 	for (int i = 0; i < sc->ntraces && !t; i++)
@@ -323,7 +339,7 @@ static int load_trace(struct mv_scenario *sc, const char *base_dir,
 					    "out of memory");
 		sc->traces = a;
 		struct mv_access_trace *nt;
-		int rc = mv_access_trace_load(path, &nt, err);
+		rc = mv_access_trace_load(path, &nt, err);
 		if (rc)
 			return rc; /* names the trace's own file and line */
 		nt->dev = (uint64_t)st.st_dev;
@@ -344,22 +360,12 @@ static int load_profile(struct mv_scenario *sc, const char *base_dir,
 			struct mv_workload_config *w, struct mv_error *err)
 {
 	char path[1024];
-	if (!base_dir)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/content/profile",
-				    "profiles are read with a scenario");
-	if (mv_path_join(base_dir, w->profile_file, path, sizeof path) != 0)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/content/profile",
-				    "path is too long");
 	struct stat st;
-	if (stat(path, &st) != 0) {
-		int e = errno;
-		return mv_error_set(
-			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
-			w->source, w->source_line, "workload/content/profile",
-			"cannot open '%s': %s", path, strerror(e));
-	}
+	int rc = named_file(base_dir, w->profile_file, w,
+			    "workload/content/profile", "profiles", path,
+			    sizeof path, &st, err);
+	if (rc)
+		return rc;
 	const struct mv_profile *p = NULL;
 	for (int i = 0; i < sc->nprofiles && !p; i++)
 		if (sc->profiles[i]->dev == (uint64_t)st.st_dev &&
@@ -373,7 +379,7 @@ static int load_profile(struct mv_scenario *sc, const char *base_dir,
 					    "out of memory");
 		sc->profiles = a;
 		struct mv_profile *np;
-		int rc = mv_profile_load(path, &np, err);
+		rc = mv_profile_load(path, &np, err);
 		if (rc)
 			return rc; /* names the profile's file and field */
 		sc->profiles[sc->nprofiles++] = np;
@@ -393,25 +399,11 @@ static int load_usage(struct mv_scenario *sc, const char *base_dir,
 		      struct mv_workload_config *w, struct mv_error *err)
 {
 	char path[1024];
-	if (!base_dir)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/file",
-				    "usage workloads are read with a scenario");
-	if (mv_path_join(base_dir, w->trace_file, path, sizeof path) != 0)
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/file", "path is too long");
 	struct stat st;
-	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
-		int e = errno;
-		return mv_error_set(
-			err, e == ENOENT || e == ENOTDIR ? MV_ENOENT : MV_EIO,
-			w->source, w->source_line, "workload/file",
-			"cannot open '%s': %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode))
-		return mv_error_set(err, MV_EINVAL, w->source, w->source_line,
-				    "workload/file",
-				    "'%s' is not a regular file", path);
+	int rc = named_file(base_dir, w->trace_file, w, "workload/file",
+			    "usage workloads", path, sizeof path, &st, err);
+	if (rc)
+		return rc;
 	const struct mv_usage_trace *u = NULL;
 	for (int i = 0; i < sc->nusage && !u; i++)
 		if (sc->usage[i]->dev == (uint64_t)st.st_dev &&
@@ -426,7 +418,7 @@ static int load_usage(struct mv_scenario *sc, const char *base_dir,
 					    "out of memory");
 		sc->usage = a;
 		struct mv_usage_trace *nu;
-		int rc = mv_usage_trace_load(path, w->usage_format, &nu, err);
+		rc = mv_usage_trace_load(path, w->usage_format, &nu, err);
 		if (rc)
 			return rc; /* names the trace's own file and line */
 		nu->dev = (uint64_t)st.st_dev;
