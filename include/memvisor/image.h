@@ -38,22 +38,23 @@ enum mv_image_kind {
 };
 
 /* Flags of an extent. */
-#define MV_IMAGE_MERGEABLE 0x1u /* KSM may merge these pages: anonymous
-				 * pages of a VM_MERGEABLE area (smaps "mg")
-				 * of a live process; every page of a file */
-#define MV_IMAGE_ANON 0x2u      /* anonymous (pagemap bit 61 clear) */
+#define MV_IMAGE_MERGEABLE                                                     \
+	0x1u               /* KSM may merge these pages: anonymous             \
+			    * pages of a VM_MERGEABLE area (smaps "mg")        \
+			    * of a live process; every page of a file */
+#define MV_IMAGE_ANON 0x2u /* anonymous (pagemap bit 61 clear) */
 
 /*
  * A run of pages of one source. bytes holds npages * MV_PAGE_SIZE bytes,
  * valid until the next mv_image_next or mv_image_close on the source.
  */
 struct mv_image_extent {
-	uint64_t addr;        /* address of the first page: guest-physical
-				 (guest ELF), virtual (core, process) or file
-				 offset (raw) */
+	uint64_t addr; /* address of the first page: guest-physical
+			  (guest ELF), virtual (core, process) or file
+			  offset (raw) */
 	uint64_t npages;
 	const uint8_t *bytes;
-	uint32_t flags;       /* MV_IMAGE_* */
+	uint32_t flags; /* MV_IMAGE_* */
 };
 
 struct mv_image;
@@ -88,8 +89,8 @@ void mv_image_close(struct mv_image *img);
 
 /* ESX's page-sharing salting (Mem.ShareForceSalting). */
 enum mv_salting {
-	MV_SALT_NONE,    /* share across VMs: ESX before 2014, KSM */
-	MV_SALT_PER_VM,  /* share inside each VM only: ESXi 6.0+ default */
+	MV_SALT_NONE,   /* share across VMs: ESX before 2014, KSM */
+	MV_SALT_PER_VM, /* share inside each VM only: ESXi 6.0+ default */
 };
 
 /* Defaults for the opts fields left 0 (KSM's own sysfs default; one
@@ -98,36 +99,36 @@ enum mv_salting {
 #define MV_ANALYSIS_COMPRESS_EVERY 16
 
 struct mv_analysis_opts {
-	unsigned max_page_sharing;  /* KSM's (sysfs), default 256 */
-	int use_zero_pages;         /* KSM's: zero pages map to the zero
-				       page, not a KSM page (default 0) */
-	unsigned compress_every;    /* LZ4/zstd one distinct page in this
-				       many (1: every page) */
-	int top;                    /* keep the N most shared contents */
+	unsigned max_page_sharing; /* KSM's (sysfs), default 256 */
+	int use_zero_pages;        /* KSM's: zero pages map to the zero
+				      page, not a KSM page (default 0) */
+	unsigned compress_every;   /* LZ4/zstd one distinct page in this
+				      many (1: every page) */
+	int top;                   /* keep the N most shared contents */
 };
 
 /* Figures of one image, or of all of them (mv_analysis_total). */
 struct mv_image_figures {
-	uint64_t pages;            /* pages read */
-	uint64_t mergeable;        /* of which KSM may merge */
-	uint64_t zero;             /* all-zero pages */
-	uint64_t distinct;         /* distinct contents among the pages */
-	uint64_t dup_intra;        /* pages whose content occurs earlier in
-				      the same image (what sharing inside
-				      this image alone would free) */
-	uint64_t dup_inter;        /* pages whose content also occurs in
-				      another image */
+	uint64_t pages;     /* pages read */
+	uint64_t mergeable; /* of which KSM may merge */
+	uint64_t zero;      /* all-zero pages */
+	uint64_t distinct;  /* distinct contents among the pages */
+	uint64_t dup_intra; /* pages whose content occurs earlier in
+			       the same image (what sharing inside
+			       this image alone would free) */
+	uint64_t dup_inter; /* pages whose content also occurs in
+			       another image */
 	/* KSM, on the mergeable pages with its rules (max_page_sharing,
 	 * use_zero_pages): KSM pages and the mappings that share them */
 	uint64_t ksm_pages_shared, ksm_pages_sharing, ksm_zero_pages;
 	/* ESX TPS: pages backed by a shared frame, and frames saved */
-	uint64_t esx_shared, esx_saved;           /* no salting */
+	uint64_t esx_shared, esx_saved;               /* no salting */
 	uint64_t esx_shared_salted, esx_saved_salted; /* per-VM salting */
 	/* LZ4 of the sampled pages (per distinct content, weighted by its
 	 * pages): compressed size <= 1 KiB, <= 2 KiB (ESX's compression
 	 * cache keeps a page that fits in 2 KiB), larger */
 	uint64_t lz4_hist[3];
-	uint64_t sampled;          /* pages in the histogram */
+	uint64_t sampled;               /* pages in the histogram */
 	uint64_t lz4_bytes, zstd_bytes; /* compressed bytes of the sample */
 };
 
@@ -162,7 +163,7 @@ struct mv_content_info {
 	int zstd_size;          /* zstd size if sampled, else -1 */
 	int first_image;        /* where it first occurs */
 	uint64_t first_addr;
-	uint64_t pages;         /* all its pages, in every image */
+	uint64_t pages; /* all its pages, in every image */
 	/* Where it occurs: entry i (image[i]) has naddrs[i] addresses, the
 	 * first ones in reading order, at addrs[i * MV_CONTENT_ADDRS...] */
 	const int *naddrs;

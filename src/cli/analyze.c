@@ -158,8 +158,8 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 	int c, st;
 	uint64_t v;
 	/* "-": images come back in order, between the --pid options */
-	while ((c = getopt_long(argc, argv, "-:p:j::o:t:P:h", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "-:p:j::o:t:P:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (!optarg[0]) {

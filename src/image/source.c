@@ -15,15 +15,14 @@
 
 #include "image/source.h"
 
-int mv_image_open(const char *path, struct mv_image **out,
-		  struct mv_error *err)
+int mv_image_open(const char *path, struct mv_image **out, struct mv_error *err)
 {
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return mv_error_set(err, errno == ENOENT ? MV_ENOENT : MV_EINVAL,
-				    path, 0, "", "cannot open: %s",
-				    strerror(errno));
+		return mv_error_set(
+			err, errno == ENOENT ? MV_ENOENT : MV_EINVAL, path, 0,
+			"", "cannot open: %s", strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);

@@ -24,7 +24,6 @@
 #include "memvisor/sim.h"
 #include "support/mvtest.h"
 
-
 #define NIMG 3
 
 /* ---- synthetic images --------------------------------------------------- */
