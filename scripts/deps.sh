@@ -2,7 +2,7 @@
 # Install the Debian packages memvisor needs, if any are missing.
 # Used by `make deps` (and so by demo, check, asan, bench) and by .ci/run.
 set -e
-PKGS="build-essential pkg-config clang libclang-rt-dev liblz4-dev libxxhash-dev libxml2-dev libzstd-dev libjansson-dev libncurses-dev libcmocka-dev lz4 tmux gdb time"
+PKGS="build-essential pkg-config clang libclang-rt-dev liblz4-dev libxxhash-dev libxml2-dev libzstd-dev libjansson-dev libncurses-dev libcmocka-dev lz4 tmux gdb time qemu-system-x86"
 [ -n "$MV_EXTRA_PKGS" ] && PKGS="$PKGS $MV_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do
@@ -14,4 +14,4 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq $missing >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

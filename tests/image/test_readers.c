@@ -664,6 +664,89 @@ static void test_real_gcore_of_a_child_holds_its_page_at_its_vaddr(void **state)
 	mvt_rmdir(dir);
 }
 
+/*
+ * A real QEMU dump (dump-guest-memory, the format `virsh dump --memory-only
+ * --format=elf` writes) of a 64 MiB PC stopped before its first
+ * instruction: a guest dump whose RAM reads as zeros and whose BIOS ROM at
+ * guest-physical 0xfffc0000 holds SeaBIOS's bios-256k.bin, byte for byte.
+ */
+static void test_real_qemu_dump_holds_the_bios_at_its_guest_address(void **state)
+{
+	(void)state;
+	const char *bios = "/usr/share/seabios/bios-256k.bin";
+	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0 ||
+	    access(bios, R_OK) != 0) {
+		printf("SKIP: qemu-system-x86_64 or %s missing (Debian package "
+		       "qemu-system-x86)\n",
+		       bios);
+		skip();
+	}
+	char *dir = mvt_tmpdir("mvqemu");
+	char cmd[2048], path[512];
+	snprintf(path, sizeof path, "%s/guest.elf", dir);
+	/* the monitor on stdin: dump, wait for the file, quit */
+	snprintf(cmd, sizeof cmd,
+		 "(echo 'dump-guest-memory %s'; i=0; while [ ! -s %s ] && "
+		 "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; sleep 0.5; "
+		 "echo quit) | timeout 60 qemu-system-x86_64 -M pc -m 64 -S "
+		 "-display none -nodefaults -monitor stdio >%s/qemu.log 2>&1",
+		 path, path, dir);
+	int rc = system(cmd);
+	struct stat st;
+	if (rc != 0 || stat(path, &st) != 0) {
+		char out[400] = "";
+		snprintf(cmd, sizeof cmd, "%s/qemu.log", dir);
+		mvt_read_file(cmd, out, sizeof out);
+		mvt_rmdir(dir);
+		fail_msg("qemu could not dump: %s", out);
+	}
+	uint8_t *rom = malloc(256 * 1024);
+	assert_non_null(rom);
+	FILE *f = fopen(bios, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(rom, 1, 256 * 1024, f), 256 * 1024);
+	fclose(f);
+
+	struct mv_image *img = open_ok(path);
+	assert_int_equal(mv_image_kind(img), MV_IMAGE_GUEST_ELF);
+	struct mv_image_extent e;
+	struct mv_error err = {0};
+	uint64_t pages = 0, rom_pages = 0, ram_nonzero = 0;
+	while ((rc = mv_image_next(img, &e, &err)) == 1) {
+		for (uint64_t i = 0; i < e.npages; i++) {
+			uint64_t a = e.addr + i * PG;
+			const uint8_t *b = e.bytes + i * PG;
+			pages++;
+			if (a >= 0xfffc0000ull) {
+				assert_memory_equal(b, rom + (a - 0xfffc0000ull),
+						    PG);
+				rom_pages++;
+			} else if (a >= 0x100000) {
+				/* RAM above 1 MiB: never written */
+				for (int k = 0; k < (int)PG; k++)
+					if (b[k]) {
+						ram_nonzero++;
+						break;
+					}
+			}
+		}
+	}
+	mvt_ok(rc, &err, "mv_image_next");
+	assert_int_equal(rom_pages, 64);
+	assert_int_equal(ram_nonzero, 0);
+	assert_true(pages >= 64 * 256);
+	uint8_t page[PG];
+	mvt_ok(mv_image_read(img, 0xffffe000ull, page, &err), &err,
+	       "mv_image_read");
+	assert_memory_equal(page, rom + 0x3e000, PG);
+	printf("note: QEMU dump of a 64 MiB PC: %llu pages, the 256 KiB BIOS "
+	       "at 0xfffc0000\n",
+	       (unsigned long long)pages);
+	free(rom);
+	mv_image_close(img);
+	mvt_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +756,8 @@ int main(void)
 			test_dump_without_qemu_notes_is_a_guest_by_its_physical_addresses),
 		cmocka_unit_test(
 			test_process_core_is_read_by_vaddr_without_the_unwritten_tail),
+		cmocka_unit_test(
+			test_real_qemu_dump_holds_the_bios_at_its_guest_address),
 		cmocka_unit_test(test_partial_last_page_is_padded_with_zeros),
 		cmocka_unit_test(
 			test_program_header_count_from_section_zero_when_pn_xnum),
