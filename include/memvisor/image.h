@@ -124,12 +124,14 @@ struct mv_image_figures {
 	/* ESX TPS: pages backed by a shared frame, and frames saved */
 	uint64_t esx_shared, esx_saved;               /* no salting */
 	uint64_t esx_shared_salted, esx_saved_salted; /* per-VM salting */
-	/* LZ4 of the sampled pages (per distinct content, weighted by its
-	 * pages): compressed size <= 1 KiB, <= 2 KiB (ESX's compression
-	 * cache keeps a page that fits in 2 KiB), larger */
+	/* LZ4 as the stratified sample estimates it for the whole image
+	 * (analysis.c): every zero page counts once, each sampled other
+	 * content's pages compress_every times (exact with compress_every
+	 * 1); by compressed size <= 1 KiB, <= 2 KiB (ESX's compression cache
+	 * keeps a page that fits in 2 KiB), larger */
 	uint64_t lz4_hist[3];
-	uint64_t sampled;               /* pages in the histogram */
-	uint64_t lz4_bytes, zstd_bytes; /* compressed bytes of the sample */
+	uint64_t sampled;               /* pages actually compressed */
+	uint64_t lz4_bytes, zstd_bytes; /* estimated compressed bytes */
 };
 
 struct mv_analysis;

@@ -125,6 +125,15 @@ static int parse_int(const char *opt, const char *s, uint64_t lo, uint64_t hi,
 
 static int add_input(struct analyze_opts *o, const char *path, int pid)
 {
+	/* one process twice would be its own pages "shared" with
+	 * themselves: nothing a page-sharing scanner could merge */
+	for (int i = 0; pid && i < o->nin; i++)
+		if (o->in[i].pid == pid) {
+			mv_cli_errorf("--pid %d: given twice (a process's pages "
+				      "cannot be shared with themselves)",
+				      pid);
+			return MV_EXIT_USAGE;
+		}
 	struct input *in = realloc(o->in, (size_t)(o->nin + 1) * sizeof *in);
 	if (!in) {
 		mv_cli_errorf("out of memory");
@@ -246,6 +255,15 @@ static int parse_options(int argc, char **argv, struct analyze_opts *o)
 				      argv[optind - 1]);
 			return MV_EXIT_USAGE;
 		}
+	}
+	/* after "--": images, whatever their names look like */
+	for (; optind < argc; optind++) {
+		if (!argv[optind][0]) {
+			mv_cli_errorf("analyze: empty image name");
+			return MV_EXIT_USAGE;
+		}
+		if ((st = add_input(o, argv[optind], 0)))
+			return st;
 	}
 	if (!o->nin) {
 		mv_cli_errorf("analyze: missing IMAGE or --pid PID (see "
@@ -436,21 +454,29 @@ static void text_compression(FILE *f, const struct mv_analysis *a, int w,
 			     const struct mv_analysis_opts *o)
 {
 	fprintf(f,
-		"\nCompression of a sample: one distinct page in %u (by hash), "
-		"with all its\npages; LZ4 acceleration %d, zstd level %d; "
-		"%% of the sampled pages\n",
-		o->compress_every, LZ4_ACCELERATION, ZSTD_LEVEL);
+		"\nCompression of a sample: every zero page, and one other "
+		"distinct page in %u\n(by hash) with all its pages, standing "
+		"for %u like it; LZ4 acceleration %d,\nzstd level %d; %% of "
+		"the pages as the sample estimates them\n",
+		o->compress_every, o->compress_every, LZ4_ACCELERATION,
+		ZSTD_LEVEL);
 	fprintf(f, "%-*s %10s %7s %7s %7s %9s %10s\n", w, "image", "sampled",
 		"<=1KiB", "<=2KiB", ">2KiB", "LZ4 ratio", "zstd ratio");
 	for (int k = 0; k <= mv_analysis_images(a); k++) {
 		const struct mv_image_figures *g = row(f, a, k, w);
+		uint64_t est = g->lz4_hist[0] + g->lz4_hist[1] +
+			       g->lz4_hist[2];
+		if (!g->sampled) {
+			/* nothing compressed: no figure, not a zero */
+			fprintf(f, " %10d %7s %7s %7s %9s %10s\n", 0, "-", "-",
+				"-", "-", "-");
+			continue;
+		}
 		fprintf(f, " %10llu %7.2f %7.2f %7.2f %9.2f %10.2f\n",
 			(unsigned long long)g->sampled,
-			pct(g->lz4_hist[0], g->sampled),
-			pct(g->lz4_hist[1], g->sampled),
-			pct(g->lz4_hist[2], g->sampled),
-			ratio(g->sampled, g->lz4_bytes),
-			ratio(g->sampled, g->zstd_bytes));
+			pct(g->lz4_hist[0], est), pct(g->lz4_hist[1], est),
+			pct(g->lz4_hist[2], est), ratio(est, g->lz4_bytes),
+			ratio(est, g->zstd_bytes));
 	}
 }
 

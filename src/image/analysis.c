@@ -32,10 +32,15 @@
  * acceleration 1, the setting of ESX's and zswap's LZ4) and zstd level 3
  * (zstd's default), each into a 4 KiB buffer; a page that does not fit is
  * counted as 4096 bytes, as a compression cache would keep it
- * uncompressed. The sample is one content in compress_every, chosen by its
- * key (key mod compress_every == 0): the key is uniform and fixed by the
- * bytes, so the sample is unbiased and the same on every run. A sampled
- * content counts with all its pages in the histogram and byte totals.
+ * uncompressed. The sample is stratified: the zero content (one content,
+ * often most of an image's pages) is always compressed and counts with its
+ * pages exactly; of the others, one content in compress_every, chosen by
+ * its key (key mod compress_every == 0): the key is uniform and fixed by
+ * the bytes, so that part is unbiased and the same on every run, and each
+ * content it picks stands for compress_every contents like it: its pages
+ * count compress_every times in the histogram and byte totals, which so
+ * estimate the whole image (exact with compress_every 1). `sampled` counts
+ * the pages actually compressed.
  *
  * mv_analysis_finish applies the sharing rules to each content's entries:
  *
@@ -317,7 +322,7 @@ static int new_content(struct mv_analysis *a, const uint64_t key[2], int im,
 	occ_init(&c->first, im, addr, mergeable);
 	c->last = 0;
 	c->lz4 = c->zstd = -1;
-	if (key[0] % a->o.compress_every == 0) {
+	if (key[0] % a->o.compress_every == 0 || mv_page_is_zero(p)) {
 		c->lz4 = lz4_size(a, p);
 		c->zstd = zstd_size(a, p);
 	}
@@ -554,19 +559,22 @@ static int lz4_bucket(int size)
 	return size <= 1024 ? 0 : size <= 2048 ? 1 : 2;
 }
 
+/* pages of sampled content c, standing for w times as many (the zero
+ * content: 1; the others: compress_every) */
 static void add_sample(struct mv_image_figures *f, const struct content *c,
-		       uint64_t pages)
+		       uint64_t pages, uint64_t w)
 {
-	f->lz4_hist[lz4_bucket(c->lz4)] += pages;
+	f->lz4_hist[lz4_bucket(c->lz4)] += pages * w;
 	f->sampled += pages;
-	f->lz4_bytes += (uint64_t)c->lz4 * pages;
-	f->zstd_bytes += (uint64_t)c->zstd * pages;
+	f->lz4_bytes += (uint64_t)c->lz4 * pages * w;
+	f->zstd_bytes += (uint64_t)c->zstd * pages * w;
 }
 
 static void finish_content(struct mv_analysis *a, uint32_t id)
 {
 	const struct content *c = &a->c[id];
 	int zero = id == a->zero_id;
+	uint64_t w = zero ? 1 : a->o.compress_every;
 	uint64_t k = 0, km = 0;
 	int nocc = 0;
 	for (const struct occ *o = &c->first; o; o = occ_next(a, o)) {
@@ -592,7 +600,7 @@ static void finish_content(struct mv_analysis *a, uint32_t id)
 		if (zero && a->o.use_zero_pages)
 			f->ksm_zero_pages += o->mergeable;
 		if (c->lz4 >= 0)
-			add_sample(f, c, o->copies);
+			add_sample(f, c, o->copies, w);
 	}
 	if (nocc >= 2)
 		t->dup_inter += k;
@@ -605,7 +613,7 @@ static void finish_content(struct mv_analysis *a, uint32_t id)
 	else
 		ksm_content(a, c, km);
 	if (c->lz4 >= 0)
-		add_sample(t, c, k);
+		add_sample(t, c, k, w);
 }
 
 static uint64_t content_pages(const struct mv_analysis *a, uint32_t id)

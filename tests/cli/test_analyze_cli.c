@@ -255,7 +255,7 @@ static void test_text_report_has_every_section(void **state)
 		"pages_shared pages_sharing",
 		"ESX page sharing",
 		"salted",
-		"one distinct page in 16 (by hash)",
+		"one other distinct page in 16",
 		"LZ4 ratio zstd ratio",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -422,6 +422,33 @@ static void test_bad_options_exit_2(void **state)
 	bad_input(&o, "--frobnicate");
 	mv(&o, "a.raw --top");
 	bad_input(&o, "--top");
+	/* one process twice would share its pages with themselves */
+	mv(&o, "--pid %d --pid %d", (int)getpid(), (int)getpid());
+	bad_input(&o, "given twice");
+}
+
+/* After "--" every argument is an image, even one named like an option:
+ * none is dropped (the report would say fewer inputs than given). */
+static void test_images_after_double_dash_are_read(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof path, "%s/-b.raw", g_dir);
+	char from[600];
+	snprintf(from, sizeof from, "%s/b.raw", g_dir);
+	assert_int_equal(link(from, path), 0);
+	struct out o;
+	mv(&o, "--json a.raw -- -b.raw");
+	assert_int_equal(o.status, 0);
+	struct mvj *j = parse(o.text);
+	assert_int_equal(mvj_uint(j, "total.pages"), 10);
+	mvj_free(j);
+	mv(&o, "--json -- -b.raw");
+	assert_int_equal(o.status, 0);
+	j = parse(o.text);
+	assert_int_equal(mvj_uint(j, "total.pages"), 4);
+	mvj_free(j);
+	assert_int_equal(unlink(path), 0);
 }
 
 static void test_help_describes_the_options(void **state)
@@ -450,6 +477,7 @@ int main(void)
 		cmocka_unit_test(
 			test_images_and_processes_mix_in_the_order_given),
 		cmocka_unit_test(test_bad_options_exit_2),
+		cmocka_unit_test(test_images_after_double_dash_are_read),
 		cmocka_unit_test(test_help_describes_the_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
