@@ -32,7 +32,7 @@ for p in $pids; do
 done
 n=1
 for p in $pids; do
-	gcore -o "$dir/core" "$p" >/dev/null 2>&1
+	(ulimit -f 1048576; gcore -o "$dir/core" "$p") >/dev/null 2>&1
 	mv "$dir/core.$p" "$dir/python-$n.core"
 	n=$((n + 1))
 done

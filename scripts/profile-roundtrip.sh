@@ -125,7 +125,7 @@ for i in 1 2 3; do
 		inputs+=(--pid "$pid")
 		continue
 	fi
-	gcore -o "$dir/core$i" "$pid" >"$dir/gcore$i.log" 2>&1 ||
+	(ulimit -f 1048576; gcore -o "$dir/core$i" "$pid") >"$dir/gcore$i.log" 2>&1 ||
 		fail "gcore $pid failed: $(tail -3 "$dir/gcore$i.log")"
 	inputs+=("$dir/core$i.$pid")
 done

@@ -587,10 +587,30 @@ static void test_read_of_an_address_not_in_the_image_is_enoent(void **state)
 	mvt_rmdir(dir);
 }
 
-/* A gcore of a child whose page at a known address holds a pattern. */
+/*
+ * A gcore of a child whose page at a known address holds a pattern. Not
+ * under AddressSanitizer: a forked ASan process maps terabytes of shadow
+ * memory, and gdb's gcore dumped 78 GB of it here before the disk was
+ * full. The dump is also capped at 1 GiB (ulimit -f), so a process larger
+ * than this small child fails the test instead of filling the disk.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MVT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MVT_ASAN 1
+#endif
+#endif
+
 static void test_real_gcore_of_a_child_holds_its_page_at_its_vaddr(void **state)
 {
 	(void)state;
+#ifdef MVT_ASAN
+	printf("SKIP: under AddressSanitizer a core of the child would hold "
+	       "its shadow memory (terabytes mapped); the normal build runs "
+	       "this test\n");
+	skip();
+#endif
 	if (system("command -v gcore >/dev/null 2>&1") != 0) {
 		printf("SKIP: gcore not installed (Debian package gdb)\n");
 		skip();
@@ -618,7 +638,8 @@ static void test_real_gcore_of_a_child_holds_its_page_at_its_vaddr(void **state)
 	char *dir = mvt_tmpdir("mvimg");
 	char cmd[1200], path[512], log[700];
 	snprintf(log, sizeof log, "%s/gcore.log", dir);
-	snprintf(cmd, sizeof cmd, "gcore -o %s/core %d >%s 2>&1", dir, (int)pid,
+	snprintf(cmd, sizeof cmd,
+		 "ulimit -f 1048576; gcore -o %s/core %d >%s 2>&1", dir, (int)pid,
 		 log);
 	int rc = system(cmd);
 	snprintf(path, sizeof path, "%s/core.%d", dir, (int)pid);
