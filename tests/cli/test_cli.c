@@ -639,9 +639,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return mvt_rm_tree(g_dir);
 }
 
 int main(int argc, char **argv)

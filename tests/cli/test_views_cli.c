@@ -98,9 +98,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[700];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(mvt_rm_tree(g_dir), 0);
 	free(g_dir);
 	return 0;
 }

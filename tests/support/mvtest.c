@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,19 @@ char *mvt_tmpdir(const char *prefix)
 	sprintf(d, "/tmp/%s.XXXXXX", prefix);
 	assert_non_null(mkdtemp(d));
 	return d;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int mvt_rm_tree(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 void mvt_rmdir(char *d)

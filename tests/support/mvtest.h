@@ -29,6 +29,9 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b);
 char *mvt_tmpdir(const char *prefix);
 /* Remove it and the files in it (no subdirectories), free the path. */
 void mvt_rmdir(char *dir);
+/* Remove dir and everything below it, links not followed (rm -rf): 0 or
+ * -1. For the CLI tests' scratch directories, whose runs make folders. */
+int mvt_rm_tree(const char *dir);
 
 /*
  * The memvisor program the CLI tests run, as an absolute path: $MV_BIN,
