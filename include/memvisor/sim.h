@@ -218,9 +218,15 @@ void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);
 /* Advance one step. MV_EINVAL if an invariant check failed (err says). */
 int mv_sim_step(struct mv_sim *s, struct mv_error *err);
 
-/* Run to the scenario's duration; progress(frac, ctx) is called now and then.
+/*
+ * Run to the scenario's duration. progress(s, ctx), when not NULL, is
+ * called after every step (s->now_ns of s->sc->duration_ns done): it must
+ * be cheap, and decides itself when to show anything (the CLI's progress
+ * line reads the wall clock and draws once a second). Stops with
+ * MV_ECANCELED when s->stop is set, as mv_sim_step does.
  */
-int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
+int mv_sim_run(struct mv_sim *s,
+	       void (*progress)(const struct mv_sim *, void *), void *ctx,
 	       struct mv_error *err);
 
 /* Invariants across all layers: host, every VM, every guest, refcounts. */

@@ -4,8 +4,8 @@
  * Steps: parse options (getopt_long), load the scenario, check every
  * output path (-o, --csv, --svg) before anything is simulated, apply
  * --seed and --duration, build the simulator (power-on), run it with a
- * progress line on stderr (only when stderr is a terminal and not
- * --quiet), then write the text or JSON report. With --output FILE the
+ * progress line on stderr for runs longer than 5 s (progress.c), then
+ * write the text or JSON report. With --output FILE the
  * report goes to a temporary file next to FILE that is renamed over it
  * only once completely written, so a failed or interrupted run never leaves
  * a half-written report behind; a FIFO or character device is written in
@@ -23,16 +23,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "memvisor/report.h"
 #include "memvisor/sim.h"
 
@@ -87,12 +86,20 @@ void mv_cli_run_help(FILE *f)
 	      "(the report\n"
 	      "                      holds only simulated, reproducible "
 	      "figures)\n"
-	      "  -q, --quiet         no progress line (it shows simulated "
-	      "time, "
-	      "the rate\n"
-	      "                      in simulated s per wall s and the ETA; "
-	      "only on a\n"
-	      "                      terminal)\n"
+	      "      --progress[=EVERY]\n"
+	      "                      always show the progress line on "
+	      "standard error,\n"
+	      "                      from the start, every EVERY (e.g. 1s; "
+	      "default 1 s on\n"
+	      "                      a terminal, 1 min otherwise). Without "
+	      "the option\n"
+	      "                      it shows once a run has lasted 5 s:\n"
+	      "                      progress: 03:12:00 of 24:00:00 "
+	      "simulated, 412 sim-s/s,\n"
+	      "                      ETA 0:07:31 (redrawn in place on a "
+	      "terminal)\n"
+	      "      --no-progress, -q, --quiet\n"
+	      "                      never show the progress line\n"
 	      "  -h, --help          show this help and exit\n"
 	      "\n"
 	      "Output paths are checked before the run starts. SIGINT or "
@@ -106,41 +113,15 @@ void mv_cli_run_help(FILE *f)
 }
 
 struct run_opts {
-	int json, verify, quiet, top, timing;
+	int json, verify, top, timing;
+	enum mv_progress_mode progress;
+	double progress_every_s; /* --progress=EVERY; 0: the default */
 	int have_seed, have_duration;
 	uint64_t seed, duration_ns;
 	const char *output;
 	const char *csv_dir, *svg_dir;
 	const char *scenario;
 };
-
-/*
- * The progress line: drawn on stderr only when it is a terminal, at once
- * (power-on of large VMs takes seconds) and then every DRAW_S of wall
- * time: the bar, simulated time, the rate (simulated seconds per wall
- * second) and the time left at that rate.
- */
-struct progress {
-	int enabled;
-	int drawn;
-	double start_s; /* wall clock when simulating started */
-	double last_s;  /* wall clock of the last draw */
-	/* the rate is measured over the last RATE_S to 2 * RATE_S of wall
-	 * time: the first steps (first touches of guest memory) are far
-	 * slower than the rest and would spoil an average since the start */
-	double mark_wall[2], mark_sim[2];
-};
-
-#define BAR_WIDTH 20
-#define LINE_WIDTH 79
-#define DRAW_S 0.2
-#define RATE_S 3.0
-/* an ETA once ETA_MIN_WALL_S of wall time and ETA_MIN_FRACTION of the
- * simulated duration have passed (or ETA_ANYWAY_S, for long runs);
- * "ETA --" before */
-#define ETA_MIN_WALL_S 1.0
-#define ETA_MIN_FRACTION 0.02
-#define ETA_ANYWAY_S 10.0
 
 static volatile sig_atomic_t g_signal; /* SIGINT or SIGTERM received */
 
@@ -174,158 +155,18 @@ static int interrupted(void)
 	return 128 + g_signal;
 }
 
-static void progress_line(struct progress *p, const char *line)
+static void on_step(const struct mv_sim *sim, void *ctx)
 {
-	fprintf(stderr, "\r%-*.*s", LINE_WIDTH, LINE_WIDTH, line);
-	fflush(stderr);
-	p->drawn = 1;
-	p->last_s = mv_wall_s();
+	mv_cli_progress_tick(ctx, sim);
 }
 
-static void format_eta(double s, char *buf, size_t n)
-{
-	long t = (long)(s + 0.5);
-	if (t < 60)
-		snprintf(buf, n, "%lds", t);
-	else if (t < 3600)
-		snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-	else
-		snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-}
-
-/*
- * Power-on (mv_sim_create: every VM's memory, swap file, sampler and
- * guest boot) takes seconds for large VMs and reports nothing on the way,
- * so a thread redraws the line with the time spent while it lasts.
- */
-struct power_on {
-	struct progress *p;
-	char what[96];
-	double t0;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int done;
-	pthread_t thread;
-	int running;
-};
-
-static void *power_on_ticker(void *arg)
-{
-	struct power_on *w = arg;
-	pthread_mutex_lock(&w->lock);
-	while (!w->done) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-		if (w->done)
-			break;
-		char line[160];
-		snprintf(line, sizeof line, "%s %.0f s", w->what,
-			 mv_wall_s() - w->t0);
-		progress_line(w->p, line);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-static void power_on_start(struct power_on *w, struct progress *p,
-			   const struct mv_scenario *sc)
-{
-	memset(w, 0, sizeof *w);
-	if (!p->enabled)
-		return;
-	uint64_t bytes = 0;
-	for (int i = 0; i < sc->nvms; i++)
-		bytes += sc->vms[i].vm.mem_bytes;
-	snprintf(w->what, sizeof w->what, "powering on %d VM%s (%.1f GiB)...",
-		 sc->nvms, sc->nvms == 1 ? "" : "s",
-		 (double)bytes / (double)(1024 * MV_MIB));
-	w->p = p;
-	w->t0 = mv_wall_s();
-	progress_line(p, w->what);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	w->running = pthread_create(&w->thread, NULL, power_on_ticker, w) == 0;
-}
-
-static void power_on_end(struct power_on *w)
-{
-	if (!w->running)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->done = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
-	w->running = 0;
-}
-
-static void progress_draw(struct progress *p, const struct mv_sim *sim,
-			  int force)
-{
-	if (!p->enabled)
-		return;
-	double now = mv_wall_s();
-	if (!force && p->drawn && now - p->last_s < DRAW_S)
-		return;
-	double total = (double)sim->sc->duration_ns / MV_NS_PER_S;
-	double done = (double)sim->now_ns / MV_NS_PER_S;
-	double frac = total > 0 ? done / total : 1;
-	if (frac > 1)
-		frac = 1;
-	if (now - p->mark_wall[1] >= RATE_S) {
-		p->mark_wall[0] = p->mark_wall[1];
-		p->mark_sim[0] = p->mark_sim[1];
-		p->mark_wall[1] = now;
-		p->mark_sim[1] = done;
-	}
-	double wall = now - p->mark_wall[0];
-	double rate = wall > 0 ? (done - p->mark_sim[0]) / wall : 0;
-	char eta[32] = "--";
-	/* No guess before the rate is measured over enough of the run: the
-	 * first steps (first touches, boot) are far slower than the rest,
-	 * and an ETA from them reads "33h" for a run of seconds. */
-	double since = now - p->start_s;
-	if (rate > 0 && since >= ETA_MIN_WALL_S &&
-	    (frac >= ETA_MIN_FRACTION || since >= ETA_ANYWAY_S))
-		format_eta((total - done) / rate, eta, sizeof eta);
-	char bar[BAR_WIDTH + 1], line[160];
-	int fill = (int)(frac * BAR_WIDTH);
-	for (int i = 0; i < BAR_WIDTH; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[BAR_WIDTH] = '\0';
-	snprintf(line, sizeof line,
-		 "simulating [%s] %5.1f%%  %.1f/%.1f s  %.1f s/s  ETA %s", bar,
-		 frac * 100, done, total, rate, eta);
-	progress_line(p, line);
-}
-
-static void progress_clear(struct progress *p)
-{
-	if (p->enabled && p->drawn) {
-		fprintf(stderr, "\r%*s\r", LINE_WIDTH, "");
-		fflush(stderr);
-		p->drawn = 0;
-	}
-}
-
-/* mv_sim_run with the progress line and a stop on SIGINT/SIGTERM. */
-static int run_plain(struct mv_sim *sim, struct progress *p,
+/* mv_sim_run with the progress line; SIGINT/SIGTERM stop it (sim->stop). */
+static int run_plain(struct mv_sim *sim, struct mv_cli_progress *p,
 		     struct mv_error *err)
 {
-	double t0 = mv_wall_s();
-	p->start_s = p->mark_wall[0] = p->mark_wall[1] = t0;
-	int rc = 0;
-	progress_draw(p, sim, 1);
-	while (!rc && !g_signal && sim->now_ns < sim->sc->duration_ns) {
-		rc = mv_sim_step(sim, err);
-		progress_draw(p, sim, 0);
-	}
-	sim->wall_s = mv_wall_s() - t0;
-	progress_clear(p);
+	mv_cli_progress_start(p, sim);
+	int rc = mv_sim_run(sim, on_step, p, err);
+	mv_cli_progress_end(p, sim, !rc && !g_signal);
 	return rc;
 }
 
@@ -368,7 +209,9 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		OPT_CSV,
 		OPT_SVG,
 		OPT_TOP,
-		OPT_TIMING
+		OPT_TIMING,
+		OPT_PROGRESS,
+		OPT_NO_PROGRESS
 	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -381,10 +224,13 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{"top", no_argument, NULL, OPT_TOP},
 		{"timing", no_argument, NULL, OPT_TIMING},
 		{"quiet", no_argument, NULL, 'q'},
+		{"progress", optional_argument, NULL, OPT_PROGRESS},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
+	o->progress = MV_PROGRESS_AUTO;
 	opterr = 0;
 	optind = 0; /* GNU: full reinitialisation */
 	int c;
@@ -404,7 +250,25 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			o->timing = 1;
 			break;
 		case 'q':
-			o->quiet = 1;
+		case OPT_NO_PROGRESS:
+			o->progress = MV_PROGRESS_OFF;
+			break;
+		case OPT_PROGRESS:
+			o->progress = MV_PROGRESS_ON;
+			if (optarg) {
+				uint64_t ns;
+				if (mv_parse_duration(optarg, &ns) || !ns) {
+					mv_error_set(&err, MV_EINVAL, NULL, 0,
+						     "--progress",
+						     "not a duration above "
+						     "zero: '%s' (e.g. 1s, "
+						     "10s, 1m)",
+						     optarg);
+					mv_cli_error(&err);
+					return MV_EXIT_USAGE;
+				}
+				o->progress_every_s = (double)ns / MV_NS_PER_S;
+			}
 			break;
 		case 'o':
 			if (!optarg[0]) {
@@ -607,29 +471,30 @@ int mv_cli_run(int argc, char **argv)
 
 	g_signal = 0;
 	catch_signals();
-	struct progress p = {.enabled = !o.quiet && isatty(STDERR_FILENO)};
-	struct power_on w;
-	power_on_start(&w, &p, sc);
+	/* the live screen replaces the progress line */
+	int top_on = o.top && isatty(STDOUT_FILENO);
+	struct mv_cli_progress p;
+	mv_cli_progress_init(&p, top_on ? MV_PROGRESS_OFF : o.progress,
+			     o.progress_every_s);
+	mv_cli_progress_power_on(&p, sc);
 	struct mv_error err = {0};
 	struct mv_sim *sim = NULL;
 	int rc = mv_sim_create(sc, o.verify, &sim, &err); /* owns sc */
-	power_on_end(&w);
+	mv_cli_progress_powered_on(&p);
 	if (rc) {
-		progress_clear(&p);
+		mv_cli_progress_end(&p, NULL, 0);
 		return mv_cli_load_error(NULL, rc, &err);
 	}
 	sim->stop = &g_signal;
 	/* the scenario powers on: now its warnings (bad input before this
 	 * point gets its one error line alone) */
-	progress_clear(&p);
+	mv_cli_progress_clear(&p);
 	mv_scenario_print_warnings(sim->sc, stderr);
 
 	/* The live screen needs a terminal; elsewhere --top is ignored
-	 * and the progress line (if stderr is a terminal) stands in. */
+	 * and the progress line stands in. */
 	struct mv_cli_top top = {0};
-	if (!g_signal && o.top && isatty(STDOUT_FILENO) &&
-	    mv_cli_top_start(&top) == 0) {
-		progress_clear(&p);
+	if (!g_signal && top_on && mv_cli_top_start(&top) == 0) {
 		rc = run_with_top(sim, &top, &err);
 	} else {
 		rc = run_plain(sim, &p, &err);

@@ -609,25 +609,17 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	return 0;
 }
 
-int mv_sim_run(struct mv_sim *s, void (*progress)(double, void *), void *ctx,
+int mv_sim_run(struct mv_sim *s,
+	       void (*progress)(const struct mv_sim *, void *), void *ctx,
 	       struct mv_error *err)
 {
 	double t0 = mv_wall_s();
-	uint64_t total = s->sc->duration_ns;
-	uint64_t every = total / 100 ? total / 100 : 1, next = every;
-	while (s->now_ns < total) {
-		int rc = mv_sim_step(s, err);
-		if (rc) {
-			s->wall_s = mv_wall_s() - t0;
-			return rc;
-		}
-		if (progress && s->now_ns >= next) {
-			progress((double)s->now_ns / (double)total, ctx);
-			next += every;
-		}
+	int rc = 0;
+	while (!rc && s->now_ns < s->sc->duration_ns) {
+		rc = mv_sim_step(s, err);
+		if (!rc && progress)
+			progress(s, ctx);
 	}
 	s->wall_s = mv_wall_s() - t0;
-	if (progress)
-		progress(1.0, ctx);
-	return 0;
+	return rc;
 }

@@ -9,7 +9,8 @@
  * simulated. --csv/--svg folders appear only with their files. Bad
  * scenario paths (a directory, a FIFO, a device, over 64 MiB) exit 2 with
  * one line naming the file. SIGINT/SIGTERM stop a run with 130/143 and no
- * output or temporary file left. --verify says what it checked.
+ * output or temporary file left. --verify says what it checked. The
+ * progress line goes to stderr only, well formed, quiet for short runs.
  *
  * Every FIFO, link and device node is made inside this test's own mkdtemp
  * directory; nothing under /dev is touched.
@@ -479,21 +480,26 @@ static void test_a_signal_ends_the_wait_for_a_fifo_reader(void **state)
 }
 
 /*
- * The progress line on a terminal (a pseudo-terminal here): drawn from
- * power-on, with simulated time, the rate and, after a moment, the ETA.
+ * Run memvisor with args (NULL-terminated) on a pseudo-terminal as stderr
+ * for up to wait_s seconds, then SIGTERM it if it still runs; what it
+ * drew (the latest 64 KiB) into buf, and when the first of it came, in
+ * seconds after the start, into *first_s (when not NULL; -1 if nothing
+ * came). Returns the exit status (143 when stopped), or -1 when no
+ * pseudo-terminal can be had.
  */
-static void
-test_progress_line_shows_time_rate_and_eta_from_the_start(void **state)
+static int run_on_pty(const char *const *args, double wait_s, char *buf,
+		      size_t cap, double *first_s)
 {
-	(void)state;
 	int master = posix_openpt(O_RDWR | O_NOCTTY);
 	if (master < 0 || grantpt(master) || unlockpt(master))
-		skip();
+		return -1;
 	char slave[256];
 	assert_int_equal(ptsname_r(master, slave, sizeof slave), 0);
-	const char *argv[] = {g_bin,          "run",
-			      "-o",           scratch("progress.txt"),
-			      scenario("1h"), NULL};
+	const char *argv[16] = {g_bin};
+	int na = 1;
+	for (; args[na - 1] && na < 15; na++)
+		argv[na] = args[na - 1];
+	argv[na] = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -503,49 +509,210 @@ test_progress_line_shows_time_rate_and_eta_from_the_start(void **state)
 				     (char *const *)argv, environ),
 			 0);
 	posix_spawn_file_actions_destroy(&fa);
-	char buf[65536];
 	size_t n = 0;
 	double t0 = now_s();
+	if (first_s)
+		*first_s = -1;
 	int flags = fcntl(master, F_GETFL);
 	fcntl(master, F_SETFL, flags | O_NONBLOCK);
-	while (now_s() - t0 < 4.5) {
-		ssize_t k = read(master, buf + n, sizeof buf - 1 - n);
+	int ws, done = 0;
+	while (now_s() - t0 < wait_s && !done) {
+		ssize_t k = read(master, buf + n, cap - 1 - n);
+		if (k > 0 && first_s && *first_s < 0)
+			*first_s = now_s() - t0;
 		if (k > 0)
 			n += (size_t)k;
 		else
 			usleep(20 * 1000);
-		if (n >= sizeof buf - 1)
+		if (n >= cap - 1)
 			n = 0; /* keep the latest */
+		done = waitpid(pid, &ws, WNOHANG) == pid;
 	}
+	ssize_t k;
+	while (n < cap - 1 && (k = read(master, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
 	buf[n] = '\0';
-	kill(pid, SIGTERM);
-	int ws;
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	if (!done) {
+		kill(pid, SIGTERM);
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	}
 	close(master);
 	assert_true(WIFEXITED(ws));
-	assert_int_equal(WEXITSTATUS(ws), 143);
-	if (!strstr(buf, "simulating [") || !strstr(buf, "/3600.0 s") ||
-	    !strstr(buf, " s/s") || !strstr(buf, "ETA "))
-		fail_msg("no progress line with time, rate and ETA:\n%s", buf);
-	/* the first lines say "ETA --"; a time only once 2% of the run is
-	 * done (within 10 s of wall time), then an ETA */
-	const char *first = strstr(buf, "ETA ");
-	if (!first || strncmp(first, "ETA --", 6))
-		fail_msg("the first ETA is a guess: %s", buf);
-	const char *eta = NULL;
+	return WEXITSTATUS(ws);
+}
+
+/*
+ * One progress line: "progress: HH:MM:SS of HH:MM:SS simulated, R
+ * sim-s/s, ETA H:MM:SS" (or "ETA -:--:--"); the simulated seconds and the
+ * ETA's into *done_s, *total_s, *eta_s (-1 without one). 0 if malformed.
+ */
+static int parse_progress(const char *line, long *done_s, long *total_s,
+			  long *eta_s)
+{
+	unsigned h, m, sec, th, tm, ts, eh, em, es;
+	double rate;
+	int end = 0;
+	*eta_s = -1;
+	if (sscanf(line,
+		   "progress: %2u:%2u:%2u of %2u:%2u:%2u simulated, %lf "
+		   "sim-s/s, ETA %n",
+		   &h, &m, &sec, &th, &tm, &ts, &rate, &end) != 7 ||
+	    !end || m > 59 || sec > 59 || tm > 59 || ts > 59 || rate < 0)
+		return 0;
+	*done_s = h * 3600L + m * 60 + sec;
+	*total_s = th * 3600L + tm * 60 + ts;
+	const char *e = line + end;
+	if (strcmp(e, "-:--:--") == 0)
+		return 1;
+	int used = 0;
+	if (sscanf(e, "%u:%2u:%2u%n", &eh, &em, &es, &used) != 3 ||
+	    e[used] != '\0' || em > 59 || es > 59)
+		return 0;
+	*eta_s = eh * 3600L + em * 60 + es;
+	return 1;
+}
+
+/* Strip the padding a line drawn in place carries. */
+static void rstrip(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+/*
+ * --progress on a terminal (a pseudo-terminal here): the line is drawn in
+ * place (\r) from the start, with simulated time, the rate and, once the
+ * rate means something, the ETA.
+ */
+static void test_forced_progress_on_a_terminal_is_redrawn_in_place(void **state)
+{
+	(void)state;
+	static char buf[65536];
+	const char *args[] = {"run",          "--progress",
+			      "-o",           scratch("progress.txt"),
+			      scenario("1h"), NULL};
+	int st = run_on_pty(args, 4.5, buf, sizeof buf, NULL);
+	if (st < 0)
+		skip();
+	assert_int_equal(st, 143);
+	if (!strstr(buf, "\rprogress: "))
+		fail_msg("no progress line drawn in place:\n%s", buf);
+	/* the first lines say "ETA -:--:--"; a time only once 2% of the
+	 * run is done (within 10 s of wall time) */
+	int lines = 0, etas = 0, first = 1;
 	for (char *line = strtok(buf, "\r"); line; line = strtok(NULL, "\r")) {
-		const char *q = strstr(line, "ETA ");
-		const char *pc = strstr(line, "] ");
-		if (!q || !pc || q[4] == '-')
+		rstrip(line);
+		if (!*line || strncmp(line, "progress: powering", 18) == 0)
 			continue;
-		if (atof(pc + 2) < 2.0)
-			fail_msg("an ETA at %.1f%% done: %s", atof(pc + 2),
-				 line);
-		eta = q;
+		long done, total, eta;
+		if (!parse_progress(line, &done, &total, &eta))
+			fail_msg("malformed progress line: '%s'", line);
+		assert_int_equal(total, 3600);
+		if (first && eta >= 0)
+			fail_msg("the first ETA is a guess: %s", line);
+		first = 0;
+		if (eta >= 0 && done < 72)
+			fail_msg("an ETA at %ld of 3600 s: %s", done, line);
+		lines++;
+		etas += eta >= 0;
 	}
-	if (!eta)
-		fail_msg("no ETA after 4.5 s");
+	if (lines < 3 || !etas)
+		fail_msg("%d lines, %d with an ETA, in 4.5 s", lines, etas);
+}
+
+/* Without --progress, on a terminal, the line comes once the run has
+ * lasted 5 s, and is then redrawn every second. */
+static void test_a_long_run_shows_progress_after_5_s(void **state)
+{
+	(void)state;
+	static char buf[65536];
+	const char *args[] = {"run", "-o", scratch("long.txt"), scenario("1h"),
+			      NULL};
+	double first;
+	int st = run_on_pty(args, 7.5, buf, sizeof buf, &first);
+	if (st < 0)
+		skip();
+	assert_int_equal(st, 143);
+	if (first < 4.9)
+		fail_msg("drawn after %.1f s:\n%s", first, buf);
+	int lines = 0;
+	for (char *line = strtok(buf, "\r"); line; line = strtok(NULL, "\r")) {
+		rstrip(line);
+		long done, total, eta;
+		if (*line && !parse_progress(line, &done, &total, &eta))
+			fail_msg("malformed progress line: '%s'", line);
+		lines += *line != '\0';
+	}
+	if (lines < 2)
+		fail_msg("%d lines between 5 and 7.5 s", lines);
+}
+
+/* Without --progress, a run shorter than 5 s draws nothing, even on a
+ * terminal. */
+static void test_a_short_run_is_quiet_even_on_a_terminal(void **state)
+{
+	(void)state;
+	static char buf[65536];
+	const char *args[] = {"run", "-o", scratch("quiet.txt"), scenario("2s"),
+			      NULL};
+	int st = run_on_pty(args, 10, buf, sizeof buf, NULL);
+	if (st < 0)
+		skip();
+	assert_int_equal(st, 0);
+	if (buf[0])
+		fail_msg("a short run drew on the terminal:\n%s", buf);
+}
+
+/*
+ * --progress off a terminal: full lines on stderr, every one well formed,
+ * the last one the whole run's (ETA 0:00:00); standard output is the
+ * same report, byte for byte, as with --no-progress.
+ */
+static void test_forced_progress_writes_lines_on_stderr_only(void **state)
+{
+	(void)state;
+	struct result r;
+	MV(&r, "run", "--no-progress", scenario("2s"));
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	char *quiet = mvt_slurp(scratch(".stdout"), NULL);
+	assert_non_null(quiet);
+	free(r.err);
+	MV(&r, "run", "--progress=50ms", scenario("2s"));
+	assert_int_equal(r.status, 0);
+	char *out = mvt_slurp(scratch(".stdout"), NULL);
+	assert_non_null(out);
+	assert_string_equal(out, quiet);
+	assert_null(strstr(out, "progress: "));
+	int lines = 0;
+	long done = -1, total = -1, eta = -1, prev = -1;
+	char *save = NULL;
+	assert_true(strlen(r.err) > 0 && r.err[strlen(r.err) - 1] == '\n');
+	assert_null(strchr(r.err, '\r'));
+	for (char *line = strtok_r(r.err, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "progress: powering", 18) == 0)
+			continue;
+		if (!parse_progress(line, &done, &total, &eta))
+			fail_msg("malformed progress line: '%s'", line);
+		assert_int_equal(total, 2);
+		assert_true(done >= prev); /* time only moves on */
+		prev = done;
+		lines++;
+	}
+	/* the first at the start, the last for the whole run */
+	assert_true(lines >= 2);
+	assert_int_equal(done, 2);
+	assert_int_equal(eta, 0);
+	free(out);
+	free(quiet);
+	free(r.err);
+	MV(&r, "run", "--progress=0", scenario("2s"));
+	assert_int_equal(r.status, 2);
+	assert_one_line_naming(&r, "--progress", "'0'");
+	free(r.err);
 }
 
 static void test_verify_reports_what_it_checked(void **state)
@@ -901,7 +1068,11 @@ int main(void)
 			test_sigterm_and_sigint_stop_the_run_and_leave_nothing),
 		cmocka_unit_test(test_a_signal_ends_the_wait_for_a_fifo_reader),
 		cmocka_unit_test(
-			test_progress_line_shows_time_rate_and_eta_from_the_start),
+			test_forced_progress_on_a_terminal_is_redrawn_in_place),
+		cmocka_unit_test(test_a_short_run_is_quiet_even_on_a_terminal),
+		cmocka_unit_test(test_a_long_run_shows_progress_after_5_s),
+		cmocka_unit_test(
+			test_forced_progress_writes_lines_on_stderr_only),
 		cmocka_unit_test(test_verify_reports_what_it_checked),
 		cmocka_unit_test(
 			test_mmu_convert_refuses_a_fifo_and_follows_a_symlink),
