@@ -234,4 +234,49 @@ static inline void mv_bitmap_clear(struct mv_bitmap *b, uint64_t i)
 void mv_bitmap_zero(struct mv_bitmap *b);
 uint64_t mv_bitmap_count(const struct mv_bitmap *b);
 
+/*
+ * Books: the simulator's own metadata, in bytes by structure, as
+ * allocated (element size x count, the same expressions as the
+ * allocation, so the figure follows the code). A structure a layer adds
+ * is one mv_books_add line in that layer's *_books function, next to its
+ * other arrays. Items with the same group and name add up (one per VM
+ * becomes one line). Groups: "hypervisor" (what ESX would keep: frames,
+ * pmap, sharing table, compression and swap maps), "guest" (the guest OS
+ * model's own books), "mmu" (the MMU model's tables and TLBs), "verify"
+ * (--verify's checksums), "series" (the sampled statistics). Allocated is
+ * not resident: a calloc'd array the run never writes costs no RSS.
+ */
+#define MV_BOOKS_MAX 64
+
+struct mv_books_item {
+	const char
+		*group;   /* "hypervisor", "guest", "mmu", "verify", "series" */
+	const char *name; /* "<layer>.<structure>": "vm.pmap" */
+	uint64_t elem;    /* bytes per element (the first one added) */
+	uint64_t count;   /* elements, summed */
+	uint64_t bytes;   /* elem x count, summed */
+};
+
+struct mv_books {
+	int n;
+	int dropped;          /* items past MV_BOOKS_MAX (a bug: raise it) */
+	uint64_t guest_pages; /* configured guest pages (the per-page base) */
+	uint64_t host_frames; /* host frames, the zero frame included */
+	struct mv_books_item item[MV_BOOKS_MAX];
+};
+
+/* Add count elements of elem bytes as group/name (static strings). */
+void mv_books_add(struct mv_books *b, const char *group, const char *name,
+		  uint64_t elem, uint64_t count);
+/* The item group/name, or NULL. */
+const struct mv_books_item *mv_books_find(const struct mv_books *b,
+					  const char *group, const char *name);
+/* Bytes of a group (NULL: all groups). */
+uint64_t mv_books_bytes(const struct mv_books *b, const char *group);
+/* Words a bitmap allocated (mv_bitmap_init's count), for books. */
+static inline uint64_t mv_bitmap_words(const struct mv_bitmap *b)
+{
+	return b->words ? (b->nbits + 63) / 64 + 1 : 0;
+}
+
 #endif

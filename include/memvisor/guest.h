@@ -219,6 +219,11 @@ struct mv_guest;
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err);
 void mv_guest_destroy(struct mv_guest *g);
+/* Add the guest OS model's books (page kinds and owners, clock links,
+ * free, zeroed and balloon lists, page cache index, swap slot stack,
+ * processes' page tables, hugetlbfs pool) to b, as group "guest" (its
+ * MMU model's are mv_mmu_books'). */
+void mv_guest_books(const struct mv_guest *g, struct mv_books *b);
 
 /*
  * Boot the guest: read the OS image into memory and populate idle

@@ -123,5 +123,7 @@ static inline double mv_host_free_fraction(const struct mv_host *h)
 
 /* Check free lists and counters against refcounts; 0 or MV_EINVAL. */
 int mv_host_check(const struct mv_host *h, struct mv_error *err);
+/* Add the host's books (per-frame arrays, free stacks) to b. */
+void mv_host_books(const struct mv_host *h, struct mv_books *b);
 
 #endif

@@ -256,6 +256,9 @@ uint64_t mv_mmu_shadow_bytes(const struct mv_mmu *m);
 uint64_t mv_mmu_frames(const struct mv_mmu *m, mv_mpn_t *out, uint64_t max);
 /* Host memory for translation: table frames plus per-page arrays. */
 uint64_t mv_mmu_overhead_bytes(const struct mv_mmu *m);
+/* Add the model's books (TLBs, walk caches, shadow pages and their maps,
+ * EPT page list) to b, as group "mmu". */
+void mv_mmu_books(const struct mv_mmu *m, struct mv_books *b);
 /* Translation cycles (L2 hits + walks + exits) from the counters. */
 uint64_t mv_mmu_cycles(const struct mv_mmu *m);
 /* The same cycles as nanoseconds at the configured clock. */

@@ -68,6 +68,8 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 		    struct mv_sharer **out, struct mv_error *err);
 /* Forgets every VM; does not unshare (VMs free their own frames). */
 void mv_share_destroy(struct mv_sharer *s);
+/* Add its books (the table, the per-frame generations) to b. */
+void mv_share_books(const struct mv_sharer *s, struct mv_books *b);
 /* Scan this VM's pages too (skipped if vm->cfg.sharing is 0). */
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm);
 /* Run the scanner for dt_ns of simulated time: one batch of
@@ -125,6 +127,8 @@ int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
 void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st);
 /* Host memory its books take (free-slot stack, in-use bitmap). */
 uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf);
+/* Add its books (free-slot stack, in-use and extent bitmaps) to b. */
+void mv_swapfile_books(const struct mv_swapfile *sf, struct mv_books *b);
 /* Its name, or "DIR/NAME.vswp (deleted)" for a file without one. */
 const char *mv_swapfile_path(const struct mv_swapfile *sf);
 /* Tests: make the n-th next I/O (1 = the next one) fail with `code`
@@ -168,6 +172,8 @@ void mv_zcache_stats(const struct mv_zcache *z, struct mv_zcache_stats *st);
 /* Host memory its books take (per frame and per slot arrays), not the
  * cache frames themselves (those are in mv_zcache_stats.frames). */
 uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z);
+/* Add its books (per cache frame and per slot arrays) to b. */
+void mv_zcache_books(const struct mv_zcache *z, struct mv_books *b);
 /* Host frames the cache holds: up to max written to out; returns count. */
 uint64_t mv_zcache_frames(const struct mv_zcache *z, mv_mpn_t *out,
 			  uint64_t max);

@@ -15,6 +15,13 @@
 int mv_report_text(FILE *out, const struct mv_sim *s);
 /* The measured figures, one "wall: ..." line: wall-clock time, scanner CPU. */
 int mv_report_measured(FILE *out, const struct mv_sim *s);
+/*
+ * The simulator's books now (mv_sim_books), one line per structure and
+ * a total per group, each line starting "books: WHEN " (WHEN: "start"
+ * after power-on, "end" after the run); docs/engine.md, "Production
+ * scale", 4, gives the format, which make bench-scale parses.
+ */
+int mv_report_books(FILE *out, const struct mv_sim *s, const char *when);
 /* The whole run as one JSON document (docs/json.md). */
 int mv_report_json(FILE *out, const struct mv_sim *s);
 

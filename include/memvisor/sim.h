@@ -212,6 +212,14 @@ void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v);
 uint64_t mv_sim_usable_frames(const struct mv_sim *s);
 uint64_t mv_sim_free_frames(const struct mv_sim *s);
 
+/*
+ * The simulator's metadata now, in bytes by structure (struct mv_books,
+ * core.h): every layer's arrays as allocated, element size x count, and
+ * the guest pages and host frames to state them per page. b is cleared
+ * first. `memvisor run --books` prints it; make bench-scale reads that.
+ */
+void mv_sim_books(const struct mv_sim *s, struct mv_books *b);
+
 /* Sharing statistics now (zeros if sharing is off). */
 void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st);
 

@@ -318,6 +318,9 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
 /* Host memory the hypervisor spends on this VM's books (the pmap and, when
  * verifying, the checksums): esxtop's OVHD, as far as memvisor has one. */
 uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm);
+/* Add the VM's books (pmap, active-memory sample; --verify's checksums
+ * as group "verify") to b, and its pages to b->guest_pages. */
+void mv_vm_books(const struct mv_vm *vm, struct mv_books *b);
 
 /* Close the active window: active_true = pages touched in it; reset. */
 void mv_vm_close_window(struct mv_vm *vm);

@@ -86,6 +86,13 @@ void mv_cli_run_help(FILE *f)
 	      "(the report\n"
 	      "                      holds only simulated, reproducible "
 	      "figures)\n"
+	      "      --books         print the simulator's own metadata on "
+	      "standard error,\n"
+	      "                      bytes by structure and per guest page, "
+	      "after power-on\n"
+	      "                      and after the run (docs/engine.md, "
+	      "\"Production\n"
+	      "                      scale\")\n"
 	      "      --progress[=EVERY]\n"
 	      "                      always show the progress line on "
 	      "standard error,\n"
@@ -113,7 +120,7 @@ void mv_cli_run_help(FILE *f)
 }
 
 struct run_opts {
-	int json, verify, top, timing;
+	int json, verify, top, timing, books;
 	enum mv_progress_mode progress;
 	double progress_every_s; /* --progress=EVERY; 0: the default */
 	int have_seed, have_duration;
@@ -211,7 +218,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		OPT_TOP,
 		OPT_TIMING,
 		OPT_PROGRESS,
-		OPT_NO_PROGRESS
+		OPT_NO_PROGRESS,
+		OPT_BOOKS
 	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -226,6 +234,7 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", optional_argument, NULL, OPT_PROGRESS},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"books", no_argument, NULL, OPT_BOOKS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -248,6 +257,9 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_TIMING:
 			o->timing = 1;
+			break;
+		case OPT_BOOKS:
+			o->books = 1;
 			break;
 		case 'q':
 		case OPT_NO_PROGRESS:
@@ -490,6 +502,8 @@ int mv_cli_run(int argc, char **argv)
 	 * point gets its one error line alone) */
 	mv_cli_progress_clear(&p);
 	mv_scenario_print_warnings(sim->sc, stderr);
+	if (o.books)
+		mv_report_books(stderr, sim, "start");
 
 	/* The live screen needs a terminal; elsewhere --top is ignored
 	 * and the progress line stands in. */
@@ -535,6 +549,8 @@ int mv_cli_run(int argc, char **argv)
 		verify_summary(sim);
 	if (o.timing)
 		mv_report_measured(stderr, sim);
+	if (o.books)
+		mv_report_books(stderr, sim, "end");
 	mv_sim_destroy(sim);
 	return st;
 }

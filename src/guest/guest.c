@@ -1216,3 +1216,31 @@ const struct mv_mmu *mv_guest_mmu(const struct mv_guest *g)
 {
 	return g->mmu;
 }
+
+void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
+{
+	uint64_t n = g->npages;
+	mv_books_add(b, "guest", "guest.kind", sizeof *g->kind, n);
+	mv_books_add(b, "guest", "guest.page", sizeof *g->page, n);
+	mv_books_add(b, "guest", "guest.clock", sizeof *g->lnext, n);
+	mv_books_add(b, "guest", "guest.clock", sizeof *g->lprev, n);
+	mv_books_add(b, "guest", "guest.free", sizeof *g->free, n);
+	mv_books_add(b, "guest", "guest.zeroed", sizeof *g->zeroed, n);
+	mv_books_add(b, "guest", "guest.balloon", sizeof *g->balloon, n);
+	mv_books_add(b, "guest", "guest.cache", sizeof *g->cache,
+		     g->os_pages + 1);
+	mv_books_add(b, "guest", "guest.swap-free", sizeof *g->swap_free,
+		     g->swap_slots + 1);
+	for (int i = 0; i < g->nproc; i++) {
+		const struct gproc *pr = &g->proc[i];
+		mv_books_add(b, "guest", "guest.pte", sizeof *pr->pte,
+			     pr->nvpages);
+		if (pr->hrun)
+			mv_books_add(b, "guest", "guest.hrun", sizeof *pr->hrun,
+				     (pr->nvpages + MV_LARGE_PAGES - 1) /
+					     MV_LARGE_PAGES);
+	}
+	if (g->hpool)
+		mv_books_add(b, "guest", "guest.hpool", sizeof *g->hpool,
+			     g->hpool_runs + 1);
+}

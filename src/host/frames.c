@@ -202,3 +202,15 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				    (unsigned long long)(h->nframes - 1));
 	return 0;
 }
+
+void mv_host_books(const struct mv_host *h, struct mv_books *b)
+{
+	b->host_frames += h->nframes;
+	mv_books_add(b, "hypervisor", "host.refcount", sizeof *h->refcount,
+		     h->nframes);
+	mv_books_add(b, "hypervisor", "host.fflags", sizeof *h->fflags,
+		     h->nframes);
+	for (int i = 0; i < h->nnodes; i++)
+		mv_books_add(b, "hypervisor", "host.free-stack",
+			     sizeof *h->node[i].stack, h->node[i].nframes);
+}

@@ -1734,3 +1734,35 @@ uint64_t mv_mmu_cycles_ns(const struct mv_mmu *m, uint64_t cycles)
 {
 	return cycles * 1000 / m->cfg.cpu_mhz;
 }
+
+void mv_mmu_books(const struct mv_mmu *m, struct mv_books *b)
+{
+	uint64_t n = m->vm->npages;
+	for (int l = 0; l < MV_TLB_LEVELS; l++)
+		for (int s = 0; s < MV_PG_SIZES; s++)
+			if (m->tlb[l][s].e)
+				mv_books_add(b, "mmu", "mmu.tlb",
+					     sizeof *m->tlb[l][s].e,
+					     (uint64_t)m->tlb[l][s].sets *
+						     m->tlb[l][s].ways);
+	for (int i = 0; i < 3; i++) {
+		mv_books_add(b, "mmu", "mmu.pwc", sizeof *m->pwc[i].e,
+			     m->pwc[i].n);
+		mv_books_add(b, "mmu", "mmu.pwc", sizeof *m->npwc[i].e,
+			     m->npwc[i].n);
+	}
+	mv_books_add(b, "mmu", "mmu.split", sizeof *m->split,
+		     n / MV_LARGE_PAGES + 1);
+	if (m->cached)
+		mv_books_add(b, "mmu", "mmu.cached", sizeof *m->cached, n);
+	if (m->gt_head) {
+		mv_books_add(b, "mmu", "mmu.gt-head", sizeof *m->gt_head, n);
+		mv_books_add(b, "mmu", "mmu.rmap", sizeof *m->rmap, n);
+		mv_books_add(b, "mmu", "mmu.wp", sizeof *m->wp, n);
+	}
+	mv_books_add(b, "mmu", "mmu.shadow-pages", sizeof(struct spage),
+		     m->nsp);
+	mv_books_add(b, "mmu", "mmu.shadow-index", sizeof *m->sp, m->capsp);
+	mv_books_add(b, "mmu", "mmu.ept-frames", sizeof *m->ept_frames,
+		     m->capept);
+}

@@ -881,3 +881,12 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 	mv_bitmap_free(&has);
 	return rc;
 }
+
+void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
+{
+	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,
+		     s->mask + 1);
+	mv_books_add(b, "hypervisor", "share.frame-gen", sizeof *s->frame_gen,
+		     s->host->nframes);
+	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
+}

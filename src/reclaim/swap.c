@@ -565,3 +565,13 @@ uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf)
 	return sizeof *sf + n * sizeof *sf->stack + (n + 63) / 64 * 8 +
 	       (chunks + 63) / 64 * 8;
 }
+
+void mv_swapfile_books(const struct mv_swapfile *sf, struct mv_books *b)
+{
+	mv_books_add(b, "hypervisor", "swap.free-stack", sizeof *sf->stack,
+		     sf->slots ? sf->slots : 1);
+	mv_books_add(b, "hypervisor", "swap.inuse-bitmap",
+		     sizeof *sf->inuse.words, mv_bitmap_words(&sf->inuse));
+	mv_books_add(b, "hypervisor", "swap.extent-bitmap",
+		     sizeof *sf->extent.words, mv_bitmap_words(&sf->extent));
+}

@@ -559,3 +559,18 @@ uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z)
 		       (sizeof *z->len + sizeof *z->owner + sizeof *z->prev +
 			sizeof *z->next);
 }
+
+void mv_zcache_books(const struct mv_zcache *z, struct mv_books *b)
+{
+	/* as mv_zcache_create allocates them: at least one frame */
+	uint64_t nf = z->capacity ? z->capacity : 1, ns = 2 * nf;
+	mv_books_add(b, "hypervisor", "zcache.frame", sizeof *z->frame, nf);
+	mv_books_add(b, "hypervisor", "zcache.unused", sizeof *z->unused, nf);
+	mv_books_add(b, "hypervisor", "zcache.half", sizeof *z->half, nf);
+	mv_books_add(b, "hypervisor", "zcache.half-pos", sizeof *z->half_pos,
+		     nf);
+	mv_books_add(b, "hypervisor", "zcache.len", sizeof *z->len, ns);
+	mv_books_add(b, "hypervisor", "zcache.owner", sizeof *z->owner, ns);
+	mv_books_add(b, "hypervisor", "zcache.fifo", sizeof *z->prev, ns);
+	mv_books_add(b, "hypervisor", "zcache.fifo", sizeof *z->next, ns);
+}

@@ -648,6 +648,34 @@ int mv_report_measured(FILE *out, const struct mv_sim *s)
 	return ferror(out) ? MV_EIO : 0;
 }
 
+int mv_report_books(FILE *out, const struct mv_sim *s, const char *when)
+{
+	struct mv_books b;
+	mv_sim_books(s, &b);
+	double pages = b.guest_pages ? (double)b.guest_pages : 1;
+	fprintf(out, "books: %s guest-pages %llu host-frames %llu\n", when,
+		(unsigned long long)b.guest_pages,
+		(unsigned long long)b.host_frames);
+	for (int i = 0; i < b.n; i++) {
+		const struct mv_books_item *it = &b.item[i];
+		fprintf(out,
+			"books: %s %s %s %llu x %llu = %llu B %.2f B/page\n",
+			when, it->group, it->name, (unsigned long long)it->elem,
+			(unsigned long long)it->count,
+			(unsigned long long)it->bytes,
+			(double)it->bytes / pages);
+	}
+	static const char *const groups[] = {"hypervisor", "guest", "mmu",
+					     "verify", "series"};
+	for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+		uint64_t bytes = mv_books_bytes(&b, groups[g]);
+		fprintf(out, "books: %s total %s %llu B %.2f B/page\n", when,
+			groups[g], (unsigned long long)bytes,
+			(double)bytes / pages);
+	}
+	return ferror(out) ? MV_EIO : 0;
+}
+
 int mv_report_text(FILE *out, const struct mv_sim *s)
 {
 	struct mv_run_summary r;

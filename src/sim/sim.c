@@ -219,6 +219,34 @@ uint64_t mv_sim_free_frames(const struct mv_sim *s)
 	return s->host ? s->host->nfree : 0;
 }
 
+void mv_sim_books(const struct mv_sim *s, struct mv_books *b)
+{
+	memset(b, 0, sizeof *b);
+	if (s->host)
+		mv_host_books(s->host, b);
+	if (s->sharer)
+		mv_share_books(s->sharer, b);
+	for (int i = 0; i < s->nvms; i++) {
+		if (s->vm && s->vm[i])
+			mv_vm_books(s->vm[i], b);
+		if (s->swap && s->swap[i])
+			mv_swapfile_books(s->swap[i], b);
+		if (s->zcache && s->zcache[i])
+			mv_zcache_books(s->zcache[i], b);
+		if (s->guest && s->guest[i]) {
+			mv_guest_books(s->guest[i], b);
+			const struct mv_mmu *m = mv_guest_mmu(s->guest[i]);
+			if (m)
+				mv_mmu_books(m, b);
+		}
+	}
+	/* take_sample's: the array of samples and each one's VM figures */
+	mv_books_add(b, "series", "sim.samples", sizeof *s->samples,
+		     (uint64_t)s->cap_samples);
+	mv_books_add(b, "series", "sim.sample-vms", sizeof *s->samples->vm,
+		     (uint64_t)s->nsamples * (uint64_t)s->nvms);
+}
+
 static int take_sample(struct mv_sim *s)
 {
 	if (s->nsamples == s->cap_samples) {

@@ -413,3 +413,16 @@ uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm)
 	 * run must report the same with --verify as without */
 	return sizeof *vm + vm->npages * sizeof *vm->pmap;
 }
+
+void mv_vm_books(const struct mv_vm *vm, struct mv_books *b)
+{
+	b->guest_pages += vm->npages;
+	mv_books_add(b, "hypervisor", "vm.pmap", sizeof *vm->pmap, vm->npages);
+	/* mv_vm_active_configure allocates at least one entry */
+	mv_books_add(b, "hypervisor", "vm.active-sample",
+		     sizeof *vm->active.sample,
+		     vm->active.n ? vm->active.n : 1);
+	if (vm->expect)
+		mv_books_add(b, "verify", "vm.expect", sizeof *vm->expect,
+			     vm->npages);
+}

@@ -715,6 +715,51 @@ static void test_forced_progress_writes_lines_on_stderr_only(void **state)
 	free(r.err);
 }
 
+/*
+ * --books: the simulator's metadata on stderr after power-on and after
+ * the run, in the format make bench-scale parses; stdout unchanged.
+ */
+static void test_books_go_to_stderr_in_the_documented_format(void **state)
+{
+	(void)state;
+	struct result r;
+	MV(&r, "run", "-q", scenario("2s"));
+	assert_int_equal(r.status, 0);
+	char *plain = mvt_slurp(scratch(".stdout"), NULL);
+	free(r.err);
+	MV(&r, "run", "-q", "--books", scenario("2s"));
+	assert_int_equal(r.status, 0);
+	char *out = mvt_slurp(scratch(".stdout"), NULL);
+	assert_string_equal(out, plain);
+	/* two 48 MiB VMs: 24576 guest pages, their pmaps 16 B each */
+	assert_non_null(strstr(r.err, "books: start guest-pages 24576 "
+				      "host-frames 16385\n"));
+	assert_non_null(strstr(r.err, "books: end hypervisor vm.pmap 16 x "
+				      "24576 = 393216 B 16.00 B/page\n"));
+	assert_non_null(strstr(r.err, "books: end total hypervisor "));
+	char *save = NULL;
+	for (char *line = strtok_r(r.err, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char when[16], group[32], name[64];
+		unsigned long long elem, count, bytes;
+		double per;
+		if (strncmp(line, "books: ", 7))
+			fail_msg("not a books line: %s", line);
+		if (strstr(line, " guest-pages ") || strstr(line, " total "))
+			continue;
+		if (sscanf(line,
+			   "books: %15s %31s %63s %llu x %llu = %llu B "
+			   "%lf B/page",
+			   when, group, name, &elem, &count, &bytes,
+			   &per) != 7 ||
+		    bytes != elem * count)
+			fail_msg("malformed books line: %s", line);
+	}
+	free(out);
+	free(plain);
+	free(r.err);
+}
+
 static void test_verify_reports_what_it_checked(void **state)
 {
 	(void)state;
@@ -1073,6 +1118,8 @@ int main(void)
 		cmocka_unit_test(test_a_long_run_shows_progress_after_5_s),
 		cmocka_unit_test(
 			test_forced_progress_writes_lines_on_stderr_only),
+		cmocka_unit_test(
+			test_books_go_to_stderr_in_the_documented_format),
 		cmocka_unit_test(test_verify_reports_what_it_checked),
 		cmocka_unit_test(
 			test_mmu_convert_refuses_a_fifo_and_follows_a_symlink),

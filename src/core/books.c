@@ -1,0 +1,49 @@
+/*
+ * books.c - the simulator's metadata in bytes by structure (core.h).
+ *
+ * Each layer's *_books function adds its arrays with the element size and
+ * count its allocation uses; this file only keeps the list, merging items
+ * of the same group and name (every VM's pmap is one "vm.pmap" line).
+ * The list is small and fixed: adding is a linear search, called a few
+ * times per VM when books are asked for, never on a hot path.
+ */
+#include <string.h>
+
+#include "memvisor/core.h"
+
+void mv_books_add(struct mv_books *b, const char *group, const char *name,
+		  uint64_t elem, uint64_t count)
+{
+	struct mv_books_item *it = (struct mv_books_item *)mv_books_find(
+		b, group, name);
+	if (!it) {
+		if (b->n >= MV_BOOKS_MAX) {
+			b->dropped++;
+			return;
+		}
+		it = &b->item[b->n++];
+		*it = (struct mv_books_item){
+			.group = group, .name = name, .elem = elem};
+	}
+	it->count += count;
+	it->bytes += elem * count;
+}
+
+const struct mv_books_item *mv_books_find(const struct mv_books *b,
+					  const char *group, const char *name)
+{
+	for (int i = 0; i < b->n; i++)
+		if (strcmp(b->item[i].group, group) == 0 &&
+		    strcmp(b->item[i].name, name) == 0)
+			return &b->item[i];
+	return NULL;
+}
+
+uint64_t mv_books_bytes(const struct mv_books *b, const char *group)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < b->n; i++)
+		if (!group || strcmp(b->item[i].group, group) == 0)
+			n += b->item[i].bytes;
+	return n;
+}

@@ -1,0 +1,161 @@
+/*
+ * mv_sim_books: the simulator's metadata by structure, checked against
+ * sizes worked out by hand for a small scenario (two 16 MiB VMs on a
+ * 64 MiB, two-node host). When a structure changes size or count, its
+ * line here changes with it, on purpose: the figures make bench-scale
+ * prints must be the real ones.
+ */
+#include "support/mvtest.h"
+
+static const char *xml =
+	"<scenario name='books' seed='3' duration='2s' step='10ms'"
+	"  stats-interval='1s'>"
+	" <host><memory unit='MiB'>64</memory><numa nodes='2'/>"
+	"  <compression cache='25%'/></host>"
+	" <vm count='2'><domain type='kvm'><name>vm</name>"
+	"  <memory unit='MiB'>16</memory>"
+	"  <memtune><min_guarantee unit='MiB'>4</min_guarantee></memtune>"
+	"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"   <mv:guest os='linux' image='debian-12' image-size='2MiB'"
+	"    swap='8MiB'/>"
+	"  </mv:memvisor></metadata></domain>"
+	"  <workload kind='steady' size='4MiB' rate='5k'/></vm>"
+	"</scenario>";
+
+static void expect(const struct mv_books *b, const char *group,
+		   const char *name, uint64_t elem, uint64_t count)
+{
+	const struct mv_books_item *it = mv_books_find(b, group, name);
+	if (!it)
+		fail_msg("no %s %s in the books", group, name);
+	if (it->elem != elem || it->count != count || it->bytes != elem * count)
+		fail_msg("%s: %llu x %llu = %llu B, expected %llu x %llu", name,
+			 (unsigned long long)it->elem,
+			 (unsigned long long)it->count,
+			 (unsigned long long)it->bytes,
+			 (unsigned long long)elem, (unsigned long long)count);
+}
+
+/*
+ * Host: 16384 frames + the zero frame, two nodes of 8192. Each VM: 4096
+ * pages; swap file 4096 - 1024 reserved = 3072 slots (12 extents of 256);
+ * compression cache 25% = 1024 frames, 2048 half-page slots; guest OS
+ * image 512 pages, guest swap 2048 slots, one process of 1024 pages.
+ * Sharing table: twice the guest pages, 16384 entries.
+ */
+static void test_books_match_hand_computed_sizes(void **state)
+{
+	(void)state;
+	struct mv_sim *s = mvt_sim(xml, "books.xml", 1);
+	mvt_sim_run(s);
+	struct mv_books b;
+	mv_sim_books(s, &b);
+	assert_int_equal(b.dropped, 0);
+	assert_int_equal(b.guest_pages, 8192);
+	assert_int_equal(b.host_frames, 16385);
+
+	expect(&b, "hypervisor", "host.refcount", 4, 16385);
+	expect(&b, "hypervisor", "host.fflags", 1, 16385);
+	expect(&b, "hypervisor", "host.free-stack", 4, 16384);
+	expect(&b, "hypervisor", "share.table", 16, 16384);
+	expect(&b, "hypervisor", "share.frame-gen", 4, 16385);
+	expect(&b, "hypervisor", "share.vms", 8, 8);
+	expect(&b, "hypervisor", "vm.pmap", 16, 8192);
+	expect(&b, "hypervisor", "vm.active-sample", 8, 200);
+	expect(&b, "hypervisor", "swap.free-stack", 4, 6144);
+	/* (3072 + 63) / 64 + 1 words each; (12 + 63) / 64 + 1 */
+	expect(&b, "hypervisor", "swap.inuse-bitmap", 8, 98);
+	expect(&b, "hypervisor", "swap.extent-bitmap", 8, 4);
+	expect(&b, "hypervisor", "zcache.frame", 4, 2048);
+	expect(&b, "hypervisor", "zcache.unused", 4, 2048);
+	expect(&b, "hypervisor", "zcache.half", 4, 2048);
+	expect(&b, "hypervisor", "zcache.half-pos", 4, 2048);
+	expect(&b, "hypervisor", "zcache.len", 2, 4096);
+	expect(&b, "hypervisor", "zcache.owner", 8, 4096);
+	expect(&b, "hypervisor", "zcache.fifo", 4, 8192); /* prev, next */
+	expect(&b, "verify", "vm.expect", 8, 8192);
+	expect(&b, "guest", "guest.kind", 1, 8192);
+	expect(&b, "guest", "guest.page", 8, 8192);
+	expect(&b, "guest", "guest.clock", 4, 16384); /* next, prev */
+	expect(&b, "guest", "guest.free", 4, 8192);
+	expect(&b, "guest", "guest.zeroed", 4, 8192);
+	expect(&b, "guest", "guest.balloon", 4, 8192);
+	expect(&b, "guest", "guest.cache", 4, 2 * 513);
+	expect(&b, "guest", "guest.swap-free", 4, 2 * 2049);
+	expect(&b, "guest", "guest.pte", 4, 2 * 1024);
+	/* a sample at power-on and one a second: 3 of 2 VMs' figures */
+	expect(&b, "series", "sim.sample-vms", sizeof(struct mv_sample_vm),
+	       3 * 2);
+	assert_null(mv_books_find(&b, "mmu", "mmu.tlb"));
+
+	uint64_t hyp = 65540 + 16385 + 65536 + 262144 + 65540 + 64 + 131072 +
+		       1600 + 24576 + 784 + 32 + 4 * 8192 + 8192 + 32768 +
+		       32768;
+	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
+	uint64_t guest = 8192 + 65536 + 65536 + 3 * 32768 + 4104 + 16392 + 8192;
+	assert_int_equal(mv_books_bytes(&b, "guest"), guest);
+	assert_int_equal(mv_books_bytes(&b, "verify"), 65536);
+	assert_int_equal(mv_books_bytes(&b, NULL),
+			 hyp + guest + 65536 + mv_books_bytes(&b, "series"));
+	mv_sim_destroy(s);
+}
+
+/* Items of the same name add up; a different name is a new line; the
+ * list is bounded and says when it was not big enough. */
+static void test_books_merge_by_name_and_count_what_does_not_fit(void **state)
+{
+	(void)state;
+	struct mv_books b = {0};
+	mv_books_add(&b, "hypervisor", "a.x", 4, 10);
+	mv_books_add(&b, "hypervisor", "a.x", 4, 6);
+	mv_books_add(&b, "guest", "a.x", 2, 1);
+	assert_int_equal(b.n, 2);
+	expect(&b, "hypervisor", "a.x", 4, 16);
+	expect(&b, "guest", "a.x", 2, 1);
+	assert_int_equal(mv_books_bytes(&b, NULL), 66);
+	static char names[MV_BOOKS_MAX + 1][8];
+	for (int i = 0; i <= MV_BOOKS_MAX; i++) {
+		snprintf(names[i], sizeof names[i], "n%d", i);
+		mv_books_add(&b, "series", names[i], 1, 1);
+	}
+	assert_int_equal(b.n, MV_BOOKS_MAX);
+	assert_int_equal(b.dropped, 3);
+}
+
+/* With an MMU model the model's tables are books of their own group. */
+static void test_books_of_an_mmu_model_are_their_own_group(void **state)
+{
+	(void)state;
+	static const char *mmu =
+		"<scenario name='m' seed='1' duration='100ms' step='10ms'>"
+		" <host><memory unit='MiB'>64</memory></host>"
+		" <vm><domain type='kvm'><name>v</name>"
+		"  <memory unit='MiB'>16</memory>"
+		"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"   <mv:guest image-size='2MiB'/><mv:mmu mode='shadow'/>"
+		"  </mv:memvisor></metadata></domain>"
+		"  <workload kind='steady' size='4MiB' rate='5k'/></vm>"
+		"</scenario>";
+	struct mv_sim *s = mvt_sim(mmu, "mmu.xml", 0);
+	mvt_sim_run(s);
+	struct mv_books b;
+	mv_sim_books(s, &b);
+	expect(&b, "mmu", "mmu.rmap", 4, 4096);
+	expect(&b, "mmu", "mmu.wp", 1, 4096);
+	assert_true(mv_books_find(&b, "mmu", "mmu.tlb")->bytes > 0);
+	assert_true(mv_books_find(&b, "mmu", "mmu.shadow-pages")->count > 0);
+	assert_null(mv_books_find(&b, "verify", "vm.expect"));
+	mv_sim_destroy(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_books_match_hand_computed_sizes),
+		cmocka_unit_test(
+			test_books_merge_by_name_and_count_what_does_not_fit),
+		cmocka_unit_test(
+			test_books_of_an_mmu_model_are_their_own_group),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
