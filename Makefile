@@ -4,6 +4,9 @@
 #   check  build and run every test (unit and scenario)
 #   asan   the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   bench  hot-path benchmarks (build/bench/)
+#   bench-scale  the demo and examples/scale/ in children under RSS and
+#          wall caps (bench/bench_scale.c; BENCH_SCALE, BENCH_RSS_CAP,
+#          BENCH_WALL_CAP, BENCH_DURATION)
 #   check-svg  render the SVG charts in headless chromium (installs it)
 #   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
@@ -41,12 +44,13 @@ TESTSRC := $(wildcard tests/*/test_*.c)
 TESTBIN := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 TESTSUP := $(wildcard tests/support/*.c)
 TESTSUPOBJ := $(TESTSUP:%.c=$(BUILD)/%.o)
-BENCHSRC := $(wildcard bench/bench_*.c)
+# bench_scale runs whole scenarios for minutes: its own target
+BENCHSRC := $(filter-out bench/bench_scale.c,$(wildcard bench/bench_*.c))
 BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 LIB     := $(BUILD)/libmemvisor.a
 BIN     := $(BUILD)/memvisor
 
-.PHONY: all deps demo check test asan bench clean format check-svg fuzz fuzz-build
+.PHONY: all deps demo check test asan bench bench-scale clean format check-svg fuzz fuzz-build
 .SECONDARY:
 
 all: $(LIB) $(BIN)
@@ -91,6 +95,12 @@ asan:
 
 bench: all $(BENCHBIN)
 	@for b in $(BENCHBIN); do echo "== $$b"; ./$$b || exit 1; done
+
+# docs/engine.md, "Production scale", 4: e.g.
+#   make bench-scale BENCH_SCALE="demo 16g" BENCH_RSS_CAP=4 BENCH_WALL_CAP=60
+export BENCH_SCALE BENCH_RSS_CAP BENCH_WALL_CAP BENCH_DURATION
+bench-scale: all $(BUILD)/bench/bench_scale
+	@./$(BUILD)/bench/bench_scale ./$(BIN)
 
 # Fuzzing (docs/fuzzing.md): the library and one harness per reader built
 # with clang's libFuzzer, AddressSanitizer and UBSan in build-fuzz/, then
