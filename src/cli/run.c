@@ -511,6 +511,10 @@ int mv_cli_run(int argc, char **argv)
 	if (!g_signal && top_on && mv_cli_top_start(&top) == 0) {
 		rc = run_with_top(sim, &top, &err);
 	} else {
+		/* no live screen after all: the progress line stands in */
+		if (top_on)
+			mv_cli_progress_init(&p, o.progress,
+					     o.progress_every_s);
 		rc = run_plain(sim, &p, &err);
 	}
 	if (g_signal) {
