@@ -24,9 +24,9 @@ test_os_pages_are_identical_across_vms_and_differ_by_image(void **state)
 	int differ = 0, zero = 0;
 	for (uint64_t i = 0; i < 200; i++) {
 		/* the key (VM, process) must not matter for image pages */
-		mv_content_fill(a, MV_CONTENT_OS, h("debian-12"), i, 1, 0);
-		mv_content_fill(b, MV_CONTENT_OS, h("debian-12"), i, 999, 0.9);
-		mv_content_fill(c, MV_CONTENT_OS, h("win2019"), i, 1, 0);
+		mv_content_page(a, MV_CONTENT_OS, h("debian-12"), i, 1, 0);
+		mv_content_page(b, MV_CONTENT_OS, h("debian-12"), i, 999, 0.9);
+		mv_content_page(c, MV_CONTENT_OS, h("win2019"), i, 1, 0);
 		assert_memory_equal(a, b, MV_PAGE_SIZE);
 		differ += memcmp(a, c, MV_PAGE_SIZE) != 0;
 		zero += mv_page_is_zero(a);
@@ -44,7 +44,7 @@ static void test_data_compressibility_controls_lz4_size(void **state)
 	for (size_t i = 0; i < 5; i++) {
 		int total = 0;
 		for (uint64_t k = 0; k < 50; k++) {
-			mv_content_fill(p, MV_CONTENT_DATA, 0, 0, k, cs[i]);
+			mv_content_page(p, MV_CONTENT_DATA, 0, 0, k, cs[i]);
 			total += lz4_size(p);
 		}
 		int avg = total / 50;
@@ -54,9 +54,9 @@ static void test_data_compressibility_controls_lz4_size(void **state)
 		assert_true(avg > expect - 300 && avg < expect + 300);
 		prev = avg;
 	}
-	mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, 3, 0);
+	mv_content_page(p, MV_CONTENT_RANDOM, 0, 0, 3, 0);
 	assert_true(lz4_size(p) >= (int)MV_PAGE_SIZE);
-	mv_content_fill(p, MV_CONTENT_ZERO, 0, 0, 3, 0);
+	mv_content_page(p, MV_CONTENT_ZERO, 0, 0, 3, 0);
 	assert_true(mv_page_is_zero(p));
 }
 
@@ -64,10 +64,10 @@ static void test_data_pages_are_unique_per_key_and_repeatable(void **state)
 {
 	(void)state;
 	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE];
-	mv_content_fill(a, MV_CONTENT_DATA, 0, 0, 11, 0.5);
-	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 12, 0.5);
+	mv_content_page(a, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	mv_content_page(b, MV_CONTENT_DATA, 0, 0, 12, 0.5);
 	assert_memory_not_equal(a, b, MV_PAGE_SIZE);
-	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	mv_content_page(b, MV_CONTENT_DATA, 0, 0, 11, 0.5);
 	assert_memory_equal(a, b, MV_PAGE_SIZE);
 }
 
@@ -287,10 +287,11 @@ static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
 		 * clearing the whole free list from boot on, every other page
 		 * too (why ESX sees Windows VMs touch all memory at boot) */
 		uint64_t zero = 0;
+		uint8_t buf[MV_PAGE_SIZE];
 		for (mv_gppn_t p = 0; p < r.vm->npages; p++)
 			if (r.vm->pmap[p].state == MV_PS_PRIVATE)
-				zero += mv_page_is_zero(mv_host_frame(
-					r.host, r.vm->pmap[p].mpn));
+				zero += mv_page_is_zero(mv_host_frame_read(
+					r.host, r.vm->pmap[p].mpn, buf));
 		uint64_t touched = flav ? r.vm->npages : 1024;
 		assert_int_equal(r.vm->count[MV_PS_PRIVATE], touched);
 		assert_int_equal(zero, flav ? touched : 0);

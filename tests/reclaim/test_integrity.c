@@ -147,7 +147,7 @@ static void world_open(struct world *w, uint64_t seed, int weak)
 	w->h = mvt_host(HOST_MIB, 1);
 	w->tenant = mvt_vm(w->h, "tenant", HOST_MIB, NVM);
 	for (mv_gppn_t g = 0; w->h->nfree > FREE_FRAMES; g++)
-		assert_non_null(mv_vm_access(w->tenant, g, 1));
+		assert_non_null(mv_vm_access_bytes(w->tenant, g, 1));
 	struct mv_share_config sc;
 	mv_share_config_default(&sc);
 	mvt_ok(mv_share_create(w->h, &sc, &w->s, &err), &err,
@@ -173,7 +173,7 @@ static void world_open(struct world *w, uint64_t seed, int weak)
 	w->pat = malloc(NPAT * MV_PAGE_SIZE);
 	assert_non_null(w->pat);
 	for (int k = 0; k < NPAT; k++)
-		mv_content_fill(w->pat + k * MV_PAGE_SIZE, MV_CONTENT_APP,
+		mv_content_page(w->pat + k * MV_PAGE_SIZE, MV_CONTENT_APP,
 				0xa99, (uint64_t)k, 0, 0);
 	mv_rng_seed(&w->rng, seed);
 	mv_rng_seed(&w->victims, seed ^ 0x5eed);
@@ -321,7 +321,7 @@ static void balloon(struct world *w, int v, mv_gppn_t g)
 static uint8_t *touch(struct world *w, int v, mv_gppn_t g, int write)
 {
 	for (int tries = 0; tries < MAX_TRIES; tries++) {
-		uint8_t *p = mv_vm_access(w->vm[v], g, write);
+		uint8_t *p = mv_vm_access_bytes(w->vm[v], g, write);
 		if (p)
 			return p;
 		w->waits++;
@@ -356,14 +356,14 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 	uint64_t kind = mv_rng_below(&w->rng, 5);
 	if (kind == 0) { /* one word of what the page holds */
 		read_verify(w, v, g);
-		memcpy(buf, mv_vm_access(w->vm[v], g, 0), MV_PAGE_SIZE);
+		memcpy(buf, mv_vm_access_bytes(w->vm[v], g, 0), MV_PAGE_SIZE);
 		uint64_t word = mv_rng_below(&w->rng,
 					     3); /* often 0: may zero */
 		memcpy(buf + 8 * mv_rng_below(&w->rng, MV_PAGE_SIZE / 8), &word,
 		       8);
 		w->word_writes++;
 	} else if (kind == 1) { /* unique random bytes */
-		mv_content_fill(buf, MV_CONTENT_RANDOM, 0, 0,
+		mv_content_page(buf, MV_CONTENT_RANDOM, 0, 0,
 				op * NVM + (uint64_t)v, 0);
 	} else if (kind == 2) { /* a page every VM may hold */
 		memcpy(buf, w->pat + mv_rng_below(&w->rng, NPAT) * MV_PAGE_SIZE,
@@ -371,7 +371,7 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 	} else if (kind == 3) {
 		memset(buf, 0, MV_PAGE_SIZE);
 	} else { /* private data LZ4 may or may not fit in 2 KiB */
-		mv_content_fill(buf, MV_CONTENT_DATA, 0, 0,
+		mv_content_page(buf, MV_CONTENT_DATA, 0, 0,
 				op * NVM + (uint64_t)v, mv_rng_double(&w->rng));
 	}
 	uint8_t *p = touch(w, v, g, 1);
@@ -452,7 +452,7 @@ static void run(uint64_t seed, int weak, int check_every, struct final *out)
 		for (mv_gppn_t g = 0; g < w.vm[v]->npages; g++) {
 			read_verify(&w, v, g);
 			out->page[v][g][3] = mv_page_hash(
-				mv_vm_access(w.vm[v], g, 0));
+				mv_vm_access_bytes(w.vm[v], g, 0));
 		}
 	check_all(&w);
 

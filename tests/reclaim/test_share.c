@@ -23,7 +23,7 @@ static void make_page(uint8_t *p, uint64_t seed)
 /* The guest writes the page of `seed` into vm's page g. */
 static void write_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
 	make_page(p, seed);
 	mv_vm_wrote(vm, g);
@@ -31,7 +31,7 @@ static void write_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 
 static void write_zero(struct mv_vm *vm, mv_gppn_t g)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
 	memset(p, 0, MV_PAGE_SIZE);
 	mv_vm_wrote(vm, g);
@@ -41,7 +41,7 @@ static int page_is_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 {
 	uint8_t want[MV_PAGE_SIZE];
 	make_page(want, seed);
-	return memcmp(mv_vm_access(vm, g, 0), want, MV_PAGE_SIZE) == 0;
+	return memcmp(mv_vm_access_bytes(vm, g, 0), want, MV_PAGE_SIZE) == 0;
 }
 
 static struct mv_vm *vm_verified(struct mv_host *h, const char *name,
@@ -299,7 +299,7 @@ test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(void **state)
 	for (mv_gppn_t g = 0; g < 20; g++)
 		write_zero(vms[0], g);
 	write_seed(vms[0], 20, 1);
-	assert_non_null(mv_vm_access(vms[0], 21, 0)); /* read: zero filled */
+	assert_non_null(mv_vm_access_bytes(vms[0], 21, 0)); /* read: zero filled */
 	struct mv_sharer *s = sharer(h, vms, 1, NULL);
 	uint64_t free0 = h->nfree;
 
@@ -318,13 +318,13 @@ test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(void **state)
 	assert_books(s, vms, 1);
 
 	/* a write to one zero page gets a private zeroed copy */
-	uint8_t *p = mv_vm_access(vms[0], 3, 1);
+	uint8_t *p = mv_vm_access_bytes(vms[0], 3, 1);
 	assert_non_null(p);
 	assert_true(mv_page_is_zero(p));
 	p[100] = 0x42;
 	mv_vm_wrote(vms[0], 3);
 	assert_int_equal(vms[0]->pmap[3].state, MV_PS_PRIVATE);
-	assert_true(mv_page_is_zero(mv_vm_access(vms[0], 4, 0)));
+	assert_true(mv_page_is_zero(mv_vm_access_bytes(vms[0], 4, 0)));
 	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
 	assert_int_equal(stats(s).zero_pages, 20);
 	assert_books(s, vms, 1);
@@ -723,7 +723,7 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
 			const uint8_t *src = pat + mv_rng_below(&r, NPAT) *
 							   MV_PAGE_SIZE;
-			uint8_t *p = mv_vm_access(vm, g, 1);
+			uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 			assert_non_null(p);
 			memcpy(p, src, MV_PAGE_SIZE);
 			memcpy(sh, src, MV_PAGE_SIZE);
@@ -732,13 +732,13 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
 			uint64_t off = mv_rng_below(&r, MV_PAGE_SIZE / 8) * 8;
 			uint64_t w = mv_rng_below(&r, 4); /* often rewrites */
-			uint8_t *p = mv_vm_access(vm, g, 1);
+			uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 			assert_non_null(p);
 			memcpy(p + off, &w, 8);
 			memcpy(sh + off, &w, 8);
 			mv_vm_wrote(vm, g);
 		} else if (k < 75) { /* read and compare */
-			const uint8_t *p = mv_vm_access(vm, g, 0);
+			const uint8_t *p = mv_vm_access_bytes(vm, g, 0);
 			assert_non_null(p);
 			assert_memory_equal(p, sh, MV_PAGE_SIZE);
 		} else if (k < 98) { /* scan */
@@ -759,7 +759,7 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 	assert_books(s, vms, 2);
 	for (int v = 0; v < 2; v++)
 		for (mv_gppn_t g = 0; g < np; g++) {
-			const uint8_t *p = mv_vm_access(vms[v], g, 0);
+			const uint8_t *p = mv_vm_access_bytes(vms[v], g, 0);
 			assert_non_null(p);
 			assert_memory_equal(p,
 					    shadow + ((uint64_t)v * np + g) *

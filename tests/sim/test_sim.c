@@ -219,10 +219,11 @@ static void test_vms_booting_one_image_hold_identical_pages(void **state)
 	 * whose bytes also appear in lin-2 (what page sharing will find) */
 	const struct mv_vm *a = s->vm[0], *b = s->vm[1];
 	uint64_t same = 0;
+	uint8_t ba[MV_PAGE_SIZE], bb[MV_PAGE_SIZE];
 	for (mv_gppn_t g = 0; g < 1024 && g < a->npages; g++)
 		if (mapped(&a->pmap[g]) && mapped(&b->pmap[g]) &&
-		    memcmp(mv_host_frame(s->host, a->pmap[g].mpn),
-			   mv_host_frame(s->host, b->pmap[g].mpn),
+		    memcmp(mv_host_frame_read(s->host, a->pmap[g].mpn, ba),
+			   mv_host_frame_read(s->host, b->pmap[g].mpn, bb),
 			   MV_PAGE_SIZE) == 0)
 			same++;
 	assert_true(same > 900); /* the boot loads image pages in order */
