@@ -43,8 +43,8 @@ int mv_content_parse(const char *s, enum mv_content *out);
  * (DATA only) is the fraction of the page made of redundant blocks (0 =
  * random, 1 = all redundant), kept in 64ths.
  */
-mv_desc_t mv_content_desc(enum mv_content c, uint64_t name_hash,
-			  uint64_t index, uint64_t key, double compressibility);
+mv_desc_t mv_content_desc(enum mv_content c, uint64_t name_hash, uint64_t index,
+			  uint64_t key, double compressibility);
 /* Fill one page with those bytes: G(mv_content_desc(...)). */
 void mv_content_page(uint8_t *page, enum mv_content c, uint64_t name_hash,
 		     uint64_t index, uint64_t key, double compressibility);

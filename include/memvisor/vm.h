@@ -319,8 +319,7 @@ static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)
 }
 
 /* The descriptor of resident page gppn's frame (MV_DESC_BYTES: bytes). */
-static inline mv_desc_t mv_vm_page_desc(const struct mv_vm *vm,
-					mv_gppn_t gppn)
+static inline mv_desc_t mv_vm_page_desc(const struct mv_vm *vm, mv_gppn_t gppn)
 {
 	return mv_host_frame_desc(vm->host, vm->pmap[gppn].mpn);
 }
@@ -344,8 +343,7 @@ static inline uint8_t *mv_vm_page_bytes(struct mv_vm *vm, mv_gppn_t gppn)
 
 /* Private page gppn (after a write access) now holds G(d): the guest
  * wrote generated content, or a new version. Updates the checksum. */
-static inline void mv_vm_set_desc(struct mv_vm *vm, mv_gppn_t gppn,
-				  mv_desc_t d)
+static inline void mv_vm_set_desc(struct mv_vm *vm, mv_gppn_t gppn, mv_desc_t d)
 {
 	if (mv_vm_page_desc(vm, gppn) != d)
 		mv_host_frame_set_desc(vm->host, vm->pmap[gppn].mpn, d);

@@ -17,16 +17,15 @@ _Static_assert(MV_PROFILE_BUCKET_BYTES == MV_DESC_BUCKET_BYTES &&
 			       MV_PAGE_SIZE / MV_DESC_BUCKET_BYTES,
 	       "profile buckets and the generator's agree");
 
-mv_desc_t mv_content_desc(enum mv_content c, uint64_t name_hash,
-			  uint64_t index, uint64_t key, double compressibility)
+mv_desc_t mv_content_desc(enum mv_content c, uint64_t name_hash, uint64_t index,
+			  uint64_t key, double compressibility)
 {
 	switch (c) {
 	case MV_CONTENT_OS:
 	case MV_CONTENT_APP:
-		return mv_desc_make(c == MV_CONTENT_OS ? MV_DESC_OS
-						       : MV_DESC_APP,
-				    0,
-				    mv_mix64(name_hash ^ mv_mix64(index + c)));
+		return mv_desc_make(
+			c == MV_CONTENT_OS ? MV_DESC_OS : MV_DESC_APP, 0,
+			mv_mix64(name_hash ^ mv_mix64(index + c)));
 	case MV_CONTENT_DATA: {
 		double q = compressibility * 64.0 + 0.5;
 		unsigned param = q < 0 ? 0 : q > 64 ? 64 : (unsigned)q;

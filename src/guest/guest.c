@@ -122,9 +122,9 @@ static int fill_page(struct mv_guest *g, mv_gppn_t p, enum mv_content c,
 		     uint64_t name_hash, uint64_t index, uint64_t key,
 		     double compressibility)
 {
-	return write_desc(g, p,
-			  mv_content_desc(c, name_hash, index, key,
-					  compressibility));
+	return write_desc(
+		g, p,
+		mv_content_desc(c, name_hash, index, key, compressibility));
 }
 
 /* ---- reclaim inside the guest ------------------------------------------- */
@@ -520,8 +520,7 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 			memcpy(&v, b, 8);
 			memcpy(b, &v, 8);
 		}
-	} else if (d == MV_DESC_BYTES ||
-		   (d == MV_DESC_ZERO_PAGE && v != 0)) {
+	} else if (d == MV_DESC_BYTES || (d == MV_DESC_ZERO_PAGE && v != 0)) {
 		mv_vm_page_bytes(g->vm, p); /* b is in that arena page */
 		memcpy(b, &v, 8);
 	} else if (d != MV_DESC_ZERO_PAGE) {

@@ -63,7 +63,7 @@ struct mv_guest {
 	uint8_t *swap;        /* swap_slots * 4 KiB, MAP_NORESERVE; the bytes
 				 of a slot whose descriptor is BYTES */
 	mv_desc_t *swap_desc; /* per slot: what was written (BYTES: bytes) */
-	uint32_t *swap_free; /* free slot stack */
+	uint32_t *swap_free;  /* free slot stack */
 	uint64_t nswap_free;
 
 	int nproc;

@@ -1130,8 +1130,8 @@ static int walk_nested(struct mv_mmu *m, uint64_t gva, int write,
 			if (rc)
 				return rc;
 			/* the table page's frame holds bytes from now */
-			((uint64_t *)mv_host_frame_write(m->host, wh))[i] |=
-				set;
+			((uint64_t *)mv_host_frame_write(m->host,
+							 wh))[i] |= set;
 			mv_vm_wrote(m->vm, tg);
 		}
 		uint64_t next = (v & MV_PTE_ADDR) >> 12;

@@ -151,8 +151,8 @@ struct mv_sharer {
 	struct mv_host *host;
 	struct mv_share_config cfg;
 	mv_share_hash_fn hash;
-	uint64_t zero_hash; /* hash(zero page) under `hash` */
-	struct desc_memo *memo;      /* MEMO_ENTRIES */
+	uint64_t zero_hash;           /* hash(zero page) under `hash` */
+	struct desc_memo *memo;       /* MEMO_ENTRIES */
 	uint8_t buf[2][MV_PAGE_SIZE]; /* materialised pages to compare */
 
 	struct mv_vm **vms; /* in the order added; index = hint's vm */

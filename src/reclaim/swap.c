@@ -291,9 +291,9 @@ static int swap_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
 	 * then takes the descriptor and stays unwritten */
 	uint8_t buf[MV_PAGE_SIZE];
 	mv_desc_t d = sf->desc[s];
-	uint8_t *dst = d != MV_DESC_BYTES ? buf
-					  : mv_host_frame_overwrite(sf->host,
-								    mpn);
+	uint8_t *dst = d != MV_DESC_BYTES
+			       ? buf
+			       : mv_host_frame_overwrite(sf->host, mpn);
 	/* a read cannot fail with "disk full": any injected code is EIO */
 	if (injected(sf) || read_page(sf, s, dst)) {
 		sf->st.read_errors++;

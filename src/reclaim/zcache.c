@@ -178,8 +178,8 @@ static int slot_decompress(const struct mv_zcache *z, uint32_t s, uint8_t *dst)
 }
 
 /* Backing store: fault on a compressed page. */
-static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
-		      mv_mpn_t mpn, uint64_t *ns)
+static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
+		      uint64_t *ns)
 {
 	struct mv_zcache *z = ctx;
 	uint32_t s = vm->pmap[gppn].mpn;
@@ -244,8 +244,8 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 	z->owner = malloc(ns * sizeof *z->owner);
 	z->prev = malloc(ns * sizeof *z->prev);
 	z->next = malloc(ns * sizeof *z->next);
-	if (!z->frame || !z->unused || !z->half || !z->half_pos || !z->len || !z->desc ||
-	    !z->owner || !z->prev || !z->next) {
+	if (!z->frame || !z->unused || !z->half || !z->half_pos || !z->len ||
+	    !z->desc || !z->owner || !z->prev || !z->next) {
 		mv_zcache_destroy(z);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0,
 				    "compression cache",

@@ -257,6 +257,93 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 	fx_close(&f);
 }
 
+static void
+test_disk_blocks_are_given_back_when_pages_come_back_in(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	fx_open(&f, 8, 2048);
+	for (mv_gppn_t g = 0; g < 600; g++)
+		write_page(f.vm, g, 900 + g, NULL);
+	for (mv_gppn_t g = 0; g < 600; g++)
+		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "mv_swapfile_out");
+	struct stat sb;
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	uint64_t full = (uint64_t)sb.st_blocks * 512;
+	assert_true(full >= 3 * MV_MIB); /* three extents */
+	/* the first two extents come back in whole, the third keeps one */
+	for (mv_gppn_t g = 0; g < 599; g++)
+		assert_non_null(mv_vm_access_bytes(f.vm, g, 0));
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 <= full - 2 * MV_MIB);
+	assert_true(sb.st_blocks > 0);
+	assert_int_equal(sb.st_size, 2048 * MV_PAGE_SIZE);
+	/* a punched extent takes pages again */
+	mvt_ok(mv_swapfile_out(f.sf, 0, &err), &err, "mv_swapfile_out");
+	assert_non_null(mv_vm_access_bytes(f.vm, 0, 0));
+	assert_non_null(mv_vm_access_bytes(f.vm, 599, 0));
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	assert_int_equal(sb.st_blocks, 0);
+	fx_check(&f);
+	fx_close(&f);
+}
+
+/* The guest writes generated content G(d) into page g. */
+static void write_desc(struct mv_vm *vm, mv_gppn_t g, mv_desc_t d)
+{
+	assert_non_null(mv_vm_access(vm, g, 1));
+	mv_vm_set_desc(vm, g, d);
+}
+
+static void
+test_a_descriptor_page_is_written_as_its_bytes_and_checked_back(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	uint8_t want[MV_PAGE_SIZE], file[MV_PAGE_SIZE];
+	fx_open(&f, 8, 2048);
+	mv_desc_t d = mv_desc_make(MV_DESC_DATA, 20, 31337);
+	mv_content_fill(want, d);
+	write_desc(f.vm, 3, d);
+	write_desc(f.vm, 4, d);
+	mvt_ok(mv_swapfile_out(f.sf, 3, &err), &err, "mv_swapfile_out");
+	mvt_ok(mv_swapfile_out(f.sf, 4, &err), &err, "mv_swapfile_out");
+	uint32_t slot = f.vm->pmap[3].mpn;
+	int fd = mv_swapfile_fd(f.sf);
+	assert_int_equal(
+		pread(fd, file, MV_PAGE_SIZE, (off_t)slot * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_memory_equal(file, want, MV_PAGE_SIZE); /* real bytes */
+	fx_check(&f);
+
+	/* back in: the frame takes the descriptor, its arena unwritten */
+	assert_non_null(mv_vm_access(f.vm, 3, 0));
+	assert_int_equal(f.vm->pmap[3].state, MV_PS_PRIVATE);
+	assert_int_equal(mv_vm_page_desc(f.vm, 3), d);
+	assert_true(mv_page_is_zero(mv_host_frame(f.h, f.vm->pmap[3].mpn)));
+
+	/* bytes in the file that are not G(d): an I/O error, page kept */
+	uint32_t s4 = f.vm->pmap[4].mpn;
+	file[100] ^= 1;
+	assert_int_equal(
+		pwrite(fd, file, MV_PAGE_SIZE, (off_t)s4 * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_null(mv_vm_access(f.vm, 4, 0));
+	assert_int_equal(f.vm->ctr.page_in_errors, 1);
+	assert_int_equal(stats(f.sf).read_errors, 1);
+	assert_int_equal(f.vm->pmap[4].state, MV_PS_SWAPPED);
+	file[100] ^= 1;
+	assert_int_equal(
+		pwrite(fd, file, MV_PAGE_SIZE, (off_t)s4 * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_non_null(mv_vm_access(f.vm, 4, 0));
+	assert_int_equal(mv_vm_page_desc(f.vm, 4), d);
+	fx_check(&f);
+	fx_close(&f);
+}
+
 /* Where O_TMPFILE is missing: mkstemp, unlinked before it is returned. */
 static void test_the_mkstemp_fallback_leaves_no_name_either(void **state)
 {
@@ -346,7 +433,8 @@ test_creating_a_kept_swap_file_twice_fails_and_names_it(void **state)
 	/* the first file still works and is still the VM's backing store */
 	write_page(f.vm, 2, 2, shadow);
 	mvt_ok(mv_swapfile_out(f.sf, 2, &err), &err, "mv_swapfile_out");
-	assert_memory_equal(mv_vm_access_bytes(f.vm, 2, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 2, 0), shadow,
+			    MV_PAGE_SIZE);
 	/* files without names never collide */
 	struct mv_swapfile *other = NULL;
 	struct mv_vm *vm2 = mvt_vm(f.h, "web01", 4, 1);
@@ -405,7 +493,8 @@ static void assert_write_error_keeps_page(int code)
 	fx_check(&f);
 	/* the disk recovered: the same page swaps out now */
 	mvt_ok(mv_swapfile_out(f.sf, 3, &err), &err, "mv_swapfile_out");
-	assert_memory_equal(mv_vm_access_bytes(f.vm, 3, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 3, 0), shadow,
+			    MV_PAGE_SIZE);
 	fx_close(&f);
 }
 
@@ -646,7 +735,9 @@ static void test_only_private_unpinned_pages_can_be_swapped(void **state)
 	/* out_bytes is for compressed pages only */
 	uint8_t page[MV_PAGE_SIZE] = {0};
 	f.vm->pmap[9].flags = 0;
-	assert_int_equal(mv_swapfile_out_bytes(f.sf, 9, page, MV_DESC_BYTES, &err), MV_EINVAL);
+	assert_int_equal(
+		mv_swapfile_out_bytes(f.sf, 9, page, MV_DESC_BYTES, &err),
+		MV_EINVAL);
 	assert_int_equal(stats(f.sf).used, 0);
 	fx_check(&f);
 	fx_close(&f);
@@ -933,6 +1024,10 @@ int main(void)
 			test_swap_in_from_a_disk_charges_the_hdd_latency),
 		cmocka_unit_test(test_many_pages_swap_out_and_in_in_any_order),
 		cmocka_unit_test(test_swap_file_has_no_name_and_is_sparse),
+		cmocka_unit_test(
+			test_disk_blocks_are_given_back_when_pages_come_back_in),
+		cmocka_unit_test(
+			test_a_descriptor_page_is_written_as_its_bytes_and_checked_back),
 		cmocka_unit_test(test_disk_use_grows_only_with_pages_swapped),
 		cmocka_unit_test(
 			test_the_mkstemp_fallback_leaves_no_name_either),

@@ -115,8 +115,7 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 			const struct mv_pme *y = &b->vm[v]->pmap[g];
 			assert_int_equal(x->state, y->state);
 			if (x->state == MV_PS_PRIVATE ||
-			    x->state == MV_PS_SHARED)
-			{
+			    x->state == MV_PS_SHARED) {
 				/* the same form and the same bytes */
 				uint8_t ba[MV_PAGE_SIZE], bb[MV_PAGE_SIZE];
 				assert_int_equal(

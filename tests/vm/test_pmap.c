@@ -90,7 +90,8 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_counts_add_up(vm);
 
 	/* a read stays on the shared frame */
-	assert_ptr_equal(mv_vm_access_bytes(vm, 1, 0), mv_host_frame(h, shared));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 1, 0),
+			 mv_host_frame(h, shared));
 	/* a write copies: new frame, same bytes, refcount drops */
 	uint8_t *w = mv_vm_access_bytes(vm, 1, 1);
 	assert_ptr_not_equal(w, mv_host_frame(h, shared));
@@ -105,7 +106,8 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_counts_add_up(vm);
 	/* the last sharer writing takes the frame over: no copy */
 	uint64_t free0 = h->nfree;
-	assert_ptr_equal(mv_vm_access_bytes(vm, 0, 1), mv_host_frame(h, shared));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 0, 1),
+			 mv_host_frame(h, shared));
 	assert_int_equal(h->nfree, free0);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 2);
 	assert_int_equal(vm->pmap[0].state, MV_PS_PRIVATE);
@@ -123,7 +125,8 @@ static void test_write_to_zero_shared_page_copies_from_zero_frame(void **state)
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	mv_pmap_set(vm, 5, MV_PS_ZERO, MV_ZERO_MPN);
 	uint64_t free0 = h->nfree;
-	assert_ptr_equal(mv_vm_access_bytes(vm, 5, 0), mv_host_frame(h, MV_ZERO_MPN));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 5, 0),
+			 mv_host_frame(h, MV_ZERO_MPN));
 	assert_int_equal(h->nfree, free0);
 	uint8_t *w = mv_vm_access_bytes(vm, 5, 1);
 	assert_true(mv_page_is_zero(w));
