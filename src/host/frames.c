@@ -260,8 +260,19 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				    (unsigned long long)total_free,
 				    (unsigned long long)h->nfree);
 	uint64_t in_use = 0;
-	for (uint64_t m = 1; m < h->nframes; m++)
+	for (uint64_t m = 1; m < h->nframes; m++) {
 		in_use += h->refcount[m] != 0;
+		/* freeing resets the descriptor: a free frame is BYTES */
+		if (h->refcount[m] == 0 && h->fdesc[m] != MV_DESC_BYTES)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+					    "free frame %llu has descriptor "
+					    "%016llx",
+					    (unsigned long long)m,
+					    (unsigned long long)h->fdesc[m]);
+	}
+	if (h->fdesc[MV_ZERO_MPN] != MV_DESC_ZERO_PAGE)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+				    "the zero frame lost its descriptor");
 	if (in_use + h->nfree != h->nframes - 1)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
 				    "%llu frames in use + %llu free != %llu",

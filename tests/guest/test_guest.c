@@ -1,7 +1,10 @@
 /* Tests of the guest layer: content classes, the guest OS model, workloads. */
 #include <lz4.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "guest/guest.h"
 #include "support/mvtest.h"
 
 static uint64_t h(const char *s)
@@ -242,6 +245,54 @@ test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
 	assert_int_equal(st.oom_kills, 0);
 	/* the VM never holds more pages than it has */
 	assert_true(r.vm->count[MV_PS_PRIVATE] <= r.vm->npages);
+	rig_down(&r);
+}
+
+/*
+ * Generated pages stay descriptors: first touch, writes (new versions),
+ * guest swap out and back in. The guest's swap device stores them as
+ * descriptors, so not one page of its byte area is resident.
+ */
+static void
+test_generated_pages_stay_descriptors_through_guest_swap(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 2 * MV_MIB;
+	gc.swap_bytes = 32 * MV_MIB;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 24, 100000);
+	w->write_ratio = 0.5;
+	w->content = MV_CONTENT_DATA;
+	struct rig r;
+	rig_up(&r, 64, 16, &gc);
+	rig_run(&r, 300);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_true(st.swap_out > 1000 && st.swap_in > 100);
+	uint64_t desc = 0, in_swap = 0;
+	for (mv_gppn_t p = 0; p < r.vm->npages; p++)
+		if (r.vm->pmap[p].state == MV_PS_PRIVATE)
+			desc += mv_desc_class(mv_vm_page_desc(r.vm, p)) ==
+				MV_DESC_DATA;
+	assert_true(desc > r.vm->npages / 2);
+	const struct gproc *pr = &r.g->proc[0];
+	for (uint64_t v = 0; v < pr->nvpages; v++)
+		if (pr->pte[v] & PTE_SWAP) {
+			in_swap++;
+			assert_int_equal(
+				mv_desc_class(
+					r.g->swap_desc[pr->pte[v] & ~PTE_SWAP]),
+				MV_DESC_DATA);
+		}
+	assert_true(in_swap > 1000);
+	/* the swap device's bytes were never written */
+	size_t n = r.g->swap_slots;
+	unsigned char *vec = malloc(n);
+	assert_int_equal(mincore(r.g->swap, n * MV_PAGE_SIZE, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(vec[i] & 1, 0);
+	free(vec);
 	rig_down(&r);
 }
 
@@ -506,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_every_workload_touches_its_whole_set),
 		cmocka_unit_test(
 			test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
+		cmocka_unit_test(
+			test_generated_pages_stay_descriptors_through_guest_swap),
 		cmocka_unit_test(test_guest_without_swap_counts_oom),
 		cmocka_unit_test(
 			test_windows_zeroes_freed_pages_linux_does_not),
