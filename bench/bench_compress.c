@@ -106,7 +106,7 @@ static void synth_pages(struct pages *p)
 		while (pick >= MIX[k].percent)
 			pick -= MIX[k++].percent;
 		uint64_t name = MIX[k].c == MV_CONTENT_OS ? os : app;
-		mv_content_fill(p->bytes + i * MV_PAGE_SIZE, MIX[k].c, name, i,
+		mv_content_page(p->bytes + i * MV_PAGE_SIZE, MIX[k].c, name, i,
 				i, MIX[k].comp);
 	}
 }

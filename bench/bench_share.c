@@ -51,7 +51,7 @@ static void die(const char *what, const struct mv_error *err)
 static void fill_vm(struct mv_vm *vm, int distinct, uint64_t seed)
 {
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
-		uint64_t *w = (uint64_t *)mv_vm_access(vm, g, 1);
+		uint64_t *w = (uint64_t *)mv_vm_access_bytes(vm, g, 1);
 		if (!w)
 			die("guest write", NULL);
 		uint64_t key = distinct ? seed ^ (g << 20) : seed;

@@ -37,23 +37,27 @@ const char *mv_content_name(enum mv_content c);
 int mv_content_parse(const char *s, enum mv_content *out);
 
 /*
- * Fill one page with content class c. name is the image or application
- * name (OS/APP), index the page's index in it; for DATA and RANDOM, key
- * makes the bytes unique. compressibility (DATA only) is the fraction of the
- * page made of redundant blocks (0 = random, 1 = all redundant).
+ * The descriptor (host.h) of a page of content class c. name_hash is the
+ * image or application name's hash (OS/APP), index the page's index in
+ * it; for DATA and RANDOM, key makes the bytes unique. compressibility
+ * (DATA only) is the fraction of the page made of redundant blocks (0 =
+ * random, 1 = all redundant), kept in 64ths.
  */
-void mv_content_fill(uint8_t *page, enum mv_content c, uint64_t name_hash,
+mv_desc_t mv_content_desc(enum mv_content c, uint64_t name_hash, uint64_t index,
+			  uint64_t key, double compressibility);
+/* Fill one page with those bytes: G(mv_content_desc(...)). */
+void mv_content_page(uint8_t *page, enum mv_content c, uint64_t name_hash,
 		     uint64_t index, uint64_t key, double compressibility);
 
 struct mv_profile;
 struct mv_profile_page;
 /*
- * Fill one page of a content profile (image.h): zeros, or bytes that are
- * a function of d->key and compress with LZ4 into bucket d->bucket.
+ * The descriptor of one page of a content profile (image.h): zeros, or
+ * bytes that are a function of d->key and compress with LZ4 into bucket
+ * d->bucket; and the page filled with them.
  */
+mv_desc_t mv_content_profile_desc(const struct mv_profile_page *d);
 void mv_content_fill_profile(uint8_t *page, const struct mv_profile_page *d);
-/* LZ4 (default level) size of one page. */
-int mv_content_lz4_size(const uint8_t *page);
 
 enum mv_wl_kind {
 	MV_WL_STEADY, /* fixed working set, accessed at `rate` */

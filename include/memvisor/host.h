@@ -9,6 +9,15 @@
  * refcount is not tracked (any number of zero-shared pages may map it).
  * Free frames are kept per node on LIFO stacks, so recently freed (cache
  * warm) frames are reused first, as allocators do.
+ *
+ * Content descriptors (src/host/content.c). A frame whose content is a
+ * pure function of a 64-bit descriptor holds the descriptor instead of
+ * bytes: fdesc[mpn] != MV_DESC_BYTES. Its arena page is then never
+ * written and stays all zeros (never touched, or dropped with
+ * MADV_DONTNEED when the frame took its descriptor), so it costs this
+ * process no memory. Whoever needs the bytes materialises them
+ * (mv_host_frame_read); whoever writes arbitrary bytes makes the frame
+ * BYTES first (mv_host_frame_write, mv_host_frame_overwrite).
  */
 #ifndef MEMVISOR_HOST_H
 #define MEMVISOR_HOST_H
@@ -16,6 +25,62 @@
 #include "memvisor/core.h"
 
 typedef uint32_t mv_mpn_t;
+
+/*
+ * A content descriptor: class:3 | param:7 | key:54. The page's bytes are
+ * G(desc) (mv_content_fill) and nothing else. Class 0 is no descriptor:
+ * the bytes are in the arena.
+ */
+typedef uint64_t mv_desc_t;
+
+enum mv_desc_class {
+	MV_DESC_BYTES = 0,  /* the arena holds the bytes */
+	MV_DESC_ZERO = 1,   /* all zeros */
+	MV_DESC_OS = 2,     /* page of an OS image; about 8% all zeros */
+	MV_DESC_APP = 3,    /* page of an application */
+	MV_DESC_DATA = 4,   /* private data; param: compressibility/64 */
+	MV_DESC_RANDOM = 5, /* incompressible */
+	MV_DESC_PROFILE = 6 /* a content profile's page; param: LZ4 bucket */
+};
+
+#define MV_DESC_KEY_BITS 54
+#define MV_DESC_KEY_MASK ((UINT64_C(1) << MV_DESC_KEY_BITS) - 1)
+/* The zero page's descriptor (class zero, param and key 0). */
+#define MV_DESC_ZERO_PAGE ((mv_desc_t)MV_DESC_ZERO << 61)
+/* Bytes of one LZ4 bucket of a profile page (image.h's buckets). */
+#define MV_DESC_BUCKET_BYTES 256
+
+static inline mv_desc_t mv_desc_make(enum mv_desc_class c, unsigned param,
+				     uint64_t key)
+{
+	return (mv_desc_t)c << 61 | (mv_desc_t)(param & 127) << 54 |
+	       (key & MV_DESC_KEY_MASK);
+}
+
+static inline enum mv_desc_class mv_desc_class(mv_desc_t d)
+{
+	return (enum mv_desc_class)(d >> 61);
+}
+
+static inline unsigned mv_desc_param(mv_desc_t d)
+{
+	return (unsigned)(d >> 54) & 127;
+}
+
+static inline uint64_t mv_desc_key(mv_desc_t d)
+{
+	return d & MV_DESC_KEY_MASK;
+}
+
+/* A guest write of value v to a descriptor page: a new version, the same
+ * class and parameter under key H54(key, v). Zero pages stay zero only
+ * for v == 0; the caller turns them into bytes otherwise. */
+mv_desc_t mv_desc_version(mv_desc_t d, uint64_t v);
+
+/* Write G(d) (4096 bytes) to page; d is not MV_DESC_BYTES. */
+void mv_content_fill(uint8_t *page, mv_desc_t d);
+/* LZ4 (default level) size of a 4 KiB page. */
+int mv_content_lz4_size(const uint8_t *page);
 #define MV_MPN_NONE UINT32_MAX
 #define MV_ZERO_MPN 0u
 #define MV_MAX_NODES 8
@@ -25,6 +90,10 @@ enum {
 	/* a page-sharing frame: read-only, mapped copy-on-write by every
 	 * guest page that holds it; cleared when the frame is freed */
 	MV_FRAME_SHARED = 1u << 0,
+	/* the arena page may hold bytes (and this process's memory): set
+	 * when the frame was last handed out as BYTES; cleared when its
+	 * page is dropped on taking a descriptor */
+	MV_FRAME_WRITTEN = 1u << 1,
 };
 
 /* Fault latencies charged to a VM as stall time (ns). */
@@ -73,11 +142,15 @@ struct mv_host {
 	uint8_t *arena;     /* nframes * 4 KiB of real bytes */
 	uint32_t *refcount; /* per frame */
 	uint8_t *fflags;    /* per frame: MV_FRAME_* */
+	mv_desc_t *fdesc;   /* per frame: its descriptor or MV_DESC_BYTES
+			       (MAP_NORESERVE: untouched entries are free) */
 	int nnodes;
 	struct mv_host_node node[MV_MAX_NODES];
 	uint64_t nfree;         /* over all nodes */
 	uint64_t allocs, frees; /* lifetime counters */
 	uint64_t remote_allocs; /* allocations served by a non-preferred node */
+	uint64_t drops; /* arena pages dropped (MADV_DONTNEED) when a written
+			   frame took a descriptor */
 };
 
 /* Create a host; MV_EINVAL for impossible sizes (err says which field). */
@@ -87,19 +160,44 @@ void mv_host_destroy(struct mv_host *h);
 
 /*
  * Allocate a frame, preferring node `node` (-1: any), falling back to the
- * others in order. Refcount becomes 1. Contents are whatever the frame held
- * before (callers zero or copy). Returns MV_MPN_NONE when the host is full.
+ * others in order. Refcount becomes 1. It is a BYTES frame whose contents
+ * are whatever it held before (callers set a descriptor, or zero or copy).
+ * Returns MV_MPN_NONE when the host is full.
  */
 mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node);
 /* Take one more reference on a frame in use. */
 void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn);
-/* Drop a reference; the frame returns to its node's free list at zero. */
+/* Drop a reference; the frame returns to its node's free list at zero,
+ * its descriptor reset to MV_DESC_BYTES. */
 void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn);
 
 static inline uint8_t *mv_host_frame(const struct mv_host *h, mv_mpn_t mpn)
 {
 	return h->arena + ((uint64_t)mpn << MV_PAGE_SHIFT);
 }
+
+static inline mv_desc_t mv_host_frame_desc(const struct mv_host *h,
+					   mv_mpn_t mpn)
+{
+	return h->fdesc[mpn];
+}
+
+/*
+ * The frame's 4096 bytes: the arena for a BYTES frame (and for a zero
+ * descriptor, whose arena page is all zeros), else G(desc) materialised
+ * into buf (4096 bytes, the caller's). The arena is never written.
+ */
+const uint8_t *mv_host_frame_read(const struct mv_host *h, mv_mpn_t mpn,
+				  uint8_t *buf);
+/* Make the frame BYTES, materialising its descriptor into the arena once;
+ * return the arena, to be written. Not the zero frame. */
+uint8_t *mv_host_frame_write(struct mv_host *h, mv_mpn_t mpn);
+/* Make the frame BYTES without materialising (the caller writes what it
+ * will read back: a copy, a read from disk, a cache frame's halves). */
+uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn);
+/* Give the frame descriptor d (not MV_DESC_BYTES): its content is G(d).
+ * An arena page that may hold bytes is dropped (MADV_DONTNEED). */
+void mv_host_frame_set_desc(struct mv_host *h, mv_mpn_t mpn, mv_desc_t d);
 
 static inline int mv_host_frame_node(const struct mv_host *h, mv_mpn_t mpn)
 {

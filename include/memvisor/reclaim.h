@@ -90,7 +90,7 @@ struct mv_swap_stats {
 	uint64_t disk_bytes; /* disk the file really takes (st_blocks *
 				512 when the stats are read): grows in
 				1 MiB extents as slots are first used,
-				never shrinks during a run, so the peak */
+				shrinks as extents empty (holes punched) */
 };
 
 struct mv_swapfile;
@@ -121,9 +121,11 @@ void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
 		    struct mv_error *err);
 /* Swap out bytes of a page that is not resident (compression cache
- * eviction): on success the page is marked swapped. */
+ * eviction), whose descriptor is d (MV_DESC_BYTES: none): on success the
+ * page is marked swapped. */
 int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
-			  const uint8_t *bytes, struct mv_error *err);
+			  const uint8_t *bytes, mv_desc_t d,
+			  struct mv_error *err);
 void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st);
 /* Host memory its books take (free-slot stack, in-use bitmap). */
 uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf);

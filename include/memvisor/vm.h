@@ -105,15 +105,17 @@ struct mv_vm;
 
 /*
  * A backing store for non-resident pages (compression cache, swap file).
- * page_in copies the page into dst, frees its slot and returns the latency
- * to charge in *ns; peek copies it without changing anything (used by the
+ * page_in gives the newly allocated frame mpn the page's content (its
+ * descriptor, or its bytes through mv_host_frame_overwrite), frees its
+ * slot and returns the latency to charge in *ns; peek copies the page's
+ * materialised bytes into dst without changing anything (used by the
  * invariant checker); discard frees the slot of a page whose contents the
  * guest gave up (balloon). page_in and peek return 0 or a negative MV_E*
  * code. The vm layer changes the page's state after page_in / discard.
  */
 struct mv_backing_ops {
 	int (*page_in)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
-		       uint8_t *dst, uint64_t *ns);
+		       mv_mpn_t mpn, uint64_t *ns);
 	int (*peek)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 		    uint8_t *dst);
 	void (*discard)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
@@ -241,10 +243,15 @@ static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 }
 
 /*
- * The one access path: return the bytes of guest page gppn, resident and,
- * for a write, private (breaking sharing first). NULL means the VM could not
- * get a frame (host out of memory or allocation blocked): the caller retries
- * later; the wait has been charged. Never NULL for a resident private page.
+ * The one access path: make guest page gppn resident and, for a write,
+ * private (breaking sharing first), and return its frame's arena page.
+ * The arena holds the page's bytes only for a BYTES frame (and zeros for
+ * a zero descriptor); a frame with another descriptor reads as zeros
+ * there. So a caller that reads the content uses mv_vm_page_read, one
+ * that writes bytes mv_vm_page_bytes, and a writer of generated content
+ * mv_vm_set_desc. NULL means the VM could not get a frame (host out of
+ * memory or allocation blocked): the caller retries later; the wait has
+ * been charged. Never NULL for a resident private page.
  */
 static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn, int write)
 {
@@ -256,6 +263,25 @@ static inline uint8_t *mv_vm_access(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		return mv_host_frame(vm->host, e->mpn);
 	}
 	return mv_vm_fault(vm, gppn, write);
+}
+
+/*
+ * mv_vm_access for a caller that reads or writes the page's bytes through
+ * the pointer it returns (tests, tools): a frame with a descriptor other
+ * than zero is made BYTES first, materialised once into the arena (where
+ * it then costs memory). The guest model uses mv_vm_access and the
+ * descriptor calls below instead.
+ */
+static inline uint8_t *mv_vm_access_bytes(struct mv_vm *vm, mv_gppn_t gppn,
+					  int write)
+{
+	uint8_t *p = mv_vm_access(vm, gppn, write);
+	if (p) {
+		mv_desc_t d = mv_host_frame_desc(vm->host, vm->pmap[gppn].mpn);
+		if (d != MV_DESC_BYTES && (write || d != MV_DESC_ZERO_PAGE))
+			p = mv_host_frame_write(vm->host, vm->pmap[gppn].mpn);
+	}
+	return p;
 }
 
 /*
@@ -282,12 +308,46 @@ static inline double mv_vm_run_fraction(struct mv_vm *vm, uint64_t dt_ns)
 	return run;
 }
 
+/* Verification: expect[gppn] = XXH3 of the page's materialised bytes. */
+void mv_vm_wrote_slow(struct mv_vm *vm, mv_gppn_t gppn);
+
 /* Record that the guest finished writing gppn (updates the checksum). */
 static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	if (mv_unlikely(vm->expect != NULL))
-		vm->expect[gppn] = mv_page_hash(
-			mv_host_frame(vm->host, vm->pmap[gppn].mpn));
+		mv_vm_wrote_slow(vm, gppn);
+}
+
+/* The descriptor of resident page gppn's frame (MV_DESC_BYTES: bytes). */
+static inline mv_desc_t mv_vm_page_desc(const struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return mv_host_frame_desc(vm->host, vm->pmap[gppn].mpn);
+}
+
+/* Resident page gppn's bytes: the arena, or materialised into buf. */
+static inline const uint8_t *mv_vm_page_read(const struct mv_vm *vm,
+					     mv_gppn_t gppn, uint8_t *buf)
+{
+	return mv_host_frame_read(vm->host, vm->pmap[gppn].mpn, buf);
+}
+
+/*
+ * Private page gppn (after a write access) is about to get arbitrary
+ * bytes: make its frame BYTES (materialising its descriptor once) and
+ * return the arena page to write. The caller then calls mv_vm_wrote.
+ */
+static inline uint8_t *mv_vm_page_bytes(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return mv_host_frame_write(vm->host, vm->pmap[gppn].mpn);
+}
+
+/* Private page gppn (after a write access) now holds G(d): the guest
+ * wrote generated content, or a new version. Updates the checksum. */
+static inline void mv_vm_set_desc(struct mv_vm *vm, mv_gppn_t gppn, mv_desc_t d)
+{
+	if (mv_vm_page_desc(vm, gppn) != d)
+		mv_host_frame_set_desc(vm->host, vm->pmap[gppn].mpn, d);
+	mv_vm_wrote(vm, gppn);
 }
 
 /*

@@ -92,17 +92,29 @@ static void free_push(struct mv_guest *g, mv_gppn_t p)
 	g->free[g->nfree++] = (uint32_t)p;
 }
 
-/* Write a page's whole contents as the guest does (memset/memcpy). */
+/*
+ * Write a page's whole contents as the guest does (memcpy): src's bytes.
+ * The frame holds bytes from then on.
+ */
 static int write_page(struct mv_guest *g, mv_gppn_t p, const uint8_t *src)
 {
-	uint8_t *dst = mv_vm_access(g->vm, p, 1);
-	if (!dst)
+	if (!mv_vm_access(g->vm, p, 1))
 		return MV_EAGAIN;
-	if (src)
-		memcpy(dst, src, MV_PAGE_SIZE);
-	else
-		memset(dst, 0, MV_PAGE_SIZE);
+	memcpy(mv_vm_page_bytes(g->vm, p), src, MV_PAGE_SIZE);
 	mv_vm_wrote(g->vm, p);
+	return 0;
+}
+
+/*
+ * Write a page's whole contents with generated content G(d) (memset for
+ * zeros, a program's fill): the hypervisor sees the write; the frame
+ * holds the descriptor, and no byte of the arena is written.
+ */
+static int write_desc(struct mv_guest *g, mv_gppn_t p, mv_desc_t d)
+{
+	if (!mv_vm_access(g->vm, p, 1))
+		return MV_EAGAIN;
+	mv_vm_set_desc(g->vm, p, d);
 	return 0;
 }
 
@@ -110,12 +122,9 @@ static int fill_page(struct mv_guest *g, mv_gppn_t p, enum mv_content c,
 		     uint64_t name_hash, uint64_t index, uint64_t key,
 		     double compressibility)
 {
-	uint8_t *dst = mv_vm_access(g->vm, p, 1);
-	if (!dst)
-		return MV_EAGAIN;
-	mv_content_fill(dst, c, name_hash, index, key, compressibility);
-	mv_vm_wrote(g->vm, p);
-	return 0;
+	return write_desc(
+		g, p,
+		mv_content_desc(c, name_hash, index, key, compressibility));
 }
 
 /* ---- reclaim inside the guest ------------------------------------------- */
@@ -151,7 +160,11 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	if (!src)
 		return MV_EAGAIN;
 	uint32_t slot = g->swap_free[--g->nswap_free];
-	memcpy(g->swap + (uint64_t)slot * MV_PAGE_SIZE, src, MV_PAGE_SIZE);
+	/* generated content is stored as its descriptor, bytes as bytes */
+	g->swap_desc[slot] = mv_vm_page_desc(g->vm, p);
+	if (g->swap_desc[slot] == MV_DESC_BYTES)
+		memcpy(g->swap + (uint64_t)slot * MV_PAGE_SIZE, src,
+		       MV_PAGE_SIZE);
 	struct gproc *pr = &g->proc[g->page[p].owner];
 	pr->pte[g->page[p].index] = PTE_SWAP | slot;
 	pr->rss--;
@@ -277,12 +290,7 @@ static int fill_anon(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	if (w->cfg.profile) { /* a real image's mix: image.h, profiles */
 		struct mv_profile_page d;
 		mv_profile_page(w->cfg.profile, vpn, &d);
-		uint8_t *dst = mv_vm_access(g->vm, p, 1);
-		if (!dst)
-			return MV_EAGAIN;
-		mv_content_fill_profile(dst, &d);
-		mv_vm_wrote(g->vm, p);
-		return 0;
+		return write_desc(g, p, mv_content_profile_desc(&d));
 	}
 	uint64_t key = mv_mix64(g->seed ^ ((uint64_t)w->proc << 40) ^ vpn);
 	return fill_page(g, p, w->cfg.content, w->name_hash, vpn, key,
@@ -309,7 +317,11 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	}
 	if (pte & PTE_SWAP) {
 		uint32_t slot = pte & ~PTE_SWAP;
-		rc = write_page(g, p, g->swap + (uint64_t)slot * MV_PAGE_SIZE);
+		rc = g->swap_desc[slot] != MV_DESC_BYTES
+			     ? write_desc(g, p, g->swap_desc[slot])
+			     : write_page(g, p,
+					  g->swap + (uint64_t)slot *
+							    MV_PAGE_SIZE);
 		if (rc) {
 			unalloc_page(g, p, zeroed);
 			return rc;
@@ -381,7 +393,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
 		int rc = v0 + k < pr->nvpages
 				 ? fill_anon(g, w, v0 + k, base + k)
-				 : write_page(g, base + k, NULL);
+				 : write_desc(g, base + k, MV_DESC_ZERO_PAGE);
 		if (rc)
 			return rc; /* the page stays in the pool */
 	}
@@ -471,24 +483,51 @@ static void mmu_free_table(void *ctx, mv_gppn_t p)
 	free_push(ctx, p);
 }
 
-/* The program reads or writes the 8 bytes at b in guest page p. */
+/* The program reads the 8 bytes at b in guest page p (accessed): a
+ * descriptor page's bytes are not materialised for it, its descriptor
+ * stands for them (the value only feeds the sink). */
+static void read_word(struct mv_guest *g, mv_gppn_t p, const uint8_t *b)
+{
+	mv_desc_t d = mv_vm_page_desc(g->vm, p);
+	uint64_t v = d;
+	if (d == MV_DESC_BYTES)
+		memcpy(&v, b, 8);
+	g->sink += v;
+}
+
+/*
+ * The program reads or writes the 8 bytes at b in guest page p. A write
+ * to a page with a descriptor makes a new version of it (the same class,
+ * another key: mv_desc_version), where a write to bytes replaces one
+ * word; either way its hash changes, sharing breaks, and its LZ4 size
+ * stays that of its class. Zeros written to a zero page change nothing;
+ * another value written to one gives bytes (its arena page is zeros).
+ */
 static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 		     uint8_t *b, int write)
 {
-	if (write) {
-		uint64_t v = w->cfg.content == MV_CONTENT_ZERO
-				     ? 0
-				     : mv_rng_next(&w->rng);
-		if (w->cfg.profile) /* a profile's page keeps the image's
-				       bytes: the write stores them again */
-			memcpy(&v, b, 8);
-		memcpy(b, &v, 8);
-		mv_vm_wrote(g->vm, p);
-	} else {
-		uint64_t v;
-		memcpy(&v, b, 8);
-		g->sink += v;
+	if (!write) {
+		read_word(g, p, b);
+		return;
 	}
+	uint64_t v = w->cfg.content == MV_CONTENT_ZERO ? 0
+						       : mv_rng_next(&w->rng);
+	mv_desc_t d = mv_vm_page_desc(g->vm, p);
+	if (w->cfg.profile) {
+		/* a profile's page keeps the image's bytes: the write stores
+		 * them again (a descriptor stays as it is) */
+		if (d == MV_DESC_BYTES) {
+			memcpy(&v, b, 8);
+			memcpy(b, &v, 8);
+		}
+	} else if (d == MV_DESC_BYTES || (d == MV_DESC_ZERO_PAGE && v != 0)) {
+		mv_vm_page_bytes(g->vm, p); /* b is in that arena page */
+		memcpy(b, &v, 8);
+	} else if (d != MV_DESC_ZERO_PAGE) {
+		mv_vm_set_desc(g->vm, p, mv_desc_version(d, v));
+		return;
+	}
+	mv_vm_wrote(g->vm, p);
 }
 
 /*
@@ -632,6 +671,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->cache = calloc(g->os_pages + 1, sizeof *g->cache);
 	g->swap_slots = cfg->swap_bytes / MV_PAGE_SIZE;
 	g->swap_free = malloc((g->swap_slots + 1) * sizeof *g->swap_free);
+	g->swap_desc = calloc(g->swap_slots + 1, sizeof *g->swap_desc);
 	if (g->swap_slots) {
 		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
 			       PROT_READ | PROT_WRITE,
@@ -641,7 +681,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	}
 	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free ||
 	    !g->zeroed || !g->balloon || !g->cache || !g->swap_free ||
-	    (g->swap_slots && !g->swap)) {
+	    !g->swap_desc || (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
 				    vm->cfg.source_line, "guest",
@@ -739,6 +779,7 @@ void mv_guest_destroy(struct mv_guest *g)
 	if (g->swap)
 		munmap(g->swap, g->swap_slots * MV_PAGE_SIZE);
 	free(g->swap_free);
+	free(g->swap_desc);
 	free(g->cache);
 	free(g->zeroed);
 	free(g->balloon);
@@ -839,7 +880,7 @@ static void run_os(struct mv_guest *g, uint64_t n)
 		const uint8_t *b = mv_vm_access(g->vm, p, 0);
 		if (!b)
 			return;
-		g->sink += b[(i * 64) & (MV_PAGE_SIZE - 1)];
+		read_word(g, p, b + ((i * 64) & (MV_PAGE_SIZE - 1)));
 		g->os_done++;
 	}
 }
@@ -849,7 +890,7 @@ static void run_zeroer(struct mv_guest *g, uint64_t n)
 {
 	while (n-- && g->nfree) {
 		mv_gppn_t p = g->free[g->nfree - 1];
-		if (write_page(g, p, NULL) != 0)
+		if (write_desc(g, p, MV_DESC_ZERO_PAGE) != 0)
 			return;
 		g->nfree--;
 		set_kind(g, p, GK_ZEROED);

@@ -58,10 +58,12 @@ struct mv_guest {
 	struct mv_rng os_rng;
 	double os_credit;
 
-	/* guest swap device: slots of real bytes */
+	/* guest swap device: slots of real bytes, or of a descriptor */
 	uint64_t swap_slots;
-	uint8_t *swap;       /* swap_slots * 4 KiB, MAP_NORESERVE */
-	uint32_t *swap_free; /* free slot stack */
+	uint8_t *swap;        /* swap_slots * 4 KiB, MAP_NORESERVE; the bytes
+				 of a slot whose descriptor is BYTES */
+	mv_desc_t *swap_desc; /* per slot: what was written (BYTES: bytes) */
+	uint32_t *swap_free;  /* free slot stack */
 	uint64_t nswap_free;
 
 	int nproc;

@@ -11,7 +11,23 @@
  *
  * Frame 0 is the zero frame: all zeros, never written, never freed. Every
  * zero-shared guest page maps it, as ESX maps zero pages to one machine
- * page and Linux KSM (use_zero_pages) to the kernel's zero page.
+ * page and Linux KSM (use_zero_pages) to the kernel's zero page. Its
+ * descriptor is the zero page's.
+ *
+ * Descriptors (host.h). fdesc is a second MAP_NORESERVE array, 8 bytes a
+ * frame, backed only where frames were used. Invariant: the arena page of
+ * a frame with a descriptor is all zeros. It holds because a frame takes a
+ * descriptor either never written (a fresh frame) or after its page is
+ * dropped with MADV_DONTNEED (which reads back as zeros), and nothing
+ * writes it until mv_host_frame_write / _overwrite make it BYTES again.
+ * MV_FRAME_WRITTEN says which frames need the drop: it is set whenever a
+ * frame is (or is freed as) BYTES, so a frame fresh from the arena or one
+ * that never left descriptor form costs no system call.
+ *
+ * The arena is not advised MADV_HUGEPAGE: with descriptors most frames
+ * are never written, and the few that are (page tables, compression-cache
+ * frames, trace data) lie scattered, so a 2 MiB page per written 4 KiB
+ * would multiply the memory they cost.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -48,9 +64,14 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	h->fflags = calloc(h->nframes, sizeof *h->fflags);
 	void *a = mmap(NULL, h->nframes * MV_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!h->refcount || !h->fflags || a == MAP_FAILED) {
+	void *d = mmap(NULL, h->nframes * sizeof *h->fdesc,
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!h->refcount || !h->fflags || a == MAP_FAILED || d == MAP_FAILED) {
 		if (a != MAP_FAILED)
 			munmap(a, h->nframes * MV_PAGE_SIZE);
+		if (d != MAP_FAILED)
+			munmap(d, h->nframes * sizeof *h->fdesc);
 		free(h->refcount);
 		free(h->fflags);
 		free(h);
@@ -59,13 +80,10 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 				    (unsigned long long)cfg->mem_bytes);
 	}
 	h->arena = a;
+	h->fdesc = d;
 	/* Nobody may ever write the zero frame: make that a crash, not a
 	 * silent corruption of every zero-shared page. */
 	mprotect(h->arena, MV_PAGE_SIZE, PROT_READ);
-	/* Back the arena with transparent huge pages where the kernel allows:
-	 * one kernel fault per 2 MiB instead of per 4 KiB of host memory the
-	 * simulation touches first (simulated frames are unaffected). */
-	madvise(h->arena, h->nframes * MV_PAGE_SIZE, MADV_HUGEPAGE);
 
 	uint64_t usable = h->nframes - 1;
 	uint64_t per = usable / (uint64_t)h->nnodes;
@@ -88,6 +106,7 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	h->nfree = usable;
 	h->refcount[MV_ZERO_MPN] = 1; /* pinned; never tracked further */
 	h->fflags[MV_ZERO_MPN] = MV_FRAME_SHARED;
+	h->fdesc[MV_ZERO_MPN] = MV_DESC_ZERO_PAGE;
 	*out = h;
 	return 0;
 }
@@ -100,6 +119,8 @@ void mv_host_destroy(struct mv_host *h)
 		free(h->node[i].stack);
 	if (h->arena)
 		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
+	if (h->fdesc)
+		munmap(h->fdesc, h->nframes * sizeof *h->fdesc);
 	free(h->refcount);
 	free(h->fflags);
 	free(h);
@@ -157,12 +178,59 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 	assert(h->refcount[mpn] > 0);
 	if (--h->refcount[mpn])
 		return;
-	h->fflags[mpn] = 0;
+	/* a BYTES frame may have been written by anyone holding it */
+	h->fflags[mpn] = h->fdesc[mpn] == MV_DESC_BYTES
+				 ? MV_FRAME_WRITTEN
+				 : h->fflags[mpn] & MV_FRAME_WRITTEN;
+	h->fdesc[mpn] = MV_DESC_BYTES;
 	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
 	n->stack[n->nstack++] = mpn;
 	n->nfree++;
 	h->nfree++;
 	h->frees++;
+}
+
+const uint8_t *mv_host_frame_read(const struct mv_host *h, mv_mpn_t mpn,
+				  uint8_t *buf)
+{
+	mv_desc_t d = h->fdesc[mpn];
+	/* a zero descriptor's arena page is all zeros (the invariant) */
+	if (d == MV_DESC_BYTES || d == MV_DESC_ZERO_PAGE)
+		return mv_host_frame(h, mpn);
+	mv_content_fill(buf, d);
+	return buf;
+}
+
+uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn)
+{
+	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
+	h->fdesc[mpn] = MV_DESC_BYTES;
+	h->fflags[mpn] |= MV_FRAME_WRITTEN;
+	return mv_host_frame(h, mpn);
+}
+
+uint8_t *mv_host_frame_write(struct mv_host *h, mv_mpn_t mpn)
+{
+	mv_desc_t d = h->fdesc[mpn];
+	uint8_t *p = mv_host_frame_overwrite(h, mpn);
+	/* the arena page of a descriptor frame is zeros: G(zero) already */
+	if (d != MV_DESC_BYTES && d != MV_DESC_ZERO_PAGE)
+		mv_content_fill(p, d);
+	return p;
+}
+
+void mv_host_frame_set_desc(struct mv_host *h, mv_mpn_t mpn, mv_desc_t d)
+{
+	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
+	assert(d != MV_DESC_BYTES);
+	if (h->fflags[mpn] & MV_FRAME_WRITTEN) {
+		/* the one system call of the transition: the page reads back
+		 * as zeros and costs no memory until written again */
+		madvise(mv_host_frame(h, mpn), MV_PAGE_SIZE, MADV_DONTNEED);
+		h->fflags[mpn] &= (uint8_t)~MV_FRAME_WRITTEN;
+		h->drops++;
+	}
+	h->fdesc[mpn] = d;
 }
 
 int mv_host_check(const struct mv_host *h, struct mv_error *err)
@@ -192,8 +260,19 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				    (unsigned long long)total_free,
 				    (unsigned long long)h->nfree);
 	uint64_t in_use = 0;
-	for (uint64_t m = 1; m < h->nframes; m++)
+	for (uint64_t m = 1; m < h->nframes; m++) {
 		in_use += h->refcount[m] != 0;
+		/* freeing resets the descriptor: a free frame is BYTES */
+		if (h->refcount[m] == 0 && h->fdesc[m] != MV_DESC_BYTES)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+					    "free frame %llu has descriptor "
+					    "%016llx",
+					    (unsigned long long)m,
+					    (unsigned long long)h->fdesc[m]);
+	}
+	if (h->fdesc[MV_ZERO_MPN] != MV_DESC_ZERO_PAGE)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+				    "the zero frame lost its descriptor");
 	if (in_use + h->nfree != h->nframes - 1)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
 				    "%llu frames in use + %llu free != %llu",

@@ -39,7 +39,7 @@
  * inverse at rank(j) / contents, rank the same kind of scatter over the
  * class's contents, so each bucket gets exactly its share of the class
  * (all of it when every content was sampled) and any part of the class a
- * spread-out sample; the bytes (src/guest/content.c) are then made to
+ * spread-out sample; the bytes (src/host/content.c) are then made to
  * land there.
  */
 #include <errno.h>

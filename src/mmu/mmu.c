@@ -362,11 +362,14 @@ static unsigned pa_index(mv_gppn_t g, int level)
 }
 
 /* Entry idx of guest table page t, as the guest kernel or the hypervisor
- * (not the walker) reaches it; write makes the page private first. */
+ * (not the walker) reaches it; write makes the page private first, and
+ * its frame BYTES (a new table is a zero descriptor until written). */
 static uint64_t *guest_entry(struct mv_mmu *m, mv_gppn_t t, unsigned idx,
 			     int write)
 {
 	uint8_t *pg = mv_vm_access(m->vm, t, write);
+	if (pg && write)
+		pg = mv_vm_page_bytes(m->vm, t);
 	return pg ? (uint64_t *)pg + idx : NULL;
 }
 
@@ -563,8 +566,8 @@ static int new_table(struct mv_mmu *m, mv_gppn_t *out)
 		free_table(m, *out);
 		return MV_EAGAIN;
 	}
-	memset(pg, 0, MV_PAGE_SIZE);
-	mv_vm_wrote(m->vm, *out);
+	/* cleared: the zero descriptor; bytes come with the first entry */
+	mv_vm_set_desc(m->vm, *out, MV_DESC_ZERO_PAGE);
 	return 0;
 }
 
@@ -1126,7 +1129,9 @@ static int walk_nested(struct mv_mmu *m, uint64_t gva, int write,
 			rc = ept_translate(m, tg, 1, &wh, &large, NULL);
 			if (rc)
 				return rc;
-			ept_entries(m, wh)[i] |= set;
+			/* the table page's frame holds bytes from now */
+			((uint64_t *)mv_host_frame_write(m->host,
+							 wh))[i] |= set;
 			mv_vm_wrote(m->vm, tg);
 		}
 		uint64_t next = (v & MV_PTE_ADDR) >> 12;

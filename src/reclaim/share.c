@@ -73,6 +73,14 @@
  * scanning (real, not deterministic); sim_cpu_ns = pages_scanned x
  * page_cost_ns is what the simulation charges (deterministic).
  *
+ * Content descriptors (host.h). A frame may hold a descriptor d instead
+ * of bytes; its bytes are G(d) (src/host/content.c). The scanner still
+ * works on the real 4096 bytes: a descriptor frame's hash is the hash of
+ * G(d), materialised, and every compare that decides a merge is a memcmp
+ * of materialised bytes, with one exception whose proof is at
+ * frames_equal: equal descriptors. Since G is a pure function, its hash
+ * is too, and the scanner memoises it (see struct desc_memo).
+ *
  * Hot path: a page that matches nothing costs one XXH3 of 4 KiB (the
  * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
  * of 16-byte entries (in huge pages, its slot prefetched while the page
@@ -124,11 +132,28 @@ struct share_entry {
 #define TABLE_MIN 1024u
 #define TABLE_MAX (1ull << 32) /* bucket = low 32 bits of the hash */
 
+/*
+ * Memoisation of a pure function: hash(G(desc)) depends on nothing but
+ * the descriptor (and the hash function, on whose change the memo is
+ * cleared), so a hit returns exactly what materialising and hashing
+ * would. Direct-mapped, 64 Ki entries (1 MiB): the distinct descriptors
+ * a scan meets again are the shared ones (OS and application pages of
+ * many VMs), which is what it is for. desc 0 (BYTES) is never stored, so
+ * an empty entry matches nothing.
+ */
+#define MEMO_ENTRIES (1u << 16)
+struct desc_memo {
+	mv_desc_t desc;
+	uint64_t hash;
+};
+
 struct mv_sharer {
 	struct mv_host *host;
 	struct mv_share_config cfg;
 	mv_share_hash_fn hash;
-	uint64_t zero_hash; /* hash(zero page) under `hash` */
+	uint64_t zero_hash;           /* hash(zero page) under `hash` */
+	struct desc_memo *memo;       /* MEMO_ENTRIES */
+	uint8_t buf[2][MV_PAGE_SIZE]; /* materialised pages to compare */
 
 	struct mv_vm **vms; /* in the order added; index = hint's vm */
 	uint32_t nvms, cap_vms;
@@ -206,6 +231,46 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 {
 	s->hash = fn ? fn : default_hash();
 	s->zero_hash = s->hash(mv_host_frame(s->host, MV_ZERO_MPN));
+	memset(s->memo, 0, MEMO_ENTRIES * sizeof *s->memo);
+}
+
+/* The hash of frame mpn's 4096 bytes (a descriptor's through the memo). */
+static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
+{
+	mv_desc_t d = mv_host_frame_desc(s->host, mpn);
+	if (d == MV_DESC_BYTES)
+		return s->hash(mv_host_frame(s->host, mpn));
+	struct desc_memo *m = &s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)];
+	if (m->desc != d) {
+		m->hash = s->hash(mv_host_frame_read(s->host, mpn, s->buf[0]));
+		m->desc = d;
+	}
+	return m->hash;
+}
+
+/*
+ * Do frames a and b hold the same 4096 bytes?
+ *
+ * Proof for equal descriptors, answered without a compare: a frame with
+ * descriptor d holds G(d) (host.h: its bytes are materialised by
+ * mv_content_fill(page, d), which reads d and nothing else, and a frame
+ * keeps its descriptor only while nothing writes it: a write makes it
+ * BYTES or gives it another descriptor). So two frames with the same d
+ * both hold G(d): equal bytes, and sharing them is exact. Every other
+ * case (different descriptors, which may still hold equal bytes such as
+ * zero pages of an OS image; a BYTES frame on either side) is a memcmp
+ * of the materialised bytes, both sides. tests/reclaim/test_share.c
+ * forces two different descriptors onto one hash and checks they are not
+ * shared.
+ */
+static int frames_equal(struct mv_sharer *s, mv_mpn_t a, mv_mpn_t b)
+{
+	mv_desc_t da = mv_host_frame_desc(s->host, a);
+	if (da != MV_DESC_BYTES && da == mv_host_frame_desc(s->host, b))
+		return 1;
+	return memcmp(mv_host_frame_read(s->host, a, s->buf[0]),
+		      mv_host_frame_read(s->host, b, s->buf[1]),
+		      MV_PAGE_SIZE) == 0;
 }
 
 void mv_share_table_usage(const struct mv_sharer *s, uint64_t *used,
@@ -444,12 +509,12 @@ static void merge(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g,
  * Is the hinted page of entry t still what the hint says: a private
  * candidate naming this hint, whose bytes still hash to t->hash?
  */
-static int hint_holds(const struct mv_sharer *s, const struct share_entry *t)
+static int hint_holds(struct mv_sharer *s, const struct share_entry *t)
 {
 	if (!hint_live(s, t))
 		return 0;
 	const struct mv_vm *vm = s->vms[t->meta & ~META_HINT];
-	return s->hash(mv_host_frame(s->host, vm->pmap[t->ref].mpn)) == t->hash;
+	return frame_hash(s, vm->pmap[t->ref].mpn) == t->hash;
 }
 
 /* Turn hinted page of slot i into the sharing frame; return its mpn. */
@@ -477,7 +542,6 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		  mv_gppn_t g, uint64_t h)
 {
 	struct mv_pme *e = &vm->pmap[g];
-	const uint8_t *page = mv_host_frame(s->host, e->mpn);
 	int changed = (e->aux & AUX_SEEN) &&
 		      (e->cksum != (uint32_t)h || (e->flags & MV_PME_DIRTY));
 
@@ -489,8 +553,10 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	e->aux |= AUX_SEEN;
 	e->flags &= (uint8_t)~MV_PME_DIRTY;
 
+	/* every zero page: the zero descriptor, bytes, or a generated page
+	 * that happens to be zero (found by its hash and the compare) */
 	if (s->cfg.use_zero_pages && h == s->zero_hash &&
-	    mv_page_is_zero(page)) {
+	    frames_equal(s, e->mpn, MV_ZERO_MPN)) {
 		if (e->aux & AUX_HINT)
 			hint_remove_own(s, vi, g, e);
 		mv_mpn_t old = e->mpn;
@@ -511,8 +577,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		if (!(t->meta & META_HINT)) {
 			if (!shared_live(s, t)) {
 				drop_entry(s, (uint64_t)i);
-			} else if (memcmp(mv_host_frame(s->host, t->ref), page,
-					  MV_PAGE_SIZE) == 0) {
+			} else if (frames_equal(s, t->ref, e->mpn)) {
 				if (e->aux & AUX_HINT)
 					hint_remove_own(s, vi, g, e);
 				merge(s, vm, g, t->ref);
@@ -530,9 +595,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 			drop_entry(s, (uint64_t)i);
 		} else {
 			const struct mv_vm *hv = s->vms[t->meta & ~META_HINT];
-			const uint8_t *other = mv_host_frame(
-				s->host, hv->pmap[t->ref].mpn);
-			if (memcmp(other, page, MV_PAGE_SIZE) != 0) {
+			if (!frames_equal(s, hv->pmap[t->ref].mpn, e->mpn)) {
 				s->st.hash_collisions++;
 				return;
 			}
@@ -573,7 +636,8 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 	s->mask = TABLE_MIN - 1;
 	/* calloc: the kernel backs only the pages of it that get written */
 	s->frame_gen = calloc(h->nframes, sizeof *s->frame_gen);
-	if (!s->tab || !s->frame_gen) {
+	s->memo = calloc(MEMO_ENTRIES, sizeof *s->memo);
+	if (!s->tab || !s->frame_gen || !s->memo) {
 		mv_share_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory for the sharing table");
@@ -590,6 +654,7 @@ void mv_share_destroy(struct mv_sharer *s)
 	free(s->vms);
 	tab_free(s->tab, s->mask + 1);
 	free(s->frame_gen);
+	free(s->memo);
 	free(s);
 }
 
@@ -697,9 +762,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				idle = 0;
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
-						     : s->hash(mv_host_frame(
-							       s->host,
-							       e->mpn));
+						     : frame_hash(s, e->mpn);
 				uint64_t a = g + 1, stop = g + LOOKAHEAD;
 				if (stop > end)
 					stop = end;
@@ -708,8 +771,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				if (done + 1 < n && a < stop) {
 					ag = a;
 					am = pmap[a].mpn;
-					ah = s->hash(
-						mv_host_frame(s->host, am));
+					ah = frame_hash(s, am);
 					__builtin_prefetch(
 						&s->tab[ah & s->mask]);
 				}
@@ -789,6 +851,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 	const struct mv_host *h = s->host;
 	uint64_t used = 0;
 	int rc = 0;
+	uint8_t buf[MV_PAGE_SIZE]; /* materialised: the memo is not trusted */
 	/* frames with a live entry, to find duplicates and missing ones */
 	struct mv_bitmap has;
 	if (mv_bitmap_init(&has, h->nframes))
@@ -824,7 +887,8 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					err, MV_EINVAL, NULL, 0, "sharing",
 					"sharing frame %u has two live entries",
 					t->ref);
-			else if (s->hash(mv_host_frame(h, t->ref)) != t->hash)
+			else if (s->hash(mv_host_frame_read(h, t->ref, buf)) !=
+				 t->hash)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
 					"sharing frame %u no longer hashes to "

@@ -20,10 +20,19 @@
  * powers on, and a full disk shows as ENOSPC from fallocate at a known
  * point: before the page's write, while the page is still resident (if
  * the whole extent does not fit, the page's own 4 KiB is tried, so a
- * nearly full disk is used to its last block). Extents are never given
- * back during a run: a freed slot keeps its blocks for the next page, and
- * the file's disk use (st_blocks, in the stats) is its peak. On a
+ * nearly full disk is used to its last block). When the last page of an
+ * extent comes back in (or is discarded), the extent's blocks are given
+ * back with fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), so the
+ * disk holds what is swapped, not the high-water mark (st_blocks, in the
+ * stats); a filesystem that cannot punch keeps them, silently. On a
  * filesystem without fallocate the pwrite allocates and reports ENOSPC.
+ *
+ * Content descriptors (host.h): page_out writes the page's materialised
+ * 4096 bytes (real pwrite) whatever its frame's form, and the slot also
+ * records the frame's descriptor (8 bytes a slot). page_in reads the 4096
+ * bytes back (real pread); for a descriptor page it compares them with
+ * G(desc), as a checksum would, and a mismatch is an I/O error; the new
+ * frame then takes the descriptor again and its arena is not written.
  *
  * File format: none beyond the page. Slot s holds one guest page, the 4096
  * bytes at offset s * 4096; there is no header, no checksum and no index:
@@ -70,6 +79,11 @@ struct mv_swapfile {
 	uint64_t nstack;
 	struct mv_bitmap inuse;  /* slot holds a page */
 	struct mv_bitmap extent; /* extent has its disk blocks */
+	uint16_t *ext_used;      /* per extent: slots in use */
+	mv_desc_t *desc;         /* per slot: the page's descriptor (BYTES:
+				    the file's bytes are the page) */
+	int no_punch;            /* the filesystem cannot punch holes */
+	uint64_t punched;        /* extents given back */
 	int no_fallocate;        /* the filesystem cannot: pwrite allocates */
 	struct mv_swap_stats st;
 	uint64_t inject_nth; /* 0: nothing injected */
@@ -91,8 +105,29 @@ static uint32_t slot_alloc(struct mv_swapfile *sf)
 	else
 		return UINT32_MAX;
 	mv_bitmap_set(&sf->inuse, s);
+	sf->ext_used[s / CHUNK_SLOTS]++;
 	sf->st.used++;
 	return s;
+}
+
+/* Give the disk blocks of extent c back: every slot in it is free. */
+static void punch_extent(struct mv_swapfile *sf, uint64_t c)
+{
+	if (sf->no_punch || !mv_bitmap_test(&sf->extent, c))
+		return;
+	uint64_t first = c * CHUNK_SLOTS;
+	uint64_t n = sf->slots - first < CHUNK_SLOTS ? sf->slots - first
+						     : CHUNK_SLOTS;
+	if (fallocate(sf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(first << MV_PAGE_SHIFT),
+		      (off_t)(n << MV_PAGE_SHIFT)) != 0) {
+		/* not supported here: keep the blocks, as before */
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			sf->no_punch = 1;
+		return;
+	}
+	mv_bitmap_clear(&sf->extent, c);
+	sf->punched++;
 }
 
 static void slot_free(struct mv_swapfile *sf, uint32_t s)
@@ -100,6 +135,8 @@ static void slot_free(struct mv_swapfile *sf, uint32_t s)
 	mv_bitmap_clear(&sf->inuse, s);
 	sf->stack[sf->nstack++] = s;
 	sf->st.used--;
+	if (--sf->ext_used[s / CHUNK_SLOTS] == 0)
+		punch_extent(sf, s / CHUNK_SLOTS);
 }
 
 static int slot_valid(const struct mv_swapfile *sf, uint32_t s)
@@ -224,9 +261,25 @@ static int read_slot(const struct mv_swapfile *sf, uint32_t s, uint8_t *dst)
 	return 0;
 }
 
+/*
+ * Read slot s back into dst; for a descriptor page, check the bytes read
+ * against G(desc) (a mismatch is an I/O error: the file does not hold
+ * the page). 0 or MV_EIO.
+ */
+static int read_page(const struct mv_swapfile *sf, uint32_t s, uint8_t *dst)
+{
+	if (read_slot(sf, s, dst))
+		return MV_EIO;
+	if (sf->desc[s] == MV_DESC_BYTES)
+		return 0;
+	uint8_t want[MV_PAGE_SIZE];
+	mv_content_fill(want, sf->desc[s]);
+	return memcmp(want, dst, MV_PAGE_SIZE) ? MV_EIO : 0;
+}
+
 /* Backing store: fault on a swapped page. */
 static int swap_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
-			uint8_t *dst, uint64_t *ns)
+			mv_mpn_t mpn, uint64_t *ns)
 {
 	struct mv_swapfile *sf = ctx;
 	uint32_t s = vm->pmap[gppn].mpn;
@@ -234,11 +287,20 @@ static int swap_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn,
 		sf->st.read_errors++;
 		return MV_EIO;
 	}
+	/* a descriptor page is read into a buffer and checked; its frame
+	 * then takes the descriptor and stays unwritten */
+	uint8_t buf[MV_PAGE_SIZE];
+	mv_desc_t d = sf->desc[s];
+	uint8_t *dst = d != MV_DESC_BYTES
+			       ? buf
+			       : mv_host_frame_overwrite(sf->host, mpn);
 	/* a read cannot fail with "disk full": any injected code is EIO */
-	if (injected(sf) || read_slot(sf, s, dst)) {
+	if (injected(sf) || read_page(sf, s, dst)) {
 		sf->st.read_errors++;
 		return MV_EIO; /* the slot stays: the page is still swapped */
 	}
+	if (d != MV_DESC_BYTES)
+		mv_host_frame_set_desc(sf->host, mpn, d);
 	slot_free(sf, s);
 	sf->st.reads++;
 	*ns = sf->host->cfg.swap_device == MV_SWAP_HDD
@@ -254,7 +316,7 @@ static int swap_peek(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 	uint32_t s = vm->pmap[gppn].mpn;
 	if (!slot_valid(sf, s))
 		return MV_EIO;
-	return read_slot(sf, s, dst);
+	return read_page(sf, s, dst);
 }
 
 static void swap_discard(void *ctx, struct mv_vm *vm, mv_gppn_t gppn)
@@ -324,11 +386,18 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
 				    "out of memory");
 	uint64_t n = slots ? slots : 1;
+	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
 	sf->stack = malloc(n * sizeof *sf->stack);
-	if (!sf->stack || mv_bitmap_init(&sf->inuse, n) ||
+	/* calloc: pages of them the run never uses cost nothing */
+	sf->desc = calloc(n, sizeof *sf->desc);
+	sf->ext_used = calloc(chunks, sizeof *sf->ext_used);
+	if (!sf->stack || !sf->desc || !sf->ext_used ||
+	    mv_bitmap_init(&sf->inuse, n) ||
 	    mv_bitmap_init(&sf->extent, (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS)) {
 		mv_bitmap_free(&sf->inuse);
 		free(sf->stack);
+		free(sf->desc);
+		free(sf->ext_used);
 		free(sf);
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
 				    "out of memory for %llu slots",
@@ -360,6 +429,8 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 		mv_bitmap_free(&sf->extent);
 		mv_bitmap_free(&sf->inuse);
 		free(sf->stack);
+		free(sf->desc);
+		free(sf->ext_used);
 		free(sf);
 		/* an existing file is a configuration error: a run into a
 		 * directory that still holds a kept file */
@@ -408,12 +479,15 @@ void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
 	mv_bitmap_free(&sf->extent);
 	mv_bitmap_free(&sf->inuse);
 	free(sf->stack);
+	free(sf->desc);
+	free(sf->ext_used);
 	free(sf);
 }
 
-/* Take a slot and write bytes to it; on failure the slot is free again. */
+/* Take a slot and write bytes (the page's, with its descriptor d) to it;
+ * on failure the slot is free again. */
 static int swap_write(struct mv_swapfile *sf, mv_gppn_t gppn,
-		      const uint8_t *bytes, uint32_t *slot,
+		      const uint8_t *bytes, mv_desc_t d, uint32_t *slot,
 		      struct mv_error *err)
 {
 	uint32_t s = slot_alloc(sf);
@@ -430,6 +504,7 @@ static int swap_write(struct mv_swapfile *sf, mv_gppn_t gppn,
 		return rc;
 	}
 	sf->st.writes++;
+	sf->desc[s] = d;
 	*slot = s;
 	return 0;
 }
@@ -464,7 +539,9 @@ int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
 	struct mv_vm *vm = sf->vm;
 	mv_mpn_t mpn = vm->pmap[gppn].mpn;
 	uint32_t s;
-	rc = swap_write(sf, gppn, mv_host_frame(sf->host, mpn), &s, err);
+	uint8_t buf[MV_PAGE_SIZE];
+	rc = swap_write(sf, gppn, mv_host_frame_read(sf->host, mpn, buf),
+			mv_host_frame_desc(sf->host, mpn), &s, err);
 	if (rc)
 		return rc;
 	mv_pmap_set(vm, gppn, MV_PS_SWAPPED, s);
@@ -473,18 +550,20 @@ int mv_swapfile_out(struct mv_swapfile *sf, mv_gppn_t gppn,
 }
 
 /*
- * The compression cache evicting: bytes is the decompressed page, which is
- * still in the cache. Only the pmap changes here; the cache frees its own
- * slot after this succeeds, so a failed write loses nothing.
+ * The compression cache evicting: bytes is the decompressed page (G(d)
+ * for a descriptor page), which is still in the cache. Only the pmap
+ * changes here; the cache frees its own slot after this succeeds, so a
+ * failed write loses nothing.
  */
 int mv_swapfile_out_bytes(struct mv_swapfile *sf, mv_gppn_t gppn,
-			  const uint8_t *bytes, struct mv_error *err)
+			  const uint8_t *bytes, mv_desc_t d,
+			  struct mv_error *err)
 {
 	int rc = check_page(sf, gppn, MV_PS_COMPRESSED, err);
 	if (rc)
 		return rc;
 	uint32_t s;
-	rc = swap_write(sf, gppn, bytes, &s, err);
+	rc = swap_write(sf, gppn, bytes, d, &s, err);
 	if (rc)
 		return rc;
 	mv_pmap_set(sf->vm, gppn, MV_PS_SWAPPED, s);
@@ -562,8 +641,9 @@ uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf)
 {
 	uint64_t n = sf->slots ? sf->slots : 1;
 	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
-	return sizeof *sf + n * sizeof *sf->stack + (n + 63) / 64 * 8 +
-	       (chunks + 63) / 64 * 8;
+	return sizeof *sf + n * (sizeof *sf->stack + sizeof *sf->desc) +
+	       (n + 63) / 64 * 8 + (chunks + 63) / 64 * 8 +
+	       chunks * sizeof *sf->ext_used;
 }
 
 void mv_swapfile_books(const struct mv_swapfile *sf, struct mv_books *b)

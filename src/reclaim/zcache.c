@@ -32,6 +32,15 @@
  * frame: its bytes are already compressed on the stack, so nothing is lost
  * and the host's free memory never goes down because of compression.
  *
+ * Content descriptors (host.h). page_out materialises the page and
+ * compresses it with real LZ4 whatever its form: the compressed size
+ * decides whether it is kept and it takes its half of a cache frame
+ * exactly as before, so capacity, eviction and the host's free memory
+ * are the same. A page whose frame has a descriptor keeps only the
+ * descriptor and that size in its slot (desc[s]); its half is never
+ * written, and page_in gives the new frame the descriptor again. A BYTES
+ * page keeps its compressed bytes and is decompressed with real LZ4.
+ *
  * No byte is lost: a page changes state only after its bytes are in their
  * new place; an evicted page's compressed copy is freed only after its swap
  * write succeeded; a failed decompression keeps the slot.
@@ -64,6 +73,8 @@ struct mv_zcache {
 	uint32_t *half_pos; /* where each frame is in half[] */
 	uint64_t nhalf;
 	uint16_t *len;         /* per slot: compressed bytes, 0 = free */
+	mv_desc_t *desc;       /* per slot: the page's descriptor; BYTES: the
+				  half holds the compressed bytes */
 	mv_gppn_t *owner;      /* per slot */
 	uint32_t *prev, *next; /* FIFO of used slots, oldest at head */
 	uint32_t head, tail;
@@ -153,21 +164,30 @@ static int slot_valid(const struct mv_zcache *z, uint32_t s, mv_gppn_t gppn)
 	return s < z->nslots && z->len[s] && z->owner[s] == gppn;
 }
 
-/* Decompress slot s into dst (4096 bytes); 0 or MV_EIO. */
+/* Decompress slot s into dst (4096 bytes): LZ4, or G(desc) materialised
+ * for a descriptor page; 0 or MV_EIO. */
 static int slot_decompress(const struct mv_zcache *z, uint32_t s, uint8_t *dst)
 {
+	if (z->desc[s] != MV_DESC_BYTES) {
+		mv_content_fill(dst, z->desc[s]);
+		return 0;
+	}
 	int n = LZ4_decompress_safe((const char *)slot_bytes(z, s), (char *)dst,
 				    z->len[s], MV_PAGE_SIZE);
 	return n == (int)MV_PAGE_SIZE ? 0 : MV_EIO;
 }
 
 /* Backing store: fault on a compressed page. */
-static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn, uint8_t *dst,
+static int zc_page_in(void *ctx, struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
 		      uint64_t *ns)
 {
 	struct mv_zcache *z = ctx;
 	uint32_t s = vm->pmap[gppn].mpn;
-	if (!slot_valid(z, s, gppn) || slot_decompress(z, s, dst))
+	if (!slot_valid(z, s, gppn))
+		return MV_EIO;
+	if (z->desc[s] != MV_DESC_BYTES)
+		mv_host_frame_set_desc(z->host, mpn, z->desc[s]);
+	else if (slot_decompress(z, s, mv_host_frame_overwrite(z->host, mpn)))
 		return MV_EIO; /* the slot stays: nothing is lost */
 	slot_free(z, s);
 	z->st.decompressed++;
@@ -220,11 +240,12 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 	z->half = malloc(nf * sizeof *z->half);
 	z->half_pos = calloc(nf, sizeof *z->half_pos); /* read by on_half */
 	z->len = calloc(ns, sizeof *z->len);
+	z->desc = malloc(ns * sizeof *z->desc);
 	z->owner = malloc(ns * sizeof *z->owner);
 	z->prev = malloc(ns * sizeof *z->prev);
 	z->next = malloc(ns * sizeof *z->next);
 	if (!z->frame || !z->unused || !z->half || !z->half_pos || !z->len ||
-	    !z->owner || !z->prev || !z->next) {
+	    !z->desc || !z->owner || !z->prev || !z->next) {
 		mv_zcache_destroy(z);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0,
 				    "compression cache",
@@ -265,6 +286,7 @@ void mv_zcache_destroy(struct mv_zcache *z)
 	free(z->half);
 	free(z->half_pos);
 	free(z->len);
+	free(z->desc);
 	free(z->owner);
 	free(z->prev);
 	free(z->next);
@@ -295,7 +317,7 @@ static int evict_oldest(struct mv_zcache *z, struct mv_error *err)
 				    (unsigned long long)g);
 	if (!z->spill)
 		return no_spill(z, g, err);
-	int rc = mv_swapfile_out_bytes(z->spill, g, page, err);
+	int rc = mv_swapfile_out_bytes(z->spill, g, page, z->desc[s], err);
 	if (rc)
 		return rc;
 	slot_free(z, s);
@@ -322,13 +344,16 @@ int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 				    e->flags & MV_PME_PINNED ? "pinned " : "",
 				    mv_page_state_name(e->state));
 	mv_mpn_t old = e->mpn;
+	mv_desc_t d = mv_host_frame_desc(z->host, old);
 	int rc, n = 0;
 	char buf[HALF];
+	uint8_t page[MV_PAGE_SIZE];
 
+	/* the real bytes, compressed for real, whatever the frame's form */
 	if (z->capacity)
 		n = LZ4_compress_default(
-			(const char *)mv_host_frame(z->host, old), buf,
-			MV_PAGE_SIZE, HALF);
+			(const char *)mv_host_frame_read(z->host, old, page),
+			buf, MV_PAGE_SIZE, HALF);
 	if (n <= 0) {
 		/* does not fit in half a page (or compression is off) */
 		if (z->capacity)
@@ -365,7 +390,15 @@ int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		s = 2 * f;
 	}
 	assert(z->len[s] == 0); /* the half taken is free */
-	memcpy(slot_bytes(z, s), buf, (size_t)n);
+	/* a descriptor page keeps its descriptor and its size: its half is
+	 * taken but not written. A BYTES page's compressed bytes go into the
+	 * half, which makes the cache frame BYTES (a reused victim frame
+	 * may still carry the victim's descriptor) */
+	z->desc[s] = d;
+	if (d == MV_DESC_BYTES) {
+		mv_host_frame_overwrite(z->host, z->frame[s >> 1]);
+		memcpy(slot_bytes(z, s), buf, (size_t)n);
+	}
 	z->len[s] = (uint16_t)n;
 	z->owner[s] = gppn;
 	fifo_append(z, s);
@@ -556,8 +589,8 @@ uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z)
 	       nf * (sizeof *z->frame + sizeof *z->unused + sizeof *z->half +
 		     sizeof *z->half_pos) +
 	       2 * nf *
-		       (sizeof *z->len + sizeof *z->owner + sizeof *z->prev +
-			sizeof *z->next);
+		       (sizeof *z->len + sizeof *z->desc + sizeof *z->owner +
+			sizeof *z->prev + sizeof *z->next);
 }
 
 void mv_zcache_books(const struct mv_zcache *z, struct mv_books *b)

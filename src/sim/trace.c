@@ -326,6 +326,9 @@ int mv_trace_replay(struct mv_mmu *m, struct mv_trace *t, uint64_t limit,
 					(unsigned long long)a);
 			/* real bytes: a load reads, a store writes */
 			if (write) {
+				/* the page holds bytes from now (p is in
+				 * its arena page) */
+				mv_vm_page_bytes(vm, xl.gppn);
 				*p = (uint8_t)(a ^ sink);
 				mv_vm_wrote(vm, xl.gppn);
 			} else

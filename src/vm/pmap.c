@@ -6,8 +6,11 @@
  * they cannot drift from the entries. The fault path resolves every access
  * the inline fast path in vm.h cannot:
  *
- *   untouched / ballooned  -> allocate a frame, zero it (first touch)
- *   shared / zero, write   -> allocate a frame, copy, drop the old one (COW);
+ *   untouched / ballooned  -> allocate a frame, zero it (first touch): the
+ *                             zero descriptor, no bytes written
+ *   shared / zero, write   -> allocate a frame, copy (the descriptor; the
+ *                             bytes only for a BYTES frame), drop the old
+ *                             one (COW);
  *                             a shared frame nobody else maps any more is
  *                             simply taken over
  *   compressed / swapped   -> allocate a frame, let the backing store fill it
@@ -115,10 +118,17 @@ int mv_vm_enable_verify(struct mv_vm *vm)
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		unsigned st = vm->pmap[g].state;
 		if (st == MV_PS_PRIVATE || st == MV_PS_SHARED)
-			vm->expect[g] = mv_page_hash(
-				mv_host_frame(vm->host, vm->pmap[g].mpn));
+			mv_vm_wrote_slow(vm, g);
 	}
 	return 0;
+}
+
+void mv_vm_wrote_slow(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	uint8_t buf[MV_PAGE_SIZE];
+	/* materialised and hashed, never memoised: a descriptor that stops
+	 * matching what the guest wrote is caught by mv_vm_check */
+	vm->expect[gppn] = mv_page_hash(mv_vm_page_read(vm, gppn, buf));
 }
 
 void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
@@ -187,27 +197,34 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 		vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
 		return NULL;
 	}
-	uint8_t *dst = mv_host_frame(vm->host, mpn);
+	struct mv_host *h = vm->host;
 
 	switch (st) {
 	case MV_PS_UNTOUCHED:
 	case MV_PS_BALLOONED:
-		memset(dst, 0, MV_PAGE_SIZE);
+		mv_host_frame_set_desc(h, mpn, MV_DESC_ZERO_PAGE);
 		kind = MV_FAULT_ZERO_FILL;
 		ns = lat->zero_fill;
 		break;
 	case MV_PS_SHARED:
-	case MV_PS_ZERO:
-		/* only writes reach here for these states */
-		memcpy(dst, mv_host_frame(vm->host, e->mpn), MV_PAGE_SIZE);
-		mv_host_frame_put(vm->host, e->mpn);
+	case MV_PS_ZERO: {
+		/* only writes reach here for these states; equal descriptors
+		 * are equal bytes, so a descriptor is copied as itself */
+		mv_desc_t d = mv_host_frame_desc(h, e->mpn);
+		if (d != MV_DESC_BYTES)
+			mv_host_frame_set_desc(h, mpn, d);
+		else
+			memcpy(mv_host_frame_overwrite(h, mpn),
+			       mv_host_frame(h, e->mpn), MV_PAGE_SIZE);
+		mv_host_frame_put(h, e->mpn);
 		kind = MV_FAULT_COW;
 		ns = lat->cow;
 		break;
+	}
 	case MV_PS_COMPRESSED:
 	case MV_PS_SWAPPED: {
 		const struct mv_backing_ops *b = &vm->backing[st];
-		int rc = b->page_in ? b->page_in(b->ctx, vm, gppn, dst, &ns)
+		int rc = b->page_in ? b->page_in(b->ctx, vm, gppn, mpn, &ns)
 				    : MV_EIO;
 		if (rc) {
 			/* the page stays where it is; the access waits and
@@ -227,7 +244,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	charge(vm, kind, ns);
 	mv_pmap_set(vm, gppn, MV_PS_PRIVATE, mpn);
 	mv_vm_note_access(vm, gppn, write);
-	return dst;
+	return mv_host_frame(h, mpn);
 }
 
 void mv_vm_charge_xlat(struct mv_vm *vm, uint64_t ns)
@@ -351,7 +368,9 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					"refcount %u",
 					(unsigned long long)g, e->mpn,
 					vm->host->refcount[e->mpn]);
-			bytes = mv_host_frame(vm->host, e->mpn);
+			/* materialised: a descriptor is checked through its
+			 * bytes, never trusted */
+			bytes = mv_host_frame_read(vm->host, e->mpn, buf);
 			break;
 		case MV_PS_ZERO:
 			if (e->mpn != MV_ZERO_MPN)

@@ -1,7 +1,10 @@
 /* Tests of the guest layer: content classes, the guest OS model, workloads. */
 #include <lz4.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "guest/guest.h"
 #include "support/mvtest.h"
 
 static uint64_t h(const char *s)
@@ -24,9 +27,9 @@ test_os_pages_are_identical_across_vms_and_differ_by_image(void **state)
 	int differ = 0, zero = 0;
 	for (uint64_t i = 0; i < 200; i++) {
 		/* the key (VM, process) must not matter for image pages */
-		mv_content_fill(a, MV_CONTENT_OS, h("debian-12"), i, 1, 0);
-		mv_content_fill(b, MV_CONTENT_OS, h("debian-12"), i, 999, 0.9);
-		mv_content_fill(c, MV_CONTENT_OS, h("win2019"), i, 1, 0);
+		mv_content_page(a, MV_CONTENT_OS, h("debian-12"), i, 1, 0);
+		mv_content_page(b, MV_CONTENT_OS, h("debian-12"), i, 999, 0.9);
+		mv_content_page(c, MV_CONTENT_OS, h("win2019"), i, 1, 0);
 		assert_memory_equal(a, b, MV_PAGE_SIZE);
 		differ += memcmp(a, c, MV_PAGE_SIZE) != 0;
 		zero += mv_page_is_zero(a);
@@ -44,7 +47,7 @@ static void test_data_compressibility_controls_lz4_size(void **state)
 	for (size_t i = 0; i < 5; i++) {
 		int total = 0;
 		for (uint64_t k = 0; k < 50; k++) {
-			mv_content_fill(p, MV_CONTENT_DATA, 0, 0, k, cs[i]);
+			mv_content_page(p, MV_CONTENT_DATA, 0, 0, k, cs[i]);
 			total += lz4_size(p);
 		}
 		int avg = total / 50;
@@ -54,9 +57,9 @@ static void test_data_compressibility_controls_lz4_size(void **state)
 		assert_true(avg > expect - 300 && avg < expect + 300);
 		prev = avg;
 	}
-	mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, 3, 0);
+	mv_content_page(p, MV_CONTENT_RANDOM, 0, 0, 3, 0);
 	assert_true(lz4_size(p) >= (int)MV_PAGE_SIZE);
-	mv_content_fill(p, MV_CONTENT_ZERO, 0, 0, 3, 0);
+	mv_content_page(p, MV_CONTENT_ZERO, 0, 0, 3, 0);
 	assert_true(mv_page_is_zero(p));
 }
 
@@ -64,10 +67,10 @@ static void test_data_pages_are_unique_per_key_and_repeatable(void **state)
 {
 	(void)state;
 	static uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE];
-	mv_content_fill(a, MV_CONTENT_DATA, 0, 0, 11, 0.5);
-	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 12, 0.5);
+	mv_content_page(a, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	mv_content_page(b, MV_CONTENT_DATA, 0, 0, 12, 0.5);
 	assert_memory_not_equal(a, b, MV_PAGE_SIZE);
-	mv_content_fill(b, MV_CONTENT_DATA, 0, 0, 11, 0.5);
+	mv_content_page(b, MV_CONTENT_DATA, 0, 0, 11, 0.5);
 	assert_memory_equal(a, b, MV_PAGE_SIZE);
 }
 
@@ -245,6 +248,54 @@ test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes(void **state)
 	rig_down(&r);
 }
 
+/*
+ * Generated pages stay descriptors: first touch, writes (new versions),
+ * guest swap out and back in. The guest's swap device stores them as
+ * descriptors, so not one page of its byte area is resident.
+ */
+static void
+test_generated_pages_stay_descriptors_through_guest_swap(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 2 * MV_MIB;
+	gc.swap_bytes = 32 * MV_MIB;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 24, 100000);
+	w->write_ratio = 0.5;
+	w->content = MV_CONTENT_DATA;
+	struct rig r;
+	rig_up(&r, 64, 16, &gc);
+	rig_run(&r, 300);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_true(st.swap_out > 1000 && st.swap_in > 100);
+	uint64_t desc = 0, in_swap = 0;
+	for (mv_gppn_t p = 0; p < r.vm->npages; p++)
+		if (r.vm->pmap[p].state == MV_PS_PRIVATE)
+			desc += mv_desc_class(mv_vm_page_desc(r.vm, p)) ==
+				MV_DESC_DATA;
+	assert_true(desc > r.vm->npages / 2);
+	const struct gproc *pr = &r.g->proc[0];
+	for (uint64_t v = 0; v < pr->nvpages; v++)
+		if (pr->pte[v] & PTE_SWAP) {
+			in_swap++;
+			assert_int_equal(
+				mv_desc_class(
+					r.g->swap_desc[pr->pte[v] & ~PTE_SWAP]),
+				MV_DESC_DATA);
+		}
+	assert_true(in_swap > 1000);
+	/* the swap device's bytes were never written */
+	size_t n = r.g->swap_slots;
+	unsigned char *vec = malloc(n);
+	assert_int_equal(mincore(r.g->swap, n * MV_PAGE_SIZE, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(vec[i] & 1, 0);
+	free(vec);
+	rig_down(&r);
+}
+
 static void test_guest_without_swap_counts_oom(void **state)
 {
 	(void)state;
@@ -287,10 +338,11 @@ static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
 		 * clearing the whole free list from boot on, every other page
 		 * too (why ESX sees Windows VMs touch all memory at boot) */
 		uint64_t zero = 0;
+		uint8_t buf[MV_PAGE_SIZE];
 		for (mv_gppn_t p = 0; p < r.vm->npages; p++)
 			if (r.vm->pmap[p].state == MV_PS_PRIVATE)
-				zero += mv_page_is_zero(mv_host_frame(
-					r.host, r.vm->pmap[p].mpn));
+				zero += mv_page_is_zero(mv_host_frame_read(
+					r.host, r.vm->pmap[p].mpn, buf));
 		uint64_t touched = flav ? r.vm->npages : 1024;
 		assert_int_equal(r.vm->count[MV_PS_PRIVATE], touched);
 		assert_int_equal(zero, flav ? touched : 0);
@@ -505,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_every_workload_touches_its_whole_set),
 		cmocka_unit_test(
 			test_guest_pressure_swaps_to_guest_swap_and_keeps_bytes),
+		cmocka_unit_test(
+			test_generated_pages_stay_descriptors_through_guest_swap),
 		cmocka_unit_test(test_guest_without_swap_counts_oom),
 		cmocka_unit_test(
 			test_windows_zeroes_freed_pages_linux_does_not),

@@ -114,6 +114,78 @@ static void test_check_catches_a_corrupted_free_list(void **state)
 	mv_host_destroy(h);
 }
 
+/*
+ * A frame with a descriptor holds G(d) without its arena page being
+ * written: reading materialises into the caller's buffer, writing makes
+ * it BYTES once, and taking a descriptor again drops the written page
+ * (it reads as zeros); freeing resets the descriptor.
+ */
+static void test_a_descriptor_frame_is_materialised_never_stored(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	mv_desc_t d = mv_desc_make(MV_DESC_DATA, 16, 12345);
+	uint8_t want[MV_PAGE_SIZE], buf[MV_PAGE_SIZE];
+	mv_content_fill(want, d);
+	assert_false(mv_page_is_zero(want));
+	assert_int_equal(mv_host_frame_desc(h, MV_ZERO_MPN), MV_DESC_ZERO_PAGE);
+
+	mv_mpn_t m = mv_host_frame_alloc(h, 0);
+	assert_int_equal(mv_host_frame_desc(h, m), MV_DESC_BYTES);
+	mv_host_frame_set_desc(h, m, d);
+	assert_int_equal(h->drops, 0); /* a fresh frame: nothing to drop */
+	const uint8_t *p = mv_host_frame_read(h, m, buf);
+	assert_ptr_equal(p, buf);
+	assert_memory_equal(p, want, MV_PAGE_SIZE);
+	assert_true(mv_page_is_zero(mv_host_frame(h, m))); /* unwritten */
+
+	/* a writer of bytes gets G(d) in the arena, once */
+	uint8_t *w = mv_host_frame_write(h, m);
+	assert_ptr_equal(w, mv_host_frame(h, m));
+	assert_memory_equal(w, want, MV_PAGE_SIZE);
+	assert_int_equal(mv_host_frame_desc(h, m), MV_DESC_BYTES);
+	assert_ptr_equal(mv_host_frame_read(h, m, buf), mv_host_frame(h, m));
+	w[7] ^= 0x55;
+
+	/* a descriptor again: the written page is dropped */
+	mv_host_frame_set_desc(h, m, MV_DESC_ZERO_PAGE);
+	assert_int_equal(h->drops, 1);
+	assert_true(mv_page_is_zero(mv_host_frame(h, m)));
+	assert_ptr_equal(mv_host_frame_read(h, m, buf), mv_host_frame(h, m));
+
+	/* freed: BYTES again; the same frame comes back (LIFO) */
+	mv_host_frame_put(h, m);
+	assert_int_equal(mv_host_frame_desc(h, m), MV_DESC_BYTES);
+	assert_int_equal(mv_host_frame_alloc(h, 0), m);
+	mv_host_frame_put(h, m);
+	assert_int_equal(mv_host_check(h, NULL), 0);
+	mv_host_destroy(h);
+}
+
+/* Versions: same class and parameter, another key; zero stays zero. */
+static void
+test_a_written_descriptor_is_a_new_version_of_its_class(void **state)
+{
+	(void)state;
+	mv_desc_t d = mv_desc_make(MV_DESC_PROFILE, 9, 77);
+	mv_desc_t v1 = mv_desc_version(d, 1), v2 = mv_desc_version(d, 2);
+	assert_true(v1 != d && v2 != d && v1 != v2);
+	assert_int_equal(mv_desc_class(v1), MV_DESC_PROFILE);
+	assert_int_equal(mv_desc_param(v1), 9);
+	assert_int_equal(mv_desc_version(d, 1), v1); /* a function */
+	assert_int_equal(mv_desc_version(MV_DESC_ZERO_PAGE, 0),
+			 MV_DESC_ZERO_PAGE);
+	/* the LZ4 size of a profile page stays in its bucket */
+	uint8_t a[MV_PAGE_SIZE], b[MV_PAGE_SIZE];
+	mv_content_fill(a, d);
+	mv_content_fill(b, v1);
+	assert_int_equal((mv_content_lz4_size(a) - 1) / MV_DESC_BUCKET_BYTES,
+			 9);
+	assert_int_equal((mv_content_lz4_size(b) - 1) / MV_DESC_BUCKET_BYTES,
+			 9);
+	assert_memory_not_equal(a, b, MV_PAGE_SIZE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +197,10 @@ int main(void)
 		cmocka_unit_test(test_frames_hold_real_bytes),
 		cmocka_unit_test(test_impossible_host_sizes_are_errors),
 		cmocka_unit_test(test_check_catches_a_corrupted_free_list),
+		cmocka_unit_test(
+			test_a_descriptor_frame_is_materialised_never_stored),
+		cmocka_unit_test(
+			test_a_written_descriptor_is_a_new_version_of_its_class),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -687,7 +687,8 @@ test_vms_built_from_profiles_share_and_compress_as_the_images(void **state)
 		for (uint64_t v = 0; v < pr->nvpages; v++) {
 			uint32_t pte = pr->pte[v];
 			assert_true(pte && !(pte & PTE_SWAP));
-			const uint8_t *b = mv_vm_access(s->vm[i], pte - 1, 0);
+			const uint8_t *b = mv_vm_access_bytes(s->vm[i], pte - 1,
+							      0);
 			assert_non_null(b);
 			int z = mv_content_lz4_size(b);
 			hist[z <= 1024 ? 0 : z <= 2048 ? 1 : 2]++;

@@ -64,8 +64,9 @@ static int measure(const char *path)
 		for (uint64_t v = 0; v < pr->nvpages; v++) {
 			uint32_t pte = pr->pte[v];
 			const uint8_t *b = pte && !(pte & PTE_SWAP)
-						   ? mv_vm_access(s->vm[i],
-								  pte - 1, 0)
+						   ? mv_vm_access_bytes(
+							     s->vm[i], pte - 1,
+							     0)
 						   : NULL;
 			if (!b) {
 				fprintf(stderr,

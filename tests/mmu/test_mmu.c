@@ -324,8 +324,9 @@ static mv_mpn_t hv_move_page(struct mv_vm *vm, mv_gppn_t g)
 	mv_mpn_t n = mv_host_frame_alloc(vm->host, 0);
 	assert_true(n != MV_MPN_NONE);
 	mv_mpn_t old = vm->pmap[g].mpn;
-	memcpy(mv_host_frame(vm->host, n), mv_host_frame(vm->host, old),
-	       MV_PAGE_SIZE);
+	uint8_t buf[MV_PAGE_SIZE];
+	memcpy(mv_host_frame_overwrite(vm->host, n),
+	       mv_host_frame_read(vm->host, old, buf), MV_PAGE_SIZE);
 	mv_host_frame_put(vm->host, old);
 	mv_pmap_set(vm, g, MV_PS_PRIVATE, n);
 	return n;
@@ -395,6 +396,7 @@ static void test_write_to_shared_page_faults_through_the_vm(void **state)
 		setup(&f, (enum mv_mmu_mode)mode, 0, 0, 1);
 		struct mv_mmu_xlate xl;
 		uint8_t *p = mv_mmu_access(f.m, 0x5000, 1, 0, &xl);
+		mv_vm_page_bytes(f.vm, xl.gppn); /* bytes written below */
 		*p = 7;
 		/* the hypervisor shares the page: one more reference on its
 		 * frame, state shared (read-only) */

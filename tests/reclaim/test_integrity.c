@@ -8,7 +8,10 @@
  *
  * Thousands of operations drawn from a seeded RNG: guest writes of unique,
  * duplicate (the same few pages in every VM), zero and compressible
- * content and one-word changes, guest reads, sharing scans, hypervisor
+ * content and one-word changes, generated content held as a descriptor
+ * (unique, the same few descriptors in every VM, new versions of a page's
+ * descriptor; a one-word change turns a descriptor page into bytes, a
+ * descriptor write turns bytes back), guest reads, sharing scans, hypervisor
  * reclaim (compression, then swap), balloon pages and injected swap I/O
  * errors. When the host has no frame for a guest access the hypervisor
  * reclaims and the guest retries, as in the simulator.
@@ -58,7 +61,9 @@ struct world {
 	uint64_t *own[NVM];    /* XXH3 of what the test last wrote, per page */
 	uint8_t *pat;          /* NPAT duplicate pages */
 	/* what the run did */
-	uint64_t waits, io_errors, reclaimed, word_writes;
+	uint64_t waits, io_errors, reclaimed, word_writes, desc_writes;
+	uint64_t desc_pages; /* resident pages holding a descriptor other
+				than zero, summed over the read-backs */
 };
 
 /* A final state: per page (state, frame or slot, own hash, bytes read
@@ -69,7 +74,8 @@ struct final {
 	struct mv_swap_stats ss[NVM];
 	struct mv_share_stats sh;
 	struct mv_vm_counters ctr[NVM];
-	uint64_t nfree, waits, io_errors, reclaimed, word_writes;
+	uint64_t nfree, waits, io_errors, reclaimed, word_writes, desc_writes;
+	uint64_t desc_pages;
 };
 
 /* Sums over the VMs of a final state. */
@@ -102,7 +108,8 @@ static void report(uint64_t seed, const struct final *f)
 		"seed %llu: %llu merges, %llu hash collisions, %llu "
 		"compressed, %llu evicted, %llu rejected, %llu swap-ins, "
 		"%llu+%llu I/O errors, %llu balloon pages, %llu waits, "
-		"%llu reclaimed, %llu word writes\n",
+		"%llu reclaimed, %llu word writes, %llu descriptor writes, "
+		"%llu descriptor pages read back\n",
 		(unsigned long long)seed, (unsigned long long)f->sh.merges,
 		(unsigned long long)f->sh.hash_collisions,
 		(unsigned long long)t.compressed, (unsigned long long)t.evicted,
@@ -111,7 +118,9 @@ static void report(uint64_t seed, const struct final *f)
 		(unsigned long long)t.write_errors,
 		(unsigned long long)t.balloon, (unsigned long long)f->waits,
 		(unsigned long long)f->reclaimed,
-		(unsigned long long)f->word_writes);
+		(unsigned long long)f->word_writes,
+		(unsigned long long)f->desc_writes,
+		(unsigned long long)f->desc_pages);
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -147,7 +156,7 @@ static void world_open(struct world *w, uint64_t seed, int weak)
 	w->h = mvt_host(HOST_MIB, 1);
 	w->tenant = mvt_vm(w->h, "tenant", HOST_MIB, NVM);
 	for (mv_gppn_t g = 0; w->h->nfree > FREE_FRAMES; g++)
-		assert_non_null(mv_vm_access(w->tenant, g, 1));
+		assert_non_null(mv_vm_access_bytes(w->tenant, g, 1));
 	struct mv_share_config sc;
 	mv_share_config_default(&sc);
 	mvt_ok(mv_share_create(w->h, &sc, &w->s, &err), &err,
@@ -173,7 +182,7 @@ static void world_open(struct world *w, uint64_t seed, int weak)
 	w->pat = malloc(NPAT * MV_PAGE_SIZE);
 	assert_non_null(w->pat);
 	for (int k = 0; k < NPAT; k++)
-		mv_content_fill(w->pat + k * MV_PAGE_SIZE, MV_CONTENT_APP,
+		mv_content_page(w->pat + k * MV_PAGE_SIZE, MV_CONTENT_APP,
 				0xa99, (uint64_t)k, 0, 0);
 	mv_rng_seed(&w->rng, seed);
 	mv_rng_seed(&w->victims, seed ^ 0x5eed);
@@ -336,11 +345,14 @@ static uint8_t *touch(struct world *w, int v, mv_gppn_t g, int write)
 	return NULL;
 }
 
-/* Read page g and compare its bytes with what the test last wrote. */
+/* Read page g and compare its bytes (materialised, in whatever form the
+ * frame holds them, which the read does not change) with what the test
+ * last wrote. */
 static void read_verify(struct world *w, int v, mv_gppn_t g)
 {
-	const uint8_t *p = touch(w, v, g, 0);
-	uint64_t h = mv_page_hash(p);
+	uint8_t buf[MV_PAGE_SIZE];
+	touch(w, v, g, 0);
+	uint64_t h = mv_page_hash(mv_vm_page_read(w->vm[v], g, buf));
 	if (h != w->own[v][g])
 		fail_msg("%s page %llu: read %016llx, wrote %016llx",
 			 w->vm[v]->cfg.name, (unsigned long long)g,
@@ -353,17 +365,37 @@ static void read_verify(struct world *w, int v, mv_gppn_t g)
 static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 {
 	uint8_t buf[MV_PAGE_SIZE];
-	uint64_t kind = mv_rng_below(&w->rng, 5);
+	uint64_t kind = mv_rng_below(&w->rng, 8);
+	if (kind >= 5) { /* generated content: a descriptor */
+		mv_desc_t d;
+		if (kind == 5) /* unique private data */
+			d = mv_content_desc(MV_CONTENT_DATA, 0, 0,
+					    op * NVM + (uint64_t)v,
+					    mv_rng_double(&w->rng));
+		else if (kind == 6) /* a descriptor every VM may hold */
+			d = mv_content_desc(MV_CONTENT_OS, 0x05, 0,
+					    mv_rng_below(&w->rng, NPAT), 0);
+		else /* the page's next version, if it has a descriptor */
+			d = mv_desc_version(
+				mv_content_desc(MV_CONTENT_APP, 0x7, g, 0, 0),
+				op);
+		touch(w, v, g, 1);
+		mv_vm_set_desc(w->vm[v], g, d);
+		mv_content_fill(buf, d);
+		w->own[v][g] = mv_page_hash(buf);
+		w->desc_writes++;
+		return;
+	}
 	if (kind == 0) { /* one word of what the page holds */
 		read_verify(w, v, g);
-		memcpy(buf, mv_vm_access(w->vm[v], g, 0), MV_PAGE_SIZE);
+		memcpy(buf, mv_vm_page_read(w->vm[v], g, buf), MV_PAGE_SIZE);
 		uint64_t word = mv_rng_below(&w->rng,
 					     3); /* often 0: may zero */
 		memcpy(buf + 8 * mv_rng_below(&w->rng, MV_PAGE_SIZE / 8), &word,
 		       8);
 		w->word_writes++;
 	} else if (kind == 1) { /* unique random bytes */
-		mv_content_fill(buf, MV_CONTENT_RANDOM, 0, 0,
+		mv_content_page(buf, MV_CONTENT_RANDOM, 0, 0,
 				op * NVM + (uint64_t)v, 0);
 	} else if (kind == 2) { /* a page every VM may hold */
 		memcpy(buf, w->pat + mv_rng_below(&w->rng, NPAT) * MV_PAGE_SIZE,
@@ -371,11 +403,11 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 	} else if (kind == 3) {
 		memset(buf, 0, MV_PAGE_SIZE);
 	} else { /* private data LZ4 may or may not fit in 2 KiB */
-		mv_content_fill(buf, MV_CONTENT_DATA, 0, 0,
+		mv_content_page(buf, MV_CONTENT_DATA, 0, 0,
 				op * NVM + (uint64_t)v, mv_rng_double(&w->rng));
 	}
-	uint8_t *p = touch(w, v, g, 1);
-	memcpy(p, buf, MV_PAGE_SIZE);
+	touch(w, v, g, 1);
+	memcpy(mv_vm_page_bytes(w->vm[v], g), buf, MV_PAGE_SIZE);
 	mv_vm_wrote(w->vm[v], g);
 	w->own[v][g] = mv_page_hash(buf);
 }
@@ -384,8 +416,15 @@ static void guest_write(struct world *w, int v, mv_gppn_t g, uint64_t op)
 static void read_back_all(struct world *w)
 {
 	for (int v = 0; v < NVM; v++)
-		for (mv_gppn_t g = 0; g < w->vm[v]->npages; g++)
+		for (mv_gppn_t g = 0; g < w->vm[v]->npages; g++) {
 			read_verify(w, v, g);
+			unsigned st = w->vm[v]->pmap[g].state;
+			mv_desc_t d = mv_vm_page_desc(w->vm[v], g);
+			w->desc_pages += (st == MV_PS_PRIVATE ||
+					  st == MV_PS_SHARED) &&
+					 d != MV_DESC_BYTES &&
+					 d != MV_DESC_ZERO_PAGE;
+		}
 }
 
 /* One operation drawn from the RNG. */
@@ -450,13 +489,16 @@ static void run(uint64_t seed, int weak, int check_every, struct final *out)
 	/* and the bytes, read back by the guest */
 	for (int v = 0; v < NVM; v++)
 		for (mv_gppn_t g = 0; g < w.vm[v]->npages; g++) {
+			uint8_t buf[MV_PAGE_SIZE];
 			read_verify(&w, v, g);
 			out->page[v][g][3] = mv_page_hash(
-				mv_vm_access(w.vm[v], g, 0));
+				mv_vm_page_read(w.vm[v], g, buf));
 		}
 	check_all(&w);
 
 	out->word_writes = w.word_writes;
+	out->desc_writes = w.desc_writes;
+	out->desc_pages = w.desc_pages;
 	report(seed, out);
 	world_close(&w);
 }
@@ -473,6 +515,7 @@ static void assert_coverage(const struct final *f)
 	assert_true(t.write_errors > 10);
 	assert_true(t.balloon > 100 && t.cow > 100);
 	assert_true(f->word_writes > 100);
+	assert_true(f->desc_writes > 300 && f->desc_pages > 100);
 	assert_true(f->waits > 30 && f->io_errors > 10);
 }
 

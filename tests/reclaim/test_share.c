@@ -23,7 +23,7 @@ static void make_page(uint8_t *p, uint64_t seed)
 /* The guest writes the page of `seed` into vm's page g. */
 static void write_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
 	make_page(p, seed);
 	mv_vm_wrote(vm, g);
@@ -31,7 +31,7 @@ static void write_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 
 static void write_zero(struct mv_vm *vm, mv_gppn_t g)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
 	memset(p, 0, MV_PAGE_SIZE);
 	mv_vm_wrote(vm, g);
@@ -41,7 +41,7 @@ static int page_is_seed(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
 {
 	uint8_t want[MV_PAGE_SIZE];
 	make_page(want, seed);
-	return memcmp(mv_vm_access(vm, g, 0), want, MV_PAGE_SIZE) == 0;
+	return memcmp(mv_vm_access_bytes(vm, g, 0), want, MV_PAGE_SIZE) == 0;
 }
 
 static struct mv_vm *vm_verified(struct mv_host *h, const char *name,
@@ -299,7 +299,8 @@ test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(void **state)
 	for (mv_gppn_t g = 0; g < 20; g++)
 		write_zero(vms[0], g);
 	write_seed(vms[0], 20, 1);
-	assert_non_null(mv_vm_access(vms[0], 21, 0)); /* read: zero filled */
+	assert_non_null(
+		mv_vm_access_bytes(vms[0], 21, 0)); /* read: zero filled */
 	struct mv_sharer *s = sharer(h, vms, 1, NULL);
 	uint64_t free0 = h->nfree;
 
@@ -318,13 +319,13 @@ test_zero_pages_map_the_zero_frame_and_a_write_gets_a_private_copy(void **state)
 	assert_books(s, vms, 1);
 
 	/* a write to one zero page gets a private zeroed copy */
-	uint8_t *p = mv_vm_access(vms[0], 3, 1);
+	uint8_t *p = mv_vm_access_bytes(vms[0], 3, 1);
 	assert_non_null(p);
 	assert_true(mv_page_is_zero(p));
 	p[100] = 0x42;
 	mv_vm_wrote(vms[0], 3);
 	assert_int_equal(vms[0]->pmap[3].state, MV_PS_PRIVATE);
-	assert_true(mv_page_is_zero(mv_vm_access(vms[0], 4, 0)));
+	assert_true(mv_page_is_zero(mv_vm_access_bytes(vms[0], 4, 0)));
 	assert_true(mv_page_is_zero(mv_host_frame(h, MV_ZERO_MPN)));
 	assert_int_equal(stats(s).zero_pages, 20);
 	assert_books(s, vms, 1);
@@ -391,6 +392,97 @@ test_pages_with_equal_hashes_but_different_bytes_are_never_shared(void **state)
 	assert_int_equal(stats(s).merges, 1);
 	assert_books(s, vms, 2);
 
+	destroy_all(s, vms, 2, h);
+}
+
+/* The guest writes generated content G(d) into vm's page g. */
+static void write_desc(struct mv_vm *vm, mv_gppn_t g, mv_desc_t d)
+{
+	assert_non_null(mv_vm_access(vm, g, 1));
+	mv_vm_set_desc(vm, g, d);
+}
+
+/* An OS-image descriptor whose generated page is all zeros (about 8%). */
+static mv_desc_t zero_os_desc(void)
+{
+	uint8_t p[MV_PAGE_SIZE];
+	for (uint64_t k = 1;; k++) {
+		mv_desc_t d = mv_desc_make(MV_DESC_OS, 0, mv_mix64(k));
+		mv_content_fill(p, d);
+		if (mv_page_is_zero(p))
+			return d;
+	}
+}
+
+static void
+test_different_descriptors_on_one_hash_are_never_shared(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	/* same class and parameter, different keys: different bytes */
+	mv_desc_t da = mv_desc_make(MV_DESC_DATA, 32, 1001);
+	mv_desc_t db = mv_desc_make(MV_DESC_DATA, 32, 1002);
+	write_desc(vms[0], 0, da);
+	write_desc(vms[1], 0, db);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	mv_share_set_hash(s, constant_hash); /* both on one hash */
+	full_scans(s, 2);
+
+	struct mv_share_stats st = stats(s);
+	assert_int_equal(st.merges, 0);
+	assert_true(st.hash_collisions >= 1);
+	assert_int_equal(vms[0]->pmap[0].state, MV_PS_PRIVATE);
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_PRIVATE);
+	/* still descriptors: nothing was written to the arena */
+	assert_int_equal(mv_vm_page_desc(vms[0], 0), da);
+	assert_int_equal(mv_vm_page_desc(vms[1], 0), db);
+	assert_books(s, vms, 2);
+	destroy_all(s, vms, 2, h);
+}
+
+static void
+test_equal_descriptors_share_one_frame_that_keeps_its_descriptor(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1)};
+	mv_desc_t d = mv_desc_make(MV_DESC_APP, 0, 777);
+	mv_desc_t z = zero_os_desc();
+	uint8_t g_d[MV_PAGE_SIZE];
+	mv_content_fill(g_d, d);
+	write_desc(vms[0], 0, d);
+	write_desc(vms[1], 0, d);
+	/* b1 holds the same bytes as BYTES: shared after a real compare */
+	uint8_t *p = mv_vm_access_bytes(vms[1], 1, 1);
+	memcpy(p, g_d, MV_PAGE_SIZE);
+	mv_vm_wrote(vms[1], 1);
+	/* a generated OS page that happens to be zero is found as zero */
+	write_desc(vms[0], 2, z);
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	full_scans(s, 2);
+
+	assert_int_equal(vms[0]->pmap[0].state, MV_PS_SHARED);
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_SHARED);
+	assert_int_equal(vms[1]->pmap[1].state, MV_PS_SHARED);
+	assert_int_equal(vms[0]->pmap[0].mpn, vms[1]->pmap[0].mpn);
+	assert_int_equal(vms[1]->pmap[1].mpn, vms[1]->pmap[0].mpn);
+	assert_int_equal(vms[0]->pmap[2].state, MV_PS_ZERO);
+	assert_int_equal(stats(s).merges, 2);
+	assert_int_equal(stats(s).hash_collisions, 0);
+	/* the sharing frame kept its descriptor (a0 was hinted first) */
+	assert_int_equal(mv_vm_page_desc(vms[0], 0), d);
+	/* a write breaks sharing: a new version, of the same class */
+	assert_non_null(mv_vm_access(vms[1], 0, 1));
+	assert_int_equal(mv_vm_page_desc(vms[1], 0), d); /* COW: copied */
+	mv_vm_set_desc(vms[1], 0, mv_desc_version(d, 42));
+	assert_int_equal(mv_desc_class(mv_vm_page_desc(vms[1], 0)),
+			 MV_DESC_APP);
+	assert_true(mv_vm_page_desc(vms[1], 0) != d);
+	assert_int_equal(vms[1]->pmap[0].state, MV_PS_PRIVATE);
+	assert_books(s, vms, 2);
 	destroy_all(s, vms, 2, h);
 }
 
@@ -723,7 +815,7 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
 			const uint8_t *src = pat + mv_rng_below(&r, NPAT) *
 							   MV_PAGE_SIZE;
-			uint8_t *p = mv_vm_access(vm, g, 1);
+			uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 			assert_non_null(p);
 			memcpy(p, src, MV_PAGE_SIZE);
 			memcpy(sh, src, MV_PAGE_SIZE);
@@ -732,13 +824,13 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 			writes_to_shared += vm->pmap[g].state == MV_PS_SHARED;
 			uint64_t off = mv_rng_below(&r, MV_PAGE_SIZE / 8) * 8;
 			uint64_t w = mv_rng_below(&r, 4); /* often rewrites */
-			uint8_t *p = mv_vm_access(vm, g, 1);
+			uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 			assert_non_null(p);
 			memcpy(p + off, &w, 8);
 			memcpy(sh + off, &w, 8);
 			mv_vm_wrote(vm, g);
 		} else if (k < 75) { /* read and compare */
-			const uint8_t *p = mv_vm_access(vm, g, 0);
+			const uint8_t *p = mv_vm_access_bytes(vm, g, 0);
 			assert_non_null(p);
 			assert_memory_equal(p, sh, MV_PAGE_SIZE);
 		} else if (k < 98) { /* scan */
@@ -759,7 +851,7 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 	assert_books(s, vms, 2);
 	for (int v = 0; v < 2; v++)
 		for (mv_gppn_t g = 0; g < np; g++) {
-			const uint8_t *p = mv_vm_access(vms[v], g, 0);
+			const uint8_t *p = mv_vm_access_bytes(vms[v], g, 0);
 			assert_non_null(p);
 			assert_memory_equal(p,
 					    shadow + ((uint64_t)v * np + g) *
@@ -815,6 +907,10 @@ int main(void)
 		cmocka_unit_test(
 			test_the_table_stays_bounded_when_pages_keep_changing),
 		cmocka_unit_test(test_create_rejects_a_zero_sleep),
+		cmocka_unit_test(
+			test_different_descriptors_on_one_hash_are_never_shared),
+		cmocka_unit_test(
+			test_equal_descriptors_share_one_frame_that_keeps_its_descriptor),
 		cmocka_unit_test(
 			test_check_finds_a_written_sharing_frame_and_an_unknown_one),
 		cmocka_unit_test(

@@ -63,9 +63,9 @@ static void fx_close(struct fx *f)
 static void write_page(struct mv_vm *vm, mv_gppn_t g, uint64_t key,
 		       uint8_t *shadow)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
-	mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, key, 0);
+	mv_content_page(p, MV_CONTENT_RANDOM, 0, 0, key, 0);
 	mv_vm_wrote(vm, g);
 	if (shadow)
 		memcpy(shadow, p, MV_PAGE_SIZE);
@@ -106,7 +106,7 @@ static void test_swap_out_then_access_gives_back_the_same_bytes(void **state)
 	fx_check(&f);
 
 	uint64_t stall = f.vm->stall_pending_ns;
-	uint8_t *p = mv_vm_access(f.vm, 5, 0);
+	uint8_t *p = mv_vm_access_bytes(f.vm, 5, 0);
 	assert_non_null(p);
 	assert_memory_equal(p, shadow, MV_PAGE_SIZE);
 	assert_int_equal(f.vm->pmap[5].state, MV_PS_PRIVATE);
@@ -132,7 +132,7 @@ static void test_swap_in_from_a_disk_charges_the_hdd_latency(void **state)
 	f.h->cfg.swap_device = MV_SWAP_HDD;
 	write_page(f.vm, 1, 1, NULL);
 	mvt_ok(mv_swapfile_out(f.sf, 1, &err), &err, "mv_swapfile_out");
-	assert_non_null(mv_vm_access(f.vm, 1, 1));
+	assert_non_null(mv_vm_access_bytes(f.vm, 1, 1));
 	assert_int_equal(f.vm->ctr.stall_ns[MV_FAULT_SWAPIN],
 			 f.h->cfg.lat.swapin_hdd);
 	fx_close(&f);
@@ -159,7 +159,7 @@ static void test_many_pages_swap_out_and_in_in_any_order(void **state)
 		fx_check(&f);
 		for (mv_gppn_t g = 0; g < N; g++)
 			if (mv_rng_below(&r, 3) == 0) {
-				uint8_t *p = mv_vm_access(f.vm, g, 0);
+				uint8_t *p = mv_vm_access_bytes(f.vm, g, 0);
 				assert_non_null(p);
 				assert_memory_equal(p, shadow[g], MV_PAGE_SIZE);
 			}
@@ -167,7 +167,7 @@ static void test_many_pages_swap_out_and_in_in_any_order(void **state)
 	}
 	assert_int_equal(stats(f.sf).used, f.vm->count[MV_PS_SWAPPED]);
 	for (mv_gppn_t g = 0; g < N; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	assert_int_equal(stats(f.sf).used, 0);
 	fx_close(&f);
@@ -243,7 +243,7 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 	uint64_t before = stats(f.sf).disk_bytes;
 	for (int round = 0; round < 3; round++) {
 		for (mv_gppn_t g = 0; g < 257; g++)
-			assert_non_null(mv_vm_access(f.vm, g, 0));
+			assert_non_null(mv_vm_access_bytes(f.vm, g, 0));
 		for (mv_gppn_t g = 0; g < 257; g++)
 			mvt_ok(mv_swapfile_out(f.sf, g, &err), &err,
 			       "mv_swapfile_out");
@@ -253,6 +253,93 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 	struct stat sb;
 	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
 	assert_int_equal(sb.st_size, 2048 * MV_PAGE_SIZE);
+	fx_check(&f);
+	fx_close(&f);
+}
+
+static void
+test_disk_blocks_are_given_back_when_pages_come_back_in(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	fx_open(&f, 8, 2048);
+	for (mv_gppn_t g = 0; g < 600; g++)
+		write_page(f.vm, g, 900 + g, NULL);
+	for (mv_gppn_t g = 0; g < 600; g++)
+		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "mv_swapfile_out");
+	struct stat sb;
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	uint64_t full = (uint64_t)sb.st_blocks * 512;
+	assert_true(full >= 3 * MV_MIB); /* three extents */
+	/* the first two extents come back in whole, the third keeps one */
+	for (mv_gppn_t g = 0; g < 599; g++)
+		assert_non_null(mv_vm_access_bytes(f.vm, g, 0));
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 <= full - 2 * MV_MIB);
+	assert_true(sb.st_blocks > 0);
+	assert_int_equal(sb.st_size, 2048 * MV_PAGE_SIZE);
+	/* a punched extent takes pages again */
+	mvt_ok(mv_swapfile_out(f.sf, 0, &err), &err, "mv_swapfile_out");
+	assert_non_null(mv_vm_access_bytes(f.vm, 0, 0));
+	assert_non_null(mv_vm_access_bytes(f.vm, 599, 0));
+	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
+	assert_int_equal(sb.st_blocks, 0);
+	fx_check(&f);
+	fx_close(&f);
+}
+
+/* The guest writes generated content G(d) into page g. */
+static void write_desc(struct mv_vm *vm, mv_gppn_t g, mv_desc_t d)
+{
+	assert_non_null(mv_vm_access(vm, g, 1));
+	mv_vm_set_desc(vm, g, d);
+}
+
+static void
+test_a_descriptor_page_is_written_as_its_bytes_and_checked_back(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	uint8_t want[MV_PAGE_SIZE], file[MV_PAGE_SIZE];
+	fx_open(&f, 8, 2048);
+	mv_desc_t d = mv_desc_make(MV_DESC_DATA, 20, 31337);
+	mv_content_fill(want, d);
+	write_desc(f.vm, 3, d);
+	write_desc(f.vm, 4, d);
+	mvt_ok(mv_swapfile_out(f.sf, 3, &err), &err, "mv_swapfile_out");
+	mvt_ok(mv_swapfile_out(f.sf, 4, &err), &err, "mv_swapfile_out");
+	uint32_t slot = f.vm->pmap[3].mpn;
+	int fd = mv_swapfile_fd(f.sf);
+	assert_int_equal(
+		pread(fd, file, MV_PAGE_SIZE, (off_t)slot * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_memory_equal(file, want, MV_PAGE_SIZE); /* real bytes */
+	fx_check(&f);
+
+	/* back in: the frame takes the descriptor, its arena unwritten */
+	assert_non_null(mv_vm_access(f.vm, 3, 0));
+	assert_int_equal(f.vm->pmap[3].state, MV_PS_PRIVATE);
+	assert_int_equal(mv_vm_page_desc(f.vm, 3), d);
+	assert_true(mv_page_is_zero(mv_host_frame(f.h, f.vm->pmap[3].mpn)));
+
+	/* bytes in the file that are not G(d): an I/O error, page kept */
+	uint32_t s4 = f.vm->pmap[4].mpn;
+	file[100] ^= 1;
+	assert_int_equal(
+		pwrite(fd, file, MV_PAGE_SIZE, (off_t)s4 * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_null(mv_vm_access(f.vm, 4, 0));
+	assert_int_equal(f.vm->ctr.page_in_errors, 1);
+	assert_int_equal(stats(f.sf).read_errors, 1);
+	assert_int_equal(f.vm->pmap[4].state, MV_PS_SWAPPED);
+	file[100] ^= 1;
+	assert_int_equal(
+		pwrite(fd, file, MV_PAGE_SIZE, (off_t)s4 * MV_PAGE_SIZE),
+		MV_PAGE_SIZE);
+	assert_non_null(mv_vm_access(f.vm, 4, 0));
+	assert_int_equal(mv_vm_page_desc(f.vm, 4), d);
 	fx_check(&f);
 	fx_close(&f);
 }
@@ -346,7 +433,8 @@ test_creating_a_kept_swap_file_twice_fails_and_names_it(void **state)
 	/* the first file still works and is still the VM's backing store */
 	write_page(f.vm, 2, 2, shadow);
 	mvt_ok(mv_swapfile_out(f.sf, 2, &err), &err, "mv_swapfile_out");
-	assert_memory_equal(mv_vm_access(f.vm, 2, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 2, 0), shadow,
+			    MV_PAGE_SIZE);
 	/* files without names never collide */
 	struct mv_swapfile *other = NULL;
 	struct mv_vm *vm2 = mvt_vm(f.h, "web01", 4, 1);
@@ -405,7 +493,8 @@ static void assert_write_error_keeps_page(int code)
 	fx_check(&f);
 	/* the disk recovered: the same page swaps out now */
 	mvt_ok(mv_swapfile_out(f.sf, 3, &err), &err, "mv_swapfile_out");
-	assert_memory_equal(mv_vm_access(f.vm, 3, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 3, 0), shadow,
+			    MV_PAGE_SIZE);
 	fx_close(&f);
 }
 
@@ -455,7 +544,7 @@ test_read_error_keeps_the_page_swapped_and_a_retry_works(void **state)
 	uint64_t nfree = f.h->nfree;
 
 	mv_swapfile_inject_error(f.sf, 1, MV_EIO);
-	assert_null(mv_vm_access(f.vm, 6, 0));
+	assert_null(mv_vm_access_bytes(f.vm, 6, 0));
 	assert_int_equal(f.vm->pmap[6].state, MV_PS_SWAPPED);
 	assert_int_equal(f.vm->pmap[6].mpn, slot);
 	assert_int_equal(f.vm->ctr.faults[MV_FAULT_SWAPIN], 0);
@@ -466,7 +555,7 @@ test_read_error_keeps_the_page_swapped_and_a_retry_works(void **state)
 	assert_int_equal(st.used, 1);
 	fx_check(&f);
 
-	uint8_t *p = mv_vm_access(f.vm, 6, 0);
+	uint8_t *p = mv_vm_access_bytes(f.vm, 6, 0);
 	assert_non_null(p);
 	assert_memory_equal(p, shadow, MV_PAGE_SIZE);
 	assert_int_equal(stats(f.sf).used, 0);
@@ -492,10 +581,10 @@ static void test_full_swap_file_returns_enospc_and_loses_nothing(void **state)
 	assert_int_equal(stats(f.sf).write_errors, 0);
 	fx_check(&f);
 	/* a swap-in frees a slot, which the next swap-out reuses */
-	assert_non_null(mv_vm_access(f.vm, 1, 0));
+	assert_non_null(mv_vm_access_bytes(f.vm, 1, 0));
 	mvt_ok(mv_swapfile_out(f.sf, 4, &err), &err, "mv_swapfile_out");
 	for (mv_gppn_t g = 0; g < 6; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -535,7 +624,7 @@ static void test_a_real_write_error_from_the_kernel_loses_nothing(void **state)
 	assert_int_equal(stats(f.sf).write_errors, 4);
 	fx_check(&f);
 	for (mv_gppn_t g = 0; g < 8; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -608,7 +697,7 @@ test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing(
 	int check = mv_swapfile_check(sf, &cerr) || mv_vm_check(vm, &cerr);
 	int same = 1;
 	for (mv_gppn_t g = 0; g < N; g++) {
-		const uint8_t *p = mv_vm_access(vm, g, 0);
+		const uint8_t *p = mv_vm_access_bytes(vm, g, 0);
 		same &= p && memcmp(p, shadow[g], MV_PAGE_SIZE) == 0;
 	}
 	mv_swapfile_destroy(sf, 0);
@@ -646,7 +735,9 @@ static void test_only_private_unpinned_pages_can_be_swapped(void **state)
 	/* out_bytes is for compressed pages only */
 	uint8_t page[MV_PAGE_SIZE] = {0};
 	f.vm->pmap[9].flags = 0;
-	assert_int_equal(mv_swapfile_out_bytes(f.sf, 9, page, &err), MV_EINVAL);
+	assert_int_equal(
+		mv_swapfile_out_bytes(f.sf, 9, page, MV_DESC_BYTES, &err),
+		MV_EINVAL);
 	assert_int_equal(stats(f.sf).used, 0);
 	fx_check(&f);
 	fx_close(&f);
@@ -670,7 +761,7 @@ static void test_ballooning_a_swapped_page_frees_its_slot(void **state)
 	mvt_ok(mv_swapfile_out(f.sf, 5, &err), &err, "mv_swapfile_out");
 	assert_int_equal(f.vm->pmap[5].mpn, slot);
 	/* the ballooned page comes back as zeros */
-	assert_true(mv_page_is_zero(mv_vm_access(f.vm, 4, 0)));
+	assert_true(mv_page_is_zero(mv_vm_access_bytes(f.vm, 4, 0)));
 	fx_check(&f);
 	fx_close(&f);
 }
@@ -703,7 +794,7 @@ test_reclaim_without_a_cache_swaps_random_private_pages(void **state)
 	assert_int_equal(f.vm->count[MV_PS_SWAPPED], 42);
 	fx_check(&f);
 	for (mv_gppn_t g = 0; g < 256; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -933,6 +1024,10 @@ int main(void)
 			test_swap_in_from_a_disk_charges_the_hdd_latency),
 		cmocka_unit_test(test_many_pages_swap_out_and_in_in_any_order),
 		cmocka_unit_test(test_swap_file_has_no_name_and_is_sparse),
+		cmocka_unit_test(
+			test_disk_blocks_are_given_back_when_pages_come_back_in),
+		cmocka_unit_test(
+			test_a_descriptor_page_is_written_as_its_bytes_and_checked_back),
 		cmocka_unit_test(test_disk_use_grows_only_with_pages_swapped),
 		cmocka_unit_test(
 			test_the_mkstemp_fallback_leaves_no_name_either),

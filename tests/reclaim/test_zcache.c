@@ -104,12 +104,12 @@ static struct mv_swap_stats sstats(const struct mv_swapfile *sf)
 static void write_page(struct mv_vm *vm, mv_gppn_t g, int compressible,
 		       uint64_t key, uint8_t *shadow)
 {
-	uint8_t *p = mv_vm_access(vm, g, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 	assert_non_null(p);
 	if (compressible)
-		mv_content_fill(p, MV_CONTENT_DATA, 0, 0, key, 0.8);
+		mv_content_page(p, MV_CONTENT_DATA, 0, 0, key, 0.8);
 	else
-		mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, key, 0);
+		mv_content_page(p, MV_CONTENT_RANDOM, 0, 0, key, 0);
 	mv_vm_wrote(vm, g);
 	if (shadow)
 		memcpy(shadow, p, MV_PAGE_SIZE);
@@ -173,7 +173,8 @@ static void test_incompressible_pages_are_rejected_and_swapped(void **state)
 	assert_int_equal(sstats(f.sf).writes, 1);
 	assert_int_equal(f.h->nfree, nfree + 1);
 	fx_check(&f);
-	assert_memory_equal(mv_vm_access(f.vm, 7, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 7, 0), shadow,
+			    MV_PAGE_SIZE);
 	assert_int_equal(f.vm->ctr.faults[MV_FAULT_SWAPIN], 1);
 	fx_close(&f);
 }
@@ -191,7 +192,7 @@ test_access_decompresses_the_right_bytes_and_charges_it(void **state)
 	assert_int_equal(zout(&f, 11), 0);
 	uint64_t nfree = f.h->nfree;
 
-	uint8_t *p = mv_vm_access(f.vm, 11, 0);
+	uint8_t *p = mv_vm_access_bytes(f.vm, 11, 0);
 	assert_non_null(p);
 	assert_memory_equal(p, shadow[1], MV_PAGE_SIZE);
 	assert_int_equal(f.vm->pmap[11].state, MV_PS_PRIVATE);
@@ -204,7 +205,7 @@ test_access_decompresses_the_right_bytes_and_charges_it(void **state)
 	assert_int_equal(f.h->nfree, nfree - 1);
 	fx_check(&f);
 
-	p = mv_vm_access(f.vm, 10, 1); /* a write decompresses too */
+	p = mv_vm_access_bytes(f.vm, 10, 1); /* a write decompresses too */
 	assert_non_null(p);
 	assert_memory_equal(p, shadow[0], MV_PAGE_SIZE);
 	assert_int_equal(f.vm->ctr.faults[MV_FAULT_DECOMPRESS], 2);
@@ -212,6 +213,58 @@ test_access_decompresses_the_right_bytes_and_charges_it(void **state)
 	assert_int_equal(cache_frames(f.z), 0);
 	assert_int_equal(f.h->nfree, nfree - 1);
 	assert_int_equal(zstats(f.z).bytes, 0);
+	fx_check(&f);
+	fx_close(&f);
+}
+
+/*
+ * A descriptor page is compressed for real: its LZ4 size is that of its
+ * bytes and decides as for bytes; the cache keeps the descriptor and the
+ * size, writes nothing to its half, and gives the descriptor back on
+ * access; evicted, it goes to swap as its bytes and comes back as its
+ * descriptor.
+ */
+static void
+test_a_descriptor_page_keeps_its_descriptor_and_real_size(void **state)
+{
+	(void)state;
+	struct fx f;
+	uint8_t bytes[MV_PAGE_SIZE];
+	fx_open(&f, 32, 8, 2 * MV_PAGE_SIZE); /* 4 slots */
+	mv_desc_t d = mv_content_desc(MV_CONTENT_DATA, 0, 0, 5, 0.8);
+	mv_desc_t r = mv_content_desc(MV_CONTENT_RANDOM, 0, 0, 6, 0);
+	mv_content_fill(bytes, d);
+	for (mv_gppn_t g = 0; g < 6; g++) {
+		assert_non_null(mv_vm_access(f.vm, g, 1));
+		mv_vm_set_desc(f.vm, g, g == 5 ? r : d);
+	}
+	assert_int_equal(zout(&f, 0), 0);
+	assert_int_equal(f.vm->pmap[0].state, MV_PS_COMPRESSED);
+	assert_int_equal(zstats(f.z).bytes, mv_content_lz4_size(bytes));
+	/* the cache's frame was never written */
+	mv_mpn_t cache[1];
+	assert_int_equal(mv_zcache_frames(f.z, cache, 1), 1);
+	assert_true(mv_page_is_zero(mv_host_frame(f.h, cache[0])));
+	/* incompressible: rejected on its real size, swapped as bytes */
+	assert_int_equal(zout(&f, 5), 0);
+	assert_int_equal(f.vm->pmap[5].state, MV_PS_SWAPPED);
+	assert_int_equal(zstats(f.z).rejected, 1);
+	fx_check(&f);
+
+	assert_non_null(mv_vm_access(f.vm, 0, 0));
+	assert_int_equal(mv_vm_page_desc(f.vm, 0), d);
+	assert_non_null(mv_vm_access(f.vm, 5, 0));
+	assert_int_equal(mv_vm_page_desc(f.vm, 5), r);
+	/* five pages through four slots: the oldest is evicted to swap */
+	for (mv_gppn_t g = 0; g < 5; g++)
+		assert_int_equal(zout(&f, g), 0);
+	assert_int_equal(zstats(f.z).evicted, 1);
+	assert_int_equal(f.vm->pmap[0].state, MV_PS_SWAPPED);
+	fx_check(&f);
+	for (mv_gppn_t g = 0; g < 5; g++) {
+		assert_non_null(mv_vm_access(f.vm, g, 0));
+		assert_int_equal(mv_vm_page_desc(f.vm, g), d);
+	}
 	fx_check(&f);
 	fx_close(&f);
 }
@@ -276,7 +329,8 @@ test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order(void **state)
 
 	/* an access takes page 7 out; the next page fills its half without
 	 * eviction; the one after evicts the oldest, page 6 */
-	assert_memory_equal(mv_vm_access(f.vm, 7, 0), shadow[7], MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 7, 0), shadow[7],
+			    MV_PAGE_SIZE);
 	assert_int_equal(zout(&f, 10), 0);
 	assert_int_equal(zstats(f.z).evicted, 6);
 	assert_int_equal(zout(&f, 11), 0);
@@ -286,7 +340,7 @@ test_full_cache_evicts_its_oldest_pages_to_swap_in_fifo_order(void **state)
 	assert_int_equal(f.vm->pmap[9].state, MV_PS_COMPRESSED);
 	fx_check(&f);
 	for (mv_gppn_t g = 0; g < 16; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -322,7 +376,7 @@ test_failed_eviction_keeps_the_oldest_compressed_and_the_victim(void **state)
 		fx_check(&f);
 	}
 	for (mv_gppn_t g = 0; g < 5; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -343,7 +397,7 @@ static void test_eviction_into_a_full_swap_file_loses_nothing(void **state)
 	assert_int_equal(zstats(f.z).evicted, 0);
 	fx_check(&f);
 	for (mv_gppn_t g = 0; g < 3; g++)
-		assert_memory_equal(mv_vm_access(f.vm, g, 0), shadow[g],
+		assert_memory_equal(mv_vm_access_bytes(f.vm, g, 0), shadow[g],
 				    MV_PAGE_SIZE);
 	fx_close(&f);
 }
@@ -359,7 +413,8 @@ test_rejected_page_whose_swap_write_fails_stays_resident(void **state)
 	mv_swapfile_inject_error(f.sf, 1, MV_EIO);
 	assert_int_equal(zout(&f, 1), MV_EIO);
 	assert_int_equal(f.vm->pmap[1].state, MV_PS_PRIVATE);
-	assert_memory_equal(mv_vm_access(f.vm, 1, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 1, 0), shadow,
+			    MV_PAGE_SIZE);
 	assert_int_equal(zstats(f.z).rejected, 1);
 	fx_check(&f);
 	fx_close(&f);
@@ -428,7 +483,8 @@ static void test_a_zero_byte_cache_sends_everything_to_swap(void **state)
 	assert_int_equal(f.vm->pmap[1].state, MV_PS_SWAPPED);
 	assert_int_equal(sstats(f.sf).writes, 2);
 	fx_check(&f);
-	assert_memory_equal(mv_vm_access(f.vm, 0, 0), shadow, MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 0, 0), shadow,
+			    MV_PAGE_SIZE);
 	fx_close(&f);
 }
 
@@ -471,7 +527,7 @@ static void test_a_full_host_compresses_into_the_victims_own_frame(void **state)
 		write_page(f.vm, g, 1, g, g < 4 ? shadow[g] : NULL);
 		g++;
 	}
-	assert_null(mv_vm_access(f.vm, g, 1));
+	assert_null(mv_vm_access_bytes(f.vm, g, 1));
 	assert_int_equal(zout(&f, 0), 0);
 	assert_int_equal(f.vm->pmap[0].state, MV_PS_COMPRESSED);
 	assert_int_equal(mv_zcache_frames_reused(f.z), 1);
@@ -481,14 +537,16 @@ static void test_a_full_host_compresses_into_the_victims_own_frame(void **state)
 	assert_int_equal(f.h->nfree, 1);
 	assert_int_equal(cache_frames(f.z), 1);
 	fx_check(&f);
-	assert_memory_equal(mv_vm_access(f.vm, 0, 0), shadow[0], MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 0, 0), shadow[0],
+			    MV_PAGE_SIZE);
 	/* the host is full again: page 1 cannot come in, and stays put */
-	assert_null(mv_vm_access(f.vm, 1, 0));
+	assert_null(mv_vm_access_bytes(f.vm, 1, 0));
 	assert_int_equal(f.vm->pmap[1].state, MV_PS_COMPRESSED);
 	assert_int_equal(f.vm->ctr.faults[MV_FAULT_ALLOC_WAIT], 2);
 	fx_check(&f);
 	mv_vm_balloon_page(f.vm, 2);
-	assert_memory_equal(mv_vm_access(f.vm, 1, 0), shadow[1], MV_PAGE_SIZE);
+	assert_memory_equal(mv_vm_access_bytes(f.vm, 1, 0), shadow[1],
+			    MV_PAGE_SIZE);
 	assert_int_equal(cache_frames(f.z), 0);
 	assert_int_equal(f.h->nfree, 1);
 	fx_check(&f);
@@ -662,21 +720,21 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 		uint64_t k = mv_rng_below(&r, 100);
 		uint8_t *p;
 		if (k < 35) { /* the guest writes a page */
-			while (!(p = mv_vm_access(f.vm, g, 1)))
+			while (!(p = mv_vm_access_bytes(f.vm, g, 1)))
 				waits++;
 			uint64_t cls = mv_rng_below(&r, 5);
 			if (cls == 0)
-				mv_content_fill(p, MV_CONTENT_RANDOM, 0, 0, op,
+				mv_content_page(p, MV_CONTENT_RANDOM, 0, 0, op,
 						0);
 			else if (cls == 1)
-				mv_content_fill(p, MV_CONTENT_ZERO, 0, 0, 0, 0);
+				mv_content_page(p, MV_CONTENT_ZERO, 0, 0, 0, 0);
 			else if (cls == 2)
-				mv_content_fill(p, MV_CONTENT_OS, 0x05, g, 0,
+				mv_content_page(p, MV_CONTENT_OS, 0x05, g, 0,
 						0);
 			else if (cls == 3) /* one word, as workloads write */
 				memcpy(p + 8 * mv_rng_below(&r, 512), &op, 8);
 			else
-				mv_content_fill(p, MV_CONTENT_DATA, 0, 0, op,
+				mv_content_page(p, MV_CONTENT_DATA, 0, 0, op,
 						mv_rng_double(&r));
 			mv_vm_wrote(f.vm, g);
 			memcpy(shadow + g * MV_PAGE_SIZE, p, MV_PAGE_SIZE);
@@ -691,7 +749,7 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 				io_errors++;
 			}
 		} else if (k < 94) { /* the guest reads a page */
-			while (!(p = mv_vm_access(f.vm, g, 0)))
+			while (!(p = mv_vm_access_bytes(f.vm, g, 0)))
 				waits++;
 			assert_memory_equal(p, shadow + g * MV_PAGE_SIZE,
 					    MV_PAGE_SIZE);
@@ -732,7 +790,7 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 			continue;
 		uint8_t *p;
 		int tries = 0;
-		while (!(p = mv_vm_access(f.vm, g, 0)))
+		while (!(p = mv_vm_access_bytes(f.vm, g, 0)))
 			assert_true(++tries < 10);
 		assert_memory_equal(p, shadow + g * MV_PAGE_SIZE, MV_PAGE_SIZE);
 	}
@@ -748,6 +806,8 @@ int main(void)
 			test_compressible_pages_go_to_the_cache_two_per_frame),
 		cmocka_unit_test(
 			test_incompressible_pages_are_rejected_and_swapped),
+		cmocka_unit_test(
+			test_a_descriptor_page_keeps_its_descriptor_and_real_size),
 		cmocka_unit_test(
 			test_access_decompresses_the_right_bytes_and_charges_it),
 		cmocka_unit_test(test_compressed_bytes_live_in_a_host_frame),

@@ -735,7 +735,13 @@ static void test_same_name_same_figure_in_every_view(void **state)
 		double t = table_cell(text, h[k].table, "TOTAL", h[k].text);
 		double j = json_pages(json, -1, h[k].obj, h[k].json);
 		double v = num(&c, c.nrows - 1, h[k].csv);
-		if (fabs(t - j) > 0.051 || fabs(v - j) > 0.006)
+		/* the JSON's SHRDSVD total adds the VMs' figures, each with
+		 * its 1/refcount shares rounded to a whole page; the host CSV
+		 * has the sharer's own count: up to half a page per VM apart */
+		double tol = strcmp(h[k].text, "SHRDSVD")
+				     ? 0.006
+				     : 0.006 + s->nvms * 0.5 / 256.0;
+		if (fabs(t - j) > 0.051 || fabs(v - j) > tol)
 			fail_msg("host %s: text %.1f, CSV %.2f, JSON %.2f",
 				 h[k].text, t, v, j);
 	}

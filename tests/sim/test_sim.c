@@ -1,6 +1,8 @@
 /* End-to-end scenario tests of the simulator. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/mvtest.h"
 
@@ -219,13 +221,66 @@ static void test_vms_booting_one_image_hold_identical_pages(void **state)
 	 * whose bytes also appear in lin-2 (what page sharing will find) */
 	const struct mv_vm *a = s->vm[0], *b = s->vm[1];
 	uint64_t same = 0;
+	uint8_t ba[MV_PAGE_SIZE], bb[MV_PAGE_SIZE];
 	for (mv_gppn_t g = 0; g < 1024 && g < a->npages; g++)
 		if (mapped(&a->pmap[g]) && mapped(&b->pmap[g]) &&
-		    memcmp(mv_host_frame(s->host, a->pmap[g].mpn),
-			   mv_host_frame(s->host, b->pmap[g].mpn),
+		    memcmp(mv_host_frame_read(s->host, a->pmap[g].mpn, ba),
+			   mv_host_frame_read(s->host, b->pmap[g].mpn, bb),
 			   MV_PAGE_SIZE) == 0)
 			same++;
 	assert_true(same > 900); /* the boot loads image pages in order */
+	mv_sim_destroy(s);
+}
+
+/* This process's resident memory in bytes (/proc/self/statm). */
+static uint64_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size = 0, res = 0;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu %llu", &size, &res), 2);
+	fclose(f);
+	return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * A 4 GiB host whose guests fill it with generated content (OS images,
+ * application and private data, Windows' zeroed pages) holds descriptors,
+ * not bytes: this process stays far below the host's size.
+ */
+static void test_a_host_full_of_generated_content_costs_little_rss(void **state)
+{
+	(void)state;
+	static const char *xml =
+		"<scenario name='rss' seed='5' duration='4s' step='10ms'>"
+		" <host><memory unit='GiB'>4</memory></host>"
+		" <vm count='2'>"
+		"  <domain type='kvm'><name>w</name>"
+		"   <memory unit='MiB'>2048</memory>"
+		"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		"    <mv:guest os='windows' image='win2019' "
+		"image-size='256MiB' zero-rate='500k'/>"
+		"   </mv:memvisor></metadata></domain>"
+		"  <workload kind='idle' size='900MiB' compressibility='0.5'/>"
+		"  <workload kind='steady' size='400MiB' rate='200k' "
+		"write-ratio='0.5' content='app' app='db'/>"
+		" </vm>"
+		"</scenario>";
+	uint64_t before = rss_bytes();
+	struct mv_sim *s = sim_from(xml, 0);
+	run(s);
+	uint64_t used = s->host->nframes - 1 - s->host->nfree;
+	/* the guests did fill the host... */
+	assert_true(used * MV_PAGE_SIZE > 3 * MV_GIB);
+	/* ...and it cost this process less than a tenth of that */
+	uint64_t rss = rss_bytes();
+	print_message("    note: %llu MiB of the host in use, %llu MiB more "
+		      "resident in this process\n",
+		      (unsigned long long)(used * MV_PAGE_SIZE / MV_MIB),
+		      (unsigned long long)((rss > before ? rss - before : 0) /
+					   MV_MIB));
+	assert_true(rss - (rss > before ? before : rss) <
+		    used * MV_PAGE_SIZE / 10);
 	mv_sim_destroy(s);
 }
 
@@ -233,6 +288,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants_hold_after_every_step),
+		cmocka_unit_test(
+			test_a_host_full_of_generated_content_costs_little_rss),
 		cmocka_unit_test(test_a_stop_request_ends_the_step_between_vms),
 		cmocka_unit_test(test_same_seed_gives_the_same_run),
 		cmocka_unit_test(test_another_seed_gives_another_run),

@@ -115,11 +115,17 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 			const struct mv_pme *y = &b->vm[v]->pmap[g];
 			assert_int_equal(x->state, y->state);
 			if (x->state == MV_PS_PRIVATE ||
-			    x->state == MV_PS_SHARED)
+			    x->state == MV_PS_SHARED) {
+				/* the same form and the same bytes */
+				uint8_t ba[MV_PAGE_SIZE], bb[MV_PAGE_SIZE];
+				assert_int_equal(
+					mv_host_frame_desc(a->host, x->mpn),
+					mv_host_frame_desc(b->host, y->mpn));
 				assert_memory_equal(
-					mv_host_frame(a->host, x->mpn),
-					mv_host_frame(b->host, y->mpn),
+					mv_host_frame_read(a->host, x->mpn, ba),
+					mv_host_frame_read(b->host, y->mpn, bb),
 					MV_PAGE_SIZE);
+			}
 		}
 }
 

@@ -42,7 +42,7 @@ static void test_first_touch_zero_fills_a_frame_and_charges_it(void **state)
 	memset(mv_host_frame(h, m), 0x5a, MV_PAGE_SIZE);
 	mv_host_frame_put(h, m);
 
-	uint8_t *p = mv_vm_access(vm, 3, 0);
+	uint8_t *p = mv_vm_access_bytes(vm, 3, 0);
 	assert_non_null(p);
 	assert_true(mv_page_is_zero(p));
 	assert_int_equal(vm->pmap[3].state, MV_PS_PRIVATE);
@@ -52,7 +52,7 @@ static void test_first_touch_zero_fills_a_frame_and_charges_it(void **state)
 			 h->cfg.lat.zero_fill);
 	assert_int_equal(vm->stall_pending_ns, h->cfg.lat.zero_fill);
 	/* second access: fast path, no fault */
-	assert_ptr_equal(mv_vm_access(vm, 3, 1), p);
+	assert_ptr_equal(mv_vm_access_bytes(vm, 3, 1), p);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 1);
 	assert_int_equal(vm->count[MV_PS_PRIVATE], 1);
 	assert_counts_add_up(vm);
@@ -79,7 +79,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	assert_int_equal(mv_vm_enable_verify(vm), 0);
 	for (mv_gppn_t g = 0; g < 2; g++) {
-		uint8_t *p = mv_vm_access(vm, g, 1);
+		uint8_t *p = mv_vm_access_bytes(vm, g, 1);
 		memset(p, 0x77, MV_PAGE_SIZE);
 		mv_vm_wrote(vm, g);
 	}
@@ -90,9 +90,10 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_counts_add_up(vm);
 
 	/* a read stays on the shared frame */
-	assert_ptr_equal(mv_vm_access(vm, 1, 0), mv_host_frame(h, shared));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 1, 0),
+			 mv_host_frame(h, shared));
 	/* a write copies: new frame, same bytes, refcount drops */
-	uint8_t *w = mv_vm_access(vm, 1, 1);
+	uint8_t *w = mv_vm_access_bytes(vm, 1, 1);
 	assert_ptr_not_equal(w, mv_host_frame(h, shared));
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 1);
 	assert_int_equal(h->refcount[shared], 1);
@@ -105,7 +106,8 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_counts_add_up(vm);
 	/* the last sharer writing takes the frame over: no copy */
 	uint64_t free0 = h->nfree;
-	assert_ptr_equal(mv_vm_access(vm, 0, 1), mv_host_frame(h, shared));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 0, 1),
+			 mv_host_frame(h, shared));
 	assert_int_equal(h->nfree, free0);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 2);
 	assert_int_equal(vm->pmap[0].state, MV_PS_PRIVATE);
@@ -123,9 +125,10 @@ static void test_write_to_zero_shared_page_copies_from_zero_frame(void **state)
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	mv_pmap_set(vm, 5, MV_PS_ZERO, MV_ZERO_MPN);
 	uint64_t free0 = h->nfree;
-	assert_ptr_equal(mv_vm_access(vm, 5, 0), mv_host_frame(h, MV_ZERO_MPN));
+	assert_ptr_equal(mv_vm_access_bytes(vm, 5, 0),
+			 mv_host_frame(h, MV_ZERO_MPN));
 	assert_int_equal(h->nfree, free0);
-	uint8_t *w = mv_vm_access(vm, 5, 1);
+	uint8_t *w = mv_vm_access_bytes(vm, 5, 1);
 	assert_true(mv_page_is_zero(w));
 	w[0] = 9;
 	assert_int_equal(h->nfree, free0 - 1);
@@ -143,18 +146,18 @@ static void test_full_host_makes_the_access_wait(void **state)
 	struct mv_vm *vm = mvt_vm(h, "a", 32, 0);
 	uint64_t n = h->nfree;
 	for (mv_gppn_t g = 0; g < n; g++)
-		assert_non_null(mv_vm_access(vm, g, 1));
+		assert_non_null(mv_vm_access_bytes(vm, g, 1));
 	assert_int_equal(h->nfree, 0);
-	assert_null(mv_vm_access(vm, n, 1));
+	assert_null(mv_vm_access_bytes(vm, n, 1));
 	assert_int_equal(vm->pmap[n].state, MV_PS_UNTOUCHED);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_ALLOC_WAIT], 1);
 	/* blocked by policy even with memory free */
 	mv_vm_balloon_page(vm, 0);
 	assert_int_equal(h->nfree, 1);
 	vm->alloc_blocked = 1;
-	assert_null(mv_vm_access(vm, n, 1));
+	assert_null(mv_vm_access_bytes(vm, n, 1));
 	vm->alloc_blocked = 0;
-	assert_non_null(mv_vm_access(vm, n, 1));
+	assert_non_null(mv_vm_access_bytes(vm, n, 1));
 	assert_counts_add_up(vm);
 	mv_vm_destroy(vm);
 	mv_host_destroy(h);
@@ -166,7 +169,7 @@ static void test_balloon_releases_the_frame(void **state)
 	struct mv_host *h = mvt_host(16, 1);
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	assert_int_equal(mv_vm_enable_verify(vm), 0);
-	uint8_t *p = mv_vm_access(vm, 7, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, 7, 1);
 	p[0] = 1;
 	mv_vm_wrote(vm, 7);
 	uint64_t free0 = h->nfree;
@@ -175,7 +178,7 @@ static void test_balloon_releases_the_frame(void **state)
 	assert_int_equal(vm->count[MV_PS_BALLOONED], 1);
 	assert_counts_add_up(vm);
 	/* touching it after deflation is a zero fill */
-	p = mv_vm_access(vm, 7, 0);
+	p = mv_vm_access_bytes(vm, 7, 0);
 	assert_true(mv_page_is_zero(p));
 	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 2);
 	assert_counts_add_up(vm);
@@ -189,7 +192,7 @@ static void test_check_detects_a_changed_guest_byte(void **state)
 	struct mv_host *h = mvt_host(16, 1);
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	assert_int_equal(mv_vm_enable_verify(vm), 0);
-	uint8_t *p = mv_vm_access(vm, 2, 1);
+	uint8_t *p = mv_vm_access_bytes(vm, 2, 1);
 	memset(p, 3, MV_PAGE_SIZE);
 	mv_vm_wrote(vm, 2);
 	assert_int_equal(mv_vm_check(vm, NULL), 0);
@@ -212,10 +215,10 @@ static void test_active_window_counts_distinct_pages(void **state)
 	struct mv_host *h = mvt_host(16, 1);
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	for (int i = 0; i < 100; i++)
-		mv_vm_access(vm, (mv_gppn_t)(i % 10), i & 1);
+		mv_vm_access_bytes(vm, (mv_gppn_t)(i % 10), i & 1);
 	mv_vm_close_window(vm);
 	assert_int_equal(vm->active_true, 10);
-	mv_vm_access(vm, 1, 0);
+	mv_vm_access_bytes(vm, 1, 0);
 	mv_vm_close_window(vm);
 	assert_int_equal(vm->active_true, 1);
 	mv_vm_close_window(vm);
@@ -230,7 +233,7 @@ static void test_usage_counts_shared_frames_fractionally(void **state)
 	struct mv_host *h = mvt_host(16, 1);
 	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
 	for (mv_gppn_t g = 0; g < 4; g++)
-		mv_vm_access(vm, g, 1);
+		mv_vm_access_bytes(vm, g, 1);
 	share(vm, 0, 1);
 	mv_host_frame_put(h, vm->pmap[2].mpn);
 	mv_pmap_set(vm, 2, MV_PS_ZERO, MV_ZERO_MPN);
