@@ -129,9 +129,10 @@ static int add_input(struct analyze_opts *o, const char *path, int pid)
 	 * themselves: nothing a page-sharing scanner could merge */
 	for (int i = 0; pid && i < o->nin; i++)
 		if (o->in[i].pid == pid) {
-			mv_cli_errorf("--pid %d: given twice (a process's pages "
-				      "cannot be shared with themselves)",
-				      pid);
+			mv_cli_errorf(
+				"--pid %d: given twice (a process's pages "
+				"cannot be shared with themselves)",
+				pid);
 			return MV_EXIT_USAGE;
 		}
 	struct input *in = realloc(o->in, (size_t)(o->nin + 1) * sizeof *in);
@@ -464,8 +465,7 @@ static void text_compression(FILE *f, const struct mv_analysis *a, int w,
 		"<=1KiB", "<=2KiB", ">2KiB", "LZ4 ratio", "zstd ratio");
 	for (int k = 0; k <= mv_analysis_images(a); k++) {
 		const struct mv_image_figures *g = row(f, a, k, w);
-		uint64_t est = g->lz4_hist[0] + g->lz4_hist[1] +
-			       g->lz4_hist[2];
+		uint64_t est = g->lz4_hist[0] + g->lz4_hist[1] + g->lz4_hist[2];
 		if (!g->sampled) {
 			/* nothing compressed: no figure, not a zero */
 			fprintf(f, " %10d %7s %7s %7s %9s %10s\n", 0, "-", "-",

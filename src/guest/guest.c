@@ -1272,6 +1272,8 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 		     g->os_pages + 1);
 	mv_books_add(b, "guest", "guest.swap-free", sizeof *g->swap_free,
 		     g->swap_slots + 1);
+	mv_books_add(b, "guest", "guest.swap-desc", sizeof *g->swap_desc,
+		     g->swap_slots + 1);
 	for (int i = 0; i < g->nproc; i++) {
 		const struct gproc *pr = &g->proc[i];
 		mv_books_add(b, "guest", "guest.pte", sizeof *pr->pte,

@@ -289,6 +289,8 @@ void mv_host_books(const struct mv_host *h, struct mv_books *b)
 		     h->nframes);
 	mv_books_add(b, "hypervisor", "host.fflags", sizeof *h->fflags,
 		     h->nframes);
+	mv_books_add(b, "hypervisor", "host.fdesc", sizeof *h->fdesc,
+		     h->nframes);
 	for (int i = 0; i < h->nnodes; i++)
 		mv_books_add(b, "hypervisor", "host.free-stack",
 			     sizeof *h->node[i].stack, h->node[i].nframes);

@@ -650,6 +650,10 @@ void mv_swapfile_books(const struct mv_swapfile *sf, struct mv_books *b)
 {
 	mv_books_add(b, "hypervisor", "swap.free-stack", sizeof *sf->stack,
 		     sf->slots ? sf->slots : 1);
+	uint64_t n = sf->slots ? sf->slots : 1;
+	mv_books_add(b, "hypervisor", "swap.desc", sizeof *sf->desc, n);
+	mv_books_add(b, "hypervisor", "swap.extent-used", sizeof *sf->ext_used,
+		     (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
 	mv_books_add(b, "hypervisor", "swap.inuse-bitmap",
 		     sizeof *sf->inuse.words, mv_bitmap_words(&sf->inuse));
 	mv_books_add(b, "hypervisor", "swap.extent-bitmap",

@@ -603,6 +603,7 @@ void mv_zcache_books(const struct mv_zcache *z, struct mv_books *b)
 	mv_books_add(b, "hypervisor", "zcache.half-pos", sizeof *z->half_pos,
 		     nf);
 	mv_books_add(b, "hypervisor", "zcache.len", sizeof *z->len, ns);
+	mv_books_add(b, "hypervisor", "zcache.desc", sizeof *z->desc, ns);
 	mv_books_add(b, "hypervisor", "zcache.owner", sizeof *z->owner, ns);
 	mv_books_add(b, "hypervisor", "zcache.fifo", sizeof *z->prev, ns);
 	mv_books_add(b, "hypervisor", "zcache.fifo", sizeof *z->next, ns);

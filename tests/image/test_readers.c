@@ -639,8 +639,8 @@ static void test_real_gcore_of_a_child_holds_its_page_at_its_vaddr(void **state)
 	char cmd[1200], path[512], log[700];
 	snprintf(log, sizeof log, "%s/gcore.log", dir);
 	snprintf(cmd, sizeof cmd,
-		 "ulimit -f 1048576; gcore -o %s/core %d >%s 2>&1", dir, (int)pid,
-		 log);
+		 "ulimit -f 1048576; gcore -o %s/core %d >%s 2>&1", dir,
+		 (int)pid, log);
 	int rc = system(cmd);
 	snprintf(path, sizeof path, "%s/core.%d", dir, (int)pid);
 	struct stat st;
@@ -691,7 +691,8 @@ static void test_real_gcore_of_a_child_holds_its_page_at_its_vaddr(void **state)
  * instruction: a guest dump whose RAM reads as zeros and whose BIOS ROM at
  * guest-physical 0xfffc0000 holds SeaBIOS's bios-256k.bin, byte for byte.
  */
-static void test_real_qemu_dump_holds_the_bios_at_its_guest_address(void **state)
+static void
+test_real_qemu_dump_holds_the_bios_at_its_guest_address(void **state)
 {
 	(void)state;
 	const char *bios = "/usr/share/seabios/bios-256k.bin";
@@ -739,8 +740,8 @@ static void test_real_qemu_dump_holds_the_bios_at_its_guest_address(void **state
 			const uint8_t *b = e.bytes + i * PG;
 			pages++;
 			if (a >= 0xfffc0000ull) {
-				assert_memory_equal(b, rom + (a - 0xfffc0000ull),
-						    PG);
+				assert_memory_equal(
+					b, rom + (a - 0xfffc0000ull), PG);
 				rom_pages++;
 			} else if (a >= 0x100000) {
 				/* RAM above 1 MiB: never written */

@@ -56,6 +56,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 
 	expect(&b, "hypervisor", "host.refcount", 4, 16385);
 	expect(&b, "hypervisor", "host.fflags", 1, 16385);
+	expect(&b, "hypervisor", "host.fdesc", 8, 16385);
 	expect(&b, "hypervisor", "host.free-stack", 4, 16384);
 	expect(&b, "hypervisor", "share.table", 16, 16384);
 	expect(&b, "hypervisor", "share.frame-gen", 4, 16385);
@@ -63,6 +64,8 @@ static void test_books_match_hand_computed_sizes(void **state)
 	expect(&b, "hypervisor", "vm.pmap", 16, 8192);
 	expect(&b, "hypervisor", "vm.active-sample", 8, 200);
 	expect(&b, "hypervisor", "swap.free-stack", 4, 6144);
+	expect(&b, "hypervisor", "swap.desc", 8, 6144);
+	expect(&b, "hypervisor", "swap.extent-used", 2, 24);
 	/* (3072 + 63) / 64 + 1 words each; (12 + 63) / 64 + 1 */
 	expect(&b, "hypervisor", "swap.inuse-bitmap", 8, 98);
 	expect(&b, "hypervisor", "swap.extent-bitmap", 8, 4);
@@ -71,6 +74,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	expect(&b, "hypervisor", "zcache.half", 4, 2048);
 	expect(&b, "hypervisor", "zcache.half-pos", 4, 2048);
 	expect(&b, "hypervisor", "zcache.len", 2, 4096);
+	expect(&b, "hypervisor", "zcache.desc", 8, 4096);
 	expect(&b, "hypervisor", "zcache.owner", 8, 4096);
 	expect(&b, "hypervisor", "zcache.fifo", 4, 8192); /* prev, next */
 	expect(&b, "verify", "vm.expect", 8, 8192);
@@ -82,6 +86,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	expect(&b, "guest", "guest.balloon", 4, 8192);
 	expect(&b, "guest", "guest.cache", 4, 2 * 513);
 	expect(&b, "guest", "guest.swap-free", 4, 2 * 2049);
+	expect(&b, "guest", "guest.swap-desc", 8, 2 * 2049);
 	expect(&b, "guest", "guest.pte", 4, 2 * 1024);
 	/* a sample at power-on and one a second: 3 of 2 VMs' figures */
 	expect(&b, "series", "sim.sample-vms", sizeof(struct mv_sample_vm),
@@ -90,9 +95,11 @@ static void test_books_match_hand_computed_sizes(void **state)
 
 	uint64_t hyp = 65540 + 16385 + 65536 + 262144 + 65540 + 64 + 131072 +
 		       1600 + 24576 + 784 + 32 + 4 * 8192 + 8192 + 32768 +
-		       32768;
+		       32768 + /* descriptors: host, swap, zcache; extents */
+		       131080 + 49152 + 32768 + 48;
 	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
-	uint64_t guest = 8192 + 65536 + 65536 + 3 * 32768 + 4104 + 16392 + 8192;
+	uint64_t guest = 8192 + 65536 + 65536 + 3 * 32768 + 4104 + 16392 +
+			 8192 + 32784;
 	assert_int_equal(mv_books_bytes(&b, "guest"), guest);
 	assert_int_equal(mv_books_bytes(&b, "verify"), 65536);
 	assert_int_equal(mv_books_bytes(&b, NULL),
