@@ -76,6 +76,18 @@ void mv_cli_run_help(FILE *f)
 	      "                      that no guest byte changed (slow); the "
 	      "report says\n"
 	      "                      how many checks and pages it compared\n"
+	      "      --exact         simulate every access (the reference "
+	      "model)\n"
+	      "      --interval      simulate accesses as per-page rates, "
+	      "with events only\n"
+	      "                      where an access costs something (fast; "
+	      "guests with an\n"
+	      "                      MMU model or a trace workload stay "
+	      "exact); the default\n"
+	      "                      is --exact up to 2e7 estimated accesses, "
+	      "else --interval,\n"
+	      "                      and the report names the interval model "
+	      "when used\n"
 	      "      --top           on a terminal, a live esxtop-like screen "
 	      "while the\n"
 	      "                      simulation runs (keys: n m g a b s z "
@@ -107,6 +119,7 @@ void mv_cli_run_help(FILE *f)
 
 struct run_opts {
 	int json, verify, quiet, top, timing;
+	enum mv_access_model model;
 	int have_seed, have_duration;
 	uint64_t seed, duration_ns;
 	const char *output;
@@ -368,7 +381,9 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		OPT_CSV,
 		OPT_SVG,
 		OPT_TOP,
-		OPT_TIMING
+		OPT_TIMING,
+		OPT_EXACT,
+		OPT_INTERVAL
 	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -380,6 +395,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{"svg", required_argument, NULL, OPT_SVG},
 		{"top", no_argument, NULL, OPT_TOP},
 		{"timing", no_argument, NULL, OPT_TIMING},
+		{"exact", no_argument, NULL, OPT_EXACT},
+		{"interval", no_argument, NULL, OPT_INTERVAL},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -403,6 +420,19 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		case OPT_TIMING:
 			o->timing = 1;
 			break;
+		case OPT_EXACT:
+		case OPT_INTERVAL: {
+			enum mv_access_model m = c == OPT_EXACT
+							 ? MV_MODEL_EXACT
+							 : MV_MODEL_INTERVAL;
+			if (o->model && o->model != m) {
+				mv_cli_errorf("--exact and --interval: "
+					      "choose one");
+				return MV_EXIT_USAGE;
+			}
+			o->model = m;
+			break;
+		}
 		case 'q':
 			o->quiet = 1;
 			break;
@@ -604,6 +634,7 @@ int mv_cli_run(int argc, char **argv)
 		sc->seed = o.seed;
 	if (o.have_duration)
 		sc->duration_ns = o.duration_ns;
+	sc->access_model = o.model;
 
 	g_signal = 0;
 	catch_signals();

@@ -695,6 +695,10 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					continue;
 				}
 				idle = 0;
+				/* the interval model's writes since the last
+				 * look happen before the bytes are read */
+				if (g != ag)
+					mv_vm_observe(vm, g);
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
 						     : s->hash(mv_host_frame(
@@ -706,6 +710,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				while (a < stop && !scan_candidate(&pmap[a]))
 					a++;
 				if (done + 1 < n && a < stop) {
+					mv_vm_observe(vm, a);
 					ag = a;
 					am = pmap[a].mpn;
 					ah = s->hash(
