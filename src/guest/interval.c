@@ -403,11 +403,64 @@ static void fire_add(struct giv *iv, double u, uint32_t e)
 	iv->fire[iv->nfire++] = (struct fire){u, e};
 }
 
-/* Take the events due up to step c out of the wheel: those of earlier
- * steps (the vCPU did not run then) first, those of step c at their
- * place in it; the ones past the fraction f move to the next step. */
-static void collect(struct giv *iv, uint64_t c, double f)
+/* The rate entry e's event is drawn at: the page's accesses, or its
+ * writes while it is shared or a zero page. */
+static double entry_rate(const struct mv_guest *g, uint32_t e)
 {
+	unsigned wi = e >> VPN_BITS;
+	uint64_t x = e & VPN_MASK;
+	if (wi == OS_WORK)
+		return os_rate(g, x);
+	if ((int)wi >= g->nwork)
+		return 0;
+	double lam = wl_rate(g, wi, x);
+	uint32_t pte = g->proc[wi].pte[x];
+	if (pte && !(pte & PTE_SWAP)) {
+		unsigned st = g->vm->pmap[pte - 1].state;
+		if (st == MV_PS_SHARED || st == MV_PS_ZERO)
+			lam *= g->work[wi].cfg.write_ratio;
+	}
+	return lam;
+}
+
+/*
+ * Events due while the vCPU did not run: the page's accesses pause with
+ * the program and resume with it, and a Poisson process has no memory, so
+ * the next access is drawn again from when the vCPU runs next (start_s).
+ * One that falls within the fraction f of step c fires in it.
+ */
+static void redraw(struct mv_guest *g, uint32_t e, double start_s,
+		   uint64_t c, double f, int may_fire)
+{
+	struct giv *iv = g->iv;
+	double lam = entry_rate(g, e);
+	if (!(lam > 0))
+		return; /* stale */
+	double t = start_s - log1p(-mv_rng_double(&iv->rng)) / lam;
+	double u = t / iv->dt_s - (double)c;
+	if (!may_fire) {
+		if (t / iv->dt_s < 4e9)
+			push(iv, (uint64_t)(t / iv->dt_s), e);
+		return;
+	}
+	if (u < f) {
+		fire_add(iv, u > 0 ? u : 0, e);
+		return;
+	}
+	/* past the run: again from the next step's start */
+	double next = (double)(c + 1) * iv->dt_s;
+	t = next - log1p(-mv_rng_double(&iv->rng)) / lam;
+	if (t / iv->dt_s < 4e9)
+		push(iv, (uint64_t)(t / iv->dt_s), e);
+}
+
+/* Take the events due up to step c out of the wheel: those of step c at
+ * their place in it, fired when it is within the fraction f the vCPU
+ * ran; the others (of steps the vCPU did not run, or past f) drawn
+ * again. */
+static void collect(struct mv_guest *g, uint64_t c, double f)
+{
+	struct giv *iv = g->iv;
 	iv->nfire = 0;
 	while (iv->cur <= c) {
 		struct bucket *b = &iv->b[iv->cur % NBUCKETS];
@@ -418,11 +471,14 @@ static void collect(struct giv *iv, uint64_t c, double f)
 		iv->floor = iv->cur;
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t e = b->e[i];
-			double u = step < c ? 0 : unit_hash(e, c);
-			if (u < f)
+			double u = unit_hash(e, c);
+			if (step == c && u < f)
 				fire_add(iv, u, e);
 			else
-				push(iv, c + 1, e);
+				redraw(g, e,
+				       (double)(step == c ? c + 1 : c) *
+					       iv->dt_s,
+				       c, f, step < c);
 		}
 		if (iv->cur % NBUCKETS == 0)
 			refill(iv);
@@ -442,29 +498,47 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 		guest_run_work(g, &g->work[i], now_ns, dt_s, progress);
 		schedule_set(g, (unsigned)i);
 	}
-	collect(iv, c, progress);
-	double stop = progress;
+	collect(g, c, progress);
+	/*
+	 * As in the exact model, an access that cannot get memory ends its
+	 * own workload's slice (the rest is waited out, alloc_wait) and the
+	 * OS's ends the OS's without a wait; the others go on. stop[i]: the
+	 * place in the step where workload i (OS_WORK: the OS) stopped.
+	 */
+	double stop[OS_WORK + 1];
+	for (unsigned i = 0; i <= OS_WORK; i++)
+		stop[i] = progress;
 	for (size_t i = 0; i < iv->nfire; i++) {
 		double u = iv->fire[i].u;
-		iv->now_s = ((double)c + u) * iv->dt_s;
-		if (fire(g, iv->fire[i].e) == 0)
+		uint32_t e = iv->fire[i].e;
+		unsigned wi = e >> VPN_BITS;
+		double next = (double)(c + 1) * iv->dt_s;
+		if (u >= stop[wi]) {
+			/* its program waits: the page's accesses resume
+			 * with it, drawn again (the exact model's lost
+			 * accesses are not made later either) */
+			redraw(g, e, next, c, progress, 0);
 			continue;
-		/* no memory: the rest of the step is waited out */
-		for (size_t k = i; k < iv->nfire; k++)
-			push(iv, c + 1, iv->fire[k].e);
-		stop = u;
+		}
+		iv->now_s = ((double)c + u) * iv->dt_s;
+		if (fire(g, e) == 0)
+			continue;
+		redraw(g, e, next, c, progress, 0);
+		stop[wi] = u;
+		if (wi == OS_WORK)
+			continue;
 		uint64_t ns = (uint64_t)((progress - u) * (double)iv->step_ns);
 		if (ns > g->wait_left_ns)
 			ns = g->wait_left_ns;
 		g->wait_left_ns -= ns;
 		mv_vm_charge_wait(g->vm, ns);
-		break;
 	}
-	double ran = progress > 0 ? stop / progress : 0;
-	for (int i = 0; i < g->nwork; i++)
-		g->work[i].done += (uint64_t)((double)g->work[i].step_n * ran +
-					      0.5);
-	g->os_done += (uint64_t)((double)os_want * stop + 0.5);
+	for (int i = 0; i < g->nwork; i++) {
+		double ran = progress > 0 ? stop[i] / progress : 0;
+		g->work[i].done +=
+			(uint64_t)((double)g->work[i].step_n * ran + 0.5);
+	}
+	g->os_done += (uint64_t)((double)os_want * stop[OS_WORK] + 0.5);
 	iv->now_s = (double)(c + 1) * iv->dt_s;
 }
 
