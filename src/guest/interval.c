@@ -303,6 +303,31 @@ static int model_touch(struct mv_guest *g, unsigned wi, uint64_t vpn, int write)
 	return rc;
 }
 
+/* Writes applied at most at one observation: 4 per 8-byte word of the
+ * page, so nearly every word was written at least once. */
+#define WRITES_MAX 2048
+
+/* A Poisson variate of mean m: by inversion (m small), else normal. */
+static uint64_t poisson(struct mv_rng *r, double m)
+{
+	if (!(m > 0))
+		return 0;
+	if (m > 64) {
+		double u1 = mv_rng_double(r), u2 = mv_rng_double(r);
+		double z = sqrt(-2 * log1p(-u1)) * cos(6.283185307179586 * u2);
+		double k = floor(m + sqrt(m) * z + 0.5);
+		return k > 0 ? (uint64_t)k : 0;
+	}
+	double u = mv_rng_double(r), pk = exp(-m), cdf = pk;
+	uint64_t k = 0;
+	while (u > cdf && k < 1000) {
+		k++;
+		pk *= m / (double)k;
+		cdf += pk;
+	}
+	return k;
+}
+
 static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 {
 	struct mv_guest *g = ctx;
@@ -316,7 +341,15 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	page_rate(g, p, &wr);
 	if (!(wr > 0) || !(d > 0))
 		return;
-	if (unit_hash(p ^ ((uint64_t)vm->id << 40), now) < -expm1(-wr * d))
+	/* the writes a Poisson process of rate wr made in d, each a word at
+	 * a random offset as in the exact model: a hot page written many
+	 * times since ends up as random (and as incompressible) as there;
+	 * past WRITES_MAX the page is that already */
+	struct mv_rng r;
+	mv_rng_seed(&r, mv_mix64(p ^ ((uint64_t)vm->id << 40)) ^
+				mv_mix64(now + 0x0b5eull));
+	uint64_t k = poisson(&r, wr * d);
+	for (uint64_t i = 0; i < k && i < WRITES_MAX; i++)
 		model_touch(g, g->page[p].owner, g->page[p].index, 1);
 }
 
@@ -429,8 +462,8 @@ static double entry_rate(const struct mv_guest *g, uint32_t e)
  * the next access is drawn again from when the vCPU runs next (start_s).
  * One that falls within the fraction f of step c fires in it.
  */
-static void redraw(struct mv_guest *g, uint32_t e, double start_s,
-		   uint64_t c, double f, int may_fire)
+static void redraw(struct mv_guest *g, uint32_t e, double start_s, uint64_t c,
+		   double f, int may_fire)
 {
 	struct giv *iv = g->iv;
 	double lam = entry_rate(g, e);
@@ -535,8 +568,8 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 	}
 	for (int i = 0; i < g->nwork; i++) {
 		double ran = progress > 0 ? stop[i] / progress : 0;
-		g->work[i].done +=
-			(uint64_t)((double)g->work[i].step_n * ran + 0.5);
+		g->work[i].done += (uint64_t)((double)g->work[i].step_n * ran +
+					      0.5);
 	}
 	g->os_done += (uint64_t)((double)os_want * stop[OS_WORK] + 0.5);
 	iv->now_s = (double)(c + 1) * iv->dt_s;
