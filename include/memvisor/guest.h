@@ -245,11 +245,11 @@ void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop);
 int mv_guest_interval_capable(const struct mv_guest_config *cfg);
 int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns);
 int mv_guest_uses_interval(const struct mv_guest *g);
-/* With the interval model: the expected number of distinct pages its
- * workloads and OS access in the window_s seconds up to now_ns (the true
- * active set is that plus the pages touched by other paths); else 0. */
-double mv_guest_expected_active(const struct mv_guest *g, uint64_t now_ns,
-				double window_s);
+/* With the interval model: the true active set of the window_s seconds
+ * up to now_ns, pages seen accessed plus the expected number of the
+ * resident others (call before the window's bits are cleared); else 0. */
+double mv_guest_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			     double window_s);
 
 /*
  * Run the guest for `dt_ns` of simulated time starting at `now_ns`: every

@@ -855,10 +855,10 @@ int mv_guest_interval_capable(const struct mv_guest_config *cfg)
 	return 1;
 }
 
-double mv_guest_expected_active(const struct mv_guest *g, uint64_t now_ns,
-				double window_s)
+double mv_guest_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			     double window_s)
 {
-	return giv_expected_active(g, now_ns, window_s);
+	return g->iv ? giv_active_pages(g, now_ns, window_s) : 0;
 }
 
 int mv_guest_uses_interval(const struct mv_guest *g)

@@ -131,9 +131,9 @@ int giv_referenced(struct mv_guest *g, uint32_t p, int k);
 /* Page p joined a reclaim clock, or the hand passed it and cleared its
  * referenced bit: what the next draw's window starts from. */
 void giv_hand_passed(struct mv_guest *g, uint32_t p);
-/* Expected distinct pages the workloads and the OS access in the window_s
- * seconds up to now_ns. */
-double giv_expected_active(const struct mv_guest *g, uint64_t now_ns,
-			   double window_s);
+/* The true active set of the window_s seconds up to now_ns, before the
+ * window's accessed bits are cleared (interval.c). */
+double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			double window_s);
 
 #endif

@@ -45,8 +45,8 @@
  * reclaim clock (giv_referenced), page sharing and reclamation before
  * they read a page's bytes (vm->on_observe: a write since the page's last
  * observation, kept in the pmap's stamp in simulated seconds, is made
- * then, through guest_touch), and the true active set (the expected
- * number of distinct pages accessed, giv_expected_active).
+ * then, through guest_touch), and the true active set (pages seen
+ * accessed, plus the expected number of the others, giv_active_pages).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -58,8 +58,6 @@
 #define OS_WORK 15u
 #define VPN_BITS 28
 #define VPN_MASK ((1u << VPN_BITS) - 1)
-/* geometric rank buckets of the expected active set */
-#define RANK_BUCKETS 128
 
 struct bucket {
 	uint32_t *e;
@@ -293,14 +291,10 @@ static double rate_of(void *ctx, const struct mv_vm *vm, mv_gppn_t p,
 	return page_rate(ctx, p, wr);
 }
 
-/* A write made on the model's behalf: the exact model's write, not seen
- * by the true active set (the expectation holds it). */
+/* An access made on the model's behalf: the exact model's. */
 static int model_touch(struct mv_guest *g, unsigned wi, uint64_t vpn, int write)
 {
-	uint64_t seen = g->vm->window_accessed;
-	int rc = guest_touch(g, &g->work[wi], vpn, write, 0);
-	g->vm->window_accessed = seen;
-	return rc;
+	return guest_touch(g, &g->work[wi], vpn, write, 0);
 }
 
 /* Writes applied at most at one observation: 4 per 8-byte word of the
@@ -369,10 +363,7 @@ static int fire(struct mv_guest *g, uint32_t e)
 		if (c && pmap[c - 1].state != MV_PS_SWAPPED &&
 		    pmap[c - 1].state != MV_PS_COMPRESSED)
 			return 0; /* resident: nothing to do */
-		uint64_t seen = g->vm->window_accessed;
-		int rc = guest_os_touch(g, x, x);
-		g->vm->window_accessed = seen;
-		return rc;
+		return guest_os_touch(g, x, x);
 	}
 	if ((int)wi >= g->nwork || !wl_rate(g, wi, x))
 		return 0;
@@ -608,74 +599,42 @@ int giv_referenced(struct mv_guest *g, uint32_t p, int k)
 /* ---- the true active set --------------------------------------------------
  */
 
-/* Expected distinct pages of n accessed at total rate `rate` over t s:
- * uniform (s = 0), or Zipf of exponent s with normaliser h, summed over
- * geometric rank buckets (Simpson's rule in each). */
-static double expect_distinct(uint64_t n, double rate, double s, double h,
-			      double t)
+/*
+ * The true active set of the window_s seconds up to now_ns: a page
+ * accessed in the window through any path (an event, a fault, the boot,
+ * a growing set, the guest's own reads) counts 1, as in the exact model;
+ * a resident page not seen counts the probability that its process
+ * touched it, 1 - exp(-lambda x T), T the window or the time the process
+ * ran in it. A page not resident and not seen was not accessed (the
+ * access would have faulted). Called before the window's bits are
+ * cleared; O(pages), once per window.
+ */
+double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			double window_s)
 {
-	if (!n || !(rate > 0) || !(t > 0))
-		return 0;
-	if (!h)
-		return (double)n * -expm1(-rate / (double)n * t);
+	const struct mv_pme *pmap = g->vm->pmap;
 	double sum = 0;
-	uint64_t a = 0;
-	for (int j = 1; j <= RANK_BUCKETS && a < n; j++) {
-		uint64_t b = (uint64_t)ceil(
-			pow((double)n, (double)j / RANK_BUCKETS));
-		if (b <= a)
-			b = a + 1;
-		if (b > n || j == RANK_BUCKETS)
-			b = n;
-		double m = (double)(a + b - 1) / 2;
-#define P(r) (-expm1(-rate * pow((r) + 1, -s) / h * t))
-		sum += (double)(b - a) *
-		       (P((double)a) + 4 * P(m) + P((double)(b - 1))) / 6;
-#undef P
-		a = b;
-	}
-	return sum;
-}
-
-double giv_expected_active(const struct mv_guest *g, uint64_t now_ns,
-			   double window_s)
-{
-	if (!g->iv)
-		return 0;
-	double sum = 0;
-	for (int i = 0; i < g->nwork; i++) {
-		const struct gwork *w = &g->work[i];
-		if (!gwork_running(w, now_ns) || w->exited)
+	for (uint64_t p = 0; p < g->npages; p++) {
+		const struct mv_pme *e = &pmap[p];
+		if (e->flags & MV_PME_ACCESSED) {
+			sum += 1;
 			continue;
-		double t = (double)(now_ns - w->cfg.start_ns) / 1e9;
-		if (t > window_s)
-			t = window_s;
-		double s = w->cfg.zipf_s, h = g->iv->w[i].h;
-		if (w->cfg.kind == MV_WL_USAGE) {
-			sum += expect_distinct(w->uset, w->cfg.rate, 0, 0, t);
-		} else if (w->cfg.kind == MV_WL_PHASED && w->cfg.phase_ns) {
-			/* the sets of the phases the window spans */
-			double ph = (double)w->cfg.phase_ns / 1e9;
-			double into = fmod(
-				(double)(now_ns - w->cfg.start_ns) / 1e9, ph);
-			double d = 0;
-			int first = 1;
-			for (double left = t; left > 0; first = 0) {
-				double seg = first && into > 0 ? into : ph;
-				if (seg > left)
-					seg = left;
-				d += expect_distinct(w->ws, w->cfg.rate, s, h,
-						     seg);
-				left -= seg;
-			}
-			sum += d < (double)w->region ? d : (double)w->region;
-		} else {
-			sum += expect_distinct(w->ws, w->cfg.rate, s, h, t);
 		}
+		if (e->state != MV_PS_PRIVATE && e->state != MV_PS_SHARED &&
+		    e->state != MV_PS_ZERO)
+			continue;
+		double wr, lam = page_rate(g, p, &wr);
+		if (!(lam > 0))
+			continue;
+		double t = window_s;
+		if ((g->kind[p] & ~GREF) == GK_ANON) {
+			const struct gwork *w = &g->work[g->page[p].owner];
+			double ran = (double)(now_ns - w->cfg.start_ns) / 1e9;
+			if (ran < t)
+				t = ran;
+		}
+		sum += -expm1(-lam * t);
 	}
-	if (g->booted)
-		sum += expect_distinct(g->os_pages, g->cfg.os_rate, 0.99,
-				       g->iv->os_h, window_s);
 	return sum;
 }
 

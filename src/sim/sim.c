@@ -19,6 +19,7 @@
  * or a fresh temporary one.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,14 +221,11 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	v->active_true = s->sc && s->now_ns < s->sc->active_window_ns
 				 ? vm->window_accessed
 				 : u.active_true;
+	/* the interval model: pages seen plus the others' expectation */
 	if (s->sc && s->now_ns < s->sc->active_window_ns && s->guest &&
-	    s->guest[i] && mv_guest_uses_interval(s->guest[i])) {
-		double x = (double)v->active_true +
-			   mv_guest_expected_active(s->guest[i], s->now_ns,
-						    (double)s->now_ns / 1e9);
-		v->active_true = x < (double)vm->npages ? (uint64_t)(x + 0.5)
-							: vm->npages;
-	}
+	    s->guest[i] && mv_guest_uses_interval(s->guest[i]))
+		v->active_true = (uint64_t)llround(mv_guest_active_pages(
+			s->guest[i], s->now_ns, (double)s->now_ns / 1e9));
 	v->active_est = mv_vm_active_estimate(vm);
 	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 	v->stall_ns = mv_vm_stall_ns(vm);
@@ -649,19 +647,14 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	if (s->now_ns >= s->next_window_ns) {
 		for (int i = 0; i < s->nvms; i++) {
 			struct mv_vm *vm = s->vm[i];
+			/* the interval model: the pages seen accessed plus
+			 * the expected number of the resident others */
+			double x = mv_guest_active_pages(
+				s->guest[i], s->now_ns,
+				(double)s->sc->active_window_ns / 1e9);
 			mv_vm_close_window(vm);
-			if (!mv_guest_uses_interval(s->guest[i]))
-				continue;
-			/* the interval model: what its workloads touched is
-			 * an expectation; other paths counted pages */
-			double x = (double)vm->active_true +
-				   mv_guest_expected_active(
-					   s->guest[i], s->now_ns,
-					   (double)s->sc->active_window_ns /
-						   1e9);
-			vm->active_true = x < (double)vm->npages
-						  ? (uint64_t)(x + 0.5)
-						  : vm->npages;
+			if (mv_guest_uses_interval(s->guest[i]))
+				vm->active_true = (uint64_t)llround(x);
 		}
 		s->next_window_ns += s->sc->active_window_ns;
 	}
