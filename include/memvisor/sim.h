@@ -40,6 +40,22 @@ struct mv_reclaim_config {
 
 void mv_reclaim_config_default(struct mv_reclaim_config *r);
 
+/*
+ * How guests' workloads access memory (docs/engine.md, "The interval
+ * access model"): access by access (the reference), or as per-page Poisson
+ * rates with events only where an access costs something. AUTO: exact
+ * when the run's estimated accesses are at most MV_EXACT_MAX_ACCESSES.
+ */
+enum mv_access_model {
+	MV_MODEL_AUTO = 0,
+	MV_MODEL_EXACT,
+	MV_MODEL_INTERVAL,
+};
+#define MV_EXACT_MAX_ACCESSES 2e7
+
+/* "auto", "exact", "interval". */
+const char *mv_access_model_name(enum mv_access_model m);
+
 struct mv_scenario {
 	char name[64];
 	char source[256]; /* file it was loaded from */
@@ -53,6 +69,7 @@ struct mv_scenario {
 	struct mv_active_config sampling;
 	struct mv_host_config host;
 	struct mv_reclaim_config reclaim;
+	enum mv_access_model access_model; /* run --exact/--interval; AUTO */
 	int nvms;
 	struct mv_vm_spec *vms;
 	/* traces loaded for trace workloads (each once; workloads point
@@ -138,6 +155,12 @@ struct mv_sim {
 	uint64_t now_ns;
 	uint64_t steps;
 	int verify; /* run invariant checks after every step */
+	/* the model the run uses (never AUTO), and how many guests use the
+	 * interval model (a guest with an MMU model or a trace workload
+	 * replays access by access in any case) */
+	enum mv_access_model model;
+	int interval_guests;
+	double est_accesses; /* the estimate AUTO chose by */
 	/* when set and nonzero (a signal handler's flag), mv_sim_step
 	 * stops between VMs with MV_ECANCELED; the first step boots every
 	 * guest and takes seconds on a large host, so each guest's boot
@@ -185,6 +208,11 @@ struct mv_sim {
 int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		  struct mv_error *err);
 void mv_sim_destroy(struct mv_sim *s);
+
+/* The simulated accesses a scenario's run makes, estimated: each running
+ * workload's rate times its running time plus each guest's os-rate times
+ * the duration. */
+double mv_scenario_est_accesses(const struct mv_scenario *sc);
 
 /* One VM's figures now, as a sample holds them. */
 void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v);

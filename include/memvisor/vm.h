@@ -193,6 +193,20 @@ struct mv_vm {
 	void (*on_invalidate)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
 	void *invalidate_ctx;
 
+	/*
+	 * The interval access model (src/guest/interval.c): the guest says
+	 * how often a page is accessed and written (per second), so an
+	 * observer of a resident page the model keeps no events for can draw
+	 * whether it was touched; observe is called by page sharing and
+	 * reclamation before they read a page's bytes at now_ns, and applies
+	 * the writes the page had since it was last observed (the pmap's
+	 * stamp, in simulated seconds). All NULL in the exact model.
+	 */
+	double (*rate_of)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
+			  double *write_rate);
+	void (*on_observe)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
+	void *rate_ctx;
+
 	/* Verification: XXH3 of what the guest last wrote, per page. */
 	uint64_t *expect; /* NULL unless verification is on */
 };
@@ -310,6 +324,15 @@ static inline double mv_vm_run_fraction(struct mv_vm *vm, uint64_t dt_ns)
 
 /* Verification: expect[gppn] = XXH3 of the page's materialised bytes. */
 void mv_vm_wrote_slow(struct mv_vm *vm, mv_gppn_t gppn);
+
+/* Page sharing or reclamation is about to read gppn's bytes: with the
+ * interval model, the writes it had since it was last observed happen
+ * first. */
+static inline void mv_vm_observe(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	if (mv_unlikely(vm->on_observe != NULL))
+		vm->on_observe(vm->rate_ctx, vm, gppn);
+}
 
 /* Record that the guest finished writing gppn (updates the checksum). */
 static inline void mv_vm_wrote(struct mv_vm *vm, mv_gppn_t gppn)

@@ -75,6 +75,18 @@ void mv_cli_run_help(FILE *f)
 	      "                      that no guest byte changed (slow); the "
 	      "report says\n"
 	      "                      how many checks and pages it compared\n"
+	      "      --exact         simulate every access (the reference "
+	      "model)\n"
+	      "      --interval      simulate accesses as per-page rates, "
+	      "with events only\n"
+	      "                      where an access costs something (fast; "
+	      "guests with an\n"
+	      "                      MMU model or a trace workload stay "
+	      "exact); the default\n"
+	      "                      is --exact up to 2e7 estimated accesses, "
+	      "else --interval,\n"
+	      "                      and the report names the interval model "
+	      "when used\n"
 	      "      --top           on a terminal, a live esxtop-like screen "
 	      "while the\n"
 	      "                      simulation runs (keys: n m g a b s z "
@@ -123,6 +135,7 @@ struct run_opts {
 	int json, verify, top, timing, books;
 	enum mv_progress_mode progress;
 	double progress_every_s; /* --progress=EVERY; 0: the default */
+	enum mv_access_model model;
 	int have_seed, have_duration;
 	uint64_t seed, duration_ns;
 	const char *output;
@@ -219,7 +232,9 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		OPT_TIMING,
 		OPT_PROGRESS,
 		OPT_NO_PROGRESS,
-		OPT_BOOKS
+		OPT_BOOKS,
+		OPT_EXACT,
+		OPT_INTERVAL
 	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -231,6 +246,8 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		{"svg", required_argument, NULL, OPT_SVG},
 		{"top", no_argument, NULL, OPT_TOP},
 		{"timing", no_argument, NULL, OPT_TIMING},
+		{"exact", no_argument, NULL, OPT_EXACT},
+		{"interval", no_argument, NULL, OPT_INTERVAL},
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", optional_argument, NULL, OPT_PROGRESS},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -261,6 +278,19 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		case OPT_BOOKS:
 			o->books = 1;
 			break;
+		case OPT_EXACT:
+		case OPT_INTERVAL: {
+			enum mv_access_model m = c == OPT_EXACT
+							 ? MV_MODEL_EXACT
+							 : MV_MODEL_INTERVAL;
+			if (o->model && o->model != m) {
+				mv_cli_errorf("--exact and --interval: "
+					      "choose one");
+				return MV_EXIT_USAGE;
+			}
+			o->model = m;
+			break;
+		}
 		case 'q':
 		case OPT_NO_PROGRESS:
 			o->progress = MV_PROGRESS_OFF;
@@ -480,6 +510,7 @@ int mv_cli_run(int argc, char **argv)
 		sc->seed = o.seed;
 	if (o.have_duration)
 		sc->duration_ns = o.duration_ns;
+	sc->access_model = o.model;
 
 	g_signal = 0;
 	catch_signals();

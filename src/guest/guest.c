@@ -40,6 +40,8 @@ static int on_clock(enum gkind k)
 /* Insert p just behind kind k's hand: it is visited last. */
 static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 {
+	if (g->iv)
+		giv_hand_passed(g, p); /* not referenced before it came */
 	uint32_t h = g->hand[k];
 	if (h == LNIL) {
 		g->lnext[p] = g->lprev[p] = p;
@@ -133,6 +135,8 @@ static void drop_cache_page(struct mv_guest *g, mv_gppn_t p)
 {
 	g->cache[g->page[p].index] = 0;
 	free_push(g, p);
+	if (g->iv)
+		giv_cache_dropped(g, g->page[p].index);
 }
 
 /* With an MMU model: clear process `owner`'s hardware entry for vpn. */
@@ -170,6 +174,8 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	pr->rss--;
 	g->st.swap_out++;
 	free_push(g, p);
+	if (g->iv)
+		giv_swapped_out(g, g->page[p].owner, g->page[p].index);
 	return 0;
 }
 
@@ -189,8 +195,14 @@ static int reclaim_one(struct mv_guest *g)
 			g->hand[want] = g->lnext[p];
 			if (g->kind[p] & GREF) {
 				g->kind[p] &= (uint8_t)~GREF;
+				if (g->iv)
+					giv_hand_passed(g, (uint32_t)p);
 				continue;
 			}
+			/* the interval model sets no bit on a resident page:
+			 * drawn as the hand passes */
+			if (g->iv && giv_referenced(g, (uint32_t)p, want))
+				continue;
 			if (want == GK_CACHE) {
 				drop_cache_page(g, p);
 				return 0;
@@ -582,6 +594,12 @@ static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 	return 0;
 }
 
+int guest_touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
+		int fetch)
+{
+	return touch(g, w, vpn, write, fetch);
+}
+
 /* ---- creation ------------------------------------------------------------ */
 
 static uint64_t str_hash(const char *s)
@@ -771,6 +789,14 @@ void mv_guest_destroy(struct mv_guest *g)
 	if (!g)
 		return;
 	mv_mmu_destroy(g->mmu);
+	if (g->iv) { /* the vm outlives its guest */
+		g->vm->on_invalidate = NULL;
+		g->vm->invalidate_ctx = NULL;
+		g->vm->rate_of = NULL;
+		g->vm->on_observe = NULL;
+		g->vm->rate_ctx = NULL;
+	}
+	giv_destroy(g->iv);
 	for (int i = 0; i < MV_MAX_WORKLOADS; i++) {
 		free(g->proc[i].pte);
 		free(g->proc[i].hrun);
@@ -859,9 +885,55 @@ int mv_guest_booted(const struct mv_guest *g)
 	return g->booted;
 }
 
+int mv_guest_interval_capable(const struct mv_guest_config *cfg)
+{
+	/* a workload index and the OS share 4 bits in the model's events */
+	if (cfg->mmu || cfg->nworkloads >= MV_MAX_WORKLOADS)
+		return 0;
+	for (int i = 0; i < cfg->nworkloads; i++)
+		if (cfg->workload[i].kind == MV_WL_TRACE)
+			return 0;
+	return 1;
+}
+
+double mv_guest_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			     double window_s)
+{
+	return g->iv ? giv_active_pages(g, now_ns, window_s) : 0;
+}
+
+int mv_guest_uses_interval(const struct mv_guest *g)
+{
+	return g->iv != NULL;
+}
+
+int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns)
+{
+	if (g->iv || !mv_guest_interval_capable(&g->cfg))
+		return 0;
+	return giv_create(g, step_ns);
+}
+
 void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop)
 {
 	g->stop = stop;
+}
+
+int guest_os_touch(struct mv_guest *g, uint64_t idx, uint64_t i)
+{
+	uint32_t c = g->cache[idx];
+	mv_gppn_t p;
+	if (c) {
+		p = c - 1;
+	} else if (cache_fill(g, idx, 0, &p) != 0) {
+		return MV_EAGAIN;
+	}
+	g->kind[p] |= GREF;
+	const uint8_t *b = mv_vm_access(g->vm, p, 0);
+	if (!b)
+		return MV_EAGAIN;
+	read_word(g, p, b + ((i * 64) & (MV_PAGE_SIZE - 1)));
+	return 0;
 }
 
 /* The OS's own accesses to its image (kernel text, libraries). */
@@ -869,18 +941,8 @@ static void run_os(struct mv_guest *g, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t idx = mv_zipf_next(&g->os_zipf, &g->os_rng);
-		uint32_t c = g->cache[idx];
-		mv_gppn_t p;
-		if (c) {
-			p = c - 1;
-		} else if (cache_fill(g, idx, 0, &p) != 0) {
+		if (guest_os_touch(g, idx, i))
 			return;
-		}
-		g->kind[p] |= GREF;
-		const uint8_t *b = mv_vm_access(g->vm, p, 0);
-		if (!b)
-			return;
-		read_word(g, p, b + ((i * 64) & (MV_PAGE_SIZE - 1)));
 		g->os_done++;
 	}
 }
@@ -982,12 +1044,19 @@ static void run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 	gwork_step(w, now_ns, dt_s, progress, &work_ops, g);
 }
 
+void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
+		    double dt_s, double progress)
+{
+	run_work(g, w, now_ns, dt_s, progress);
+}
+
 int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 {
 	struct mv_vm *vm = g->vm;
 	/* a vCPU stalled in the hypervisor makes no progress meanwhile */
 	double progress = mv_vm_run_fraction(vm, dt_ns);
 	double dt_s = (double)dt_ns / 1e9;
+	g->now_ns = now_ns;
 	if (!g->booted) {
 		if (progress > 0)
 			mv_guest_boot(g);
@@ -999,10 +1068,18 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 	g->os_demanded += os_want;
 	if (progress > 0) {
 		g->wait_left_ns = (uint64_t)((double)dt_ns * progress);
-		if (g->os_pages)
-			run_os(g, (uint64_t)((double)os_want * progress + 0.5));
-		for (int i = 0; i < g->nwork; i++)
-			run_work(g, &g->work[i], now_ns, dt_s, progress);
+		if (g->iv) {
+			giv_step(g, now_ns, dt_s, progress,
+				 g->os_pages ? os_want : 0);
+		} else {
+			if (g->os_pages)
+				run_os(g,
+				       (uint64_t)((double)os_want * progress +
+						  0.5));
+			for (int i = 0; i < g->nwork; i++)
+				run_work(g, &g->work[i], now_ns, dt_s,
+					 progress);
+		}
 		if (g->vm->cfg.balloon_driver &&
 		    g->balloon_target != g->nkind[GK_BALLOON])
 			run_balloon(g, credit_take(&g->balloon_credit,

@@ -102,6 +102,40 @@ struct mv_guest {
 	 * their first guest pages; reserved at boot, never swapped */
 	uint32_t *hpool;
 	uint64_t nhpool, hpool_runs;
+
+	/* the interval access model (interval.c); NULL: exact */
+	struct giv *iv;
+	uint64_t now_ns; /* the step running now */
 };
+
+/* guest.c, for interval.c: the exact model's operations it fires. */
+int guest_touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
+		int fetch);
+/* Make OS image page idx resident (a major fault if it was dropped) and
+ * read a byte of it; 0 or MV_EAGAIN. */
+int guest_os_touch(struct mv_guest *g, uint64_t idx, uint64_t i);
+void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
+		    double dt_s, double progress);
+
+/* interval.c */
+int giv_create(struct mv_guest *g, uint64_t step_ns);
+void giv_destroy(struct giv *iv);
+/* The step's workloads and OS accesses: events due before progress. */
+void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
+	      uint64_t os_want);
+/* The guest swapped page vpn of process owner out / dropped cache page
+ * idx: its next access is an event. */
+void giv_swapped_out(struct mv_guest *g, uint32_t owner, uint64_t vpn);
+void giv_cache_dropped(struct mv_guest *g, uint64_t idx);
+/* The reclaim clock's hand passes p (of clock k) with its referenced bit
+ * clear: was it touched since the hand last passed? (a draw) */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k);
+/* Page p joined a reclaim clock, or the hand passed it and cleared its
+ * referenced bit: what the next draw's window starts from. */
+void giv_hand_passed(struct mv_guest *g, uint32_t p);
+/* The true active set of the window_s seconds up to now_ns, before the
+ * window's accessed bits are cleared (interval.c). */
+double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			double window_s);
 
 #endif

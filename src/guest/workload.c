@@ -306,6 +306,10 @@ void gwork_step(struct gwork *w, uint64_t now_ns, double dt_s, double progress,
 	if (w->cfg.kind == MV_WL_USAGE && w->uset == 0)
 		n = 0; /* an empty set: nothing to access */
 	w->demanded += want;
+	if (w->interval) {
+		w->step_n = n; /* interval.c makes the accesses that cost */
+		return;
+	}
 	uint64_t wr = (uint64_t)(w->cfg.write_ratio * 18446744073709551615.0);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t vpn;

@@ -36,6 +36,10 @@ struct gwork {
 	uint64_t tpos; /* trace: the next record */
 	uint64_t uset; /* usage: pages of the set now, vpns [0, uset) */
 	uint64_t urow; /* usage: cursor into the trace's rows */
+	/* interval model: no access loop; step_n is the accesses the step
+	 * would have made (done adds what the vCPU ran of them) */
+	int interval;
+	uint64_t step_n;
 };
 
 /*

@@ -760,6 +760,10 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					continue;
 				}
 				idle = 0;
+				/* the interval model's writes since the last
+				 * look happen before the bytes are read */
+				if (g != ag)
+					mv_vm_observe(vm, g);
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
 						     : frame_hash(s, e->mpn);
@@ -769,6 +773,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				while (a < stop && !scan_candidate(&pmap[a]))
 					a++;
 				if (done + 1 < n && a < stop) {
+					mv_vm_observe(vm, a);
 					ag = a;
 					am = pmap[a].mpn;
 					ah = frame_hash(s, am);

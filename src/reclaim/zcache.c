@@ -516,6 +516,9 @@ static int reclaim_one(struct mv_vm *vm, struct mv_zcache *z,
 		       struct mv_error *err)
 {
 	int state;
+	/* the interval model's writes since the page was last observed
+	 * happen before its bytes are stored */
+	mv_vm_observe(vm, g);
 	if (z && z->capacity)
 		return mv_zcache_out(z, g, &state, err);
 	if (sf)

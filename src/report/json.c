@@ -637,6 +637,10 @@ int mv_report_json(FILE *out, const struct mv_sim *s)
 	jw_u64(&w, "simulated_ns", r.sim_ns);
 	jw_u64(&w, "steps", s->steps);
 	jw_bool(&w, "verify", s->verify);
+	if (s->model == MV_MODEL_INTERVAL) { /* absent: exact */
+		jw_str(&w, "access_model", "interval");
+		jw_i64(&w, "interval_guests", s->interval_guests);
+	}
 	if (s->verify) {
 		jw_u64(&w, "verify_checks", s->verify_checks);
 		jw_u64(&w, "verify_pages", s->verify_pages);

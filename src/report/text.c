@@ -216,6 +216,14 @@ static void print_header(FILE *out, const struct mv_sim *s,
 			"");
 	else
 		fprintf(out, "  %-12s off\n", "verify");
+	/* only when it is not the reference model, so that an exact run's
+	 * report stays what it always was */
+	if (s->model == MV_MODEL_INTERVAL)
+		fprintf(out,
+			"  %-12s interval (%d of %d guests; about %.3g "
+			"accesses estimated)\n",
+			"access model", s->interval_guests, s->nvms,
+			s->est_accesses);
 	uint64_t rerr = 0;
 	for (int i = 0; i < s->nvms; i++) {
 		struct mv_vm_view v;

@@ -19,6 +19,7 @@
  * or a fresh temporary one.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,56 @@ void mv_sim_share_stats(const struct mv_sim *s, struct mv_share_stats *st)
 		mv_share_stats(s->sharer, st);
 	else
 		memset(st, 0, sizeof *st);
+}
+
+const char *mv_access_model_name(enum mv_access_model m)
+{
+	static const char *const names[] = {"auto", "exact", "interval"};
+	return (unsigned)m < 3 ? names[m] : "?";
+}
+
+double mv_scenario_est_accesses(const struct mv_scenario *sc)
+{
+	double dur = (double)sc->duration_ns / 1e9, n = 0;
+	for (int i = 0; i < sc->nvms; i++) {
+		const struct mv_guest_config *g = &sc->vms[i].guest;
+		n += g->os_rate * dur;
+		for (int k = 0; k < g->nworkloads; k++) {
+			const struct mv_workload_config *w = &g->workload[k];
+			uint64_t end = w->stop_ns && w->stop_ns <
+							       sc->duration_ns
+					       ? w->stop_ns
+					       : sc->duration_ns;
+			if (end > w->start_ns)
+				n += w->rate * (double)(end - w->start_ns) /
+				     1e9;
+		}
+	}
+	return n;
+}
+
+/* Resolve the run's access model and switch the guests that can to the
+ * interval model. */
+static int choose_model(struct mv_sim *s, struct mv_error *err)
+{
+	s->est_accesses = mv_scenario_est_accesses(s->sc);
+	s->model = s->sc->access_model;
+	if (s->model == MV_MODEL_AUTO)
+		s->model = s->est_accesses <= MV_EXACT_MAX_ACCESSES
+				   ? MV_MODEL_EXACT
+				   : MV_MODEL_INTERVAL;
+	if (s->model != MV_MODEL_INTERVAL)
+		return 0;
+	for (int i = 0; i < s->nvms; i++) {
+		if (!mv_guest_interval_capable(&s->sc->vms[i].guest))
+			continue;
+		int rc = mv_guest_use_interval(s->guest[i], s->sc->step_ns);
+		if (rc)
+			return mv_error_set(err, rc, NULL, 0, "",
+					    "out of memory");
+		s->interval_guests++;
+	}
+	return 0;
 }
 
 static const char *tmp_dir(void)
@@ -170,6 +221,11 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	v->active_true = s->sc && s->now_ns < s->sc->active_window_ns
 				 ? vm->window_accessed
 				 : u.active_true;
+	/* the interval model: pages seen plus the others' expectation */
+	if (s->sc && s->now_ns < s->sc->active_window_ns && s->guest &&
+	    s->guest[i] && mv_guest_uses_interval(s->guest[i]))
+		v->active_true = (uint64_t)llround(mv_guest_active_pages(
+			s->guest[i], s->now_ns, (double)s->now_ns / 1e9));
 	v->active_est = mv_vm_active_estimate(vm);
 	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 	v->stall_ns = mv_vm_stall_ns(vm);
@@ -381,6 +437,10 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 			mv_sim_destroy(s);
 			return rc;
 		}
+	}
+	if ((rc = choose_model(s, err))) {
+		mv_sim_destroy(s);
+		return rc;
 	}
 	mv_memstate_init(&s->memstate, sc->reclaim.memstate_model,
 			 &sc->host.thresholds, sc->host.mem_bytes);
@@ -613,8 +673,17 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		s->min_free = s->host->nfree;
 
 	if (s->now_ns >= s->next_window_ns) {
-		for (int i = 0; i < s->nvms; i++)
-			mv_vm_close_window(s->vm[i]);
+		for (int i = 0; i < s->nvms; i++) {
+			struct mv_vm *vm = s->vm[i];
+			/* the interval model: the pages seen accessed plus
+			 * the expected number of the resident others */
+			double x = mv_guest_active_pages(
+				s->guest[i], s->now_ns,
+				(double)s->sc->active_window_ns / 1e9);
+			mv_vm_close_window(vm);
+			if (mv_guest_uses_interval(s->guest[i]))
+				vm->active_true = (uint64_t)llround(x);
+		}
 		s->next_window_ns += s->sc->active_window_ns;
 	}
 	if (s->now_ns >= s->next_sample_ns || s->now_ns >= s->sc->duration_ns) {

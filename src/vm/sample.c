@@ -84,6 +84,32 @@ static void start_period(struct mv_vm *vm, uint64_t end_ns)
 	a->period_end_ns = end_ns;
 }
 
+/*
+ * The interval model keeps no events for resident pages: a sampled page
+ * not seen touched is drawn touched with the probability its access rate
+ * gives over the period, 1 - exp(-lambda x period), by a hash of the page
+ * and the period (not the sampler's generator, whose draws pick the next
+ * sample).
+ */
+static void draw_untouched(struct mv_vm *vm)
+{
+	struct mv_active_sampler *a = &vm->active;
+	double period_s = (double)a->cfg.period_ns / 1e9;
+	for (uint32_t i = 0; i < a->n; i++) {
+		mv_gppn_t g = a->sample[i];
+		if (!(vm->pmap[g].flags & MV_PME_SAMPLED))
+			continue;
+		double wr, lam = vm->rate_of(vm->rate_ctx, vm, g, &wr);
+		uint64_t h = mv_mix64(mv_mix64(g ^ ((uint64_t)vm->id << 40)) ^
+				      a->periods * 0x9e3779b97f4a7c15ull);
+		double u = (double)(h >> 11) * 0x1.0p-53;
+		if (u < 1 - exp(-lam * period_s)) {
+			vm->pmap[g].flags &= (uint8_t)~MV_PME_SAMPLED;
+			a->touched++;
+		}
+	}
+}
+
 /* Fold the period just ended into the averages. */
 static void end_period(struct mv_active_sampler *a)
 {
@@ -126,6 +152,8 @@ void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns)
 	struct mv_active_sampler *a = &vm->active;
 	if (mv_likely(now_ns < a->period_end_ns) || !a->sample)
 		return;
+	if (vm->rate_of)
+		draw_untouched(vm);
 	end_period(a);
 	/* keep period boundaries on the grid even if a step spans several */
 	uint64_t end = a->period_end_ns + a->cfg.period_ns;

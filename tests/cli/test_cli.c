@@ -527,6 +527,43 @@ static void test_verify_runs_the_invariant_checks_and_succeeds(void **state)
 	result_free(&r);
 }
 
+/* --interval: the report names the model (text and JSON); --exact, and
+ * the default for a run this small, do not; both at once is a usage
+ * error. */
+static void test_exact_and_interval_choose_the_access_model(void **state)
+{
+	(void)state;
+	struct result r, e;
+	const char *path = small_path();
+	mv(&r, "run", "--interval", "--seed", "42", path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\n  access model interval ("));
+	mv(&e, "run", "--exact", "--seed", "42", path, NULL);
+	assert_int_equal(e.status, 0);
+	assert_null(strstr(e.out, "access model"));
+	struct result d;
+	mv(&d, "run", "--seed", "42", path, NULL);
+	assert_string_equal(d.out, e.out);
+	result_free(&d);
+	result_free(&e);
+	result_free(&r);
+
+	mv(&r, "run", "--interval", "--json", "--duration", "2s", path, NULL);
+	assert_int_equal(r.status, 0);
+	struct mvj *doc = parse_json_or_fail(&r);
+	const struct mvj *m = mvj_path(doc, "run.access_model");
+	assert_non_null(m);
+	assert_string_equal(m->string, "interval");
+	mvj_free(doc);
+	result_free(&r);
+
+	mv(&r, "run", "--exact", "--interval", path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--exact and --interval"));
+	result_free(&r);
+}
+
 static int dir_has_prefix(const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
@@ -675,6 +712,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_seed_and_duration_override_the_scenario),
 		cmocka_unit_test(
 			test_verify_runs_the_invariant_checks_and_succeeds),
+		cmocka_unit_test(
+			test_exact_and_interval_choose_the_access_model),
 		cmocka_unit_test(
 			test_output_file_is_complete_and_leaves_no_temporary),
 		cmocka_unit_test(

@@ -1,0 +1,692 @@
+/*
+ * interval.c - the interval access model (docs/engine.md, "The interval
+ * access model").
+ *
+ * The exact model makes every access of every workload, one by one. Here
+ * every page v of a workload's process is accessed as a Poisson process of
+ * rate lambda(v) = rate x q(rank(v)), q the workload's rank distribution
+ * (uniform or Zipf, as pick() in workload.c draws it; the rank of a page
+ * is the inverse of gwork_scatter's permutation), a fraction write-ratio
+ * of them writes. The OS's touches of its image (os-rate, Zipf over the
+ * image) are one more such process. Only accesses that cost something
+ * become events:
+ *
+ *   - the first access of a page of a (new) set: Exp(lambda) from the
+ *     start of the process or of the phase;
+ *   - the next access of a page in guest swap, or dropped from the page
+ *     cache: Exp(lambda) from the swap-out;
+ *   - the next access of a page the hypervisor swapped or compressed:
+ *     Exp(lambda) from the page-out; the next write of a page it shared
+ *     or mapped to the zero frame: Exp(lambda x write-ratio). The vm
+ *     layer's on_invalidate hook tells of those changes.
+ *
+ * Poisson processes are memoryless, so drawing the next access when a
+ * page enters such a state gives the exact distribution of that access.
+ * Events are 32-bit entries (workload:4 | vpn:28; workload 15 is the OS,
+ * vpn its image page) in a timing wheel of one bucket per step, 4096
+ * buckets, and an overflow list moved into the wheel as it wraps
+ * (Varghese and Lauck, SOSP 1987). An event fires through the exact
+ * model's own touch (guest_touch, guest_os_touch): faults, real bytes,
+ * the same writes. An event whose page no longer needs anything when it
+ * fires (it was paged in by another path, released, its process exited)
+ * is dropped.
+ *
+ * A step: the workloads do what is not an access (populate, leak, phase
+ * moves, usage growth) as in the exact model; the events due in the step
+ * get a place in it (a hash of the entry and the step); those placed
+ * within the fraction of the step the vCPU ran fire in that order, the
+ * rest move to the next step. An event that cannot get memory ends the
+ * step for the guest: it waits out the rest (alloc_wait), and the events
+ * left move on. Demanded accesses grow by rate x dt; done by the fraction
+ * run before any wait.
+ *
+ * Resident private pages get no events. Whoever observes them draws:
+ * the active sampler (src/vm/sample.c, through vm->rate_of), the guest's
+ * reclaim clock (giv_referenced), page sharing and reclamation before
+ * they read a page's bytes (vm->on_observe: a write since the page's last
+ * observation, kept in the pmap's stamp in simulated seconds, is made
+ * then, through guest_touch), and the true active set (pages seen
+ * accessed, plus the expected number of the others, giv_active_pages).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest/guest.h"
+
+#define NBUCKETS 4096
+#define OS_WORK 15u
+#define VPN_BITS 28
+#define VPN_MASK ((1u << VPN_BITS) - 1)
+
+struct bucket {
+	uint32_t *e;
+	uint32_t n, cap;
+};
+
+struct fire {
+	double u; /* place in the step, 0..1 */
+	uint32_t e;
+};
+
+struct giv_work {
+	uint64_t inv; /* inverse of the workload's perm modulo its set size */
+	double h;     /* Zipf: sum of k^-s for k = 1..ws; 0: uniform */
+	int started;
+	uint64_t phase; /* phased: the set events were drawn for */
+};
+
+struct giv {
+	uint64_t step_ns;
+	double dt_s;
+	struct bucket b[NBUCKETS];
+	uint64_t *over; /* step << 32 | entry */
+	size_t nover, cap_over;
+	uint64_t cur;   /* the next step to drain */
+	uint64_t floor; /* the first step an event may be put in */
+	double now_s;   /* simulated time of what happens now */
+	struct mv_rng rng;
+	struct giv_work w[MV_MAX_WORKLOADS];
+	double os_h;
+	/* reclaim clocks: per guest page, when the hand last passed it or
+	 * it joined the clock (ms of simulated time) */
+	uint32_t *passed_ms;
+	struct fire *fire;
+	size_t nfire, cap_fire;
+};
+
+/* ---- rates --------------------------------------------------------------- */
+
+static double zipf_norm(uint64_t n, double s)
+{
+	double h = 0;
+	for (uint64_t k = n; k >= 1; k--) /* small terms first */
+		h += pow((double)k, -s);
+	return h;
+}
+
+/* x with x * m = 1 modulo n (m and n coprime). */
+static uint64_t inverse_mod(uint64_t m, uint64_t n)
+{
+	if (n <= 1)
+		return 0;
+	int64_t t = 0, nt = 1;
+	int64_t r = (int64_t)n, nr = (int64_t)(m % n);
+	while (nr) {
+		int64_t q = r / nr, x;
+		x = t - q * nt;
+		t = nt;
+		nt = x;
+		x = r - q * nr;
+		r = nr;
+		nr = x;
+	}
+	return (uint64_t)(t < 0 ? t + (int64_t)n : t);
+}
+
+/* Accesses per second of OS image page idx. */
+static double os_rate(const struct mv_guest *g, uint64_t idx)
+{
+	if (!g->os_pages || idx >= g->os_pages || g->cfg.os_rate <= 0)
+		return 0;
+	return g->cfg.os_rate * pow((double)(idx + 1), -0.99) / g->iv->os_h;
+}
+
+/* The first page of a phased set now (0 without phases). */
+static uint64_t phase_base(const struct gwork *w)
+{
+	if (w->cfg.kind != MV_WL_PHASED || w->phase == UINT64_MAX)
+		return 0;
+	return (w->phase * w->ws) % w->region;
+}
+
+/* Accesses per second of page vpn of workload wi's process now. */
+static double wl_rate(const struct mv_guest *g, unsigned wi, uint64_t vpn)
+{
+	const struct gwork *w = &g->work[wi];
+	const struct giv_work *x = &g->iv->w[wi];
+	if (!gwork_running(w, g->now_ns) || !(w->cfg.rate > 0))
+		return 0;
+	if (w->cfg.kind == MV_WL_USAGE)
+		return vpn < w->uset ? w->cfg.rate / (double)w->uset : 0;
+	uint64_t o = vpn;
+	if (w->cfg.kind == MV_WL_PHASED)
+		o = (vpn + w->region - phase_base(w)) % w->region;
+	if (o >= w->ws)
+		return 0; /* leaked pages, pages outside the phase */
+	if (!x->h)
+		return w->cfg.rate / (double)w->ws;
+	uint64_t r = (o * x->inv) % w->ws;
+	return w->cfg.rate * pow((double)(r + 1), -w->cfg.zipf_s) / x->h;
+}
+
+/* Access and write rates of guest page p, by what the guest uses it for. */
+static double page_rate(const struct mv_guest *g, mv_gppn_t p, double *wr)
+{
+	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	*wr = 0;
+	if (k == GK_CACHE)
+		return os_rate(g, g->page[p].index);
+	if (k != GK_ANON)
+		return 0;
+	const struct gwork *w = &g->work[g->page[p].owner];
+	double lam = wl_rate(g, g->page[p].owner, g->page[p].index);
+	*wr = lam * w->cfg.write_ratio;
+	return lam;
+}
+
+/* ---- the wheel ----------------------------------------------------------- */
+
+static void bucket_add(struct bucket *b, uint32_t e)
+{
+	if (b->n == b->cap) {
+		uint32_t cap = b->cap ? 2 * b->cap : 16;
+		uint32_t *n = realloc(b->e, cap * sizeof *n);
+		if (!n)
+			abort(); /* out of memory mid-step: no way back */
+		b->e = n;
+		b->cap = cap;
+	}
+	b->e[b->n++] = e;
+}
+
+static void push(struct giv *iv, uint64_t step, uint32_t e)
+{
+	if (step < iv->floor)
+		step = iv->floor;
+	if (step - iv->cur < NBUCKETS) {
+		bucket_add(&iv->b[step % NBUCKETS], e);
+		return;
+	}
+	if (step >= UINT32_MAX)
+		return; /* past any run: never */
+	if (iv->nover == iv->cap_over) {
+		size_t cap = iv->cap_over ? 2 * iv->cap_over : 256;
+		uint64_t *n = realloc(iv->over, cap * sizeof *n);
+		if (!n)
+			abort();
+		iv->over = n;
+		iv->cap_over = cap;
+	}
+	iv->over[iv->nover++] = step << 32 | e;
+}
+
+/* The wheel turned to a new lap at iv->cur: bring in what is due in it. */
+static void refill(struct giv *iv)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < iv->nover; i++) {
+		uint64_t step = iv->over[i] >> 32;
+		if (step - iv->cur < NBUCKETS)
+			bucket_add(&iv->b[step % NBUCKETS],
+				   (uint32_t)iv->over[i]);
+		else
+			iv->over[k++] = iv->over[i];
+	}
+	iv->nover = k;
+}
+
+/* Draw the next event of entry e at rate lam from from_s. */
+static void schedule(struct giv *iv, uint32_t e, double lam, double from_s)
+{
+	if (!(lam > 0))
+		return;
+	double t = from_s - log1p(-mv_rng_double(&iv->rng)) / lam;
+	double step = t / iv->dt_s;
+	if (step < 4e9)
+		push(iv, (uint64_t)step, e);
+}
+
+static uint32_t entry(unsigned wi, uint64_t vpn)
+{
+	return (uint32_t)wi << VPN_BITS | (uint32_t)vpn;
+}
+
+static double unit_hash(uint64_t a, uint64_t b)
+{
+	uint64_t h = mv_mix64(mv_mix64(a) ^ (b * 0x9e3779b97f4a7c15ull));
+	return (double)(h >> 11) * 0x1.0p-53;
+}
+
+/* ---- hooks the vm layer calls -------------------------------------------- */
+
+static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
+{
+	struct mv_guest *g = ctx;
+	struct giv *iv = g->iv;
+	struct mv_pme *e = &vm->pmap[p];
+	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	switch (e->state) {
+	case MV_PS_PRIVATE:
+		e->stamp = (uint32_t)iv->now_s; /* its bytes are known now */
+		return;
+	case MV_PS_SWAPPED:
+	case MV_PS_COMPRESSED:
+		if (k == GK_CACHE)
+			schedule(iv, entry(OS_WORK, g->page[p].index),
+				 os_rate(g, g->page[p].index), iv->now_s);
+		else if (k == GK_ANON)
+			schedule(iv, entry(g->page[p].owner, g->page[p].index),
+				 wl_rate(g, g->page[p].owner, g->page[p].index),
+				 iv->now_s);
+		return;
+	case MV_PS_SHARED:
+	case MV_PS_ZERO:
+		if (k == GK_ANON) { /* the cache is only read */
+			double wr;
+			page_rate(g, p, &wr);
+			schedule(iv, entry(g->page[p].owner, g->page[p].index),
+				 wr, iv->now_s);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+static double rate_of(void *ctx, const struct mv_vm *vm, mv_gppn_t p,
+		      double *wr)
+{
+	(void)vm;
+	return page_rate(ctx, p, wr);
+}
+
+/* An access made on the model's behalf: the exact model's. */
+static int model_touch(struct mv_guest *g, unsigned wi, uint64_t vpn, int write)
+{
+	return guest_touch(g, &g->work[wi], vpn, write, 0);
+}
+
+/* Writes applied at most at one observation: 4 per 8-byte word of the
+ * page, so nearly every word was written at least once. */
+#define WRITES_MAX 2048
+
+/* A Poisson variate of mean m: by inversion (m small), else normal. */
+static uint64_t poisson(struct mv_rng *r, double m)
+{
+	if (!(m > 0))
+		return 0;
+	if (m > 64) {
+		double u1 = mv_rng_double(r), u2 = mv_rng_double(r);
+		double z = sqrt(-2 * log1p(-u1)) * cos(6.283185307179586 * u2);
+		double k = floor(m + sqrt(m) * z + 0.5);
+		return k > 0 ? (uint64_t)k : 0;
+	}
+	double u = mv_rng_double(r), pk = exp(-m), cdf = pk;
+	uint64_t k = 0;
+	while (u > cdf && k < 1000) {
+		k++;
+		pk *= m / (double)k;
+		cdf += pk;
+	}
+	return k;
+}
+
+static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
+{
+	struct mv_guest *g = ctx;
+	struct mv_pme *e = &vm->pmap[p];
+	if (e->state != MV_PS_PRIVATE || (g->kind[p] & ~GREF) != GK_ANON)
+		return;
+	uint32_t now = (uint32_t)g->iv->now_s;
+	double d = (double)now - (double)e->stamp;
+	e->stamp = now;
+	double wr;
+	page_rate(g, p, &wr);
+	if (!(wr > 0) || !(d > 0))
+		return;
+	/* the writes a Poisson process of rate wr made in d, each a word at
+	 * a random offset as in the exact model: a hot page written many
+	 * times since ends up as random (and as incompressible) as there;
+	 * past WRITES_MAX the page is that already */
+	struct mv_rng r;
+	mv_rng_seed(&r, mv_mix64(p ^ ((uint64_t)vm->id << 40)) ^
+				mv_mix64(now + 0x0b5eull));
+	uint64_t k = poisson(&r, wr * d);
+	for (uint64_t i = 0; i < k && i < WRITES_MAX; i++)
+		model_touch(g, g->page[p].owner, g->page[p].index, 1);
+}
+
+/* ---- events ---------------------------------------------------------------
+ */
+
+/* Fire entry e: 0, or MV_EAGAIN when the guest could not get memory. */
+static int fire(struct mv_guest *g, uint32_t e)
+{
+	unsigned wi = e >> VPN_BITS;
+	uint64_t x = e & VPN_MASK;
+	const struct mv_pme *pmap = g->vm->pmap;
+	if (wi == OS_WORK) {
+		if (!os_rate(g, x))
+			return 0;
+		uint32_t c = g->cache[x];
+		if (c && pmap[c - 1].state != MV_PS_SWAPPED &&
+		    pmap[c - 1].state != MV_PS_COMPRESSED)
+			return 0; /* resident: nothing to do */
+		return guest_os_touch(g, x, x);
+	}
+	if ((int)wi >= g->nwork || !wl_rate(g, wi, x))
+		return 0;
+	const struct gwork *w = &g->work[wi];
+	uint32_t pte = g->proc[wi].pte[x];
+	int write = mv_rng_double(&g->iv->rng) < w->cfg.write_ratio;
+	if (pte && !(pte & PTE_SWAP)) {
+		unsigned st = pmap[pte - 1].state;
+		if (st == MV_PS_SHARED || st == MV_PS_ZERO)
+			write = 1;
+		else if (st != MV_PS_SWAPPED && st != MV_PS_COMPRESSED)
+			return 0; /* stale */
+	}
+	return model_touch(g, wi, x, write);
+}
+
+/* First-access events for the pages of workload wi's set that its
+ * process has not touched: at its start, and at each phase. */
+static void schedule_set(struct mv_guest *g, unsigned wi)
+{
+	struct giv *iv = g->iv;
+	struct gwork *w = &g->work[wi];
+	struct giv_work *x = &iv->w[wi];
+	if (!gwork_running(w, g->now_ns) || w->exited)
+		return;
+	enum mv_wl_kind k = w->cfg.kind;
+	if (k != MV_WL_STEADY && k != MV_WL_LEAK && k != MV_WL_PHASED)
+		return; /* idle populates, usage grows by writing */
+	if (x->started && (k != MV_WL_PHASED || x->phase == w->phase))
+		return;
+	x->started = 1;
+	x->phase = w->phase;
+	uint64_t base = phase_base(w);
+	const uint32_t *pte = g->proc[wi].pte;
+	for (uint64_t i = 0; i < w->ws; i++) {
+		uint64_t v = k == MV_WL_PHASED ? (base + i) % w->region : i;
+		if (!pte[v])
+			schedule(iv, entry(wi, v), wl_rate(g, wi, v),
+				 iv->now_s);
+	}
+}
+
+static int fire_cmp(const void *a, const void *b)
+{
+	const struct fire *x = a, *y = b;
+	if (x->u != y->u)
+		return x->u < y->u ? -1 : 1;
+	return x->e < y->e ? -1 : x->e > y->e;
+}
+
+static void fire_add(struct giv *iv, double u, uint32_t e)
+{
+	if (iv->nfire == iv->cap_fire) {
+		size_t cap = iv->cap_fire ? 2 * iv->cap_fire : 256;
+		struct fire *n = realloc(iv->fire, cap * sizeof *n);
+		if (!n)
+			abort();
+		iv->fire = n;
+		iv->cap_fire = cap;
+	}
+	iv->fire[iv->nfire++] = (struct fire){u, e};
+}
+
+/* The rate entry e's event is drawn at: the page's accesses, or its
+ * writes while it is shared or a zero page. */
+static double entry_rate(const struct mv_guest *g, uint32_t e)
+{
+	unsigned wi = e >> VPN_BITS;
+	uint64_t x = e & VPN_MASK;
+	if (wi == OS_WORK)
+		return os_rate(g, x);
+	if ((int)wi >= g->nwork)
+		return 0;
+	double lam = wl_rate(g, wi, x);
+	uint32_t pte = g->proc[wi].pte[x];
+	if (pte && !(pte & PTE_SWAP)) {
+		unsigned st = g->vm->pmap[pte - 1].state;
+		if (st == MV_PS_SHARED || st == MV_PS_ZERO)
+			lam *= g->work[wi].cfg.write_ratio;
+	}
+	return lam;
+}
+
+/*
+ * Events due while the vCPU did not run: the page's accesses pause with
+ * the program and resume with it, and a Poisson process has no memory, so
+ * the next access is drawn again from when the vCPU runs next (start_s).
+ * One that falls within the fraction f of step c fires in it.
+ */
+static void redraw(struct mv_guest *g, uint32_t e, double start_s, uint64_t c,
+		   double f, int may_fire)
+{
+	struct giv *iv = g->iv;
+	double lam = entry_rate(g, e);
+	if (!(lam > 0))
+		return; /* stale */
+	double t = start_s - log1p(-mv_rng_double(&iv->rng)) / lam;
+	double u = t / iv->dt_s - (double)c;
+	if (!may_fire) {
+		if (t / iv->dt_s < 4e9)
+			push(iv, (uint64_t)(t / iv->dt_s), e);
+		return;
+	}
+	if (u < f) {
+		fire_add(iv, u > 0 ? u : 0, e);
+		return;
+	}
+	/* past the run: again from the next step's start */
+	double next = (double)(c + 1) * iv->dt_s;
+	t = next - log1p(-mv_rng_double(&iv->rng)) / lam;
+	if (t / iv->dt_s < 4e9)
+		push(iv, (uint64_t)(t / iv->dt_s), e);
+}
+
+/* Take the events due up to step c out of the wheel: those of step c at
+ * their place in it, fired when it is within the fraction f the vCPU
+ * ran; the others (of steps the vCPU did not run, or past f) drawn
+ * again. */
+static void collect(struct mv_guest *g, uint64_t c, double f)
+{
+	struct giv *iv = g->iv;
+	iv->nfire = 0;
+	while (iv->cur <= c) {
+		struct bucket *b = &iv->b[iv->cur % NBUCKETS];
+		uint64_t step = iv->cur;
+		uint32_t n = b->n;
+		b->n = 0;
+		iv->cur++;
+		iv->floor = iv->cur;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t e = b->e[i];
+			double u = unit_hash(e, c);
+			if (step == c && u < f)
+				fire_add(iv, u, e);
+			else
+				redraw(g, e,
+				       (double)(step == c ? c + 1 : c) *
+					       iv->dt_s,
+				       c, f, step < c);
+		}
+		if (iv->cur % NBUCKETS == 0)
+			refill(iv);
+	}
+	qsort(iv->fire, iv->nfire, sizeof *iv->fire, fire_cmp);
+}
+
+void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
+	      uint64_t os_want)
+{
+	struct giv *iv = g->iv;
+	uint64_t c = now_ns / iv->step_ns;
+	iv->now_s = (double)now_ns / 1e9;
+	iv->floor = c > iv->cur ? c : iv->cur;
+	for (int i = 0; i < g->nwork; i++) {
+		g->work[i].step_n = 0;
+		guest_run_work(g, &g->work[i], now_ns, dt_s, progress);
+		schedule_set(g, (unsigned)i);
+	}
+	collect(g, c, progress);
+	/*
+	 * As in the exact model, an access that cannot get memory ends its
+	 * own workload's slice (the rest is waited out, alloc_wait) and the
+	 * OS's ends the OS's without a wait; the others go on. stop[i]: the
+	 * place in the step where workload i (OS_WORK: the OS) stopped.
+	 */
+	double stop[OS_WORK + 1];
+	for (unsigned i = 0; i <= OS_WORK; i++)
+		stop[i] = progress;
+	for (size_t i = 0; i < iv->nfire; i++) {
+		double u = iv->fire[i].u;
+		uint32_t e = iv->fire[i].e;
+		unsigned wi = e >> VPN_BITS;
+		double next = (double)(c + 1) * iv->dt_s;
+		if (u >= stop[wi]) {
+			/* its program waits: the page's accesses resume
+			 * with it, drawn again (the exact model's lost
+			 * accesses are not made later either) */
+			redraw(g, e, next, c, progress, 0);
+			continue;
+		}
+		iv->now_s = ((double)c + u) * iv->dt_s;
+		if (fire(g, e) == 0)
+			continue;
+		redraw(g, e, next, c, progress, 0);
+		stop[wi] = u;
+		if (wi == OS_WORK)
+			continue;
+		uint64_t ns = (uint64_t)((progress - u) * (double)iv->step_ns);
+		if (ns > g->wait_left_ns)
+			ns = g->wait_left_ns;
+		g->wait_left_ns -= ns;
+		mv_vm_charge_wait(g->vm, ns);
+	}
+	for (int i = 0; i < g->nwork; i++) {
+		double ran = progress > 0 ? stop[i] / progress : 0;
+		g->work[i].done += (uint64_t)((double)g->work[i].step_n * ran +
+					      0.5);
+	}
+	g->os_done += (uint64_t)((double)os_want * stop[OS_WORK] + 0.5);
+	iv->now_s = (double)(c + 1) * iv->dt_s;
+}
+
+void giv_swapped_out(struct mv_guest *g, uint32_t owner, uint64_t vpn)
+{
+	schedule(g->iv, entry(owner, vpn), wl_rate(g, owner, vpn),
+		 g->iv->now_s);
+}
+
+void giv_cache_dropped(struct mv_guest *g, uint64_t idx)
+{
+	schedule(g->iv, entry(OS_WORK, idx), os_rate(g, idx), g->iv->now_s);
+}
+
+void giv_hand_passed(struct mv_guest *g, uint32_t p)
+{
+	g->iv->passed_ms[p] = (uint32_t)(g->iv->now_s * 1e3);
+}
+
+/* Touched since the hand last passed p (or p joined the clock)? A draw
+ * with the page's rate over that time; the hand passes it now. */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k)
+{
+	struct giv *iv = g->iv;
+	uint32_t now = (uint32_t)(iv->now_s * 1e3);
+	double d = (double)(now - iv->passed_ms[p]) / 1e3;
+	iv->passed_ms[p] = now;
+	double wr, lam = page_rate(g, p, &wr);
+	if (!(lam > 0) || !(d > 0))
+		return 0;
+	return unit_hash(p ^ ((uint64_t)k << 40), now) < -expm1(-lam * d);
+}
+
+/* ---- the true active set --------------------------------------------------
+ */
+
+/*
+ * The true active set of the window_s seconds up to now_ns: a page
+ * accessed in the window through any path (an event, a fault, the boot,
+ * a growing set, the guest's own reads) counts 1, as in the exact model;
+ * a resident page not seen counts the probability that its process
+ * touched it, 1 - exp(-lambda x T), T the window or the time the process
+ * ran in it. A page not resident and not seen was not accessed (the
+ * access would have faulted). Called before the window's bits are
+ * cleared; O(pages), once per window.
+ */
+double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
+			double window_s)
+{
+	const struct mv_pme *pmap = g->vm->pmap;
+	double sum = 0;
+	for (uint64_t p = 0; p < g->npages; p++) {
+		const struct mv_pme *e = &pmap[p];
+		if (e->flags & MV_PME_ACCESSED) {
+			sum += 1;
+			continue;
+		}
+		if (e->state != MV_PS_PRIVATE && e->state != MV_PS_SHARED &&
+		    e->state != MV_PS_ZERO)
+			continue;
+		double wr, lam = page_rate(g, p, &wr);
+		if (!(lam > 0))
+			continue;
+		double t = window_s;
+		if ((g->kind[p] & ~GREF) == GK_ANON) {
+			const struct gwork *w = &g->work[g->page[p].owner];
+			double ran = (double)(now_ns - w->cfg.start_ns) / 1e9;
+			if (ran < t)
+				t = ran;
+		}
+		sum += -expm1(-lam * t);
+	}
+	return sum;
+}
+
+/* ---- life -----------------------------------------------------------------
+ */
+
+int giv_create(struct mv_guest *g, uint64_t step_ns)
+{
+	for (int i = 0; i < g->nwork; i++)
+		if (g->proc[i].nvpages > VPN_MASK)
+			return 0; /* too large for an entry: stays exact */
+	if (g->os_pages > VPN_MASK || g->vm->on_invalidate)
+		return 0;
+	struct giv *iv = calloc(1, sizeof *iv);
+	if (!iv)
+		return MV_ENOMEM;
+	iv->passed_ms = calloc(g->npages, sizeof *iv->passed_ms);
+	if (!iv->passed_ms) {
+		free(iv);
+		return MV_ENOMEM;
+	}
+	iv->step_ns = step_ns;
+	iv->dt_s = (double)step_ns / 1e9;
+	mv_rng_seed(&iv->rng, mv_mix64(g->seed ^ 0x1e7e4a1ull));
+	for (int i = 0; i < g->nwork; i++) {
+		struct gwork *w = &g->work[i];
+		w->interval = 1;
+		iv->w[i].phase = UINT64_MAX;
+		iv->w[i].inv = inverse_mod(w->perm, w->ws);
+		if (w->cfg.dist == MV_DIST_ZIPF && w->cfg.kind != MV_WL_USAGE)
+			iv->w[i].h = zipf_norm(w->ws, w->cfg.zipf_s);
+	}
+	if (g->os_pages)
+		iv->os_h = zipf_norm(g->os_pages, 0.99);
+	g->iv = iv;
+	struct mv_vm *vm = g->vm;
+	vm->on_invalidate = on_invalidate;
+	vm->invalidate_ctx = g;
+	vm->rate_of = rate_of;
+	vm->on_observe = on_observe;
+	vm->rate_ctx = g;
+	return 0;
+}
+
+void giv_destroy(struct giv *iv)
+{
+	if (!iv)
+		return;
+	for (int i = 0; i < NBUCKETS; i++)
+		free(iv->b[i].e);
+	free(iv->over);
+	free(iv->fire);
+	free(iv->passed_ms);
+	free(iv);
+}
