@@ -151,7 +151,14 @@ struct mv_host {
 	uint64_t remote_allocs; /* allocations served by a non-preferred node */
 	uint64_t drops; /* arena pages dropped (MADV_DONTNEED) when a written
 			   frame took a descriptor */
+	/* Sharing frames (MV_FRAME_SHARED, the zero frame aside) and the
+	 * mappings they hold, kept as flags and refcounts change, so the
+	 * figures KSM reports (pages_shared, pages_sharing) cost O(1) */
+	uint64_t shared_frames, shared_refs;
 };
+
+/* Make mpn a sharing frame (on) or a private one again (off). */
+void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on);
 
 /* Create a host; MV_EINVAL for impossible sizes (err says which field). */
 int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,

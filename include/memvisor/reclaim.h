@@ -78,6 +78,9 @@ uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);
 /* Scan exactly n pages, round-robin over VMs' pages (tests, bench). */
 uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n);
 void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st);
+/* The same in O(VMs) for a run's series: the gauges that need a walk of
+ * every page (pages_unshared, pages_volatile) are left 0. */
+void mv_share_series(const struct mv_sharer *s, struct mv_share_stats *st);
 /* Table consistency: every entry's frame and hash still valid. */
 int mv_share_check(const struct mv_sharer *s, struct mv_error *err);
 

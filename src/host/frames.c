@@ -167,6 +167,25 @@ void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 	assert(mpn < h->nframes);
 	assert(h->refcount[mpn] > 0 && h->refcount[mpn] < UINT32_MAX);
 	h->refcount[mpn]++;
+	if (h->fflags[mpn] & MV_FRAME_SHARED)
+		h->shared_refs++;
+}
+
+void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on)
+{
+	assert(mpn != MV_ZERO_MPN && mpn < h->nframes && h->refcount[mpn]);
+	int was = !!(h->fflags[mpn] & MV_FRAME_SHARED);
+	if (was == !!on)
+		return;
+	if (on) {
+		h->fflags[mpn] |= MV_FRAME_SHARED;
+		h->shared_frames++;
+		h->shared_refs += h->refcount[mpn];
+	} else {
+		h->fflags[mpn] &= (uint8_t)~MV_FRAME_SHARED;
+		h->shared_frames--;
+		h->shared_refs -= h->refcount[mpn];
+	}
 }
 
 void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
@@ -176,8 +195,13 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 	/* a refcount never goes below zero: a put without its get */
 	assert(mpn < h->nframes);
 	assert(h->refcount[mpn] > 0);
+	int shared = h->fflags[mpn] & MV_FRAME_SHARED;
+	if (shared)
+		h->shared_refs--;
 	if (--h->refcount[mpn])
 		return;
+	if (shared)
+		h->shared_frames--;
 	/* a BYTES frame may have been written by anyone holding it */
 	h->fflags[mpn] = h->fdesc[mpn] == MV_DESC_BYTES
 				 ? MV_FRAME_WRITTEN
@@ -259,9 +283,13 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				    "free frames %llu != nfree %llu",
 				    (unsigned long long)total_free,
 				    (unsigned long long)h->nfree);
-	uint64_t in_use = 0;
+	uint64_t in_use = 0, sf = 0, sr = 0;
 	for (uint64_t m = 1; m < h->nframes; m++) {
 		in_use += h->refcount[m] != 0;
+		if (h->refcount[m] && (h->fflags[m] & MV_FRAME_SHARED)) {
+			sf++;
+			sr += h->refcount[m];
+		}
 		/* freeing resets the descriptor: a free frame is BYTES */
 		if (h->refcount[m] == 0 && h->fdesc[m] != MV_DESC_BYTES)
 			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
@@ -270,6 +298,14 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 					    (unsigned long long)m,
 					    (unsigned long long)h->fdesc[m]);
 	}
+	if (sf != h->shared_frames || sr != h->shared_refs)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+				    "%llu sharing frames with %llu mappings, "
+				    "counted %llu with %llu",
+				    (unsigned long long)sf,
+				    (unsigned long long)sr,
+				    (unsigned long long)h->shared_frames,
+				    (unsigned long long)h->shared_refs);
 	if (h->fdesc[MV_ZERO_MPN] != MV_DESC_ZERO_PAGE)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
 				    "the zero frame lost its descriptor");

@@ -527,7 +527,7 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	mv_mpn_t mpn = e->mpn;
 
 	s->gen = s->gen >= META_GEN_MAX ? 1 : s->gen + 1;
-	s->host->fflags[mpn] |= MV_FRAME_SHARED;
+	mv_host_frame_set_shared(s->host, mpn, 1);
 	s->frame_gen[mpn] = s->gen;
 	e->aux &= (uint16_t)~AUX_HINT;
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
@@ -824,6 +824,23 @@ uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns)
 	return done;
 }
 
+/*
+ * pages_shared and pages_sharing from the host's counters, kept as
+ * sharing frames gain and lose mappings: every sharing frame has exactly
+ * one live entry here (mv_share_check compares the two).
+ */
+void mv_share_series(const struct mv_sharer *s, struct mv_share_stats *st)
+{
+	*st = s->st;
+	st->pages_shared = s->host->shared_frames;
+	st->pages_sharing = s->host->shared_refs - s->host->shared_frames;
+	st->pages_unshared = st->pages_volatile = 0;
+	st->zero_pages = 0;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		st->zero_pages += s->vms[i]->count[MV_PS_ZERO];
+	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
+}
+
 void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 {
 	*st = s->st;
@@ -907,6 +924,12 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			err, MV_EINVAL, NULL, 0, "sharing",
 			"%llu entries in the table, counter says %llu",
 			(unsigned long long)used, (unsigned long long)s->used);
+	if (!rc && mv_bitmap_count(&has) != h->shared_frames)
+		rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
+				  "%llu sharing frames with a live entry, the "
+				  "host counts %llu",
+				  (unsigned long long)mv_bitmap_count(&has),
+				  (unsigned long long)h->shared_frames);
 	for (uint32_t vi = 0; vi < s->nvms && !rc; vi++) {
 		const struct mv_vm *vm = s->vms[vi];
 		for (mv_gppn_t g = 0; g < vm->npages && !rc; g++) {

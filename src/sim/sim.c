@@ -321,7 +321,13 @@ static int take_sample(struct mv_sim *s)
 	sm->t_ns = s->now_ns;
 	sm->host_free = s->host->nfree;
 	sm->memstate = s->memstate.state;
-	mv_sim_share_stats(s, &sm->share);
+	/* the gauges that walk every page only at the end of the run */
+	if (s->now_ns >= s->sc->duration_ns)
+		mv_sim_share_stats(s, &sm->share);
+	else if (s->sharer)
+		mv_share_series(s->sharer, &sm->share);
+	else
+		memset(&sm->share, 0, sizeof sm->share);
 	for (int i = 0; i < s->nvms; i++)
 		mv_sim_sample_vm(s, i, &sm->vm[i]);
 	s->nsamples++;
@@ -677,11 +683,15 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			struct mv_vm *vm = s->vm[i];
 			/* the interval model: the pages seen accessed plus
 			 * the expected number of the resident others */
-			double x = mv_guest_active_pages(
-				s->guest[i], s->now_ns,
-				(double)s->sc->active_window_ns / 1e9);
+			int iv = mv_guest_uses_interval(s->guest[i]);
+			double x =
+				iv ? mv_guest_active_pages(
+					     s->guest[i], s->now_ns,
+					     (double)s->sc->active_window_ns /
+						     1e9)
+				   : 0;
 			mv_vm_close_window(vm);
-			if (mv_guest_uses_interval(s->guest[i]))
+			if (iv)
 				vm->active_true = (uint64_t)llround(x);
 		}
 		s->next_window_ns += s->sc->active_window_ns;
@@ -717,6 +727,10 @@ int mv_sim_run(struct mv_sim *s,
 		if (!rc && progress)
 			progress(s, ctx);
 	}
+	/* a run stopped early: its last sample gets the full gauges too */
+	if (s->nsamples && s->samples[s->nsamples - 1].t_ns == s->now_ns &&
+	    s->now_ns < s->sc->duration_ns)
+		mv_sim_share_stats(s, &s->samples[s->nsamples - 1].share);
 	s->wall_s = mv_wall_s() - t0;
 	return rc;
 }

@@ -186,7 +186,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	/* A write to a shared frame this page alone still maps: take it
 	 * over instead of copying (Linux reuses a KSM page mapped once). */
 	if (st == MV_PS_SHARED && vm->host->refcount[e->mpn] == 1) {
-		vm->host->fflags[e->mpn] &= (uint8_t)~MV_FRAME_SHARED;
+		mv_host_frame_set_shared(vm->host, e->mpn, 0);
 		charge(vm, MV_FAULT_COW, lat->zero_fill);
 		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
 		mv_vm_note_access(vm, gppn, 1);
