@@ -49,21 +49,31 @@
  * write to a shared page copies it (COW), a write by the last sharer takes
  * the frame over (clearing MV_FRAME_SHARED), pages are swapped, compressed
  * and ballooned. The scanner never trusts an entry: a SHARED entry is
- * live only while its frame is flagged, in use, and carries the
- * generation number stamped on the frame when the entry made it a sharing
- * frame (frame_gen), so a frame freed and later shared again for other
- * bytes does not revive an old entry. A HINT is live only while its page
- * is a private candidate whose pme still names this hint (aux bit HINT and
- * cksum equal to the low 32 bits of the entry's hash). Dead entries are
- * removed when a lookup meets them, and all at once whenever the table
- * would pass 3/4 full; only then does it grow (to keep live entries at most
- * half of it). With hints on, adding a VM sizes the table at once for two
- * entries per guest page (see reserve()), so growth is then rare. A page
- * has at most one hint, found again through its cksum: the low 32 bits of
- * a hash are its home bucket, so when a page changes its old hint is
- * deleted before the new one goes in. The table therefore holds at most
- * one entry per live hint and per sharing frame, plus the dead entries of
- * at most one growth period.
+ * live only while its frame is flagged, in use, and its content still
+ * hashes to the entry's key (shared_live), so a frame freed and later
+ * shared again for other bytes does not revive an old entry. That needs
+ * no per-frame generation: a sharing frame's bytes never change while it
+ * is one (a write copies it, or takes it over and clears the flag), so
+ * the frame's own content names its entry. Its hash is the memo's for a
+ * descriptor frame, one XXH3 for a BYTES one, and it is only computed
+ * where the cheap test (flag, refcount) passes and a lookup's compare
+ * failed, or on the rebuilds, the gauges and the check. The two tests
+ * agree: a stale entry (h, m) can only meet frame m shared again by an
+ * entry of another key h2 (the table has one entry per key, and the
+ * lookup of h that makes a hint drops a dead entry of h first), and
+ * content hashing to h2 != h is not content hashing to h. A HINT is live
+ * only while its page is a private candidate whose pme still names this
+ * hint (aux bit HINT and cksum equal to the low 32 bits of the entry's
+ * hash). Dead entries are removed when a lookup meets them, and all at
+ * once whenever live and dead entries would pass 3/4 of the table; only
+ * then does it double (until live entries are at most half of it). It
+ * starts at TABLE_MIN entries and grows with use, not with the guests'
+ * size, so its books are what the scan has found: at most 16 x 8/3 bytes
+ * per live entry, at least 16 x 4/3. A page has at most one hint, found
+ * again through its cksum: the low 32 bits of a hash are its home bucket,
+ * so when a page changes its old hint is deleted before the new one goes
+ * in. The table therefore holds at most one entry per live hint and per
+ * sharing frame, plus the dead entries of at most one growth period.
  *
  * Counters (struct mv_share_stats) are named as KSM's in
  * /sys/kernel/mm/ksm/. pages_shared, pages_sharing, pages_unshared and
@@ -85,8 +95,7 @@
  * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
  * of 16-byte entries (in huge pages, its slot prefetched while the page
  * before is visited: see scan_pages) and a hint insertion; no allocation
- * (the table is sized when VMs are added, else grows by doubling,
- * amortised).
+ * (the table grows by doubling, amortised).
  *
  * Sources: C. A. Waldspurger, "Memory Resource Management in VMware ESX
  * Server", OSDI 2002, section 4 (content-based page sharing, hints, full
@@ -117,8 +126,8 @@ enum {
 
 /*
  * One table entry, 16 bytes. meta 0 is an empty slot; a HINT entry has
- * META_HINT | vm index and ref = gppn; a SHARED entry has the frame's
- * generation (1 .. 2^31 - 1) and ref = mpn.
+ * META_HINT | vm index and ref = gppn; a SHARED entry has META_SHARED and
+ * ref = mpn.
  */
 struct share_entry {
 	uint64_t hash;
@@ -128,7 +137,8 @@ struct share_entry {
 
 #define META_EMPTY 0u
 #define META_HINT 0x80000000u
-#define META_GEN_MAX 0x7fffffffu
+#define META_SHARED 1u
+#define META_VMS_MAX 0x7fffffffu
 #define TABLE_MIN 1024u
 #define TABLE_MAX (1ull << 32) /* bucket = low 32 bits of the hash */
 
@@ -164,10 +174,6 @@ struct mv_sharer {
 	struct share_entry *tab;
 	uint64_t mask; /* capacity - 1 (capacity a power of two) */
 	uint64_t used; /* non-empty entries, live or dead */
-
-	uint32_t *frame_gen; /* per host frame: generation of its SHARED
-				entry, valid while MV_FRAME_SHARED */
-	uint32_t gen;        /* last generation handed out */
 
 	struct mv_share_stats st; /* cumulative counters */
 };
@@ -234,18 +240,28 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 	memset(s->memo, 0, MEMO_ENTRIES * sizeof *s->memo);
 }
 
-/* The hash of frame mpn's 4096 bytes (a descriptor's through the memo). */
-static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
+/*
+ * The hash of frame mpn's 4096 bytes (a descriptor's through the memo),
+ * materialising into buf on a memo miss. The memo is a cache of a pure
+ * function, so filling it from a const sharer changes no result.
+ */
+static uint64_t frame_hash_buf(const struct mv_sharer *s, mv_mpn_t mpn,
+			       uint8_t *buf)
 {
 	mv_desc_t d = mv_host_frame_desc(s->host, mpn);
 	if (d == MV_DESC_BYTES)
 		return s->hash(mv_host_frame(s->host, mpn));
 	struct desc_memo *m = &s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)];
 	if (m->desc != d) {
-		m->hash = s->hash(mv_host_frame_read(s->host, mpn, s->buf[0]));
+		m->hash = s->hash(mv_host_frame_read(s->host, mpn, buf));
 		m->desc = d;
 	}
 	return m->hash;
+}
+
+static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
+{
+	return frame_hash_buf(s, mpn, s->buf[0]);
 }
 
 /*
@@ -321,14 +337,22 @@ static void tab_free(struct share_entry *t, uint64_t cap)
 		munmap(t, bytes);
 }
 
-/* Is this SHARED entry's frame still the sharing frame it made? */
-static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
+/* Is this SHARED entry's frame a sharing frame in use (any sharing
+ * frame: whether it is still the one the entry made is shared_live)? */
+static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 {
 	const struct mv_host *h = s->host;
 	mv_mpn_t m = t->ref;
 	return m != MV_ZERO_MPN && m < h->nframes &&
-	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0 &&
-	       s->frame_gen[m] == t->meta;
+	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0;
+}
+
+/* Is this SHARED entry's frame still the sharing frame it made: a
+ * sharing frame whose bytes hash to the entry's key (see the top)? */
+static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
+{
+	uint8_t buf[MV_PAGE_SIZE];
+	return shared_frame(s, t) && frame_hash_buf(s, t->ref, buf) == t->hash;
 }
 
 /* Is vm's page g a candidate for sharing at all? */
@@ -339,8 +363,8 @@ static int candidate(const struct mv_vm *vm, const struct mv_pme *e)
 }
 
 /*
- * The pme this HINT entry belongs to, if it still names the entry (aux
- * HINT and the same low 32 bits of hash); NULL otherwise.
+ * The pme this HINT entry belongs to, if it still names the entry
+ * (aux bit HINT and the same low 32 bits of hash); NULL otherwise.
  */
 static struct mv_pme *hint_owner(const struct mv_sharer *s,
 				 const struct share_entry *t)
@@ -421,31 +445,34 @@ static void raw_insert(struct share_entry *tab, uint64_t mask,
 }
 
 /*
- * Drop every dead entry and, if the live ones fill more than half of the
- * table or it is smaller than min_cap (a power of two), grow it. MV_ENOMEM
- * leaves the table as it was.
+ * Drop every dead entry and, while the live ones fill more than half of
+ * the table, double it. MV_ENOMEM leaves the table as it was.
  */
-static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
+static int tab_rebuild(struct mv_sharer *s)
 {
 	uint64_t cap = s->mask + 1, live = 0;
+	/* each entry's liveness, tested once (it reads the pmap or hashes) */
+	struct mv_bitmap alive;
+	if (mv_bitmap_init(&alive, cap))
+		return MV_ENOMEM;
 	for (uint64_t i = 0; i < cap; i++)
-		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i]))
+		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i])) {
+			mv_bitmap_set(&alive, i);
 			live++;
+		}
 	uint64_t ncap = cap;
-	while (ncap < min_cap && ncap < TABLE_MAX)
-		ncap *= 2;
 	while ((live + 1) * 2 > ncap && ncap < TABLE_MAX)
 		ncap *= 2;
-	if ((live + 1) * 4 > ncap * 3)
-		return MV_ENOMEM; /* at the 2^32 limit: refuse new hints */
-	struct share_entry *nt = tab_alloc(ncap);
-	if (!nt)
+	struct share_entry *nt = NULL;
+	if ((live + 1) * 4 > ncap * 3 || !(nt = tab_alloc(ncap))) {
+		mv_bitmap_free(&alive); /* at the 2^32 limit: refuse hints */
 		return MV_ENOMEM;
+	}
 	for (uint64_t i = 0; i < cap; i++) {
 		struct share_entry *t = &s->tab[i];
 		if (t->meta == META_EMPTY)
 			continue;
-		if (entry_live(s, t)) {
+		if (mv_bitmap_test(&alive, i)) {
 			raw_insert(nt, ncap - 1, t);
 		} else if (t->meta & META_HINT) {
 			struct mv_pme *e = hint_owner(s, t);
@@ -453,6 +480,7 @@ static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
 				e->aux &= (uint16_t)~AUX_HINT;
 		}
 	}
+	mv_bitmap_free(&alive);
 	tab_free(s->tab, cap);
 	s->tab = nt;
 	s->mask = ncap - 1;
@@ -465,7 +493,7 @@ static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
 		      uint32_t meta)
 {
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3) {
-		int rc = tab_rebuild(s, 0);
+		int rc = tab_rebuild(s);
 		if (rc)
 			return rc;
 	}
@@ -526,14 +554,12 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	struct mv_pme *e = &vm->pmap[g];
 	mv_mpn_t mpn = e->mpn;
 
-	s->gen = s->gen >= META_GEN_MAX ? 1 : s->gen + 1;
 	s->host->fflags[mpn] |= MV_FRAME_SHARED;
-	s->frame_gen[mpn] = s->gen;
 	e->aux &= (uint16_t)~AUX_HINT;
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
 	/* same key, same slot: the hint becomes the frame's entry */
 	t->ref = mpn;
-	t->meta = s->gen;
+	t->meta = META_SHARED;
 	return mpn;
 }
 
@@ -575,13 +601,17 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	if (i >= 0) {
 		struct share_entry *t = &s->tab[i];
 		if (!(t->meta & META_HINT)) {
-			if (!shared_live(s, t)) {
+			if (!shared_frame(s, t)) {
 				drop_entry(s, (uint64_t)i);
 			} else if (frames_equal(s, t->ref, e->mpn)) {
 				if (e->aux & AUX_HINT)
 					hint_remove_own(s, vi, g, e);
 				merge(s, vm, g, t->ref);
 				return;
+			} else if (frame_hash(s, t->ref) != t->hash) {
+				/* the frame was freed and shared again for
+				 * other bytes: a stale entry */
+				drop_entry(s, (uint64_t)i);
 			} else {
 				s->st.hash_collisions++;
 				return;
@@ -634,10 +664,8 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 	s->cfg = *c;
 	s->tab = tab_alloc(TABLE_MIN);
 	s->mask = TABLE_MIN - 1;
-	/* calloc: the kernel backs only the pages of it that get written */
-	s->frame_gen = calloc(h->nframes, sizeof *s->frame_gen);
 	s->memo = calloc(MEMO_ENTRIES, sizeof *s->memo);
-	if (!s->tab || !s->frame_gen || !s->memo) {
+	if (!s->tab || !s->memo) {
 		mv_share_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory for the sharing table");
@@ -653,37 +681,14 @@ void mv_share_destroy(struct mv_sharer *s)
 		return;
 	free(s->vms);
 	tab_free(s->tab, s->mask + 1);
-	free(s->frame_gen);
 	free(s->memo);
 	free(s);
-}
-
-/*
- * Size the table for every page of the VMs added so far: live entries
- * never outnumber guest pages (a hint per private page, a sharing frame
- * per group of shared ones), so at twice that the first full scan, which
- * makes a hint of nearly every page, never stops to grow the table; grown
- * one doubling at a time it spent a quarter of that scan rehashing
- * (bench/bench_share.c). 32 bytes per guest page, less than KSM's rmap_item
- * per scanned page. Without hints the table holds only sharing frames and
- * grows as needed; a failed allocation here just leaves growth on demand.
- */
-static void reserve(struct mv_sharer *s)
-{
-	if (!s->cfg.hints)
-		return;
-	uint64_t pages = 0;
-	for (uint32_t i = 0; i < s->nvms; i++)
-		if (s->vms[i]->cfg.sharing)
-			pages += s->vms[i]->npages;
-	if (2 * pages > s->mask + 1)
-		(void)tab_rebuild(s, 2 * pages);
 }
 
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 {
 	if (vm->host != s->host || vm->npages > UINT32_MAX ||
-	    s->nvms >= META_GEN_MAX)
+	    s->nvms >= META_VMS_MAX)
 		return MV_EINVAL;
 	for (uint32_t i = 0; i < s->nvms; i++)
 		if (s->vms[i] == vm)
@@ -703,7 +708,6 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		vm->pmap[g].cksum = 0;
 	}
 	s->vms[s->nvms++] = vm;
-	reserve(s);
 	return 0;
 }
 
@@ -881,18 +885,26 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
 					  "entry in slot %llu names frame %u",
 					  (unsigned long long)i, t->ref);
-		} else if (shared_live(s, t)) {
-			if (mv_bitmap_test(&has, t->ref))
-				rc = mv_error_set(
-					err, MV_EINVAL, NULL, 0, "sharing",
-					"sharing frame %u has two live entries",
-					t->ref);
-			else if (s->hash(mv_host_frame_read(h, t->ref, buf)) !=
-				 t->hash)
+		} else if (shared_frame(s, t)) {
+			uint64_t fh = s->hash(
+				mv_host_frame_read(h, t->ref, buf));
+			int64_t j = fh == t->hash ? (int64_t)i
+						  : tab_find(s, fh);
+			/* another hash: a stale entry if the frame's bytes
+			 * name an entry of their own for it, else written */
+			if (j < 0 || (s->tab[j].meta & META_HINT) ||
+			    s->tab[j].ref != t->ref)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
 					"sharing frame %u no longer hashes to "
 					"its entry: a shared frame was written",
+					t->ref);
+			else if (j != (int64_t)i)
+				continue; /* stale */
+			else if (mv_bitmap_test(&has, t->ref))
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, "sharing",
+					"sharing frame %u has two live entries",
 					t->ref);
 			mv_bitmap_set(&has, t->ref);
 		}
@@ -950,7 +962,5 @@ void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 {
 	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,
 		     s->mask + 1);
-	mv_books_add(b, "hypervisor", "share.frame-gen", sizeof *s->frame_gen,
-		     s->host->nframes);
 	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
 }
