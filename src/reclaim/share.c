@@ -20,15 +20,15 @@
  *     sight, volatile or not: re-creating a written zero page costs one
  *     COW fault from the zero frame.
  *  2. Volatility (KSM's checksum): pme->cksum keeps the low 32 bits of the
- *     hash from the page's previous visit, pme->aux bit SEEN says there was
- *     one. A page seen before whose checksum changed, or that the guest
- *     wrote since (MV_PME_DIRTY, set by the vm layer on every write and
- *     cleared here), is volatile: counted in pages_volatile, never offered
- *     as a hint and never matched against hints, because a page that
- *     changes between scans would break any sharing at once. Unlike KSM a
- *     page seen for the first time is not volatile: ESX inserts a hint on
- *     the first scan, so identical pages merge after one full scan instead
- *     of two.
+ *     hash from the page's previous visit, MV_PME_SEEN in pme->flags
+ *     says there was one. A page seen before whose checksum changed, or
+ *     that the guest wrote since (MV_PME_DIRTY, set by the vm layer on
+ *     every write and cleared here), is volatile: counted in
+ *     pages_volatile, never offered as a hint and never matched against
+ *     hints, because a page that changes between scans would break any
+ *     sharing at once. Unlike KSM a page seen for the first time is not
+ *     volatile: ESX inserts a hint on the first scan, so identical pages
+ *     merge after one full scan instead of two.
  *  3. Lookup of the hash in one global table (open addressing, linear
  *     probing, one entry per 64-bit hash). An entry is either
  *       - SHARED: a sharing frame (MV_FRAME_SHARED), the ESX "shared frame"
@@ -63,7 +63,7 @@
  * lookup of h that makes a hint drops a dead entry of h first), and
  * content hashing to h2 != h is not content hashing to h. A HINT is live
  * only while its page is a private candidate whose pme still names this
- * hint (aux bit HINT and cksum equal to the low 32 bits of the entry's
+ * hint (MV_PME_HINT and cksum equal to the low 32 bits of the entry's
  * hash). Dead entries are removed when a lookup meets them, and all at
  * once whenever live and dead entries would pass 3/4 of the table; only
  * then does it double (until live entries are at most half of it). It
@@ -115,14 +115,14 @@
 #include <xxh_x86dispatch.h>
 #endif
 
-/* pme->aux bits owned by page sharing. */
-enum {
-	AUX_SEEN = 1u
-		   << 0, /* cksum holds the page's hash from its last visit */
-	AUX_VOLATILE = 1u << 2, /* changed between its last two visits */
-	AUX_HINT = 1u << 1, /* the table holds a hint for this page, keyed by a
-			       hash whose low 32 bits are cksum */
-};
+/* pme->flags bits owned by page sharing (vm.h): MV_PME_SEEN (cksum holds
+ * the page's hash from its last visit), MV_PME_HINT (the table holds a
+ * hint for this page, keyed by a hash whose low 32 bits are cksum),
+ * MV_PME_VOLATILE (changed between its last two visits). */
+#define AUX_SEEN MV_PME_SEEN
+#define AUX_HINT MV_PME_HINT
+#define AUX_VOLATILE MV_PME_VOLATILE
+#define AUX_ALL (AUX_SEEN | AUX_HINT | AUX_VOLATILE)
 
 /*
  * One table entry, 16 bytes. meta 0 is an empty slot; a HINT entry has
@@ -364,7 +364,7 @@ static int candidate(const struct mv_vm *vm, const struct mv_pme *e)
 
 /*
  * The pme this HINT entry belongs to, if it still names the entry
- * (aux bit HINT and the same low 32 bits of hash); NULL otherwise.
+ * (MV_PME_HINT and the same low 32 bits of hash); NULL otherwise.
  */
 static struct mv_pme *hint_owner(const struct mv_sharer *s,
 				 const struct share_entry *t)
@@ -373,7 +373,7 @@ static struct mv_pme *hint_owner(const struct mv_sharer *s,
 	if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
 		return NULL;
 	struct mv_pme *e = &s->vms[vi]->pmap[t->ref];
-	if (!(e->aux & AUX_HINT) || e->cksum != (uint32_t)t->hash)
+	if (!(e->flags & AUX_HINT) || e->cksum != (uint32_t)t->hash)
 		return NULL;
 	return e;
 }
@@ -430,7 +430,7 @@ static void drop_entry(struct mv_sharer *s, uint64_t i)
 	if (s->tab[i].meta & META_HINT) {
 		struct mv_pme *e = hint_owner(s, &s->tab[i]);
 		if (e)
-			e->aux &= (uint16_t)~AUX_HINT;
+			e->flags &= (uint8_t)~AUX_HINT;
 	}
 	tab_remove(s, i);
 }
@@ -477,7 +477,7 @@ static int tab_rebuild(struct mv_sharer *s)
 		} else if (t->meta & META_HINT) {
 			struct mv_pme *e = hint_owner(s, t);
 			if (e)
-				e->aux &= (uint16_t)~AUX_HINT;
+				e->flags &= (uint8_t)~AUX_HINT;
 		}
 	}
 	mv_bitmap_free(&alive);
@@ -517,7 +517,7 @@ static void hint_remove_own(struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
 		}
 		i = (i + 1) & s->mask;
 	}
-	e->aux &= (uint16_t)~AUX_HINT;
+	e->flags &= (uint8_t)~AUX_HINT;
 }
 
 /* ---- merging ------------------------------------------------------------ */
@@ -555,7 +555,7 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	mv_mpn_t mpn = e->mpn;
 
 	s->host->fflags[mpn] |= MV_FRAME_SHARED;
-	e->aux &= (uint16_t)~AUX_HINT;
+	e->flags &= (uint8_t)~AUX_HINT;
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
 	/* same key, same slot: the hint becomes the frame's entry */
 	t->ref = mpn;
@@ -568,22 +568,22 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		  mv_gppn_t g, uint64_t h)
 {
 	struct mv_pme *e = &vm->pmap[g];
-	int changed = (e->aux & AUX_SEEN) &&
+	int changed = (e->flags & AUX_SEEN) &&
 		      (e->cksum != (uint32_t)h || (e->flags & MV_PME_DIRTY));
 
 	s->st.pages_scanned++;
 	/* the old hint describes bytes the page no longer has */
-	if ((e->aux & AUX_HINT) && changed)
+	if ((e->flags & AUX_HINT) && changed)
 		hint_remove_own(s, vi, g, e);
 	e->cksum = (uint32_t)h;
-	e->aux |= AUX_SEEN;
+	e->flags |= AUX_SEEN;
 	e->flags &= (uint8_t)~MV_PME_DIRTY;
 
 	/* every zero page: the zero descriptor, bytes, or a generated page
 	 * that happens to be zero (found by its hash and the compare) */
 	if (s->cfg.use_zero_pages && h == s->zero_hash &&
 	    frames_equal(s, e->mpn, MV_ZERO_MPN)) {
-		if (e->aux & AUX_HINT)
+		if (e->flags & AUX_HINT)
 			hint_remove_own(s, vi, g, e);
 		mv_mpn_t old = e->mpn;
 		mv_pmap_set(vm, g, MV_PS_ZERO, MV_ZERO_MPN);
@@ -591,10 +591,10 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		return;
 	}
 	if (changed) {
-		e->aux |= AUX_VOLATILE;
+		e->flags |= AUX_VOLATILE;
 		s->st.volatile_seen++;
 	} else {
-		e->aux &= (uint16_t)~AUX_VOLATILE;
+		e->flags &= (uint8_t)~AUX_VOLATILE;
 	}
 
 	int64_t i = tab_find(s, h);
@@ -604,7 +604,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 			if (!shared_frame(s, t)) {
 				drop_entry(s, (uint64_t)i);
 			} else if (frames_equal(s, t->ref, e->mpn)) {
-				if (e->aux & AUX_HINT)
+				if (e->flags & AUX_HINT)
 					hint_remove_own(s, vi, g, e);
 				merge(s, vm, g, t->ref);
 				return;
@@ -617,7 +617,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 				return;
 			}
 		} else if (t->meta == (META_HINT | vi) && t->ref == g) {
-			e->aux |= AUX_HINT; /* our own hint: still unique */
+			e->flags |= AUX_HINT; /* our own hint: still unique */
 			return;
 		} else if (changed) {
 			return; /* volatile pages do not match hints */
@@ -629,7 +629,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 				s->st.hash_collisions++;
 				return;
 			}
-			if (e->aux & AUX_HINT)
+			if (e->flags & AUX_HINT)
 				hint_remove_own(s, vi, g, e);
 			/* slot i is unchanged by that removal only if it did
 			 * not shift the run: look the key up again */
@@ -641,10 +641,10 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	if (changed || !s->cfg.hints)
 		return;
 	/* a hint of ours under another hash with the same low 32 bits */
-	if (e->aux & AUX_HINT)
+	if (e->flags & AUX_HINT)
 		hint_remove_own(s, vi, g, e);
 	if (tab_insert(s, h, (uint32_t)g, META_HINT | vi) == 0)
-		e->aux |= AUX_HINT;
+		e->flags |= AUX_HINT;
 }
 
 /* ---- public API --------------------------------------------------------- */
@@ -701,10 +701,10 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		s->vms = v;
 		s->cap_vms = cap;
 	}
-	/* aux and cksum are page sharing's; forget what a previous sharer
-	 * may have left there */
+	/* its flag bits and cksum are page sharing's; forget what a previous
+	 * sharer may have left there */
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
-		vm->pmap[g].aux = 0;
+		vm->pmap[g].flags &= (uint8_t)~AUX_ALL;
 		vm->pmap[g].cksum = 0;
 	}
 	s->vms[s->nvms++] = vm;
@@ -845,7 +845,8 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 		for (mv_gppn_t g = 0; g < vm->npages; g++)
 			st->pages_volatile += vm->pmap[g].state ==
 						      MV_PS_PRIVATE &&
-					      (vm->pmap[g].aux & AUX_VOLATILE);
+					      (vm->pmap[g].flags &
+					       AUX_VOLATILE);
 	}
 	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
 }
@@ -926,7 +927,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					"shared page %llu maps frame %u, which "
 					"has no live sharing entry",
 					(unsigned long long)g, e->mpn);
-			if (rc || !(e->aux & AUX_HINT))
+			if (rc || !(e->flags & AUX_HINT))
 				continue;
 			/* the page's hint must be where its cksum says */
 			int found = 0;

@@ -67,7 +67,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	uint64_t live = sh.pages_shared + sh.pages_unshared;
 	assert_true(live > 4096 / 4 && live <= 4096 * 3 / 4);
 	expect(&b, "hypervisor", "share.vms", 8, 8);
-	expect(&b, "hypervisor", "vm.pmap", 16, 8192);
+	expect(&b, "hypervisor", "vm.pmap", 12, 8192);
 	expect(&b, "hypervisor", "vm.active-sample", 8, 200);
 	expect(&b, "hypervisor", "swap.free-stack", 4, 6144);
 	expect(&b, "hypervisor", "swap.desc", 8, 6144);
@@ -99,7 +99,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	       3 * 2);
 	assert_null(mv_books_find(&b, "mmu", "mmu.tlb"));
 
-	uint64_t hyp = 65540 + 16385 + 65536 + 65536 + 64 + 131072 + 1600 +
+	uint64_t hyp = 65540 + 16385 + 65536 + 65536 + 64 + 98304 + 1600 +
 		       24576 + 784 + 32 + 4 * 8192 + 8192 + 32768 +
 		       32768 + /* descriptors: host, swap, zcache; extents */
 		       131080 + 49152 + 32768 + 48;
