@@ -385,9 +385,59 @@ static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
 	return e && candidate(s->vms[t->meta & ~META_HINT], e);
 }
 
-static int entry_live(const struct mv_sharer *s, const struct share_entry *t)
+/*
+ * Whole-table passes (the gauges, rebuilds) decide a SHARED entry's
+ * liveness without hashing: every sharing frame in use has its live entry
+ * in the table (entries of live frames are never removed), so a sharing
+ * frame named by one entry only is named by its own; only a frame named
+ * by two (a stale entry and the frame's new one) needs the hash to tell
+ * them apart. mark_frames marks each sharing frame an entry names
+ * (MV_FRAME_MARK, and MV_FRAME_MARK_DUP when named again); unmark_frames
+ * clears the marks before the call returns. The host's flags are written
+ * through the sharer's host pointer: nothing else runs meanwhile.
+ */
+static void mark_frames(const struct mv_sharer *s)
 {
-	return (t->meta & META_HINT) ? hint_live(s, t) : shared_live(s, t);
+	uint8_t *ff = s->host->fflags;
+	for (uint64_t i = 0; i <= s->mask; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == META_EMPTY || (t->meta & META_HINT) ||
+		    !shared_frame(s, t))
+			continue;
+		ff[t->ref] |= (ff[t->ref] & MV_FRAME_MARK) ? MV_FRAME_MARK_DUP
+							   : MV_FRAME_MARK;
+	}
+}
+
+static void unmark_frames(const struct mv_sharer *s)
+{
+	uint8_t *ff = s->host->fflags;
+	for (uint64_t i = 0; i <= s->mask; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta != META_EMPTY && !(t->meta & META_HINT) &&
+		    t->ref < s->host->nframes)
+			ff[t->ref] &= (uint8_t) ~(MV_FRAME_MARK |
+						  MV_FRAME_MARK_DUP);
+	}
+}
+
+/* shared_live, between mark_frames and unmark_frames */
+static int shared_live_marked(const struct mv_sharer *s,
+			      const struct share_entry *t)
+{
+	if (!shared_frame(s, t))
+		return 0;
+	if (!(s->host->fflags[t->ref] & MV_FRAME_MARK_DUP))
+		return 1;
+	return shared_live(s, t);
+}
+
+/* Liveness of any entry, between mark_frames and unmark_frames. */
+static int entry_live_marked(const struct mv_sharer *s,
+			     const struct share_entry *t)
+{
+	return (t->meta & META_HINT) ? hint_live(s, t)
+				     : shared_live_marked(s, t);
 }
 
 /* Slot of the entry for hash h, or -1. */
@@ -455,11 +505,14 @@ static int tab_rebuild(struct mv_sharer *s)
 	struct mv_bitmap alive;
 	if (mv_bitmap_init(&alive, cap))
 		return MV_ENOMEM;
+	mark_frames(s);
 	for (uint64_t i = 0; i < cap; i++)
-		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i])) {
+		if (s->tab[i].meta != META_EMPTY &&
+		    entry_live_marked(s, &s->tab[i])) {
 			mv_bitmap_set(&alive, i);
 			live++;
 		}
+	unmark_frames(s);
 	uint64_t ncap = cap;
 	while ((live + 1) * 2 > ncap && ncap < TABLE_MAX)
 		ncap *= 2;
@@ -827,17 +880,19 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 {
 	*st = s->st;
 	st->pages_shared = st->pages_sharing = st->pages_unshared = 0;
+	mark_frames(s);
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->meta == META_EMPTY)
 			continue;
 		if (t->meta & META_HINT) {
 			st->pages_unshared += (uint64_t)hint_live(s, t);
-		} else if (shared_live(s, t)) {
+		} else if (shared_live_marked(s, t)) {
 			st->pages_shared++;
 			st->pages_sharing += s->host->refcount[t->ref] - 1;
 		}
 	}
+	unmark_frames(s);
 	st->zero_pages = st->pages_volatile = 0;
 	for (uint32_t i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vms[i];
