@@ -235,16 +235,26 @@ void mv_bitmap_zero(struct mv_bitmap *b);
 uint64_t mv_bitmap_count(const struct mv_bitmap *b);
 
 /*
- * Books: the simulator's own metadata, in bytes by structure, as
- * allocated (element size x count, the same expressions as the
- * allocation, so the figure follows the code). A structure a layer adds
- * is one mv_books_add line in that layer's *_books function, next to its
- * other arrays. Items with the same group and name add up (one per VM
- * becomes one line). Groups: "hypervisor" (what ESX would keep: frames,
- * pmap, sharing table, compression and swap maps), "guest" (the guest OS
- * model's own books), "mmu" (the MMU model's tables and TLBs), "verify"
- * (--verify's checksums), "series" (the sampled statistics). Allocated is
- * not resident: a calloc'd array the run never writes costs no RSS.
+ * Books: the simulator's own metadata, in bytes by structure (element
+ * size x count). A structure a layer adds is one mv_books_add line in
+ * that layer's *_books function, next to its other arrays. Items with the
+ * same group and name add up (one per VM becomes one line). Groups:
+ * "hypervisor" (what ESX would keep: frames, pmap, sharing table,
+ * compression and swap maps), "guest" (the guest OS model's own books),
+ * "mmu" (the MMU model's tables and TLBs), "verify" (--verify's
+ * checksums), "series" (the sampled statistics).
+ *
+ * The count is what the structure can have made resident:
+ *  - an array written across its whole length (or read-written at any
+ *    index: the pmap, the host's per-frame arrays, a hash table) counts
+ *    as allocated, the same expressions as its allocation;
+ *  - a sparse array (mv_sparse_alloc: sized for the most it may need,
+ *    MAP_NORESERVE, written only from its start up to a high-water mark
+ *    the owner keeps: free stacks, the swap file's and the compression
+ *    cache's per-slot arrays) counts element size x that high-water mark.
+ *    Its pages past the mark were never written, so the kernel never
+ *    backed them; the mark rounds up to at most one 4 KiB page per array.
+ *    A high-water mark never goes down: pages written once stay resident.
  */
 #define MV_BOOKS_MAX 64
 
@@ -264,6 +274,15 @@ struct mv_books {
 	uint64_t host_frames; /* host frames, the zero frame included */
 	struct mv_books_item item[MV_BOOKS_MAX];
 };
+
+/*
+ * Zeroed memory for an array of up to `bytes` that is written from its
+ * start up to a high-water mark (see the books above): an anonymous
+ * MAP_NORESERVE mapping, so only pages written cost memory. NULL when
+ * out of address space. mv_sparse_free takes the same size.
+ */
+void *mv_sparse_alloc(uint64_t bytes);
+void mv_sparse_free(void *p, uint64_t bytes);
 
 /* Add count elements of elem bytes as group/name (static strings). */
 void mv_books_add(struct mv_books *b, const char *group, const char *name,

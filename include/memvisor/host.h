@@ -94,6 +94,10 @@ enum {
 	 * when the frame was last handed out as BYTES; cleared when its
 	 * page is dropped on taking a descriptor */
 	MV_FRAME_WRITTEN = 1u << 1,
+	/* page sharing's, set only inside one of its calls (counting the
+	 * table's entries per frame) and cleared before it returns */
+	MV_FRAME_MARK = 1u << 2,
+	MV_FRAME_MARK_DUP = 1u << 3,
 };
 
 /* Fault latencies charged to a VM as stall time (ns). */
@@ -132,8 +136,9 @@ struct mv_host_node {
 	uint64_t first, nframes; /* frames [first, first + nframes) */
 	uint64_t nfree;
 	uint64_t fresh;  /* frames >= fresh were never handed out */
-	mv_mpn_t *stack; /* freed frames, LIFO */
+	mv_mpn_t *stack; /* freed frames, LIFO (sparse: core.h) */
 	uint64_t nstack;
+	uint64_t stack_hw; /* most frames the stack ever held */
 };
 
 struct mv_host {

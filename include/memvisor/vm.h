@@ -42,17 +42,54 @@ enum {
 	MV_PME_SAMPLED = 1u << 2,  /* in the active-memory sample (policy) */
 	MV_PME_LARGE = 1u << 3,    /* backed by part of a 2 MiB mapping */
 	MV_PME_PINNED = 1u << 4,   /* never reclaimed (hugetlbfs-style) */
+	/* page sharing's own (src/reclaim/share.c), cleared when a VM is
+	 * added to a sharer: */
+	MV_PME_SEEN = 1u << 5,     /* cksum holds the hash of the last visit */
+	MV_PME_HINT = 1u << 6,     /* the sharing table holds a hint for the
+				      page under a hash whose low 32 bits
+				      are cksum */
+	MV_PME_VOLATILE = 1u << 7, /* changed between its last two visits */
 };
 
-/* One pmap entry: 16 bytes. */
+/*
+ * One pmap entry: 12 bytes (issue 12's metadata budget). The state takes
+ * 3 bits of its byte; the other 5 are spare.
+ */
 struct mv_pme {
 	uint32_t mpn;   /* frame when resident; slot when compressed/swapped */
+	uint32_t cksum; /* page sharing's: low 32 bits of the page's hash */
 	uint8_t state;  /* enum mv_page_state */
 	uint8_t flags;  /* MV_PME_* */
-	uint16_t aux;   /* for the reclaim layer (e.g. scan generation) */
-	uint32_t cksum; /* for the reclaim layer (e.g. KSM volatility) */
-	uint32_t stamp; /* for the reclaim layer (e.g. age / last access) */
+	uint16_t stamp; /* last observed time: mv_pme_stamp_s / _set */
 };
+
+/*
+ * The stamp: a time in simulated seconds, kept in units of 2 s in 16 bits,
+ * so it wraps every 2^17 s (36 h 24 min). It is read relative to now:
+ * the stored value is taken as the latest time at or before now (rounded
+ * down to 2 s) with those low 16 bits, so a stamp up to 36 h old reads
+ * exactly (to 2 s), and an older one reads as younger than it is, by a
+ * multiple of 36 h 24 min: at most 36 h old. Users that must not confuse
+ * an old page for a recent one refresh stamps more often than that (the
+ * sampler or a scan over every page once a day does). A stamp set "in the
+ * future" (after now) reads as now - (2^17 s - the difference).
+ */
+#define MV_PME_STAMP_UNIT_S 2u
+#define MV_PME_STAMP_SPAN_S (MV_PME_STAMP_UNIT_S << 16)
+
+static inline void mv_pme_stamp_set(struct mv_pme *e, uint64_t now_s)
+{
+	e->stamp = (uint16_t)(now_s / MV_PME_STAMP_UNIT_S);
+}
+
+static inline uint64_t mv_pme_stamp_s(const struct mv_pme *e, uint64_t now_s)
+{
+	uint64_t now_u = now_s / MV_PME_STAMP_UNIT_S;
+	uint64_t age_u = (uint16_t)((uint16_t)now_u - e->stamp);
+	if (age_u > now_u)
+		return 0; /* before time 0: the wrap of a young clock */
+	return (now_u - age_u) * MV_PME_STAMP_UNIT_S;
+}
 
 /* Hypervisor-level fault kinds. */
 enum mv_fault_kind {

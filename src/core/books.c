@@ -8,8 +8,22 @@
  * times per VM when books are asked for, never on a hot path.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "memvisor/core.h"
+
+void *mv_sparse_alloc(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void mv_sparse_free(void *p, uint64_t bytes)
+{
+	if (p)
+		munmap(p, bytes ? bytes : 1);
+}
 
 void mv_books_add(struct mv_books *b, const char *group, const char *name,
 		  uint64_t elem, uint64_t count)

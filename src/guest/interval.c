@@ -44,7 +44,7 @@
  * the active sampler (src/vm/sample.c, through vm->rate_of), the guest's
  * reclaim clock (giv_referenced), page sharing and reclamation before
  * they read a page's bytes (vm->on_observe: a write since the page's last
- * observation, kept in the pmap's stamp in simulated seconds, is made
+ * observation, kept in the pmap's stamp (2 s units, mv_pme_stamp_s), is made
  * then, through guest_touch), and the true active set (pages seen
  * accessed, plus the expected number of the others, giv_active_pages).
  */
@@ -258,7 +258,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
 	switch (e->state) {
 	case MV_PS_PRIVATE:
-		e->stamp = (uint32_t)iv->now_s; /* its bytes are known now */
+		mv_pme_stamp_set(e, (uint64_t)iv->now_s); /* bytes known now */
 		return;
 	case MV_PS_SWAPPED:
 	case MV_PS_COMPRESSED:
@@ -328,9 +328,9 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	struct mv_pme *e = &vm->pmap[p];
 	if (e->state != MV_PS_PRIVATE || (g->kind[p] & ~GREF) != GK_ANON)
 		return;
-	uint32_t now = (uint32_t)g->iv->now_s;
-	double d = (double)now - (double)e->stamp;
-	e->stamp = now;
+	uint64_t now = (uint64_t)g->iv->now_s;
+	double d = (double)now - (double)mv_pme_stamp_s(e, now);
+	mv_pme_stamp_set(e, now);
 	double wr;
 	page_rate(g, p, &wr);
 	if (!(wr > 0) || !(d > 0))

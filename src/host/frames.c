@@ -95,7 +95,8 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 						  : per;
 		n->nfree = n->nframes;
 		n->fresh = n->first;
-		n->stack = malloc(n->nframes * sizeof *n->stack);
+		/* sized for every frame, backed to its high-water mark */
+		n->stack = mv_sparse_alloc(n->nframes * sizeof *n->stack);
 		if (!n->stack) {
 			mv_host_destroy(h);
 			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
@@ -116,7 +117,8 @@ void mv_host_destroy(struct mv_host *h)
 	if (!h)
 		return;
 	for (int i = 0; i < h->nnodes; i++)
-		free(h->node[i].stack);
+		mv_sparse_free(h->node[i].stack,
+			       h->node[i].nframes * sizeof *h->node[i].stack);
 	if (h->arena)
 		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
 	if (h->fdesc)
@@ -209,6 +211,8 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 	h->fdesc[mpn] = MV_DESC_BYTES;
 	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
 	n->stack[n->nstack++] = mpn;
+	if (n->nstack > n->stack_hw)
+		n->stack_hw = n->nstack;
 	n->nfree++;
 	h->nfree++;
 	h->frees++;
@@ -327,7 +331,8 @@ void mv_host_books(const struct mv_host *h, struct mv_books *b)
 		     h->nframes);
 	mv_books_add(b, "hypervisor", "host.fdesc", sizeof *h->fdesc,
 		     h->nframes);
+	/* sparse (core.h): the deepest each node's stack was */
 	for (int i = 0; i < h->nnodes; i++)
 		mv_books_add(b, "hypervisor", "host.free-stack",
-			     sizeof *h->node[i].stack, h->node[i].nframes);
+			     sizeof *h->node[i].stack, h->node[i].stack_hw);
 }

@@ -20,15 +20,15 @@
  *     sight, volatile or not: re-creating a written zero page costs one
  *     COW fault from the zero frame.
  *  2. Volatility (KSM's checksum): pme->cksum keeps the low 32 bits of the
- *     hash from the page's previous visit, pme->aux bit SEEN says there was
- *     one. A page seen before whose checksum changed, or that the guest
- *     wrote since (MV_PME_DIRTY, set by the vm layer on every write and
- *     cleared here), is volatile: counted in pages_volatile, never offered
- *     as a hint and never matched against hints, because a page that
- *     changes between scans would break any sharing at once. Unlike KSM a
- *     page seen for the first time is not volatile: ESX inserts a hint on
- *     the first scan, so identical pages merge after one full scan instead
- *     of two.
+ *     hash from the page's previous visit, MV_PME_SEEN in pme->flags
+ *     says there was one. A page seen before whose checksum changed, or
+ *     that the guest wrote since (MV_PME_DIRTY, set by the vm layer on
+ *     every write and cleared here), is volatile: counted in
+ *     pages_volatile, never offered as a hint and never matched against
+ *     hints, because a page that changes between scans would break any
+ *     sharing at once. Unlike KSM a page seen for the first time is not
+ *     volatile: ESX inserts a hint on the first scan, so identical pages
+ *     merge after one full scan instead of two.
  *  3. Lookup of the hash in one global table (open addressing, linear
  *     probing, one entry per 64-bit hash). An entry is either
  *       - SHARED: a sharing frame (MV_FRAME_SHARED), the ESX "shared frame"
@@ -49,21 +49,31 @@
  * write to a shared page copies it (COW), a write by the last sharer takes
  * the frame over (clearing MV_FRAME_SHARED), pages are swapped, compressed
  * and ballooned. The scanner never trusts an entry: a SHARED entry is
- * live only while its frame is flagged, in use, and carries the
- * generation number stamped on the frame when the entry made it a sharing
- * frame (frame_gen), so a frame freed and later shared again for other
- * bytes does not revive an old entry. A HINT is live only while its page
- * is a private candidate whose pme still names this hint (aux bit HINT and
- * cksum equal to the low 32 bits of the entry's hash). Dead entries are
- * removed when a lookup meets them, and all at once whenever the table
- * would pass 3/4 full; only then does it grow (to keep live entries at most
- * half of it). With hints on, adding a VM sizes the table at once for two
- * entries per guest page (see reserve()), so growth is then rare. A page
- * has at most one hint, found again through its cksum: the low 32 bits of
- * a hash are its home bucket, so when a page changes its old hint is
- * deleted before the new one goes in. The table therefore holds at most
- * one entry per live hint and per sharing frame, plus the dead entries of
- * at most one growth period.
+ * live only while its frame is flagged, in use, and its content still
+ * hashes to the entry's key (shared_live), so a frame freed and later
+ * shared again for other bytes does not revive an old entry. That needs
+ * no per-frame generation: a sharing frame's bytes never change while it
+ * is one (a write copies it, or takes it over and clears the flag), so
+ * the frame's own content names its entry. Its hash is the memo's for a
+ * descriptor frame, one XXH3 for a BYTES one, and it is only computed
+ * where the cheap test (flag, refcount) passes and a lookup's compare
+ * failed, or on the rebuilds, the gauges and the check. The two tests
+ * agree: a stale entry (h, m) can only meet frame m shared again by an
+ * entry of another key h2 (the table has one entry per key, and the
+ * lookup of h that makes a hint drops a dead entry of h first), and
+ * content hashing to h2 != h is not content hashing to h. A HINT is live
+ * only while its page is a private candidate whose pme still names this
+ * hint (MV_PME_HINT and cksum equal to the low 32 bits of the entry's
+ * hash). Dead entries are removed when a lookup meets them, and all at
+ * once whenever live and dead entries would pass 3/4 of the table; only
+ * then does it double (until live entries are at most half of it). It
+ * starts at TABLE_MIN entries and grows with use, not with the guests'
+ * size, so its books are what the scan has found: at most 16 x 8/3 bytes
+ * per live entry, at least 16 x 4/3. A page has at most one hint, found
+ * again through its cksum: the low 32 bits of a hash are its home bucket,
+ * so when a page changes its old hint is deleted before the new one goes
+ * in. The table therefore holds at most one entry per live hint and per
+ * sharing frame, plus the dead entries of at most one growth period.
  *
  * Counters (struct mv_share_stats) are named as KSM's in
  * /sys/kernel/mm/ksm/. pages_shared, pages_sharing, pages_unshared and
@@ -85,8 +95,7 @@
  * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
  * of 16-byte entries (in huge pages, its slot prefetched while the page
  * before is visited: see scan_pages) and a hint insertion; no allocation
- * (the table is sized when VMs are added, else grows by doubling,
- * amortised).
+ * (the table grows by doubling, amortised).
  *
  * Sources: C. A. Waldspurger, "Memory Resource Management in VMware ESX
  * Server", OSDI 2002, section 4 (content-based page sharing, hints, full
@@ -106,19 +115,19 @@
 #include <xxh_x86dispatch.h>
 #endif
 
-/* pme->aux bits owned by page sharing. */
-enum {
-	AUX_SEEN = 1u
-		   << 0, /* cksum holds the page's hash from its last visit */
-	AUX_VOLATILE = 1u << 2, /* changed between its last two visits */
-	AUX_HINT = 1u << 1, /* the table holds a hint for this page, keyed by a
-			       hash whose low 32 bits are cksum */
-};
+/* pme->flags bits owned by page sharing (vm.h): MV_PME_SEEN (cksum holds
+ * the page's hash from its last visit), MV_PME_HINT (the table holds a
+ * hint for this page, keyed by a hash whose low 32 bits are cksum),
+ * MV_PME_VOLATILE (changed between its last two visits). */
+#define AUX_SEEN MV_PME_SEEN
+#define AUX_HINT MV_PME_HINT
+#define AUX_VOLATILE MV_PME_VOLATILE
+#define AUX_ALL (AUX_SEEN | AUX_HINT | AUX_VOLATILE)
 
 /*
  * One table entry, 16 bytes. meta 0 is an empty slot; a HINT entry has
- * META_HINT | vm index and ref = gppn; a SHARED entry has the frame's
- * generation (1 .. 2^31 - 1) and ref = mpn.
+ * META_HINT | vm index and ref = gppn; a SHARED entry has META_SHARED and
+ * ref = mpn.
  */
 struct share_entry {
 	uint64_t hash;
@@ -128,7 +137,8 @@ struct share_entry {
 
 #define META_EMPTY 0u
 #define META_HINT 0x80000000u
-#define META_GEN_MAX 0x7fffffffu
+#define META_SHARED 1u
+#define META_VMS_MAX 0x7fffffffu
 #define TABLE_MIN 1024u
 #define TABLE_MAX (1ull << 32) /* bucket = low 32 bits of the hash */
 
@@ -164,10 +174,6 @@ struct mv_sharer {
 	struct share_entry *tab;
 	uint64_t mask; /* capacity - 1 (capacity a power of two) */
 	uint64_t used; /* non-empty entries, live or dead */
-
-	uint32_t *frame_gen; /* per host frame: generation of its SHARED
-				entry, valid while MV_FRAME_SHARED */
-	uint32_t gen;        /* last generation handed out */
 
 	struct mv_share_stats st; /* cumulative counters */
 };
@@ -234,18 +240,28 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 	memset(s->memo, 0, MEMO_ENTRIES * sizeof *s->memo);
 }
 
-/* The hash of frame mpn's 4096 bytes (a descriptor's through the memo). */
-static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
+/*
+ * The hash of frame mpn's 4096 bytes (a descriptor's through the memo),
+ * materialising into buf on a memo miss. The memo is a cache of a pure
+ * function, so filling it from a const sharer changes no result.
+ */
+static uint64_t frame_hash_buf(const struct mv_sharer *s, mv_mpn_t mpn,
+			       uint8_t *buf)
 {
 	mv_desc_t d = mv_host_frame_desc(s->host, mpn);
 	if (d == MV_DESC_BYTES)
 		return s->hash(mv_host_frame(s->host, mpn));
 	struct desc_memo *m = &s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)];
 	if (m->desc != d) {
-		m->hash = s->hash(mv_host_frame_read(s->host, mpn, s->buf[0]));
+		m->hash = s->hash(mv_host_frame_read(s->host, mpn, buf));
 		m->desc = d;
 	}
 	return m->hash;
+}
+
+static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
+{
+	return frame_hash_buf(s, mpn, s->buf[0]);
 }
 
 /*
@@ -321,14 +337,22 @@ static void tab_free(struct share_entry *t, uint64_t cap)
 		munmap(t, bytes);
 }
 
-/* Is this SHARED entry's frame still the sharing frame it made? */
-static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
+/* Is this SHARED entry's frame a sharing frame in use (any sharing
+ * frame: whether it is still the one the entry made is shared_live)? */
+static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 {
 	const struct mv_host *h = s->host;
 	mv_mpn_t m = t->ref;
 	return m != MV_ZERO_MPN && m < h->nframes &&
-	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0 &&
-	       s->frame_gen[m] == t->meta;
+	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0;
+}
+
+/* Is this SHARED entry's frame still the sharing frame it made: a
+ * sharing frame whose bytes hash to the entry's key (see the top)? */
+static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
+{
+	uint8_t buf[MV_PAGE_SIZE];
+	return shared_frame(s, t) && frame_hash_buf(s, t->ref, buf) == t->hash;
 }
 
 /* Is vm's page g a candidate for sharing at all? */
@@ -339,8 +363,8 @@ static int candidate(const struct mv_vm *vm, const struct mv_pme *e)
 }
 
 /*
- * The pme this HINT entry belongs to, if it still names the entry (aux
- * HINT and the same low 32 bits of hash); NULL otherwise.
+ * The pme this HINT entry belongs to, if it still names the entry
+ * (MV_PME_HINT and the same low 32 bits of hash); NULL otherwise.
  */
 static struct mv_pme *hint_owner(const struct mv_sharer *s,
 				 const struct share_entry *t)
@@ -349,7 +373,7 @@ static struct mv_pme *hint_owner(const struct mv_sharer *s,
 	if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
 		return NULL;
 	struct mv_pme *e = &s->vms[vi]->pmap[t->ref];
-	if (!(e->aux & AUX_HINT) || e->cksum != (uint32_t)t->hash)
+	if (!(e->flags & AUX_HINT) || e->cksum != (uint32_t)t->hash)
 		return NULL;
 	return e;
 }
@@ -361,9 +385,59 @@ static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
 	return e && candidate(s->vms[t->meta & ~META_HINT], e);
 }
 
-static int entry_live(const struct mv_sharer *s, const struct share_entry *t)
+/*
+ * Whole-table passes (the gauges, rebuilds) decide a SHARED entry's
+ * liveness without hashing: every sharing frame in use has its live entry
+ * in the table (entries of live frames are never removed), so a sharing
+ * frame named by one entry only is named by its own; only a frame named
+ * by two (a stale entry and the frame's new one) needs the hash to tell
+ * them apart. mark_frames marks each sharing frame an entry names
+ * (MV_FRAME_MARK, and MV_FRAME_MARK_DUP when named again); unmark_frames
+ * clears the marks before the call returns. The host's flags are written
+ * through the sharer's host pointer: nothing else runs meanwhile.
+ */
+static void mark_frames(const struct mv_sharer *s)
 {
-	return (t->meta & META_HINT) ? hint_live(s, t) : shared_live(s, t);
+	uint8_t *ff = s->host->fflags;
+	for (uint64_t i = 0; i <= s->mask; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == META_EMPTY || (t->meta & META_HINT) ||
+		    !shared_frame(s, t))
+			continue;
+		ff[t->ref] |= (ff[t->ref] & MV_FRAME_MARK) ? MV_FRAME_MARK_DUP
+							   : MV_FRAME_MARK;
+	}
+}
+
+static void unmark_frames(const struct mv_sharer *s)
+{
+	uint8_t *ff = s->host->fflags;
+	for (uint64_t i = 0; i <= s->mask; i++) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta != META_EMPTY && !(t->meta & META_HINT) &&
+		    t->ref < s->host->nframes)
+			ff[t->ref] &= (uint8_t) ~(MV_FRAME_MARK |
+						  MV_FRAME_MARK_DUP);
+	}
+}
+
+/* shared_live, between mark_frames and unmark_frames */
+static int shared_live_marked(const struct mv_sharer *s,
+			      const struct share_entry *t)
+{
+	if (!shared_frame(s, t))
+		return 0;
+	if (!(s->host->fflags[t->ref] & MV_FRAME_MARK_DUP))
+		return 1;
+	return shared_live(s, t);
+}
+
+/* Liveness of any entry, between mark_frames and unmark_frames. */
+static int entry_live_marked(const struct mv_sharer *s,
+			     const struct share_entry *t)
+{
+	return (t->meta & META_HINT) ? hint_live(s, t)
+				     : shared_live_marked(s, t);
 }
 
 /* Slot of the entry for hash h, or -1. */
@@ -406,7 +480,7 @@ static void drop_entry(struct mv_sharer *s, uint64_t i)
 	if (s->tab[i].meta & META_HINT) {
 		struct mv_pme *e = hint_owner(s, &s->tab[i]);
 		if (e)
-			e->aux &= (uint16_t)~AUX_HINT;
+			e->flags &= (uint8_t)~AUX_HINT;
 	}
 	tab_remove(s, i);
 }
@@ -421,38 +495,45 @@ static void raw_insert(struct share_entry *tab, uint64_t mask,
 }
 
 /*
- * Drop every dead entry and, if the live ones fill more than half of the
- * table or it is smaller than min_cap (a power of two), grow it. MV_ENOMEM
- * leaves the table as it was.
+ * Drop every dead entry and, while the live ones fill more than half of
+ * the table, double it. MV_ENOMEM leaves the table as it was.
  */
-static int tab_rebuild(struct mv_sharer *s, uint64_t min_cap)
+static int tab_rebuild(struct mv_sharer *s)
 {
 	uint64_t cap = s->mask + 1, live = 0;
+	/* each entry's liveness, tested once (it reads the pmap or hashes) */
+	struct mv_bitmap alive;
+	if (mv_bitmap_init(&alive, cap))
+		return MV_ENOMEM;
+	mark_frames(s);
 	for (uint64_t i = 0; i < cap; i++)
-		if (s->tab[i].meta != META_EMPTY && entry_live(s, &s->tab[i]))
+		if (s->tab[i].meta != META_EMPTY &&
+		    entry_live_marked(s, &s->tab[i])) {
+			mv_bitmap_set(&alive, i);
 			live++;
+		}
+	unmark_frames(s);
 	uint64_t ncap = cap;
-	while (ncap < min_cap && ncap < TABLE_MAX)
-		ncap *= 2;
 	while ((live + 1) * 2 > ncap && ncap < TABLE_MAX)
 		ncap *= 2;
-	if ((live + 1) * 4 > ncap * 3)
-		return MV_ENOMEM; /* at the 2^32 limit: refuse new hints */
-	struct share_entry *nt = tab_alloc(ncap);
-	if (!nt)
+	struct share_entry *nt = NULL;
+	if ((live + 1) * 4 > ncap * 3 || !(nt = tab_alloc(ncap))) {
+		mv_bitmap_free(&alive); /* at the 2^32 limit: refuse hints */
 		return MV_ENOMEM;
+	}
 	for (uint64_t i = 0; i < cap; i++) {
 		struct share_entry *t = &s->tab[i];
 		if (t->meta == META_EMPTY)
 			continue;
-		if (entry_live(s, t)) {
+		if (mv_bitmap_test(&alive, i)) {
 			raw_insert(nt, ncap - 1, t);
 		} else if (t->meta & META_HINT) {
 			struct mv_pme *e = hint_owner(s, t);
 			if (e)
-				e->aux &= (uint16_t)~AUX_HINT;
+				e->flags &= (uint8_t)~AUX_HINT;
 		}
 	}
+	mv_bitmap_free(&alive);
 	tab_free(s->tab, cap);
 	s->tab = nt;
 	s->mask = ncap - 1;
@@ -465,7 +546,7 @@ static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
 		      uint32_t meta)
 {
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3) {
-		int rc = tab_rebuild(s, 0);
+		int rc = tab_rebuild(s);
 		if (rc)
 			return rc;
 	}
@@ -489,7 +570,7 @@ static void hint_remove_own(struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
 		}
 		i = (i + 1) & s->mask;
 	}
-	e->aux &= (uint16_t)~AUX_HINT;
+	e->flags &= (uint8_t)~AUX_HINT;
 }
 
 /* ---- merging ------------------------------------------------------------ */
@@ -526,14 +607,12 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	struct mv_pme *e = &vm->pmap[g];
 	mv_mpn_t mpn = e->mpn;
 
-	s->gen = s->gen >= META_GEN_MAX ? 1 : s->gen + 1;
 	mv_host_frame_set_shared(s->host, mpn, 1);
-	s->frame_gen[mpn] = s->gen;
-	e->aux &= (uint16_t)~AUX_HINT;
+	e->flags &= (uint8_t)~AUX_HINT;
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
 	/* same key, same slot: the hint becomes the frame's entry */
 	t->ref = mpn;
-	t->meta = s->gen;
+	t->meta = META_SHARED;
 	return mpn;
 }
 
@@ -542,22 +621,22 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		  mv_gppn_t g, uint64_t h)
 {
 	struct mv_pme *e = &vm->pmap[g];
-	int changed = (e->aux & AUX_SEEN) &&
+	int changed = (e->flags & AUX_SEEN) &&
 		      (e->cksum != (uint32_t)h || (e->flags & MV_PME_DIRTY));
 
 	s->st.pages_scanned++;
 	/* the old hint describes bytes the page no longer has */
-	if ((e->aux & AUX_HINT) && changed)
+	if ((e->flags & AUX_HINT) && changed)
 		hint_remove_own(s, vi, g, e);
 	e->cksum = (uint32_t)h;
-	e->aux |= AUX_SEEN;
+	e->flags |= AUX_SEEN;
 	e->flags &= (uint8_t)~MV_PME_DIRTY;
 
 	/* every zero page: the zero descriptor, bytes, or a generated page
 	 * that happens to be zero (found by its hash and the compare) */
 	if (s->cfg.use_zero_pages && h == s->zero_hash &&
 	    frames_equal(s, e->mpn, MV_ZERO_MPN)) {
-		if (e->aux & AUX_HINT)
+		if (e->flags & AUX_HINT)
 			hint_remove_own(s, vi, g, e);
 		mv_mpn_t old = e->mpn;
 		mv_pmap_set(vm, g, MV_PS_ZERO, MV_ZERO_MPN);
@@ -565,29 +644,33 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		return;
 	}
 	if (changed) {
-		e->aux |= AUX_VOLATILE;
+		e->flags |= AUX_VOLATILE;
 		s->st.volatile_seen++;
 	} else {
-		e->aux &= (uint16_t)~AUX_VOLATILE;
+		e->flags &= (uint8_t)~AUX_VOLATILE;
 	}
 
 	int64_t i = tab_find(s, h);
 	if (i >= 0) {
 		struct share_entry *t = &s->tab[i];
 		if (!(t->meta & META_HINT)) {
-			if (!shared_live(s, t)) {
+			if (!shared_frame(s, t)) {
 				drop_entry(s, (uint64_t)i);
 			} else if (frames_equal(s, t->ref, e->mpn)) {
-				if (e->aux & AUX_HINT)
+				if (e->flags & AUX_HINT)
 					hint_remove_own(s, vi, g, e);
 				merge(s, vm, g, t->ref);
 				return;
+			} else if (frame_hash(s, t->ref) != t->hash) {
+				/* the frame was freed and shared again for
+				 * other bytes: a stale entry */
+				drop_entry(s, (uint64_t)i);
 			} else {
 				s->st.hash_collisions++;
 				return;
 			}
 		} else if (t->meta == (META_HINT | vi) && t->ref == g) {
-			e->aux |= AUX_HINT; /* our own hint: still unique */
+			e->flags |= AUX_HINT; /* our own hint: still unique */
 			return;
 		} else if (changed) {
 			return; /* volatile pages do not match hints */
@@ -599,7 +682,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 				s->st.hash_collisions++;
 				return;
 			}
-			if (e->aux & AUX_HINT)
+			if (e->flags & AUX_HINT)
 				hint_remove_own(s, vi, g, e);
 			/* slot i is unchanged by that removal only if it did
 			 * not shift the run: look the key up again */
@@ -611,10 +694,10 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	if (changed || !s->cfg.hints)
 		return;
 	/* a hint of ours under another hash with the same low 32 bits */
-	if (e->aux & AUX_HINT)
+	if (e->flags & AUX_HINT)
 		hint_remove_own(s, vi, g, e);
 	if (tab_insert(s, h, (uint32_t)g, META_HINT | vi) == 0)
-		e->aux |= AUX_HINT;
+		e->flags |= AUX_HINT;
 }
 
 /* ---- public API --------------------------------------------------------- */
@@ -634,10 +717,8 @@ int mv_share_create(struct mv_host *h, const struct mv_share_config *c,
 	s->cfg = *c;
 	s->tab = tab_alloc(TABLE_MIN);
 	s->mask = TABLE_MIN - 1;
-	/* calloc: the kernel backs only the pages of it that get written */
-	s->frame_gen = calloc(h->nframes, sizeof *s->frame_gen);
 	s->memo = calloc(MEMO_ENTRIES, sizeof *s->memo);
-	if (!s->tab || !s->frame_gen || !s->memo) {
+	if (!s->tab || !s->memo) {
 		mv_share_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory for the sharing table");
@@ -653,37 +734,14 @@ void mv_share_destroy(struct mv_sharer *s)
 		return;
 	free(s->vms);
 	tab_free(s->tab, s->mask + 1);
-	free(s->frame_gen);
 	free(s->memo);
 	free(s);
-}
-
-/*
- * Size the table for every page of the VMs added so far: live entries
- * never outnumber guest pages (a hint per private page, a sharing frame
- * per group of shared ones), so at twice that the first full scan, which
- * makes a hint of nearly every page, never stops to grow the table; grown
- * one doubling at a time it spent a quarter of that scan rehashing
- * (bench/bench_share.c). 32 bytes per guest page, less than KSM's rmap_item
- * per scanned page. Without hints the table holds only sharing frames and
- * grows as needed; a failed allocation here just leaves growth on demand.
- */
-static void reserve(struct mv_sharer *s)
-{
-	if (!s->cfg.hints)
-		return;
-	uint64_t pages = 0;
-	for (uint32_t i = 0; i < s->nvms; i++)
-		if (s->vms[i]->cfg.sharing)
-			pages += s->vms[i]->npages;
-	if (2 * pages > s->mask + 1)
-		(void)tab_rebuild(s, 2 * pages);
 }
 
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 {
 	if (vm->host != s->host || vm->npages > UINT32_MAX ||
-	    s->nvms >= META_GEN_MAX)
+	    s->nvms >= META_VMS_MAX)
 		return MV_EINVAL;
 	for (uint32_t i = 0; i < s->nvms; i++)
 		if (s->vms[i] == vm)
@@ -696,14 +754,13 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		s->vms = v;
 		s->cap_vms = cap;
 	}
-	/* aux and cksum are page sharing's; forget what a previous sharer
-	 * may have left there */
+	/* its flag bits and cksum are page sharing's; forget what a previous
+	 * sharer may have left there */
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
-		vm->pmap[g].aux = 0;
+		vm->pmap[g].flags &= (uint8_t)~AUX_ALL;
 		vm->pmap[g].cksum = 0;
 	}
 	s->vms[s->nvms++] = vm;
-	reserve(s);
 	return 0;
 }
 
@@ -845,17 +902,19 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 {
 	*st = s->st;
 	st->pages_shared = st->pages_sharing = st->pages_unshared = 0;
+	mark_frames(s);
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->meta == META_EMPTY)
 			continue;
 		if (t->meta & META_HINT) {
 			st->pages_unshared += (uint64_t)hint_live(s, t);
-		} else if (shared_live(s, t)) {
+		} else if (shared_live_marked(s, t)) {
 			st->pages_shared++;
 			st->pages_sharing += s->host->refcount[t->ref] - 1;
 		}
 	}
+	unmark_frames(s);
 	st->zero_pages = st->pages_volatile = 0;
 	for (uint32_t i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vms[i];
@@ -863,7 +922,8 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 		for (mv_gppn_t g = 0; g < vm->npages; g++)
 			st->pages_volatile += vm->pmap[g].state ==
 						      MV_PS_PRIVATE &&
-					      (vm->pmap[g].aux & AUX_VOLATILE);
+					      (vm->pmap[g].flags &
+					       AUX_VOLATILE);
 	}
 	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
 }
@@ -903,18 +963,26 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
 					  "entry in slot %llu names frame %u",
 					  (unsigned long long)i, t->ref);
-		} else if (shared_live(s, t)) {
-			if (mv_bitmap_test(&has, t->ref))
-				rc = mv_error_set(
-					err, MV_EINVAL, NULL, 0, "sharing",
-					"sharing frame %u has two live entries",
-					t->ref);
-			else if (s->hash(mv_host_frame_read(h, t->ref, buf)) !=
-				 t->hash)
+		} else if (shared_frame(s, t)) {
+			uint64_t fh = s->hash(
+				mv_host_frame_read(h, t->ref, buf));
+			int64_t j = fh == t->hash ? (int64_t)i
+						  : tab_find(s, fh);
+			/* another hash: a stale entry if the frame's bytes
+			 * name an entry of their own for it, else written */
+			if (j < 0 || (s->tab[j].meta & META_HINT) ||
+			    s->tab[j].ref != t->ref)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
 					"sharing frame %u no longer hashes to "
 					"its entry: a shared frame was written",
+					t->ref);
+			else if (j != (int64_t)i)
+				continue; /* stale */
+			else if (mv_bitmap_test(&has, t->ref))
+				rc = mv_error_set(
+					err, MV_EINVAL, NULL, 0, "sharing",
+					"sharing frame %u has two live entries",
 					t->ref);
 			mv_bitmap_set(&has, t->ref);
 		}
@@ -942,7 +1010,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					"shared page %llu maps frame %u, which "
 					"has no live sharing entry",
 					(unsigned long long)g, e->mpn);
-			if (rc || !(e->aux & AUX_HINT))
+			if (rc || !(e->flags & AUX_HINT))
 				continue;
 			/* the page's hint must be where its cksum says */
 			int found = 0;
@@ -978,7 +1046,5 @@ void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 {
 	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,
 		     s->mask + 1);
-	mv_books_add(b, "hypervisor", "share.frame-gen", sizeof *s->frame_gen,
-		     s->host->nframes);
 	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
 }

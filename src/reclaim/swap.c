@@ -75,13 +75,15 @@ struct mv_swapfile {
 	char path[256]; /* its name, or "DIR/NAME.vswp (deleted)" */
 	uint64_t slots;
 	uint64_t fresh;  /* slots >= fresh were never handed out */
-	uint32_t *stack; /* freed slots, LIFO */
+	uint32_t *stack; /* freed slots, LIFO (sparse: core.h) */
 	uint64_t nstack;
+	uint64_t stack_hw;       /* most slots the stack ever held */
 	struct mv_bitmap inuse;  /* slot holds a page */
 	struct mv_bitmap extent; /* extent has its disk blocks */
 	uint16_t *ext_used;      /* per extent: slots in use */
 	mv_desc_t *desc;         /* per slot: the page's descriptor (BYTES:
-				    the file's bytes are the page) */
+				    the file's bytes are the page); sparse,
+				    written below `fresh` only */
 	int no_punch;            /* the filesystem cannot punch holes */
 	uint64_t punched;        /* extents given back */
 	int no_fallocate;        /* the filesystem cannot: pwrite allocates */
@@ -134,6 +136,8 @@ static void slot_free(struct mv_swapfile *sf, uint32_t s)
 {
 	mv_bitmap_clear(&sf->inuse, s);
 	sf->stack[sf->nstack++] = s;
+	if (sf->nstack > sf->stack_hw)
+		sf->stack_hw = sf->nstack;
 	sf->st.used--;
 	if (--sf->ext_used[s / CHUNK_SLOTS] == 0)
 		punch_extent(sf, s / CHUNK_SLOTS);
@@ -387,16 +391,16 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 				    "out of memory");
 	uint64_t n = slots ? slots : 1;
 	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
-	sf->stack = malloc(n * sizeof *sf->stack);
-	/* calloc: pages of them the run never uses cost nothing */
-	sf->desc = calloc(n, sizeof *sf->desc);
+	/* sized for every slot, backed only up to their high-water marks */
+	sf->stack = mv_sparse_alloc(n * sizeof *sf->stack);
+	sf->desc = mv_sparse_alloc(n * sizeof *sf->desc);
 	sf->ext_used = calloc(chunks, sizeof *sf->ext_used);
 	if (!sf->stack || !sf->desc || !sf->ext_used ||
 	    mv_bitmap_init(&sf->inuse, n) ||
 	    mv_bitmap_init(&sf->extent, (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS)) {
 		mv_bitmap_free(&sf->inuse);
-		free(sf->stack);
-		free(sf->desc);
+		mv_sparse_free(sf->stack, n * sizeof *sf->stack);
+		mv_sparse_free(sf->desc, n * sizeof *sf->desc);
 		free(sf->ext_used);
 		free(sf);
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
@@ -428,8 +432,8 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 		}
 		mv_bitmap_free(&sf->extent);
 		mv_bitmap_free(&sf->inuse);
-		free(sf->stack);
-		free(sf->desc);
+		mv_sparse_free(sf->stack, n * sizeof *sf->stack);
+		mv_sparse_free(sf->desc, n * sizeof *sf->desc);
 		free(sf->ext_used);
 		free(sf);
 		/* an existing file is a configuration error: a run into a
@@ -478,8 +482,9 @@ void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
 		unlink(sf->path);
 	mv_bitmap_free(&sf->extent);
 	mv_bitmap_free(&sf->inuse);
-	free(sf->stack);
-	free(sf->desc);
+	uint64_t n = sf->slots ? sf->slots : 1;
+	mv_sparse_free(sf->stack, n * sizeof *sf->stack);
+	mv_sparse_free(sf->desc, n * sizeof *sf->desc);
 	free(sf->ext_used);
 	free(sf);
 }
@@ -646,12 +651,15 @@ uint64_t mv_swapfile_overhead_bytes(const struct mv_swapfile *sf)
 	       chunks * sizeof *sf->ext_used;
 }
 
+/* The free stack and the descriptors are sparse (core.h): counted to
+ * their high-water marks, the deepest the stack was and the slots ever
+ * handed out (slots are handed out in order, freed ones first). */
 void mv_swapfile_books(const struct mv_swapfile *sf, struct mv_books *b)
 {
-	mv_books_add(b, "hypervisor", "swap.free-stack", sizeof *sf->stack,
-		     sf->slots ? sf->slots : 1);
 	uint64_t n = sf->slots ? sf->slots : 1;
-	mv_books_add(b, "hypervisor", "swap.desc", sizeof *sf->desc, n);
+	mv_books_add(b, "hypervisor", "swap.free-stack", sizeof *sf->stack,
+		     sf->stack_hw);
+	mv_books_add(b, "hypervisor", "swap.desc", sizeof *sf->desc, sf->fresh);
 	mv_books_add(b, "hypervisor", "swap.extent-used", sizeof *sf->ext_used,
 		     (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
 	mv_books_add(b, "hypervisor", "swap.inuse-bitmap",

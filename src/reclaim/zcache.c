@@ -66,9 +66,14 @@ struct mv_zcache {
 	struct mv_swapfile *spill; /* may be NULL: then nothing can spill */
 	uint64_t capacity;         /* frames */
 	uint64_t nslots;           /* 2 * capacity */
-	mv_mpn_t *frame;           /* per cache frame: host frame or NONE */
-	uint32_t *unused;          /* cache frames without a host frame, LIFO */
-	uint64_t nunused;
+	/* Per-frame and per-slot arrays are sparse (core.h): sized for the
+	 * capacity, written only for the frames below `fresh` (and their
+	 * slots), as cache frames are first used in order. */
+	uint64_t fresh;   /* cache frames >= fresh never used */
+	mv_mpn_t *frame;  /* per cache frame: host frame or NONE */
+	uint32_t *unused; /* cache frames used before, now without a host
+			     frame, LIFO */
+	uint64_t nunused, unused_hw;
 	uint32_t *half;     /* cache frames with exactly one half used */
 	uint32_t *half_pos; /* where each frame is in half[] */
 	uint64_t nhalf;
@@ -155,6 +160,8 @@ static void slot_free(struct mv_zcache *z, uint32_t s)
 	mv_host_frame_put(z->host, z->frame[f]);
 	z->frame[f] = MV_MPN_NONE;
 	z->unused[z->nunused++] = f;
+	if (z->nunused > z->unused_hw)
+		z->unused_hw = z->nunused;
 	z->st.frames--;
 }
 
@@ -235,15 +242,16 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 	z->nslots = 2 * cap;
 	z->head = z->tail = NIL;
 	size_t nf = cap ? cap : 1, ns = 2 * nf;
-	z->frame = malloc(nf * sizeof *z->frame);
-	z->unused = malloc(nf * sizeof *z->unused);
-	z->half = malloc(nf * sizeof *z->half);
-	z->half_pos = calloc(nf, sizeof *z->half_pos); /* read by on_half */
-	z->len = calloc(ns, sizeof *z->len);
-	z->desc = malloc(ns * sizeof *z->desc);
-	z->owner = malloc(ns * sizeof *z->owner);
-	z->prev = malloc(ns * sizeof *z->prev);
-	z->next = malloc(ns * sizeof *z->next);
+	z->frame = mv_sparse_alloc(nf * sizeof *z->frame);
+	z->unused = mv_sparse_alloc(nf * sizeof *z->unused);
+	z->half = mv_sparse_alloc(nf * sizeof *z->half);
+	z->half_pos = mv_sparse_alloc(nf * sizeof *z->half_pos); /* zeroed:
+								   on_half */
+	z->len = mv_sparse_alloc(ns * sizeof *z->len); /* zeroed: free */
+	z->desc = mv_sparse_alloc(ns * sizeof *z->desc);
+	z->owner = mv_sparse_alloc(ns * sizeof *z->owner);
+	z->prev = mv_sparse_alloc(ns * sizeof *z->prev);
+	z->next = mv_sparse_alloc(ns * sizeof *z->next);
 	if (!z->frame || !z->unused || !z->half || !z->half_pos || !z->len ||
 	    !z->desc || !z->owner || !z->prev || !z->next) {
 		mv_zcache_destroy(z);
@@ -252,11 +260,6 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 				    "out of memory for %llu frames",
 				    (unsigned long long)cap);
 	}
-	for (uint64_t f = 0; f < cap; f++) {
-		z->frame[f] = MV_MPN_NONE;
-		z->unused[f] = (uint32_t)(cap - 1 - f); /* frame 0 first */
-	}
-	z->nunused = cap;
 	z->st.capacity_frames = cap;
 	vm->backing[MV_PS_COMPRESSED] = (struct mv_backing_ops){
 		.page_in = zc_page_in,
@@ -278,18 +281,19 @@ void mv_zcache_destroy(struct mv_zcache *z)
 	if (!z)
 		return;
 	if (z->frame)
-		for (uint64_t f = 0; f < z->capacity; f++)
+		for (uint64_t f = 0; f < z->fresh; f++)
 			if (z->frame[f] != MV_MPN_NONE)
 				mv_host_frame_put(z->host, z->frame[f]);
-	free(z->frame);
-	free(z->unused);
-	free(z->half);
-	free(z->half_pos);
-	free(z->len);
-	free(z->desc);
-	free(z->owner);
-	free(z->prev);
-	free(z->next);
+	uint64_t nf = z->capacity ? z->capacity : 1, ns = 2 * nf;
+	mv_sparse_free(z->frame, nf * sizeof *z->frame);
+	mv_sparse_free(z->unused, nf * sizeof *z->unused);
+	mv_sparse_free(z->half, nf * sizeof *z->half);
+	mv_sparse_free(z->half_pos, nf * sizeof *z->half_pos);
+	mv_sparse_free(z->len, ns * sizeof *z->len);
+	mv_sparse_free(z->desc, ns * sizeof *z->desc);
+	mv_sparse_free(z->owner, ns * sizeof *z->owner);
+	mv_sparse_free(z->prev, ns * sizeof *z->prev);
+	mv_sparse_free(z->next, ns * sizeof *z->next);
 	free(z);
 }
 
@@ -365,7 +369,7 @@ int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		return rc;
 	}
 	/* full: every frame has both halves used; make one half free */
-	if (!z->nhalf && !z->nunused) {
+	if (!z->nhalf && !z->nunused && z->fresh == z->capacity) {
 		rc = evict_oldest(z, err);
 		if (rc)
 			return rc;
@@ -377,7 +381,10 @@ int mv_zcache_out(struct mv_zcache *z, mv_gppn_t gppn, int *state,
 		half_remove(z, f);
 		s = z->len[2 * f] ? 2 * f + 1 : 2 * f;
 	} else {
-		uint32_t f = z->unused[--z->nunused];
+		/* frames freed before first (LIFO), then never-used ones in
+		 * order: the order of a stack that started with them all */
+		uint32_t f = z->nunused ? z->unused[--z->nunused]
+					: (uint32_t)z->fresh++;
 		mv_mpn_t m = mv_host_frame_alloc(z->host, vm->home_node);
 		if (m == MV_MPN_NONE) {
 			m = old; /* its bytes are safe in buf */
@@ -421,7 +428,7 @@ uint64_t mv_zcache_frames(const struct mv_zcache *z, mv_mpn_t *out,
 			  uint64_t max)
 {
 	uint64_t n = 0;
-	for (uint64_t f = 0; f < z->capacity; f++)
+	for (uint64_t f = 0; f < z->fresh; f++)
 		if (z->frame[f] != MV_MPN_NONE) {
 			if (n < max)
 				out[n] = z->frame[f];
@@ -439,7 +446,7 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 {
 	const char *name = z->vm->cfg.name;
 	uint64_t frames = 0, pages = 0, bytes = 0, nhalf = 0, fifo = 0;
-	for (uint64_t f = 0; f < z->capacity; f++) {
+	for (uint64_t f = 0; f < z->fresh; f++) {
 		int used = !!z->len[2 * f] + !!z->len[2 * f + 1];
 		if ((z->frame[f] == MV_MPN_NONE) != (used == 0))
 			return mv_error_set(
@@ -467,7 +474,7 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 		}
 		nhalf += used == 1;
 	}
-	for (uint64_t s = 0; s < z->nslots; s++) {
+	for (uint64_t s = 0; s < 2 * z->fresh; s++) {
 		if (!z->len[s])
 			continue;
 		pages++;
@@ -486,7 +493,7 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 		fifo++;
 	if (frames != z->st.frames || pages != z->st.pages ||
 	    bytes != z->st.bytes || nhalf != z->nhalf || fifo != pages ||
-	    frames + z->nunused != z->capacity ||
+	    frames + z->nunused + (z->capacity - z->fresh) != z->capacity ||
 	    pages != z->vm->count[MV_PS_COMPRESSED])
 		return mv_error_set(
 			err, MV_EINVAL, NULL, 0, name,
@@ -596,12 +603,15 @@ uint64_t mv_zcache_overhead_bytes(const struct mv_zcache *z)
 			sizeof *z->prev + sizeof *z->next);
 }
 
+/* Sparse arrays (core.h), counted to their high-water marks: the frames
+ * ever used (`fresh`; half[] holds at most that many), their 2 slots each,
+ * and the deepest the stack of unused frames was. */
 void mv_zcache_books(const struct mv_zcache *z, struct mv_books *b)
 {
-	/* as mv_zcache_create allocates them: at least one frame */
-	uint64_t nf = z->capacity ? z->capacity : 1, ns = 2 * nf;
+	uint64_t nf = z->fresh, ns = 2 * nf;
 	mv_books_add(b, "hypervisor", "zcache.frame", sizeof *z->frame, nf);
-	mv_books_add(b, "hypervisor", "zcache.unused", sizeof *z->unused, nf);
+	mv_books_add(b, "hypervisor", "zcache.unused", sizeof *z->unused,
+		     z->unused_hw);
 	mv_books_add(b, "hypervisor", "zcache.half", sizeof *z->half, nf);
 	mv_books_add(b, "hypervisor", "zcache.half-pos", sizeof *z->half_pos,
 		     nf);

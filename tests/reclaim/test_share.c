@@ -732,6 +732,39 @@ static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/*
+ * The table grows with use, not with the guests' size: adding a VM
+ * allocates nothing, and after a scan of n distinct pages (n hints) it is
+ * the power of two that holds them between a quarter and 3/4 full.
+ */
+static void test_the_table_grows_with_the_hints_it_holds(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {mvt_vm(h, "a", 32, 0)};
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	uint64_t used, cap;
+	mv_share_table_usage(s, &used, &cap);
+	assert_int_equal(used, 0);
+	assert_int_equal(cap, 1024); /* TABLE_MIN, 8192 guest pages */
+	for (mv_gppn_t g = 0; g < 3000; g++)
+		write_seed(vms[0], g, 7000 + g);
+	full_scans(s, 1);
+	mv_share_table_usage(s, &used, &cap);
+	assert_int_equal(used, 3000);
+	/* doubled at 769 and 1537 entries; 3000 is 73% of 4096 */
+	assert_int_equal(cap, 4096);
+	for (mv_gppn_t g = 3000; g < 3100; g++)
+		write_seed(vms[0], g, 7000 + g);
+	full_scans(s, 1); /* the 3073rd entry doubles it */
+	mv_share_table_usage(s, &used, &cap);
+	assert_int_equal(used, 3100);
+	assert_int_equal(cap, 8192);
+	assert_int_equal(stats(s).pages_unshared, 3100);
+	assert_books(s, vms, 1);
+	destroy_all(s, vms, 1, h);
+}
+
 static void test_create_rejects_a_zero_sleep(void **state)
 {
 	(void)state;
@@ -906,6 +939,7 @@ int main(void)
 			test_scan_returns_at_once_when_nothing_is_a_candidate),
 		cmocka_unit_test(
 			test_the_table_stays_bounded_when_pages_keep_changing),
+		cmocka_unit_test(test_the_table_grows_with_the_hints_it_holds),
 		cmocka_unit_test(test_create_rejects_a_zero_sleep),
 		cmocka_unit_test(
 			test_different_descriptors_on_one_hash_are_never_shared),

@@ -1015,9 +1015,57 @@ static void test_vms_larger_than_the_free_disk_power_on_and_run(void **state)
 	assert_int_equal(left, 0);
 }
 
+/*
+ * The per-slot arrays are sparse (core.h): books count the slots handed
+ * out (desc) and the deepest the free stack was, not the file's size.
+ * 10 pages out: 10 slots; all back in: the stack holds 10; 4 out again
+ * reuse freed slots: neither mark moves; the host's free stack is
+ * counted the same way.
+ */
+static void test_books_count_slots_to_their_high_water_marks(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct mv_error err = {0};
+	fx_open(&f, 8, 1024);
+	struct mv_books b = {0};
+	mv_swapfile_books(f.sf, &b);
+	assert_int_equal(mv_books_find(&b, "hypervisor", "swap.desc")->count,
+			 0);
+	for (mv_gppn_t g = 0; g < 10; g++) {
+		write_page(f.vm, g, g + 1, NULL);
+		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "out");
+	}
+	for (mv_gppn_t g = 0; g < 10; g++)
+		assert_non_null(mv_vm_access_bytes(f.vm, g, 0));
+	for (mv_gppn_t g = 0; g < 4; g++)
+		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "out");
+	b = (struct mv_books){0};
+	mv_swapfile_books(f.sf, &b);
+	assert_int_equal(mv_books_find(&b, "hypervisor", "swap.desc")->count,
+			 10);
+	assert_int_equal(
+		mv_books_find(&b, "hypervisor", "swap.free-stack")->count, 10);
+	assert_int_equal(
+		mv_books_find(&b, "hypervisor", "swap.free-stack")->bytes, 40);
+	/* host: each first swap-out's frame was taken again by the next
+	 * page's write (depth 1), the swap-ins emptied the stack, and the 4
+	 * last swap-outs left 4 on it: the deepest */
+	b = (struct mv_books){0};
+	mv_host_books(f.h, &b);
+	assert_int_equal(f.h->node[0].nstack, 4);
+	assert_int_equal(f.h->node[0].stack_hw, 4);
+	assert_int_equal(
+		mv_books_find(&b, "hypervisor", "host.free-stack")->count, 4);
+	fx_check(&f);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_books_count_slots_to_their_high_water_marks),
 		cmocka_unit_test(
 			test_swap_out_then_access_gives_back_the_same_bytes),
 		cmocka_unit_test(

@@ -12,10 +12,54 @@ static void assert_counts_add_up(const struct mv_vm *vm)
 	assert_int_equal(mv_vm_check(vm, NULL), 0);
 }
 
-static void test_pmap_entry_is_16_bytes(void **state)
+static void test_pmap_entry_is_12_bytes(void **state)
 {
 	(void)state;
-	assert_int_equal(sizeof(struct mv_pme), 16);
+	assert_int_equal(sizeof(struct mv_pme), 12);
+	/* the state's 7 values fit its 3 bits; sharing's flags are 5-7 */
+	assert_true(MV_PS_COUNT <= 8);
+	assert_int_equal(MV_PME_SEEN | MV_PME_HINT | MV_PME_VOLATILE, 0xe0);
+}
+
+/*
+ * The stamp keeps 2 s units in 16 bits and reads back relative to now:
+ * exact (to 2 s) up to 36 h 24 min old, older stamps read younger by a
+ * multiple of that span, never older than it, never after now.
+ */
+static void test_pme_stamp_reads_back_relative_to_now(void **state)
+{
+	(void)state;
+	struct mv_pme e = {0};
+	const uint64_t span = MV_PME_STAMP_SPAN_S; /* 131072 s */
+	assert_int_equal(span, 131072);
+	mv_pme_stamp_set(&e, 0);
+	assert_int_equal(mv_pme_stamp_s(&e, 0), 0);
+	assert_int_equal(mv_pme_stamp_s(&e, 7), 0);
+	mv_pme_stamp_set(&e, 1001); /* rounded down to 2 s */
+	assert_int_equal(mv_pme_stamp_s(&e, 1001), 1000);
+	assert_int_equal(mv_pme_stamp_s(&e, 5000), 1000);
+	/* a day later, and across the 16-bit wrap of the units */
+	uint64_t t = 3 * span + 12345 * 2;
+	mv_pme_stamp_set(&e, t);
+	assert_int_equal(mv_pme_stamp_s(&e, t), t);
+	assert_int_equal(mv_pme_stamp_s(&e, t + 86400), t);
+	assert_int_equal(mv_pme_stamp_s(&e, t + span - 2), t);
+	/* older than the span: read younger, by one span */
+	assert_int_equal(mv_pme_stamp_s(&e, t + span), t + span);
+	assert_int_equal(mv_pme_stamp_s(&e, t + span + 10 * 3600), t + span);
+	assert_int_equal(mv_pme_stamp_s(&e, t + span + 40 * 3600),
+			 t + 2 * span); /* 76 h 24 min old */
+	for (uint64_t now = t; now < t + 4 * span; now += 9999) {
+		uint64_t r = mv_pme_stamp_s(&e, now);
+		assert_true(r <= now && now - r < span);
+		assert_int_equal((r - t) % span, 0);
+	}
+	/* set after now (a clock that went back): never read after now */
+	mv_pme_stamp_set(&e, t + 100);
+	assert_true(mv_pme_stamp_s(&e, t) <= t);
+	assert_int_equal(mv_pme_stamp_s(&e, t), t + 100 - span);
+	mv_pme_stamp_set(&e, 10);
+	assert_int_equal(mv_pme_stamp_s(&e, 4), 0); /* before time 0 */
 }
 
 static void test_new_vm_is_all_untouched_and_costs_no_frames(void **state)
@@ -272,7 +316,8 @@ static void test_config_rejects_impossible_sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pmap_entry_is_16_bytes),
+		cmocka_unit_test(test_pmap_entry_is_12_bytes),
+		cmocka_unit_test(test_pme_stamp_reads_back_relative_to_now),
 		cmocka_unit_test(
 			test_new_vm_is_all_untouched_and_costs_no_frames),
 		cmocka_unit_test(
