@@ -1363,4 +1363,6 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 	if (g->hpool)
 		mv_books_add(b, "guest", "guest.hpool", sizeof *g->hpool,
 			     g->hpool_runs + 1);
+	if (g->iv)
+		giv_books(g, b);
 }

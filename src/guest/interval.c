@@ -679,6 +679,21 @@ int giv_create(struct mv_guest *g, uint64_t step_ns)
 	return 0;
 }
 
+void giv_books(const struct mv_guest *g, struct mv_books *b)
+{
+	const struct giv *iv = g->iv;
+	uint64_t ev = 0;
+	for (int i = 0; i < NBUCKETS; i++)
+		ev += iv->b[i].cap;
+	mv_books_add(b, "guest", "interval.clock", sizeof *iv->passed_ms,
+		     g->npages);
+	mv_books_add(b, "guest", "interval.wheel", sizeof *iv->b[0].e, ev);
+	mv_books_add(b, "guest", "interval.overflow", sizeof *iv->over,
+		     iv->cap_over);
+	mv_books_add(b, "guest", "interval.fire", sizeof *iv->fire,
+		     iv->cap_fire);
+}
+
 void giv_destroy(struct giv *iv)
 {
 	if (!iv)
