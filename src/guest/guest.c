@@ -674,6 +674,8 @@ static int work_init(struct mv_guest *g, int i,
 		return rc;
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
+	if (nv > GPAGE_INDEX_LIMIT)
+		return MV_EINVAL; /* gpage.index: mv_guest_create says so */
 	pr->pte = calloc(nv, sizeof *pr->pte);
 	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
@@ -773,6 +775,16 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		g->balloon_target = (vm->cfg.mem_bytes -
 				     vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
+	if (g->os_pages > GPAGE_INDEX_LIMIT) {
+		mv_guest_destroy(g);
+		return mv_error_set(
+			err, MV_EINVAL, vm->cfg.source, vm->cfg.source_line,
+			"guest",
+			"OS image of %llu pages, more than the guest "
+			"model's %llu (1 TiB)",
+			(unsigned long long)g->os_pages,
+			(unsigned long long)GPAGE_INDEX_LIMIT);
+	}
 	g->os_hash = str_hash(cfg->os_image);
 	mv_rng_seed(&g->os_rng, mv_mix64(seed + 0x05));
 	if (g->os_pages && mv_zipf_init(&g->os_zipf, g->os_pages, 0.99)) {
@@ -799,8 +811,18 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	for (int i = 0; i < cfg->nworkloads; i++) {
 		int rc = work_init(g, i, &cfg->workload[i]);
 		if (rc) {
-			mv_guest_destroy(g);
 			const struct mv_workload_config *c = &cfg->workload[i];
+			uint64_t nv = g->proc[i].nvpages;
+			mv_guest_destroy(g);
+			if (nv > GPAGE_INDEX_LIMIT)
+				return mv_error_set(
+					err, MV_EINVAL, c->source,
+					c->source_line, "workload",
+					"workload '%s' spans %llu pages, "
+					"more than the guest model's %llu "
+					"(1 TiB) a process",
+					c->name, (unsigned long long)nv,
+					(unsigned long long)GPAGE_INDEX_LIMIT);
 			if (c->kind == MV_WL_TRACE && rc == MV_EINVAL)
 				return mv_error_set(
 					err, rc, c->source, c->source_line,

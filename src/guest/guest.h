@@ -20,10 +20,19 @@ enum gkind {
 
 #define GREF 0x80 /* referenced since the clock hand last passed */
 
+/* Who uses a page: process `owner` (a workload: MV_MAX_WORKLOADS of
+ * them; 0 for the page cache) at vpn `index`, or OS image page `index`.
+ * 4 bytes a page: processes and the OS image are at most
+ * GPAGE_INDEX_LIMIT pages (1 TiB), checked at creation. */
+#define GPAGE_OWNER_BITS 4
+#define GPAGE_INDEX_LIMIT (1ull << (32 - GPAGE_OWNER_BITS))
 struct gpage {
-	uint32_t owner;
-	uint32_t index;
+	uint32_t owner : GPAGE_OWNER_BITS;
+	uint32_t index : 32 - GPAGE_OWNER_BITS;
 };
+_Static_assert(MV_MAX_WORKLOADS <= 1 << GPAGE_OWNER_BITS,
+	       "a workload number fits in gpage.owner");
+_Static_assert(sizeof(struct gpage) == 4, "gpage is 4 bytes");
 
 /* pte: 0 = never mapped; PTE_SWAP|slot = in guest swap; else gppn + 1. */
 #define PTE_SWAP 0x80000000u

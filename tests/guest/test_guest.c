@@ -504,6 +504,30 @@ static void test_free_list_order_and_high_water_marks(void **state)
 	rig_down(&r);
 }
 
+/* gpage keeps a page's index in 28 bits: a process of more pages is
+ * refused at creation, with the reason. */
+static void test_a_process_over_2_28_pages_is_refused(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_LEAK, 4, 10);
+	w->leak_max_bytes = 1ull << 41; /* 2^29 pages */
+	struct mv_host *host = mvt_host(64, 1);
+	struct mv_vm *vm = mvt_vm(host, "g", 32, 0);
+	struct mv_guest *g = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_guest_create(vm, &gc, 1, &g, &err), MV_EINVAL);
+	assert_null(g);
+	assert_non_null(strstr(err.msg, "1 TiB"));
+	w->leak_max_bytes = (1ull << 40) - 4 * MV_MIB; /* exactly 2^28 */
+	mvt_ok(mv_guest_create(vm, &gc, 1, &g, &err), &err, "guest");
+	mv_guest_destroy(g);
+	mv_vm_destroy(vm);
+	mv_host_destroy(host);
+}
+
 static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
 {
 	(void)state;
@@ -600,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_phased_working_set_moves),
 		cmocka_unit_test(test_stall_slows_the_guest_down),
 		cmocka_unit_test(test_free_list_order_and_high_water_marks),
+		cmocka_unit_test(test_a_process_over_2_28_pages_is_refused),
 		cmocka_unit_test(
 			test_balloon_takes_free_pages_first_and_frees_frames),
 		cmocka_unit_test(

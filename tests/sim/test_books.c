@@ -97,7 +97,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	expect(&b, "hypervisor", "zcache.fifo", 4, 0); /* prev, next */
 	expect(&b, "verify", "vm.expect", 8, 8192);
 	expect(&b, "guest", "guest.kind", 1, 8192);
-	expect(&b, "guest", "guest.page", 8, 8192);
+	expect(&b, "guest", "guest.page", 4, 8192);
 	expect(&b, "guest", "guest.clock", 4, 16384); /* next, prev */
 	/* sparse: nothing is freed, zeroed (linux), ballooned or swapped */
 	expect(&b, "guest", "guest.free", 4, 0);
@@ -117,7 +117,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	uint64_t hyp = 65540 + 16385 + 4 * stack_hw + 65536 + 64 + 98304 +
 		       1600 + 784 + 32 + 131080 + 48;
 	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
-	uint64_t guest = 8192 + 65536 + 65536 + 4104 + 8192;
+	uint64_t guest = 8192 + 32768 + 65536 + 4104 + 8192;
 	assert_int_equal(mv_books_bytes(&b, "guest"), guest);
 	assert_int_equal(mv_books_bytes(&b, "verify"), 65536);
 	assert_int_equal(mv_books_bytes(&b, NULL),
