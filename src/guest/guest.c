@@ -88,10 +88,66 @@ static enum gkind kind_of(const struct mv_guest *g, mv_gppn_t p)
 	return (enum gkind)(g->kind[p] & ~GREF);
 }
 
+/* Raise a sparse array's high-water mark to n elements. */
+static void raise_hw(uint64_t *hw, uint64_t n)
+{
+	if (n > *hw)
+		*hw = n;
+}
+
+/* Put p on top of the free list (its kind already GK_FREE). */
+static void free_stack(struct mv_guest *g, mv_gppn_t p)
+{
+	uint64_t i = g->nfree - g->nfresh;
+	g->free[i] = (uint32_t)p;
+	g->nfree++;
+	raise_hw(&g->free_hw, i + 1);
+}
+
+/* The page the free list hands out next (g->nfree > 0). */
+static mv_gppn_t free_top(const struct mv_guest *g)
+{
+	uint64_t i = g->nfree - g->nfresh;
+	return i ? g->free[i - 1] : g->fresh;
+}
+
+/* Take free_top off the free list. */
+static void free_pop(struct mv_guest *g)
+{
+	if (g->nfree-- == g->nfresh) {
+		g->nfresh--;
+		if (++g->fresh == g->hole_lo)
+			g->fresh = g->hole_hi;
+	}
+}
+
 static void free_push(struct mv_guest *g, mv_gppn_t p)
 {
 	set_kind(g, p, GK_FREE);
-	g->free[g->nfree++] = (uint32_t)p;
+	free_stack(g, p);
+}
+
+static void zeroed_push(struct mv_guest *g, mv_gppn_t p)
+{
+	g->zeroed[g->nzeroed++] = (uint32_t)p;
+	raise_hw(&g->zeroed_hw, g->nzeroed);
+}
+
+/* A free guest swap slot (g->nswap_free > 0): the last freed, else the
+ * lowest never used. */
+static uint32_t swap_slot_take(struct mv_guest *g)
+{
+	uint64_t i = g->nswap_free - (g->swap_slots - g->swap_fresh);
+	g->nswap_free--;
+	return i ? g->swap_free[i - 1] : (uint32_t)g->swap_fresh++;
+}
+
+static void swap_slot_free(struct mv_guest *g, uint32_t slot)
+{
+	uint64_t i = g->nswap_free - (g->swap_slots - g->swap_fresh);
+	g->swap_free[i] = slot;
+	g->nswap_free++;
+	raise_hw(&g->swap_free_hw, i + 1);
 }
 
 /*
@@ -163,7 +219,7 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	uint8_t *src = mv_vm_access(g->vm, p, 0);
 	if (!src)
 		return MV_EAGAIN;
-	uint32_t slot = g->swap_free[--g->nswap_free];
+	uint32_t slot = swap_slot_take(g);
 	/* generated content is stored as its descriptor, bytes as bytes */
 	g->swap_desc[slot] = mv_vm_page_desc(g->vm, p);
 	if (g->swap_desc[slot] == MV_DESC_BYTES)
@@ -223,7 +279,8 @@ static int take_free(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
 		return 0;
 	}
 	if (g->nfree) {
-		*out = g->free[--g->nfree];
+		*out = free_top(g);
+		free_pop(g);
 		*zeroed = 0;
 		return 0;
 	}
@@ -243,11 +300,10 @@ static int alloc_page(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
 /* Put a page taken with alloc_page back (an operation was abandoned). */
 static void unalloc_page(struct mv_guest *g, mv_gppn_t p, int zeroed)
 {
-	if (zeroed) {
-		g->zeroed[g->nzeroed++] = (uint32_t)p;
-	} else {
-		g->free[g->nfree++] = (uint32_t)p;
-	}
+	if (zeroed)
+		zeroed_push(g, p);
+	else
+		free_stack(g, p);
 }
 
 int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out)
@@ -338,7 +394,7 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 			unalloc_page(g, p, zeroed);
 			return rc;
 		}
-		g->swap_free[g->nswap_free++] = slot;
+		swap_slot_free(g, slot);
 		g->st.swap_in++;
 		g->st.major_fault++;
 		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
@@ -374,7 +430,7 @@ static int release_vpn(struct mv_guest *g, int i, uint64_t vpn)
 	if (!pte || pr->hrun)
 		return 0;
 	if (pte & PTE_SWAP) {
-		g->swap_free[g->nswap_free++] = pte & ~PTE_SWAP;
+		swap_slot_free(g, pte & ~PTE_SWAP);
 	} else {
 		int rc = unmap_vpn(g, (uint32_t)i, vpn);
 		if (rc)
@@ -618,6 +674,8 @@ static int work_init(struct mv_guest *g, int i,
 		return rc;
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
+	if (nv > GPAGE_INDEX_LIMIT)
+		return MV_EINVAL; /* gpage.index: mv_guest_create says so */
 	pr->pte = calloc(nv, sizeof *pr->pte);
 	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
@@ -650,15 +708,17 @@ static int reserve_huge(struct mv_guest *g)
 	for (uint64_t r = 0; r < runs; r++)
 		g->hpool[r] = (uint32_t)(low + r * MV_LARGE_PAGES);
 	g->nhpool = g->hpool_runs = runs;
-	/* the free list keeps the rest, lowest pages still handed out first */
-	uint64_t n = 0;
-	for (uint64_t p = g->npages; p-- > 0;)
-		if (p < low || p >= top)
-			g->free[n++] = (uint32_t)p;
+	/* the free list keeps the rest (nothing was allocated yet), lowest
+	 * pages still handed out first */
+	assert(g->nfree == g->npages && g->nfresh == g->npages);
 	for (uint64_t p = low; p < top; p++)
 		g->kind[p] = GK_HUGE;
 	g->nkind[GK_HUGE] = top - low;
-	g->nkind[GK_FREE] = g->nfree = n;
+	g->nkind[GK_FREE] = g->nfree = g->nfresh = g->npages - (top - low);
+	g->hole_lo = low;
+	g->hole_hi = top;
+	if (g->fresh == low)
+		g->fresh = top;
 	return 0;
 }
 
@@ -680,16 +740,16 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	for (int k = 0; k < GK_COUNT; k++)
 		g->hand[k] = LNIL;
 	g->page = calloc(g->npages, sizeof *g->page);
-	g->free = malloc(g->npages * sizeof *g->free);
-	g->zeroed = malloc(g->npages * sizeof *g->zeroed);
-	g->balloon = malloc(g->npages * sizeof *g->balloon);
+	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
+	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
+	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
 	g->os_pages = cfg->os_bytes / MV_PAGE_SIZE;
 	if (g->os_pages > g->npages / 2)
 		g->os_pages = g->npages / 2;
 	g->cache = calloc(g->os_pages + 1, sizeof *g->cache);
 	g->swap_slots = cfg->swap_bytes / MV_PAGE_SIZE;
-	g->swap_free = malloc((g->swap_slots + 1) * sizeof *g->swap_free);
-	g->swap_desc = calloc(g->swap_slots + 1, sizeof *g->swap_desc);
+	g->swap_free = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_free);
+	g->swap_desc = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_desc);
 	if (g->swap_slots) {
 		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
 			       PROT_READ | PROT_WRITE,
@@ -705,21 +765,26 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 				    vm->cfg.source_line, "guest",
 				    "cannot allocate the guest model");
 	}
-	for (uint64_t s = 0; s < g->swap_slots; s++)
-		g->swap_free[s] = (uint32_t)(g->swap_slots - 1 - s);
-	g->nswap_free = g->swap_slots;
+	g->nswap_free = g->swap_slots; /* all never used, lowest first */
 
-	/* all memory starts free; lowest pages are handed out first */
-	g->nkind[GK_FREE] = g->npages;
-	for (uint64_t p = 0; p < g->npages; p++)
-		g->free[p] = (uint32_t)(g->npages - 1 - p);
-	g->nfree = g->npages;
+	/* all memory starts free, never used; lowest pages handed out first */
+	g->nkind[GK_FREE] = g->nfree = g->nfresh = g->npages;
 
 	/* <currentMemory> below <memory>: the balloon starts inflated */
 	if (vm->cfg.balloon_driver && vm->cfg.current_bytes < vm->cfg.mem_bytes)
 		g->balloon_target = (vm->cfg.mem_bytes -
 				     vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
+	if (g->os_pages > GPAGE_INDEX_LIMIT) {
+		mv_guest_destroy(g);
+		return mv_error_set(
+			err, MV_EINVAL, vm->cfg.source, vm->cfg.source_line,
+			"guest",
+			"OS image of %llu pages, more than the guest "
+			"model's %llu (1 TiB)",
+			(unsigned long long)g->os_pages,
+			(unsigned long long)GPAGE_INDEX_LIMIT);
+	}
 	g->os_hash = str_hash(cfg->os_image);
 	mv_rng_seed(&g->os_rng, mv_mix64(seed + 0x05));
 	if (g->os_pages && mv_zipf_init(&g->os_zipf, g->os_pages, 0.99)) {
@@ -746,8 +811,18 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	for (int i = 0; i < cfg->nworkloads; i++) {
 		int rc = work_init(g, i, &cfg->workload[i]);
 		if (rc) {
-			mv_guest_destroy(g);
 			const struct mv_workload_config *c = &cfg->workload[i];
+			uint64_t nv = g->proc[i].nvpages;
+			mv_guest_destroy(g);
+			if (nv > GPAGE_INDEX_LIMIT)
+				return mv_error_set(
+					err, MV_EINVAL, c->source,
+					c->source_line, "workload",
+					"workload '%s' spans %llu pages, "
+					"more than the guest model's %llu "
+					"(1 TiB) a process",
+					c->name, (unsigned long long)nv,
+					(unsigned long long)GPAGE_INDEX_LIMIT);
 			if (c->kind == MV_WL_TRACE && rc == MV_EINVAL)
 				return mv_error_set(
 					err, rc, c->source, c->source_line,
@@ -804,12 +879,12 @@ void mv_guest_destroy(struct mv_guest *g)
 	free(g->hpool);
 	if (g->swap)
 		munmap(g->swap, g->swap_slots * MV_PAGE_SIZE);
-	free(g->swap_free);
-	free(g->swap_desc);
+	mv_sparse_free(g->swap_free, g->swap_slots * sizeof *g->swap_free);
+	mv_sparse_free(g->swap_desc, g->swap_slots * sizeof *g->swap_desc);
 	free(g->cache);
-	free(g->zeroed);
-	free(g->balloon);
-	free(g->free);
+	mv_sparse_free(g->zeroed, g->npages * sizeof *g->zeroed);
+	mv_sparse_free(g->balloon, g->npages * sizeof *g->balloon);
+	mv_sparse_free(g->free, g->npages * sizeof *g->free);
 	free(g->page);
 	free(g->kind);
 	free(g->lnext);
@@ -849,6 +924,7 @@ static void run_balloon(struct mv_guest *g, uint64_t n)
 		if (mv_guest_alloc_page(g, &p) != 0)
 			return; /* the guest has nothing more to give */
 		g->balloon[size] = (uint32_t)p;
+		raise_hw(&g->balloon_hw, size + 1);
 		mv_vm_balloon_page(g->vm, p);
 		g->balloon_inflated++;
 	}
@@ -951,12 +1027,12 @@ static void run_os(struct mv_guest *g, uint64_t n)
 static void run_zeroer(struct mv_guest *g, uint64_t n)
 {
 	while (n-- && g->nfree) {
-		mv_gppn_t p = g->free[g->nfree - 1];
+		mv_gppn_t p = free_top(g);
 		if (write_desc(g, p, MV_DESC_ZERO_PAGE) != 0)
 			return;
-		g->nfree--;
+		free_pop(g);
 		set_kind(g, p, GK_ZEROED);
-		g->zeroed[g->nzeroed++] = (uint32_t)p;
+		zeroed_push(g, p);
 	}
 }
 
@@ -1269,11 +1345,28 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 				    (unsigned long long)g->nzeroed,
 				    (unsigned long long)n[GK_FREE],
 				    (unsigned long long)n[GK_ZEROED]);
-	for (uint64_t i = 0; i < g->nfree; i++)
-		if (kind_of(g, g->free[i]) != GK_FREE)
+	uint64_t fresh = 0;
+	for (uint64_t p = g->fresh; p < g->npages; p++)
+		if (p < g->hole_lo || p >= g->hole_hi)
+			fresh++;
+	if (fresh != g->nfresh || g->nfresh > g->nfree)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "guest free list: %llu never-used pages "
+				    "from %llu, %llu counted",
+				    (unsigned long long)fresh,
+				    (unsigned long long)g->fresh,
+				    (unsigned long long)g->nfresh);
+	for (uint64_t i = 0; i < g->nfree; i++) {
+		uint64_t p = i < g->nfree - g->nfresh
+				     ? g->free[i]
+				     : g->fresh + (i - (g->nfree - g->nfresh));
+		if (g->fresh < g->hole_lo && p >= g->hole_lo)
+			p += g->hole_hi - g->hole_lo; /* past the pool */
+		if (p >= g->npages || kind_of(g, p) != GK_FREE)
 			return mv_error_set(
 				err, MV_EINVAL, NULL, 0, name,
 				"guest free list holds a used page");
+	}
 	for (uint64_t i = 0; i < n[GK_BALLOON]; i++) {
 		uint32_t p = g->balloon[i];
 		if (p >= g->npages || kind_of(g, p) != GK_BALLOON ||
@@ -1342,15 +1435,18 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 	mv_books_add(b, "guest", "guest.page", sizeof *g->page, n);
 	mv_books_add(b, "guest", "guest.clock", sizeof *g->lnext, n);
 	mv_books_add(b, "guest", "guest.clock", sizeof *g->lprev, n);
-	mv_books_add(b, "guest", "guest.free", sizeof *g->free, n);
-	mv_books_add(b, "guest", "guest.zeroed", sizeof *g->zeroed, n);
-	mv_books_add(b, "guest", "guest.balloon", sizeof *g->balloon, n);
+	/* sparse (core.h): to their high-water marks */
+	mv_books_add(b, "guest", "guest.free", sizeof *g->free, g->free_hw);
+	mv_books_add(b, "guest", "guest.zeroed", sizeof *g->zeroed,
+		     g->zeroed_hw);
+	mv_books_add(b, "guest", "guest.balloon", sizeof *g->balloon,
+		     g->balloon_hw);
 	mv_books_add(b, "guest", "guest.cache", sizeof *g->cache,
 		     g->os_pages + 1);
 	mv_books_add(b, "guest", "guest.swap-free", sizeof *g->swap_free,
-		     g->swap_slots + 1);
+		     g->swap_free_hw);
 	mv_books_add(b, "guest", "guest.swap-desc", sizeof *g->swap_desc,
-		     g->swap_slots + 1);
+		     g->swap_fresh);
 	for (int i = 0; i < g->nproc; i++) {
 		const struct gproc *pr = &g->proc[i];
 		mv_books_add(b, "guest", "guest.pte", sizeof *pr->pte,

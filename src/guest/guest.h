@@ -20,10 +20,19 @@ enum gkind {
 
 #define GREF 0x80 /* referenced since the clock hand last passed */
 
+/* Who uses a page: process `owner` (a workload: MV_MAX_WORKLOADS of
+ * them; 0 for the page cache) at vpn `index`, or OS image page `index`.
+ * 4 bytes a page: processes and the OS image are at most
+ * GPAGE_INDEX_LIMIT pages (1 TiB), checked at creation. */
+#define GPAGE_OWNER_BITS 4
+#define GPAGE_INDEX_LIMIT (1ull << (32 - GPAGE_OWNER_BITS))
 struct gpage {
-	uint32_t owner;
-	uint32_t index;
+	uint32_t owner : GPAGE_OWNER_BITS;
+	uint32_t index : 32 - GPAGE_OWNER_BITS;
 };
+_Static_assert(MV_MAX_WORKLOADS <= 1 << GPAGE_OWNER_BITS,
+	       "a workload number fits in gpage.owner");
+_Static_assert(sizeof(struct gpage) == 4, "gpage is 4 bytes");
 
 /* pte: 0 = never mapped; PTE_SWAP|slot = in guest swap; else gppn + 1. */
 #define PTE_SWAP 0x80000000u
@@ -45,10 +54,16 @@ struct mv_guest {
 	struct gpage *page; /* per gppn */
 	uint64_t nkind[GK_COUNT];
 
-	uint32_t *free; /* free list (LIFO), GK_FREE pages */
-	uint64_t nfree;
+	/* The free list (LIFO), GK_FREE pages: nfree pages, the freed ones
+	 * stacked in free[] on top of nfresh never-used ones, handed out
+	 * lowest first from fresh (skipping the hugetlbfs pool, [hole_lo,
+	 * hole_hi)), the order a list that started full gave. free[],
+	 * zeroed[] and balloon[] are sparse (core.h), counted to their
+	 * high-water marks. */
+	uint32_t *free;
+	uint64_t nfree, nfresh, fresh, hole_lo, hole_hi, free_hw;
 	uint32_t *zeroed; /* windows zeroed list, GK_ZEROED pages */
-	uint64_t nzeroed;
+	uint64_t nzeroed, zeroed_hw;
 
 	/* page cache of the OS image: index -> gppn + 1 */
 	uint64_t os_pages;
@@ -62,9 +77,12 @@ struct mv_guest {
 	uint64_t swap_slots;
 	uint8_t *swap;        /* swap_slots * 4 KiB, MAP_NORESERVE; the bytes
 				 of a slot whose descriptor is BYTES */
-	mv_desc_t *swap_desc; /* per slot: what was written (BYTES: bytes) */
-	uint32_t *swap_free;  /* free slot stack */
-	uint64_t nswap_free;
+	mv_desc_t *swap_desc; /* per slot: what was written (BYTES: bytes);
+				 sparse, slots below swap_fresh written */
+	uint32_t *swap_free;  /* freed slots (LIFO, sparse) on top of the
+				 never-used ones, swap_fresh upward */
+	uint64_t nswap_free;  /* free slots, freed and never used */
+	uint64_t swap_fresh, swap_free_hw;
 
 	int nproc;
 	struct gproc proc[MV_MAX_WORKLOADS];
@@ -72,7 +90,8 @@ struct mv_guest {
 	struct gwork work[MV_MAX_WORKLOADS];
 
 	/* balloon driver */
-	uint32_t *balloon; /* pages held, a stack */
+	uint32_t *balloon; /* pages held, a stack (sparse) */
+	uint64_t balloon_hw;
 	uint64_t balloon_target;
 	double balloon_credit;
 	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */

@@ -471,6 +471,63 @@ static void test_balloon_takes_free_pages_first_and_frees_frames(void **state)
 	rig_down(&r);
 }
 
+/* The free list hands out never-used pages lowest first and freed ones
+ * LIFO before them, as a list that started full did; its sparse arrays
+ * count their high-water marks. */
+static void test_free_list_order_and_high_water_marks(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.balloon_rate = 1e9;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	mv_guest_balloon_set_target(r.g, 3);
+	rig_run(&r, 1);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(r.g->balloon[i], i); /* fresh, lowest first */
+	mv_guest_balloon_set_target(r.g, 1);
+	rig_run(&r, 1); /* frees 2, then 1: 1 on top */
+	mv_gppn_t p;
+	const mv_gppn_t want[] = {1, 2, 3, 4};
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(mv_guest_alloc_page(r.g, &p), 0);
+		assert_int_equal(p, want[i]);
+	}
+	assert_int_equal(r.g->nfree, r.g->npages - 5);
+	struct mv_books b = {0};
+	mv_guest_books(r.g, &b);
+	assert_int_equal(mv_books_find(&b, "guest", "guest.free")->count, 2);
+	assert_int_equal(mv_books_find(&b, "guest", "guest.balloon")->count, 3);
+	assert_int_equal(mv_books_find(&b, "guest", "guest.zeroed")->count, 0);
+	rig_down(&r);
+}
+
+/* gpage keeps a page's index in 28 bits: a process of more pages is
+ * refused at creation, with the reason. */
+static void test_a_process_over_2_28_pages_is_refused(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_LEAK, 4, 10);
+	w->leak_max_bytes = 1ull << 41; /* 2^29 pages */
+	struct mv_host *host = mvt_host(64, 1);
+	struct mv_vm *vm = mvt_vm(host, "g", 32, 0);
+	struct mv_guest *g = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_guest_create(vm, &gc, 1, &g, &err), MV_EINVAL);
+	assert_null(g);
+	assert_non_null(strstr(err.msg, "1 TiB"));
+	w->leak_max_bytes = (1ull << 40) - 4 * MV_MIB; /* exactly 2^28 */
+	mvt_ok(mv_guest_create(vm, &gc, 1, &g, &err), &err, "guest");
+	mv_guest_destroy(g);
+	mv_vm_destroy(vm);
+	mv_host_destroy(host);
+}
+
 static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
 {
 	(void)state;
@@ -566,6 +623,8 @@ int main(void)
 		cmocka_unit_test(test_leak_grows_and_stops_at_its_maximum),
 		cmocka_unit_test(test_phased_working_set_moves),
 		cmocka_unit_test(test_stall_slows_the_guest_down),
+		cmocka_unit_test(test_free_list_order_and_high_water_marks),
+		cmocka_unit_test(test_a_process_over_2_28_pages_is_refused),
 		cmocka_unit_test(
 			test_balloon_takes_free_pages_first_and_frees_frames),
 		cmocka_unit_test(
