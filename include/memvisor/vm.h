@@ -214,6 +214,7 @@ struct mv_vm {
 	uint64_t npages;             /* configured size in pages */
 	struct mv_pme *pmap;         /* npages entries */
 	uint64_t count[MV_PS_COUNT]; /* pages per state; sums to npages */
+	uint64_t *shared_bits; /* bit g: pmap[g] is SHARED (mv_pmap_set) */
 	struct mv_vm_counters ctr;
 	int home_node;
 	int alloc_blocked;         /* set by policy in the low state */

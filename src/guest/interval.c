@@ -406,12 +406,49 @@ static void schedule_set(struct mv_guest *g, unsigned wi)
 	}
 }
 
-static int fire_cmp(const void *a, const void *b)
+static int fire_less(const struct fire *x, const struct fire *y)
 {
-	const struct fire *x = a, *y = b;
-	if (x->u != y->u)
-		return x->u < y->u ? -1 : 1;
-	return x->e < y->e ? -1 : x->e > y->e;
+	return x->u < y->u || (x->u == y->u && x->e < y->e);
+}
+
+/* Sort a step's events by place, then entry: a total order, so the
+ * same result as qsort with its comparison, without a call per
+ * comparison (qsort's was 5% of a large run). Quicksort on the middle
+ * element, the smaller side first by recursion, insertion below 16. */
+static void fire_sort(struct fire *a, size_t n)
+{
+	while (n > 16) {
+		struct fire p = a[n / 2];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (fire_less(&a[i], &p))
+				i++;
+			while (fire_less(&p, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			struct fire t = a[i];
+			a[i++] = a[j];
+			a[j--] = t;
+		}
+		/* a[0..j] <= p <= a[j+1..n-1] */
+		size_t left = j + 1;
+		if (left < n - left) {
+			fire_sort(a, left);
+			a += left;
+			n -= left;
+		} else {
+			fire_sort(a + left, n - left);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct fire t = a[i];
+		size_t j = i;
+		for (; j > 0 && fire_less(&t, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
 }
 
 static void fire_add(struct giv *iv, double u, uint32_t e)
@@ -507,7 +544,36 @@ static void collect(struct mv_guest *g, uint64_t c, double f)
 		if (iv->cur % NBUCKETS == 0)
 			refill(iv);
 	}
-	qsort(iv->fire, iv->nfire, sizeof *iv->fire, fire_cmp);
+	fire_sort(iv->fire, iv->nfire);
+}
+
+/* The reads fire() will make for the i-th event of the step, asked for
+ * ahead: the page-table entry (stage 0), then the pmap entry it names
+ * (stage 1, the entry read by then). Events are in random pages, and
+ * these misses were most of a step's time; a hint only, no effect on
+ * what fires. */
+static void prefetch_fire(const struct mv_guest *g, size_t i, int stage)
+{
+	const struct giv *iv = g->iv;
+	if (i >= iv->nfire)
+		return;
+	uint32_t e = iv->fire[i].e;
+	unsigned wi = e >> VPN_BITS;
+	uint64_t x = e & VPN_MASK;
+	uint64_t lim = wi == OS_WORK        ? g->os_pages
+		       : (int)wi < g->nwork ? g->proc[wi].nvpages
+					    : 0;
+	if (x >= lim)
+		return;
+	const uint32_t *slot = wi == OS_WORK ? &g->cache[x]
+					     : &g->proc[wi].pte[x];
+	if (!stage) {
+		__builtin_prefetch(slot);
+		return;
+	}
+	uint32_t v = *slot;
+	if (v && !(wi != OS_WORK && (v & PTE_SWAP)) && v - 1 < g->npages)
+		__builtin_prefetch(&g->vm->pmap[v - 1]);
 }
 
 void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
@@ -533,6 +599,8 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 	for (unsigned i = 0; i <= OS_WORK; i++)
 		stop[i] = progress;
 	for (size_t i = 0; i < iv->nfire; i++) {
+		prefetch_fire(g, i + 16, 0);
+		prefetch_fire(g, i + 8, 1);
 		double u = iv->fire[i].u;
 		uint32_t e = iv->fire[i].e;
 		unsigned wi = e >> VPN_BITS;

@@ -70,12 +70,23 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 				    cfg->source_line, "memory",
 				    "cannot allocate the pmap");
 	}
+	/* which pages are shared, a bit each: mv_vm_usage sums 1/refcount
+	 * over these without reading every entry */
+	vm->shared_bits = calloc((vm->npages + 63) / 64, sizeof(uint64_t));
+	if (!vm->shared_bits) {
+		free(vm->pmap);
+		free(vm);
+		return mv_error_set(err, MV_ENOMEM, cfg->source,
+				    cfg->source_line, "memory",
+				    "cannot allocate the pmap");
+	}
 	vm->count[MV_PS_UNTOUCHED] = vm->npages;
 	/* the active-memory sampler runs from the start with ESX's defaults;
 	 * the simulator reconfigures it from the scenario (src/vm/sample.c) */
 	struct mv_active_config ac;
 	mv_active_config_default(&ac);
 	if (mv_vm_active_configure(vm, &ac, mv_mix64((uint64_t)id), 0)) {
+		free(vm->shared_bits);
 		free(vm->pmap);
 		free(vm);
 		return mv_error_set(err, MV_ENOMEM, cfg->source,
@@ -99,6 +110,7 @@ void mv_vm_destroy(struct mv_vm *vm)
 			mv_host_frame_put(vm->host, e->mpn);
 	}
 	mv_vm_active_free(vm);
+	free(vm->shared_bits);
 	free(vm->pmap);
 	free(vm->expect);
 	free(vm);
@@ -148,6 +160,8 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		vm->host->refcount[mpn_or_slot] > 0));
 	vm->count[e->state]--;
 	vm->count[st]++;
+	if ((e->state == MV_PS_SHARED) != (st == MV_PS_SHARED))
+		vm->shared_bits[gppn / 64] ^= 1ull << (gppn % 64);
 	e->state = (uint8_t)st;
 	e->mpn = mpn_or_slot;
 	if (vm->on_invalidate)
@@ -297,12 +311,15 @@ void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u)
 	/* consumed: a private frame counts whole, a shared frame 1/refcount,
 	 * the zero frame nothing (esxtop: consumed = GRANT - SHRDSVD) */
 	double shared_part = 0;
-	if (vm->count[MV_PS_SHARED]) {
-		for (mv_gppn_t g = 0; g < vm->npages; g++)
-			if (vm->pmap[g].state == MV_PS_SHARED)
-				shared_part +=
-					1.0 /
-					vm->host->refcount[vm->pmap[g].mpn];
+	uint64_t nw = vm->count[MV_PS_SHARED] ? (vm->npages + 63) / 64 : 0;
+	for (uint64_t w = 0; w < nw; w++) {
+		/* the shared pages in ascending order, as a walk of the pmap
+		 * would add them: the same sum to the last bit */
+		for (uint64_t m = vm->shared_bits[w]; m; m &= m - 1) {
+			mv_gppn_t g = w * 64 + (uint64_t)__builtin_ctzll(m);
+			shared_part += 1.0 /
+				       vm->host->refcount[vm->pmap[g].mpn];
+		}
 	}
 	u->consumed = vm->count[MV_PS_PRIVATE] + (uint64_t)(shared_part + 0.5);
 	u->shared_saved = u->granted - u->consumed;
@@ -338,6 +355,12 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					    "page %llu: bad state %u",
 					    (unsigned long long)g, e->state);
 		count[e->state]++;
+		if ((e->state == MV_PS_SHARED) !=
+		    !!(vm->shared_bits[g / 64] >> (g % 64) & 1))
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "page %llu: shared bit disagrees "
+					    "with its state",
+					    (unsigned long long)g);
 		const uint8_t *bytes = NULL;
 		switch (e->state) {
 		case MV_PS_PRIVATE:
@@ -437,6 +460,8 @@ void mv_vm_books(const struct mv_vm *vm, struct mv_books *b)
 {
 	b->guest_pages += vm->npages;
 	mv_books_add(b, "hypervisor", "vm.pmap", sizeof *vm->pmap, vm->npages);
+	mv_books_add(b, "hypervisor", "vm.shared_bits", sizeof(uint64_t),
+		     (vm->npages + 63) / 64);
 	/* mv_vm_active_configure allocates at least one entry */
 	mv_books_add(b, "hypervisor", "vm.active-sample",
 		     sizeof *vm->active.sample,

@@ -80,6 +80,7 @@ static void test_books_match_hand_computed_sizes(void **state)
 	assert_true(live > 4096 / 4 && live <= 4096 * 3 / 4);
 	expect(&b, "hypervisor", "share.vms", 8, 8);
 	expect(&b, "hypervisor", "vm.pmap", 12, 8192);
+	expect(&b, "hypervisor", "vm.shared_bits", 8, 2 * 4096 / 64);
 	expect(&b, "hypervisor", "vm.active-sample", 8, 200);
 	expect(&b, "hypervisor", "swap.free-stack", 4, 0);
 	expect(&b, "hypervisor", "swap.desc", 8, 0);
@@ -112,10 +113,10 @@ static void test_books_match_hand_computed_sizes(void **state)
 	       3 * 2);
 	assert_null(mv_books_find(&b, "mmu", "mmu.tlb"));
 
-	/* refcount, fflags, free stacks, table, share.vms, pmap, sample;
-	 * swap bitmaps; host descriptors; extent counters */
+	/* refcount, fflags, free stacks, table, share.vms, pmap, shared
+	 * bits, sample; swap bitmaps; host descriptors; extent counters */
 	uint64_t hyp = 65540 + 16385 + 4 * stack_hw + 65536 + 64 + 98304 +
-		       1600 + 784 + 32 + 131080 + 48;
+		       1024 + 1600 + 784 + 32 + 131080 + 48;
 	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
 	uint64_t guest = 8192 + 32768 + 65536 + 4104 + 8192;
 	assert_int_equal(mv_books_bytes(&b, "guest"), guest);
