@@ -139,7 +139,7 @@ static void test_books_merge_by_name_and_count_what_does_not_fit(void **state)
 	expect(&b, "hypervisor", "a.x", 4, 16);
 	expect(&b, "guest", "a.x", 2, 1);
 	assert_int_equal(mv_books_bytes(&b, NULL), 66);
-	static char names[MV_BOOKS_MAX + 1][8];
+	static char names[MV_BOOKS_MAX + 1][16];
 	for (int i = 0; i <= MV_BOOKS_MAX; i++) {
 		snprintf(names[i], sizeof names[i], "n%d", i);
 		mv_books_add(&b, "series", names[i], 1, 1);
