@@ -898,34 +898,24 @@ void mv_share_series(const struct mv_sharer *s, struct mv_share_stats *st)
 	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
 }
 
+/* The series' figures, then the two gauges only a walk can give: live
+ * hints and volatile private pages. */
 void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 {
-	*st = s->st;
-	st->pages_shared = st->pages_sharing = st->pages_unshared = 0;
-	mark_frames(s);
+	mv_share_series(s, st);
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta == META_EMPTY)
-			continue;
-		if (t->meta & META_HINT) {
+		if (t->meta != META_EMPTY && (t->meta & META_HINT))
 			st->pages_unshared += (uint64_t)hint_live(s, t);
-		} else if (shared_live_marked(s, t)) {
-			st->pages_shared++;
-			st->pages_sharing += s->host->refcount[t->ref] - 1;
-		}
 	}
-	unmark_frames(s);
-	st->zero_pages = st->pages_volatile = 0;
 	for (uint32_t i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vms[i];
-		st->zero_pages += vm->count[MV_PS_ZERO];
 		for (mv_gppn_t g = 0; g < vm->npages; g++)
 			st->pages_volatile += vm->pmap[g].state ==
 						      MV_PS_PRIVATE &&
 					      (vm->pmap[g].flags &
 					       AUX_VOLATILE);
 	}
-	st->sim_cpu_ns = st->pages_scanned * s->cfg.page_cost_ns;
 }
 
 int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
