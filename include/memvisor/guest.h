@@ -248,11 +248,13 @@ void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop);
  * The interval access model (src/guest/interval.c, docs/engine.md): a
  * guest can use it unless it has an MMU model or a trace workload, which
  * replay access by access. mv_guest_use_interval switches a guest created
- * a moment ago (before its first step) to it, with the simulator's step;
- * 0 or MV_ENOMEM.
+ * a moment ago (before its first step) to it, with the simulator's step
+ * and the time the run ends (0: none; accesses from then on are not
+ * kept); 0 or MV_ENOMEM.
  */
 int mv_guest_interval_capable(const struct mv_guest_config *cfg);
-int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns);
+int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns,
+			  uint64_t end_ns);
 int mv_guest_uses_interval(const struct mv_guest *g);
 /* With the interval model: the true active set of the window_s seconds
  * up to now_ns, pages seen accessed plus the expected number of the

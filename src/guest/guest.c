@@ -983,11 +983,12 @@ int mv_guest_uses_interval(const struct mv_guest *g)
 	return g->iv != NULL;
 }
 
-int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns)
+int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns,
+			  uint64_t end_ns)
 {
 	if (g->iv || !mv_guest_interval_capable(&g->cfg))
 		return 0;
-	return giv_create(g, step_ns);
+	return giv_create(g, step_ns, end_ns);
 }
 
 void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop)

@@ -137,7 +137,7 @@ void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 		    double dt_s, double progress);
 
 /* interval.c */
-int giv_create(struct mv_guest *g, uint64_t step_ns);
+int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns);
 void giv_destroy(struct giv *iv);
 /* Add the interval model's books (clock times, events) to b. */
 void giv_books(const struct mv_guest *g, struct mv_books *b);

@@ -54,13 +54,19 @@
 
 #include "guest/guest.h"
 
-#define NBUCKETS 4096
+#define NBUCKETS 4096 /* the first level: one step a bucket */
+#define NLAPS 4096    /* the second: one lap of the first a bucket */
 #define OS_WORK 15u
 #define VPN_BITS 28
 #define VPN_MASK ((1u << VPN_BITS) - 1)
 
 struct bucket {
 	uint32_t *e;
+	uint32_t n, cap;
+};
+
+struct lap_bucket {
+	uint64_t *e; /* step << 32 | entry */
 	uint32_t n, cap;
 };
 
@@ -80,8 +86,10 @@ struct giv {
 	uint64_t step_ns;
 	double dt_s;
 	struct bucket b[NBUCKETS];
-	uint64_t *over; /* step << 32 | entry */
+	struct lap_bucket lap[NLAPS];
+	uint64_t *over; /* step << 32 | entry, past the second level */
 	size_t nover, cap_over;
+	uint64_t end;   /* the step the run ends at: later events never fire */
 	uint64_t cur;   /* the next step to drain */
 	uint64_t floor; /* the first step an event may be put in */
 	double now_s;   /* simulated time of what happens now */
@@ -190,16 +198,43 @@ static void bucket_add(struct bucket *b, uint32_t e)
 	b->e[b->n++] = e;
 }
 
+static void lap_add(struct lap_bucket *b, uint64_t v)
+{
+	if (b->n == b->cap) {
+		uint32_t cap = b->cap ? 2 * b->cap : 16;
+		uint64_t *n = realloc(b->e, cap * sizeof *n);
+		if (!n)
+			abort(); /* out of memory mid-step: no way back */
+		b->e = n;
+		b->cap = cap;
+	}
+	b->e[b->n++] = v;
+}
+
+/*
+ * File entry e for step: in the first level when it falls within the
+ * next NBUCKETS steps, else in the second (one bucket per lap of the
+ * first, NLAPS laps ahead), else in the overflow list. An event after
+ * the run's end is dropped: it would never fire (its draw was made all
+ * the same, so what does fire is unchanged).
+ */
 static void push(struct giv *iv, uint64_t step, uint32_t e)
 {
 	if (step < iv->floor)
 		step = iv->floor;
+	if (step >= iv->end)
+		return;
 	if (step - iv->cur < NBUCKETS) {
 		bucket_add(&iv->b[step % NBUCKETS], e);
 		return;
 	}
 	if (step >= UINT32_MAX)
 		return; /* past any run: never */
+	uint64_t v = step << 32 | e;
+	if (step / NBUCKETS - iv->cur / NBUCKETS < NLAPS) {
+		lap_add(&iv->lap[step / NBUCKETS % NLAPS], v);
+		return;
+	}
 	if (iv->nover == iv->cap_over) {
 		size_t cap = iv->cap_over ? 2 * iv->cap_over : 256;
 		uint64_t *n = realloc(iv->over, cap * sizeof *n);
@@ -208,22 +243,36 @@ static void push(struct giv *iv, uint64_t step, uint32_t e)
 		iv->over = n;
 		iv->cap_over = cap;
 	}
-	iv->over[iv->nover++] = step << 32 | e;
+	iv->over[iv->nover++] = v;
 }
 
-/* The wheel turned to a new lap at iv->cur: bring in what is due in it. */
+/*
+ * The first level turned to a new lap at iv->cur: bring in the lap's
+ * bucket of the second level, whose events all fall in this lap (Varghese
+ * and Lauck's hierarchical wheel), in the order they were filed; at a turn
+ * of the second level, the overflow list first. O(events moved), where
+ * one list of every far event would be read at every lap.
+ */
 static void refill(struct giv *iv)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < iv->nover; i++) {
-		uint64_t step = iv->over[i] >> 32;
-		if (step - iv->cur < NBUCKETS)
-			bucket_add(&iv->b[step % NBUCKETS],
-				   (uint32_t)iv->over[i]);
-		else
-			iv->over[k++] = iv->over[i];
+	uint64_t lap = iv->cur / NBUCKETS;
+	if (lap % NLAPS == 0 && iv->nover) {
+		size_t k = 0;
+		for (size_t i = 0; i < iv->nover; i++) {
+			uint64_t step = iv->over[i] >> 32;
+			if (step / NBUCKETS - lap < NLAPS)
+				lap_add(&iv->lap[step / NBUCKETS % NLAPS],
+					iv->over[i]);
+			else
+				iv->over[k++] = iv->over[i];
+		}
+		iv->nover = k;
 	}
-	iv->nover = k;
+	struct lap_bucket *b = &iv->lap[lap % NLAPS];
+	for (uint32_t i = 0; i < b->n; i++)
+		bucket_add(&iv->b[(b->e[i] >> 32) % NBUCKETS],
+			   (uint32_t)b->e[i]);
+	b->n = 0;
 }
 
 /* Draw the next event of entry e at rate lam from from_s. */
@@ -709,7 +758,7 @@ double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
 /* ---- life -----------------------------------------------------------------
  */
 
-int giv_create(struct mv_guest *g, uint64_t step_ns)
+int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 {
 	for (int i = 0; i < g->nwork; i++)
 		if (g->proc[i].nvpages > VPN_MASK)
@@ -725,6 +774,8 @@ int giv_create(struct mv_guest *g, uint64_t step_ns)
 		return MV_ENOMEM;
 	}
 	iv->step_ns = step_ns;
+	/* the last step runs [end - step, end): events from end on never fire */
+	iv->end = end_ns ? (end_ns + step_ns - 1) / step_ns : UINT64_MAX;
 	iv->dt_s = (double)step_ns / 1e9;
 	mv_rng_seed(&iv->rng, mv_mix64(g->seed ^ 0x1e7e4a1ull));
 	for (int i = 0; i < g->nwork; i++) {
@@ -750,12 +801,15 @@ int giv_create(struct mv_guest *g, uint64_t step_ns)
 void giv_books(const struct mv_guest *g, struct mv_books *b)
 {
 	const struct giv *iv = g->iv;
-	uint64_t ev = 0;
+	uint64_t ev = 0, lap = 0;
 	for (int i = 0; i < NBUCKETS; i++)
 		ev += iv->b[i].cap;
+	for (int i = 0; i < NLAPS; i++)
+		lap += iv->lap[i].cap;
 	mv_books_add(b, "guest", "interval.clock", sizeof *iv->passed_ms,
 		     g->npages);
 	mv_books_add(b, "guest", "interval.wheel", sizeof *iv->b[0].e, ev);
+	mv_books_add(b, "guest", "interval.laps", sizeof *iv->lap[0].e, lap);
 	mv_books_add(b, "guest", "interval.overflow", sizeof *iv->over,
 		     iv->cap_over);
 	mv_books_add(b, "guest", "interval.fire", sizeof *iv->fire,
@@ -768,6 +822,8 @@ void giv_destroy(struct giv *iv)
 		return;
 	for (int i = 0; i < NBUCKETS; i++)
 		free(iv->b[i].e);
+	for (int i = 0; i < NLAPS; i++)
+		free(iv->lap[i].e);
 	free(iv->over);
 	free(iv->fire);
 	free(iv->passed_ms);

@@ -109,7 +109,8 @@ static int choose_model(struct mv_sim *s, struct mv_error *err)
 	for (int i = 0; i < s->nvms; i++) {
 		if (!mv_guest_interval_capable(&s->sc->vms[i].guest))
 			continue;
-		int rc = mv_guest_use_interval(s->guest[i], s->sc->step_ns);
+		int rc = mv_guest_use_interval(s->guest[i], s->sc->step_ns,
+						 s->sc->duration_ns);
 		if (rc)
 			return mv_error_set(err, rc, NULL, 0, "",
 					    "out of memory");

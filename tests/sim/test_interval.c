@@ -272,6 +272,66 @@ static void test_two_interval_runs_are_identical(void **st)
 	mv_sim_destroy(b);
 }
 
+/* The elements of one structure of the simulator's books. */
+static uint64_t books_count(const struct mv_sim *s, const char *name)
+{
+	struct mv_books b;
+	mv_sim_books(s, &b);
+	uint64_t n = 0;
+	for (int i = 0; i < b.n; i++)
+		if (!strcmp(b.item[i].name, name))
+			n += b.item[i].count;
+	return n;
+}
+
+/* The mixed scenario at a 1 ms step (the timing wheel turns a lap every
+ * 4096 steps, so events move down from its second level), run for
+ * duration_ns and stepped to 6 s. */
+static struct mv_sim *mixed_1ms(uint64_t duration_ns)
+{
+	/* the Zipf set 10^4 times slower: its cold pages' first accesses fall
+	 * seconds to hours ahead */
+	char *xml = strdup(mixed);
+	assert_non_null(xml);
+	char *r = strstr(xml, "rate='40k'");
+	assert_non_null(r);
+	memcpy(r, "rate='4.0'", 10);
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "mixed.xml", ".", &sc, &err), &err,
+	       "mv_scenario_load_string");
+	free(xml);
+	sc->access_model = MV_MODEL_INTERVAL;
+	sc->step_ns = MV_NS_PER_S / 1000;
+	sc->duration_ns = duration_ns;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
+	while (s->now_ns < 6 * MV_NS_PER_S)
+		mvt_ok(mv_sim_step(s, &err), &err, "mv_sim_step");
+	return s;
+}
+
+/* Events drawn past the end of a run are dropped, not kept (a day's run
+ * would hold one for every cold page): a run that ends at 6 s is, up to
+ * 6 s, the same run as one that goes on for ten hours, sample for sample
+ * and byte for byte. */
+static void test_events_past_the_end_change_nothing(void **st)
+{
+	(void)st;
+	struct mv_sim *a = mixed_1ms(6 * MV_NS_PER_S);
+	struct mv_sim *b = mixed_1ms(36000 * MV_NS_PER_S);
+	assert_int_equal(a->nsamples, 13); /* at 0, then every 500 ms */
+	mvt_assert_same_run(a, b);
+	/* both filed events a lap or more ahead (those of the short run came
+	 * down to the first level and fired), the long run past the second
+	 * level too */
+	assert_true(books_count(a, "interval.laps") > 0);
+	assert_int_equal(books_count(a, "interval.overflow"), 0);
+	assert_true(books_count(b, "interval.overflow") > 0);
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
 /* The default is exact for a run this small, and an exact run's report
  * does not name the model (every existing output stays as it was); the
  * estimate is the rates times the running times plus the OS's rate. */
@@ -319,6 +379,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants_hold_in_the_interval_model),
 		cmocka_unit_test(test_two_interval_runs_are_identical),
+		cmocka_unit_test(test_events_past_the_end_change_nothing),
 		cmocka_unit_test(test_auto_is_exact_for_small_runs),
 		cmocka_unit_test(test_mmu_guests_stay_exact),
 		cmocka_unit_test(test_demo_agrees),
