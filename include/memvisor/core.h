@@ -284,6 +284,18 @@ struct mv_books {
 void *mv_sparse_alloc(uint64_t bytes);
 void mv_sparse_free(void *p, uint64_t bytes);
 
+/*
+ * Zeroed memory for a large array read and written at random indexes (the
+ * pmap, a guest's page tables and page books): an anonymous mapping
+ * advised MADV_HUGEPAGE, so that on a host of hundreds of GiB each random
+ * access is not also a TLB miss and a page walk (docs/engine.md,
+ * "Production scale"). Such an array is written across its length, so the
+ * 2 MiB pages cost at most one partly used page at its end. NULL when
+ * out of memory; mv_dense_free takes the same size.
+ */
+void *mv_dense_alloc(uint64_t bytes);
+void mv_dense_free(void *p, uint64_t bytes);
+
 /* Add count elements of elem bytes as group/name (static strings). */
 void mv_books_add(struct mv_books *b, const char *group, const char *name,
 		  uint64_t elem, uint64_t count);

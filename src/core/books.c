@@ -25,6 +25,23 @@ void mv_sparse_free(void *p, uint64_t bytes)
 		munmap(p, bytes ? bytes : 1);
 }
 
+void *mv_dense_alloc(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= 2u << 20)
+		madvise(p, bytes, MADV_HUGEPAGE); /* advice: may be refused */
+	return p;
+}
+
+void mv_dense_free(void *p, uint64_t bytes)
+{
+	if (p)
+		munmap(p, bytes ? bytes : 1);
+}
+
 void mv_books_add(struct mv_books *b, const char *group, const char *name,
 		  uint64_t elem, uint64_t count)
 {

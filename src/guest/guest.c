@@ -676,7 +676,7 @@ static int work_init(struct mv_guest *g, int i,
 	pr->nvpages = nv;
 	if (nv > GPAGE_INDEX_LIMIT)
 		return MV_EINVAL; /* gpage.index: mv_guest_create says so */
-	pr->pte = calloc(nv, sizeof *pr->pte);
+	pr->pte = mv_dense_alloc(nv * sizeof *pr->pte);
 	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
 				  sizeof *pr->hrun);
@@ -734,12 +734,12 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->vm = vm;
 	g->seed = seed;
 	g->npages = vm->npages;
-	g->kind = calloc(g->npages, 1);
-	g->lnext = malloc(g->npages * sizeof *g->lnext);
-	g->lprev = malloc(g->npages * sizeof *g->lprev);
+	g->kind = mv_dense_alloc(g->npages);
+	g->lnext = mv_dense_alloc(g->npages * sizeof *g->lnext);
+	g->lprev = mv_dense_alloc(g->npages * sizeof *g->lprev);
 	for (int k = 0; k < GK_COUNT; k++)
 		g->hand[k] = LNIL;
-	g->page = calloc(g->npages, sizeof *g->page);
+	g->page = mv_dense_alloc(g->npages * sizeof *g->page);
 	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
 	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
 	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
@@ -873,7 +873,8 @@ void mv_guest_destroy(struct mv_guest *g)
 	}
 	giv_destroy(g->iv);
 	for (int i = 0; i < MV_MAX_WORKLOADS; i++) {
-		free(g->proc[i].pte);
+		mv_dense_free(g->proc[i].pte,
+			      g->proc[i].nvpages * sizeof *g->proc[i].pte);
 		free(g->proc[i].hrun);
 	}
 	free(g->hpool);
@@ -885,10 +886,10 @@ void mv_guest_destroy(struct mv_guest *g)
 	mv_sparse_free(g->zeroed, g->npages * sizeof *g->zeroed);
 	mv_sparse_free(g->balloon, g->npages * sizeof *g->balloon);
 	mv_sparse_free(g->free, g->npages * sizeof *g->free);
-	free(g->page);
-	free(g->kind);
-	free(g->lnext);
-	free(g->lprev);
+	mv_dense_free(g->page, g->npages * sizeof *g->page);
+	mv_dense_free(g->kind, g->npages);
+	mv_dense_free(g->lnext, g->npages * sizeof *g->lnext);
+	mv_dense_free(g->lprev, g->npages * sizeof *g->lprev);
 	free(g);
 }
 

@@ -62,8 +62,8 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	vm->id = id;
 	vm->host = h;
 	vm->npages = cfg->mem_bytes / MV_PAGE_SIZE;
-	/* calloc: every entry starts untouched (state 0) at no cost */
-	vm->pmap = calloc(vm->npages, sizeof *vm->pmap);
+	/* zeroed: every entry starts untouched (state 0) at no cost */
+	vm->pmap = mv_dense_alloc(vm->npages * sizeof *vm->pmap);
 	if (!vm->pmap) {
 		free(vm);
 		return mv_error_set(err, MV_ENOMEM, cfg->source,
@@ -74,7 +74,7 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	 * over these without reading every entry */
 	vm->shared_bits = calloc((vm->npages + 63) / 64, sizeof(uint64_t));
 	if (!vm->shared_bits) {
-		free(vm->pmap);
+		mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 		free(vm);
 		return mv_error_set(err, MV_ENOMEM, cfg->source,
 				    cfg->source_line, "memory",
@@ -87,7 +87,7 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	mv_active_config_default(&ac);
 	if (mv_vm_active_configure(vm, &ac, mv_mix64((uint64_t)id), 0)) {
 		free(vm->shared_bits);
-		free(vm->pmap);
+		mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 		free(vm);
 		return mv_error_set(err, MV_ENOMEM, cfg->source,
 				    cfg->source_line, "memory",
@@ -111,7 +111,7 @@ void mv_vm_destroy(struct mv_vm *vm)
 	}
 	mv_vm_active_free(vm);
 	free(vm->shared_bits);
-	free(vm->pmap);
+	mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 	free(vm->expect);
 	free(vm);
 }
