@@ -228,6 +228,12 @@ static void read_memtune(virDomainPtr dom, struct mv_virt_dom *d)
 int mv_virt_read(struct mv_virt_list *l, int i, struct mv_virt_dom *d)
 {
 	virDomainPtr dom = l->dom[i];
+	/* everything but the identity is read anew */
+	struct mv_virt_dom id = *d;
+	memset(d, 0, sizeof *d);
+	memcpy(d->name, id.name, sizeof d->name);
+	memcpy(d->uuid, id.uuid, sizeof d->uuid);
+	d->id = id.id;
 	virDomainInfo info;
 	if (virDomainGetInfo(dom, &info) < 0) {
 		last_error(d->err, sizeof d->err);
