@@ -66,7 +66,8 @@ struct guest {
 	struct mv_active_sampler est;
 	double period_start_s;
 	enum mv_agent_active_src src;
-	int warned_src; /* the fallback was logged */
+	int warned_src;    /* the fallback was logged */
+	double guest_frac; /* (actual - usable) / memory, from its stats */
 	/* this interval */
 	int ok; /* read and in the decision */
 	struct mv_virt_dom d;
@@ -173,7 +174,9 @@ static struct guest *add(struct agent *a, struct mv_virt_list *l, int i,
 	g->est.cfg.fast_gain = 0.5; /* the sampler's defaults */
 	g->est.cfg.slow_gain = 0.1;
 	g->period_start_s = mono_s();
-	if (g->pid && !a->o->dry_run)
+	/* the measurement, in a dry run too: accessed bits are the
+	 * kernel's aging state, not a setting */
+	if (g->pid)
 		mv_agent_refs_clear(g->pid);
 	a->appeared++;
 	char msg[160];
@@ -209,6 +212,13 @@ static void measure(struct agent *a, struct guest *g, double now)
 			 (double)a->o->sample_ns / 1e9;
 	uint64_t size, ref;
 	enum mv_agent_active_src src = MV_AGENT_ACTIVE_NONE;
+	g->guest_frac = 0;
+	if (d->stats_ok && (d->have_usable || d->have_unused) && d->max_kib) {
+		uint64_t spare = d->have_usable ? d->usable : d->unused;
+		uint64_t used = d->actual_kib > spare ? d->actual_kib - spare
+						      : 0;
+		g->guest_frac = (double)used / (double)d->max_kib;
+	}
 	if (g->pid &&
 	    mv_agent_refs_read(g->pid, d->max_kib, &size, &ref) == 0 && size) {
 		e->n = (uint32_t)(size / 4);
@@ -216,11 +226,8 @@ static void measure(struct agent *a, struct guest *g, double now)
 		src = MV_AGENT_ACTIVE_REFERENCED;
 	} else if (d->stats_ok && (d->have_usable || d->have_unused) &&
 		   d->max_kib) {
-		uint64_t spare = d->have_usable ? d->usable : d->unused;
-		uint64_t used = d->actual_kib > spare ? d->actual_kib - spare
-						      : 0;
 		e->n = 1000;
-		e->touched = used * 1000 / d->max_kib;
+		e->touched = (uint64_t)(g->guest_frac * 1000 + 0.5);
 		src = MV_AGENT_ACTIVE_GUEST;
 	} else {
 		e->n = 0;
@@ -243,7 +250,7 @@ static void measure(struct agent *a, struct guest *g, double now)
 		mv_active_fold(e, (double)e->touched / (double)e->n);
 		e->touched = 0;
 		g->period_start_s = now;
-		if (src == MV_AGENT_ACTIVE_REFERENCED && !a->o->dry_run)
+		if (src == MV_AGENT_ACTIVE_REFERENCED)
 			mv_agent_refs_clear(g->pid);
 	}
 }
@@ -265,6 +272,11 @@ static void guest_in(const struct guest *g, struct mv_agent_guest_in *in)
 	in->limit_kib = d->hard_limit;
 	in->shares = d->shares ? d->shares : 10 * (d->max_kib / 1024);
 	in->active = mv_active_estimate(&g->est);
+	/* before its first sampling period has ended, a guest measured from
+	 * the host has seconds of accesses at most: its own figure is the
+	 * floor, so that a busy guest is not taxed as idle at start */
+	if (g->est.periods == 0 && g->guest_frac > in->active)
+		in->active = g->guest_frac;
 }
 
 static json_t *decision_json(const struct agent *a, const struct guest *g,
@@ -639,8 +651,9 @@ int mv_agent_run(const struct mv_agent_opts *o, char *msg, size_t msgn)
 		if (o->once)
 			break;
 		next += interval_s;
+		/* --duration T: the intervals starting before T */
 		if (o->duration_ns &&
-		    next - t0 > (double)o->duration_ns / 1e9 + 1e-9)
+		    next - t0 >= (double)o->duration_ns / 1e9 - 1e-9)
 			break;
 		sleep_until(next, o->stop);
 	}

@@ -524,6 +524,37 @@ static void test_two_hundred_guests_cost(void **state)
 	mvt_rmdir(ksm);
 }
 
+/* --top on a terminal (script(1) gives it one): the screen draws, the
+ * agent ends at its duration and the summary follows the screen. */
+static void test_top_screen_runs_and_the_summary_follows(void **state)
+{
+	(void)state;
+	if (system("command -v script >/dev/null 2>&1")) {
+		printf("SKIP: no script(1) to give --top a terminal\n");
+		skip();
+	}
+	char bin[4096], cmd[8400], path[] = "/tmp/mvagent-top.XXXXXX";
+	mvt_memvisor_bin(bin, sizeof bin);
+	int fd = mkstemp(path);
+	close(fd);
+	snprintf(cmd, sizeof cmd,
+		 "TERM=xterm script -qec '%s agent -c test:///default --top "
+		 "--interval 100ms --duration 300ms --no-ksm' %s >/dev/null "
+		 "2>&1",
+		 bin, path);
+	assert_int_equal(system(cmd), 0);
+	size_t n = 0;
+	char *out = mvt_slurp(path, &n);
+	unlink(path);
+	assert_non_null(out);
+	const char *head = strstr(out, "TARGET");
+	const char *sum = strstr(out, "memvisor agent: 3 intervals");
+	assert_non_null(head);
+	assert_non_null(sum);
+	assert_true(head < sum);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +568,7 @@ int main(void)
 			test_bad_uri_and_bad_options_exit_2_with_one_line),
 		cmocka_unit_test(test_record_writes_a_scenario_run_can_load),
 		cmocka_unit_test(test_two_hundred_guests_cost),
+		cmocka_unit_test(test_top_screen_runs_and_the_summary_follows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
