@@ -141,6 +141,9 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a libvirtd that goes away mid-call closes the socket under a
+	 * write: libvirt reports the error, SIGPIPE must not end us first */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* Report getopt's complaint about argv[optind - 1]; exit status 2. */

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -524,6 +526,116 @@ static void test_two_hundred_guests_cost(void **state)
 	mvt_rmdir(ksm);
 }
 
+/*
+ * libvirtd killed and restarted under the agent. The test starts a
+ * libvirtd of its own (root only; skipped otherwise): its sockets in a
+ * scratch directory, no driver modules loaded (LIBVIRT_DRIVER_DIR names
+ * an empty one), so it serves only the test driver, to
+ * test+unix:///default?socket=DIR/libvirt-sock, and touches nothing of
+ * any other libvirtd on the machine. It is stopped by its PID.
+ */
+struct daemon {
+	char dir[256];
+	pid_t pid;
+};
+
+static void daemon_start(struct daemon *d)
+{
+	char conf[300], sock[300], log[300], empty[300], pidf[300];
+	snprintf(conf, sizeof conf, "%s/libvirtd.conf", d->dir);
+	snprintf(sock, sizeof sock, "%s/libvirt-sock", d->dir);
+	snprintf(log, sizeof log, "%s/libvirtd.out", d->dir);
+	snprintf(empty, sizeof empty, "%s/empty", d->dir);
+	snprintf(pidf, sizeof pidf, "%s/libvirtd.pid", d->dir);
+	unlink(sock);
+	d->pid = fork();
+	assert_true(d->pid >= 0);
+	if (d->pid == 0) {
+		setenv("LIBVIRT_DRIVER_DIR", empty, 1);
+		freopen(log, "a", stdout);
+		freopen(log, "a", stderr);
+		execlp("libvirtd", "libvirtd", "--config", conf, "--pid-file",
+		       pidf, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(sock, F_OK); i++)
+		usleep(50000);
+	assert_int_equal(access(sock, F_OK), 0);
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	waitpid(d->pid, NULL, 0);
+	d->pid = 0;
+}
+
+static struct daemon g_daemon;
+
+static void restart_daemon(void *ctx, const struct mv_agent_view *v)
+{
+	(void)ctx;
+	if (v->interval == 3)
+		daemon_stop(&g_daemon);
+	if (v->interval == 8)
+		daemon_start(&g_daemon);
+}
+
+static void test_agent_reconnects_when_libvirtd_restarts(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || system("command -v libvirtd >/dev/null 2>&1")) {
+		printf("SKIP: libvirtd reconnection needs root and libvirtd\n");
+		skip();
+	}
+	char *dir = mvt_tmpdir("mvlvd");
+	snprintf(g_daemon.dir, sizeof g_daemon.dir, "%s", dir);
+	char path[512];
+	snprintf(path, sizeof path, "%s/empty", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/libvirtd.conf", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f,
+		"unix_sock_dir = \"%s\"\nauth_unix_rw = \"none\"\n"
+		"auth_unix_ro = \"none\"\nlog_outputs = \"3:file:%s/log\"\n",
+		dir, dir);
+	fclose(f);
+	signal(SIGPIPE, SIG_IGN); /* as the command does */
+	daemon_start(&g_daemon);
+	char uri[600];
+	snprintf(uri, sizeof uri, "test+unix:///default?socket=%s/libvirt-sock",
+		 dir);
+	char *ksm = ksm_dir();
+	struct mv_agent_opts o;
+	opts(&o, uri, ksm);
+	o.interval_ns = 100 * MV_NS_PER_MS;
+	o.duration_ns = 3 * MV_NS_PER_S;
+	o.on_interval = restart_daemon;
+	json_t *lines = run(&o);
+	daemon_stop(&g_daemon);
+	long long lost = 0, back = 0;
+	assert_true(has_event(lines, "connection-lost", NULL, &lost));
+	assert_true(has_event(lines, "reconnected", NULL, &back));
+	assert_true(lost >= 4 && lost < 8);
+	assert_true(back > 8);
+	/* decisions again after the reconnection */
+	size_t i;
+	json_t *j;
+	int after = 0;
+	json_array_foreach(lines, i, j)
+	{
+		if (!json_object_get(j, "event") && num(j, "interval") > back)
+			after++;
+	}
+	assert_true(after > 0);
+	json_decref(lines);
+	mvt_rm_tree(dir);
+	free(dir);
+	mvt_rmdir(ksm);
+}
+
 /* --top on a terminal (script(1) gives it one): the screen draws, the
  * agent ends at its duration and the summary follows the screen. */
 static void test_top_screen_runs_and_the_summary_follows(void **state)
@@ -569,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_record_writes_a_scenario_run_can_load),
 		cmocka_unit_test(test_two_hundred_guests_cost),
 		cmocka_unit_test(test_top_screen_runs_and_the_summary_follows),
+		cmocka_unit_test(test_agent_reconnects_when_libvirtd_restarts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
