@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/hostio.h"
@@ -37,6 +39,48 @@ static void test_referenced_counts_pages_touched_since_clear(void **state)
 			 0);
 	assert_in_range(ref, 10 * 1024, 11 * 1024);
 	munmap(m, len);
+}
+
+/*
+ * A real QEMU process (TCG, 256 MiB, no disk: SeaBIOS runs and finds
+ * nothing to boot): its guest RAM is found among its mappings by size
+ * (TCG's 1 GiB translation buffer and the rest are not it), and
+ * clear_refs empties its Referenced count.
+ */
+static void test_guest_ram_of_a_real_qemu_is_found(void **state)
+{
+	(void)state;
+	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
+		printf("SKIP: no qemu-system-x86_64\n");
+		skip();
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-m", "256",
+		       "-display", "none", "-nodefaults", "-machine",
+		       "pc,accel=tcg", (char *)NULL);
+		_exit(127);
+	}
+	uint64_t size = 0, ref = 0;
+	int rc = -1;
+	for (int i = 0; i < 100 && (rc || size != 256 * 1024); i++) {
+		usleep(50000);
+		rc = mv_agent_refs_read(pid, 256 * 1024, &size, &ref);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(size, 256 * 1024);
+	assert_int_equal(mv_agent_refs_clear(pid), 0);
+	assert_int_equal(mv_agent_refs_read(pid, 256 * 1024, &size, &ref), 0);
+	/* what the BIOS touched in between, at most a few huge pages */
+	assert_true(ref <= 8 * 1024);
+	uint64_t rss = 0;
+	assert_int_equal(mv_agent_rss_read(pid, &rss), 0);
+	assert_true(rss > 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }
 
 static void test_meminfo_and_pidfile_are_read(void **state)
@@ -112,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_referenced_counts_pages_touched_since_clear),
+		cmocka_unit_test(test_guest_ram_of_a_real_qemu_is_found),
 		cmocka_unit_test(test_meminfo_and_pidfile_are_read),
 		cmocka_unit_test(test_ksm_knobs_go_back_as_they_were),
 	};
