@@ -63,6 +63,7 @@ struct guest {
 	int period0;    /* its stats period at first sight */
 	int period_set; /* the agent changed it */
 	pid_t pid;      /* QEMU's, 0 unknown */
+	int dom_id;     /* libvirt's domain ID: a new one, a new process */
 	struct mv_active_sampler est;
 	double period_start_s;
 	enum mv_agent_active_src src;
@@ -139,6 +140,19 @@ static struct guest *find(struct agent *a, const char *uuid)
 	return NULL;
 }
 
+/* A new sampling history for g, starting now with a clear. */
+static void restart_estimator(struct guest *g, double now)
+{
+	memset(&g->est, 0, sizeof g->est);
+	g->est.cfg.fast_gain = 0.5; /* the sampler's defaults */
+	g->est.cfg.slow_gain = 0.1;
+	g->period_start_s = now;
+	/* the measurement, in a dry run too: accessed bits are the
+	 * kernel's aging state, not a setting */
+	if (g->pid)
+		mv_agent_refs_clear(g->pid);
+}
+
 /* A guest seen for the first time: what the agent must remember. */
 static struct guest *add(struct agent *a, struct mv_virt_list *l, int i,
 			 const struct mv_virt_dom *id)
@@ -171,13 +185,8 @@ static struct guest *add(struct agent *a, struct mv_virt_list *l, int i,
 	}
 	if (mv_agent_pidfile_read(a->o->pid_dir, g->name, &g->pid))
 		g->pid = 0;
-	g->est.cfg.fast_gain = 0.5; /* the sampler's defaults */
-	g->est.cfg.slow_gain = 0.1;
-	g->period_start_s = mono_s();
-	/* the measurement, in a dry run too: accessed bits are the
-	 * kernel's aging state, not a setting */
-	if (g->pid)
-		mv_agent_refs_clear(g->pid);
+	g->dom_id = id->id;
+	restart_estimator(g, mono_s());
 	a->appeared++;
 	char msg[160];
 	snprintf(msg, sizeof msg,
@@ -448,6 +457,17 @@ static void interval(struct agent *a)
 		if (!g->d.stats_ok) {
 			a->read_failed++;
 			log_event(a, "stats-failed", g->name, g->d.err);
+		}
+		if (g->d.id != g->dom_id) {
+			/* started again under the same UUID: a new QEMU
+			 * process, its history of accesses gone */
+			g->dom_id = g->d.id;
+			if (mv_agent_pidfile_read(o->pid_dir, g->name, &g->pid))
+				g->pid = 0;
+			restart_estimator(g, now);
+			log_event(a, "guest-restarted", g->name,
+				  "a new domain ID: a new QEMU process, its "
+				  "active-memory history started again");
 		}
 		if (!g->d.have_rss && g->pid) {
 			uint64_t r;

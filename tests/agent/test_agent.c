@@ -322,10 +322,19 @@ static void churn(void *ctx, const struct mv_agent_view *v)
 		assert_int_equal(virDomainDestroy(d), 0);
 		virDomainFree(d);
 	}
+	if (v->interval == 4) {
+		/* stopped and started between two intervals: a new ID */
+		virDomainPtr d = virDomainLookupByName(c, "test");
+		assert_non_null(d);
+		assert_int_equal(virDomainDestroy(d), 0);
+		assert_int_equal(virDomainCreate(d), 0);
+		virDomainFree(d);
+	}
 	virConnectClose(c);
 }
 
-static void test_guests_appearing_and_leaving_are_logged(void **state)
+static void
+test_guests_appearing_leaving_and_restarting_are_logged(void **state)
 {
 	(void)state;
 	char *ksm = ksm_dir();
@@ -339,6 +348,9 @@ static void test_guests_appearing_and_leaving_are_logged(void **state)
 	assert_int_equal(at, 2);
 	assert_true(has_event(lines, "guest-gone", "extra", &at));
 	assert_int_equal(at, 4);
+	assert_true(has_event(lines, "guest-restarted", "test", &at));
+	assert_int_equal(at, 5);
+	assert_false(has_event(lines, "guest-gone", "test", NULL));
 	json_t *d[8];
 	assert_int_equal(decisions(lines, "extra", d, 8), 2);
 	/* the other guest was decided on in every interval */
@@ -674,7 +686,8 @@ int main(void)
 		cmocka_unit_test(test_shares_and_memtune_come_from_the_domain),
 		cmocka_unit_test(
 			test_dry_run_changes_nothing_and_the_real_run_does),
-		cmocka_unit_test(test_guests_appearing_and_leaving_are_logged),
+		cmocka_unit_test(
+			test_guests_appearing_leaving_and_restarting_are_logged),
 		cmocka_unit_test(test_ksm_is_tuned_and_restored),
 		cmocka_unit_test(
 			test_bad_uri_and_bad_options_exit_2_with_one_line),
