@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "cli/cli.h"
@@ -385,6 +386,9 @@ int mv_cli_agent(int argc, char **argv)
 			      "the log cannot share standard output");
 		return MV_EXIT_USAGE;
 	}
+	/* a log the agent could not start with is not left behind */
+	int log_new = log_path && strcmp(log_path, "-") &&
+		      access(log_path, F_OK) != 0;
 	if (log_path && !(o.json_log = open_log(log_path)))
 		return MV_EXIT_USAGE;
 	g_stop = 0;
@@ -424,6 +428,8 @@ int mv_cli_agent(int argc, char **argv)
 	if (o.json_log && o.json_log != stdout)
 		fclose(o.json_log);
 	if (rc) {
+		if (log_new)
+			unlink(log_path);
 		mv_cli_errorf("%s", msg);
 		return MV_EXIT_USAGE;
 	}

@@ -430,6 +430,13 @@ static void test_bad_uri_and_bad_options_exit_2_with_one_line(void **state)
 	assert_int_equal(lines_in(err), 1);
 	assert_non_null(strstr(err, "memvisor: agent: cannot connect to "
 				    "'nosuch:///x'"));
+	/* and no log file left behind */
+	unlink("/tmp/mvagent-nolog.json");
+	assert_int_equal(memvisor("agent --connect nosuch:///x --once "
+				  "--json-log /tmp/mvagent-nolog.json",
+				  err, sizeof err),
+			 2);
+	assert_int_equal(access("/tmp/mvagent-nolog.json", F_OK), -1);
 	assert_int_equal(memvisor("agent --interval 0", err, sizeof err), 2);
 	assert_int_equal(lines_in(err), 1);
 	assert_non_null(strstr(err, "--interval"));
