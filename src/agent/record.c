@@ -329,19 +329,24 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 			 strerror(errno));
 		return -2;
 	}
-	char host[64] = "host";
+	char host[64] = "host", pattern[4096];
+	side_path(o->output, "*.csv", pattern, sizeof pattern);
 	gethostname(host, sizeof host - 1);
 	fprintf(f,
 		"<?xml version=\"1.0\"?>\n"
 		"<!-- memvisor record: %d guests, %" PRIu64
-		" s from %s; series in %s-*.csv -->\n"
+		" s from %s; series in %s -->\n"
 		"<scenario name=\"recorded\" seed=\"1\" duration=\"%" PRIu64
-		"s\">\n"
+		"s\" stats-interval=\"%" PRIu64 "ms\">\n"
 		"  <host name=\"%s\">\n"
 		"    <memory unit=\"KiB\">%" PRIu64 "</memory>\n"
 		"  </host>\n",
 		r->ng, dur_s, o->uri ? o->uri : "libvirt's default URI",
-		base_name(o->output), dur_s, host, r->total_kib);
+		base_name(pattern), dur_s,
+		(uint64_t)(o->interval_ns >= MV_NS_PER_MS
+				   ? o->interval_ns / MV_NS_PER_MS
+				   : 1),
+		host, r->total_kib);
 	for (int k = 0; k < r->ng; k++) {
 		const struct rguest *g = &r->g[k];
 		if (!g->n)

@@ -483,6 +483,21 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	mv_scenario_free(sc);
 	snprintf(args, sizeof args, "run --duration 1s %s/host.xml", dir);
 	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	/* simulated beside measured: the replay's balloon is the one the
+	 * test driver's guest had (8 GiB - 2 GiB current = 6144 MiB) */
+	char bin[4096], cmd[8192];
+	mvt_memvisor_bin(bin, sizeof bin);
+	snprintf(cmd, sizeof cmd,
+		 "MEMVISOR=%s scripts/agent-compare.py %s/host.xml %s/csv > "
+		 "%s/table.md",
+		 bin, dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof path, "%s/table.md", dir);
+	char *table = mvt_slurp(path, &n);
+	assert_non_null(table);
+	assert_non_null(strstr(table, "| test | "));
+	assert_non_null(strstr(table, "| 6144.0 | 6144.0 | 0.0 (0%) |"));
+	free(table);
 	mvt_rm_tree(dir);
 	free(dir);
 }
