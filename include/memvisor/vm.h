@@ -462,6 +462,16 @@ void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns);
 double mv_vm_active_fraction(const struct mv_vm *vm);
 /* The same in pages (of the configured size): esxtop's ACTV. */
 uint64_t mv_vm_active_estimate(const struct mv_vm *vm);
+/*
+ * The estimator alone, for a sampler whose touched / n the caller measures
+ * another way (memvisor agent: the Referenced pages of a QEMU process's
+ * guest RAM). mv_active_fold ends a period whose touched fraction was f;
+ * mv_active_estimate is the estimate from the averages and the current
+ * period's touched / n (n = 0: no current count, the averages alone). Only
+ * cfg's gains, n, touched and the averages are used.
+ */
+void mv_active_fold(struct mv_active_sampler *a, double f);
+double mv_active_estimate(const struct mv_active_sampler *a);
 /* Free the sampler's page list (mv_vm_destroy does it). */
 void mv_vm_active_free(struct mv_vm *vm);
 

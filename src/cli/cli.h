@@ -32,6 +32,13 @@ void mv_cli_dommemstat_help(FILE *f);
 int mv_cli_analyze(int argc, char **argv);
 void mv_cli_analyze_help(FILE *f);
 
+/* `memvisor agent ...` and `memvisor record ...` (agent.c, over
+ * src/agent); argv[0] is the command's name. */
+int mv_cli_agent(int argc, char **argv);
+void mv_cli_agent_help(FILE *f);
+int mv_cli_record(int argc, char **argv);
+void mv_cli_record_help(FILE *f);
+
 /* `memvisor mmu ...`; argv[0] is "mmu". */
 int mv_cli_mmu(int argc, char **argv);
 void mv_cli_mmu_help(FILE *f);

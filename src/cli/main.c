@@ -36,6 +36,13 @@ static void main_help(FILE *f)
 	      "                    what page sharing (KSM, ESX) and "
 	      "compression would\n"
 	      "                    save on memory dumps and live processes\n"
+	      "  agent             manage a libvirt host's running guests "
+	      "with this\n"
+	      "                    policy: balloon targets and KSM, live\n"
+	      "  record --connect URI --duration T -o FILE\n"
+	      "                    a scenario of a libvirt host's guests and "
+	      "what they\n"
+	      "                    used, for `run` to replay\n"
 	      "  help [COMMAND]    show help for memvisor or for COMMAND\n"
 	      "\n"
 	      "Options:\n"
@@ -102,6 +109,14 @@ static int help_command(int argc, char **argv)
 		mv_cli_analyze_help(stdout);
 		return MV_EXIT_OK;
 	}
+	if (strcmp(argv[1], "agent") == 0) {
+		mv_cli_agent_help(stdout);
+		return MV_EXIT_OK;
+	}
+	if (strcmp(argv[1], "record") == 0) {
+		mv_cli_record_help(stdout);
+		return MV_EXIT_OK;
+	}
 	if (strcmp(argv[1], "help") == 0) {
 		main_help(stdout);
 		return MV_EXIT_OK;
@@ -148,6 +163,10 @@ int main(int argc, char **argv)
 		return finish(mv_cli_mmu(argc - 1, argv + 1));
 	if (strcmp(cmd, "analyze") == 0)
 		return finish(mv_cli_analyze(argc - 1, argv + 1));
+	if (strcmp(cmd, "agent") == 0)
+		return finish(mv_cli_agent(argc - 1, argv + 1));
+	if (strcmp(cmd, "record") == 0)
+		return finish(mv_cli_record(argc - 1, argv + 1));
 	if (strcmp(cmd, "dommemstat") == 0)
 		return finish(mv_cli_dommemstat(argc - 1, argv + 1));
 	if (cmd[0] == '-' && cmd[1] != '\0') {

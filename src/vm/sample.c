@@ -113,7 +113,11 @@ static void draw_untouched(struct mv_vm *vm)
 /* Fold the period just ended into the averages. */
 static void end_period(struct mv_active_sampler *a)
 {
-	double f = a->n ? (double)a->touched / (double)a->n : 0.0;
+	mv_active_fold(a, a->n ? (double)a->touched / (double)a->n : 0.0);
+}
+
+void mv_active_fold(struct mv_active_sampler *a, double f)
+{
 	if (a->periods == 0) {
 		/* no history: start both averages at the first figure rather
 		 * than at zero, which would read as "idle" for many periods */
@@ -162,17 +166,23 @@ void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns)
 	start_period(vm, end);
 }
 
-double mv_vm_active_fraction(const struct mv_vm *vm)
+double mv_active_estimate(const struct mv_active_sampler *a)
 {
-	const struct mv_active_sampler *a = &vm->active;
-	if (a->n == 0)
-		return 0.0;
-	double cur = (double)a->touched / (double)a->n;
+	double cur = a->n ? (double)a->touched / (double)a->n : 0.0;
 	if (a->periods == 0)
 		return cur; /* only this period's count exists yet */
-	double with_cur = a->fast + a->cfg.fast_gain * (cur - a->fast);
 	double m = a->slow > a->fast ? a->slow : a->fast;
+	if (a->n == 0)
+		return m;
+	double with_cur = a->fast + a->cfg.fast_gain * (cur - a->fast);
 	return with_cur > m ? with_cur : m;
+}
+
+double mv_vm_active_fraction(const struct mv_vm *vm)
+{
+	if (vm->active.n == 0)
+		return 0.0;
+	return mv_active_estimate(&vm->active);
 }
 
 uint64_t mv_vm_active_estimate(const struct mv_vm *vm)
