@@ -103,12 +103,22 @@ security_driver = "none"
 EOF
 fi
 
-# 3. daemons: start each only if none runs, record the ones we start
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# 3. daemons: start each only if none runs, record the ones we start; one
+# set-up at a time (two tests starting together would both start libvirtd)
+mkdir -p /run/memvisor-kvm
+exec 8>/run/memvisor-kvm/setup.lock
+flock -w 120 8 || die "another kvm-setup.sh held /run/memvisor-kvm/setup.lock for 120 s"
+# is a process named $1 running? (/proc, not pgrep: procps may be absent)
+running() {
+	for c in /proc/[0-9]*/comm; do
+		[ "$(cat "$c" 2>/dev/null)" = "$1" ] && return 0
+	done
+	return 1
+}
 start() { # NAME PIDFILE-THE-DAEMON-WRITES
 	running "$1" && return 0
 	rm -f "$2"
-	"$1" -d || die "'$1 -d' failed (see /var/log/libvirt or run '$1' in the foreground)"
+	"$1" -d 8>&- || die "'$1 -d' failed (see /var/log/libvirt or run '$1' in the foreground)"
 	i=0
 	while [ ! -s "$2" ] && [ $i -lt 50 ]; do
 		sleep 0.1
@@ -121,6 +131,8 @@ start() { # NAME PIDFILE-THE-DAEMON-WRITES
 }
 start virtlogd /var/run/virtlogd.pid
 start libvirtd /var/run/libvirtd.pid
+
+exec 8>&-
 
 # 4. wait for the connection
 i=0

@@ -19,6 +19,7 @@
 #                             the guest's oom_kill counter); 0 when none
 #   kvm_pid NAME              the QEMU process's PID
 #   kvm_rss NAME              the QEMU process's RSS (KiB, /proc/PID/status)
+#   kvm_cpu NAME              the QEMU process's CPU seconds (user + system)
 #   kvm_can_memlock           true where <hard_limit> can work (libvirt sets
 #                             the QEMU's RLIMIT_MEMLOCK to it)
 #   ok MSG / bad MSG / note MSG   results; kvm_finish exits 0 or 1
@@ -26,6 +27,7 @@
 # kvm_on_exit if defined (e.g. to restore KSM), and stops only the daemons
 # kvm-setup.sh started for this test (by PID, from its pid file).
 # Guests' console logs are in $KVM_DIR, kept when a check failed.
+# MV_KVM_TYPE=kvm runs the guests with KVM instead of TCG (default qemu).
 
 KVM_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 KVM_URI=qemu:///system
@@ -91,7 +93,7 @@ kvm_start() {
 	n=$1
 	shift
 	d=$(kvm_dom "$n")
-	"$KVM_ROOT/tests/kvm/mkdomain.sh" --name "$d" --guest "$KVM_GUEST" --log "$(kvm_log "$n")" "$@" \
+	"$KVM_ROOT/tests/kvm/mkdomain.sh" --name "$d" --type "${MV_KVM_TYPE:-qemu}" --guest "$KVM_GUEST" --log "$(kvm_log "$n")" "$@" \
 		>"$KVM_DIR/$n.xml" || return 1
 	echo "$d" >>"$KVM_DIR/guests"
 	now >"$KVM_DIR/$n.t0"
@@ -143,6 +145,10 @@ kvm_oom() {
 
 kvm_pid() { cat "/run/libvirt/qemu/$(kvm_dom "$1").pid" 2>/dev/null; }
 kvm_rss() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$(kvm_pid "$1")/status"; }
+# CPU seconds (user + system) the QEMU process has used
+kvm_cpu() {
+	awk -v h="$(getconf CLK_TCK)" '{ printf "%.1f\n", ($14 + $15) / h }' "/proc/$(kvm_pid "$1")/stat"
+}
 
 # can this host raise RLIMIT_MEMLOCK (libvirt does so for <hard_limit>)?
 kvm_can_memlock() { sh -c 'ulimit -l unlimited' 2>/dev/null; }

@@ -11,14 +11,17 @@
 #     --soft-limit MIB, --hard-limit MIB, --min-guarantee MIB
 #                         <memtune>; QEMU refuses min_guarantee (docs/agent.md)
 #     --shares N          memvisor's shares, in <metadata>:
-#         <mv:memvisor xmlns:mv="https://memvisor.dev/xmlns/1">
-#           <mv:shares>N</mv:shares></mv:memvisor>
+#         <mv:memvisor xmlns:mv="NS"><mv:shares>N</mv:shares></mv:memvisor>
+#                         NS is $MV_SHARES_NS, default
+#                         https://memvisor.dev/xmlns/1 (virsh metadata
+#                         DOMAIN NS prints <memvisor><shares>N</shares>...)
 #     --stats-period S    <memballoon><stats period=S> (2)
 # The serial console (ttyS0) goes to FILE; the guest has no disk, network,
 # USB or graphics. Bad arguments: one line, exit 2.
 set -u
 name="" guest="" log="" mem=512 cur="" cmdline="" vcpus=1 type=qemu
 soft="" hard="" ming="" shares="" period=2
+ns=${MV_SHARES_NS:-https://memvisor.dev/xmlns/1}
 usage() {
 	echo "mkdomain: $1 (usage: mkdomain.sh --name NAME --guest DIR --log FILE [--memory MIB] ...)" >&2
 	exit 2
@@ -57,7 +60,7 @@ echo "<domain type='$type'>"
 echo "  <name>$name</name>"
 if [ -n "$shares" ]; then
 	echo "  <metadata>"
-	echo "    <mv:memvisor xmlns:mv=\"https://memvisor.dev/xmlns/1\"><mv:shares>$shares</mv:shares></mv:memvisor>"
+	echo "    <mv:memvisor xmlns:mv=\"$ns\"><mv:shares>$shares</mv:shares></mv:memvisor>"
 	echo "  </metadata>"
 fi
 echo "  <memory unit='MiB'>$mem</memory>"

@@ -12,7 +12,7 @@ t_all=$(now)
 kvm_start g --memory $MIB --cmdline "mv.work=idle mv.period=1" || { bad "virsh create failed"; exit 1; }
 if boot=$(kvm_wait_boot g 90); then
 	ok "guest booted in $boot s (dommemstat has every field, console says boot done)"
-	note "boot time (virsh create to all dommemstat fields) $boot s"
+	note "boot time (virsh create to all dommemstat fields) $boot s; QEMU CPU time by then $(kvm_cpu g) s; guest uptime at its 'boot done' $(grep -a '^mv: boot done' "$(kvm_log g)" | sed 's/.* t=\([0-9]*\) .*/\1/') s"
 else
 	bad "guest did not boot within 90 s"
 	tail -5 "$(kvm_log g)"

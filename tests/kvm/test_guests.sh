@@ -11,7 +11,7 @@
 kvm_init guests
 WS=200
 STOP=${MV_GUESTS_STOP:-50}
-NS=https://memvisor.dev/xmlns/1
+NS=${MV_SHARES_NS:-https://memvisor.dev/xmlns/1}
 t_all=$(now)
 
 # libvirt sets the QEMU's RLIMIT_MEMLOCK to a hard_limit: where that cannot
