@@ -23,7 +23,8 @@
 #   kvm_can_memlock           true where <hard_limit> can work (libvirt sets
 #                             the QEMU's RLIMIT_MEMLOCK to it)
 #   ok MSG / bad MSG / note MSG   results; kvm_finish exits 0 or 1
-# The EXIT trap destroys every guest this test started, runs the test's own
+# The EXIT trap destroys every guest this test started (and kills, by PID, a
+# QEMU of ours that libvirt could not destroy), runs the test's own
 # kvm_on_exit if defined (e.g. to restore KSM), and stops only the daemons
 # kvm-setup.sh started for this test (by PID, from its pid file).
 # Guests' console logs are in $KVM_DIR, kept when a check failed.
@@ -56,6 +57,17 @@ kvm_cleanup() {
 			$V domstate "$g" >/dev/null 2>&1 && $V destroy "$g" >/dev/null 2>&1
 		done <"$KVM_DIR/guests"
 	fi
+	# a QEMU that libvirt could not destroy (libvirtd down): by its PID
+	for f in "$KVM_DIR"/*.qemupid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f")
+		n=$(basename "$f" .qemupid)
+		# still that guest's QEMU (its command line names the domain)?
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "guest=$(kvm_dom "$n"),"; then
+			kill "$p"
+			echo "note: killed QEMU $p ($n): libvirt did not destroy it"
+		fi
+	done
 	command -v kvm_on_exit >/dev/null 2>&1 && kvm_on_exit
 	MV_KVM_PIDFILE=$KVM_DIR/daemons.pids "$KVM_ROOT/scripts/kvm-setup.sh" --stop
 	if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then
@@ -97,7 +109,8 @@ kvm_start() {
 		>"$KVM_DIR/$n.xml" || return 1
 	echo "$d" >>"$KVM_DIR/guests"
 	now >"$KVM_DIR/$n.t0"
-	$V create "$KVM_DIR/$n.xml" >/dev/null
+	$V create "$KVM_DIR/$n.xml" >/dev/null || return 1
+	kvm_pid "$n" >"$KVM_DIR/$n.qemupid"
 }
 
 kvm_stat() {
