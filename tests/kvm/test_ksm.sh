@@ -4,8 +4,9 @@
 # reaches thousands within a minute, and the two QEMU processes' own
 # /proc/PID/ksm_merging_pages say the merged pages are theirs. Every KSM
 # setting the test changes is saved first and put back on any way out.
-# KSM is system-wide: the test holds /run/memvisor-kvm/ksm.lock (flock) so
-# that no other KSM-using test of ours runs at the same time.
+# KSM is system-wide: the test holds /run/memvisor-ksm.lock (flock) from
+# saving the settings to restoring them, as tests/image/test_process.c's KSM
+# check does, so that no two of our KSM-changing tests interleave.
 # Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib.sh"
 KSM=/sys/kernel/mm/ksm
@@ -25,9 +26,8 @@ kvm_on_exit() {
 
 kvm_init ksm
 [ -w $KSM/run ] || skip "no writable $KSM/run (kernel without KSM, or not root)"
-mkdir -p /run/memvisor-kvm
-exec 9>/run/memvisor-kvm/ksm.lock
-flock -w 300 9 || skip "another KSM test held /run/memvisor-kvm/ksm.lock for 300 s"
+exec 9>/run/memvisor-ksm.lock
+flock -w 300 9 || skip "another KSM test held /run/memvisor-ksm.lock for 300 s"
 t_all=$(now)
 
 kvm_start a --cmdline "mv.work=idle" || { bad "virsh create a failed"; exit 1; }
