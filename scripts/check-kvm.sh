@@ -19,7 +19,11 @@ finish() {
 	rc=$?
 	trap - EXIT INT TERM
 	"$root/scripts/kvm-setup.sh" --stop | sed 's/^/check-kvm: /'
-	[ "$rc" -eq 0 ] && rm -rf "$state"
+	if [ "$rc" -eq 0 ]; then
+		rm -rf "$state"
+	else
+		echo "check-kvm: each test's output kept in $state"
+	fi
 	exit "$rc"
 }
 trap finish EXIT

@@ -95,7 +95,8 @@ if [ ! -f /etc/libvirt/qemu.conf ]; then
 	cat >/etc/libvirt/qemu.conf <<'EOF'
 # Written by memvisor's scripts/kvm-setup.sh (libvirt-daemon-system, which
 # ships the commented default, is not installed). QEMU runs unprivileged as
-# libvirt-qemu; libvirt chowns each guest's kernel, initrd and log to it.
+# libvirt-qemu; libvirt chowns a guest's kernel and initrd to it while the
+# guest runs and opens the console log itself.
 # No AppArmor/SELinux profiles are installed, so no MAC driver.
 user = "libvirt-qemu"
 group = "libvirt-qemu"
