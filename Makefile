@@ -7,6 +7,7 @@
 #   bench-scale  the demo and examples/scale/ in children under RSS and
 #          wall caps (bench/bench_scale.c; BENCH_SCALE, BENCH_RSS_CAP,
 #          BENCH_WALL_CAP, BENCH_DURATION)
+#   check-kvm  end-to-end tests with real QEMU guests through libvirt
 #   check-svg  render the SVG charts in headless chromium (installs it)
 #   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
@@ -56,7 +57,7 @@ BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 LIB     := $(BUILD)/libmemvisor.a
 BIN     := $(BUILD)/memvisor
 
-.PHONY: all deps demo check test asan bench bench-scale clean format check-svg fuzz fuzz-build
+.PHONY: all deps demo check check-kvm test asan bench bench-scale clean format check-svg fuzz fuzz-build
 .SECONDARY:
 
 all: $(LIB) $(BIN)
@@ -103,6 +104,13 @@ check test: all $(TESTBIN)
 
 check-svg: all
 	@./scripts/check-svg-browser.sh $(BUILD)
+
+# The end-to-end tests with real QEMU guests through libvirt (tests/kvm/;
+# docs/agent.md, "Real guests for the tests"): sets up and starts libvirtd
+# (scripts/kvm-setup.sh), runs each tests/kvm/test_*.sh, stops what it
+# started. "check-kvm: SKIPPED: <reason>" where libvirtd or QEMU cannot run.
+check-kvm: all
+	@MV_BUILD=$(BUILD) ./scripts/check-kvm.sh
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \

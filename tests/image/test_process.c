@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -504,10 +505,18 @@ static void test_a_kernel_thread_has_no_user_memory(void **state)
  * the test; cmocka then runs the teardown; a signal or exit runs the same
  * restore (it only uses calls safe in a signal handler).
  */
+/*
+ * KSM's settings are one per system: every test of ours that changes them
+ * (this one, tests/kvm/test_ksm.sh) holds this lock from saving them to
+ * putting them back, so that two never interleave (A saves, B saves A's,
+ * A restores, B puts A's back: KSM left running).
+ */
+#define MV_KSM_LOCK "/run/memvisor-ksm.lock"
 static const char *const ksm_knobs[] = {"pages_to_scan", "sleep_millisecs",
 					"smart_scan", "run"};
 #define NKNOBS (sizeof ksm_knobs / sizeof ksm_knobs[0])
 static struct {
+	int lock_fd; /* MV_KSM_LOCK held from the save to the restore, or 0 */
 	int saved;
 	char value[NKNOBS][32];
 	uint64_t base_merged; /* pages_shared + pages_sharing before */
@@ -597,6 +606,27 @@ static void ksm_restore(void)
 	for (size_t k = 0; k < NKNOBS; k++) /* run last */
 		sys_write(ksm_knobs[k], ksm.value[k]);
 	ksm.saved = 0;
+	if (ksm.lock_fd > 0) {
+		close(ksm.lock_fd); /* releases the lock */
+		ksm.lock_fd = 0;
+	}
+}
+
+/* Take MV_KSM_LOCK, waiting up to 5 minutes; 0 or -1. */
+static int ksm_lock(void)
+{
+	int fd = open(MV_KSM_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 3000; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			ksm.lock_fd = fd;
+			return 0;
+		}
+		sleep_ms(100);
+	}
+	close(fd);
+	return -1;
 }
 
 static void ksm_on_signal(int sig)
@@ -823,6 +853,11 @@ static void test_prediction_matches_the_kernel_s_ksm(void **state)
 	const char *why = ksm_skip_reason();
 	if (why) {
 		printf("SKIP: KSM comparison: %s\n", why);
+		skip();
+	}
+	if (ksm_lock() != 0) {
+		printf("SKIP: KSM comparison: another test held " MV_KSM_LOCK
+		       " for 5 minutes\n");
 		skip();
 	}
 	double t0 = mv_wall_s();
