@@ -828,6 +828,8 @@ static inline int scan_candidate(const struct mv_pme *e)
 
 /* How far past a candidate the scanner looks for the next one. */
 #define LOOKAHEAD 64
+/* How many pages ahead a hinted page's hint slot is prefetched. */
+#define HINT_AHEAD 8
 
 /*
  * Scan up to n candidate pages from the scan position; with to_lap_end,
@@ -872,6 +874,15 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					continue;
 				}
 				idle = 0;
+				/* an unchanged hinted page costs the probe of
+				 * its hint (page_hash): a cache miss in a
+				 * large table, started a few pages early */
+				if (g + HINT_AHEAD < end &&
+				    (pmap[g + HINT_AHEAD].flags & AUX_HINT))
+					__builtin_prefetch(
+						&s->tab[pmap[g + HINT_AHEAD]
+								.cksum &
+							s->mask]);
 				/* the interval model's writes since the last
 				 * look happen before the bytes are read */
 				if (g != ag)
