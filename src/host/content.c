@@ -52,59 +52,27 @@ mv_desc_t mv_desc_version(mv_desc_t d, uint64_t v)
 }
 
 /*
- * xoshiro256** seeded through splitmix64: the same outputs as core.h's
- * mv_rng_seed and mv_rng_next, on a state held in the generator's own
- * locals. Through a struct mv_rng whose address went to mv_rng_seed, the
- * compiler had to assume that every store into the page could change the
- * state, so each output reloaded and stored all of it: half of the time
- * a page took (tests/host/test_frames.c checks the bytes against
- * mv_rng's).
+ * The generator's mv_rng, seeded as mv_rng_seed does (splitmix64) but
+ * inline and returned by value: its address never leaves the generator,
+ * so the compiler keeps the state in registers. Seeded through
+ * mv_rng_seed, whose call took its address, every store into the page
+ * might have changed it, and each output reloaded and stored all of it:
+ * half of the time a page took. tests/host/test_frames.c checks the
+ * bytes against mv_rng_seed's.
  */
-struct xo {
-	uint64_t s0, s1, s2, s3;
-};
-
-static inline struct xo xo_seed(uint64_t seed)
+static inline struct mv_rng rng_at(uint64_t seed)
 {
 	const uint64_t g = 0x9e3779b97f4a7c15ull; /* mv_rng_seed's step */
-	struct xo x = {mv_mix64(seed), mv_mix64(seed + g),
-		       mv_mix64(seed + 2 * g), mv_mix64(seed + 3 * g)};
-	return x;
+	struct mv_rng r = {{mv_mix64(seed), mv_mix64(seed + g),
+			    mv_mix64(seed + 2 * g), mv_mix64(seed + 3 * g)}};
+	return r;
 }
 
-static inline uint64_t xo_next(struct xo *x)
-{
-	uint64_t result = mv_rotl64(x->s1 * 5, 7) * 9;
-	uint64_t t = x->s1 << 17;
-	x->s2 ^= x->s0;
-	x->s3 ^= x->s1;
-	x->s1 ^= x->s2;
-	x->s0 ^= x->s3;
-	x->s2 ^= t;
-	x->s3 = mv_rotl64(x->s3, 45);
-	return result;
-}
-
-/* mv_rng_below's draw (Lemire's, without modulo bias). */
-static inline uint64_t xo_below(struct xo *x, uint64_t n)
-{
-	__uint128_t m = (__uint128_t)xo_next(x) * n;
-	uint64_t l = (uint64_t)m;
-	if (mv_unlikely(l < n)) {
-		uint64_t t = -n % n;
-		while (l < t) {
-			m = (__uint128_t)xo_next(x) * n;
-			l = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
-}
-
-static inline void fill_random(uint8_t *page, struct xo *x, size_t off,
+static inline void fill_random(uint8_t *page, struct mv_rng *r, size_t off,
 			       size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v = xo_next(x);
+		uint64_t v = mv_rng_next(r);
 		memcpy(page + off + i, &v, 8);
 	}
 }
@@ -112,15 +80,15 @@ static inline void fill_random(uint8_t *page, struct xo *x, size_t off,
 /* Blocks are random with probability 1 - c, else a copy of an earlier one. */
 static void fill_blocks(uint8_t *page, uint64_t seed, double c)
 {
-	struct xo x = xo_seed(seed);
+	struct mv_rng r = rng_at(seed);
 	uint64_t thresh = (uint64_t)(c * 18446744073709551615.0);
-	fill_random(page, &x, 0, BLOCK);
+	fill_random(page, &r, 0, BLOCK);
 	for (size_t b = 1; b < NBLOCKS; b++) {
-		if (c > 0 && xo_next(&x) <= thresh) {
-			size_t from = (size_t)xo_below(&x, b);
+		if (c > 0 && mv_rng_next(&r) <= thresh) {
+			size_t from = (size_t)mv_rng_below(&r, b);
 			memcpy(page + b * BLOCK, page + from * BLOCK, BLOCK);
 		} else {
-			fill_random(page, &x, b * BLOCK, BLOCK);
+			fill_random(page, &r, b * BLOCK, BLOCK);
 		}
 	}
 }
@@ -137,8 +105,8 @@ static void fill_blocks(uint8_t *page, uint64_t seed, double c)
 static void fill_profile_blocks(uint8_t *page, uint64_t key, int r)
 {
 	for (int b = 0; b < r; b++) {
-		struct xo x = xo_seed(mv_mix64(key ^ 0x9f0f11e5ull) +
-				      (uint64_t)b);
+		struct mv_rng x = rng_at(mv_mix64(key ^ 0x9f0f11e5ull) +
+					 (uint64_t)b);
 		fill_random(page, &x, (size_t)b * BLOCK, BLOCK);
 	}
 	memset(page + (size_t)r * BLOCK, 0, MV_PAGE_SIZE - (size_t)r * BLOCK);
@@ -188,7 +156,7 @@ static void fill_profile(uint8_t *page, uint64_t key, int want)
 
 void mv_content_fill(uint8_t *page, mv_desc_t d)
 {
-	struct xo x;
+	struct mv_rng x;
 	enum mv_desc_class c = mv_desc_class(d);
 	/* the class salts the seed: two classes never share a stream */
 	uint64_t seed = mv_mix64(mv_desc_key(d) ^ ((uint64_t)c << 56));
@@ -208,7 +176,7 @@ void mv_content_fill(uint8_t *page, mv_desc_t d)
 		fill_blocks(page, seed, mv_desc_param(d) / 64.0);
 		return;
 	case MV_DESC_RANDOM:
-		x = xo_seed(seed);
+		x = rng_at(seed);
 		fill_random(page, &x, 0, MV_PAGE_SIZE);
 		return;
 	case MV_DESC_PROFILE:
