@@ -38,7 +38,12 @@ const char *mv_page_state_name(enum mv_page_state s);
 /* Per-page flags. */
 enum {
 	MV_PME_ACCESSED = 1u << 0, /* touched in the current active window */
-	MV_PME_DIRTY = 1u << 1,    /* written since the last sharing scan */
+	MV_PME_DIRTY = 1u << 1,    /* content may have changed since the last
+				      sharing scan: every guest write, and
+				      every other change of its bytes
+				      (mv_vm_content_changed). Page sharing
+				      trusts a hash it stored only while
+				      this is clear (src/reclaim/share.c) */
 	MV_PME_SAMPLED = 1u << 2,  /* in the active-memory sample (policy) */
 	MV_PME_LARGE = 1u << 3,    /* backed by part of a 2 MiB mapping */
 	MV_PME_PINNED = 1u << 4,   /* never reclaimed (hugetlbfs-style) */
@@ -370,6 +375,18 @@ static inline void mv_vm_observe(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	if (mv_unlikely(vm->on_observe != NULL))
 		vm->on_observe(vm->rate_ctx, vm, gppn);
+}
+
+/*
+ * Page gppn's bytes changed without a guest write the vm layer noted: the
+ * balloon took the page (it comes back as zeros), the MMU's walker set
+ * accessed or dirty bits in a guest page table through the EPT. Sets
+ * MV_PME_DIRTY, as a write does. Every path that changes a guest page's
+ * content goes through a write access (mv_vm_note_access) or this.
+ */
+static inline void mv_vm_content_changed(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	vm->pmap[gppn].flags |= MV_PME_DIRTY;
 }
 
 /* Record that the guest finished writing gppn (updates the checksum). */

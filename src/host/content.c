@@ -51,7 +51,25 @@ mv_desc_t mv_desc_version(mv_desc_t d, uint64_t v)
 	return mv_desc_make(mv_desc_class(d), mv_desc_param(d), key);
 }
 
-static void fill_random(uint8_t *page, struct mv_rng *r, size_t off, size_t n)
+/*
+ * The generator's mv_rng, seeded as mv_rng_seed does (splitmix64) but
+ * inline and returned by value: its address never leaves the generator,
+ * so the compiler keeps the state in registers. Seeded through
+ * mv_rng_seed, whose call took its address, every store into the page
+ * might have changed it, and each output reloaded and stored all of it:
+ * half of the time a page took. tests/host/test_frames.c checks the
+ * bytes against mv_rng_seed's.
+ */
+static inline struct mv_rng rng_at(uint64_t seed)
+{
+	const uint64_t g = 0x9e3779b97f4a7c15ull; /* mv_rng_seed's step */
+	struct mv_rng r = {{mv_mix64(seed), mv_mix64(seed + g),
+			    mv_mix64(seed + 2 * g), mv_mix64(seed + 3 * g)}};
+	return r;
+}
+
+static inline void fill_random(uint8_t *page, struct mv_rng *r, size_t off,
+			       size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t v = mv_rng_next(r);
@@ -60,16 +78,17 @@ static void fill_random(uint8_t *page, struct mv_rng *r, size_t off, size_t n)
 }
 
 /* Blocks are random with probability 1 - c, else a copy of an earlier one. */
-static void fill_blocks(uint8_t *page, struct mv_rng *r, double c)
+static void fill_blocks(uint8_t *page, uint64_t seed, double c)
 {
+	struct mv_rng r = rng_at(seed);
 	uint64_t thresh = (uint64_t)(c * 18446744073709551615.0);
-	fill_random(page, r, 0, BLOCK);
+	fill_random(page, &r, 0, BLOCK);
 	for (size_t b = 1; b < NBLOCKS; b++) {
-		if (c > 0 && mv_rng_next(r) <= thresh) {
-			size_t from = (size_t)mv_rng_below(r, b);
+		if (c > 0 && mv_rng_next(&r) <= thresh) {
+			size_t from = (size_t)mv_rng_below(&r, b);
 			memcpy(page + b * BLOCK, page + from * BLOCK, BLOCK);
 		} else {
-			fill_random(page, r, b * BLOCK, BLOCK);
+			fill_random(page, &r, b * BLOCK, BLOCK);
 		}
 	}
 }
@@ -85,10 +104,10 @@ static void fill_blocks(uint8_t *page, struct mv_rng *r, double c)
  */
 static void fill_profile_blocks(uint8_t *page, uint64_t key, int r)
 {
-	struct mv_rng rng;
 	for (int b = 0; b < r; b++) {
-		mv_rng_seed(&rng, mv_mix64(key ^ 0x9f0f11e5ull) + (uint64_t)b);
-		fill_random(page, &rng, (size_t)b * BLOCK, BLOCK);
+		struct mv_rng x = rng_at(mv_mix64(key ^ 0x9f0f11e5ull) +
+					 (uint64_t)b);
+		fill_random(page, &x, (size_t)b * BLOCK, BLOCK);
 	}
 	memset(page + (size_t)r * BLOCK, 0, MV_PAGE_SIZE - (size_t)r * BLOCK);
 }
@@ -137,7 +156,7 @@ static void fill_profile(uint8_t *page, uint64_t key, int want)
 
 void mv_content_fill(uint8_t *page, mv_desc_t d)
 {
-	struct mv_rng r;
+	struct mv_rng x;
 	enum mv_desc_class c = mv_desc_class(d);
 	/* the class salts the seed: two classes never share a stream */
 	uint64_t seed = mv_mix64(mv_desc_key(d) ^ ((uint64_t)c << 56));
@@ -148,20 +167,17 @@ void mv_content_fill(uint8_t *page, mv_desc_t d)
 			memset(page, 0, MV_PAGE_SIZE);
 			return;
 		}
-		mv_rng_seed(&r, seed);
-		fill_blocks(page, &r, 0.55);
+		fill_blocks(page, seed, 0.55);
 		return;
 	case MV_DESC_APP:
-		mv_rng_seed(&r, seed);
-		fill_blocks(page, &r, 0.45);
+		fill_blocks(page, seed, 0.45);
 		return;
 	case MV_DESC_DATA:
-		mv_rng_seed(&r, seed);
-		fill_blocks(page, &r, mv_desc_param(d) / 64.0);
+		fill_blocks(page, seed, mv_desc_param(d) / 64.0);
 		return;
 	case MV_DESC_RANDOM:
-		mv_rng_seed(&r, seed);
-		fill_random(page, &r, 0, MV_PAGE_SIZE);
+		x = rng_at(seed);
+		fill_random(page, &x, 0, MV_PAGE_SIZE);
 		return;
 	case MV_DESC_PROFILE:
 		fill_profile(page, mv_desc_key(d), (int)mv_desc_param(d));

@@ -1132,6 +1132,7 @@ static int walk_nested(struct mv_mmu *m, uint64_t gva, int write,
 			/* the table page's frame holds bytes from now */
 			((uint64_t *)mv_host_frame_write(m->host,
 							 wh))[i] |= set;
+			mv_vm_content_changed(m->vm, tg);
 			mv_vm_wrote(m->vm, tg);
 		}
 		uint64_t next = (v & MV_PTE_ADDR) >> 12;

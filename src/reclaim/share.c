@@ -12,7 +12,9 @@
  * move the scan position but are not counted in pages_scanned and cost no
  * simulated CPU, as KSM never visits unmapped addresses.
  *
- * For a candidate the scanner hashes its 4 KiB (XXH3-64) and then:
+ * For a candidate the scanner hashes its 4 KiB (XXH3-64), unless it is a
+ * hinted page whose bytes have not changed since its last visit: then its
+ * hint's key is its hash (page_hash). Then:
  *
  *  1. Zero page (use_zero_pages): hash equal to the zero page's and every
  *     byte zero -> drop the frame and map the host's zero frame
@@ -23,7 +25,8 @@
  *     hash from the page's previous visit, MV_PME_SEEN in pme->flags
  *     says there was one. A page seen before whose checksum changed, or
  *     that the guest wrote since (MV_PME_DIRTY, set by the vm layer on
- *     every write and cleared here), is volatile: counted in
+ *     every write and every other change of the page's bytes, cleared
+ *     here), is volatile: counted in
  *     pages_volatile, never offered as a hint and never matched against
  *     hints, because a page that changes between scans would break any
  *     sharing at once. Unlike KSM a page seen for the first time is not
@@ -91,7 +94,9 @@
  * frames_equal: equal descriptors. Since G is a pure function, its hash
  * is too, and the scanner memoises it (see struct desc_memo).
  *
- * Hot path: a page that matches nothing costs one XXH3 of 4 KiB (the
+ * Hot path: a hinted page that has not changed costs one probe sequence
+ * (its hint, found through its cksum) and no hash. A page that matches
+ * nothing costs one XXH3 of 4 KiB (the
  * AVX2/AVX-512 code where the CPU has it), one probe sequence in a table
  * of 16-byte entries (in huge pages, its slot prefetched while the page
  * before is visited: see scan_pages) and a hint insertion; no allocation
@@ -238,6 +243,10 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 	s->hash = fn ? fn : default_hash();
 	s->zero_hash = s->hash(mv_host_frame(s->host, MV_ZERO_MPN));
 	memset(s->memo, 0, MEMO_ENTRIES * sizeof *s->memo);
+	/* the hashes kept for pages (page_hash) were another function's */
+	for (uint32_t i = 0; i < s->nvms; i++)
+		for (mv_gppn_t g = 0; g < s->vms[i]->npages; g++)
+			mv_vm_content_changed(s->vms[i], g);
 }
 
 /*
@@ -556,21 +565,67 @@ static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
 	return 0;
 }
 
-/* Remove page (vi, g)'s own hint, found through its cksum. */
+/* Slot of page (vi, g)'s own hint, found through its cksum (the low 32
+ * bits of the hint's hash are its home bucket), or -1. */
+static int64_t hint_slot(const struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
+			 const struct mv_pme *e)
+{
+	for (uint64_t i = e->cksum & s->mask; s->tab[i].meta != META_EMPTY;
+	     i = (i + 1) & s->mask) {
+		const struct share_entry *t = &s->tab[i];
+		if (t->meta == (META_HINT | vi) && t->ref == g &&
+		    (uint32_t)t->hash == e->cksum)
+			return (int64_t)i;
+	}
+	return -1;
+}
+
+/* Remove page (vi, g)'s own hint. */
 static void hint_remove_own(struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
 			    struct mv_pme *e)
 {
-	uint64_t i = e->cksum & s->mask;
-	while (s->tab[i].meta != META_EMPTY) {
-		const struct share_entry *t = &s->tab[i];
-		if (t->meta == (META_HINT | vi) && t->ref == g &&
-		    (uint32_t)t->hash == e->cksum) {
-			tab_remove(s, i);
-			break;
-		}
-		i = (i + 1) & s->mask;
-	}
+	int64_t i = hint_slot(s, vi, g, e);
+	if (i >= 0)
+		tab_remove(s, (uint64_t)i);
 	e->flags &= (uint8_t)~AUX_HINT;
+}
+
+/*
+ * The hash of page (vi, g)'s 4096 bytes, as frame_hash would compute it.
+ *
+ * Memoisation of a pure function, per page: the hash depends on the bytes
+ * alone. A hinted page's hint holds the hash of its bytes at its last
+ * visit: a visit leaves MV_PME_HINT set only under the hash it computed
+ * (a changed page's old hint is removed first, an unchanged page's hint
+ * is its own), and every later drop of the hint clears the flag. Its
+ * MV_PME_DIRTY is clear only if its bytes have not changed since that
+ * visit: the visit clears it, and every path that changes a guest page's
+ * bytes sets it (a write access through mv_vm_note_access: guest writes,
+ * new descriptors and versions, COW and take-over, the interval model's
+ * writes at mv_vm_observe; mv_vm_content_changed: the balloon, the MMU's
+ * accessed and dirty bits; mv_share_set_hash for every page, as the
+ * function changes). Paths that move a page without changing its bytes
+ * (swap and compression out and in, a frame turned BYTES) leave it. So a
+ * page with MV_PME_SEEN and MV_PME_HINT and without MV_PME_DIRTY hashes
+ * to its hint's key, and its bytes are neither materialised nor hashed
+ * again. This decides only what the page is looked up under, as ESX's
+ * hint hash tells its scanner a page has not changed since its last
+ * look: every merge still follows a compare of the real bytes
+ * (frames_equal), and a page that changed is hashed in full.
+ * tests/reclaim/test_share.c changes a page on each path and checks that
+ * it is hashed again.
+ */
+static uint64_t page_hash(struct mv_sharer *s, uint32_t vi,
+			  const struct mv_vm *vm, mv_gppn_t g)
+{
+	const struct mv_pme *e = &vm->pmap[g];
+	if ((e->flags & (AUX_SEEN | AUX_HINT | MV_PME_DIRTY)) ==
+	    (AUX_SEEN | AUX_HINT)) {
+		int64_t i = hint_slot(s, vi, g, e);
+		if (i >= 0)
+			return s->tab[i].hash;
+	}
+	return frame_hash(s, e->mpn);
 }
 
 /* ---- merging ------------------------------------------------------------ */
@@ -773,6 +828,8 @@ static inline int scan_candidate(const struct mv_pme *e)
 
 /* How far past a candidate the scanner looks for the next one. */
 #define LOOKAHEAD 64
+/* How many pages ahead a hinted page's hint slot is prefetched. */
+#define HINT_AHEAD 8
 
 /*
  * Scan up to n candidate pages from the scan position; with to_lap_end,
@@ -817,13 +874,23 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					continue;
 				}
 				idle = 0;
+				/* an unchanged hinted page costs the probe of
+				 * its hint (page_hash): a cache miss in a
+				 * large table, started a few pages early */
+				if (g + HINT_AHEAD < end &&
+				    (pmap[g + HINT_AHEAD].flags & AUX_HINT))
+					__builtin_prefetch(
+						&s->tab[pmap[g + HINT_AHEAD]
+								.cksum &
+							s->mask]);
 				/* the interval model's writes since the last
 				 * look happen before the bytes are read */
 				if (g != ag)
 					mv_vm_observe(vm, g);
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
-						     : frame_hash(s, e->mpn);
+						     : page_hash(s, s->cur_vm,
+								 vm, g);
 				uint64_t a = g + 1, stop = g + LOOKAHEAD;
 				if (stop > end)
 					stop = end;
@@ -833,7 +900,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					mv_vm_observe(vm, a);
 					ag = a;
 					am = pmap[a].mpn;
-					ah = frame_hash(s, am);
+					ah = page_hash(s, s->cur_vm, vm, a);
 					__builtin_prefetch(
 						&s->tab[ah & s->mask]);
 				}
@@ -1003,17 +1070,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 			if (rc || !(e->flags & AUX_HINT))
 				continue;
 			/* the page's hint must be where its cksum says */
-			int found = 0;
-			for (uint64_t i = e->cksum & s->mask;
-			     s->tab[i].meta != META_EMPTY;
-			     i = (i + 1) & s->mask) {
-				const struct share_entry *t = &s->tab[i];
-				if (t->meta == (META_HINT | vi) &&
-				    t->ref == g &&
-				    (uint32_t)t->hash == e->cksum)
-					found = 1;
-			}
-			if (!found)
+			if (hint_slot(s, vi, g, e) < 0)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, vm->cfg.name,
 					"page %llu is marked as hinted but the "

@@ -286,6 +286,7 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 			b->discard(b->ctx, vm, gppn);
 	}
 	mv_pmap_set(vm, gppn, MV_PS_BALLOONED, 0);
+	mv_vm_content_changed(vm, gppn); /* its bytes are gone */
 	if (vm->expect)
 		vm->expect[gppn] = mv_zero_page_hash();
 }

@@ -814,6 +814,109 @@ test_check_finds_a_written_sharing_frame_and_an_unknown_one(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/* ---- the hash kept for an unchanged page --------------------------------- */
+
+static uint64_t hash_calls;
+
+static uint64_t counting_hash(const void *page)
+{
+	hash_calls++;
+	return mv_page_hash(page);
+}
+
+/* Calls of the hash function during one full scan. */
+static uint64_t hashes_in_a_lap(struct mv_sharer *s)
+{
+	uint64_t before = hash_calls;
+	full_scans(s, 1);
+	return hash_calls - before;
+}
+
+/* The page of `seed` with its last 3/4 zero: LZ4 fits it in the cache. */
+static void write_quarter(struct mv_vm *vm, mv_gppn_t g, uint64_t seed)
+{
+	uint8_t *p = mv_vm_access_bytes(vm, g, 1);
+	assert_non_null(p);
+	make_page(p, seed);
+	memset(p + MV_PAGE_SIZE / 4, 0, MV_PAGE_SIZE / 4 * 3);
+	mv_vm_wrote(vm, g);
+}
+
+/*
+ * A hinted page whose bytes did not change is looked up under its hint's
+ * hash without hashing it again; every path that changes its bytes makes
+ * the scanner hash it again: a stale hash would leave a ballooned page
+ * that came back as zeros private, and a page rewritten to equal another
+ * one unshared.
+ */
+static void
+test_the_scanner_hashes_a_page_again_only_when_its_bytes_changed(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[1] = {vm_verified(h, "a", 8, 0)};
+	struct mv_vm *vm = vms[0];
+	struct mv_zcache *z;
+	struct mv_error err = {0};
+	mvt_ok(mv_zcache_create(vm, 4 * MV_PAGE_SIZE, NULL, &z, &err), &err,
+	       "mv_zcache_create");
+	for (mv_gppn_t g = 0; g < 6; g++)
+		write_quarter(vm, g, 1 + g);
+	struct mv_sharer *s = sharer(h, vms, 1, NULL);
+	mv_share_set_hash(s, counting_hash);
+	assert_int_equal(hashes_in_a_lap(s), 6);
+	assert_int_equal(hashes_in_a_lap(s), 0); /* all hinted, unchanged */
+
+	/* a guest write: hashed when volatile, hashed again when hinted */
+	write_quarter(vm, 0, 100);
+	assert_int_equal(hashes_in_a_lap(s), 1);
+	assert_int_equal(hashes_in_a_lap(s), 1);
+	assert_int_equal(hashes_in_a_lap(s), 0);
+
+	/* compressed and read back: the same bytes in another frame keep
+	 * their hash */
+	int st;
+	mvt_ok(mv_zcache_out(z, 1, &st, &err), &err, "mv_zcache_out");
+	assert_int_equal(st, MV_PS_COMPRESSED);
+	assert_non_null(mv_vm_access(vm, 1, 0));
+	assert_int_equal(vm->pmap[1].state, MV_PS_PRIVATE);
+	assert_int_equal(hashes_in_a_lap(s), 0);
+
+	/* generated content written by the guest: a descriptor never seen */
+	assert_non_null(mv_vm_access(vm, 3, 1));
+	mv_vm_set_desc(vm, 3, mv_desc_make(MV_DESC_DATA, 32, 4242));
+	assert_int_equal(hashes_in_a_lap(s), 1);
+
+	/* the balloon took page 2; read again, it is zeros: a zero page */
+	mv_vm_balloon_page(vm, 2);
+	assert_non_null(mv_vm_access(vm, 2, 0));
+	full_scans(s, 1);
+	assert_int_equal(vm->pmap[2].state, MV_PS_ZERO);
+
+	/* page 4 rewritten with page 5's bytes: volatile once, then shared */
+	write_quarter(vm, 4, 6);
+	full_scans(s, 2);
+	assert_int_equal(vm->pmap[4].state, MV_PS_SHARED);
+	assert_int_equal(vm->pmap[5].state, MV_PS_SHARED);
+	assert_int_equal(vm->pmap[4].mpn, vm->pmap[5].mpn);
+
+	/* another hash function: no kept hash holds, every page is hashed */
+	mv_share_set_hash(s, counting_hash);
+	uint64_t private = vm->count[MV_PS_PRIVATE];
+	assert_int_equal(private, 3); /* pages 0, 1 and 3 */
+	assert_int_equal(hashes_in_a_lap(s), private);
+	/* volatile, so not hinted: hashed again, page 3's descriptor
+	 * through the memo */
+	assert_int_equal(hashes_in_a_lap(s), private - 1);
+	assert_int_equal(hashes_in_a_lap(s), 0);
+	assert_books(s, vms, 1);
+	mvt_ok(mv_zcache_check(z, &err), &err, "mv_zcache_check");
+	mv_share_destroy(s);
+	mv_zcache_destroy(z);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
 /* ---- a long randomized run ---------------------------------------------- */
 
 #define NPAT 12
@@ -925,6 +1028,8 @@ int main(void)
 			test_pages_with_equal_hashes_but_different_bytes_are_never_shared),
 		cmocka_unit_test(
 			test_a_page_changed_behind_its_hint_is_never_shared),
+		cmocka_unit_test(
+			test_the_scanner_hashes_a_page_again_only_when_its_bytes_changed),
 		cmocka_unit_test(
 			test_pages_written_between_scans_are_volatile_and_not_hinted),
 		cmocka_unit_test(
