@@ -274,7 +274,12 @@ static void test_run_svg(void **state)
 	one_error_line(&o, "--svg");
 }
 
-/* tmux on a private server (-L) so a user's sessions are never touched. */
+/* tmux on a private server (-L) so a user's sessions are never touched;
+ * a new one for each session (tmux_server++), since a server just told to
+ * exit may still hold its socket when the next session starts ("server
+ * exited unexpectedly"). */
+static int tmux_server;
+
 static int tmux(const char *fmt, ...)
 {
 	char args[2048], cmd[4096];
@@ -282,7 +287,8 @@ static int tmux(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "tmux -L mvtest%d %s", (int)getpid(), args);
+	snprintf(cmd, sizeof cmd, "tmux -L mvtest%d-%d %s", (int)getpid(),
+		 tmux_server, args);
 	return system(cmd);
 }
 
@@ -306,6 +312,7 @@ static int tmux_teardown(void **state)
 {
 	(void)state;
 	tmux("kill-server 2> /dev/null");
+	tmux_server++;
 	return 0;
 }
 
@@ -354,6 +361,7 @@ static void test_run_top_in_tmux(void **state)
 	usleep(100000);
 	mvt_read_file(p, text, sizeof text);
 	tmux("kill-server");
+	tmux_server++;
 	assert_string_equal(text, "0\n");
 	snprintf(p, sizeof p, "%s/report.txt", g_dir);
 	mvt_read_file(p, text, sizeof text);
@@ -396,6 +404,7 @@ static void top_at_width(int width)
 		usleep(50000);
 	usleep(100000);
 	tmux("kill-server");
+	tmux_server++;
 	char p[600], text[64];
 	snprintf(p, sizeof p, "%s/%s", g_dir, name);
 	mvt_read_file(p, text, sizeof text);
