@@ -34,11 +34,28 @@
 
 #include "memvisor/vm.h"
 
+/* Entries are 8 bytes: a VM's slot in 10 bits (a scenario has at most
+ * 1024 VMs) and its count in 22; a VM with more pages than that on one
+ * frame has more than one entry for it (every entry of the frame is
+ * counted, so that changes nothing). */
+#define OWN_VI_BITS 10
+#define OWN_K_BITS 22
+#define OWN_K_MAX ((1u << OWN_K_BITS) - 1)
 struct own_entry {
 	uint32_t mpn; /* 0 (the zero frame, never SHARED): empty */
-	uint32_t vi;  /* the VM's slot in vms[] */
-	uint32_t k;   /* its pages in state SHARED on mpn */
+	uint32_t vk;  /* the VM's slot in vms[] << OWN_K_BITS | its pages
+			 in state SHARED on mpn */
 };
+
+static inline uint32_t own_vi(const struct own_entry *t)
+{
+	return t->vk >> OWN_K_BITS;
+}
+
+static inline uint32_t own_k(const struct own_entry *t)
+{
+	return t->vk & OWN_K_MAX;
+}
 
 struct mv_owners {
 	struct own_entry *tab;
@@ -66,7 +83,8 @@ static void owners_ref(void *ctx, mv_mpn_t mpn, uint32_t from, uint32_t to)
 	mv_u128 d = q_of(to) - q_of(from); /* modulo 2^128: a fall too */
 	for (uint64_t i = home(o, mpn); o->tab[i].mpn; i = (i + 1) & o->mask)
 		if (o->tab[i].mpn == mpn)
-			o->vms[o->tab[i].vi]->shared_acc += d * o->tab[i].k;
+			o->vms[own_vi(&o->tab[i])]
+				->shared_acc += d * own_k(&o->tab[i]);
 }
 
 static int owners_grow(struct mv_owners *o)
@@ -125,19 +143,24 @@ void mv_owners_change(struct mv_vm *vm, mv_mpn_t mpn, int d)
 	uint64_t i = home(o, mpn);
 	for (; o->tab[i].mpn; i = (i + 1) & o->mask) {
 		struct own_entry *t = &o->tab[i];
-		if (t->mpn != mpn || t->vi != vm->owner_slot)
+		if (t->mpn != mpn || own_vi(t) != vm->owner_slot)
 			continue;
-		if (d > 0)
-			t->k++;
-		else if (--t->k == 0)
+		if (d > 0 && own_k(t) == OWN_K_MAX)
+			continue; /* full: another entry */
+		if (d > 0) {
+			t->vk++;
+			return;
+		}
+		t->vk--;
+		if (!own_k(t))
 			owners_remove(o, i);
 		return;
 	}
 	if (d < 0)
 		abort(); /* unmapping a frame the VM was not listed on: a bug */
-	o->tab[i] = (struct own_entry){mpn, vm->owner_slot, 1};
-	/* at most half full: runs stay short */
-	if (++o->n * 2 > o->mask + 1 && owners_grow(o))
+	o->tab[i] = (struct own_entry){mpn, vm->owner_slot << OWN_K_BITS | 1};
+	/* at most two thirds full: runs stay short */
+	if (++o->n * 3 > (o->mask + 1) * 2 && owners_grow(o))
 		abort(); /* out of memory mid-step: no way back */
 }
 
@@ -162,6 +185,8 @@ int mv_owners_attach(struct mv_vm *vm)
 	uint32_t slot = 0;
 	while (slot < o->nvms && o->vms[slot])
 		slot++;
+	if (slot >= 1u << OWN_VI_BITS)
+		return MV_EINVAL; /* more VMs on one host than an entry names */
 	if (slot == o->cap_vms) {
 		uint32_t cap = o->cap_vms ? 2 * o->cap_vms : 8;
 		struct mv_vm **n = realloc(o->vms, cap * sizeof *n);

@@ -72,12 +72,14 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	}
 	/* who maps each sharing frame: consumed memory kept as refcounts
 	 * change (owners.c) */
-	if (mv_owners_attach(vm)) {
+	rc = mv_owners_attach(vm);
+	if (rc) {
 		free(vm->pmap);
 		free(vm);
-		return mv_error_set(err, MV_ENOMEM, cfg->source,
-				    cfg->source_line, "memory",
-				    "cannot allocate the owners table");
+		return mv_error_set(
+			err, rc, cfg->source, cfg->source_line, "memory",
+			rc == MV_EINVAL ? "more than 1024 VMs on one host"
+					: "cannot allocate the owners table");
 	}
 	vm->count[MV_PS_UNTOUCHED] = vm->npages;
 	/* the active-memory sampler runs from the start with ESX's defaults;
