@@ -259,8 +259,12 @@ int mv_guest_uses_interval(const struct mv_guest *g);
 /* With the interval model: the true active set of the window_s seconds
  * up to now_ns, pages seen accessed plus the expected number of the
  * resident others (call before the window's bits are cleared); else 0. */
-double mv_guest_active_pages(const struct mv_guest *g, uint64_t now_ns,
+double mv_guest_active_pages(struct mv_guest *g, uint64_t now_ns,
 			     double window_s);
+/* The same by a walk over every guest page: the reference the sums kept
+ * as pages change are checked against (tests, --verify). */
+double mv_guest_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
+				  double window_s);
 
 /*
  * Run the guest for `dt_ns` of simulated time starting at `now_ns`: every

@@ -160,6 +160,12 @@ struct mv_host {
 	 * mappings they hold, kept as flags and refcounts change, so the
 	 * figures KSM reports (pages_shared, pages_sharing) cost O(1) */
 	uint64_t shared_frames, shared_refs;
+	/* Called when a sharing frame's refcount changes (from, to), by
+	 * mv_host_frame_get and _put: the vm layer's owners table
+	 * (src/vm/owners.c) keeps each VM's consumed memory with it. */
+	void (*ref_hook)(void *ctx, mv_mpn_t mpn, uint32_t from, uint32_t to);
+	void *ref_ctx;
+	struct mv_owners *owners; /* the vm layer's, NULL without VMs */
 };
 
 /* Make mpn a sharing frame (on) or a private one again (off). */

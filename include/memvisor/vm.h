@@ -20,6 +20,8 @@
 #include "memvisor/host.h"
 
 typedef uint64_t mv_gppn_t;
+/* 128-bit unsigned: fixed-point sums of shares (src/vm/owners.c) */
+__extension__ typedef unsigned __int128 mv_u128;
 
 enum mv_page_state {
 	MV_PS_UNTOUCHED = 0, /* never accessed: no frame, reads as zeros */
@@ -219,7 +221,10 @@ struct mv_vm {
 	uint64_t npages;             /* configured size in pages */
 	struct mv_pme *pmap;         /* npages entries */
 	uint64_t count[MV_PS_COUNT]; /* pages per state; sums to npages */
-	uint64_t *shared_bits; /* bit g: pmap[g] is SHARED (mv_pmap_set) */
+	/* consumed's shared part, kept as refcounts change: the sum over
+	 * the SHARED pages of ceil(2^64 / refcount) (src/vm/owners.c) */
+	mv_u128 shared_acc;
+	uint32_t owner_slot; /* the VM's slot in the host's owners table */
 	struct mv_vm_counters ctr;
 	int home_node;
 	int alloc_blocked;         /* set by policy in the low state */
@@ -227,6 +232,15 @@ struct mv_vm {
 
 	/* True active set: pages first touched in the current window. */
 	uint64_t window_accessed;
+	/* The pages whose MV_PME_ACCESSED bit went 0 -> 1 in this window, in
+	 * that order: window_list[0 .. window_accessed) while window_accessed
+	 * <= window_cap, so closing the window (and the interval model's
+	 * active set) visits only them. window_cap grows by doubling up to
+	 * mv_vm_window_cap_max (an eighth of the pages): a window that
+	 * accessed more overflows the list, and is closed by a pass over
+	 * every page. */
+	uint32_t *window_list;
+	uint64_t window_cap;
 	uint64_t active_true; /* pages accessed in the last window */
 	/* Estimated active set: what the hypervisor can know by sampling. */
 	struct mv_active_sampler active;
@@ -277,6 +291,15 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
  * leaves the common case (the equivalent of ESX's trap on a sampled page,
  * whose mapping it invalidated).
  */
+/* The window list is full: grow it (or let it overflow) and add gppn. */
+void mv_vm_window_grow(struct mv_vm *vm, mv_gppn_t gppn);
+
+/* Is the window's list complete (every page accessed in it, listed)? */
+static inline int mv_vm_window_listed(const struct mv_vm *vm)
+{
+	return vm->window_accessed <= vm->window_cap;
+}
+
 static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 				     int write)
 {
@@ -284,8 +307,14 @@ static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 	unsigned f = e->flags;
 	if (mv_unlikely((f & (MV_PME_ACCESSED | MV_PME_SAMPLED)) !=
 			MV_PME_ACCESSED)) {
-		if (!(f & MV_PME_ACCESSED))
+		if (!(f & MV_PME_ACCESSED)) {
+			if (mv_likely(vm->window_accessed < vm->window_cap))
+				vm->window_list[vm->window_accessed] =
+					(uint32_t)gppn;
+			else
+				mv_vm_window_grow(vm, gppn);
 			vm->window_accessed++;
+		}
 		if (f & MV_PME_SAMPLED)
 			vm->active.touched++;
 		f = (f | MV_PME_ACCESSED) & ~(unsigned)MV_PME_SAMPLED;
@@ -460,8 +489,13 @@ uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm);
  * as group "verify") to b, and its pages to b->guest_pages. */
 void mv_vm_books(const struct mv_vm *vm, struct mv_books *b);
 
-/* Close the active window: active_true = pages touched in it; reset. */
+/* Close the active window: active_true = pages touched in it; reset.
+ * Clears the accessed bits of the listed pages, or of every page when
+ * the list overflowed. */
 void mv_vm_close_window(struct mv_vm *vm);
+/* The most entries the window list may grow to: an eighth of the pages
+ * (at most half a byte a page), and at least 64. */
+uint64_t mv_vm_window_cap_max(const struct mv_vm *vm);
 
 /*
  * Set the VM's sampler (size, period, gains) and its seed, and start the
@@ -492,7 +526,28 @@ double mv_active_estimate(const struct mv_active_sampler *a);
 /* Free the sampler's page list (mv_vm_destroy does it). */
 void mv_vm_active_free(struct mv_vm *vm);
 
-/* Figures an operator reads, derived from the pmap (O(pages)). */
+/*
+ * The host's owners table (src/vm/owners.c): which VMs map each sharing
+ * frame, how many times. mv_vm_create attaches the VM, mv_vm_destroy
+ * detaches it (the last one frees the table); mv_pmap_set reports each
+ * page that maps (d = +1) or unmaps (-1) a frame in state SHARED.
+ */
+int mv_owners_attach(struct mv_vm *vm);
+void mv_owners_detach(struct mv_vm *vm);
+void mv_owners_detach_host(struct mv_host *h);
+void mv_owners_change(struct mv_vm *vm, mv_mpn_t mpn, int d);
+/* The table's books (once per host). */
+void mv_owners_books(const struct mv_host *h, struct mv_books *b);
+/* Consumed's shared part: the sum over the VM's shared pages of
+ * 1/refcount, rounded half up (O(1); owners.c says how exact). */
+uint64_t mv_vm_shared_part(const struct mv_vm *vm);
+/* Checks: shared_acc equals its sum recomputed from the pmap (1, else
+ * 0); and the sum of 1/refcount as doubles in page order, the reference
+ * the O(pages) walk used to give. O(pages), for tests and mv_vm_check. */
+int mv_owners_check(const struct mv_vm *vm);
+double mv_vm_shared_part_walk(const struct mv_vm *vm);
+
+/* Figures an operator reads, derived from the state counts (O(1)). */
 struct mv_vm_usage {
 	uint64_t configured; /* pages */
 	uint64_t granted;    /* private + shared + zero: guest pages backed by a

@@ -81,6 +81,8 @@ static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 	g->nkind[old]--;
 	g->nkind[k]++;
 	g->kind[p] = (uint8_t)k;
+	if (g->iv)
+		giv_page_changed(g, p);
 }
 
 static enum gkind kind_of(const struct mv_guest *g, mv_gppn_t p)
@@ -973,10 +975,16 @@ int mv_guest_interval_capable(const struct mv_guest_config *cfg)
 	return 1;
 }
 
-double mv_guest_active_pages(const struct mv_guest *g, uint64_t now_ns,
+double mv_guest_active_pages(struct mv_guest *g, uint64_t now_ns,
 			     double window_s)
 {
 	return g->iv ? giv_active_pages(g, now_ns, window_s) : 0;
+}
+
+double mv_guest_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
+				  double window_s)
+{
+	return g->iv ? giv_active_pages_walk(g, now_ns, window_s) : 0;
 }
 
 int mv_guest_uses_interval(const struct mv_guest *g)

@@ -156,7 +156,12 @@ int giv_referenced(struct mv_guest *g, uint32_t p, int k);
 void giv_hand_passed(struct mv_guest *g, uint32_t p);
 /* The true active set of the window_s seconds up to now_ns, before the
  * window's accessed bits are cleared (interval.c). */
-double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
-			double window_s);
+double giv_active_pages(struct mv_guest *g, uint64_t now_ns, double window_s);
+/* The same by a walk over every page: the reference (tests, --verify). */
+double giv_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
+			     double window_s);
+/* Page p's state, use or owner changed: its part of the active set's
+ * sums is computed again when next asked (set_kind, on_invalidate). */
+void giv_page_changed(struct mv_guest *g, mv_gppn_t p);
 
 #endif

@@ -82,6 +82,41 @@ struct giv_work {
 	uint64_t phase; /* phased: the set events were drawn for */
 };
 
+/* A workload's rates as the active-set sums last saw them: when they
+ * change, its pages' contributions are computed again. */
+struct giv_key {
+	int running;
+	uint64_t phase, ws;
+	double rate, t; /* t: the window's time it ran (Zipf sets only) */
+};
+
+/*
+ * The true active set's sums (giv_active_pages), kept as pages change.
+ * Per guest page, act[p] is what the page adds to the expectation over
+ * resident pages with a rate: 0 (not resident, or no rate); ACT_UNIFORM
+ * | w for a page of a uniform set w (every such page has the same
+ * probability: counted in nuni[w], times that probability when asked);
+ * else the probability 1 - exp(-lambda T) in units of 2^-31 (Zipf sets
+ * and the OS image), summed in zsum. A page whose state, use or owner
+ * changed is marked (dirty bit, dirty list) and computed again when the
+ * set is next asked for (by the list; when more were marked than it
+ * holds, by the bits).
+ */
+#define ACT_UNIFORM 0x80000000u
+#define ACT_SCALE 2147483648.0 /* 2^31 */
+struct giv_act {
+	uint32_t *act;   /* per guest page */
+	uint64_t *dirty; /* bit per guest page: in list[] */
+	uint32_t *list;  /* the marked pages */
+	uint64_t nlist, cap_list;
+	int overflow;  /* a page went unlisted: recompute every page */
+	int built;     /* the sums hold (else recompute every page) */
+	uint64_t zsum; /* sum of the Zipf and OS pages' act */
+	uint64_t nuni[MV_MAX_WORKLOADS];
+	struct giv_key key[MV_MAX_WORKLOADS];
+	double os_t; /* the window the OS pages' act was drawn for */
+};
+
 struct giv {
 	uint64_t step_ns;
 	double dt_s;
@@ -101,6 +136,7 @@ struct giv {
 	uint32_t *passed_ms;
 	struct fire *fire;
 	size_t nfire, cap_fire;
+	struct giv_act a;
 };
 
 /* ---- rates --------------------------------------------------------------- */
@@ -305,6 +341,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	struct giv *iv = g->iv;
 	struct mv_pme *e = &vm->pmap[p];
 	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	giv_page_changed(g, p);
 	switch (e->state) {
 	case MV_PS_PRIVATE:
 		mv_pme_stamp_set(e, (uint64_t)iv->now_s); /* bytes known now */
@@ -724,10 +761,11 @@ int giv_referenced(struct mv_guest *g, uint32_t p, int k)
  * touched it, 1 - exp(-lambda x T), T the window or the time the process
  * ran in it. A page not resident and not seen was not accessed (the
  * access would have faulted). Called before the window's bits are
- * cleared; O(pages), once per window.
+ * cleared. This is the reference, O(pages); giv_active_pages keeps the
+ * same sum as pages change.
  */
-double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
-			double window_s)
+double giv_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
+			     double window_s)
 {
 	const struct mv_pme *pmap = g->vm->pmap;
 	double sum = 0;
@@ -755,6 +793,221 @@ double giv_active_pages(const struct mv_guest *g, uint64_t now_ns,
 	return sum;
 }
 
+/* The part of the window workload wi ran: the window, or less since its
+ * start. */
+static double work_t(const struct mv_guest *g, unsigned wi, uint64_t now_ns,
+		     double window_s)
+{
+	double ran = (double)(now_ns - g->work[wi].cfg.start_ns) / 1e9;
+	return ran < window_s ? ran : window_s;
+}
+
+/* Every page of workload wi's set has the same rate (uniform, usage). */
+static int work_uniform(const struct mv_guest *g, unsigned wi)
+{
+	return !g->iv->w[wi].h || g->work[wi].cfg.kind == MV_WL_USAGE;
+}
+
+/* What page p adds to the sums now (struct giv_act). */
+static uint32_t act_of(const struct mv_guest *g, mv_gppn_t p, uint64_t now_ns,
+		       double window_s)
+{
+	const struct mv_pme *e = &g->vm->pmap[p];
+	if (e->state != MV_PS_PRIVATE && e->state != MV_PS_SHARED &&
+	    e->state != MV_PS_ZERO)
+		return 0;
+	double wr, lam = page_rate(g, p, &wr);
+	if (!(lam > 0))
+		return 0;
+	double t = window_s;
+	if ((g->kind[p] & ~GREF) == GK_ANON) {
+		unsigned wi = g->page[p].owner;
+		if (work_uniform(g, wi))
+			return ACT_UNIFORM | wi;
+		t = work_t(g, wi, now_ns, window_s);
+	}
+	double q = -expm1(-lam * t) * ACT_SCALE + 0.5;
+	if (!(q >= 1))
+		return 0;
+	return q >= ACT_SCALE ? ACT_UNIFORM - 1 : (uint32_t)q;
+}
+
+static void act_add(struct giv_act *a, uint32_t v, int sign)
+{
+	if (v & ACT_UNIFORM)
+		a->nuni[v & ~ACT_UNIFORM] += (uint64_t)(int64_t)sign;
+	else
+		a->zsum += (uint64_t)(int64_t)sign * v;
+}
+
+static void act_update(struct mv_guest *g, mv_gppn_t p, uint64_t now_ns,
+		       double window_s)
+{
+	struct giv_act *a = &g->iv->a;
+	uint32_t v = act_of(g, p, now_ns, window_s);
+	if (v == a->act[p])
+		return;
+	act_add(a, a->act[p], -1);
+	act_add(a, v, +1);
+	a->act[p] = v;
+}
+
+/* The most pages the dirty list holds: a sixteenth of the guest's. */
+static uint64_t act_list_max(const struct mv_guest *g)
+{
+	return g->npages / 16 > 64 ? g->npages / 16 : 64;
+}
+
+void giv_page_changed(struct mv_guest *g, mv_gppn_t p)
+{
+	struct giv_act *a = &g->iv->a;
+	uint64_t bit = 1ull << (p % 64);
+	if (!a->built || (a->dirty[p / 64] & bit))
+		return;
+	a->dirty[p / 64] |= bit;
+	if (a->overflow)
+		return;
+	if (a->nlist == a->cap_list) {
+		uint64_t max = act_list_max(g);
+		uint64_t cap = a->cap_list ? 2 * a->cap_list : 64;
+		if (cap > max)
+			cap = max;
+		uint32_t *n = cap > a->cap_list
+				      ? realloc(a->list, cap * sizeof *n)
+				      : NULL;
+		if (!n) {
+			a->overflow = 1; /* the bits are read instead */
+			return;
+		}
+		a->list = n;
+		a->cap_list = cap;
+	}
+	a->list[a->nlist++] = (uint32_t)p;
+}
+
+static struct giv_key work_key(const struct mv_guest *g, unsigned wi,
+			       uint64_t now_ns, double window_s)
+{
+	const struct gwork *w = &g->work[wi];
+	struct giv_key k = {
+		.running = gwork_running(w, g->now_ns),
+		.phase = w->phase,
+		.ws = w->ws,
+		.rate = w->cfg.rate,
+		.t = work_uniform(g, wi) ? 0 : work_t(g, wi, now_ns, window_s),
+	};
+	return k;
+}
+
+static int key_equal(const struct giv_key *x, const struct giv_key *y)
+{
+	return x->running == y->running && x->phase == y->phase &&
+	       x->ws == y->ws && x->rate == y->rate && x->t == y->t;
+}
+
+/* Bring the sums up to now: every page if they do not hold, else the
+ * marked pages, the pages of each workload whose rates changed, and the
+ * OS image's pages if the window changed. */
+static void act_refresh(struct mv_guest *g, uint64_t now_ns, double window_s)
+{
+	struct giv_act *a = &g->iv->a;
+	if (!a->built) {
+		memset(a->nuni, 0, sizeof a->nuni);
+		a->zsum = 0;
+		for (uint64_t p = 0; p < g->npages; p++) {
+			a->act[p] = act_of(g, p, now_ns, window_s);
+			act_add(a, a->act[p], +1);
+		}
+		for (int i = 0; i < g->nwork; i++)
+			a->key[i] = work_key(g, (unsigned)i, now_ns, window_s);
+		a->os_t = window_s;
+		memset(a->dirty, 0, (g->npages + 63) / 64 * sizeof *a->dirty);
+		a->nlist = 0;
+		a->built = 1;
+		a->overflow = 0;
+		return;
+	}
+	if (!a->overflow) {
+		for (uint64_t i = 0; i < a->nlist; i++) {
+			uint32_t p = a->list[i];
+			a->dirty[p / 64] &= ~(1ull << (p % 64));
+			act_update(g, p, now_ns, window_s);
+		}
+	} else { /* more marked than listed: the marks, a word at a time */
+		for (uint64_t w = 0; w < (g->npages + 63) / 64; w++) {
+			for (uint64_t m = a->dirty[w]; m; m &= m - 1)
+				act_update(g,
+					   w * 64 +
+						   (uint64_t)__builtin_ctzll(m),
+					   now_ns, window_s);
+			a->dirty[w] = 0;
+		}
+	}
+	a->nlist = 0;
+	a->overflow = 0;
+	for (int i = 0; i < g->nwork; i++) {
+		struct giv_key k = work_key(g, (unsigned)i, now_ns, window_s);
+		if (key_equal(&k, &a->key[i]))
+			continue;
+		a->key[i] = k;
+		const struct gproc *pr = &g->proc[i];
+		for (uint64_t v = 0; v < pr->nvpages; v++)
+			if (pr->pte[v] && !(pr->pte[v] & PTE_SWAP))
+				act_update(g, pr->pte[v] - 1, now_ns, window_s);
+	}
+	if (a->os_t != window_s) {
+		a->os_t = window_s;
+		for (uint64_t x = 0; x < g->os_pages; x++)
+			if (g->cache[x])
+				act_update(g, g->cache[x] - 1, now_ns,
+					   window_s);
+	}
+}
+
+/*
+ * giv_active_pages_walk's sum, in O(pages changed): the pages seen
+ * (the vm's window list: every page whose accessed bit was set in the
+ * window) count 1; the resident others their probability, which is the
+ * sums over every resident page with a rate (kept as pages change) less
+ * what the seen ones add to them. The sum differs from the walk's only
+ * by the order of its additions and by rounding each Zipf and OS page's
+ * probability to 2^-32 (at most pages / 2^31 in all). When the window's
+ * list overflowed, the seen pages are found by their accessed bits.
+ */
+double giv_active_pages(struct mv_guest *g, uint64_t now_ns, double window_s)
+{
+	struct giv_act *a = &g->iv->a;
+	const struct mv_vm *vm = g->vm;
+	act_refresh(g, now_ns, window_s);
+	uint64_t nuni[MV_MAX_WORKLOADS];
+	memcpy(nuni, a->nuni, sizeof nuni);
+	uint64_t z = a->zsum;
+	int listed = mv_vm_window_listed(vm);
+	uint64_t n = listed ? vm->window_accessed : g->npages;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t p = listed ? vm->window_list[i] : i;
+		if (!listed && !(vm->pmap[p].flags & MV_PME_ACCESSED))
+			continue;
+		uint32_t v = a->act[p];
+		if (v & ACT_UNIFORM)
+			nuni[v & ~ACT_UNIFORM]--;
+		else
+			z -= v;
+	}
+	double sum = (double)vm->window_accessed + (double)z / ACT_SCALE;
+	for (int i = 0; i < g->nwork; i++) {
+		if (!nuni[i])
+			continue;
+		const struct gwork *w = &g->work[i];
+		double n = w->cfg.kind == MV_WL_USAGE ? (double)w->uset
+						      : (double)w->ws;
+		double lam = w->cfg.rate / n;
+		sum += (double)nuni[i] *
+		       -expm1(-lam * work_t(g, (unsigned)i, now_ns, window_s));
+	}
+	return sum;
+}
+
 /* ---- life -----------------------------------------------------------------
  */
 
@@ -769,7 +1022,12 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 	if (!iv)
 		return MV_ENOMEM;
 	iv->passed_ms = calloc(g->npages, sizeof *iv->passed_ms);
-	if (!iv->passed_ms) {
+	iv->a.act = calloc(g->npages, sizeof *iv->a.act);
+	iv->a.dirty = calloc((g->npages + 63) / 64, sizeof *iv->a.dirty);
+	if (!iv->passed_ms || !iv->a.act || !iv->a.dirty) {
+		free(iv->passed_ms);
+		free(iv->a.act);
+		free(iv->a.dirty);
 		free(iv);
 		return MV_ENOMEM;
 	}
@@ -814,6 +1072,12 @@ void giv_books(const struct mv_guest *g, struct mv_books *b)
 		     iv->cap_over);
 	mv_books_add(b, "guest", "interval.fire", sizeof *iv->fire,
 		     iv->cap_fire);
+	mv_books_add(b, "guest", "interval.active", sizeof *iv->a.act,
+		     g->npages);
+	mv_books_add(b, "guest", "interval.active-dirty", sizeof *iv->a.dirty,
+		     (g->npages + 63) / 64);
+	mv_books_add(b, "guest", "interval.active-list", sizeof *iv->a.list,
+		     iv->a.cap_list);
 }
 
 void giv_destroy(struct giv *iv)
@@ -827,5 +1091,8 @@ void giv_destroy(struct giv *iv)
 	free(iv->over);
 	free(iv->fire);
 	free(iv->passed_ms);
+	free(iv->a.act);
+	free(iv->a.dirty);
+	free(iv->a.list);
 	free(iv);
 }

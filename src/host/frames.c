@@ -169,8 +169,12 @@ void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 	assert(mpn < h->nframes);
 	assert(h->refcount[mpn] > 0 && h->refcount[mpn] < UINT32_MAX);
 	h->refcount[mpn]++;
-	if (h->fflags[mpn] & MV_FRAME_SHARED)
+	if (h->fflags[mpn] & MV_FRAME_SHARED) {
 		h->shared_refs++;
+		if (h->ref_hook)
+			h->ref_hook(h->ref_ctx, mpn, h->refcount[mpn] - 1,
+				    h->refcount[mpn]);
+	}
 }
 
 void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on)
@@ -198,9 +202,14 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 	assert(mpn < h->nframes);
 	assert(h->refcount[mpn] > 0);
 	int shared = h->fflags[mpn] & MV_FRAME_SHARED;
-	if (shared)
+	--h->refcount[mpn];
+	if (shared) {
 		h->shared_refs--;
-	if (--h->refcount[mpn])
+		if (h->ref_hook)
+			h->ref_hook(h->ref_ctx, mpn, h->refcount[mpn] + 1,
+				    h->refcount[mpn]);
+	}
+	if (h->refcount[mpn])
 		return;
 	if (shared)
 		h->shared_frames--;

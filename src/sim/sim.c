@@ -279,8 +279,10 @@ uint64_t mv_sim_free_frames(const struct mv_sim *s)
 void mv_sim_books(const struct mv_sim *s, struct mv_books *b)
 {
 	memset(b, 0, sizeof *b);
-	if (s->host)
+	if (s->host) {
 		mv_host_books(s->host, b);
+		mv_owners_books(s->host, b);
+	}
 	if (s->sharer)
 		mv_share_books(s->sharer, b);
 	for (int i = 0; i < s->nvms; i++) {
@@ -685,12 +687,25 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			/* the interval model: the pages seen accessed plus
 			 * the expected number of the resident others */
 			int iv = mv_guest_uses_interval(s->guest[i]);
-			double x =
-				iv ? mv_guest_active_pages(
-					     s->guest[i], s->now_ns,
-					     (double)s->sc->active_window_ns /
-						     1e9)
-				   : 0;
+			double win = (double)s->sc->active_window_ns / 1e9;
+			double x = iv ? mv_guest_active_pages(s->guest[i],
+							      s->now_ns, win)
+				      : 0;
+			/* verifying: the sums kept as pages change agree
+			 * with the walk over every page (rounding aside) */
+			if (iv && s->verify) {
+				double r = mv_guest_active_pages_walk(
+					s->guest[i], s->now_ns, win);
+				if (fabs(x - r) >
+				    1e-6 + (double)vm->npages / 2147483648.0)
+					return mv_error_set(
+						err, MV_EINVAL, NULL, 0,
+						vm->cfg.name,
+						"active set %.6f pages, the "
+						"walk over the pages says "
+						"%.6f",
+						x, r);
+			}
 			mv_vm_close_window(vm);
 			if (iv)
 				vm->active_true = (uint64_t)llround(x);

@@ -70,15 +70,16 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 				    cfg->source_line, "memory",
 				    "cannot allocate the pmap");
 	}
-	/* which pages are shared, a bit each: mv_vm_usage sums 1/refcount
-	 * over these without reading every entry */
-	vm->shared_bits = calloc((vm->npages + 63) / 64, sizeof(uint64_t));
-	if (!vm->shared_bits) {
+	/* who maps each sharing frame: consumed memory kept as refcounts
+	 * change (owners.c) */
+	rc = mv_owners_attach(vm);
+	if (rc) {
 		mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 		free(vm);
-		return mv_error_set(err, MV_ENOMEM, cfg->source,
-				    cfg->source_line, "memory",
-				    "cannot allocate the pmap");
+		return mv_error_set(
+			err, rc, cfg->source, cfg->source_line, "memory",
+			rc == MV_EINVAL ? "more than 1024 VMs on one host"
+					: "cannot allocate the owners table");
 	}
 	vm->count[MV_PS_UNTOUCHED] = vm->npages;
 	/* the active-memory sampler runs from the start with ESX's defaults;
@@ -86,7 +87,7 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	struct mv_active_config ac;
 	mv_active_config_default(&ac);
 	if (mv_vm_active_configure(vm, &ac, mv_mix64((uint64_t)id), 0)) {
-		free(vm->shared_bits);
+		mv_owners_detach(vm);
 		mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 		free(vm);
 		return mv_error_set(err, MV_ENOMEM, cfg->source,
@@ -106,11 +107,14 @@ void mv_vm_destroy(struct mv_vm *vm)
 		return;
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		struct mv_pme *e = &vm->pmap[g];
+		if (e->state == MV_PS_SHARED)
+			mv_owners_change(vm, e->mpn, -1);
 		if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
 			mv_host_frame_put(vm->host, e->mpn);
 	}
+	mv_owners_detach(vm);
 	mv_vm_active_free(vm);
-	free(vm->shared_bits);
+	free(vm->window_list);
 	mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 	free(vm->expect);
 	free(vm);
@@ -160,8 +164,10 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		vm->host->refcount[mpn_or_slot] > 0));
 	vm->count[e->state]--;
 	vm->count[st]++;
-	if ((e->state == MV_PS_SHARED) != (st == MV_PS_SHARED))
-		vm->shared_bits[gppn / 64] ^= 1ull << (gppn % 64);
+	if (e->state == MV_PS_SHARED)
+		mv_owners_change(vm, e->mpn, -1);
+	if (st == MV_PS_SHARED)
+		mv_owners_change(vm, mpn_or_slot, +1);
 	e->state = (uint8_t)st;
 	e->mpn = mpn_or_slot;
 	if (vm->on_invalidate)
@@ -291,12 +297,45 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 		vm->expect[gppn] = mv_zero_page_hash();
 }
 
+uint64_t mv_vm_window_cap_max(const struct mv_vm *vm)
+{
+	if (vm->npages > UINT32_MAX)
+		return 0; /* a page number needs more than an entry's 32 bits */
+	return vm->npages / 8 > 64 ? vm->npages / 8 : 64;
+}
+
+void mv_vm_window_grow(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	/* only a complete list grows: once a page went unlisted, the window
+	 * is closed by the full pass whatever comes after */
+	if (vm->window_accessed != vm->window_cap)
+		return;
+	uint64_t max = mv_vm_window_cap_max(vm);
+	if (vm->window_cap >= max)
+		return; /* overflow */
+	uint64_t cap = vm->window_cap ? 2 * vm->window_cap : 64;
+	if (cap > max)
+		cap = max;
+	uint32_t *n = realloc(vm->window_list, cap * sizeof *n);
+	if (!n)
+		return; /* overflow: the full pass, no harm done */
+	vm->window_list = n;
+	vm->window_cap = cap;
+	vm->window_list[vm->window_accessed] = (uint32_t)gppn;
+}
+
 void mv_vm_close_window(struct mv_vm *vm)
 {
+	if (mv_vm_window_listed(vm)) {
+		for (uint64_t i = 0; i < vm->window_accessed; i++)
+			vm->pmap[vm->window_list[i]]
+				.flags &= (uint8_t)~MV_PME_ACCESSED;
+	} else {
+		for (mv_gppn_t g = 0; g < vm->npages; g++)
+			vm->pmap[g].flags &= (uint8_t)~MV_PME_ACCESSED;
+	}
 	vm->active_true = vm->window_accessed;
 	vm->window_accessed = 0;
-	for (mv_gppn_t g = 0; g < vm->npages; g++)
-		vm->pmap[g].flags &= (uint8_t)~MV_PME_ACCESSED;
 }
 
 void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u)
@@ -310,19 +349,9 @@ void mv_vm_usage(const struct mv_vm *vm, struct mv_vm_usage *u)
 		     vm->count[MV_PS_BALLOONED];
 	u->active_true = vm->active_true;
 	/* consumed: a private frame counts whole, a shared frame 1/refcount,
-	 * the zero frame nothing (esxtop: consumed = GRANT - SHRDSVD) */
-	double shared_part = 0;
-	uint64_t nw = vm->count[MV_PS_SHARED] ? (vm->npages + 63) / 64 : 0;
-	for (uint64_t w = 0; w < nw; w++) {
-		/* the shared pages in ascending order, as a walk of the pmap
-		 * would add them: the same sum to the last bit */
-		for (uint64_t m = vm->shared_bits[w]; m; m &= m - 1) {
-			mv_gppn_t g = w * 64 + (uint64_t)__builtin_ctzll(m);
-			shared_part += 1.0 /
-				       vm->host->refcount[vm->pmap[g].mpn];
-		}
-	}
-	u->consumed = vm->count[MV_PS_PRIVATE] + (uint64_t)(shared_part + 0.5);
+	 * the zero frame nothing (esxtop: consumed = GRANT - SHRDSVD); the
+	 * shared part kept as refcounts change (owners.c) */
+	u->consumed = vm->count[MV_PS_PRIVATE] + mv_vm_shared_part(vm);
 	u->shared_saved = u->granted - u->consumed;
 }
 
@@ -356,12 +385,6 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					    "page %llu: bad state %u",
 					    (unsigned long long)g, e->state);
 		count[e->state]++;
-		if ((e->state == MV_PS_SHARED) !=
-		    !!(vm->shared_bits[g / 64] >> (g % 64) & 1))
-			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
-					    "page %llu: shared bit disagrees "
-					    "with its state",
-					    (unsigned long long)g);
 		const uint8_t *bytes = NULL;
 		switch (e->state) {
 		case MV_PS_PRIVATE:
@@ -439,6 +462,10 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					mv_page_state_name(e->state));
 		}
 	}
+	if (!mv_owners_check(vm))
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "the shared part of consumed memory "
+				    "disagrees with the pmap's refcounts");
 	for (int s = 0; s < MV_PS_COUNT; s++)
 		if (count[s] != vm->count[s])
 			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
@@ -461,8 +488,8 @@ void mv_vm_books(const struct mv_vm *vm, struct mv_books *b)
 {
 	b->guest_pages += vm->npages;
 	mv_books_add(b, "hypervisor", "vm.pmap", sizeof *vm->pmap, vm->npages);
-	mv_books_add(b, "hypervisor", "vm.shared_bits", sizeof(uint64_t),
-		     (vm->npages + 63) / 64);
+	mv_books_add(b, "hypervisor", "vm.window-list", sizeof *vm->window_list,
+		     vm->window_cap);
 	/* mv_vm_active_configure allocates at least one entry */
 	mv_books_add(b, "hypervisor", "vm.active-sample",
 		     sizeof *vm->active.sample,

@@ -80,7 +80,21 @@ static void test_books_match_hand_computed_sizes(void **state)
 	assert_true(live > 4096 / 4 && live <= 4096 * 3 / 4);
 	expect(&b, "hypervisor", "share.vms", 8, 8);
 	expect(&b, "hypervisor", "vm.pmap", 12, 8192);
-	expect(&b, "hypervisor", "vm.shared_bits", 8, 2 * 4096 / 64);
+	/* the window lists: grown by doubling from 64 to what a window
+	 * accessed, at most an eighth of the pages */
+	uint64_t wl = s->vm[0]->window_cap + s->vm[1]->window_cap;
+	assert_true(s->vm[0]->window_cap <= 512 &&
+		    s->vm[1]->window_cap <= 512 && wl >= 2 * 64);
+	expect(&b, "hypervisor", "vm.window-list", 4, wl);
+	/* the owners table: (frame, VM) pairs of shared pages, at most
+	 * two thirds full, from 1024 entries; 8 slots for VMs */
+	const struct mv_books_item *own = mv_books_find(&b, "hypervisor",
+							"vm.owners");
+	assert_non_null(own);
+	assert_int_equal(own->elem, 8);
+	assert_true(own->count >= 1024 && (own->count & (own->count - 1)) == 0);
+	assert_true(sh.pages_sharing <= own->count * 2 / 3);
+	expect(&b, "hypervisor", "vm.owner-vms", 8, 8);
 	expect(&b, "hypervisor", "vm.active-sample", 8, 200);
 	expect(&b, "hypervisor", "swap.free-stack", 4, 0);
 	expect(&b, "hypervisor", "swap.desc", 8, 0);
@@ -113,10 +127,11 @@ static void test_books_match_hand_computed_sizes(void **state)
 	       3 * 2);
 	assert_null(mv_books_find(&b, "mmu", "mmu.tlb"));
 
-	/* refcount, fflags, free stacks, table, share.vms, pmap, shared
-	 * bits, sample; swap bitmaps; host descriptors; extent counters */
+	/* refcount, fflags, free stacks, table, share.vms, pmap, window
+	 * lists, owners, sample; swap bitmaps; host descriptors; extent
+	 * counters */
 	uint64_t hyp = 65540 + 16385 + 4 * stack_hw + 65536 + 64 + 98304 +
-		       1024 + 1600 + 784 + 32 + 131080 + 48;
+		       4 * wl + own->bytes + 64 + 1600 + 784 + 32 + 131080 + 48;
 	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
 	uint64_t guest = 8192 + 32768 + 65536 + 4104 + 8192;
 	assert_int_equal(mv_books_bytes(&b, "guest"), guest);

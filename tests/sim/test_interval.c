@@ -255,6 +255,73 @@ static void test_invariants_hold_in_the_interval_model(void **st)
 	mv_sim_destroy(s);
 }
 
+/* Every kind of set whose rates move (a usage set growing and shrinking
+ * each second, a phased set, a Zipf set starting late, a leak that
+ * stops) and the OS image's pages, under host pressure without a
+ * balloon: the hypervisor swaps and compresses. */
+static const char *moving =
+	"<scenario name='moving' seed='5' duration='8s' step='10ms' "
+	"stats-interval='1s' active-window='2s'>"
+	" <host><memory unit='MiB'>28</memory></host>"
+	" <vm count='2'>"
+	"  <domain type='kvm'><name>v</name><memory unit='MiB'>40</memory>"
+	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"    <mv:guest os='linux' image='debian-12' image-size='4MiB' "
+	"os-rate='2k' swap='32MiB'/>"
+	"   </mv:memvisor></metadata>"
+	"   <devices><memballoon model='none'/></devices></domain>"
+	"  <workload kind='usage' file='traces/bitbrains/2013-7/8.csv' "
+	"format='bitbrains' size='32MiB' rate='5k' speedup='600'/>"
+	"  <workload kind='steady' dist='zipf' size='8MiB' rate='20k' "
+	"write-ratio='0.3' start='3s'/>"
+	"  <workload kind='phased' size='2MiB' region='8MiB' phase='1s' "
+	"rate='10k'/>"
+	"  <workload kind='leak' size='1MiB' rate='1k' leak='2MiB' "
+	"stop='5s'/>"
+	" </vm>"
+	"</scenario>";
+
+/* The true active set the interval model keeps as pages change equals,
+ * after every step (the window not closed yet), the walk over every
+ * page it replaces, to rounding; and it is what the windows close on. */
+static void test_active_set_kept_equals_the_walk(void **st)
+{
+	(void)st;
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(moving, "moving.xml", "examples", &sc,
+				       &err),
+	       &err, "mv_scenario_load_string");
+	sc->access_model = MV_MODEL_INTERVAL;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
+	assert_int_equal(s->interval_guests, 2);
+	double win = (double)sc->active_window_ns / 1e9;
+	int steps = 0;
+	double seen = 0;
+	while (s->now_ns < sc->duration_ns) {
+		mvt_ok(mv_sim_step(s, &err), &err, "mv_sim_step");
+		for (int i = 0; i < s->nvms; i++) {
+			double x = mv_guest_active_pages(s->guest[i], s->now_ns,
+							 win);
+			double r = mv_guest_active_pages_walk(s->guest[i],
+							      s->now_ns, win);
+			if (fabs(x - r) >
+			    1e-6 + (double)s->vm[i]->npages / 2147483648.0)
+				fail_msg("step %d vm %d: kept %.6f, walk %.6f",
+					 steps, i, x, r);
+			seen += x;
+		}
+		steps++;
+	}
+	assert_true(seen > 1000);
+	/* the host paged guest pages out and in behind the guests' backs */
+	assert_true(s->vm[0]->ctr.faults[MV_FAULT_SWAPIN] +
+			    s->vm[0]->ctr.faults[MV_FAULT_DECOMPRESS] >
+		    100);
+	mv_sim_destroy(s);
+}
+
 /* Same seed, same run: every sample, every page's bytes, and the text
  * report byte for byte. */
 static void test_two_interval_runs_are_identical(void **st)
@@ -378,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants_hold_in_the_interval_model),
+		cmocka_unit_test(test_active_set_kept_equals_the_walk),
 		cmocka_unit_test(test_two_interval_runs_are_identical),
 		cmocka_unit_test(test_events_past_the_end_change_nothing),
 		cmocka_unit_test(test_auto_is_exact_for_small_runs),

@@ -294,6 +294,186 @@ static void test_usage_counts_shared_frames_fractionally(void **state)
 	mv_host_destroy(h);
 }
 
+/* vm's private page g now maps sharing frame m, as page sharing merges */
+static void merge_into(struct mv_vm *vm, mv_gppn_t g, mv_mpn_t m)
+{
+	mv_mpn_t old = vm->pmap[g].mpn;
+	mv_host_frame_get(vm->host, m);
+	mv_pmap_set(vm, g, MV_PS_SHARED, m);
+	mv_host_frame_put(vm->host, old);
+}
+
+/* Consumed's shared part, sum of k / r over each frame a VM maps k times
+ * at refcount r, rounded half up, computed exactly (refcounts <= 8 here:
+ * 840 is a multiple of each). */
+static uint64_t exact_shared_part(const struct mv_vm *vm)
+{
+	uint64_t num = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		if (vm->pmap[g].state == MV_PS_SHARED) {
+			uint32_t r = vm->host->refcount[vm->pmap[g].mpn];
+			assert_true(r >= 1 && r <= 8);
+			num += 840 / r;
+		}
+	return (2 * num + 840) / (2 * 840);
+}
+
+static void assert_shared_parts(struct mv_vm **vm, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!vm[i])
+			continue;
+		assert_true(mv_owners_check(vm[i]));
+		assert_int_equal(mv_vm_check(vm[i], NULL), 0);
+		assert_int_equal(mv_vm_shared_part(vm[i]),
+				 exact_shared_part(vm[i]));
+	}
+}
+
+/* A VM's shared part moves when another VM maps or unmaps its frames,
+ * and a half rounds up (refcount 2: 1/2; 2 of 4: 1/2). */
+static void test_shared_part_follows_other_vms_refcounts(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm[3];
+	for (int i = 0; i < 3; i++) {
+		vm[i] = mvt_vm(h, "v", 1, i);
+		for (mv_gppn_t g = 0; g < 4; g++)
+			mv_vm_access_bytes(vm[i], g, 1);
+	}
+	mv_mpn_t m = vm[0]->pmap[0].mpn;
+	mv_host_frame_set_shared(h, m, 1);
+	mv_pmap_set(vm[0], 0, MV_PS_SHARED, m);
+	assert_int_equal(mv_vm_shared_part(vm[0]), 1); /* 1/1 */
+	for (mv_gppn_t g = 0; g < 3; g++)
+		merge_into(vm[1], g, m);
+	merge_into(vm[2], 0, m);
+	assert_int_equal(h->refcount[m], 5);
+	assert_shared_parts(vm, 3);
+	assert_int_equal(mv_vm_shared_part(vm[0]), 0); /* 1/5 */
+	assert_int_equal(mv_vm_shared_part(vm[1]), 1); /* 3/5 */
+	/* a copy-on-write in vm 1: 4 left, vm 1 holds 2/4, a tie */
+	mv_vm_access_bytes(vm[1], 1, 1);
+	assert_int_equal(h->refcount[m], 4);
+	assert_shared_parts(vm, 3);
+	assert_int_equal(mv_vm_shared_part(vm[1]), 1);
+	assert_int_equal(mv_vm_shared_part(vm[2]), 0);
+	/* vm 1 gone: vm 0 and vm 2 hold 1/2 each */
+	mv_vm_destroy(vm[1]);
+	vm[1] = NULL;
+	assert_shared_parts(vm, 3);
+	assert_int_equal(mv_vm_shared_part(vm[0]), 1);
+	assert_int_equal(mv_vm_shared_part(vm[2]), 1);
+	/* the balloon takes vm 2's page: vm 0 alone on the frame */
+	mv_vm_balloon_page(vm[2], 0);
+	assert_shared_parts(vm, 3);
+	assert_int_equal(mv_vm_shared_part(vm[2]), 0);
+	mv_vm_destroy(vm[0]);
+	mv_vm_destroy(vm[2]);
+	assert_null(h->owners); /* the last VM freed the table */
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+}
+
+/* Random merges, copy-on-write breaks, balloon and sharing frames
+ * taken over, over 4 VMs and 8 frames: every VM's shared part stays
+ * exact after every change, whatever the order of changes. */
+static void test_shared_part_stays_exact_under_random_changes(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm[4];
+	for (int i = 0; i < 4; i++)
+		vm[i] = mvt_vm(h, "v", 1, i);
+	mv_mpn_t frame[8] = {0};
+	struct mv_rng r;
+	mv_rng_seed(&r, 12);
+	for (int step = 0; step < 4000; step++) {
+		struct mv_vm *v = vm[mv_rng_below(&r, 4)];
+		mv_gppn_t g = mv_rng_below(&r, 32);
+		int f = (int)(mv_rng_below(&r, 8));
+		struct mv_pme *e = &v->pmap[g];
+		switch (mv_rng_below(&r, 4)) {
+		case 0: /* merge a private page into frame f (or make it f) */
+			if (!mv_vm_access_bytes(v, g, 1))
+				break;
+			if (!frame[f] || !h->refcount[frame[f]] ||
+			    !(h->fflags[frame[f]] & MV_FRAME_SHARED)) {
+				frame[f] = e->mpn;
+				mv_host_frame_set_shared(h, e->mpn, 1);
+				mv_pmap_set(v, g, MV_PS_SHARED, e->mpn);
+			} else if (h->refcount[frame[f]] < 8) {
+				merge_into(v, g, frame[f]);
+			}
+			break;
+		case 1: /* a write: copy-on-write or take-over */
+			mv_vm_access_bytes(v, g, 1);
+			break;
+		case 2:
+			if (e->state == MV_PS_SHARED)
+				mv_vm_balloon_page(v, g);
+			break;
+		default: /* a read: nothing moves */
+			mv_vm_access_bytes(v, g, 0);
+			break;
+		}
+		if (step % 16 == 0)
+			assert_shared_parts(vm, 4);
+	}
+	assert_shared_parts(vm, 4);
+	for (int i = 0; i < 4; i++)
+		mv_vm_destroy(vm[i]);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+}
+
+/* Closing a window clears the accessed bits of the pages listed in it;
+ * past the list's bound (64 pages here) the window overflows
+ * and is closed by a pass over every page, and the next window lists
+ * again. */
+static void test_window_list_clears_listed_pages_and_overflows(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 1, 0); /* 256 pages */
+	assert_int_equal(mv_vm_window_cap_max(vm), 64);
+	for (mv_gppn_t g = 0; g < 64; g++)
+		mv_vm_access_bytes(vm, (g * 37) % 256, 0);
+	assert_true(mv_vm_window_listed(vm));
+	assert_int_equal(vm->window_cap, 64);
+	for (uint64_t i = 0; i < 64; i++)
+		assert_int_equal(vm->window_list[i], (i * 37) % 256);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 64);
+	for (mv_gppn_t g = 0; g < 256; g++)
+		assert_false(vm->pmap[g].flags & MV_PME_ACCESSED);
+	/* 200 pages: the list stops at 64 and the window overflows */
+	for (mv_gppn_t g = 0; g < 200; g++)
+		mv_vm_access_bytes(vm, g, g & 1);
+	assert_false(mv_vm_window_listed(vm));
+	assert_int_equal(vm->window_cap, 64);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 200);
+	for (mv_gppn_t g = 0; g < 256; g++)
+		assert_false(vm->pmap[g].flags & MV_PME_ACCESSED);
+	/* listed again, and a page accessed twice is listed once */
+	mv_vm_access_bytes(vm, 250, 0);
+	mv_vm_access_bytes(vm, 250, 1);
+	assert_true(mv_vm_window_listed(vm));
+	assert_int_equal(vm->window_accessed, 1);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 1);
+	assert_false(vm->pmap[250].flags & MV_PME_ACCESSED);
+	struct mv_books b = {0};
+	mv_vm_books(vm, &b);
+	assert_int_equal(
+		mv_books_find(&b, "hypervisor", "vm.window-list")->bytes,
+		64 * 4);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
 static void test_config_rejects_impossible_sizes(void **state)
 {
 	(void)state;
@@ -330,6 +510,11 @@ int main(void)
 		cmocka_unit_test(test_check_detects_a_changed_guest_byte),
 		cmocka_unit_test(test_active_window_counts_distinct_pages),
 		cmocka_unit_test(test_usage_counts_shared_frames_fractionally),
+		cmocka_unit_test(test_shared_part_follows_other_vms_refcounts),
+		cmocka_unit_test(
+			test_shared_part_stays_exact_under_random_changes),
+		cmocka_unit_test(
+			test_window_list_clears_listed_pages_and_overflows),
 		cmocka_unit_test(test_config_rejects_impossible_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
