@@ -234,6 +234,23 @@ static void bucket_add(struct bucket *b, uint32_t e)
 	b->e[b->n++] = e;
 }
 
+/*
+ * A drained bucket that grew past TRIM_CAP entries gives its array back:
+ * a bucket's peak (the first-touch storm of a boot) would otherwise stay
+ * allocated in all 4096 + 4096 buckets for the rest of the run. It grows
+ * again by doubling when it fills.
+ */
+#define TRIM_CAP 64
+
+static void bucket_trim(struct bucket *b)
+{
+	if (b->n == 0 && b->cap > TRIM_CAP) {
+		free(b->e);
+		b->e = NULL;
+		b->cap = 0;
+	}
+}
+
 static void lap_add(struct lap_bucket *b, uint64_t v)
 {
 	if (b->n == b->cap) {
@@ -309,6 +326,11 @@ static void refill(struct giv *iv)
 		bucket_add(&iv->b[(b->e[i] >> 32) % NBUCKETS],
 			   (uint32_t)b->e[i]);
 	b->n = 0;
+	if (b->cap > TRIM_CAP) {
+		free(b->e);
+		b->e = NULL;
+		b->cap = 0;
+	}
 }
 
 /* Draw the next event of entry e at rate lam from from_s. */
@@ -627,6 +649,7 @@ static void collect(struct mv_guest *g, uint64_t c, double f)
 					       iv->dt_s,
 				       c, f, step < c);
 		}
+		bucket_trim(b);
 		if (iv->cur % NBUCKETS == 0)
 			refill(iv);
 	}
