@@ -344,7 +344,7 @@ static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 	const struct mv_host *h = s->host;
 	mv_mpn_t m = t->ref;
 	return m != MV_ZERO_MPN && m < h->nframes &&
-	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0;
+	       (h->frame[m] & MV_FRAME_SHARED) && (h->frame[m] & MV_FRAME_REFS);
 }
 
 /* Is this SHARED entry's frame still the sharing frame it made: a
@@ -398,7 +398,7 @@ static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
  */
 static void mark_frames(const struct mv_sharer *s)
 {
-	uint8_t *ff = s->host->fflags;
+	uint32_t *ff = s->host->frame;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->meta == META_EMPTY || (t->meta & META_HINT) ||
@@ -411,13 +411,12 @@ static void mark_frames(const struct mv_sharer *s)
 
 static void unmark_frames(const struct mv_sharer *s)
 {
-	uint8_t *ff = s->host->fflags;
+	uint32_t *ff = s->host->frame;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->meta != META_EMPTY && !(t->meta & META_HINT) &&
 		    t->ref < s->host->nframes)
-			ff[t->ref] &= (uint8_t) ~(MV_FRAME_MARK |
-						  MV_FRAME_MARK_DUP);
+			ff[t->ref] &= ~(MV_FRAME_MARK | MV_FRAME_MARK_DUP);
 	}
 }
 
@@ -427,7 +426,7 @@ static int shared_live_marked(const struct mv_sharer *s,
 {
 	if (!shared_frame(s, t))
 		return 0;
-	if (!(s->host->fflags[t->ref] & MV_FRAME_MARK_DUP))
+	if (!(s->host->frame[t->ref] & MV_FRAME_MARK_DUP))
 		return 1;
 	return shared_live(s, t);
 }

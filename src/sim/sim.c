@@ -520,12 +520,13 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		return rc;
 	}
 	for (uint64_t m = 1; m < s->host->nframes; m++) {
-		if (refs[m] != s->host->refcount[m]) {
+		uint64_t hr = mv_host_frame_refs(s->host, (mv_mpn_t)m);
+		if (refs[m] != hr) {
 			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "host",
-					  "frame %llu has refcount %u but %u "
+					  "frame %llu has refcount %llu but %u "
 					  "guest pages map it",
 					  (unsigned long long)m,
-					  s->host->refcount[m], refs[m]);
+					  (unsigned long long)hr, refs[m]);
 			break;
 		}
 	}

@@ -111,7 +111,7 @@ static void share(struct mv_vm *vm, mv_gppn_t a, mv_gppn_t b)
 	mv_mpn_t m = vm->pmap[a].mpn;
 	mv_host_frame_put(vm->host, vm->pmap[b].mpn);
 	mv_host_frame_get(vm->host, m);
-	vm->host->fflags[m] |= MV_FRAME_SHARED;
+	vm->host->frame[m] |= MV_FRAME_SHARED;
 	mv_pmap_set(vm, a, MV_PS_SHARED, m);
 	mv_pmap_set(vm, b, MV_PS_SHARED, m);
 }
@@ -129,7 +129,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	}
 	share(vm, 0, 1);
 	mv_mpn_t shared = vm->pmap[0].mpn;
-	assert_int_equal(h->refcount[shared], 2);
+	assert_int_equal(mv_host_frame_refs(h, shared), 2);
 	assert_int_equal(vm->count[MV_PS_SHARED], 2);
 	assert_counts_add_up(vm);
 
@@ -140,7 +140,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	uint8_t *w = mv_vm_access_bytes(vm, 1, 1);
 	assert_ptr_not_equal(w, mv_host_frame(h, shared));
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 1);
-	assert_int_equal(h->refcount[shared], 1);
+	assert_int_equal(mv_host_frame_refs(h, shared), 1);
 	assert_int_equal(w[100], 0x77);
 	w[100] = 1;
 	mv_vm_wrote(vm, 1);
@@ -155,7 +155,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_int_equal(h->nfree, free0);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 2);
 	assert_int_equal(vm->pmap[0].state, MV_PS_PRIVATE);
-	assert_false(h->fflags[shared] & MV_FRAME_SHARED);
+	assert_false(mv_host_frame_flags(h, shared) & MV_FRAME_SHARED);
 	assert_counts_add_up(vm);
 	mv_vm_destroy(vm);
 	assert_int_equal(h->nfree, mv_host_usable_frames(h));
