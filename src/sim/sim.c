@@ -180,8 +180,10 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	rc = mv_zcache_create(vm, cache, s->swap[i], &s->zcache[i], err);
 	if (rc)
 		return rc;
-	if (s->sharer)
-		return mv_share_add_vm(s->sharer, vm);
+	if (s->sharer && (rc = mv_share_add_vm(s->sharer, vm)) != 0)
+		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
+				    "cannot join page sharing: the VMs of one "
+				    "host hold at most 8 TiB of memory");
 	return 0;
 }
 
