@@ -89,9 +89,9 @@ int mv_content_lz4_size(const uint8_t *page);
  * Each frame has one 32-bit word (host->frame[mpn]): its reference count
  * in the low MV_FRAME_REFS_BITS bits and the MV_FRAME_* flags in the high
  * four. A count that reaches MV_FRAME_REFS (2^28 - 1) stays there and
- * the rest goes to a small overflow table, as ESX keeps a 1-byte count
+ * the rest goes to a small overflow table, as ESX keeps a 16-bit count
  * per shared frame and an overflow table for larger ones (Waldspurger
- * 2002, 4.2): a frame with 2^28 mappings is 1 TiB of guest pages holding
+ * 2002, section 4): a frame with 2^28 mappings is 1 TiB of guest pages holding
  * one content, rare enough that a linear search is no cost.
  * Read counts with mv_host_frame_refs, flags with mv_host_frame_flags.
  */
