@@ -712,6 +712,40 @@ static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/*
+ * A hint names its page by one numbering of all the sharer's VMs (VM i's
+ * pages from the sum of the earlier VMs' sizes): hints of the second and
+ * third VMs find their pages, and one more VM that would take the
+ * numbering past 2^31 pages is refused before anything is touched.
+ */
+static void
+test_hints_name_pages_of_every_vm_and_the_numbering_is_bounded(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[3] = {mvt_vm(h, "a", 8, 0), mvt_vm(h, "b", 4, 1),
+				mvt_vm(h, "c", 8, 2)};
+	struct mv_sharer *s = sharer(h, vms, 3, NULL);
+	write_seed(vms[1], 5, 42);
+	write_seed(vms[2], 1000, 42);
+	write_seed(vms[2], 2047, 43); /* the last page numbered */
+	write_seed(vms[1], 1023, 43); /* the last page of VM b */
+	full_scans(s, 1);
+	assert_int_equal(vms[1]->pmap[5].state, MV_PS_SHARED);
+	assert_int_equal(vms[2]->pmap[1000].state, MV_PS_SHARED);
+	assert_int_equal(vms[2]->pmap[2047].state, MV_PS_SHARED);
+	assert_int_equal(vms[1]->pmap[1023].state, MV_PS_SHARED);
+	assert_int_equal(stats(s).pages_shared, 2);
+	assert_books(s, vms, 3);
+	/* 2048 + 1024 + 2048 pages are numbered: a VM of the rest plus one
+	 * does not fit (never scanned: its pmap is not there) */
+	struct mv_vm big = {.host = h};
+	big.npages = (UINT64_C(1) << 31) - (2048 + 1024 + 2048) + 1;
+	assert_int_equal(mv_share_add_vm(s, &big), MV_EINVAL);
+	assert_books(s, vms, 3);
+	destroy_all(s, vms, 3, h);
+}
+
 static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
 {
 	(void)state;
@@ -941,6 +975,8 @@ int main(void)
 			test_run_with_defaults_scans_5000_pages_per_simulated_second),
 		cmocka_unit_test(
 			test_scan_returns_at_once_when_nothing_is_a_candidate),
+		cmocka_unit_test(
+			test_hints_name_pages_of_every_vm_and_the_numbering_is_bounded),
 		cmocka_unit_test(
 			test_the_table_stays_bounded_when_pages_keep_changing),
 		cmocka_unit_test(test_the_table_grows_with_the_hints_it_holds),
