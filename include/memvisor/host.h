@@ -213,6 +213,12 @@ static inline uint64_t mv_host_frame_refs(const struct mv_host *h, mv_mpn_t mpn)
 	return r == MV_FRAME_REFS ? r + mv_host_frame_refs_over(h, mpn) : r;
 }
 
+/* Is frame mpn in use (a count above zero)? One load and a mask. */
+static inline int mv_host_frame_in_use(const struct mv_host *h, mv_mpn_t mpn)
+{
+	return (h->frame[mpn] & MV_FRAME_REFS) != 0;
+}
+
 /* Frame mpn's MV_FRAME_* flags. */
 static inline uint32_t mv_host_frame_flags(const struct mv_host *h,
 					   mv_mpn_t mpn)

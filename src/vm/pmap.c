@@ -157,7 +157,7 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 	assert(st != MV_PS_ZERO || mpn_or_slot == MV_ZERO_MPN);
 	assert((st != MV_PS_PRIVATE && st != MV_PS_SHARED) ||
 	       (mpn_or_slot < vm->host->nframes &&
-		mv_host_frame_refs(vm->host, mpn_or_slot) > 0));
+		mv_host_frame_in_use(vm->host, mpn_or_slot)));
 	vm->count[e->state]--;
 	vm->count[st]++;
 	if ((e->state == MV_PS_SHARED) != (st == MV_PS_SHARED))
@@ -368,7 +368,7 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 		case MV_PS_SHARED:
 			if (e->mpn == MV_ZERO_MPN ||
 			    e->mpn >= vm->host->nframes ||
-			    mv_host_frame_refs(vm->host, e->mpn) == 0)
+			    !mv_host_frame_in_use(vm->host, e->mpn))
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"page %llu (%s) maps frame %u which is "
