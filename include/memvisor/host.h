@@ -85,20 +85,29 @@ int mv_content_lz4_size(const uint8_t *page);
 #define MV_ZERO_MPN 0u
 #define MV_MAX_NODES 8
 
-/* Frame flags. */
-enum {
-	/* a page-sharing frame: read-only, mapped copy-on-write by every
-	 * guest page that holds it; cleared when the frame is freed */
-	MV_FRAME_SHARED = 1u << 0,
-	/* the arena page may hold bytes (and this process's memory): set
-	 * when the frame was last handed out as BYTES; cleared when its
-	 * page is dropped on taking a descriptor */
-	MV_FRAME_WRITTEN = 1u << 1,
-	/* page sharing's, set only inside one of its calls (counting the
-	 * table's entries per frame) and cleared before it returns */
-	MV_FRAME_MARK = 1u << 2,
-	MV_FRAME_MARK_DUP = 1u << 3,
-};
+/*
+ * Each frame has one 32-bit word (host->frame[mpn]): its reference count
+ * in the low MV_FRAME_REFS_BITS bits and the MV_FRAME_* flags in the high
+ * four. A count that reaches MV_FRAME_REFS (2^28 - 1) stays there and
+ * the rest goes to a small overflow table, as ESX keeps a 16-bit count
+ * per shared frame and an overflow table for larger ones (Waldspurger
+ * 2002, section 4): a frame with 2^28 mappings is 1 TiB of guest pages holding
+ * one content, rare enough that a linear search is no cost.
+ * Read counts with mv_host_frame_refs, flags with mv_host_frame_flags.
+ */
+#define MV_FRAME_REFS_BITS 28
+#define MV_FRAME_REFS ((1u << MV_FRAME_REFS_BITS) - 1)
+/* a page-sharing frame: read-only, mapped copy-on-write by every guest
+ * page that holds it; cleared when the frame is freed */
+#define MV_FRAME_SHARED (1u << 28)
+/* the arena page may hold bytes (and this process's memory): set when
+ * the frame was last handed out as BYTES; cleared when its page is
+ * dropped on taking a descriptor */
+#define MV_FRAME_WRITTEN (1u << 29)
+/* page sharing's, set only inside one of its calls (counting the
+ * table's entries per frame) and cleared before it returns */
+#define MV_FRAME_MARK (1u << 30)
+#define MV_FRAME_MARK_DUP (1u << 31)
 
 /* Fault latencies charged to a VM as stall time (ns). */
 struct mv_latency {
@@ -143,12 +152,18 @@ struct mv_host_node {
 
 struct mv_host {
 	struct mv_host_config cfg;
-	uint64_t nframes;   /* including the zero frame */
-	uint8_t *arena;     /* nframes * 4 KiB of real bytes */
-	uint32_t *refcount; /* per frame */
-	uint8_t *fflags;    /* per frame: MV_FRAME_* */
-	mv_desc_t *fdesc;   /* per frame: its descriptor or MV_DESC_BYTES
-			       (MAP_NORESERVE: untouched entries are free) */
+	uint64_t nframes; /* including the zero frame */
+	uint8_t *arena;   /* nframes * 4 KiB of real bytes */
+	uint32_t *frame;  /* per frame: refcount | MV_FRAME_* flags */
+	/* counts above MV_FRAME_REFS: frame over[i].mpn has MV_FRAME_REFS +
+	 * over[i].extra references (extra > 0); nover in use, cap_over room */
+	struct mv_frame_over {
+		mv_mpn_t mpn;
+		uint64_t extra;
+	} * over;
+	uint32_t nover, cap_over;
+	mv_desc_t *fdesc; /* per frame: its descriptor or MV_DESC_BYTES
+			     (MAP_NORESERVE: untouched entries are free) */
 	int nnodes;
 	struct mv_host_node node[MV_MAX_NODES];
 	uint64_t nfree;         /* over all nodes */
@@ -192,6 +207,29 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn);
 static inline uint8_t *mv_host_frame(const struct mv_host *h, mv_mpn_t mpn)
 {
 	return h->arena + ((uint64_t)mpn << MV_PAGE_SHIFT);
+}
+
+/* References above MV_FRAME_REFS held by frame mpn (the overflow). */
+uint64_t mv_host_frame_refs_over(const struct mv_host *h, mv_mpn_t mpn);
+
+/* Frame mpn's reference count: 0 free, 1 private, more shared. */
+static inline uint64_t mv_host_frame_refs(const struct mv_host *h, mv_mpn_t mpn)
+{
+	uint32_t r = h->frame[mpn] & MV_FRAME_REFS;
+	return r == MV_FRAME_REFS ? r + mv_host_frame_refs_over(h, mpn) : r;
+}
+
+/* Is frame mpn in use (a count above zero)? One load and a mask. */
+static inline int mv_host_frame_in_use(const struct mv_host *h, mv_mpn_t mpn)
+{
+	return (h->frame[mpn] & MV_FRAME_REFS) != 0;
+}
+
+/* Frame mpn's MV_FRAME_* flags. */
+static inline uint32_t mv_host_frame_flags(const struct mv_host *h,
+					   mv_mpn_t mpn)
+{
+	return h->frame[mpn] & ~MV_FRAME_REFS;
 }
 
 static inline mv_desc_t mv_host_frame_desc(const struct mv_host *h,

@@ -60,20 +60,18 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	 * zero page does: guests can use every configured byte. */
 	h->nframes = cfg->mem_bytes / MV_PAGE_SIZE + 1;
 	h->nnodes = cfg->nodes;
-	h->refcount = calloc(h->nframes, sizeof *h->refcount);
-	h->fflags = calloc(h->nframes, sizeof *h->fflags);
+	h->frame = calloc(h->nframes, sizeof *h->frame);
 	void *a = mmap(NULL, h->nframes * MV_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	void *d = mmap(NULL, h->nframes * sizeof *h->fdesc,
 		       PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!h->refcount || !h->fflags || a == MAP_FAILED || d == MAP_FAILED) {
+	if (!h->frame || a == MAP_FAILED || d == MAP_FAILED) {
 		if (a != MAP_FAILED)
 			munmap(a, h->nframes * MV_PAGE_SIZE);
 		if (d != MAP_FAILED)
 			munmap(d, h->nframes * sizeof *h->fdesc);
-		free(h->refcount);
-		free(h->fflags);
+		free(h->frame);
 		free(h);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "host/memory",
 				    "cannot map %llu bytes for frames",
@@ -105,8 +103,8 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 		first += n->nframes;
 	}
 	h->nfree = usable;
-	h->refcount[MV_ZERO_MPN] = 1; /* pinned; never tracked further */
-	h->fflags[MV_ZERO_MPN] = MV_FRAME_SHARED;
+	/* pinned; never tracked further */
+	h->frame[MV_ZERO_MPN] = 1 | MV_FRAME_SHARED;
 	h->fdesc[MV_ZERO_MPN] = MV_DESC_ZERO_PAGE;
 	*out = h;
 	return 0;
@@ -123,8 +121,8 @@ void mv_host_destroy(struct mv_host *h)
 		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
 	if (h->fdesc)
 		munmap(h->fdesc, h->nframes * sizeof *h->fdesc);
-	free(h->refcount);
-	free(h->fflags);
+	free(h->frame);
+	free(h->over);
 	free(h);
 }
 
@@ -137,11 +135,12 @@ static mv_mpn_t node_alloc(struct mv_host *h, struct mv_host_node *n)
 		mpn = (mv_mpn_t)n->fresh++;
 	else
 		return MV_MPN_NONE;
-	assert(h->refcount[mpn] == 0); /* a free frame nobody maps */
+	/* a free frame nobody maps; only WRITTEN survives freeing */
+	assert((h->frame[mpn] & ~MV_FRAME_WRITTEN) == 0);
 	n->nfree--;
 	h->nfree--;
 	h->allocs++;
-	h->refcount[mpn] = 1;
+	h->frame[mpn] |= 1;
 	return mpn;
 }
 
@@ -161,36 +160,88 @@ mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node)
 	return MV_MPN_NONE;
 }
 
+static struct mv_frame_over *over_find(const struct mv_host *h, mv_mpn_t mpn)
+{
+	for (uint32_t i = 0; i < h->nover; i++)
+		if (h->over[i].mpn == mpn)
+			return &h->over[i];
+	return NULL;
+}
+
+uint64_t mv_host_frame_refs_over(const struct mv_host *h, mv_mpn_t mpn)
+{
+	const struct mv_frame_over *o = over_find(h, mpn);
+	return o ? o->extra : 0;
+}
+
+/* One more reference on a frame whose count field is full. */
+static void over_get(struct mv_host *h, mv_mpn_t mpn)
+{
+	struct mv_frame_over *o = over_find(h, mpn);
+	if (!o) {
+		if (h->nover == h->cap_over) {
+			uint32_t cap = h->cap_over ? 2 * h->cap_over : 4;
+			void *p = realloc(h->over, cap * sizeof *h->over);
+			if (!p)
+				abort(); /* out of memory mid-step */
+			h->over = p;
+			h->cap_over = cap;
+		}
+		o = &h->over[h->nover++];
+		o->mpn = mpn;
+		o->extra = 0;
+	}
+	o->extra++;
+}
+
+/* One reference fewer on a frame whose count field is full: from the
+ * overflow while it has any, else from the field. */
+static void over_put(struct mv_host *h, mv_mpn_t mpn)
+{
+	struct mv_frame_over *o = over_find(h, mpn);
+	if (!o) {
+		h->frame[mpn]--;
+		return;
+	}
+	if (--o->extra == 0)
+		*o = h->over[--h->nover];
+}
+
 void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 {
 	if (mpn == MV_ZERO_MPN)
 		return;
-	/* only a frame in use gains a mapping; the count never wraps */
+	/* only a frame in use gains a mapping */
 	assert(mpn < h->nframes);
-	assert(h->refcount[mpn] > 0 && h->refcount[mpn] < UINT32_MAX);
-	h->refcount[mpn]++;
-	if (h->fflags[mpn] & MV_FRAME_SHARED) {
+	assert(h->frame[mpn] & MV_FRAME_REFS);
+	if ((h->frame[mpn] & MV_FRAME_REFS) == MV_FRAME_REFS)
+		over_get(h, mpn);
+	else
+		h->frame[mpn]++;
+	if (h->frame[mpn] & MV_FRAME_SHARED) {
 		h->shared_refs++;
-		if (h->ref_hook)
-			h->ref_hook(h->ref_ctx, mpn, h->refcount[mpn] - 1,
-				    h->refcount[mpn]);
+		if (h->ref_hook) {
+			uint64_t r = mv_host_frame_refs(h, mpn);
+			h->ref_hook(h->ref_ctx, mpn, r - 1, r);
+		}
 	}
 }
 
 void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on)
 {
-	assert(mpn != MV_ZERO_MPN && mpn < h->nframes && h->refcount[mpn]);
-	int was = !!(h->fflags[mpn] & MV_FRAME_SHARED);
+	assert(mpn != MV_ZERO_MPN && mpn < h->nframes &&
+	       (h->frame[mpn] & MV_FRAME_REFS));
+	int was = !!(h->frame[mpn] & MV_FRAME_SHARED);
 	if (was == !!on)
 		return;
 	if (on) {
-		h->fflags[mpn] |= MV_FRAME_SHARED;
+		h->frame[mpn] |= MV_FRAME_SHARED;
 		h->shared_frames++;
-		h->shared_refs += h->refcount[mpn];
+		h->shared_refs += mv_host_frame_refs(h, mpn);
 	} else {
-		h->fflags[mpn] &= (uint8_t)~MV_FRAME_SHARED;
+		h->frame[mpn] &= ~MV_FRAME_SHARED;
 		h->shared_frames--;
-		h->shared_refs -= h->refcount[mpn];
+		h->shared_refs -= mv_host_frame_refs(h, mpn);
 	}
 }
 
@@ -200,23 +251,27 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 		return;
 	/* a refcount never goes below zero: a put without its get */
 	assert(mpn < h->nframes);
-	assert(h->refcount[mpn] > 0);
-	int shared = h->fflags[mpn] & MV_FRAME_SHARED;
-	--h->refcount[mpn];
+	assert(h->frame[mpn] & MV_FRAME_REFS);
+	uint32_t shared = h->frame[mpn] & MV_FRAME_SHARED;
+	uint64_t before = shared ? mv_host_frame_refs(h, mpn) : 0;
+	if ((h->frame[mpn] & MV_FRAME_REFS) == MV_FRAME_REFS)
+		over_put(h, mpn);
+	else
+		h->frame[mpn]--;
 	if (shared) {
 		h->shared_refs--;
 		if (h->ref_hook)
-			h->ref_hook(h->ref_ctx, mpn, h->refcount[mpn] + 1,
-				    h->refcount[mpn]);
+			h->ref_hook(h->ref_ctx, mpn, before, before - 1);
 	}
-	if (h->refcount[mpn])
+	if (h->frame[mpn] & MV_FRAME_REFS)
 		return;
 	if (shared)
 		h->shared_frames--;
-	/* a BYTES frame may have been written by anyone holding it */
-	h->fflags[mpn] = h->fdesc[mpn] == MV_DESC_BYTES
-				 ? MV_FRAME_WRITTEN
-				 : h->fflags[mpn] & MV_FRAME_WRITTEN;
+	/* a BYTES frame may have been written by anyone holding it; the
+	 * count is zero, the other flags go */
+	h->frame[mpn] = h->fdesc[mpn] == MV_DESC_BYTES
+				? MV_FRAME_WRITTEN
+				: h->frame[mpn] & MV_FRAME_WRITTEN;
 	h->fdesc[mpn] = MV_DESC_BYTES;
 	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
 	n->stack[n->nstack++] = mpn;
@@ -242,7 +297,7 @@ uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn)
 {
 	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
 	h->fdesc[mpn] = MV_DESC_BYTES;
-	h->fflags[mpn] |= MV_FRAME_WRITTEN;
+	h->frame[mpn] |= MV_FRAME_WRITTEN;
 	return mv_host_frame(h, mpn);
 }
 
@@ -260,11 +315,11 @@ void mv_host_frame_set_desc(struct mv_host *h, mv_mpn_t mpn, mv_desc_t d)
 {
 	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
 	assert(d != MV_DESC_BYTES);
-	if (h->fflags[mpn] & MV_FRAME_WRITTEN) {
+	if (h->frame[mpn] & MV_FRAME_WRITTEN) {
 		/* the one system call of the transition: the page reads back
 		 * as zeros and costs no memory until written again */
 		madvise(mv_host_frame(h, mpn), MV_PAGE_SIZE, MADV_DONTNEED);
-		h->fflags[mpn] &= (uint8_t)~MV_FRAME_WRITTEN;
+		h->frame[mpn] &= ~MV_FRAME_WRITTEN;
 		h->drops++;
 	}
 	h->fdesc[mpn] = d;
@@ -284,11 +339,13 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				i, (unsigned long long)nf,
 				(unsigned long long)n->nfree);
 		for (uint64_t k = 0; k < n->nstack; k++)
-			if (h->refcount[n->stack[k]] != 0)
+			if (h->frame[n->stack[k]] & MV_FRAME_REFS)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, "host",
-					"free frame %u has refcount %u",
-					n->stack[k], h->refcount[n->stack[k]]);
+					"free frame %u has refcount %llu",
+					n->stack[k],
+					(unsigned long long)mv_host_frame_refs(
+						h, n->stack[k]));
 		total_free += n->nfree;
 	}
 	if (total_free != h->nfree)
@@ -298,18 +355,28 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				    (unsigned long long)h->nfree);
 	uint64_t in_use = 0, sf = 0, sr = 0;
 	for (uint64_t m = 1; m < h->nframes; m++) {
-		in_use += h->refcount[m] != 0;
-		if (h->refcount[m] && (h->fflags[m] & MV_FRAME_SHARED)) {
+		uint64_t refs = mv_host_frame_refs(h, (mv_mpn_t)m);
+		in_use += refs != 0;
+		if (refs && (h->frame[m] & MV_FRAME_SHARED)) {
 			sf++;
-			sr += h->refcount[m];
+			sr += refs;
 		}
 		/* freeing resets the descriptor: a free frame is BYTES */
-		if (h->refcount[m] == 0 && h->fdesc[m] != MV_DESC_BYTES)
+		if (refs == 0 && h->fdesc[m] != MV_DESC_BYTES)
 			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
 					    "free frame %llu has descriptor "
 					    "%016llx",
 					    (unsigned long long)m,
 					    (unsigned long long)h->fdesc[m]);
+	}
+	for (uint32_t i = 0; i < h->nover; i++) {
+		const struct mv_frame_over *o = &h->over[i];
+		if (o->mpn >= h->nframes || !o->extra ||
+		    (h->frame[o->mpn] & MV_FRAME_REFS) != MV_FRAME_REFS)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
+					    "overflow count of frame %u "
+					    "without a full count field",
+					    o->mpn);
 	}
 	if (sf != h->shared_frames || sr != h->shared_refs)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
@@ -334,10 +401,10 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 void mv_host_books(const struct mv_host *h, struct mv_books *b)
 {
 	b->host_frames += h->nframes;
-	mv_books_add(b, "hypervisor", "host.refcount", sizeof *h->refcount,
+	mv_books_add(b, "hypervisor", "host.frame", sizeof *h->frame,
 		     h->nframes);
-	mv_books_add(b, "hypervisor", "host.fflags", sizeof *h->fflags,
-		     h->nframes);
+	mv_books_add(b, "hypervisor", "host.refs-over", sizeof *h->over,
+		     h->cap_over);
 	mv_books_add(b, "hypervisor", "host.fdesc", sizeof *h->fdesc,
 		     h->nframes);
 	/* sparse (core.h): the deepest each node's stack was */

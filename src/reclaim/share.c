@@ -130,20 +130,25 @@
 #define AUX_ALL (AUX_SEEN | AUX_HINT | AUX_VOLATILE)
 
 /*
- * One table entry, 16 bytes. meta 0 is an empty slot; a HINT entry has
- * META_HINT | vm index and ref = gppn; a SHARED entry has META_SHARED and
- * ref = mpn.
+ * One table entry, 12 bytes: the full 64-bit hash (the key) and ref.
+ * ref 0 is an empty slot (no entry names the zero frame); a SHARED entry
+ * has ref = mpn; a HINT entry has REF_HINT | the page's index in one
+ * numbering of all the sharer's pages (VM vi's page g is vm_base[vi] + g;
+ * hint_ref, hint_page), which is what lets a hint name any page of any
+ * VM in 31 bits: the VMs added to one sharer hold at most 2^31 pages
+ * (8 TiB; mv_share_add_vm refuses more). Packed to 4-byte alignment: the
+ * 64-bit hash is read as two aligned words at worst.
  */
 struct share_entry {
 	uint64_t hash;
 	uint32_t ref;
-	uint32_t meta;
-};
+} __attribute__((packed, aligned(4)));
 
-#define META_EMPTY 0u
-#define META_HINT 0x80000000u
-#define META_SHARED 1u
-#define META_VMS_MAX 0x7fffffffu
+_Static_assert(sizeof(struct share_entry) == 12, "12-byte entries");
+
+#define REF_EMPTY 0u
+#define REF_HINT 0x80000000u
+#define REF_PAGES_MAX REF_HINT /* pages one sharer numbers */
 #define TABLE_MIN 1024u
 #define TABLE_MAX (1ull << 32) /* bucket = low 32 bits of the hash */
 
@@ -170,7 +175,8 @@ struct mv_sharer {
 	struct desc_memo *memo;       /* MEMO_ENTRIES */
 	uint8_t buf[2][MV_PAGE_SIZE]; /* materialised pages to compare */
 
-	struct mv_vm **vms; /* in the order added; index = hint's vm */
+	struct mv_vm **vms; /* in the order added */
+	uint32_t *vm_base;  /* VM i's pages are numbered from vm_base[i] */
 	uint32_t nvms, cap_vms;
 	uint32_t cur_vm; /* scan position */
 	uint64_t cur_gppn;
@@ -353,7 +359,7 @@ static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 	const struct mv_host *h = s->host;
 	mv_mpn_t m = t->ref;
 	return m != MV_ZERO_MPN && m < h->nframes &&
-	       (h->fflags[m] & MV_FRAME_SHARED) && h->refcount[m] != 0;
+	       (h->frame[m] & MV_FRAME_SHARED) && (h->frame[m] & MV_FRAME_REFS);
 }
 
 /* Is this SHARED entry's frame still the sharing frame it made: a
@@ -371,17 +377,48 @@ static int candidate(const struct mv_vm *vm, const struct mv_pme *e)
 	       !(e->flags & (MV_PME_LARGE | MV_PME_PINNED));
 }
 
+/* The ref of a hint for VM vi's page g. */
+static uint32_t hint_ref(const struct mv_sharer *s, uint32_t vi, mv_gppn_t g)
+{
+	return REF_HINT | (s->vm_base[vi] + (uint32_t)g);
+}
+
+/*
+ * The VM (index) and page a HINT entry names: the last VM whose numbering
+ * starts at or below its index (a binary search of vm_base). -1 if the
+ * index lies past the last VM's pages.
+ */
+static int64_t hint_page(const struct mv_sharer *s, const struct share_entry *t,
+			 mv_gppn_t *g)
+{
+	uint32_t idx = t->ref & ~REF_HINT, lo = 0, hi = s->nvms;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->vm_base[mid] <= idx)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!s->nvms || idx - s->vm_base[lo] >= s->vms[lo]->npages)
+		return -1;
+	*g = idx - s->vm_base[lo];
+	return lo;
+}
+
 /*
  * The pme this HINT entry belongs to, if it still names the entry
- * (MV_PME_HINT and the same low 32 bits of hash); NULL otherwise.
+ * (MV_PME_HINT and the same low 32 bits of hash); NULL otherwise. *vi
+ * is its VM's index.
  */
 static struct mv_pme *hint_owner(const struct mv_sharer *s,
-				 const struct share_entry *t)
+				 const struct share_entry *t, uint32_t *vi)
 {
-	uint32_t vi = t->meta & ~META_HINT;
-	if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
+	mv_gppn_t g;
+	int64_t v = hint_page(s, t, &g);
+	if (v < 0)
 		return NULL;
-	struct mv_pme *e = &s->vms[vi]->pmap[t->ref];
+	*vi = (uint32_t)v;
+	struct mv_pme *e = &s->vms[v]->pmap[g];
 	if (!(e->flags & AUX_HINT) || e->cksum != (uint32_t)t->hash)
 		return NULL;
 	return e;
@@ -390,8 +427,9 @@ static struct mv_pme *hint_owner(const struct mv_sharer *s,
 /* Cheap liveness of a hint (no rehash): its page still a candidate. */
 static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
 {
-	const struct mv_pme *e = hint_owner(s, t);
-	return e && candidate(s->vms[t->meta & ~META_HINT], e);
+	uint32_t vi;
+	const struct mv_pme *e = hint_owner(s, t, &vi);
+	return e && candidate(s->vms[vi], e);
 }
 
 /*
@@ -407,10 +445,10 @@ static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
  */
 static void mark_frames(const struct mv_sharer *s)
 {
-	uint8_t *ff = s->host->fflags;
+	uint32_t *ff = s->host->frame;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta == META_EMPTY || (t->meta & META_HINT) ||
+		if (t->ref == REF_EMPTY || (t->ref & REF_HINT) ||
 		    !shared_frame(s, t))
 			continue;
 		ff[t->ref] |= (ff[t->ref] & MV_FRAME_MARK) ? MV_FRAME_MARK_DUP
@@ -420,13 +458,12 @@ static void mark_frames(const struct mv_sharer *s)
 
 static void unmark_frames(const struct mv_sharer *s)
 {
-	uint8_t *ff = s->host->fflags;
+	uint32_t *ff = s->host->frame;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta != META_EMPTY && !(t->meta & META_HINT) &&
+		if (t->ref != REF_EMPTY && !(t->ref & REF_HINT) &&
 		    t->ref < s->host->nframes)
-			ff[t->ref] &= (uint8_t) ~(MV_FRAME_MARK |
-						  MV_FRAME_MARK_DUP);
+			ff[t->ref] &= ~(MV_FRAME_MARK | MV_FRAME_MARK_DUP);
 	}
 }
 
@@ -436,7 +473,7 @@ static int shared_live_marked(const struct mv_sharer *s,
 {
 	if (!shared_frame(s, t))
 		return 0;
-	if (!(s->host->fflags[t->ref] & MV_FRAME_MARK_DUP))
+	if (!(s->host->frame[t->ref] & MV_FRAME_MARK_DUP))
 		return 1;
 	return shared_live(s, t);
 }
@@ -445,8 +482,7 @@ static int shared_live_marked(const struct mv_sharer *s,
 static int entry_live_marked(const struct mv_sharer *s,
 			     const struct share_entry *t)
 {
-	return (t->meta & META_HINT) ? hint_live(s, t)
-				     : shared_live_marked(s, t);
+	return (t->ref & REF_HINT) ? hint_live(s, t) : shared_live_marked(s, t);
 }
 
 /* Slot of the entry for hash h, or -1. */
@@ -454,7 +490,7 @@ static int64_t tab_find(const struct mv_sharer *s, uint64_t h)
 {
 	const struct share_entry *tab = s->tab;
 	uint64_t i = h & s->mask;
-	while (tab[i].meta != META_EMPTY) {
+	while (tab[i].ref != REF_EMPTY) {
 		if (tab[i].hash == h)
 			return (int64_t)i;
 		i = (i + 1) & s->mask;
@@ -469,7 +505,7 @@ static void tab_remove(struct mv_sharer *s, uint64_t i)
 	uint64_t mask = s->mask, j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (tab[j].meta == META_EMPTY)
+		if (tab[j].ref == REF_EMPTY)
 			break;
 		uint64_t k = tab[j].hash & mask; /* home of entry j */
 		/* entry j may move to i only if its home is not in (i, j] */
@@ -479,15 +515,16 @@ static void tab_remove(struct mv_sharer *s, uint64_t i)
 		tab[i] = tab[j];
 		i = j;
 	}
-	tab[i].meta = META_EMPTY;
+	tab[i].ref = REF_EMPTY;
 	s->used--;
 }
 
 /* Drop an entry found dead; a dead hint no longer names its page. */
 static void drop_entry(struct mv_sharer *s, uint64_t i)
 {
-	if (s->tab[i].meta & META_HINT) {
-		struct mv_pme *e = hint_owner(s, &s->tab[i]);
+	if (s->tab[i].ref & REF_HINT) {
+		uint32_t vi;
+		struct mv_pme *e = hint_owner(s, &s->tab[i], &vi);
 		if (e)
 			e->flags &= (uint8_t)~AUX_HINT;
 	}
@@ -498,7 +535,7 @@ static void raw_insert(struct share_entry *tab, uint64_t mask,
 		       const struct share_entry *t)
 {
 	uint64_t i = t->hash & mask;
-	while (tab[i].meta != META_EMPTY)
+	while (tab[i].ref != REF_EMPTY)
 		i = (i + 1) & mask;
 	tab[i] = *t;
 }
@@ -516,7 +553,7 @@ static int tab_rebuild(struct mv_sharer *s)
 		return MV_ENOMEM;
 	mark_frames(s);
 	for (uint64_t i = 0; i < cap; i++)
-		if (s->tab[i].meta != META_EMPTY &&
+		if (s->tab[i].ref != REF_EMPTY &&
 		    entry_live_marked(s, &s->tab[i])) {
 			mv_bitmap_set(&alive, i);
 			live++;
@@ -532,12 +569,13 @@ static int tab_rebuild(struct mv_sharer *s)
 	}
 	for (uint64_t i = 0; i < cap; i++) {
 		struct share_entry *t = &s->tab[i];
-		if (t->meta == META_EMPTY)
+		if (t->ref == REF_EMPTY)
 			continue;
 		if (mv_bitmap_test(&alive, i)) {
 			raw_insert(nt, ncap - 1, t);
-		} else if (t->meta & META_HINT) {
-			struct mv_pme *e = hint_owner(s, t);
+		} else if (t->ref & REF_HINT) {
+			uint32_t vi;
+			struct mv_pme *e = hint_owner(s, t, &vi);
 			if (e)
 				e->flags &= (uint8_t)~AUX_HINT;
 		}
@@ -551,15 +589,14 @@ static int tab_rebuild(struct mv_sharer *s)
 }
 
 /* Insert a new key (the caller knows it is absent); 0 or MV_ENOMEM. */
-static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
-		      uint32_t meta)
+static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref)
 {
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3) {
 		int rc = tab_rebuild(s);
 		if (rc)
 			return rc;
 	}
-	struct share_entry t = {.hash = h, .ref = ref, .meta = meta};
+	struct share_entry t = {.hash = h, .ref = ref};
 	raw_insert(s->tab, s->mask, &t);
 	s->used++;
 	return 0;
@@ -570,11 +607,11 @@ static int tab_insert(struct mv_sharer *s, uint64_t h, uint32_t ref,
 static int64_t hint_slot(const struct mv_sharer *s, uint32_t vi, mv_gppn_t g,
 			 const struct mv_pme *e)
 {
-	for (uint64_t i = e->cksum & s->mask; s->tab[i].meta != META_EMPTY;
+	uint32_t ref = hint_ref(s, vi, g);
+	for (uint64_t i = e->cksum & s->mask; s->tab[i].ref != REF_EMPTY;
 	     i = (i + 1) & s->mask) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta == (META_HINT | vi) && t->ref == g &&
-		    (uint32_t)t->hash == e->cksum)
+		if (t->ref == ref && (uint32_t)t->hash == e->cksum)
 			return (int64_t)i;
 	}
 	return -1;
@@ -647,18 +684,19 @@ static void merge(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g,
  */
 static int hint_holds(struct mv_sharer *s, const struct share_entry *t)
 {
-	if (!hint_live(s, t))
+	uint32_t vi;
+	const struct mv_pme *e = hint_owner(s, t, &vi);
+	if (!e || !candidate(s->vms[vi], e))
 		return 0;
-	const struct mv_vm *vm = s->vms[t->meta & ~META_HINT];
-	return frame_hash(s, vm->pmap[t->ref].mpn) == t->hash;
+	return frame_hash(s, e->mpn) == t->hash;
 }
 
 /* Turn hinted page of slot i into the sharing frame; return its mpn. */
 static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 {
 	struct share_entry *t = &s->tab[i];
-	struct mv_vm *vm = s->vms[t->meta & ~META_HINT];
-	mv_gppn_t g = t->ref;
+	mv_gppn_t g = 0;
+	struct mv_vm *vm = s->vms[hint_page(s, t, &g)];
 	struct mv_pme *e = &vm->pmap[g];
 	mv_mpn_t mpn = e->mpn;
 
@@ -667,7 +705,6 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
 	/* same key, same slot: the hint becomes the frame's entry */
 	t->ref = mpn;
-	t->meta = META_SHARED;
 	return mpn;
 }
 
@@ -708,7 +745,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	int64_t i = tab_find(s, h);
 	if (i >= 0) {
 		struct share_entry *t = &s->tab[i];
-		if (!(t->meta & META_HINT)) {
+		if (!(t->ref & REF_HINT)) {
 			if (!shared_frame(s, t)) {
 				drop_entry(s, (uint64_t)i);
 			} else if (frames_equal(s, t->ref, e->mpn)) {
@@ -724,7 +761,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 				s->st.hash_collisions++;
 				return;
 			}
-		} else if (t->meta == (META_HINT | vi) && t->ref == g) {
+		} else if (t->ref == hint_ref(s, vi, g)) {
 			e->flags |= AUX_HINT; /* our own hint: still unique */
 			return;
 		} else if (changed) {
@@ -732,8 +769,9 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		} else if (!hint_holds(s, t)) {
 			drop_entry(s, (uint64_t)i);
 		} else {
-			const struct mv_vm *hv = s->vms[t->meta & ~META_HINT];
-			if (!frames_equal(s, hv->pmap[t->ref].mpn, e->mpn)) {
+			mv_gppn_t hg = 0;
+			const struct mv_vm *hv = s->vms[hint_page(s, t, &hg)];
+			if (!frames_equal(s, hv->pmap[hg].mpn, e->mpn)) {
 				s->st.hash_collisions++;
 				return;
 			}
@@ -751,7 +789,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 	/* a hint of ours under another hash with the same low 32 bits */
 	if (e->flags & AUX_HINT)
 		hint_remove_own(s, vi, g, e);
-	if (tab_insert(s, h, (uint32_t)g, META_HINT | vi) == 0)
+	if (tab_insert(s, h, hint_ref(s, vi, g)) == 0)
 		e->flags |= AUX_HINT;
 }
 
@@ -788,6 +826,7 @@ void mv_share_destroy(struct mv_sharer *s)
 	if (!s)
 		return;
 	free(s->vms);
+	free(s->vm_base);
 	tab_free(s->tab, s->mask + 1);
 	free(s->memo);
 	free(s);
@@ -795,8 +834,10 @@ void mv_share_destroy(struct mv_sharer *s)
 
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 {
-	if (vm->host != s->host || vm->npages > UINT32_MAX ||
-	    s->nvms >= META_VMS_MAX)
+	uint64_t base = s->nvms ? (uint64_t)s->vm_base[s->nvms - 1] +
+					  s->vms[s->nvms - 1]->npages
+				: 0;
+	if (vm->host != s->host || base + vm->npages > REF_PAGES_MAX)
 		return MV_EINVAL;
 	for (uint32_t i = 0; i < s->nvms; i++)
 		if (s->vms[i] == vm)
@@ -804,9 +845,13 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 	if (s->nvms == s->cap_vms) {
 		uint32_t cap = s->cap_vms ? 2 * s->cap_vms : 8;
 		struct mv_vm **v = realloc(s->vms, cap * sizeof *v);
-		if (!v)
+		if (v)
+			s->vms = v;
+		uint32_t *b = realloc(s->vm_base, cap * sizeof *b);
+		if (b)
+			s->vm_base = b;
+		if (!v || !b)
 			return MV_ENOMEM;
-		s->vms = v;
 		s->cap_vms = cap;
 	}
 	/* its flag bits and cksum are page sharing's; forget what a previous
@@ -815,6 +860,7 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		vm->pmap[g].flags &= (uint8_t)~AUX_ALL;
 		vm->pmap[g].cksum = 0;
 	}
+	s->vm_base[s->nvms] = (uint32_t)base;
 	s->vms[s->nvms++] = vm;
 	return 0;
 }
@@ -972,7 +1018,7 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st)
 	mv_share_series(s, st);
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta != META_EMPTY && (t->meta & META_HINT))
+		if (t->ref & REF_HINT)
 			st->pages_unshared += (uint64_t)hint_live(s, t);
 	}
 	for (uint32_t i = 0; i < s->nvms; i++) {
@@ -998,7 +1044,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 				    "out of memory");
 	for (uint64_t i = 0; i <= s->mask && !rc; i++) {
 		const struct share_entry *t = &s->tab[i];
-		if (t->meta == META_EMPTY)
+		if (t->ref == REF_EMPTY)
 			continue;
 		used++;
 		if (tab_find(s, t->hash) != (int64_t)i) {
@@ -1007,15 +1053,16 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					  "not where a lookup finds its key",
 					  (unsigned long long)i,
 					  (unsigned long long)t->hash);
-		} else if (t->meta & META_HINT) {
-			uint32_t vi = t->meta & ~META_HINT;
-			if (vi >= s->nvms || t->ref >= s->vms[vi]->npages)
+		} else if (t->ref & REF_HINT) {
+			mv_gppn_t g;
+			if (hint_page(s, t, &g) < 0)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
-					"hint in slot %llu names VM %u page "
-					"%u, "
-					"which does not exist",
-					(unsigned long long)i, vi, t->ref);
+					"hint in slot %llu names page %u of "
+					"the sharer's VMs, which does not "
+					"exist",
+					(unsigned long long)i,
+					t->ref & ~REF_HINT);
 		} else if (t->ref >= h->nframes || t->ref == MV_ZERO_MPN) {
 			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "sharing",
 					  "entry in slot %llu names frame %u",
@@ -1027,7 +1074,7 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 						  : tab_find(s, fh);
 			/* another hash: a stale entry if the frame's bytes
 			 * name an entry of their own for it, else written */
-			if (j < 0 || (s->tab[j].meta & META_HINT) ||
+			if (j < 0 || (s->tab[j].ref & REF_HINT) ||
 			    s->tab[j].ref != t->ref)
 				rc = mv_error_set(
 					err, MV_EINVAL, NULL, 0, "sharing",
@@ -1094,4 +1141,6 @@ void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,
 		     s->mask + 1);
 	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
+	mv_books_add(b, "hypervisor", "share.vm-base", sizeof *s->vm_base,
+		     s->cap_vms);
 }

@@ -464,13 +464,13 @@ int mv_zcache_check(const struct mv_zcache *z, struct mv_error *err)
 					    (unsigned long long)f);
 		if (used) {
 			frames++;
-			if (z->host->refcount[z->frame[f]] != 1)
+			uint64_t r = mv_host_frame_refs(z->host, z->frame[f]);
+			if (r != 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"compression cache frame %u has "
-					"refcount %u",
-					z->frame[f],
-					z->host->refcount[z->frame[f]]);
+					"refcount %llu",
+					z->frame[f], (unsigned long long)r);
 		}
 		nhalf += used == 1;
 	}

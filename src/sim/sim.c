@@ -181,8 +181,10 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	rc = mv_zcache_create(vm, cache, s->swap[i], &s->zcache[i], err);
 	if (rc)
 		return rc;
-	if (s->sharer)
-		return mv_share_add_vm(s->sharer, vm);
+	if (s->sharer && (rc = mv_share_add_vm(s->sharer, vm)) != 0)
+		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
+				    "cannot join page sharing: the VMs of one "
+				    "host hold at most 8 TiB of memory");
 	return 0;
 }
 
@@ -523,12 +525,13 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		return rc;
 	}
 	for (uint64_t m = 1; m < s->host->nframes; m++) {
-		if (refs[m] != s->host->refcount[m]) {
+		uint64_t hr = mv_host_frame_refs(s->host, (mv_mpn_t)m);
+		if (refs[m] != hr) {
 			rc = mv_error_set(err, MV_EINVAL, NULL, 0, "host",
-					  "frame %llu has refcount %u but %u "
+					  "frame %llu has refcount %llu but %u "
 					  "guest pages map it",
 					  (unsigned long long)m,
-					  s->host->refcount[m], refs[m]);
+					  (unsigned long long)hr, refs[m]);
 			break;
 		}
 	}

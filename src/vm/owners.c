@@ -135,11 +135,11 @@ done:
 void mv_owners_change(struct mv_vm *vm, mv_mpn_t mpn, int d)
 {
 	struct mv_owners *o = vm->host->owners;
-	const uint32_t *rc = vm->host->refcount;
+	uint32_t r = (uint32_t)mv_host_frame_refs(vm->host, mpn);
 	if (d > 0)
-		vm->shared_acc += q_of(rc[mpn]);
+		vm->shared_acc += q_of(r);
 	else
-		vm->shared_acc -= q_of(rc[mpn]);
+		vm->shared_acc -= q_of(r);
 	uint64_t i = home(o, mpn);
 	for (; o->tab[i].mpn; i = (i + 1) & o->mask) {
 		struct own_entry *t = &o->tab[i];
@@ -240,7 +240,7 @@ int mv_owners_check(const struct mv_vm *vm)
 	mv_u128 acc = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED)
-			acc += q_of(vm->host->refcount[vm->pmap[g].mpn]);
+			acc += q_of(mv_host_frame_refs(vm->host, vm->pmap[g].mpn));
 	return acc == vm->shared_acc;
 }
 
@@ -249,7 +249,7 @@ double mv_vm_shared_part_walk(const struct mv_vm *vm)
 	double s = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED)
-			s += 1.0 / vm->host->refcount[vm->pmap[g].mpn];
+			s += 1.0 / (double)mv_host_frame_refs(vm->host, vm->pmap[g].mpn);
 	return s;
 }
 

@@ -161,7 +161,7 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 	assert(st != MV_PS_ZERO || mpn_or_slot == MV_ZERO_MPN);
 	assert((st != MV_PS_PRIVATE && st != MV_PS_SHARED) ||
 	       (mpn_or_slot < vm->host->nframes &&
-		vm->host->refcount[mpn_or_slot] > 0));
+		mv_host_frame_in_use(vm->host, mpn_or_slot)));
 	vm->count[e->state]--;
 	vm->count[st]++;
 	if (e->state == MV_PS_SHARED)
@@ -205,7 +205,7 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 
 	/* A write to a shared frame this page alone still maps: take it
 	 * over instead of copying (Linux reuses a KSM page mapped once). */
-	if (st == MV_PS_SHARED && vm->host->refcount[e->mpn] == 1) {
+	if (st == MV_PS_SHARED && mv_host_frame_refs(vm->host, e->mpn) == 1) {
 		mv_host_frame_set_shared(vm->host, e->mpn, 0);
 		charge(vm, MV_FAULT_COW, lat->zero_fill);
 		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
@@ -284,7 +284,8 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 	vm->ctr.balloon_pages++;
 	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
 		vm->ctr.balloon_frames += e->state == MV_PS_PRIVATE ||
-					  vm->host->refcount[e->mpn] == 1;
+					  mv_host_frame_refs(vm->host,
+							     e->mpn) == 1;
 		mv_host_frame_put(vm->host, e->mpn);
 	} else if (e->state == MV_PS_COMPRESSED || e->state == MV_PS_SWAPPED) {
 		const struct mv_backing_ops *b = &vm->backing[e->state];
@@ -391,7 +392,7 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 		case MV_PS_SHARED:
 			if (e->mpn == MV_ZERO_MPN ||
 			    e->mpn >= vm->host->nframes ||
-			    vm->host->refcount[e->mpn] == 0)
+			    !mv_host_frame_in_use(vm->host, e->mpn))
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"page %llu (%s) maps frame %u which is "
@@ -399,7 +400,8 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					(unsigned long long)g,
 					mv_page_state_name(e->state), e->mpn);
 			if ((e->state == MV_PS_SHARED) !=
-			    !!(vm->host->fflags[e->mpn] & MV_FRAME_SHARED))
+			    !!(mv_host_frame_flags(vm->host, e->mpn) &
+			       MV_FRAME_SHARED))
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"%s page %llu: frame %u is %sa sharing "
@@ -408,13 +410,14 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					(unsigned long long)g, e->mpn,
 					e->state == MV_PS_SHARED ? "not " : "");
 			if (e->state == MV_PS_PRIVATE &&
-			    vm->host->refcount[e->mpn] != 1)
+			    mv_host_frame_refs(vm->host, e->mpn) != 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"private page %llu: frame %u has "
-					"refcount %u",
+					"refcount %llu",
 					(unsigned long long)g, e->mpn,
-					vm->host->refcount[e->mpn]);
+					(unsigned long long)mv_host_frame_refs(
+						vm->host, e->mpn));
 			/* materialised: a descriptor is checked through its
 			 * bytes, never trusted */
 			bytes = mv_host_frame_read(vm->host, e->mpn, buf);

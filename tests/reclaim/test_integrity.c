@@ -243,10 +243,13 @@ static void check_frames(const struct world *w)
 	}
 	uint64_t pages_shared = 0, pages_sharing = 0;
 	for (uint64_t m = 1; m < h->nframes; m++) {
-		if (h->refcount[m] != ref[m] + cache[m])
-			fail_msg("frame %llu: refcount %u, mapped by %u pages, "
+		uint64_t refs = mv_host_frame_refs(h, (mv_mpn_t)m);
+		if (refs != ref[m] + cache[m])
+			fail_msg("frame %llu: refcount %llu, mapped by %u "
+				 "pages, "
 				 "%sin a cache",
-				 (unsigned long long)m, h->refcount[m], ref[m],
+				 (unsigned long long)m,
+				 (unsigned long long)refs, ref[m],
 				 cache[m] ? "" : "not ");
 		if (shared[m]) {
 			pages_shared++;

@@ -123,9 +123,13 @@ static void assert_books(const struct mv_sharer *s, struct mv_vm **vms, int n)
 		}
 	uint64_t pages_shared = 0, pages_sharing = 0;
 	for (uint64_t m = 1; m < h->nframes; m++) {
-		if (ref[m] != h->refcount[m])
-			fail_msg("frame %llu: refcount %u, mapped by %u pages",
-				 (unsigned long long)m, h->refcount[m], ref[m]);
+		if (ref[m] != mv_host_frame_refs(h, (mv_mpn_t)m))
+			fail_msg(
+				"frame %llu: refcount %llu, mapped by %u pages",
+				(unsigned long long)m,
+				(unsigned long long)mv_host_frame_refs(
+					h, (mv_mpn_t)m),
+				ref[m]);
 		if (shared[m]) {
 			pages_shared++;
 			pages_sharing += ref[m] - 1;
@@ -178,7 +182,7 @@ static void test_identical_pages_in_two_vms_merge_into_one_frame(void **state)
 		assert_int_equal(vms[1]->pmap[100 + g].state, MV_PS_PRIVATE);
 	}
 	assert_int_equal(vms[0]->pmap[300].mpn, vms[0]->pmap[7].mpn);
-	assert_int_equal(h->refcount[vms[0]->pmap[7].mpn], 3);
+	assert_int_equal(mv_host_frame_refs(h, vms[0]->pmap[7].mpn), 3);
 	assert_books(s, vms, 2);
 
 	/* a second pass finds nothing new and changes nothing */
@@ -222,7 +226,7 @@ test_write_to_a_shared_page_breaks_sharing_and_keeps_bytes(void **state)
 	assert_true(page_is_seed(vms[0], 5, 555));
 	assert_true(page_is_seed(vms[1], 5, 5)); /* the other VM: old bytes */
 	assert_int_equal(vms[1]->pmap[5].state, MV_PS_SHARED);
-	assert_int_equal(h->refcount[m], 1);
+	assert_int_equal(mv_host_frame_refs(h, m), 1);
 	struct mv_share_stats st = stats(s);
 	assert_int_equal(st.pages_shared, 10);
 	assert_int_equal(st.pages_sharing, 9);
@@ -252,13 +256,13 @@ static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
 	full_scans(s, 1);
 	mv_mpn_t f = vms[0]->pmap[0].mpn;
 	assert_int_equal(vms[1]->pmap[0].mpn, f);
-	assert_true(h->fflags[f] & MV_FRAME_SHARED);
+	assert_true(mv_host_frame_flags(h, f) & MV_FRAME_SHARED);
 
 	write_seed(vms[0], 0, 100); /* COW: a's private copy */
 	write_seed(vms[1], 0, Z);   /* refcount 1: b takes f over */
 	assert_int_equal(vms[1]->pmap[0].state, MV_PS_PRIVATE);
 	assert_int_equal(vms[1]->pmap[0].mpn, f);
-	assert_false(h->fflags[f] & MV_FRAME_SHARED);
+	assert_false(mv_host_frame_flags(h, f) & MV_FRAME_SHARED);
 	assert_int_equal(stats(s).pages_shared, 0);
 	assert_books(s, vms, 2); /* the dead entry for X is allowed */
 
@@ -269,7 +273,7 @@ static void test_the_last_sharer_takes_the_frame_over_and_the_table_stays_exact(
 	full_scans(s, 1);
 	assert_int_equal(vms[0]->pmap[1].mpn, f);
 	assert_int_equal(vms[1]->pmap[0].state, MV_PS_SHARED);
-	assert_true(h->fflags[f] & MV_FRAME_SHARED);
+	assert_true(mv_host_frame_flags(h, f) & MV_FRAME_SHARED);
 	assert_int_equal(stats(s).pages_shared, 1); /* not the old X entry */
 	assert_books(s, vms, 2);
 
@@ -708,6 +712,40 @@ static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/*
+ * A hint names its page by one numbering of all the sharer's VMs (VM i's
+ * pages from the sum of the earlier VMs' sizes): hints of the second and
+ * third VMs find their pages, and one more VM that would take the
+ * numbering past 2^31 pages is refused before anything is touched.
+ */
+static void
+test_hints_name_pages_of_every_vm_and_the_numbering_is_bounded(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[3] = {mvt_vm(h, "a", 8, 0), mvt_vm(h, "b", 4, 1),
+				mvt_vm(h, "c", 8, 2)};
+	struct mv_sharer *s = sharer(h, vms, 3, NULL);
+	write_seed(vms[1], 5, 42);
+	write_seed(vms[2], 1000, 42);
+	write_seed(vms[2], 2047, 43); /* the last page numbered */
+	write_seed(vms[1], 1023, 43); /* the last page of VM b */
+	full_scans(s, 1);
+	assert_int_equal(vms[1]->pmap[5].state, MV_PS_SHARED);
+	assert_int_equal(vms[2]->pmap[1000].state, MV_PS_SHARED);
+	assert_int_equal(vms[2]->pmap[2047].state, MV_PS_SHARED);
+	assert_int_equal(vms[1]->pmap[1023].state, MV_PS_SHARED);
+	assert_int_equal(stats(s).pages_shared, 2);
+	assert_books(s, vms, 3);
+	/* 2048 + 1024 + 2048 pages are numbered: a VM of the rest plus one
+	 * does not fit (never scanned: its pmap is not there) */
+	struct mv_vm big = {.host = h};
+	big.npages = (UINT64_C(1) << 31) - (2048 + 1024 + 2048) + 1;
+	assert_int_equal(mv_share_add_vm(s, &big), MV_EINVAL);
+	assert_books(s, vms, 3);
+	destroy_all(s, vms, 3, h);
+}
+
 static void test_the_table_stays_bounded_when_pages_keep_changing(void **state)
 {
 	(void)state;
@@ -807,7 +845,7 @@ test_check_finds_a_written_sharing_frame_and_an_unknown_one(void **state)
 	write_seed(vms[0], 5, 2);
 	write_seed(vms[0], 6, 3);
 	mv_mpn_t a = vms[0]->pmap[5].mpn;
-	h->fflags[a] |= MV_FRAME_SHARED;
+	h->frame[a] |= MV_FRAME_SHARED;
 	mv_pmap_set(vms[0], 5, MV_PS_SHARED, a);
 	assert_int_equal(mv_share_check(s, &err), MV_EINVAL);
 	assert_non_null(strstr(err.msg, "no live sharing entry"));
@@ -1042,6 +1080,8 @@ int main(void)
 			test_run_with_defaults_scans_5000_pages_per_simulated_second),
 		cmocka_unit_test(
 			test_scan_returns_at_once_when_nothing_is_a_candidate),
+		cmocka_unit_test(
+			test_hints_name_pages_of_every_vm_and_the_numbering_is_bounded),
 		cmocka_unit_test(
 			test_the_table_stays_bounded_when_pages_keep_changing),
 		cmocka_unit_test(test_the_table_grows_with_the_hints_it_holds),

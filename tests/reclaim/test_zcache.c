@@ -286,7 +286,7 @@ static void test_compressed_bytes_live_in_a_host_frame(void **state)
 	/* find the cache's one frame: the only frame in use */
 	mv_mpn_t m = MV_MPN_NONE;
 	for (mv_mpn_t i = 1; i < f.h->nframes; i++)
-		if (f.h->refcount[i])
+		if (mv_host_frame_refs(f.h, i))
 			m = i;
 	assert_int_not_equal(m, MV_MPN_NONE);
 	const uint8_t *half = mv_host_frame(f.h, m) + (slot & 1) * 2048;

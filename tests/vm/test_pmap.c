@@ -111,7 +111,7 @@ static void share(struct mv_vm *vm, mv_gppn_t a, mv_gppn_t b)
 	mv_mpn_t m = vm->pmap[a].mpn;
 	mv_host_frame_put(vm->host, vm->pmap[b].mpn);
 	mv_host_frame_get(vm->host, m);
-	vm->host->fflags[m] |= MV_FRAME_SHARED;
+	vm->host->frame[m] |= MV_FRAME_SHARED;
 	mv_pmap_set(vm, a, MV_PS_SHARED, m);
 	mv_pmap_set(vm, b, MV_PS_SHARED, m);
 }
@@ -129,7 +129,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	}
 	share(vm, 0, 1);
 	mv_mpn_t shared = vm->pmap[0].mpn;
-	assert_int_equal(h->refcount[shared], 2);
+	assert_int_equal(mv_host_frame_refs(h, shared), 2);
 	assert_int_equal(vm->count[MV_PS_SHARED], 2);
 	assert_counts_add_up(vm);
 
@@ -140,7 +140,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	uint8_t *w = mv_vm_access_bytes(vm, 1, 1);
 	assert_ptr_not_equal(w, mv_host_frame(h, shared));
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 1);
-	assert_int_equal(h->refcount[shared], 1);
+	assert_int_equal(mv_host_frame_refs(h, shared), 1);
 	assert_int_equal(w[100], 0x77);
 	w[100] = 1;
 	mv_vm_wrote(vm, 1);
@@ -155,7 +155,7 @@ static void test_cow_write_breaks_sharing_and_keeps_bytes(void **state)
 	assert_int_equal(h->nfree, free0);
 	assert_int_equal(vm->ctr.faults[MV_FAULT_COW], 2);
 	assert_int_equal(vm->pmap[0].state, MV_PS_PRIVATE);
-	assert_false(h->fflags[shared] & MV_FRAME_SHARED);
+	assert_false(mv_host_frame_flags(h, shared) & MV_FRAME_SHARED);
 	assert_counts_add_up(vm);
 	mv_vm_destroy(vm);
 	assert_int_equal(h->nfree, mv_host_usable_frames(h));
@@ -311,7 +311,7 @@ static uint64_t exact_shared_part(const struct mv_vm *vm)
 	uint64_t num = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED) {
-			uint32_t r = vm->host->refcount[vm->pmap[g].mpn];
+			uint32_t r = (uint32_t)mv_host_frame_refs(vm->host, vm->pmap[g].mpn);
 			assert_true(r >= 1 && r <= 8);
 			num += 840 / r;
 		}
@@ -349,13 +349,13 @@ static void test_shared_part_follows_other_vms_refcounts(void **state)
 	for (mv_gppn_t g = 0; g < 3; g++)
 		merge_into(vm[1], g, m);
 	merge_into(vm[2], 0, m);
-	assert_int_equal(h->refcount[m], 5);
+	assert_int_equal(mv_host_frame_refs(h, m), 5);
 	assert_shared_parts(vm, 3);
 	assert_int_equal(mv_vm_shared_part(vm[0]), 0); /* 1/5 */
 	assert_int_equal(mv_vm_shared_part(vm[1]), 1); /* 3/5 */
 	/* a copy-on-write in vm 1: 4 left, vm 1 holds 2/4, a tie */
 	mv_vm_access_bytes(vm[1], 1, 1);
-	assert_int_equal(h->refcount[m], 4);
+	assert_int_equal(mv_host_frame_refs(h, m), 4);
 	assert_shared_parts(vm, 3);
 	assert_int_equal(mv_vm_shared_part(vm[1]), 1);
 	assert_int_equal(mv_vm_shared_part(vm[2]), 0);
@@ -398,12 +398,12 @@ static void test_shared_part_stays_exact_under_random_changes(void **state)
 		case 0: /* merge a private page into frame f (or make it f) */
 			if (!mv_vm_access_bytes(v, g, 1))
 				break;
-			if (!frame[f] || !h->refcount[frame[f]] ||
-			    !(h->fflags[frame[f]] & MV_FRAME_SHARED)) {
+			if (!frame[f] || !mv_host_frame_refs(h, frame[f]) ||
+			    !(mv_host_frame_flags(h, frame[f]) & MV_FRAME_SHARED)) {
 				frame[f] = e->mpn;
 				mv_host_frame_set_shared(h, e->mpn, 1);
 				mv_pmap_set(v, g, MV_PS_SHARED, e->mpn);
-			} else if (h->refcount[frame[f]] < 8) {
+			} else if (mv_host_frame_refs(h, frame[f]) < 8) {
 				merge_into(v, g, frame[f]);
 			}
 			break;
