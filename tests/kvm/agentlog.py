@@ -130,6 +130,11 @@ def check_guests(log, idle, busy, resv, resv_kib, t_stop):
             "reservation_kib in the log %s)" % (mib(low), mib(lowt),
                                                   mib(resv_kib),
                                                   rr[0]["reservation_kib"]))
+    held = [r for r in rr if r["reason"] == "reservation"]
+    if held:
+        say("note", "the reservation held the reserved guest in %d intervals "
+            "(reason reservation, first at interval %d)"
+            % (len(held), held[0]["interval"]))
     # memory given back after the busy guest stopped
     after = [r for r in d if r["t"] >= t_stop]
     g = first(after, lambda r: r["applied"] and

@@ -5,8 +5,8 @@
 #         QEMU holds the pages until a balloon takes them
 #   busy  a 250 MiB working set rewritten every second, stopped and freed
 #         after mv.stop s
-#   resv  as idle, with a reservation (<memtune> soft_limit 384 MiB; QEMU
-#         refuses min_guarantee) and 20 shares per MiB
+#   resv  as idle, with a reservation (<memtune> soft_limit 448 MiB; QEMU
+#         refuses min_guarantee), default shares: the reservation binds
 # The agent runs with --interval 1s (--no-ksm: KSM is test_agent_shares.sh's)
 # while `memvisor record` records the same run. Checks, from the JSON log
 # and dommemstat: the idle guest is ballooned first and gives more than the
@@ -20,13 +20,13 @@ kvm_init agent_guests
 MV=${MV_BUILD:-$KVM_ROOT/build}/memvisor
 [ -x "$MV" ] || skip "no $MV (make all)"
 kvm_foreign_guests
-RESV=384
+RESV=448
 DUR=${MV_AGENT_DURATION:-80}
 STOP=${MV_AGENT_STOP:-65}
 
 kvm_start idle --cmdline "mv.work=busy mv.ws=300M mv.stop=1" || { bad "virsh create idle failed"; exit 1; }
 kvm_start busy --cmdline "mv.work=busy mv.ws=250M mv.stop=$STOP" || { bad "virsh create busy failed"; exit 1; }
-kvm_start resv --cmdline "mv.work=busy mv.ws=300M mv.stop=1" --soft-limit $RESV --shares 10240 ||
+kvm_start resv --cmdline "mv.work=busy mv.ws=300M mv.stop=1" --soft-limit $RESV ||
 	{ bad "virsh create resv failed"; exit 1; }
 for g in idle busy resv; do
 	s=$(kvm_wait_boot $g 150) || { bad "guest $g did not boot within 150 s"; exit 1; }
