@@ -5,7 +5,7 @@
 #         QEMU holds the pages until a balloon takes them
 #   busy  a 250 MiB working set rewritten every second, stopped and freed
 #         after mv.stop s
-#   resv  as idle, with a reservation (<memtune> soft_limit 448 MiB; QEMU
+#   resv  as idle, with a reservation (<memtune> soft_limit 480 MiB; QEMU
 #         refuses min_guarantee), default shares: the reservation binds
 # The agent runs with --interval 1s (--no-ksm: KSM is test_agent_shares.sh's)
 # while `memvisor record` records the same run. Checks, from the JSON log
@@ -20,7 +20,7 @@ kvm_init agent_guests
 MV=${MV_BUILD:-$KVM_ROOT/build}/memvisor
 [ -x "$MV" ] || skip "no $MV (make all)"
 kvm_foreign_guests
-RESV=448
+RESV=480
 DUR=${MV_AGENT_DURATION:-80}
 STOP=${MV_AGENT_STOP:-65}
 
