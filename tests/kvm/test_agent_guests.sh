@@ -6,7 +6,7 @@
 #   busy  a 250 MiB working set rewritten every second, stopped and freed
 #         after mv.stop s
 #   resv  as idle, with a reservation (<memtune> soft_limit 480 MiB; QEMU
-#         refuses min_guarantee), default shares: the reservation binds
+#         refuses min_guarantee), default shares
 # The agent runs with --interval 1s (--no-ksm: KSM is test_agent_shares.sh's)
 # while `memvisor record` records the same run. Checks, from the JSON log
 # and dommemstat: the idle guest is ballooned first and gives more than the
