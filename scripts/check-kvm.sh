@@ -8,6 +8,8 @@
 # cannot start or QEMU cannot run; otherwise one line per test and
 # "check-kvm: N passed, N failed, N skipped"; exits 1 if any failed.
 # usage: check-kvm.sh [TEST...]   (default: every tests/kvm/test_*.sh)
+# MV_KVM_LOGS=DIR keeps a copy of each test's whole output (its ok: lines
+# too) in DIR.
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,6 +62,7 @@ for t in $tests; do
 	timeout -s TERM -k 30 "$LIMIT" "$t" >"$log" 2>&1
 	rc=$?
 	dt=$(($(date +%s) - t0))
+	[ -n "${MV_KVM_LOGS:-}" ] && mkdir -p "$MV_KVM_LOGS" && cp "$log" "$MV_KVM_LOGS/"
 	case $rc in
 	0)
 		pass=$((pass + 1))

@@ -37,10 +37,10 @@ static void test_referenced_counts_pages_touched_since_clear(void **state)
 		m[i]++;
 	assert_int_equal(mv_agent_refs_read(getpid(), 40 * 1024, &size, &ref),
 			 0);
-	/* 10 MiB touched: seen once 10008 KiB on a loaded machine (2% short;
-	 * the kernel may clear a few accessed bits meanwhile). The bound
-	 * checks the count follows what was touched */
-	assert_in_range(ref, 9 * 1024, 11 * 1024);
+	/* 10 MiB touched: seen 10008 and 10232 KiB on a loaded machine (the
+	 * kernel may clear a few accessed bits meanwhile); the bound checks
+	 * the count follows what was touched */
+	assert_in_range(ref, 10 * 1024 * 95 / 100, 11 * 1024);
 	munmap(m, len);
 }
 

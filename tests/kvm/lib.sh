@@ -52,6 +52,10 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 kvm_cleanup() {
 	rc=$?
 	trap - EXIT INT TERM
+	# a memvisor agent or record of this test still running: by its PID
+	for f in "$KVM_DIR"/agent.pid "$KVM_DIR"/record.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null && wait "$(cat "$f")" 2>/dev/null
+	done
 	if [ -f "$KVM_DIR/guests" ]; then
 		while read -r g; do
 			$V domstate "$g" >/dev/null 2>&1 && $V destroy "$g" >/dev/null 2>&1
@@ -63,7 +67,7 @@ kvm_cleanup() {
 		p=$(cat "$f")
 		n=$(basename "$f" .qemupid)
 		# still that guest's QEMU (its command line names the domain)?
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "guest=$(kvm_dom "$n"),"; then
+		if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "guest=$(kvm_dom "$n"),"; then
 			kill "$p"
 			echo "note: killed QEMU $p ($n): libvirt did not destroy it"
 		fi
@@ -165,6 +169,37 @@ kvm_cpu() {
 
 # can this host raise RLIMIT_MEMLOCK (libvirt does so for <hard_limit>)?
 kvm_can_memlock() { sh -c 'ulimit -l unlimited' 2>/dev/null; }
+
+# until the guest's console has a line matching the regular expression (S s)
+kvm_wait_console() {
+	t0=$(now)
+	until grep -aq "$2" "$(kvm_log "$1")" 2>/dev/null; do
+		[ "$(since "$t0" | cut -d. -f1)" -ge "${3:-60}" ] && return 1
+		sleep 0.5
+	done
+}
+
+# skip where guests other than this test's run on qemu:///system: the agent
+# manages every running guest, and must not balloon someone else's
+kvm_foreign_guests() {
+	o=$($V list --name 2>/dev/null | grep -v "^$KVM_PREFIX-" | grep .)
+	[ -z "$o" ] || skip "other guests run on $KVM_URI ($(echo $o)); the agent would manage them too"
+}
+
+# tests/kvm/agentlog.py CHECK LOG ARGS: its ok/FAIL/note lines through
+# ok/bad/note
+kvm_agentlog() {
+	python3 "$KVM_ROOT/tests/kvm/agentlog.py" "$@" >"$KVM_DIR/agentlog.out" 2>&1 ||
+		echo "FAIL: agentlog.py $1: $(tail -1 "$KVM_DIR/agentlog.out")" >>"$KVM_DIR/agentlog.out"
+	while IFS= read -r l; do
+		case $l in
+		"ok: "*) ok "${l#ok: }" ;;
+		"note: "*) note "${l#note: }" ;;
+		"FAIL: "*) bad "${l#FAIL: }" ;;
+		*) echo "$l" ;;
+		esac
+	done <"$KVM_DIR/agentlog.out"
+}
 
 kvm_finish() {
 	if [ "$KVM_FAILS" -eq 0 ]; then

@@ -78,7 +78,7 @@ cat <<EOF
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$guest/vmlinuz</kernel>
     <initrd>$guest/initrd.gz</initrd>
-    <cmdline>console=ttyS0 loglevel=5 panic=-1 $cmdline</cmdline>
+    <cmdline>console=ttyS0 loglevel=5 panic=-1 no_timer_check $cmdline</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>

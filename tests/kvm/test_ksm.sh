@@ -54,14 +54,17 @@ t0=$(now)
 met=""
 pa=$(kvm_pid a)
 pb=$(kvm_pid b)
-# until both guests have merged pages and pages_sharing rose by WANT; then
-# on to OBSERVE s for the figure
+# until each guest's QEMU has WANT/2 merged pages (the kernel's count per
+# process); then on to OBSERVE s for the figure. pages_sharing is only noted:
+# it still counts the merged pages of processes that exited while ksmd was
+# stopped (run 0), until ksmd's next scan removes them, e.g. after an earlier
+# test's guests, so its rise from a baseline can be negative
 while :; do
 	sharing=$(cat $KSM/pages_sharing)
 	ma=$(cat /proc/"$pa"/ksm_merging_pages 2>/dev/null || echo 0)
 	mb=$(cat /proc/"$pb"/ksm_merging_pages 2>/dev/null || echo 0)
 	el=$(since "$t0")
-	if [ -z "$met" ] && [ $((sharing - base)) -ge "$WANT" ] && [ "$ma" -ge $((WANT / 2)) ] && [ "$mb" -ge $((WANT / 2)) ]; then
+	if [ -z "$met" ] && [ "$ma" -ge $((WANT / 2)) ] && [ "$mb" -ge $((WANT / 2)) ]; then
 		met=$el
 		note "after $el s: pages_sharing $sharing, guests' ksm_merging_pages a $ma b $mb"
 	fi
@@ -70,9 +73,9 @@ while :; do
 	sleep 1
 done
 if [ -n "$met" ]; then
-	ok "pages_sharing rose by $WANT or more, with a and b each $((WANT / 2)) or more merged, in $met s"
+	ok "a and b each $((WANT / 2)) or more merged pages in $met s (pages_sharing $base -> $sharing)"
 else
-	bad "after $el s pages_sharing rose by only $((sharing - base)); guests' merged pages a $ma b $mb (want $WANT, $((WANT / 2)) each)"
+	bad "after $el s guests' merged pages a $ma b $mb (want $((WANT / 2)) each); pages_sharing $base -> $sharing"
 fi
 note "KSM after $el s: pages_sharing $sharing, pages_shared $(cat $KSM/pages_shared), full_scans $(cat $KSM/full_scans); guests' merging pages a $ma b $mb"
 note "QEMU RSS with KSM: a $(kvm_rss a) KiB, b $(kvm_rss b) KiB"
