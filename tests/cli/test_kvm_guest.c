@@ -87,11 +87,14 @@ static int setup(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The whole tree: the guest directory g/ and the unpacked initramfs are
+ * folders, which mvt_rmdir leaves behind. */
 static int teardown(void **state)
 {
 	(void)state;
-	mvt_rmdir(g_dir);
-	return 0;
+	int rc = mvt_rm_tree(g_dir);
+	free(g_dir);
+	return rc;
 }
 
 static void test_mkdomain_writes_what_the_agent_reads(void **state)
