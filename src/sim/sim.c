@@ -110,7 +110,7 @@ static int choose_model(struct mv_sim *s, struct mv_error *err)
 		if (!mv_guest_interval_capable(&s->sc->vms[i].guest))
 			continue;
 		int rc = mv_guest_use_interval(s->guest[i], s->sc->step_ns,
-						 s->sc->duration_ns);
+					       s->sc->duration_ns);
 		if (rc)
 			return mv_error_set(err, rc, NULL, 0, "",
 					    "out of memory");
@@ -607,7 +607,7 @@ static void balance(struct mv_sim *s)
 		.goal = mv_memstate_goal(&s->memstate),
 		.soft = s->memstate.line[MV_MEMSTATE_SOFT],
 		.margin = s->memstate.margin,
-		.idle_tax = r->idle_tax,
+		.idle_tax = mv_reclaim_idle_tax_at(r, s->now_ns),
 	};
 	mv_policy_plan(&h, s->nvms, pv, s->action);
 	for (int i = 0; i < s->nvms; i++) {
