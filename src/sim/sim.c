@@ -572,6 +572,12 @@ static void balance(struct mv_sim *s)
 			pv[i].active = 1;
 		pv[i].balloon = vm->cfg.balloon_driver;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
+		/* pages still in the ballooned state are the balloon's and
+		 * those it returned that the guest has not used yet */
+		uint64_t bs = vm->count[MV_PS_BALLOONED];
+		pv[i].balloon_unbacked = bs > pv[i].balloon_size
+						 ? bs - pv[i].balloon_size
+						 : 0;
 		pv[i].balloon_max = (uint64_t)(r->balloon_max *
 					       (double)vm->npages);
 		/* a per-VM bound (.vmx sched.mem.maxmemctl) below the host's */
