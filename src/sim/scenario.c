@@ -184,6 +184,18 @@ static int leaf_props(const struct mv_xsrc *s, const xmlNode *n,
 	return rc ? rc : mv_xml_props(s, n, elem, props, base);
 }
 
+/* A tax rate (as written: v) of at most MV_IDLE_TAX_MAX. */
+static int check_tax_max(const struct mv_xsrc *s, const xmlNode *n,
+			 const char *field, const char *v, double rate)
+{
+	if (rate > MV_IDLE_TAX_MAX + 1e-12)
+		return mv_xml_fail(s, n, field,
+				   "'%s' is above 99%% (a 100%% tax would make "
+				   "idle memory infinitely expensive)",
+				   v);
+	return 0;
+}
+
 /*
  * <idle-tax rate><change at rate/>...</idle-tax>: the tax at boot and the
  * times it is changed while the host runs (docs/scenario.md). Each change
@@ -239,12 +251,8 @@ static int parse_idle_tax(const struct mv_xsrc *s, const xmlNode *n,
 					   "'%s' is not a fraction from 0%% "
 					   "to 99%%",
 					   rate);
-		if (t->rate > MV_IDLE_TAX_MAX + 1e-12)
-			return mv_xml_fail(s, c, "change/rate",
-					   "'%s' is above 99%% (a 100%% tax "
-					   "would make idle memory infinitely "
-					   "expensive)",
-					   rate);
+		if ((rc = check_tax_max(s, c, "change/rate", rate, t->rate)))
+			return rc;
 		r->ntax_changes++;
 	}
 	return 0;
@@ -333,12 +341,7 @@ static int check_host_child(const struct mv_xsrc *s, const xmlNode *c,
 		if (!v)
 			return mv_xml_fail(s, c, "idle-tax/rate",
 					   "is required");
-		if (r->idle_tax > MV_IDLE_TAX_MAX + 1e-12)
-			return mv_xml_fail(s, c, "idle-tax/rate",
-					   "'%s' is above 99%% (a 100%% tax "
-					   "would make idle memory infinitely "
-					   "expensive)",
-					   v);
+		return check_tax_max(s, c, "idle-tax/rate", v, r->idle_tax);
 	}
 	/* periods end on step boundaries: a shorter one would be silently
 	 * stretched to a step */
