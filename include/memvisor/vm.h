@@ -199,7 +199,8 @@ struct mv_active_config {
 	double slow_gain;   /* ... and in the slow average */
 };
 
-/* Defaults: 100 pages per 30 s (the paper's), gains 0.5 and 0.1. */
+/* Defaults: 100 pages per 30 s (the paper's), gains 0.9 fast, 0.26 slow (Fig.
+ * 6). */
 void mv_active_config_default(struct mv_active_config *c);
 
 struct mv_active_sampler {
@@ -209,6 +210,7 @@ struct mv_active_sampler {
 	uint32_t n;        /* how many (min(cfg.pages, npages)) */
 	uint64_t touched;  /* t: sampled pages touched this period */
 	uint64_t period_end_ns;
+	uint64_t now_ns;   /* the last tick: how far into the period */
 	uint64_t periods;  /* periods completed */
 	double last;       /* f of the last completed period */
 	double fast, slow; /* moving averages of f */

@@ -144,8 +144,7 @@ static struct guest *find(struct agent *a, const char *uuid)
 static void restart_estimator(struct guest *g, double now)
 {
 	memset(&g->est, 0, sizeof g->est);
-	g->est.cfg.fast_gain = 0.5; /* the sampler's defaults */
-	g->est.cfg.slow_gain = 0.1;
+	mv_active_config_default(&g->est.cfg); /* the sampler's gains */
 	g->period_start_s = now;
 	/* the measurement, in a dry run too: accessed bits are the
 	 * kernel's aging state, not a setting */

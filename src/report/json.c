@@ -482,6 +482,8 @@ static void write_workload(struct jw *w, const struct mv_workload_config *wl)
 		jw_str(w, "content_name", wl->content_name);
 	jw_double(w, "compressibility", wl->compressibility);
 	jw_u64(w, "start_ns", wl->start_ns);
+	if (wl->stop_ns)
+		jw_u64(w, "stop_ns", wl->stop_ns);
 	if (wl->kind == MV_WL_PHASED) {
 		jw_u64(w, "phase_ns", wl->phase_ns);
 		jw_u64(w, "region_bytes", wl->region_bytes);

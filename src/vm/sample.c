@@ -26,10 +26,15 @@
  * the period ends. ESX uses the maximum of the three: quick to believe that
  * a VM needs more memory, slow to believe that it needs less (reclaiming
  * from a VM that is in fact active costs far more than leaving it a little
- * idle memory). The paper gives no gain values; ours (0.5 fast, 0.1 slow,
- * configurable) make the fast average reach 3/4 of a step change in two
- * periods and the slow one keep about 60% of a vanished working set after
- * five periods (0.9^5 = 0.59) - see docs/sampling.md for what they give.
+ * idle memory). Neither the paper nor VMware's documents give the gains
+ * (vSphere's resource management guide says only that the estimates
+ * "respond rapidly to increases in working set size and more slowly to
+ * decreases"); ours are read off the paper's figure 6, whose curves show
+ * the slow average keeping about 0.74 of what lies above the background
+ * per 30 s period (slow gain 0.26) and the estimate following a rise in
+ * the toucher's memory within a period (fast gain 0.9: the current
+ * period's count shows 90% of a step as soon as the sampled pages are
+ * touched). docs/sampling.md has the figures and the check.
  *
  * The sample is drawn over all configured pages, untouched and ballooned
  * ones included, as in ESX: f is a fraction of the VM's configured memory.
@@ -45,8 +50,8 @@ void mv_active_config_default(struct mv_active_config *c)
 {
 	c->pages = 100;
 	c->period_ns = 30 * MV_NS_PER_S;
-	c->fast_gain = 0.5;
-	c->slow_gain = 0.1;
+	c->fast_gain = 0.9;  /* Fig. 6: a rise followed within a period */
+	c->slow_gain = 0.26; /* Fig. 6: 0.74 kept per period */
 }
 
 /* Drop the marks of pages of the current sample not touched yet. */
@@ -87,27 +92,54 @@ static void start_period(struct mv_vm *vm, uint64_t end_ns)
 /*
  * The interval model keeps no events for resident pages: a sampled page
  * not seen touched is drawn touched with the probability its access rate
- * gives over the period, 1 - exp(-lambda x period), by a hash of the page
- * and the period (not the sampler's generator, whose draws pick the next
- * sample).
+ * gives over the time t_s since the period began, 1 - exp(-lambda t_s), by
+ * a hash of the page and the period (not the sampler's generator, whose
+ * draws pick the next sample). The same uniform decides at any t_s, so a
+ * page drawn touched part-way through a period is drawn touched at its
+ * end: the current period's count grows as the exact model's does.
  */
+static int drawn_touched(const struct mv_vm *vm, mv_gppn_t g, double t_s)
+{
+	const struct mv_active_sampler *a = &vm->active;
+	double wr, lam = vm->rate_of(vm->rate_ctx, vm, g, &wr);
+	uint64_t h = mv_mix64(mv_mix64(g ^ ((uint64_t)vm->id << 40)) ^
+			      a->periods * 0x9e3779b97f4a7c15ull);
+	double u = (double)(h >> 11) * 0x1.0p-53;
+	return u < 1 - exp(-lam * t_s);
+}
+
+/* At the period's end: the sampled pages drawn touched are counted. */
 static void draw_untouched(struct mv_vm *vm)
 {
 	struct mv_active_sampler *a = &vm->active;
 	double period_s = (double)a->cfg.period_ns / 1e9;
 	for (uint32_t i = 0; i < a->n; i++) {
 		mv_gppn_t g = a->sample[i];
-		if (!(vm->pmap[g].flags & MV_PME_SAMPLED))
-			continue;
-		double wr, lam = vm->rate_of(vm->rate_ctx, vm, g, &wr);
-		uint64_t h = mv_mix64(mv_mix64(g ^ ((uint64_t)vm->id << 40)) ^
-				      a->periods * 0x9e3779b97f4a7c15ull);
-		double u = (double)(h >> 11) * 0x1.0p-53;
-		if (u < 1 - exp(-lam * period_s)) {
+		if ((vm->pmap[g].flags & MV_PME_SAMPLED) &&
+		    drawn_touched(vm, g, period_s)) {
 			vm->pmap[g].flags &= (uint8_t)~MV_PME_SAMPLED;
 			a->touched++;
 		}
 	}
+}
+
+/* Part-way through a period: the count so far, drawn pages included,
+ * without changing the sample (a query, not an event). */
+static uint64_t touched_so_far(const struct mv_vm *vm)
+{
+	const struct mv_active_sampler *a = &vm->active;
+	uint64_t start = a->period_end_ns - a->cfg.period_ns;
+	if (!vm->rate_of || a->now_ns <= start)
+		return a->touched;
+	double t_s = (double)(a->now_ns - start) / 1e9;
+	uint64_t t = a->touched;
+	for (uint32_t i = 0; i < a->n; i++) {
+		mv_gppn_t g = a->sample[i];
+		if ((vm->pmap[g].flags & MV_PME_SAMPLED) &&
+		    drawn_touched(vm, g, t_s))
+			t++;
+	}
+	return t;
 }
 
 /* Fold the period just ended into the averages. */
@@ -154,6 +186,7 @@ int mv_vm_active_configure(struct mv_vm *vm, const struct mv_active_config *c,
 void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns)
 {
 	struct mv_active_sampler *a = &vm->active;
+	a->now_ns = now_ns;
 	if (mv_likely(now_ns < a->period_end_ns) || !a->sample)
 		return;
 	if (vm->rate_of)
@@ -166,9 +199,10 @@ void mv_vm_active_tick(struct mv_vm *vm, uint64_t now_ns)
 	start_period(vm, end);
 }
 
-double mv_active_estimate(const struct mv_active_sampler *a)
+/* The estimate with t sampled pages touched so far this period. */
+static double estimate(const struct mv_active_sampler *a, uint64_t t)
 {
-	double cur = a->n ? (double)a->touched / (double)a->n : 0.0;
+	double cur = a->n ? (double)t / (double)a->n : 0.0;
 	if (a->periods == 0)
 		return cur; /* only this period's count exists yet */
 	double m = a->slow > a->fast ? a->slow : a->fast;
@@ -178,11 +212,16 @@ double mv_active_estimate(const struct mv_active_sampler *a)
 	return with_cur > m ? with_cur : m;
 }
 
+double mv_active_estimate(const struct mv_active_sampler *a)
+{
+	return estimate(a, a->touched);
+}
+
 double mv_vm_active_fraction(const struct mv_vm *vm)
 {
 	if (vm->active.n == 0)
 		return 0.0;
-	return mv_active_estimate(&vm->active);
+	return estimate(&vm->active, touched_so_far(vm));
 }
 
 uint64_t mv_vm_active_estimate(const struct mv_vm *vm)

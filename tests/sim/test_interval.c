@@ -138,7 +138,10 @@ static int agree(const char *path, uint64_t duration_ns)
 	/* 10%: the exact model's own rate moves by 8% with the seed alone
 	 * (compression.xml, seeds 5, 6, 7: 95.9, 103.3, 95.2 pages/s) */
 	CHECK("swap-in rate", e.swapin_per_s, i.swapin_per_s, 0.10, 5);
-	CHECK("worst stall", e.worst_stall_s, i.worst_stall_s, 0.05,
+	/* 10% too: the exact model's own worst stall moves by more with the
+	 * seed alone (compression.xml, seeds 5, 6, 7: 1.787, 1.934, 1.519 s,
+	 * with the sampler's gains of Waldspurger's figure 6) */
+	CHECK("worst stall", e.worst_stall_s, i.worst_stall_s, 0.10,
 	      0.001 * e.duration_s);
 	mv_sim_destroy(se);
 	mv_sim_destroy(si);

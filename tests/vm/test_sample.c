@@ -133,7 +133,7 @@ static void test_idle_vm_estimates_zero(void **state)
 	assert_true(f.vm->active.last == 0.0);
 	assert_true(f.vm->active.fast < 1e-9);
 	/* the boot period (f = 1) has decayed out of the slow average:
-	 * 0.9^39 = 0.016 */
+	 * 0.74^39 < 1e-5 */
 	assert_true(mv_vm_active_estimate(f.vm) < f.vm->npages / 50);
 	fix_fini(&f);
 }
@@ -173,21 +173,22 @@ test_estimate_follows_an_increase_fast_and_decays_slowly(void **state)
 	for (int p = 0; p < 20; p++)
 		run_period(&f, 0, small);
 	assert_true(mv_vm_active_estimate(f.vm) < np * 2 / 10);
-	/* working set grows sixfold: within two periods the fast average
-	 * (gain 0.5) has 3/4 of the step */
-	run_period(&f, 0, big);
-	uint64_t e2 = run_period(&f, 0, big);
-	assert_true(e2 > np * 45 / 100);
+	/* working set grows sixfold: within one period the fast average
+	 * (gain 0.9) has 9/10 of the step, 0.1 + 0.9 * 0.5 = 0.55 (one
+	 * period's f has sd 0.05 at f = 0.6) */
+	uint64_t e1 = run_period(&f, 0, big);
+	assert_true(e1 > np * 45 / 100);
 	for (int p = 0; p < 20; p++)
 		run_period(&f, 0, big);
-	/* and shrinks back: three periods later the slow average (gain 0.1)
-	 * still holds 0.1 + 0.5 * 0.9^3 = 0.46 of memory */
+	/* and shrinks back: three periods later the slow average (gain
+	 * 0.26) still holds 0.1 + 0.5 * 0.74^3 = 0.30 of memory, the fast
+	 * one has followed */
 	for (int p = 0; p < 3; p++)
 		run_period(&f, 0, small);
 	uint64_t e3 = mv_vm_active_estimate(f.vm);
-	assert_true(e3 > np * 38 / 100);
-	assert_true(f.vm->active.fast < 0.25);
-	/* it does decay: 30 periods on, 0.1 + 0.5 * 0.9^30 = 0.12 */
+	assert_true(e3 > np * 23 / 100);
+	assert_true(f.vm->active.fast < 0.2);
+	/* it does decay: 30 periods on, 0.1 + 0.5 * 0.74^30 = 0.10 */
 	for (int p = 0; p < 30; p++)
 		run_period(&f, 0, small);
 	assert_true(mv_vm_active_estimate(f.vm) < np * 18 / 100);
@@ -206,8 +207,66 @@ static void test_current_period_shows_an_increase_before_it_ends(void **state)
 	for (mv_gppn_t g = 0; g < f.vm->npages; g++)
 		mv_vm_access(f.vm, g, 0);
 	mv_vm_active_tick(f.vm, f.now + PERIOD / 3);
-	/* fast average with this period's t/n = 1 folded in: 0.5 */
-	assert_int_equal(mv_vm_active_estimate(f.vm), f.vm->npages / 2);
+	/* fast average with this period's t/n = 1 folded in: 0.9 */
+	assert_int_equal(mv_vm_active_estimate(f.vm), f.vm->npages * 9 / 10);
+	fix_fini(&f);
+}
+
+/* Waldspurger 2002, figure 6: after the toucher stops, the estimate (the
+ * slow average) keeps 0.74 per 30 s period of what lay above the
+ * background; the fast average has dropped to it within a period. */
+static void test_slow_average_keeps_074_per_period_after_a_drop(void **state)
+{
+	(void)state;
+	struct mv_active_sampler a = {0};
+	mv_active_config_default(&a.cfg);
+	mv_active_fold(&a, 0.6);
+	for (int k = 1; k <= 10; k++) {
+		mv_active_fold(&a, 0.1);
+		assert_true(fabs(a.slow - (0.1 + 0.5 * pow(0.74, k))) < 1e-12);
+		assert_true(fabs(a.fast - (0.1 + 0.5 * pow(0.1, k))) < 1e-12);
+		/* no sample: the estimate is the larger average */
+		assert_true(mv_active_estimate(&a) == a.slow);
+	}
+}
+
+/* The interval model's rates: pages [0, npages / 2) at 1 access/s. */
+static double half_at_one_per_s(void *ctx, const struct mv_vm *vm, mv_gppn_t g,
+				double *wr)
+{
+	(void)ctx;
+	*wr = 0;
+	return g < vm->npages / 2 ? 1.0 : 0.0;
+}
+
+static void
+test_interval_model_counts_resident_touches_part_way_through(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 9);
+	for (int p = 0; p < 10; p++)
+		run_period(&f, 0, 0);
+	assert_int_equal(mv_vm_active_estimate(f.vm), 0);
+	/* no events: half the VM, resident, accessed once a second */
+	f.vm->rate_of = half_at_one_per_s;
+	uint64_t start = f.now;
+	mv_vm_active_tick(f.vm, start + 100 * MV_NS_PER_MS);
+	uint64_t early = mv_vm_active_estimate(f.vm);
+	mv_vm_active_tick(f.vm, start + 10 * MV_NS_PER_S);
+	uint64_t mid = mv_vm_active_estimate(f.vm);
+	/* 0.1 s in: each page drawn touched with p = 1 - e^-0.1 = 0.095;
+	 * 10 s in, all but e^-10 of them: 0.9 x 0.5 of memory, give or take
+	 * the sample's sd of 0.05 */
+	assert_true(early < f.vm->npages / 10);
+	assert_true(mid > f.vm->npages * 35 / 100);
+	/* the count is a query: the sample is unchanged until the end */
+	assert_int_equal(f.vm->active.touched, 0);
+	assert_int_equal(count_sampled(f.vm), 100);
+	/* and the end of the period counts what the middle showed, or more */
+	mv_vm_active_tick(f.vm, start + PERIOD);
+	assert_true(mv_vm_active_estimate(f.vm) >= mid);
+	f.vm->rate_of = NULL;
 	fix_fini(&f);
 }
 
@@ -287,6 +346,10 @@ int main(void)
 			test_steady_working_set_is_estimated_within_sampling_error),
 		cmocka_unit_test(
 			test_estimate_follows_an_increase_fast_and_decays_slowly),
+		cmocka_unit_test(
+			test_slow_average_keeps_074_per_period_after_a_drop),
+		cmocka_unit_test(
+			test_interval_model_counts_resident_touches_part_way_through),
 		cmocka_unit_test(
 			test_current_period_shows_an_increase_before_it_ends),
 		cmocka_unit_test(test_sample_covers_a_vm_smaller_than_n),
