@@ -282,6 +282,16 @@ int mv_vm_enable_verify(struct mv_vm *vm);
 uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
 
 /*
+ * A device reads guest page gppn (the DMA of a guest's disk write): the
+ * hypervisor brings the page in if it reclaimed it (double paging: the
+ * fault and its cost are the VM's), but the read is not the guest's, so
+ * it sets no accessed bit and ends no active-memory sample (ESX traps
+ * only the guest's own accesses to a sampled page). Returns the frame as
+ * mv_vm_access does; NULL if the VM must wait.
+ */
+uint8_t *mv_vm_dma_read(struct mv_vm *vm, mv_gppn_t gppn);
+
+/*
  * Note an access to resident page gppn: the true active window, the
  * active-memory sample, the dirty bit a write sets, the read and write
  * counters. The one place these move, whichever path saw the access: the

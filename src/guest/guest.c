@@ -216,9 +216,10 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	int rc = unmap_vpn(g, g->page[p].owner, g->page[p].index);
 	if (rc)
 		return rc;
-	/* the guest reads the page to write it out: the hypervisor sees a
-	 * read, and must bring the page in first if it reclaimed it */
-	uint8_t *src = mv_vm_access(g->vm, p, 0);
+	/* the guest's disk write reads the page by DMA: the hypervisor must
+	 * bring it in first if it reclaimed it, but no guest access is
+	 * seen (the process touched it last, as the clock decided) */
+	uint8_t *src = mv_vm_dma_read(g->vm, p);
 	if (!src)
 		return MV_EAGAIN;
 	uint32_t slot = swap_slot_take(g);
@@ -992,8 +993,7 @@ int mv_guest_uses_interval(const struct mv_guest *g)
 	return g->iv != NULL;
 }
 
-int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns,
-			  uint64_t end_ns)
+int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 {
 	if (g->iv || !mv_guest_interval_capable(&g->cfg))
 		return 0;

@@ -195,7 +195,8 @@ static mv_mpn_t vm_frame_alloc(struct mv_vm *vm)
 	return mpn;
 }
 
-uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
+/* The fault; note: whether the access is the guest's (not a device's). */
+static uint8_t *fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
 	const struct mv_latency *lat = &vm->host->cfg.lat;
@@ -263,8 +264,22 @@ uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
 	}
 	charge(vm, kind, ns);
 	mv_pmap_set(vm, gppn, MV_PS_PRIVATE, mpn);
-	mv_vm_note_access(vm, gppn, write);
+	if (note)
+		mv_vm_note_access(vm, gppn, write);
 	return mv_host_frame(h, mpn);
+}
+
+uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write)
+{
+	return fault(vm, gppn, write, 1);
+}
+
+uint8_t *mv_vm_dma_read(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	unsigned st = vm->pmap[gppn].state;
+	if (st == MV_PS_PRIVATE || st == MV_PS_SHARED || st == MV_PS_ZERO)
+		return mv_host_frame(vm->host, vm->pmap[gppn].mpn);
+	return fault(vm, gppn, 0, 0);
 }
 
 void mv_vm_charge_xlat(struct mv_vm *vm, uint64_t ns)
