@@ -9,6 +9,8 @@
 #          BENCH_WALL_CAP, BENCH_DURATION)
 #   check-kvm  end-to-end tests with real QEMU guests through libvirt
 #   check-svg  render the SVG charts in headless chromium (installs it)
+#   paper  rerun the OSDI 2002 paper's experiments (examples/paper/) and
+#          regenerate docs/paper.md's table (scripts/paper.sh)
 #   fuzz   libFuzzer harnesses of the readers (fuzz/), FUZZ_TIME s each
 # Every target first installs missing Debian packages (scripts/deps.sh).
 # That happens while make reads this file, before the pkg-config flags below
@@ -57,7 +59,7 @@ BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 LIB     := $(BUILD)/libmemvisor.a
 BIN     := $(BUILD)/memvisor
 
-.PHONY: all deps demo check check-kvm test asan bench bench-scale clean format check-svg fuzz fuzz-build
+.PHONY: all deps demo check check-kvm test asan bench bench-scale clean format check-svg fuzz fuzz-build paper
 .SECONDARY:
 
 all: $(LIB) $(BIN)
@@ -104,6 +106,12 @@ check test: all $(TESTBIN)
 
 check-svg: all
 	@./scripts/check-svg-browser.sh $(BUILD)
+
+# docs/paper.md: memvisor against Waldspurger's OSDI 2002 experiments, every
+# examples/paper/*.sh marked `# paper-experiment` (the table is
+# scripts/paper.sh's; make check fails when a figure leaves its tolerance)
+paper: all
+	@MEMVISOR=$(BIN) ./scripts/docs.sh docs/paper.md
 
 # The end-to-end tests with real QEMU guests through libvirt (tests/kvm/;
 # docs/agent.md, "Real guests for the tests"): sets up and starts libvirtd

@@ -296,6 +296,17 @@ void mv_sparse_free(void *p, uint64_t bytes);
 void *mv_dense_alloc(uint64_t bytes);
 void mv_dense_free(void *p, uint64_t bytes);
 
+/*
+ * A growing array: make room at index n of the array at *(void **)pp,
+ * *cap elements of size bytes. When n reaches *cap the array doubles
+ * (from `first` elements). 0, or -1 out of memory with the array and
+ * *cap unchanged. mv_array_trim gives an emptied array (n == 0) back
+ * when it grew past keep elements, so that a passing peak does not stay
+ * allocated; it grows again from `first` when next used.
+ */
+int mv_array_room(void *pp, size_t *cap, size_t n, size_t size, size_t first);
+void mv_array_trim(void *pp, size_t *cap, size_t n, size_t keep);
+
 /* Add count elements of elem bytes as group/name (static strings). */
 void mv_books_add(struct mv_books *b, const char *group, const char *name,
 		  uint64_t elem, uint64_t count);

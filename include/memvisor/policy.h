@@ -108,11 +108,14 @@ struct mv_policy_vm {
 	uint64_t reservation; /* never reclaimed below this */
 	uint64_t limit;       /* never allowed above this */
 	uint64_t shares;
-	double active;         /* f: fraction of what it holds that is in
-				  active use, 0..1 */
-	int balloon;           /* has a balloon driver */
-	uint64_t balloon_size; /* pages in the balloon now */
-	uint64_t balloon_max;  /* most the balloon may hold */
+	double active;             /* f: fraction of what it holds that is in
+				      active use, 0..1 */
+	int balloon;               /* has a balloon driver */
+	uint64_t balloon_size;     /* pages in the balloon now */
+	uint64_t balloon_unbacked; /* pages the balloon gave back that the
+				      guest has not touched since: still
+				      without a frame */
+	uint64_t balloon_max;      /* most the balloon may hold */
 	uint64_t
 		balloon_min; /* the user's own target (libvirt currentMemory) */
 	uint64_t balloon_step; /* pages the driver can move in one period */
@@ -145,11 +148,12 @@ struct mv_policy_action {
  * min-funding revocation over what the VMs hold plus free memory above the
  * goal: memory goes from the VM with the smallest rho first, each VM's rho
  * rising as it gives, never below its reservation; a VM whose balloon took
- * pages from it asks for them back. VMs over their limit are reclaimed to
- * it in any state (balloon if they have one, else swap). In soft and worse
- * VMs above their target give the difference: soft by balloon only; hard
- * adds compression and swapping for what the balloon cannot deliver within
- * the period (all of it for VMs without a driver); low also blocks
+ * pages from it asks for them back (those returned that its guest has not
+ * touched yet included: they hold no frame but are the VM's). VMs over their
+ * limit are reclaimed to it in any state (balloon if they have one, else swap).
+ * In soft and worse VMs above their target give the difference: soft by balloon
+ * only; hard adds compression and swapping for what the balloon cannot deliver
+ * within the period (all of it for VMs without a driver); low also blocks
  * allocations. In high and clear nothing but limit excess is taken, and
  * the balloons of VMs below their target deflate as far as free memory
  * allows, down to a margin below the soft line (their use of it brings

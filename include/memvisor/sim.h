@@ -23,6 +23,15 @@ struct mv_vm_spec {
 	struct mv_guest_config guest;
 };
 
+/* <idle-tax><change at rate/>: the tax set to `rate` at simulated time
+ * `at_ns`, as an administrator changes Mem.IdleTax on a running host
+ * (Waldspurger 2002, figure 7: 0% for the first 30 minutes, then 75%). */
+#define MV_TAX_CHANGES_MAX 16
+struct mv_tax_change {
+	uint64_t at_ns; /* > 0, before the end of the run */
+	double rate;    /* 0..MV_IDLE_TAX_MAX */
+};
+
 /* How the host takes memory back (host-wide, like ESX's advanced settings). */
 struct mv_reclaim_config {
 	int enabled;         /* <reclaim enabled>: the policy acts; default 1 */
@@ -36,9 +45,16 @@ struct mv_reclaim_config {
 	int keep_swap;          /* <swap keep>; default 0 */
 	enum mv_memstate_model memstate_model; /* <memstate model>; esx41 */
 	double idle_tax; /* <idle-tax rate>: 0..0.99; default 0.75 */
+	/* <idle-tax><change>: later rates, strictly increasing in time */
+	int ntax_changes;
+	struct mv_tax_change tax_change[MV_TAX_CHANGES_MAX];
 };
 
 void mv_reclaim_config_default(struct mv_reclaim_config *r);
+/* The idle memory tax in force at simulated time now_ns: <idle-tax rate>,
+ * or the rate of the last <change> at or before now_ns. */
+double mv_reclaim_idle_tax_at(const struct mv_reclaim_config *r,
+			      uint64_t now_ns);
 
 /*
  * How guests' workloads access memory (docs/engine.md, "The interval

@@ -7,6 +7,7 @@
  * The list is small and fixed: adding is a linear search, called a few
  * times per VM when books are asked for, never on a hot path.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -23,6 +24,35 @@ void mv_sparse_free(void *p, uint64_t bytes)
 {
 	if (p)
 		munmap(p, bytes ? bytes : 1);
+}
+
+int mv_array_room(void *pp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	void *p;
+	memcpy(&p, pp, sizeof p);
+	size_t c = *cap ? 2 * *cap : first;
+	if (c < n + 1 || c > SIZE_MAX / size)
+		return -1;
+	p = realloc(p, c * size);
+	if (!p)
+		return -1;
+	memcpy(pp, &p, sizeof p);
+	*cap = c;
+	return 0;
+}
+
+void mv_array_trim(void *pp, size_t *cap, size_t n, size_t keep)
+{
+	if (n || *cap <= keep)
+		return;
+	void *p;
+	memcpy(&p, pp, sizeof p);
+	free(p);
+	p = NULL;
+	memcpy(pp, &p, sizeof p);
+	*cap = 0;
 }
 
 void *mv_dense_alloc(uint64_t bytes)

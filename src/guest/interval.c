@@ -62,12 +62,12 @@
 
 struct bucket {
 	uint32_t *e;
-	uint32_t n, cap;
+	size_t n, cap;
 };
 
 struct lap_bucket {
 	uint64_t *e; /* step << 32 | entry */
-	uint32_t n, cap;
+	size_t n, cap;
 };
 
 struct fire {
@@ -221,16 +221,16 @@ static double page_rate(const struct mv_guest *g, mv_gppn_t p, double *wr)
 
 /* ---- the wheel ----------------------------------------------------------- */
 
+/* Out of memory mid-step: there is no way back. */
+static void room(void *pp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (mv_array_room(pp, cap, n, size, first))
+		abort();
+}
+
 static void bucket_add(struct bucket *b, uint32_t e)
 {
-	if (b->n == b->cap) {
-		uint32_t cap = b->cap ? 2 * b->cap : 16;
-		uint32_t *n = realloc(b->e, cap * sizeof *n);
-		if (!n)
-			abort(); /* out of memory mid-step: no way back */
-		b->e = n;
-		b->cap = cap;
-	}
+	room(&b->e, &b->cap, b->n, sizeof *b->e, 16);
 	b->e[b->n++] = e;
 }
 
@@ -242,25 +242,9 @@ static void bucket_add(struct bucket *b, uint32_t e)
  */
 #define TRIM_CAP 64
 
-static void bucket_trim(struct bucket *b)
-{
-	if (b->n == 0 && b->cap > TRIM_CAP) {
-		free(b->e);
-		b->e = NULL;
-		b->cap = 0;
-	}
-}
-
 static void lap_add(struct lap_bucket *b, uint64_t v)
 {
-	if (b->n == b->cap) {
-		uint32_t cap = b->cap ? 2 * b->cap : 16;
-		uint64_t *n = realloc(b->e, cap * sizeof *n);
-		if (!n)
-			abort(); /* out of memory mid-step: no way back */
-		b->e = n;
-		b->cap = cap;
-	}
+	room(&b->e, &b->cap, b->n, sizeof *b->e, 16);
 	b->e[b->n++] = v;
 }
 
@@ -288,14 +272,7 @@ static void push(struct giv *iv, uint64_t step, uint32_t e)
 		lap_add(&iv->lap[step / NBUCKETS % NLAPS], v);
 		return;
 	}
-	if (iv->nover == iv->cap_over) {
-		size_t cap = iv->cap_over ? 2 * iv->cap_over : 256;
-		uint64_t *n = realloc(iv->over, cap * sizeof *n);
-		if (!n)
-			abort();
-		iv->over = n;
-		iv->cap_over = cap;
-	}
+	room(&iv->over, &iv->cap_over, iv->nover, sizeof *iv->over, 256);
 	iv->over[iv->nover++] = v;
 }
 
@@ -322,15 +299,11 @@ static void refill(struct giv *iv)
 		iv->nover = k;
 	}
 	struct lap_bucket *b = &iv->lap[lap % NLAPS];
-	for (uint32_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++)
 		bucket_add(&iv->b[(b->e[i] >> 32) % NBUCKETS],
 			   (uint32_t)b->e[i]);
 	b->n = 0;
-	if (b->cap > TRIM_CAP) {
-		free(b->e);
-		b->e = NULL;
-		b->cap = 0;
-	}
+	mv_array_trim(&b->e, &b->cap, b->n, TRIM_CAP);
 }
 
 /* Draw the next event of entry e at rate lam from from_s. */
@@ -561,14 +534,7 @@ static void fire_sort(struct fire *a, size_t n)
 
 static void fire_add(struct giv *iv, double u, uint32_t e)
 {
-	if (iv->nfire == iv->cap_fire) {
-		size_t cap = iv->cap_fire ? 2 * iv->cap_fire : 256;
-		struct fire *n = realloc(iv->fire, cap * sizeof *n);
-		if (!n)
-			abort();
-		iv->fire = n;
-		iv->cap_fire = cap;
-	}
+	room(&iv->fire, &iv->cap_fire, iv->nfire, sizeof *iv->fire, 256);
 	iv->fire[iv->nfire++] = (struct fire){u, e};
 }
 
@@ -634,11 +600,11 @@ static void collect(struct mv_guest *g, uint64_t c, double f)
 	while (iv->cur <= c) {
 		struct bucket *b = &iv->b[iv->cur % NBUCKETS];
 		uint64_t step = iv->cur;
-		uint32_t n = b->n;
+		size_t n = b->n;
 		b->n = 0;
 		iv->cur++;
 		iv->floor = iv->cur;
-		for (uint32_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			uint32_t e = b->e[i];
 			double u = unit_hash(e, c);
 			if (step == c && u < f)
@@ -649,7 +615,7 @@ static void collect(struct mv_guest *g, uint64_t c, double f)
 					       iv->dt_s,
 				       c, f, step < c);
 		}
-		bucket_trim(b);
+		mv_array_trim(&b->e, &b->cap, b->n, TRIM_CAP);
 		if (iv->cur % NBUCKETS == 0)
 			refill(iv);
 	}
@@ -1055,7 +1021,8 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 		return MV_ENOMEM;
 	}
 	iv->step_ns = step_ns;
-	/* the last step runs [end - step, end): events from end on never fire */
+	/* the last step runs [end - step, end): events from end on never fire
+	 */
 	iv->end = end_ns ? (end_ns + step_ns - 1) / step_ns : UINT64_MAX;
 	iv->dt_s = (double)step_ns / 1e9;
 	mv_rng_seed(&iv->rng, mv_mix64(g->seed ^ 0x1e7e4a1ull));

@@ -24,10 +24,12 @@
  * frame is (or is freed as) BYTES, so a frame fresh from the arena or one
  * that never left descriptor form costs no system call.
  *
- * The arena is not advised MADV_HUGEPAGE: with descriptors most frames
- * are never written, and the few that are (page tables, compression-cache
+ * The arena is advised MADV_NOHUGEPAGE: with descriptors most frames are
+ * never written, and the few that are (page tables, compression-cache
  * frames, trace data) lie scattered, so a 2 MiB page per written 4 KiB
- * would multiply the memory they cost.
+ * would multiply the memory they cost. Not advising it is not enough: a
+ * system whose transparent huge pages are "always" (the machines here)
+ * backs a written 4 KiB with 2 MiB all the same.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -77,6 +79,9 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 				    "cannot map %llu bytes for frames",
 				    (unsigned long long)cfg->mem_bytes);
 	}
+	/* not enough to leave it unadvised where the system's THP mode is
+	 * "always": say so */
+	madvise(a, h->nframes * MV_PAGE_SIZE, MADV_NOHUGEPAGE);
 	h->arena = a;
 	h->fdesc = d;
 	/* Nobody may ever write the zero frame: make that a crash, not a

@@ -21,9 +21,10 @@
  * level), every VM that gave nothing a higher one; plan() finds that
  * level by bisection. The memory shared out is what the VMs hold now plus
  * the free memory above the goal, and each VM asks for what it holds plus
- * what its balloon took from it: a VM squeezed by its balloon (a busy
- * one) is then entitled to grow back at the expense of a VM with a lower
- * rho (an idle one), the way ESX moves memory from idle to active VMs.
+ * what its balloon took from it (and gave back but the guest has not
+ * touched yet): a VM squeezed by its balloon (a busy one) is then
+ * entitled to grow back at the expense of a VM with a lower rho (an idle
+ * one), the way ESX moves memory from idle to active VMs.
  *
  * Cost in active-page units: the active pages A = f * P are held fixed
  * while P falls (an idle page costs k, an active one 1), so a VM stripped
@@ -80,9 +81,13 @@ struct fund {
 static struct fund fund_of(const struct mv_policy_vm *v, double k)
 {
 	uint64_t held = min_u64(v->consumed, v->limit);
-	uint64_t back = 0;
-	if (v->balloon && v->balloon_size > v->balloon_min)
-		back = v->balloon_size - v->balloon_min;
+	/* what its balloon took, and what it gave back that the guest has
+	 * not used yet: a deflated Linux guest's pages sit free without a
+	 * frame until it needs them, and the VM stays entitled to them
+	 * meanwhile (not handed to another VM's balloon next period) */
+	uint64_t back = 0, ball = v->balloon_size + v->balloon_unbacked;
+	if (v->balloon && ball > v->balloon_min)
+		back = ball - v->balloon_min;
 	double f = clamp01(v->active);
 	struct fund r = {
 		.held = (double)held,

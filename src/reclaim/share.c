@@ -541,13 +541,39 @@ static void raw_insert(struct share_entry *tab, uint64_t mask,
 }
 
 /*
+ * Give back the whole 4 KiB pages of table t (cap entries) between entries
+ * from and to: their entries are read no more. Only a table mapped on its
+ * own (tab_alloc's mmap); the pages read back as zeros if touched again.
+ */
+static void tab_release(struct share_entry *t, uint64_t cap, uint64_t from,
+			uint64_t to)
+{
+	if (cap * sizeof *t < HUGE_BYTES)
+		return;
+	uintptr_t a = (uintptr_t)(t + from), b = (uintptr_t)(t + to);
+	a = (a + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE * MV_PAGE_SIZE;
+	b = b / MV_PAGE_SIZE * MV_PAGE_SIZE;
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/*
  * Drop every dead entry and, while the live ones fill more than half of
  * the table, double it. MV_ENOMEM leaves the table as it was.
+ *
+ * Memory: the old table and the new one used to be resident together
+ * (3 times the old table's size when it doubles). The live entries are
+ * first packed at the front of the old table, in slot order, and the
+ * rest of it given back; the packed entries are then inserted in that
+ * same order, the part read given back every 2 MiB. The new table gets
+ * the entries in the order, hence the slots, a copy in place would give
+ * them, so what later lookups meet (and every report) is unchanged.
  */
 static int tab_rebuild(struct mv_sharer *s)
 {
 	uint64_t cap = s->mask + 1, live = 0;
-	/* each entry's liveness, tested once (it reads the pmap or hashes) */
+	/* each entry's liveness, tested once (it reads the pmap or hashes),
+	 * before any dead hint's page loses its flag */
 	struct mv_bitmap alive;
 	if (mv_bitmap_init(&alive, cap))
 		return MV_ENOMEM;
@@ -567,12 +593,14 @@ static int tab_rebuild(struct mv_sharer *s)
 		mv_bitmap_free(&alive); /* at the 2^32 limit: refuse hints */
 		return MV_ENOMEM;
 	}
+	/* pack: entry i moves to slot n <= i, read before it is written */
+	uint64_t n = 0;
 	for (uint64_t i = 0; i < cap; i++) {
 		struct share_entry *t = &s->tab[i];
 		if (t->ref == REF_EMPTY)
 			continue;
 		if (mv_bitmap_test(&alive, i)) {
-			raw_insert(nt, ncap - 1, t);
+			s->tab[n++] = *t;
 		} else if (t->ref & REF_HINT) {
 			uint32_t vi;
 			struct mv_pme *e = hint_owner(s, t, &vi);
@@ -581,6 +609,13 @@ static int tab_rebuild(struct mv_sharer *s)
 		}
 	}
 	mv_bitmap_free(&alive);
+	tab_release(s->tab, cap, n, cap);
+	const uint64_t chunk = HUGE_BYTES / sizeof *nt;
+	for (uint64_t j = 0; j < n; j++) {
+		raw_insert(nt, ncap - 1, &s->tab[j]);
+		if ((j + 1) % chunk == 0)
+			tab_release(s->tab, cap, j + 1 - chunk, j + 1);
+	}
 	tab_free(s->tab, cap);
 	s->tab = nt;
 	s->mask = ncap - 1;

@@ -402,6 +402,16 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 		jw_double(w, memstate_key[k], s->memstate.line[k]);
 	jw_obj_end(w);
 	jw_double(w, "idle_tax", s->sc->reclaim.idle_tax);
+	/* <idle-tax><change>: the tax set while the host runs */
+	jw_arr(w, "idle_tax_changes", 1);
+	for (int i = 0; i < s->sc->reclaim.ntax_changes; i++) {
+		const struct mv_tax_change *t = &s->sc->reclaim.tax_change[i];
+		jw_obj(w, NULL, 1);
+		jw_u64(w, "at_ns", t->at_ns);
+		jw_double(w, "rate", t->rate);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_obj(w, "latency_ns", 1);
 	jw_u64(w, "zero_fill", h->lat.zero_fill);
 	jw_u64(w, "cow", h->lat.cow);

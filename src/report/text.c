@@ -153,9 +153,13 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 	else
 		fputs("; compression off", out);
 	fputc('\n', out);
-	fprintf(out, "  %-12s %s free-memory states; idle memory tax %.0f%%\n",
+	fprintf(out, "  %-12s %s free-memory states; idle memory tax %.0f%%",
 		"allocation", mv_memstate_model_name(rc->memstate_model),
 		100.0 * rc->idle_tax);
+	for (int i = 0; i < rc->ntax_changes; i++)
+		fprintf(out, ", %.0f%% from %s", 100.0 * rc->tax_change[i].rate,
+			fmt_duration(rc->tax_change[i].at_ns, a, sizeof a));
+	fputc('\n', out);
 	if (rc->share.enabled)
 		fprintf(out, "  %-12s %lu pages every %s%s\n", "sharing",
 			(unsigned long)rc->share.pages_to_scan,

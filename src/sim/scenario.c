@@ -184,6 +184,80 @@ static int leaf_props(const struct mv_xsrc *s, const xmlNode *n,
 	return rc ? rc : mv_xml_props(s, n, elem, props, base);
 }
 
+/* A tax rate (as written: v) of at most MV_IDLE_TAX_MAX. */
+static int check_tax_max(const struct mv_xsrc *s, const xmlNode *n,
+			 const char *field, const char *v, double rate)
+{
+	if (rate > MV_IDLE_TAX_MAX + 1e-12)
+		return mv_xml_fail(s, n, field,
+				   "'%s' is above 99%% (a 100%% tax would make "
+				   "idle memory infinitely expensive)",
+				   v);
+	return 0;
+}
+
+/*
+ * <idle-tax rate><change at rate/>...</idle-tax>: the tax at boot and the
+ * times it is changed while the host runs (docs/scenario.md). Each change
+ * needs both attributes, comes after the one before it and before the end
+ * of the run, and keeps the rate at most 99%.
+ */
+static int parse_idle_tax(const struct mv_xsrc *s, const xmlNode *n,
+			  struct mv_reclaim_config *r, uint64_t duration_ns)
+{
+	char d[32];
+	static const char *const names[] = {"at", "rate", NULL};
+	int rc = mv_xml_check_props(s, n, "idle-tax", idle_tax_props, NULL, 0);
+	if (rc || (rc = mv_xml_props(s, n, "idle-tax", idle_tax_props, r)))
+		return rc;
+	r->ntax_changes = 0;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (!mv_xml_is_elem(c))
+			continue;
+		if (!mv_xml_is_plain(c, "change"))
+			return mv_xml_fail_unknown(s, c, "idle-tax");
+		if ((rc = mv_xml_check_leaf(s, c, "change", names)))
+			return rc;
+		if (r->ntax_changes == MV_TAX_CHANGES_MAX)
+			return mv_xml_fail(s, c, "idle-tax/change",
+					   "more than %d changes",
+					   MV_TAX_CHANGES_MAX);
+		struct mv_tax_change *t = &r->tax_change[r->ntax_changes];
+		const char *at = mv_xml_attr(c, "at");
+		const char *rate = mv_xml_attr(c, "rate");
+		if (!at)
+			return mv_xml_fail(s, c, "change/at", "is required");
+		if (!rate)
+			return mv_xml_fail(s, c, "change/rate", "is required");
+		if (mv_parse_duration(at, &t->at_ns) != 0 || t->at_ns == 0)
+			return mv_xml_fail(s, c, "change/at",
+					   "'%s' is not a positive duration",
+					   at);
+		if (r->ntax_changes &&
+		    t->at_ns <= r->tax_change[r->ntax_changes - 1].at_ns)
+			return mv_xml_fail(s, c, "change/at",
+					   "'%s' is not after the change "
+					   "before it",
+					   at);
+		if (t->at_ns >= duration_ns)
+			return mv_xml_fail(
+				s, c, "change/at",
+				"'%s' is not before the end of the "
+				"run (scenario/duration %s)",
+				at,
+				mv_xml_duration_str(duration_ns, d, sizeof d));
+		if (mv_parse_fraction(rate, &t->rate) != 0)
+			return mv_xml_fail(s, c, "change/rate",
+					   "'%s' is not a fraction from 0%% "
+					   "to 99%%",
+					   rate);
+		if ((rc = check_tax_max(s, c, "change/rate", rate, t->rate)))
+			return rc;
+		r->ntax_changes++;
+	}
+	return 0;
+}
+
 /* <memstate model>: which free-memory state model (docs/policy.md) */
 static int parse_memstate(const struct mv_xsrc *s, const xmlNode *n,
 			  struct mv_reclaim_config *r)
@@ -267,12 +341,7 @@ static int check_host_child(const struct mv_xsrc *s, const xmlNode *c,
 		if (!v)
 			return mv_xml_fail(s, c, "idle-tax/rate",
 					   "is required");
-		if (r->idle_tax > MV_IDLE_TAX_MAX + 1e-12)
-			return mv_xml_fail(s, c, "idle-tax/rate",
-					   "'%s' is above 99%% (a 100%% tax "
-					   "would make idle memory infinitely "
-					   "expensive)",
-					   v);
+		return check_tax_max(s, c, "idle-tax/rate", v, r->idle_tax);
 	}
 	/* periods end on step boundaries: a shorter one would be silently
 	 * stretched to a step */
@@ -319,15 +388,19 @@ static const char *const host_kids[H_COUNT] = {
 static const struct mv_xprop *const host_kid_props[H_COUNT] = {
 	[H_LATENCY] = latency_props,         [H_SHARING] = sharing_props,
 	[H_COMPRESSION] = compression_props, [H_BALLOON] = balloon_props,
-	[H_RECLAIM] = reclaim_props,         [H_IDLE_TAX] = idle_tax_props,
-	[H_SAMPLING] = sampling_props,
+	[H_RECLAIM] = reclaim_props,         [H_SAMPLING] = sampling_props,
 };
 
+/* <host> into sc's host, reclaim and sampling configuration (its
+ * scenario attributes already read: step and duration bound some). */
 static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
-		      struct mv_host_config *h, struct mv_reclaim_config *r,
-		      struct mv_active_config *sampling, uint64_t step_ns)
+		      struct mv_scenario *sc)
 {
 	static const char *const host_attrs[] = {"name", NULL};
+	struct mv_host_config *h = &sc->host;
+	struct mv_reclaim_config *r = &sc->reclaim;
+	struct mv_active_config *sampling = &sc->sampling;
+	uint64_t step_ns = sc->step_ns;
 	int rc = mv_xml_check_attrs(s, hn, "host", host_attrs);
 	if (rc)
 		return rc;
@@ -337,10 +410,9 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 		return rc;
 	/* where each table-driven child's values go */
 	void *const base[H_COUNT] = {
-		[H_LATENCY] = &h->lat,   [H_SHARING] = &r->share,
-		[H_COMPRESSION] = r,     [H_BALLOON] = r,
-		[H_RECLAIM] = r,         [H_IDLE_TAX] = r,
-		[H_SAMPLING] = sampling,
+		[H_LATENCY] = &h->lat, [H_SHARING] = &r->share,
+		[H_COMPRESSION] = r,   [H_BALLOON] = r,
+		[H_RECLAIM] = r,       [H_SAMPLING] = sampling,
 	};
 	const xmlNode *seen[H_COUNT] = {0};
 	for (const xmlNode *c = hn->children; c; c = c->next) {
@@ -371,6 +443,8 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 			rc = parse_swap(s, c, h, r);
 		else if (k == H_MEMSTATE)
 			rc = parse_memstate(s, c, r);
+		else if (k == H_IDLE_TAX)
+			rc = parse_idle_tax(s, c, r, sc->duration_ns);
 		if (!rc)
 			rc = check_host_child(s, c, host_kids[k], r, sampling,
 					      step_ns);
@@ -695,8 +769,7 @@ static int parse_scenario(struct loader *L, const struct mv_xsrc *s,
 	if (!host)
 		return mv_xml_fail(s, root, "host", "is required");
 	/* the host first: VMs are checked against it (NUMA nodes) */
-	if ((rc = parse_host(s, host, &sc->host, &sc->reclaim, &sc->sampling,
-			     sc->step_ns)))
+	if ((rc = parse_host(s, host, sc)))
 		return rc;
 	if (nvm == 0)
 		return mv_xml_fail(s, root, "vm",
@@ -777,6 +850,17 @@ void mv_reclaim_config_default(struct mv_reclaim_config *r)
 	r->keep_swap = 0;
 	r->memstate_model = MV_MEMSTATE_ESX41;
 	r->idle_tax = 0.75; /* ESX's Mem.IdleTax default */
+	r->ntax_changes = 0;
+}
+
+double mv_reclaim_idle_tax_at(const struct mv_reclaim_config *r,
+			      uint64_t now_ns)
+{
+	double tax = r->idle_tax;
+	for (int i = 0; i < r->ntax_changes && r->tax_change[i].at_ns <= now_ns;
+	     i++)
+		tax = r->tax_change[i].rate;
+	return tax;
 }
 
 /*

@@ -110,7 +110,7 @@ static int choose_model(struct mv_sim *s, struct mv_error *err)
 		if (!mv_guest_interval_capable(&s->sc->vms[i].guest))
 			continue;
 		int rc = mv_guest_use_interval(s->guest[i], s->sc->step_ns,
-						 s->sc->duration_ns);
+					       s->sc->duration_ns);
 		if (rc)
 			return mv_error_set(err, rc, NULL, 0, "",
 					    "out of memory");
@@ -572,6 +572,12 @@ static void balance(struct mv_sim *s)
 			pv[i].active = 1;
 		pv[i].balloon = vm->cfg.balloon_driver;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
+		/* pages still in the ballooned state are the balloon's and
+		 * those it returned that the guest has not used yet */
+		uint64_t bs = vm->count[MV_PS_BALLOONED];
+		pv[i].balloon_unbacked = bs > pv[i].balloon_size
+						 ? bs - pv[i].balloon_size
+						 : 0;
 		pv[i].balloon_max = (uint64_t)(r->balloon_max *
 					       (double)vm->npages);
 		/* a per-VM bound (.vmx sched.mem.maxmemctl) below the host's */
@@ -607,7 +613,7 @@ static void balance(struct mv_sim *s)
 		.goal = mv_memstate_goal(&s->memstate),
 		.soft = s->memstate.line[MV_MEMSTATE_SOFT],
 		.margin = s->memstate.margin,
-		.idle_tax = r->idle_tax,
+		.idle_tax = mv_reclaim_idle_tax_at(r, s->now_ns),
 	};
 	mv_policy_plan(&h, s->nvms, pv, s->action);
 	for (int i = 0; i < s->nvms; i++) {

@@ -1,5 +1,6 @@
 /* Tests of the core layer: units, errors, RNG, Zipf, hashing. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support/mvtest.h"
@@ -225,6 +226,39 @@ static void test_hex_digits(void **state)
 		assert_int_equal(mv_hex_digit(bad[i]), -1);
 }
 
+/* The growing array doubles from its first size, keeps what it holds,
+ * refuses an impossible size without touching the array, and an emptied
+ * array past keep is given back. */
+static void test_array_room_doubles_and_trims(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL;
+	size_t cap = 0;
+	for (size_t n = 0; n < 100; n++) {
+		assert_int_equal(mv_array_room(&a, &cap, n, sizeof *a, 4), 0);
+		assert_true(cap > n);
+		a[n] = (uint32_t)n * 7;
+	}
+	assert_int_equal(cap, 128); /* 4, 8, ..., 128 */
+	for (size_t n = 0; n < 100; n++)
+		assert_int_equal(a[n], n * 7);
+	uint32_t *was = a;
+	size_t huge = SIZE_MAX / 2 + 1;
+	assert_int_equal(mv_array_room(&a, &huge, huge, sizeof *a, 4), -1);
+	assert_ptr_equal(a, was);
+	assert_int_equal(huge, SIZE_MAX / 2 + 1);
+	mv_array_trim(&a, &cap, 5, 64); /* not empty: kept */
+	assert_ptr_equal(a, was);
+	mv_array_trim(&a, &cap, 0, 128); /* not past keep: kept */
+	assert_ptr_equal(a, was);
+	mv_array_trim(&a, &cap, 0, 64);
+	assert_null(a);
+	assert_int_equal(cap, 0);
+	assert_int_equal(mv_array_room(&a, &cap, 0, sizeof *a, 4), 0);
+	assert_int_equal(cap, 4);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_zipf_matches_its_distribution),
 		cmocka_unit_test(test_page_hash_and_zero_detection),
 		cmocka_unit_test(test_bitmap_counts_bits),
+		cmocka_unit_test(test_array_room_doubles_and_trims),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

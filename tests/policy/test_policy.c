@@ -181,6 +181,39 @@ test_balloon_is_capped_and_deflates_with_memory_to_spare(void **state)
 	assert_int_equal(a[0].balloon_target, 1000); /* down to currentMemory */
 }
 
+/*
+ * Pages a balloon gave back that the guest has not touched yet hold no
+ * frame, so they show as free memory; the VM they went back to is still
+ * entitled to them. Were they counted as free for anyone, the next period
+ * would deflate an idle VM's balloon with them: memory just taken from the
+ * idle VM handed back to it while the busy VM is still growing into it.
+ */
+static void test_returned_balloon_pages_stay_with_their_vm(void **state)
+{
+	(void)state;
+	/* idle: 40 000 pages, 5% active, 3000 in its balloon; busy: 50 000,
+	 * all active, its balloon just gave 2000 back; 10% free (the goal is
+	 * 8%: the 2000 returned pages are the surplus) */
+	struct mv_policy_vm v[2] = {pvm(40000, 0, 1), pvm(50000, 0, 1)};
+	for (int i = 0; i < 2; i++) {
+		v[i].size = v[i].limit = 60000;
+		v[i].balloon_max = 39000;
+	}
+	v[0].active = 0.05;
+	v[0].balloon_size = 3000;
+	v[1].active = 1.0;
+	v[1].balloon_unbacked = 2000;
+	struct mv_policy_host h = phost(10000, MV_MEMSTATE_HIGH);
+	struct mv_policy_action a[2];
+	mv_policy_plan(&h, 2, v, a);
+	assert_int_equal(a[0].balloon_target, 3000);
+	/* the same free memory without the busy VM's claim goes to the idle
+	 * one: its balloon deflates */
+	v[1].balloon_unbacked = 0;
+	mv_policy_plan(&h, 2, v, a);
+	assert_true(a[0].balloon_target < 3000);
+}
+
 /* ---- state models ------------------------------------------------------ */
 
 #define MIB(x) ((double)(x) * (double)MV_MIB)
@@ -505,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_limit_is_enforced_in_any_state),
 		cmocka_unit_test(
 			test_balloon_is_capped_and_deflates_with_memory_to_spare),
+		cmocka_unit_test(
+			test_returned_balloon_pages_stay_with_their_vm),
 		cmocka_unit_test(
 			test_vsphere5_min_free_matches_published_figures),
 		cmocka_unit_test(test_thresholds_table_for_a_96_gib_host),

@@ -803,6 +803,40 @@ static void test_the_table_grows_with_the_hints_it_holds(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/*
+ * A table of 2 MiB or more is rebuilt through its own memory: the live
+ * entries packed at its front, the rest given back, the packed part given
+ * back as it is inserted (tab_rebuild). Every hint survives the rebuild
+ * that doubles it from 2^18 entries, those in the parts given back too,
+ * and a second VM's copies of pages from all over the first all merge.
+ */
+static void test_a_large_table_keeps_every_hint_across_a_rebuild(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(2048, 1);
+	struct mv_vm *vms[2] = {mvt_vm(h, "a", 1024, 0), mvt_vm(h, "b", 64, 0)};
+	struct mv_sharer *s = sharer(h, vms, 2, NULL);
+	const mv_gppn_t n = 250000, copies = 16384;
+	for (mv_gppn_t g = 0; g < n; g++)
+		write_desc(vms[0], g,
+			   mv_desc_make(MV_DESC_DATA, 32, 100000 + g));
+	full_scans(s, 1);
+	uint64_t used, cap;
+	mv_share_table_usage(s, &used, &cap);
+	assert_int_equal(used, n);
+	/* 196608 entries (3/4 of 2^18, 3 MiB) rebuilt it into 2^19 */
+	assert_int_equal(cap, 1u << 19);
+	for (mv_gppn_t g = 0; g < copies; g++)
+		write_desc(vms[1], g,
+			   mv_desc_make(MV_DESC_DATA, 32, 100000 + g * 15));
+	full_scans(s, 1);
+	assert_int_equal(stats(s).pages_shared, copies);
+	assert_int_equal(stats(s).pages_sharing, copies);
+	assert_int_equal(stats(s).pages_volatile, 0);
+	assert_books(s, vms, 2);
+	destroy_all(s, vms, 2, h);
+}
+
 static void test_create_rejects_a_zero_sleep(void **state)
 {
 	(void)state;
@@ -1085,6 +1119,8 @@ int main(void)
 		cmocka_unit_test(
 			test_the_table_stays_bounded_when_pages_keep_changing),
 		cmocka_unit_test(test_the_table_grows_with_the_hints_it_holds),
+		cmocka_unit_test(
+			test_a_large_table_keeps_every_hint_across_a_rebuild),
 		cmocka_unit_test(test_create_rejects_a_zero_sleep),
 		cmocka_unit_test(
 			test_different_descriptors_on_one_hash_are_never_shared),

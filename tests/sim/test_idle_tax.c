@@ -96,6 +96,69 @@ test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one(void **state)
 	assert_true(t75.idle_mib >= keep - 1.0);
 }
 
+/* The scenario with the tax at 0% and <change at> to 75%, as a simulator. */
+static struct mv_sim *sim_with_change(const char *at)
+{
+	char xml[4096], change[128];
+	snprintf(xml, sizeof xml, fmt, "0%");
+	snprintf(change, sizeof change,
+		 "<idle-tax rate='0%%'><change at='%s' rate='75%%'/>"
+		 "</idle-tax>",
+		 at);
+	const char *old = "<idle-tax rate='0%'/>";
+	char *p = strstr(xml, old);
+	assert_non_null(p);
+	assert_true(strlen(xml) + strlen(change) < sizeof xml);
+	memmove(p + strlen(change), p + strlen(old),
+		strlen(p + strlen(old)) + 1);
+	memcpy(p, change, strlen(change));
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "change.xml", ".", &sc, &err), &err,
+	       "mv_scenario_load_string");
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
+	return s;
+}
+
+static double consumed_mib(struct mv_sim *s, int i)
+{
+	struct mv_vm_usage u;
+	mv_vm_usage(s->vm[i], &u);
+	return (double)u.consumed * MV_PAGE_SIZE / MV_MIB;
+}
+
+/* <idle-tax><change>: the run is the tax-0% run until the change (the
+ * same seed, the same steps), then memory moves from the idle VM to the
+ * busy one, as in the paper's figure 7. */
+static void
+test_a_tax_raised_mid_run_moves_memory_after_the_change(void **state)
+{
+	(void)state;
+	struct mv_sim *a = sim_with_change("20s"), *b = sim_with_change("39s");
+	struct mv_error err = {0};
+	while (a->now_ns < 20 * MV_NS_PER_S) {
+		mvt_ok(mv_sim_step(a, &err), &err, "mv_sim_step");
+		mvt_ok(mv_sim_step(b, &err), &err, "mv_sim_step");
+	}
+	for (int i = 0; i < 2; i++)
+		assert_true(consumed_mib(a, i) == consumed_mib(b, i));
+	double idle0 = consumed_mib(a, 0), busy0 = consumed_mib(a, 1);
+	while (a->now_ns < a->sc->duration_ns) {
+		mvt_ok(mv_sim_step(a, &err), &err, "mv_sim_step");
+		mvt_ok(mv_sim_step(b, &err), &err, "mv_sim_step");
+	}
+	print_message("at the change: idle %.1f busy %.1f; 20 s later: idle "
+		      "%.1f busy %.1f MiB (tax 0%% until 39 s: idle %.1f)\n",
+		      idle0, busy0, consumed_mib(a, 0), consumed_mib(a, 1),
+		      consumed_mib(b, 0));
+	assert_true(consumed_mib(a, 0) < idle0 - 8);
+	assert_true(consumed_mib(a, 1) > busy0 + 8);
+	assert_true(consumed_mib(a, 0) < consumed_mib(b, 0) - 8);
+	mv_sim_destroy(a);
+	mv_sim_destroy(b);
+}
+
 /* <memstate model> reaches the simulator: under vSphere 6 a host whose
  * free memory stays below 400% of minFree spends its time in clear, and
  * the lines are the model's for the host's size. */
@@ -178,6 +241,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_idle_tax_moves_memory_from_the_idle_vm_to_the_busy_one),
+		cmocka_unit_test(
+			test_a_tax_raised_mid_run_moves_memory_after_the_change),
 		cmocka_unit_test(
 			test_the_scenario_state_model_drives_the_simulator),
 		cmocka_unit_test(

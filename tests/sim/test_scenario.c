@@ -585,6 +585,68 @@ static void test_bad_memstate_and_idle_tax_are_rejected(void **state)
 		 "only with <memstate model=\"esx41\"/>: vsphere5");
 }
 
+/* <idle-tax><change at rate/>: the tax set on the running host, in time
+ * order, and the tax in force at each moment */
+static void test_idle_tax_changes_are_read_in_time_order(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = load_ok(with_host(
+		"duration='1h'", "    <memory unit='GiB'>8</memory>\n"
+				 "    <idle-tax rate='0%'>\n"
+				 "      <change at='30m' rate='75%'/>\n"
+				 "      <change at='40m' rate='10%'/>\n"
+				 "    </idle-tax>\n"));
+	const struct mv_reclaim_config *r = &sc->reclaim;
+	assert_int_equal(r->ntax_changes, 2);
+	assert_true(r->tax_change[0].at_ns == 1800 * MV_NS_PER_S);
+	assert_true(r->tax_change[1].rate == 0.10);
+	assert_true(mv_reclaim_idle_tax_at(r, 0) == 0);
+	assert_true(mv_reclaim_idle_tax_at(r, 1800 * MV_NS_PER_S - 1) == 0);
+	assert_true(mv_reclaim_idle_tax_at(r, 1800 * MV_NS_PER_S) == 0.75);
+	assert_true(mv_reclaim_idle_tax_at(r, 2400 * MV_NS_PER_S) == 0.10);
+	mv_scenario_free(sc);
+}
+
+static void test_bad_idle_tax_changes_are_rejected(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *change; /* the <change> elements, on line 5 */
+		int line;
+		const char *field, *part;
+	} bad[] = {
+		{"<change rate='75%'/>", 5, "change/at", "is required"},
+		{"<change at='30s'/>", 5, "change/rate", "is required"},
+		{"<change at='0s' rate='75%'/>", 5, "change/at",
+		 "'0s' is not a positive duration"},
+		{"<change at='soon' rate='75%'/>", 5, "change/at",
+		 "'soon' is not a positive duration"},
+		{"<change at='60s' rate='75%'/>", 5, "change/at",
+		 "'60s' is not before the end of the run "
+		 "(scenario/duration 1m)"},
+		{"<change at='30s' rate='100%'/>", 5, "change/rate",
+		 "above 99%"},
+		{"<change at='30s' rate='lots'/>", 5, "change/rate",
+		 "'lots' is not a fraction"},
+		{"<change at='30s' rate='75%' why='x'/>", 5, "change",
+		 "unknown attribute 'why'"},
+		{"<set at='30s' rate='75%'/>", 5, "idle-tax", "<set>"},
+		{"<change at='30s' rate='75%'/>\n<change at='30s' rate='5%'/>",
+		 6, "change/at", "'30s' is not after the change before it"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char body[512];
+		snprintf(body, sizeof body,
+			 "    <memory unit='GiB'>8</memory>\n" /* 3 */
+			 "    <idle-tax rate='0%%'>\n"         /* 4 */
+			 "%s\n"                                /* 5.. */
+			 "    </idle-tax>\n",
+			 bad[i].change);
+		load_err(with_host("duration='60s'", body), bad[i].line,
+			 bad[i].field, bad[i].part);
+	}
+}
+
 static void test_sampling_size_and_period_are_read(void **state)
 {
 	(void)state;
@@ -1986,6 +2048,8 @@ int main(void)
 		cmocka_unit_test(test_scenario_and_host_settings_are_read),
 		cmocka_unit_test(test_memstate_model_and_idle_tax_are_read),
 		cmocka_unit_test(test_bad_memstate_and_idle_tax_are_rejected),
+		cmocka_unit_test(test_idle_tax_changes_are_read_in_time_order),
+		cmocka_unit_test(test_bad_idle_tax_changes_are_rejected),
 		cmocka_unit_test(test_sampling_size_and_period_are_read),
 		cmocka_unit_test(test_bad_sampling_is_rejected),
 		cmocka_unit_test(test_every_workload_attribute_is_read),
