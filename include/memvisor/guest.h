@@ -184,6 +184,10 @@ struct mv_guest_config {
 	double zero_rate;    /* windows: pages/s the zero page thread clears */
 	double balloon_rate; /* pages/s the balloon driver can inflate or
 				deflate */
+	/* the kernel's boot-time structures sized to <memory> (struct page
+	 * array, hash tables), wired (<mv:guest boot-structures>, default
+	 * no; docs/ballooning.md) */
+	int boot_structures;
 	/*
 	 * Address translation (<mv:mmu>): with mmu set, every workload
 	 * process has real x86-64 page tables in guest pages (kernel memory
@@ -205,12 +209,17 @@ const char *mv_guest_flavour_name(enum mv_guest_flavour f);
 
 /* What the guest would report through its balloon driver (virtio stats). */
 struct mv_guest_stats {
-	uint64_t swap_in, swap_out; /* pages, guest swap */
+	uint64_t swap_in, swap_out; /* pages, guest swap (PSWPIN, PSWPOUT) */
+	/* faults (PGMAJFAULT, PGFAULT): a major fault is one disk request,
+	 * whatever readahead it brought; minor_fault counts every fault,
+	 * major ones included, as Linux's PGFAULT does */
 	uint64_t major_fault, minor_fault;
-	uint64_t free_pages;  /* "unused" */
-	uint64_t cache_pages; /* "disk_caches" */
+	uint64_t readahead_pages; /* read beside a faulting page, cumulative */
+	uint64_t free_pages;      /* "unused" */
+	uint64_t cache_pages;     /* "disk_caches" */
 	uint64_t anon_pages;
-	uint64_t kernel_pages; /* page tables (with an MMU model) */
+	uint64_t kernel_pages; /* boot-time structures sized to configured
+				  memory (wired) + page tables */
 	uint64_t balloon_pages;
 	uint64_t available_pages; /* pages the guest can use */
 	uint64_t oom_kills;       /* allocations the guest could not satisfy */

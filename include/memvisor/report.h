@@ -68,6 +68,14 @@ void mv_dommemstat_compute(const struct mv_sample_vm *now,
 int mv_dommemstat_live(const struct mv_sim *s, int vm,
 		       const struct mv_guest_stats *reported,
 		       uint64_t reported_ns, struct mv_dommemstat *d);
+/*
+ * last_update as libvirt reports it, seconds since the Unix epoch: the
+ * simulation's start is epoch_s (the default: 2026-01-01 00:00:00 UTC; the
+ * largest: 9999-12-31 23:59:59). Without it, simulated seconds.
+ */
+#define MV_DMS_EPOCH_DEFAULT 1767225600ull
+#define MV_DMS_EPOCH_MAX 253402300799ull
+void mv_dommemstat_set_epoch(struct mv_dommemstat *d, uint64_t epoch_s);
 /* `name value` lines, as virsh prints them. */
 int mv_report_dommemstat(FILE *out, const struct mv_dommemstat *d);
 

@@ -8,6 +8,12 @@
  * virtio_balloon queues a first stats buffer when it probes the device)
  * and then every N seconds when QEMU polls it; with no period it never
  * reports and, as with real libvirt, only actual and rss are listed.
+ *
+ * last_update is what QEMU stamps the report with: wall-clock seconds since
+ * the Unix epoch (g_get_real_time). The simulation has no wall clock, so
+ * its start is a stated moment, --epoch (default MV_DMS_EPOCH_DEFAULT,
+ * 2026-01-01 00:00:00 UTC); --sim-seconds prints simulated seconds since
+ * the start instead.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,12 +38,21 @@ void mv_cli_dommemstat_help(FILE *f)
 	      "those of its last report, every <memballoon><stats "
 	      "period='N'/>\n"
 	      "seconds; without a period only actual and rss are printed.\n"
-	      "last_update is in simulated seconds since the start.\n"
+	      "last_update is seconds since the Unix epoch, as libvirt's: the "
+	      "run\n"
+	      "starts at --epoch.\n"
 	      "\n"
 	      "Options:\n"
 	      "      --at T          stop at simulated time T (e.g. 90s, 5m); "
 	      "default:\n"
 	      "                      the scenario's end\n"
+	      "      --epoch S       the run starts S seconds after 1970-01-01 "
+	      "00:00 UTC\n"
+	      "                      (default 1767225600: 2026-01-01 00:00 "
+	      "UTC)\n"
+	      "      --sim-seconds   last_update in simulated seconds since "
+	      "the "
+	      "start\n"
 	      "      --seed N        use seed N instead of the scenario's\n"
 	      "  -h, --help          show this help and exit\n"
 	      "\n"
@@ -47,8 +62,8 @@ void mv_cli_dommemstat_help(FILE *f)
 }
 
 struct dms_opts {
-	int have_at, have_seed;
-	uint64_t at_ns, seed;
+	int have_at, have_seed, sim_seconds;
+	uint64_t at_ns, seed, epoch_s;
 	const char *scenario, *vm;
 };
 
@@ -63,14 +78,17 @@ static int option_error(const char *field, const char *fmt, const char *arg)
 
 static int parse_options(int argc, char **argv, struct dms_opts *o)
 {
-	enum { OPT_AT = 256, OPT_SEED };
+	enum { OPT_AT = 256, OPT_SEED, OPT_EPOCH, OPT_SIM_SECONDS };
 	static const struct option longopts[] = {
 		{"at", required_argument, NULL, OPT_AT},
 		{"seed", required_argument, NULL, OPT_SEED},
+		{"epoch", required_argument, NULL, OPT_EPOCH},
+		{"sim-seconds", no_argument, NULL, OPT_SIM_SECONDS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof *o);
+	o->epoch_s = MV_DMS_EPOCH_DEFAULT;
 	opterr = 0;
 	optind = 0;
 	int c;
@@ -92,6 +110,18 @@ static int parse_options(int argc, char **argv, struct dms_opts *o)
 						    "'%s'",
 						    optarg);
 			o->have_seed = 1;
+			break;
+		case OPT_EPOCH:
+			if (mv_parse_u64(optarg, &o->epoch_s) != 0 ||
+			    o->epoch_s > MV_DMS_EPOCH_MAX)
+				return option_error("--epoch",
+						    "not a number of seconds "
+						    "since 1970 (0 to "
+						    "253402300799): '%s'",
+						    optarg);
+			break;
+		case OPT_SIM_SECONDS:
+			o->sim_seconds = 1;
 			break;
 		case 'h':
 			mv_cli_dommemstat_help(stdout);
@@ -199,6 +229,8 @@ int mv_cli_dommemstat(int argc, char **argv)
 		mv_cli_errorf("dommemstat: %s", mv_strerror(rc));
 		return MV_EXIT_FAILURE;
 	}
+	if (!o.sim_seconds)
+		mv_dommemstat_set_epoch(&d, o.epoch_s);
 	/* A write error is reported once, by main's finish(). */
 	mv_report_dommemstat(stdout, &d);
 	return MV_EXIT_OK;

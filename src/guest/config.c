@@ -91,6 +91,7 @@ void mv_guest_config_default(struct mv_guest_config *g)
 	strcpy(g->os_image, "linux-generic");
 	g->os_bytes = 256 * MV_MIB;
 	g->os_rate = 2000;
+	g->boot_structures = 0;
 	g->swap_bytes = MV_GIB;
 	g->zero_rate = 25600;    /* 100 MiB/s of 4 KiB pages */
 	g->balloon_rate = 16384; /* 64 MiB/s */

@@ -320,14 +320,60 @@ int mv_guest_alloc_page(struct mv_guest *g, mv_gppn_t *out)
 
 /* ---- page cache and anonymous faults ------------------------------------ */
 
-/* Pages read per disk request when the guest reads sequentially (boot):
- * Linux's default readahead window is 128 KiB. */
+/*
+ * Readahead: a major fault is one disk request, and the kernel reads more
+ * than the faulting page with it (docs/ballooning.md, "Faults and
+ * readahead"). The page cache reads a window of read_ahead_kb = 128 KiB
+ * (Linux's default, VM_READAHEAD_PAGES): from the page on for a
+ * sequential read (the boot's, mm/readahead.c), around it for a random
+ * one (filemap_fault's read-around, do_sync_mmap_readahead: ra_pages/2
+ * before it). A swap-in reads the 2^page-cluster = 8 pages of the
+ * process's aligned window that are in guest swap (vm.page-cluster 3,
+ * swap_vma_readahead). The faulting page may make room by reclaim; the
+ * others take only free pages (readahead never evicts to make room for
+ * itself here), and stop at the first one the VM cannot back.
+ */
 #define READAHEAD_PAGES 32
+#define SWAP_CLUSTER_PAGES 8
+
+/* Read OS image page idx into free page p: its page cache entry. 0, or
+ * MV_EAGAIN when the VM cannot back p now. */
+static int cache_insert(struct mv_guest *g, uint64_t idx, mv_gppn_t p)
+{
+	int rc = fill_page(g, p, MV_CONTENT_OS, g->os_hash, idx, 0, 0);
+	if (rc)
+		return rc;
+	set_kind(g, p, GK_CACHE);
+	g->page[p].owner = 0;
+	g->page[p].index = (uint32_t)idx;
+	g->cache[idx] = (uint32_t)p + 1;
+	return 0;
+}
+
+/* The readahead part of a page-cache fault: the window's other pages,
+ * from the free list only. */
+static void cache_readahead(struct mv_guest *g, uint64_t idx, uint64_t lo,
+			    uint64_t hi)
+{
+	for (uint64_t j = lo; j < hi; j++) {
+		if (j == idx || g->cache[j])
+			continue;
+		mv_gppn_t q;
+		int zeroed;
+		if (take_free(g, &q, &zeroed))
+			return;
+		if (cache_insert(g, j, q)) {
+			unalloc_page(g, q, zeroed);
+			return;
+		}
+		g->st.readahead_pages++;
+	}
+}
 
 /*
- * Make OS image page `idx` resident in the page cache: a major fault. A
- * random read costs one disk request; a sequential one (boot) shares its
- * request with the rest of the readahead window.
+ * Make OS image page `idx` resident in the page cache: a major fault, one
+ * disk request that brings its readahead window (sequential: the boot's
+ * read of the image; else the read-around of a random miss).
  */
 static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 		      mv_gppn_t *out)
@@ -337,18 +383,20 @@ static int cache_fill(struct mv_guest *g, uint64_t idx, int sequential,
 	int rc = alloc_page(g, &p, &zeroed);
 	if (rc)
 		return rc;
-	rc = fill_page(g, p, MV_CONTENT_OS, g->os_hash, idx, 0, 0);
+	rc = cache_insert(g, idx, p);
 	if (rc) {
 		unalloc_page(g, p, zeroed);
 		return rc;
 	}
-	set_kind(g, p, GK_CACHE);
-	g->page[p].owner = 0;
-	g->page[p].index = (uint32_t)idx;
-	g->cache[idx] = (uint32_t)p + 1;
+	uint64_t lo = idx;
+	if (!sequential)
+		lo = idx > READAHEAD_PAGES / 2 ? idx - READAHEAD_PAGES / 2 : 0;
+	uint64_t hi = lo + READAHEAD_PAGES;
+	cache_readahead(g, idx, lo, hi < g->os_pages ? hi : g->os_pages);
+	/* PGFAULT counts every fault, PGMAJFAULT those that waited on I/O */
 	g->st.major_fault++;
-	if (!sequential || idx % READAHEAD_PAGES == 0)
-		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
+	g->st.minor_fault++;
+	mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	*out = p;
 	return 0;
 }
@@ -368,16 +416,74 @@ static int fill_anon(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 			 w->cfg.compressibility);
 }
 
+/* Map page p at vpn of w's process. */
+static void anon_map(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+		     mv_gppn_t p)
+{
+	struct gproc *pr = &g->proc[w->proc];
+	set_kind(g, p, GK_ANON);
+	g->page[p].owner = (uint32_t)w->proc;
+	g->page[p].index = (uint32_t)vpn;
+	pr->pte[vpn] = (uint32_t)p + 1;
+	pr->rss++;
+}
+
+/* Read vpn of w's process back from its guest swap slot into free page p
+ * and map it (PSWPIN). 0, or MV_EAGAIN when the VM cannot back p now. */
+static int swap_read(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+		     mv_gppn_t p)
+{
+	uint32_t slot = g->proc[w->proc].pte[vpn] & ~PTE_SWAP;
+	int rc = g->swap_desc[slot] != MV_DESC_BYTES
+			 ? write_desc(g, p, g->swap_desc[slot])
+			 : write_page(g, p,
+				      g->swap + (uint64_t)slot * MV_PAGE_SIZE);
+	if (rc)
+		return rc;
+	swap_slot_free(g, slot);
+	g->st.swap_in++;
+	anon_map(g, w, vpn, p);
+	return 0;
+}
+
+/*
+ * Swap readahead: the other pages of vpn's aligned window of
+ * SWAP_CLUSTER_PAGES that are in guest swap, read with the same request
+ * into free pages. Linux leaves them in the swap cache and maps each on
+ * its next touch (a minor fault); memvisor maps them now, so those minor
+ * faults are not counted.
+ */
+static void swap_readahead(struct mv_guest *g, struct gwork *w, uint64_t vpn)
+{
+	const struct gproc *pr = &g->proc[w->proc];
+	uint64_t lo = vpn & ~(uint64_t)(SWAP_CLUSTER_PAGES - 1);
+	for (uint64_t v = lo; v < lo + SWAP_CLUSTER_PAGES && v < pr->nvpages;
+	     v++) {
+		if (v == vpn || !(pr->pte[v] & PTE_SWAP))
+			continue;
+		mv_gppn_t q;
+		int zeroed;
+		if (take_free(g, &q, &zeroed))
+			return;
+		if (swap_read(g, w, v, q)) {
+			unalloc_page(g, q, zeroed);
+			return;
+		}
+		g->st.readahead_pages++;
+	}
+}
+
 /*
  * Resolve a process page: map a fresh page (minor fault: zeroed by the
  * kernel unless it came from the zeroed list, then initialised with the
- * workload's content) or read it back from guest swap (major fault).
+ * workload's content) or read it back from guest swap with its readahead
+ * window (major fault, one disk request). Every fault counts in
+ * minor_fault (Linux's PGFAULT), the major ones in major_fault too.
  */
 static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		      mv_gppn_t *out)
 {
-	struct gproc *pr = &g->proc[w->proc];
-	uint32_t pte = pr->pte[vpn];
+	uint32_t pte = g->proc[w->proc].pte[vpn];
 	mv_gppn_t p;
 	int zeroed;
 	int rc = alloc_page(g, &p, &zeroed);
@@ -387,18 +493,12 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 		return rc;
 	}
 	if (pte & PTE_SWAP) {
-		uint32_t slot = pte & ~PTE_SWAP;
-		rc = g->swap_desc[slot] != MV_DESC_BYTES
-			     ? write_desc(g, p, g->swap_desc[slot])
-			     : write_page(g, p,
-					  g->swap + (uint64_t)slot *
-							    MV_PAGE_SIZE);
+		rc = swap_read(g, w, vpn, p);
 		if (rc) {
 			unalloc_page(g, p, zeroed);
 			return rc;
 		}
-		swap_slot_free(g, slot);
-		g->st.swap_in++;
+		swap_readahead(g, w, vpn);
 		g->st.major_fault++;
 		mv_vm_charge_guest(g->vm, g->vm->host->cfg.lat.guest_major);
 	} else {
@@ -409,13 +509,9 @@ static int anon_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 				return rc;
 			}
 		}
-		g->st.minor_fault++;
+		anon_map(g, w, vpn, p);
 	}
-	set_kind(g, p, GK_ANON);
-	g->page[p].owner = (uint32_t)w->proc;
-	g->page[p].index = (uint32_t)vpn;
-	pr->pte[vpn] = (uint32_t)p + 1;
-	pr->rss++;
+	g->st.minor_fault++;
 	*out = p;
 	return 0;
 }
@@ -701,8 +797,10 @@ static int reserve_huge(struct mv_guest *g)
 		runs += (g->proc[i].nvpages + MV_LARGE_PAGES - 1) /
 			MV_LARGE_PAGES;
 	uint64_t top = g->npages & ~(uint64_t)(MV_LARGE_PAGES - 1);
-	/* leave the OS image and 2 MiB of kernel memory (page tables) */
-	if (runs * MV_LARGE_PAGES + g->os_pages + MV_LARGE_PAGES > top)
+	/* leave the OS image, the boot structures and 2 MiB of kernel
+	 * memory (page tables) */
+	if (runs * MV_LARGE_PAGES + g->os_pages + g->kboot + MV_LARGE_PAGES >
+	    top)
 		return MV_EINVAL;
 	g->hpool = malloc((runs + 1) * sizeof *g->hpool);
 	if (!g->hpool)
@@ -722,6 +820,67 @@ static int reserve_huge(struct mv_guest *g)
 	g->hole_hi = top;
 	if (g->fresh == low)
 		g->fresh = top;
+	return 0;
+}
+
+/*
+ * The kernel's boot-time structures, sized to the memory it boots with
+ * (<memory>, whatever the balloon takes later), as a number of pages
+ * (docs/ballooning.md, "What the guest kernel sizes at boot"):
+ *   - the page frame array: Linux's struct page, 64 bytes per 4 KiB page
+ *     (mem_map, 1.56%); Windows' PFN database, 48 bytes an entry on x64;
+ *   - Linux's large system hashes (alloc_large_system_hash, 8-byte
+ *     buckets, rounded up to a power of two): the dentry cache, one bucket
+ *     per 8 KiB (dhash_entries scale 13), and the inode cache, one per
+ *     16 KiB (scale 14).
+ * Written at boot (the array initialised, the hashes zeroed), never
+ * freed, never on a reclaim clock: the balloon cannot take them.
+ */
+static uint64_t pow2_ceil(uint64_t x)
+{
+	uint64_t p = 1;
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+static void size_boot_structures(struct mv_guest *g)
+{
+	uint64_t n = g->npages;
+	uint64_t entry = g->cfg.flavour == MV_GUEST_WINDOWS ? 48 : 64;
+	g->kboot_struct = (n * entry + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE;
+	uint64_t hash = 0;
+	if (g->cfg.flavour == MV_GUEST_LINUX && n >= 4)
+		hash = pow2_ceil(n / 2) * 8 + pow2_ceil(n / 4) * 8;
+	g->kboot = g->kboot_struct + (hash + MV_PAGE_SIZE - 1) / MV_PAGE_SIZE;
+	if (!g->cfg.boot_structures)
+		g->kboot = g->kboot_struct = 0;
+}
+
+/* Allocate and write the boot structures not yet there; 0 or MV_EAGAIN
+ * (resumed by the next boot call). */
+static int boot_structures(struct mv_guest *g)
+{
+	while (g->kboot_done < g->kboot) {
+		mv_gppn_t p;
+		int zeroed;
+		int rc = alloc_page(g, &p, &zeroed);
+		if (rc)
+			return rc;
+		uint64_t i = g->kboot_done;
+		rc = i < g->kboot_struct
+			     ? fill_page(
+				       g, p, MV_CONTENT_DATA, 0, i,
+				       mv_mix64(g->seed ^ 0x6b626f6f74ull ^ i),
+				       0.875)
+			     : write_desc(g, p, MV_DESC_ZERO_PAGE);
+		if (rc) {
+			unalloc_page(g, p, zeroed);
+			return rc;
+		}
+		set_kind(g, p, GK_KERNEL);
+		g->kboot_done++;
+	}
 	return 0;
 }
 
@@ -772,6 +931,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 
 	/* all memory starts free, never used; lowest pages handed out first */
 	g->nkind[GK_FREE] = g->nfree = g->nfresh = g->npages;
+	size_boot_structures(g);
 
 	/* <currentMemory> below <memory>: the balloon starts inflated */
 	if (vm->cfg.balloon_driver && vm->cfg.current_bytes < vm->cfg.mem_bytes)
@@ -943,6 +1103,10 @@ static void run_balloon(struct mv_guest *g, uint64_t n)
 
 int mv_guest_boot(struct mv_guest *g)
 {
+	/* the kernel sizes its structures to the memory it finds */
+	int brc = boot_structures(g);
+	if (brc)
+		return brc;
 	/* the driver claims the initial balloon before anything else runs */
 	if (g->vm->cfg.balloon_driver)
 		run_balloon(g, g->balloon_target);
@@ -951,7 +1115,9 @@ int mv_guest_boot(struct mv_guest *g)
 		if ((g->boot_next & 4095) == 0 && g->stop && *g->stop)
 			return MV_ECANCELED; /* resumed by the next call */
 		mv_gppn_t p;
-		int rc = cache_fill(g, g->boot_next, 1, &p);
+		int rc = g->cache[g->boot_next]
+				 ? 0 /* read ahead with an earlier page */
+				 : cache_fill(g, g->boot_next, 1, &p);
 		if (rc)
 			return rc;
 		g->boot_next++;
@@ -1198,7 +1364,7 @@ void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s)
 	s->cache_pages = g->nkind[GK_CACHE];
 	s->anon_pages = g->nkind[GK_ANON];
 	s->balloon_pages = g->nkind[GK_BALLOON];
-	s->kernel_pages = g->nkind[GK_PTABLE];
+	s->kernel_pages = g->nkind[GK_PTABLE] + g->nkind[GK_KERNEL];
 	/* a hugetlbfs page in use is the process's memory; the pool's free
 	 * pages are neither free nor anyone's (HugePages_Free) */
 	s->anon_pages += (g->hpool_runs - g->nhpool) * MV_LARGE_PAGES;

@@ -15,6 +15,8 @@ enum gkind {
 	GK_BALLOON,  /* held by the balloon driver */
 	GK_PTABLE,   /* a page-table page (with an MMU model) */
 	GK_HUGE,     /* part of a 2 MiB page of the hugetlbfs pool */
+	GK_KERNEL,   /* boot-time kernel structure sized to configured memory
+			(struct page array, hash tables): wired */
 	GK_COUNT
 };
 
@@ -103,6 +105,10 @@ struct mv_guest {
 	uint32_t hand[GK_COUNT]; /* LNIL: empty list */
 	double zero_credit;
 	int booted;
+	/* boot-time kernel structures: kboot pages, sized at creation from
+	 * the configured memory; the first kboot_struct of them the page
+	 * frame array, the rest hash tables; kboot_done allocated so far */
+	uint64_t kboot, kboot_struct, kboot_done;
 	const volatile sig_atomic_t
 		*stop;      /* the sim's stop flag, read by the boot */
 	uint64_t boot_next; /* next OS page to load at boot */

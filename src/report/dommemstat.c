@@ -15,8 +15,10 @@
  *
  * Units follow libvirt: sizes in KiB (QEMU reports bytes, libvirt divides
  * by 1024), fault and hugetlb figures are counts, last_update is seconds.
- * Real libvirt's last_update is wall-clock epoch seconds; ours is simulated
- * seconds since the start of the run, so listings are reproducible.
+ * Real libvirt's last_update is wall-clock epoch seconds (QEMU stamps each
+ * report with g_get_real_time); computed here it is simulated seconds
+ * since the start of the run, and mv_dommemstat_set_epoch puts the start
+ * at a stated moment, so listings stay reproducible.
  */
 #include <stdlib.h>
 
@@ -119,6 +121,12 @@ int mv_dommemstat_live(const struct mv_sim *s, int vm,
 	mv_dommemstat_compute(&now.vm[vm], reported, reported_ns, d);
 	free(now.vm);
 	return 0;
+}
+
+void mv_dommemstat_set_epoch(struct mv_dommemstat *d, uint64_t epoch_s)
+{
+	if (d->present & (1u << MV_DMS_LAST_UPDATE))
+		d->val[MV_DMS_LAST_UPDATE] += epoch_s;
 }
 
 int mv_report_dommemstat(FILE *out, const struct mv_dommemstat *d)

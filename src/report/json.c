@@ -304,6 +304,7 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_mem(w, "swap_out", g->swap_out);
 	jw_u64(w, "major_fault", g->major_fault);
 	jw_u64(w, "minor_fault", g->minor_fault);
+	jw_mem(w, "readahead", g->readahead_pages);
 	jw_mem(w, "free", g->free_pages);
 	jw_mem(w, "cache", g->cache_pages);
 	jw_mem(w, "anon", g->anon_pages);

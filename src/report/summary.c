@@ -59,6 +59,7 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 	t->guest.swap_out += v->guest.swap_out;
 	t->guest.major_fault += v->guest.major_fault;
 	t->guest.minor_fault += v->guest.minor_fault;
+	t->guest.readahead_pages += v->guest.readahead_pages;
 	t->guest.free_pages += v->guest.free_pages;
 	t->guest.cache_pages += v->guest.cache_pages;
 	t->guest.anon_pages += v->guest.anon_pages;

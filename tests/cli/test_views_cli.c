@@ -147,13 +147,19 @@ static void test_dommemstat_listing(void **state)
 	}
 	assert_string_equal(p, "");
 	assert_int_equal(field(o.text, "actual"), 48 * 1024);
-	assert_int_equal(field(o.text, "last_update"), 6);
+	/* libvirt's epoch seconds: the run starts 2026-01-01 00:00 UTC */
+	assert_int_equal(field(o.text, "last_update"), 1767225600 + 6);
+	assert_true(field(o.text, "minor_fault") >=
+		    field(o.text, "major_fault"));
 	assert_true(field(o.text, "rss") > 20 * 1024 / 2);
 
 	/* Halfway between two reports: the guest's figures are the older. */
-	mv(&o, "dommemstat --at 3s s.xml vm-2");
+	mv(&o, "dommemstat --at 3s --sim-seconds s.xml vm-2");
 	assert_int_equal(o.status, 0);
 	assert_int_equal(field(o.text, "last_update"), 2);
+	mv(&o, "dommemstat --at 3s --epoch 1000 s.xml vm-2");
+	assert_int_equal(o.status, 0);
+	assert_int_equal(field(o.text, "last_update"), 1002);
 
 	/* No stats period: as libvirt, only actual and rss. */
 	mv(&o, "dommemstat s.xml quiet --at=1s");
@@ -179,6 +185,13 @@ static void test_dommemstat_errors(void **state)
 	mv(&o, "dommemstat --at soon s.xml vm-1");
 	assert_int_equal(o.status, 2);
 	one_error_line(&o, "--at");
+	mv(&o, "dommemstat --epoch yesterday s.xml vm-1");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--epoch");
+	assert_string_equal(o.text, "");
+	mv(&o, "dommemstat --epoch 253402300800 s.xml vm-1");
+	assert_int_equal(o.status, 2);
+	one_error_line(&o, "--epoch");
 	mv(&o, "dommemstat s.xml");
 	assert_int_equal(o.status, 2);
 	one_error_line(&o, "SCENARIO and VM");

@@ -416,6 +416,7 @@ static void test_defaults_are_applied_to_everything_not_given(void **state)
 	assert_true(g->os_rate == 2000);
 	assert_int_equal(g->swap_bytes, MV_GIB);
 	assert_true(g->zero_rate == 25600);
+	assert_int_equal(g->boot_structures, 0); /* opt-in: ballooning.md */
 
 	const struct mv_workload_config *w = &g->workload[0];
 	assert_string_equal(w->name, "workload-1");
@@ -734,9 +735,10 @@ static void test_guest_attributes_are_read(void **state)
 		MEM1G "      <metadata><mv:memvisor "
 		      "xmlns:mv='urn:memvisor:domain:1'><mv:guest os='linux' "
 		      "image='rhel-9' image-size='200MiB' os-rate='3k' "
-		      "swap='512MiB' zero-rate='1000'/></mv:memvisor>"
-		      "</metadata>\n"));
+		      "swap='512MiB' zero-rate='1000' boot-structures='yes'/>"
+		      "</mv:memvisor></metadata>\n"));
 	const struct mv_guest_config *g = &sc->vms[0].guest;
+	assert_int_equal(g->boot_structures, 1);
 	assert_string_equal(g->os_image, "rhel-9");
 	assert_int_equal(g->os_bytes, 200 * MV_MIB);
 	assert_true(g->os_rate == 3000);

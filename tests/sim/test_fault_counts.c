@@ -1,0 +1,72 @@
+/*
+ * The guest's fault counters as libvirt reports them, on every shipped
+ * example: minor_fault is Linux's PGFAULT, which counts every fault, so it
+ * is never below major_fault (PGMAJFAULT). Each example runs for its first
+ * EXAMPLE_S simulated seconds (boot, first pressure), the whole of it when
+ * shorter.
+ *
+ * Run from the source root: reads examples/.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/mvtest.h"
+
+#define EXAMPLE_S 15
+
+static void check_example(const char *path)
+{
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load(path, &sc, &err), &err, path);
+	uint64_t end = sc->duration_ns;
+	if (end > EXAMPLE_S * MV_NS_PER_S)
+		end = EXAMPLE_S * MV_NS_PER_S;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, path);
+	while (s->now_ns < end)
+		mvt_ok(mv_sim_step(s, &err), &err, path);
+	uint64_t majors = 0;
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_guest_stats g;
+		mv_guest_stats(s->guest[i], &g);
+		if (g.minor_fault < g.major_fault)
+			fail_msg("%s: %s: minor_fault %llu < major_fault %llu",
+				 path, s->sc->vms[i].vm.name,
+				 (unsigned long long)g.minor_fault,
+				 (unsigned long long)g.major_fault);
+		majors += g.major_fault;
+	}
+	/* every example boots an OS image: some faults were major */
+	if (!majors)
+		fail_msg("%s: no major fault at all", path);
+	mv_sim_destroy(s);
+}
+
+static void test_minor_faults_include_major_ones_on_every_example(void **state)
+{
+	(void)state;
+	const char *pats[] = {"examples/*.xml", "examples/reclaim/*.xml",
+			      "examples/paper/*.xml"};
+	int n = 0;
+	for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
+		glob_t gl;
+		if (glob(pats[k], 0, NULL, &gl) != 0)
+			continue;
+		for (size_t i = 0; i < gl.gl_pathc; i++, n++)
+			check_example(gl.gl_pathv[i]);
+		globfree(&gl);
+	}
+	assert_true(n >= 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_minor_faults_include_major_ones_on_every_example),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
