@@ -271,6 +271,35 @@ static void test_active_window_counts_distinct_pages(void **state)
 	mv_host_destroy(h);
 }
 
+/* A device's read (a guest disk write's DMA) brings a page in but is no
+ * guest access: no accessed bit, no ended sample, no read counted. */
+static void test_dma_read_faults_in_but_is_no_guest_access(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 8, 0);
+	uint8_t *p = mv_vm_dma_read(vm, 2); /* untouched: a zero fill */
+	assert_non_null(p);
+	assert_int_equal(vm->pmap[2].state, MV_PS_PRIVATE);
+	assert_int_equal(vm->ctr.faults[MV_FAULT_ZERO_FILL], 1);
+	vm->pmap[2].flags |= MV_PME_SAMPLED;
+	assert_ptr_equal(mv_vm_dma_read(vm, 2), p); /* resident */
+	assert_true(vm->pmap[2].flags & MV_PME_SAMPLED);
+	assert_false(vm->pmap[2].flags & MV_PME_ACCESSED);
+	assert_int_equal(vm->active.touched, 0);
+	assert_int_equal(vm->ctr.reads, 0);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 0);
+	/* the guest's own read of it is seen */
+	mv_vm_access(vm, 2, 0);
+	assert_int_equal(vm->active.touched, 1);
+	mv_vm_close_window(vm);
+	assert_int_equal(vm->active_true, 1);
+	assert_counts_add_up(vm);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
 static void test_usage_counts_shared_frames_fractionally(void **state)
 {
 	(void)state;
@@ -311,7 +340,8 @@ static uint64_t exact_shared_part(const struct mv_vm *vm)
 	uint64_t num = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED) {
-			uint32_t r = (uint32_t)mv_host_frame_refs(vm->host, vm->pmap[g].mpn);
+			uint32_t r = (uint32_t)mv_host_frame_refs(
+				vm->host, vm->pmap[g].mpn);
 			assert_true(r >= 1 && r <= 8);
 			num += 840 / r;
 		}
@@ -399,7 +429,8 @@ static void test_shared_part_stays_exact_under_random_changes(void **state)
 			if (!mv_vm_access_bytes(v, g, 1))
 				break;
 			if (!frame[f] || !mv_host_frame_refs(h, frame[f]) ||
-			    !(mv_host_frame_flags(h, frame[f]) & MV_FRAME_SHARED)) {
+			    !(mv_host_frame_flags(h, frame[f]) &
+			      MV_FRAME_SHARED)) {
 				frame[f] = e->mpn;
 				mv_host_frame_set_shared(h, e->mpn, 1);
 				mv_pmap_set(v, g, MV_PS_SHARED, e->mpn);
@@ -509,6 +540,8 @@ int main(void)
 		cmocka_unit_test(test_balloon_releases_the_frame),
 		cmocka_unit_test(test_check_detects_a_changed_guest_byte),
 		cmocka_unit_test(test_active_window_counts_distinct_pages),
+		cmocka_unit_test(
+			test_dma_read_faults_in_but_is_no_guest_access),
 		cmocka_unit_test(test_usage_counts_shared_frames_fractionally),
 		cmocka_unit_test(test_shared_part_follows_other_vms_refcounts),
 		cmocka_unit_test(
