@@ -893,6 +893,8 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
 	g->cfg = *cfg;
+	g->balloon_rate_alloc =
+		BALLOON_RATE_ALLOC_MAX; /* as the driver starts */
 	g->vm = vm;
 	g->seed = seed;
 	g->npages = vm->npages;
@@ -1080,18 +1082,47 @@ uint64_t mv_guest_balloon_size(const struct mv_guest *g)
  * Deflating gives pages back to the free list; the hypervisor backs them
  * again only when the guest touches them.
  */
-static void run_balloon(struct mv_guest *g, uint64_t n)
+/* n: the non-sleeping pages due; slow: the sleeping ones (a credit). */
+static void run_balloon(struct mv_guest *g, uint64_t n, double slow)
 {
 	uint64_t size = g->nkind[GK_BALLOON];
+	g->balloon_slow_credit += slow;
+	int slow_used = 0;
 	for (; n && size < g->balloon_target; n--, size++) {
+		int must_reclaim = !g->nzeroed && !g->nfree;
+		if (must_reclaim) {
+			if (g->balloon_slow_credit < 1)
+				break;
+			g->balloon_slow_credit -= 1;
+			slow_used = 1;
+		}
 		mv_gppn_t p;
-		if (mv_guest_alloc_page(g, &p) != 0)
-			return; /* the guest has nothing more to give */
+		if (mv_guest_alloc_page(g, &p) != 0) {
+			/* the guest has nothing more to give */
+			g->balloon_rate_alloc =
+				g->balloon_rate_alloc / 2 >
+						BALLOON_RATE_ALLOC_MIN
+					? g->balloon_rate_alloc / 2
+					: BALLOON_RATE_ALLOC_MIN;
+			g->balloon_slow_credit = 0;
+			return;
+		}
 		g->balloon[size] = (uint32_t)p;
 		raise_hw(&g->balloon_hw, size + 1);
 		mv_vm_balloon_page(g->vm, p);
 		g->balloon_inflated++;
 	}
+	if (slow_used && g->balloon_slow_credit < 1) {
+		/* the sleeping pace was all used: +16 a cycle */
+		double r = g->balloon_rate_alloc +
+			   BALLOON_RATE_ALLOC_INC * slow /
+				   g->balloon_rate_alloc;
+		g->balloon_rate_alloc = r < BALLOON_RATE_ALLOC_MAX
+						? r
+						: BALLOON_RATE_ALLOC_MAX;
+	}
+	if (size >= g->balloon_target || !slow_used)
+		g->balloon_slow_credit = 0; /* a credit is not saved up */
 	for (; n && size > g->balloon_target; n--) {
 		mv_gppn_t p = g->balloon[--size];
 		free_push(g, p);
@@ -1109,7 +1140,7 @@ int mv_guest_boot(struct mv_guest *g)
 		return brc;
 	/* the driver claims the initial balloon before anything else runs */
 	if (g->vm->cfg.balloon_driver)
-		run_balloon(g, g->balloon_target);
+		run_balloon(g, g->balloon_target, (double)g->balloon_target);
 	/* read the OS image into the page cache */
 	while (g->boot_next < g->os_pages) {
 		if ((g->boot_next & 4095) == 0 && g->stop && *g->stop)
@@ -1334,9 +1365,11 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 		}
 		if (g->vm->cfg.balloon_driver &&
 		    g->balloon_target != g->nkind[GK_BALLOON])
-			run_balloon(g, credit_take(&g->balloon_credit,
-						   g->cfg.balloon_rate * dt_s *
-							   progress));
+			run_balloon(g,
+				    credit_take(&g->balloon_credit,
+						g->cfg.balloon_rate * dt_s *
+							progress),
+				    g->balloon_rate_alloc * dt_s * progress);
 		if (g->cfg.flavour == MV_GUEST_WINDOWS)
 			run_zeroer(g, credit_take(&g->zero_credit,
 						  g->cfg.zero_rate * dt_s *

@@ -47,6 +47,19 @@ struct gproc {
 		*hrun; /* hugetlbfs: per 2 MiB of the process, first page + 1 */
 };
 
+/*
+ * The balloon driver's pace, as VMware's vmmemctl for Linux keeps it
+ * (drivers/misc/vmw_balloon.c, Linux 2.6.34 to 4.19, one cycle a second):
+ * while the guest has free pages, non-sleeping allocations, up to
+ * balloon-rate (16384 pages a cycle there); once the guest must reclaim to
+ * give a page, sleeping allocations at rate_alloc pages a cycle, which
+ * starts at 2048, halves (to at least 512) when the guest has nothing
+ * left to give, and grows by 16 a cycle the driver used all of it.
+ */
+#define BALLOON_RATE_ALLOC_MIN 512.0
+#define BALLOON_RATE_ALLOC_MAX 2048.0
+#define BALLOON_RATE_ALLOC_INC 16.0
+
 struct mv_guest {
 	struct mv_guest_config cfg;
 	struct mv_vm *vm;
@@ -96,6 +109,9 @@ struct mv_guest {
 	uint64_t balloon_hw;
 	uint64_t balloon_target;
 	double balloon_credit;
+	double balloon_rate_alloc;  /* pages/s when the guest must reclaim:
+				       BALLOON_RATE_ALLOC_* below */
+	double balloon_slow_credit; /* of balloon_rate_alloc */
 	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */
 
 	/* reclaim clocks: one circular list per kind for GK_CACHE and

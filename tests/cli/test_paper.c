@@ -120,6 +120,29 @@ test_a_row_out_of_tolerance_fails_the_check_and_is_named(void **state)
 	}
 }
 
+/* A known gap ("gap:" before the tolerance) shows its error and "gap"
+ * when outside, does not fail --check, and is named on stderr; inside
+ * its tolerance it is an ordinary ok row. */
+static void test_a_known_gap_is_shown_but_does_not_fail(void **state)
+{
+	(void)state;
+	char sub[1024], *out, *err;
+	script(sub, sizeof sub, "a.sh", 1,
+	       ROW("time", "40", "10", "s", "gap:2x")
+		       ROW("size", "100", "110", "MB", "gap:15%%"));
+	assert_int_equal(paper("--check", sub, &out, &err), 0);
+	assert_non_null(strstr(out, "| Exp | time | 40 s | Fig. 0 | 10 s | "
+				    "0.25x | 2x | gap |"));
+	assert_non_null(strstr(out, "| Exp | size | 100 MB | Fig. 0 | 110 MB "
+				    "| +10.0% | 15% | ok |"));
+	assert_null(strstr(out, "OUT"));
+	assert_non_null(strstr(err, "paper.sh: known gap: "));
+	assert_non_null(strstr(err, ": time:"));
+	assert_null(strstr(err, ": size:"));
+	free(out);
+	free(err);
+}
+
 static void test_malformed_rows_and_failed_scripts_are_errors(void **state)
 {
 	(void)state;
@@ -229,6 +252,7 @@ int main(void)
 			test_a_row_out_of_tolerance_fails_the_check_and_is_named),
 		cmocka_unit_test(
 			test_malformed_rows_and_failed_scripts_are_errors),
+		cmocka_unit_test(test_a_known_gap_is_shown_but_does_not_fail),
 		cmocka_unit_test(test_only_scripts_with_the_marker_run),
 		cmocka_unit_test(test_shipped_experiments_are_within_tolerance),
 	};
