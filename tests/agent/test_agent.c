@@ -445,6 +445,32 @@ static void test_bad_uri_and_bad_options_exit_2_with_one_line(void **state)
 	assert_int_equal(memvisor("agent --host-memory lots", err, sizeof err),
 			 2);
 	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "--host-memory: not a size: 'lots'"));
+	assert_int_equal(memvisor("agent --host-memory 1.2X", err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "not a size: '1.2X'"));
+	assert_int_equal(memvisor("agent --host-memory 0.5M", err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "'0.5M' is below 1 MiB"));
+	assert_int_equal(memvisor("record --host-memory 1.2.3G --duration 1s "
+				  "-o /tmp/x.xml",
+				  err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "not a size: '1.2.3G'"));
+	/* a decimal budget: 1.2G = 1258291.2 KiB, rounded down to a KiB */
+	char log[] = "/tmp/mvagent-12g.XXXXXX", args[256], buf[65536];
+	close(mkstemp(log));
+	snprintf(args, sizeof args,
+		 "agent -c test:///default --once --dry-run --no-ksm "
+		 "--host-memory 1.2G --json-log %s",
+		 log);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	mvt_read_file(log, buf, sizeof buf);
+	unlink(log);
+	assert_non_null(strstr(buf, "\"host_total_kib\":1258291,"));
 	assert_int_equal(memvisor("record --duration 1s", err, sizeof err), 2);
 	assert_int_equal(lines_in(err), 1);
 	assert_non_null(strstr(err, "-o FILE"));
