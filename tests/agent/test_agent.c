@@ -498,6 +498,7 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	char *csv = mvt_slurp(path, &n);
 	assert_non_null(csv);
 	assert_non_null(strstr(csv, "Memory usage [KB]"));
+	assert_non_null(strstr(csv, "Guest RAM RSS [KB];\tQEMU overhead [KB]"));
 	assert_true(lines_in(csv) >= 6); /* header and 5 samples or more */
 	free(csv);
 	snprintf(path, sizeof path, "%s/host.xml", dir);
@@ -506,6 +507,25 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	int rc = mv_scenario_load(path, &sc, &e);
 	mvt_ok(rc, &e, "load the recorded scenario");
 	assert_int_equal(sc->nvms, 1);
+	/* replayed as the agent runs a host: balloons only, at its rate (5%
+	 * of 8 GiB per 200 ms interval), the guest's OS image its disk
+	 * caches (the test driver says 256 MiB) */
+	assert_int_equal(sc->reclaim.balloon_only, 1);
+	assert_int_equal(sc->host.budget_bytes, 0);
+	assert_true(sc->vms[0].guest.balloon_rate == 2 * MV_GIB / MV_PAGE_SIZE);
+	assert_int_equal(sc->vms[0].guest.os_bytes, 256 * MV_MIB);
+	mv_scenario_free(sc);
+	/* a budget below the guests' memory: the machine holds them all and
+	 * the policy manages the budget */
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "--host-memory 1.5G -o %s/budget.xml",
+		 dir);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/budget.xml", dir);
+	mvt_ok(mv_scenario_load(path, &sc, &e), &e, "load budget.xml");
+	assert_int_equal(sc->host.budget_bytes, 3 * MV_GIB / 2);
+	assert_int_equal(sc->host.mem_bytes, 8 * MV_GIB);
 	mv_scenario_free(sc);
 	snprintf(args, sizeof args, "run --duration 1s %s/host.xml", dir);
 	assert_int_equal(memvisor(args, err, sizeof err), 0);
