@@ -184,6 +184,11 @@ struct mv_guest_config {
 	double zero_rate;    /* windows: pages/s the zero page thread clears */
 	double balloon_rate; /* pages/s the balloon driver can inflate or
 				deflate */
+	/* <mv:guest overhead>: the hypervisor process's own memory outside
+	 * guest RAM (QEMU's heap, TCG's buffer), as memvisor agent counts
+	 * it in the VM's RSS: held by the VM and the host's for the policy;
+	 * 0 = none (the simulator's own books are OVHD, apart) */
+	uint64_t vmm_bytes;
 	/*
 	 * Address translation (<mv:mmu>): with mmu set, every workload
 	 * process has real x86-64 page tables in guest pages (kernel memory

@@ -413,18 +413,19 @@ static char *reservation_as_agent(const char *xml)
 }
 
 /*
- * The domain XML with <mv:guest image-size balloon-rate> in memvisor's
+ * The domain XML with <mv:guest image-size balloon-rate overhead> in memvisor's
  * metadata: in its <memvisor> element (any prefix) when there is one,
  * else a new one. malloc'd; NULL on failure. Unchanged when it already
  * has a <guest>.
  */
-static char *with_guest(const char *xml, uint64_t image_kib, uint64_t rate_kib)
+static char *with_guest(const char *xml, uint64_t image_kib, uint64_t rate_kib,
+			uint64_t vmm_kib)
 {
 	char el[256], attrs[128];
 	snprintf(attrs, sizeof attrs,
 		 "image-size=\"%" PRIu64 "KiB\" balloon-rate=\"%" PRIu64
-		 "KiB\"",
-		 image_kib ? image_kib : 4, rate_kib);
+		 "KiB\" overhead=\"%" PRIu64 "KiB\"",
+		 image_kib ? image_kib : 4, rate_kib, vmm_kib);
 	const char *ns = strstr(xml, "urn:memvisor:domain:1\"");
 	size_t len = strlen(xml), at;
 	const char *ins;
@@ -498,10 +499,9 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 			 strerror(errno));
 		return -2;
 	}
-	/* QEMU's own memory is the host's, not the guest's: the scenario's
-	 * host is the recorded one less each guest's overhead, and its
-	 * free-memory thresholds (esx41's 6/4/2/1%, as the agent's default)
-	 * scaled so that each state starts at the same free memory in KiB */
+	/* QEMU's own memory is in each guest's RSS, as the agent counts it:
+	 * each guest's <mv:guest overhead>, which the simulator counts as
+	 * the guest's and the host's (docs/scenario.md) */
 	struct gfit *gf = calloc((size_t)r->ng + 1, sizeof *gf);
 	if (!gf) {
 		snprintf(msg, msgn, "record: out of memory");
@@ -513,15 +513,10 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 			fit(&r->g[k], &gf[k]);
 			ovh += gf[k].overhead_kib;
 		}
-	uint64_t host_kib = r->total_kib;
-	if (ovh && r->total_kib > ovh && r->total_kib - ovh >= 16 * 1024)
-		host_kib = round_page(r->total_kib - ovh);
-	else
-		ovh = 0;
+	uint64_t host_kib = round_page(r->total_kib);
 	uint64_t step_ms = o->interval_ns >= MV_NS_PER_MS
 				   ? o->interval_ns / MV_NS_PER_MS
 				   : 1;
-	double scale = host_kib ? (double)r->total_kib / (double)host_kib : 1;
 	/* the budget (--host-memory) can be below what the guests held:
 	 * the agent then sees no free memory; the simulated machine must
 	 * still back every page, so its memory is at least all the guests'
@@ -547,19 +542,17 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		"<scenario name=\"recorded\" seed=\"1\" duration=\"%" PRIu64
 		"s\" stats-interval=\"%" PRIu64 "ms\">\n"
 		"  <host name=\"%s\">\n"
-		"    <!-- the policy's memory: %" PRIu64
-		" KiB less the guests' QEMU overhead, %" PRIu64 " KiB -->\n"
+		"    <!-- the guests' QEMU overhead, %" PRIu64
+		" KiB in all, is in their <mv:guest overhead> -->\n"
 		"    <memory unit=\"KiB\">%" PRIu64 "</memory>\n"
 		"%s"
-		"    <thresholds high=\"%.4f%%\" soft=\"%.4f%%\" "
-		"hard=\"%.4f%%\" low=\"%.4f%%\"/>\n"
 		"    <!-- as under memvisor agent: only balloons reclaim -->\n"
 		"    <reclaim balloon-only=\"yes\"/>\n"
 		"%s"
 		"  </host>\n",
 		r->ng, dur_s, o->uri ? o->uri : "libvirt's default URI",
-		base_name(pattern), dur_s, step_ms, host, r->total_kib, ovh,
-		machine_kib, budget, 6 * scale, 4 * scale, 2 * scale, 1 * scale,
+		base_name(pattern), dur_s, step_ms, host, ovh, machine_kib,
+		budget,
 		r->ksm_ran ? ""
 			   : "    <!-- KSM's run was 0 throughout -->\n"
 			     "    <sharing enabled=\"no\"/>\n");
@@ -577,7 +570,8 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 			(uint64_t)((double)g->rows[0].v[C_PROVISIONED] * 0.05 *
 				   1e9 / (double)o->interval_ns));
 		char *res = rc ? NULL : reservation_as_agent(body(g->xml));
-		char *xml = res ? with_guest(res, gf[k].image_kib, rate_kib)
+		char *xml = res ? with_guest(res, gf[k].image_kib, rate_kib,
+					     gf[k].overhead_kib)
 				: NULL;
 		free(res);
 		if (rc || !xml) {

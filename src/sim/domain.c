@@ -274,6 +274,7 @@ static const struct mv_xprop guest_props[] = {
 	G("os-rate", MV_XP_RATE, os_rate),
 	G("swap", MV_XP_PAGESIZE, swap_bytes),
 	G("zero-rate", MV_XP_RATE, zero_rate),
+	G("overhead", MV_XP_PAGESIZE, vmm_bytes),
 	{0},
 };
 #undef G

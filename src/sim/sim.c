@@ -279,12 +279,22 @@ static uint64_t policy_total(const struct mv_sim *s)
 	return b ? b : mv_host_usable_frames(s->host);
 }
 
+/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
+ * theirs and the host's, which the frames do not hold. */
+static uint64_t vmm_pages(const struct mv_sim *s, int i)
+{
+	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
+}
+
 static uint64_t policy_free(const struct mv_sim *s)
 {
-	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE;
+	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE, vmm = 0;
+	for (int i = 0; i < s->nvms; i++)
+		vmm += vmm_pages(s, i);
+	uint64_t free = s->host->nfree > vmm ? s->host->nfree - vmm : 0;
 	if (!b)
-		return s->host->nfree;
-	uint64_t used = mv_host_usable_frames(s->host) - s->host->nfree;
+		return free;
+	uint64_t used = mv_host_usable_frames(s->host) - free;
 	return b > used ? b - used : 0;
 }
 
@@ -583,7 +593,7 @@ static void balance(struct mv_sim *s)
 		struct mv_vm_usage u;
 		mv_vm_usage(vm, &u);
 		pv[i].size = vm->npages;
-		pv[i].consumed = consumed_frames(s, i, &u);
+		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].shares = vm->cfg.shares;
