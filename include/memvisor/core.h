@@ -94,6 +94,12 @@ const char *mv_file_kind(unsigned mode);
  */
 int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
 		  uint64_t *out);
+/*
+ * mv_parse_size's syntax, without a default unit, where a fraction of a
+ * unit is meant ("1.2G", "0.5GiB"): the bytes rounded down to a multiple
+ * of granule (1 or 0: to a byte). MV_EINVAL, MV_ERANGE as mv_parse_size.
+ */
+int mv_parse_size_round(const char *s, uint64_t granule, uint64_t *out);
 /* libvirt unit name (virScaleInteger) -> multiplier, 0 if unknown;
  * NULL or "" -> default_unit. */
 uint64_t mv_unit_multiplier(const char *unit, uint64_t default_unit);

@@ -188,6 +188,11 @@ struct mv_guest_config {
 	 * array, hash tables), wired (<mv:guest boot-structures>, default
 	 * no; docs/ballooning.md) */
 	int boot_structures;
+	/* <mv:guest overhead>: the hypervisor process's own memory outside
+	 * guest RAM (QEMU's heap, TCG's buffer), as memvisor agent counts
+	 * it in the VM's RSS: held by the VM and the host's for the policy;
+	 * 0 = none (the simulator's own books are OVHD, apart) */
+	uint64_t vmm_bytes;
 	/*
 	 * Address translation (<mv:mmu>): with mmu set, every workload
 	 * process has real x86-64 page tables in guest pages (kernel memory

@@ -132,7 +132,10 @@ struct mv_thresholds {
 struct mv_host_config {
 	char name[64];
 	uint64_t mem_bytes; /* machine memory */
-	int nodes;          /* NUMA nodes, 1..MV_MAX_NODES */
+	/* <budget>: the memory the policy manages (free = budget - what is
+	 * in use, at least 0), as `memvisor agent --host-memory`; 0: all */
+	uint64_t budget_bytes;
+	int nodes; /* NUMA nodes, 1..MV_MAX_NODES */
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;

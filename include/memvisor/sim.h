@@ -36,6 +36,12 @@ struct mv_tax_change {
 struct mv_reclaim_config {
 	int enabled;         /* <reclaim enabled>: the policy acts; default 1 */
 	uint64_t balance_ns; /* <reclaim period>: policy period; default 1 s */
+	/* <reclaim balloon-only>: only balloons take memory back, as on a
+	 * libvirt host under `memvisor agent`: no hypervisor swapping or
+	 * compression, allocations never blocked, and, as the agent's rule
+	 * (MOM's min_guest_free_percent), a balloon never inflated past
+	 * the guest's use + 20% of what it has; default 0 */
+	int balloon_only;
 	struct mv_share_config share; /* <sharing> */
 	int compression;              /* <compression enabled>; default 1 */
 	double zcache_fraction; /* <compression cache>: of each VM's memory; 10%

@@ -70,6 +70,7 @@ struct mv_record_opts {
 	const char *output;       /* the scenario; series beside it */
 	const char *ksm_dir;
 	const char *meminfo;
+	const char *pid_dir; /* QEMU's NAME.pid (guest RAM's RSS); NULL: none */
 	volatile sig_atomic_t *stop;
 };
 

@@ -117,6 +117,14 @@ static int parse_header(const char *line, uint64_t *size_kib, int *anon)
 int mv_agent_refs_read(pid_t pid, uint64_t guest_kib, uint64_t *size_kib,
 		       uint64_t *referenced_kib)
 {
+	return mv_agent_guest_ram_read(pid, guest_kib, "Referenced:", size_kib,
+				       referenced_kib);
+}
+
+int mv_agent_guest_ram_read(pid_t pid, uint64_t guest_kib, const char *field,
+			    uint64_t *size_kib, uint64_t *value_kib)
+{
+	size_t flen = strlen(field);
 	char path[64], line[512];
 	snprintf(path, sizeof path, "/proc/%ld/smaps", (long)pid);
 	FILE *f = fopen(path, "r");
@@ -134,9 +142,9 @@ int mv_agent_refs_read(pid_t pid, uint64_t guest_kib, uint64_t *size_kib,
 			cur_anon = anon;
 			continue;
 		}
-		if (!cur_anon || strncmp(line, "Referenced:", 11) != 0)
+		if (!cur_anon || strncmp(line, field, flen) != 0)
 			continue;
-		uint64_t ref = strtoull(line + 11, NULL, 10);
+		uint64_t ref = strtoull(line + flen, NULL, 10);
 		if (cur_size >= guest_kib &&
 		    (!have_best || cur_size < best_size)) {
 			best_size = cur_size;
@@ -153,13 +161,13 @@ int mv_agent_refs_read(pid_t pid, uint64_t guest_kib, uint64_t *size_kib,
 	 * guard page); else the largest */
 	if (have_best && best_size - guest_kib <= guest_kib / 8) {
 		*size_kib = best_size;
-		*referenced_kib = best_ref;
+		*value_kib = best_ref;
 		return 0;
 	}
 	if (!big_size)
 		return -ENOENT;
 	*size_kib = big_size;
-	*referenced_kib = big_ref;
+	*value_kib = big_ref;
 	return 0;
 }
 

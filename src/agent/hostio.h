@@ -32,6 +32,12 @@ int mv_agent_rss_read(pid_t pid, uint64_t *kib);
  */
 int mv_agent_refs_read(pid_t pid, uint64_t guest_kib, uint64_t *size_kib,
 		       uint64_t *referenced_kib);
+/*
+ * The same mapping's smaps line `field` (with its colon: "Rss:",
+ * "Referenced:"), in KiB; mv_agent_refs_read is this with "Referenced:".
+ */
+int mv_agent_guest_ram_read(pid_t pid, uint64_t guest_kib, const char *field,
+			    uint64_t *size_kib, uint64_t *value_kib);
 /* Clear the process's accessed bits (write 1 to /proc/PID/clear_refs). */
 int mv_agent_refs_clear(pid_t pid);
 

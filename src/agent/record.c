@@ -50,6 +50,8 @@ enum {
 	C_MAJOR_FAULT,
 	C_MINOR_FAULT,
 	C_RSS,
+	C_GUEST_RAM,
+	C_OVERHEAD,
 	NCOLS
 };
 
@@ -66,6 +68,8 @@ static const char *const col_names[NCOLS] = {
 	"Major faults",
 	"Minor faults",
 	"QEMU RSS [KB]",
+	"Guest RAM RSS [KB]",
+	"QEMU overhead [KB]",
 };
 
 struct row {
@@ -76,6 +80,8 @@ struct row {
 struct rguest {
 	char uuid[40], name[128];
 	char *xml;
+	pid_t pid; /* QEMU's, 0: not known (yet) */
+	int id;    /* the domain ID the pid belongs to */
 	uint64_t first_ms;
 	struct row *rows;
 	size_t n, cap;
@@ -105,6 +111,7 @@ struct rec {
 	struct hrow *h;
 	size_t nh, caph;
 	uint64_t total_kib;
+	int ksm_ran; /* KSM's run was 1 in some sample */
 };
 
 static uint64_t now_ms(void)
@@ -147,6 +154,29 @@ static struct rguest *guest_for(struct rec *r, struct mv_virt_list *l, int i,
 	g->first_ms = t;
 	r->ng++;
 	return g;
+}
+
+/*
+ * What of the guest's RAM QEMU holds (smaps' Rss of the guest RAM
+ * mapping) and the rest of QEMU's RSS, its own overhead (TCG's
+ * translation buffer, QEMU's heap and code); 0 where not measured.
+ */
+static void guest_ram(const struct mv_record_opts *o, struct rguest *g,
+		      const struct mv_virt_dom *d, struct row *w)
+{
+	if (!o->pid_dir || !d->rss)
+		return;
+	if (!g->pid || g->id != d->id) {
+		g->id = d->id;
+		if (mv_agent_pidfile_read(o->pid_dir, d->name, &g->pid))
+			g->pid = 0;
+	}
+	uint64_t size, ram;
+	if (!g->pid ||
+	    mv_agent_guest_ram_read(g->pid, d->max_kib, "Rss:", &size, &ram))
+		return;
+	w->v[C_GUEST_RAM] = ram;
+	w->v[C_OVERHEAD] = d->rss > ram ? d->rss - ram : 0;
 }
 
 static void sample(struct rec *r, struct mv_virt *v,
@@ -193,6 +223,7 @@ static void sample(struct rec *r, struct mv_virt *v,
 		w->v[C_MAJOR_FAULT] = d.major_fault;
 		w->v[C_MINOR_FAULT] = d.minor_fault;
 		w->v[C_RSS] = d.rss;
+		guest_ram(o, g, &d, w);
 		rss_sum += d.rss ? d.rss : d.actual_kib;
 	}
 	mv_virt_list_free(&l);
@@ -210,6 +241,9 @@ static void sample(struct rec *r, struct mv_virt *v,
 		if (!mv_agent_meminfo_read(o->meminfo, &m))
 			h->v[H_AVAILABLE] = m.available;
 	}
+	struct mv_ksm now;
+	if (!mv_ksm_open(&now, ksm->dir) && now.value[MV_KSM_RUN] == 1)
+		r->ksm_ran = 1;
 	struct mv_ksm_counters k;
 	if (!mv_ksm_counters_read(ksm, &k)) {
 		h->v[H_SHARED] = k.pages_shared;
@@ -245,7 +279,7 @@ static void file_name(const char *name, char *buf, size_t n)
 }
 
 static int write_guest_csv(const char *path, const struct rguest *g,
-			   uint64_t end_ms)
+			   uint64_t end_ms, uint64_t image_kib)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -265,7 +299,10 @@ static int write_guest_csv(const char *path, const struct rguest *g,
 		}
 		fprintf(f, "%" PRIu64, t);
 		for (int c = 0; c < NCOLS; c++)
-			fprintf(f, ";\t%" PRIu64, w->v[c]);
+			fprintf(f, ";\t%" PRIu64,
+				c != C_USAGE          ? w->v[c]
+				: w->v[c] > image_kib ? w->v[c] - image_kib
+						      : 0);
 		fputc('\n', f);
 	}
 	return fclose(f) ? -errno : 0;
@@ -306,6 +343,139 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* What the replay needs of one guest's series, beyond the series. */
+struct gfit {
+	uint64_t image_kib;    /* the disk caches it always had: its OS image */
+	uint64_t touched_kib;  /* guest RAM QEMU held at the start beyond use */
+	uint64_t overhead_kib; /* QEMU's own RSS, the mean over the samples */
+};
+
+static uint64_t round_page(uint64_t kib)
+{
+	return kib / 4 * 4;
+}
+
+static void fit(const struct rguest *g, struct gfit *f)
+{
+	memset(f, 0, sizeof *f);
+	uint64_t lo = UINT64_MAX, sum = 0, n = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct row *w = &g->rows[i];
+		if (w->v[C_UNUSED] && w->v[C_DISK_CACHES] < lo)
+			lo = w->v[C_DISK_CACHES];
+		if (w->v[C_GUEST_RAM]) {
+			sum += w->v[C_OVERHEAD];
+			n++;
+		}
+	}
+	f->image_kib = lo == UINT64_MAX ? 0 : round_page(lo + 3);
+	f->overhead_kib = n ? round_page(sum / n) : 0;
+	const struct row *w0 = &g->rows[0];
+	if (w0->v[C_GUEST_RAM] > w0->v[C_USAGE])
+		f->touched_kib = round_page(w0->v[C_GUEST_RAM] -
+					    w0->v[C_USAGE]);
+}
+
+/* xml with every `from` replaced by `to`; malloc'd, NULL on failure. */
+static char *replace_all(const char *xml, const char *from, const char *to)
+{
+	size_t n = 0, lf = strlen(from), lt = strlen(to);
+	for (const char *p = xml; (p = strstr(p, from)); p += lf)
+		n++;
+	char *out = malloc(strlen(xml) + n * lt + 1), *w = out;
+	if (!out)
+		return NULL;
+	const char *p = xml;
+	for (const char *q; (q = strstr(p, from)); p = q + lf) {
+		memcpy(w, p, (size_t)(q - p));
+		w += q - p;
+		memcpy(w, to, lt);
+		w += lt;
+	}
+	strcpy(w, p);
+	return out;
+}
+
+/*
+ * The agent reads a reservation from <memtune> min_guarantee, else
+ * soft_limit (QEMU refuses min_guarantee); the simulator's reservation is
+ * min_guarantee: a soft_limit alone is written as one. malloc'd.
+ */
+static char *reservation_as_agent(const char *xml)
+{
+	if (strstr(xml, "<min_guarantee") || !strstr(xml, "<soft_limit"))
+		return strdup(xml);
+	char *a = replace_all(xml, "<soft_limit", "<min_guarantee");
+	char *b = a ? replace_all(a, "</soft_limit>", "</min_guarantee>")
+		    : NULL;
+	free(a);
+	return b;
+}
+
+/*
+ * The domain XML with <mv:guest image-size balloon-rate overhead> in memvisor's
+ * metadata: in its <memvisor> element (any prefix) when there is one,
+ * else a new one. malloc'd; NULL on failure. Unchanged when it already
+ * has a <guest>.
+ */
+static char *with_guest(const char *xml, uint64_t image_kib, uint64_t rate_kib,
+			uint64_t vmm_kib)
+{
+	char el[256], attrs[128];
+	snprintf(attrs, sizeof attrs,
+		 "image-size=\"%" PRIu64 "KiB\" balloon-rate=\"%" PRIu64
+		 "KiB\" overhead=\"%" PRIu64 "KiB\"",
+		 image_kib ? image_kib : 4, rate_kib, vmm_kib);
+	const char *ns = strstr(xml, "urn:memvisor:domain:1\"");
+	size_t len = strlen(xml), at;
+	const char *ins;
+	if (strstr(xml, "guest image") || strstr(xml, "guest os") ||
+	    strstr(xml, "guest balloon"))
+		return strdup(xml);
+	if (ns) {
+		/* the element's own tag: its prefix, then past its '>' */
+		const char *lt = ns;
+		while (lt > xml && *lt != '<')
+			lt--;
+		const char *colon = lt + 1;
+		while (*colon && *colon != ':' && *colon != ' ' &&
+		       *colon != '>')
+			colon++;
+		int plen = *colon == ':' ? (int)(colon - lt - 1) : 0;
+		const char *gt = strchr(ns, '>');
+		if (!gt || gt[-1] == '/')
+			return strdup(xml); /* empty element: left alone */
+		snprintf(el, sizeof el, "<%.*s%sguest %s/>", plen, lt + 1,
+			 plen ? ":" : "", attrs);
+		ins = gt + 1;
+	} else {
+		snprintf(el, sizeof el,
+			 "<mv:memvisor xmlns:mv=\"urn:memvisor:domain:1\">"
+			 "<mv:guest %s/></mv:memvisor>",
+			 attrs);
+		ins = strstr(xml, "</metadata>");
+		if (!ins) {
+			char *m = malloc(strlen(el) + 32);
+			if (!m)
+				return NULL;
+			sprintf(m, "<metadata>%s</metadata>", el);
+			snprintf(el, sizeof el, "%s", m);
+			free(m);
+			ins = strstr(xml, "</domain>");
+			if (!ins)
+				return strdup(xml);
+		}
+	}
+	at = (size_t)(ins - xml);
+	char *out = malloc(len + strlen(el) + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, xml, at);
+	strcpy(out + at, el);
+	strcat(out, xml + at);
+	return out;
+}
+
 static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		     char *msg, size_t msgn)
 {
@@ -329,6 +499,39 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 			 strerror(errno));
 		return -2;
 	}
+	/* QEMU's own memory is in each guest's RSS, as the agent counts it:
+	 * each guest's <mv:guest overhead>, which the simulator counts as
+	 * the guest's and the host's (docs/scenario.md) */
+	struct gfit *gf = calloc((size_t)r->ng + 1, sizeof *gf);
+	if (!gf) {
+		snprintf(msg, msgn, "record: out of memory");
+		return -2;
+	}
+	uint64_t ovh = 0;
+	for (int k = 0; k < r->ng; k++)
+		if (r->g[k].n) {
+			fit(&r->g[k], &gf[k]);
+			ovh += gf[k].overhead_kib;
+		}
+	uint64_t host_kib = round_page(r->total_kib);
+	uint64_t step_ms = o->interval_ns >= MV_NS_PER_MS
+				   ? o->interval_ns / MV_NS_PER_MS
+				   : 1;
+	/* the budget (--host-memory) can be below what the guests held:
+	 * the agent then sees no free memory; the simulated machine must
+	 * still back every page, so its memory is at least all the guests'
+	 * and the budget is what its policy manages (<budget>) */
+	uint64_t machine_kib = host_kib, all = 0;
+	for (int k = 0; k < r->ng; k++)
+		if (r->g[k].n)
+			all += r->g[k].rows[0].v[C_PROVISIONED];
+	if (round_page(all) > machine_kib)
+		machine_kib = round_page(all);
+	char budget[96] = "";
+	if (machine_kib > host_kib)
+		snprintf(budget, sizeof budget,
+			 "    <budget unit=\"KiB\">%" PRIu64 "</budget>\n",
+			 host_kib);
 	char host[64] = "host", pattern[4096];
 	side_path(o->output, "*.csv", pattern, sizeof pattern);
 	gethostname(host, sizeof host - 1);
@@ -339,14 +542,20 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		"<scenario name=\"recorded\" seed=\"1\" duration=\"%" PRIu64
 		"s\" stats-interval=\"%" PRIu64 "ms\">\n"
 		"  <host name=\"%s\">\n"
+		"    <!-- the guests' QEMU overhead, %" PRIu64
+		" KiB in all, is in their <mv:guest overhead> -->\n"
 		"    <memory unit=\"KiB\">%" PRIu64 "</memory>\n"
+		"%s"
+		"    <!-- as under memvisor agent: only balloons reclaim -->\n"
+		"    <reclaim balloon-only=\"yes\"/>\n"
+		"%s"
 		"  </host>\n",
 		r->ng, dur_s, o->uri ? o->uri : "libvirt's default URI",
-		base_name(pattern), dur_s,
-		(uint64_t)(o->interval_ns >= MV_NS_PER_MS
-				   ? o->interval_ns / MV_NS_PER_MS
-				   : 1),
-		host, r->total_kib);
+		base_name(pattern), dur_s, step_ms, host, ovh, machine_kib,
+		budget,
+		r->ksm_ran ? ""
+			   : "    <!-- KSM's run was 0 throughout -->\n"
+			     "    <sharing enabled=\"no\"/>\n");
 	for (int k = 0; k < r->ng; k++) {
 		const struct rguest *g = &r->g[k];
 		if (!g->n)
@@ -355,23 +564,47 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		file_name(g->name, fn, sizeof fn);
 		snprintf(suffix, sizeof suffix, "%s.csv", fn);
 		side_path(o->output, suffix, path, sizeof path);
-		rc = write_guest_csv(path, g, end);
-		if (rc) {
+		rc = write_guest_csv(path, g, end, gf[k].image_kib);
+		/* the agent's rate: 5% of the guest's memory per interval */
+		uint64_t rate_kib = round_page(
+			(uint64_t)((double)g->rows[0].v[C_PROVISIONED] * 0.05 *
+				   1e9 / (double)o->interval_ns));
+		char *res = rc ? NULL : reservation_as_agent(body(g->xml));
+		char *xml = res ? with_guest(res, gf[k].image_kib, rate_kib,
+					     gf[k].overhead_kib)
+				: NULL;
+		free(res);
+		if (rc || !xml) {
+			free(gf);
 			fclose(f);
 			unlink(tmp);
 			snprintf(msg, msgn, "record: cannot write '%s': %s",
-				 path, strerror(-rc));
+				 path, rc ? strerror(-rc) : "out of memory");
 			return -2;
 		}
 		uint64_t start_s = (g->rows[0].t_ms - t0 + 999) / 1000;
-		fprintf(f, "  <vm>\n%s\n", body(g->xml));
+		fprintf(f, "  <vm>\n%s\n", xml);
+		free(xml);
 		fprintf(f,
 			"    <workload name=\"recorded\" kind=\"usage\" "
 			"format=\"bitbrains\" file=\"%s\" size=\"%" PRIu64
-			"KiB\" rate=\"1k\" start=\"%" PRIu64 "s\"/>\n  </vm>\n",
+			"KiB\" rate=\"1k\" start=\"%" PRIu64 "s\"/>\n",
 			base_name(path), g->rows[0].v[C_PROVISIONED] / 4 * 4,
 			start_s);
+		/* what QEMU held at the start beyond the guest's use: pages
+		 * the guest touched and freed before (its QEMU keeps them
+		 * until a balloon takes them), touched then freed again */
+		if (gf[k].touched_kib)
+			fprintf(f,
+				"    <workload name=\"touched\" kind=\"idle\" "
+				"size=\"%" PRIu64 "KiB\" content=\"random\" "
+				"start=\"%" PRIu64 "s\" stop=\"%" PRIu64
+				"ms\"/>\n",
+				gf[k].touched_kib, start_s,
+				start_s * 1000 + step_ms);
+		fputs("  </vm>\n", f);
 	}
+	free(gf);
 	fputs("</scenario>\n", f);
 	if (fclose(f) || rename(tmp, o->output)) {
 		snprintf(msg, msgn, "record: cannot write '%s': %s", o->output,

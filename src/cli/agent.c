@@ -55,7 +55,8 @@ void mv_cli_agent_help(FILE *f)
 	      "balloon, stats\n"
 	      "                        period or KSM write)\n"
 	      "      --host-memory SIZE\n"
-	      "                        treat SIZE (e.g. 2G) as the host's "
+	      "                        treat SIZE (e.g. 2G, 1.2G) as the "
+	      "host's "
 	      "memory: free =\n"
 	      "                        SIZE minus the guests' RSS (default: "
 	      "/proc/meminfo)\n"
@@ -114,6 +115,11 @@ void mv_cli_record_help(FILE *f)
 	      "      --host-memory SIZE\n"
 	      "                        the scenario's host memory (default: "
 	      "MemTotal)\n"
+	      "      --pid-dir DIR     where libvirt writes QEMU's NAME.pid, "
+	      "to split\n"
+	      "                        QEMU's RSS into guest RAM and "
+	      "overhead\n"
+	      "                        (default /run/libvirt/qemu)\n"
 	      "  -h, --help            show this help and exit\n"
 	      "\n"
 	      "Exit status: 0, 1 the files could not be written, 2 a bad "
@@ -176,10 +182,20 @@ static int parse_time(const char *opt, const char *s, uint64_t *ns)
 static int parse_mem(const char *opt, const char *s, uint64_t *kib)
 {
 	uint64_t b = 0;
-	if (mv_parse_size(s, NULL, 1, &b) || b < MV_MIB) {
-		mv_cli_errorf("%s: not a size of at least 1 MiB: '%s' (e.g. "
-			      "2G, 1536M)",
-			      opt, s);
+	int rc = mv_parse_size_round(s, 1024, &b);
+	if (rc == MV_ERANGE) {
+		mv_cli_errorf("%s: '%s' is too large", opt, s);
+		return -1;
+	}
+	if (rc) {
+		mv_cli_errorf(
+			"%s: not a size: '%s' (a number, decimals allowed, "
+			"and a unit: 2G, 1.2G, 1536M, 2GiB)",
+			opt, s);
+		return -1;
+	}
+	if (b < MV_MIB) {
+		mv_cli_errorf("%s: '%s' is below 1 MiB", opt, s);
 		return -1;
 	}
 	*kib = b / 1024;
@@ -438,13 +454,14 @@ int mv_cli_agent(int argc, char **argv)
 
 int mv_cli_record(int argc, char **argv)
 {
-	enum { OPT_INTERVAL = 256, OPT_DURATION, OPT_HOST_MEMORY };
+	enum { OPT_INTERVAL = 256, OPT_DURATION, OPT_HOST_MEMORY, OPT_PID_DIR };
 	static const struct option longopts[] = {
 		{"connect", required_argument, NULL, 'c'},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"output", required_argument, NULL, 'o'},
 		{"host-memory", required_argument, NULL, OPT_HOST_MEMORY},
+		{"pid-dir", required_argument, NULL, OPT_PID_DIR},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -452,6 +469,7 @@ int mv_cli_record(int argc, char **argv)
 		.interval_ns = MV_NS_PER_S,
 		.ksm_dir = "/sys/kernel/mm/ksm",
 		.meminfo = "/proc/meminfo",
+		.pid_dir = "/run/libvirt/qemu",
 	};
 	opterr = 0;
 	optind = 0;
@@ -473,6 +491,9 @@ int mv_cli_record(int argc, char **argv)
 			if (parse_mem("--host-memory", optarg,
 				      &o.host_memory_kib))
 				return MV_EXIT_USAGE;
+			break;
+		case OPT_PID_DIR:
+			o.pid_dir = optarg;
 			break;
 		case 'o':
 			if (!optarg[0]) {

@@ -94,8 +94,9 @@ int mv_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
-		  uint64_t *out)
+/* A size as a number of bytes, possibly fractional; 0 or MV_EINVAL. */
+static int parse_size_bytes(const char *s, const char *unit,
+			    uint64_t default_unit, double *out)
 {
 	if (!s)
 		return MV_EINVAL;
@@ -122,12 +123,35 @@ int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
 	}
 	if (mult == 0)
 		return MV_EINVAL;
-	double bytes = v * (double)mult;
+	*out = v * (double)mult;
+	return 0;
+}
+
+int mv_parse_size(const char *s, const char *unit, uint64_t default_unit,
+		  uint64_t *out)
+{
+	double bytes;
+	int rc = parse_size_bytes(s, unit, default_unit, &bytes);
+	if (rc)
+		return rc;
 	if (bytes >= 18446744073709551615.0)
 		return MV_ERANGE; /* too large, not malformed */
 	if (bytes != floor(bytes))
 		return MV_EINVAL; /* fractional bytes */
 	*out = (uint64_t)bytes;
+	return 0;
+}
+
+int mv_parse_size_round(const char *s, uint64_t granule, uint64_t *out)
+{
+	double bytes;
+	int rc = parse_size_bytes(s, NULL, 1, &bytes);
+	if (rc)
+		return rc;
+	if (bytes >= 18446744073709551615.0)
+		return MV_ERANGE;
+	uint64_t b = (uint64_t)bytes;
+	*out = granule > 1 ? b / granule * granule : b;
 	return 0;
 }
 

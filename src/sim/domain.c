@@ -275,6 +275,7 @@ static const struct mv_xprop guest_props[] = {
 	G("swap", MV_XP_PAGESIZE, swap_bytes),
 	G("zero-rate", MV_XP_RATE, zero_rate),
 	G("boot-structures", MV_XP_BOOL, boot_structures),
+	G("overhead", MV_XP_PAGESIZE, vmm_bytes),
 	{0},
 };
 #undef G

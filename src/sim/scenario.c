@@ -66,6 +66,24 @@ static int parse_host_memory(const struct mv_xsrc *s, const xmlNode *n,
 	return 0;
 }
 
+/* <budget unit=...>N</budget>: what the policy manages, <= memory */
+static int parse_budget(const struct mv_xsrc *s, const xmlNode *n,
+			struct mv_host_config *h)
+{
+	static const char *const allowed[] = {"unit", NULL};
+	int rc = mv_xml_check_leaf(s, n, "host/budget", allowed);
+	if (rc ||
+	    (rc = mv_xml_size_elem(s, n, "host/budget", &h->budget_bytes)))
+		return rc;
+	if (h->budget_bytes < MIN_HOST_BYTES)
+		return mv_xml_fail(s, n, "host/budget",
+				   "must be at least 16 MiB");
+	if (h->budget_bytes % MV_PAGE_SIZE)
+		return mv_xml_fail(s, n, "host/budget",
+				   "must be a multiple of 4 KiB");
+	return 0;
+}
+
 /* <thresholds high soft hard low>: fractions of host memory, in order */
 static int parse_thresholds(const struct mv_xsrc *s, const xmlNode *n,
 			    struct mv_thresholds *t)
@@ -156,6 +174,7 @@ static const struct mv_xprop balloon_props[] = {
 static const struct mv_xprop reclaim_props[] = {
 	R("enabled", MV_XP_BOOL, enabled),
 	R("period", MV_XP_DURATION, balance_ns),
+	R("balloon-only", MV_XP_BOOL, balloon_only),
 	{0},
 };
 static const struct mv_xprop idle_tax_props[] = {
@@ -367,6 +386,7 @@ enum host_child {
 	H_MEMSTATE,
 	H_IDLE_TAX,
 	H_SAMPLING,
+	H_BUDGET,
 	H_COUNT
 };
 static const char *const host_kids[H_COUNT] = {
@@ -382,6 +402,7 @@ static const char *const host_kids[H_COUNT] = {
 	[H_MEMSTATE] = "memstate",
 	[H_IDLE_TAX] = "idle-tax",
 	[H_SAMPLING] = "sampling",
+	[H_BUDGET] = "budget",
 };
 
 /* The children that are plain attribute lists: their table. */
@@ -437,6 +458,8 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 			rc = parse_host_memory(s, c, h);
 		else if (k == H_NUMA)
 			rc = parse_numa(s, c, h);
+		else if (k == H_BUDGET)
+			rc = parse_budget(s, c, h);
 		else if (k == H_THRESHOLDS)
 			rc = parse_thresholds(s, c, &h->thresholds);
 		else if (k == H_SWAP)
@@ -453,6 +476,9 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 	}
 	if (!seen[H_MEMORY])
 		return mv_xml_fail(s, hn, "host/memory", "is required");
+	if (h->budget_bytes > h->mem_bytes)
+		return mv_xml_fail(s, seen[H_BUDGET], "host/budget",
+				   "exceeds the host's memory");
 	/* the later models derive every threshold from minFree */
 	if (seen[H_THRESHOLDS] && r->memstate_model != MV_MEMSTATE_ESX41)
 		return mv_xml_fail(s, seen[H_THRESHOLDS], "host/thresholds",

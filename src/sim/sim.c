@@ -268,6 +268,41 @@ void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v)
 	v->mmu = s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
 }
 
+/*
+ * What the policy sees: the host's frames, or with <budget> that many,
+ * free being the budget less the frames in use (0 when over it), as
+ * `memvisor agent --host-memory` sees a host.
+ */
+static uint64_t policy_total(const struct mv_sim *s)
+{
+	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE;
+	return b ? b : mv_host_usable_frames(s->host);
+}
+
+/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
+ * theirs and the host's, which the frames do not hold. */
+static uint64_t vmm_pages(const struct mv_sim *s, int i)
+{
+	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
+}
+
+static uint64_t policy_free(const struct mv_sim *s)
+{
+	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE, vmm = 0;
+	for (int i = 0; i < s->nvms; i++)
+		vmm += vmm_pages(s, i);
+	uint64_t free = s->host->nfree > vmm ? s->host->nfree - vmm : 0;
+	if (!b)
+		return free;
+	uint64_t used = mv_host_usable_frames(s->host) - free;
+	return b > used ? b - used : 0;
+}
+
+static double policy_free_fraction(const struct mv_sim *s)
+{
+	return (double)policy_free(s) / (double)policy_total(s);
+}
+
 uint64_t mv_sim_usable_frames(const struct mv_sim *s)
 {
 	return s->host ? mv_host_usable_frames(s->host) : 0;
@@ -454,7 +489,9 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		return rc;
 	}
 	mv_memstate_init(&s->memstate, sc->reclaim.memstate_model,
-			 &sc->host.thresholds, sc->host.mem_bytes);
+			 &sc->host.thresholds,
+			 sc->host.budget_bytes ? sc->host.budget_bytes
+					       : sc->host.mem_bytes);
 	s->min_free = s->host->nfree;
 	s->next_sample_ns = 0;
 	s->next_window_ns = sc->active_window_ns;
@@ -556,7 +593,7 @@ static void balance(struct mv_sim *s)
 		struct mv_vm_usage u;
 		mv_vm_usage(vm, &u);
 		pv[i].size = vm->npages;
-		pv[i].consumed = consumed_frames(s, i, &u);
+		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].shares = vm->cfg.shares;
@@ -588,6 +625,22 @@ static void balance(struct mv_sim *s)
 		pv[i].balloon_min = (vm->cfg.mem_bytes -
 				     vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
+		if (r->balloon_only) {
+			/* the agent's floor: use + 20% of actual (decide.c) */
+			struct mv_guest_stats gs;
+			mv_guest_stats(s->guest[i], &gs);
+			uint64_t actual = vm->npages - pv[i].balloon_size;
+			uint64_t used = actual > gs.free_pages
+						? actual - gs.free_pages
+						: 0;
+			uint64_t floor = used + actual / 5;
+			uint64_t most = floor < vm->npages ? vm->npages - floor
+							   : 0;
+			if (most < pv[i].balloon_size)
+				most = pv[i].balloon_size;
+			if (most < pv[i].balloon_max)
+				pv[i].balloon_max = most;
+		}
 		if (pv[i].balloon_max < pv[i].balloon_min)
 			pv[i].balloon_max = pv[i].balloon_min;
 		pv[i].balloon_step =
@@ -607,8 +660,8 @@ static void balance(struct mv_sim *s)
 		pv[i].balloon_yield = b->yield;
 	}
 	struct mv_policy_host h = {
-		.total = mv_host_usable_frames(s->host),
-		.free = s->host->nfree,
+		.total = policy_total(s),
+		.free = policy_free(s),
 		.state = s->memstate.state,
 		.goal = mv_memstate_goal(&s->memstate),
 		.soft = s->memstate.line[MV_MEMSTATE_SOFT],
@@ -616,6 +669,11 @@ static void balance(struct mv_sim *s)
 		.idle_tax = mv_reclaim_idle_tax_at(r, s->now_ns),
 	};
 	mv_policy_plan(&h, s->nvms, pv, s->action);
+	if (r->balloon_only)
+		for (int i = 0; i < s->nvms; i++) {
+			s->action[i].swap_pages = 0;
+			s->action[i].block_alloc = 0;
+		}
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_policy_action *a = &s->action[i];
 		struct mv_vm *vm = s->vm[i];
@@ -676,15 +734,14 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	for (int i = 0; i < s->nvms; i++)
 		mv_vm_active_tick(s->vm[i], s->now_ns);
 
-	enum mv_memstate st = mv_memstate_update(
-		&s->memstate, mv_host_free_fraction(s->host));
+	enum mv_memstate st = mv_memstate_update(&s->memstate,
+						 policy_free_fraction(s));
 	if (s->sc->reclaim.enabled && s->now_ns >= s->next_balance_ns) {
 		balance(s);
 		s->next_balance_ns += s->sc->reclaim.balance_ns;
 		/* what the samples and the time in states show is the state
 		 * after the policy acted, matching the free memory they show */
-		st = mv_memstate_update(&s->memstate,
-					mv_host_free_fraction(s->host));
+		st = mv_memstate_update(&s->memstate, policy_free_fraction(s));
 	}
 	s->state_ns[st] += dt;
 	if (s->host->nfree < s->min_free)

@@ -445,6 +445,32 @@ static void test_bad_uri_and_bad_options_exit_2_with_one_line(void **state)
 	assert_int_equal(memvisor("agent --host-memory lots", err, sizeof err),
 			 2);
 	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "--host-memory: not a size: 'lots'"));
+	assert_int_equal(memvisor("agent --host-memory 1.2X", err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "not a size: '1.2X'"));
+	assert_int_equal(memvisor("agent --host-memory 0.5M", err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "'0.5M' is below 1 MiB"));
+	assert_int_equal(memvisor("record --host-memory 1.2.3G --duration 1s "
+				  "-o /tmp/x.xml",
+				  err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "not a size: '1.2.3G'"));
+	/* a decimal budget: 1.2G = 1258291.2 KiB, rounded down to a KiB */
+	char log[] = "/tmp/mvagent-12g.XXXXXX", args[256], buf[65536];
+	close(mkstemp(log));
+	snprintf(args, sizeof args,
+		 "agent -c test:///default --once --dry-run --no-ksm "
+		 "--host-memory 1.2G --json-log %s",
+		 log);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	mvt_read_file(log, buf, sizeof buf);
+	unlink(log);
+	assert_non_null(strstr(buf, "\"host_total_kib\":1258291,"));
 	assert_int_equal(memvisor("record --duration 1s", err, sizeof err), 2);
 	assert_int_equal(lines_in(err), 1);
 	assert_non_null(strstr(err, "-o FILE"));
@@ -472,6 +498,7 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	char *csv = mvt_slurp(path, &n);
 	assert_non_null(csv);
 	assert_non_null(strstr(csv, "Memory usage [KB]"));
+	assert_non_null(strstr(csv, "Guest RAM RSS [KB];\tQEMU overhead [KB]"));
 	assert_true(lines_in(csv) >= 6); /* header and 5 samples or more */
 	free(csv);
 	snprintf(path, sizeof path, "%s/host.xml", dir);
@@ -480,6 +507,25 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	int rc = mv_scenario_load(path, &sc, &e);
 	mvt_ok(rc, &e, "load the recorded scenario");
 	assert_int_equal(sc->nvms, 1);
+	/* replayed as the agent runs a host: balloons only, at its rate (5%
+	 * of 8 GiB per 200 ms interval), the guest's OS image its disk
+	 * caches (the test driver says 256 MiB) */
+	assert_int_equal(sc->reclaim.balloon_only, 1);
+	assert_int_equal(sc->host.budget_bytes, 0);
+	assert_true(sc->vms[0].guest.balloon_rate == 2 * MV_GIB / MV_PAGE_SIZE);
+	assert_int_equal(sc->vms[0].guest.os_bytes, 256 * MV_MIB);
+	mv_scenario_free(sc);
+	/* a budget below the guests' memory: the machine holds them all and
+	 * the policy manages the budget */
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "--host-memory 1.5G -o %s/budget.xml",
+		 dir);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/budget.xml", dir);
+	mvt_ok(mv_scenario_load(path, &sc, &e), &e, "load budget.xml");
+	assert_int_equal(sc->host.budget_bytes, 3 * MV_GIB / 2);
+	assert_int_equal(sc->host.mem_bytes, 8 * MV_GIB);
 	mv_scenario_free(sc);
 	snprintf(args, sizeof args, "run --duration 1s %s/host.xml", dir);
 	assert_int_equal(memvisor(args, err, sizeof err), 0);

@@ -23,6 +23,32 @@ static void test_sizes_follow_libvirt_units(void **state)
 	assert_int_equal(v, 3 * MV_GIB / 2);
 }
 
+/* 1.2G is 1288490188.8 bytes: mv_parse_size refuses the fraction of a
+ * byte, mv_parse_size_round rounds it down to the granule. */
+static void test_decimal_sizes_round_down_to_the_granule(void **state)
+{
+	(void)state;
+	uint64_t v = 7;
+	assert_int_equal(mv_parse_size("1.2G", NULL, 1, &v), MV_EINVAL);
+	assert_int_equal(v, 7);
+	assert_int_equal(mv_parse_size_round("1.2G", 1024, &v), 0);
+	assert_int_equal(v, 1258291 * MV_KIB);
+	assert_int_equal(mv_parse_size_round("1.2G", 1, &v), 0);
+	assert_int_equal(v, 1288490188);
+	assert_int_equal(mv_parse_size_round("0.5 GiB", 4096, &v), 0);
+	assert_int_equal(v, MV_GIB / 2);
+	assert_int_equal(mv_parse_size_round("1228M", 1024, &v), 0);
+	assert_int_equal(v, 1228 * MV_MIB);
+	assert_int_equal(mv_parse_size_round("1.2GB", 1024, &v), 0);
+	assert_int_equal(v, 1171875 * MV_KIB);
+	static const char *const bad[] = {"1.2X", "1.2.3G", "1,2G",  "-1G",
+					  "G",    "1e3M",   "0x10M", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (mv_parse_size_round(bad[i], 1024, &v) != MV_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+	assert_int_equal(mv_parse_size_round("99999999E", 1024, &v), MV_ERANGE);
+}
+
 /* Every suffix libvirt's virScaleInteger takes, in the cases users write. */
 static void test_every_libvirt_unit_spelling_is_accepted(void **state)
 {
@@ -263,6 +289,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes_follow_libvirt_units),
+		cmocka_unit_test(test_decimal_sizes_round_down_to_the_granule),
 		cmocka_unit_test(test_every_libvirt_unit_spelling_is_accepted),
 		cmocka_unit_test(test_hex_digits),
 		cmocka_unit_test(test_bad_sizes_are_rejected_not_clamped),

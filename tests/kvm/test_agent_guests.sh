@@ -1,5 +1,5 @@
 #!/bin/sh
-# memvisor agent against three real guests (512 MiB each, TCG) on a 1228 MiB (1.2 GiB)
+# memvisor agent against three real guests (512 MiB each, TCG) on a 1.2 GiB (1258291 KiB)
 # --host-memory budget (docs/agent.md, "Real guests for the tests"):
 #   idle  filled 300 MiB once and freed it at once: it uses nothing, but its
 #         QEMU holds the pages until a balloon takes them
@@ -40,11 +40,11 @@ grep -aq '^mv: busy stopped' "$(kvm_log busy)" && { bad "busy guest stopped befo
 
 LOG=$KVM_DIR/agent.jsonl
 mkdir -p "$KVM_DIR/rec"
-"$MV" agent --connect $KVM_URI --host-memory 1228M --interval 1s --sample-period 5s --no-ksm \
+"$MV" agent --connect $KVM_URI --host-memory 1.2G --interval 1s --sample-period 5s --no-ksm \
 	--duration ${DUR}s --json-log "$LOG" >"$KVM_DIR/agent.out" 2>&1 &
 apid=$!
 echo "$apid" >"$KVM_DIR/agent.pid"
-"$MV" record --connect $KVM_URI --host-memory 1228M --interval 1s --duration $((DUR - 5))s \
+"$MV" record --connect $KVM_URI --host-memory 1.2G --interval 1s --duration $((DUR - 5))s \
 	-o "$KVM_DIR/rec/host.xml" >"$KVM_DIR/record.out" 2>&1 &
 rpid=$!
 echo "$rpid" >"$KVM_DIR/record.pid"

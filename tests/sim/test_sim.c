@@ -185,6 +185,104 @@ static void test_several_blocked_workloads_wait_one_vcpu(void **state)
 	mv_sim_destroy(s);
 }
 
+/*
+ * <budget>: the policy manages 96 MiB of a 256 MiB machine, as `memvisor
+ * agent --host-memory` does a host. Two VMs hold about 2 x 56 MiB: over
+ * the budget, so the state is low and balloons inflate, although the
+ * machine has room. With <reclaim balloon-only>, as under the agent,
+ * nothing is swapped or compressed, no allocation waits, and no balloon
+ * takes a guest below its use + 20% of what it has.
+ */
+static const char *budget_xml =
+	"<scenario seed='5' duration='6s' step='10ms' stats-interval='1s'>"
+	" <host><memory unit='MiB'>256</memory>%s%s<sharing enabled='no'/>"
+	" </host>"
+	" <vm count='2'><domain><name>v</name><memory unit='MiB'>64</memory>"
+	"  <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"   <mv:guest image-size='4MiB' balloon-rate='8MiB'%s/>"
+	"  </mv:memvisor></metadata></domain>"
+	"  <workload name='held' kind='idle' size='40MiB' content='random'/>"
+	"  <workload name='freed' kind='idle' size='12MiB' content='random' "
+	"stop='500ms'/>"
+	" </vm></scenario>";
+
+static struct mv_sim *budget_run(const char *budget, const char *reclaim,
+				 const char *guest)
+{
+	char xml[2048];
+	snprintf(xml, sizeof xml, budget_xml, budget, reclaim, guest);
+	struct mv_sim *s = sim_from(xml, 1);
+	run(s);
+	return s;
+}
+
+static void test_a_budget_below_the_guests_balloons_them_only(void **state)
+{
+	(void)state;
+	struct mv_sim *s = budget_run("", "", "");
+	const struct mv_sample *last = &s->samples[s->nsamples - 1];
+	assert_int_equal(last->memstate, MV_MEMSTATE_HIGH);
+	for (int v = 0; v < s->nvms; v++)
+		assert_int_equal(last->vm[v].state[MV_PS_BALLOONED], 0);
+	mv_sim_destroy(s);
+
+	s = budget_run("<budget unit='MiB'>96</budget>",
+		       "<reclaim balloon-only='yes'/>", "");
+	assert_int_equal(s->samples[1].memstate, MV_MEMSTATE_LOW);
+	last = &s->samples[s->nsamples - 1];
+	for (int v = 0; v < s->nvms; v++) {
+		const struct mv_sample_vm *m = &last->vm[v];
+		assert_true(m->state[MV_PS_BALLOONED] > 0);
+		assert_int_equal(m->state[MV_PS_SWAPPED], 0);
+		assert_int_equal(m->state[MV_PS_COMPRESSED], 0);
+		assert_int_equal(m->faults[MV_FAULT_ALLOC_WAIT], 0);
+		/* the floor: use + 20% of what the guest has */
+		uint64_t actual = 16384 - m->state[MV_PS_BALLOONED];
+		uint64_t used = actual - m->guest.free_pages;
+		assert_true(actual + 2048 >= used + actual / 5);
+	}
+	mv_sim_destroy(s);
+}
+
+/*
+ * <mv:guest overhead>: QEMU's own memory, in the VM's RSS for memvisor
+ * agent. A 160 MiB budget holds the two VMs' ~112 MiB of frames, but not
+ * with 32 MiB of overhead each: the policy sees it as theirs and the
+ * host's, and balloons.
+ */
+static void test_overhead_counts_against_the_budget(void **state)
+{
+	(void)state;
+	const char *budget = "<budget unit='MiB'>160</budget>";
+	const char *reclaim = "<reclaim balloon-only='yes'/>";
+	struct mv_sim *s = budget_run(budget, reclaim, "");
+	const struct mv_sample *last = &s->samples[s->nsamples - 1];
+	assert_int_equal(last->memstate, MV_MEMSTATE_HIGH);
+	assert_int_equal(last->vm[0].state[MV_PS_BALLOONED], 0);
+	mv_sim_destroy(s);
+	s = budget_run(budget, reclaim, " overhead='32MiB'");
+	assert_int_equal(s->samples[1].memstate, MV_MEMSTATE_LOW);
+	last = &s->samples[s->nsamples - 1];
+	for (int v = 0; v < s->nvms; v++)
+		assert_true(last->vm[v].state[MV_PS_BALLOONED] > 0);
+	mv_sim_destroy(s);
+}
+
+static void test_a_budget_above_memory_is_refused(void **state)
+{
+	(void)state;
+	char xml[2048];
+	snprintf(xml, sizeof xml, budget_xml, "<budget unit='MiB'>300</budget>",
+		 "", "");
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_not_equal(
+		mv_scenario_load_string(xml, "b.xml", ".", &sc, &err), 0);
+	assert_string_equal(err.field, "host/budget");
+	assert_non_null(strstr(err.msg, "exceeds the host's memory"));
+	assert_int_equal(err.line, 1);
+}
+
 static void test_ample_host_never_waits(void **state)
 {
 	(void)state;
@@ -298,6 +396,10 @@ int main(void)
 		cmocka_unit_test(test_full_host_stalls_vms_and_costs_progress),
 		cmocka_unit_test(test_several_blocked_workloads_wait_one_vcpu),
 		cmocka_unit_test(test_ample_host_never_waits),
+		cmocka_unit_test(
+			test_a_budget_below_the_guests_balloons_them_only),
+		cmocka_unit_test(test_a_budget_above_memory_is_refused),
+		cmocka_unit_test(test_overhead_counts_against_the_budget),
 		cmocka_unit_test(
 			test_vms_booting_one_image_hold_identical_pages),
 	};
