@@ -167,6 +167,9 @@ static int add_set(struct file_list *out, const struct mv_scenario *sc,
 	return rc;
 }
 
+static int compare(const struct mv_scenario *sc, struct file_list *in,
+		   struct file_list *out, struct mv_error *err);
+
 static int check(const struct mv_scenario *sc, const char *output,
 		 const char *csv_dir, const char *svg_dir, struct file_list *in,
 		 struct file_list *out, struct mv_error *err)
@@ -188,6 +191,13 @@ static int check(const struct mv_scenario *sc, const char *output,
 	if (svg_dir && ((rc = mv_report_outdir_check(svg_dir, "--svg", err)) ||
 			(rc = add_set(out, sc, svg_dir, "--svg", "svg", err))))
 		return rc;
+	return compare(sc, in, out, err);
+}
+
+/* No output is an input of sc or another output. */
+static int compare(const struct mv_scenario *sc, struct file_list *in,
+		   struct file_list *out, struct mv_error *err)
+{
 	if (add_inputs(in, sc) != 0)
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
@@ -217,6 +227,34 @@ int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
 	struct file_list in = {0}, out = {0};
 	struct mv_error err = {0};
 	int rc = check(sc, output, csv_dir, svg_dir, &in, &out, &err);
+	free(in.f);
+	free(out.f);
+	if (!rc)
+		return MV_EXIT_OK;
+	mv_cli_error(&err);
+	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+}
+
+int mv_cli_check_files(const struct mv_scenario *sc, int n,
+		       const char *const *paths, const char *const *opts)
+{
+	struct file_list in = {0}, out = {0};
+	struct mv_error err = {0};
+	int rc = 0;
+	for (int i = 0; !rc && i < n; i++) {
+		char target[PATH_MAX];
+		if (!paths[i])
+			continue;
+		rc = mv_report_output_check(paths[i], opts[i], target,
+					    sizeof target, &err);
+		if (rc > 0)
+			rc = 0;
+		if (!rc && !add(&out, paths[i], target, opts[i]))
+			rc = mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
+					  "out of memory");
+	}
+	if (!rc)
+		rc = compare(sc, &in, &out, &err);
 	free(in.f);
 	free(out.f);
 	if (!rc)
