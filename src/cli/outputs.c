@@ -5,8 +5,9 @@
  *
  * The outputs are the -o file and each file of the --csv and --svg sets
  * (host.EXT and vm-NAME.EXT: their names follow from the scenario's VM
- * names, mv_report_view_names). The inputs are the scenario, the domain
- * files its <vm file=> name and the traces of its trace workloads.
+ * names, mv_report_view_names); `memvisor plan`'s are files of their own
+ * (-o, --json, --svg: mv_cli_check_files). The inputs are the scenario, the
+ * domain files its <vm file=> name and the traces of its trace workloads.
  *
  * Two paths are one file when both exist and have the same st_dev and
  * st_ino (hard links, symbolic links, "./a" and "a"), or, for what does
@@ -221,18 +222,25 @@ static int compare(const struct mv_scenario *sc, struct file_list *in,
 	return 0;
 }
 
+/* Free the lists; the exit status after err's one line, if any. */
+static int finish(int rc, struct file_list *in, struct file_list *out,
+		  const struct mv_error *err)
+{
+	free(in->f);
+	free(out->f);
+	if (!rc)
+		return MV_EXIT_OK;
+	mv_cli_error(err);
+	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+}
+
 int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
 			 const char *csv_dir, const char *svg_dir)
 {
 	struct file_list in = {0}, out = {0};
 	struct mv_error err = {0};
 	int rc = check(sc, output, csv_dir, svg_dir, &in, &out, &err);
-	free(in.f);
-	free(out.f);
-	if (!rc)
-		return MV_EXIT_OK;
-	mv_cli_error(&err);
-	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+	return finish(rc, &in, &out, &err);
 }
 
 int mv_cli_check_files(const struct mv_scenario *sc, int n,
@@ -255,10 +263,5 @@ int mv_cli_check_files(const struct mv_scenario *sc, int n,
 	}
 	if (!rc)
 		rc = compare(sc, &in, &out, &err);
-	free(in.f);
-	free(out.f);
-	if (!rc)
-		return MV_EXIT_OK;
-	mv_cli_error(&err);
-	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+	return finish(rc, &in, &out, &err);
 }

@@ -220,7 +220,8 @@ static double num(const struct mvj *j, const char *path)
  * low falls by at most one percentage point (a hard episode under a
  * second that an earlier balloon shortens); the worst VM's stall never
  * falls once the hypervisor swaps in (before that it is the guests'
- * first-touch faults, and ballooning moves cost into guest paging).
+ * first-touch and copy-on-write faults, and ballooning moves cost into
+ * guest paging).
  */
 static void check_monotonic(const char *args)
 {
