@@ -12,8 +12,9 @@
  *
  * Outputs (the text report, -o; --json; --svg) are checked before any run
  * and written only when every ratio has run, each replaced only once
- * complete (report/outset.c). SIGINT/SIGTERM: the workers stop between
- * steps (their swap files go), nothing is written, exit 130/143.
+ * complete (report/outset.c). SIGINT/SIGTERM (to the process group, or
+ * to this process alone: it passes the signal on): the workers stop
+ * between steps (their swap files go), nothing is written, exit 130/143.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -302,6 +303,9 @@ static void worker(struct mv_scenario *sc, enum mv_plan_by by, double r, int fd)
 	struct mv_plan_point p = {.ratio = r};
 	struct mv_error err = {0};
 	struct mv_sim *sim = NULL;
+	/* <swap keep> names the swap files after the VMs: workers running
+	 * side by side would share them, so a plan's are anonymous */
+	sc->reclaim.keep_swap = 0;
 	int rc = mv_plan_shape(sc, by, r, &err);
 	if (rc)
 		mv_scenario_free(sc);
@@ -357,13 +361,14 @@ struct slot {
 	int fd, idx;
 };
 
-/* Wait for any worker, read its point into pts; returns the slot freed. */
+/* Wait for any worker, read its point into pts; returns the slot freed,
+ * or -1 when a signal interrupted the wait. */
 static int reap(struct slot *s, int ns, struct mv_plan_point *pts)
 {
 	int status;
-	pid_t pid;
-	while ((pid = wait(&status)) < 0 && errno == EINTR)
-		;
+	pid_t pid = wait(&status);
+	if (pid < 0)
+		return -1; /* a signal: the caller passes it on */
 	for (int k = 0; k < ns; k++) {
 		if (s[k].pid != pid || pid <= 0)
 			continue;
@@ -393,7 +398,7 @@ static int run_all(const struct plan_opts *o, struct mv_scenario *base,
 	struct slot *s = calloc((size_t)ns, sizeof *s);
 	if (!s)
 		return -1;
-	int next = 0, running = 0, rc = 0;
+	int next = 0, running = 0, rc = 0, forwarded = 0;
 	fflush(NULL);
 	while (next < o->nratios || running) {
 		if (next < o->nratios && running < ns && !g_signal && !rc) {
@@ -426,6 +431,14 @@ static int run_all(const struct plan_opts *o, struct mv_scenario *base,
 		}
 		if (!running)
 			break;
+		/* a signal to this process alone (kill PID) stops the
+		 * workers too, as a terminal's ^C to the group does */
+		if (g_signal && !forwarded) {
+			for (int k = 0; k < ns; k++)
+				if (s[k].pid > 0)
+					kill(s[k].pid, g_signal);
+			forwarded = 1;
+		}
 		if (reap(s, ns, pts) >= 0)
 			running--;
 	}

@@ -148,12 +148,20 @@ static void test_plan_output_is_the_same_for_every_j(void **state)
 		 g_dir, g_dir);
 	plan(&a, args);
 	snprintf(args, sizeof args,
-		 "-j 4 --ratios 1.0:3.0:0.5 --json %s/j4.json %s/small.xml",
-		 g_dir, g_dir);
+		 "-j 4 --ratios 1.0:3.0:0.5 --json %s/j4.json -o %s/j4.txt "
+		 "%s/small.xml",
+		 g_dir, g_dir, g_dir);
 	plan(&b, args);
 	assert_int_equal(a.status, 0);
 	assert_int_equal(b.status, 0);
-	assert_string_equal(a.so, b.so);
+	/* -o: the report in the file, nothing on standard output */
+	assert_string_equal(b.so, "");
+	char t[512];
+	snprintf(t, sizeof t, "%s/j4.txt", g_dir);
+	char *report = mvt_slurp(t, NULL);
+	assert_non_null(report);
+	assert_string_equal(a.so, report);
+	free(report);
 	char p[512], q[512], buf1[1 << 16], buf2[1 << 16];
 	snprintf(p, sizeof p, "%s/j1.json", g_dir);
 	snprintf(q, sizeof q, "%s/j4.json", g_dir);
@@ -204,6 +212,25 @@ static void test_plan_by_vms_adds_copies(void **state)
 	assert_non_null(strstr(text, "copies of the VMs"));
 	free(text);
 	out_free(&o);
+}
+
+static void test_plan_stopped_by_sigterm_writes_nothing(void **state)
+{
+	(void)state;
+	char cmd[8192], p[512], st[64];
+	snprintf(p, sizeof p, "%s/stopped.txt", g_dir);
+	/* to the command alone: it stops its workers too */
+	snprintf(cmd, sizeof cmd,
+		 "'%s' plan -j 2 -o '%s' examples/sweep.xml 2>/dev/null & "
+		 "pid=$!; sleep 1; kill -TERM $pid; wait $pid; "
+		 "echo $? > '%s/status'",
+		 g_bin, p, g_dir);
+	assert_int_equal(system(cmd), 0);
+	char sp[512];
+	snprintf(sp, sizeof sp, "%s/status", g_dir);
+	mvt_read_file(sp, st, sizeof st);
+	assert_string_equal(st, "143\n");
+	assert_int_equal(access(p, F_OK), -1);
 }
 
 static double num(const struct mvj *j, const char *path)
@@ -308,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_plan_refuses_outputs_before_running),
 		cmocka_unit_test(test_plan_output_is_the_same_for_every_j),
 		cmocka_unit_test(test_plan_by_vms_adds_copies),
+		cmocka_unit_test(test_plan_stopped_by_sigterm_writes_nothing),
 		cmocka_unit_test(test_plan_is_monotonic_on_the_sweep_example),
 		cmocka_unit_test(
 			test_plan_is_monotonic_on_the_domain_xml_example),
