@@ -78,10 +78,11 @@ static int slo_one(const char *p, size_t len, struct mv_slo *s,
 	 * above, progress from below */
 	if (s->below != (m != MV_SLO_PROGRESS))
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "--slo",
-				    "'%s': %s takes '%c' (an SLO bounds "
-				    "what is bad)",
+				    "'%s': %s takes '%c' (it must stay %s "
+				    "its limit)",
 				    part, metric_name[m],
-				    m == MV_SLO_PROGRESS ? '>' : '<');
+				    m == MV_SLO_PROGRESS ? '>' : '<',
+				    m == MV_SLO_PROGRESS ? "above" : "below");
 	const char *num = op + 1, *unit = metric_unit[m];
 	char *end;
 	double v = strtod(num, &end);
