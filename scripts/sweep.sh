@@ -20,9 +20,11 @@
 #   stall %     each VM's vCPU time stalled on hypervisor faults
 #   progress    the worst VM's accesses done / demanded
 #
-# The table an operator reads to choose a ratio (docs/sweep.md). Exit
-# status: 0; 1 if a run failed (its error is printed, the other ratios
-# still run); 2 for bad usage (no such scenario, memvisor not built, a
+# A Markdown table of the sweep; `memvisor plan` (docs/plan.md) runs the
+# same sweep in C with a verdict per ratio and is the interface to use;
+# this script stays for the Markdown table. Exit status: 0; 1 if a run
+# failed (its error is printed, the other ratios still run); 2 for bad
+# usage (no such scenario, memvisor not built, a
 # scenario memvisor refuses).
 set -eu
 

@@ -11,4 +11,5 @@
 #include "memvisor/image.h"
 #include "memvisor/sim.h"
 #include "memvisor/report.h"
+#include "memvisor/plan.h"
 #endif

@@ -39,6 +39,10 @@ void mv_cli_agent_help(FILE *f);
 int mv_cli_record(int argc, char **argv);
 void mv_cli_record_help(FILE *f);
 
+/* `memvisor plan ...`; argv[0] is "plan". */
+int mv_cli_plan(int argc, char **argv);
+void mv_cli_plan_help(FILE *f);
+
 /* `memvisor mmu ...`; argv[0] is "mmu". */
 int mv_cli_mmu(int argc, char **argv);
 void mv_cli_mmu_help(FILE *f);
@@ -99,6 +103,12 @@ void mv_cli_error(const struct mv_error *err);
  */
 int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
 			 const char *csv_dir, const char *svg_dir);
+/*
+ * The same for n output files of their own (paths[i] NULL: not given),
+ * opts[i] naming the option of each ("--json") in errors.
+ */
+int mv_cli_check_files(const struct mv_scenario *sc, int n,
+		       const char *const *paths, const char *const *opts);
 /* Print "memvisor: <message>" as one line on stderr. */
 void mv_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

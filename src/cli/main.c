@@ -26,6 +26,10 @@ static void main_help(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  run SCENARIO      simulate a scenario and print a summary\n"
+	      "  plan SCENARIO     run it at a range of overcommit ratios and "
+	      "say which\n"
+	      "                    are safe against SLOs (stall, swap-in, "
+	      "progress)\n"
 	      "  dommemstat SCENARIO VM\n"
 	      "                    a VM's memory as `virsh dommemstat` prints "
 	      "it\n"
@@ -97,6 +101,10 @@ static int help_command(int argc, char **argv)
 		mv_cli_run_help(stdout);
 		return MV_EXIT_OK;
 	}
+	if (strcmp(argv[1], "plan") == 0) {
+		mv_cli_plan_help(stdout);
+		return MV_EXIT_OK;
+	}
 	if (strcmp(argv[1], "mmu") == 0) {
 		mv_cli_mmu_help(stdout);
 		return MV_EXIT_OK;
@@ -159,6 +167,8 @@ int main(int argc, char **argv)
 		return finish(help_command(argc - 1, argv + 1));
 	if (strcmp(cmd, "run") == 0)
 		return finish(mv_cli_run(argc - 1, argv + 1));
+	if (strcmp(cmd, "plan") == 0)
+		return finish(mv_cli_plan(argc - 1, argv + 1));
 	if (strcmp(cmd, "mmu") == 0)
 		return finish(mv_cli_mmu(argc - 1, argv + 1));
 	if (strcmp(cmd, "analyze") == 0)

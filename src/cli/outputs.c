@@ -5,8 +5,9 @@
  *
  * The outputs are the -o file and each file of the --csv and --svg sets
  * (host.EXT and vm-NAME.EXT: their names follow from the scenario's VM
- * names, mv_report_view_names). The inputs are the scenario, the domain
- * files its <vm file=> name and the traces of its trace workloads.
+ * names, mv_report_view_names); `memvisor plan`'s are files of their own
+ * (-o, --json, --svg: mv_cli_check_files). The inputs are the scenario, the
+ * domain files its <vm file=> name and the traces of its trace workloads.
  *
  * Two paths are one file when both exist and have the same st_dev and
  * st_ino (hard links, symbolic links, "./a" and "a"), or, for what does
@@ -167,6 +168,9 @@ static int add_set(struct file_list *out, const struct mv_scenario *sc,
 	return rc;
 }
 
+static int compare(const struct mv_scenario *sc, struct file_list *in,
+		   struct file_list *out, struct mv_error *err);
+
 static int check(const struct mv_scenario *sc, const char *output,
 		 const char *csv_dir, const char *svg_dir, struct file_list *in,
 		 struct file_list *out, struct mv_error *err)
@@ -188,6 +192,13 @@ static int check(const struct mv_scenario *sc, const char *output,
 	if (svg_dir && ((rc = mv_report_outdir_check(svg_dir, "--svg", err)) ||
 			(rc = add_set(out, sc, svg_dir, "--svg", "svg", err))))
 		return rc;
+	return compare(sc, in, out, err);
+}
+
+/* No output is an input of sc or another output. */
+static int compare(const struct mv_scenario *sc, struct file_list *in,
+		   struct file_list *out, struct mv_error *err)
+{
 	if (add_inputs(in, sc) != 0)
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
@@ -211,16 +222,46 @@ static int check(const struct mv_scenario *sc, const char *output,
 	return 0;
 }
 
+/* Free the lists; the exit status after err's one line, if any. */
+static int finish(int rc, struct file_list *in, struct file_list *out,
+		  const struct mv_error *err)
+{
+	free(in->f);
+	free(out->f);
+	if (!rc)
+		return MV_EXIT_OK;
+	mv_cli_error(err);
+	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+}
+
 int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
 			 const char *csv_dir, const char *svg_dir)
 {
 	struct file_list in = {0}, out = {0};
 	struct mv_error err = {0};
 	int rc = check(sc, output, csv_dir, svg_dir, &in, &out, &err);
-	free(in.f);
-	free(out.f);
+	return finish(rc, &in, &out, &err);
+}
+
+int mv_cli_check_files(const struct mv_scenario *sc, int n,
+		       const char *const *paths, const char *const *opts)
+{
+	struct file_list in = {0}, out = {0};
+	struct mv_error err = {0};
+	int rc = 0;
+	for (int i = 0; !rc && i < n; i++) {
+		char target[PATH_MAX];
+		if (!paths[i])
+			continue;
+		rc = mv_report_output_check(paths[i], opts[i], target,
+					    sizeof target, &err);
+		if (rc > 0)
+			rc = 0;
+		if (!rc && !add(&out, paths[i], target, opts[i]))
+			rc = mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
+					  "out of memory");
+	}
 	if (!rc)
-		return MV_EXIT_OK;
-	mv_cli_error(&err);
-	return rc == MV_ENOMEM ? MV_EXIT_FAILURE : MV_EXIT_USAGE;
+		rc = compare(sc, &in, &out, &err);
+	return finish(rc, &in, &out, &err);
 }

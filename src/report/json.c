@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "memvisor/report.h"
+#include "memvisor/plan.h"
 #include "report/summary.h"
 
 #define JW_MAX_DEPTH 16
@@ -682,5 +683,96 @@ int mv_report_json(FILE *out, const struct mv_sim *s)
 	fputc('\n', out);
 
 	mv_run_summary_free(&r);
+	return ferror(out) ? MV_EIO : 0;
+}
+
+/* ---- memvisor plan's sweep (docs/plan.md) ----------------------------- */
+
+static const char *const saved_key[MV_SAVED_COUNT] = {
+	"sharing",
+	"balloon",
+	"compression",
+	"swap",
+};
+
+/* The worst VM of metric m: {"vm": NAME, "value": V}. */
+static void write_worst(struct jw *w, const struct mv_plan_point *p,
+			enum mv_slo_metric m, const char *key)
+{
+	jw_obj(w, key, 1);
+	jw_str(w, "vm", p->worst_vm[m]);
+	jw_double(w, "value", p->worst[m]);
+	jw_obj_end(w);
+}
+
+int mv_report_plan_json(FILE *out, const struct mv_plan_info *in,
+			const struct mv_plan_point *p, int n)
+{
+	struct jw w = {.f = out};
+	jw_obj(&w, NULL, 0);
+	jw_str(&w, "schema", "memvisor-plan/1");
+	jw_str(&w, "generator", "memvisor " MV_VERSION);
+	jw_str(&w, "scenario", in->scenario_name);
+	jw_str(&w, "source", in->scenario_path);
+	jw_u64(&w, "seed", in->seed);
+	jw_str(&w, "by", in->by == MV_PLAN_BY_HOST ? "host" : "vms");
+	jw_arr(&w, "slo", 1);
+	for (int k = 0; k < in->slo->n; k++) {
+		char b[48];
+		mv_slo_format(&in->slo->slo[k], b, sizeof b);
+		jw_str(&w, NULL, b);
+	}
+	jw_arr_end(&w);
+	jw_double(&w, "sampler_tau_s", in->sampler_tau_s);
+	jw_double(&w, "sharing_scan_s", in->share_period_s);
+	jw_arr(&w, "points", 0);
+	for (int i = 0; i < n; i++) {
+		const struct mv_plan_point *q = &p[i];
+		jw_obj(&w, NULL, 0);
+		jw_double(&w, "ratio", q->ratio);
+		jw_double(&w, "overcommit_ratio", q->overcommit);
+		jw_u64(&w, "host_bytes", q->host_bytes);
+		jw_u64(&w, "configured_bytes", q->configured_bytes);
+		jw_i64(&w, "vm_count", q->nvms);
+		jw_u64(&w, "simulated_ns", q->sim_ns);
+		jw_obj(&w, "saved_mib", 1);
+		for (int m = 0; m < MV_SAVED_COUNT; m++)
+			jw_double(&w, saved_key[m], q->saved_mib[m]);
+		jw_obj_end(&w);
+		jw_obj(&w, "state_fraction", 1);
+		for (int st = 0; st < MV_MEMSTATE_COUNT; st++)
+			jw_double(&w, memstate_key[st], q->state_frac[st]);
+		jw_obj_end(&w);
+		jw_double(&w, "swap_in_pages_per_s", q->swapin_per_s);
+		jw_double(&w, "guest_swap_in_pages_per_s",
+			  q->guest_swapin_per_s);
+		write_worst(&w, q, MV_SLO_STALL, "worst_stall_percent");
+		write_worst(&w, q, MV_SLO_SWAPIN, "worst_swap_in_pages_per_s");
+		write_worst(&w, q, MV_SLO_PROGRESS, "worst_progress_percent");
+		int k = mv_plan_failed(q, in->slo);
+		jw_bool(&w, "safe", k < 0);
+		if (k >= 0) {
+			char b[48];
+			mv_slo_format(&in->slo->slo[k], b, sizeof b);
+			jw_str(&w, "failed_slo", b);
+			jw_str(&w, "failed_vm",
+			       q->worst_vm[in->slo->slo[k].metric]);
+		}
+		if (q->growing_vm[0]) {
+			jw_str(&w, "growing_vm", q->growing_vm);
+			jw_double(&w, "growing_mib_per_s", q->growing_mib_s);
+		}
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	int safe = mv_plan_highest_safe(p, n, in->slo);
+	enum mv_slo_metric kb = MV_SLO_SWAPIN;
+	int knee = mv_plan_knee(p, n, &kb);
+	/* null: none */
+	jw_double(&w, "highest_safe_ratio", safe >= 0 ? p[safe].ratio : NAN);
+	jw_double(&w, "knee_ratio", knee >= 0 ? p[knee].ratio : NAN);
+	jw_str(&w, "knee_metric", knee >= 0 ? mv_slo_metric_name(kb) : "");
+	jw_obj_end(&w);
+	fputc('\n', out);
 	return ferror(out) ? MV_EIO : 0;
 }

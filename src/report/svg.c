@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "memvisor/plan.h"
 #include "memvisor/report.h"
 #include "report/summary.h"
 #include "report/views.h"
@@ -115,7 +116,8 @@ static void svg_rect(FILE *f, double x, double y, double w, double h,
 struct chart {
 	FILE *f;
 	double x, y, w, h; /* plot area */
-	double tmax, vmax; /* seconds, MiB */
+	double x0;         /* the x axis starts here (0: time) */
+	double tmax, vmax; /* x range (seconds), MiB */
 };
 
 static double nice_step(double range, int ticks)
@@ -130,7 +132,7 @@ static double nice_step(double range, int ticks)
 
 static double cx(const struct chart *c, double t)
 {
-	return c->x + (c->tmax > 0 ? t / c->tmax : 0) * c->w;
+	return c->x + (c->tmax > 0 ? (t - c->x0) / c->tmax : 0) * c->w;
 }
 
 static double cy(const struct chart *c, double v)
@@ -138,12 +140,14 @@ static double cy(const struct chart *c, double v)
 	return c->y + c->h - (c->vmax > 0 ? v / c->vmax : 0) * c->h;
 }
 
-/* Axes, grid, tick labels and titles; vmax is rounded up to a step. */
-static void chart_init(struct chart *c, FILE *f, double y, double h,
-		       double tmax, double vmax, const char *title,
-		       const char *unit)
+/* Axes, grid, tick labels and titles over x in [x0, x0 + tmax]; vmax
+ * is rounded up to a step. */
+static void chart_init_x(struct chart *c, FILE *f, double y, double h,
+			 double x0, double tmax, double vmax, const char *title,
+			 const char *unit, const char *xlabel)
 {
 	c->f = f;
+	c->x0 = x0;
 	c->x = LEFT;
 	c->y = y;
 	c->w = WIDTH - LEFT - RIGHT;
@@ -159,10 +163,18 @@ static void chart_init(struct chart *c, FILE *f, double y, double h,
 	}
 	double ts = nice_step(c->tmax, 8);
 	for (double t = 0; t <= c->tmax + ts / 1000; t += ts)
-		svg_text(f, cx(c, t), y + h + 16, "middle", 11, "%g", t);
-	svg_text(f, c->x + c->w / 2, y + h + 32, "middle", 11,
-		 "simulated time (s)");
+		svg_text(f, cx(c, x0 + t), y + h + 16, "middle", 11, "%g",
+			 x0 + t);
+	svg_text(f, c->x + c->w / 2, y + h + 32, "middle", 11, "%s", xlabel);
 	svg_text(f, 14, y + h / 2, "middle", 11, "%s", unit);
+}
+
+static void chart_init(struct chart *c, FILE *f, double y, double h,
+		       double tmax, double vmax, const char *title,
+		       const char *unit)
+{
+	chart_init_x(c, f, y, h, 0, tmax, vmax, title, unit,
+		     "simulated time (s)");
 }
 
 static void chart_frame(const struct chart *c)
@@ -385,4 +397,141 @@ int mv_report_svg_vm(FILE *out, const struct mv_sim *s, int vm)
 int mv_report_svg(const char *dir, const struct mv_sim *s, struct mv_error *err)
 {
 	return mv_view_write_dir(dir, s, "svg", mv_report_svg_vm, err);
+}
+
+/* ---- memvisor plan's sweep ------------------------------------------ */
+
+static const struct {
+	const char *color, *label;
+} saved_line[MV_SAVED_COUNT] = {
+	{"#2e7d32", "sharing"},
+	{"#1565c0", "balloon"},
+	{"#6a1b9a", "compression"},
+	{"#c62828", "swap"},
+};
+
+/* A polyline through (ratio, value(i)) of every point. */
+static void plan_line(const struct chart *c, const struct mv_plan_point *p,
+		      int n, double (*value)(const struct mv_plan_point *, int),
+		      int arg, const char *color, const char *dash)
+{
+	fprintf(c->f,
+		"<polyline fill=\"none\" stroke=\"%s\" "
+		"stroke-width=\"2\"%s%s%s points=\"",
+		color, dash ? " stroke-dasharray=\"" : "", dash ? dash : "",
+		dash ? "\"" : "");
+	for (int i = 0; i < n; i++)
+		fprintf(c->f, "%s%.1f,%.1f", i ? " " : "", cx(c, p[i].ratio),
+			cy(c, value(&p[i], arg)));
+	fputs("\"/>\n", c->f);
+}
+
+static double v_saved(const struct mv_plan_point *p, int m)
+{
+	return p->saved_mib[m];
+}
+static double v_swapin(const struct mv_plan_point *p, int guest)
+{
+	return guest ? p->guest_swapin_per_s : p->swapin_per_s;
+}
+static double v_worst(const struct mv_plan_point *p, int m)
+{
+	return p->worst[m];
+}
+
+/* UNSAFE ratios shaded (half a step either side), the knee and the
+ * highest safe ratio as vertical lines. */
+static void plan_marks(const struct chart *c, const struct mv_plan_info *in,
+		       const struct mv_plan_point *p, int n, int safe, int knee)
+{
+	for (int i = 0; i < n; i++) {
+		if (mv_plan_failed(&p[i], in->slo) < 0)
+			continue;
+		double l = i ? (p[i - 1].ratio + p[i].ratio) / 2 : p[i].ratio;
+		double r = i + 1 < n ? (p[i].ratio + p[i + 1].ratio) / 2
+				     : p[i].ratio;
+		svg_rect(c->f, cx(c, l), c->y, cx(c, r) - cx(c, l), c->h,
+			 "#fde0e0");
+	}
+	if (safe >= 0)
+		svg_line(c->f, cx(c, p[safe].ratio), c->y, cx(c, p[safe].ratio),
+			 c->y + c->h, "#2e7d32", 1.5, "6,3");
+	if (knee >= 0)
+		svg_line(c->f, cx(c, p[knee].ratio), c->y, cx(c, p[knee].ratio),
+			 c->y + c->h, "#ef6c00", 1.5, "2,2");
+}
+
+static double plan_max(const struct mv_plan_point *p, int n,
+		       double (*value)(const struct mv_plan_point *, int),
+		       int arg)
+{
+	double m = 0;
+	for (int i = 0; i < n; i++)
+		if (value(&p[i], arg) > m)
+			m = value(&p[i], arg);
+	return m;
+}
+
+int mv_report_plan_svg(FILE *f, const struct mv_plan_info *in,
+		       const struct mv_plan_point *p, int n)
+{
+	if (n <= 0)
+		return MV_EINVAL;
+	int safe = mv_plan_highest_safe(p, n, in->slo);
+	enum mv_slo_metric kb = MV_SLO_SWAPIN;
+	int knee = mv_plan_knee(p, n, &kb);
+	double x0 = p[0].ratio, span = p[n - 1].ratio - p[0].ratio;
+	if (span <= 0)
+		span = 0.1;
+	const char *xl = in->by == MV_PLAN_BY_HOST
+				 ? "overcommit ratio (host memory shrinks)"
+				 : "overcommit ratio (copies of the VMs)";
+	svg_begin(f, 860, in->scenario_name);
+	svg_text(f, LEFT, 22, "start", 15, "%s: the overcommit sweep",
+		 in->scenario_name);
+	svg_text(f, LEFT, 40, "start", 11,
+		 "red: UNSAFE; green dashes: highest safe ratio; orange "
+		 "dots: the knee");
+	struct chart c;
+	double m = 0;
+	for (int k = 0; k < MV_SAVED_COUNT; k++) {
+		double v = plan_max(p, n, v_saved, k);
+		m = v > m ? v : m;
+	}
+	chart_init_x(&c, f, 80, 180, x0, span, m, "saved memory", "MiB", xl);
+	plan_marks(&c, in, p, n, safe, knee);
+	for (int k = 0; k < MV_SAVED_COUNT; k++) {
+		plan_line(&c, p, n, v_saved, k, saved_line[k].color, NULL);
+		legend(&c, k, saved_line[k].color, saved_line[k].label, 0);
+	}
+	chart_frame(&c);
+
+	m = plan_max(p, n, v_swapin, 0);
+	double g = plan_max(p, n, v_swapin, 1);
+	chart_init_x(&c, f, 340, 180, x0, span, g > m ? g : m, "swap-ins",
+		     "pages/s", xl);
+	plan_marks(&c, in, p, n, safe, knee);
+	plan_line(&c, p, n, v_swapin, 0, "#c62828", NULL);
+	plan_line(&c, p, n, v_swapin, 1, "#1565c0", "5,3");
+	legend(&c, 0, "#c62828", "hypervisor", 0);
+	legend(&c, 1, "#1565c0", "guests", 1);
+	chart_frame(&c);
+
+	chart_init_x(&c, f, 600, 180, x0, span,
+		     plan_max(p, n, v_worst, MV_SLO_STALL), "worst VM's stall",
+		     "%", xl);
+	plan_marks(&c, in, p, n, safe, knee);
+	plan_line(&c, p, n, v_worst, MV_SLO_STALL, "#c62828", NULL);
+	legend(&c, 0, "#c62828", "stall", 0);
+	for (int k = 0; k < in->slo->n; k++)
+		if (in->slo->slo[k].metric == MV_SLO_STALL &&
+		    in->slo->slo[k].limit <= c.vmax) {
+			double ly = cy(&c, in->slo->slo[k].limit);
+			svg_line(f, c.x, ly, c.x + c.w, ly, "#888888", 1,
+				 "4,3");
+			legend(&c, 1, "#888888", "SLO", 1);
+		}
+	chart_frame(&c);
+	fputs("</svg>\n", f);
+	return ferror(f) ? MV_EIO : 0;
 }
