@@ -184,6 +184,9 @@ struct mv_guest_config {
 	double zero_rate;    /* windows: pages/s the zero page thread clears */
 	double balloon_rate; /* pages/s the balloon driver can inflate or
 				deflate */
+	/* pages/s at most while inflating makes the guest reclaim (the
+	 * vmmemctl driver's sleeping allocations: 2048; docs/ballooning.md) */
+	double balloon_reclaim_rate;
 	/* the kernel's boot-time structures sized to <memory> (struct page
 	 * array, hash tables), wired (<mv:guest boot-structures>, default
 	 * no; docs/ballooning.md) */

@@ -95,6 +95,9 @@ void mv_guest_config_default(struct mv_guest_config *g)
 	g->swap_bytes = MV_GIB;
 	g->zero_rate = 25600;    /* 100 MiB/s of 4 KiB pages */
 	g->balloon_rate = 16384; /* 64 MiB/s */
+	/* 8 MiB/s: vmw_balloon.c's VMW_BALLOON_RATE_ALLOC_MAX (guest/guest.h)
+	 */
+	g->balloon_reclaim_rate = 2048;
 	g->nworkloads = 0;
 }
 

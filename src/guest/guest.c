@@ -893,8 +893,7 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
 	g->cfg = *cfg;
-	g->balloon_rate_alloc =
-		BALLOON_RATE_ALLOC_MAX; /* as the driver starts */
+	g->balloon_rate_alloc = cfg->balloon_reclaim_rate; /* as it starts */
 	g->vm = vm;
 	g->seed = seed;
 	g->npages = vm->npages;
@@ -1099,11 +1098,14 @@ static void run_balloon(struct mv_guest *g, uint64_t n, double slow)
 		mv_gppn_t p;
 		if (mv_guest_alloc_page(g, &p) != 0) {
 			/* the guest has nothing more to give */
+			double lo = g->cfg.balloon_reclaim_rate <
+						    BALLOON_RATE_ALLOC_MIN
+					    ? g->cfg.balloon_reclaim_rate
+					    : BALLOON_RATE_ALLOC_MIN;
 			g->balloon_rate_alloc =
-				g->balloon_rate_alloc / 2 >
-						BALLOON_RATE_ALLOC_MIN
+				g->balloon_rate_alloc / 2 > lo
 					? g->balloon_rate_alloc / 2
-					: BALLOON_RATE_ALLOC_MIN;
+					: lo;
 			g->balloon_slow_credit = 0;
 			return;
 		}
@@ -1117,9 +1119,9 @@ static void run_balloon(struct mv_guest *g, uint64_t n, double slow)
 		double r = g->balloon_rate_alloc +
 			   BALLOON_RATE_ALLOC_INC * slow /
 				   g->balloon_rate_alloc;
-		g->balloon_rate_alloc = r < BALLOON_RATE_ALLOC_MAX
+		g->balloon_rate_alloc = r < g->cfg.balloon_reclaim_rate
 						? r
-						: BALLOON_RATE_ALLOC_MAX;
+						: g->cfg.balloon_reclaim_rate;
 	}
 	if (size >= g->balloon_target || !slow_used)
 		g->balloon_slow_credit = 0; /* a credit is not saved up */

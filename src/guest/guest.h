@@ -53,11 +53,11 @@ struct gproc {
  * while the guest has free pages, non-sleeping allocations, up to
  * balloon-rate (16384 pages a cycle there); once the guest must reclaim to
  * give a page, sleeping allocations at rate_alloc pages a cycle, which
- * starts at 2048, halves (to at least 512) when the guest has nothing
- * left to give, and grows by 16 a cycle the driver used all of it.
+ * starts at 2048 (<mv:guest balloon-reclaim-rate>), halves (to at least 512)
+ * when the guest has nothing left to give, and grows by 16 a cycle the driver
+ * used all of it.
  */
 #define BALLOON_RATE_ALLOC_MIN 512.0
-#define BALLOON_RATE_ALLOC_MAX 2048.0
 #define BALLOON_RATE_ALLOC_INC 16.0
 
 struct mv_guest {

@@ -279,7 +279,8 @@ static const struct mv_xprop guest_props[] = {
 	{0},
 };
 #undef G
-static const char *const guest_other[] = {"os", "balloon-rate", NULL};
+static const char *const guest_other[] = {"os", "balloon-rate",
+					  "balloon-reclaim-rate", NULL};
 
 /* <mv:guest os=... image=... image-size=... os-rate=... swap=... zero-rate=...>
  */
@@ -310,6 +311,17 @@ static int parse_guest(const struct mv_xsrc *s, const xmlNode *n,
 		if ((rc = mv_xml_size(s, n, "guest/balloon-rate", v, &bytes)))
 			return rc;
 		g->balloon_rate = (double)bytes / MV_PAGE_SIZE;
+	}
+	if ((v = mv_xml_attr(n, "balloon-reclaim-rate"))) {
+		uint64_t bytes;
+		if ((rc = mv_xml_size(s, n, "guest/balloon-reclaim-rate", v,
+				      &bytes)))
+			return rc;
+		if (bytes < MV_PAGE_SIZE)
+			return mv_xml_fail(s, n, "guest/balloon-reclaim-rate",
+					   "'%s' is below one page per second",
+					   v);
+		g->balloon_reclaim_rate = (double)bytes / MV_PAGE_SIZE;
 	}
 	return 0;
 }

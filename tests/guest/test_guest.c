@@ -447,7 +447,7 @@ static void test_balloon_takes_free_pages_first_and_frees_frames(void **state)
 	struct mv_guest_config gc;
 	mv_guest_config_default(&gc);
 	gc.os_bytes = 0;
-	gc.balloon_rate = 1e9;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 4, 10);
 	w->stop_ns = 100 * MV_NS_PER_MS; /* exits: 4 MiB freed, still backed */
 	struct rig r;
@@ -485,7 +485,7 @@ static void test_free_list_order_and_high_water_marks(void **state)
 	struct mv_guest_config gc;
 	mv_guest_config_default(&gc);
 	gc.os_bytes = 0;
-	gc.balloon_rate = 1e9;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 	struct rig r;
 	rig_up(&r, 64, 32, &gc);
 	mv_guest_balloon_set_target(r.g, 3);
@@ -552,7 +552,7 @@ static void test_a_page_cache_miss_reads_around_it_in_one_fault(void **state)
 	mv_guest_config_default(&gc);
 	gc.os_bytes = 4 * MV_MIB;
 	gc.os_rate = 0; /* only the touch below reads the image */
-	gc.balloon_rate = 1e9;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 	struct rig r;
 	rig_up(&r, 64, 32, &gc);
 	rig_run(&r, 1);
@@ -588,7 +588,7 @@ static void test_a_swap_in_brings_its_cluster_in_one_fault(void **state)
 	mv_guest_config_default(&gc);
 	gc.os_bytes = 0;
 	gc.swap_bytes = 32 * MV_MIB;
-	gc.balloon_rate = 1e9;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 8, 0.001);
 	w->content = MV_CONTENT_DATA;
 	struct rig r;
@@ -642,7 +642,7 @@ static void test_boot_structures_are_sized_to_configured_memory(void **state)
 		gc.boot_structures = 1;
 		gc.flavour = win ? MV_GUEST_WINDOWS : MV_GUEST_LINUX;
 		gc.os_bytes = 4 * MV_MIB;
-		gc.balloon_rate = 1e9;
+		gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 		struct mv_vm_config vc;
 		mv_vm_config_default(&vc, "k", 64 * MV_MIB);
 		vc.current_bytes = 32 * MV_MIB;
@@ -700,7 +700,7 @@ static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
 	mv_guest_config_default(&gc);
 	gc.os_bytes = 4 * MV_MIB;
 	gc.swap_bytes = 32 * MV_MIB;
-	gc.balloon_rate = 1e9;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
 	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 24, 10);
 	w->content = MV_CONTENT_DATA;
 	struct rig r;
@@ -718,6 +718,42 @@ static void test_balloon_makes_the_guest_drop_cache_then_swap(void **state)
 	assert_int_equal(st.free_pages, 0);
 	assert_int_equal(st.cache_pages, 0);
 	assert_int_equal(st.swap_out, 2048 - 1024 - 1024);
+	rig_down(&r);
+}
+
+/*
+ * vmmemctl's pace: free pages go at balloon-rate, pages the guest must
+ * reclaim at balloon-reclaim-rate (here 1000 pages/s: 10 per 10 ms step),
+ * and when the guest has nothing left to give that pace halves.
+ */
+static void test_balloon_slows_down_when_the_guest_must_reclaim(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 4 * MV_MIB;
+	gc.swap_bytes = 8 * MV_MIB;
+	gc.balloon_rate = 1e9;
+	gc.balloon_reclaim_rate = 1000;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 24, 10);
+	w->content = MV_CONTENT_DATA;
+	struct rig r;
+	rig_up(&r, 64, 32, &gc); /* 4 MiB cache + 24 MiB anon in 32 MiB */
+	rig_run(&r, 5);
+	struct mv_guest_stats st;
+	mv_guest_stats(r.g, &st);
+	assert_int_equal(st.free_pages, 1024);
+	mv_guest_balloon_set_target(r.g, 8192);
+	rig_run(&r, 1); /* the 1024 free pages at once, then 10 reclaimed */
+	assert_int_equal(mv_guest_balloon_size(r.g), 1024 + 10);
+	rig_run(&r, 10); /* at most 10 a step (fewer: swapping stalls it) */
+	uint64_t n = mv_guest_balloon_size(r.g);
+	assert_true(n <= 1024 + 110 && n >= 1024 + 60);
+	/* cache (1024 - 110 left) and 8 MiB of swap (2048 pages) give out
+	 * at 1024 + 1024 + 2048 = 4096: then the pace halves */
+	rig_run(&r, 400);
+	assert_int_equal(mv_guest_balloon_size(r.g), 4096);
+	assert_true(r.g->balloon_rate_alloc == 512);
 	rig_down(&r);
 }
 
@@ -800,6 +836,8 @@ int main(void)
 			test_a_swap_in_brings_its_cluster_in_one_fault),
 		cmocka_unit_test(
 			test_boot_structures_are_sized_to_configured_memory),
+		cmocka_unit_test(
+			test_balloon_slows_down_when_the_guest_must_reclaim),
 		cmocka_unit_test(
 			test_balloon_inflates_at_its_rate_and_starts_from_current_memory),
 	};
