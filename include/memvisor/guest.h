@@ -146,8 +146,11 @@ struct mv_workload_config {
 	char content_name[64];  /* application name for MV_CONTENT_APP */
 	double compressibility; /* MV_CONTENT_DATA: 0..1, default 0.5 */
 	uint64_t start_ns;      /* when the workload starts */
-	uint64_t stop_ns;      /* when its process exits, freeing its memory (0:
-				  never) */
+	uint64_t stop_ns; /* when its process exits, freeing its memory (0:
+			     never) */
+	int sampled; /* 0 (sampled="no"): the active-memory sampler does not
+			see its accesses (pages written before a recording
+			began, which the measured accessed bits missed) */
 	uint64_t phase_ns;     /* phased: length of a phase */
 	uint64_t region_bytes; /* phased: region the set moves in; default 4x */
 	double leak_bytes_per_s; /* leak: growth rate */

@@ -67,7 +67,8 @@ struct mv_record_opts {
 	uint64_t interval_ns;
 	uint64_t duration_ns;
 	uint64_t host_memory_kib; /* 0: MemTotal */
-	const char *output;       /* the scenario; series beside it */
+	uint64_t sample_ns; /* the agent's --sample-period (0: its 30 s) */
+	const char *output; /* the scenario; series beside it */
 	const char *ksm_dir;
 	const char *meminfo;
 	const char *pid_dir; /* QEMU's NAME.pid (guest RAM's RSS); NULL: none */

@@ -111,6 +111,10 @@ void mv_cli_record_help(FILE *f)
 	      "      --duration T      how long to record (required; e.g. "
 	      "10m)\n"
 	      "      --interval T      time between samples (default 1s)\n"
+	      "      --sample-period T the agent's active-memory sampling "
+	      "period, written\n"
+	      "                        as the scenario's <sampling> (default "
+	      "30s, the agent's)\n"
 	      "  -o, --output FILE     the scenario to write (required)\n"
 	      "      --host-memory SIZE\n"
 	      "                        the scenario's host memory (default: "
@@ -454,10 +458,17 @@ int mv_cli_agent(int argc, char **argv)
 
 int mv_cli_record(int argc, char **argv)
 {
-	enum { OPT_INTERVAL = 256, OPT_DURATION, OPT_HOST_MEMORY, OPT_PID_DIR };
+	enum {
+		OPT_INTERVAL = 256,
+		OPT_DURATION,
+		OPT_HOST_MEMORY,
+		OPT_PID_DIR,
+		OPT_SAMPLE
+	};
 	static const struct option longopts[] = {
 		{"connect", required_argument, NULL, 'c'},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"sample-period", required_argument, NULL, OPT_SAMPLE},
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"output", required_argument, NULL, 'o'},
 		{"host-memory", required_argument, NULL, OPT_HOST_MEMORY},
@@ -486,6 +497,16 @@ int mv_cli_record(int argc, char **argv)
 		case OPT_DURATION:
 			if (parse_time("--duration", optarg, &o.duration_ns))
 				return MV_EXIT_USAGE;
+			break;
+		case OPT_SAMPLE:
+			if (parse_time("--sample-period", optarg, &o.sample_ns))
+				return MV_EXIT_USAGE;
+			if (o.sample_ns < 10 * MV_NS_PER_MS) {
+				mv_cli_errorf("--sample-period: '%s' is below "
+					      "the replay's 10 ms step",
+					      optarg);
+				return MV_EXIT_USAGE;
+			}
 			break;
 		case OPT_HOST_MEMORY:
 			if (parse_mem("--host-memory", optarg,

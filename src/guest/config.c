@@ -130,6 +130,7 @@ void mv_workload_config_default(struct mv_workload_config *w)
 	w->size_bytes = 0;
 	w->rate = 10000;
 	w->write_ratio = 0.2;
+	w->sampled = 1;
 	w->content = MV_CONTENT_DATA;
 	w->compressibility = 0.5;
 	w->start_ns = 0;

@@ -698,6 +698,21 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
 }
 
 /*
+ * A workload the sampler does not see (sampled="no"): if its access to
+ * page p counted p as a touched sampled page (the count moved from
+ * before), take the count back and mark p sampled again, so p stays in
+ * the sample, untouched. One access notes one page.
+ */
+static void unsee(struct mv_vm *vm, const struct gwork *w, mv_gppn_t p,
+		  uint64_t before)
+{
+	if (mv_likely(w->cfg.sampled) || vm->active.touched == before)
+		return;
+	vm->active.touched = before;
+	vm->pmap[p].flags |= MV_PME_SAMPLED;
+}
+
+/*
  * One access through the MMU model: the hardware translates the address
  * (TLBs, walk, exits); a missing mapping is a page fault that mmu_fault
  * resolves. The hypervisor's books see the access as mv_vm_access would
@@ -710,12 +725,14 @@ static int touch_mmu(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 {
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
 	struct mv_mmu_xlate xl;
+	uint64_t before = g->vm->active.touched;
 	uint8_t *b = mv_mmu_access(g->mmu, gwork_gva(w, vpn) + off, write,
 				   fetch, &xl);
 	if (!b)
 		return MV_EAGAIN;
 	g->kind[xl.gppn] |= GREF;
 	mv_vm_note_access(g->vm, xl.gppn, write);
+	unsee(g->vm, w, xl.gppn, before);
 	use_word(g, w, xl.gppn, b, write);
 	return 0;
 }
@@ -730,6 +747,7 @@ static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 {
 	if (g->mmu)
 		return touch_mmu(g, w, vpn, write, fetch);
+	uint64_t before = g->vm->active.touched; /* the fault's write too */
 	struct gproc *pr = &g->proc[w->proc];
 	uint32_t pte = pr->pte[vpn];
 	mv_gppn_t p;
@@ -744,6 +762,7 @@ static int touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 	uint8_t *b = mv_vm_access(g->vm, p, write);
 	if (!b)
 		return MV_EAGAIN;
+	unsee(g->vm, w, p, before);
 	uint64_t off = mv_rng_below(&w->rng, MV_PAGE_SIZE / 8) * 8;
 	use_word(g, w, p, b + off, write);
 	return 0;

@@ -365,11 +365,19 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	}
 }
 
+/* The sampler's view: a workload it does not see (sampled="no") touches
+ * none of its sampled pages. */
 static double rate_of(void *ctx, const struct mv_vm *vm, mv_gppn_t p,
 		      double *wr)
 {
 	(void)vm;
-	return page_rate(ctx, p, wr);
+	const struct mv_guest *g = ctx;
+	if ((g->kind[p] & ~GREF) == GK_ANON &&
+	    !g->work[g->page[p].owner].cfg.sampled) {
+		*wr = 0;
+		return 0;
+	}
+	return page_rate(g, p, wr);
 }
 
 /* An access made on the model's behalf: the exact model's. */

@@ -38,6 +38,7 @@ static const struct mv_xprop workload_props[] = {
 	WL("leak-max", MV_XP_SIZE, leak_max_bytes),
 	WL("start-row", MV_XP_U64, usage_start_row),
 	WL("speedup", MV_XP_POSITIVE, usage_speedup),
+	WL("sampled", MV_XP_BOOL, sampled),
 	{0},
 };
 #undef WL

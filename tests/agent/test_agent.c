@@ -460,6 +460,13 @@ static void test_bad_uri_and_bad_options_exit_2_with_one_line(void **state)
 			 2);
 	assert_int_equal(lines_in(err), 1);
 	assert_non_null(strstr(err, "not a size: '1.2.3G'"));
+	/* a sampling period the replay's step cannot hold */
+	assert_int_equal(memvisor("record --sample-period 5ms --duration 1s "
+				  "-o /tmp/x.xml",
+				  err, sizeof err),
+			 2);
+	assert_int_equal(lines_in(err), 1);
+	assert_non_null(strstr(err, "--sample-period: '5ms' is below"));
 	/* a decimal budget: 1.2G = 1258291.2 KiB, rounded down to a KiB */
 	char log[] = "/tmp/mvagent-12g.XXXXXX", args[256], buf[65536];
 	close(mkstemp(log));
@@ -514,18 +521,23 @@ static void test_record_writes_a_scenario_run_can_load(void **state)
 	assert_int_equal(sc->host.budget_bytes, 0);
 	assert_true(sc->vms[0].guest.balloon_rate == 2 * MV_GIB / MV_PAGE_SIZE);
 	assert_int_equal(sc->vms[0].guest.os_bytes, 256 * MV_MIB);
+	/* active memory as the agent measures it: every page (the 8 GiB
+	 * guest's 2M capped at the scenario's 1M), once its 30 s */
+	assert_int_equal(sc->sampling.pages, 1000000);
+	assert_true(sc->sampling.period_ns == 30 * MV_NS_PER_S);
 	mv_scenario_free(sc);
 	/* a budget below the guests' memory: the machine holds them all and
 	 * the policy manages the budget */
 	snprintf(args, sizeof args,
 		 "record -c test:///default --duration 1s --interval 500ms "
-		 "--host-memory 1.5G -o %s/budget.xml",
+		 "--host-memory 1.5G --sample-period 5s -o %s/budget.xml",
 		 dir);
 	assert_int_equal(memvisor(args, err, sizeof err), 0);
 	snprintf(path, sizeof path, "%s/budget.xml", dir);
 	mvt_ok(mv_scenario_load(path, &sc, &e), &e, "load budget.xml");
 	assert_int_equal(sc->host.budget_bytes, 3 * MV_GIB / 2);
 	assert_int_equal(sc->host.mem_bytes, 8 * MV_GIB);
+	assert_true(sc->sampling.period_ns == 5 * MV_NS_PER_S);
 	mv_scenario_free(sc);
 	snprintf(args, sizeof args, "run --duration 1s %s/host.xml", dir);
 	assert_int_equal(memvisor(args, err, sizeof err), 0);

@@ -165,6 +165,105 @@ static void test_a_rise_shows_before_the_period_ends(void **state)
 	}
 }
 
+/* A 32 MiB VM running workload WL (its attributes), with access model M. */
+static struct mv_sim *run_one(const char *wl, enum mv_access_model m)
+{
+	char xml[1024];
+	snprintf(xml, sizeof xml,
+		 "<scenario name='pre' seed='3' duration='12s' step='10ms'"
+		 "  stats-interval='1s'>"
+		 " <host><memory unit='MiB'>64</memory>"
+		 "  <sampling pages='400' period='2s'/></host>"
+		 " <vm><domain type='kvm'><name>pre</name><memory "
+		 "unit='MiB'>32</memory>"
+		 "   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+		 "    <mv:guest os='linux' image='debian-12' "
+		 "image-size='2MiB'/>"
+		 "   </mv:memvisor></metadata></domain>"
+		 "  <workload %s/></vm>"
+		 "</scenario>",
+		 wl);
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(xml, "test.xml", ".", &sc, &err), &err,
+	       "load");
+	sc->access_model = m;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, "mv_sim_create");
+	mvt_sim_run(s);
+	return s;
+}
+
+/* The largest estimate (pages) over the run. */
+static double max_estimate(const struct mv_sim *s)
+{
+	double m = 0;
+	for (int i = 0; i < s->nsamples; i++)
+		if ((double)s->samples[i].vm[0].active_est > m)
+			m = (double)s->samples[i].vm[0].active_est;
+	return m;
+}
+
+/* sampled="no": the writes are not counted, the estimate stays near the
+ * OS's own pages; by default the same writes read as 3/4 of the VM. */
+static void test_unsampled_writes_leave_the_estimate_idle(void **state)
+{
+	(void)state;
+	const double np = 32.0 * 256;
+	const enum mv_access_model models[] = {MV_MODEL_EXACT,
+					       MV_MODEL_INTERVAL};
+	for (int k = 0; k < 2; k++) {
+		enum mv_access_model m = models[k];
+		/* 24 of 32 MiB written in the first second, then freed, as
+		 * record replays pages touched before a recording began */
+		struct mv_sim *seen = run_one(
+			"kind='idle' size='24MiB' stop='1s'", m);
+		struct mv_sim *unseen = run_one(
+			"kind='idle' size='24MiB' stop='1s' sampled='no'", m);
+		assert_true(max_estimate(seen) > 0.6 * np);
+		assert_true(max_estimate(unseen) < 0.1 * np);
+		/* the pages were still written: the true set saw them */
+		double tru = 0;
+		for (int i = 0; i < unseen->nsamples; i++)
+			if ((double)unseen->samples[i].vm[0].active_true > tru)
+				tru = (double)unseen->samples[i]
+					      .vm[0]
+					      .active_true;
+		assert_true(tru > 0.6 * np);
+		mv_sim_destroy(seen);
+		mv_sim_destroy(unseen);
+		/* a workload that keeps running: neither its accesses nor
+		 * the interval model's draw of the sampled pages at a
+		 * period's end count it */
+		seen = run_one("kind='steady' size='12MiB' rate='20k'", m);
+		unseen = run_one(
+			"kind='steady' size='12MiB' rate='20k' sampled='no'",
+			m);
+		assert_true(max_estimate(seen) > 0.3 * np);
+		assert_true(max_estimate(unseen) < 0.1 * np);
+		mv_sim_destroy(seen);
+		mv_sim_destroy(unseen);
+	}
+}
+
+static void test_sampled_must_be_yes_or_no(void **state)
+{
+	(void)state;
+	const char *xml =
+		"<scenario name='bad' duration='1s'>"
+		" <host><memory unit='MiB'>64</memory></host>"
+		" <vm><domain type='kvm'><name>v</name><memory "
+		"unit='MiB'>32</memory></domain>"
+		"  <workload kind='idle' size='4MiB' sampled='maybe'/></vm>"
+		"</scenario>";
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	assert_int_not_equal(
+		mv_scenario_load_string(xml, "test.xml", ".", &sc, &err), 0);
+	assert_string_equal(err.field, "workload/sampled");
+	assert_int_equal(err.line, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +271,8 @@ int main(void)
 			test_scenario_sampling_settings_reach_every_vm),
 		cmocka_unit_test(test_estimates_track_the_true_active_set),
 		cmocka_unit_test(test_a_rise_shows_before_the_period_ends),
+		cmocka_unit_test(test_unsampled_writes_leave_the_estimate_idle),
+		cmocka_unit_test(test_sampled_must_be_yes_or_no),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
