@@ -451,7 +451,7 @@ int mv_report_plan_text(FILE *f, const struct mv_plan_info *in,
 		fputs(" |", f);
 		for (int st = 0; st < MV_MEMSTATE_COUNT; st++)
 			fprintf(f, " %5.1f", 100 * q->state_frac[st]);
-		char st[40], pr[40], v[160];
+		char st[400], pr[400], v[160]; /* %f of any double fits */
 		snprintf(st, sizeof st, "%.2f %s", q->worst[MV_SLO_STALL],
 			 q->worst_vm[MV_SLO_STALL]);
 		snprintf(pr, sizeof pr, "%.1f %s", q->worst[MV_SLO_PROGRESS],
