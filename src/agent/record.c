@@ -121,19 +121,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? 2 * *cap : 64;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static struct rguest *guest_for(struct rec *r, struct mv_virt_list *l, int i,
 				const struct mv_virt_dom *id, uint64_t t)
 {
@@ -141,7 +128,7 @@ static struct rguest *guest_for(struct rec *r, struct mv_virt_list *l, int i,
 		if (!strcmp(r->g[k].uuid, id->uuid))
 			return &r->g[k];
 	size_t cap = (size_t)r->cap;
-	if (grow((void **)&r->g, &cap, (size_t)r->ng, sizeof *r->g))
+	if (mv_array_room(&r->g, &cap, (size_t)r->ng, sizeof *r->g, 64))
 		return NULL;
 	r->cap = (int)cap;
 	struct rguest *g = &r->g[r->ng];
@@ -200,7 +187,7 @@ static void sample(struct rec *r, struct mv_virt *v,
 		/* strictly later than the last row (the reader's rule) */
 		if (g->n && g->rows[g->n - 1].t_ms >= t)
 			continue;
-		if (grow((void **)&g->rows, &g->cap, g->n, sizeof *g->rows))
+		if (mv_array_room(&g->rows, &g->cap, g->n, sizeof *g->rows, 64))
 			continue;
 		struct row *w = &g->rows[g->n++];
 		memset(w, 0, sizeof *w);
@@ -227,7 +214,7 @@ static void sample(struct rec *r, struct mv_virt *v,
 		rss_sum += d.rss ? d.rss : d.actual_kib;
 	}
 	mv_virt_list_free(&l);
-	if (grow((void **)&r->h, &r->caph, r->nh, sizeof *r->h))
+	if (mv_array_room(&r->h, &r->caph, r->nh, sizeof *r->h, 64))
 		return;
 	struct hrow *h = &r->h[r->nh++];
 	memset(h, 0, sizeof *h);
