@@ -124,9 +124,11 @@ struct mv_analysis {
 	int nimg, capimg;
 
 	struct content *c;
-	uint32_t nc, capc;
+	uint32_t nc;
+	size_t capc;
 	struct occ *pool; /* entries beyond the first image; [0] unused */
-	uint32_t npool, cappool;
+	uint32_t npool;
+	size_t cappool;
 	struct slot *slot;
 	uint32_t mask;
 	uint32_t zero_id; /* the zero content, NONE until a zero page */
@@ -306,16 +308,9 @@ static int new_content(struct mv_analysis *a, const uint64_t key[2], int im,
 		       uint64_t addr, const uint8_t *p, int mergeable,
 		       uint32_t *id)
 {
-	if (a->nc == a->capc) {
-		uint32_t n = a->capc ? a->capc * 2 : 4096;
-		if (n <= a->capc || n >= NONE)
-			return MV_ENOMEM;
-		struct content *c = realloc(a->c, (size_t)n * sizeof *c);
-		if (!c)
-			return MV_ENOMEM;
-		a->c = c;
-		a->capc = n;
-	}
+	if (a->nc + 1 >= NONE ||
+	    mv_array_room(&a->c, &a->capc, a->nc, sizeof *a->c, 4096))
+		return MV_ENOMEM;
 	struct content *c = &a->c[a->nc];
 	c->key[0] = key[0];
 	c->key[1] = key[1];
@@ -345,17 +340,11 @@ static int note_copy(struct mv_analysis *a, uint32_t id, int im, uint64_t addr,
 		a->fig[im].dup_intra++;
 		return 0;
 	}
-	if (a->npool >= a->cappool) {
-		uint32_t n = a->cappool ? a->cappool * 2 : 1024;
-		if (n <= a->cappool || n >= NONE)
-			return MV_ENOMEM;
-		struct occ *pool = realloc(a->pool, (size_t)n * sizeof *pool);
-		if (!pool)
-			return MV_ENOMEM;
-		a->pool = pool;
-		a->cappool = n;
-		o = c->last ? &a->pool[c->last] : &c->first;
-	}
+	if (a->npool + 1 >= NONE ||
+	    mv_array_room(&a->pool, &a->cappool, a->npool, sizeof *a->pool,
+			  1024))
+		return MV_ENOMEM;
+	o = c->last ? &a->pool[c->last] : &c->first;
 	uint32_t k = a->npool++;
 	occ_init(&a->pool[k], im, addr, mergeable);
 	o->next = k;

@@ -188,14 +188,8 @@ static int ksm_scans(char perms_shared, const char *vmflags)
 
 static int add_vma(struct proc_src *s, size_t *cap, const struct proc_vma *v)
 {
-	if (s->nvma == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct proc_vma *nv = realloc(s->vma, nc * sizeof *nv);
-		if (!nv)
-			return MV_ENOMEM;
-		s->vma = nv;
-		*cap = nc;
-	}
+	if (mv_array_room(&s->vma, cap, s->nvma, sizeof *s->vma, 64))
+		return MV_ENOMEM;
 	s->vma[s->nvma++] = *v;
 	return 0;
 }

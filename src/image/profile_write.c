@@ -25,7 +25,8 @@ struct writer {
 	uint64_t set_lz4[MV_PROFILE_BUCKETS];
 	uint64_t *pairs; /* scratch: one signature */
 	struct wclass *cls;
-	int ncls, capcls;
+	int ncls;
+	size_t capcls;
 	uint32_t *table; /* open addressing: class index + 1 */
 	uint64_t tsize;
 	struct mv_error *err;
@@ -69,14 +70,9 @@ static struct wclass *find_class(struct writer *w, int n, uint64_t key)
 		    memcmp(c->sig, w->pairs, bytes) == 0)
 			return c;
 	}
-	if (w->ncls == w->capcls) {
-		int nc = w->capcls ? w->capcls * 2 : 64;
-		struct wclass *a = realloc(w->cls, (size_t)nc * sizeof *a);
-		if (!a)
-			return NULL;
-		w->cls = a;
-		w->capcls = nc;
-	}
+	if (mv_array_room(&w->cls, &w->capcls, (size_t)w->ncls, sizeof *w->cls,
+			  64))
+		return NULL;
 	struct wclass *c = &w->cls[w->ncls];
 	memset(c, 0, sizeof *c);
 	if (!(c->sig = malloc(bytes)))
