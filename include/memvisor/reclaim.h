@@ -90,10 +90,17 @@ struct mv_swap_stats {
 	uint64_t slots, used;   /* file size in pages, pages in it */
 	uint64_t writes, reads; /* pages written (swap-out), read (swap-in) */
 	uint64_t write_errors, read_errors;
-	uint64_t disk_bytes; /* disk the file really takes (st_blocks *
-				512 when the stats are read): grows in
-				1 MiB extents as slots are first used,
-				shrinks as extents empty (holes punched) */
+	uint64_t disk_bytes; /* disk the file's pages take, as allocated:
+				grows in 1 MiB extents as slots are first
+				used (4 KiB when a disk too full for the
+				extent takes the page alone), shrinks as
+				extents empty (holes punched); without
+				fallocate, fs_bytes */
+	uint64_t fs_bytes;   /* what the filesystem says the file takes
+				(st_blocks * 512 when the stats are read):
+				disk_bytes plus its own metadata (extent
+				tree blocks), which varies with where the
+				blocks landed, so it is not reported */
 };
 
 struct mv_swapfile;

@@ -36,6 +36,11 @@ struct mv_tax_change {
 struct mv_reclaim_config {
 	int enabled;         /* <reclaim enabled>: the policy acts; default 1 */
 	uint64_t balance_ns; /* <reclaim period>: policy period; default 1 s */
+	/* <reclaim on-state-change>: also plan at once when the free-memory
+	 * state changed since the last plan, as ESX does between its 15 s
+	 * Mem.BalancePeriod plans; default 0 (a 1 s period follows free
+	 * memory within a second anyway) */
+	int on_state_change;
 	/* <reclaim balloon-only>: only balloons take memory back, as on a
 	 * libvirt host under `memvisor agent`: no hypervisor swapping or
 	 * compression, allocations never blocked, and, as the agent's rule
@@ -214,11 +219,12 @@ struct mv_sim {
 	} * period;
 	struct mv_rng reclaim_rng;
 	uint64_t next_balance_ns;
-	char run_dir[512];  /* where swap files live */
-	int own_run_dir;    /* created by us: removed at the end */
-	uint64_t io_errors; /* swap I/O errors met (nothing lost) */
-	uint64_t swap_full; /* policy periods a VM's swap file was
-			       full (swap_hard_limit): not an error */
+	enum mv_memstate balance_state; /* the state after the last plan */
+	char run_dir[512];              /* where swap files live */
+	int own_run_dir;                /* created by us: removed at the end */
+	uint64_t io_errors;             /* swap I/O errors met (nothing lost) */
+	uint64_t swap_full;             /* policy periods a VM's swap file was
+					   full (swap_hard_limit): not an error */
 	char last_io_error[320];
 };
 

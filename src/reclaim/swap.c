@@ -86,6 +86,9 @@ struct mv_swapfile {
 				    written below `fresh` only */
 	int no_punch;            /* the filesystem cannot punch holes */
 	uint64_t punched;        /* extents given back */
+	uint64_t nextents;       /* extents with their disk blocks */
+	uint64_t lone_pages;     /* pages given their own 4 KiB (no room
+				    for their extent); kept until the end */
 	int no_fallocate;        /* the filesystem cannot: pwrite allocates */
 	struct mv_swap_stats st;
 	uint64_t inject_nth; /* 0: nothing injected */
@@ -129,6 +132,7 @@ static void punch_extent(struct mv_swapfile *sf, uint64_t c)
 		return;
 	}
 	mv_bitmap_clear(&sf->extent, c);
+	sf->nextents--;
 	sf->punched++;
 }
 
@@ -188,6 +192,7 @@ static int allocate_slot(struct mv_swapfile *sf, uint32_t s, mv_gppn_t gppn,
 			 (off_t)(n << MV_PAGE_SHIFT));
 	if (!e) {
 		mv_bitmap_set(&sf->extent, c);
+		sf->nextents++;
 		return 0;
 	}
 	if (e == EOPNOTSUPP || e == ENOSYS) {
@@ -197,8 +202,10 @@ static int allocate_slot(struct mv_swapfile *sf, uint32_t s, mv_gppn_t gppn,
 	/* not room for the extent: perhaps for this page (it is not marked,
 	 * so the next page in it tries the extent again) */
 	e = allocate(sf->fd, (off_t)s << MV_PAGE_SHIFT, MV_PAGE_SIZE);
-	if (!e)
+	if (!e) {
+		sf->lone_pages++;
 		return 0;
+	}
 	return mv_error_set(err, errno_code(e), sf->path, 0, "swap",
 			    "cannot allocate disk for page %llu in slot %u: %s",
 			    (unsigned long long)gppn, s, strerror(e));
@@ -580,8 +587,17 @@ void mv_swapfile_stats(const struct mv_swapfile *sf, struct mv_swap_stats *st)
 	struct stat sb;
 	*st = sf->st;
 	/* what the filesystem says the file holds, its metadata included */
-	st->disk_bytes = fstat(sf->fd, &sb) == 0 ? (uint64_t)sb.st_blocks * 512
-						 : 0;
+	st->fs_bytes = fstat(sf->fd, &sb) == 0 ? (uint64_t)sb.st_blocks * 512
+					       : 0;
+	/* what the pages take, as allocated: the same for the same run on
+	 * any filesystem (the last extent may be short of 1 MiB) */
+	uint64_t last = (sf->slots - 1) / CHUNK_SLOTS;
+	uint64_t ext = sf->nextents * CHUNK_SLOTS;
+	if (sf->slots && mv_bitmap_test(&sf->extent, last))
+		ext -= (last + 1) * CHUNK_SLOTS - sf->slots;
+	st->disk_bytes = sf->no_fallocate
+				 ? st->fs_bytes
+				 : (ext + sf->lone_pages) << MV_PAGE_SHIFT;
 }
 
 const char *mv_swapfile_path(const struct mv_swapfile *sf)

@@ -36,7 +36,8 @@ _Static_assert(sizeof(struct mv_share_stats) == 12 * sizeof(uint64_t),
 	       "sharing keys out of date");
 _Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
 	       "zcache keys out of date");
-_Static_assert(sizeof(struct mv_swap_stats) == 7 * sizeof(uint64_t),
+/* (fs_bytes is not written: it varies with the filesystem's layout) */
+_Static_assert(sizeof(struct mv_swap_stats) == 8 * sizeof(uint64_t),
 	       "swap keys out of date");
 
 /* Keys are part of the schema: fixed here, not taken from name functions. */
@@ -443,6 +444,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_obj(w, "reclaim", 0);
 	jw_bool(w, "enabled", rc->enabled);
 	jw_u64(w, "period_ns", rc->balance_ns);
+	jw_bool(w, "on_state_change", rc->on_state_change);
 	jw_bool(w, "compression", rc->compression);
 	jw_double(w, "compression_cache_fraction", rc->zcache_fraction);
 	jw_double(w, "balloon_max_fraction", rc->balloon_max);

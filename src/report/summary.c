@@ -14,7 +14,7 @@
 /* add_vm sums these field by field: a new field needs a line there. */
 _Static_assert(sizeof(struct mv_zcache_stats) == 8 * sizeof(uint64_t),
 	       "zcache totals out of date");
-_Static_assert(sizeof(struct mv_swap_stats) == 7 * sizeof(uint64_t),
+_Static_assert(sizeof(struct mv_swap_stats) == 8 * sizeof(uint64_t),
 	       "swap totals out of date");
 
 /*
@@ -84,6 +84,7 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 	t->swap.write_errors += v->swap.write_errors;
 	t->swap.read_errors += v->swap.read_errors;
 	t->swap.disk_bytes += v->swap.disk_bytes;
+	t->swap.fs_bytes += v->swap.fs_bytes;
 }
 
 int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)

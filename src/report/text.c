@@ -142,8 +142,9 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 	const struct mv_reclaim_config *rc = &sc->reclaim;
 	char a[48], b[48];
 	if (rc->enabled)
-		fprintf(out, "  %-12s policy every %s; balloon up to %.0f%%",
+		fprintf(out, "  %-12s policy every %s%s; balloon up to %.0f%%",
 			"reclaim", fmt_duration(rc->balance_ns, a, sizeof a),
+			rc->on_state_change ? " and on state changes" : "",
 			100.0 * rc->balloon_max);
 	else
 		fprintf(out, "  %-12s policy off", "reclaim");

@@ -174,6 +174,7 @@ static const struct mv_xprop balloon_props[] = {
 static const struct mv_xprop reclaim_props[] = {
 	R("enabled", MV_XP_BOOL, enabled),
 	R("period", MV_XP_DURATION, balance_ns),
+	R("on-state-change", MV_XP_BOOL, on_state_change),
 	R("balloon-only", MV_XP_BOOL, balloon_only),
 	{0},
 };

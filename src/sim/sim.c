@@ -496,6 +496,7 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->next_sample_ns = 0;
 	s->next_window_ns = sc->active_window_ns;
 	s->next_balance_ns = sc->reclaim.balance_ns;
+	s->balance_state = s->memstate.state;
 	rc = take_sample(s);
 	if (rc) {
 		mv_sim_destroy(s);
@@ -736,12 +737,23 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 
 	enum mv_memstate st = mv_memstate_update(&s->memstate,
 						 policy_free_fraction(s));
-	if (s->sc->reclaim.enabled && s->now_ns >= s->next_balance_ns) {
+	/* every period, and with <reclaim on-state-change> at once when the
+	 * free-memory state changed since the last plan ("reallocations are
+	 * also triggered by significant changes in the amount of free
+	 * memory": ESX's Mem.BalancePeriod); the period then starts again */
+	if (s->sc->reclaim.enabled &&
+	    (s->now_ns >= s->next_balance_ns ||
+	     (s->sc->reclaim.on_state_change && st != s->balance_state))) {
 		balance(s);
-		s->next_balance_ns += s->sc->reclaim.balance_ns;
+		s->next_balance_ns = s->now_ns >= s->next_balance_ns
+					     ? s->next_balance_ns +
+						       s->sc->reclaim.balance_ns
+					     : s->now_ns + s->sc->reclaim
+								   .balance_ns;
 		/* what the samples and the time in states show is the state
 		 * after the policy acted, matching the free memory they show */
 		st = mv_memstate_update(&s->memstate, policy_free_fraction(s));
+		s->balance_state = st;
 	}
 	s->state_ns[st] += dt;
 	if (s->host->nfree < s->min_free)

@@ -193,8 +193,11 @@ static int dir_entries(const char *dir)
  * KiB, rounded away; at least 1 if it takes anything). */
 static uint64_t disk_mib(const struct mv_swapfile *sf)
 {
-	uint64_t b = stats(sf).disk_bytes;
+	uint64_t b = stats(sf).fs_bytes;
 	assert_true(b % MV_PAGE_SIZE == 0 || b % 512 == 0);
+	/* what memvisor says it allocated: whole MiB here */
+	assert_int_equal(stats(sf).disk_bytes,
+			 (b + (MV_MIB / 2)) / MV_MIB * MV_MIB);
 	return (b + (MV_MIB / 2)) / MV_MIB;
 }
 
@@ -214,6 +217,7 @@ static void test_swap_file_has_no_name_and_is_sparse(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(sb.st_blocks, 0); /* sparse: no disk yet */
 	assert_int_equal(stats(f.sf).disk_bytes, 0);
+	assert_int_equal(stats(f.sf).fs_bytes, 0);
 	assert_int_equal(stats(f.sf).slots, 300);
 	fx_close(&f);
 }
@@ -233,14 +237,14 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 		write_page(f.vm, g, 700 + g, NULL);
 	assert_int_equal(stats(f.sf).disk_bytes, 0);
 	mvt_ok(mv_swapfile_out(f.sf, 0, &err), &err, "mv_swapfile_out");
-	assert_true(stats(f.sf).disk_bytes >= MV_MIB);
+	assert_true(stats(f.sf).fs_bytes >= MV_MIB);
 	assert_int_equal(disk_mib(f.sf), 1);
 	for (mv_gppn_t g = 1; g < 256; g++)
 		mvt_ok(mv_swapfile_out(f.sf, g, &err), &err, "mv_swapfile_out");
 	assert_int_equal(disk_mib(f.sf), 1);
 	mvt_ok(mv_swapfile_out(f.sf, 256, &err), &err, "mv_swapfile_out");
 	assert_int_equal(disk_mib(f.sf), 2);
-	uint64_t before = stats(f.sf).disk_bytes;
+	uint64_t before = stats(f.sf).fs_bytes;
 	for (int round = 0; round < 3; round++) {
 		for (mv_gppn_t g = 0; g < 257; g++)
 			assert_non_null(mv_vm_access_bytes(f.vm, g, 0));
@@ -248,7 +252,8 @@ static void test_disk_use_grows_only_with_pages_swapped(void **state)
 			mvt_ok(mv_swapfile_out(f.sf, g, &err), &err,
 			       "mv_swapfile_out");
 	}
-	assert_int_equal(stats(f.sf).disk_bytes, before);
+	assert_int_equal(stats(f.sf).fs_bytes, before);
+	assert_int_equal(stats(f.sf).disk_bytes, 2 * MV_MIB);
 	/* the file's logical size never changed: 2048 slots */
 	struct stat sb;
 	assert_int_equal(fstat(mv_swapfile_fd(f.sf), &sb), 0);
@@ -709,7 +714,8 @@ test_a_vm_larger_than_the_disk_powers_on_and_a_full_disk_loses_nothing(
 	assert_true(ok >= 8 && ok <= 16); /* the disk was used to its end */
 	assert_int_equal(full, N - ok);
 	assert_int_equal(st.write_errors, (uint64_t)full);
-	assert_true(st.disk_bytes <= 64 * 1024);
+	assert_true(st.fs_bytes <= 64 * 1024);
+	assert_int_equal(st.disk_bytes, (uint64_t)ok * MV_PAGE_SIZE);
 	assert_string_equal(last.file, want);
 	assert_non_null(strstr(last.msg, strerror(ENOSPC)));
 	assert_int_equal(check, 0);
@@ -848,6 +854,8 @@ static void test_a_run_reports_the_swap_files_real_disk_use(void **state)
 	uint64_t extents = (last->writes + 255) / 256;
 	assert_true(last->disk_bytes <= extents * MV_MIB + 64 * 1024);
 	assert_true(last->disk_bytes < last->slots * MV_PAGE_SIZE);
+	/* the filesystem holds at least what memvisor allocated */
+	assert_true(last->fs_bytes >= last->disk_bytes);
 
 	char *text = NULL;
 	size_t n = 0;

@@ -487,11 +487,19 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 				 s->share.zero_pages);
 		assert_int_equal(mvj_uint(sh, "sim_cpu_ns"),
 				 mvj_uint(sh, "pages_scanned") * cost);
-		/* A sharing frame is shared by two or more guest pages. */
-		assert_true(mvj_uint(sh, "pages_sharing") >=
-			    mvj_uint(sh, "pages_shared"));
 		const struct mvj *vms = mvj_get(sm, "vms");
 		assert_int_equal(vms->n, 3);
+		/* Every guest page in the shared state maps a sharing frame,
+		 * and every sharing frame is mapped (KSM's pages_shared +
+		 * pages_sharing). A frame whose other sharers left is mapped
+		 * once until written (as a KSM page), so pages_sharing may
+		 * fall below pages_shared. */
+		uint64_t mapped = 0;
+		for (size_t i = 0; i < vms->n; i++)
+			mapped += mvj_uint(vms->item[i], "state_pages.shared");
+		assert_int_equal(mvj_uint(sh, "pages_shared") +
+					 mvj_uint(sh, "pages_sharing"),
+				 mapped);
 		for (size_t i = 0; i < vms->n; i++) {
 			const struct mvj *v = vms->item[i];
 			check_vm_reclaim_figures(v, pages48);
@@ -549,8 +557,15 @@ static void test_json_reclaim_figures_agree_with_page_states(void **state)
 	assert_int_equal(sharing, mvj_uint(last, "sharing.pages_sharing"));
 	assert_int_equal(mvj_uint(sh, "pages_scanned"),
 			 mvj_uint(last, "sharing.pages_scanned"));
-	/* Three VMs boot the same OS image: sharing finds it. */
-	assert_true(sharing > 0);
+	/* Three VMs boot the same OS image: sharing finds it (the balloons
+	 * may take the two ballooning guests' copies later on) */
+	uint64_t most = 0;
+	for (size_t k = 0; k < series->n; k++) {
+		uint64_t x = mvj_uint(series->item[k], "sharing.pages_sharing");
+		most = x > most ? x : most;
+	}
+	assert_true(most > 0);
+	assert_true(mvj_uint(sh, "merges") > 0);
 	uint64_t saved = sharing + mvj_uint(sh, "zero_pages");
 	assert_int_equal(mvj_uint(doc, "host.sharing_saved_pages"), saved);
 	assert_int_equal(mvj_uint(doc, "host.sharing_saved_bytes"),

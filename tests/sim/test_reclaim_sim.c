@@ -96,6 +96,46 @@ static void test_same_seed_same_run_with_reclamation(void **state)
 
 /* A swap file that fails now and then: the run goes on, the errors are
  * counted and reported, and no guest byte changes (verify is on). */
+/*
+ * <reclaim on-state-change>: with ESX's 15 s period the policy would first
+ * act at 15 s, long after the host fell below high; the trigger plans as
+ * the state changes, so the host spends less time below soft and the
+ * balloons start within the first seconds. Every invariant holds.
+ */
+static void test_a_state_change_triggers_a_plan(void **state)
+{
+	(void)state;
+	const char *slow = "<reclaim period='200ms'/>";
+	char *xml[2];
+	uint64_t low[2], ballooned[2];
+	for (int k = 0; k < 2; k++) {
+		const char *with = k ? "<reclaim period='15s' "
+				       "on-state-change='yes'/>"
+				     : "<reclaim period='15s'/>";
+		const char *at = strstr(busy, slow);
+		assert_non_null(at);
+		size_t n = strlen(busy) + strlen(with);
+		xml[k] = malloc(n);
+		assert_non_null(xml[k]);
+		snprintf(xml[k], n, "%.*s%s%s", (int)(at - busy), busy, with,
+			 at + strlen(slow));
+		struct mv_sim *s = sim_from(xml[k], 1);
+		run(s);
+		assert_int_equal(s->sc->reclaim.on_state_change, k);
+		low[k] = s->state_ns[MV_MEMSTATE_HARD] +
+			 s->state_ns[MV_MEMSTATE_LOW];
+		ballooned[k] = 0;
+		for (int i = 0; i < s->nvms; i++)
+			ballooned[k] += s->vm[i]->ctr.balloon_pages;
+		mv_sim_destroy(s);
+		free(xml[k]);
+	}
+	/* without the trigger nothing is planned in a 3 s run */
+	assert_int_equal(ballooned[0], 0);
+	assert_true(ballooned[1] > 0);
+	assert_true(low[1] < low[0]);
+}
+
 static void test_failing_swap_file_loses_nothing(void **state)
 {
 	(void)state;
@@ -129,6 +169,7 @@ int main(void)
 			test_every_mechanism_works_and_no_byte_changes),
 		cmocka_unit_test(test_same_seed_same_run_with_reclamation),
 		cmocka_unit_test(test_failing_swap_file_loses_nothing),
+		cmocka_unit_test(test_a_state_change_triggers_a_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
