@@ -760,7 +760,7 @@ static void test_top_screen_runs_and_the_summary_follows(void **state)
 }
 
 /*
- * A real guest's stats (tests/kvm's idle guest, examples/agent-run):
+ * A real guest's stats (tests/kvm's idle guest in a test_agent_guests.sh run):
  * QEMU's actual is current, unused and available come every stats
  * period (2 s), so every other sample while the balloon inflates pairs a
  * new actual with old stats. Its use did not change: the recorded use
