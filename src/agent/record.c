@@ -14,7 +14,9 @@
  *   FILE-NAME.csv   per guest, in the GWA-T-12 Bitbrains layout the usage
  *                   reader takes ("Timestamp [ms]", "Memory capacity
  *                   provisioned [KB]", "Memory usage [KB]": <memory>,
- *                   actual - unused) plus the rest of what was measured
+ *                   and what the guest used, from one stats snapshot:
+ *                   available - unused plus its memory outside MemTotal,
+ *                   less its OS image) plus the rest of what was measured
  *                   (the balloon's actual, unused, available, usable,
  *                   disk caches, swap in/out, faults, QEMU's RSS);
  *   FILE-host.csv   the host: MemAvailable (or the --host-memory budget
@@ -265,8 +267,74 @@ static void file_name(const char *name, char *buf, size_t n)
 	buf[k] = 0;
 }
 
+uint64_t mv_record_usage_kib(uint64_t memory, uint64_t actual,
+			     uint64_t available, uint64_t unused,
+			     uint64_t outside)
+{
+	uint64_t in = available ? available + outside : actual;
+	uint64_t used = in > unused ? in - unused : 0;
+	return used < memory ? used : memory;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The most frequent of v[0..n) (sorted in place), the least on a tie. */
+static uint64_t mode_u64(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	uint64_t best = v[0];
+	for (size_t i = 0, most = 0; i < n;) {
+		size_t j = i;
+		while (j < n && v[j] == v[i])
+			j++;
+		if (j - i > most) {
+			most = j - i;
+			best = v[i];
+		}
+		i = j;
+	}
+	return best;
+}
+
+uint64_t mv_record_outside_kib(const uint64_t *actual,
+			       const uint64_t *available, size_t n)
+{
+	uint64_t *rest = malloc((n ? n : 1) * sizeof *rest),
+		 *all = malloc((n ? n : 1) * sizeof *all);
+	size_t nr = 0, na = 0;
+	uint64_t r = 0;
+	if (!rest || !all)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!available[i] || available[i] > actual[i])
+			continue;
+		all[na++] = actual[i] - available[i];
+		if (i && actual[i] == actual[i - 1])
+			rest[nr++] = actual[i] - available[i];
+	}
+	r = nr ? mode_u64(rest, nr) : na ? mode_u64(all, na) : 0;
+out:
+	free(rest);
+	free(all);
+	return r;
+}
+
+/* The row's use (KiB): from its stats snapshot, else as sampled. */
+static uint64_t row_usage(const struct row *w, uint64_t outside)
+{
+	if (!w->v[C_UNUSED])
+		return w->v[C_USAGE]; /* no stats: QEMU's RSS or actual */
+	return mv_record_usage_kib(w->v[C_PROVISIONED], w->v[C_ACTUAL],
+				   w->v[C_AVAILABLE], w->v[C_UNUSED], outside);
+}
+
 static int write_guest_csv(const char *path, const struct rguest *g,
-			   uint64_t end_ms, uint64_t image_kib)
+			   uint64_t end_ms, uint64_t image_kib,
+			   uint64_t outside_kib)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -285,11 +353,12 @@ static int write_guest_csv(const char *path, const struct rguest *g,
 			t = end_ms;
 		}
 		fprintf(f, "%" PRIu64, t);
+		uint64_t use = row_usage(w, outside_kib);
 		for (int c = 0; c < NCOLS; c++)
 			fprintf(f, ";\t%" PRIu64,
-				c != C_USAGE          ? w->v[c]
-				: w->v[c] > image_kib ? w->v[c] - image_kib
-						      : 0);
+				c != C_USAGE      ? w->v[c]
+				: use > image_kib ? use - image_kib
+						  : 0);
 		fputc('\n', f);
 	}
 	return fclose(f) ? -errno : 0;
@@ -335,6 +404,7 @@ struct gfit {
 	uint64_t image_kib;    /* the disk caches it always had: its OS image */
 	uint64_t touched_kib;  /* guest RAM QEMU held at the start beyond use */
 	uint64_t overhead_kib; /* QEMU's own RSS, the mean over the samples */
+	uint64_t outside_kib;  /* its memory outside MemTotal */
 };
 
 static uint64_t round_page(uint64_t kib)
@@ -357,10 +427,21 @@ static void fit(const struct rguest *g, struct gfit *f)
 	}
 	f->image_kib = lo == UINT64_MAX ? 0 : round_page(lo + 3);
 	f->overhead_kib = n ? round_page(sum / n) : 0;
+	uint64_t *act = malloc(g->n * sizeof *act),
+		 *avail = malloc(g->n * sizeof *avail);
+	if (act && avail) {
+		for (size_t i = 0; i < g->n; i++) {
+			act[i] = g->rows[i].v[C_ACTUAL];
+			avail[i] = g->rows[i].v[C_AVAILABLE];
+		}
+		f->outside_kib = mv_record_outside_kib(act, avail, g->n);
+	}
+	free(act);
+	free(avail);
 	const struct row *w0 = &g->rows[0];
-	if (w0->v[C_GUEST_RAM] > w0->v[C_USAGE])
-		f->touched_kib = round_page(w0->v[C_GUEST_RAM] -
-					    w0->v[C_USAGE]);
+	uint64_t use0 = row_usage(w0, f->outside_kib);
+	if (w0->v[C_GUEST_RAM] > use0)
+		f->touched_kib = round_page(w0->v[C_GUEST_RAM] - use0);
 }
 
 /* xml with every `from` replaced by `to`; malloc'd, NULL on failure. */
@@ -570,7 +651,8 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		file_name(g->name, fn, sizeof fn);
 		snprintf(suffix, sizeof suffix, "%s.csv", fn);
 		side_path(o->output, suffix, path, sizeof path);
-		rc = write_guest_csv(path, g, end, gf[k].image_kib);
+		rc = write_guest_csv(path, g, end, gf[k].image_kib,
+				     gf[k].outside_kib);
 		/* the agent's rate: 5% of the guest's memory per interval */
 		uint64_t rate_kib = round_page(
 			(uint64_t)((double)g->rows[0].v[C_PROVISIONED] * 0.05 *

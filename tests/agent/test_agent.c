@@ -759,6 +759,43 @@ static void test_top_screen_runs_and_the_summary_follows(void **state)
 	free(out);
 }
 
+/*
+ * A real guest's stats (tests/kvm's idle guest in a test_agent_guests.sh run):
+ * QEMU's actual is current, unused and available come every stats
+ * period (2 s), so every other sample while the balloon inflates pairs a
+ * new actual with old stats. Its use did not change: the recorded use
+ * must not swing by the balloon's step, as actual - unused does.
+ */
+static void test_record_use_is_of_one_stats_snapshot(void **state)
+{
+	(void)state;
+	static const uint64_t actual[] = {524288, 498076, 471864, 445652,
+					  231764, 231764, 231764};
+	static const uint64_t avail[] = {481296, 481296, 428872, 428872,
+					 188772, 188772, 188772};
+	static const uint64_t unused[] = {453684, 453684, 401480, 401480,
+					  161292, 161292, 161292};
+	size_t n = sizeof actual / sizeof actual[0];
+	/* the kernel's 42 MiB outside MemTotal, from the samples at rest
+	 * (not the stale ones' 16780, as often among the moving ones) */
+	uint64_t out = mv_record_outside_kib(actual, avail, n);
+	assert_int_equal(out, 42992);
+	static const uint64_t use[] = {70604, 70604, 70384, 70384,
+				       70472, 70472, 70472};
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(mv_record_usage_kib(524288, actual[i],
+						     avail[i], unused[i], out),
+				 use[i]);
+	assert_int_equal(actual[1] - unused[1], 44392); /* the old swing */
+	/* no available (no stats of it): actual - unused; never above the
+	 * memory, 0 rather than negative */
+	assert_int_equal(mv_record_usage_kib(524288, 400000, 0, 300000, out),
+			 100000);
+	assert_int_equal(mv_record_usage_kib(1000, 400000, 0, 300000, 0), 1000);
+	assert_int_equal(mv_record_usage_kib(524288, 400000, 0, 500000, 0), 0);
+	assert_int_equal(mv_record_outside_kib(actual, unused, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -772,6 +809,7 @@ int main(void)
 		cmocka_unit_test(
 			test_bad_uri_and_bad_options_exit_2_with_one_line),
 		cmocka_unit_test(test_record_writes_a_scenario_run_can_load),
+		cmocka_unit_test(test_record_use_is_of_one_stats_snapshot),
 		cmocka_unit_test(test_two_hundred_guests_cost),
 		cmocka_unit_test(test_top_screen_runs_and_the_summary_follows),
 		cmocka_unit_test(test_agent_reconnects_when_libvirtd_restarts),

@@ -27,6 +27,55 @@ done
 [ -z "$missing" ] && ok "dommemstat fields: $fields" || bad "dommemstat lacks$missing (has: $fields)"
 note "QEMU RSS after boot $(kvm_rss g) KiB (dommemstat rss $(kvm_stat g rss) KiB)"
 
+# docs/views.md's dommemstat semantics, on one `virsh dommemstat` of the
+# real guest (a report newer than AFTER, epoch s): minor_fault counts
+# every fault (never below major_fault), last_update is epoch seconds,
+# unused (MemFree), usable (MemAvailable) and disk_caches within available
+# (MemTotal), usable at most free plus caches, actual = the balloon's size
+# (WANT KiB) and available = actual less what the kernel keeps outside
+# MemTotal (the same at every balloon size), swap counters present and 0
+# (the guest has no swap). Sets dms_outside (actual - available, KiB).
+dms_check() {
+	label=$1 want=$2 after=$3
+	t0=$(now)
+	while :; do
+		s=$($V dommemstat "$(kvm_dom g)")
+		lu=$(echo "$s" | awk '$1 == "last_update" { print $2 }')
+		[ "${lu:-0}" -gt "$after" ] && break
+		[ "$(since "$t0" | cut -d. -f1)" -ge 30 ] && break
+		sleep 0.5
+	done
+	epoch=$(date +%s)
+	dms() { echo "$s" | awk -v f="$1" '$1 == f { print $2 }'; }
+	act=$(dms actual) un=$(dms unused) av=$(dms available) us=$(dms usable)
+	dc=$(dms disk_caches) mj=$(dms major_fault) mn=$(dms minor_fault)
+	si=$(dms swap_in) so=$(dms swap_out)
+	why=""
+	[ "${lu:-0}" -gt "$after" ] || why="$why no report after $after (last_update ${lu:-none});"
+	age=$((epoch - ${lu:-0}))
+	# stats period 2 s: a report is at most one period (and a second of
+	# rounding) old when read, never from the future
+	[ "$age" -ge 0 ] && [ "$age" -le 4 ] || why="$why last_update $lu is $age s from date +%s $epoch;"
+	[ "$mn" -ge "$mj" ] || why="$why minor_fault $mn < major_fault $mj;"
+	[ "$act" -eq "$want" ] || why="$why actual $act != balloon size $want;"
+	[ "$un" -le "$av" ] || why="$why unused $un > available $av;"
+	[ "$us" -le "$av" ] || why="$why usable $us > available $av;"
+	[ "$dc" -le "$av" ] || why="$why disk_caches $dc > available $av;"
+	[ "$us" -le $((un + dc)) ] || why="$why usable $us > unused + disk_caches $((un + dc));"
+	[ "$av" -lt "$act" ] || why="$why available $av not below actual $act;"
+	[ -n "$si" ] && [ -n "$so" ] || why="$why swap_in/swap_out absent;"
+	[ "${si:-1}" -eq 0 ] && [ "${so:-1}" -eq 0 ] || why="$why swap_in $si / swap_out $so with no swap in the guest;"
+	dms_outside=$((act - av))
+	if [ -z "$why" ]; then
+		ok "dommemstat semantics ($label): as docs/views.md says"
+	else
+		bad "dommemstat semantics ($label):$why"
+	fi
+	note "dommemstat $label: actual $act available $av (actual - available $dms_outside) unused $un usable $us disk_caches $dc KiB; major_fault $mj minor_fault $mn; swap_in $si swap_out $so; last_update $lu, date +%s $epoch"
+}
+dms_check "balloon empty" $((MIB * 1024)) 0
+outside0=$dms_outside
+
 # wait until actual == want KiB; print seconds
 wait_actual() {
 	t0=$(now)
@@ -70,6 +119,12 @@ else
 	bad "guest MemFree dropped by $drop KiB ($free0 -> $free1), expected about $want KiB"
 fi
 note "setmem $MIB -> $HALF MiB: guest MemFree $free0 -> $free1 KiB (drop $drop KiB of $want), dommemstat unused $unused0 -> $unused1 KiB, $t_inflate s to the settled MemFree"
+dms_check "balloon at half" $((HALF * 1024)) "$(date +%s)"
+if [ "$dms_outside" -eq "$outside0" ]; then
+	ok "available follows the balloon: actual - available $dms_outside KiB at $MIB and at $HALF MiB"
+else
+	bad "actual - available $outside0 KiB at $MIB MiB, $dms_outside at $HALF MiB: available does not follow the balloon"
+fi
 
 kvm_setmem g $MIB || bad "setmem $MIB MiB failed"
 if s=$(wait_actual $((MIB * 1024))); then
