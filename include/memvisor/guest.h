@@ -232,7 +232,9 @@ struct mv_guest_stats {
 	uint64_t kernel_pages; /* boot-time structures sized to configured
 				  memory (wired) + page tables */
 	uint64_t balloon_pages;
-	uint64_t available_pages; /* pages the guest can use */
+	uint64_t available_pages; /* MemTotal: pages the guest can use (less
+				     the balloon; Linux: less the boot-time
+				     structures, never in totalram) */
 	uint64_t oom_kills;       /* allocations the guest could not satisfy */
 	uint64_t hugetlb_pgalloc; /* 2 MiB pages allocated to the pool */
 	uint64_t hugetlb_pgfail;  /* 2 MiB pages it could not allocate */

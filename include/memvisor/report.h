@@ -29,7 +29,7 @@ int mv_report_json(FILE *out, const struct mv_sim *s);
  * The libvirt listing of `virsh dommemstat` (docs/views.md), in libvirt's
  * order: the tags of virDomainMemoryStatTags as QEMU's driver returns
  * them. Values in KiB except the fault and hugetlb counts and last_update
- * (simulated seconds since the start of the run).
+ * (simulated seconds since the start of the run, until set_epoch).
  */
 enum mv_dms_tag {
 	MV_DMS_ACTUAL = 0,
@@ -51,27 +51,53 @@ enum mv_dms_tag {
 struct mv_dommemstat {
 	uint64_t val[MV_DMS_COUNT];
 	unsigned present; /* bit (1u << tag) set for each tag reported */
+	int reported;     /* the guest's report is in it (last_update is
+			     its time; else 0, as QEMU's "none yet") */
 };
 
 /* "actual", "swap_in", ... as virsh prints them. */
 const char *mv_dms_name(enum mv_dms_tag t);
 
 /*
- * The listing from a VM's state now (`now`: actual and rss, always there)
- * and the guest's last balloon-driver report (`reported`, taken at
- * reported_ns; NULL when the stats period is 0: no guest fields).
+ * The guest's reports as QEMU keeps them: Linux's virtio_balloon reports
+ * once when it probes the device, during the guest's boot (init_vqs primes
+ * the stats queue with update_balloon_stats), and QEMU keeps that report
+ * whatever the polling interval; then QEMU asks again period_ns after
+ * each report it received (guest-stats-polling-interval, <stats
+ * period='N'/>; 0: never). memvisor takes the probe's report at the end
+ * of the step in which the guest's boot completes.
  */
-void mv_dommemstat_compute(const struct mv_sample_vm *now,
+struct mv_dms_reports {
+	uint64_t period_ns;
+	int have;                   /* a report was received */
+	struct mv_guest_stats last; /* the last one */
+	uint64_t last_ns, next_ns;
+};
+void mv_dms_reports_init(struct mv_dms_reports *r, uint64_t period_ns);
+/* After each simulator step: take VM vm's report if one is due. */
+void mv_dms_reports_step(struct mv_dms_reports *r, const struct mv_sim *s,
+			 int vm);
+
+/*
+ * The listing, from a VM's state now and the guest's last report, as
+ * libvirt's qemuDomainMemoryStatsInternal builds it: without a balloon
+ * device (balloon_dev 0: <memballoon model='none'>) only rss; with one,
+ * actual (read now), the guest's fields from `reported` (taken at
+ * reported_ns; NULL: none received yet, only last_update 0, QEMU's "never
+ * updated"), and rss (read now).
+ */
+void mv_dommemstat_compute(const struct mv_sample_vm *now, int balloon_dev,
 			   const struct mv_guest_stats *reported,
 			   uint64_t reported_ns, struct mv_dommemstat *d);
-/* Same with `now` taken from the live simulator's VM number vm. */
+/* Same with `now` taken from the live simulator's VM number vm and the
+ * reports r kept for it (its balloon device from its configuration). */
 int mv_dommemstat_live(const struct mv_sim *s, int vm,
-		       const struct mv_guest_stats *reported,
-		       uint64_t reported_ns, struct mv_dommemstat *d);
+		       const struct mv_dms_reports *r, struct mv_dommemstat *d);
 /*
  * last_update as libvirt reports it, seconds since the Unix epoch: the
  * simulation's start is epoch_s (the default: 2026-01-01 00:00:00 UTC; the
- * largest: 9999-12-31 23:59:59). Without it, simulated seconds.
+ * largest: 9999-12-31 23:59:59). Without it, simulated seconds. A
+ * last_update of 0 (no report yet) stays 0.
  */
 #define MV_DMS_EPOCH_DEFAULT 1767225600ull
 #define MV_DMS_EPOCH_MAX 253402300799ull

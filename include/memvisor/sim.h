@@ -161,6 +161,9 @@ struct mv_sample_vm {
 	uint64_t swap_target;    /* SWTGT: swapped pages plus what the
 				    policy still wants swapped */
 	uint64_t overhead_bytes; /* OVHD: the hypervisor's books for it */
+	/* pages of <mv:guest overhead>: the hypervisor process's own memory
+	 * outside guest RAM (QEMU's heap, TCG's buffer), resident */
+	uint64_t vmm_pages;
 	struct mv_zcache_stats zcache;
 	struct mv_swap_stats swap;
 };

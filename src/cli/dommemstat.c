@@ -3,11 +3,13 @@
  * `virsh dommemstat` would print for one VM at simulated time T.
  *
  * The scenario runs from the start to T (default: its end). The guest's
- * figures are those of its balloon driver's last report: with
- * <memballoon><stats period='N'/> the driver reports at start-up (Linux's
- * virtio_balloon queues a first stats buffer when it probes the device)
- * and then every N seconds when QEMU polls it; with no period it never
- * reports and, as with real libvirt, only actual and rss are listed.
+ * figures are those of its balloon driver's last report: the driver
+ * reports when it probes the device during the boot (Linux's
+ * virtio_balloon primes the stats queue with a first report) and then,
+ * with <memballoon><stats period='N'/>, every N seconds when QEMU polls
+ * it; with no period the boot's report stays, as QEMU keeps it. Before
+ * the first report libvirt lists actual, last_update 0 and rss; a VM
+ * without a balloon device (model='none') only rss.
  *
  * last_update is what QEMU stamps the report with: wall-clock seconds since
  * the Unix epoch (g_get_real_time). The simulation has no wall clock, so
@@ -35,9 +37,10 @@ void mv_cli_dommemstat_help(FILE *f)
 	      "minor_fault,\n"
 	      "unused, available, usable, last_update, disk_caches,\n"
 	      "hugetlb_pgalloc, hugetlb_pgfail, rss). The guest's figures are\n"
-	      "those of its last report, every <memballoon><stats "
-	      "period='N'/>\n"
-	      "seconds; without a period only actual and rss are printed.\n"
+	      "those of its last report: one at boot, then one every "
+	      "<memballoon>\n"
+	      "<stats period='N'/> seconds; without a period the boot's "
+	      "stays.\n"
 	      "last_update is seconds since the Unix epoch, as libvirt's: the "
 	      "run\n"
 	      "starts at --epoch.\n"
@@ -204,11 +207,10 @@ int mv_cli_dommemstat(int argc, char **argv)
 		return mv_cli_load_error(NULL, rc, &err);
 	mv_scenario_print_warnings(sim->sc, stderr); /* it powered on */
 
-	/* The driver's first report, when it probes the device. */
-	struct mv_guest_stats rep = {0};
-	uint64_t rep_ns = 0, next_ns = period_ns;
-	if (period_ns)
-		mv_guest_stats(sim->guest[vm], &rep);
+	/* The driver's reports: at its probe during the boot, then every
+	 * period (mv_dms_reports). */
+	struct mv_dms_reports reps;
+	mv_dms_reports_init(&reps, period_ns);
 	while (sim->now_ns < at) {
 		rc = mv_sim_step(sim, &err);
 		if (rc) {
@@ -216,14 +218,10 @@ int mv_cli_dommemstat(int argc, char **argv)
 			mv_sim_destroy(sim);
 			return MV_EXIT_FAILURE;
 		}
-		if (period_ns && sim->now_ns >= next_ns) {
-			mv_guest_stats(sim->guest[vm], &rep);
-			rep_ns = sim->now_ns;
-			next_ns += period_ns;
-		}
+		mv_dms_reports_step(&reps, sim, vm);
 	}
 	struct mv_dommemstat d;
-	rc = mv_dommemstat_live(sim, vm, period_ns ? &rep : NULL, rep_ns, &d);
+	rc = mv_dommemstat_live(sim, vm, &reps, &d);
 	mv_sim_destroy(sim);
 	if (rc) {
 		mv_cli_errorf("dommemstat: %s", mv_strerror(rc));

@@ -1423,7 +1423,19 @@ void mv_guest_stats(const struct mv_guest *g, struct mv_guest_stats *s)
 	 * pages are neither free nor anyone's (HugePages_Free) */
 	s->anon_pages += (g->hpool_runs - g->nhpool) * MV_LARGE_PAGES;
 	s->hugetlb_pgalloc = g->hpool_runs;
+	/*
+	 * MemTotal (totalram_pages): Linux's balloon driver takes inflated
+	 * pages out of it (adjust_managed_page_count), and the boot-time
+	 * structures never were in it: memblock allocated the struct page
+	 * array and the early hash tables before the buddy allocator took
+	 * over the rest (memblock_free_all), as /proc/meminfo's MemTotal
+	 * below the configured size shows. A Windows guest's figure (what
+	 * virtio-win's balloon service reports) was not checked: it keeps
+	 * its PFN database in.
+	 */
 	s->available_pages = g->npages - g->nkind[GK_BALLOON];
+	if (g->cfg.flavour == MV_GUEST_LINUX)
+		s->available_pages -= g->nkind[GK_KERNEL];
 }
 
 void mv_guest_progress(const struct mv_guest *g, uint64_t *demanded,

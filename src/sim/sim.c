@@ -199,6 +199,13 @@ static uint64_t consumed_frames(const struct mv_sim *s, int i,
 	return u->consumed + z.frames;
 }
 
+/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
+ * theirs and the host's, which the frames do not hold. */
+static uint64_t vmm_pages(const struct mv_sim *s, int i)
+{
+	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
+}
+
 /*
  * One VM's figures now. Any object may be missing (a simulator that failed
  * half-way through mv_sim_create): its figures are then zero.
@@ -218,6 +225,7 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 		mv_swapfile_stats(s->swap[i], &v->swap);
 	v->granted = u.granted;
 	v->consumed = consumed_frames(s, i, &u);
+	v->vmm_pages = s->sc ? vmm_pages(s, i) : 0;
 	v->shared_saved = u.shared_saved;
 	v->touched = u.touched;
 	/* before the first window closes, the set so far */
@@ -277,13 +285,6 @@ static uint64_t policy_total(const struct mv_sim *s)
 {
 	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE;
 	return b ? b : mv_host_usable_frames(s->host);
-}
-
-/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
- * theirs and the host's, which the frames do not hold. */
-static uint64_t vmm_pages(const struct mv_sim *s, int i)
-{
-	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
 }
 
 static uint64_t policy_free(const struct mv_sim *s)

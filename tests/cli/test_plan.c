@@ -76,6 +76,11 @@ static void test_plan_help(void **state)
 	assert_non_null(strstr(o.so, "--slo"));
 	assert_non_null(strstr(o.so, "--by host|vms"));
 	assert_non_null(strstr(o.so, "-j, --jobs"));
+	/* every default SLO is stated with its source */
+	assert_non_null(strstr(o.so, "swapin<1/s    no sustained"));
+	assert_non_null(strstr(o.so, "Performance Best\n"));
+	assert_non_null(strstr(o.so, "stall<1%      memvisor's own"));
+	assert_non_null(strstr(o.so, "progress>95%  memvisor's own"));
 	out_free(&o);
 }
 

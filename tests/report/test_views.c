@@ -61,6 +61,7 @@ static void fake_vm(struct mv_sample_vm *v)
 	v->guest.cache_pages = 22;
 	v->guest.anon_pages = 333;
 	v->guest.available_pages = 520;
+	v->vmm_pages = 25; /* QEMU's own memory */
 }
 
 static void test_dommemstat_fields_units_and_order(void **state)
@@ -71,7 +72,7 @@ static void test_dommemstat_fields_units_and_order(void **state)
 	struct mv_guest_stats rep = now.guest;
 	rep.free_pages = 99; /* the report is older than `now` */
 	struct mv_dommemstat d;
-	mv_dommemstat_compute(&now, &rep, 25500000000ull, &d);
+	mv_dommemstat_compute(&now, 1, &rep, 25500000000ull, &d);
 	char *s = render_dms(&d);
 	assert_string_equal(s, "actual 2080\n" /* (600 - 80) x 4 KiB */
 			       "swap_in 12\n"
@@ -85,23 +86,39 @@ static void test_dommemstat_fields_units_and_order(void **state)
 			       "disk_caches 88\n"
 			       "hugetlb_pgalloc 0\n"
 			       "hugetlb_pgfail 0\n"
-			       "rss 1400\n"); /* (300 + 50) x 4 */
+			       "rss 1500\n"); /* (300 + 50 + 25) x 4 */
 	free(s);
 	for (int t = 0; t < MV_DMS_COUNT; t++)
 		assert_true(d.present & (1u << t));
 	assert_string_equal(mv_dms_name(MV_DMS_LAST_UPDATE), "last_update");
 }
 
-static void test_dommemstat_without_stats_period(void **state)
+/*
+ * Before the guest's first report QEMU's values are unset (libvirt leaves
+ * them out) and its last-update is 0, which no epoch moves; a VM without a
+ * balloon device has rss alone (qemuDomainMemoryStatsInternal).
+ */
+static void test_dommemstat_before_a_report_and_without_a_device(void **state)
 {
 	(void)state;
 	struct mv_sample_vm now;
 	fake_vm(&now);
+	struct mv_guest_stats rep = now.guest;
 	struct mv_dommemstat d;
-	mv_dommemstat_compute(&now, NULL, 0, &d);
+	mv_dommemstat_compute(&now, 1, NULL, 0, &d);
+	mv_dommemstat_set_epoch(&d, MV_DMS_EPOCH_DEFAULT);
 	char *s = render_dms(&d);
-	assert_string_equal(s, "actual 2080\nrss 1400\n");
+	assert_string_equal(s, "actual 2080\nlast_update 0\nrss 1500\n");
 	free(s);
+	mv_dommemstat_compute(&now, 1, &rep, 3 * MV_NS_PER_S, &d);
+	mv_dommemstat_set_epoch(&d, 1000);
+	assert_int_equal(d.val[MV_DMS_LAST_UPDATE], 1003);
+	for (int dev_report = 0; dev_report < 2; dev_report++) {
+		mv_dommemstat_compute(&now, 0, dev_report ? &rep : NULL, 0, &d);
+		s = render_dms(&d);
+		assert_string_equal(s, "rss 1500\n");
+		free(s);
+	}
 }
 
 static const char stats_xml[] =
@@ -112,7 +129,9 @@ static const char stats_xml[] =
 	"    <domain type=\"kvm\"><name>a</name><memory "
 	"unit=\"MiB\">32</memory><currentMemory unit=\"MiB\">24</currentMemory>"
 	"<devices><memballoon model=\"virtio\"><stats period=\"2\"/>"
-	"</memballoon></devices></domain>\n"
+	"</memballoon></devices><metadata><mv:memvisor "
+	"xmlns:mv=\"urn:memvisor:domain:1\"><mv:guest overhead=\"3MiB\"/>"
+	"</mv:memvisor></metadata></domain>\n"
 	"    <workload kind=\"steady\" size=\"6MiB\" rate=\"20k\" "
 	"write-ratio=\"0.3\"/>\n"
 	"  </vm>\n"
@@ -129,31 +148,67 @@ static struct mv_sim *make_sim(const char *xml)
 	return sim;
 }
 
+/*
+ * A run with <stats period='2'/>: the guest reports when its boot is done
+ * (the first step here), then 2 s after each report; a listing between
+ * two reports shows the older one, actual and rss read now.
+ */
 static void test_dommemstat_of_a_live_run(void **state)
 {
 	(void)state;
 	struct mv_sim *sim = make_sim(stats_xml);
 	struct mv_error err = {0};
-	for (int i = 0; i < 150; i++)
+	struct mv_dms_reports reps;
+	mv_dms_reports_init(&reps, 2 * MV_NS_PER_S);
+	mvt_ok(mv_sim_step(sim, &err), &err, "mv_sim_step");
+	mv_dms_reports_step(&reps, sim, 0);
+	assert_true(mv_guest_booted(sim->guest[0]));
+	assert_true(reps.have);
+	uint64_t boot_ns = sim->now_ns;
+	assert_int_equal(reps.last_ns, boot_ns);
+	/* a guest that booted holds its kernel's and image's pages */
+	assert_true(reps.last.free_pages < reps.last.available_pages);
+	struct mv_guest_stats at_boot = reps.last;
+	for (int i = 1; i < 250; i++) {
 		mvt_ok(mv_sim_step(sim, &err), &err, "mv_sim_step");
-	struct mv_guest_stats rep;
-	mv_guest_stats(sim->guest[0], &rep);
+		mv_dms_reports_step(&reps, sim, 0);
+		if (sim->now_ns < boot_ns + 2 * MV_NS_PER_S)
+			assert_int_equal(reps.last_ns, boot_ns);
+	}
+	assert_int_equal(reps.last_ns, boot_ns + 2 * MV_NS_PER_S);
+	assert_true(reps.last.minor_fault > at_boot.minor_fault);
 	struct mv_dommemstat d;
-	assert_int_equal(mv_dommemstat_live(sim, 0, &rep, sim->now_ns, &d), 0);
+	assert_int_equal(mv_dommemstat_live(sim, 0, &reps, &d), 0);
 	struct mv_vm_usage u;
 	mv_vm_usage(sim->vm[0], &u);
 	/* currentMemory 24 of 32 MiB: the balloon holds the other 8. */
-	assert_int_equal(d.val[MV_DMS_ACTUAL] + rep.balloon_pages * 4,
+	struct mv_guest_stats now;
+	mv_guest_stats(sim->guest[0], &now);
+	assert_int_equal(d.val[MV_DMS_ACTUAL] + now.balloon_pages * 4,
 			 32 * 1024);
-	assert_true(rep.balloon_pages > 0);
+	assert_true(now.balloon_pages > 0);
+	/* guest RAM resident now plus QEMU's own 3 MiB */
 	assert_int_equal(d.val[MV_DMS_RSS],
-			 (u.state[MV_PS_PRIVATE] + u.state[MV_PS_SHARED]) * 4);
-	assert_true(d.val[MV_DMS_RSS] > 0);
-	assert_int_equal(d.val[MV_DMS_LAST_UPDATE], 1); /* 1.5 s */
+			 (u.state[MV_PS_PRIVATE] + u.state[MV_PS_SHARED]) * 4 +
+				 3 * 1024);
+	assert_true(d.val[MV_DMS_RSS] > 3 * 1024);
+	assert_int_equal(d.val[MV_DMS_LAST_UPDATE], 2); /* 2.01 s */
+	assert_int_equal(d.val[MV_DMS_UNUSED], reps.last.free_pages * 4);
 	assert_int_equal(d.val[MV_DMS_AVAILABLE], d.val[MV_DMS_ACTUAL]);
 	assert_true(d.val[MV_DMS_UNUSED] <= d.val[MV_DMS_USABLE]);
 	assert_true(d.val[MV_DMS_USABLE] <= d.val[MV_DMS_AVAILABLE]);
-	assert_int_not_equal(mv_dommemstat_live(sim, 1, NULL, 0, &d), 0);
+	assert_int_not_equal(mv_dommemstat_live(sim, 1, NULL, &d), 0);
+	mv_sim_destroy(sim);
+
+	/* no period: the boot's report stays, as QEMU keeps it */
+	sim = make_sim(stats_xml);
+	mv_dms_reports_init(&reps, 0);
+	for (int i = 0; i < 250; i++) {
+		mvt_ok(mv_sim_step(sim, &err), &err, "mv_sim_step");
+		mv_dms_reports_step(&reps, sim, 0);
+	}
+	assert_true(reps.have);
+	assert_int_equal(reps.last_ns, boot_ns);
 	mv_sim_destroy(sim);
 }
 
@@ -851,7 +906,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dommemstat_fields_units_and_order),
-		cmocka_unit_test(test_dommemstat_without_stats_period),
+		cmocka_unit_test(
+			test_dommemstat_before_a_report_and_without_a_device),
 		cmocka_unit_test(test_dommemstat_of_a_live_run),
 		cmocka_unit_test(test_csv_vm_series),
 		cmocka_unit_test(test_csv_host_series),
