@@ -90,6 +90,9 @@ void mv_vm_thp_split(struct mv_vm *vm, uint64_t r)
 				.flags &= (uint8_t)~MV_PME_LARGE;
 	vm->thp_huge--;
 	vm->ctr.thp_split_page++;
+	/* an MMU model drops its 2 MiB mapping of the region */
+	if (vm->on_invalidate)
+		vm->on_invalidate(vm->invalidate_ctx, vm, r * MV_RUN_FRAMES);
 }
 
 uint64_t mv_vm_thp_split_all(struct mv_vm *vm)

@@ -175,6 +175,61 @@ static void test_esx_shares_only_after_breaking_large_pages(void **state)
 	mv_sim_destroy(s);
 }
 
+/*
+ * Translation follows the backing: one VM translating through a nested
+ * (EPT) MMU model over a 96 MiB random working set, far beyond the L2
+ * TLB's 4 KiB reach; THP is the <host> child THP.
+ */
+static const char *mmu_fmt =
+	"<scenario name='thpmmu' seed='3' duration='3s' step='20ms' "
+	"stats-interval='1s' active-window='1s'>"
+	" <host><memory unit='MiB'>320</memory>"
+	"  <sharing pages-to-scan='2000' sleep='10ms'/>"
+	"  %s"
+	" </host>"
+	" <vm count='2'>"
+	"  <domain type='kvm'><name>vm</name><memory unit='MiB'>128</memory>"
+	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"    <mv:guest os='linux' image='debian-12' image-size='16MiB'/>"
+	"    <mv:mmu mode='nested' pages='4k'/>"
+	"   </mv:memvisor></metadata></domain>"
+	"  <workload kind='steady' size='96MiB' rate='50k' write-ratio='0.2' "
+	"content='data' compressibility='0.5'/>"
+	" </vm>"
+	"</scenario>";
+
+static uint64_t xlat_of(const char *thp, int verify, uint64_t *splits)
+{
+	static char xml[4096];
+	snprintf(xml, sizeof xml, mmu_fmt, thp);
+	struct mv_sim *s = mvt_sim(xml, "thpmmu.xml", verify);
+	mvt_sim_run(s);
+	uint64_t x = 0;
+	*splits = 0;
+	for (int i = 0; i < s->nvms; i++) {
+		x += s->vm[i]->ctr.xlat_ns;
+		const struct mv_mmu *m = mv_guest_mmu(s->guest[i]);
+		assert_non_null(m);
+		*splits += mv_mmu_counters(m)->large_splits;
+	}
+	mv_sim_destroy(s);
+	return x;
+}
+
+static void test_translation_follows_the_backing(void **state)
+{
+	(void)state;
+	uint64_t sp_never, sp_always;
+	uint64_t never = xlat_of("", 0, &sp_never);
+	/* every step verified: bytes, huge regions, EPT against the pmap */
+	uint64_t always = xlat_of("<thp enabled='always' scan-sleep='50ms'/>",
+				  1, &sp_always);
+	assert_int_equal(sp_never, 0);
+	assert_true(sp_always > 0); /* KSM split huge pages */
+	/* 2 MiB EPT leaves: shorter walks, far less time translating */
+	assert_true(always * 2 < never);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +237,7 @@ int main(void)
 			test_thp_faults_collapses_and_splits_keep_bytes),
 		cmocka_unit_test(test_thp_never_is_the_run_without_it),
 		cmocka_unit_test(test_bad_thp_settings_name_the_field),
+		cmocka_unit_test(test_translation_follows_the_backing),
 		cmocka_unit_test(
 			test_esx_shares_only_after_breaking_large_pages),
 	};
