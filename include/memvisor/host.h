@@ -201,6 +201,16 @@ void mv_host_destroy(struct mv_host *h);
  * Returns MV_MPN_NONE when the host is full.
  */
 mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node);
+/*
+ * A 2 MiB host page: MV_RUN_FRAMES free frames, contiguous, the first a
+ * multiple of MV_RUN_FRAMES (2 MiB-aligned), preferring node `node` (-1:
+ * any), each allocated as mv_host_frame_alloc does. Never-used frames
+ * first, then a block of freed ones; no frame in use is moved (no
+ * compaction). Returns the first frame, MV_MPN_NONE when no node has a
+ * free aligned block (docs/largepages.md).
+ */
+#define MV_RUN_FRAMES 512u
+mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node);
 /* Take one more reference on a frame in use. */
 void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn);
 /* Drop a reference; the frame returns to its node's free list at zero,

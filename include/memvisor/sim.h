@@ -48,7 +48,12 @@ struct mv_reclaim_config {
 	 * the guest's use + 20% of what it has; default 0 */
 	int balloon_only;
 	struct mv_share_config share; /* <sharing> */
-	int compression;              /* <compression enabled>; default 1 */
+	struct mv_thp_config thp;     /* <thp>: transparent huge pages */
+	/* <large-pages enabled>: ESX backs guest memory with large pages
+	 * (Mem.AllocGuestLargePage) and breaks them when memory is tight;
+	 * default 0 (memvisor's) */
+	int large_pages;
+	int compression;        /* <compression enabled>; default 1 */
 	double zcache_fraction; /* <compression cache>: of each VM's memory; 10%
 				 */
 	double balloon_max;     /* <balloon max>: of each VM's memory; 65% */
@@ -166,6 +171,13 @@ struct mv_sample_vm {
 	uint64_t vmm_pages;
 	struct mv_zcache_stats zcache;
 	struct mv_swap_stats swap;
+	/* transparent huge pages (docs/largepages.md); thp 0: THP off for
+	 * it (never, or hugetlbfs), and the counts are 0 */
+	int thp;
+	int lpage_esx;     /* ESX's large pages: the same counts, ESX's names */
+	uint64_t thp_huge; /* regions backed by a 2 MiB page: AnonHugePages */
+	uint64_t thp_fault_alloc, thp_fault_fallback, thp_collapse_alloc,
+		thp_collapse_alloc_failed, thp_split_page; /* cumulative */
 };
 
 struct mv_sample {
@@ -210,6 +222,7 @@ struct mv_sim {
 
 	/* reclamation */
 	struct mv_sharer *sharer;        /* NULL if sharing is off */
+	struct mv_khugepaged khugepaged; /* THP's collapse daemon */
 	struct mv_swapfile **swap;       /* per VM */
 	struct mv_zcache **zcache;       /* per VM */
 	struct mv_policy_action *action; /* per VM, last period */

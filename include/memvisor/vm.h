@@ -179,6 +179,10 @@ struct mv_vm_counters {
 	uint64_t page_in_errors; /* reads back from swap/cache that failed */
 	uint64_t xlat_ns;        /* vCPU time spent translating addresses:
 				    TLB misses, walks, VM exits (MMU model) */
+	/* transparent huge pages (src/vm/thp.c), /proc/vmstat's names */
+	uint64_t thp_fault_alloc, thp_fault_fallback;
+	uint64_t thp_collapse_alloc, thp_collapse_alloc_failed;
+	uint64_t thp_split_page;
 };
 
 /*
@@ -268,7 +272,92 @@ struct mv_vm {
 
 	/* Verification: XXH3 of what the guest last wrote, per page. */
 	uint64_t *expect; /* NULL unless verification is on */
+
+	/* Transparent huge pages (src/vm/thp.c, docs/largepages.md): one
+	 * enum mv_region byte per 2 MiB region of guest-physical memory;
+	 * NULL while THP is off for the VM (the default) */
+	uint8_t *region;
+	uint64_t nregions; /* ceil(npages / MV_RUN_FRAMES) */
+	uint64_t thp_huge; /* regions now MV_REGION_HUGE */
+	int thp_fault;     /* first touch of a pristine region takes 2 MiB */
+	/* ESX's large pages instead of Linux's THP: a huge region's pages
+	 * carry MV_PME_LARGE, so page sharing and compression pass them
+	 * by until the region is broken (docs/largepages.md) */
+	int lpage_esx;
 };
+
+/*
+ * Transparent huge pages in the host (Linux's transhuge.rst; memvisor's
+ * design: docs/largepages.md). A region is MV_RUN_FRAMES guest pages,
+ * 2 MiB-aligned in guest-physical memory.
+ */
+enum mv_region {
+	MV_REGION_PRISTINE = 0, /* never faulted in: may be backed whole */
+	MV_REGION_SMALL,        /* 4 KiB mappings */
+	MV_REGION_HUGE          /* all pages private, on one aligned run */
+};
+enum mv_thp_enabled { MV_THP_NEVER, MV_THP_MADVISE, MV_THP_ALWAYS };
+enum mv_thp_defrag {
+	MV_THP_DEFRAG_ALWAYS,
+	MV_THP_DEFRAG_DEFER,
+	MV_THP_DEFRAG_DEFER_MADVISE,
+	MV_THP_DEFRAG_MADVISE,
+	MV_THP_DEFRAG_NEVER
+};
+/* /sys/kernel/mm/transparent_hugepage and its khugepaged directory */
+struct mv_thp_config {
+	enum mv_thp_enabled enabled; /* default never (memvisor's) */
+	enum mv_thp_defrag defrag;   /* default madvise; no compaction */
+	uint32_t pages_to_scan;      /* khugepaged: 4096 (HPAGE_PMD_NR * 8) */
+	uint64_t scan_sleep_ns;      /* khugepaged: 10 s */
+	uint32_t max_ptes_none;      /* khugepaged: 511 (HPAGE_PMD_NR - 1) */
+};
+void mv_thp_config_default(struct mv_thp_config *c);
+/* Names as sysfs shows them ("always", "madvise", "never", "defer",
+ * "defer+madvise"); parse: 0 or MV_EINVAL. */
+const char *mv_thp_enabled_name(enum mv_thp_enabled e);
+const char *mv_thp_defrag_name(enum mv_thp_defrag d);
+int mv_thp_enabled_parse(const char *s, enum mv_thp_enabled *out);
+int mv_thp_defrag_parse(const char *s, enum mv_thp_defrag *out);
+
+/* Turn THP on for vm: regions already touched are SMALL. MV_ENOMEM. */
+int mv_vm_thp_enable(struct mv_vm *vm);
+/* Fault path: gppn is untouched; if its region is pristine, back the
+ * region with a run and return gppn's frame (NULL: a 4 KiB fault). */
+uint8_t *mv_vm_thp_fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note);
+/* mv_pmap_set's: page gppn goes to state st (keeps the regions). */
+void mv_vm_thp_note(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st);
+/* Split huge region r into 4 KiB mappings (thp_split_page; ESX: a
+ * broken large page). */
+void mv_vm_thp_split(struct mv_vm *vm, uint64_t r);
+/* Split every huge region (ESX breaking its large pages when memory is
+ * tight); returns how many. */
+uint64_t mv_vm_thp_split_all(struct mv_vm *vm);
+/* khugepaged's collapse of region r: 1 collapsed, 0 not eligible under
+ * max_ptes_none, MV_ENOMEM no free aligned run. */
+int mv_vm_thp_collapse(struct mv_vm *vm, uint64_t r, uint32_t max_ptes_none);
+/* Huge regions: every page private on frame run + i, the run aligned;
+ * the count right. 0 or MV_EINVAL naming the region (mv_vm_check). */
+int mv_vm_thp_check(const struct mv_vm *vm, struct mv_error *err);
+/* AnonHugePages of the VM, in bytes. */
+static inline uint64_t mv_vm_thp_bytes(const struct mv_vm *vm)
+{
+	return vm->thp_huge * MV_RUN_FRAMES * MV_PAGE_SIZE;
+}
+
+/* khugepaged over a set of VMs: scan_sleep between scans of
+ * pages_to_scan pages, round robin over the VMs' regions. */
+struct mv_khugepaged {
+	struct mv_thp_config cfg;
+	uint64_t next_ns; /* the next scan */
+	int vm;           /* where the last scan stopped */
+	uint64_t region;
+	uint64_t pages_scanned, full_scans; /* sysfs's counters */
+};
+void mv_khugepaged_init(struct mv_khugepaged *k, const struct mv_thp_config *c);
+/* Run every scan due by now_ns over vms[0..n) (NULL entries skipped). */
+void mv_khugepaged_run(struct mv_khugepaged *k, struct mv_vm *const *vms, int n,
+		       uint64_t now_ns);
 
 int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 		 struct mv_vm **out, struct mv_error *err);

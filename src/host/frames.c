@@ -417,3 +417,84 @@ void mv_host_books(const struct mv_host *h, struct mv_books *b)
 		mv_books_add(b, "hypervisor", "host.free-stack",
 			     sizeof *h->node[i].stack, h->node[i].stack_hw);
 }
+
+/* ---- aligned runs of frames (2 MiB host pages: docs/largepages.md) ---- */
+
+/* Are frames [b, b + MV_RUN_FRAMES) of node n all free? */
+static int run_free(const struct mv_host *h, const struct mv_host_node *n,
+		    uint64_t b)
+{
+	if (b < n->first || b + MV_RUN_FRAMES > n->first + n->nframes)
+		return 0;
+	for (uint64_t m = b; m < b + MV_RUN_FRAMES && m < n->fresh; m++)
+		if (h->frame[m] & MV_FRAME_REFS)
+			return 0;
+	return 1;
+}
+
+/* Take the free run at b off node n's free lists, refcount 1 each. */
+static void run_take(struct mv_host *h, struct mv_host_node *n, uint64_t b)
+{
+	uint64_t end = b + MV_RUN_FRAMES;
+	uint64_t below = n->fresh < end ? n->fresh : end; /* stacked part */
+	if (below > b) {
+		uint64_t k = 0;
+		for (uint64_t i = 0; i < n->nstack; i++)
+			if (n->stack[i] < b || n->stack[i] >= below)
+				n->stack[k++] = n->stack[i];
+		assert(n->nstack - k == below - b);
+		n->nstack = k;
+	}
+	if (n->fresh < end) {
+		/* never-used frames skipped to reach the alignment stay
+		 * free, on the stack */
+		for (uint64_t m = n->fresh; m < b; m++)
+			n->stack[n->nstack++] = (mv_mpn_t)m;
+		if (n->nstack > n->stack_hw)
+			n->stack_hw = n->nstack;
+		n->fresh = end;
+	}
+	for (uint64_t m = b; m < end; m++) {
+		assert((h->frame[m] & ~MV_FRAME_WRITTEN) == 0);
+		h->frame[m] |= 1;
+	}
+	n->nfree -= MV_RUN_FRAMES;
+	h->nfree -= MV_RUN_FRAMES;
+	h->allocs += MV_RUN_FRAMES;
+}
+
+/* A free aligned run in node n: the never-used frames first (no stack
+ * to search), then a block of recycled free frames; 0 if none. */
+static uint64_t node_run(const struct mv_host *h, const struct mv_host_node *n)
+{
+	if (n->nfree < MV_RUN_FRAMES)
+		return 0;
+	uint64_t a = (n->fresh + MV_RUN_FRAMES - 1) &
+		     ~(uint64_t)(MV_RUN_FRAMES - 1);
+	if (run_free(h, n, a))
+		return a;
+	for (uint64_t b = (n->first + MV_RUN_FRAMES - 1) &
+			  ~(uint64_t)(MV_RUN_FRAMES - 1);
+	     b < n->fresh; b += MV_RUN_FRAMES)
+		if (run_free(h, n, b))
+			return b;
+	return 0;
+}
+
+mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node)
+{
+	if (node < 0 || node >= h->nnodes)
+		node = 0;
+	for (int i = 0; i < h->nnodes; i++) {
+		int k = (node + i) % h->nnodes;
+		struct mv_host_node *n = &h->node[k];
+		uint64_t b = node_run(h, n);
+		if (b) {
+			if (i)
+				h->remote_allocs += MV_RUN_FRAMES;
+			run_take(h, n, b);
+			return (mv_mpn_t)b;
+		}
+	}
+	return MV_MPN_NONE;
+}

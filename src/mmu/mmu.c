@@ -817,6 +817,18 @@ static uint32_t ept_page(struct mv_mmu *m)
 	return mpn;
 }
 
+/* Give back EPT table page mpn (no entry may point to it any more). */
+static void ept_page_free(struct mv_mmu *m, uint32_t mpn)
+{
+	for (uint64_t i = 0; i < m->nept; i++)
+		if (m->ept_frames[i] == mpn) {
+			m->ept_frames[i] = m->ept_frames[--m->nept];
+			m->ctr.ept_pages--;
+			mv_host_frame_put(m->host, mpn);
+			return;
+		}
+}
+
 /* The EPT entry for g at level (4 = PML4E ... 1 = PTE), creating tables
  * above it; NULL when no frame is left. */
 static uint64_t *ept_slot(struct mv_mmu *m, mv_gppn_t g, int level)
@@ -860,6 +872,19 @@ static uint64_t *ept_leaf(struct mv_mmu *m, mv_gppn_t g, int *level)
 static int run_backable(struct mv_mmu *m, mv_gppn_t base, mv_gppn_t g,
 			int write)
 {
+	/* THP or ESX large pages (docs/largepages.md): the host's actual
+	 * backing decides, region by region, and changes over the run
+	 * (first touch, collapse, split); the access to g is made here */
+	if (m->vm->region) {
+		if (base + MV_LARGE_PAGES > m->vm->npages)
+			return 0;
+		uint8_t rg = m->vm->region[base / MV_LARGE_PAGES];
+		if (rg == MV_REGION_PRISTINE)
+			return mv_vm_thp_fault(m->vm, g, write, 1) != NULL;
+		if (rg != MV_REGION_HUGE)
+			return 0;
+		return mv_vm_access(m->vm, g, write) ? 1 : MV_EAGAIN;
+	}
 	if (!m->cfg.host_2m || m->split[base / MV_LARGE_PAGES] ||
 	    base + MV_LARGE_PAGES > m->vm->npages)
 		return 0;
@@ -895,6 +920,10 @@ static int ept_fix(struct mv_mmu *m, mv_gppn_t g, int write)
 		uint64_t *e = ept_slot(m, base, 2);
 		if (!e)
 			return MV_EAGAIN;
+		/* a region collapsed again after a split: its 4 KiB table
+		 * (every entry already invalidated) goes */
+		if ((*e & MV_EPT_R) && !(*e & MV_PTE_PS))
+			ept_page_free(m, (uint32_t)((*e & MV_PTE_ADDR) >> 12));
 		*e = ((uint64_t)m->vm->pmap[base].mpn << 12) | EPT_RWX |
 		     MV_PTE_PS;
 		return 0;

@@ -297,6 +297,29 @@ static void write_sample_vm(struct jw *w, const struct mv_sample_vm *v)
 	jw_obj_end(w);
 	jw_u64(w, "stall_ns", v->stall_ns);
 	jw_u64(w, "xlat_ns", v->xlat_ns);
+	if (v->thp && v->lpage_esx) {
+		/* ESX's large pages: backed now, allocated, broken */
+		jw_obj(w, "large_pages", 1);
+		jw_u64(w, "large_bytes",
+		       v->thp_huge * MV_RUN_FRAMES * MV_PAGE_SIZE);
+		jw_u64(w, "large_pages", v->thp_huge);
+		jw_u64(w, "allocated", v->thp_fault_alloc);
+		jw_u64(w, "fallback", v->thp_fault_fallback);
+		jw_u64(w, "broken", v->thp_split_page);
+		jw_obj_end(w);
+	} else if (v->thp) {
+		/* /proc/meminfo's AnonHugePages, /proc/vmstat's thp_* */
+		jw_obj(w, "thp", 1);
+		jw_u64(w, "anon_huge_bytes",
+		       v->thp_huge * MV_RUN_FRAMES * MV_PAGE_SIZE);
+		jw_u64(w, "thp_fault_alloc", v->thp_fault_alloc);
+		jw_u64(w, "thp_fault_fallback", v->thp_fault_fallback);
+		jw_u64(w, "thp_collapse_alloc", v->thp_collapse_alloc);
+		jw_u64(w, "thp_collapse_alloc_failed",
+		       v->thp_collapse_alloc_failed);
+		jw_u64(w, "thp_split_page", v->thp_split_page);
+		jw_obj_end(w);
+	}
 	jw_u64(w, "accesses_demanded", v->demanded);
 	jw_u64(w, "accesses_done", v->done);
 

@@ -53,6 +53,14 @@ static void add_vm(struct mv_sample_vm *t, const struct mv_sample_vm *v)
 		t->faults[k] += v->faults[k];
 	t->stall_ns += v->stall_ns;
 	t->xlat_ns += v->xlat_ns;
+	t->thp |= v->thp;
+	t->lpage_esx |= v->lpage_esx;
+	t->thp_huge += v->thp_huge;
+	t->thp_fault_alloc += v->thp_fault_alloc;
+	t->thp_fault_fallback += v->thp_fault_fallback;
+	t->thp_collapse_alloc += v->thp_collapse_alloc;
+	t->thp_collapse_alloc_failed += v->thp_collapse_alloc_failed;
+	t->thp_split_page += v->thp_split_page;
 	t->demanded += v->demanded;
 	t->done += v->done;
 	t->guest.swap_in += v->guest.swap_in;

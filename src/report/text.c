@@ -387,6 +387,39 @@ static void print_faults(FILE *out, const struct mv_sim *s,
 	}
 }
 
+/* Transparent huge pages, as /proc/meminfo and /proc/vmstat show them
+ * (docs/largepages.md); only when THP is on for some VM. */
+static void print_thp(FILE *out, const struct mv_sim *s,
+		      const struct mv_run_summary *r, int namew)
+{
+	static const char *const head[] = {
+		"AnonHugePages", "fault_alloc",    "fault_fallback",
+		"split_page",    "collapse_alloc", "collapse_failed",
+	};
+	static const char *const esx[] = {"LARGE", "ALLOCATED", "FALLBACK",
+					  "BROKEN"};
+	if (!r->total.thp)
+		return;
+	struct table t;
+	char cell[MAX_COLS][CELL];
+	int e = r->total.lpage_esx; /* ESX's: no khugepaged columns */
+	table_init(&t, out, namew, e ? esx : head, e ? 4 : 6);
+	table_header(&t, e ? "Large pages (ESX; MiB backed, counts)"
+			   : "Transparent huge pages (MiB; thp_* counts)");
+	for (int i = 0; i <= s->nvms; i++) {
+		int tot = i == s->nvms;
+		const struct mv_sample_vm *v = tot ? &r->total
+						   : &r->final->vm[i];
+		cell_mib(cell[0], v->thp_huge * MV_RUN_FRAMES);
+		cell_u64(cell[1], v->thp_fault_alloc);
+		cell_u64(cell[2], v->thp_fault_fallback);
+		cell_u64(cell[3], v->thp_split_page);
+		cell_u64(cell[4], v->thp_collapse_alloc);
+		cell_u64(cell[5], v->thp_collapse_alloc_failed);
+		table_row(&t, tot ? "TOTAL" : vm_name(s, i), cell);
+	}
+}
+
 static void print_progress(FILE *out, const struct mv_sim *s,
 			   const struct mv_run_summary *r, int namew)
 {
@@ -709,6 +742,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 		print_reclaim(out, s, &r, namew);
 		print_activity(out, s, &r, namew);
 		print_faults(out, s, &r, namew);
+		print_thp(out, s, &r, namew);
 		print_progress(out, s, &r, namew);
 		print_mmu(out, s, &r, namew);
 		print_guest(out, s, &r, namew);

@@ -152,6 +152,53 @@ static const struct mv_xprop sharing_props[] = {
 };
 #undef SH
 
+/* <thp enabled defrag pages-to-scan scan-sleep max-ptes-none>: Linux's
+ * transparent huge pages and khugepaged (docs/largepages.md) */
+#define TH(name, kind, member)                                                 \
+	MV_XPROP(name, kind, struct mv_thp_config, member)
+static const struct mv_xprop thp_props[] = {
+	TH("pages-to-scan", MV_XP_PAGES, pages_to_scan),
+	TH("scan-sleep", MV_XP_DURATION, scan_sleep_ns),
+	{0},
+};
+#undef TH
+
+static int parse_thp(const struct mv_xsrc *s, const xmlNode *n,
+		     struct mv_thp_config *t)
+{
+	static const char *const other[] = {"enabled", "defrag",
+					    "max-ptes-none", NULL};
+	int rc = mv_xml_check_props(s, n, "thp", thp_props, other, 1);
+	if (rc || (rc = mv_xml_props(s, n, "thp", thp_props, t)))
+		return rc;
+	const char *v = mv_xml_attr(n, "enabled");
+	if (v && mv_thp_enabled_parse(v, &t->enabled))
+		return mv_xml_fail(s, n, "thp/enabled",
+				   "unknown mode '%s' (always, madvise, "
+				   "never)",
+				   v);
+	v = mv_xml_attr(n, "defrag");
+	if (v && mv_thp_defrag_parse(v, &t->defrag))
+		return mv_xml_fail(s, n, "thp/defrag",
+				   "unknown mode '%s' (always, defer, "
+				   "defer+madvise, madvise, never)",
+				   v);
+	v = mv_xml_attr(n, "max-ptes-none");
+	uint64_t x;
+	if (v) {
+		if (mv_parse_u64(v, &x) != 0 || x >= MV_RUN_FRAMES)
+			return mv_xml_fail(s, n, "thp/max-ptes-none",
+					   "'%s' is not a number from 0 to "
+					   "%u",
+					   v, MV_RUN_FRAMES - 1);
+		t->max_ptes_none = (uint32_t)x;
+	}
+	if (mv_xml_attr(n, "scan-sleep") && t->scan_sleep_ns < MV_NS_PER_MS)
+		return mv_xml_fail(s, n, "thp/scan-sleep",
+				   "must be at least 1ms");
+	return 0;
+}
+
 /* The <host> children that are plain attribute lists of the reclaim
  * configuration: <compression>, <swap>, <balloon>, <reclaim>,
  * <idle-tax>. */
@@ -176,6 +223,10 @@ static const struct mv_xprop reclaim_props[] = {
 	R("period", MV_XP_DURATION, balance_ns),
 	R("on-state-change", MV_XP_BOOL, on_state_change),
 	R("balloon-only", MV_XP_BOOL, balloon_only),
+	{0},
+};
+static const struct mv_xprop large_pages_props[] = {
+	R("enabled", MV_XP_BOOL, large_pages),
 	{0},
 };
 static const struct mv_xprop idle_tax_props[] = {
@@ -388,6 +439,8 @@ enum host_child {
 	H_IDLE_TAX,
 	H_SAMPLING,
 	H_BUDGET,
+	H_THP,
+	H_LARGE_PAGES,
 	H_COUNT
 };
 static const char *const host_kids[H_COUNT] = {
@@ -404,6 +457,8 @@ static const char *const host_kids[H_COUNT] = {
 	[H_IDLE_TAX] = "idle-tax",
 	[H_SAMPLING] = "sampling",
 	[H_BUDGET] = "budget",
+	[H_THP] = "thp",
+	[H_LARGE_PAGES] = "large-pages",
 };
 
 /* The children that are plain attribute lists: their table. */
@@ -411,6 +466,7 @@ static const struct mv_xprop *const host_kid_props[H_COUNT] = {
 	[H_LATENCY] = latency_props,         [H_SHARING] = sharing_props,
 	[H_COMPRESSION] = compression_props, [H_BALLOON] = balloon_props,
 	[H_RECLAIM] = reclaim_props,         [H_SAMPLING] = sampling_props,
+	[H_LARGE_PAGES] = large_pages_props,
 };
 
 /* <host> into sc's host, reclaim and sampling configuration (its
@@ -435,6 +491,7 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 		[H_LATENCY] = &h->lat, [H_SHARING] = &r->share,
 		[H_COMPRESSION] = r,   [H_BALLOON] = r,
 		[H_RECLAIM] = r,       [H_SAMPLING] = sampling,
+		[H_LARGE_PAGES] = r,
 	};
 	const xmlNode *seen[H_COUNT] = {0};
 	for (const xmlNode *c = hn->children; c; c = c->next) {
@@ -461,6 +518,8 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 			rc = parse_numa(s, c, h);
 		else if (k == H_BUDGET)
 			rc = parse_budget(s, c, h);
+		else if (k == H_THP)
+			rc = parse_thp(s, c, &r->thp);
 		else if (k == H_THRESHOLDS)
 			rc = parse_thresholds(s, c, &h->thresholds);
 		else if (k == H_SWAP)
@@ -487,6 +546,12 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 				   "derives its thresholds from the host's "
 				   "memory",
 				   mv_memstate_model_name(r->memstate_model));
+	/* Linux's THP or ESX's large pages: one hypervisor's rule */
+	if (seen[H_THP] && seen[H_LARGE_PAGES] && r->large_pages &&
+	    r->thp.enabled != MV_THP_NEVER)
+		return mv_xml_fail(s, seen[H_LARGE_PAGES], "host/large-pages",
+				   "ESX's large pages and Linux's <thp> "
+				   "cannot both be on");
 	return 0;
 }
 
@@ -870,6 +935,7 @@ void mv_reclaim_config_default(struct mv_reclaim_config *r)
 	r->enabled = 1;
 	r->balance_ns = MV_NS_PER_S;
 	mv_share_config_default(&r->share);
+	mv_thp_config_default(&r->thp);
 	r->compression = 1;
 	r->zcache_fraction = 0.10;
 	r->balloon_max = 0.65;

@@ -241,6 +241,14 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 	v->stall_ns = mv_vm_stall_ns(vm);
 	v->xlat_ns = vm->ctr.xlat_ns;
+	v->thp = vm->region != NULL;
+	v->lpage_esx = vm->lpage_esx;
+	v->thp_huge = vm->thp_huge;
+	v->thp_fault_alloc = vm->ctr.thp_fault_alloc;
+	v->thp_fault_fallback = vm->ctr.thp_fault_fallback;
+	v->thp_collapse_alloc = vm->ctr.thp_collapse_alloc;
+	v->thp_collapse_alloc_failed = vm->ctr.thp_collapse_alloc_failed;
+	v->thp_split_page = vm->ctr.thp_split_page;
 	if (s->guest && s->guest[i]) {
 		mv_guest_progress(s->guest[i], &v->demanded, &v->done);
 		mv_guest_stats(s->guest[i], &v->guest);
@@ -461,6 +469,7 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		return rc;
 	}
 	mv_rng_seed(&s->reclaim_rng, mv_mix64(sc->seed ^ 0x5eed5a9ull));
+	mv_khugepaged_init(&s->khugepaged, &sc->reclaim.thp);
 	if ((rc = admit(sc, err))) {
 		mv_sim_destroy(s);
 		return rc;
@@ -471,6 +480,16 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		if (!rc && verify && mv_vm_enable_verify(s->vm[i]))
 			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 					  "out of memory");
+		/* THP or ESX's large pages; not for hugetlbfs-backed VMs */
+		if (!rc &&
+		    (sc->reclaim.thp.enabled != MV_THP_NEVER ||
+		     sc->reclaim.large_pages) &&
+		    !sc->vms[i].vm.hugepages) {
+			s->vm[i]->lpage_esx = sc->reclaim.large_pages;
+			if (mv_vm_thp_enable(s->vm[i]))
+				rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+						  "out of memory");
+		}
 		if (!rc)
 			rc = start_sampler(s, i, err);
 		if (!rc)
@@ -717,6 +736,26 @@ static void balance(struct mv_sim *s)
 	free(pv);
 }
 
+/*
+ * ESX's large pages (docs/largepages.md): backed while memory is
+ * plentiful; from the state where ESX starts reclaiming (clear in
+ * vSphere 6, soft before it) new memory gets small pages and every large
+ * page is broken, so page sharing can take its zero and duplicate 4 KiB
+ * pages (VMware KB 1021095).
+ */
+static void esx_large_pages(struct mv_sim *s, enum mv_memstate st)
+{
+	int tight = st >= MV_MEMSTATE_CLEAR;
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_vm *vm = s->vm[i];
+		if (!vm->lpage_esx)
+			continue;
+		vm->thp_fault = !tight;
+		if (tight)
+			mv_vm_thp_split_all(vm);
+	}
+}
+
 int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 {
 	uint64_t dt = s->sc->step_ns;
@@ -731,6 +770,7 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		mv_share_run(s->sharer, dt);
 	s->now_ns += dt;
 	s->steps++;
+	mv_khugepaged_run(&s->khugepaged, s->vm, s->nvms, s->now_ns);
 	/* sampling periods end on simulated time; before the policy runs, so
 	 * it sees the period just closed */
 	for (int i = 0; i < s->nvms; i++)
@@ -756,6 +796,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		st = mv_memstate_update(&s->memstate, policy_free_fraction(s));
 		s->balance_state = st;
 	}
+	if (s->sc->reclaim.large_pages)
+		esx_large_pages(s, st);
 	s->state_ns[st] += dt;
 	if (s->host->nfree < s->min_free)
 		s->min_free = s->host->nfree;

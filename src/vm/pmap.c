@@ -117,6 +117,7 @@ void mv_vm_destroy(struct mv_vm *vm)
 	free(vm->window_list);
 	mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 	free(vm->expect);
+	free(vm->region);
 	free(vm);
 }
 
@@ -162,6 +163,9 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 	assert((st != MV_PS_PRIVATE && st != MV_PS_SHARED) ||
 	       (mpn_or_slot < vm->host->nframes &&
 		mv_host_frame_in_use(vm->host, mpn_or_slot)));
+	/* a huge page is split before any of its pages leaves it */
+	if (mv_unlikely(vm->region != NULL))
+		mv_vm_thp_note(vm, gppn, st);
 	vm->count[e->state]--;
 	vm->count[st]++;
 	if (e->state == MV_PS_SHARED)
@@ -212,6 +216,11 @@ static uint8_t *fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
 		mv_pmap_set(vm, gppn, MV_PS_PRIVATE, e->mpn);
 		mv_vm_note_access(vm, gppn, 1);
 		return mv_host_frame(vm->host, e->mpn);
+	}
+	if (st == MV_PS_UNTOUCHED && mv_unlikely(vm->region != NULL)) {
+		uint8_t *p = mv_vm_thp_fault(vm, gppn, write, note);
+		if (p)
+			return p;
 	}
 	mv_mpn_t mpn = vm_frame_alloc(vm);
 	if (mpn == MV_MPN_NONE) {
@@ -480,6 +489,9 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 					mv_page_state_name(e->state));
 		}
 	}
+	int rc = mv_vm_thp_check(vm, err);
+	if (rc)
+		return rc;
 	if (!mv_owners_check(vm))
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 				    "the shared part of consumed memory "
@@ -499,7 +511,8 @@ uint64_t mv_vm_overhead_bytes(const struct mv_vm *vm)
 {
 	/* not the verification checksums: they are the simulator's, and a
 	 * run must report the same with --verify as without */
-	return sizeof *vm + vm->npages * sizeof *vm->pmap;
+	return sizeof *vm + vm->npages * sizeof *vm->pmap +
+	       (vm->region ? vm->nregions : 0);
 }
 
 void mv_vm_books(const struct mv_vm *vm, struct mv_books *b)
@@ -515,4 +528,6 @@ void mv_vm_books(const struct mv_vm *vm, struct mv_books *b)
 	if (vm->expect)
 		mv_books_add(b, "verify", "vm.expect", sizeof *vm->expect,
 			     vm->npages);
+	if (vm->region)
+		mv_books_add(b, "hypervisor", "vm.region", 1, vm->nregions);
 }
