@@ -38,6 +38,12 @@ struct mv_share_config {
 			       KSM unstable tree); default 1 */
 	uint64_t page_cost_ns; /* simulated CPU cost per page scanned; default
 				  250 */
+	/* ESX's Mem.ShareForceSalting (VMware KB 2097593): 0 = every VM
+	 * shares with every other (the salt is ignored); 1 = VMs share
+	 * with VMs of the same sched.mem.pshare.salt, those without one
+	 * all together; 2 = the same, but a VM without a salt shares only
+	 * with itself (its vc.uuid is its salt). Default 0. */
+	uint64_t salting;
 };
 
 void mv_share_config_default(struct mv_share_config *c);
@@ -72,6 +78,10 @@ void mv_share_destroy(struct mv_sharer *s);
 void mv_share_books(const struct mv_sharer *s, struct mv_books *b);
 /* Scan this VM's pages too (skipped if vm->cfg.sharing is 0). */
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm);
+/* Put an added VM, before the first scan, into salt group `group` (ESX's
+ * sched.mem.pshare.salt): pages share only within a group; 0 is every
+ * VM's group until set. MV_EINVAL if vm is not added or scanning began. */
+int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group);
 /* Run the scanner for dt_ns of simulated time: one batch of
  * pages_to_scan per sleep_ns. Returns pages scanned. */
 uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);

@@ -135,7 +135,11 @@ struct mv_vm_config {
 				      never swapped or compressed by the
 				      hypervisor */
 	int home_node;             /* <numatune>; -1 = chosen by the host */
-	char source[256];          /* file the VM came from, for errors */
+	/* sched.mem.pshare.salt (.vmx) or <mv:sharing salt> (domain): the
+	 * VM's page-sharing salt under salting (mv_share_config.salting);
+	 * "" = none given */
+	char pshare_salt[64];
+	char source[256]; /* file the VM came from, for errors */
 	int source_line;
 };
 

@@ -390,6 +390,8 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	const struct mv_host_config *h = &s->sc->host;
 	jw_obj(w, "host", 0);
 	jw_str(w, "name", h->name);
+	if (h->preset[0])
+		jw_str(w, "preset", h->preset);
 	jw_u64(w, "mem_bytes", h->mem_bytes);
 	jw_u64(w, "page_size_bytes", MV_PAGE_SIZE);
 	jw_mem(w, "usable", r->usable_frames);
@@ -455,6 +457,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_bool(w, "use_zero_pages", rc->share.use_zero_pages);
 	jw_bool(w, "hints", rc->share.hints);
 	jw_u64(w, "page_cost_ns", rc->share.page_cost_ns);
+	jw_u64(w, "salting", rc->share.salting);
 	jw_obj_end(w);
 	jw_obj_end(w);
 
@@ -573,6 +576,8 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_bool(w, "balloon_driver", c->balloon_driver);
 		jw_i64(w, "stats_period_s", c->stats_period_s);
 		jw_bool(w, "sharing", c->sharing);
+		if (c->pshare_salt[0])
+			jw_str(w, "pshare_salt", c->pshare_salt);
 		jw_bool(w, "hugepages", c->hugepages);
 		jw_i64(w, "home_node", view.home_node);
 		jw_str(w, "source", c->source);

@@ -161,12 +161,17 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 			fmt_duration(rc->tax_change[i].at_ns, a, sizeof a));
 	fputc('\n', out);
 	if (rc->share.enabled)
-		fprintf(out, "  %-12s %lu pages every %s%s\n", "sharing",
+		fprintf(out, "  %-12s %lu pages every %s%s%s\n", "sharing",
 			(unsigned long)rc->share.pages_to_scan,
 			fmt_duration(rc->share.sleep_ns, b, sizeof b),
 			rc->share.use_zero_pages
 				? ", zero pages to the zero frame"
-				: "");
+				: "",
+			rc->share.salting == 2   ? "; salted: within each VM "
+						   "and salt group only"
+			: rc->share.salting == 1 ? "; salted: within each "
+						   "salt group only"
+						 : "");
 	else
 		fprintf(out, "  %-12s off\n", "sharing");
 	if (rc->swap_dir[0])
@@ -203,6 +208,9 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		sc->host.nodes == 1 ? "" : "s",
 		sc->host.swap_device == MV_SWAP_HDD ? "HDD" : "SSD",
 		(double)r->total.swap.disk_bytes / (double)MV_MIB);
+	if (sc->host.preset[0])
+		fprintf(out, "  %-12s %s (docs/presets.md)\n", "preset",
+			sc->host.preset);
 	fprintf(out,
 		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,

@@ -407,7 +407,8 @@ static int parse_memvisor(const struct mv_xsrc *s, const xmlNode *mvn,
 	int rc = mv_xml_check_attrs(s, mvn, "memvisor", NULL);
 	if (rc)
 		return rc;
-	const xmlNode *shares = NULL, *guest = NULL, *mmu = NULL;
+	const xmlNode *shares = NULL, *guest = NULL, *mmu = NULL,
+		      *sharing = NULL;
 	for (const xmlNode *c = mvn->children; c; c = c->next) {
 		if (!mv_xml_is_elem(c))
 			continue;
@@ -452,6 +453,24 @@ static int parse_memvisor(const struct mv_xsrc *s, const xmlNode *mvn,
 				return rc;
 		} else if (is_mv(c, "workload")) {
 			if ((rc = mv_workload_elem_add(s, c, &spec->guest)))
+				return rc;
+		} else if (is_mv(c, "sharing")) {
+			/* <mv:sharing salt="NAME"/>: ESX's
+			 * sched.mem.pshare.salt (docs/presets.md) */
+			static const char *const names[] = {"salt", NULL};
+			const char *v = mv_xml_attr(c, "salt");
+			if (sharing)
+				return mv_xml_fail_duplicate(s, c, sharing,
+							     "sharing");
+			sharing = c;
+			if ((rc = mv_xml_check_leaf(s, c, "sharing", names)))
+				return rc;
+			if (!v)
+				return mv_xml_fail(s, c, "sharing/salt",
+						   "is required");
+			if ((rc = mv_xml_name(s, c, "sharing/salt", v,
+					      spec->vm.pshare_salt,
+					      sizeof spec->vm.pshare_salt)))
 				return rc;
 		} else if (is_mv(c, "mmu")) {
 			if (mmu)

@@ -155,6 +155,27 @@ static int make_run_dir(struct mv_sim *s, struct mv_error *err)
 	return 0;
 }
 
+/*
+ * VM i's page-sharing salt group under ESX's Mem.ShareForceSalting
+ * (VMware KB 2097593; docs/presets.md): 0 ignores salts (one group); 1
+ * and 2 group VMs by their sched.mem.pshare.salt, a group numbered 1 +
+ * the index of its first VM; a VM without a salt is in group 0 with
+ * the others without one under 1, and alone (its vc.uuid) under 2,
+ * numbered 1 + its own index, which no salted group can have.
+ */
+static uint32_t salt_group(const struct mv_scenario *sc, int i)
+{
+	const char *salt = sc->vms[i].vm.pshare_salt;
+	if (sc->reclaim.share.salting == 0)
+		return 0;
+	if (!salt[0])
+		return sc->reclaim.share.salting == 1 ? 0 : (uint32_t)i + 1;
+	int j = 0;
+	while (strcmp(sc->vms[j].vm.pshare_salt, salt) != 0)
+		j++;
+	return (uint32_t)j + 1;
+}
+
 /* Power on VM i's reclamation: swap file, compression cache, sharing. */
 static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 {
@@ -185,6 +206,10 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
 				    "cannot join page sharing: the VMs of one "
 				    "host hold at most 8 TiB of memory");
+	if (s->sharer &&
+	    (rc = mv_share_set_salt(s->sharer, vm, salt_group(s->sc, i))) != 0)
+		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
+				    "out of memory for page sharing's salts");
 	return 0;
 }
 
