@@ -94,6 +94,28 @@ void mv_share_series(const struct mv_sharer *s, struct mv_share_stats *st);
 /* Table consistency: every entry's frame and hash still valid. */
 int mv_share_check(const struct mv_sharer *s, struct mv_error *err);
 
+/*
+ * KSM's view of the same sharing (Documentation/admin-guide/mm/ksm.rst):
+ * a KSM page maps at most max_page_sharing pages (default 256), so a
+ * content with more sharers is a chain of KSM pages. From the sharing
+ * frames in use: the KSM pages (pages_shared) and further mappings
+ * (pages_sharing) KSM would count, stable_node_chains (contents past the
+ * limit) and stable_node_dups (their KSM pages); general_profit, bytes:
+ * (pages_sharing + zero pages) x 4 KiB minus 64 bytes of rmap_item for
+ * every page KSM tracks (shared, sharing, unshared, volatile).
+ */
+struct mv_ksm_view {
+	uint64_t max_page_sharing;
+	uint64_t pages_shared, pages_sharing;
+	uint64_t stable_node_chains, stable_node_dups;
+	int64_t general_profit;
+};
+#define MV_KSM_MAX_PAGE_SHARING 256
+#define MV_KSM_RMAP_ITEM_BYTES 64 /* 64-bit: ksm.rst */
+void mv_share_ksm_view(const struct mv_sharer *s,
+		       const struct mv_share_stats *st,
+		       uint64_t max_page_sharing, struct mv_ksm_view *out);
+
 /* ---- hypervisor swap file ----------------------------------------------- */
 
 struct mv_swap_stats {

@@ -1238,6 +1238,35 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 	return rc;
 }
 
+void mv_share_ksm_view(const struct mv_sharer *s,
+		       const struct mv_share_stats *st,
+		       uint64_t max_page_sharing, struct mv_ksm_view *out)
+{
+	const struct mv_host *h = s->host;
+	memset(out, 0, sizeof *out);
+	out->max_page_sharing = max_page_sharing;
+	for (mv_mpn_t m = 1; m < h->nframes; m++) {
+		if (!(h->frame[m] & MV_FRAME_SHARED))
+			continue;
+		uint64_t refs = mv_host_frame_refs(h, m);
+		if (!refs)
+			continue;
+		uint64_t pages = (refs + max_page_sharing - 1) /
+				 max_page_sharing;
+		out->pages_shared += pages;
+		out->pages_sharing += refs - pages;
+		if (pages > 1) {
+			out->stable_node_chains++;
+			out->stable_node_dups += pages;
+		}
+	}
+	uint64_t saved = out->pages_sharing + st->zero_pages;
+	uint64_t rmap = out->pages_shared + out->pages_sharing +
+			st->pages_unshared + st->pages_volatile;
+	out->general_profit = (int64_t)(saved * MV_PAGE_SIZE) -
+			      (int64_t)(rmap * MV_KSM_RMAP_ITEM_BYTES);
+}
+
 void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 {
 	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,

@@ -701,7 +701,20 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
 		return rc;
 	if (el[D_BACKING])
 		read_backing(el[D_BACKING], vm);
-	if (vm->soft_limit_bytes &&
+	/* cgroup v2: without <hard_limit> memory.max is "max" (libvirt
+	 * writes none), not the guest's size: QEMU's overhead is above it */
+	if (sc->reclaim.memtune_cgroup && !dl->hard_limit)
+		vm->limit_bytes = MV_LIMIT_NONE;
+	/* libvirt's QEMU driver refuses min_guarantee (qemu_validate.c:
+	 * "Parameter 'min_guarantee' not supported by QEMU.") */
+	if (sc->reclaim.memtune_cgroup && dl->min_guarantee)
+		return mv_error_set(s->err, MV_EINVAL, s->file,
+				    dl->min_guarantee, "memtune/min_guarantee",
+				    "not supported by QEMU (libvirt refuses "
+				    "the domain): it is a VMware ESX setting, "
+				    "and this host is <host preset=\"kvm\">");
+	/* memory.high under cgroup v2: modelled (docs/presets.md) */
+	if (vm->soft_limit_bytes && !sc->reclaim.memtune_cgroup &&
 	    (rc = mv_scenario_warn(sc, "memtune/soft_limit", s->file,
 				   dl->soft_limit, NOT_MODELLED,
 				   "<memtune><soft_limit>")))

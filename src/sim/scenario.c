@@ -419,7 +419,8 @@ static const struct mv_xprop *const host_kid_props[H_COUNT] = {
 };
 
 /*
- * <host preset="esx41|esx5|esx6|esx8">: the defaults of one ESX version
+ * <host preset="esx41|esx5|esx6|esx8|kvm">: the defaults of one ESX
+ * version, or libvirt's <memtune> as cgroup v2 applies it on KVM
  * (docs/presets.md gives each value's source). A preset only changes
  * defaults: it is applied before the host's children are read, so any
  * setting the scenario writes (<memstate>, <sharing salting>,
@@ -436,12 +437,16 @@ struct host_preset {
 	 * land (issue 16, branch thp): until then every preset backs guests
 	 * with 4 KiB frames, and apply_preset leaves it alone. */
 	int large_pages;
+	int memtune_cgroup; /* kvm: <memtune> as cgroup v2 */
 };
 static const struct host_preset host_presets[] = {
-	{"esx41", MV_MEMSTATE_ESX41, 0, 1, 0.10, 1},
-	{"esx5", MV_MEMSTATE_VSPHERE5, 0, 1, 0.10, 1},
-	{"esx6", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1},
-	{"esx8", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1},
+	{"esx41", MV_MEMSTATE_ESX41, 0, 1, 0.10, 1, 0},
+	{"esx5", MV_MEMSTATE_VSPHERE5, 0, 1, 0.10, 1, 0},
+	{"esx6", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
+	{"esx8", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
+	/* libvirt/QEMU on Linux with cgroup v2: only what <memtune> means
+	 * changes; the host's reclaim stays memvisor's model, KSM unsalted */
+	{"kvm", MV_MEMSTATE_ESX41, 0, 1, 0.10, 0, 1},
 };
 #define NPRESETS (int)(sizeof host_presets / sizeof host_presets[0])
 
@@ -458,10 +463,12 @@ static int apply_preset(const struct mv_xsrc *s, const xmlNode *hn,
 		r->share.salting = (uint64_t)p->salting;
 		r->compression = p->compression;
 		r->zcache_fraction = p->zcache_fraction;
+		r->memtune_cgroup = p->memtune_cgroup;
 		return 0;
 	}
 	return mv_xml_fail(s, hn, "host/preset",
-			   "unknown preset '%s' (esx41, esx5, esx6, esx8)", v);
+			   "unknown preset '%s' (esx41, esx5, esx6, esx8, kvm)",
+			   v);
 }
 
 /* <host> into sc's host, reclaim and sampling configuration (its
