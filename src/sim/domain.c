@@ -163,10 +163,18 @@ static int parse_memtune(const struct mv_xsrc *s, const xmlNode *mt,
 }
 
 static int parse_memballoon(const struct mv_xsrc *s, const xmlNode *mb,
-			    struct mv_vm_config *vm, struct mv_domain_lines *dl)
+			    struct mv_vm_spec *spec, struct mv_domain_lines *dl)
 {
+	struct mv_vm_config *vm = &spec->vm;
 	dl->memballoon = mv_xml_line(mb);
 	const char *model = mv_xml_attr(mb, "model");
+	/* freePageReporting='on|off' (libvirt 6.9, virtio models): the
+	 * guest reports free pages, the host discards them (guest.c) */
+	const char *fpr = mv_xml_attr(mb, "freePageReporting");
+	if (fpr && strcmp(fpr, "on") && strcmp(fpr, "off"))
+		return mv_xml_fail(s, mb, "memballoon/freePageReporting",
+				   "'%s' is not on or off", fpr);
+	int fpr_on = fpr && strcmp(fpr, "on") == 0;
 	if (!model)
 		return mv_xml_fail(s, mb, "memballoon/model", "is required");
 	if (strcmp(model, "none") == 0)
@@ -183,6 +191,8 @@ static int parse_memballoon(const struct mv_xsrc *s, const xmlNode *mb,
 			"virtio-transitional, virtio-non-transitional, "
 			"xen, none)",
 			model);
+	/* no balloon device, nothing to report through */
+	spec->guest.free_page_reporting = fpr_on && vm->balloon_driver;
 	const xmlNode *stats = NULL;
 	for (const xmlNode *c = mb->children; c; c = c->next) {
 		if (!mv_xml_is_plain(c, "stats"))
@@ -601,11 +611,12 @@ static void read_backing(const xmlNode *mb, struct mv_vm_config *vm)
 	}
 }
 
-/* <memballoon autodeflate='on' freePageReporting='on'>: not modelled. */
+/* <memballoon autodeflate='on'>: not modelled (freePageReporting is:
+ * parse_memballoon). */
 static int warn_balloon_features(const struct mv_xsrc *s, const xmlNode *mb,
 				 struct mv_scenario *sc)
 {
-	static const char *const feats[] = {"autodeflate", "freePageReporting"};
+	static const char *const feats[] = {"autodeflate"};
 	for (size_t i = 0; i < sizeof feats / sizeof feats[0]; i++) {
 		const char *v = mv_xml_attr(mb, feats[i]);
 		char key[64], what[64];
@@ -729,7 +740,7 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
 				return mv_xml_fail_duplicate(s, c, mb,
 							     "memballoon");
 			mb = c;
-			if ((rc = parse_memballoon(s, c, vm, dl)) ||
+			if ((rc = parse_memballoon(s, c, spec, dl)) ||
 			    (rc = warn_balloon_features(s, c, sc)))
 				return rc;
 		}
