@@ -199,6 +199,9 @@ struct mv_guest_config {
 	 * it in the VM's RSS: held by the VM and the host's for the policy;
 	 * 0 = none (the simulator's own books are OVHD, apart) */
 	uint64_t vmm_bytes;
+	/* <memballoon freePageReporting='on'>: Linux's page_reporting
+	 * through virtio-balloon (guest.c, free_page_report) */
+	int free_page_reporting;
 	/*
 	 * Address translation (<mv:mmu>): with mmu set, every workload
 	 * process has real x86-64 page tables in guest pages (kernel memory
@@ -238,6 +241,9 @@ struct mv_guest_stats {
 	uint64_t oom_kills;       /* allocations the guest could not satisfy */
 	uint64_t hugetlb_pgalloc; /* 2 MiB pages allocated to the pool */
 	uint64_t hugetlb_pgfail;  /* 2 MiB pages it could not allocate */
+	/* free page reporting: backed free pages the guest reported and the
+	 * host discarded, cumulative, and the reporting passes */
+	uint64_t fpr_reported, fpr_passes;
 };
 
 struct mv_guest;

@@ -131,6 +131,9 @@ struct mv_thresholds {
 
 struct mv_host_config {
 	char name[64];
+	/* <host preset>: the ESX version whose defaults the host took
+	 * (esx41, esx5, esx6, esx8; docs/presets.md); "" = none */
+	char preset[8];
 	uint64_t mem_bytes; /* machine memory */
 	/* <budget>: the memory the policy manages (free = budget - what is
 	 * in use, at least 0), as `memvisor agent --host-memory`; 0: all */

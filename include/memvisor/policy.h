@@ -122,6 +122,11 @@ struct mv_policy_vm {
 	double balloon_yield;  /* host frames freed per page ballooned, as
 				  measured last period (a guest's never-
 				  touched free pages free nothing); 0..1 */
+	/* cgroup v2 (libvirt on KVM, <host preset="kvm">): the kernel, not
+	 * the balloon, reclaims a VM above memory.max (limit) or memory.high
+	 * (high, 0 = none), by swapping its pages in any state */
+	int cgroup;
+	uint64_t high;
 };
 
 struct mv_policy_host {
@@ -150,7 +155,8 @@ struct mv_policy_action {
  * rising as it gives, never below its reservation; a VM whose balloon took
  * pages from it asks for them back (those returned that its guest has not
  * touched yet included: they hold no frame but are the VM's). VMs over their
- * limit are reclaimed to it in any state (balloon if they have one, else swap).
+ * limit are reclaimed to it in any state (balloon if they have one, else swap;
+ * under cgroup, swap only, down to memory.high too).
  * In soft and worse VMs above their target give the difference: soft by balloon
  * only; hard adds compression and swapping for what the balloon cannot deliver
  * within the period (all of it for VMs without a driver); low also blocks

@@ -38,6 +38,12 @@ struct mv_share_config {
 			       KSM unstable tree); default 1 */
 	uint64_t page_cost_ns; /* simulated CPU cost per page scanned; default
 				  250 */
+	/* ESX's Mem.ShareForceSalting (VMware KB 2097593): 0 = every VM
+	 * shares with every other (the salt is ignored); 1 = VMs share
+	 * with VMs of the same sched.mem.pshare.salt, those without one
+	 * all together; 2 = the same, but a VM without a salt shares only
+	 * with itself (its vc.uuid is its salt). Default 0. */
+	uint64_t salting;
 };
 
 void mv_share_config_default(struct mv_share_config *c);
@@ -72,6 +78,10 @@ void mv_share_destroy(struct mv_sharer *s);
 void mv_share_books(const struct mv_sharer *s, struct mv_books *b);
 /* Scan this VM's pages too (skipped if vm->cfg.sharing is 0). */
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm);
+/* Put an added VM, before the first scan, into salt group `group` (ESX's
+ * sched.mem.pshare.salt): pages share only within a group; 0 is every
+ * VM's group until set. MV_EINVAL if vm is not added or scanning began. */
+int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group);
 /* Run the scanner for dt_ns of simulated time: one batch of
  * pages_to_scan per sleep_ns. Returns pages scanned. */
 uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);
@@ -83,6 +93,28 @@ void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st);
 void mv_share_series(const struct mv_sharer *s, struct mv_share_stats *st);
 /* Table consistency: every entry's frame and hash still valid. */
 int mv_share_check(const struct mv_sharer *s, struct mv_error *err);
+
+/*
+ * KSM's view of the same sharing (Documentation/admin-guide/mm/ksm.rst):
+ * a KSM page maps at most max_page_sharing pages (default 256), so a
+ * content with more sharers is a chain of KSM pages. From the sharing
+ * frames in use: the KSM pages (pages_shared) and further mappings
+ * (pages_sharing) KSM would count, stable_node_chains (contents past the
+ * limit) and stable_node_dups (their KSM pages); general_profit, bytes:
+ * (pages_sharing + zero pages) x 4 KiB minus 64 bytes of rmap_item for
+ * every page KSM tracks (shared, sharing, unshared, volatile).
+ */
+struct mv_ksm_view {
+	uint64_t max_page_sharing;
+	uint64_t pages_shared, pages_sharing;
+	uint64_t stable_node_chains, stable_node_dups;
+	int64_t general_profit;
+};
+#define MV_KSM_MAX_PAGE_SHARING 256
+#define MV_KSM_RMAP_ITEM_BYTES 64 /* 64-bit: ksm.rst */
+void mv_share_ksm_view(const struct mv_sharer *s,
+		       const struct mv_share_stats *st,
+		       uint64_t max_page_sharing, struct mv_ksm_view *out);
 
 /* ---- hypervisor swap file ----------------------------------------------- */
 

@@ -64,6 +64,12 @@ struct mv_reclaim_config {
 	/* <idle-tax><change>: later rates, strictly increasing in time */
 	int ntax_changes;
 	struct mv_tax_change tax_change[MV_TAX_CHANGES_MAX];
+	/* <host preset="kvm">: libvirt's <memtune> as cgroup v2 applies it
+	 * to the guest's QEMU (docs/presets.md): hard_limit = memory.max
+	 * over guest memory plus QEMU's overhead, reclaimed by the kernel
+	 * and OOM-killed past it; soft_limit = memory.high; min_guarantee
+	 * refused. Default 0: memtune as ESX resource settings. */
+	int memtune_cgroup;
 };
 
 void mv_reclaim_config_default(struct mv_reclaim_config *r);
@@ -242,6 +248,15 @@ struct mv_sim {
 	uint64_t swap_full;             /* policy periods a VM's swap file was
 					   full (swap_hard_limit): not an error */
 	char last_io_error[320];
+	/* per VM, cgroup v2 (<host preset="kvm">): the OOM kill of a VM
+	 * whose QEMU stayed above memory.max when nothing more could be
+	 * reclaimed (killed = 0: running) */
+	struct mv_sim_oom {
+		int killed;
+		uint64_t at_ns;      /* simulated time of the kill */
+		uint64_t held_pages; /* guest frames + QEMU overhead then */
+		uint64_t max_pages;  /* memory.max (hard_limit) */
+	} * oom;
 };
 
 /*

@@ -135,9 +135,17 @@ struct mv_vm_config {
 				      never swapped or compressed by the
 				      hypervisor */
 	int home_node;             /* <numatune>; -1 = chosen by the host */
-	char source[256];          /* file the VM came from, for errors */
+	/* sched.mem.pshare.salt (.vmx) or <mv:sharing salt> (domain): the
+	 * VM's page-sharing salt under salting (mv_share_config.salting);
+	 * "" = none given */
+	char pshare_salt[64];
+	char source[256]; /* file the VM came from, for errors */
 	int source_line;
 };
+
+/* limit_bytes without a limit: cgroup v2's memory.max "max" (a KVM
+ * domain without <hard_limit> under <host preset="kvm">) */
+#define MV_LIMIT_NONE (UINT64_MAX / MV_PAGE_SIZE * MV_PAGE_SIZE)
 
 /* Fill defaults derived from mem_bytes (call after setting it). */
 void mv_vm_config_default(struct mv_vm_config *c, const char *name,
@@ -582,6 +590,13 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
  * if it does, the access is a zero-fill fault.
  */
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
+
+/*
+ * The VM's process let the page go (QEMU exited, or the host discarded a
+ * page the guest reported free): drop its frame or backing slot; the page
+ * is untouched again, and an access reads zeros (a zero-fill fault).
+ */
+void mv_vm_release_page(struct mv_vm *vm, mv_gppn_t gppn);
 
 /* Host memory the hypervisor spends on this VM's books (the pmap and, when
  * verifying, the checksums): esxtop's OVHD, as far as memvisor has one. */

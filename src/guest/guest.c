@@ -1354,6 +1354,53 @@ void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 	run_work(g, w, now_ns, dt_s, progress);
 }
 
+/*
+ * Free page reporting (<memballoon freePageReporting='on'>; Linux
+ * mm/page_reporting.c with virtio-balloon's VIRTIO_BALLOON_F_REPORTING,
+ * QEMU hw/virtio/virtio-balloon.c). The guest tells the host which of
+ * its free pages it may discard; QEMU discards them (MADV_DONTNEED), so
+ * the host's footprint of a guest shrinks when the guest frees memory,
+ * instead of staying at its high-water mark. Linux reports free blocks
+ * of order page_reporting_order and above (pageblock_order by default:
+ * 2 MiB of 4 KiB pages on x86-64), PAGE_REPORTING_DELAY = 2 s after free
+ * pages of that order appeared. The guest keeps the page free; touching
+ * it again is a zero-fill fault on the host.
+ *
+ * The model: every 2 s each aligned run of 512 guest pages that are all
+ * on the free list is a free 2 MiB block; each of its pages that the
+ * host still backs (a frame, a compressed or swapped copy) is released
+ * (mv_vm_release_page). Linux's buddy allocator would have merged such
+ * a run into one order-9 block; memvisor's free list is a stack, so a
+ * run is free only if all its pages are, as a buddy block is. Linux also
+ * bounds one pass to about a sixteenth of a free area's blocks (its
+ * budget) and comes back; memvisor reports every such block per pass.
+ * Windows' zeroed list is not reported (the Windows balloon driver has
+ * no free page reporting).
+ */
+#define FPR_ORDER_PAGES 512u /* pageblock_order 9: 2 MiB */
+#define FPR_DELAY_NS (2 * MV_NS_PER_S)
+
+static void free_page_report(struct mv_guest *g)
+{
+	struct mv_vm *vm = g->vm;
+	g->st.fpr_passes++;
+	for (mv_gppn_t b = 0; b + FPR_ORDER_PAGES <= g->npages;
+	     b += FPR_ORDER_PAGES) {
+		mv_gppn_t p = b;
+		while (p < b + FPR_ORDER_PAGES && kind_of(g, p) == GK_FREE)
+			p++;
+		if (p < b + FPR_ORDER_PAGES)
+			continue;
+		for (p = b; p < b + FPR_ORDER_PAGES; p++) {
+			enum mv_page_state st = vm->pmap[p].state;
+			if (st == MV_PS_UNTOUCHED || st == MV_PS_BALLOONED)
+				continue;
+			mv_vm_release_page(vm, p);
+			g->st.fpr_reported++;
+		}
+	}
+}
+
 int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 {
 	struct mv_vm *vm = g->vm;
@@ -1367,6 +1414,10 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 		for (int i = 0; i < g->nwork; i++)
 			gwork_skip(&g->work[i], dt_s);
 		return 0;
+	}
+	if (g->cfg.free_page_reporting && now_ns >= g->fpr_next_ns) {
+		free_page_report(g);
+		g->fpr_next_ns = now_ns + FPR_DELAY_NS;
 	}
 	uint64_t os_want = credit_take(&g->os_credit, g->cfg.os_rate * dt_s);
 	g->os_demanded += os_want;

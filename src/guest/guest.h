@@ -113,6 +113,7 @@ struct mv_guest {
 				       BALLOON_RATE_ALLOC_* below */
 	double balloon_slow_credit; /* of balloon_rate_alloc */
 	uint64_t balloon_inflated, balloon_deflated; /* lifetime pages */
+	uint64_t fpr_next_ns; /* free page reporting: the next pass */
 
 	/* reclaim clocks: one circular list per kind for GK_CACHE and
 	 * GK_ANON (as Linux keeps its file and anon LRU lists), so finding a

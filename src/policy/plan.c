@@ -207,6 +207,16 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		memset(a, 0, sizeof *a);
 		uint64_t over = v->consumed > v->limit ? v->consumed - v->limit
 						       : 0;
+		/* cgroup v2: memory.high is reclaim pressure too, and the
+		 * kernel's reclaim, not the balloon, takes either back */
+		uint64_t cg = 0;
+		if (v->cgroup) {
+			if (v->high && v->consumed > v->high &&
+			    v->consumed - v->high > over)
+				over = v->consumed - v->high;
+			cg = over;
+			over = 0;
+		}
 		struct fund f = fund_of(v, k);
 		a->rho = mv_policy_rho(v->shares, (uint64_t)f.held, v->active,
 				       tax);
@@ -215,7 +225,7 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		if (reclaiming && t < f.held)
 			share = (uint64_t)(f.held - t + 0.5);
 		uint64_t want = over + share;
-		a->reclaim = want;
+		a->reclaim = want + cg;
 		a->balloon_target = v->balloon_size;
 
 		if (v->balloon && want) {
@@ -251,6 +261,7 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 		else if (over && !v->balloon)
 			a->swap_pages =
 				over; /* limit enforcement in any state */
+		a->swap_pages += cg;
 		a->block_alloc = h->state == MV_MEMSTATE_LOW;
 	}
 }

@@ -78,6 +78,21 @@
  * in. The table therefore holds at most one entry per live hint and per
  * sharing frame, plus the dead entries of at most one growth period.
  *
+ * Salting (ESX's Mem.ShareForceSalting, VMware KB 2097593). Each VM
+ * belongs to a salt group (mv_share_set_salt; group 0 unless told); two
+ * pages may share only if their bytes and their groups are equal. As ESX
+ * does, the salt goes into the key: a page of group k is looked up under
+ * hash ^ salt_key(k) (salt_key(0) = 0, so an unsalted host is exactly the
+ * scanner above), so pages of different groups never find each other's
+ * entries, while the hashing and the full compare before a merge are
+ * unchanged. Equal keys and equal bytes imply equal groups (salt_key is a
+ * bijection), so every merge stays inside one group. A sharing frame
+ * remembers its group (frame_salt, allocated only once a group other
+ * than 0 is set) so that its liveness (shared_live) recomputes its key.
+ * Zero pages still map the host's one zero frame, whatever the group:
+ * saved the same (a frame per zero page) as with a zero frame per group,
+ * but for one page per group.
+ *
  * Counters (struct mv_share_stats) are named as KSM's in
  * /sys/kernel/mm/ksm/. pages_shared, pages_sharing, pages_unshared and
  * zero_pages are gauges computed on demand from the table and the pmaps,
@@ -175,8 +190,10 @@ struct mv_sharer {
 	struct desc_memo *memo;       /* MEMO_ENTRIES */
 	uint8_t buf[2][MV_PAGE_SIZE]; /* materialised pages to compare */
 
-	struct mv_vm **vms; /* in the order added */
-	uint32_t *vm_base;  /* VM i's pages are numbered from vm_base[i] */
+	struct mv_vm **vms;   /* in the order added */
+	uint32_t *vm_base;    /* VM i's pages are numbered from vm_base[i] */
+	uint32_t *vm_salt;    /* VM i's salt group (0: unsalted) */
+	uint32_t *frame_salt; /* a sharing frame's group; NULL: all 0 */
 	uint32_t nvms, cap_vms;
 	uint32_t cur_vm; /* scan position */
 	uint64_t cur_gppn;
@@ -279,6 +296,24 @@ static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
 	return frame_hash_buf(s, mpn, s->buf[0]);
 }
 
+/* The key a salt group adds to its pages' hashes (0 for group 0). */
+static uint64_t salt_key(uint32_t group)
+{
+	return group ? mv_mix64(group) : 0;
+}
+
+/* The salt key of VM vi's pages. */
+static uint64_t vm_key(const struct mv_sharer *s, uint32_t vi)
+{
+	return salt_key(s->vm_salt[vi]);
+}
+
+/* The salt key of sharing frame mpn: its group's. */
+static uint64_t frame_key(const struct mv_sharer *s, mv_mpn_t mpn)
+{
+	return s->frame_salt ? salt_key(s->frame_salt[mpn]) : 0;
+}
+
 /*
  * Do frames a and b hold the same 4096 bytes?
  *
@@ -367,7 +402,8 @@ static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 static int shared_live(const struct mv_sharer *s, const struct share_entry *t)
 {
 	uint8_t buf[MV_PAGE_SIZE];
-	return shared_frame(s, t) && frame_hash_buf(s, t->ref, buf) == t->hash;
+	return shared_frame(s, t) && (frame_hash_buf(s, t->ref, buf) ^
+				      frame_key(s, t->ref)) == t->hash;
 }
 
 /* Is vm's page g a candidate for sharing at all? */
@@ -697,7 +733,7 @@ static uint64_t page_hash(struct mv_sharer *s, uint32_t vi,
 		if (i >= 0)
 			return s->tab[i].hash;
 	}
-	return frame_hash(s, e->mpn);
+	return frame_hash(s, e->mpn) ^ vm_key(s, vi);
 }
 
 /* ---- merging ------------------------------------------------------------ */
@@ -723,7 +759,7 @@ static int hint_holds(struct mv_sharer *s, const struct share_entry *t)
 	const struct mv_pme *e = hint_owner(s, t, &vi);
 	if (!e || !candidate(s->vms[vi], e))
 		return 0;
-	return frame_hash(s, e->mpn) == t->hash;
+	return (frame_hash(s, e->mpn) ^ vm_key(s, vi)) == t->hash;
 }
 
 /* Turn hinted page of slot i into the sharing frame; return its mpn. */
@@ -731,11 +767,14 @@ static mv_mpn_t promote(struct mv_sharer *s, uint64_t i)
 {
 	struct share_entry *t = &s->tab[i];
 	mv_gppn_t g = 0;
-	struct mv_vm *vm = s->vms[hint_page(s, t, &g)];
+	int64_t vi = hint_page(s, t, &g);
+	struct mv_vm *vm = s->vms[vi];
 	struct mv_pme *e = &vm->pmap[g];
 	mv_mpn_t mpn = e->mpn;
 
 	mv_host_frame_set_shared(s->host, mpn, 1);
+	if (s->frame_salt)
+		s->frame_salt[mpn] = s->vm_salt[vi];
 	e->flags &= (uint8_t)~AUX_HINT;
 	mv_pmap_set(vm, g, MV_PS_SHARED, mpn);
 	/* same key, same slot: the hint becomes the frame's entry */
@@ -761,7 +800,7 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 
 	/* every zero page: the zero descriptor, bytes, or a generated page
 	 * that happens to be zero (found by its hash and the compare) */
-	if (s->cfg.use_zero_pages && h == s->zero_hash &&
+	if (s->cfg.use_zero_pages && (h ^ vm_key(s, vi)) == s->zero_hash &&
 	    frames_equal(s, e->mpn, MV_ZERO_MPN)) {
 		if (e->flags & AUX_HINT)
 			hint_remove_own(s, vi, g, e);
@@ -788,7 +827,8 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 					hint_remove_own(s, vi, g, e);
 				merge(s, vm, g, t->ref);
 				return;
-			} else if (frame_hash(s, t->ref) != t->hash) {
+			} else if ((frame_hash(s, t->ref) ^
+				    frame_key(s, t->ref)) != t->hash) {
 				/* the frame was freed and shared again for
 				 * other bytes: a stale entry */
 				drop_entry(s, (uint64_t)i);
@@ -862,6 +902,8 @@ void mv_share_destroy(struct mv_sharer *s)
 		return;
 	free(s->vms);
 	free(s->vm_base);
+	free(s->vm_salt);
+	free(s->frame_salt);
 	tab_free(s->tab, s->mask + 1);
 	free(s->memo);
 	free(s);
@@ -885,7 +927,10 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		uint32_t *b = realloc(s->vm_base, cap * sizeof *b);
 		if (b)
 			s->vm_base = b;
-		if (!v || !b)
+		uint32_t *k = realloc(s->vm_salt, cap * sizeof *k);
+		if (k)
+			s->vm_salt = k;
+		if (!v || !b || !k)
 			return MV_ENOMEM;
 		s->cap_vms = cap;
 	}
@@ -896,7 +941,28 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 		vm->pmap[g].cksum = 0;
 	}
 	s->vm_base[s->nvms] = (uint32_t)base;
+	s->vm_salt[s->nvms] = 0;
 	s->vms[s->nvms++] = vm;
+	return 0;
+}
+
+/*
+ * Put vm (added, not yet scanned) into salt group `group`. Its pages
+ * then share only with pages of VMs of the same group.
+ */
+int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group)
+{
+	uint32_t vi = 0;
+	while (vi < s->nvms && s->vms[vi] != vm)
+		vi++;
+	if (vi == s->nvms || s->st.pages_scanned)
+		return MV_EINVAL;
+	if (group && !s->frame_salt) {
+		s->frame_salt = calloc(s->host->nframes, sizeof *s->frame_salt);
+		if (!s->frame_salt)
+			return MV_ENOMEM;
+	}
+	s->vm_salt[vi] = group;
 	return 0;
 }
 
@@ -1103,8 +1169,9 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					  "entry in slot %llu names frame %u",
 					  (unsigned long long)i, t->ref);
 		} else if (shared_frame(s, t)) {
-			uint64_t fh = s->hash(
-				mv_host_frame_read(h, t->ref, buf));
+			uint64_t fh = s->hash(mv_host_frame_read(h, t->ref,
+								 buf)) ^
+				      frame_key(s, t->ref);
 			int64_t j = fh == t->hash ? (int64_t)i
 						  : tab_find(s, fh);
 			/* another hash: a stale entry if the frame's bytes
@@ -1171,6 +1238,35 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 	return rc;
 }
 
+void mv_share_ksm_view(const struct mv_sharer *s,
+		       const struct mv_share_stats *st,
+		       uint64_t max_page_sharing, struct mv_ksm_view *out)
+{
+	const struct mv_host *h = s->host;
+	memset(out, 0, sizeof *out);
+	out->max_page_sharing = max_page_sharing;
+	for (mv_mpn_t m = 1; m < h->nframes; m++) {
+		if (!(h->frame[m] & MV_FRAME_SHARED))
+			continue;
+		uint64_t refs = mv_host_frame_refs(h, m);
+		if (!refs)
+			continue;
+		uint64_t pages = (refs + max_page_sharing - 1) /
+				 max_page_sharing;
+		out->pages_shared += pages;
+		out->pages_sharing += refs - pages;
+		if (pages > 1) {
+			out->stable_node_chains++;
+			out->stable_node_dups += pages;
+		}
+	}
+	uint64_t saved = out->pages_sharing + st->zero_pages;
+	uint64_t rmap = out->pages_shared + out->pages_sharing +
+			st->pages_unshared + st->pages_volatile;
+	out->general_profit = (int64_t)(saved * MV_PAGE_SIZE) -
+			      (int64_t)(rmap * MV_KSM_RMAP_ITEM_BYTES);
+}
+
 void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 {
 	mv_books_add(b, "hypervisor", "share.table", sizeof *s->tab,
@@ -1178,4 +1274,9 @@ void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
 	mv_books_add(b, "hypervisor", "share.vm-base", sizeof *s->vm_base,
 		     s->cap_vms);
+	mv_books_add(b, "hypervisor", "share.vm-salt", sizeof *s->vm_salt,
+		     s->cap_vms);
+	if (s->frame_salt)
+		mv_books_add(b, "hypervisor", "share.frame-salt",
+			     sizeof *s->frame_salt, s->host->nframes);
 }

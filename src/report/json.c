@@ -414,6 +414,8 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	const struct mv_host_config *h = &s->sc->host;
 	jw_obj(w, "host", 0);
 	jw_str(w, "name", h->name);
+	if (h->preset[0])
+		jw_str(w, "preset", h->preset);
 	jw_u64(w, "mem_bytes", h->mem_bytes);
 	jw_u64(w, "page_size_bytes", MV_PAGE_SIZE);
 	jw_mem(w, "usable", r->usable_frames);
@@ -480,6 +482,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_bool(w, "use_zero_pages", rc->share.use_zero_pages);
 	jw_bool(w, "hints", rc->share.hints);
 	jw_u64(w, "page_cost_ns", rc->share.page_cost_ns);
+	jw_u64(w, "salting", rc->share.salting);
 	jw_obj_end(w);
 	jw_obj_end(w);
 
@@ -489,6 +492,19 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_mem(w, "sharing_saved", mv_share_saved_pages(st));
 	jw_double(w, "sharing_sim_cpu_fraction",
 		  r->sim_ns ? (double)st->sim_cpu_ns / (double)r->sim_ns : 0);
+	if (s->sc->reclaim.memtune_cgroup && s->sharer) {
+		/* a KVM host: as /sys/kernel/mm/ksm counts them */
+		struct mv_ksm_view k;
+		mv_share_ksm_view(s->sharer, st, MV_KSM_MAX_PAGE_SHARING, &k);
+		jw_obj(w, "ksm", 1);
+		jw_u64(w, "max_page_sharing", k.max_page_sharing);
+		jw_u64(w, "pages_shared", k.pages_shared);
+		jw_u64(w, "pages_sharing", k.pages_sharing);
+		jw_u64(w, "stable_node_chains", k.stable_node_chains);
+		jw_u64(w, "stable_node_dups", k.stable_node_dups);
+		jw_i64(w, "general_profit", k.general_profit);
+		jw_obj_end(w);
+	}
 	jw_obj_end(w);
 }
 
@@ -598,6 +614,18 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_bool(w, "balloon_driver", c->balloon_driver);
 		jw_i64(w, "stats_period_s", c->stats_period_s);
 		jw_bool(w, "sharing", c->sharing);
+		if (c->pshare_salt[0])
+			jw_str(w, "pshare_salt", c->pshare_salt);
+		if (s->sc->reclaim.memtune_cgroup) {
+			/* cgroup v2: memory.high, QEMU's own memory, and the
+			 * OOM kill (null while it runs) */
+			jw_u64(w, "soft_limit_bytes", c->soft_limit_bytes);
+			jw_u64(w, "qemu_overhead_bytes", g->vmm_bytes);
+			if (s->oom[i].killed)
+				jw_u64(w, "oom_killed_ns", s->oom[i].at_ns);
+			else
+				jw_double(w, "oom_killed_ns", NAN);
+		}
 		jw_bool(w, "hugepages", c->hugepages);
 		jw_i64(w, "home_node", view.home_node);
 		jw_str(w, "source", c->source);

@@ -162,12 +162,17 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 			fmt_duration(rc->tax_change[i].at_ns, a, sizeof a));
 	fputc('\n', out);
 	if (rc->share.enabled)
-		fprintf(out, "  %-12s %lu pages every %s%s\n", "sharing",
+		fprintf(out, "  %-12s %lu pages every %s%s%s\n", "sharing",
 			(unsigned long)rc->share.pages_to_scan,
 			fmt_duration(rc->share.sleep_ns, b, sizeof b),
 			rc->share.use_zero_pages
 				? ", zero pages to the zero frame"
-				: "");
+				: "",
+			rc->share.salting == 2   ? "; salted: within each VM "
+						   "and salt group only"
+			: rc->share.salting == 1 ? "; salted: within each "
+						   "salt group only"
+						 : "");
 	else
 		fprintf(out, "  %-12s off\n", "sharing");
 	if (rc->swap_dir[0])
@@ -204,6 +209,9 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		sc->host.nodes == 1 ? "" : "s",
 		sc->host.swap_device == MV_SWAP_HDD ? "HDD" : "SSD",
 		(double)r->total.swap.disk_bytes / (double)MV_MIB);
+	if (sc->host.preset[0])
+		fprintf(out, "  %-12s %s (docs/presets.md)\n", "preset",
+			sc->host.preset);
 	fprintf(out,
 		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,
@@ -623,6 +631,65 @@ static void print_sharing(FILE *out, const struct mv_sim *s,
 	fprintf(out, "  %-15s %12.1f  ms simulated, %.2f%% of one core\n",
 		"scanner CPU", (double)st->sim_cpu_ns / (double)MV_NS_PER_MS,
 		mv_pct((double)st->sim_cpu_ns, (double)r->sim_ns));
+	if (!s->sc->reclaim.memtune_cgroup || !s->sharer)
+		return;
+	/* a KVM host: the figures as /sys/kernel/mm/ksm shows them */
+	struct mv_ksm_view k;
+	mv_share_ksm_view(s->sharer, st, MV_KSM_MAX_PAGE_SHARING, &k);
+	fprintf(out,
+		"  as KSM counts them, max_page_sharing %llu: pages_shared "
+		"%llu, pages_sharing %llu,\n"
+		"  stable_node_chains %llu, stable_node_dups %llu; "
+		"general_profit %lld bytes (%.1f MiB)\n",
+		(unsigned long long)k.max_page_sharing,
+		(unsigned long long)k.pages_shared,
+		(unsigned long long)k.pages_sharing,
+		(unsigned long long)k.stable_node_chains,
+		(unsigned long long)k.stable_node_dups,
+		(long long)k.general_profit,
+		(double)k.general_profit / (double)MV_MIB);
+}
+
+/*
+ * <host preset="kvm">: each VM's cgroup as libvirt sets it from
+ * <memtune> (memory.max, memory.high, memory.swap.max), what its QEMU
+ * holds beyond guest memory, and the OOM kills.
+ */
+static void print_cgroup(FILE *out, const struct mv_sim *s, int namew)
+{
+	char a[48];
+	if (!s->sc->reclaim.memtune_cgroup)
+		return;
+	fprintf(out, "\ncgroup v2 (libvirt <memtune> on KVM; MiB; max = "
+		     "hard_limit, high = soft_limit)\n");
+	fprintf(out, "  %-*s %10s %10s %10s %10s  %s\n", namew, "VM", "mem.max",
+		"mem.high", "swap.max", "QEMU ovhd", "event");
+	for (int i = 0; i < s->nvms; i++) {
+		const struct mv_vm_config *c = &s->sc->vms[i].vm;
+		char mx[16], hi[16], sw[16];
+		snprintf(mx, sizeof mx, "%.1f",
+			 (double)c->limit_bytes / MV_MIB);
+		snprintf(hi, sizeof hi, "%.1f",
+			 (double)c->soft_limit_bytes / MV_MIB);
+		snprintf(sw, sizeof sw, "%.1f",
+			 (double)c->swap_max_bytes / MV_MIB);
+		fprintf(out, "  %-*s %10s %10s %10s %10.1f  ", namew,
+			vm_name(s, i),
+			c->limit_bytes == MV_LIMIT_NONE ? "max" : mx,
+			c->soft_limit_bytes ? hi : "max",
+			c->swap_max_bytes == UINT64_MAX ? "max" : sw,
+			(double)s->sc->vms[i].guest.vmm_bytes / MV_MIB);
+		const struct mv_sim_oom *o = &s->oom[i];
+		if (o->killed)
+			fprintf(out,
+				"OOM-killed at %s: QEMU held %.1f MiB "
+				"above memory.max, nothing left to reclaim\n",
+				fmt_duration(o->at_ns, a, sizeof a),
+				(double)(o->held_pages - o->max_pages) *
+					MV_PAGE_SIZE / MV_MIB);
+		else
+			fputs("-\n", out);
+	}
 }
 
 static void print_host(FILE *out, const struct mv_sim *s,
@@ -737,6 +804,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 	}
 
 	print_header(out, s, &r);
+	print_cgroup(out, s, namew);
 	if (s->nvms > 0 && r.final->vm) {
 		print_memory(out, s, &r, namew);
 		print_reclaim(out, s, &r, namew);

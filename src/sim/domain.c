@@ -163,10 +163,18 @@ static int parse_memtune(const struct mv_xsrc *s, const xmlNode *mt,
 }
 
 static int parse_memballoon(const struct mv_xsrc *s, const xmlNode *mb,
-			    struct mv_vm_config *vm, struct mv_domain_lines *dl)
+			    struct mv_vm_spec *spec, struct mv_domain_lines *dl)
 {
+	struct mv_vm_config *vm = &spec->vm;
 	dl->memballoon = mv_xml_line(mb);
 	const char *model = mv_xml_attr(mb, "model");
+	/* freePageReporting='on|off' (libvirt 6.9, virtio models): the
+	 * guest reports free pages, the host discards them (guest.c) */
+	const char *fpr = mv_xml_attr(mb, "freePageReporting");
+	if (fpr && strcmp(fpr, "on") && strcmp(fpr, "off"))
+		return mv_xml_fail(s, mb, "memballoon/freePageReporting",
+				   "'%s' is not on or off", fpr);
+	int fpr_on = fpr && strcmp(fpr, "on") == 0;
 	if (!model)
 		return mv_xml_fail(s, mb, "memballoon/model", "is required");
 	if (strcmp(model, "none") == 0)
@@ -183,6 +191,8 @@ static int parse_memballoon(const struct mv_xsrc *s, const xmlNode *mb,
 			"virtio-transitional, virtio-non-transitional, "
 			"xen, none)",
 			model);
+	/* no balloon device, nothing to report through */
+	spec->guest.free_page_reporting = fpr_on && vm->balloon_driver;
 	const xmlNode *stats = NULL;
 	for (const xmlNode *c = mb->children; c; c = c->next) {
 		if (!mv_xml_is_plain(c, "stats"))
@@ -407,7 +417,8 @@ static int parse_memvisor(const struct mv_xsrc *s, const xmlNode *mvn,
 	int rc = mv_xml_check_attrs(s, mvn, "memvisor", NULL);
 	if (rc)
 		return rc;
-	const xmlNode *shares = NULL, *guest = NULL, *mmu = NULL;
+	const xmlNode *shares = NULL, *guest = NULL, *mmu = NULL,
+		      *sharing = NULL;
 	for (const xmlNode *c = mvn->children; c; c = c->next) {
 		if (!mv_xml_is_elem(c))
 			continue;
@@ -452,6 +463,24 @@ static int parse_memvisor(const struct mv_xsrc *s, const xmlNode *mvn,
 				return rc;
 		} else if (is_mv(c, "workload")) {
 			if ((rc = mv_workload_elem_add(s, c, &spec->guest)))
+				return rc;
+		} else if (is_mv(c, "sharing")) {
+			/* <mv:sharing salt="NAME"/>: ESX's
+			 * sched.mem.pshare.salt (docs/presets.md) */
+			static const char *const names[] = {"salt", NULL};
+			const char *v = mv_xml_attr(c, "salt");
+			if (sharing)
+				return mv_xml_fail_duplicate(s, c, sharing,
+							     "sharing");
+			sharing = c;
+			if ((rc = mv_xml_check_leaf(s, c, "sharing", names)))
+				return rc;
+			if (!v)
+				return mv_xml_fail(s, c, "sharing/salt",
+						   "is required");
+			if ((rc = mv_xml_name(s, c, "sharing/salt", v,
+					      spec->vm.pshare_salt,
+					      sizeof spec->vm.pshare_salt)))
 				return rc;
 		} else if (is_mv(c, "mmu")) {
 			if (mmu)
@@ -582,11 +611,12 @@ static void read_backing(const xmlNode *mb, struct mv_vm_config *vm)
 	}
 }
 
-/* <memballoon autodeflate='on' freePageReporting='on'>: not modelled. */
+/* <memballoon autodeflate='on'>: not modelled (freePageReporting is:
+ * parse_memballoon). */
 static int warn_balloon_features(const struct mv_xsrc *s, const xmlNode *mb,
 				 struct mv_scenario *sc)
 {
-	static const char *const feats[] = {"autodeflate", "freePageReporting"};
+	static const char *const feats[] = {"autodeflate"};
 	for (size_t i = 0; i < sizeof feats / sizeof feats[0]; i++) {
 		const char *v = mv_xml_attr(mb, feats[i]);
 		char key[64], what[64];
@@ -682,7 +712,20 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
 		return rc;
 	if (el[D_BACKING])
 		read_backing(el[D_BACKING], vm);
-	if (vm->soft_limit_bytes &&
+	/* cgroup v2: without <hard_limit> memory.max is "max" (libvirt
+	 * writes none), not the guest's size: QEMU's overhead is above it */
+	if (sc->reclaim.memtune_cgroup && !dl->hard_limit)
+		vm->limit_bytes = MV_LIMIT_NONE;
+	/* libvirt's QEMU driver refuses min_guarantee (qemu_validate.c:
+	 * "Parameter 'min_guarantee' not supported by QEMU.") */
+	if (sc->reclaim.memtune_cgroup && dl->min_guarantee)
+		return mv_error_set(s->err, MV_EINVAL, s->file,
+				    dl->min_guarantee, "memtune/min_guarantee",
+				    "not supported by QEMU (libvirt refuses "
+				    "the domain): it is a VMware ESX setting, "
+				    "and this host is <host preset=\"kvm\">");
+	/* memory.high under cgroup v2: modelled (docs/presets.md) */
+	if (vm->soft_limit_bytes && !sc->reclaim.memtune_cgroup &&
 	    (rc = mv_scenario_warn(sc, "memtune/soft_limit", s->file,
 				   dl->soft_limit, NOT_MODELLED,
 				   "<memtune><soft_limit>")))
@@ -697,7 +740,7 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
 				return mv_xml_fail_duplicate(s, c, mb,
 							     "memballoon");
 			mb = c;
-			if ((rc = parse_memballoon(s, c, vm, dl)) ||
+			if ((rc = parse_memballoon(s, c, spec, dl)) ||
 			    (rc = warn_balloon_features(s, c, sc)))
 				return rc;
 		}

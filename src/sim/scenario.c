@@ -148,6 +148,7 @@ static const struct mv_xprop sharing_props[] = {
 	SH("zero-pages", MV_XP_BOOL, use_zero_pages),
 	SH("hints", MV_XP_BOOL, hints),
 	SH("page-cost", MV_XP_DURATION, page_cost_ns),
+	SH("salting", MV_XP_U64, salting),
 	{0},
 };
 #undef SH
@@ -404,6 +405,11 @@ static int check_host_child(const struct mv_xsrc *s, const xmlNode *c,
 	    r->share.sleep_ns < MV_NS_PER_MS)
 		return mv_xml_fail(s, c, "sharing/sleep",
 				   "must be at least 1ms");
+	if (strcmp(name, "sharing") == 0 && r->share.salting > 2)
+		return mv_xml_fail(s, c, "sharing/salting",
+				   "'%s' is not 0, 1 or 2 (ESX "
+				   "Mem.ShareForceSalting)",
+				   mv_xml_attr(c, "salting"));
 	if (strcmp(name, "reclaim") == 0 && mv_xml_attr(c, "period") &&
 	    r->balance_ns == 0)
 		return mv_xml_fail(s, c, "reclaim/period", "must be positive");
@@ -469,12 +475,64 @@ static const struct mv_xprop *const host_kid_props[H_COUNT] = {
 	[H_LARGE_PAGES] = large_pages_props,
 };
 
+/*
+ * <host preset="esx41|esx5|esx6|esx8|kvm">: the defaults of one ESX
+ * version, or libvirt's <memtune> as cgroup v2 applies it on KVM
+ * (docs/presets.md gives each value's source). A preset only changes
+ * defaults: it is applied before the host's children are read, so any
+ * setting the scenario writes (<memstate>, <sharing salting>,
+ * <compression>, ...) overrides it.
+ */
+struct host_preset {
+	const char *name;
+	enum mv_memstate_model memstate; /* the free-memory states */
+	int salting;                     /* Mem.ShareForceSalting */
+	int compression;                 /* Mem.MemZipEnable */
+	double zcache_fraction;          /* Mem.MemZipMaxPct */
+	/* Mem.AllocGuestLargePage: guest memory backed by 2 MiB pages
+	 * (ESX 3.5 and later, with a hardware MMU): <large-pages> */
+	int large_pages;
+	int memtune_cgroup; /* kvm: <memtune> as cgroup v2 */
+};
+static const struct host_preset host_presets[] = {
+	{"esx41", MV_MEMSTATE_ESX41, 0, 1, 0.10, 1, 0},
+	{"esx5", MV_MEMSTATE_VSPHERE5, 0, 1, 0.10, 1, 0},
+	{"esx6", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
+	{"esx8", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
+	/* libvirt/QEMU on Linux with cgroup v2: only what <memtune> means
+	 * changes; the host's reclaim stays memvisor's model, KSM unsalted */
+	{"kvm", MV_MEMSTATE_ESX41, 0, 1, 0.10, 0, 1},
+};
+#define NPRESETS (int)(sizeof host_presets / sizeof host_presets[0])
+
+static int apply_preset(const struct mv_xsrc *s, const xmlNode *hn,
+			const char *v, struct mv_host_config *h,
+			struct mv_reclaim_config *r)
+{
+	for (int i = 0; i < NPRESETS; i++) {
+		const struct host_preset *p = &host_presets[i];
+		if (strcmp(v, p->name) != 0)
+			continue;
+		snprintf(h->preset, sizeof h->preset, "%s", p->name);
+		r->memstate_model = p->memstate;
+		r->share.salting = (uint64_t)p->salting;
+		r->compression = p->compression;
+		r->zcache_fraction = p->zcache_fraction;
+		r->memtune_cgroup = p->memtune_cgroup;
+		r->large_pages = p->large_pages;
+		return 0;
+	}
+	return mv_xml_fail(s, hn, "host/preset",
+			   "unknown preset '%s' (esx41, esx5, esx6, esx8, kvm)",
+			   v);
+}
+
 /* <host> into sc's host, reclaim and sampling configuration (its
  * scenario attributes already read: step and duration bound some). */
 static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 		      struct mv_scenario *sc)
 {
-	static const char *const host_attrs[] = {"name", NULL};
+	static const char *const host_attrs[] = {"name", "preset", NULL};
 	struct mv_host_config *h = &sc->host;
 	struct mv_reclaim_config *r = &sc->reclaim;
 	struct mv_active_config *sampling = &sc->sampling;
@@ -485,6 +543,9 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 	const char *v = mv_xml_attr(hn, "name");
 	if (v &&
 	    (rc = mv_xml_name(s, hn, "host/name", v, h->name, sizeof h->name)))
+		return rc;
+	if ((v = mv_xml_attr(hn, "preset")) &&
+	    (rc = apply_preset(s, hn, v, h, r)))
 		return rc;
 	/* where each table-driven child's values go */
 	void *const base[H_COUNT] = {
@@ -541,12 +602,21 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 				   "exceeds the host's memory");
 	/* the later models derive every threshold from minFree */
 	if (seen[H_THRESHOLDS] && r->memstate_model != MV_MEMSTATE_ESX41)
-		return mv_xml_fail(s, seen[H_THRESHOLDS], "host/thresholds",
-				   "only with <memstate model=\"esx41\"/>: %s "
-				   "derives its thresholds from the host's "
-				   "memory",
-				   mv_memstate_model_name(r->memstate_model));
-	/* Linux's THP or ESX's large pages: one hypervisor's rule */
+		return mv_xml_fail(
+			s, seen[H_THRESHOLDS], "host/thresholds",
+			"only with <memstate model=\"esx41\"/>: %s%s%s "
+			"derives its thresholds from the host's "
+			"memory",
+			mv_memstate_model_name(r->memstate_model),
+			h->preset[0] && !seen[H_MEMSTATE]
+				? ", the model of preset "
+				: "",
+			h->preset[0] && !seen[H_MEMSTATE] ? h->preset : "");
+	/* Linux's THP or ESX's large pages: one hypervisor's rule (THP
+	 * written in the scenario turns a preset's large pages off) */
+	if (seen[H_THP] && !seen[H_LARGE_PAGES] &&
+	    r->thp.enabled != MV_THP_NEVER)
+		r->large_pages = 0;
 	if (seen[H_THP] && seen[H_LARGE_PAGES] && r->large_pages &&
 	    r->thp.enabled != MV_THP_NEVER)
 		return mv_xml_fail(s, seen[H_LARGE_PAGES], "host/large-pages",

@@ -50,6 +50,7 @@ void mv_sim_destroy(struct mv_sim *s)
 	free(s->swap);
 	free(s->action);
 	free(s->period);
+	free(s->oom);
 	for (int i = 0; i < s->nsamples; i++)
 		free(s->samples[i].vm);
 	free(s->samples);
@@ -155,6 +156,27 @@ static int make_run_dir(struct mv_sim *s, struct mv_error *err)
 	return 0;
 }
 
+/*
+ * VM i's page-sharing salt group under ESX's Mem.ShareForceSalting
+ * (VMware KB 2097593; docs/presets.md): 0 ignores salts (one group); 1
+ * and 2 group VMs by their sched.mem.pshare.salt, a group numbered 1 +
+ * the index of its first VM; a VM without a salt is in group 0 with
+ * the others without one under 1, and alone (its vc.uuid) under 2,
+ * numbered 1 + its own index, which no salted group can have.
+ */
+static uint32_t salt_group(const struct mv_scenario *sc, int i)
+{
+	const char *salt = sc->vms[i].vm.pshare_salt;
+	if (sc->reclaim.share.salting == 0)
+		return 0;
+	if (!salt[0])
+		return sc->reclaim.share.salting == 1 ? 0 : (uint32_t)i + 1;
+	int j = 0;
+	while (strcmp(sc->vms[j].vm.pshare_salt, salt) != 0)
+		j++;
+	return (uint32_t)j + 1;
+}
+
 /* Power on VM i's reclamation: swap file, compression cache, sharing. */
 static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 {
@@ -185,6 +207,10 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
 				    "cannot join page sharing: the VMs of one "
 				    "host hold at most 8 TiB of memory");
+	if (s->sharer &&
+	    (rc = mv_share_set_salt(s->sharer, vm, salt_group(s->sc, i))) != 0)
+		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
+				    "out of memory for page sharing's salts");
 	return 0;
 }
 
@@ -259,6 +285,10 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	v->swap_target = u.state[MV_PS_SWAPPED] +
 			 (s->period ? s->period[i].swap_short : 0);
 	v->overhead_bytes = mv_vm_overhead_bytes(vm);
+	/* cgroup v2: QEMU's own memory is the VM's overhead, charged to its
+	 * memory.max as the kernel charges QEMU's RSS */
+	if (s->sc->reclaim.memtune_cgroup && !(s->oom && s->oom[i].killed))
+		v->overhead_bytes += s->sc->vms[i].guest.vmm_bytes;
 	if (s->swap && s->swap[i])
 		v->overhead_bytes += mv_swapfile_overhead_bytes(s->swap[i]);
 	if (s->zcache && s->zcache[i])
@@ -293,6 +323,42 @@ static uint64_t policy_total(const struct mv_sim *s)
 {
 	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE;
 	return b ? b : mv_host_usable_frames(s->host);
+}
+
+/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
+ * theirs and the host's, which the frames do not hold. */
+static uint64_t vmm_pages(const struct mv_sim *s, int i)
+{
+	if (s->oom && s->oom[i].killed)
+		return 0; /* its QEMU is gone */
+	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
+}
+
+/*
+ * cgroup v2's memory.max (libvirt's hard_limit on KVM) after the
+ * kernel's reclaim: a VM whose QEMU (guest frames plus its own
+ * overhead) is still above it when reclaim fell short (locked memory,
+ * memory.swap.max reached) is OOM-killed, as the kernel's memcg OOM
+ * killer kills the cgroup's one big process (mm/memcontrol.c,
+ * mem_cgroup_out_of_memory). The VM stops: its guest runs no more and
+ * every page it held goes back to the host (frames, swap slots,
+ * compressed copies); the report names the kill.
+ */
+static void oom_check(struct mv_sim *s, int i)
+{
+	struct mv_vm *vm = s->vm[i];
+	struct mv_vm_usage u;
+	mv_vm_usage(vm, &u);
+	uint64_t held = consumed_frames(s, i, &u) + vmm_pages(s, i);
+	uint64_t max = vm->cfg.limit_bytes / MV_PAGE_SIZE;
+	if (held <= max)
+		return;
+	s->oom[i] = (struct mv_sim_oom){.killed = 1,
+					.at_ns = s->now_ns,
+					.held_pages = held,
+					.max_pages = max};
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		mv_vm_release_page(vm, g);
 }
 
 static uint64_t policy_free(const struct mv_sim *s)
@@ -452,8 +518,9 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->zcache = calloc((size_t)sc->nvms, sizeof *s->zcache);
 	s->action = calloc((size_t)sc->nvms, sizeof *s->action);
 	s->period = calloc((size_t)sc->nvms, sizeof *s->period);
+	s->oom = calloc((size_t)sc->nvms, sizeof *s->oom);
 	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
-	    !s->period) {
+	    !s->period || !s->oom) {
 		mv_sim_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
@@ -539,8 +606,11 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 				    "out of memory");
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vm[i];
+		/* a killed VM's guest is gone: its books describe the pages
+		 * it had, which the host took back */
 		if ((rc = mv_vm_check(vm, err)) != 0 ||
-		    (rc = mv_guest_check(s->guest[i], err)) != 0) {
+		    (!s->oom[i].killed &&
+		     (rc = mv_guest_check(s->guest[i], err)) != 0)) {
 			free(refs);
 			return rc;
 		}
@@ -617,6 +687,10 @@ static void balance(struct mv_sim *s)
 		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
+		pv[i].cgroup = r->memtune_cgroup;
+		pv[i].high = r->memtune_cgroup
+				     ? vm->cfg.soft_limit_bytes / MV_PAGE_SIZE
+				     : 0;
 		pv[i].shares = vm->cfg.shares;
 		/* f for the idle memory tax: the active set as the hypervisor
 		 * can know it, by sampling (mv_vm_active_estimate; Waldspurger
@@ -698,6 +772,8 @@ static void balance(struct mv_sim *s)
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_policy_action *a = &s->action[i];
 		struct mv_vm *vm = s->vm[i];
+		if (s->oom[i].killed)
+			continue;
 		if (vm->cfg.balloon_driver)
 			mv_guest_balloon_set_target(s->guest[i],
 						    a->balloon_target);
@@ -723,8 +799,7 @@ static void balance(struct mv_sim *s)
 			struct mv_swap_stats sw = {0};
 			if (s->swap[i])
 				mv_swapfile_stats(s->swap[i], &sw);
-			if (rc == MV_ENOSPC && sw.slots &&
-			    sw.used >= sw.slots) {
+			if (rc == MV_ENOSPC && sw.used >= sw.slots) {
 				s->swap_full++; /* bounded file, not a fault */
 			} else if (rc == MV_EIO || rc == MV_ENOSPC) {
 				s->io_errors++;
@@ -732,6 +807,8 @@ static void balance(struct mv_sim *s)
 						sizeof s->last_io_error);
 			}
 		}
+		if (r->memtune_cgroup && s->period[i].swap_short)
+			oom_check(s, i);
 	}
 	free(pv);
 }
@@ -764,7 +841,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			return MV_ECANCELED;
 		/* a long boot (the first step) checks it too */
 		mv_guest_set_stop(s->guest[i], s->stop);
-		mv_guest_run(s->guest[i], s->now_ns, dt);
+		if (!s->oom[i].killed)
+			mv_guest_run(s->guest[i], s->now_ns, dt);
 	}
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);

@@ -31,6 +31,9 @@
  *   sched.mem.shares         low / normal / high (5 / 10 / 20 per MiB of
  *                            memsize, ESX's scale) or a number of shares
  *   sched.mem.pshare.enable  FALSE: no transparent page sharing
+ *   sched.mem.pshare.salt    the VM's sharing salt, under the host's
+ *                            Mem.ShareForceSalting 1 or 2 (<sharing
+ *                            salting>; docs/presets.md)
  *   sched.mem.maxmemctl      most MiB the balloon may take (below the
  *                            host's <balloon max>); "0" disables
  *                            ballooning for this VM; -1 = no bound
@@ -479,6 +482,16 @@ static int read_settings(const struct vmx *x, const char *default_name,
 	if ((e = get(x, "sched.mem.pshare.enable")) &&
 	    (rc = bool_value(x, e, &vm->sharing)))
 		return rc;
+	/* the VM's salt under Mem.ShareForceSalting 1 or 2 (KB 2097593) */
+	if ((e = get(x, "sched.mem.pshare.salt"))) {
+		if (!e->value[0] || strlen(e->value) >= sizeof vm->pshare_salt)
+			return vmx_fail(x, e->line, e->key,
+					"'%s' is not a salt of 1 to %zu "
+					"characters",
+					e->value, sizeof vm->pshare_salt - 1);
+		snprintf(vm->pshare_salt, sizeof vm->pshare_salt, "%s",
+			 e->value);
+	}
 
 	/* the balloon: Tools installed (see the top of the file) */
 	int tools = 0;

@@ -322,6 +322,22 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 		vm->expect[gppn] = mv_zero_page_hash();
 }
 
+void mv_vm_release_page(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	struct mv_pme *e = &vm->pmap[gppn];
+	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
+		mv_host_frame_put(vm->host, e->mpn);
+	} else if (e->state == MV_PS_COMPRESSED || e->state == MV_PS_SWAPPED) {
+		const struct mv_backing_ops *b = &vm->backing[e->state];
+		if (b->discard)
+			b->discard(b->ctx, vm, gppn);
+	}
+	mv_pmap_set(vm, gppn, MV_PS_UNTOUCHED, 0);
+	mv_vm_content_changed(vm, gppn);
+	if (vm->expect)
+		vm->expect[gppn] = mv_zero_page_hash();
+}
+
 uint64_t mv_vm_window_cap_max(const struct mv_vm *vm)
 {
 	if (vm->npages > UINT32_MAX)

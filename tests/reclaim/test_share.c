@@ -1085,6 +1085,88 @@ test_random_writes_scans_and_cow_breaks_never_change_a_byte(void **state)
 	free(shadow);
 }
 
+/*
+ * Salting (ESX Mem.ShareForceSalting): VMs in different salt groups never
+ * share, even pages with the same bytes; inside a group, and inside one
+ * VM, pages still merge after the full compare; zero pages still go to
+ * the zero frame; a frame freed by one group and shared again by another
+ * keeps the table exact.
+ */
+static void test_salted_vms_share_only_within_their_group(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[3] = {vm_verified(h, "a", 8, 0),
+				vm_verified(h, "b", 8, 1),
+				vm_verified(h, "c", 8, 2)};
+	for (mv_gppn_t g = 0; g < 50; g++)
+		for (int v = 0; v < 3; v++)
+			write_seed(vms[v], g, g); /* same bytes in all three */
+	write_seed(vms[0], 60, 3);                /* a copy inside a */
+	write_zero(vms[2], 70);
+	struct mv_sharer *s = sharer(h, vms, 3, NULL);
+	/* a and c in group 7, b alone in group 9 */
+	assert_int_equal(mv_share_set_salt(s, vms[0], 7), 0);
+	assert_int_equal(mv_share_set_salt(s, vms[1], 9), 0);
+	assert_int_equal(mv_share_set_salt(s, vms[2], 7), 0);
+	uint64_t free0 = h->nfree;
+
+	full_scans(s, 2);
+
+	struct mv_share_stats st = stats(s);
+	/* a+c: 50 frames shared, 51 pages saved (a's page 60 too); b: none */
+	assert_int_equal(st.pages_shared, 50);
+	assert_int_equal(st.pages_sharing, 51);
+	assert_int_equal(st.zero_pages, 1);
+	assert_int_equal(h->nfree, free0 + 52);
+	for (mv_gppn_t g = 0; g < 50; g++) {
+		assert_int_equal(vms[0]->pmap[g].mpn, vms[2]->pmap[g].mpn);
+		assert_int_equal(vms[1]->pmap[g].state, MV_PS_PRIVATE);
+		assert_true(page_is_seed(vms[1], g, g));
+	}
+	assert_int_equal(vms[2]->pmap[70].state, MV_PS_ZERO);
+	assert_books(s, vms, 3);
+
+	/* c and a write their copies of page 5 away: the frame is freed
+	 * (a takes it over); b's bytes stay alone in group 9 */
+	write_seed(vms[2], 5, 500);
+	write_seed(vms[0], 5, 501);
+	full_scans(s, 3);
+	assert_int_equal(vms[1]->pmap[5].state, MV_PS_PRIVATE);
+	assert_books(s, vms, 3);
+
+	/* scanning began: the groups are fixed */
+	assert_int_equal(mv_share_set_salt(s, vms[1], 7), MV_EINVAL);
+	destroy_all(s, vms, 3, h);
+}
+
+/* One salt group for all (salt_key(0) = 0): exactly the unsalted scan. */
+static void test_one_salt_group_shares_as_an_unsalted_host(void **state)
+{
+	(void)state;
+	uint64_t saved[2];
+	for (int salted = 0; salted < 2; salted++) {
+		struct mv_host *h = mvt_host(64, 1);
+		struct mv_vm *vms[2] = {vm_verified(h, "a", 8, 0),
+					vm_verified(h, "b", 8, 1)};
+		for (mv_gppn_t g = 0; g < 40; g++) {
+			write_seed(vms[0], g, g % 30);
+			write_seed(vms[1], g, g % 20);
+		}
+		struct mv_sharer *s = sharer(h, vms, 2, NULL);
+		if (salted) {
+			assert_int_equal(mv_share_set_salt(s, vms[0], 4), 0);
+			assert_int_equal(mv_share_set_salt(s, vms[1], 4), 0);
+		}
+		full_scans(s, 2);
+		saved[salted] = stats(s).pages_sharing;
+		assert_books(s, vms, 2);
+		destroy_all(s, vms, 2, h);
+	}
+	assert_int_equal(saved[0], 50);
+	assert_int_equal(saved[1], saved[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1122,6 +1204,9 @@ int main(void)
 		cmocka_unit_test(
 			test_a_large_table_keeps_every_hint_across_a_rebuild),
 		cmocka_unit_test(test_create_rejects_a_zero_sleep),
+		cmocka_unit_test(test_salted_vms_share_only_within_their_group),
+		cmocka_unit_test(
+			test_one_salt_group_shares_as_an_unsalted_host),
 		cmocka_unit_test(
 			test_different_descriptors_on_one_hash_are_never_shared),
 		cmocka_unit_test(

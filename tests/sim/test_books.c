@@ -81,6 +81,9 @@ static void test_books_match_hand_computed_sizes(void **state)
 	assert_true(live > 4096 / 4 && live <= 4096 * 3 / 4);
 	expect(&b, "hypervisor", "share.vms", 8, 8);
 	expect(&b, "hypervisor", "share.vm-base", 4, 8);
+	expect(&b, "hypervisor", "share.vm-salt", 4, 8);
+	/* no salt group other than 0: no per-frame salts */
+	assert_null(mv_books_find(&b, "hypervisor", "share.frame-salt"));
 	expect(&b, "hypervisor", "vm.pmap", 12, 8192);
 	/* the window lists: grown by doubling from 64 to what a window
 	 * accessed, at most an eighth of the pages */
@@ -129,10 +132,10 @@ static void test_books_match_hand_computed_sizes(void **state)
 	       3 * 2);
 	assert_null(mv_books_find(&b, "mmu", "mmu.tlb"));
 
-	/* frame words, free stacks, table, share.vms and vm-base, pmap,
-	 * window lists, owners, owner-vms, sample; swap bitmaps; host
+	/* frame words, free stacks, table, share.vms, vm-base and vm-salt,
+	 * pmap, window lists, owners, owner-vms, sample; swap bitmaps; host
 	 * descriptors; extent counters */
-	uint64_t hyp = 65540 + 4 * stack_hw + 49152 + 64 + 32 + 98304 +
+	uint64_t hyp = 65540 + 4 * stack_hw + 49152 + 64 + 32 + 32 + 98304 +
 		       4 * wl + own->bytes + 64 + 1600 + 784 + 32 + 131080 + 48;
 	assert_int_equal(mv_books_bytes(&b, "hypervisor"), hyp);
 	uint64_t guest = 8192 + 32768 + 65536 + 4104 + 8192;

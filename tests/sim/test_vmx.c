@@ -126,6 +126,19 @@ static void test_pshare_enable_false_turns_sharing_off(void **state)
 			 1);
 }
 
+/* sched.mem.pshare.salt: the VM's salt group under Mem.ShareForceSalting */
+static void test_pshare_salt_is_the_vms_sharing_salt(void **state)
+{
+	(void)state;
+	assert_string_equal(parse_ok("memsize = \"64\"\n"
+				     "sched.mem.pshare.salt = \"web tier\"\n")
+				    .vm.pshare_salt,
+			    "web tier");
+	assert_string_equal(parse_ok("memsize = \"64\"\n").vm.pshare_salt, "");
+	parse_err("memsize = \"64\"\nsched.mem.pshare.salt = \"\"\n", 2,
+		  "sched.mem.pshare.salt", "is not a salt of 1 to 63");
+}
+
 static void test_balloon_driver_follows_tools_installation(void **state)
 {
 	(void)state;
@@ -471,6 +484,7 @@ int main(void)
 			test_unlimited_max_and_absent_limits_keep_defaults),
 		cmocka_unit_test(test_minsize_is_read_as_the_reservation_too),
 		cmocka_unit_test(test_pshare_enable_false_turns_sharing_off),
+		cmocka_unit_test(test_pshare_salt_is_the_vms_sharing_salt),
 		cmocka_unit_test(
 			test_balloon_driver_follows_tools_installation),
 		cmocka_unit_test(
