@@ -229,6 +229,8 @@ static uint64_t consumed_frames(const struct mv_sim *s, int i,
  * theirs and the host's, which the frames do not hold. */
 static uint64_t vmm_pages(const struct mv_sim *s, int i)
 {
+	if (s->oom && s->oom[i].killed)
+		return 0; /* its QEMU is gone */
 	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
 }
 
@@ -323,15 +325,6 @@ static uint64_t policy_total(const struct mv_sim *s)
 {
 	uint64_t b = s->sc->host.budget_bytes / MV_PAGE_SIZE;
 	return b ? b : mv_host_usable_frames(s->host);
-}
-
-/* The VMs' <mv:guest overhead>, in pages: memory the policy counts as
- * theirs and the host's, which the frames do not hold. */
-static uint64_t vmm_pages(const struct mv_sim *s, int i)
-{
-	if (s->oom && s->oom[i].killed)
-		return 0; /* its QEMU is gone */
-	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
 }
 
 /*
