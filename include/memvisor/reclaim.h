@@ -36,8 +36,12 @@ struct mv_share_config {
 			     */
 	int hints;          /* remember unshared pages' hashes (ESX hints /
 			       KSM unstable tree); default 1 */
-	uint64_t page_cost_ns; /* simulated CPU cost per page scanned; default
-				  250 */
+	uint64_t page_cost_ns;  /* simulated CPU cost per page scanned; default
+				   250 */
+	int merge_across_nodes; /* KSM merge_across_nodes: 1 (default) merges
+				   equal pages whatever node their frames
+				   are on; 0 only pages on the same node,
+				   one copy per node (ESX's rule) */
 };
 
 void mv_share_config_default(struct mv_share_config *c);

@@ -266,6 +266,7 @@ void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v)
 	v->home_node = vm ? vm->home_node : spec->vm.home_node;
 	v->page_in_errors = vm ? vm->ctr.page_in_errors : 0;
 	v->mmu = s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
+	v->vm = vm;
 }
 
 /*
@@ -727,6 +728,9 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	}
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);
+	/* NUMA migration toward each VM's home (docs/numa.md) */
+	for (int i = 0; i < s->nvms; i++)
+		mv_vm_numa_migrate(s->vm[i], dt);
 	s->now_ns += dt;
 	s->steps++;
 	/* sampling periods end on simulated time; before the policy runs, so
