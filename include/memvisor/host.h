@@ -139,6 +139,16 @@ struct mv_host_config {
 	 * in use, at least 0), as `memvisor agent --host-memory`; 0: all */
 	uint64_t budget_bytes;
 	int nodes; /* NUMA nodes, 1..MV_MAX_NODES */
+	/* <numa local-latency= remote-ratio=>: a memory reference to the
+	 * local node, and how much longer one to another node takes; an
+	 * access to a remote frame is charged local x (ratio - 1) more
+	 * (docs/numa.md: 65 ns and 1.63, Molka et al., PACT 2009) */
+	uint64_t numa_local_ns;
+	double numa_remote_ratio;
+	/* <numa migrate-rate=>: pages per second each VM's remote pages move
+	 * to the node their vCPUs run on (ESX's NUMA migration, Linux's
+	 * automatic NUMA balancing); 0 (default): off */
+	double numa_migrate_rate;
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;
@@ -154,6 +164,17 @@ struct mv_host_node {
 	mv_mpn_t *stack; /* freed frames, LIFO (sparse: core.h) */
 	uint64_t nstack;
 	uint64_t stack_hw; /* most frames the stack ever held */
+};
+
+/* numastat(8)'s per-node counters, in pages (docs/numa.md): moved by the
+ * vm layer at each guest frame allocation (src/vm/numa.c) */
+struct mv_numastat {
+	uint64_t numa_hit;       /* wanted this node, got it */
+	uint64_t numa_miss;      /* wanted another node, got this one */
+	uint64_t numa_foreign;   /* wanted this node, got another */
+	uint64_t interleave_hit; /* interleave wanted this node, got it */
+	uint64_t local_node;     /* got this node, vCPUs on this node */
+	uint64_t other_node;     /* got this node, vCPUs on another */
 };
 
 struct mv_host {
@@ -175,6 +196,7 @@ struct mv_host {
 	uint64_t nfree;         /* over all nodes */
 	uint64_t allocs, frees; /* lifetime counters */
 	uint64_t remote_allocs; /* allocations served by a non-preferred node */
+	struct mv_numastat numastat[MV_MAX_NODES];
 	uint64_t drops; /* arena pages dropped (MADV_DONTNEED) when a written
 			   frame took a descriptor */
 	/* Sharing frames (MV_FRAME_SHARED, the zero frame aside) and the
@@ -214,6 +236,9 @@ mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node);
  */
 #define MV_RUN_FRAMES 512u
 mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node);
+/* Allocate a frame on node `node` only; MV_MPN_NONE when it has none
+ * free. Counts nothing as remote: the caller's placement policy does. */
+mv_mpn_t mv_host_frame_alloc_node(struct mv_host *h, int node);
 /* Take one more reference on a frame in use. */
 void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn);
 /* Drop a reference; the frame returns to its node's free list at zero,

@@ -44,6 +44,10 @@ struct mv_share_config {
 	 * all together; 2 = the same, but a VM without a salt shares only
 	 * with itself (its vc.uuid is its salt). Default 0. */
 	uint64_t salting;
+	int merge_across_nodes; /* KSM merge_across_nodes: 1 (default) merges
+				   equal pages whatever node their frames
+				   are on; 0 only pages on the same node,
+				   one copy per node (ESX's rule) */
 };
 
 void mv_share_config_default(struct mv_share_config *c);

@@ -290,6 +290,7 @@ struct mv_vm_view {
 	int home_node;                       /* NUMA node the host chose */
 	uint64_t page_in_errors;             /* failed reads back from swap */
 	const struct mv_mmu *mmu;            /* NULL without an MMU model */
+	const struct mv_vm *vm;              /* NULL before power-on */
 };
 
 /* Fill v with VM i's view (0 <= i < s->nvms). */

@@ -110,6 +110,41 @@ enum mv_fault_kind {
 
 const char *mv_fault_name(enum mv_fault_kind k);
 
+/*
+ * NUMA placement of guest memory (docs/numa.md): libvirt's <numatune>
+ * modes. NONE is the host's own rule (ESX, Linux's default policy): the
+ * node the vCPUs run on first, then the others.
+ */
+enum mv_numa_mode {
+	MV_NUMA_NONE = 0,
+	MV_NUMA_PREFERRED,   /* the nodeset's first node, then the others */
+	MV_NUMA_STRICT,      /* only the nodeset (MPOL_BIND): may fail */
+	MV_NUMA_INTERLEAVE,  /* nodeset node gppn mod n, then the others */
+	MV_NUMA_RESTRICTIVE, /* only the nodeset (cpuset.mems): may fail */
+	MV_NUMA_MODE_COUNT
+};
+
+/* libvirt's name of a mode ("strict", ...; "none" for MV_NUMA_NONE). */
+const char *mv_numa_mode_name(enum mv_numa_mode m);
+
+/* A placement: mode and the nodes it names (bit i: node i). */
+struct mv_numa_policy {
+	uint8_t mode;    /* enum mv_numa_mode */
+	uint8_t nodeset; /* 0: every node */
+};
+
+/* Guest NUMA cells (<cpu><numa><cell>), in guest-physical order. */
+#define MV_MAX_CELLS 8
+
+struct mv_numa_cell {
+	uint64_t bytes; /* its guest-physical range's size */
+	/* <numatune><memnode cellid=...>: where its vCPUs run (the
+	 * nodeset's first node) and its placement; node -1 and mode NONE
+	 * without one (the VM's home node and policy) */
+	int node;
+	struct mv_numa_policy policy;
+};
+
 /* Configuration, as libvirt <domain> XML or .vmx describe it. */
 struct mv_vm_config {
 	char name[64];
@@ -139,6 +174,9 @@ struct mv_vm_config {
 	 * VM's page-sharing salt under salting (mv_share_config.salting);
 	 * "" = none given */
 	char pshare_salt[64];
+	struct mv_numa_policy numa; /* <numatune><memory mode nodeset> */
+	int ncells;                 /* guest NUMA cells; 0 = none */
+	struct mv_numa_cell cell[MV_MAX_CELLS];
 	char source[256]; /* file the VM came from, for errors */
 	int source_line;
 };
@@ -181,12 +219,23 @@ struct mv_vm_counters {
 				   page is noted too */
 	uint64_t faults[MV_FAULT_COUNT];
 	uint64_t stall_ns[MV_FAULT_COUNT];
-	uint64_t remote_frames;  /* frames allocated off the home node */
-	uint64_t balloon_pages;  /* pages given to the balloon */
-	uint64_t balloon_frames; /* of those, pages that released a frame */
-	uint64_t page_in_errors; /* reads back from swap/cache that failed */
-	uint64_t xlat_ns;        /* vCPU time spent translating addresses:
-				    TLB misses, walks, VM exits (MMU model) */
+	uint64_t remote_frames; /* frames allocated off the node where the
+				   page's vCPUs run */
+	/* numastat(8)'s counters for this VM's guest frames, summed over
+	 * nodes (src/vm/numa.c says when each moves) */
+	struct mv_numastat numastat;
+	uint64_t numa_bind_failed; /* strict/restrictive allocations that
+				      found their nodeset full */
+	uint64_t remote_accesses;  /* guest accesses to a frame off the node
+				      their vCPUs run on */
+	uint64_t numa_ns;          /* their extra latency, charged as stall */
+	uint64_t numa_migrated;    /* pages moved to their vCPUs' node */
+	uint64_t numa_migrate_ns;  /* the moves' copies, charged as stall */
+	uint64_t balloon_pages;    /* pages given to the balloon */
+	uint64_t balloon_frames;   /* of those, pages that released a frame */
+	uint64_t page_in_errors;   /* reads back from swap/cache that failed */
+	uint64_t xlat_ns;          /* vCPU time spent translating addresses:
+				      TLB misses, walks, VM exits (MMU model) */
 	/* transparent huge pages (src/vm/thp.c), /proc/vmstat's names */
 	uint64_t thp_fault_alloc, thp_fault_fallback;
 	uint64_t thp_collapse_alloc, thp_collapse_alloc_failed;
@@ -241,6 +290,25 @@ struct mv_vm {
 	uint32_t owner_slot; /* the VM's slot in the host's owners table */
 	struct mv_vm_counters ctr;
 	int home_node;
+	/* NUMA (src/vm/numa.c): the cells' guest-physical ends, where their
+	 * vCPUs run and their placement (one cell, the whole VM, without
+	 * <cpu><numa>); the resident pages per node of their frame */
+	struct mv_vm_numa {
+		int ncells;
+		uint64_t cell_end[MV_MAX_CELLS];
+		int8_t cell_node[MV_MAX_CELLS];
+		struct mv_numa_policy cell_policy[MV_MAX_CELLS];
+		uint64_t node_pages[MV_MAX_NODES];
+		uint64_t local_pages; /* NLMEM: resident on their vCPUs' node */
+		/* the access check (mv_vm_note_access): frames [local_first,
+		 * local_first + local_frames) are local to every vCPU of the
+		 * VM; others go out of line to mv_vm_numa_remote */
+		uint32_t local_first, local_frames;
+		uint64_t remote_ns; /* extra cost of a remote access */
+		double carry;       /* mv_vm_numa_accesses' fraction */
+		mv_gppn_t mig_next; /* where the migration scan resumes */
+		double mig_credit;  /* pages it may still move */
+	} numa;
 	int alloc_blocked;         /* set by policy in the low state */
 	uint64_t stall_pending_ns; /* stall charged, not yet consumed */
 
@@ -375,6 +443,42 @@ void mv_vm_destroy(struct mv_vm *vm);
 /* Turn on per-page checksums of guest writes (tests, --verify). */
 int mv_vm_enable_verify(struct mv_vm *vm);
 
+/* NUMA (src/vm/numa.c, docs/numa.md). Set up the cells from the config
+ * and the home node (mv_vm_create does). */
+void mv_vm_numa_setup(struct mv_vm *vm);
+/* The cell guest page gppn is in (0 without cells). */
+int mv_vm_numa_cell(const struct mv_vm *vm, mv_gppn_t gppn);
+
+/* The node the vCPUs that use page gppn run on. */
+static inline int mv_vm_numa_node(const struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return vm->numa.ncells == 1
+		       ? vm->numa.cell_node[0]
+		       : vm->numa.cell_node[mv_vm_numa_cell(vm, gppn)];
+}
+
+/* A frame for page gppn by its cell's placement, numastat counted;
+ * MV_MPN_NONE when the host (or, strict, the nodeset) has none. */
+mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn);
+/* Page gppn starts (delta 1) or stops (-1) being resident on frame mpn:
+ * the per-node books (mv_pmap_set calls it). */
+void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
+			 int delta);
+/* n accesses to resident pages the interval model makes without events:
+ * charged as remote in the proportion of the VM's resident pages that
+ * are remote (uniform over them), the fraction carried to the next. */
+void mv_vm_numa_accesses(struct mv_vm *vm, double n);
+/*
+ * Migration toward the vCPUs' node for dt_ns of simulated time at the
+ * host's migrate-rate: move resident private pages whose frame is remote
+ * (placement none or preferred only) to a frame on their vCPUs' node, the
+ * 4096 bytes copied (a descriptor frame by its descriptor), each charged
+ * as a copy-on-write copy (lat.cow). Returns the pages moved.
+ */
+uint64_t mv_vm_numa_migrate(struct mv_vm *vm, uint64_t dt_ns);
+/* Recount the per-node books from the pmap: 1 if they agree. */
+int mv_vm_numa_check(const struct mv_vm *vm);
+
 /* Slow path of mv_vm_access: resolve a fault; NULL if the VM must wait. */
 uint8_t *mv_vm_fault(struct mv_vm *vm, mv_gppn_t gppn, int write);
 
@@ -409,11 +513,18 @@ static inline int mv_vm_window_listed(const struct mv_vm *vm)
 	return vm->window_accessed <= vm->window_cap;
 }
 
+/* An access to page gppn's frame is remote: count and charge it. */
+void mv_vm_numa_remote(struct mv_vm *vm, mv_gppn_t gppn);
+
 static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 				     int write)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
 	unsigned f = e->flags;
+	/* NUMA: one subtract and compare of the entry's frame (the zero
+	 * frame and every frame on a one-node host pass) */
+	if (mv_unlikely(e->mpn - vm->numa.local_first >= vm->numa.local_frames))
+		mv_vm_numa_remote(vm, gppn);
 	if (mv_unlikely((f & (MV_PME_ACCESSED | MV_PME_SAMPLED)) !=
 			MV_PME_ACCESSED)) {
 		if (!(f & MV_PME_ACCESSED)) {

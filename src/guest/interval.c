@@ -708,12 +708,16 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 		g->wait_left_ns -= ns;
 		mv_vm_charge_wait(g->vm, ns);
 	}
+	double made = (double)os_want * stop[OS_WORK];
 	for (int i = 0; i < g->nwork; i++) {
 		double ran = progress > 0 ? stop[i] / progress : 0;
 		g->work[i].done += (uint64_t)((double)g->work[i].step_n * ran +
 					      0.5);
+		made += (double)g->work[i].step_n * ran;
 	}
 	g->os_done += (uint64_t)((double)os_want * stop[OS_WORK] + 0.5);
+	/* the accesses made without events still cost their NUMA latency */
+	mv_vm_numa_accesses(g->vm, made - (double)iv->nfire);
 	iv->now_s = (double)(c + 1) * iv->dt_s;
 }
 

@@ -165,6 +165,12 @@ mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node)
 	return MV_MPN_NONE;
 }
 
+mv_mpn_t mv_host_frame_alloc_node(struct mv_host *h, int node)
+{
+	assert(node >= 0 && node < h->nnodes);
+	return node_alloc(h, &h->node[node]);
+}
+
 static struct mv_frame_over *over_find(const struct mv_host *h, mv_mpn_t mpn)
 {
 	for (uint32_t i = 0; i < h->nover; i++)

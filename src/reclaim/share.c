@@ -259,6 +259,7 @@ void mv_share_config_default(struct mv_share_config *c)
 	c->use_zero_pages = 1;
 	c->hints = 1;
 	c->page_cost_ns = 250;
+	c->merge_across_nodes = 1;
 }
 
 void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
@@ -273,7 +274,26 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
 }
 
 /*
- * The hash of frame mpn's 4096 bytes (a descriptor's through the memo),
+ * merge_across_nodes = 0 (KSM's per-node stable and unstable trees, ESX's
+ * per-node sharing; docs/numa.md): the key of frame mpn's content h is h
+ * mixed with the frame's node, so equal pages on different nodes have
+ * different keys and never meet in the table, and each node keeps its own
+ * sharing frame. Every key is made here from a frame's bytes and node:
+ * the table, the pages' checksums, hints and the zero test all agree.
+ * The zero frame is on no node: its key is its hash.
+ */
+static uint64_t node_key(const struct mv_sharer *s, mv_mpn_t mpn, uint64_t h)
+{
+	if (s->cfg.merge_across_nodes || s->host->nnodes == 1 ||
+	    mpn == MV_ZERO_MPN)
+		return h;
+	return h ^ mv_mix64(UINT64_C(0x6e756d61) +
+			    (uint64_t)mv_host_frame_node(s->host, mpn));
+}
+
+/*
+ * The key of frame mpn's 4096 bytes: their hash (a descriptor's through
+ * the memo), per node when merge_across_nodes is 0 (node_key),
  * materialising into buf on a memo miss. The memo is a cache of a pure
  * function, so filling it from a const sharer changes no result.
  */
@@ -282,13 +302,13 @@ static uint64_t frame_hash_buf(const struct mv_sharer *s, mv_mpn_t mpn,
 {
 	mv_desc_t d = mv_host_frame_desc(s->host, mpn);
 	if (d == MV_DESC_BYTES)
-		return s->hash(mv_host_frame(s->host, mpn));
+		return node_key(s, mpn, s->hash(mv_host_frame(s->host, mpn)));
 	struct desc_memo *m = &s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)];
 	if (m->desc != d) {
 		m->hash = s->hash(mv_host_frame_read(s->host, mpn, buf));
 		m->desc = d;
 	}
-	return m->hash;
+	return node_key(s, mpn, m->hash);
 }
 
 static uint64_t frame_hash(struct mv_sharer *s, mv_mpn_t mpn)
@@ -800,7 +820,8 @@ static void visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 
 	/* every zero page: the zero descriptor, bytes, or a generated page
 	 * that happens to be zero (found by its hash and the compare) */
-	if (s->cfg.use_zero_pages && (h ^ vm_key(s, vi)) == s->zero_hash &&
+	if (s->cfg.use_zero_pages &&
+	    (h ^ vm_key(s, vi)) == node_key(s, e->mpn, s->zero_hash) &&
 	    frames_equal(s, e->mpn, MV_ZERO_MPN)) {
 		if (e->flags & AUX_HINT)
 			hint_remove_own(s, vi, g, e);
@@ -1169,8 +1190,9 @@ int mv_share_check(const struct mv_sharer *s, struct mv_error *err)
 					  "entry in slot %llu names frame %u",
 					  (unsigned long long)i, t->ref);
 		} else if (shared_frame(s, t)) {
-			uint64_t fh = s->hash(mv_host_frame_read(h, t->ref,
-								 buf)) ^
+			uint64_t fh = node_key(s, t->ref,
+					       s->hash(mv_host_frame_read(
+						       h, t->ref, buf))) ^
 				      frame_key(s, t->ref);
 			int64_t j = fh == t->hash ? (int64_t)i
 						  : tab_find(s, fh);

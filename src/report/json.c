@@ -408,6 +408,63 @@ static void write_scenario(struct jw *w, const struct mv_sim *s)
 	jw_obj_end(w);
 }
 
+/* numastat(8)'s counters, in pages. */
+static void write_numastat(struct jw *w, const struct mv_numastat *n)
+{
+	jw_u64(w, "numa_hit", n->numa_hit);
+	jw_u64(w, "numa_miss", n->numa_miss);
+	jw_u64(w, "numa_foreign", n->numa_foreign);
+	jw_u64(w, "interleave_hit", n->interleave_hit);
+	jw_u64(w, "local_node", n->local_node);
+	jw_u64(w, "other_node", n->other_node);
+}
+
+/* The host's NUMA nodes: size, free memory, numastat (docs/numa.md). */
+static void write_nodes(struct jw *w, const struct mv_host *h)
+{
+	jw_arr(w, "nodes", 0);
+	for (int k = 0; h && k < h->nnodes; k++) {
+		jw_obj(w, NULL, 1);
+		jw_i64(w, "node", k);
+		jw_mem(w, "size", h->node[k].nframes);
+		jw_mem(w, "free", h->node[k].nfree);
+		write_numastat(w, &h->numastat[k]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+/* A VM's NUMA figures (docs/numa.md): placement, esxtop's, numastat's. */
+static void write_vm_numa(struct jw *w, const struct mv_vm *vm)
+{
+	jw_obj(w, "numa", 0);
+	if (vm) {
+		uint64_t res = 0;
+		for (int k = 0; k < vm->host->nnodes; k++)
+			res += vm->numa.node_pages[k];
+		jw_str(w, "mode", mv_numa_mode_name(vm->cfg.numa.mode));
+		jw_i64(w, "home_node", vm->home_node);
+		jw_i64(w, "cells", vm->numa.ncells);
+		jw_mem(w, "local", vm->numa.local_pages);
+		jw_mem(w, "remote", res - vm->numa.local_pages);
+		jw_double(w, "local_fraction",
+			  res ? (double)vm->numa.local_pages / (double)res : 1);
+		jw_arr(w, "node_pages", 1);
+		for (int k = 0; k < vm->host->nnodes; k++)
+			jw_u64(w, NULL, vm->numa.node_pages[k]);
+		jw_arr_end(w);
+		write_numastat(w, &vm->ctr.numastat);
+		jw_u64(w, "bind_failed", vm->ctr.numa_bind_failed);
+		jw_u64(w, "remote_frames", vm->ctr.remote_frames);
+		jw_u64(w, "accesses", vm->ctr.reads + vm->ctr.writes);
+		jw_u64(w, "remote_accesses", vm->ctr.remote_accesses);
+		jw_u64(w, "stall_ns", vm->ctr.numa_ns);
+		jw_u64(w, "migrated_pages", vm->ctr.numa_migrated);
+		jw_u64(w, "migrate_ns", vm->ctr.numa_migrate_ns);
+	}
+	jw_obj_end(w);
+}
+
 static void write_host(struct jw *w, const struct mv_sim *s,
 		       const struct mv_run_summary *r)
 {
@@ -420,6 +477,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_u64(w, "page_size_bytes", MV_PAGE_SIZE);
 	jw_mem(w, "usable", r->usable_frames);
 	jw_i64(w, "numa_nodes", h->nodes);
+	write_nodes(w, s->host);
 	jw_str(w, "swap_device", h->swap_device == MV_SWAP_HDD ? "hdd" : "ssd");
 	/* the lines in use: the state model derives them from minFree
 	 * unless it is ESX 4.1's (then they are <thresholds>) */
@@ -480,6 +538,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_u64(w, "pages_to_scan", rc->share.pages_to_scan);
 	jw_u64(w, "sleep_ns", rc->share.sleep_ns);
 	jw_bool(w, "use_zero_pages", rc->share.use_zero_pages);
+	jw_bool(w, "merge_across_nodes", rc->share.merge_across_nodes);
 	jw_bool(w, "hints", rc->share.hints);
 	jw_u64(w, "page_cost_ns", rc->share.page_cost_ns);
 	jw_u64(w, "salting", rc->share.salting);
@@ -654,6 +713,7 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 			  v->demanded ? (double)v->done / (double)v->demanded
 				      : 1);
 		write_mmu(w, view.mmu);
+		write_vm_numa(w, view.vm);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

@@ -543,6 +543,93 @@ static void print_mmu(FILE *out, const struct mv_sim *s,
 	}
 }
 
+/*
+ * NUMA (docs/numa.md), on a host of more than one node: each node's size,
+ * free memory and numastat counters; per VM its placement, home node
+ * (esxtop NHN), its resident memory local and remote to its vCPUs (NLMEM,
+ * NRMEM, N%L) and its allocations' numastat sums.
+ */
+static void print_numa(FILE *out, const struct mv_sim *s, int namew)
+{
+	const struct mv_host *h = s->host;
+	if (!h || h->nnodes < 2)
+		return;
+	static const char *const nhead[] = {
+		"SIZE",         "FREE",           "numa_hit",   "numa_miss",
+		"numa_foreign", "interleave_hit", "local_node", "other_node",
+	};
+	struct table t;
+	char cell[MAX_COLS][CELL];
+	table_init(&t, out, namew, nhead, 8);
+	table_header(&t, "NUMA nodes (MiB; numastat's counters in pages; "
+			 "the VM column is the node)");
+	for (int k = 0; k < h->nnodes; k++) {
+		const struct mv_numastat *n = &h->numastat[k];
+		char name[16];
+		snprintf(name, sizeof name, "node%d", k);
+		cell_mib(cell[0], h->node[k].nframes);
+		cell_mib(cell[1], h->node[k].nfree);
+		cell_u64(cell[2], n->numa_hit);
+		cell_u64(cell[3], n->numa_miss);
+		cell_u64(cell[4], n->numa_foreign);
+		cell_u64(cell[5], n->interleave_hit);
+		cell_u64(cell[6], n->local_node);
+		cell_u64(cell[7], n->other_node);
+		table_row(&t, name, cell);
+	}
+	static const char *const vhead[] = {
+		"MODE",     "NHN",       "N%L",       "NLMEM",   "NRMEM",
+		"numa_hit", "numa_miss", "BIND-FAIL", "RMT-ACC", "NUMA(ms)",
+	};
+	table_init(&t, out, namew, vhead, 10);
+	t.width[8] = 11;
+	t.width[0] = 11;
+	table_header(&t, "NUMA per VM (esxtop's NHN home node, N%L local "
+			 "memory, NLMEM/NRMEM MiB local/remote to its vCPUs; "
+			 "BIND-FAIL strict allocations its nodes could not "
+			 "serve; RMT-ACC accesses to remote frames, NUMA their "
+			 "extra latency as stall)");
+	int failed = 0;
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_vm_view v;
+		mv_sim_vm_view(s, i, &v);
+		if (!v.vm)
+			continue;
+		const struct mv_vm *vm = v.vm;
+		uint64_t res = 0;
+		for (int k = 0; k < h->nnodes; k++)
+			res += vm->numa.node_pages[k];
+		snprintf(cell[0], CELL, "%s",
+			 mv_numa_mode_name(vm->cfg.numa.mode));
+		snprintf(cell[1], CELL, "%d", vm->home_node);
+		cell_pct(cell[2],
+			 mv_pct((double)vm->numa.local_pages, (double)res));
+		cell_mib(cell[3], vm->numa.local_pages);
+		cell_mib(cell[4], res - vm->numa.local_pages);
+		cell_u64(cell[5], vm->ctr.numastat.numa_hit);
+		cell_u64(cell[6], vm->ctr.numastat.numa_miss);
+		cell_u64(cell[7], vm->ctr.numa_bind_failed);
+		cell_u64(cell[8], vm->ctr.remote_accesses);
+		snprintf(cell[9], CELL, "%.1f",
+			 (double)vm->ctr.numa_ns / (double)MV_NS_PER_MS);
+		table_row(&t, v.name, cell);
+		failed |= vm->ctr.numa_bind_failed != 0;
+	}
+	for (int i = 0; failed && i < s->nvms; i++) {
+		struct mv_vm_view v;
+		mv_sim_vm_view(s, i, &v);
+		if (v.vm && v.vm->ctr.numa_bind_failed)
+			fprintf(out,
+				"  %s: %llu allocations found its %s nodeset "
+				"full; Linux would have OOM-killed its QEMU "
+				"(CONSTRAINT_MEMORY_POLICY); here the vCPU "
+				"waited\n",
+				v.name,
+				(unsigned long long)v.vm->ctr.numa_bind_failed,
+				mv_numa_mode_name(v.vm->cfg.numa.mode));
+	}
+}
+
 static void print_guest(FILE *out, const struct mv_sim *s,
 			const struct mv_run_summary *r, int namew)
 {
@@ -814,6 +901,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 		print_progress(out, s, &r, namew);
 		print_mmu(out, s, &r, namew);
 		print_guest(out, s, &r, namew);
+		print_numa(out, s, namew);
 	}
 	print_sharing(out, s, &r);
 	print_host(out, s, &r);

@@ -42,10 +42,15 @@ static int is_mv(const xmlNode *n, const char *name)
 	return in_mv_ns(n) && strcmp((const char *)n->name, name) == 0;
 }
 
-/* First node of a libvirt nodeset ("0", "1-3", "0,2", "0-3,^1"). */
-static int nodeset_first(const char *s, int *first)
+/*
+ * A libvirt nodeset ("0", "1-3", "0,2", "0-3,^1"): its first listed node
+ * and the nodes it names, bit i for node i (nodes up to 63; the caller
+ * checks them against the host).
+ */
+static int nodeset_parse(const char *s, int *first, uint64_t *mask)
 {
 	int got = -1;
+	uint64_t in = 0, out = 0;
 	const char *p = s;
 	for (;;) {
 		while (*p == ' ')
@@ -61,13 +66,14 @@ static int nodeset_first(const char *s, int *first)
 			if (a > 1000000)
 				return MV_EINVAL;
 		}
+		long b = a;
 		if (*p == '-') {
 			if (neg)
 				return MV_EINVAL;
 			p++;
 			if (*p < '0' || *p > '9')
 				return MV_EINVAL;
-			long b = 0;
+			b = 0;
 			while (*p >= '0' && *p <= '9') {
 				b = b * 10 + (*p++ - '0');
 				if (b > 1000000)
@@ -78,6 +84,14 @@ static int nodeset_first(const char *s, int *first)
 		}
 		if (!neg && got < 0)
 			got = (int)a;
+		for (long k = a; k <= b && k < 64; k++) {
+			if (neg)
+				out |= UINT64_C(1) << k;
+			else
+				in |= UINT64_C(1) << k;
+		}
+		if (b >= 64 && !neg)
+			in |= UINT64_C(1) << 63; /* beyond any host: rejected */
 		while (*p == ' ')
 			p++;
 		if (*p == '\0')
@@ -85,9 +99,10 @@ static int nodeset_first(const char *s, int *first)
 		if (*p++ != ',')
 			return MV_EINVAL;
 	}
-	if (got < 0)
+	if (got < 0 || !(in & ~out))
 		return MV_EINVAL;
 	*first = got;
+	*mask = in & ~out;
 	return 0;
 }
 
@@ -218,12 +233,100 @@ static int parse_memballoon(const struct mv_xsrc *s, const xmlNode *mb,
 	return 0;
 }
 
+/*
+ * The mode and nodeset of a <numatune> <memory> or <memnode> (field names
+ * it in errors): *pol, and *first the nodeset's first node (-1 when the
+ * host chooses: no nodeset, or placement='auto').
+ */
+static int read_numa_policy(const struct mv_xsrc *s, const xmlNode *c,
+			    const char *field, int host_nodes,
+			    struct mv_numa_policy *pol, int *first)
+{
+	static const char *const modes[] = {"preferred", "strict", "interleave",
+					    "restrictive"};
+	const char *mode = mv_xml_attr(c, "mode");
+	*first = -1;
+	/* libvirt's default mode is strict */
+	pol->mode = MV_NUMA_STRICT;
+	pol->nodeset = 0;
+	if (mode) {
+		size_t i = 0;
+		while (i < 4 && strcmp(mode, modes[i]))
+			i++;
+		if (i == 4)
+			return mv_xml_fail(
+				s, c, field,
+				"unknown mode '%s' (strict, preferred, "
+				"interleave, restrictive)",
+				mode);
+		pol->mode = (uint8_t)(MV_NUMA_PREFERRED + i);
+	}
+	const char *placement = mv_xml_attr(c, "placement");
+	if (placement && strcmp(placement, "static") &&
+	    strcmp(placement, "auto"))
+		return mv_xml_fail(s, c, field,
+				   "unknown placement '%s' (static, auto)",
+				   placement);
+	/* placement='auto' (numad's advice in libvirt): the host chooses,
+	 * whatever nodeset a live dump shows */
+	const char *set = mv_xml_attr(c, "nodeset");
+	if (!set || (placement && strcmp(placement, "auto") == 0))
+		return 0;
+	uint64_t mask;
+	if (nodeset_parse(set, first, &mask) != 0)
+		return mv_xml_fail(s, c, field,
+				   "nodeset '%s' is not a list of NUMA nodes "
+				   "(e.g. 0, 1-3, 0,2)",
+				   set);
+	int top = 63;
+	while (!(mask & (UINT64_C(1) << top)))
+		top--;
+	if (*first >= host_nodes || top >= host_nodes)
+		return mv_xml_fail(s, c, field,
+				   "nodeset '%s' names node %d, but the host "
+				   "has %d NUMA node%s",
+				   set, *first >= host_nodes ? *first : top,
+				   host_nodes, host_nodes == 1 ? "" : "s");
+	pol->nodeset = (uint8_t)mask;
+	return 0;
+}
+
+/*
+ * <numatune>: <memory> sets the VM's placement and home node (the
+ * nodeset's first node), <memnode cellid=> a guest cell's (its vCPUs then
+ * run on that nodeset's first node); cells must come first (<cpu> is read
+ * before). Placement is modelled (src/vm/numa.c, docs/numa.md).
+ */
 static int parse_numatune(const struct mv_xsrc *s, const xmlNode *nt,
 			  int host_nodes, struct mv_vm_config *vm,
 			  struct mv_domain_lines *dl)
 {
 	const xmlNode *mem = NULL;
+	const xmlNode *cell_seen[MV_MAX_CELLS] = {0};
+	int rc, first;
 	for (const xmlNode *c = nt->children; c; c = c->next) {
+		if (mv_xml_is_plain(c, "memnode")) {
+			const char *id = mv_xml_attr(c, "cellid");
+			uint64_t k;
+			if (!id || mv_parse_u64(id, &k) != 0 ||
+			    k >= (uint64_t)vm->ncells)
+				return mv_xml_fail(
+					s, c, "numatune/memnode",
+					"cellid '%s' names no <cpu><numa> "
+					"cell (the domain has %d)",
+					id ? id : "", vm->ncells);
+			if (cell_seen[k])
+				return mv_xml_fail_duplicate(
+					s, c, cell_seen[k], "numatune/memnode");
+			cell_seen[k] = c;
+			struct mv_numa_cell *cell = &vm->cell[k];
+			if ((rc = read_numa_policy(s, c, "numatune/memnode",
+						   host_nodes, &cell->policy,
+						   &first)))
+				return rc;
+			cell->node = first;
+			continue;
+		}
 		if (!mv_xml_is_plain(c, "memory"))
 			continue;
 		if (mem)
@@ -231,46 +334,11 @@ static int parse_numatune(const struct mv_xsrc *s, const xmlNode *nt,
 						     "numatune/memory");
 		mem = c;
 		dl->numatune = mv_xml_line(c);
-		/* mode (strict, preferred, interleave, restrictive) only
-		 * changes what happens when the home node is full; the
-		 * simulator always falls back to the other nodes. It is still
-		 * checked: a typo would otherwise pass silently. */
-		const char *mode = mv_xml_attr(c, "mode");
-		if (mode && strcmp(mode, "strict") &&
-		    strcmp(mode, "preferred") && strcmp(mode, "interleave") &&
-		    strcmp(mode, "restrictive"))
-			return mv_xml_fail(
-				s, c, "numatune/memory",
-				"unknown mode '%s' (strict, preferred, "
-				"interleave, restrictive)",
-				mode);
-		const char *placement = mv_xml_attr(c, "placement");
-		if (placement && strcmp(placement, "static") &&
-		    strcmp(placement, "auto"))
-			return mv_xml_fail(
-				s, c, "numatune/memory",
-				"unknown placement '%s' (static, auto)",
-				placement);
-		/* placement='auto' (numad's advice in libvirt): the host
-		 * chooses, whatever nodeset a live dump shows */
-		const char *set = mv_xml_attr(c, "nodeset");
-		if (!set || (placement && strcmp(placement, "auto") == 0))
-			continue;
-		int first;
-		if (nodeset_first(set, &first) != 0)
-			return mv_xml_fail(
-				s, c, "numatune/memory",
-				"nodeset '%s' is not a list of NUMA nodes "
-				"(e.g. 0, 1-3, 0,2)",
-				set);
-		if (first >= host_nodes)
-			return mv_xml_fail(
-				s, c, "numatune/memory",
-				"nodeset '%s' names node %d, but the host "
-				"has %d NUMA node%s",
-				set, first, host_nodes,
-				host_nodes == 1 ? "" : "s");
-		vm->home_node = first;
+		if ((rc = read_numa_policy(s, c, "numatune/memory", host_nodes,
+					   &vm->numa, &first)))
+			return rc;
+		if (first >= 0)
+			vm->home_node = first;
 	}
 	return 0;
 }
@@ -548,7 +616,8 @@ static uint64_t page_align_up(uint64_t bytes)
  * it. Returns 0 with *mem, or MV_ENOENT when there are no cells.
  */
 static int numa_cells_memory(const struct mv_xsrc *s, const xmlNode *cpu,
-			     uint64_t *mem, const xmlNode **at)
+			     uint64_t *mem, const xmlNode **at,
+			     uint64_t bytes[MV_MAX_CELLS], int *ncells)
 {
 	uint64_t sum = 0;
 	int cells = 0;
@@ -573,11 +642,18 @@ static int numa_cells_memory(const struct mv_xsrc *s, const xmlNode *cpu,
 				return mv_xml_fail(s, c, "cpu/numa/cell",
 						   "memory '%s' is not a size",
 						   v);
+			if (cells == MV_MAX_CELLS)
+				return mv_xml_fail(s, c, "cpu/numa/cell",
+						   "at most %d cells are "
+						   "supported",
+						   MV_MAX_CELLS);
 			sum += b;
+			bytes[cells] = b;
 			if (!cells++)
 				*at = c;
 		}
 	}
+	*ncells = cells;
 	if (!cells)
 		return MV_ENOENT;
 	*mem = sum;
@@ -679,24 +755,34 @@ int mv_domain_read(const struct mv_xsrc *s, const xmlNode *dom,
 				   "'%s' is longer than %zu characters", name,
 				   sizeof spec->vm.name - 1);
 
-	uint64_t mem;
+	/* guest NUMA cells: their guest-physical ranges, and with no
+	 * <memory> its size */
+	uint64_t mem, cells_mem = 0, cell_bytes[MV_MAX_CELLS];
+	int ncells = 0;
+	const xmlNode *cell = NULL;
+	rc = numa_cells_memory(s, el[D_CPU], &cells_mem, &cell, cell_bytes,
+			       &ncells);
+	if (rc && rc != MV_ENOENT)
+		return rc;
 	if (el[D_MEMORY]) {
 		if ((rc = mv_xml_size_elem(s, el[D_MEMORY], "memory", &mem)))
 			return rc;
 		dl->memory = mv_xml_line(el[D_MEMORY]);
 	} else {
-		const xmlNode *cell = NULL;
-		rc = numa_cells_memory(s, el[D_CPU], &mem, &cell);
-		if (rc == MV_ENOENT)
+		if (!ncells)
 			return mv_xml_fail(s, dom, "memory", "is required");
-		if (rc)
-			return rc;
+		mem = cells_mem;
 		dl->memory = mv_xml_line(cell);
 	}
 	mem = page_align_up(mem);
 
 	struct mv_vm_config *vm = &spec->vm;
 	mv_vm_config_default(vm, name, mem);
+	vm->ncells = ncells;
+	for (int i = 0; i < ncells; i++) {
+		vm->cell[i].bytes = page_align_up(cell_bytes[i]);
+		vm->cell[i].node = -1;
+	}
 	mv_guest_config_default(&spec->guest);
 	snprintf(vm->source, sizeof vm->source, "%s", s->file);
 	vm->source_line = mv_xml_line(dom);

@@ -138,7 +138,8 @@ static const struct mv_xprop latency_props[] = {
 };
 #undef LAT
 
-/* <sharing enabled pages-to-scan sleep zero-pages hints page-cost> */
+/* <sharing enabled pages-to-scan sleep zero-pages hints page-cost
+ * merge-across-nodes> */
 #define SH(name, kind, member)                                                 \
 	MV_XPROP(name, kind, struct mv_share_config, member)
 static const struct mv_xprop sharing_props[] = {
@@ -149,6 +150,7 @@ static const struct mv_xprop sharing_props[] = {
 	SH("hints", MV_XP_BOOL, hints),
 	SH("page-cost", MV_XP_DURATION, page_cost_ns),
 	SH("salting", MV_XP_U64, salting),
+	SH("merge-across-nodes", MV_XP_BOOL, merge_across_nodes),
 	{0},
 };
 #undef SH
@@ -370,13 +372,23 @@ static int parse_swap(const struct mv_xsrc *s, const xmlNode *n,
 	return mv_xml_props(s, n, "swap", swap_props, r);
 }
 
-/* <numa nodes> */
+/* <numa nodes local-latency remote-ratio migrate-rate> (docs/numa.md) */
+static const struct mv_xprop numa_props[] = {
+	MV_XPROP("local-latency", MV_XP_DURATION, struct mv_host_config,
+		 numa_local_ns),
+	MV_XPROP("remote-ratio", MV_XP_POSITIVE, struct mv_host_config,
+		 numa_remote_ratio),
+	MV_XPROP("migrate-rate", MV_XP_RATE, struct mv_host_config,
+		 numa_migrate_rate),
+	{0},
+};
+
 static int parse_numa(const struct mv_xsrc *s, const xmlNode *n,
 		      struct mv_host_config *h)
 {
-	static const char *const names[] = {"nodes", NULL};
-	int rc = mv_xml_check_leaf(s, n, "numa", names);
-	if (rc)
+	static const char *const extra[] = {"nodes", NULL};
+	int rc = mv_xml_check_props(s, n, "numa", numa_props, extra, 1);
+	if (rc || (rc = mv_xml_props(s, n, "numa", numa_props, h)))
 		return rc;
 	const char *v = mv_xml_attr(n, "nodes");
 	uint64_t nodes;
@@ -388,6 +400,13 @@ static int parse_numa(const struct mv_xsrc *s, const xmlNode *n,
 				   "and %d",
 				   v, MV_MAX_NODES);
 	h->nodes = (int)nodes;
+	if (h->numa_remote_ratio < 1 || h->numa_remote_ratio > 10)
+		return mv_xml_fail(s, n, "numa/remote-ratio",
+				   "%g is not between 1 and 10",
+				   h->numa_remote_ratio);
+	if (h->numa_local_ns > MV_NS_PER_US)
+		return mv_xml_fail(s, n, "numa/local-latency",
+				   "must be at most 1us");
 	return 0;
 }
 
@@ -493,15 +512,18 @@ struct host_preset {
 	 * (ESX 3.5 and later, with a hardware MMU): <large-pages> */
 	int large_pages;
 	int memtune_cgroup; /* kvm: <memtune> as cgroup v2 */
+	/* pages merge only on one NUMA node (ESX shares per node,
+	 * VMkernel.Boot.sharePerNode; KSM's merge_across_nodes 1) */
+	int per_node;
 };
 static const struct host_preset host_presets[] = {
-	{"esx41", MV_MEMSTATE_ESX41, 0, 1, 0.10, 1, 0},
-	{"esx5", MV_MEMSTATE_VSPHERE5, 0, 1, 0.10, 1, 0},
-	{"esx6", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
-	{"esx8", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0},
+	{"esx41", MV_MEMSTATE_ESX41, 0, 1, 0.10, 1, 0, 1},
+	{"esx5", MV_MEMSTATE_VSPHERE5, 0, 1, 0.10, 1, 0, 1},
+	{"esx6", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0, 1},
+	{"esx8", MV_MEMSTATE_VSPHERE6, 2, 1, 0.10, 1, 0, 1},
 	/* libvirt/QEMU on Linux with cgroup v2: only what <memtune> means
 	 * changes; the host's reclaim stays memvisor's model, KSM unsalted */
-	{"kvm", MV_MEMSTATE_ESX41, 0, 1, 0.10, 0, 1},
+	{"kvm", MV_MEMSTATE_ESX41, 0, 1, 0.10, 0, 1, 0},
 };
 #define NPRESETS (int)(sizeof host_presets / sizeof host_presets[0])
 
@@ -520,6 +542,7 @@ static int apply_preset(const struct mv_xsrc *s, const xmlNode *hn,
 		r->zcache_fraction = p->zcache_fraction;
 		r->memtune_cgroup = p->memtune_cgroup;
 		r->large_pages = p->large_pages;
+		r->share.merge_across_nodes = !p->per_node;
 		return 0;
 	}
 	return mv_xml_fail(s, hn, "host/preset",

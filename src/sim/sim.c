@@ -314,6 +314,7 @@ void mv_sim_vm_view(const struct mv_sim *s, int i, struct mv_vm_view *v)
 	v->home_node = vm ? vm->home_node : spec->vm.home_node;
 	v->page_in_errors = vm ? vm->ctr.page_in_errors : 0;
 	v->mmu = s->guest && s->guest[i] ? mv_guest_mmu(s->guest[i]) : NULL;
+	v->vm = vm;
 }
 
 /*
@@ -839,6 +840,9 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	}
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);
+	/* NUMA migration toward each VM's home (docs/numa.md) */
+	for (int i = 0; i < s->nvms; i++)
+		mv_vm_numa_migrate(s->vm[i], dt);
 	s->now_ns += dt;
 	s->steps++;
 	mv_khugepaged_run(&s->khugepaged, s->vm, s->nvms, s->now_ns);

@@ -97,6 +97,7 @@ int mv_vm_create(struct mv_host *h, const struct mv_vm_config *cfg, int id,
 	vm->home_node = cfg->home_node >= 0 && cfg->home_node < h->nnodes
 				? cfg->home_node
 				: id % h->nnodes;
+	mv_vm_numa_setup(vm);
 	*out = vm;
 	return 0;
 }
@@ -172,6 +173,10 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		mv_owners_change(vm, e->mpn, -1);
 	if (st == MV_PS_SHARED)
 		mv_owners_change(vm, mpn_or_slot, +1);
+	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
+		mv_vm_numa_resident(vm, gppn, e->mpn, -1);
+	if (st == MV_PS_PRIVATE || st == MV_PS_SHARED)
+		mv_vm_numa_resident(vm, gppn, mpn_or_slot, +1);
 	e->state = (uint8_t)st;
 	e->mpn = mpn_or_slot;
 	if (vm->on_invalidate)
@@ -185,14 +190,15 @@ static void charge(struct mv_vm *vm, enum mv_fault_kind k, uint64_t ns)
 	vm->stall_pending_ns += ns;
 }
 
-/* A frame for this VM, from its home node first; MV_MPN_NONE -> wait. */
-static mv_mpn_t vm_frame_alloc(struct mv_vm *vm)
+/* A frame for page gppn by its placement (src/vm/numa.c); MV_MPN_NONE ->
+ * wait. */
+static mv_mpn_t vm_frame_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	if (vm->alloc_blocked)
 		return MV_MPN_NONE;
-	mv_mpn_t mpn = mv_host_frame_alloc(vm->host, vm->home_node);
+	mv_mpn_t mpn = mv_vm_numa_alloc(vm, gppn);
 	if (mpn != MV_MPN_NONE &&
-	    mv_host_frame_node(vm->host, mpn) != vm->home_node) {
+	    mv_host_frame_node(vm->host, mpn) != mv_vm_numa_node(vm, gppn)) {
 		vm->ctr.remote_frames++;
 		vm->stall_pending_ns += vm->host->cfg.lat.remote_numa;
 	}
@@ -222,7 +228,7 @@ static uint8_t *fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
 		if (p)
 			return p;
 	}
-	mv_mpn_t mpn = vm_frame_alloc(vm);
+	mv_mpn_t mpn = vm_frame_alloc(vm, gppn);
 	if (mpn == MV_MPN_NONE) {
 		vm->ctr.faults[MV_FAULT_ALLOC_WAIT]++;
 		return NULL;
@@ -508,6 +514,10 @@ int mv_vm_check(const struct mv_vm *vm, struct mv_error *err)
 	int rc = mv_vm_thp_check(vm, err);
 	if (rc)
 		return rc;
+	if (!mv_vm_numa_check(vm))
+		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+				    "the resident pages per NUMA node disagree "
+				    "with the pmap");
 	if (!mv_owners_check(vm))
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
 				    "the shared part of consumed memory "

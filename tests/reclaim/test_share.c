@@ -1167,6 +1167,50 @@ static void test_one_salt_group_shares_as_an_unsalted_host(void **state)
 	assert_int_equal(saved[1], saved[0]);
 }
 
+/*
+ * merge_across_nodes (docs/numa.md): VMs homed on two nodes write the same
+ * real bytes into two pages each. Merged across nodes, one frame holds
+ * the four pages; with 0, each node keeps its own copy shared by its two
+ * pages, on that node. Bytes and books hold either way.
+ */
+static void test_merge_across_nodes_zero_keeps_a_copy_per_node(void **state)
+{
+	(void)state;
+	for (int across = 1; across >= 0; across--) {
+		struct mv_host *h = mvt_host(64, 2);
+		struct mv_vm *vms[2] = {vm_verified(h, "a", 4, 0),
+					vm_verified(h, "b", 4, 1)};
+		for (int i = 0; i < 2; i++) {
+			write_seed(vms[i], 0, 77);
+			write_seed(vms[i], 1, 77);
+			write_seed(vms[i], 2, 100 + (uint64_t)i);
+		}
+		struct mv_share_config c;
+		mv_share_config_default(&c);
+		c.merge_across_nodes = across;
+		struct mv_sharer *s = sharer(h, vms, 2, &c);
+		full_scans(s, 2);
+		struct mv_share_stats st = stats(s);
+		assert_int_equal(st.pages_shared, across ? 1 : 2);
+		assert_int_equal(st.pages_sharing, across ? 3 : 2);
+		for (int i = 0; i < 2; i++) {
+			const struct mv_pme *e = vms[i]->pmap;
+			assert_int_equal(e[0].state, MV_PS_SHARED);
+			assert_int_equal(e[0].mpn, e[1].mpn);
+			assert_int_equal(e[2].state, MV_PS_PRIVATE);
+			if (!across)
+				assert_int_equal(
+					mv_host_frame_node(h, e[0].mpn), i);
+			assert_true(page_is_seed(vms[i], 0, 77));
+			assert_true(page_is_seed(vms[i], 1, 77));
+		}
+		assert_int_equal(vms[0]->pmap[0].mpn == vms[1]->pmap[0].mpn,
+				 across);
+		assert_books(s, vms, 2);
+		destroy_all(s, vms, 2, h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1215,6 +1259,8 @@ int main(void)
 			test_check_finds_a_written_sharing_frame_and_an_unknown_one),
 		cmocka_unit_test(
 			test_random_writes_scans_and_cow_breaks_never_change_a_byte),
+		cmocka_unit_test(
+			test_merge_across_nodes_zero_keeps_a_copy_per_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1390,6 +1390,74 @@ static void test_nodeset_lists_take_their_first_node(void **state)
 	}
 }
 
+/* <numatune> modes (libvirt's default strict), <memnode> per guest cell,
+ * <cpu><numa><cell> ranges, and their errors (docs/numa.md) */
+static void test_numatune_modes_memnodes_and_cells(void **state)
+{
+	(void)state;
+	const char *head = "<scenario><host><memory unit='GiB'>1</memory>"
+			   "<numa nodes='2'/></host><vm><domain><name>a</name>"
+			   "<memory unit='MiB'>64</memory>";
+	char xml[2048];
+	snprintf(xml, sizeof xml,
+		 "%s<cpu><numa><cell id='0' cpus='0' memory='16' "
+		 "unit='MiB'/><cell id='1' cpus='1' memory='48' "
+		 "unit='MiB'/></numa></cpu><numatune><memory "
+		 "mode='interleave' nodeset='0-1'/><memnode cellid='1' "
+		 "mode='preferred' nodeset='1'/></numatune></domain></vm>"
+		 "</scenario>",
+		 head);
+	struct mv_scenario *sc = load_ok(xml);
+	const struct mv_vm_config *vm = &sc->vms[0].vm;
+	assert_int_equal(vm->numa.mode, MV_NUMA_INTERLEAVE);
+	assert_int_equal(vm->numa.nodeset, 3);
+	assert_int_equal(vm->home_node, 0);
+	assert_int_equal(vm->ncells, 2);
+	assert_int_equal(vm->cell[0].bytes, 16 * MV_MIB);
+	assert_int_equal(vm->cell[0].node, -1);
+	assert_int_equal(vm->cell[0].policy.mode, MV_NUMA_NONE);
+	assert_int_equal(vm->cell[1].bytes, 48 * MV_MIB);
+	assert_int_equal(vm->cell[1].node, 1);
+	assert_int_equal(vm->cell[1].policy.mode, MV_NUMA_PREFERRED);
+	assert_int_equal(vm->cell[1].policy.nodeset, 2);
+	mv_scenario_free(sc);
+
+	snprintf(xml, sizeof xml,
+		 "%s<numatune><memory nodeset='1'/></numatune></domain></vm>"
+		 "</scenario>",
+		 head);
+	sc = load_ok(xml);
+	assert_int_equal(sc->vms[0].vm.numa.mode, MV_NUMA_STRICT);
+	assert_int_equal(sc->vms[0].vm.numa.nodeset, 2);
+	mv_scenario_free(sc);
+
+	snprintf(xml, sizeof xml,
+		 "%s<numatune><memory nodeset='0-2'/></numatune></domain>"
+		 "</vm></scenario>",
+		 head);
+	load_err(xml, 1, "numatune/memory",
+		 "nodeset '0-2' names node 2, but the host has 2");
+	snprintf(xml, sizeof xml,
+		 "%s<numatune><memnode cellid='0' nodeset='1'/></numatune>"
+		 "</domain></vm></scenario>",
+		 head);
+	load_err(xml, 1, "numatune/memnode",
+		 "cellid '0' names no <cpu><numa> cell (the domain has 0)");
+
+	/* <numa local-latency remote-ratio>: the remote access cost */
+	sc = load_ok("<scenario><host><memory unit='GiB'>1</memory><numa "
+		     "nodes='2' local-latency='80ns' remote-ratio='2'/></host>"
+		     "<vm><domain><name>a</name><memory>4096</memory>"
+		     "</domain></vm></scenario>");
+	assert_int_equal(sc->host.numa_local_ns, 80);
+	assert_true(sc->host.numa_remote_ratio == 2.0);
+	mv_scenario_free(sc);
+	load_err("<scenario><host><memory unit='GiB'>1</memory><numa "
+		 "nodes='2' remote-ratio='0.5'/></host><vm><domain><name>a"
+		 "</name><memory>4096</memory></domain></vm></scenario>",
+		 1, "numa/remote-ratio", "0.5 is not between 1 and 10");
+}
+
 static void test_vm_count_must_be_between_one_and_256(void **state)
 {
 	(void)state;
@@ -2097,6 +2165,7 @@ int main(void)
 		cmocka_unit_test(test_host_swap_and_latency_values_are_checked),
 		cmocka_unit_test(test_numa_home_node_must_exist_on_the_host),
 		cmocka_unit_test(test_nodeset_lists_take_their_first_node),
+		cmocka_unit_test(test_numatune_modes_memnodes_and_cells),
 		cmocka_unit_test(test_vm_count_must_be_between_one_and_256),
 		cmocka_unit_test(test_more_than_1024_vms_are_rejected),
 		cmocka_unit_test(test_duplicate_vm_names_are_rejected),
