@@ -292,6 +292,9 @@ uint8_t *mv_host_frame_write(struct mv_host *h, mv_mpn_t mpn);
 /* Make the frame BYTES without materialising (the caller writes what it
  * will read back: a copy, a read from disk, a cache frame's halves). */
 uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn);
+/* Give frame `to` the content of frame `from`: its descriptor (equal
+ * descriptors are equal bytes), else a copy of its 4096 bytes. */
+void mv_host_frame_copy(struct mv_host *h, mv_mpn_t to, mv_mpn_t from);
 /* Give the frame descriptor d (not MV_DESC_BYTES): its content is G(d).
  * An arena page that may hold bytes is dropped (MADV_DONTNEED). */
 void mv_host_frame_set_desc(struct mv_host *h, mv_mpn_t mpn, mv_desc_t d);

@@ -312,6 +312,16 @@ uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn)
 	return mv_host_frame(h, mpn);
 }
 
+void mv_host_frame_copy(struct mv_host *h, mv_mpn_t to, mv_mpn_t from)
+{
+	mv_desc_t d = mv_host_frame_desc(h, from);
+	if (d != MV_DESC_BYTES)
+		mv_host_frame_set_desc(h, to, d);
+	else
+		memcpy(mv_host_frame_overwrite(h, to), mv_host_frame(h, from),
+		       MV_PAGE_SIZE);
+}
+
 uint8_t *mv_host_frame_write(struct mv_host *h, mv_mpn_t mpn)
 {
 	mv_desc_t d = h->fdesc[mpn];

@@ -268,12 +268,7 @@ static int migrate_page(struct mv_vm *vm, mv_gppn_t g, int to)
 	mv_mpn_t mpn = mv_host_frame_alloc_node(h, to);
 	if (mpn == MV_MPN_NONE)
 		return MV_ENOMEM;
-	mv_desc_t d = mv_host_frame_desc(h, old);
-	if (d != MV_DESC_BYTES)
-		mv_host_frame_set_desc(h, mpn, d);
-	else
-		memcpy(mv_host_frame_overwrite(h, mpn), mv_host_frame(h, old),
-		       MV_PAGE_SIZE);
+	mv_host_frame_copy(h, mpn, old);
 	mv_pmap_set(vm, g, MV_PS_PRIVATE, mpn);
 	mv_host_frame_put(h, old);
 	vm->ctr.numa_migrated++;

@@ -246,12 +246,7 @@ static uint8_t *fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
 	case MV_PS_ZERO: {
 		/* only writes reach here for these states; equal descriptors
 		 * are equal bytes, so a descriptor is copied as itself */
-		mv_desc_t d = mv_host_frame_desc(h, e->mpn);
-		if (d != MV_DESC_BYTES)
-			mv_host_frame_set_desc(h, mpn, d);
-		else
-			memcpy(mv_host_frame_overwrite(h, mpn),
-			       mv_host_frame(h, e->mpn), MV_PAGE_SIZE);
+		mv_host_frame_copy(h, mpn, e->mpn);
 		mv_host_frame_put(h, e->mpn);
 		kind = MV_FAULT_COW;
 		ns = lat->cow;

@@ -204,12 +204,7 @@ int mv_vm_thp_collapse(struct mv_vm *vm, uint64_t r, uint32_t max_ptes_none)
 		}
 		/* the page's content as of now, copied as it is */
 		mv_vm_observe(vm, g);
-		mv_desc_t d = mv_host_frame_desc(h, e->mpn);
-		if (d != MV_DESC_BYTES)
-			mv_host_frame_set_desc(h, to, d);
-		else
-			memcpy(mv_host_frame_overwrite(h, to),
-			       mv_host_frame(h, e->mpn), MV_PAGE_SIZE);
+		mv_host_frame_copy(h, to, e->mpn);
 		mv_host_frame_put(h, e->mpn);
 	}
 	map_run(vm, r, run);
