@@ -111,7 +111,8 @@ struct mv_mmu {
 	/* nested */
 	uint32_t ept_root;
 	uint32_t *ept_frames; /* every EPT page, to free them */
-	uint64_t nept, capept;
+	uint64_t nept;
+	size_t capept;
 	uint8_t *split; /* per 2 MiB run: mapped with 4 KiB only */
 
 	/* native: TLB entries of a page are valid while cached[g] == gen */
@@ -120,7 +121,8 @@ struct mv_mmu {
 
 	/* shadow */
 	struct spage **sp;
-	uint32_t nsp, capsp, sp_free;
+	uint32_t nsp, sp_free;
+	size_t capsp;
 	uint32_t *gt_head; /* per guest page: shadow pages of it, index+1 */
 	uint32_t *rmap;    /* per guest page: leaf link + 1 */
 	uint8_t *wp;       /* per guest page: write-protected PT page */
@@ -428,15 +430,10 @@ static uint32_t sp_alloc(struct mv_mmu *m, int level, uint64_t gva_base,
 		i = m->sp_free;
 		m->sp_free = m->sp[i]->gt_next;
 	} else {
-		if (m->nsp == m->capsp) {
-			uint32_t cap = m->capsp ? m->capsp * 2 : 64;
-			struct spage **n = realloc(m->sp, cap * sizeof *n);
-			if (!n) {
-				mv_host_frame_put(m->host, mpn);
-				return NONE32;
-			}
-			m->sp = n;
-			m->capsp = cap;
+		if (mv_array_room(&m->sp, &m->capsp, m->nsp, sizeof *m->sp,
+				  64)) {
+			mv_host_frame_put(m->host, mpn);
+			return NONE32;
 		}
 		m->sp[m->nsp] = malloc(sizeof(struct spage));
 		if (!m->sp[m->nsp]) {
@@ -801,15 +798,10 @@ static uint32_t ept_page(struct mv_mmu *m)
 	mv_mpn_t mpn = mv_host_frame_alloc(m->host, m->vm->home_node);
 	if (mpn == MV_MPN_NONE)
 		return NONE32;
-	if (m->nept == m->capept) {
-		uint64_t cap = m->capept ? m->capept * 2 : 64;
-		uint32_t *n = realloc(m->ept_frames, cap * sizeof *n);
-		if (!n) {
-			mv_host_frame_put(m->host, mpn);
-			return NONE32;
-		}
-		m->ept_frames = n;
-		m->capept = cap;
+	if (mv_array_room(&m->ept_frames, &m->capept, m->nept,
+			  sizeof *m->ept_frames, 64)) {
+		mv_host_frame_put(m->host, mpn);
+		return NONE32;
 	}
 	m->ept_frames[m->nept++] = mpn;
 	m->ctr.ept_pages++;
@@ -1640,16 +1632,10 @@ void mv_mmu_set_guest(struct mv_mmu *m, const struct mv_mmu_guest_ops *ops)
 
 /* Collect the table pages under table t (level `level`) into out[]. */
 static int collect_tables(struct mv_mmu *m, mv_gppn_t t, int level,
-			  mv_gppn_t **out, uint64_t *n, uint64_t *cap)
+			  mv_gppn_t **out, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		uint64_t c = *cap ? *cap * 2 : 64;
-		mv_gppn_t *a = realloc(*out, c * sizeof *a);
-		if (!a)
-			return MV_ENOMEM;
-		*out = a;
-		*cap = c;
-	}
+	if (mv_array_room(out, cap, *n, sizeof **out, 64))
+		return MV_ENOMEM;
 	(*out)[(*n)++] = t;
 	if (level == 1)
 		return 0;
@@ -1675,7 +1661,7 @@ static int collect_tables(struct mv_mmu *m, mv_gppn_t t, int level,
 int mv_mmu_proc_destroy(struct mv_mmu *m, struct mv_mmu_proc *p)
 {
 	mv_gppn_t *tables = NULL;
-	uint64_t n = 0, cap = 0;
+	size_t n = 0, cap = 0;
 	int rc = collect_tables(m, p->cr3, 4, &tables, &n, &cap);
 	if (rc) {
 		free(tables);
@@ -1691,7 +1677,7 @@ int mv_mmu_proc_destroy(struct mv_mmu *m, struct mv_mmu_proc *p)
 		}
 	if (m->cur == p)
 		m->cur = NULL;
-	for (uint64_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		free_table(m, tables[i]);
 	free(tables);
 	free(p);

@@ -88,7 +88,8 @@ struct vmx {
 	const char *file;
 	struct mv_error *err;
 	struct vmx_entry *e;
-	int n, cap;
+	int n;
+	size_t cap;
 };
 
 static int vmx_fail(const struct vmx *x, int line, const char *key,
@@ -124,15 +125,9 @@ static int is_key_char(int c)
 static int add_entry(struct vmx *x, const char *key, size_t klen,
 		     const char *val, size_t vlen, int line)
 {
-	if (x->n == x->cap) {
-		int cap = x->cap ? x->cap * 2 : 64;
-		struct vmx_entry *e = realloc(x->e, (size_t)cap * sizeof *e);
-		if (!e)
-			return mv_error_set(x->err, MV_ENOMEM, x->file, line,
-					    NULL, "out of memory");
-		x->e = e;
-		x->cap = cap;
-	}
+	if (mv_array_room(&x->e, &x->cap, (size_t)x->n, sizeof *x->e, 64))
+		return mv_error_set(x->err, MV_ENOMEM, x->file, line, NULL,
+				    "out of memory");
 	struct vmx_entry *e = &x->e[x->n];
 	e->value = malloc(vlen + 1);
 	if (!e->value)
