@@ -236,6 +236,10 @@ mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node);
  */
 #define MV_RUN_FRAMES 512u
 mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node);
+/* A 2 MiB host page on node `node` only; MV_MPN_NONE when it has no free
+ * aligned block. Counts nothing as remote: the caller's placement policy
+ * does (src/vm/numa.c). */
+mv_mpn_t mv_host_frame_alloc_run_node(struct mv_host *h, int node);
 /* Allocate a frame on node `node` only; MV_MPN_NONE when it has none
  * free. Counts nothing as remote: the caller's placement policy does. */
 mv_mpn_t mv_host_frame_alloc_node(struct mv_host *h, int node);

@@ -460,6 +460,10 @@ static inline int mv_vm_numa_node(const struct mv_vm *vm, mv_gppn_t gppn)
 /* A frame for page gppn by its cell's placement, numastat counted;
  * MV_MPN_NONE when the host (or, strict, the nodeset) has none. */
 mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn);
+/* The same for an aligned 2 MiB run (THP, ESX large pages) of the region
+ * of gppn, interleaved per run; MV_MPN_NONE when no allowed node has a
+ * free aligned run. */
+mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn);
 /* Page gppn starts (delta 1) or stops (-1) being resident on frame mpn:
  * the per-node books (mv_pmap_set calls it). */
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,

@@ -177,7 +177,19 @@ static void count(struct mv_vm *vm, int got, int want, int local,
 	h->remote_allocs += got != want;
 }
 
-mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
+/*
+ * A frame (run 0) or an aligned 2 MiB run of them (run 1) for page gppn
+ * by its cell's placement. Interleave picks by the allocation's offset in
+ * its own units, gppn for a frame and gppn / 512 for a run, as Linux's
+ * get_vma_policy makes the interleave index (addr - vm_start) >>
+ * (PAGE_SHIFT + order): THP under MPOL_INTERLEAVE spreads 2 MiB pages.
+ * One allocation moves the numastat counters once whatever its size, as
+ * the kernel's rmqueue calls zone_statistics(preferred, zone, 1) for any
+ * order. A strict frame that finds its nodes full while others have room
+ * is counted in numa_bind_failed; a run that cannot be had is not a
+ * failure (the fault falls back to small pages).
+ */
+static mv_mpn_t place(struct mv_vm *vm, mv_gppn_t gppn, int run)
 {
 	struct mv_host *h = vm->host;
 	int c = mv_vm_numa_cell(vm, gppn);
@@ -196,9 +208,11 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 		if (!(set & (1u << local)))
 			want = lowest_node(set);
 		break;
-	case MV_NUMA_INTERLEAVE:
-		want = nth_node(set, (unsigned)(gppn % popcount(set)));
+	case MV_NUMA_INTERLEAVE: {
+		mv_gppn_t ilx = run ? gppn / MV_RUN_FRAMES : gppn;
+		want = nth_node(set, (unsigned)(ilx % popcount(set)));
 		break;
+	}
 	default:
 		break;
 	}
@@ -206,15 +220,26 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 		int k = (want + i) % h->nnodes;
 		if (!(allowed & (1u << k)))
 			continue;
-		mv_mpn_t mpn = mv_host_frame_alloc_node(h, k);
+		mv_mpn_t mpn = run ? mv_host_frame_alloc_run_node(h, k)
+				   : mv_host_frame_alloc_node(h, k);
 		if (mpn != MV_MPN_NONE) {
 			count(vm, k, want, local, p.mode == MV_NUMA_INTERLEAVE);
 			return mpn;
 		}
 	}
-	if (allowed != all && h->nfree)
+	if (!run && allowed != all && h->nfree)
 		vm->ctr.numa_bind_failed++;
 	return MV_MPN_NONE;
+}
+
+mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return place(vm, gppn, 0);
+}
+
+mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return place(vm, gppn, 1);
 }
 
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
