@@ -464,6 +464,9 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn);
  * of gppn, interleaved per run; MV_MPN_NONE when no allowed node has a
  * free aligned run. */
 mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn);
+/* The host nodes a strict or restrictive placement confines some of the
+ * VM's memory to (the union over its cells); 0 when none is bound. */
+unsigned mv_vm_numa_bound_nodes(const struct mv_vm *vm);
 /* Page gppn starts (delta 1) or stops (-1) being resident on frame mpn:
  * the per-node books (mv_pmap_set calls it). */
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,

@@ -25,9 +25,10 @@
  *
  * A failed strict allocation is an OOM of the policy in Linux: the kernel
  * reclaims on those nodes and then kills within the constraint
- * (CONSTRAINT_MEMORY_POLICY), usually the QEMU itself. There is no such
- * kill here: the access waits as for a full host and numa_bind_failed
- * counts it, which the report prints with what Linux would have done.
+ * (CONSTRAINT_MEMORY_POLICY), usually the QEMU itself. Here the access
+ * waits as for a full host and numa_bind_failed counts it; the simulator
+ * then reclaims from the VM on those nodes and, when that frees nothing,
+ * OOM-kills it (src/sim/sim.c, numa_oom_check).
  *
  * The resident pages per node of their frame (node_pages) and those on
  * their vCPUs' node (local_pages: esxtop's NLMEM) change only in
@@ -240,6 +241,17 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	return place(vm, gppn, 1);
+}
+
+unsigned mv_vm_numa_bound_nodes(const struct mv_vm *vm)
+{
+	unsigned m = 0;
+	for (int c = 0; c < vm->numa.ncells; c++) {
+		struct mv_numa_policy p = vm->numa.cell_policy[c];
+		if (p.mode == MV_NUMA_STRICT || p.mode == MV_NUMA_RESTRICTIVE)
+			m |= node_mask(vm->host, p.nodeset);
+	}
+	return m;
 }
 
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
