@@ -149,6 +149,10 @@ struct mv_host_config {
 	 * to the node their vCPUs run on (ESX's NUMA migration, Linux's
 	 * automatic NUMA balancing); 0 (default): off */
 	double numa_migrate_rate;
+	/* <numa rebalance=>: ESX's NUMA rebalancer, every
+	 * MV_NUMA_REBALANCE_NS a VM whose home node is overcommitted may
+	 * get another home node (src/vm/numa.c); 0 (default): off */
+	int numa_rebalance;
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;

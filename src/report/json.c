@@ -461,6 +461,7 @@ static void write_vm_numa(struct jw *w, const struct mv_vm *vm)
 		jw_u64(w, "stall_ns", vm->ctr.numa_ns);
 		jw_u64(w, "migrated_pages", vm->ctr.numa_migrated);
 		jw_u64(w, "migrate_ns", vm->ctr.numa_migrate_ns);
+		jw_u64(w, "home_moves", vm->ctr.numa_home_moves);
 	}
 	jw_obj_end(w);
 }

@@ -615,6 +615,18 @@ static void print_numa(FILE *out, const struct mv_sim *s, int namew)
 		table_row(&t, v.name, cell);
 		failed |= vm->ctr.numa_bind_failed != 0;
 	}
+	for (int i = 0; i < s->nvms; i++) {
+		struct mv_vm_view v;
+		mv_sim_vm_view(s, i, &v);
+		if (v.vm && v.vm->ctr.numa_home_moves)
+			fprintf(out,
+				"  %s: home node moved %llu time%s by the "
+				"rebalancer (esxtop NMIG), now node %d\n",
+				v.name,
+				(unsigned long long)v.vm->ctr.numa_home_moves,
+				v.vm->ctr.numa_home_moves == 1 ? "" : "s",
+				v.vm->home_node);
+	}
 	for (int i = 0; failed && i < s->nvms; i++) {
 		struct mv_vm_view v;
 		char a[48];

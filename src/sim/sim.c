@@ -925,6 +925,11 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		mv_vm_numa_migrate(s->vm[i], dt);
 	s->now_ns += dt;
 	s->steps++;
+	/* ESX's NUMA rebalancer, every two seconds (docs/numa.md) */
+	if (s->host->cfg.numa_rebalance &&
+	    s->now_ns / MV_NUMA_REBALANCE_NS !=
+		    (s->now_ns - dt) / MV_NUMA_REBALANCE_NS)
+		mv_numa_rebalance(s->vm, s->nvms);
 	mv_khugepaged_run(&s->khugepaged, s->vm, s->nvms, s->now_ns);
 	/* sampling periods end on simulated time; before the policy runs, so
 	 * it sees the period just closed */

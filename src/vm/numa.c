@@ -350,6 +350,98 @@ uint64_t mv_vm_numa_migrate(struct mv_vm *vm, uint64_t dt_ns)
 	return moved;
 }
 
+void mv_vm_numa_set_home(struct mv_vm *vm, int node)
+{
+	vm->home_node = node;
+	mv_vm_numa_setup(vm);
+	uint64_t local = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		const struct mv_pme *e = &vm->pmap[g];
+		if ((e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) &&
+		    e->mpn != MV_ZERO_MPN)
+			local += mv_host_frame_node(vm->host, e->mpn) ==
+				 mv_vm_numa_node(vm, g);
+	}
+	vm->numa.local_pages = local;
+	vm->ctr.numa_home_moves++;
+}
+
+/* A VM the rebalancer may move: the host chose its node (no numatune,
+ * no memnode: ESX does not move a VM with NUMA affinity). */
+static int movable(const struct mv_vm *vm)
+{
+	if (vm->cfg.numa.mode != MV_NUMA_NONE)
+		return 0;
+	for (int c = 0; c < vm->cfg.ncells; c++)
+		if (vm->cfg.cell[c].node >= 0 ||
+		    vm->cfg.cell[c].policy.mode != MV_NUMA_NONE)
+			return 0;
+	return 1;
+}
+
+static uint64_t resident(const struct mv_vm *vm)
+{
+	uint64_t r = 0;
+	for (int k = 0; k < vm->host->nnodes; k++)
+		r += vm->numa.node_pages[k];
+	return r;
+}
+
+/*
+ * The rule (a simple reading of vSphere's "Dynamic Load Balancing and
+ * Page Migration", memory only: memvisor has no CPU load): node k is
+ * overcommitted when its VMs' memory off it (what they spilled) exceeds
+ * its free frames, so migration alone cannot bring them home. From the
+ * most overcommitted node, one VM moves to the node with the most free
+ * frames ("changes its home node to the least loaded node"), preferring
+ * the VM with the most memory already there ("When it can, the
+ * rebalancer moves a virtual machine that already has some memory
+ * located on the destination node"), and only if the rest of its memory
+ * fits there. Afterwards <numa migrate-rate> moves its pages.
+ */
+int mv_numa_rebalance(struct mv_vm *const *vms, int n)
+{
+	const struct mv_host *h = NULL;
+	for (int i = 0; i < n && !h; i++)
+		h = vms[i] ? vms[i]->host : NULL;
+	if (!h || h->nnodes < 2)
+		return -1;
+	int64_t over[MV_MAX_NODES] = {0};
+	for (int k = 0; k < h->nnodes; k++)
+		over[k] = -(int64_t)h->node[k].nfree;
+	for (int i = 0; i < n; i++)
+		if (vms[i])
+			over[vms[i]->home_node] +=
+				(int64_t)(resident(vms[i]) -
+					  vms[i]->numa.local_pages);
+	int src = -1, dst = -1;
+	for (int k = 0; k < h->nnodes; k++) {
+		if (over[k] > 0 && (src < 0 || over[k] > over[src]))
+			src = k;
+	}
+	if (src < 0)
+		return -1;
+	for (int k = 0; k < h->nnodes; k++)
+		if (k != src &&
+		    (dst < 0 || h->node[k].nfree > h->node[dst].nfree))
+			dst = k;
+	int best = -1;
+	for (int i = 0; i < n; i++) {
+		const struct mv_vm *vm = vms[i];
+		if (!vm || vm->home_node != src || !movable(vm) ||
+		    !resident(vm))
+			continue;
+		uint64_t there = vm->numa.node_pages[dst];
+		if (resident(vm) - there > h->node[dst].nfree)
+			continue; /* would overcommit the destination */
+		if (best < 0 || there > vms[best]->numa.node_pages[dst])
+			best = i;
+	}
+	if (best >= 0)
+		mv_vm_numa_set_home(vms[best], dst);
+	return best;
+}
+
 int mv_vm_numa_check(const struct mv_vm *vm)
 {
 	uint64_t per[MV_MAX_NODES] = {0}, local = 0;

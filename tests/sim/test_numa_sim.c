@@ -3,7 +3,7 @@
  * <numatune> VM whose nodeset is full is reclaimed on those nodes and,
  * when that frees nothing (locked memory), OOM-killed with the kernel's
  * CONSTRAINT_MEMORY_POLICY, its memory back to the host; with swap it
- * runs on, paging.
+ * runs on, paging. ESX's rebalancer gives a spilled VM a new home node.
  */
 #include <stdio.h>
 #include <string.h>
@@ -73,12 +73,43 @@ static void test_strict_vm_with_swap_pages_on_its_node(void **state)
 	mv_sim_destroy(s);
 }
 
+/* examples/numa/rebalance.xml, 8 s: with <numa rebalance='yes'> the
+ * spilled VM c gets node 1 as its home at a 2 s check and migration
+ * brings its pages there; as written (off) nothing moves. */
+static void test_rebalancer_moves_the_spilled_vm(void **state)
+{
+	(void)state;
+	for (int on = 0; on < 2; on++) {
+		struct mv_scenario *sc = NULL;
+		struct mv_error err = {0};
+		const char *path = "examples/numa/rebalance.xml";
+		mvt_ok(mv_scenario_load(path, &sc, &err), &err, path);
+		sc->host.numa_rebalance = on;
+		struct mv_sim *s = NULL;
+		mvt_ok(mv_sim_create(sc, 0, &s, &err), &err, path);
+		while (s->now_ns < 8 * MV_NS_PER_S)
+			mvt_ok(mv_sim_step(s, &err), &err, path);
+		const struct mv_vm *c = s->vm[2];
+		assert_int_equal(c->ctr.numa_home_moves, (uint64_t)on);
+		assert_int_equal(c->home_node, on ? 1 : 0);
+		uint64_t res = c->numa.node_pages[0] + c->numa.node_pages[1];
+		if (on)
+			assert_int_equal(c->numa.local_pages, res);
+		else
+			assert_true(c->numa.local_pages < res);
+		assert_int_equal(s->vm[0]->ctr.numa_home_moves, 0);
+		mvt_ok(mv_sim_check(s, &err), &err, "check");
+		mv_sim_destroy(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_strict_locked_vm_is_oom_killed_by_its_policy),
 		cmocka_unit_test(test_strict_vm_with_swap_pages_on_its_node),
+		cmocka_unit_test(test_rebalancer_moves_the_spilled_vm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

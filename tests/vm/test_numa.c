@@ -383,6 +383,51 @@ static void test_thp_region_across_cells_stays_small(void **state)
 	mv_host_destroy(h);
 }
 
+/* ESX's rebalancer: the VM that spilled off an overcommitted home node
+ * and has memory on the other node gets that node as its home (NMIG),
+ * its local books recounted; migration then brings its pages there; a
+ * VM with numatune affinity is never moved; nothing is moved twice. */
+static void test_rebalance_moves_a_spilled_vm_home(void **state)
+{
+	(void)state;
+	const enum mv_numa_mode modes[] = {MV_NUMA_NONE, MV_NUMA_PREFERRED};
+	for (int m = 0; m < 2; m++) {
+		struct mv_host *h = mvt_host(32, 2);
+		h->cfg.numa_migrate_rate = 1e6;
+		struct mv_vm *vms[3];
+		vms[0] = numa_vm(h, 12, 0, MV_NUMA_NONE, 0);
+		vms[1] = numa_vm(h, 4, 1, MV_NUMA_NONE, 0);
+		vms[2] = numa_vm(h, 12, 2, modes[m], m ? 1u << 0 : 0);
+		assert_int_equal(touch(vms[0], 3072), 3072);
+		assert_int_equal(touch(vms[1], 1024), 1024);
+		assert_int_equal(touch(vms[2], 2048), 2048);
+		struct mv_vm *c = vms[2];
+		assert_int_equal(c->home_node, 0);
+		assert_true(c->numa.node_pages[1] > 1000);
+		if (m) { /* affinity: stays */
+			assert_int_equal(mv_numa_rebalance(vms, 3), -1);
+			assert_int_equal(c->ctr.numa_home_moves, 0);
+		} else {
+			uint64_t there = c->numa.node_pages[1];
+			assert_int_equal(mv_numa_rebalance(vms, 3), 2);
+			assert_int_equal(c->home_node, 1);
+			assert_int_equal(c->ctr.numa_home_moves, 1);
+			assert_int_equal(c->numa.local_pages, there);
+			assert_int_equal(mv_vm_check(c, NULL), 0);
+			/* a cannot go: 3072 pages do not fit in node 1 */
+			assert_int_equal(vms[0]->home_node, 0);
+			assert_int_equal(mv_vm_numa_migrate(c, MV_NS_PER_S),
+					 2048 - there);
+			assert_int_equal(c->numa.local_pages, 2048);
+			assert_int_equal(mv_numa_rebalance(vms, 3), -1);
+			assert_int_equal(mv_vm_check(c, NULL), 0);
+		}
+		for (int i = 0; i < 3; i++)
+			mv_vm_destroy(vms[i]);
+		mv_host_destroy(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_thp_runs_interleave_per_run),
 		cmocka_unit_test(test_thp_runs_stay_in_the_strict_nodeset),
 		cmocka_unit_test(test_thp_region_across_cells_stays_small),
+		cmocka_unit_test(test_rebalance_moves_a_spilled_vm_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
