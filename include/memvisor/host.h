@@ -142,7 +142,8 @@ struct mv_host_config {
 	/* <numa local-latency= remote-ratio=>: a memory reference to the
 	 * local node, and how much longer one to another node takes; an
 	 * access to a remote frame is charged local x (ratio - 1) more
-	 * (docs/numa.md: 65 ns and 1.63, Molka et al., PACT 2009) */
+	 * (65 ns and 1.63: Molka et al., PACT 2009, as recalled and not
+ * verified; docs/numa.md's Sources give the figures that were) */
 	uint64_t numa_local_ns;
 	double numa_remote_ratio;
 	/* <numa migrate-rate=>: pages per second each VM's remote pages move
