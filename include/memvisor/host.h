@@ -142,13 +142,18 @@ struct mv_host_config {
 	/* <numa local-latency= remote-ratio=>: a memory reference to the
 	 * local node, and how much longer one to another node takes; an
 	 * access to a remote frame is charged local x (ratio - 1) more
-	 * (docs/numa.md: 65 ns and 1.63, Molka et al., PACT 2009) */
+	 * (65 ns and 1.63: Molka et al., PACT 2009, as recalled and not
+ * verified; docs/numa.md's Sources give the figures that were) */
 	uint64_t numa_local_ns;
 	double numa_remote_ratio;
 	/* <numa migrate-rate=>: pages per second each VM's remote pages move
 	 * to the node their vCPUs run on (ESX's NUMA migration, Linux's
 	 * automatic NUMA balancing); 0 (default): off */
 	double numa_migrate_rate;
+	/* <numa rebalance=>: ESX's NUMA rebalancer, every
+	 * MV_NUMA_REBALANCE_NS a VM whose home node is overcommitted may
+	 * get another home node (src/vm/numa.c); 0 (default): off */
+	int numa_rebalance;
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;
@@ -236,6 +241,10 @@ mv_mpn_t mv_host_frame_alloc(struct mv_host *h, int node);
  */
 #define MV_RUN_FRAMES 512u
 mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node);
+/* A 2 MiB host page on node `node` only; MV_MPN_NONE when it has no free
+ * aligned block. Counts nothing as remote: the caller's placement policy
+ * does (src/vm/numa.c). */
+mv_mpn_t mv_host_frame_alloc_run_node(struct mv_host *h, int node);
 /* Allocate a frame on node `node` only; MV_MPN_NONE when it has none
  * free. Counts nothing as remote: the caller's placement policy does. */
 mv_mpn_t mv_host_frame_alloc_node(struct mv_host *h, int node);

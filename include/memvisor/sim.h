@@ -194,6 +194,14 @@ struct mv_sample {
 	struct mv_sample_vm *vm; /* nvms entries */
 };
 
+/* The kernel's OOM constraints memvisor models (enum oom_constraint). */
+enum mv_oom_constraint {
+	MV_OOM_MEMCG,         /* CONSTRAINT_MEMCG: memory.max */
+	MV_OOM_MEMORY_POLICY, /* CONSTRAINT_MEMORY_POLICY: MPOL_BIND */
+};
+/* "memcg", "mempolicy" (JSON's oom_constraint). */
+const char *mv_oom_constraint_name(enum mv_oom_constraint c);
+
 struct mv_sim {
 	struct mv_scenario *sc; /* owned */
 	struct mv_host *host;
@@ -248,14 +256,20 @@ struct mv_sim {
 	uint64_t swap_full;             /* policy periods a VM's swap file was
 					   full (swap_hard_limit): not an error */
 	char last_io_error[320];
-	/* per VM, cgroup v2 (<host preset="kvm">): the OOM kill of a VM
-	 * whose QEMU stayed above memory.max when nothing more could be
-	 * reclaimed (killed = 0: running) */
+	/* per VM, the OOM kill of its QEMU (killed = 0: running), by the
+	 * kernel's constraint (mm/oom_kill.c, constrained_alloc):
+	 * MV_OOM_MEMCG, cgroup v2 (<host preset="kvm">), its QEMU stayed
+	 * above memory.max when nothing more could be reclaimed;
+	 * MV_OOM_MEMORY_POLICY, its strict <numatune> nodeset was full and
+	 * reclaim on those nodes freed nothing (docs/numa.md) */
 	struct mv_sim_oom {
 		int killed;
+		int constraint;      /* enum mv_oom_constraint */
 		uint64_t at_ns;      /* simulated time of the kill */
 		uint64_t held_pages; /* guest frames + QEMU overhead then */
-		uint64_t max_pages;  /* memory.max (hard_limit) */
+		uint64_t max_pages;  /* memory.max (hard_limit); the bound
+					nodes' frames for a policy kill */
+		uint64_t bind_seen;  /* the VM's numa_bind_failed answered */
 	} * oom;
 };
 

@@ -231,6 +231,8 @@ struct mv_vm_counters {
 	uint64_t numa_ns;          /* their extra latency, charged as stall */
 	uint64_t numa_migrated;    /* pages moved to their vCPUs' node */
 	uint64_t numa_migrate_ns;  /* the moves' copies, charged as stall */
+	uint64_t numa_home_moves;  /* home-node changes by the rebalancer
+				      (esxtop NMIG) */
 	uint64_t balloon_pages;    /* pages given to the balloon */
 	uint64_t balloon_frames;   /* of those, pages that released a frame */
 	uint64_t page_in_errors;   /* reads back from swap/cache that failed */
@@ -460,6 +462,13 @@ static inline int mv_vm_numa_node(const struct mv_vm *vm, mv_gppn_t gppn)
 /* A frame for page gppn by its cell's placement, numastat counted;
  * MV_MPN_NONE when the host (or, strict, the nodeset) has none. */
 mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn);
+/* The same for an aligned 2 MiB run (THP, ESX large pages) of the region
+ * of gppn, interleaved per run; MV_MPN_NONE when no allowed node has a
+ * free aligned run. */
+mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn);
+/* The host nodes a strict or restrictive placement confines some of the
+ * VM's memory to (the union over its cells); 0 when none is bound. */
+unsigned mv_vm_numa_bound_nodes(const struct mv_vm *vm);
 /* Page gppn starts (delta 1) or stops (-1) being resident on frame mpn:
  * the per-node books (mv_pmap_set calls it). */
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
@@ -477,6 +486,20 @@ void mv_vm_numa_accesses(struct mv_vm *vm, double n);
  */
 uint64_t mv_vm_numa_migrate(struct mv_vm *vm, uint64_t dt_ns);
 /* Recount the per-node books from the pmap: 1 if they agree. */
+/* ESX's rebalance period: "every two seconds by default" (vSphere
+ * Resource Management, "Dynamic Load Balancing and Page Migration") */
+#define MV_NUMA_REBALANCE_NS (2 * MV_NS_PER_S)
+/*
+ * One pass of ESX's NUMA rebalancer over the VMs (NULL or killed ones
+ * skipped by the caller passing NULL): at most one VM whose home node is
+ * overcommitted gets the least loaded node as its new home, its vCPUs'
+ * node and where its new memory comes from (docs/numa.md states the
+ * rule). Returns the index of the VM moved, or -1.
+ */
+int mv_numa_rebalance(struct mv_vm *const *vms, int n);
+/* Make node the VM's home node (cells without their own node follow):
+ * the local books recounted, NMIG counted. */
+void mv_vm_numa_set_home(struct mv_vm *vm, int node);
 int mv_vm_numa_check(const struct mv_vm *vm);
 
 /* Slow path of mv_vm_access: resolve a fault; NULL if the VM must wait. */

@@ -497,19 +497,28 @@ static uint64_t node_run(const struct mv_host *h, const struct mv_host_node *n)
 	return 0;
 }
 
+mv_mpn_t mv_host_frame_alloc_run_node(struct mv_host *h, int node)
+{
+	assert(node >= 0 && node < h->nnodes);
+	struct mv_host_node *n = &h->node[node];
+	uint64_t b = node_run(h, n);
+	if (!b)
+		return MV_MPN_NONE;
+	run_take(h, n, b);
+	return (mv_mpn_t)b;
+}
+
 mv_mpn_t mv_host_frame_alloc_run(struct mv_host *h, int node)
 {
 	if (node < 0 || node >= h->nnodes)
 		node = 0;
 	for (int i = 0; i < h->nnodes; i++) {
-		int k = (node + i) % h->nnodes;
-		struct mv_host_node *n = &h->node[k];
-		uint64_t b = node_run(h, n);
-		if (b) {
+		mv_mpn_t b = mv_host_frame_alloc_run_node(h, (node + i) %
+								     h->nnodes);
+		if (b != MV_MPN_NONE) {
 			if (i)
 				h->remote_allocs += MV_RUN_FRAMES;
-			run_take(h, n, b);
-			return (mv_mpn_t)b;
+			return b;
 		}
 	}
 	return MV_MPN_NONE;

@@ -461,6 +461,7 @@ static void write_vm_numa(struct jw *w, const struct mv_vm *vm)
 		jw_u64(w, "stall_ns", vm->ctr.numa_ns);
 		jw_u64(w, "migrated_pages", vm->ctr.numa_migrated);
 		jw_u64(w, "migrate_ns", vm->ctr.numa_migrate_ns);
+		jw_u64(w, "home_moves", vm->ctr.numa_home_moves);
 	}
 	jw_obj_end(w);
 }
@@ -676,14 +677,25 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		if (c->pshare_salt[0])
 			jw_str(w, "pshare_salt", c->pshare_salt);
 		if (s->sc->reclaim.memtune_cgroup) {
-			/* cgroup v2: memory.high, QEMU's own memory, and the
-			 * OOM kill (null while it runs) */
+			/* cgroup v2: memory.high, QEMU's own memory */
 			jw_u64(w, "soft_limit_bytes", c->soft_limit_bytes);
 			jw_u64(w, "qemu_overhead_bytes", g->vmm_bytes);
-			if (s->oom[i].killed)
-				jw_u64(w, "oom_killed_ns", s->oom[i].at_ns);
-			else
+		}
+		/* the OOM kill (null while it runs) where one can happen: a
+		 * cgroup's memory.max, a strict nodeset */
+		if (s->sc->reclaim.memtune_cgroup ||
+		    (view.vm && mv_vm_numa_bound_nodes(view.vm))) {
+			const struct mv_sim_oom *o = &s->oom[i];
+			if (o->killed) {
+				jw_u64(w, "oom_killed_ns", o->at_ns);
+				jw_str(w, "oom_constraint",
+				       mv_oom_constraint_name(
+					       (enum mv_oom_constraint)
+						       o->constraint));
+			} else {
 				jw_double(w, "oom_killed_ns", NAN);
+				jw_double(w, "oom_constraint", NAN);
+			}
 		}
 		jw_bool(w, "hugepages", c->hugepages);
 		jw_i64(w, "home_node", view.home_node);

@@ -615,18 +615,41 @@ static void print_numa(FILE *out, const struct mv_sim *s, int namew)
 		table_row(&t, v.name, cell);
 		failed |= vm->ctr.numa_bind_failed != 0;
 	}
-	for (int i = 0; failed && i < s->nvms; i++) {
+	for (int i = 0; i < s->nvms; i++) {
 		struct mv_vm_view v;
 		mv_sim_vm_view(s, i, &v);
-		if (v.vm && v.vm->ctr.numa_bind_failed)
+		if (v.vm && v.vm->ctr.numa_home_moves)
 			fprintf(out,
-				"  %s: %llu allocations found its %s nodeset "
-				"full; Linux would have OOM-killed its QEMU "
-				"(CONSTRAINT_MEMORY_POLICY); here the vCPU "
-				"waited\n",
+				"  %s: home node moved %llu time%s by the "
+				"rebalancer (esxtop NMIG), now node %d\n",
 				v.name,
-				(unsigned long long)v.vm->ctr.numa_bind_failed,
-				mv_numa_mode_name(v.vm->cfg.numa.mode));
+				(unsigned long long)v.vm->ctr.numa_home_moves,
+				v.vm->ctr.numa_home_moves == 1 ? "" : "s",
+				v.vm->home_node);
+	}
+	for (int i = 0; failed && i < s->nvms; i++) {
+		struct mv_vm_view v;
+		char a[48];
+		mv_sim_vm_view(s, i, &v);
+		if (!v.vm || !v.vm->ctr.numa_bind_failed)
+			continue;
+		const struct mv_sim_oom *o = &s->oom[i];
+		uint64_t nf = v.vm->ctr.numa_bind_failed;
+		fprintf(out,
+			"  %s: %llu allocation%s found its %s nodeset full",
+			v.name, (unsigned long long)nf, nf == 1 ? "" : "s",
+			mv_numa_mode_name(v.vm->cfg.numa.mode));
+		if (o->killed && o->constraint == MV_OOM_MEMORY_POLICY)
+			fprintf(out,
+				"; OOM-killed at %s (CONSTRAINT_MEMORY_POLICY):"
+				" reclaim on its nodes freed nothing, QEMU "
+				"held %.1f MiB of their %.1f MiB\n",
+				fmt_duration(o->at_ns, a, sizeof a),
+				mv_pages_mib(o->held_pages),
+				mv_pages_mib(o->max_pages));
+		else
+			fputs("; reclaim on its nodes made room each time\n",
+			      out);
 	}
 }
 
@@ -767,7 +790,12 @@ static void print_cgroup(FILE *out, const struct mv_sim *s, int namew)
 			c->swap_max_bytes == UINT64_MAX ? "max" : sw,
 			(double)s->sc->vms[i].guest.vmm_bytes / MV_MIB);
 		const struct mv_sim_oom *o = &s->oom[i];
-		if (o->killed)
+		if (o->killed && o->constraint == MV_OOM_MEMORY_POLICY)
+			fprintf(out,
+				"OOM-killed at %s: its strict nodeset full "
+				"(NUMA section)\n",
+				fmt_duration(o->at_ns, a, sizeof a));
+		else if (o->killed)
 			fprintf(out,
 				"OOM-killed at %s: QEMU held %.1f MiB "
 				"above memory.max, nothing left to reclaim\n",

@@ -372,7 +372,8 @@ static int parse_swap(const struct mv_xsrc *s, const xmlNode *n,
 	return mv_xml_props(s, n, "swap", swap_props, r);
 }
 
-/* <numa nodes local-latency remote-ratio migrate-rate> (docs/numa.md) */
+/* <numa nodes local-latency remote-ratio migrate-rate rebalance>
+ * (docs/numa.md) */
 static const struct mv_xprop numa_props[] = {
 	MV_XPROP("local-latency", MV_XP_DURATION, struct mv_host_config,
 		 numa_local_ns),
@@ -380,6 +381,8 @@ static const struct mv_xprop numa_props[] = {
 		 numa_remote_ratio),
 	MV_XPROP("migrate-rate", MV_XP_RATE, struct mv_host_config,
 		 numa_migrate_rate),
+	MV_XPROP("rebalance", MV_XP_BOOL, struct mv_host_config,
+		 numa_rebalance),
 	{0},
 };
 

@@ -328,15 +328,38 @@ static uint64_t policy_total(const struct mv_sim *s)
 	return b ? b : mv_host_usable_frames(s->host);
 }
 
+const char *mv_oom_constraint_name(enum mv_oom_constraint c)
+{
+	return c == MV_OOM_MEMCG ? "memcg" : "mempolicy";
+}
+
+/*
+ * OOM-kill VM i's QEMU (the kernel's oom_kill_process on the cgroup's or
+ * the nodeset's one big process): its guest runs no more and every page
+ * it held goes back to the host (frames, swap slots, compressed copies);
+ * the report names the kill and its constraint.
+ */
+static void oom_kill(struct mv_sim *s, int i, enum mv_oom_constraint c,
+		     uint64_t held, uint64_t max)
+{
+	struct mv_vm *vm = s->vm[i];
+	struct mv_sim_oom *o = &s->oom[i];
+	o->killed = 1;
+	o->constraint = (int)c;
+	o->at_ns = s->now_ns;
+	o->held_pages = held;
+	o->max_pages = max;
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		mv_vm_release_page(vm, g);
+}
+
 /*
  * cgroup v2's memory.max (libvirt's hard_limit on KVM) after the
  * kernel's reclaim: a VM whose QEMU (guest frames plus its own
  * overhead) is still above it when reclaim fell short (locked memory,
  * memory.swap.max reached) is OOM-killed, as the kernel's memcg OOM
  * killer kills the cgroup's one big process (mm/memcontrol.c,
- * mem_cgroup_out_of_memory). The VM stops: its guest runs no more and
- * every page it held goes back to the host (frames, swap slots,
- * compressed copies); the report names the kill.
+ * mem_cgroup_out_of_memory).
  */
 static void oom_check(struct mv_sim *s, int i)
 {
@@ -347,12 +370,67 @@ static void oom_check(struct mv_sim *s, int i)
 	uint64_t max = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 	if (held <= max)
 		return;
-	s->oom[i] = (struct mv_sim_oom){.killed = 1,
-					.at_ns = s->now_ns,
-					.held_pages = held,
-					.max_pages = max};
-	for (mv_gppn_t g = 0; g < vm->npages; g++)
-		mv_vm_release_page(vm, g);
+	oom_kill(s, i, MV_OOM_MEMCG, held, max);
+}
+
+/* Free frames (or all frames) of the host nodes in mask. */
+static uint64_t nodes_frames(const struct mv_host *h, unsigned mask, int free)
+{
+	uint64_t n = 0;
+	for (int k = 0; k < h->nnodes; k++)
+		if (mask & (1u << k))
+			n += free ? h->node[k].nfree : h->node[k].nframes;
+	return n;
+}
+
+/* SWAP_CLUSTER_MAX (include/linux/swap.h): the pages a direct-reclaim
+ * pass of the page allocator asks for */
+#define DIRECT_RECLAIM_PAGES 32
+
+/*
+ * A strict (MPOL_BIND) or restrictive VM whose allocation found its
+ * nodeset full since the last step (docs/numa.md). Linux's page
+ * allocator reclaims on the bound nodes (direct reclaim, a
+ * SWAP_CLUSTER_MAX pass) and, when that frees nothing there, invokes
+ * the OOM killer with CONSTRAINT_MEMORY_POLICY (mm/oom_kill.c,
+ * constrained_alloc: the nodemask does not cover every node with
+ * memory), which kills within the nodeset, the QEMU itself. memvisor's
+ * reclaim is per VM: it reclaims from the VM itself (swap or
+ * compression, as the host's reclaim does), whose private pages are all
+ * on those nodes; locked memory or a full swap file (swap_hard_limit)
+ * frees nothing there, and the VM is OOM-killed.
+ */
+static void numa_oom_check(struct mv_sim *s, int i)
+{
+	struct mv_vm *vm = s->vm[i];
+	struct mv_sim_oom *o = &s->oom[i];
+	uint64_t failed = vm->ctr.numa_bind_failed - o->bind_seen;
+	if (!failed || o->killed)
+		return;
+	o->bind_seen = vm->ctr.numa_bind_failed;
+	unsigned nodes = mv_vm_numa_bound_nodes(vm);
+	uint64_t before = nodes_frames(s->host, nodes, 1);
+	if (!vm->cfg.locked) {
+		uint64_t done = 0, freed = 0;
+		struct mv_error e = {0};
+		uint64_t want = failed > DIRECT_RECLAIM_PAGES
+					? failed
+					: DIRECT_RECLAIM_PAGES;
+		if (mv_reclaim_frames(vm, s->zcache[i], s->swap[i],
+				      &s->reclaim_rng, want, &done, &freed,
+				      &e) == MV_EIO) {
+			s->io_errors++;
+			mv_error_format(&e, s->last_io_error,
+					sizeof s->last_io_error);
+		}
+	}
+	if (nodes_frames(s->host, nodes, 1) > before)
+		return; /* the allocation is retried next step */
+	struct mv_vm_usage u;
+	mv_vm_usage(vm, &u);
+	oom_kill(s, i, MV_OOM_MEMORY_POLICY,
+		 consumed_frames(s, i, &u) + vmm_pages(s, i),
+		 nodes_frames(s->host, nodes, 0));
 }
 
 static uint64_t policy_free(const struct mv_sim *s)
@@ -838,6 +916,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		if (!s->oom[i].killed)
 			mv_guest_run(s->guest[i], s->now_ns, dt);
 	}
+	for (int i = 0; i < s->nvms; i++)
+		numa_oom_check(s, i);
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);
 	/* NUMA migration toward each VM's home (docs/numa.md) */
@@ -845,6 +925,11 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		mv_vm_numa_migrate(s->vm[i], dt);
 	s->now_ns += dt;
 	s->steps++;
+	/* ESX's NUMA rebalancer, every two seconds (docs/numa.md) */
+	if (s->host->cfg.numa_rebalance &&
+	    s->now_ns / MV_NUMA_REBALANCE_NS !=
+		    (s->now_ns - dt) / MV_NUMA_REBALANCE_NS)
+		mv_numa_rebalance(s->vm, s->nvms);
 	mv_khugepaged_run(&s->khugepaged, s->vm, s->nvms, s->now_ns);
 	/* sampling periods end on simulated time; before the policy runs, so
 	 * it sees the period just closed */

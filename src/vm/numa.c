@@ -25,9 +25,10 @@
  *
  * A failed strict allocation is an OOM of the policy in Linux: the kernel
  * reclaims on those nodes and then kills within the constraint
- * (CONSTRAINT_MEMORY_POLICY), usually the QEMU itself. There is no such
- * kill here: the access waits as for a full host and numa_bind_failed
- * counts it, which the report prints with what Linux would have done.
+ * (CONSTRAINT_MEMORY_POLICY), usually the QEMU itself. Here the access
+ * waits as for a full host and numa_bind_failed counts it; the simulator
+ * then reclaims from the VM on those nodes and, when that frees nothing,
+ * OOM-kills it (src/sim/sim.c, numa_oom_check).
  *
  * The resident pages per node of their frame (node_pages) and those on
  * their vCPUs' node (local_pages: esxtop's NLMEM) change only in
@@ -177,7 +178,19 @@ static void count(struct mv_vm *vm, int got, int want, int local,
 	h->remote_allocs += got != want;
 }
 
-mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
+/*
+ * A frame (run 0) or an aligned 2 MiB run of them (run 1) for page gppn
+ * by its cell's placement. Interleave picks by the allocation's offset in
+ * its own units, gppn for a frame and gppn / 512 for a run, as Linux's
+ * get_vma_policy makes the interleave index (addr - vm_start) >>
+ * (PAGE_SHIFT + order): THP under MPOL_INTERLEAVE spreads 2 MiB pages.
+ * One allocation moves the numastat counters once whatever its size, as
+ * the kernel's rmqueue calls zone_statistics(preferred, zone, 1) for any
+ * order. A strict frame that finds its nodes full while others have room
+ * is counted in numa_bind_failed; a run that cannot be had is not a
+ * failure (the fault falls back to small pages).
+ */
+static mv_mpn_t place(struct mv_vm *vm, mv_gppn_t gppn, int run)
 {
 	struct mv_host *h = vm->host;
 	int c = mv_vm_numa_cell(vm, gppn);
@@ -196,9 +209,11 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 		if (!(set & (1u << local)))
 			want = lowest_node(set);
 		break;
-	case MV_NUMA_INTERLEAVE:
-		want = nth_node(set, (unsigned)(gppn % popcount(set)));
+	case MV_NUMA_INTERLEAVE: {
+		mv_gppn_t ilx = run ? gppn / MV_RUN_FRAMES : gppn;
+		want = nth_node(set, (unsigned)(ilx % popcount(set)));
 		break;
+	}
 	default:
 		break;
 	}
@@ -206,15 +221,37 @@ mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
 		int k = (want + i) % h->nnodes;
 		if (!(allowed & (1u << k)))
 			continue;
-		mv_mpn_t mpn = mv_host_frame_alloc_node(h, k);
+		mv_mpn_t mpn = run ? mv_host_frame_alloc_run_node(h, k)
+				   : mv_host_frame_alloc_node(h, k);
 		if (mpn != MV_MPN_NONE) {
 			count(vm, k, want, local, p.mode == MV_NUMA_INTERLEAVE);
 			return mpn;
 		}
 	}
-	if (allowed != all && h->nfree)
+	if (!run && allowed != all && h->nfree)
 		vm->ctr.numa_bind_failed++;
 	return MV_MPN_NONE;
+}
+
+mv_mpn_t mv_vm_numa_alloc(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return place(vm, gppn, 0);
+}
+
+mv_mpn_t mv_vm_numa_alloc_run(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	return place(vm, gppn, 1);
+}
+
+unsigned mv_vm_numa_bound_nodes(const struct mv_vm *vm)
+{
+	unsigned m = 0;
+	for (int c = 0; c < vm->numa.ncells; c++) {
+		struct mv_numa_policy p = vm->numa.cell_policy[c];
+		if (p.mode == MV_NUMA_STRICT || p.mode == MV_NUMA_RESTRICTIVE)
+			m |= node_mask(vm->host, p.nodeset);
+	}
+	return m;
 }
 
 void mv_vm_numa_resident(struct mv_vm *vm, mv_gppn_t gppn, mv_mpn_t mpn,
@@ -311,6 +348,98 @@ uint64_t mv_vm_numa_migrate(struct mv_vm *vm, uint64_t dt_ns)
 	if (n->mig_credit > (double)budget)
 		n->mig_credit = (double)budget; /* no hoarding while idle */
 	return moved;
+}
+
+void mv_vm_numa_set_home(struct mv_vm *vm, int node)
+{
+	vm->home_node = node;
+	mv_vm_numa_setup(vm);
+	uint64_t local = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		const struct mv_pme *e = &vm->pmap[g];
+		if ((e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) &&
+		    e->mpn != MV_ZERO_MPN)
+			local += mv_host_frame_node(vm->host, e->mpn) ==
+				 mv_vm_numa_node(vm, g);
+	}
+	vm->numa.local_pages = local;
+	vm->ctr.numa_home_moves++;
+}
+
+/* A VM the rebalancer may move: the host chose its node (no numatune,
+ * no memnode: ESX does not move a VM with NUMA affinity). */
+static int movable(const struct mv_vm *vm)
+{
+	if (vm->cfg.numa.mode != MV_NUMA_NONE)
+		return 0;
+	for (int c = 0; c < vm->cfg.ncells; c++)
+		if (vm->cfg.cell[c].node >= 0 ||
+		    vm->cfg.cell[c].policy.mode != MV_NUMA_NONE)
+			return 0;
+	return 1;
+}
+
+static uint64_t resident(const struct mv_vm *vm)
+{
+	uint64_t r = 0;
+	for (int k = 0; k < vm->host->nnodes; k++)
+		r += vm->numa.node_pages[k];
+	return r;
+}
+
+/*
+ * The rule (a simple reading of vSphere's "Dynamic Load Balancing and
+ * Page Migration", memory only: memvisor has no CPU load): node k is
+ * overcommitted when its VMs' memory off it (what they spilled) exceeds
+ * its free frames, so migration alone cannot bring them home. From the
+ * most overcommitted node, one VM moves to the node with the most free
+ * frames ("changes its home node to the least loaded node"), preferring
+ * the VM with the most memory already there ("When it can, the
+ * rebalancer moves a virtual machine that already has some memory
+ * located on the destination node"), and only if the rest of its memory
+ * fits there. Afterwards <numa migrate-rate> moves its pages.
+ */
+int mv_numa_rebalance(struct mv_vm *const *vms, int n)
+{
+	const struct mv_host *h = NULL;
+	for (int i = 0; i < n && !h; i++)
+		h = vms[i] ? vms[i]->host : NULL;
+	if (!h || h->nnodes < 2)
+		return -1;
+	int64_t over[MV_MAX_NODES] = {0};
+	for (int k = 0; k < h->nnodes; k++)
+		over[k] = -(int64_t)h->node[k].nfree;
+	for (int i = 0; i < n; i++)
+		if (vms[i])
+			over[vms[i]->home_node] +=
+				(int64_t)(resident(vms[i]) -
+					  vms[i]->numa.local_pages);
+	int src = -1, dst = -1;
+	for (int k = 0; k < h->nnodes; k++) {
+		if (over[k] > 0 && (src < 0 || over[k] > over[src]))
+			src = k;
+	}
+	if (src < 0)
+		return -1;
+	for (int k = 0; k < h->nnodes; k++)
+		if (k != src &&
+		    (dst < 0 || h->node[k].nfree > h->node[dst].nfree))
+			dst = k;
+	int best = -1;
+	for (int i = 0; i < n; i++) {
+		const struct mv_vm *vm = vms[i];
+		if (!vm || vm->home_node != src || !movable(vm) ||
+		    !resident(vm))
+			continue;
+		uint64_t there = vm->numa.node_pages[dst];
+		if (resident(vm) - there > h->node[dst].nfree)
+			continue; /* would overcommit the destination */
+		if (best < 0 || there > vms[best]->numa.node_pages[dst])
+			best = i;
+	}
+	if (best >= 0)
+		mv_vm_numa_set_home(vms[best], dst);
+	return best;
 }
 
 int mv_vm_numa_check(const struct mv_vm *vm)

@@ -11,6 +11,9 @@
  * a huge page is split (thp_split_page) before any of its pages is
  * shared, swapped, compressed or ballooned. The frames stay 4 KiB frames
  * of the host; a region's byte says whether they form one huge page.
+ * A run comes from the node the VM's NUMA placement picks (src/vm/numa.c,
+ * docs/numa.md), as alloc_hugepage_vma follows the VMA's mempolicy; a
+ * region across two guest cells is never huge.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +77,12 @@ int mv_vm_thp_enable(struct mv_vm *vm)
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state != MV_PS_UNTOUCHED)
 			vm->region[g / MV_RUN_FRAMES] = MV_REGION_SMALL;
+	/* nor can a region across two guest NUMA cells: each cell is its
+	 * own memory backend in QEMU, placed by its own policy */
+	for (int c = 0; c + 1 < vm->numa.ncells; c++)
+		if (vm->numa.cell_end[c] % MV_RUN_FRAMES)
+			vm->region[vm->numa.cell_end[c] / MV_RUN_FRAMES] =
+				MV_REGION_SMALL;
 	vm->thp_fault = 1;
 	return 0;
 }
@@ -130,15 +139,23 @@ static void map_run(struct mv_vm *vm, uint64_t r, mv_mpn_t run)
 	vm->thp_huge++;
 }
 
-/* Frames of the run off the VM's home node: counted and charged as
- * vm_frame_alloc does for one frame (src/vm/pmap.c). */
-static void run_node(struct mv_vm *vm, mv_mpn_t run)
+/*
+ * A 2 MiB run for region r by its cell's NUMA placement (src/vm/numa.c:
+ * the node the policy picks, interleaved per run, numastat counted);
+ * frames off the node its vCPUs run on are counted and charged as
+ * vm_frame_alloc does for one frame (src/vm/pmap.c).
+ */
+static mv_mpn_t run_alloc(struct mv_vm *vm, uint64_t r)
 {
-	if (mv_host_frame_node(vm->host, run) != vm->home_node) {
+	mv_gppn_t base = r * MV_RUN_FRAMES;
+	mv_mpn_t run = mv_vm_numa_alloc_run(vm, base);
+	if (run != MV_MPN_NONE &&
+	    mv_host_frame_node(vm->host, run) != mv_vm_numa_node(vm, base)) {
 		vm->ctr.remote_frames += MV_RUN_FRAMES;
 		vm->stall_pending_ns += MV_RUN_FRAMES *
 					vm->host->cfg.lat.remote_numa;
 	}
+	return run;
 }
 
 uint8_t *mv_vm_thp_fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
@@ -148,13 +165,12 @@ uint8_t *mv_vm_thp_fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note)
 	    vm->alloc_blocked)
 		return NULL;
 	struct mv_host *h = vm->host;
-	mv_mpn_t run = mv_host_frame_alloc_run(h, vm->home_node);
+	mv_mpn_t run = run_alloc(vm, r);
 	if (run == MV_MPN_NONE) {
 		vm->ctr.thp_fault_fallback++;
 		vm->region[r] = MV_REGION_SMALL;
 		return NULL;
 	}
-	run_node(vm, run);
 	/* every page of the huge page is cleared: zero content */
 	for (unsigned i = 0; i < MV_RUN_FRAMES; i++)
 		mv_host_frame_set_desc(h, run + i, MV_DESC_ZERO_PAGE);
@@ -188,12 +204,11 @@ int mv_vm_thp_collapse(struct mv_vm *vm, uint64_t r, uint32_t max_ptes_none)
 	if (none > max_ptes_none)
 		return 0;
 	struct mv_host *h = vm->host;
-	mv_mpn_t run = mv_host_frame_alloc_run(h, vm->home_node);
+	mv_mpn_t run = run_alloc(vm, r);
 	if (run == MV_MPN_NONE) {
 		vm->ctr.thp_collapse_alloc_failed++;
 		return MV_ENOMEM;
 	}
-	run_node(vm, run);
 	for (unsigned i = 0; i < MV_RUN_FRAMES; i++) {
 		mv_gppn_t g = base + i;
 		struct mv_pme *e = &vm->pmap[g];

@@ -280,6 +280,154 @@ static void test_migration_moves_remote_pages_home_at_the_rate(void **state)
 	mv_host_destroy(h);
 }
 
+/* Touch the first page of each 2 MiB region in [0, n regions) with THP
+ * on; the number of huge pages that came of it. */
+static uint64_t touch_runs(struct mv_vm *vm, uint64_t n)
+{
+	assert_int_equal(mv_vm_thp_enable(vm), 0);
+	for (uint64_t r = 0; r < n; r++)
+		assert_non_null(mv_vm_access(vm, r * MV_RUN_FRAMES, 1));
+	return vm->ctr.thp_fault_alloc;
+}
+
+/* THP follows numatune: preferred puts each 2 MiB run on the nodeset's
+ * node though the vCPUs run on the other, each run one allocation in
+ * numastat (the kernel's zone_statistics counts any order once), 512
+ * pages in the per-node books, charged as remote first touches. */
+static void test_thp_runs_follow_preferred(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(32, 2);
+	struct mv_vm *vm = numa_vm(h, 8, 0, MV_NUMA_PREFERRED, 1u << 1);
+	assert_int_equal(vm->home_node, 0);
+	vm->numa.cell_node[0] = 0; /* vCPUs on 0, memory preferred on 1 */
+	assert_int_equal(touch_runs(vm, 4), 4);
+	for (mv_gppn_t g = 0; g < 4 * MV_RUN_FRAMES; g++)
+		assert_int_equal(node_of(vm, g), 1);
+	assert_int_equal(vm->numa.node_pages[1], 4 * MV_RUN_FRAMES);
+	assert_int_equal(vm->numa.local_pages, 0);
+	assert_int_equal(vm->ctr.numastat.numa_hit, 4);
+	assert_int_equal(vm->ctr.numastat.other_node, 4);
+	assert_int_equal(h->numastat[1].numa_hit, 4);
+	assert_int_equal(vm->ctr.remote_frames, 4 * MV_RUN_FRAMES);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+/* interleave spreads 2 MiB runs, region r on node r mod 2 (MPOL_INTERLEAVE
+ * with the index in huge pages), each an interleave_hit. */
+static void test_thp_runs_interleave_per_run(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(32, 2);
+	struct mv_vm *vm = numa_vm(h, 8, 0, MV_NUMA_INTERLEAVE, 3);
+	assert_int_equal(touch_runs(vm, 4), 4);
+	for (uint64_t r = 0; r < 4; r++)
+		for (unsigned i = 0; i < MV_RUN_FRAMES; i += 97)
+			assert_int_equal(node_of(vm, r * MV_RUN_FRAMES + i),
+					 (int)(r % 2));
+	assert_int_equal(vm->numa.node_pages[0], 2 * MV_RUN_FRAMES);
+	assert_int_equal(vm->numa.node_pages[1], 2 * MV_RUN_FRAMES);
+	assert_int_equal(vm->ctr.numastat.interleave_hit, 4);
+	assert_int_equal(h->numastat[1].interleave_hit, 2);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+/* strict: runs only from the nodeset; with no aligned run left there
+ * the fault falls back to 4 KiB pages, still on the nodeset, and a run
+ * the nodeset lacks is no bind failure. The other node stays untouched. */
+static void test_thp_runs_stay_in_the_strict_nodeset(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(32, 2);
+	struct mv_vm *vm = numa_vm(h, 24, 1, MV_NUMA_STRICT, 1u << 0);
+	uint64_t regions = 12, huge = touch_runs(vm, regions);
+	assert_true(huge > 0 && huge < regions);
+	assert_int_equal(vm->ctr.thp_fault_fallback, regions - huge);
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		if (vm->pmap[g].state == MV_PS_PRIVATE)
+			assert_int_equal(node_of(vm, g), 0);
+	assert_int_equal(h->node[1].nfree, NODE_PAGES);
+	assert_int_equal(vm->ctr.numa_bind_failed, 0);
+	assert_int_equal(h->numastat[1].numa_hit + h->numastat[1].numa_miss, 0);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+/* A 2 MiB region across two guest cells is never huge (each cell is its
+ * own memory backend); the regions inside a cell come from its node. */
+static void test_thp_region_across_cells_stays_small(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(32, 2);
+	struct mv_vm_config c;
+	mv_vm_config_default(&c, "cells", 8 * MV_MIB);
+	c.ncells = 2;
+	c.cell[0] = (struct mv_numa_cell){.bytes = 3 * MV_MIB, .node = 0};
+	c.cell[1] = (struct mv_numa_cell){.bytes = 5 * MV_MIB, .node = 1};
+	struct mv_vm *vm;
+	struct mv_error err;
+	mvt_ok(mv_vm_create(h, &c, 0, &vm, &err), &err, "vm");
+	assert_int_equal(touch_runs(vm, 4), 3);
+	assert_int_equal(vm->region[1], MV_REGION_SMALL);
+	assert_int_equal(node_of(vm, 0), 0);
+	assert_int_equal(node_of(vm, 2 * MV_RUN_FRAMES), 1);
+	assert_int_equal(node_of(vm, 3 * MV_RUN_FRAMES), 1);
+	assert_int_equal(vm->numa.local_pages, vm->count[MV_PS_PRIVATE]);
+	assert_int_equal(mv_vm_check(vm, NULL), 0);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+/* ESX's rebalancer: the VM that spilled off an overcommitted home node
+ * and has memory on the other node gets that node as its home (NMIG),
+ * its local books recounted; migration then brings its pages there; a
+ * VM with numatune affinity is never moved; nothing is moved twice. */
+static void test_rebalance_moves_a_spilled_vm_home(void **state)
+{
+	(void)state;
+	const enum mv_numa_mode modes[] = {MV_NUMA_NONE, MV_NUMA_PREFERRED};
+	for (int m = 0; m < 2; m++) {
+		struct mv_host *h = mvt_host(32, 2);
+		h->cfg.numa_migrate_rate = 1e6;
+		struct mv_vm *vms[3];
+		vms[0] = numa_vm(h, 12, 0, MV_NUMA_NONE, 0);
+		vms[1] = numa_vm(h, 4, 1, MV_NUMA_NONE, 0);
+		vms[2] = numa_vm(h, 12, 2, modes[m], m ? 1u << 0 : 0);
+		assert_int_equal(touch(vms[0], 3072), 3072);
+		assert_int_equal(touch(vms[1], 1024), 1024);
+		assert_int_equal(touch(vms[2], 2048), 2048);
+		struct mv_vm *c = vms[2];
+		assert_int_equal(c->home_node, 0);
+		assert_true(c->numa.node_pages[1] > 1000);
+		if (m) { /* affinity: stays */
+			assert_int_equal(mv_numa_rebalance(vms, 3), -1);
+			assert_int_equal(c->ctr.numa_home_moves, 0);
+		} else {
+			uint64_t there = c->numa.node_pages[1];
+			assert_int_equal(mv_numa_rebalance(vms, 3), 2);
+			assert_int_equal(c->home_node, 1);
+			assert_int_equal(c->ctr.numa_home_moves, 1);
+			assert_int_equal(c->numa.local_pages, there);
+			assert_int_equal(mv_vm_check(c, NULL), 0);
+			/* a cannot go: 3072 pages do not fit in node 1 */
+			assert_int_equal(vms[0]->home_node, 0);
+			assert_int_equal(mv_vm_numa_migrate(c, MV_NS_PER_S),
+					 2048 - there);
+			assert_int_equal(c->numa.local_pages, 2048);
+			assert_int_equal(mv_numa_rebalance(vms, 3), -1);
+			assert_int_equal(mv_vm_check(c, NULL), 0);
+		}
+		for (int i = 0; i < 3; i++)
+			mv_vm_destroy(vms[i]);
+		mv_host_destroy(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +444,11 @@ int main(void)
 		cmocka_unit_test(test_bulk_accesses_follow_the_remote_fraction),
 		cmocka_unit_test(
 			test_migration_moves_remote_pages_home_at_the_rate),
+		cmocka_unit_test(test_thp_runs_follow_preferred),
+		cmocka_unit_test(test_thp_runs_interleave_per_run),
+		cmocka_unit_test(test_thp_runs_stay_in_the_strict_nodeset),
+		cmocka_unit_test(test_thp_region_across_cells_stays_small),
+		cmocka_unit_test(test_rebalance_moves_a_spilled_vm_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
