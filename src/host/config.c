@@ -22,8 +22,8 @@ void mv_host_config_default(struct mv_host_config *c)
 	strcpy(c->name, "host");
 	c->mem_bytes = 0;
 	c->nodes = 1;
-	c->numa_local_ns = 65;
-	c->numa_remote_ratio = 1.63;
+	c->numa_local_ns = 81;
+	c->numa_remote_ratio = 1.74;
 	c->lat.zero_fill = 2 * MV_NS_PER_US;
 	c->lat.cow = 3 * MV_NS_PER_US;
 	c->lat.decompress = 12 * MV_NS_PER_US;
