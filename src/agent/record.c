@@ -267,69 +267,13 @@ static void file_name(const char *name, char *buf, size_t n)
 	buf[k] = 0;
 }
 
-uint64_t mv_record_usage_kib(uint64_t memory, uint64_t actual,
-			     uint64_t available, uint64_t unused,
-			     uint64_t outside)
-{
-	uint64_t in = available ? available + outside : actual;
-	uint64_t used = in > unused ? in - unused : 0;
-	return used < memory ? used : memory;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* The most frequent of v[0..n) (sorted in place), the least on a tie. */
-static uint64_t mode_u64(uint64_t *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_u64);
-	uint64_t best = v[0];
-	for (size_t i = 0, most = 0; i < n;) {
-		size_t j = i;
-		while (j < n && v[j] == v[i])
-			j++;
-		if (j - i > most) {
-			most = j - i;
-			best = v[i];
-		}
-		i = j;
-	}
-	return best;
-}
-
-uint64_t mv_record_outside_kib(const uint64_t *actual,
-			       const uint64_t *available, size_t n)
-{
-	uint64_t *rest = malloc((n ? n : 1) * sizeof *rest),
-		 *all = malloc((n ? n : 1) * sizeof *all);
-	size_t nr = 0, na = 0;
-	uint64_t r = 0;
-	if (!rest || !all)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (!available[i] || available[i] > actual[i])
-			continue;
-		all[na++] = actual[i] - available[i];
-		if (i && actual[i] == actual[i - 1])
-			rest[nr++] = actual[i] - available[i];
-	}
-	r = nr ? mode_u64(rest, nr) : na ? mode_u64(all, na) : 0;
-out:
-	free(rest);
-	free(all);
-	return r;
-}
-
 /* The row's use (KiB): from its stats snapshot, else as sampled. */
 static uint64_t row_usage(const struct row *w, uint64_t outside)
 {
 	if (!w->v[C_UNUSED])
 		return w->v[C_USAGE]; /* no stats: QEMU's RSS or actual */
-	return mv_record_usage_kib(w->v[C_PROVISIONED], w->v[C_ACTUAL],
-				   w->v[C_AVAILABLE], w->v[C_UNUSED], outside);
+	return mv_agent_use_kib(w->v[C_PROVISIONED], w->v[C_ACTUAL],
+				w->v[C_AVAILABLE], w->v[C_UNUSED], outside);
 }
 
 static int write_guest_csv(const char *path, const struct rguest *g,
@@ -434,7 +378,7 @@ static void fit(const struct rguest *g, struct gfit *f)
 			act[i] = g->rows[i].v[C_ACTUAL];
 			avail[i] = g->rows[i].v[C_AVAILABLE];
 		}
-		f->outside_kib = mv_record_outside_kib(act, avail, g->n);
+		f->outside_kib = mv_agent_outside_kib(act, avail, g->n);
 	}
 	free(act);
 	free(avail);
