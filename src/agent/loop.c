@@ -711,7 +711,15 @@ int mv_agent_run(const struct mv_agent_opts *o, char *msg, size_t msgn)
 			break;
 		sleep_until(next, o->stop);
 	}
+	double t_stop = mono_s();
 	restore(&a);
+	char done[160];
+	snprintf(done, sizeof done,
+		 "%s after interval %llu; putting back what it changed took "
+		 "%.3f s",
+		 o->stop && *o->stop ? "stopped by a signal" : "finished",
+		 (unsigned long long)a.interval, mono_s() - t_stop);
+	log_event(&a, "exit", NULL, done);
 	if (o->json_log)
 		fflush(o->json_log);
 	summary(&a, mono_s() - t0);

@@ -294,6 +294,12 @@ static void test_dry_run_changes_nothing_and_the_real_run_does(void **state)
 		/* never below its use plus 20% */
 		assert_true(num(d[i], "target_kib") >= num(d[i], "floor_kib"));
 	}
+	/* the last line says how it ended and what putting back took */
+	json_t *last = json_array_get(lines, json_array_size(lines) - 1);
+	assert_string_equal(str(last, "event"), "exit");
+	assert_non_null(
+		strstr(str(last, "message"), "finished after interval"));
+	assert_non_null(strstr(str(last, "message"), "took 0."));
 	json_decref(lines);
 	/* back where it was, as another connection sees it */
 	assert_int_equal(default_actual(), before);
