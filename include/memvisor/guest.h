@@ -194,6 +194,11 @@ struct mv_guest_config {
 	 * array, hash tables), wired (<mv:guest boot-structures>, default
 	 * no; docs/ballooning.md) */
 	int boot_structures;
+	/* <mv:guest boot-freed>: guest memory the boot wrote and freed into
+	 * the kernel's own pageblocks (decompression, initramfs, early
+	 * allocations): free in the guest, backed on the host, and handed out
+	 * after every other free page (guest.c, boot_freed); 0 = none */
+	uint64_t boot_freed_bytes;
 	/* <mv:guest overhead>: the hypervisor process's own memory outside
 	 * guest RAM (QEMU's heap, TCG's buffer), as memvisor agent counts
 	 * it in the VM's RSS: held by the VM and the host's for the policy;

@@ -82,26 +82,4 @@ struct mv_record_opts {
  */
 int mv_record_run(const struct mv_record_opts *o, char *msg, size_t msgn);
 
-/*
- * The guest's memory outside its MemTotal (the kernel's reservations),
- * from n samples of the balloon's actual and the stats' available (KiB):
- * actual - available, the value most samples with the balloon at rest
- * (actual as in the sample before) agree on, else of all samples; 0 when
- * none has available. actual is QEMU's, current; available comes with the
- * guest's stats, up to a stats period old: while the balloon moves, the
- * two are of different moments.
- */
-uint64_t mv_record_outside_kib(const uint64_t *actual,
-			       const uint64_t *available, size_t n);
-
-/*
- * What a guest uses (KiB), from one stats snapshot: available + outside -
- * unused (MemTotal less MemFree, plus what is outside MemTotal), at most
- * memory. Without available: actual - unused (the balloon's actual is then
- * of a later moment than unused when the stats are stale).
- */
-uint64_t mv_record_usage_kib(uint64_t memory, uint64_t actual,
-			     uint64_t available, uint64_t unused,
-			     uint64_t outside);
-
 #endif

@@ -13,9 +13,12 @@
  *
  * On top of the plan, the rules a real balloon needs (oVirt MOM's default
  * balloon policy, balloon.rules):
- *   - never below what the guest uses plus a margin: floor = (actual -
- *     unused) + 20% of actual (MOM's min_guest_free_percent); a guest
- *     already below it is not inflated further;
+ *   - never below what the guest uses plus a margin: floor = use + 20%
+ *     of actual (MOM's min_guest_free_percent), use from one statistics
+ *     report (mv_agent_use_kib, as `record` writes it: not actual -
+ *     unused, whose actual is read at the call while unused can be a
+ *     stats period old); a guest already below it is not inflated
+ *     further;
  *   - never below the reservation (memtune min_guarantee or soft_limit),
  *     whatever else says;
  *   - never above the <currentMemory> the administrator set, nor above the
@@ -27,6 +30,7 @@
  * report no unused memory: stats period 0), keeps its size: the agent
  * does not guess what it may take from it. It still counts in the plan.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/decide.h"
@@ -94,13 +98,20 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* What the guest uses, from its last statistics report (g->stats). */
+static uint64_t use_kib(const struct mv_agent_guest_in *g)
+{
+	return mv_agent_use_kib(g->max_kib, g->actual_kib, g->available_kib,
+				g->unused_kib, g->outside_kib);
+}
+
 /* What the guest holds of the host: its QEMU process's RSS, else its use. */
 static uint64_t held_kib(const struct mv_agent_guest_in *g)
 {
 	if (g->rss_kib)
 		return g->rss_kib;
-	if (g->stats && g->actual_kib > g->unused_kib)
-		return g->actual_kib - g->unused_kib;
+	if (g->stats)
+		return use_kib(g);
 	return g->actual_kib;
 }
 
@@ -160,8 +171,7 @@ static void bound(const struct mv_agent_config *c, int reclaiming,
 
 	/* the floor: use plus the margin (not raised to it: a guest below
 	 * is only not inflated), the reservation (always) */
-	uint64_t used = actual > g->unused_kib ? actual - g->unused_kib : 0;
-	uint64_t need = used + (uint64_t)(c->guest_free * (double)actual);
+	uint64_t need = use_kib(g) + (uint64_t)(c->guest_free * (double)actual);
 	uint64_t res = min_u64(g->reservation_kib, ceil);
 	o->floor_kib = min_u64(max_u64(need, res), ceil);
 	uint64_t lo = max_u64(min_u64(need, actual), res);
@@ -263,4 +273,61 @@ enum mv_memstate mv_agent_decide(struct mv_agent_policy *p,
 	if (ksm && c->ksm)
 		mv_agent_ksmtuned(h, ksm);
 	return st;
+}
+
+/* ---- a guest's use from its statistics (the agent's floor, record) --- */
+
+uint64_t mv_agent_use_kib(uint64_t memory, uint64_t actual, uint64_t available,
+			  uint64_t unused, uint64_t outside)
+{
+	uint64_t in = available ? available + outside : actual;
+	uint64_t used = in > unused ? in - unused : 0;
+	return used < memory ? used : memory;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The most frequent of v[0..n) (sorted in place), the least on a tie. */
+static uint64_t mode_u64(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	uint64_t best = v[0];
+	for (size_t i = 0, most = 0; i < n;) {
+		size_t j = i;
+		while (j < n && v[j] == v[i])
+			j++;
+		if (j - i > most) {
+			most = j - i;
+			best = v[i];
+		}
+		i = j;
+	}
+	return best;
+}
+
+uint64_t mv_agent_outside_kib(const uint64_t *actual, const uint64_t *available,
+			      size_t n)
+{
+	uint64_t *rest = malloc((n ? n : 1) * sizeof *rest),
+		 *all = malloc((n ? n : 1) * sizeof *all);
+	size_t nr = 0, na = 0;
+	uint64_t r = 0;
+	if (!rest || !all)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!available[i] || available[i] > actual[i])
+			continue;
+		all[na++] = actual[i] - available[i];
+		if (i && actual[i] == actual[i - 1])
+			rest[nr++] = actual[i] - available[i];
+	}
+	r = nr ? mode_u64(rest, nr) : na ? mode_u64(all, na) : 0;
+out:
+	free(rest);
+	free(all);
+	return r;
 }

@@ -13,6 +13,7 @@
 #ifndef MEMVISOR_AGENT_DECIDE_H
 #define MEMVISOR_AGENT_DECIDE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "memvisor/policy.h"
@@ -36,6 +37,10 @@ struct mv_agent_guest_in {
 	int stats;                /* this interval's guest stats were read and
 				     hold unused memory (stats period > 0) */
 	uint64_t unused_kib;      /* guest's free memory (stats) */
+	uint64_t available_kib;   /* its MemTotal, of the same stats report
+				     as unused; 0: not reported */
+	uint64_t outside_kib;     /* its memory outside MemTotal
+				     (mv_agent_outside_kib) */
 	uint64_t rss_kib;         /* QEMU process RSS; 0: unknown */
 	uint64_t reservation_kib; /* memtune min_guarantee / soft_limit */
 	uint64_t limit_kib;       /* memtune hard_limit; 0: none */
@@ -124,5 +129,26 @@ enum mv_memstate mv_agent_decide(struct mv_agent_policy *p,
  */
 void mv_agent_ksmtuned(const struct mv_agent_host_in *h,
 		       struct mv_agent_ksm_out *out);
+
+/*
+ * The guest's memory outside its MemTotal (the kernel's reservations),
+ * from n samples of the balloon's actual and the stats' available (KiB):
+ * actual - available, the value most samples with the balloon at rest
+ * (actual as in the sample before) agree on, else of all samples; 0 when
+ * none has available. actual is QEMU's, current; available comes with the
+ * guest's stats, up to a stats period old: while the balloon moves, the
+ * two are of different moments.
+ */
+uint64_t mv_agent_outside_kib(const uint64_t *actual, const uint64_t *available,
+			      size_t n);
+
+/*
+ * What a guest uses (KiB), from one stats snapshot: available + outside -
+ * unused (MemTotal less MemFree, plus what is outside MemTotal), at most
+ * memory. Without available: actual - unused (the balloon's actual is then
+ * of a later moment than unused when the stats are stale).
+ */
+uint64_t mv_agent_use_kib(uint64_t memory, uint64_t actual, uint64_t available,
+			  uint64_t unused, uint64_t outside);
 
 #endif

@@ -54,6 +54,9 @@ void mv_agent_opts_default(struct mv_agent_opts *o)
 	mv_agent_config_default(&o->cfg);
 }
 
+/* Intervals over which a guest's memory outside MemTotal is taken. */
+#define OUTSIDE_SAMPLES 32
+
 /* A guest the agent knows, by UUID, across intervals. */
 struct guest {
 	char uuid[40], name[128];
@@ -69,6 +72,12 @@ struct guest {
 	enum mv_agent_active_src src;
 	int warned_src;    /* the fallback was logged */
 	double guest_frac; /* (actual - usable) / memory, from its stats */
+	/* its memory outside MemTotal (mv_agent_outside_kib) from the
+	 * last OUTSIDE_SAMPLES intervals' actual and available, oldest
+	 * first */
+	uint64_t s_actual[OUTSIDE_SAMPLES], s_avail[OUTSIDE_SAMPLES];
+	int ns;
+	uint64_t outside_kib;
 	/* this interval */
 	int ok; /* read and in the decision */
 	struct mv_virt_dom d;
@@ -263,6 +272,28 @@ static void measure(struct agent *a, struct guest *g, double now)
 	}
 }
 
+/*
+ * Add this interval's actual and available to g's samples and take its
+ * memory outside MemTotal from them, as `record` does from all of its.
+ */
+static void sample_outside(struct guest *g)
+{
+	const struct mv_virt_dom *d = &g->d;
+	if (!d->stats_ok || !d->have_available)
+		return;
+	if (g->ns == OUTSIDE_SAMPLES) {
+		memmove(g->s_actual, g->s_actual + 1,
+			(OUTSIDE_SAMPLES - 1) * sizeof g->s_actual[0]);
+		memmove(g->s_avail, g->s_avail + 1,
+			(OUTSIDE_SAMPLES - 1) * sizeof g->s_avail[0]);
+		g->ns--;
+	}
+	g->s_actual[g->ns] = d->actual_kib;
+	g->s_avail[g->ns++] = d->available;
+	g->outside_kib = mv_agent_outside_kib(g->s_actual, g->s_avail,
+					      (size_t)g->ns);
+}
+
 /* The decision's view of guest g. */
 static void guest_in(const struct guest *g, struct mv_agent_guest_in *in)
 {
@@ -274,6 +305,8 @@ static void guest_in(const struct guest *g, struct mv_agent_guest_in *in)
 	in->balloon = g->has_balloon;
 	in->stats = d->stats_ok && d->have_unused;
 	in->unused_kib = d->unused;
+	in->available_kib = d->have_available ? d->available : 0;
+	in->outside_kib = g->outside_kib;
 	in->rss_kib = d->rss;
 	in->reservation_kib = d->min_guarantee ? d->min_guarantee
 					       : d->soft_limit;
@@ -464,6 +497,7 @@ static void interval(struct agent *a)
 			if (mv_agent_pidfile_read(o->pid_dir, g->name, &g->pid))
 				g->pid = 0;
 			restart_estimator(g, now);
+			g->ns = 0; /* a new kernel's reservations */
 			log_event(a, "guest-restarted", g->name,
 				  "a new domain ID: a new QEMU process, its "
 				  "active-memory history started again");
@@ -474,6 +508,7 @@ static void interval(struct agent *a)
 				g->d.rss = r;
 		}
 		measure(a, g, now);
+		sample_outside(g);
 		n++;
 	}
 	sweep(a);
@@ -676,7 +711,15 @@ int mv_agent_run(const struct mv_agent_opts *o, char *msg, size_t msgn)
 			break;
 		sleep_until(next, o->stop);
 	}
+	double t_stop = mono_s();
 	restore(&a);
+	char done[160];
+	snprintf(done, sizeof done,
+		 "%s after interval %llu; putting back what it changed took "
+		 "%.3f s",
+		 o->stop && *o->stop ? "stopped by a signal" : "finished",
+		 (unsigned long long)a.interval, mono_s() - t_stop);
+	log_event(&a, "exit", NULL, done);
 	if (o->json_log)
 		fflush(o->json_log);
 	summary(&a, mono_s() - t0);

@@ -703,13 +703,20 @@ static void use_word(struct mv_guest *g, struct gwork *w, mv_gppn_t p,
  * before), take the count back and mark p sampled again, so p stays in
  * the sample, untouched. One access notes one page.
  */
-static void unsee(struct mv_vm *vm, const struct gwork *w, mv_gppn_t p,
-		  uint64_t before)
+static void unsee_page(struct mv_vm *vm, mv_gppn_t p, uint64_t before)
 {
-	if (mv_likely(w->cfg.sampled) || vm->active.touched == before)
+	if (vm->active.touched == before)
 		return;
 	vm->active.touched = before;
 	vm->pmap[p].flags |= MV_PME_SAMPLED;
+}
+
+static void unsee(struct mv_vm *vm, const struct gwork *w, mv_gppn_t p,
+		  uint64_t before)
+{
+	if (mv_likely(w->cfg.sampled))
+		return;
+	unsee_page(vm, p, before);
 }
 
 /*
@@ -899,6 +906,50 @@ static int boot_structures(struct mv_guest *g)
 		}
 		set_kind(g, p, GK_KERNEL);
 		g->kboot_done++;
+	}
+	return 0;
+}
+
+/*
+ * <mv:guest boot-freed>: what the boot wrote and freed before anything
+ * ran (the kernel's decompression, the initramfs, early allocations),
+ * left free with its stale contents in frames the host backs. Linux hands
+ * such pages out last: boot memory goes to the tail of the free lists
+ * (__free_pages_core frees it with FPI_TO_TAIL), and what the kernel
+ * itself allocated and freed sits in its unmovable pageblocks, whose free
+ * lists a movable allocation - a process's page, the page cache, the
+ * balloon's alloc_page - takes from only when its own are empty
+ * (__rmqueue: __rmqueue_smallest for the migratetype asked, then
+ * __rmqueue_fallback). So they are the highest never-used pages here: the
+ * free list hands out every page freed at run time first (LIFO: the
+ * per-cpu lists and the heads of the buddy lists), then never-used pages
+ * lowest first, these last. The boot's writes are not accesses the
+ * sampler sees (nothing had run). 0 or MV_EAGAIN (resumed by the next
+ * boot call).
+ */
+static int boot_freed(struct mv_guest *g)
+{
+	uint64_t n = g->cfg.boot_freed_bytes / MV_PAGE_SIZE;
+	if (n > g->nfresh)
+		n = g->nfresh;
+	/* the never-used pages, highest first, past the hugetlbfs pool */
+	uint64_t p = g->npages;
+	for (uint64_t i = 0; i < g->bfreed_done; p--)
+		if (p - 1 < g->hole_lo || p - 1 >= g->hole_hi)
+			i++;
+	for (; g->bfreed_done < n; p--) {
+		mv_gppn_t q = p - 1;
+		if (q >= g->hole_lo && q < g->hole_hi)
+			continue;
+		uint64_t before = g->vm->active.touched;
+		int rc = fill_page(
+			g, q, MV_CONTENT_DATA, 0, g->bfreed_done,
+			mv_mix64(g->seed ^ 0x6266726565ull ^ g->bfreed_done),
+			0.875);
+		if (rc)
+			return rc;
+		unsee_page(g->vm, q, before);
+		g->bfreed_done++;
 	}
 	return 0;
 }
@@ -1157,6 +1208,8 @@ int mv_guest_boot(struct mv_guest *g)
 {
 	/* the kernel sizes its structures to the memory it finds */
 	int brc = boot_structures(g);
+	if (!brc)
+		brc = boot_freed(g);
 	if (brc)
 		return brc;
 	/* the driver claims the initial balloon before anything else runs */

@@ -126,6 +126,7 @@ struct mv_guest {
 	 * the configured memory; the first kboot_struct of them the page
 	 * frame array, the rest hash tables; kboot_done allocated so far */
 	uint64_t kboot, kboot_struct, kboot_done;
+	uint64_t bfreed_done; /* boot-freed pages written so far */
 	const volatile sig_atomic_t
 		*stop;      /* the sim's stop flag, read by the boot */
 	uint64_t boot_next; /* next OS page to load at boot */

@@ -354,6 +354,7 @@ static const struct mv_xprop guest_props[] = {
 	G("zero-rate", MV_XP_RATE, zero_rate),
 	G("boot-structures", MV_XP_BOOL, boot_structures),
 	G("overhead", MV_XP_PAGESIZE, vmm_bytes),
+	G("boot-freed", MV_XP_PAGESIZE, boot_freed_bytes),
 	{0},
 };
 #undef G
@@ -381,6 +382,10 @@ static int parse_guest(const struct mv_xsrc *s, const xmlNode *n,
 	*size_given = mv_xml_attr(n, "image-size") != NULL;
 	if (*size_given && g->os_bytes > mem_bytes)
 		return mv_xml_fail(s, n, "guest/image-size",
+				   "exceeds the VM's memory (%s)",
+				   mv_format_bytes(mem_bytes, b, sizeof b));
+	if (g->boot_freed_bytes > mem_bytes)
+		return mv_xml_fail(s, n, "guest/boot-freed",
 				   "exceeds the VM's memory (%s)",
 				   mv_format_bytes(mem_bytes, b, sizeof b));
 	if ((v = mv_xml_attr(n, "balloon-rate"))) {

@@ -294,6 +294,12 @@ static void test_dry_run_changes_nothing_and_the_real_run_does(void **state)
 		/* never below its use plus 20% */
 		assert_true(num(d[i], "target_kib") >= num(d[i], "floor_kib"));
 	}
+	/* the last line says how it ended and what putting back took */
+	json_t *last = json_array_get(lines, json_array_size(lines) - 1);
+	assert_string_equal(str(last, "event"), "exit");
+	assert_non_null(
+		strstr(str(last, "message"), "finished after interval"));
+	assert_non_null(strstr(str(last, "message"), "took 0."));
 	json_decref(lines);
 	/* back where it was, as another connection sees it */
 	assert_int_equal(default_actual(), before);
@@ -778,22 +784,22 @@ static void test_record_use_is_of_one_stats_snapshot(void **state)
 	size_t n = sizeof actual / sizeof actual[0];
 	/* the kernel's 42 MiB outside MemTotal, from the samples at rest
 	 * (not the stale ones' 16780, as often among the moving ones) */
-	uint64_t out = mv_record_outside_kib(actual, avail, n);
+	uint64_t out = mv_agent_outside_kib(actual, avail, n);
 	assert_int_equal(out, 42992);
 	static const uint64_t use[] = {70604, 70604, 70384, 70384,
 				       70472, 70472, 70472};
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(mv_record_usage_kib(524288, actual[i],
-						     avail[i], unused[i], out),
+		assert_int_equal(mv_agent_use_kib(524288, actual[i], avail[i],
+						  unused[i], out),
 				 use[i]);
 	assert_int_equal(actual[1] - unused[1], 44392); /* the old swing */
 	/* no available (no stats of it): actual - unused; never above the
 	 * memory, 0 rather than negative */
-	assert_int_equal(mv_record_usage_kib(524288, 400000, 0, 300000, out),
+	assert_int_equal(mv_agent_use_kib(524288, 400000, 0, 300000, out),
 			 100000);
-	assert_int_equal(mv_record_usage_kib(1000, 400000, 0, 300000, 0), 1000);
-	assert_int_equal(mv_record_usage_kib(524288, 400000, 0, 500000, 0), 0);
-	assert_int_equal(mv_record_outside_kib(actual, unused, 0), 0);
+	assert_int_equal(mv_agent_use_kib(1000, 400000, 0, 300000, 0), 1000);
+	assert_int_equal(mv_agent_use_kib(524288, 400000, 0, 500000, 0), 0);
+	assert_int_equal(mv_agent_outside_kib(actual, unused, 0), 0);
 }
 
 int main(void)

@@ -159,6 +159,58 @@ static void test_guest_keeps_its_use_plus_a_20_percent_margin(void **state)
 	assert_int_equal(o[0].reason, MV_AGENT_FLOOR);
 }
 
+/*
+ * The floor's use is of one statistics report: available + outside -
+ * unused (mv_agent_use_kib, as `record` writes it), not actual - unused,
+ * whose actual is read at the call while unused can be a stats period
+ * old. The rows are the busy guest of examples/agent-run (KiB) while its
+ * balloon went 512 -> 399 MiB: its use stayed at 321 MiB, actual - unused
+ * swung 22 MiB below it.
+ */
+static void test_floor_takes_use_from_one_stats_report(void **state)
+{
+	(void)state;
+	static const uint64_t actual[] = {524288, 524288, 512528,
+					  488328, 462116, 435904,
+					  409692, 408724, 408724};
+	static const uint64_t avail[] = {481296, 481296, 479248, 465440, 442264,
+					 414004, 368336, 365732, 365732};
+	static const uint64_t unused[] = {194756, 194756, 193764,
+					  180000, 155820, 128540,
+					  82908,  79312,  79312};
+	size_t n = sizeof actual / sizeof actual[0];
+	uint64_t outside = mv_agent_outside_kib(actual, avail, n);
+	assert_int_equal(outside, 42992);
+	struct mv_agent_policy p = policy();
+	struct mv_agent_host_in h = host(4 * GIB_KIB, 0.5);
+	struct mv_agent_guest_out o[1];
+	for (size_t i = 0; i < n; i++) {
+		struct mv_agent_guest_in g[1] = {guest(0.5)};
+		g[0].max_kib = g[0].current_kib = 524288;
+		g[0].actual_kib = actual[i];
+		g[0].available_kib = avail[i];
+		g[0].unused_kib = unused[i];
+		g[0].outside_kib = outside;
+		g[0].rss_kib = 470892;
+		g[0].shares = 5120;
+		mv_agent_decide(&p, &h, 1, g, o, NULL);
+		uint64_t use = avail[i] + outside - unused[i];
+		assert_int_equal(use,
+				 mv_agent_use_kib(524288, actual[i], avail[i],
+						  unused[i], outside));
+		assert_in_range(use, 328000, 330000); /* flat */
+		assert_int_equal(o[0].floor_kib,
+				 use + (uint64_t)(0.2 * (double)actual[i]));
+		/* without available, actual - unused: 22 MiB low here */
+		g[0].available_kib = 0;
+		mv_agent_decide(&p, &h, 1, g, o, NULL);
+		assert_int_equal(o[0].floor_kib,
+				 actual[i] - unused[i] +
+					 (uint64_t)(0.2 * (double)actual[i]));
+	}
+	assert_int_equal(actual[5] - unused[5], 307364);
+}
+
 static void test_reservation_is_never_crossed(void **state)
 {
 	(void)state;
@@ -331,6 +383,7 @@ int main(void)
 			test_balloon_moves_at_most_5_percent_per_interval),
 		cmocka_unit_test(
 			test_guest_keeps_its_use_plus_a_20_percent_margin),
+		cmocka_unit_test(test_floor_takes_use_from_one_stats_report),
 		cmocka_unit_test(test_reservation_is_never_crossed),
 		cmocka_unit_test(test_limit_is_enforced_without_pressure),
 		cmocka_unit_test(test_balloons_deflate_when_pressure_is_gone),

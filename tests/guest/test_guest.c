@@ -476,6 +476,50 @@ static void test_balloon_takes_free_pages_first_and_frees_frames(void **state)
 	rig_down(&r);
 }
 
+/*
+ * <mv:guest boot-freed>: pages the boot wrote and freed are backed but
+ * handed out after everything else, as Linux's boot memory (to the tail,
+ * FPI_TO_TAIL) and its unmovable pageblocks (a movable allocation's
+ * fallback) are: the balloon takes what a process freed first (frames
+ * back), then never-used pages (no frame back), the boot's pages last.
+ */
+static void test_balloon_takes_boot_freed_pages_last(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = 0;
+	gc.balloon_rate = gc.balloon_reclaim_rate = 1e9;
+	gc.boot_freed_bytes = 4 << 20;
+	struct mv_workload_config *w = add_wl(&gc, MV_WL_IDLE, 4, 10);
+	w->stop_ns = 100 * MV_NS_PER_MS; /* exits: 4 MiB freed, still backed */
+	struct rig r;
+	rig_up(&r, 64, 32, &gc);
+	rig_run(&r, 20);
+	uint64_t n = r.vm->npages;
+	/* the boot's 4 MiB and the process's 4 MiB, both free and backed */
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 2048);
+	for (uint64_t p = n - 1024; p < n; p++)
+		assert_int_equal(r.g->kind[p] & ~GREF, GK_FREE);
+	uint64_t free0 = r.host->nfree;
+	mv_guest_balloon_set_target(r.g, 1024);
+	rig_run(&r, 1);
+	assert_int_equal(r.host->nfree, free0 + 1024); /* the process's */
+	/* every never-used page next: no frame back */
+	uint64_t never = n - 2048;
+	mv_guest_balloon_set_target(r.g, 1024 + never);
+	rig_run(&r, 1);
+	assert_int_equal(mv_guest_balloon_size(r.g), 1024 + never);
+	assert_int_equal(r.host->nfree, free0 + 1024);
+	assert_int_equal(r.vm->count[MV_PS_PRIVATE], 1024);
+	/* then the boot's, highest first */
+	mv_guest_balloon_set_target(r.g, 1024 + never + 16);
+	rig_run(&r, 1);
+	assert_int_equal(r.host->nfree, free0 + 1024 + 16);
+	assert_int_equal(r.g->balloon[1024 + never], n - 1024);
+	rig_down(&r);
+}
+
 /* The free list hands out never-used pages lowest first and freed ones
  * LIFO before them, as a list that started full did; its sparse arrays
  * count their high-water marks. */
@@ -831,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_a_process_over_2_28_pages_is_refused),
 		cmocka_unit_test(
 			test_balloon_takes_free_pages_first_and_frees_frames),
+		cmocka_unit_test(test_balloon_takes_boot_freed_pages_last),
 		cmocka_unit_test(
 			test_balloon_makes_the_guest_drop_cache_then_swap),
 		cmocka_unit_test(

@@ -735,10 +735,12 @@ static void test_guest_attributes_are_read(void **state)
 		MEM1G "      <metadata><mv:memvisor "
 		      "xmlns:mv='urn:memvisor:domain:1'><mv:guest os='linux' "
 		      "image='rhel-9' image-size='200MiB' os-rate='3k' "
-		      "swap='512MiB' zero-rate='1000' boot-structures='yes'/>"
+		      "swap='512MiB' zero-rate='1000' boot-structures='yes' "
+		      "boot-freed='34MiB'/>"
 		      "</mv:memvisor></metadata>\n"));
 	const struct mv_guest_config *g = &sc->vms[0].guest;
 	assert_int_equal(g->boot_structures, 1);
+	assert_int_equal(g->boot_freed_bytes, 34 * MV_MIB);
 	assert_string_equal(g->os_image, "rhel-9");
 	assert_int_equal(g->os_bytes, 200 * MV_MIB);
 	assert_true(g->os_rate == 3000);
@@ -1673,6 +1675,11 @@ static void test_guest_values_are_validated(void **state)
 				   "image-size='2GiB'/></mv:memvisor>"
 				   "</metadata>\n"),
 		 6, "guest/image-size", "exceeds the VM's memory");
+	load_err(with_domain(MEM1G "      <metadata><mv:memvisor "
+				   "xmlns:mv='urn:memvisor:domain:1'><mv:guest "
+				   "boot-freed='2GiB'/></mv:memvisor>"
+				   "</metadata>\n"),
+		 6, "guest/boot-freed", "exceeds the VM's memory");
 	load_err(with_domain(MEM1G
 			     "      <metadata><mv:memvisor "
 			     "xmlns:mv='urn:memvisor:domain:1'><mv:shares>"
