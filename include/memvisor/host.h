@@ -198,6 +198,10 @@ struct mv_hugetlb {
 	uint16_t *mapped;     /* per run; 0 = free in the pool */
 	uint64_t node_total[MV_MAX_NODES], node_free[MV_MAX_NODES];
 	uint64_t alloc_fail; /* VMs that found the pool short */
+	/* run[] is sorted by frame; every run below cursor[k] of node k (of
+	 * any node for k = MV_MAX_NODES) is in use: allocation is amortised
+	 * O(1) per run */
+	uint64_t cursor[MV_MAX_NODES + 1];
 };
 
 struct mv_host {

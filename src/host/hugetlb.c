@@ -18,6 +18,25 @@
 
 #include "memvisor/host.h"
 
+static int by_frame(const void *a, const void *b)
+{
+	mv_mpn_t x = *(const mv_mpn_t *)a, y = *(const mv_mpn_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The first free run at or after p->cursor[k] (of node k, or of any node
+ * for k = MV_MAX_NODES), moving the cursor there; p->total if none. */
+static uint64_t next_free(const struct mv_host *h, struct mv_hugetlb *p, int k)
+{
+	uint64_t i = p->cursor[k];
+	while (i < p->total &&
+	       (p->mapped[i] ||
+		(k < MV_MAX_NODES && mv_host_frame_node(h, p->run[i]) != k)))
+		i++;
+	p->cursor[k] = i;
+	return i;
+}
+
 int mv_hugetlb_reserve(struct mv_host *h, struct mv_error *err)
 {
 	struct mv_hugetlb *p = &h->hugetlb;
@@ -48,6 +67,7 @@ int mv_hugetlb_reserve(struct mv_host *h, struct mv_error *err)
 	/* boot-time reservations are not remote allocations */
 	h->remote_allocs = 0;
 	p->total = p->free = n;
+	qsort(p->run, n, sizeof *p->run, by_frame);
 	return 0;
 }
 
@@ -56,17 +76,10 @@ mv_mpn_t mv_hugetlb_alloc(struct mv_host *h, int node, unsigned mapped)
 	struct mv_hugetlb *p = &h->hugetlb;
 	if (!p->free)
 		return MV_MPN_NONE;
-	uint64_t pick = p->total;
-	for (uint64_t i = 0; i < p->total; i++) {
-		if (p->mapped[i])
-			continue;
-		if (pick == p->total)
-			pick = i; /* the first free, if node has none */
-		if (mv_host_frame_node(h, p->run[i]) == node) {
-			pick = i;
-			break;
-		}
-	}
+	uint64_t pick = node >= 0 && node < h->nnodes ? next_free(h, p, node)
+						      : p->total;
+	if (pick == p->total)
+		pick = next_free(h, p, MV_MAX_NODES); /* any node's */
 	p->mapped[pick] = (uint16_t)mapped;
 	p->free--;
 	p->node_free[mv_host_frame_node(h, p->run[pick])]--;
@@ -76,13 +89,17 @@ mv_mpn_t mv_hugetlb_alloc(struct mv_host *h, int node, unsigned mapped)
 void mv_hugetlb_free(struct mv_host *h, mv_mpn_t run)
 {
 	struct mv_hugetlb *p = &h->hugetlb;
-	for (uint64_t i = 0; i < p->total; i++)
-		if (p->run[i] == run && p->mapped[i]) {
-			p->mapped[i] = 0;
-			p->free++;
-			p->node_free[mv_host_frame_node(h, run)]++;
-			return;
-		}
+	const mv_mpn_t *at = bsearch(&run, p->run, p->total, sizeof *p->run,
+				     by_frame);
+	if (!at || !p->mapped[at - p->run])
+		return;
+	uint64_t i = (uint64_t)(at - p->run);
+	p->mapped[i] = 0;
+	p->free++;
+	p->node_free[mv_host_frame_node(h, run)]++;
+	for (int k = 0; k <= MV_MAX_NODES; k++)
+		if (p->cursor[k] > i)
+			p->cursor[k] = i;
 }
 
 void mv_hugetlb_refs(const struct mv_host *h, uint32_t *refs)
