@@ -9,7 +9,12 @@ Usage: examples/largepages.sh [OUTDIR]   (env MEMVISOR, default build/memvisor)
    steady state: the workloads' writes erode it after that).
 2. examples/largepages-esx.xml (ESX large pages): shared-saved memory
    against the free-memory state, every 2 s.
-Prints two markdown tables; runs go to OUTDIR (default: a temporary one).
+3. examples/largepages-hugetlb.xml (static huge pages under overcommit):
+   the database on the hugetlbfs pool (as written), on THP always with no
+   pool, and with a pool too small for it (it does not start): memory,
+   sharing, swapping, ballooning, huge pages and translation time.
+Prints three markdown tables; runs go to OUTDIR (default: a temporary
+one).
 """
 import csv
 import json
@@ -72,3 +77,42 @@ lp = d["totals"]["large_pages"]
 print()
 print("Large pages allocated %d, broken %d, still large at the end %d." % (
     lp["allocated"], lp["broken"], lp["large_pages"]))
+
+print()
+src = open(os.path.join(here, "largepages-hugetlb.xml")).read()
+pool = '<hugepages size="2M" count="128"/>'
+backing = "<memoryBacking><hugepages/></memoryBacking>"
+variants = [
+    ("hugetlbfs (pool of 128)", src),
+    ("THP always, no pool", src.replace(pool, "").replace(backing, "")
+     .replace('enabled="never"', 'enabled="always"')),
+    ("hugetlbfs (pool of 100)", src.replace('count="128"', 'count="100"')),
+]
+print("| database backing | database | consumed (MiB) | shared saved (MiB) "
+      "| swapped out (MiB) | ballooned (MiB) | database in 2 MiB pages "
+      "(MiB) | HugePages_Free | database translation (ms) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for k, (name, text) in enumerate(variants):
+    xml = os.path.join(out, "hugetlb-%d.xml" % k)
+    with open(xml, "w") as f:
+        f.write(text)
+    d, rows = run(xml, "hugetlb-%d" % k)
+    t = d["totals"]
+    db = [v for v in d["vms"] if v["name"] == "db"][0]
+    pool_js = d["host"].get("hugetlb")
+    if db["config"].get("start_error"):
+        state = "did not start"
+    else:
+        state = "running"
+    if pool_js:
+        huge = (pool_js["HugePages_Total"] - pool_js["HugePages_Free"]) * 2
+        free = str(pool_js["HugePages_Free"])
+    else:
+        huge = db["final"].get("thp", {}).get("anon_huge_bytes", 0) / 2**20
+        free = "-"
+    print("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f | %s | %.1f |" % (
+        name, state, t["consumed_bytes"] / 2**20,
+        t["shared_saved_bytes"] / 2**20,
+        t["swap"]["writes"] * 4096 / 2**20,
+        t["state_bytes"]["ballooned"] / 2**20, huge, free,
+        db["final"]["xlat_ns"] / 1e6))

@@ -158,6 +158,13 @@ struct mv_host_config {
 	struct mv_latency lat;
 	enum mv_swap_device swap_device;
 	struct mv_thresholds thresholds;
+	/* <hugepages size="2M" count=N>: a hugetlbfs pool of N 2 MiB pages
+	 * reserved at boot (vm.nr_hugepages), spread over the nodes as
+	 * Linux spreads it; hugepages_pool 0 = no element (docs/largepages.md)
+	 */
+	int hugepages_pool;
+	uint64_t hugepages;
+	int hugepages_line; /* the element's line, for errors */
 };
 
 /* Defaults: ESX 4.1 thresholds, latencies of a current server with SSD. */
@@ -181,6 +188,26 @@ struct mv_numastat {
 	uint64_t interleave_hit; /* interleave wanted this node, got it */
 	uint64_t local_node;     /* got this node, vCPUs on this node */
 	uint64_t other_node;     /* got this node, vCPUs on another */
+};
+
+/*
+ * The hugetlbfs pool (src/host/hugetlb.c): runs of MV_RUN_FRAMES frames
+ * taken at boot, each frame holding one reference for as long as the pool
+ * has it. A run handed to a VM keeps its references, now the VM's
+ * mappings'; mapped[i] says how many of run i's leading frames a guest
+ * maps (0 while free: QEMU rounds a guest's RAM up to the page size, so
+ * the last run may be mapped in part).
+ */
+struct mv_hugetlb {
+	uint64_t total, free; /* HugePages_Total, HugePages_Free */
+	mv_mpn_t *run;        /* total runs' first frames */
+	uint16_t *mapped;     /* per run; 0 = free in the pool */
+	uint64_t node_total[MV_MAX_NODES], node_free[MV_MAX_NODES];
+	uint64_t alloc_fail; /* VMs that found the pool short */
+	/* run[] is sorted by frame; every run below cursor[k] of node k (of
+	 * any node for k = MV_MAX_NODES) is in use: allocation is amortised
+	 * O(1) per run */
+	uint64_t cursor[MV_MAX_NODES + 1];
 };
 
 struct mv_host {
@@ -214,8 +241,22 @@ struct mv_host {
 	 * (src/vm/owners.c) keeps each VM's consumed memory with it. */
 	void (*ref_hook)(void *ctx, mv_mpn_t mpn, uint32_t from, uint32_t to);
 	void *ref_ctx;
-	struct mv_owners *owners; /* the vm layer's, NULL without VMs */
+	struct mv_owners *owners;  /* the vm layer's, NULL without VMs */
+	struct mv_hugetlb hugetlb; /* empty without <hugepages> */
 };
+
+/* Reserve the configured hugetlbfs pool (mv_host_create calls it); MV_EINVAL
+ * naming host/hugepages/count when the host cannot hold it. */
+int mv_hugetlb_reserve(struct mv_host *h, struct mv_error *err);
+/* A free pool run, from node if it has one, of which the taker maps the
+ * first `mapped` frames (1..MV_RUN_FRAMES); MV_MPN_NONE if the pool is
+ * empty. */
+mv_mpn_t mv_hugetlb_alloc(struct mv_host *h, int node, unsigned mapped);
+/* Give run back to the pool (its frames keep their one reference). */
+void mv_hugetlb_free(struct mv_host *h, mv_mpn_t run);
+/* Add one to refs[m] for every pool frame no guest page maps. */
+void mv_hugetlb_refs(const struct mv_host *h, uint32_t *refs);
+void mv_hugetlb_destroy(struct mv_host *h);
 
 /* Make mpn a sharing frame (on) or a private one again (off). */
 void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on);

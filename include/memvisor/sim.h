@@ -271,7 +271,24 @@ struct mv_sim {
 					nodes' frames for a policy kill */
 		uint64_t bind_seen;  /* the VM's numa_bind_failed answered */
 	} * oom;
+	/* per VM: a hugetlbfs-backed VM that found the host's pool short
+	 * did not start (libvirt's start failure; docs/largepages.md) */
+	struct mv_sim_start {
+		int failed;
+		uint64_t need; /* 2 MiB pages it needed */
+		uint64_t free; /* HugePages_Free then */
+	} * start;
 };
+
+/* VM i is not running: it did not start, or it was OOM-killed. */
+static inline int mv_sim_vm_down(const struct mv_sim *s, int i)
+{
+	return (s->oom && s->oom[i].killed) || (s->start && s->start[i].failed);
+}
+
+/* The message libvirt gives for a VM that did not start (QEMU's, for a
+ * hugetlbfs pool short of pages), into buf. */
+void mv_sim_start_error(const struct mv_sim *s, int i, char *buf, size_t n);
 
 /*
  * Build a simulator for a scenario (takes ownership of sc, also on

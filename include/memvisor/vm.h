@@ -282,6 +282,10 @@ struct mv_active_sampler {
 struct mv_vm {
 	struct mv_vm_config cfg;
 	int id;
+	/* Backed by the host's hugetlbfs pool (src/vm/hugetlb.c): every page
+	 * private and pinned on a pool run from start to end (here, in the
+	 * padding after id: the VM's overhead figure stays what it was) */
+	int hugetlb;
 	struct mv_host *host;
 	uint64_t npages;             /* configured size in pages */
 	struct mv_pme *pmap;         /* npages entries */
@@ -405,6 +409,18 @@ int mv_vm_thp_enable(struct mv_vm *vm);
 uint8_t *mv_vm_thp_fault(struct mv_vm *vm, mv_gppn_t gppn, int write, int note);
 /* mv_pmap_set's: page gppn goes to state st (keeps the regions). */
 void mv_vm_thp_note(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st);
+/*
+ * Static huge pages (src/vm/hugetlb.c, docs/largepages.md): back every
+ * page of vm (THP's region array on, mv_vm_thp_enable) with runs of the
+ * host's hugetlbfs pool, all at once, as QEMU preallocates a hugetlbfs
+ * guest. MV_ENOMEM, and nothing taken, when the pool has fewer free pages
+ * than the VM's 2 MiB regions; *need gets that number.
+ */
+int mv_vm_hugetlb_back(struct mv_vm *vm, uint64_t *need);
+/* Give a hugetlbfs VM's runs back to the pool; its pages become
+ * untouched (the VM stopped). */
+void mv_vm_hugetlb_release(struct mv_vm *vm);
+
 /* Split huge region r into 4 KiB mappings (thp_split_page; ESX: a
  * broken large page). */
 void mv_vm_thp_split(struct mv_vm *vm, uint64_t r);
@@ -721,7 +737,8 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 /*
  * Give a page to the balloon: drop its frame or backing slot and mark it
  * ballooned. The guest promised not to touch it until the balloon deflates;
- * if it does, the access is a zero-fill fault.
+ * if it does, the access is a zero-fill fault. A hugetlbfs page
+ * (MV_PME_PINNED) keeps its frame and state: QEMU discards nothing.
  */
 void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
 
@@ -729,6 +746,7 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn);
  * The VM's process let the page go (QEMU exited, or the host discarded a
  * page the guest reported free): drop its frame or backing slot; the page
  * is untouched again, and an access reads zeros (a zero-fill fault).
+ * A hugetlbfs page (MV_PME_PINNED) is left as it is.
  */
 void mv_vm_release_page(struct mv_vm *vm, mv_gppn_t gppn);
 

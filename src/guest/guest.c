@@ -1446,7 +1446,9 @@ static void free_page_report(struct mv_guest *g)
 			continue;
 		for (p = b; p < b + FPR_ORDER_PAGES; p++) {
 			enum mv_page_state st = vm->pmap[p].state;
-			if (st == MV_PS_UNTOUCHED || st == MV_PS_BALLOONED)
+			/* hugetlbfs pages: not modelled (docs/largepages.md) */
+			if (st == MV_PS_UNTOUCHED || st == MV_PS_BALLOONED ||
+			    (vm->pmap[p].flags & MV_PME_PINNED))
 				continue;
 			mv_vm_release_page(vm, p);
 			g->st.fpr_reported++;
@@ -1715,8 +1717,10 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 	}
 	for (uint64_t i = 0; i < n[GK_BALLOON]; i++) {
 		uint32_t p = g->balloon[i];
+		/* a hugetlbfs page stays backed (mv_vm_balloon_page) */
 		if (p >= g->npages || kind_of(g, p) != GK_BALLOON ||
-		    g->vm->pmap[p].state != MV_PS_BALLOONED)
+		    (g->vm->pmap[p].state != MV_PS_BALLOONED &&
+		     !(g->vm->pmap[p].flags & MV_PME_PINNED)))
 			return mv_error_set(
 				err, MV_EINVAL, NULL, 0, name,
 				"balloon entry %llu (page %u) is not a "

@@ -111,6 +111,11 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	/* pinned; never tracked further */
 	h->frame[MV_ZERO_MPN] = 1 | MV_FRAME_SHARED;
 	h->fdesc[MV_ZERO_MPN] = MV_DESC_ZERO_PAGE;
+	int rc = mv_hugetlb_reserve(h, err);
+	if (rc) {
+		mv_host_destroy(h);
+		return rc;
+	}
 	*out = h;
 	return 0;
 }
@@ -128,6 +133,7 @@ void mv_host_destroy(struct mv_host *h)
 		munmap(h->fdesc, h->nframes * sizeof *h->fdesc);
 	free(h->frame);
 	free(h->over);
+	mv_hugetlb_destroy(h);
 	free(h);
 }
 
@@ -428,6 +434,9 @@ void mv_host_books(const struct mv_host *h, struct mv_books *b)
 		     h->cap_over);
 	mv_books_add(b, "hypervisor", "host.fdesc", sizeof *h->fdesc,
 		     h->nframes);
+	mv_books_add(b, "hypervisor", "host.hugetlb",
+		     sizeof *h->hugetlb.run + sizeof *h->hugetlb.mapped,
+		     h->hugetlb.total);
 	/* sparse (core.h): the deepest each node's stack was */
 	for (int i = 0; i < h->nnodes; i++)
 		mv_books_add(b, "hypervisor", "host.free-stack",

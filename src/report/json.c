@@ -262,6 +262,12 @@ static void jw_str(struct jw *w, const char *key, const char *v)
 	jw_string(w, v);
 }
 
+static void jw_null(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	fputs("null", w->f);
+}
+
 /* A memory quantity: "<key>_pages" and "<key>_bytes". */
 static void jw_mem(struct jw *w, const char *key, uint64_t pages)
 {
@@ -466,6 +472,35 @@ static void write_vm_numa(struct jw *w, const struct mv_vm *vm)
 	jw_obj_end(w);
 }
 
+/* The hugetlbfs pool as /proc/meminfo shows it (and, per node,
+ * /sys/devices/system/node/nodeN/hugepages/hugepages-2048kB), with the
+ * VMs that found it short; only with <hugepages> (docs/largepages.md). */
+static void write_hugetlb(struct jw *w, const struct mv_sim *s)
+{
+	const struct mv_hugetlb *p = &s->host->hugetlb;
+	if (!s->sc->host.hugepages_pool)
+		return;
+	jw_obj(w, "hugetlb", 0);
+	jw_u64(w, "HugePages_Total", p->total);
+	jw_u64(w, "HugePages_Free", p->free);
+	/* preallocated guests fault every reserved page in at start */
+	jw_u64(w, "HugePages_Rsvd", 0);
+	jw_u64(w, "HugePages_Surp", 0);
+	jw_u64(w, "Hugepagesize_kB", MV_RUN_FRAMES * MV_PAGE_SIZE / 1024);
+	jw_u64(w, "Hugetlb_kB", p->total * MV_RUN_FRAMES * MV_PAGE_SIZE / 1024);
+	jw_u64(w, "start_failures", p->alloc_fail);
+	jw_arr(w, "nodes", 0);
+	for (int k = 0; k < s->host->nnodes; k++) {
+		jw_obj(w, NULL, 1);
+		jw_i64(w, "node", k);
+		jw_u64(w, "nr_hugepages", p->node_total[k]);
+		jw_u64(w, "free_hugepages", p->node_free[k]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
 static void write_host(struct jw *w, const struct mv_sim *s,
 		       const struct mv_run_summary *r)
 {
@@ -479,6 +514,7 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_mem(w, "usable", r->usable_frames);
 	jw_i64(w, "numa_nodes", h->nodes);
 	write_nodes(w, s->host);
+	write_hugetlb(w, s);
 	jw_str(w, "swap_device", h->swap_device == MV_SWAP_HDD ? "hdd" : "ssd");
 	/* the lines in use: the state model derives them from minFree
 	 * unless it is ESX 4.1's (then they are <thresholds>) */
@@ -698,6 +734,15 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 			}
 		}
 		jw_bool(w, "hugepages", c->hugepages);
+		if (s->sc->host.hugepages_pool && c->hugepages) {
+			/* null: started, its memory all from the pool */
+			char msg[256];
+			mv_sim_start_error(s, i, msg, sizeof msg);
+			if (s->start[i].failed)
+				jw_str(w, "start_error", msg);
+			else
+				jw_null(w, "start_error");
+		}
 		jw_i64(w, "home_node", view.home_node);
 		jw_str(w, "source", c->source);
 		jw_obj_end(w);

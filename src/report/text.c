@@ -807,6 +807,36 @@ static void print_cgroup(FILE *out, const struct mv_sim *s, int namew)
 	}
 }
 
+/*
+ * The hugetlbfs pool, as /proc/meminfo prints it, and the VMs it could not
+ * back (libvirt's start failure); only with <host><hugepages>.
+ */
+static void print_hugetlb(FILE *out, const struct mv_sim *s)
+{
+	const struct mv_hugetlb *p = &s->host->hugetlb;
+	if (!s->sc->host.hugepages_pool)
+		return;
+	fprintf(out,
+		"\nHuge pages (hugetlbfs pool)\n"
+		"  HugePages_Total: %6llu\n  HugePages_Free:  %6llu\n"
+		"  HugePages_Rsvd:  %6d\n  HugePages_Surp:  %6d\n"
+		"  Hugepagesize:    %6u kB\n",
+		(unsigned long long)p->total, (unsigned long long)p->free, 0, 0,
+		MV_RUN_FRAMES * MV_PAGE_SIZE / 1024);
+	for (int k = 0; s->host->nnodes > 1 && k < s->host->nnodes; k++)
+		fprintf(out, "  Node %d HugePages_Free: %llu of %llu\n", k,
+			(unsigned long long)p->node_free[k],
+			(unsigned long long)p->node_total[k]);
+	for (int i = 0; i < s->nvms; i++) {
+		char msg[256];
+		if (!s->start[i].failed)
+			continue;
+		mv_sim_start_error(s, i, msg, sizeof msg);
+		fprintf(out, "  VM '%s' failed to start: %s\n", vm_name(s, i),
+			msg);
+	}
+}
+
 static void print_host(FILE *out, const struct mv_sim *s,
 		       const struct mv_run_summary *r)
 {
@@ -932,6 +962,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 		print_numa(out, s, namew);
 	}
 	print_sharing(out, s, &r);
+	print_hugetlb(out, s);
 	print_host(out, s, &r);
 
 	mv_run_summary_free(&r);

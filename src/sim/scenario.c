@@ -66,6 +66,35 @@ static int parse_host_memory(const struct mv_xsrc *s, const xmlNode *n,
 	return 0;
 }
 
+/*
+ * <hugepages size="2M" count="N"/>: the host's hugetlbfs pool, N 2 MiB
+ * pages reserved at boot (vm.nr_hugepages; docs/largepages.md). Only the
+ * x86 2 MiB size is modelled (1 GiB pages are not).
+ */
+static int parse_hugepages(const struct mv_xsrc *s, const xmlNode *n,
+			   struct mv_host_config *h)
+{
+	static const char *const allowed[] = {"size", "count", NULL};
+	int rc = mv_xml_check_leaf(s, n, "host/hugepages", allowed);
+	if (rc)
+		return rc;
+	const char *v = mv_xml_attr(n, "size");
+	uint64_t b;
+	if (v && (mv_parse_size(v, NULL, MV_KIB, &b) != 0 ||
+		  b != MV_RUN_FRAMES * MV_PAGE_SIZE))
+		return mv_xml_fail(s, n, "host/hugepages/size",
+				   "'%s': only 2M pages are modelled", v);
+	v = mv_xml_attr(n, "count");
+	if (!v)
+		return mv_xml_fail(s, n, "host/hugepages/count", "is required");
+	if (mv_parse_u64(v, &h->hugepages) != 0)
+		return mv_xml_fail(s, n, "host/hugepages/count",
+				   "'%s' is not a number", v);
+	h->hugepages_pool = 1;
+	h->hugepages_line = mv_xml_line(n);
+	return 0;
+}
+
 /* <budget unit=...>N</budget>: what the policy manages, <= memory */
 static int parse_budget(const struct mv_xsrc *s, const xmlNode *n,
 			struct mv_host_config *h)
@@ -469,6 +498,7 @@ enum host_child {
 	H_BUDGET,
 	H_THP,
 	H_LARGE_PAGES,
+	H_HUGEPAGES,
 	H_COUNT
 };
 static const char *const host_kids[H_COUNT] = {
@@ -487,6 +517,7 @@ static const char *const host_kids[H_COUNT] = {
 	[H_BUDGET] = "budget",
 	[H_THP] = "thp",
 	[H_LARGE_PAGES] = "large-pages",
+	[H_HUGEPAGES] = "hugepages",
 };
 
 /* The children that are plain attribute lists: their table. */
@@ -607,6 +638,8 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 			rc = parse_budget(s, c, h);
 		else if (k == H_THP)
 			rc = parse_thp(s, c, &r->thp);
+		else if (k == H_HUGEPAGES)
+			rc = parse_hugepages(s, c, h);
 		else if (k == H_THRESHOLDS)
 			rc = parse_thresholds(s, c, &h->thresholds);
 		else if (k == H_SWAP)
@@ -626,6 +659,13 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 	if (h->budget_bytes > h->mem_bytes)
 		return mv_xml_fail(s, seen[H_BUDGET], "host/budget",
 				   "exceeds the host's memory");
+	/* the zero frame and the alignment of each node's first run aside,
+	 * mv_hugetlb_reserve says when the blocks do not fit */
+	if (h->hugepages > h->mem_bytes / (MV_RUN_FRAMES * MV_PAGE_SIZE))
+		return mv_xml_fail(s, seen[H_HUGEPAGES], "host/hugepages/count",
+				   "%llu 2 MiB pages exceed the host's "
+				   "memory",
+				   (unsigned long long)h->hugepages);
 	/* the later models derive every threshold from minFree */
 	if (seen[H_THRESHOLDS] && r->memstate_model != MV_MEMSTATE_ESX41)
 		return mv_xml_fail(

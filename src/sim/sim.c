@@ -51,6 +51,7 @@ void mv_sim_destroy(struct mv_sim *s)
 	free(s->action);
 	free(s->period);
 	free(s->oom);
+	free(s->start);
 	for (int i = 0; i < s->nsamples; i++)
 		free(s->samples[i].vm);
 	free(s->samples);
@@ -229,8 +230,8 @@ static uint64_t consumed_frames(const struct mv_sim *s, int i,
  * theirs and the host's, which the frames do not hold. */
 static uint64_t vmm_pages(const struct mv_sim *s, int i)
 {
-	if (s->oom && s->oom[i].killed)
-		return 0; /* its QEMU is gone */
+	if (mv_sim_vm_down(s, i))
+		return 0; /* its QEMU is gone, or never ran */
 	return s->sc->vms[i].guest.vmm_bytes / MV_PAGE_SIZE;
 }
 
@@ -269,7 +270,8 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	memcpy(v->faults, vm->ctr.faults, sizeof v->faults);
 	v->stall_ns = mv_vm_stall_ns(vm);
 	v->xlat_ns = vm->ctr.xlat_ns;
-	v->thp = vm->region != NULL;
+	/* THP's figures; a hugetlbfs VM's 2 MiB pages are not AnonHugePages */
+	v->thp = vm->region != NULL && !vm->cfg.hugepages;
 	v->lpage_esx = vm->lpage_esx;
 	v->thp_huge = vm->thp_huge;
 	v->thp_fault_alloc = vm->ctr.thp_fault_alloc;
@@ -289,7 +291,7 @@ void mv_sim_sample_vm(const struct mv_sim *s, int i, struct mv_sample_vm *v)
 	v->overhead_bytes = mv_vm_overhead_bytes(vm);
 	/* cgroup v2: QEMU's own memory is the VM's overhead, charged to its
 	 * memory.max as the kernel charges QEMU's RSS */
-	if (s->sc->reclaim.memtune_cgroup && !(s->oom && s->oom[i].killed))
+	if (s->sc->reclaim.memtune_cgroup && !mv_sim_vm_down(s, i))
 		v->overhead_bytes += s->sc->vms[i].guest.vmm_bytes;
 	if (s->swap && s->swap[i])
 		v->overhead_bytes += mv_swapfile_overhead_bytes(s->swap[i]);
@@ -349,6 +351,7 @@ static void oom_kill(struct mv_sim *s, int i, enum mv_oom_constraint c,
 	o->at_ns = s->now_ns;
 	o->held_pages = held;
 	o->max_pages = max;
+	mv_vm_hugetlb_release(vm); /* its 2 MiB pages back to the pool */
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		mv_vm_release_page(vm, g);
 }
@@ -367,6 +370,11 @@ static void oom_check(struct mv_sim *s, int i)
 	struct mv_vm_usage u;
 	mv_vm_usage(vm, &u);
 	uint64_t held = consumed_frames(s, i, &u) + vmm_pages(s, i);
+	/* hugetlb pages are charged to the hugetlb controller, not
+	 * memory.max (unless cgroup v2 is mounted with
+	 * memory_hugetlb_accounting, Linux 6.6, off by default) */
+	if (vm->hugetlb)
+		held -= vm->npages;
 	uint64_t max = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 	if (held <= max)
 		return;
@@ -551,6 +559,36 @@ static int admit(const struct mv_scenario *sc, struct mv_error *err)
 	return 0;
 }
 
+/*
+ * A <hugepages/> VM on a host with a pool: preallocated from it whole
+ * (src/vm/hugetlb.c), or, when the pool is short, not started, as
+ * libvirt's start fails; the run goes on with the others.
+ */
+static int back_hugetlb(struct mv_sim *s, int i, struct mv_error *err)
+{
+	struct mv_vm *vm = s->vm[i];
+	if (mv_vm_thp_enable(vm))
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
+	uint64_t need, free = s->host->hugetlb.free;
+	if (mv_vm_hugetlb_back(vm, &need) == MV_ENOMEM)
+		s->start[i] = (struct mv_sim_start){
+			.failed = 1, .need = need, .free = free};
+	return 0;
+}
+
+void mv_sim_start_error(const struct mv_sim *s, int i, char *buf, size_t n)
+{
+	const struct mv_sim_start *st = &s->start[i];
+	/* libvirt reports QEMU's exit while it waits for the monitor */
+	snprintf(buf, n,
+		 "internal error: process exited while connecting to "
+		 "monitor: qemu-system-x86_64: unable to map backing store "
+		 "for guest RAM: Cannot allocate memory (needs %llu 2 MiB "
+		 "pages, HugePages_Free %llu)",
+		 (unsigned long long)st->need, (unsigned long long)st->free);
+}
+
 /* Start VM i's active-memory sampler with the scenario's settings, seeded
  * from the run's seed and the VM so that runs repeat. */
 static int start_sampler(struct mv_sim *s, int i, struct mv_error *err)
@@ -591,8 +629,9 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->action = calloc((size_t)sc->nvms, sizeof *s->action);
 	s->period = calloc((size_t)sc->nvms, sizeof *s->period);
 	s->oom = calloc((size_t)sc->nvms, sizeof *s->oom);
+	s->start = calloc((size_t)sc->nvms, sizeof *s->start);
 	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
-	    !s->period || !s->oom) {
+	    !s->period || !s->oom || !s->start) {
 		mv_sim_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
@@ -629,6 +668,10 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 				rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 						  "out of memory");
 		}
+		/* static huge pages: the whole guest from the pool, or the
+		 * VM does not start */
+		if (!rc && sc->vms[i].vm.hugepages && sc->host.hugepages_pool)
+			rc = back_hugetlb(s, i, err);
 		if (!rc)
 			rc = start_sampler(s, i, err);
 		if (!rc)
@@ -681,7 +724,7 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		/* a killed VM's guest is gone: its books describe the pages
 		 * it had, which the host took back */
 		if ((rc = mv_vm_check(vm, err)) != 0 ||
-		    (!s->oom[i].killed &&
+		    (!mv_sim_vm_down(s, i) &&
 		     (rc = mv_guest_check(s->guest[i], err)) != 0)) {
 			free(refs);
 			return rc;
@@ -724,6 +767,7 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 		free(refs);
 		return rc;
 	}
+	mv_hugetlb_refs(s->host, refs); /* the pool's own references */
 	for (uint64_t m = 1; m < s->host->nframes; m++) {
 		uint64_t hr = mv_host_frame_refs(s->host, (mv_mpn_t)m);
 		if (refs[m] != hr) {
@@ -758,6 +802,10 @@ static void balance(struct mv_sim *s)
 		pv[i].size = vm->npages;
 		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
+		/* nothing can take a hugetlbfs VM's pages (src/vm/hugetlb.c):
+		 * what it holds is its floor, the others give instead */
+		if (vm->hugetlb)
+			pv[i].reservation = pv[i].consumed;
 		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
 		pv[i].cgroup = r->memtune_cgroup;
 		pv[i].high = r->memtune_cgroup
@@ -774,7 +822,9 @@ static void balance(struct mv_sim *s)
 				       : 0;
 		if (pv[i].active > 1)
 			pv[i].active = 1;
-		pv[i].balloon = vm->cfg.balloon_driver;
+		/* ballooning a hugetlbfs guest frees nothing on the host
+		 * (mv_vm_balloon_page): the policy does not ask it */
+		pv[i].balloon = vm->cfg.balloon_driver && !vm->hugetlb;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
 		/* pages still in the ballooned state are the balloon's and
 		 * those it returned that the guest has not used yet */
@@ -844,7 +894,7 @@ static void balance(struct mv_sim *s)
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_policy_action *a = &s->action[i];
 		struct mv_vm *vm = s->vm[i];
-		if (s->oom[i].killed)
+		if (mv_sim_vm_down(s, i))
 			continue;
 		if (vm->cfg.balloon_driver)
 			mv_guest_balloon_set_target(s->guest[i],
@@ -913,7 +963,7 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 			return MV_ECANCELED;
 		/* a long boot (the first step) checks it too */
 		mv_guest_set_stop(s->guest[i], s->stop);
-		if (!s->oom[i].killed)
+		if (!mv_sim_vm_down(s, i))
 			mv_guest_run(s->guest[i], s->now_ns, dt);
 	}
 	for (int i = 0; i < s->nvms; i++)

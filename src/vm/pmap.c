@@ -307,6 +307,14 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
 	vm->ctr.balloon_pages++;
+	/* a hugetlbfs page (src/vm/hugetlb.c): QEMU discards a 2 MiB page
+	 * only once one request has ballooned all its 512 subpages
+	 * (balloon_inflate_page's PartiallyBalloonedPage, per request), and
+	 * Linux's driver sends at most 256 pages a request
+	 * (VIRTIO_BALLOON_ARRAY_PFNS_MAX): the guest gives the page up, the
+	 * host keeps its frame */
+	if (e->flags & MV_PME_PINNED)
+		return;
 	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
 		vm->ctr.balloon_frames += e->state == MV_PS_PRIVATE ||
 					  mv_host_frame_refs(vm->host,
@@ -326,6 +334,10 @@ void mv_vm_balloon_page(struct mv_vm *vm, mv_gppn_t gppn)
 void mv_vm_release_page(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
+	/* hugetlbfs: only the pool takes its pages back
+	 * (mv_vm_hugetlb_release) */
+	if (e->flags & MV_PME_PINNED)
+		return;
 	if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED) {
 		mv_host_frame_put(vm->host, e->mpn);
 	} else if (e->state == MV_PS_COMPRESSED || e->state == MV_PS_SWAPPED) {
