@@ -354,6 +354,7 @@ static const struct mv_xprop guest_props[] = {
 	G("zero-rate", MV_XP_RATE, zero_rate),
 	G("boot-structures", MV_XP_BOOL, boot_structures),
 	G("overhead", MV_XP_PAGESIZE, vmm_bytes),
+	G("balloon-start", MV_XP_DURATION, balloon_start_ns),
 	{0},
 };
 #undef G
