@@ -1,7 +1,7 @@
 #!/bin/sh
 # paper-experiment
 # sharing-n.sh - Waldspurger's page sharing experiment with N identical
-# VMs (OSDI 2002, section 4.4, figure 4) in memvisor: the same Linux VM
+# VMs (OSDI 2002, section 4.3, figure 4) in memvisor: the same Linux VM
 # running the same SPEC95 benchmark, 1 to 10 copies on one host.
 #
 # usage: examples/paper/sharing-n.sh OUTDIR      env: MEMVISOR (build/memvisor)
@@ -57,7 +57,7 @@ with open(out + "/sharing-n.tsv", "w") as f:
     for r in rows:
         f.write("%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n" % r)
 n, conf, sh, rc, shp, rcp = rows[-1]
-src = "Fig. 4, Sec. 4.4"
+src = "Fig. 4, Sec. 4.3"
 for q, p, m, tol in [
         ("shared, 10 identical VMs, % of VM memory", "67", "%.1f" % shp, "±3"),
         ("reclaimed, 10 identical VMs, % of VM memory", "60", "%.1f" % rcp,

@@ -190,6 +190,11 @@ struct mv_guest_config {
 	/* pages/s at most while inflating makes the guest reclaim (the
 	 * vmmemctl driver's sleeping allocations: 2048; docs/ballooning.md) */
 	double balloon_reclaim_rate;
+	/* when the balloon driver starts, from power-on: before it the host
+	 * cannot balloon this VM (Windows loads vmmemctl late in its boot,
+	 * Waldspurger 2002, section 6.3; <mv:guest balloon-start>, default 0)
+	 */
+	uint64_t balloon_start_ns;
 	/* the kernel's boot-time structures sized to <memory> (struct page
 	 * array, hash tables), wired (<mv:guest boot-structures>, default
 	 * no; docs/ballooning.md) */

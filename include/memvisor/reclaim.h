@@ -48,6 +48,12 @@ struct mv_share_config {
 				   equal pages whatever node their frames
 				   are on; 0 only pages on the same node,
 				   one copy per node (ESX's rule) */
+	/* share before swap: the hypervisor offers each page it is about to
+	 * compress or swap to page sharing first, and a page that shares
+	 * (or is all zero) is reclaimed without I/O; "the system always
+	 * attempts to share a page before paging it out to disk"
+	 * (Waldspurger 2002, section 4.3). KSM has no such step. Default 0. */
+	int before_swap;
 };
 
 void mv_share_config_default(struct mv_share_config *c);
@@ -91,6 +97,13 @@ int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group);
 uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);
 /* Scan exactly n pages, round-robin over VMs' pages (tests, bench). */
 uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n);
+/*
+ * Scan one page of an added VM now, out of the scanner's order (share
+ * before swap): 1 if it was shared or mapped to the zero frame (its frame
+ * is freed or now shared), 0 if it is still a private page or was not a
+ * candidate (not private, pinned, large, or its VM does not share).
+ */
+int mv_share_page(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g);
 void mv_share_stats(const struct mv_sharer *s, struct mv_share_stats *st);
 /* The same in O(VMs) for a run's series: the gauges that need a walk of
  * every page (pages_unshared, pages_volatile) are left 0. */

@@ -279,6 +279,8 @@ struct mv_active_sampler {
 	double fast, slow; /* moving averages of f */
 };
 
+struct mv_sharer;
+
 struct mv_vm {
 	struct mv_vm_config cfg;
 	int id;
@@ -294,6 +296,10 @@ struct mv_vm {
 	 * the SHARED pages of ceil(2^64 / refcount) (src/vm/owners.c) */
 	mv_u128 shared_acc;
 	uint32_t owner_slot; /* the VM's slot in the host's owners table */
+	/* share before swap (<sharing before-swap>): the host's page sharing,
+	 * offered each page hypervisor reclaim picks before it is compressed
+	 * or swapped (mv_reclaim_pages); NULL: straight to compression/swap */
+	struct mv_sharer *share_first;
 	struct mv_vm_counters ctr;
 	int home_node;
 	/* NUMA (src/vm/numa.c): the cells' guest-physical ends, where their

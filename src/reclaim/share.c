@@ -1098,6 +1098,21 @@ uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n)
 	return scan_pages(s, n, 0);
 }
 
+int mv_share_page(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g)
+{
+	uint32_t vi = 0;
+	while (vi < s->nvms && s->vms[vi] != vm)
+		vi++;
+	if (vi == s->nvms || !vm->cfg.sharing || g >= vm->npages ||
+	    !scan_candidate(&vm->pmap[g]))
+		return 0;
+	double t0 = mv_cpu_s();
+	mv_vm_observe(vm, g);
+	visit(s, vi, vm, g, page_hash(s, vi, vm, g));
+	s->st.cpu_ns += (uint64_t)((mv_cpu_s() - t0) * 1e9);
+	return vm->pmap[g].state != MV_PS_PRIVATE;
+}
+
 uint64_t mv_share_scan_lap(struct mv_sharer *s)
 {
 	return scan_pages(s, UINT64_MAX, 1);

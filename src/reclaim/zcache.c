@@ -523,6 +523,10 @@ static int reclaim_one(struct mv_vm *vm, struct mv_zcache *z,
 		       struct mv_error *err)
 {
 	int state;
+	/* share before swap: a page that shares or is all zero needs no
+	 * I/O (its frame is freed or shared now) */
+	if (vm->share_first && mv_share_page(vm->share_first, vm, g))
+		return 0;
 	/* the interval model's writes since the page was last observed
 	 * happen before its bytes are stored */
 	mv_vm_observe(vm, g);

@@ -355,6 +355,7 @@ static const struct mv_xprop guest_props[] = {
 	G("boot-structures", MV_XP_BOOL, boot_structures),
 	G("overhead", MV_XP_PAGESIZE, vmm_bytes),
 	G("boot-freed", MV_XP_PAGESIZE, boot_freed_bytes),
+	G("balloon-start", MV_XP_DURATION, balloon_start_ns),
 	{0},
 };
 #undef G

@@ -168,7 +168,7 @@ static const struct mv_xprop latency_props[] = {
 #undef LAT
 
 /* <sharing enabled pages-to-scan sleep zero-pages hints page-cost
- * merge-across-nodes> */
+ * merge-across-nodes before-swap> */
 #define SH(name, kind, member)                                                 \
 	MV_XPROP(name, kind, struct mv_share_config, member)
 static const struct mv_xprop sharing_props[] = {
@@ -180,6 +180,7 @@ static const struct mv_xprop sharing_props[] = {
 	SH("page-cost", MV_XP_DURATION, page_cost_ns),
 	SH("salting", MV_XP_U64, salting),
 	SH("merge-across-nodes", MV_XP_BOOL, merge_across_nodes),
+	SH("before-swap", MV_XP_BOOL, before_swap),
 	{0},
 };
 #undef SH

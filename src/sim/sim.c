@@ -212,6 +212,8 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	    (rc = mv_share_set_salt(s->sharer, vm, salt_group(s->sc, i))) != 0)
 		return mv_error_set(err, rc, NULL, 0, vm->cfg.name,
 				    "out of memory for page sharing's salts");
+	if (s->sharer && s->sc->reclaim.share.before_swap)
+		vm->share_first = s->sharer;
 	return 0;
 }
 
@@ -823,8 +825,11 @@ static void balance(struct mv_sim *s)
 		if (pv[i].active > 1)
 			pv[i].active = 1;
 		/* ballooning a hugetlbfs guest frees nothing on the host
-		 * (mv_vm_balloon_page): the policy does not ask it */
-		pv[i].balloon = vm->cfg.balloon_driver && !vm->hugetlb;
+		 * (mv_vm_balloon_page): the policy does not ask it; and no
+		 * balloon until the guest has loaded its driver */
+		pv[i].balloon = vm->cfg.balloon_driver && !vm->hugetlb &&
+				s->now_ns >=
+					s->sc->vms[i].guest.balloon_start_ns;
 		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
 		/* pages still in the ballooned state are the balloon's and
 		 * those it returned that the guest has not used yet */
@@ -896,7 +901,7 @@ static void balance(struct mv_sim *s)
 		struct mv_vm *vm = s->vm[i];
 		if (mv_sim_vm_down(s, i))
 			continue;
-		if (vm->cfg.balloon_driver)
+		if (pv[i].balloon)
 			mv_guest_balloon_set_target(s->guest[i],
 						    a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reclaim/share.h"
 #include "reclaim/swap.h"
 #include "reclaim/zcache.h"
 #include "support/mvtest.h"
@@ -799,6 +800,83 @@ static void test_a_long_random_run_never_loses_a_byte(void **state)
 	fx_close(&f);
 }
 
+/* Share before swap (<sharing before-swap>; "the system always attempts to
+ * share a page before paging it out to disk", Waldspurger 2002, section
+ * 4.3): of the victims, the all-zero pages and those equal to a page
+ * already shared are reclaimed by sharing, without a write; only the
+ * others reach the swap file. Without it every victim is written. */
+static void share_before_swap_run(int share_first, uint64_t *zero,
+				  uint64_t *shared, uint64_t *swapped,
+				  uint64_t *written)
+{
+	struct fx f;
+	struct mv_error err = {0};
+	struct mv_share_config c;
+	struct mv_sharer *s = NULL;
+	fx_open(&f, 64, 4, 0); /* 1024 pages, no cache: straight to swap */
+	mv_share_config_default(&c);
+	mvt_ok(mv_share_create(f.h, &c, &s, &err), &err, "mv_share_create");
+	assert_int_equal(mv_share_add_vm(s, f.vm), 0);
+	/* pages 0..3 hold the same bytes, shared by a scan */
+	for (mv_gppn_t g = 0; g < 4; g++)
+		write_page(f.vm, g, 1, 7, NULL);
+	mv_share_scan_lap(s);
+	assert_int_equal(f.vm->count[MV_PS_SHARED], 4);
+	/* then 256 pages cleared (a zero page thread), 4 more copies of the
+	 * shared bytes, and unique pages in the rest */
+	for (mv_gppn_t g = 4; g < 260; g++) {
+		uint8_t *p = mv_vm_access_bytes(f.vm, g, 1);
+		assert_non_null(p);
+		memset(p, 0, MV_PAGE_SIZE);
+		mv_vm_wrote(f.vm, g);
+	}
+	for (mv_gppn_t g = 260; g < 264; g++)
+		write_page(f.vm, g, 1, 7, NULL);
+	for (mv_gppn_t g = 264; g < f.vm->npages; g++)
+		write_page(f.vm, g, 0, g, NULL);
+	if (share_first)
+		f.vm->share_first = s;
+	struct mv_rng r;
+	mv_rng_seed(&r, 5);
+	uint64_t done = 0, victims = f.vm->count[MV_PS_PRIVATE];
+	mvt_ok(mv_reclaim_pages(f.vm, f.z, f.sf, &r, victims, &done, &err),
+	       &err, "mv_reclaim_pages");
+	assert_int_equal(done, victims);
+	assert_int_equal(f.vm->count[MV_PS_PRIVATE], 0);
+	mvt_ok(mv_vm_check(f.vm, &err), &err, "mv_vm_check");
+	mvt_ok(mv_share_check(s, &err), &err, "mv_share_check");
+	mvt_ok(mv_swapfile_check(f.sf, &err), &err, "mv_swapfile_check");
+	*zero = f.vm->count[MV_PS_ZERO];
+	*shared = f.vm->count[MV_PS_SHARED];
+	*swapped = f.vm->count[MV_PS_SWAPPED];
+	*written = sstats(f.sf).used;
+	/* every page reads back what the guest wrote */
+	for (mv_gppn_t g = 4; g < 260; g++) {
+		const uint8_t *p = mv_vm_access_bytes(f.vm, g, 0);
+		assert_non_null(p);
+		assert_true(mv_page_is_zero(p));
+	}
+	mvt_ok(mv_vm_check(f.vm, &err), &err, "mv_vm_check");
+	mv_share_destroy(s);
+	fx_close(&f);
+}
+
+static void test_share_before_swap_writes_only_unshareable_pages(void **state)
+{
+	(void)state;
+	uint64_t zero, shared, swapped, written;
+	share_before_swap_run(1, &zero, &shared, &swapped, &written);
+	assert_int_equal(zero, 256);
+	assert_int_equal(shared, 8);
+	assert_int_equal(swapped, 1024 - 264);
+	assert_int_equal(written, 1024 - 264);
+	share_before_swap_run(0, &zero, &shared, &swapped, &written);
+	assert_int_equal(zero, 0);
+	assert_int_equal(shared, 4);
+	assert_int_equal(swapped, 1020);
+	assert_int_equal(written, 1020);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +913,8 @@ int main(void)
 			test_reclaim_skips_pinned_large_and_non_private_pages),
 		cmocka_unit_test(test_reclaim_stops_at_the_first_io_error),
 		cmocka_unit_test(test_a_long_random_run_never_loses_a_byte),
+		cmocka_unit_test(
+			test_share_before_swap_writes_only_unshareable_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
