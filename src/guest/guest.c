@@ -37,6 +37,27 @@ static int on_clock(enum gkind k)
 	return k == GK_CACHE || k == GK_ANON;
 }
 
+/* The clock links (struct gnum link: next at 2p, prev at 2p + 1). */
+static uint32_t next_of(const struct mv_guest *g, uint32_t p)
+{
+	return gnum_get(&g->link, 2 * (uint64_t)p);
+}
+
+static uint32_t prev_of(const struct mv_guest *g, uint32_t p)
+{
+	return gnum_get(&g->link, 2 * (uint64_t)p + 1);
+}
+
+static void set_next(struct mv_guest *g, uint32_t p, uint32_t n)
+{
+	gnum_set(&g->link, 2 * (uint64_t)p, n);
+}
+
+static void set_prev(struct mv_guest *g, uint32_t p, uint32_t n)
+{
+	gnum_set(&g->link, 2 * (uint64_t)p + 1, n);
+}
+
 /* Insert p just behind kind k's hand: it is visited last. */
 static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 {
@@ -44,33 +65,35 @@ static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 		giv_hand_passed(g, p); /* not referenced before it came */
 	uint32_t h = g->hand[k];
 	if (h == LNIL) {
-		g->lnext[p] = g->lprev[p] = p;
+		set_next(g, p, p);
+		set_prev(g, p, p);
 		g->hand[k] = p;
 		return;
 	}
-	uint32_t t = g->lprev[h];
-	g->lnext[t] = p;
-	g->lprev[p] = t;
-	g->lnext[p] = h;
-	g->lprev[h] = p;
+	uint32_t t = prev_of(g, h);
+	set_next(g, t, p);
+	set_prev(g, p, t);
+	set_next(g, p, h);
+	set_prev(g, h, p);
 }
 
 static void clock_del(struct mv_guest *g, enum gkind k, uint32_t p)
 {
-	uint32_t n = g->lnext[p];
+	uint32_t n = next_of(g, p);
 	if (n == p) {
 		g->hand[k] = LNIL;
 		return;
 	}
-	g->lnext[g->lprev[p]] = n;
-	g->lprev[n] = g->lprev[p];
+	uint32_t t = prev_of(g, p);
+	set_next(g, t, n);
+	set_prev(g, n, t);
 	if (g->hand[k] == p)
 		g->hand[k] = n;
 }
 
 static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 {
-	enum gkind old = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind old = gpage_kind(g, p);
 	if (old != k) {
 		if (on_clock(old))
 			clock_del(g, old, (uint32_t)p);
@@ -80,14 +103,23 @@ static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 	assert(g->nkind[old] > 0); /* the per-kind counts never go below zero */
 	g->nkind[old]--;
 	g->nkind[k]++;
-	g->kind[p] = (uint8_t)k;
+	g->kind[p] = (uint8_t)((g->kind[p] & GOWNER_MASK) | k);
 	if (g->iv)
 		giv_page_changed(g, p);
 }
 
 static enum gkind kind_of(const struct mv_guest *g, mv_gppn_t p)
 {
-	return (enum gkind)(g->kind[p] & ~GREF);
+	return gpage_kind(g, p);
+}
+
+/* Page p is page `index` of process `owner` (0 for the OS image). */
+static void set_use(struct mv_guest *g, mv_gppn_t p, uint32_t owner,
+		    uint64_t index)
+{
+	g->kind[p] = (uint8_t)((g->kind[p] & ~GOWNER_MASK) |
+			       owner << GOWNER_SHIFT);
+	gnum_set(&g->index, p, (uint32_t)index);
 }
 
 /* Raise a sparse array's high-water mark to n elements. */
@@ -191,10 +223,10 @@ static int fill_page(struct mv_guest *g, mv_gppn_t p, enum mv_content c,
 
 static void drop_cache_page(struct mv_guest *g, mv_gppn_t p)
 {
-	g->cache[g->page[p].index] = 0;
+	g->cache[gpage_index(g, p)] = 0;
 	free_push(g, p);
 	if (g->iv)
-		giv_cache_dropped(g, g->page[p].index);
+		giv_cache_dropped(g, gpage_index(g, p));
 }
 
 /* With an MMU model: clear process `owner`'s hardware entry for vpn. */
@@ -213,7 +245,7 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	if (!g->nswap_free)
 		return MV_EAGAIN;
 	/* the kernel unmaps the page before it writes it out (try_to_unmap) */
-	int rc = unmap_vpn(g, g->page[p].owner, g->page[p].index);
+	int rc = unmap_vpn(g, gpage_owner(g, p), gpage_index(g, p));
 	if (rc)
 		return rc;
 	/* the guest's disk write reads the page by DMA: the hypervisor must
@@ -228,13 +260,13 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	if (g->swap_desc[slot] == MV_DESC_BYTES)
 		memcpy(g->swap + (uint64_t)slot * MV_PAGE_SIZE, src,
 		       MV_PAGE_SIZE);
-	struct gproc *pr = &g->proc[g->page[p].owner];
-	pr->pte[g->page[p].index] = PTE_SWAP | slot;
+	struct gproc *pr = &g->proc[gpage_owner(g, p)];
+	pr->pte[gpage_index(g, p)] = PTE_SWAP | slot;
 	pr->rss--;
 	g->st.swap_out++;
 	free_push(g, p);
 	if (g->iv)
-		giv_swapped_out(g, g->page[p].owner, g->page[p].index);
+		giv_swapped_out(g, gpage_owner(g, p), gpage_index(g, p));
 	return 0;
 }
 
@@ -251,7 +283,7 @@ static int reclaim_one(struct mv_guest *g)
 		/* two turns of the clock: the first may only clear bits */
 		for (uint64_t n = 0; n <= 2 * g->nkind[want]; n++) {
 			mv_gppn_t p = g->hand[want];
-			g->hand[want] = g->lnext[p];
+			g->hand[want] = next_of(g, (uint32_t)p);
 			if (g->kind[p] & GREF) {
 				g->kind[p] &= (uint8_t)~GREF;
 				if (g->iv)
@@ -344,8 +376,7 @@ static int cache_insert(struct mv_guest *g, uint64_t idx, mv_gppn_t p)
 	if (rc)
 		return rc;
 	set_kind(g, p, GK_CACHE);
-	g->page[p].owner = 0;
-	g->page[p].index = (uint32_t)idx;
+	set_use(g, p, 0, idx);
 	g->cache[idx] = (uint32_t)p + 1;
 	return 0;
 }
@@ -422,8 +453,7 @@ static void anon_map(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 {
 	struct gproc *pr = &g->proc[w->proc];
 	set_kind(g, p, GK_ANON);
-	g->page[p].owner = (uint32_t)w->proc;
-	g->page[p].index = (uint32_t)vpn;
+	set_use(g, p, (uint32_t)w->proc, vpn);
 	pr->pte[vpn] = (uint32_t)p + 1;
 	pr->rss++;
 }
@@ -566,8 +596,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	}
 	g->nhpool--;
 	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
-		g->page[base + k].owner = (uint32_t)w->proc;
-		g->page[base + k].index = (uint32_t)(v0 + k);
+		set_use(g, base + k, (uint32_t)w->proc, v0 + k);
 		if (v0 + k < pr->nvpages) {
 			pr->pte[v0 + k] = (uint32_t)(base + k) + 1;
 			pr->rss++;
@@ -903,6 +932,37 @@ static int boot_structures(struct mv_guest *g)
 	return 0;
 }
 
+int gnum_alloc(struct gnum *a, uint64_t n, uint64_t max)
+{
+	a->w = max < 1u << 24 ? 3 : 4;
+	a->mask = a->w == 3 ? (1u << 24) - 1 : UINT32_MAX;
+	a->n = n;
+	a->b = mv_dense_alloc(n * a->w + 1);
+	return a->b ? 0 : MV_ENOMEM;
+}
+
+void gnum_free(struct gnum *a)
+{
+	if (a->b)
+		mv_dense_free(a->b, a->n * a->w + 1);
+	a->b = NULL;
+}
+
+/* The pages' index array, once the processes' sizes are known: the
+ * largest index is an OS image page or a vpn of a process, rounded up
+ * to its 2 MiB runs (hugetlbfs sets a whole run's pages). */
+static int alloc_index(struct mv_guest *g)
+{
+	uint64_t max = g->os_pages;
+	for (int i = 0; i < g->nproc; i++) {
+		uint64_t nv = (g->proc[i].nvpages + MV_LARGE_PAGES - 1) /
+			      MV_LARGE_PAGES * MV_LARGE_PAGES;
+		if (nv > max)
+			max = nv;
+	}
+	return gnum_alloc(&g->index, g->npages, max);
+}
+
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err)
 {
@@ -917,11 +977,10 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->seed = seed;
 	g->npages = vm->npages;
 	g->kind = mv_dense_alloc(g->npages);
-	g->lnext = mv_dense_alloc(g->npages * sizeof *g->lnext);
-	g->lprev = mv_dense_alloc(g->npages * sizeof *g->lprev);
+	int nolink = gnum_alloc(&g->link, 2 * g->npages,
+				g->npages ? g->npages - 1 : 0);
 	for (int k = 0; k < GK_COUNT; k++)
 		g->hand[k] = LNIL;
-	g->page = mv_dense_alloc(g->npages * sizeof *g->page);
 	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
 	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
 	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
@@ -939,9 +998,9 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 			       0);
 		g->swap = s == MAP_FAILED ? NULL : s;
 	}
-	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free ||
-	    !g->zeroed || !g->balloon || !g->cache || !g->swap_free ||
-	    !g->swap_desc || (g->swap_slots && !g->swap)) {
+	if (!g->kind || nolink || !g->free || !g->zeroed || !g->balloon ||
+	    !g->cache || !g->swap_free || !g->swap_desc ||
+	    (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
 				    vm->cfg.source_line, "guest",
@@ -1024,6 +1083,12 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 					    c->name, mv_strerror(rc));
 		}
 	}
+	if (alloc_index(g)) {
+		mv_guest_destroy(g);
+		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
+				    vm->cfg.source_line, "guest",
+				    "cannot allocate the guest model");
+	}
 	if (cfg->mmu && cfg->mmu_cfg.guest_2m) {
 		int rc = reserve_huge(g);
 		if (rc) {
@@ -1069,10 +1134,9 @@ void mv_guest_destroy(struct mv_guest *g)
 	mv_sparse_free(g->zeroed, g->npages * sizeof *g->zeroed);
 	mv_sparse_free(g->balloon, g->npages * sizeof *g->balloon);
 	mv_sparse_free(g->free, g->npages * sizeof *g->free);
-	mv_dense_free(g->page, g->npages * sizeof *g->page);
+	gnum_free(&g->index);
 	mv_dense_free(g->kind, g->npages);
-	mv_dense_free(g->lnext, g->npages * sizeof *g->lnext);
-	mv_dense_free(g->lprev, g->npages * sizeof *g->lprev);
+	gnum_free(&g->link);
 	free(g);
 }
 
@@ -1579,18 +1643,18 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    (unsigned long long)p, k);
 		n[k]++;
 		if (k == GK_ANON) {
-			const struct gproc *pr = &g->proc[g->page[p].owner];
-			if (g->page[p].owner >= (uint32_t)g->nproc ||
-			    g->page[p].index >= pr->nvpages ||
-			    pr->pte[g->page[p].index] != p + 1)
+			const struct gproc *pr = &g->proc[gpage_owner(g, p)];
+			if (gpage_owner(g, p) >= (uint32_t)g->nproc ||
+			    gpage_index(g, p) >= pr->nvpages ||
+			    pr->pte[gpage_index(g, p)] != p + 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"anonymous guest page %llu is "
 					"not mapped by its owner",
 					(unsigned long long)p);
 		} else if (k == GK_CACHE) {
-			if (g->page[p].index >= g->os_pages ||
-			    g->cache[g->page[p].index] != p + 1)
+			if (gpage_index(g, p) >= g->os_pages ||
+			    g->cache[gpage_index(g, p)] != p + 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"cache page %llu is not in the "
@@ -1612,14 +1676,14 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 		if (h != LNIL)
 			do {
 				if (kind_of(g, p) != (enum gkind)k ||
-				    g->lprev[g->lnext[p]] != p)
+				    prev_of(g, next_of(g, (uint32_t)p)) != p)
 					return mv_error_set(
 						err, MV_EINVAL, NULL, 0, name,
 						"guest reclaim clock %d is "
 						"broken "
 						"at page %u",
 						k, p);
-				p = g->lnext[p];
+				p = next_of(g, (uint32_t)p);
 			} while (p != h && ++len <= n[k]);
 		if (h != LNIL)
 			len++;
@@ -1683,7 +1747,7 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 			} else if (pte - 1 >= g->npages ||
 				   kind_of(g, pte - 1) !=
 					   (pr->hrun ? GK_HUGE : GK_ANON) ||
-				   g->page[pte - 1].index != v) {
+				   gpage_index(g, pte - 1) != v) {
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"process %d page %llu maps a "
@@ -1725,9 +1789,8 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 {
 	uint64_t n = g->npages;
 	mv_books_add(b, "guest", "guest.kind", sizeof *g->kind, n);
-	mv_books_add(b, "guest", "guest.page", sizeof *g->page, n);
-	mv_books_add(b, "guest", "guest.clock", sizeof *g->lnext, n);
-	mv_books_add(b, "guest", "guest.clock", sizeof *g->lprev, n);
+	mv_books_add(b, "guest", "guest.page", g->index.w, g->index.n);
+	mv_books_add(b, "guest", "guest.clock", g->link.w, g->link.n);
 	/* sparse (core.h): to their high-water marks */
 	mv_books_add(b, "guest", "guest.free", sizeof *g->free, g->free_hw);
 	mv_books_add(b, "guest", "guest.zeroed", sizeof *g->zeroed,

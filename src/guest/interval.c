@@ -207,14 +207,14 @@ static double wl_rate(const struct mv_guest *g, unsigned wi, uint64_t vpn)
 /* Access and write rates of guest page p, by what the guest uses it for. */
 static double page_rate(const struct mv_guest *g, mv_gppn_t p, double *wr)
 {
-	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind k = gpage_kind(g, p);
 	*wr = 0;
 	if (k == GK_CACHE)
-		return os_rate(g, g->page[p].index);
+		return os_rate(g, gpage_index(g, p));
 	if (k != GK_ANON)
 		return 0;
-	const struct gwork *w = &g->work[g->page[p].owner];
-	double lam = wl_rate(g, g->page[p].owner, g->page[p].index);
+	const struct gwork *w = &g->work[gpage_owner(g, p)];
+	double lam = wl_rate(g, gpage_owner(g, p), gpage_index(g, p));
 	*wr = lam * w->cfg.write_ratio;
 	return lam;
 }
@@ -335,7 +335,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	struct mv_guest *g = ctx;
 	struct giv *iv = g->iv;
 	struct mv_pme *e = &vm->pmap[p];
-	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind k = gpage_kind(g, p);
 	giv_page_changed(g, p);
 	switch (e->state) {
 	case MV_PS_PRIVATE:
@@ -344,11 +344,13 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	case MV_PS_SWAPPED:
 	case MV_PS_COMPRESSED:
 		if (k == GK_CACHE)
-			schedule(iv, entry(OS_WORK, g->page[p].index),
-				 os_rate(g, g->page[p].index), iv->now_s);
+			schedule(iv, entry(OS_WORK, gpage_index(g, p)),
+				 os_rate(g, gpage_index(g, p)), iv->now_s);
 		else if (k == GK_ANON)
-			schedule(iv, entry(g->page[p].owner, g->page[p].index),
-				 wl_rate(g, g->page[p].owner, g->page[p].index),
+			schedule(iv,
+				 entry(gpage_owner(g, p), gpage_index(g, p)),
+				 wl_rate(g, gpage_owner(g, p),
+					 gpage_index(g, p)),
 				 iv->now_s);
 		return;
 	case MV_PS_SHARED:
@@ -356,7 +358,8 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 		if (k == GK_ANON) { /* the cache is only read */
 			double wr;
 			page_rate(g, p, &wr);
-			schedule(iv, entry(g->page[p].owner, g->page[p].index),
+			schedule(iv,
+				 entry(gpage_owner(g, p), gpage_index(g, p)),
 				 wr, iv->now_s);
 		}
 		return;
@@ -372,8 +375,8 @@ static double rate_of(void *ctx, const struct mv_vm *vm, mv_gppn_t p,
 {
 	(void)vm;
 	const struct mv_guest *g = ctx;
-	if ((g->kind[p] & ~GREF) == GK_ANON &&
-	    !g->work[g->page[p].owner].cfg.sampled) {
+	if (gpage_kind(g, p) == GK_ANON &&
+	    !g->work[gpage_owner(g, p)].cfg.sampled) {
 		*wr = 0;
 		return 0;
 	}
@@ -415,7 +418,7 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 {
 	struct mv_guest *g = ctx;
 	struct mv_pme *e = &vm->pmap[p];
-	if (e->state != MV_PS_PRIVATE || (g->kind[p] & ~GREF) != GK_ANON)
+	if (e->state != MV_PS_PRIVATE || gpage_kind(g, p) != GK_ANON)
 		return;
 	uint64_t now = (uint64_t)g->iv->now_s;
 	double d = (double)now - (double)mv_pme_stamp_s(e, now);
@@ -433,7 +436,7 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 				mv_mix64(now + 0x0b5eull));
 	uint64_t k = poisson(&r, wr * d);
 	for (uint64_t i = 0; i < k && i < WRITES_MAX; i++)
-		model_touch(g, g->page[p].owner, g->page[p].index, 1);
+		model_touch(g, gpage_owner(g, p), gpage_index(g, p), 1);
 }
 
 /* ---- events ---------------------------------------------------------------
@@ -783,8 +786,8 @@ double giv_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
 		if (!(lam > 0))
 			continue;
 		double t = window_s;
-		if ((g->kind[p] & ~GREF) == GK_ANON) {
-			const struct gwork *w = &g->work[g->page[p].owner];
+		if (gpage_kind(g, p) == GK_ANON) {
+			const struct gwork *w = &g->work[gpage_owner(g, p)];
 			double ran = (double)(now_ns - w->cfg.start_ns) / 1e9;
 			if (ran < t)
 				t = ran;
@@ -821,8 +824,8 @@ static uint32_t act_of(const struct mv_guest *g, mv_gppn_t p, uint64_t now_ns,
 	if (!(lam > 0))
 		return 0;
 	double t = window_s;
-	if ((g->kind[p] & ~GREF) == GK_ANON) {
-		unsigned wi = g->page[p].owner;
+	if (gpage_kind(g, p) == GK_ANON) {
+		unsigned wi = gpage_owner(g, p);
 		if (work_uniform(g, wi))
 			return ACT_UNIFORM | wi;
 		t = work_t(g, wi, now_ns, window_s);
