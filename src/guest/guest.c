@@ -58,12 +58,139 @@ static void set_prev(struct mv_guest *g, uint32_t p, uint32_t n)
 	gnum_set(&g->link, 2 * (uint64_t)p + 1, n);
 }
 
+/*
+ * The clocks' times, for the interval model: when the hand last passed a
+ * page or it joined its clock, in ms of simulated time (giv_now_ms),
+ * what giv_referenced draws over. Round a clock from its hand these
+ * times only grow (a page gets the time now as it joins behind the hand
+ * or the hand passes it), so a page keeps 2 bytes: its time less its
+ * predecessor's, modulo 2^32, in passed[]; the hand's own time and the
+ * last page's are kept per clock (hand_ms, tail_ms), and the differences
+ * of PASSED_BIG or more (65.5 s or more between neighbours, or a time
+ * that went back) in the map `big`, keyed by page: at most one per
+ * 65.5 s of the times a clock spans. The arithmetic is modulo 2^32, so
+ * every time read back is the one written. Without the interval model
+ * (passed NULL) nothing here moves; pages already on a clock when it
+ * starts have time 0, as the hand's and the last page's.
+ */
+#define PASSED_BIG UINT16_MAX
+#define BIG_NONE UINT32_MAX
+
+static uint64_t big_home(const struct gbig *m, uint32_t k)
+{
+	return mv_mix64(k) & (m->cap - 1);
+}
+
+/* The slot of key k, or the empty one it would go in (m->cap > 0). */
+static uint64_t big_find(const struct gbig *m, uint32_t k)
+{
+	uint64_t i = big_home(m, k);
+	while (m->key[i] != k && m->key[i] != BIG_NONE)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void big_put(struct gbig *m, uint32_t k, uint32_t v)
+{
+	if (2 * (m->n + 1) > m->cap) { /* at most half full */
+		struct gbig o = *m;
+		m->cap = o.cap ? 2 * o.cap : 64;
+		m->key = malloc(m->cap * sizeof *m->key);
+		m->val = malloc(m->cap * sizeof *m->val);
+		if (!m->key || !m->val)
+			abort(); /* out of memory mid-step: no way back */
+		memset(m->key, 0xff, m->cap * sizeof *m->key);
+		for (uint64_t i = 0; i < o.cap; i++) {
+			if (o.key[i] == BIG_NONE)
+				continue;
+			uint64_t j = big_find(m, o.key[i]);
+			m->key[j] = o.key[i];
+			m->val[j] = o.val[i];
+		}
+		free(o.key);
+		free(o.val);
+	}
+	uint64_t i = big_find(m, k);
+	if (m->key[i] == BIG_NONE) {
+		m->key[i] = k;
+		m->n++;
+	}
+	m->val[i] = v;
+}
+
+/* Remove key k, moving back the entries after it that may move (linear
+ * probing without tombstones). */
+static void big_del(struct gbig *m, uint32_t k)
+{
+	if (!m->cap)
+		return;
+	uint64_t mask = m->cap - 1, i = big_find(m, k), j = i;
+	if (m->key[i] != k)
+		return;
+	m->n--;
+	for (;;) {
+		m->key[i] = BIG_NONE;
+		for (;;) {
+			j = (j + 1) & mask;
+			if (m->key[j] == BIG_NONE)
+				return;
+			/* stays unless its home is outside (i, j] */
+			uint64_t h = big_home(m, m->key[j]);
+			if (i <= j ? (h <= i || h > j) : (h <= i && h > j))
+				break;
+		}
+		m->key[i] = m->key[j];
+		m->val[i] = m->val[j];
+		i = j;
+	}
+}
+
+/* Page p's time less its predecessor's. */
+static uint32_t passed_get(const struct mv_guest *g, uint32_t p)
+{
+	uint16_t d = g->passed[p];
+	return d != PASSED_BIG ? d : g->big.val[big_find(&g->big, p)];
+}
+
+static void passed_set(struct mv_guest *g, uint32_t p, uint32_t d)
+{
+	if (d >= PASSED_BIG)
+		big_put(&g->big, p, d);
+	else if (g->passed[p] == PASSED_BIG)
+		big_del(&g->big, p);
+	g->passed[p] = d < PASSED_BIG ? (uint16_t)d : PASSED_BIG;
+}
+
+/* p joins kind k's clock behind the hand, h (LNIL: it is empty). */
+static void time_add(struct mv_guest *g, enum gkind k, uint32_t p, uint32_t h)
+{
+	uint32_t now = giv_now_ms(g);
+	passed_set(g, p, h == LNIL ? 0 : now - g->tail_ms[k]);
+	if (h == LNIL)
+		g->hand_ms[k] = now;
+	g->tail_ms[k] = now;
+}
+
+/* p, followed by n, leaves kind k's clock. */
+static void time_del(struct mv_guest *g, enum gkind k, uint32_t p, uint32_t n)
+{
+	if (n != p) {
+		if (g->hand[k] == p)
+			g->hand_ms[k] += passed_get(g, n);
+		else if (g->hand[k] == n) /* p is the last */
+			g->tail_ms[k] -= passed_get(g, p);
+		else
+			passed_set(g, n, passed_get(g, n) + passed_get(g, p));
+	}
+	passed_set(g, p, 0);
+}
+
 /* Insert p just behind kind k's hand: it is visited last. */
 static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 {
-	if (g->iv)
-		giv_hand_passed(g, p); /* not referenced before it came */
 	uint32_t h = g->hand[k];
+	if (g->passed)
+		time_add(g, k, p, h); /* not referenced before it came */
 	if (h == LNIL) {
 		set_next(g, p, p);
 		set_prev(g, p, p);
@@ -80,6 +207,8 @@ static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 static void clock_del(struct mv_guest *g, enum gkind k, uint32_t p)
 {
 	uint32_t n = next_of(g, p);
+	if (g->passed)
+		time_del(g, k, p, n);
 	if (n == p) {
 		g->hand[k] = LNIL;
 		return;
@@ -274,6 +403,25 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
  * Free one page by the clock algorithm: a referenced page gets a second
  * chance; clean cache is taken before anonymous memory (two sweeps).
  */
+/* Move kind k's hand on a page: the page it was on is now the last, its
+ * time now; returns that page's time before (the interval model's). */
+static uint32_t clock_pass(struct mv_guest *g, enum gkind k)
+{
+	uint32_t p = g->hand[k], n = next_of(g, p);
+	g->hand[k] = n;
+	if (!g->passed)
+		return 0;
+	uint32_t was = g->hand_ms[k], now = giv_now_ms(g);
+	if (n != p) {
+		g->hand_ms[k] = was + passed_get(g, n);
+		passed_set(g, p, now - g->tail_ms[k]);
+	} else {
+		g->hand_ms[k] = now;
+	}
+	g->tail_ms[k] = now;
+	return was;
+}
+
 static int reclaim_one(struct mv_guest *g)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -283,16 +431,15 @@ static int reclaim_one(struct mv_guest *g)
 		/* two turns of the clock: the first may only clear bits */
 		for (uint64_t n = 0; n <= 2 * g->nkind[want]; n++) {
 			mv_gppn_t p = g->hand[want];
-			g->hand[want] = next_of(g, (uint32_t)p);
+			uint32_t passed = clock_pass(g, want);
 			if (g->kind[p] & GREF) {
 				g->kind[p] &= (uint8_t)~GREF;
-				if (g->iv)
-					giv_hand_passed(g, (uint32_t)p);
 				continue;
 			}
 			/* the interval model sets no bit on a resident page:
 			 * drawn as the hand passes */
-			if (g->iv && giv_referenced(g, (uint32_t)p, want))
+			if (g->iv &&
+			    giv_referenced(g, (uint32_t)p, want, passed))
 				continue;
 			if (want == GK_CACHE) {
 				drop_cache_page(g, p);
@@ -822,7 +969,7 @@ static int work_init(struct mv_guest *g, int i,
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
 	if (nv > GPAGE_INDEX_LIMIT)
-		return MV_EINVAL; /* gpage.index: mv_guest_create says so */
+		return MV_EINVAL; /* the page index: mv_guest_create says so */
 	pr->pte = mv_dense_alloc(nv * sizeof *pr->pte);
 	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
@@ -1137,6 +1284,9 @@ void mv_guest_destroy(struct mv_guest *g)
 	gnum_free(&g->index);
 	mv_dense_free(g->kind, g->npages);
 	gnum_free(&g->link);
+	mv_dense_free(g->passed, g->npages * sizeof *g->passed);
+	free(g->big.key);
+	free(g->big.val);
 	free(g);
 }
 
@@ -1279,7 +1429,15 @@ int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 {
 	if (g->iv || !mv_guest_interval_capable(&g->cfg))
 		return 0;
-	return giv_create(g, step_ns, end_ns);
+	g->passed = mv_dense_alloc(g->npages * sizeof *g->passed);
+	if (!g->passed)
+		return MV_ENOMEM;
+	int rc = giv_create(g, step_ns, end_ns);
+	if (!g->iv) { /* failed, or stays exact */
+		mv_dense_free(g->passed, g->npages * sizeof *g->passed);
+		g->passed = NULL;
+	}
+	return rc;
 }
 
 void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop)
@@ -1693,6 +1851,38 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    "pages, %llu are of its kind",
 					    k, (unsigned long long)len,
 					    (unsigned long long)n[k]);
+		if (h == LNIL || !g->passed)
+			continue;
+		/* its times, from the hand's, add up to the last page's */
+		uint32_t t = g->hand_ms[k];
+		for (p = next_of(g, h); p != h; p = next_of(g, p))
+			t += passed_get(g, p);
+		if (t != g->tail_ms[k])
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest reclaim clock %d: its last "
+					    "page's time is %u ms, %u kept",
+					    k, t, g->tail_ms[k]);
+	}
+	if (g->passed) { /* a page's large difference is in the map */
+		uint64_t nbig = 0;
+		for (uint64_t p = 0; p < g->npages; p++)
+			if (g->passed[p] == PASSED_BIG) {
+				uint64_t i = big_find(&g->big, (uint32_t)p);
+				if (g->big.key[i] != p ||
+				    g->big.val[i] < PASSED_BIG)
+					return mv_error_set(
+						err, MV_EINVAL, NULL, 0, name,
+						"guest page %llu: its clock "
+						"time is not in the map",
+						(unsigned long long)p);
+				nbig++;
+			}
+		if (nbig != g->big.n)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest clock times: %llu pages in "
+					    "the map, %llu kept",
+					    (unsigned long long)nbig,
+					    (unsigned long long)g->big.n);
 	}
 	if (g->nfree != n[GK_FREE] || g->nzeroed != n[GK_ZEROED])
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
@@ -1815,6 +2005,13 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 	if (g->hpool)
 		mv_books_add(b, "guest", "guest.hpool", sizeof *g->hpool,
 			     g->hpool_runs + 1);
+	if (g->passed) {
+		mv_books_add(b, "guest", "interval.clock", sizeof *g->passed,
+			     g->npages);
+		mv_books_add(b, "guest", "interval.clock-big",
+			     sizeof *g->big.key + sizeof *g->big.val,
+			     g->big.cap);
+	}
 	if (g->iv)
 		giv_books(g, b);
 }

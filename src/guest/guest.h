@@ -162,6 +162,15 @@ struct mv_guest {
 	 * victim costs O(pages passed over), not O(guest pages) */
 	struct gnum link;        /* per gppn: next at 2p, prev at 2p + 1 */
 	uint32_t hand[GK_COUNT]; /* LNIL: empty list */
+	/* the clocks' times, with the interval model (guest.c, "The
+	 * clocks' times"): per gppn on a clock, its time less its
+	 * predecessor's; per clock, the hand's and the last page's */
+	uint16_t *passed;
+	uint32_t hand_ms[GK_COUNT], tail_ms[GK_COUNT];
+	struct gbig {
+		uint32_t *key, *val; /* open addressing, BIG_NONE: empty */
+		uint64_t n, cap;
+	} big; /* the differences too large for passed[] */
 	double zero_credit;
 	int booted;
 	/* boot-time kernel structures: kboot pages, sized at creation from
@@ -230,11 +239,11 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 void giv_swapped_out(struct mv_guest *g, uint32_t owner, uint64_t vpn);
 void giv_cache_dropped(struct mv_guest *g, uint64_t idx);
 /* The reclaim clock's hand passes p (of clock k) with its referenced bit
- * clear: was it touched since the hand last passed? (a draw) */
-int giv_referenced(struct mv_guest *g, uint32_t p, int k);
-/* Page p joined a reclaim clock, or the hand passed it and cleared its
- * referenced bit: what the next draw's window starts from. */
-void giv_hand_passed(struct mv_guest *g, uint32_t p);
+ * clear: was it touched since passed_ms, when the hand last passed it or
+ * it joined the clock? (a draw) */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k, uint32_t passed_ms);
+/* Simulated time now, in ms modulo 2^32: the clocks' times. */
+uint32_t giv_now_ms(const struct mv_guest *g);
 /* The true active set of the window_s seconds up to now_ns, before the
  * window's accessed bits are cleared (interval.c). */
 double giv_active_pages(struct mv_guest *g, uint64_t now_ns, double window_s);

@@ -131,9 +131,6 @@ struct giv {
 	struct mv_rng rng;
 	struct giv_work w[MV_MAX_WORKLOADS];
 	double os_h;
-	/* reclaim clocks: per guest page, when the hand last passed it or
-	 * it joined the clock (ms of simulated time) */
-	uint32_t *passed_ms;
 	struct fire *fire;
 	size_t nfire, cap_fire;
 	struct giv_act a;
@@ -735,19 +732,17 @@ void giv_cache_dropped(struct mv_guest *g, uint64_t idx)
 	schedule(g->iv, entry(OS_WORK, idx), os_rate(g, idx), g->iv->now_s);
 }
 
-void giv_hand_passed(struct mv_guest *g, uint32_t p)
+uint32_t giv_now_ms(const struct mv_guest *g)
 {
-	g->iv->passed_ms[p] = (uint32_t)(g->iv->now_s * 1e3);
+	return (uint32_t)(g->iv->now_s * 1e3);
 }
 
 /* Touched since the hand last passed p (or p joined the clock)? A draw
- * with the page's rate over that time; the hand passes it now. */
-int giv_referenced(struct mv_guest *g, uint32_t p, int k)
+ * with the page's rate over that time (the guest's clock keeps it). */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k, uint32_t passed_ms)
 {
-	struct giv *iv = g->iv;
-	uint32_t now = (uint32_t)(iv->now_s * 1e3);
-	double d = (double)(now - iv->passed_ms[p]) / 1e3;
-	iv->passed_ms[p] = now;
+	uint32_t now = giv_now_ms(g);
+	double d = (double)(now - passed_ms) / 1e3;
 	double wr, lam = page_rate(g, p, &wr);
 	if (!(lam > 0) || !(d > 0))
 		return 0;
@@ -1025,11 +1020,9 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 	struct giv *iv = calloc(1, sizeof *iv);
 	if (!iv)
 		return MV_ENOMEM;
-	iv->passed_ms = calloc(g->npages, sizeof *iv->passed_ms);
 	iv->a.act = calloc(g->npages, sizeof *iv->a.act);
 	iv->a.dirty = calloc((g->npages + 63) / 64, sizeof *iv->a.dirty);
-	if (!iv->passed_ms || !iv->a.act || !iv->a.dirty) {
-		free(iv->passed_ms);
+	if (!iv->a.act || !iv->a.dirty) {
 		free(iv->a.act);
 		free(iv->a.dirty);
 		free(iv);
@@ -1069,8 +1062,6 @@ void giv_books(const struct mv_guest *g, struct mv_books *b)
 		ev += iv->b[i].cap;
 	for (int i = 0; i < NLAPS; i++)
 		lap += iv->lap[i].cap;
-	mv_books_add(b, "guest", "interval.clock", sizeof *iv->passed_ms,
-		     g->npages);
 	mv_books_add(b, "guest", "interval.wheel", sizeof *iv->b[0].e, ev);
 	mv_books_add(b, "guest", "interval.laps", sizeof *iv->lap[0].e, lap);
 	mv_books_add(b, "guest", "interval.overflow", sizeof *iv->over,
@@ -1095,7 +1086,6 @@ void giv_destroy(struct giv *iv)
 		free(iv->lap[i].e);
 	free(iv->over);
 	free(iv->fire);
-	free(iv->passed_ms);
 	free(iv->a.act);
 	free(iv->a.dirty);
 	free(iv->a.list);
