@@ -914,8 +914,10 @@ static void act_refresh(struct mv_guest *g, uint64_t now_ns, double window_s)
 		memset(a->nuni, 0, sizeof a->nuni);
 		a->zsum = 0;
 		for (uint64_t p = 0; p < g->npages; p++) {
-			a->act[p] = act_of(g, p, now_ns, window_s);
-			act_add(a, a->act[p], +1);
+			uint32_t v = act_of(g, p, now_ns, window_s);
+			if (v != a->act[p]) /* a page of 0s stays unbacked */
+				a->act[p] = v;
+			act_add(a, v, +1);
 		}
 		for (int i = 0; i < g->nwork; i++)
 			a->key[i] = work_key(g, (unsigned)i, now_ns, window_s);
