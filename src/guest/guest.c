@@ -37,40 +37,192 @@ static int on_clock(enum gkind k)
 	return k == GK_CACHE || k == GK_ANON;
 }
 
+/* The clock links (struct gnum link: next at 2p, prev at 2p + 1). */
+static uint32_t next_of(const struct mv_guest *g, uint32_t p)
+{
+	return gnum_get(&g->link, 2 * (uint64_t)p);
+}
+
+static uint32_t prev_of(const struct mv_guest *g, uint32_t p)
+{
+	return gnum_get(&g->link, 2 * (uint64_t)p + 1);
+}
+
+static void set_next(struct mv_guest *g, uint32_t p, uint32_t n)
+{
+	gnum_set(&g->link, 2 * (uint64_t)p, n);
+}
+
+static void set_prev(struct mv_guest *g, uint32_t p, uint32_t n)
+{
+	gnum_set(&g->link, 2 * (uint64_t)p + 1, n);
+}
+
+/*
+ * The clocks' times, for the interval model: when the hand last passed a
+ * page or it joined its clock, in ms of simulated time (giv_now_ms),
+ * what giv_referenced draws over. Round a clock from its hand these
+ * times only grow (a page gets the time now as it joins behind the hand
+ * or the hand passes it), so a page keeps 2 bytes: its time less its
+ * predecessor's, modulo 2^32, in passed[]; the hand's own time and the
+ * last page's are kept per clock (hand_ms, tail_ms), and the differences
+ * of PASSED_BIG or more (65.5 s or more between neighbours, or a time
+ * that went back) in the map `big`, keyed by page: at most one per
+ * 65.5 s of the times a clock spans. The arithmetic is modulo 2^32, so
+ * every time read back is the one written. Without the interval model
+ * (passed NULL) nothing here moves; pages already on a clock when it
+ * starts have time 0, as the hand's and the last page's.
+ */
+#define PASSED_BIG UINT16_MAX
+#define BIG_NONE UINT32_MAX
+
+static uint64_t big_home(const struct gbig *m, uint32_t k)
+{
+	return mv_mix64(k) & (m->cap - 1);
+}
+
+/* The slot of key k, or the empty one it would go in (m->cap > 0). */
+static uint64_t big_find(const struct gbig *m, uint32_t k)
+{
+	uint64_t i = big_home(m, k);
+	while (m->key[i] != k && m->key[i] != BIG_NONE)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void big_put(struct gbig *m, uint32_t k, uint32_t v)
+{
+	if (2 * (m->n + 1) > m->cap) { /* at most half full */
+		struct gbig o = *m;
+		m->cap = o.cap ? 2 * o.cap : 64;
+		m->key = malloc(m->cap * sizeof *m->key);
+		m->val = malloc(m->cap * sizeof *m->val);
+		if (!m->key || !m->val)
+			abort(); /* out of memory mid-step: no way back */
+		memset(m->key, 0xff, m->cap * sizeof *m->key);
+		for (uint64_t i = 0; i < o.cap; i++) {
+			if (o.key[i] == BIG_NONE)
+				continue;
+			uint64_t j = big_find(m, o.key[i]);
+			m->key[j] = o.key[i];
+			m->val[j] = o.val[i];
+		}
+		free(o.key);
+		free(o.val);
+	}
+	uint64_t i = big_find(m, k);
+	if (m->key[i] == BIG_NONE) {
+		m->key[i] = k;
+		m->n++;
+	}
+	m->val[i] = v;
+}
+
+/* Remove key k, moving back the entries after it that may move (linear
+ * probing without tombstones). */
+static void big_del(struct gbig *m, uint32_t k)
+{
+	if (!m->cap)
+		return;
+	uint64_t mask = m->cap - 1, i = big_find(m, k), j = i;
+	if (m->key[i] != k)
+		return;
+	m->n--;
+	for (;;) {
+		m->key[i] = BIG_NONE;
+		for (;;) {
+			j = (j + 1) & mask;
+			if (m->key[j] == BIG_NONE)
+				return;
+			/* stays unless its home is outside (i, j] */
+			uint64_t h = big_home(m, m->key[j]);
+			if (i <= j ? (h <= i || h > j) : (h <= i && h > j))
+				break;
+		}
+		m->key[i] = m->key[j];
+		m->val[i] = m->val[j];
+		i = j;
+	}
+}
+
+/* Page p's time less its predecessor's. */
+static uint32_t passed_get(const struct mv_guest *g, uint32_t p)
+{
+	uint16_t d = g->passed[p];
+	return d != PASSED_BIG ? d : g->big.val[big_find(&g->big, p)];
+}
+
+static void passed_set(struct mv_guest *g, uint32_t p, uint32_t d)
+{
+	if (d >= PASSED_BIG)
+		big_put(&g->big, p, d);
+	else if (g->passed[p] == PASSED_BIG)
+		big_del(&g->big, p);
+	g->passed[p] = d < PASSED_BIG ? (uint16_t)d : PASSED_BIG;
+}
+
+/* p joins kind k's clock behind the hand, h (LNIL: it is empty). */
+static void time_add(struct mv_guest *g, enum gkind k, uint32_t p, uint32_t h)
+{
+	uint32_t now = giv_now_ms(g);
+	passed_set(g, p, h == LNIL ? 0 : now - g->tail_ms[k]);
+	if (h == LNIL)
+		g->hand_ms[k] = now;
+	g->tail_ms[k] = now;
+}
+
+/* p, followed by n, leaves kind k's clock. */
+static void time_del(struct mv_guest *g, enum gkind k, uint32_t p, uint32_t n)
+{
+	if (n != p) {
+		if (g->hand[k] == p)
+			g->hand_ms[k] += passed_get(g, n);
+		else if (g->hand[k] == n) /* p is the last */
+			g->tail_ms[k] -= passed_get(g, p);
+		else
+			passed_set(g, n, passed_get(g, n) + passed_get(g, p));
+	}
+	passed_set(g, p, 0);
+}
+
 /* Insert p just behind kind k's hand: it is visited last. */
 static void clock_add(struct mv_guest *g, enum gkind k, uint32_t p)
 {
-	if (g->iv)
-		giv_hand_passed(g, p); /* not referenced before it came */
 	uint32_t h = g->hand[k];
+	if (g->passed)
+		time_add(g, k, p, h); /* not referenced before it came */
 	if (h == LNIL) {
-		g->lnext[p] = g->lprev[p] = p;
+		set_next(g, p, p);
+		set_prev(g, p, p);
 		g->hand[k] = p;
 		return;
 	}
-	uint32_t t = g->lprev[h];
-	g->lnext[t] = p;
-	g->lprev[p] = t;
-	g->lnext[p] = h;
-	g->lprev[h] = p;
+	uint32_t t = prev_of(g, h);
+	set_next(g, t, p);
+	set_prev(g, p, t);
+	set_next(g, p, h);
+	set_prev(g, h, p);
 }
 
 static void clock_del(struct mv_guest *g, enum gkind k, uint32_t p)
 {
-	uint32_t n = g->lnext[p];
+	uint32_t n = next_of(g, p);
+	if (g->passed)
+		time_del(g, k, p, n);
 	if (n == p) {
 		g->hand[k] = LNIL;
 		return;
 	}
-	g->lnext[g->lprev[p]] = n;
-	g->lprev[n] = g->lprev[p];
+	uint32_t t = prev_of(g, p);
+	set_next(g, t, n);
+	set_prev(g, n, t);
 	if (g->hand[k] == p)
 		g->hand[k] = n;
 }
 
 static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 {
-	enum gkind old = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind old = gpage_kind(g, p);
 	if (old != k) {
 		if (on_clock(old))
 			clock_del(g, old, (uint32_t)p);
@@ -80,14 +232,23 @@ static void set_kind(struct mv_guest *g, mv_gppn_t p, enum gkind k)
 	assert(g->nkind[old] > 0); /* the per-kind counts never go below zero */
 	g->nkind[old]--;
 	g->nkind[k]++;
-	g->kind[p] = (uint8_t)k;
+	g->kind[p] = (uint8_t)((g->kind[p] & GOWNER_MASK) | k);
 	if (g->iv)
 		giv_page_changed(g, p);
 }
 
 static enum gkind kind_of(const struct mv_guest *g, mv_gppn_t p)
 {
-	return (enum gkind)(g->kind[p] & ~GREF);
+	return gpage_kind(g, p);
+}
+
+/* Page p is page `index` of process `owner` (0 for the OS image). */
+static void set_use(struct mv_guest *g, mv_gppn_t p, uint32_t owner,
+		    uint64_t index)
+{
+	g->kind[p] = (uint8_t)((g->kind[p] & ~GOWNER_MASK) |
+			       owner << GOWNER_SHIFT);
+	gnum_set(&g->index, p, (uint32_t)index);
 }
 
 /* Raise a sparse array's high-water mark to n elements. */
@@ -191,10 +352,10 @@ static int fill_page(struct mv_guest *g, mv_gppn_t p, enum mv_content c,
 
 static void drop_cache_page(struct mv_guest *g, mv_gppn_t p)
 {
-	g->cache[g->page[p].index] = 0;
+	g->cache[gpage_index(g, p)] = 0;
 	free_push(g, p);
 	if (g->iv)
-		giv_cache_dropped(g, g->page[p].index);
+		giv_cache_dropped(g, gpage_index(g, p));
 }
 
 /* With an MMU model: clear process `owner`'s hardware entry for vpn. */
@@ -213,7 +374,7 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	if (!g->nswap_free)
 		return MV_EAGAIN;
 	/* the kernel unmaps the page before it writes it out (try_to_unmap) */
-	int rc = unmap_vpn(g, g->page[p].owner, g->page[p].index);
+	int rc = unmap_vpn(g, gpage_owner(g, p), gpage_index(g, p));
 	if (rc)
 		return rc;
 	/* the guest's disk write reads the page by DMA: the hypervisor must
@@ -228,13 +389,13 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
 	if (g->swap_desc[slot] == MV_DESC_BYTES)
 		memcpy(g->swap + (uint64_t)slot * MV_PAGE_SIZE, src,
 		       MV_PAGE_SIZE);
-	struct gproc *pr = &g->proc[g->page[p].owner];
-	pr->pte[g->page[p].index] = PTE_SWAP | slot;
+	struct gproc *pr = &g->proc[gpage_owner(g, p)];
+	pr->pte[gpage_index(g, p)] = PTE_SWAP | slot;
 	pr->rss--;
 	g->st.swap_out++;
 	free_push(g, p);
 	if (g->iv)
-		giv_swapped_out(g, g->page[p].owner, g->page[p].index);
+		giv_swapped_out(g, gpage_owner(g, p), gpage_index(g, p));
 	return 0;
 }
 
@@ -242,6 +403,25 @@ static int swap_out(struct mv_guest *g, mv_gppn_t p)
  * Free one page by the clock algorithm: a referenced page gets a second
  * chance; clean cache is taken before anonymous memory (two sweeps).
  */
+/* Move kind k's hand on a page: the page it was on is now the last, its
+ * time now; returns that page's time before (the interval model's). */
+static uint32_t clock_pass(struct mv_guest *g, enum gkind k)
+{
+	uint32_t p = g->hand[k], n = next_of(g, p);
+	g->hand[k] = n;
+	if (!g->passed)
+		return 0;
+	uint32_t was = g->hand_ms[k], now = giv_now_ms(g);
+	if (n != p) {
+		g->hand_ms[k] = was + passed_get(g, n);
+		passed_set(g, p, now - g->tail_ms[k]);
+	} else {
+		g->hand_ms[k] = now;
+	}
+	g->tail_ms[k] = now;
+	return was;
+}
+
 static int reclaim_one(struct mv_guest *g)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -251,16 +431,15 @@ static int reclaim_one(struct mv_guest *g)
 		/* two turns of the clock: the first may only clear bits */
 		for (uint64_t n = 0; n <= 2 * g->nkind[want]; n++) {
 			mv_gppn_t p = g->hand[want];
-			g->hand[want] = g->lnext[p];
+			uint32_t passed = clock_pass(g, want);
 			if (g->kind[p] & GREF) {
 				g->kind[p] &= (uint8_t)~GREF;
-				if (g->iv)
-					giv_hand_passed(g, (uint32_t)p);
 				continue;
 			}
 			/* the interval model sets no bit on a resident page:
 			 * drawn as the hand passes */
-			if (g->iv && giv_referenced(g, (uint32_t)p, want))
+			if (g->iv &&
+			    giv_referenced(g, (uint32_t)p, want, passed))
 				continue;
 			if (want == GK_CACHE) {
 				drop_cache_page(g, p);
@@ -344,8 +523,7 @@ static int cache_insert(struct mv_guest *g, uint64_t idx, mv_gppn_t p)
 	if (rc)
 		return rc;
 	set_kind(g, p, GK_CACHE);
-	g->page[p].owner = 0;
-	g->page[p].index = (uint32_t)idx;
+	set_use(g, p, 0, idx);
 	g->cache[idx] = (uint32_t)p + 1;
 	return 0;
 }
@@ -422,8 +600,7 @@ static void anon_map(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 {
 	struct gproc *pr = &g->proc[w->proc];
 	set_kind(g, p, GK_ANON);
-	g->page[p].owner = (uint32_t)w->proc;
-	g->page[p].index = (uint32_t)vpn;
+	set_use(g, p, (uint32_t)w->proc, vpn);
 	pr->pte[vpn] = (uint32_t)p + 1;
 	pr->rss++;
 }
@@ -566,8 +743,7 @@ static int huge_fault(struct mv_guest *g, struct gwork *w, uint64_t vpn)
 	}
 	g->nhpool--;
 	for (uint64_t k = 0; k < MV_LARGE_PAGES; k++) {
-		g->page[base + k].owner = (uint32_t)w->proc;
-		g->page[base + k].index = (uint32_t)(v0 + k);
+		set_use(g, base + k, (uint32_t)w->proc, v0 + k);
 		if (v0 + k < pr->nvpages) {
 			pr->pte[v0 + k] = (uint32_t)(base + k) + 1;
 			pr->rss++;
@@ -800,7 +976,7 @@ static int work_init(struct mv_guest *g, int i,
 	struct gproc *pr = &g->proc[i];
 	pr->nvpages = nv;
 	if (nv > GPAGE_INDEX_LIMIT)
-		return MV_EINVAL; /* gpage.index: mv_guest_create says so */
+		return MV_EINVAL; /* the page index: mv_guest_create says so */
 	pr->pte = mv_dense_alloc(nv * sizeof *pr->pte);
 	if (huge) {
 		pr->hrun = calloc((nv + MV_LARGE_PAGES - 1) / MV_LARGE_PAGES,
@@ -954,6 +1130,37 @@ static int boot_freed(struct mv_guest *g)
 	return 0;
 }
 
+int gnum_alloc(struct gnum *a, uint64_t n, uint64_t max)
+{
+	a->w = max < 1u << 24 ? 3 : 4;
+	a->mask = a->w == 3 ? (1u << 24) - 1 : UINT32_MAX;
+	a->n = n;
+	a->b = mv_dense_alloc(n * a->w + 1);
+	return a->b ? 0 : MV_ENOMEM;
+}
+
+void gnum_free(struct gnum *a)
+{
+	if (a->b)
+		mv_dense_free(a->b, a->n * a->w + 1);
+	a->b = NULL;
+}
+
+/* The pages' index array, once the processes' sizes are known: the
+ * largest index is an OS image page or a vpn of a process, rounded up
+ * to its 2 MiB runs (hugetlbfs sets a whole run's pages). */
+static int alloc_index(struct mv_guest *g)
+{
+	uint64_t max = g->os_pages;
+	for (int i = 0; i < g->nproc; i++) {
+		uint64_t nv = (g->proc[i].nvpages + MV_LARGE_PAGES - 1) /
+			      MV_LARGE_PAGES * MV_LARGE_PAGES;
+		if (nv > max)
+			max = nv;
+	}
+	return gnum_alloc(&g->index, g->npages, max);
+}
+
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err)
 {
@@ -968,11 +1175,10 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	g->seed = seed;
 	g->npages = vm->npages;
 	g->kind = mv_dense_alloc(g->npages);
-	g->lnext = mv_dense_alloc(g->npages * sizeof *g->lnext);
-	g->lprev = mv_dense_alloc(g->npages * sizeof *g->lprev);
+	int nolink = gnum_alloc(&g->link, 2 * g->npages,
+				g->npages ? g->npages - 1 : 0);
 	for (int k = 0; k < GK_COUNT; k++)
 		g->hand[k] = LNIL;
-	g->page = mv_dense_alloc(g->npages * sizeof *g->page);
 	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
 	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
 	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
@@ -990,9 +1196,9 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 			       0);
 		g->swap = s == MAP_FAILED ? NULL : s;
 	}
-	if (!g->kind || !g->lnext || !g->lprev || !g->page || !g->free ||
-	    !g->zeroed || !g->balloon || !g->cache || !g->swap_free ||
-	    !g->swap_desc || (g->swap_slots && !g->swap)) {
+	if (!g->kind || nolink || !g->free || !g->zeroed || !g->balloon ||
+	    !g->cache || !g->swap_free || !g->swap_desc ||
+	    (g->swap_slots && !g->swap)) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
 				    vm->cfg.source_line, "guest",
@@ -1075,6 +1281,12 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 					    c->name, mv_strerror(rc));
 		}
 	}
+	if (alloc_index(g)) {
+		mv_guest_destroy(g);
+		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
+				    vm->cfg.source_line, "guest",
+				    "cannot allocate the guest model");
+	}
 	if (cfg->mmu && cfg->mmu_cfg.guest_2m) {
 		int rc = reserve_huge(g);
 		if (rc) {
@@ -1120,10 +1332,12 @@ void mv_guest_destroy(struct mv_guest *g)
 	mv_sparse_free(g->zeroed, g->npages * sizeof *g->zeroed);
 	mv_sparse_free(g->balloon, g->npages * sizeof *g->balloon);
 	mv_sparse_free(g->free, g->npages * sizeof *g->free);
-	mv_dense_free(g->page, g->npages * sizeof *g->page);
+	gnum_free(&g->index);
 	mv_dense_free(g->kind, g->npages);
-	mv_dense_free(g->lnext, g->npages * sizeof *g->lnext);
-	mv_dense_free(g->lprev, g->npages * sizeof *g->lprev);
+	gnum_free(&g->link);
+	mv_dense_free(g->passed, g->npages * sizeof *g->passed);
+	free(g->big.key);
+	free(g->big.val);
 	free(g);
 }
 
@@ -1268,7 +1482,15 @@ int mv_guest_use_interval(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 {
 	if (g->iv || !mv_guest_interval_capable(&g->cfg))
 		return 0;
-	return giv_create(g, step_ns, end_ns);
+	g->passed = mv_dense_alloc(g->npages * sizeof *g->passed);
+	if (!g->passed)
+		return MV_ENOMEM;
+	int rc = giv_create(g, step_ns, end_ns);
+	if (!g->iv) { /* failed, or stays exact */
+		mv_dense_free(g->passed, g->npages * sizeof *g->passed);
+		g->passed = NULL;
+	}
+	return rc;
 }
 
 void mv_guest_set_stop(struct mv_guest *g, const volatile sig_atomic_t *stop)
@@ -1634,18 +1856,18 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    (unsigned long long)p, k);
 		n[k]++;
 		if (k == GK_ANON) {
-			const struct gproc *pr = &g->proc[g->page[p].owner];
-			if (g->page[p].owner >= (uint32_t)g->nproc ||
-			    g->page[p].index >= pr->nvpages ||
-			    pr->pte[g->page[p].index] != p + 1)
+			const struct gproc *pr = &g->proc[gpage_owner(g, p)];
+			if (gpage_owner(g, p) >= (uint32_t)g->nproc ||
+			    gpage_index(g, p) >= pr->nvpages ||
+			    pr->pte[gpage_index(g, p)] != p + 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"anonymous guest page %llu is "
 					"not mapped by its owner",
 					(unsigned long long)p);
 		} else if (k == GK_CACHE) {
-			if (g->page[p].index >= g->os_pages ||
-			    g->cache[g->page[p].index] != p + 1)
+			if (gpage_index(g, p) >= g->os_pages ||
+			    g->cache[gpage_index(g, p)] != p + 1)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"cache page %llu is not in the "
@@ -1667,14 +1889,14 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 		if (h != LNIL)
 			do {
 				if (kind_of(g, p) != (enum gkind)k ||
-				    g->lprev[g->lnext[p]] != p)
+				    prev_of(g, next_of(g, (uint32_t)p)) != p)
 					return mv_error_set(
 						err, MV_EINVAL, NULL, 0, name,
 						"guest reclaim clock %d is "
 						"broken "
 						"at page %u",
 						k, p);
-				p = g->lnext[p];
+				p = next_of(g, (uint32_t)p);
 			} while (p != h && ++len <= n[k]);
 		if (h != LNIL)
 			len++;
@@ -1684,6 +1906,38 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 					    "pages, %llu are of its kind",
 					    k, (unsigned long long)len,
 					    (unsigned long long)n[k]);
+		if (h == LNIL || !g->passed)
+			continue;
+		/* its times, from the hand's, add up to the last page's */
+		uint32_t t = g->hand_ms[k];
+		for (p = next_of(g, h); p != h; p = next_of(g, p))
+			t += passed_get(g, p);
+		if (t != g->tail_ms[k])
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest reclaim clock %d: its last "
+					    "page's time is %u ms, %u kept",
+					    k, t, g->tail_ms[k]);
+	}
+	if (g->passed) { /* a page's large difference is in the map */
+		uint64_t nbig = 0;
+		for (uint64_t p = 0; p < g->npages; p++)
+			if (g->passed[p] == PASSED_BIG) {
+				uint64_t i = big_find(&g->big, (uint32_t)p);
+				if (g->big.key[i] != p ||
+				    g->big.val[i] < PASSED_BIG)
+					return mv_error_set(
+						err, MV_EINVAL, NULL, 0, name,
+						"guest page %llu: its clock "
+						"time is not in the map",
+						(unsigned long long)p);
+				nbig++;
+			}
+		if (nbig != g->big.n)
+			return mv_error_set(err, MV_EINVAL, NULL, 0, name,
+					    "guest clock times: %llu pages in "
+					    "the map, %llu kept",
+					    (unsigned long long)nbig,
+					    (unsigned long long)g->big.n);
 	}
 	if (g->nfree != n[GK_FREE] || g->nzeroed != n[GK_ZEROED])
 		return mv_error_set(err, MV_EINVAL, NULL, 0, name,
@@ -1740,7 +1994,7 @@ int mv_guest_check(const struct mv_guest *g, struct mv_error *err)
 			} else if (pte - 1 >= g->npages ||
 				   kind_of(g, pte - 1) !=
 					   (pr->hrun ? GK_HUGE : GK_ANON) ||
-				   g->page[pte - 1].index != v) {
+				   gpage_index(g, pte - 1) != v) {
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, name,
 					"process %d page %llu maps a "
@@ -1782,9 +2036,8 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 {
 	uint64_t n = g->npages;
 	mv_books_add(b, "guest", "guest.kind", sizeof *g->kind, n);
-	mv_books_add(b, "guest", "guest.page", sizeof *g->page, n);
-	mv_books_add(b, "guest", "guest.clock", sizeof *g->lnext, n);
-	mv_books_add(b, "guest", "guest.clock", sizeof *g->lprev, n);
+	mv_books_add(b, "guest", "guest.page", g->index.w, g->index.n);
+	mv_books_add(b, "guest", "guest.clock", g->link.w, g->link.n);
 	/* sparse (core.h): to their high-water marks */
 	mv_books_add(b, "guest", "guest.free", sizeof *g->free, g->free_hw);
 	mv_books_add(b, "guest", "guest.zeroed", sizeof *g->zeroed,
@@ -1809,6 +2062,13 @@ void mv_guest_books(const struct mv_guest *g, struct mv_books *b)
 	if (g->hpool)
 		mv_books_add(b, "guest", "guest.hpool", sizeof *g->hpool,
 			     g->hpool_runs + 1);
+	if (g->passed) {
+		mv_books_add(b, "guest", "interval.clock", sizeof *g->passed,
+			     g->npages);
+		mv_books_add(b, "guest", "interval.clock-big",
+			     sizeof *g->big.key + sizeof *g->big.val,
+			     g->big.cap);
+	}
 	if (g->iv)
 		giv_books(g, b);
 }

@@ -4,6 +4,8 @@
 #ifndef MV_GUEST_INTERNAL_H
 #define MV_GUEST_INTERNAL_H
 
+#include <string.h>
+
 #include "guest/workload.h"
 
 /* What the guest kernel uses a guest-physical page for. */
@@ -20,21 +22,60 @@ enum gkind {
 	GK_COUNT
 };
 
+/*
+ * A guest page's byte in kind[]: its kind (3 bits), its owner (4 bits:
+ * the process, a workload, MV_MAX_WORKLOADS of them; 0 for the page
+ * cache) and GREF. set_kind changes the kind and clears GREF; the owner
+ * stays until the page's use is set again (gpage_set_use).
+ */
+#define GKIND_MASK 0x07u
+#define GOWNER_SHIFT 3
+#define GOWNER_MASK 0x78u
 #define GREF 0x80 /* referenced since the clock hand last passed */
+_Static_assert(GK_COUNT <= GKIND_MASK + 1, "a kind fits in 3 bits");
+_Static_assert(MV_MAX_WORKLOADS <= (GOWNER_MASK >> GOWNER_SHIFT) + 1,
+	       "a workload number fits in the owner bits");
 
-/* Who uses a page: process `owner` (a workload: MV_MAX_WORKLOADS of
- * them; 0 for the page cache) at vpn `index`, or OS image page `index`.
- * 4 bytes a page: processes and the OS image are at most
- * GPAGE_INDEX_LIMIT pages (1 TiB), checked at creation. */
-#define GPAGE_OWNER_BITS 4
-#define GPAGE_INDEX_LIMIT (1ull << (32 - GPAGE_OWNER_BITS))
-struct gpage {
-	uint32_t owner : GPAGE_OWNER_BITS;
-	uint32_t index : 32 - GPAGE_OWNER_BITS;
+/* Processes and the OS image are at most GPAGE_INDEX_LIMIT pages (1 TiB),
+ * checked at creation (the interval model's events keep 28 bits). */
+#define GPAGE_INDEX_LIMIT (1ull << 28)
+
+/*
+ * A per-page array of numbers, 3 bytes each when every number it will
+ * hold is below 2^24 (a guest of at most 64 GiB: the clock links; a
+ * process or image of at most 64 GiB: the page's index), else 4. An
+ * element is read and written as the 4 bytes at its start, masked
+ * (little-endian), so the array has a byte past its last element. Dense
+ * (mv_dense_alloc): resident where written.
+ */
+struct gnum {
+	uint8_t *b;
+	uint64_t n;    /* elements */
+	uint32_t w;    /* bytes an element: 3 or 4 */
+	uint32_t mask; /* 2^(8w) - 1 */
 };
-_Static_assert(MV_MAX_WORKLOADS <= 1 << GPAGE_OWNER_BITS,
-	       "a workload number fits in gpage.owner");
-_Static_assert(sizeof(struct gpage) == 4, "gpage is 4 bytes");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "gnum reads an element as a little-endian word");
+
+/* Make a of n elements, each at most max; 0 or MV_ENOMEM. */
+int gnum_alloc(struct gnum *a, uint64_t n, uint64_t max);
+void gnum_free(struct gnum *a);
+
+static inline uint32_t gnum_get(const struct gnum *a, uint64_t i)
+{
+	uint32_t v;
+	memcpy(&v, a->b + i * a->w, sizeof v);
+	return v & a->mask;
+}
+
+static inline void gnum_set(struct gnum *a, uint64_t i, uint32_t v)
+{
+	uint8_t *q = a->b + i * a->w;
+	uint32_t o;
+	memcpy(&o, q, sizeof o);
+	o = (o & ~a->mask) | v;
+	memcpy(q, &o, sizeof o);
+}
 
 /* pte: 0 = never mapped; PTE_SWAP|slot = in guest swap; else gppn + 1. */
 #define PTE_SWAP 0x80000000u
@@ -65,8 +106,9 @@ struct mv_guest {
 	struct mv_vm *vm;
 	uint64_t npages;
 	uint64_t seed;
-	uint8_t *kind;      /* enum gkind | GREF, per gppn */
-	struct gpage *page; /* per gppn */
+	uint8_t *kind;     /* enum gkind | owner | GREF, per gppn */
+	struct gnum index; /* per gppn: the vpn in its owner's process, or
+			      the OS image page */
 	uint64_t nkind[GK_COUNT];
 
 	/* The free list (LIFO), GK_FREE pages: nfree pages, the freed ones
@@ -118,8 +160,17 @@ struct mv_guest {
 	/* reclaim clocks: one circular list per kind for GK_CACHE and
 	 * GK_ANON (as Linux keeps its file and anon LRU lists), so finding a
 	 * victim costs O(pages passed over), not O(guest pages) */
-	uint32_t *lnext, *lprev; /* per gppn */
+	struct gnum link;        /* per gppn: next at 2p, prev at 2p + 1 */
 	uint32_t hand[GK_COUNT]; /* LNIL: empty list */
+	/* the clocks' times, with the interval model (guest.c, "The
+	 * clocks' times"): per gppn on a clock, its time less its
+	 * predecessor's; per clock, the hand's and the last page's */
+	uint16_t *passed;
+	uint32_t hand_ms[GK_COUNT], tail_ms[GK_COUNT];
+	struct gbig {
+		uint32_t *key, *val; /* open addressing, BIG_NONE: empty */
+		uint64_t n, cap;
+	} big; /* the differences too large for passed[] */
 	double zero_credit;
 	int booted;
 	/* boot-time kernel structures: kboot pages, sized at creation from
@@ -151,6 +202,22 @@ struct mv_guest {
 	uint64_t now_ns; /* the step running now */
 };
 
+/* What guest page p is used for, and by whom. */
+static inline enum gkind gpage_kind(const struct mv_guest *g, uint64_t p)
+{
+	return (enum gkind)(g->kind[p] & GKIND_MASK);
+}
+
+static inline uint32_t gpage_owner(const struct mv_guest *g, uint64_t p)
+{
+	return (g->kind[p] & GOWNER_MASK) >> GOWNER_SHIFT;
+}
+
+static inline uint32_t gpage_index(const struct mv_guest *g, uint64_t p)
+{
+	return gnum_get(&g->index, p);
+}
+
 /* guest.c, for interval.c: the exact model's operations it fires. */
 int guest_touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 		int fetch);
@@ -173,11 +240,11 @@ void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,
 void giv_swapped_out(struct mv_guest *g, uint32_t owner, uint64_t vpn);
 void giv_cache_dropped(struct mv_guest *g, uint64_t idx);
 /* The reclaim clock's hand passes p (of clock k) with its referenced bit
- * clear: was it touched since the hand last passed? (a draw) */
-int giv_referenced(struct mv_guest *g, uint32_t p, int k);
-/* Page p joined a reclaim clock, or the hand passed it and cleared its
- * referenced bit: what the next draw's window starts from. */
-void giv_hand_passed(struct mv_guest *g, uint32_t p);
+ * clear: was it touched since passed_ms, when the hand last passed it or
+ * it joined the clock? (a draw) */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k, uint32_t passed_ms);
+/* Simulated time now, in ms modulo 2^32: the clocks' times. */
+uint32_t giv_now_ms(const struct mv_guest *g);
 /* The true active set of the window_s seconds up to now_ns, before the
  * window's accessed bits are cleared (interval.c). */
 double giv_active_pages(struct mv_guest *g, uint64_t now_ns, double window_s);

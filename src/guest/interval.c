@@ -131,9 +131,6 @@ struct giv {
 	struct mv_rng rng;
 	struct giv_work w[MV_MAX_WORKLOADS];
 	double os_h;
-	/* reclaim clocks: per guest page, when the hand last passed it or
-	 * it joined the clock (ms of simulated time) */
-	uint32_t *passed_ms;
 	struct fire *fire;
 	size_t nfire, cap_fire;
 	struct giv_act a;
@@ -207,14 +204,14 @@ static double wl_rate(const struct mv_guest *g, unsigned wi, uint64_t vpn)
 /* Access and write rates of guest page p, by what the guest uses it for. */
 static double page_rate(const struct mv_guest *g, mv_gppn_t p, double *wr)
 {
-	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind k = gpage_kind(g, p);
 	*wr = 0;
 	if (k == GK_CACHE)
-		return os_rate(g, g->page[p].index);
+		return os_rate(g, gpage_index(g, p));
 	if (k != GK_ANON)
 		return 0;
-	const struct gwork *w = &g->work[g->page[p].owner];
-	double lam = wl_rate(g, g->page[p].owner, g->page[p].index);
+	const struct gwork *w = &g->work[gpage_owner(g, p)];
+	double lam = wl_rate(g, gpage_owner(g, p), gpage_index(g, p));
 	*wr = lam * w->cfg.write_ratio;
 	return lam;
 }
@@ -335,7 +332,7 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	struct mv_guest *g = ctx;
 	struct giv *iv = g->iv;
 	struct mv_pme *e = &vm->pmap[p];
-	enum gkind k = (enum gkind)(g->kind[p] & ~GREF);
+	enum gkind k = gpage_kind(g, p);
 	giv_page_changed(g, p);
 	switch (e->state) {
 	case MV_PS_PRIVATE:
@@ -344,11 +341,13 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	case MV_PS_SWAPPED:
 	case MV_PS_COMPRESSED:
 		if (k == GK_CACHE)
-			schedule(iv, entry(OS_WORK, g->page[p].index),
-				 os_rate(g, g->page[p].index), iv->now_s);
+			schedule(iv, entry(OS_WORK, gpage_index(g, p)),
+				 os_rate(g, gpage_index(g, p)), iv->now_s);
 		else if (k == GK_ANON)
-			schedule(iv, entry(g->page[p].owner, g->page[p].index),
-				 wl_rate(g, g->page[p].owner, g->page[p].index),
+			schedule(iv,
+				 entry(gpage_owner(g, p), gpage_index(g, p)),
+				 wl_rate(g, gpage_owner(g, p),
+					 gpage_index(g, p)),
 				 iv->now_s);
 		return;
 	case MV_PS_SHARED:
@@ -356,7 +355,8 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 		if (k == GK_ANON) { /* the cache is only read */
 			double wr;
 			page_rate(g, p, &wr);
-			schedule(iv, entry(g->page[p].owner, g->page[p].index),
+			schedule(iv,
+				 entry(gpage_owner(g, p), gpage_index(g, p)),
 				 wr, iv->now_s);
 		}
 		return;
@@ -372,8 +372,8 @@ static double rate_of(void *ctx, const struct mv_vm *vm, mv_gppn_t p,
 {
 	(void)vm;
 	const struct mv_guest *g = ctx;
-	if ((g->kind[p] & ~GREF) == GK_ANON &&
-	    !g->work[g->page[p].owner].cfg.sampled) {
+	if (gpage_kind(g, p) == GK_ANON &&
+	    !g->work[gpage_owner(g, p)].cfg.sampled) {
 		*wr = 0;
 		return 0;
 	}
@@ -415,7 +415,7 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 {
 	struct mv_guest *g = ctx;
 	struct mv_pme *e = &vm->pmap[p];
-	if (e->state != MV_PS_PRIVATE || (g->kind[p] & ~GREF) != GK_ANON)
+	if (e->state != MV_PS_PRIVATE || gpage_kind(g, p) != GK_ANON)
 		return;
 	uint64_t now = (uint64_t)g->iv->now_s;
 	double d = (double)now - (double)mv_pme_stamp_s(e, now);
@@ -433,7 +433,7 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 				mv_mix64(now + 0x0b5eull));
 	uint64_t k = poisson(&r, wr * d);
 	for (uint64_t i = 0; i < k && i < WRITES_MAX; i++)
-		model_touch(g, g->page[p].owner, g->page[p].index, 1);
+		model_touch(g, gpage_owner(g, p), gpage_index(g, p), 1);
 }
 
 /* ---- events ---------------------------------------------------------------
@@ -732,19 +732,17 @@ void giv_cache_dropped(struct mv_guest *g, uint64_t idx)
 	schedule(g->iv, entry(OS_WORK, idx), os_rate(g, idx), g->iv->now_s);
 }
 
-void giv_hand_passed(struct mv_guest *g, uint32_t p)
+uint32_t giv_now_ms(const struct mv_guest *g)
 {
-	g->iv->passed_ms[p] = (uint32_t)(g->iv->now_s * 1e3);
+	return (uint32_t)(g->iv->now_s * 1e3);
 }
 
 /* Touched since the hand last passed p (or p joined the clock)? A draw
- * with the page's rate over that time; the hand passes it now. */
-int giv_referenced(struct mv_guest *g, uint32_t p, int k)
+ * with the page's rate over that time (the guest's clock keeps it). */
+int giv_referenced(struct mv_guest *g, uint32_t p, int k, uint32_t passed_ms)
 {
-	struct giv *iv = g->iv;
-	uint32_t now = (uint32_t)(iv->now_s * 1e3);
-	double d = (double)(now - iv->passed_ms[p]) / 1e3;
-	iv->passed_ms[p] = now;
+	uint32_t now = giv_now_ms(g);
+	double d = (double)(now - passed_ms) / 1e3;
 	double wr, lam = page_rate(g, p, &wr);
 	if (!(lam > 0) || !(d > 0))
 		return 0;
@@ -783,8 +781,8 @@ double giv_active_pages_walk(const struct mv_guest *g, uint64_t now_ns,
 		if (!(lam > 0))
 			continue;
 		double t = window_s;
-		if ((g->kind[p] & ~GREF) == GK_ANON) {
-			const struct gwork *w = &g->work[g->page[p].owner];
+		if (gpage_kind(g, p) == GK_ANON) {
+			const struct gwork *w = &g->work[gpage_owner(g, p)];
 			double ran = (double)(now_ns - w->cfg.start_ns) / 1e9;
 			if (ran < t)
 				t = ran;
@@ -821,8 +819,8 @@ static uint32_t act_of(const struct mv_guest *g, mv_gppn_t p, uint64_t now_ns,
 	if (!(lam > 0))
 		return 0;
 	double t = window_s;
-	if ((g->kind[p] & ~GREF) == GK_ANON) {
-		unsigned wi = g->page[p].owner;
+	if (gpage_kind(g, p) == GK_ANON) {
+		unsigned wi = gpage_owner(g, p);
 		if (work_uniform(g, wi))
 			return ACT_UNIFORM | wi;
 		t = work_t(g, wi, now_ns, window_s);
@@ -916,8 +914,10 @@ static void act_refresh(struct mv_guest *g, uint64_t now_ns, double window_s)
 		memset(a->nuni, 0, sizeof a->nuni);
 		a->zsum = 0;
 		for (uint64_t p = 0; p < g->npages; p++) {
-			a->act[p] = act_of(g, p, now_ns, window_s);
-			act_add(a, a->act[p], +1);
+			uint32_t v = act_of(g, p, now_ns, window_s);
+			if (v != a->act[p]) /* a page of 0s stays unbacked */
+				a->act[p] = v;
+			act_add(a, v, +1);
 		}
 		for (int i = 0; i < g->nwork; i++)
 			a->key[i] = work_key(g, (unsigned)i, now_ns, window_s);
@@ -1022,11 +1022,9 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 	struct giv *iv = calloc(1, sizeof *iv);
 	if (!iv)
 		return MV_ENOMEM;
-	iv->passed_ms = calloc(g->npages, sizeof *iv->passed_ms);
 	iv->a.act = calloc(g->npages, sizeof *iv->a.act);
 	iv->a.dirty = calloc((g->npages + 63) / 64, sizeof *iv->a.dirty);
-	if (!iv->passed_ms || !iv->a.act || !iv->a.dirty) {
-		free(iv->passed_ms);
+	if (!iv->a.act || !iv->a.dirty) {
 		free(iv->a.act);
 		free(iv->a.dirty);
 		free(iv);
@@ -1066,8 +1064,6 @@ void giv_books(const struct mv_guest *g, struct mv_books *b)
 		ev += iv->b[i].cap;
 	for (int i = 0; i < NLAPS; i++)
 		lap += iv->lap[i].cap;
-	mv_books_add(b, "guest", "interval.clock", sizeof *iv->passed_ms,
-		     g->npages);
 	mv_books_add(b, "guest", "interval.wheel", sizeof *iv->b[0].e, ev);
 	mv_books_add(b, "guest", "interval.laps", sizeof *iv->lap[0].e, lap);
 	mv_books_add(b, "guest", "interval.overflow", sizeof *iv->over,
@@ -1092,7 +1088,6 @@ void giv_destroy(struct giv *iv)
 		free(iv->lap[i].e);
 	free(iv->over);
 	free(iv->fire);
-	free(iv->passed_ms);
 	free(iv->a.act);
 	free(iv->a.dirty);
 	free(iv->a.list);

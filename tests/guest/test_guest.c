@@ -846,9 +846,47 @@ test_balloon_inflates_at_its_rate_and_starts_from_current_memory(void **state)
 	mv_host_destroy(h);
 }
 
+/* A packed per-page array (struct gnum) holds every value it may be
+ * given, 3 bytes an element below 2^24 and 4 from there, and writing an
+ * element leaves its neighbours, the last one's included, as they were. */
+static void test_packed_page_numbers_keep_their_neighbours(void **state)
+{
+	(void)state;
+	const uint64_t max[] = {(1u << 24) - 1, 1u << 24, UINT32_MAX};
+	const uint32_t width[] = {3, 4, 4};
+	enum { N = 1000 };
+	static uint32_t ref[N];
+	for (int c = 0; c < 3; c++) {
+		struct gnum a = {0};
+		memset(ref, 0, sizeof ref);
+		assert_int_equal(gnum_alloc(&a, N, max[c]), 0);
+		assert_int_equal(a.w, width[c]);
+		for (uint64_t i = 0; i < N; i++)
+			assert_int_equal(gnum_get(&a, i), 0);
+		struct mv_rng rng;
+		mv_rng_seed(&rng, 7 + (uint64_t)c);
+		for (int k = 0; k < 20000; k++) {
+			uint64_t i = mv_rng_next(&rng) % N;
+			uint32_t v = k % 3 ? (uint32_t)(mv_rng_next(&rng) %
+							(max[c] + 1))
+					   : (uint32_t)max[c];
+			if (k % 7 == 0)
+				i = N - 1; /* the last, beside the pad byte */
+			gnum_set(&a, i, v);
+			ref[i] = v;
+		}
+		for (uint64_t i = 0; i < N; i++)
+			assert_int_equal(gnum_get(&a, i), ref[i]);
+		gnum_free(&a);
+		assert_null(a.b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_packed_page_numbers_keep_their_neighbours),
 		cmocka_unit_test(
 			test_os_pages_are_identical_across_vms_and_differ_by_image),
 		cmocka_unit_test(test_data_compressibility_controls_lz4_size),

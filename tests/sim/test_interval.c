@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/guest.h"
 #include "support/mvtest.h"
 
 struct figures {
@@ -444,10 +445,73 @@ static void test_mmu_guests_stay_exact(void **st)
 	assert_false(mv_guest_interval_capable(&g));
 }
 
+/* A guest whose second workload starts 70 s after its first must
+ * reclaim: its clocks then hold pages that joined more than 65.5 s apart
+ * (guest.c, "The clocks' times": their differences go to the map). */
+static const char *late =
+	"<scenario name='late' seed='3' duration='90s' step='100ms' "
+	"stats-interval='10s' active-window='10s'>"
+	" <host><memory unit='MiB'>64</memory></host>"
+	" <vm>"
+	"  <domain type='kvm'><name>v</name><memory unit='MiB'>24</memory>"
+	"   <metadata><mv:memvisor xmlns:mv='urn:memvisor:domain:1'>"
+	"    <mv:guest os='linux' image='debian-12' image-size='4MiB' "
+	"os-rate='1k' swap='32MiB'/>"
+	"   </mv:memvisor></metadata>"
+	"   <devices><memballoon model='none'/></devices></domain>"
+	"  <workload kind='steady' size='12MiB' rate='5k' write-ratio='0.2'/>"
+	"  <workload kind='steady' size='12MiB' rate='20k' start='70s'/>"
+	" </vm>"
+	"</scenario>";
+
+/* The reclaim clocks' times, 2 bytes a page (differences from the page
+ * before, the large ones in a map), add up after every step (--verify's
+ * mv_guest_check) while the hand turns over pages that joined 70 s
+ * apart, and while pages leave the clocks from their middles. */
+static void test_clock_times_hold_across_long_gaps(void **st)
+{
+	(void)st;
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(late, "late.xml", "examples", &sc, &err),
+	       &err, "mv_scenario_load_string");
+	sc->access_model = MV_MODEL_INTERVAL;
+	struct mv_sim *s = NULL;
+	mvt_ok(mv_sim_create(sc, 1, &s, &err), &err, "mv_sim_create");
+	assert_int_equal(s->interval_guests, 1);
+	const struct mv_guest *g = s->guest[0];
+	uint64_t most = 0;
+	while (s->now_ns < sc->duration_ns) {
+		mvt_ok(mv_sim_step(s, &err), &err, "mv_sim_step");
+		if (g->big.n > most)
+			most = g->big.n;
+	}
+	printf("note: %llu checks, at most %llu large differences, %llu "
+	       "pages swapped out\n",
+	       (unsigned long long)s->verify_checks, (unsigned long long)most,
+	       (unsigned long long)g->st.swap_out);
+	assert_true(s->verify_checks > 0);
+	assert_true(most > 0);
+	assert_true(g->st.swap_out > 0); /* the hand turned */
+	mv_sim_destroy(s);
+	/* pages leave the clocks from anywhere in them: sets that shrink,
+	 * move and stop (dropping the difference of a page leaving from
+	 * the middle fails here) */
+	mvt_ok(mv_scenario_load_string(moving, "moving.xml", "examples", &sc,
+				       &err),
+	       &err, "mv_scenario_load_string");
+	sc->access_model = MV_MODEL_INTERVAL;
+	mvt_ok(mv_sim_create(sc, 1, &s, &err), &err, "mv_sim_create");
+	mvt_ok(mv_sim_run(s, NULL, NULL, &err), &err, "mv_sim_run");
+	assert_true(s->verify_checks > 0);
+	mv_sim_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants_hold_in_the_interval_model),
+		cmocka_unit_test(test_clock_times_hold_across_long_gaps),
 		cmocka_unit_test(test_active_set_kept_equals_the_walk),
 		cmocka_unit_test(test_two_interval_runs_are_identical),
 		cmocka_unit_test(test_events_past_the_end_change_nothing),

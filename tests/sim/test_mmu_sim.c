@@ -167,7 +167,7 @@ static void test_fault_under_pressure_maps_the_right_page(void **state)
 			g->free[g->nfree++] = (uint32_t)p;
 		}
 		for (p = 0; p < g->npages; p++) /* a hot set */
-			if ((g->kind[p] & ~GREF) == GK_ANON)
+			if (gpage_kind(g, p) == GK_ANON)
 				g->kind[p] |= GREF;
 		/* b starts at 300 ms and needs new tables: checked every step
 		 */
