@@ -805,6 +805,9 @@ void mv_vm_active_free(struct mv_vm *vm);
  * frame, how many times. mv_vm_create attaches the VM, mv_vm_destroy
  * detaches it (the last one frees the table); mv_pmap_set reports each
  * page that maps (d = +1) or unmaps (-1) a frame in state SHARED.
+ * mv_owners_detach_host frees the table at once: for a teardown of
+ * every VM of the host (mv_sim_destroy), whose mv_vm_destroy then
+ * skips the table, its sums going with the VMs.
  */
 int mv_owners_attach(struct mv_vm *vm);
 void mv_owners_detach(struct mv_vm *vm);

@@ -464,6 +464,11 @@ static int take_free(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
 		*out = free_top(g);
 		free_pop(g);
 		*zeroed = 0;
+		/* the page handed out next, a random one once pages are
+		 * recycled: its pmap entry is read as soon as it is written
+		 * (write_desc's first load). A hint only. */
+		if (g->nfree)
+			__builtin_prefetch(&g->vm->pmap[free_top(g)]);
 		return 0;
 	}
 	return MV_EAGAIN;

@@ -106,9 +106,12 @@ void mv_vm_destroy(struct mv_vm *vm)
 {
 	if (!vm)
 		return;
+	/* no owners table: every VM of the host is going (a teardown,
+	 * mv_owners_detach_host), and whose pages map what is moot */
+	int owned = vm->host->owners != NULL;
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		struct mv_pme *e = &vm->pmap[g];
-		if (e->state == MV_PS_SHARED)
+		if (e->state == MV_PS_SHARED && owned)
 			mv_owners_change(vm, e->mpn, -1);
 		if (e->state == MV_PS_PRIVATE || e->state == MV_PS_SHARED)
 			mv_host_frame_put(vm->host, e->mpn);

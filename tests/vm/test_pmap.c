@@ -360,13 +360,10 @@ static void assert_shared_parts(struct mv_vm **vm, int n)
 	}
 }
 
-/* A VM's shared part moves when another VM maps or unmaps its frames,
- * and a half rounds up (refcount 2: 1/2; 2 of 4: 1/2). */
-static void test_shared_part_follows_other_vms_refcounts(void **state)
+/* Three VMs of 4 touched pages each on h; vm[0]'s page 0 made a
+ * sharing frame, which is returned. */
+static mv_mpn_t three_vms_one_shared(struct mv_host *h, struct mv_vm **vm)
 {
-	(void)state;
-	struct mv_host *h = mvt_host(16, 1);
-	struct mv_vm *vm[3];
 	for (int i = 0; i < 3; i++) {
 		vm[i] = mvt_vm(h, "v", 1, i);
 		for (mv_gppn_t g = 0; g < 4; g++)
@@ -375,6 +372,17 @@ static void test_shared_part_follows_other_vms_refcounts(void **state)
 	mv_mpn_t m = vm[0]->pmap[0].mpn;
 	mv_host_frame_set_shared(h, m, 1);
 	mv_pmap_set(vm[0], 0, MV_PS_SHARED, m);
+	return m;
+}
+
+/* A VM's shared part moves when another VM maps or unmaps its frames,
+ * and a half rounds up (refcount 2: 1/2; 2 of 4: 1/2). */
+static void test_shared_part_follows_other_vms_refcounts(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm[3];
+	mv_mpn_t m = three_vms_one_shared(h, vm);
 	assert_int_equal(mv_vm_shared_part(vm[0]), 1); /* 1/1 */
 	for (mv_gppn_t g = 0; g < 3; g++)
 		merge_into(vm[1], g, m);
@@ -403,6 +411,28 @@ static void test_shared_part_follows_other_vms_refcounts(void **state)
 	mv_vm_destroy(vm[2]);
 	assert_null(h->owners); /* the last VM freed the table */
 	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	mv_host_destroy(h);
+}
+
+/* A teardown of every VM (mv_sim_destroy's): the owners table goes
+ * first, and each VM's destroy still gives back every frame, shared
+ * ones included, without the table. */
+static void test_teardown_without_owners_frees_every_frame(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm[3];
+	mv_mpn_t m = three_vms_one_shared(h, vm);
+	merge_into(vm[1], 0, m);
+	merge_into(vm[2], 1, m);
+	merge_into(vm[2], 2, m);
+	assert_int_equal(mv_host_frame_refs(h, m), 4);
+	mv_owners_detach_host(h);
+	assert_null(h->owners);
+	for (int i = 0; i < 3; i++)
+		mv_vm_destroy(vm[i]);
+	assert_int_equal(h->nfree, mv_host_usable_frames(h));
+	assert_int_equal(mv_host_check(h, NULL), 0);
 	mv_host_destroy(h);
 }
 
@@ -544,6 +574,8 @@ int main(void)
 			test_dma_read_faults_in_but_is_no_guest_access),
 		cmocka_unit_test(test_usage_counts_shared_frames_fractionally),
 		cmocka_unit_test(test_shared_part_follows_other_vms_refcounts),
+		cmocka_unit_test(
+			test_teardown_without_owners_frees_every_frame),
 		cmocka_unit_test(
 			test_shared_part_stays_exact_under_random_changes),
 		cmocka_unit_test(
