@@ -27,12 +27,13 @@ every value from the run's JSON:
                        run" (its footnote 7)
   sharing saved        memory page sharing saved (shared_saved_bytes, all
                        VMs), mean of the run after 10 minutes: the paper's
-                       "saving approximately 200 MB" over the run; a known
-                       gap (docs/paper.md)
+                       "saving approximately 200 MB" over the run (figure
+                       8(b)'s Shared curve averages 203 MB after 10 min)
 
-MB in the paper are 2^20 bytes: memvisor's MiB. The VMs' sizes, min sizes
-and shares are the paper's; their load over time and when their balloon
-drivers start are assumptions (the XML's comment, docs/paper.md).
+MB in the paper are 2^20 bytes: memvisor's MiB. The VMs' sizes, min sizes,
+shares and overhead memory (160 MB in all, out of the 1 GB) are the
+paper's; their load over time and when their balloon drivers start are
+assumptions (the XML's comment, docs/paper.md).
 """
 import json
 import os
@@ -91,4 +92,4 @@ print("%s\tzero pages shared while the VMs boot (peak)\t325\t%s\t"
 print("%s\tpaged to disk, peak over the run\t35\t%s, note 7\t"
       "%.0f\tMB\t2x" % (EXP, SRC, swapped))
 print("%s\tsaved by page sharing after boot (mean)\t200\t%s\t"
-      "%.0f\tMB\tgap:2x" % (EXP, SRC, saved))
+      "%.0f\tMB\t2x" % (EXP, SRC, saved))

@@ -218,8 +218,9 @@ static void test_shipped_experiments_are_within_tolerance(void **state)
 			 err);
 	assert_non_null(strstr(out, "| Idle memory tax |"));
 	/* figure 8: the four states' time shares, the zero pages shared
-	 * before swap at boot and the peak paged to disk (ok), and the
-	 * sharing after boot (a known gap, docs/paper.md) */
+	 * before swap at boot, the peak paged to disk and the sharing after
+	 * boot (with the VMs' overhead memory out of the 1 GB, no longer a
+	 * known gap: docs/paper.md) */
 	static const char *const fig8[] = {"high", "soft", "hard", "low"};
 	for (size_t i = 0; i < sizeof fig8 / sizeof fig8[0]; i++) {
 		char row[128];
@@ -232,8 +233,12 @@ static void test_shipped_experiments_are_within_tolerance(void **state)
 				    "shared while the VMs boot (peak) |"));
 	assert_non_null(strstr(out, "| Dynamic reallocation | paged to disk, "
 				    "peak over the run |"));
-	assert_non_null(strstr(out, "| Dynamic reallocation | saved by page "
-				    "sharing after boot (mean) |"));
+	const char *shr = strstr(out, "| Dynamic reallocation | saved by page "
+				      "sharing after boot (mean) |");
+	assert_non_null(shr);
+	const char *eol = strchr(shr, '\n');
+	assert_non_null(eol);
+	assert_true(eol - shr > 6 && strncmp(eol - 6, "| ok |", 6) == 0);
 	/* rows below the header's separator */
 	int n = 0;
 	const char *p = strstr(out, "|---");
