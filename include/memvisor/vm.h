@@ -59,16 +59,27 @@ enum {
 };
 
 /*
- * One pmap entry: 12 bytes (issue 12's metadata budget). The state takes
- * 3 bits of its byte; the other 5 are spare.
+ * One pmap entry: 11 bytes (issue 12's metadata budget), packed. The
+ * frame or slot number and the state share one 32-bit word: 29 bits of
+ * number (MV_PME_MPN_MAX: frames of a host of up to 2 TiB, and the slots
+ * of a swap file or compression cache, which their creation bounds) and
+ * the 3 bits of the state. The entries lie at 11-byte strides, so one in
+ * about six straddles a cache line; x86-64 reads unaligned words at no
+ * cost within a line. Nothing takes the address of a field.
  */
+#define MV_PME_MPN_BITS 29
+#define MV_PME_MPN_MAX ((1u << MV_PME_MPN_BITS) - 1)
 struct mv_pme {
-	uint32_t mpn;   /* frame when resident; slot when compressed/swapped */
+	uint32_t mpn : MV_PME_MPN_BITS; /* frame when resident; slot when
+					   compressed/swapped */
+	uint32_t state : 3;             /* enum mv_page_state */
 	uint32_t cksum; /* page sharing's: low 32 bits of the page's hash */
-	uint8_t state;  /* enum mv_page_state */
 	uint8_t flags;  /* MV_PME_* */
 	uint16_t stamp; /* last observed time: mv_pme_stamp_s / _set */
-};
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct mv_pme) == 11, "11-byte pmap entries");
+_Static_assert(MV_PS_COUNT <= 8, "the state fits its 3 bits");
 
 /*
  * The stamp: a time in simulated seconds, kept in units of 2 s in 16 bits,
