@@ -22,6 +22,8 @@
 #ifndef MEMVISOR_HOST_H
 #define MEMVISOR_HOST_H
 
+#include <string.h>
+
 #include "memvisor/core.h"
 
 typedef uint32_t mv_mpn_t;
@@ -86,28 +88,31 @@ int mv_content_lz4_size(const uint8_t *page);
 #define MV_MAX_NODES 8
 
 /*
- * Each frame has one 32-bit word (host->frame[mpn]): its reference count
- * in the low MV_FRAME_REFS_BITS bits and the MV_FRAME_* flags in the high
- * four. A count that reaches MV_FRAME_REFS (2^28 - 1) stays there and
- * the rest goes to a small overflow table, as ESX keeps a 16-bit count
- * per shared frame and an overflow table for larger ones (Waldspurger
- * 2002, section 4): a frame with 2^28 mappings is 1 TiB of guest pages holding
- * one content, rare enough that a linear search is no cost.
- * Read counts with mv_host_frame_refs, flags with mv_host_frame_flags.
+ * Each frame has one 24-bit word (3 bytes of host->frame, read and written
+ * with mv_frame_word and mv_frame_word_set): its reference count in the
+ * low MV_FRAME_REFS_BITS bits and the MV_FRAME_* flags in the high four.
+ * A count that reaches MV_FRAME_REFS (2^20 - 1) stays there and the rest
+ * goes to a small overflow table, as ESX keeps a 16-bit count per shared
+ * frame and an overflow table for larger ones (Waldspurger 2002, section
+ * 4): a frame with 2^20 mappings is 4 GiB of guest pages holding one
+ * content (the zero frame's count is not kept), rare enough that a linear
+ * search is no cost. Read counts with mv_host_frame_refs, flags with
+ * mv_host_frame_flags.
  */
-#define MV_FRAME_REFS_BITS 28
+#define MV_FRAME_REFS_BITS 20
 #define MV_FRAME_REFS ((1u << MV_FRAME_REFS_BITS) - 1)
 /* a page-sharing frame: read-only, mapped copy-on-write by every guest
  * page that holds it; cleared when the frame is freed */
-#define MV_FRAME_SHARED (1u << 28)
+#define MV_FRAME_SHARED (1u << 20)
 /* the arena page may hold bytes (and this process's memory): set when
  * the frame was last handed out as BYTES; cleared when its page is
  * dropped on taking a descriptor */
-#define MV_FRAME_WRITTEN (1u << 29)
+#define MV_FRAME_WRITTEN (1u << 21)
 /* page sharing's, set only inside one of its calls (counting the
  * table's entries per frame) and cleared before it returns */
-#define MV_FRAME_MARK (1u << 30)
-#define MV_FRAME_MARK_DUP (1u << 31)
+#define MV_FRAME_MARK (1u << 22)
+#define MV_FRAME_MARK_DUP (1u << 23)
+#define MV_FRAME_WORD_BYTES 3
 
 /* Fault latencies charged to a VM as stall time (ns). */
 struct mv_latency {
@@ -214,7 +219,10 @@ struct mv_host {
 	struct mv_host_config cfg;
 	uint64_t nframes; /* including the zero frame */
 	uint8_t *arena;   /* nframes * 4 KiB of real bytes */
-	uint32_t *frame;  /* per frame: refcount | MV_FRAME_* flags */
+	/* per frame, MV_FRAME_WORD_BYTES little-endian bytes: refcount |
+	 * MV_FRAME_* flags (mv_frame_word); one byte more at the end, so
+	 * the last word reads as a 4-byte load */
+	uint8_t *frame;
 	/* counts above MV_FRAME_REFS: frame over[i].mpn has MV_FRAME_REFS +
 	 * over[i].extra references (extra > 0); nover in use, cap_over room */
 	struct mv_frame_over {
@@ -301,27 +309,48 @@ static inline uint8_t *mv_host_frame(const struct mv_host *h, mv_mpn_t mpn)
 	return h->arena + ((uint64_t)mpn << MV_PAGE_SHIFT);
 }
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the 3-byte frame words are read as little-endian 4-byte loads"
+#endif
+
+/* Frame mpn's word (refcount | MV_FRAME_* flags): one unaligned 4-byte
+ * load, the byte above the word masked off. */
+static inline uint32_t mv_frame_word(const struct mv_host *h, mv_mpn_t mpn)
+{
+	uint32_t w;
+	memcpy(&w, h->frame + (size_t)mpn * MV_FRAME_WORD_BYTES, sizeof w);
+	return w & ((1u << 8 * MV_FRAME_WORD_BYTES) - 1);
+}
+
+/* Set frame mpn's word to w (below 2^24); the next frame's is untouched. */
+static inline void mv_frame_word_set(struct mv_host *h, mv_mpn_t mpn,
+				     uint32_t w)
+{
+	memcpy(h->frame + (size_t)mpn * MV_FRAME_WORD_BYTES, &w,
+	       MV_FRAME_WORD_BYTES);
+}
+
 /* References above MV_FRAME_REFS held by frame mpn (the overflow). */
 uint64_t mv_host_frame_refs_over(const struct mv_host *h, mv_mpn_t mpn);
 
 /* Frame mpn's reference count: 0 free, 1 private, more shared. */
 static inline uint64_t mv_host_frame_refs(const struct mv_host *h, mv_mpn_t mpn)
 {
-	uint32_t r = h->frame[mpn] & MV_FRAME_REFS;
+	uint32_t r = mv_frame_word(h, mpn) & MV_FRAME_REFS;
 	return r == MV_FRAME_REFS ? r + mv_host_frame_refs_over(h, mpn) : r;
 }
 
 /* Is frame mpn in use (a count above zero)? One load and a mask. */
 static inline int mv_host_frame_in_use(const struct mv_host *h, mv_mpn_t mpn)
 {
-	return (h->frame[mpn] & MV_FRAME_REFS) != 0;
+	return (mv_frame_word(h, mpn) & MV_FRAME_REFS) != 0;
 }
 
 /* Frame mpn's MV_FRAME_* flags. */
 static inline uint32_t mv_host_frame_flags(const struct mv_host *h,
 					   mv_mpn_t mpn)
 {
-	return h->frame[mpn] & ~MV_FRAME_REFS;
+	return mv_frame_word(h, mpn) & ~MV_FRAME_REFS;
 }
 
 static inline mv_desc_t mv_host_frame_desc(const struct mv_host *h,

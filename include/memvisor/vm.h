@@ -59,19 +59,31 @@ enum {
 };
 
 /*
- * One pmap entry: 12 bytes (issue 12's metadata budget). The state takes
- * 3 bits of its byte; the other 5 are spare.
+ * One pmap entry: 9 bytes (issue 12's metadata budget), packed. The
+ * frame or slot number and the state share one 32-bit word: 29 bits of
+ * number (MV_PME_MPN_MAX: frames of a host of up to 2 TiB, and the slots
+ * of a swap file or compression cache, which their creation bounds) and
+ * the 3 bits of the state. The entries lie at 9-byte strides, so one in
+ * about seven straddles a cache line; x86-64 reads unaligned words at no
+ * cost within a line. Nothing takes the address of a field. The interval
+ * model's time of a page's last observation, which was a 16-bit field
+ * here, is the model's own (src/guest/interval.c, `interval.stamp`).
  */
+#define MV_PME_MPN_BITS 29
+#define MV_PME_MPN_MAX ((1u << MV_PME_MPN_BITS) - 1)
 struct mv_pme {
-	uint32_t mpn;   /* frame when resident; slot when compressed/swapped */
+	uint32_t mpn : MV_PME_MPN_BITS; /* frame when resident; slot when
+					   compressed/swapped */
+	uint32_t state : 3;             /* enum mv_page_state */
 	uint32_t cksum; /* page sharing's: low 32 bits of the page's hash */
-	uint8_t state;  /* enum mv_page_state */
 	uint8_t flags;  /* MV_PME_* */
-	uint16_t stamp; /* last observed time: mv_pme_stamp_s / _set */
-};
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct mv_pme) == 9, "9-byte pmap entries");
+_Static_assert(MV_PS_COUNT <= 8, "the state fits its 3 bits");
 
 /*
- * The stamp: a time in simulated seconds, kept in units of 2 s in 16 bits,
+ * A stamp: a time in simulated seconds, kept in units of 2 s in 16 bits,
  * so it wraps every 2^17 s (36 h 24 min). It is read relative to now:
  * the stored value is taken as the latest time at or before now (rounded
  * down to 2 s) with those low 16 bits, so a stamp up to 36 h old reads
@@ -81,21 +93,21 @@ struct mv_pme {
  * sampler or a scan over every page once a day does). A stamp set "in the
  * future" (after now) reads as now - (2^17 s - the difference).
  */
-#define MV_PME_STAMP_UNIT_S 2u
-#define MV_PME_STAMP_SPAN_S (MV_PME_STAMP_UNIT_S << 16)
+#define MV_STAMP_UNIT_S 2u
+#define MV_STAMP_SPAN_S (MV_STAMP_UNIT_S << 16)
 
-static inline void mv_pme_stamp_set(struct mv_pme *e, uint64_t now_s)
+static inline void mv_stamp_set(uint16_t *st, uint64_t now_s)
 {
-	e->stamp = (uint16_t)(now_s / MV_PME_STAMP_UNIT_S);
+	*st = (uint16_t)(now_s / MV_STAMP_UNIT_S);
 }
 
-static inline uint64_t mv_pme_stamp_s(const struct mv_pme *e, uint64_t now_s)
+static inline uint64_t mv_stamp_s(uint16_t st, uint64_t now_s)
 {
-	uint64_t now_u = now_s / MV_PME_STAMP_UNIT_S;
-	uint64_t age_u = (uint16_t)((uint16_t)now_u - e->stamp);
+	uint64_t now_u = now_s / MV_STAMP_UNIT_S;
+	uint64_t age_u = (uint16_t)((uint16_t)now_u - st);
 	if (age_u > now_u)
 		return 0; /* before time 0: the wrap of a young clock */
-	return (now_u - age_u) * MV_PME_STAMP_UNIT_S;
+	return (now_u - age_u) * MV_STAMP_UNIT_S;
 }
 
 /* Hypervisor-level fault kinds. */
@@ -350,8 +362,8 @@ struct mv_vm {
 	 * observer of a resident page the model keeps no events for can draw
 	 * whether it was touched; observe is called by page sharing and
 	 * reclamation before they read a page's bytes at now_ns, and applies
-	 * the writes the page had since it was last observed (the pmap's
-	 * stamp, in simulated seconds). All NULL in the exact model.
+	 * the writes the page had since it was last observed (the model's
+	 * interval.stamp, in simulated seconds). All NULL in the exact model.
 	 */
 	double (*rate_of)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 			  double *write_rate);

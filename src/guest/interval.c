@@ -44,7 +44,7 @@
  * the active sampler (src/vm/sample.c, through vm->rate_of), the guest's
  * reclaim clock (giv_referenced), page sharing and reclamation before
  * they read a page's bytes (vm->on_observe: a write since the page's last
- * observation, kept in the pmap's stamp (2 s units, mv_pme_stamp_s), is made
+ * observation, kept in stamp[page] (2 s units, mv_stamp_s), is made
  * then, through guest_touch), and the true active set (pages seen
  * accessed, plus the expected number of the others, giv_active_pages).
  */
@@ -134,6 +134,9 @@ struct giv {
 	struct fire *fire;
 	size_t nfire, cap_fire;
 	struct giv_act a;
+	/* per guest page, the time the page's bytes were last known (it
+	 * became private, or was observed): 2 s units, mv_stamp_s */
+	uint16_t *stamp;
 };
 
 /* ---- rates --------------------------------------------------------------- */
@@ -336,7 +339,8 @@ static void on_invalidate(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	giv_page_changed(g, p);
 	switch (e->state) {
 	case MV_PS_PRIVATE:
-		mv_pme_stamp_set(e, (uint64_t)iv->now_s); /* bytes known now */
+		mv_stamp_set(&iv->stamp[p],
+			     (uint64_t)iv->now_s); /* bytes now */
 		return;
 	case MV_PS_SWAPPED:
 	case MV_PS_COMPRESSED:
@@ -418,8 +422,9 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	if (e->state != MV_PS_PRIVATE || gpage_kind(g, p) != GK_ANON)
 		return;
 	uint64_t now = (uint64_t)g->iv->now_s;
-	double d = (double)now - (double)mv_pme_stamp_s(e, now);
-	mv_pme_stamp_set(e, now);
+	uint16_t *st = &g->iv->stamp[p];
+	double d = (double)now - (double)mv_stamp_s(*st, now);
+	mv_stamp_set(st, now);
 	double wr;
 	page_rate(g, p, &wr);
 	if (!(wr > 0) || !(d > 0))
@@ -1024,9 +1029,11 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 		return MV_ENOMEM;
 	iv->a.act = calloc(g->npages, sizeof *iv->a.act);
 	iv->a.dirty = calloc((g->npages + 63) / 64, sizeof *iv->a.dirty);
-	if (!iv->a.act || !iv->a.dirty) {
+	iv->stamp = calloc(g->npages, sizeof *iv->stamp);
+	if (!iv->a.act || !iv->a.dirty || !iv->stamp) {
 		free(iv->a.act);
 		free(iv->a.dirty);
+		free(iv->stamp);
 		free(iv);
 		return MV_ENOMEM;
 	}
@@ -1076,6 +1083,8 @@ void giv_books(const struct mv_guest *g, struct mv_books *b)
 		     (g->npages + 63) / 64);
 	mv_books_add(b, "guest", "interval.active-list", sizeof *iv->a.list,
 		     iv->a.cap_list);
+	mv_books_add(b, "guest", "interval.stamp", sizeof *iv->stamp,
+		     g->npages);
 }
 
 void giv_destroy(struct giv *iv)
@@ -1091,5 +1100,6 @@ void giv_destroy(struct giv *iv)
 	free(iv->a.act);
 	free(iv->a.dirty);
 	free(iv->a.list);
+	free(iv->stamp);
 	free(iv);
 }

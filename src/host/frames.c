@@ -37,8 +37,16 @@
 #include <sys/mman.h>
 
 #include "memvisor/host.h"
+#include "memvisor/vm.h"
 
 #define HUGE_BYTES (2u << 20) /* an x86-64 transparent huge page */
+
+/* The frame words' bytes: 3 a frame and one more, which the 4-byte load
+ * of the last word reads (mv_frame_word). */
+static size_t frame_words_bytes(uint64_t nframes)
+{
+	return nframes * MV_FRAME_WORD_BYTES + 1;
+}
 
 int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 		   struct mv_error *err)
@@ -48,6 +56,9 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host/memory",
 				    "must be at least 16 MiB and a multiple "
 				    "of 4 KiB");
+	/* 2^28 + 1 frames at most: a pmap entry holds 29 bits of frame */
+	_Static_assert(1024 * MV_GIB / MV_PAGE_SIZE + 1 <= MV_PME_MPN_MAX,
+		       "frame numbers fit a pmap entry");
 	if (cfg->mem_bytes > 1024 * MV_GIB)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "host/memory",
 				    "at most 1 TiB is supported");
@@ -64,7 +75,7 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	 * zero page does: guests can use every configured byte. */
 	h->nframes = cfg->mem_bytes / MV_PAGE_SIZE + 1;
 	h->nnodes = cfg->nodes;
-	h->frame = mv_dense_alloc(h->nframes * sizeof *h->frame);
+	h->frame = mv_dense_alloc(frame_words_bytes(h->nframes));
 	void *a = mmap(NULL, h->nframes * MV_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	void *d = mmap(NULL, h->nframes * sizeof *h->fdesc,
@@ -75,7 +86,7 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 			munmap(a, h->nframes * MV_PAGE_SIZE);
 		if (d != MAP_FAILED)
 			munmap(d, h->nframes * sizeof *h->fdesc);
-		mv_dense_free(h->frame, h->nframes * sizeof *h->frame);
+		mv_dense_free(h->frame, frame_words_bytes(h->nframes));
 		free(h);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "host/memory",
 				    "cannot map %llu bytes for frames",
@@ -120,7 +131,7 @@ int mv_host_create(const struct mv_host_config *cfg, struct mv_host **out,
 	}
 	h->nfree = usable;
 	/* pinned; never tracked further */
-	h->frame[MV_ZERO_MPN] = 1 | MV_FRAME_SHARED;
+	mv_frame_word_set(h, MV_ZERO_MPN, 1 | MV_FRAME_SHARED);
 	h->fdesc[MV_ZERO_MPN] = MV_DESC_ZERO_PAGE;
 	int rc = mv_hugetlb_reserve(h, err);
 	if (rc) {
@@ -142,7 +153,7 @@ void mv_host_destroy(struct mv_host *h)
 		munmap(h->arena, h->nframes * MV_PAGE_SIZE);
 	if (h->fdesc)
 		munmap(h->fdesc, h->nframes * sizeof *h->fdesc);
-	mv_dense_free(h->frame, h->nframes * sizeof *h->frame);
+	mv_dense_free(h->frame, frame_words_bytes(h->nframes));
 	free(h->over);
 	mv_hugetlb_destroy(h);
 	free(h);
@@ -158,17 +169,18 @@ static mv_mpn_t node_alloc(struct mv_host *h, struct mv_host_node *n)
 	else
 		return MV_MPN_NONE;
 	/* a free frame nobody maps; only WRITTEN survives freeing */
-	assert((h->frame[mpn] & ~MV_FRAME_WRITTEN) == 0);
+	assert((mv_frame_word(h, mpn) & ~MV_FRAME_WRITTEN) == 0);
 	n->nfree--;
 	h->nfree--;
 	h->allocs++;
-	h->frame[mpn] |= 1;
+	mv_frame_word_set(h, mpn, mv_frame_word(h, mpn) | (1));
 	/* the frame this node hands out next, a random one once frames are
 	 * recycled: its word and descriptor are read and written as soon as
 	 * it is taken. A hint only, read by nothing. */
 	if (n->nstack) {
 		mv_mpn_t next = n->stack[n->nstack - 1];
-		__builtin_prefetch(&h->frame[next], 1);
+		__builtin_prefetch(
+			h->frame + (size_t)next * MV_FRAME_WORD_BYTES, 1);
 		__builtin_prefetch(&h->fdesc[next], 1);
 	}
 	return mpn;
@@ -236,7 +248,7 @@ static void over_put(struct mv_host *h, mv_mpn_t mpn)
 {
 	struct mv_frame_over *o = over_find(h, mpn);
 	if (!o) {
-		h->frame[mpn]--;
+		mv_frame_word_set(h, mpn, mv_frame_word(h, mpn) - 1);
 		return;
 	}
 	if (--o->extra == 0)
@@ -249,12 +261,12 @@ void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 		return;
 	/* only a frame in use gains a mapping */
 	assert(mpn < h->nframes);
-	assert(h->frame[mpn] & MV_FRAME_REFS);
-	if ((h->frame[mpn] & MV_FRAME_REFS) == MV_FRAME_REFS)
+	assert(mv_frame_word(h, mpn) & MV_FRAME_REFS);
+	if ((mv_frame_word(h, mpn) & MV_FRAME_REFS) == MV_FRAME_REFS)
 		over_get(h, mpn);
 	else
-		h->frame[mpn]++;
-	if (h->frame[mpn] & MV_FRAME_SHARED) {
+		mv_frame_word_set(h, mpn, mv_frame_word(h, mpn) + 1);
+	if (mv_frame_word(h, mpn) & MV_FRAME_SHARED) {
 		h->shared_refs++;
 		if (h->ref_hook) {
 			uint64_t r = mv_host_frame_refs(h, mpn);
@@ -266,16 +278,18 @@ void mv_host_frame_get(struct mv_host *h, mv_mpn_t mpn)
 void mv_host_frame_set_shared(struct mv_host *h, mv_mpn_t mpn, int on)
 {
 	assert(mpn != MV_ZERO_MPN && mpn < h->nframes &&
-	       (h->frame[mpn] & MV_FRAME_REFS));
-	int was = !!(h->frame[mpn] & MV_FRAME_SHARED);
+	       (mv_frame_word(h, mpn) & MV_FRAME_REFS));
+	int was = !!(mv_frame_word(h, mpn) & MV_FRAME_SHARED);
 	if (was == !!on)
 		return;
 	if (on) {
-		h->frame[mpn] |= MV_FRAME_SHARED;
+		mv_frame_word_set(h, mpn,
+				  mv_frame_word(h, mpn) | (MV_FRAME_SHARED));
 		h->shared_frames++;
 		h->shared_refs += mv_host_frame_refs(h, mpn);
 	} else {
-		h->frame[mpn] &= ~MV_FRAME_SHARED;
+		mv_frame_word_set(h, mpn,
+				  mv_frame_word(h, mpn) & ~(MV_FRAME_SHARED));
 		h->shared_frames--;
 		h->shared_refs -= mv_host_frame_refs(h, mpn);
 	}
@@ -287,27 +301,28 @@ void mv_host_frame_put(struct mv_host *h, mv_mpn_t mpn)
 		return;
 	/* a refcount never goes below zero: a put without its get */
 	assert(mpn < h->nframes);
-	assert(h->frame[mpn] & MV_FRAME_REFS);
-	uint32_t shared = h->frame[mpn] & MV_FRAME_SHARED;
+	assert(mv_frame_word(h, mpn) & MV_FRAME_REFS);
+	uint32_t shared = mv_frame_word(h, mpn) & MV_FRAME_SHARED;
 	uint64_t before = shared ? mv_host_frame_refs(h, mpn) : 0;
-	if ((h->frame[mpn] & MV_FRAME_REFS) == MV_FRAME_REFS)
+	if ((mv_frame_word(h, mpn) & MV_FRAME_REFS) == MV_FRAME_REFS)
 		over_put(h, mpn);
 	else
-		h->frame[mpn]--;
+		mv_frame_word_set(h, mpn, mv_frame_word(h, mpn) - 1);
 	if (shared) {
 		h->shared_refs--;
 		if (h->ref_hook)
 			h->ref_hook(h->ref_ctx, mpn, before, before - 1);
 	}
-	if (h->frame[mpn] & MV_FRAME_REFS)
+	if (mv_frame_word(h, mpn) & MV_FRAME_REFS)
 		return;
 	if (shared)
 		h->shared_frames--;
 	/* a BYTES frame may have been written by anyone holding it; the
 	 * count is zero, the other flags go */
-	h->frame[mpn] = h->fdesc[mpn] == MV_DESC_BYTES
-				? MV_FRAME_WRITTEN
-				: h->frame[mpn] & MV_FRAME_WRITTEN;
+	mv_frame_word_set(h, mpn,
+			  h->fdesc[mpn] == MV_DESC_BYTES
+				  ? MV_FRAME_WRITTEN
+				  : mv_frame_word(h, mpn) & MV_FRAME_WRITTEN);
 	h->fdesc[mpn] = MV_DESC_BYTES;
 	struct mv_host_node *n = &h->node[mv_host_frame_node(h, mpn)];
 	n->stack[n->nstack++] = mpn;
@@ -333,7 +348,7 @@ uint8_t *mv_host_frame_overwrite(struct mv_host *h, mv_mpn_t mpn)
 {
 	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
 	h->fdesc[mpn] = MV_DESC_BYTES;
-	h->frame[mpn] |= MV_FRAME_WRITTEN;
+	mv_frame_word_set(h, mpn, mv_frame_word(h, mpn) | (MV_FRAME_WRITTEN));
 	return mv_host_frame(h, mpn);
 }
 
@@ -361,11 +376,12 @@ void mv_host_frame_set_desc(struct mv_host *h, mv_mpn_t mpn, mv_desc_t d)
 {
 	assert(mpn != MV_ZERO_MPN && mpn < h->nframes);
 	assert(d != MV_DESC_BYTES);
-	if (h->frame[mpn] & MV_FRAME_WRITTEN) {
+	if (mv_frame_word(h, mpn) & MV_FRAME_WRITTEN) {
 		/* the one system call of the transition: the page reads back
 		 * as zeros and costs no memory until written again */
 		madvise(mv_host_frame(h, mpn), MV_PAGE_SIZE, MADV_DONTNEED);
-		h->frame[mpn] &= ~MV_FRAME_WRITTEN;
+		mv_frame_word_set(h, mpn,
+				  mv_frame_word(h, mpn) & ~(MV_FRAME_WRITTEN));
 		h->drops++;
 	}
 	h->fdesc[mpn] = d;
@@ -385,7 +401,7 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 				i, (unsigned long long)nf,
 				(unsigned long long)n->nfree);
 		for (uint64_t k = 0; k < n->nstack; k++)
-			if (h->frame[n->stack[k]] & MV_FRAME_REFS)
+			if (mv_frame_word(h, n->stack[k]) & MV_FRAME_REFS)
 				return mv_error_set(
 					err, MV_EINVAL, NULL, 0, "host",
 					"free frame %u has refcount %llu",
@@ -403,7 +419,7 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 	for (uint64_t m = 1; m < h->nframes; m++) {
 		uint64_t refs = mv_host_frame_refs(h, (mv_mpn_t)m);
 		in_use += refs != 0;
-		if (refs && (h->frame[m] & MV_FRAME_SHARED)) {
+		if (refs && (mv_frame_word(h, m) & MV_FRAME_SHARED)) {
 			sf++;
 			sr += refs;
 		}
@@ -418,7 +434,7 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 	for (uint32_t i = 0; i < h->nover; i++) {
 		const struct mv_frame_over *o = &h->over[i];
 		if (o->mpn >= h->nframes || !o->extra ||
-		    (h->frame[o->mpn] & MV_FRAME_REFS) != MV_FRAME_REFS)
+		    (mv_frame_word(h, o->mpn) & MV_FRAME_REFS) != MV_FRAME_REFS)
 			return mv_error_set(err, MV_EINVAL, NULL, 0, "host",
 					    "overflow count of frame %u "
 					    "without a full count field",
@@ -447,7 +463,7 @@ int mv_host_check(const struct mv_host *h, struct mv_error *err)
 void mv_host_books(const struct mv_host *h, struct mv_books *b)
 {
 	b->host_frames += h->nframes;
-	mv_books_add(b, "hypervisor", "host.frame", sizeof *h->frame,
+	mv_books_add(b, "hypervisor", "host.frame", MV_FRAME_WORD_BYTES,
 		     h->nframes);
 	mv_books_add(b, "hypervisor", "host.refs-over", sizeof *h->over,
 		     h->cap_over);
@@ -471,7 +487,7 @@ static int run_free(const struct mv_host *h, const struct mv_host_node *n,
 	if (b < n->first || b + MV_RUN_FRAMES > n->first + n->nframes)
 		return 0;
 	for (uint64_t m = b; m < b + MV_RUN_FRAMES && m < n->fresh; m++)
-		if (h->frame[m] & MV_FRAME_REFS)
+		if (mv_frame_word(h, m) & MV_FRAME_REFS)
 			return 0;
 	return 1;
 }
@@ -499,8 +515,8 @@ static void run_take(struct mv_host *h, struct mv_host_node *n, uint64_t b)
 		n->fresh = end;
 	}
 	for (uint64_t m = b; m < end; m++) {
-		assert((h->frame[m] & ~MV_FRAME_WRITTEN) == 0);
-		h->frame[m] |= 1;
+		assert((mv_frame_word(h, m) & ~MV_FRAME_WRITTEN) == 0);
+		mv_frame_word_set(h, m, mv_frame_word(h, m) | (1));
 	}
 	n->nfree -= MV_RUN_FRAMES;
 	h->nfree -= MV_RUN_FRAMES;

@@ -414,7 +414,8 @@ static int shared_frame(const struct mv_sharer *s, const struct share_entry *t)
 	const struct mv_host *h = s->host;
 	mv_mpn_t m = t->ref;
 	return m != MV_ZERO_MPN && m < h->nframes &&
-	       (h->frame[m] & MV_FRAME_SHARED) && (h->frame[m] & MV_FRAME_REFS);
+	       (mv_frame_word(h, m) & MV_FRAME_SHARED) &&
+	       (mv_frame_word(h, m) & MV_FRAME_REFS);
 }
 
 /* Is this SHARED entry's frame still the sharing frame it made: a
@@ -501,25 +502,30 @@ static int hint_live(const struct mv_sharer *s, const struct share_entry *t)
  */
 static void mark_frames(const struct mv_sharer *s)
 {
-	uint32_t *ff = s->host->frame;
+	struct mv_host *h = s->host;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->ref == REF_EMPTY || (t->ref & REF_HINT) ||
 		    !shared_frame(s, t))
 			continue;
-		ff[t->ref] |= (ff[t->ref] & MV_FRAME_MARK) ? MV_FRAME_MARK_DUP
-							   : MV_FRAME_MARK;
+		uint32_t w = mv_frame_word(h, t->ref);
+		mv_frame_word_set(h, t->ref,
+				  w | ((w & MV_FRAME_MARK) ? MV_FRAME_MARK_DUP
+							   : MV_FRAME_MARK));
 	}
 }
 
 static void unmark_frames(const struct mv_sharer *s)
 {
-	uint32_t *ff = s->host->frame;
+	struct mv_host *h = s->host;
 	for (uint64_t i = 0; i <= s->mask; i++) {
 		const struct share_entry *t = &s->tab[i];
 		if (t->ref != REF_EMPTY && !(t->ref & REF_HINT) &&
-		    t->ref < s->host->nframes)
-			ff[t->ref] &= ~(MV_FRAME_MARK | MV_FRAME_MARK_DUP);
+		    t->ref < h->nframes)
+			mv_frame_word_set(
+				h, t->ref,
+				mv_frame_word(h, t->ref) &
+					~(MV_FRAME_MARK | MV_FRAME_MARK_DUP));
 	}
 }
 
@@ -529,7 +535,7 @@ static int shared_live_marked(const struct mv_sharer *s,
 {
 	if (!shared_frame(s, t))
 		return 0;
-	if (!(s->host->frame[t->ref] & MV_FRAME_MARK_DUP))
+	if (!(mv_frame_word(s->host, t->ref) & MV_FRAME_MARK_DUP))
 		return 1;
 	return shared_live(s, t);
 }
@@ -1283,7 +1289,7 @@ void mv_share_ksm_view(const struct mv_sharer *s,
 	memset(out, 0, sizeof *out);
 	out->max_page_sharing = max_page_sharing;
 	for (mv_mpn_t m = 1; m < h->nframes; m++) {
-		if (!(h->frame[m] & MV_FRAME_SHARED))
+		if (!(mv_frame_word(h, m) & MV_FRAME_SHARED))
 			continue;
 		uint64_t refs = mv_host_frame_refs(h, m);
 		if (!refs)

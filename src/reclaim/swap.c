@@ -96,7 +96,7 @@ struct mv_swapfile {
 };
 
 /* A slot number must fit the pmap entry's 32-bit mpn field. */
-#define MAX_SLOTS ((uint64_t)UINT32_MAX)
+#define MAX_SLOTS ((uint64_t)MV_PME_MPN_MAX + 1) /* a pmap entry's 29 bits */
 /* Disk is allocated in extents of this many slots (1 MiB). */
 #define CHUNK_SLOTS 256u
 

@@ -226,7 +226,8 @@ int mv_zcache_create(struct mv_vm *vm, uint64_t cache_bytes,
 {
 	*out = NULL;
 	uint64_t cap = cache_bytes / MV_PAGE_SIZE;
-	if (cap >= UINT32_MAX / 2)
+	/* slots 2 * cap - 1 at most, in a pmap entry's 29 bits */
+	if (cap > (MV_PME_MPN_MAX + 1ull) / 2)
 		return mv_error_set(err, MV_EINVAL, vm->cfg.source,
 				    vm->cfg.source_line, "compression cache",
 				    "%llu bytes is too large",

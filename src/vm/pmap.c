@@ -164,6 +164,9 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 	assert(e->state == st || vm->count[st] < vm->npages);
 	/* a resident state names a frame in use; zero, the zero frame */
 	assert(st != MV_PS_ZERO || mpn_or_slot == MV_ZERO_MPN);
+	/* the entry's 29 bits: the host, swap file and cache creation bound
+	 * every frame and slot number below MV_PME_MPN_MAX */
+	assert(mpn_or_slot <= MV_PME_MPN_MAX);
 	assert((st != MV_PS_PRIVATE && st != MV_PS_SHARED) ||
 	       (mpn_or_slot < vm->host->nframes &&
 		mv_host_frame_in_use(vm->host, mpn_or_slot)));
@@ -180,7 +183,7 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		mv_vm_numa_resident(vm, gppn, e->mpn, -1);
 	if (st == MV_PS_PRIVATE || st == MV_PS_SHARED)
 		mv_vm_numa_resident(vm, gppn, mpn_or_slot, +1);
-	e->state = (uint8_t)st;
+	e->state = (unsigned)st;
 	e->mpn = mpn_or_slot;
 	if (vm->on_invalidate)
 		vm->on_invalidate(vm->invalidate_ctx, vm, gppn);

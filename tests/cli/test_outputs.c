@@ -731,11 +731,11 @@ static void test_books_go_to_stderr_in_the_documented_format(void **state)
 	assert_int_equal(r.status, 0);
 	char *out = mvt_slurp(scratch(".stdout"), NULL);
 	assert_string_equal(out, plain);
-	/* two 48 MiB VMs: 24576 guest pages, their pmaps 12 B each */
+	/* two 48 MiB VMs: 24576 guest pages, their pmaps 9 B each */
 	assert_non_null(strstr(r.err, "books: start guest-pages 24576 "
 				      "host-frames 16385\n"));
-	assert_non_null(strstr(r.err, "books: end hypervisor vm.pmap 12 x "
-				      "24576 = 294912 B 12.00 B/page\n"));
+	assert_non_null(strstr(r.err, "books: end hypervisor vm.pmap 9 x "
+				      "24576 = 221184 B 9.00 B/page\n"));
 	assert_non_null(strstr(r.err, "books: end total hypervisor "));
 	char *save = NULL;
 	for (char *line = strtok_r(r.err, "\n", &save); line;

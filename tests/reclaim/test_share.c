@@ -879,7 +879,7 @@ test_check_finds_a_written_sharing_frame_and_an_unknown_one(void **state)
 	write_seed(vms[0], 5, 2);
 	write_seed(vms[0], 6, 3);
 	mv_mpn_t a = vms[0]->pmap[5].mpn;
-	h->frame[a] |= MV_FRAME_SHARED;
+	mv_frame_word_set(h, a, mv_frame_word(h, a) | (MV_FRAME_SHARED));
 	mv_pmap_set(vms[0], 5, MV_PS_SHARED, a);
 	assert_int_equal(mv_share_check(s, &err), MV_EINVAL);
 	assert_non_null(strstr(err.msg, "no live sharing entry"));

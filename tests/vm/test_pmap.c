@@ -12,13 +12,104 @@ static void assert_counts_add_up(const struct mv_vm *vm)
 	assert_int_equal(mv_vm_check(vm, NULL), 0);
 }
 
-static void test_pmap_entry_is_12_bytes(void **state)
+static void test_pmap_entry_is_9_bytes(void **state)
 {
 	(void)state;
-	assert_int_equal(sizeof(struct mv_pme), 12);
+	assert_int_equal(sizeof(struct mv_pme), 9);
 	/* the state's 7 values fit its 3 bits; sharing's flags are 5-7 */
 	assert_true(MV_PS_COUNT <= 8);
 	assert_int_equal(MV_PME_SEEN | MV_PME_HINT | MV_PME_VOLATILE, 0xe0);
+	assert_int_equal(MV_PME_MPN_MAX, (1u << 29) - 1);
+}
+
+/*
+ * The packed entry at its limits: the largest frame or slot number beside
+ * every state, every field at its all-ones value beside an entry of
+ * zeros, at 9-byte strides (so fields straddle words and cache lines):
+ * a field that spills into its neighbour, or a number cut short, shows.
+ */
+static void test_pme_fields_hold_their_limits_side_by_side(void **state)
+{
+	(void)state;
+	struct mv_pme e[8];
+	memset(e, 0, sizeof e);
+	assert_int_equal(sizeof e, 72);
+	for (int st = 0; st < MV_PS_COUNT; st++) {
+		struct mv_pme *p = &e[1 + st % 6];
+		p->mpn = MV_PME_MPN_MAX;
+		p->state = (unsigned)st;
+		assert_int_equal(p->mpn, MV_PME_MPN_MAX);
+		assert_int_equal(p->state, st);
+		p->mpn = 0; /* the state stays */
+		assert_int_equal(p->state, st);
+		p->mpn = MV_PME_MPN_MAX;
+		p->state = 0; /* the number stays */
+		assert_int_equal(p->mpn, MV_PME_MPN_MAX);
+		p->mpn = MV_PME_MPN_MAX - (unsigned)st;
+		p->state = (unsigned)st;
+		p->cksum = UINT32_MAX;
+		p->flags = 0xff;
+		/* its neighbours, and the entries outside, untouched */
+		assert_int_equal(e[0].mpn, 0);
+		assert_int_equal(e[7].state, 0);
+		assert_int_equal(e[7].cksum, 0);
+		memset(p, 0, sizeof *p);
+	}
+	/* all ones beside all zeros, both orders */
+	for (int i = 0; i < 8; i += 2) {
+		e[i].mpn = MV_PME_MPN_MAX;
+		e[i].state = MV_PS_BALLOONED;
+		e[i].cksum = UINT32_MAX;
+		e[i].flags = 0xff;
+	}
+	for (int i = 0; i < 8; i++) {
+		int ones = i % 2 == 0;
+		assert_int_equal(e[i].mpn, ones ? MV_PME_MPN_MAX : 0);
+		assert_int_equal(e[i].state, ones ? MV_PS_BALLOONED : 0);
+		assert_int_equal(e[i].cksum, ones ? UINT32_MAX : 0);
+		assert_int_equal(e[i].flags, ones ? 0xff : 0);
+	}
+}
+
+/*
+ * The pmap holds the largest slot a swap file may have in a VM's last
+ * page, and the creation of a swap file or compression cache whose slot
+ * numbers would not fit 29 bits is refused, not cut short.
+ */
+static void test_pmap_holds_the_largest_slot_and_refuses_more(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "big", 8, 0);
+	mv_gppn_t last = vm->npages - 1;
+	mv_pmap_set(vm, last, MV_PS_SWAPPED, MV_PME_MPN_MAX);
+	mv_pmap_set(vm, last - 1, MV_PS_COMPRESSED, MV_PME_MPN_MAX - 1);
+	assert_int_equal(vm->pmap[last].mpn, MV_PME_MPN_MAX);
+	assert_int_equal(vm->pmap[last].state, MV_PS_SWAPPED);
+	assert_int_equal(vm->pmap[last - 1].mpn, MV_PME_MPN_MAX - 1);
+	assert_int_equal(vm->pmap[last - 1].state, MV_PS_COMPRESSED);
+	assert_int_equal(vm->count[MV_PS_SWAPPED], 1);
+	assert_int_equal(vm->count[MV_PS_COMPRESSED], 1);
+	mv_pmap_set(vm, last, MV_PS_UNTOUCHED, 0);
+	mv_pmap_set(vm, last - 1, MV_PS_UNTOUCHED, 0);
+	assert_int_equal(vm->pmap[last].state, MV_PS_UNTOUCHED);
+	assert_counts_add_up(vm);
+
+	struct mv_error err = {0};
+	char *dir = mvt_tmpdir("mvpme");
+	struct mv_swapfile *sf = NULL;
+	assert_int_equal(
+		mv_swapfile_create(vm, dir, MV_PME_MPN_MAX + 2ull, &sf, &err),
+		MV_EINVAL);
+	assert_null(sf);
+	struct mv_zcache *z = NULL;
+	uint64_t too_big = ((MV_PME_MPN_MAX + 1ull) / 2 + 1) * MV_PAGE_SIZE;
+	assert_int_equal(mv_zcache_create(vm, too_big, NULL, &z, &err),
+			 MV_EINVAL);
+	assert_null(z);
+	mvt_rmdir(dir);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
 }
 
 /*
@@ -26,40 +117,40 @@ static void test_pmap_entry_is_12_bytes(void **state)
  * exact (to 2 s) up to 36 h 24 min old, older stamps read younger by a
  * multiple of that span, never older than it, never after now.
  */
-static void test_pme_stamp_reads_back_relative_to_now(void **state)
+static void test_stamp_reads_back_relative_to_now(void **state)
 {
 	(void)state;
-	struct mv_pme e = {0};
-	const uint64_t span = MV_PME_STAMP_SPAN_S; /* 131072 s */
+	uint16_t e = 0;
+	const uint64_t span = MV_STAMP_SPAN_S; /* 131072 s */
 	assert_int_equal(span, 131072);
-	mv_pme_stamp_set(&e, 0);
-	assert_int_equal(mv_pme_stamp_s(&e, 0), 0);
-	assert_int_equal(mv_pme_stamp_s(&e, 7), 0);
-	mv_pme_stamp_set(&e, 1001); /* rounded down to 2 s */
-	assert_int_equal(mv_pme_stamp_s(&e, 1001), 1000);
-	assert_int_equal(mv_pme_stamp_s(&e, 5000), 1000);
+	mv_stamp_set(&e, 0);
+	assert_int_equal(mv_stamp_s(e, 0), 0);
+	assert_int_equal(mv_stamp_s(e, 7), 0);
+	mv_stamp_set(&e, 1001); /* rounded down to 2 s */
+	assert_int_equal(mv_stamp_s(e, 1001), 1000);
+	assert_int_equal(mv_stamp_s(e, 5000), 1000);
 	/* a day later, and across the 16-bit wrap of the units */
 	uint64_t t = 3 * span + 12345 * 2;
-	mv_pme_stamp_set(&e, t);
-	assert_int_equal(mv_pme_stamp_s(&e, t), t);
-	assert_int_equal(mv_pme_stamp_s(&e, t + 86400), t);
-	assert_int_equal(mv_pme_stamp_s(&e, t + span - 2), t);
+	mv_stamp_set(&e, t);
+	assert_int_equal(mv_stamp_s(e, t), t);
+	assert_int_equal(mv_stamp_s(e, t + 86400), t);
+	assert_int_equal(mv_stamp_s(e, t + span - 2), t);
 	/* older than the span: read younger, by one span */
-	assert_int_equal(mv_pme_stamp_s(&e, t + span), t + span);
-	assert_int_equal(mv_pme_stamp_s(&e, t + span + 10 * 3600), t + span);
-	assert_int_equal(mv_pme_stamp_s(&e, t + span + 40 * 3600),
+	assert_int_equal(mv_stamp_s(e, t + span), t + span);
+	assert_int_equal(mv_stamp_s(e, t + span + 10 * 3600), t + span);
+	assert_int_equal(mv_stamp_s(e, t + span + 40 * 3600),
 			 t + 2 * span); /* 76 h 24 min old */
 	for (uint64_t now = t; now < t + 4 * span; now += 9999) {
-		uint64_t r = mv_pme_stamp_s(&e, now);
+		uint64_t r = mv_stamp_s(e, now);
 		assert_true(r <= now && now - r < span);
 		assert_int_equal((r - t) % span, 0);
 	}
 	/* set after now (a clock that went back): never read after now */
-	mv_pme_stamp_set(&e, t + 100);
-	assert_true(mv_pme_stamp_s(&e, t) <= t);
-	assert_int_equal(mv_pme_stamp_s(&e, t), t + 100 - span);
-	mv_pme_stamp_set(&e, 10);
-	assert_int_equal(mv_pme_stamp_s(&e, 4), 0); /* before time 0 */
+	mv_stamp_set(&e, t + 100);
+	assert_true(mv_stamp_s(e, t) <= t);
+	assert_int_equal(mv_stamp_s(e, t), t + 100 - span);
+	mv_stamp_set(&e, 10);
+	assert_int_equal(mv_stamp_s(e, 4), 0); /* before time 0 */
 }
 
 static void test_new_vm_is_all_untouched_and_costs_no_frames(void **state)
@@ -111,7 +202,8 @@ static void share(struct mv_vm *vm, mv_gppn_t a, mv_gppn_t b)
 	mv_mpn_t m = vm->pmap[a].mpn;
 	mv_host_frame_put(vm->host, vm->pmap[b].mpn);
 	mv_host_frame_get(vm->host, m);
-	vm->host->frame[m] |= MV_FRAME_SHARED;
+	mv_frame_word_set(vm->host, m,
+			  mv_frame_word(vm->host, m) | (MV_FRAME_SHARED));
 	mv_pmap_set(vm, a, MV_PS_SHARED, m);
 	mv_pmap_set(vm, b, MV_PS_SHARED, m);
 }
@@ -557,8 +649,12 @@ static void test_config_rejects_impossible_sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pmap_entry_is_12_bytes),
-		cmocka_unit_test(test_pme_stamp_reads_back_relative_to_now),
+		cmocka_unit_test(test_pmap_entry_is_9_bytes),
+		cmocka_unit_test(
+			test_pme_fields_hold_their_limits_side_by_side),
+		cmocka_unit_test(
+			test_pmap_holds_the_largest_slot_and_refuses_more),
+		cmocka_unit_test(test_stamp_reads_back_relative_to_now),
 		cmocka_unit_test(
 			test_new_vm_is_all_untouched_and_costs_no_frames),
 		cmocka_unit_test(
