@@ -190,44 +190,54 @@ test_a_written_descriptor_is_a_new_version_of_its_class(void **state)
 }
 
 /*
- * G is the generator the descriptors were defined with: xoshiro256**
- * through mv_rng (as src/host/content.c was written before it kept the
- * state in locals), so the same descriptors give the same bytes. The
- * reference below is that code.
+ * G's definition, word by word (src/host/content.c): sixteen 32-bit lane
+ * keys from splitmix64 of the seed, word l of row r the lowbias32 hash of
+ * k[l] + r * 0x9e3779b9, rows 0-63 the blocks, word b of rows 64-67 block
+ * b's coin (low 16 bits below c 2^16: a copy of block (high 16 bits x b)
+ * / 2^16, made in block order). The library computes rows in vectors, in
+ * the clone its CPU picks: this scalar reference must give the same
+ * bytes.
  */
-static void ref_random(uint8_t *page, struct mv_rng *r, size_t off, size_t n)
+static uint32_t ref_word(const uint32_t *k, uint32_t r, unsigned l)
 {
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v = mv_rng_next(r);
-		memcpy(page + off + i, &v, 8);
-	}
+	uint32_t x = k[l] + r * 0x9e3779b9u;
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	return x ^ (x >> 16);
 }
 
 static void ref_fill(uint8_t *page, mv_desc_t d)
 {
-	struct mv_rng r;
 	enum mv_desc_class c = mv_desc_class(d);
 	uint64_t seed = mv_mix64(mv_desc_key(d) ^ ((uint64_t)c << 56));
-	double f = c == MV_DESC_OS    ? 0.55
-		   : c == MV_DESC_APP ? 0.45
-				      : mv_desc_param(d) / 64.0;
+	double f = c == MV_DESC_OS       ? 0.55
+		   : c == MV_DESC_APP    ? 0.45
+		   : c == MV_DESC_RANDOM ? 0
+					 : mv_desc_param(d) / 64.0;
 	if (c == MV_DESC_OS && seed % 100 < 8) {
 		memset(page, 0, MV_PAGE_SIZE);
 		return;
 	}
-	mv_rng_seed(&r, seed);
-	if (c == MV_DESC_RANDOM) {
-		ref_random(page, &r, 0, MV_PAGE_SIZE);
-		return;
+	uint32_t k[16];
+	for (int i = 0; i < 8; i++) {
+		uint64_t w = mv_mix64(seed +
+				      (uint64_t)i * 0x9e3779b97f4a7c15ull);
+		k[2 * i] = (uint32_t)w;
+		k[2 * i + 1] = (uint32_t)(w >> 32);
 	}
-	uint64_t thresh = (uint64_t)(f * 18446744073709551615.0);
-	ref_random(page, &r, 0, 64);
-	for (size_t b = 1; b < MV_PAGE_SIZE / 64; b++) {
-		if (f > 0 && mv_rng_next(&r) <= thresh)
+	for (uint32_t r = 0; r < 64; r++)
+		for (unsigned l = 0; l < 16; l++) {
+			uint32_t w = ref_word(k, r, l);
+			memcpy(page + r * 64 + l * 4, &w, 4);
+		}
+	uint32_t cut = (uint32_t)(f * 65536.0);
+	for (uint32_t b = 1; b < 64; b++) {
+		uint32_t u = ref_word(k, 64 + b / 16, b % 16);
+		if ((u & 0xffff) < cut)
 			memcpy(page + b * 64,
-			       page + (size_t)mv_rng_below(&r, b) * 64, 64);
-		else
-			ref_random(page, &r, b * 64, 64);
+			       page + (((u >> 16) * b) >> 16) * 64, 64);
 	}
 }
 
@@ -330,6 +340,43 @@ static void test_frame_words_at_their_limits(void **state)
 }
 
 /*
+ * The share of blocks that repeat an earlier block of their page is the
+ * class's c (os 0.55, app 0.45, data param/64), and no block of a random
+ * page repeats: a coin cut at the wrong bits, or copies from the wrong
+ * blocks, moves every page's LZ4 size.
+ */
+static void test_generated_pages_repeat_blocks_at_their_rate(void **state)
+{
+	(void)state;
+	static const struct {
+		enum mv_desc_class c;
+		unsigned param;
+		double want;
+	} kind[] = {{MV_DESC_APP, 0, 0.45},
+		    {MV_DESC_DATA, 16, 0.25},
+		    {MV_DESC_DATA, 48, 0.75},
+		    {MV_DESC_RANDOM, 0, 0}};
+	uint8_t p[MV_PAGE_SIZE];
+	for (size_t k = 0; k < sizeof kind / sizeof kind[0]; k++) {
+		int repeats = 0, blocks = 0;
+		for (uint64_t key = 1; key <= 400; key++) {
+			mv_content_fill(
+				p, mv_desc_make(kind[k].c, kind[k].param, key));
+			for (size_t b = 1; b < MV_PAGE_SIZE / 64; b++, blocks++)
+				for (size_t a = 0; a < b; a++)
+					if (!memcmp(p + a * 64, p + b * 64,
+						    64)) {
+						repeats++;
+						break;
+					}
+		}
+		double got = (double)repeats / blocks;
+		assert_true(got > kind[k].want - 0.02 &&
+			    got < kind[k].want + 0.02);
+	}
+}
+
+/*
  * A count past the 20 bits of the frame word goes on in the overflow
  * table and comes back exactly: the flags beside it never change, the
  * sharing gauges follow, and the frame is freed only at zero. The field
@@ -395,6 +442,8 @@ int main(void)
 		cmocka_unit_test(test_new_host_has_every_frame_free),
 		cmocka_unit_test(
 			test_generated_pages_are_the_bytes_of_the_reference),
+		cmocka_unit_test(
+			test_generated_pages_repeat_blocks_at_their_rate),
 		cmocka_unit_test(
 			test_alloc_and_put_keep_counts_and_recycle_lifo),
 		cmocka_unit_test(test_full_host_returns_none),
