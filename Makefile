@@ -38,7 +38,7 @@ TESTLIBS := -lcmocka
 # The live screen (run --top) is the command's alone.
 CLILIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 
-LAYERS  := core host vm mmu reclaim guest policy image sim report
+LAYERS  := core host vm mmu reclaim guest policy image sim cluster report
 LIBSRC  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
 # The agent (memvisor agent, record) drives real hosts through libvirt: its

@@ -10,6 +10,7 @@
 #include "memvisor/policy.h"
 #include "memvisor/image.h"
 #include "memvisor/sim.h"
+#include "memvisor/cluster.h"
 #include "memvisor/report.h"
 #include "memvisor/plan.h"
 #endif

@@ -314,6 +314,7 @@ struct mv_vm {
 	struct mv_sharer *share_first;
 	struct mv_vm_counters ctr;
 	int home_node;
+	int alloc_blocked; /* set by policy in the low state */
 	/* NUMA (src/vm/numa.c): the cells' guest-physical ends, where their
 	 * vCPUs run and their placement (one cell, the whole VM, without
 	 * <cpu><numa>); the resident pages per node of their frame */
@@ -333,7 +334,12 @@ struct mv_vm {
 		mv_gppn_t mig_next; /* where the migration scan resumes */
 		double mig_credit;  /* pages it may still move */
 	} numa;
-	int alloc_blocked;         /* set by policy in the low state */
+	/* Dirty logging for live migration (mv_vm_dirty_log_start): one
+	 * bit per page, set by every change of the page's content, as
+	 * KVM's dirty log; NULL while off. (Here, in the padding
+	 * alloc_blocked left beside home_node: the VM's overhead figure
+	 * stays what it was.) */
+	uint64_t *dirty_log;
 	uint64_t stall_pending_ns; /* stall charged, not yet consumed */
 
 	/* True active set: pages first touched in the current window. */
@@ -570,6 +576,31 @@ static inline int mv_vm_window_listed(const struct mv_vm *vm)
 	return vm->window_accessed <= vm->window_cap;
 }
 
+/*
+ * Dirty logging (live migration, src/cluster/migrate.c), as KVM's
+ * KVM_MEM_LOG_DIRTY_PAGES: while on, every change of a page's content
+ * (a write access, mv_vm_content_changed) sets the page's bit. The
+ * migration reads and clears the log at each round (sync) and clears a
+ * page's bit when it reads the page to send it (KVM_CLEAR_DIRTY_LOG).
+ */
+static inline void mv_vm_log_dirty(struct mv_vm *vm, mv_gppn_t gppn)
+{
+	if (mv_unlikely(vm->dirty_log != NULL))
+		vm->dirty_log[gppn >> 6] |= UINT64_C(1) << (gppn & 63);
+}
+/* Start logging (an empty log); 0 or MV_ENOMEM. Already on: 0. */
+int mv_vm_dirty_log_start(struct mv_vm *vm);
+/* Stop logging and free the log. */
+void mv_vm_dirty_log_stop(struct mv_vm *vm);
+/* Move the log's bits into `into` (ceil(npages / 64) words, overwritten)
+ * and clear the log; returns how many pages were logged. */
+uint64_t mv_vm_dirty_log_sync(struct mv_vm *vm, uint64_t *into);
+/* Words of a log: ceil(npages / 64). */
+static inline uint64_t mv_vm_dirty_log_words(const struct mv_vm *vm)
+{
+	return (vm->npages + 63) / 64;
+}
+
 /* An access to page gppn's frame is remote: count and charge it. */
 void mv_vm_numa_remote(struct mv_vm *vm, mv_gppn_t gppn);
 
@@ -599,6 +630,7 @@ static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 	}
 	if (write) {
 		e->flags = (uint8_t)(f | MV_PME_DIRTY);
+		mv_vm_log_dirty(vm, gppn);
 		vm->ctr.writes++;
 	} else {
 		vm->ctr.reads++;
@@ -693,6 +725,7 @@ static inline void mv_vm_observe(struct mv_vm *vm, mv_gppn_t gppn)
 static inline void mv_vm_content_changed(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	vm->pmap[gppn].flags |= MV_PME_DIRTY;
+	mv_vm_log_dirty(vm, gppn);
 }
 
 /* Record that the guest finished writing gppn (updates the checksum). */

@@ -117,12 +117,39 @@ void mv_vm_destroy(struct mv_vm *vm)
 			mv_host_frame_put(vm->host, e->mpn);
 	}
 	mv_owners_detach(vm);
+	mv_vm_dirty_log_stop(vm);
 	mv_vm_active_free(vm);
 	free(vm->window_list);
 	mv_dense_free(vm->pmap, vm->npages * sizeof *vm->pmap);
 	free(vm->expect);
 	free(vm->region);
 	free(vm);
+}
+
+int mv_vm_dirty_log_start(struct mv_vm *vm)
+{
+	if (vm->dirty_log)
+		return 0;
+	vm->dirty_log = calloc(mv_vm_dirty_log_words(vm), sizeof(uint64_t));
+	return vm->dirty_log ? 0 : MV_ENOMEM;
+}
+
+void mv_vm_dirty_log_stop(struct mv_vm *vm)
+{
+	free(vm->dirty_log);
+	vm->dirty_log = NULL;
+}
+
+uint64_t mv_vm_dirty_log_sync(struct mv_vm *vm, uint64_t *into)
+{
+	uint64_t n = 0, words = mv_vm_dirty_log_words(vm);
+	for (uint64_t i = 0; i < words; i++) {
+		into[i] = vm->dirty_log ? vm->dirty_log[i] : 0;
+		n += (uint64_t)__builtin_popcountll(into[i]);
+	}
+	if (vm->dirty_log)
+		memset(vm->dirty_log, 0, words * sizeof(uint64_t));
+	return n;
 }
 
 int mv_vm_enable_verify(struct mv_vm *vm)

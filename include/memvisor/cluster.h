@@ -1,0 +1,130 @@
+/*
+ * cluster.h - several hosts: live migration of a VM's memory between
+ * hosts (docs/cluster.md). Stage 1 of issue 17: the migration mechanism
+ * between two host instances in one process, on the real page bytes.
+ *
+ * Pre-copy, as QEMU and vMotion do it: every page is sent once (the bulk
+ * round), then, round after round, the pages the guest changed meanwhile
+ * (the source VM's dirty log, as KVM's), until what is left fits in the
+ * downtime limit at the measured bandwidth, or a round limit is reached;
+ * then the VM stops and the rest is sent (stop-and-copy). With
+ * auto-converge the vCPUs are throttled as QEMU throttles them. A page of
+ * zeros is sent as a flag; compressed and swapped pages are read back
+ * first (their bytes, without faulting them into the source).
+ */
+#ifndef MEMVISOR_CLUSTER_H
+#define MEMVISOR_CLUSTER_H
+
+#include "memvisor/vm.h"
+
+/* Bytes a page costs on the wire: QEMU's 8-byte header (offset and
+ * flags) and the page, or, for a page of zeros, the header with
+ * RAM_SAVE_FLAG_ZERO and one byte (migration/ram.c, save_zero_page). */
+#define MV_MIG_PAGE_HEADER 8u
+#define MV_MIG_PAGE_WIRE (MV_MIG_PAGE_HEADER + MV_PAGE_SIZE)
+#define MV_MIG_ZERO_WIRE (MV_MIG_PAGE_HEADER + 1u)
+
+struct mv_migrate_config {
+	/* bytes per second the migration may use: QEMU's max-bandwidth,
+	 * default 128 MiB/s (MAX_THROTTLE, migration/options.c) */
+	double bandwidth;
+	/* QEMU's downtime-limit: default 300 ms
+	 * (DEFAULT_MIGRATE_SET_DOWNTIME) */
+	uint64_t downtime_limit_ns;
+	/* rounds (the bulk round counted) after which the VM is stopped and
+	 * the rest sent whatever the downtime: 30, Xen's limit (Clark et
+	 * al., NSDI 2005); QEMU has none */
+	int max_rounds;
+	/* QEMU's auto-converge capability: throttle the vCPUs when the
+	 * guest dirties more than trigger% of what is sent, in two periods
+	 * of at least 1 s; initial 20%, +10 each such period after, at most
+	 * 99% (migration/options.c's defaults) */
+	int auto_converge;
+	int throttle_trigger_pct, throttle_initial_pct;
+	int throttle_increment_pct, throttle_max_pct;
+};
+
+/* QEMU's defaults above, auto-converge off. */
+void mv_migrate_config_default(struct mv_migrate_config *c);
+
+/* One pass over the pages to send: the bulk round (0) or a dirty round. */
+struct mv_migrate_round {
+	uint64_t pages;    /* pages sent */
+	uint64_t zero;     /* of those, as a zero flag */
+	uint64_t readback; /* of those, read back from the compression
+			      cache or the swap file first */
+	uint64_t bytes;    /* on the wire */
+	uint64_t start_ns; /* on the migration's clock */
+	uint64_t ns;       /* how long it took */
+	int throttle_pct;  /* the vCPU throttle during it */
+};
+
+enum mv_migrate_state {
+	MV_MIG_ACTIVE,  /* pre-copy: the source runs */
+	MV_MIG_DONE,    /* stopped, sent, the destination holds the VM */
+	MV_MIG_ABORTED, /* the destination is gone; the source runs on */
+};
+
+struct mv_migration {
+	struct mv_migrate_config cfg;
+	struct mv_vm *src; /* the caller's; dirty-logged while active */
+	struct mv_vm *dst; /* on the destination host; the migration's
+			      until done (then the caller's: mv_migrate_take) */
+	enum mv_migrate_state state;
+	uint64_t now_ns;  /* the migration's clock: time since it started */
+	double clock_ns;  /* how far it has worked: ahead of now_ns while
+			     a page is on its way */
+	uint64_t *pass;   /* the pages this round still sends (bits) */
+	uint64_t words;   /* of pass: ceil(npages / 64) */
+	mv_gppn_t cursor; /* the next page the round considers */
+	int nrounds, cap_rounds;
+	struct mv_migrate_round *round; /* nrounds; the last is in progress */
+	/* auto-converge (QEMU's migration_trigger_throttle) */
+	int throttle_pct;
+	int dirty_high;           /* periods the guest dirtied too fast */
+	uint64_t period_start_ns; /* the current period's */
+	uint64_t period_dirty;    /* pages logged in it */
+	uint64_t period_bytes;    /* bytes sent in it */
+	uint64_t downtime_ns;     /* the stop-and-copy's, once done */
+	int converged;            /* stopped because the rest fitted the
+				     limit (not because of max_rounds) */
+	uint64_t pages, bytes;    /* sent, over all rounds */
+	uint64_t abort_gppn;      /* the page an abort failed on */
+	char abort_reason[160];
+};
+
+/*
+ * Start migrating src (on its host) to host dst_host: the destination VM
+ * (same configuration and id, nothing mapped) is created and src's dirty
+ * log turned on. MV_EINVAL for a VM that cannot move yet (hugetlbfs
+ * backed), MV_ENOMEM; err says which.
+ */
+int mv_migrate_start(struct mv_vm *src, struct mv_host *dst_host,
+		     const struct mv_migrate_config *cfg,
+		     struct mv_migration **out, struct mv_error *err);
+/*
+ * Advance the migration by dt_ns of simulated time, while the source
+ * runs: send what the bandwidth allows, reading back non-resident pages
+ * as it goes (their read time is the migration's). When a round ends
+ * and the rest fits the downtime limit (or max_rounds is reached), the
+ * VM stops and the rest is sent within this call: the state becomes
+ * MV_MIG_DONE and downtime_ns is what the caller charges the VM. A
+ * destination that runs out of frames aborts (MV_MIG_ABORTED, the
+ * destination's frames freed, src's log off); a read back that fails
+ * aborts too. Returns 0, or the abort's code (MV_EAGAIN out of frames,
+ * MV_EIO unreadable) with err saying which page.
+ */
+int mv_migrate_run(struct mv_migration *m, uint64_t dt_ns,
+		   struct mv_error *err);
+/*
+ * After MV_MIG_DONE: compare every guest page's bytes, materialised, on
+ * both sides (compressed and swapped source pages read back) by XXH3.
+ * Returns the pages that differ (0: not a byte lost).
+ */
+uint64_t mv_migrate_verify(const struct mv_migration *m);
+/* After MV_MIG_DONE: hand the destination VM to the caller. */
+struct mv_vm *mv_migrate_take(struct mv_migration *m);
+/* Free the migration (and a destination VM not taken); src's log off. */
+void mv_migrate_destroy(struct mv_migration *m);
+
+#endif

@@ -1,0 +1,371 @@
+/* Tests of live migration between two hosts in one process
+ * (src/cluster/migrate.c, docs/cluster.md): pre-copy rounds over the dirty
+ * log, zero pages as a flag, compressed and swapped pages read back,
+ * stop-and-copy, auto-converge, the abort when the destination is full,
+ * and every page's bytes the same on both sides. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/mvtest.h"
+
+#define STEP_NS MV_NS_PER_MS
+
+/* Guest page g gets random bytes (a write through the one access path). */
+static void write_bytes(struct mv_vm *vm, mv_gppn_t g, struct mv_rng *r)
+{
+	uint64_t *p = (uint64_t *)mv_vm_access_bytes(vm, g, 1);
+	assert_non_null(p);
+	for (unsigned i = 0; i < MV_PAGE_SIZE / 8; i++)
+		p[i] = mv_rng_next(r);
+	mv_vm_wrote(vm, g);
+}
+
+/* Guest page g gets generated content (a descriptor) of param/64
+ * compressibility. */
+static void write_desc(struct mv_vm *vm, mv_gppn_t g, unsigned param,
+		       uint64_t key)
+{
+	assert_non_null(mv_vm_access(vm, g, 1));
+	mv_vm_set_desc(vm, g, mv_desc_make(MV_DESC_DATA, param, key));
+}
+
+/*
+ * A VM whose pages are: every 10th untouched, every 10th + 1 touched
+ * but zero, every 10th + 2 random bytes, the rest generated content.
+ * Returns the pages that are not zeros.
+ */
+static uint64_t fill(struct mv_vm *vm, struct mv_rng *r)
+{
+	uint64_t nonzero = 0;
+	for (mv_gppn_t g = 0; g < vm->npages; g++) {
+		switch (g % 10) {
+		case 0:
+			break;
+		case 1:
+			assert_non_null(mv_vm_access(vm, g, 1));
+			break;
+		case 2:
+			write_bytes(vm, g, r);
+			nonzero++;
+			break;
+		default:
+			write_desc(vm, g, 48, g * 7919 + 1);
+			nonzero++;
+		}
+	}
+	return nonzero;
+}
+
+/* Run the migration in 1 ms steps, the guest writing `per_step` random
+ * pages (times 1 - throttle) between them, until it ends. */
+static int migrate(struct mv_migration *m, double per_step, struct mv_rng *r,
+		   uint64_t max_steps)
+{
+	struct mv_error err = {0};
+	double carry = 0;
+	int rc = 0;
+	for (uint64_t s = 0; s < max_steps && m->state == MV_MIG_ACTIVE; s++) {
+		carry += per_step * (100 - m->throttle_pct) / 100.0;
+		for (; carry >= 1; carry -= 1)
+			write_bytes(m->src, mv_rng_below(r, m->src->npages), r);
+		rc = mv_migrate_run(m, STEP_NS, &err);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+static void assert_checks(const struct mv_vm *vm)
+{
+	struct mv_error err = {0};
+	mvt_ok(mv_vm_check(vm, &err), &err, "mv_vm_check");
+	mvt_ok(mv_host_check(vm->host, &err), &err, "mv_host_check");
+}
+
+static void test_dirty_log_records_every_content_change(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(h, "a", 4, 0);
+	struct mv_rng r;
+	mv_rng_seed(&r, 1);
+	write_bytes(vm, 5, &r); /* before logging: not logged */
+	assert_int_equal(mv_vm_dirty_log_start(vm), 0);
+	uint64_t *log = calloc(mv_vm_dirty_log_words(vm), sizeof *log);
+	assert_non_null(mv_vm_access(vm, 5, 0)); /* a read */
+	assert_non_null(mv_vm_access(vm, 6, 0)); /* a zero-fill read */
+	assert_int_equal(mv_vm_dirty_log_sync(vm, log), 0);
+	write_bytes(vm, 7, &r);
+	write_desc(vm, 70, 10, 3);
+	write_bytes(vm, 5, &r);
+	mv_vm_balloon_page(vm, 100);
+	mv_vm_release_page(vm, 6);
+	assert_int_equal(mv_vm_dirty_log_sync(vm, log), 5);
+	const mv_gppn_t want[] = {5, 6, 7, 70, 100};
+	for (unsigned i = 0; i < 5; i++)
+		assert_true(log[want[i] >> 6] >> (want[i] & 63) & 1);
+	/* the sync cleared the log */
+	assert_int_equal(mv_vm_dirty_log_sync(vm, log), 0);
+	mv_vm_dirty_log_stop(vm);
+	write_bytes(vm, 8, &r);
+	assert_null(vm->dirty_log);
+	free(log);
+	mv_vm_destroy(vm);
+	mv_host_destroy(h);
+}
+
+/* An idle VM: one bulk round, an empty stop-and-copy, zero pages sent as
+ * flags (untouched ones take no frame there), every byte the same. */
+static void test_idle_vm_moves_in_one_round_with_zero_pages_as_flags(void **s)
+{
+	(void)s;
+	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
+	struct mv_vm *vm = mvt_vm(a, "web", 16, 3);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	struct mv_rng r;
+	mv_rng_seed(&r, 7);
+	uint64_t nonzero = fill(vm, &r);
+	uint64_t b_free = b->nfree;
+	struct mv_migrate_config c;
+	mv_migrate_config_default(&c);
+	struct mv_migration *m = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+	assert_non_null(vm->dirty_log);
+	assert_int_equal(migrate(m, 0, &r, 100000), 0);
+	assert_int_equal(m->state, MV_MIG_DONE);
+	assert_true(m->converged);
+	assert_int_equal(m->nrounds, 2);
+	const struct mv_migrate_round *r0 = &m->round[0];
+	assert_int_equal(r0->pages, vm->npages);
+	assert_int_equal(r0->zero, vm->npages - nonzero);
+	assert_int_equal(r0->readback, 0);
+	assert_int_equal(r0->bytes,
+			 nonzero * MV_MIG_PAGE_WIRE +
+				 (vm->npages - nonzero) * MV_MIG_ZERO_WIRE);
+	/* 128 MiB/s: the bulk round takes its bytes' time */
+	uint64_t want_ns = (uint64_t)((double)r0->bytes * 1e9 / c.bandwidth);
+	assert_true(r0->ns + 1 >= want_ns && r0->ns <= want_ns + 1);
+	assert_int_equal(m->round[1].pages, 0);
+	assert_int_equal(m->downtime_ns, 0);
+	assert_null(vm->dirty_log);
+	assert_int_equal(mv_migrate_verify(m), 0);
+	struct mv_vm *dst = mv_migrate_take(m);
+	assert_int_equal(dst->count[MV_PS_PRIVATE], nonzero);
+	assert_int_equal(dst->count[MV_PS_UNTOUCHED], vm->npages - nonzero);
+	assert_int_equal(b->nfree, b_free - nonzero);
+	assert_checks(dst); /* with the source's checksums */
+	assert_checks(vm);
+	mv_migrate_destroy(m);
+	mv_vm_destroy(vm);
+	assert_int_equal(a->nfree, mv_host_usable_frames(a));
+	mv_vm_destroy(dst);
+	assert_int_equal(b->nfree, b_free);
+	mv_host_destroy(a);
+	mv_host_destroy(b);
+}
+
+/* The guest writes while pages go: what it changed goes again, rounds
+ * shrink to the downtime limit, and not a byte is lost. */
+static void test_pages_written_during_precopy_are_sent_again(void **state)
+{
+	(void)state;
+	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
+	struct mv_vm *vm = mvt_vm(a, "db", 32, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	struct mv_rng r;
+	mv_rng_seed(&r, 11);
+	fill(vm, &r);
+	struct mv_migrate_config c;
+	mv_migrate_config_default(&c);
+	c.downtime_limit_ns = 5 * MV_NS_PER_MS;
+	struct mv_migration *m = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+	/* 2 pages a millisecond: 8 MiB/s against 128 MiB/s */
+	assert_int_equal(migrate(m, 2, &r, 100000), 0);
+	assert_int_equal(m->state, MV_MIG_DONE);
+	assert_true(m->converged);
+	assert_true(m->nrounds >= 3);
+	assert_true(m->pages > vm->npages);
+	for (int i = 1; i < m->nrounds; i++)
+		assert_true(m->round[i].pages < m->round[i - 1].pages);
+	assert_true(m->downtime_ns <= c.downtime_limit_ns);
+	assert_true(m->downtime_ns > 0);
+	assert_int_equal(mv_migrate_verify(m), 0);
+	struct mv_vm *dst = mv_migrate_take(m);
+	assert_checks(dst);
+	/* and the check finds a byte changed behind the migration's back */
+	uint8_t *p = mv_vm_access_bytes(dst, 2, 1);
+	p[100] ^= 1;
+	assert_int_not_equal(mv_vm_check(dst, NULL), 0);
+	mv_vm_destroy(dst);
+	mv_migrate_destroy(m);
+	mv_vm_destroy(vm);
+	mv_host_destroy(a);
+	mv_host_destroy(b);
+}
+
+/* Compressed and swapped pages are read back (real LZ4, a real read of
+ * the swap file) without coming back into the source's memory. */
+static void test_compressed_and_swapped_pages_are_read_back(void **state)
+{
+	(void)state;
+	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
+	struct mv_vm *vm = mvt_vm(a, "batch", 8, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	struct mv_rng r;
+	mv_rng_seed(&r, 3);
+	fill(vm, &r);
+	char *dir = mvt_tmpdir("mvmigrate");
+	struct mv_error err = {0};
+	struct mv_swapfile *sf = NULL;
+	struct mv_zcache *z = NULL;
+	mvt_ok(mv_swapfile_create(vm, dir, vm->npages, &sf, &err), &err,
+	       "mv_swapfile_create");
+	mvt_ok(mv_zcache_create(vm, 64 * MV_PAGE_SIZE, sf, &z, &err), &err,
+	       "mv_zcache_create");
+	uint64_t out = 0;
+	for (mv_gppn_t g = 2; g < 600; g += 5) { /* bytes and descriptors */
+		int st;
+		mvt_ok(mv_zcache_out(z, g, &st, &err), &err, "mv_zcache_out");
+		out++;
+	}
+	uint64_t ncomp = vm->count[MV_PS_COMPRESSED];
+	uint64_t nswap = vm->count[MV_PS_SWAPPED];
+	assert_true(ncomp > 0 && nswap > 0);
+	assert_int_equal(ncomp + nswap, out);
+	uint64_t a_free = a->nfree;
+	struct mv_migrate_config c;
+	mv_migrate_config_default(&c);
+	struct mv_migration *m = NULL;
+	mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+	assert_int_equal(migrate(m, 0, &r, 100000), 0);
+	assert_int_equal(m->state, MV_MIG_DONE);
+	assert_int_equal(m->round[0].readback, out);
+	/* the source's memory did not change: the pages stayed out */
+	assert_int_equal(a->nfree, a_free);
+	assert_int_equal(vm->count[MV_PS_COMPRESSED], ncomp);
+	assert_int_equal(vm->count[MV_PS_SWAPPED], nswap);
+	/* the read-back took its latency on the migration's clock */
+	const struct mv_latency *lat = &a->cfg.lat;
+	uint64_t wire_ns = (uint64_t)((double)m->round[0].bytes * 1e9 /
+				      c.bandwidth);
+	uint64_t rb_ns = ncomp * lat->decompress + nswap * lat->swapin_ssd;
+	assert_true(m->round[0].ns + 2 >= wire_ns + rb_ns &&
+		    m->round[0].ns <= wire_ns + rb_ns + 2);
+	assert_int_equal(mv_migrate_verify(m), 0);
+	struct mv_vm *dst = mv_migrate_take(m);
+	assert_checks(dst);
+	assert_checks(vm);
+	mv_vm_destroy(dst);
+	mv_migrate_destroy(m);
+	mv_zcache_destroy(z);
+	mv_swapfile_destroy(sf, 0);
+	mv_vm_destroy(vm);
+	mvt_rmdir(dir);
+	mv_host_destroy(a);
+	mv_host_destroy(b);
+}
+
+/* A destination that runs out of frames: the migration aborts, gives its
+ * frames back, and the VM runs on at the source, unchanged. */
+static void
+test_destination_out_of_memory_aborts_and_the_source_runs_on(void **state)
+{
+	(void)state;
+	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(a, "big", 32, 0);
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	struct mv_rng r;
+	mv_rng_seed(&r, 5);
+	fill(vm, &r);
+	uint64_t b_free = b->nfree;
+	struct mv_migrate_config c;
+	mv_migrate_config_default(&c);
+	struct mv_migration *m = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+	int rc = 0;
+	for (int i = 0; i < 100000 && m->state == MV_MIG_ACTIVE && !rc; i++)
+		rc = mv_migrate_run(m, STEP_NS, &err);
+	assert_int_equal(rc, MV_EAGAIN);
+	assert_int_equal(m->state, MV_MIG_ABORTED);
+	assert_non_null(strstr(err.msg, "out of memory"));
+	assert_null(m->dst);
+	assert_null(vm->dirty_log);
+	assert_int_equal(b->nfree, b_free);
+	assert_null(mv_migrate_take(m));
+	assert_checks(vm);
+	/* the source still runs and writes */
+	write_bytes(vm, 9, &r);
+	assert_checks(vm);
+	mv_migrate_destroy(m);
+	mv_vm_destroy(vm);
+	mv_host_destroy(a);
+	mv_host_destroy(b);
+}
+
+/* A guest that dirties faster than the link never fits the limit: without
+ * auto-converge the migration stops at max_rounds with a downtime past the
+ * limit; with it, QEMU's throttle rises until it fits. */
+static void test_dirty_rate_above_bandwidth_needs_the_round_limit_or_a_throttle(
+	void **state)
+{
+	(void)state;
+	struct mv_rng r;
+	for (int ac = 0; ac <= 1; ac++) {
+		struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
+		struct mv_vm *vm = mvt_vm(a, "hot", 16, 0);
+		mv_rng_seed(&r, 9);
+		fill(vm, &r);
+		struct mv_migrate_config c;
+		mv_migrate_config_default(&c);
+		c.bandwidth = 16.0 * MV_MIB; /* 4 pages a millisecond */
+		c.downtime_limit_ns = 30 * MV_NS_PER_MS;
+		c.auto_converge = ac;
+		/* the throttle rises every second period of >= 1 s: give it
+		 * the rounds to get there */
+		c.max_rounds = 60;
+		struct mv_migration *m = NULL;
+		struct mv_error err = {0};
+		mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+		/* 6 random pages a millisecond: 24 MiB/s over 16 */
+		assert_int_equal(migrate(m, 6, &r, 1000000), 0);
+		assert_int_equal(m->state, MV_MIG_DONE);
+		if (!ac) {
+			assert_false(m->converged);
+			assert_int_equal(m->nrounds, c.max_rounds + 1);
+			assert_true(m->downtime_ns > c.downtime_limit_ns);
+		} else {
+			assert_true(m->converged);
+			assert_true(m->nrounds <= c.max_rounds);
+			assert_true(m->round[m->nrounds - 1].throttle_pct >=
+				    c.throttle_initial_pct);
+			assert_true(m->downtime_ns <= c.downtime_limit_ns);
+		}
+		assert_int_equal(mv_migrate_verify(m), 0);
+		mv_migrate_destroy(m);
+		mv_vm_destroy(vm);
+		mv_host_destroy(a);
+		mv_host_destroy(b);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dirty_log_records_every_content_change),
+		cmocka_unit_test(
+			test_idle_vm_moves_in_one_round_with_zero_pages_as_flags),
+		cmocka_unit_test(
+			test_pages_written_during_precopy_are_sent_again),
+		cmocka_unit_test(
+			test_compressed_and_swapped_pages_are_read_back),
+		cmocka_unit_test(
+			test_destination_out_of_memory_aborts_and_the_source_runs_on),
+		cmocka_unit_test(
+			test_dirty_rate_above_bandwidth_needs_the_round_limit_or_a_throttle),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
