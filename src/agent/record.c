@@ -506,8 +506,8 @@ static void fit(const struct rguest *g, struct gfit *f)
  * apart in one guest; with two or more guests measured, the boot's share
  * is taken as the least excess among them (a guest that freed nothing
  * since its boot shows only what the boot left: 34.3 MiB for the busy
- * guest of examples/agent-run, 325720 and 324564 KiB with the 300 MiB
- * the other two wrote and freed); with one, all of it is `touched`.
+ * guest of an earlier examples/agent-run (26560), 325720 and 324564 KiB with
+ * the 300 MiB the other two wrote and freed); with one, all of it is `touched`.
  */
 static void boot_freed(const struct rec *r, struct gfit *gf)
 {
