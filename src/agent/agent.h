@@ -72,8 +72,40 @@ struct mv_record_opts {
 	const char *ksm_dir;
 	const char *meminfo;
 	const char *pid_dir; /* QEMU's NAME.pid (guest RAM's RSS); NULL: none */
+	/* the JSON log of an agent running beside the recording: the
+	 * accessed fractions it measured; NULL: record measures them itself
+	 * (clear_refs and smaps' Referenced, every sample_ns) */
+	const char *agent_log;
 	volatile sig_atomic_t *stop;
 };
+
+/*
+ * The access rate (page accesses per second, uniform over the set) with
+ * which a usage workload's sampler sees what was measured: in each of n
+ * periods of period_s, accessed[i] pages of the guest's RAM had their
+ * accessed bit set while its workload's set held set[i] pages. Uniform
+ * accesses at rate r touch set (1 - exp(-r T / set)) distinct pages in
+ * T, so each period alone gives r_i = set / T * -ln(1 - accessed / set),
+ * with accessed at most set^2 / (set + 1) (every page of the set touched
+ * in the period, but for one page's worth). Of those, the rate whose
+ * touched pages are nearest the measured ones over all periods (least
+ * sum of absolute differences; the lower of equals): a guest busy for
+ * part of the recording and idle after keeps the rate of its busy part,
+ * whose many pages the idle part's rate would leave unseen. Periods whose
+ * set is empty give no candidate; 0 when none does.
+ */
+/*
+ * Of n samples at t_ms (ms since the epoch) whose stats reports were made
+ * at stats_s (QEMU's last_update, whole seconds; 0: not reported), the
+ * first whose report is not from before the first sample (a second after
+ * stats_s still later than t_ms[0]); 0 when none says its time (or none
+ * is). `record` takes the use of the samples before it from it.
+ */
+size_t mv_record_fresh_row(const uint64_t *t_ms, const uint64_t *stats_s,
+			   size_t n);
+
+double mv_record_access_rate(const double *accessed, const double *set,
+			     size_t n, double period_s);
 
 /*
  * Record the running guests for duration (or until *stop) and write the

@@ -331,3 +331,10 @@ out:
 	free(all);
 	return r;
 }
+
+uint64_t mv_agent_stats_used_kib(uint64_t actual, uint64_t available,
+				 uint64_t spare)
+{
+	uint64_t all = available ? available : actual;
+	return all > spare ? all - spare : 0;
+}

@@ -151,4 +151,17 @@ uint64_t mv_agent_outside_kib(const uint64_t *actual, const uint64_t *available,
 uint64_t mv_agent_use_kib(uint64_t memory, uint64_t actual, uint64_t available,
 			  uint64_t unused, uint64_t outside);
 
+/*
+ * What a guest's own statistics say it uses (KiB), the agent's active
+ * memory when the host's accessed bits are missing: available (MemTotal)
+ * less spare (usable: MemAvailable, else unused: MemFree), both of one
+ * stats report. Not actual - spare: actual also holds the kernel's memory
+ * outside MemTotal (42992 KiB of a 512 MiB guest, mv_agent_outside_kib),
+ * which is no working set, and is read at the call where spare can be a
+ * stats period old. Without available (0): actual - spare. 0 rather than
+ * negative.
+ */
+uint64_t mv_agent_stats_used_kib(uint64_t actual, uint64_t available,
+				 uint64_t spare);
+
 #endif

@@ -71,7 +71,9 @@ struct guest {
 	double period_start_s;
 	enum mv_agent_active_src src;
 	int warned_src;    /* the fallback was logged */
-	double guest_frac; /* (actual - usable) / memory, from its stats */
+	double guest_frac; /* mv_agent_stats_used_kib / memory */
+	double accessed;   /* the period that ended this interval: its
+			      fraction touched; < 0: none ended */
 	/* its memory outside MemTotal (mv_agent_outside_kib) from the
 	 * last OUTSIDE_SAMPLES intervals' actual and available, oldest
 	 * first */
@@ -230,10 +232,12 @@ static void measure(struct agent *a, struct guest *g, double now)
 	uint64_t size, ref;
 	enum mv_agent_active_src src = MV_AGENT_ACTIVE_NONE;
 	g->guest_frac = 0;
+	g->accessed = -1;
 	if (d->stats_ok && (d->have_usable || d->have_unused) && d->max_kib) {
 		uint64_t spare = d->have_usable ? d->usable : d->unused;
-		uint64_t used = d->actual_kib > spare ? d->actual_kib - spare
-						      : 0;
+		uint64_t used = mv_agent_stats_used_kib(
+			d->actual_kib, d->have_available ? d->available : 0,
+			spare);
 		g->guest_frac = (double)used / (double)d->max_kib;
 	}
 	if (g->pid &&
@@ -264,7 +268,8 @@ static void measure(struct agent *a, struct guest *g, double now)
 	}
 	g->src = src;
 	if (period_end && e->n) {
-		mv_active_fold(e, (double)e->touched / (double)e->n);
+		g->accessed = (double)e->touched / (double)e->n;
+		mv_active_fold(e, g->accessed);
 		e->touched = 0;
 		g->period_start_s = now;
 		if (src == MV_AGENT_ACTIVE_REFERENCED)
@@ -352,6 +357,8 @@ static json_t *decision_json(const struct agent *a, const struct guest *g,
 	KIB("shares", in->shares);
 	SET("active", json_real(in->active));
 	SET("active_source", json_string(mv_agent_active_src_name(g->src)));
+	SET("accessed",
+	    g->accessed >= 0 ? json_real(g->accessed) : json_null());
 	SET("rho", isfinite(out->rho) ? json_real(out->rho) : json_null());
 	SET("reason", json_string(mv_agent_reason_name(out->reason)));
 	SET("change", json_boolean(out->change));

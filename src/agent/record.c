@@ -28,6 +28,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,7 @@ enum {
 	C_RSS,
 	C_GUEST_RAM,
 	C_OVERHEAD,
+	C_STATS_TIME,
 	NCOLS
 };
 
@@ -72,11 +75,18 @@ static const char *const col_names[NCOLS] = {
 	"QEMU RSS [KB]",
 	"Guest RAM RSS [KB]",
 	"QEMU overhead [KB]",
+	"Stats time [s]",
 };
 
 struct row {
 	uint64_t t_ms;
 	uint64_t v[NCOLS];
+};
+
+/* One sampling period's accessed fraction of the guest's RAM, at its end. */
+struct aper {
+	uint64_t t_ms;
+	double frac;
 };
 
 struct rguest {
@@ -87,6 +97,12 @@ struct rguest {
 	uint64_t first_ms;
 	struct row *rows;
 	size_t n, cap;
+	size_t fresh;     /* the first row whose stats report is not older than
+			     the guest's first sample (fresh_row) */
+	struct aper *per; /* the accessed fractions measured */
+	size_t np, capp;
+	pid_t per_pid;         /* whose accessed bits the period is of */
+	uint64_t per_start_ms; /* the period's start, 0: none begun */
 };
 
 enum {
@@ -168,6 +184,44 @@ static void guest_ram(const struct mv_record_opts *o, struct rguest *g,
 	w->v[C_OVERHEAD] = d->rss > ram ? d->rss - ram : 0;
 }
 
+static uint64_t sample_ms(const struct mv_record_opts *o)
+{
+	return (o->sample_ns ? o->sample_ns : 30 * MV_NS_PER_S) / MV_NS_PER_MS;
+}
+
+static void add_period(struct rguest *g, uint64_t t_ms, double frac)
+{
+	if (mv_array_room(&g->per, &g->capp, g->np, sizeof *g->per, 64))
+		return;
+	g->per[g->np].t_ms = t_ms;
+	g->per[g->np++].frac = frac;
+}
+
+/*
+ * The accessed bits as the agent reads them, when no agent runs beside
+ * (with one, its log has them: clearing them here would cut its periods
+ * short): smaps' Referenced of the guest RAM over a sampling period,
+ * cleared at each period's start.
+ */
+static void accessed(const struct mv_record_opts *o, struct rguest *g,
+		     const struct mv_virt_dom *d, uint64_t t)
+{
+	uint64_t size, ref, half = o->interval_ns / MV_NS_PER_MS / 2;
+	if (!g->pid)
+		return;
+	if (g->per_pid != g->pid || !g->per_start_ms) {
+		/* a new QEMU process: a new period */
+		g->per_pid = g->pid;
+		g->per_start_ms = mv_agent_refs_clear(g->pid) ? 0 : t;
+		return;
+	}
+	if (t + half < g->per_start_ms + sample_ms(o))
+		return;
+	if (mv_agent_refs_read(g->pid, d->max_kib, &size, &ref) == 0 && size)
+		add_period(g, t, (double)ref / (double)size);
+	g->per_start_ms = mv_agent_refs_clear(g->pid) ? 0 : t;
+}
+
 static void sample(struct rec *r, struct mv_virt *v,
 		   const struct mv_record_opts *o, const struct mv_ksm *ksm)
 {
@@ -212,7 +266,10 @@ static void sample(struct rec *r, struct mv_virt *v,
 		w->v[C_MAJOR_FAULT] = d.major_fault;
 		w->v[C_MINOR_FAULT] = d.minor_fault;
 		w->v[C_RSS] = d.rss;
+		w->v[C_STATS_TIME] = d.last_update;
 		guest_ram(o, g, &d, w);
+		if (!o->agent_log)
+			accessed(o, g, &d, t);
 		rss_sum += d.rss ? d.rss : d.actual_kib;
 	}
 	mv_virt_list_free(&l);
@@ -276,6 +333,59 @@ static uint64_t row_usage(const struct row *w, uint64_t outside)
 				w->v[C_AVAILABLE], w->v[C_UNUSED], outside);
 }
 
+/*
+ * The first row whose stats report is not from before the guest's first
+ * sample (QEMU's last_update, whole seconds: made before it when a
+ * second later is still no later). Rows before it take their use from
+ * it: the replay writes its first row's set at power-on and its sampler
+ * counts those writes, where a report from before the recording can show
+ * what the guest had already freed when it began (test_agent_guests.sh:
+ * 372 MiB, of which the 300 the guest had written and freed, for the
+ * first two samples). 0 when no report says its time.
+ */
+size_t mv_record_fresh_row(const uint64_t *t_ms, const uint64_t *stats_s,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!stats_s[i])
+			return 0;
+		if (stats_s[i] * 1000 + 1000 > t_ms[0])
+			return i;
+	}
+	return 0;
+}
+
+static size_t fresh_row(const struct rguest *g)
+{
+	uint64_t *t = malloc((g->n + 1) * sizeof *t),
+		 *u = malloc((g->n + 1) * sizeof *u);
+	size_t k = 0;
+	if (t && u) {
+		for (size_t i = 0; i < g->n; i++) {
+			t[i] = g->rows[i].t_ms;
+			u[i] = g->rows[i].v[C_STATS_TIME];
+		}
+		k = mv_record_fresh_row(t, u, g->n);
+	}
+	free(t);
+	free(u);
+	return k;
+}
+
+/* The row whose stats report gives row i's use. */
+static const struct row *use_row(const struct rguest *g, size_t i)
+{
+	return &g->rows[i < g->fresh ? g->fresh : i];
+}
+
+/* The row's usage workload set (KiB): its use less the OS image. */
+static uint64_t set_kib(const struct row *w, uint64_t outside_kib,
+			uint64_t image_kib)
+{
+	uint64_t use = row_usage(w, outside_kib);
+	return use > image_kib ? use - image_kib : 0;
+}
+
 static int write_guest_csv(const char *path, const struct rguest *g,
 			   uint64_t end_ms, uint64_t image_kib,
 			   uint64_t outside_kib)
@@ -297,12 +407,10 @@ static int write_guest_csv(const char *path, const struct rguest *g,
 			t = end_ms;
 		}
 		fprintf(f, "%" PRIu64, t);
-		uint64_t use = row_usage(w, outside_kib);
+		uint64_t use = set_kib(use_row(g, i < g->n ? i : g->n - 1),
+				       outside_kib, image_kib);
 		for (int c = 0; c < NCOLS; c++)
-			fprintf(f, ";\t%" PRIu64,
-				c != C_USAGE      ? w->v[c]
-				: use > image_kib ? use - image_kib
-						  : 0);
+			fprintf(f, ";\t%" PRIu64, c != C_USAGE ? w->v[c] : use);
 		fputc('\n', f);
 	}
 	return fclose(f) ? -errno : 0;
@@ -385,7 +493,7 @@ static void fit(const struct rguest *g, struct gfit *f)
 	free(act);
 	free(avail);
 	const struct row *w0 = &g->rows[0];
-	uint64_t use0 = row_usage(w0, f->outside_kib);
+	uint64_t use0 = row_usage(use_row(g, 0), f->outside_kib);
 	if (w0->v[C_GUEST_RAM] > use0)
 		f->touched_kib = round_page(w0->v[C_GUEST_RAM] - use0);
 }
@@ -398,8 +506,8 @@ static void fit(const struct rguest *g, struct gfit *f)
  * apart in one guest; with two or more guests measured, the boot's share
  * is taken as the least excess among them (a guest that freed nothing
  * since its boot shows only what the boot left: 34.3 MiB for the busy
- * guest of examples/agent-run, 325720 and 324564 KiB with the 300 MiB
- * the other two wrote and freed); with one, all of it is `touched`.
+ * guest of an earlier examples/agent-run (26560), 325720 and 324564 KiB with
+ * the 300 MiB the other two wrote and freed); with one, all of it is `touched`.
  */
 static void boot_freed(const struct rec *r, struct gfit *gf)
 {
@@ -523,8 +631,128 @@ static char *with_guest(const char *xml, uint64_t image_kib, uint64_t rate_kib,
 	return out;
 }
 
-static int write_all(const struct mv_record_opts *o, const struct rec *r,
-		     char *msg, size_t msgn)
+/* What the sampler sees of rate r over set pages in period_s. */
+static double seen(double r, double set, double period_s)
+{
+	return set * -expm1(-r * period_s / set);
+}
+
+double mv_record_access_rate(const double *accessed, const double *set,
+			     size_t n, double period_s)
+{
+	double best = 0, best_err = -1;
+	if (!(period_s > 0))
+		return 0;
+	/* each period's own rate is a candidate; the one whose sampler
+	 * sees, over all periods, the pages nearest to those measured */
+	for (size_t i = 0; i < n; i++) {
+		if (!(set[i] >= 1))
+			continue;
+		double f = accessed[i] > 0 ? accessed[i] / set[i] : 0;
+		if (f > set[i] / (set[i] + 1))
+			f = set[i] / (set[i] + 1);
+		double r = set[i] / period_s * -log1p(-f), err = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (!(set[k] >= 1))
+				continue;
+			double want = accessed[k] > 0 ? accessed[k] : 0;
+			if (want > set[k] * set[k] / (set[k] + 1))
+				want = set[k] * set[k] / (set[k] + 1);
+			err += fabs(seen(r, set[k], period_s) - want);
+		}
+		if (best_err < 0 || err < best_err ||
+		    (err == best_err && r < best)) {
+			best = r;
+			best_err = err;
+		}
+	}
+	return best;
+}
+
+/*
+ * The accessed fractions the agent measured beside the recording: in its
+ * JSON log, a guest's decision line at the interval a sampling period
+ * ended has "accessed" (docs/agent.md). Lines after end_ms (the agent ran
+ * on) and a line cut short (the agent still writing) are left out.
+ */
+static int read_agent_log(const char *path, struct rec *r, uint64_t end_ms)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *uuid = json_string_value(
+			json_object_get(j, "uuid"));
+		json_t *a = json_object_get(j, "accessed");
+		double t = json_number_value(json_object_get(j, "t"));
+		uint64_t t_ms = (uint64_t)(t * 1e3 + 0.5);
+		if (uuid && json_is_number(a) && t_ms <= end_ms + 500)
+			for (int k = 0; k < r->ng; k++)
+				if (!strcmp(r->g[k].uuid, uuid))
+					add_period(&r->g[k], t_ms,
+						   json_number_value(a));
+		json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The usage workload's rate (accesses a second) from the accessed
+ * fractions measured over each period, against the set the workload held
+ * then (the row nearest the period's middle); with none measured (no QEMU
+ * PID, smaps unreadable: the test driver), the agent's fallback, every
+ * page of the guest's use active in each period (n: the number of
+ * periods or rows it came from).
+ */
+static uint64_t access_rate(const struct rguest *g, const struct gfit *f,
+			    uint64_t period_ms, size_t *n)
+{
+	size_t m = g->np ? g->np : g->n;
+	double *acc = malloc(m * sizeof *acc), *set = malloc(m * sizeof *set);
+	double rate = 0;
+	if (acc && set) {
+		size_t w = 0;
+		for (size_t i = 0; i < m; i++) {
+			if (g->np) {
+				uint64_t mid = g->per[i].t_ms > period_ms / 2
+						       ? g->per[i].t_ms -
+								 period_ms / 2
+						       : 0;
+				while (w + 1 < g->n &&
+				       g->rows[w + 1].t_ms <= mid)
+					w++;
+				if (w + 1 < g->n && g->rows[w].t_ms < mid &&
+				    g->rows[w + 1].t_ms - mid <
+					    mid - g->rows[w].t_ms)
+					w++;
+			} else {
+				w = i;
+			}
+			const struct row *row = &g->rows[w];
+			set[i] = (double)set_kib(use_row(g, w), f->outside_kib,
+						 f->image_kib) /
+				 (MV_PAGE_SIZE / 1024);
+			acc[i] = g->np ? g->per[i].frac *
+						 (double)row->v[C_PROVISIONED] /
+						 (MV_PAGE_SIZE / 1024)
+				       : set[i];
+		}
+		rate = mv_record_access_rate(acc, set, m,
+					     (double)period_ms / 1e3);
+	}
+	free(acc);
+	free(set);
+	*n = m;
+	return rate < 1 ? 1 : (uint64_t)(rate + 0.5);
+}
+
+static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
+		     size_t msgn)
 {
 	uint64_t t0 = r->nh ? r->h[0].t_ms : 0;
 	uint64_t end = r->nh ? r->h[r->nh - 1].t_ms : 0;
@@ -532,8 +760,14 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 	if (dur_s < 1)
 		dur_s = 1;
 	char path[4096], tmp[4200];
+	int rc = o->agent_log ? read_agent_log(o->agent_log, r, end) : 0;
+	if (rc) {
+		snprintf(msg, msgn, "record: --agent-log: cannot read '%s': %s",
+			 o->agent_log, strerror(-rc));
+		return -2;
+	}
 	side_path(o->output, "host.csv", path, sizeof path);
-	int rc = write_host_csv(path, r);
+	rc = write_host_csv(path, r);
 	if (rc) {
 		snprintf(msg, msgn, "record: cannot write '%s': %s", path,
 			 strerror(-rc));
@@ -557,6 +791,7 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 	uint64_t ovh = 0;
 	for (int k = 0; k < r->ng; k++)
 		if (r->g[k].n) {
+			r->g[k].fresh = fresh_row(&r->g[k]);
 			fit(&r->g[k], &gf[k]);
 			ovh += gf[k].overhead_kib;
 		}
@@ -593,8 +828,7 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		spages = 1000000;
 	if (spages < 1)
 		spages = 1;
-	uint64_t sample_ms = (o->sample_ns ? o->sample_ns : 30 * MV_NS_PER_S) /
-			     MV_NS_PER_MS;
+	uint64_t period_ms = sample_ms(o);
 	char host[64] = "host", pattern[4096];
 	side_path(o->output, "*.csv", pattern, sizeof pattern);
 	gethostname(host, sizeof host - 1);
@@ -619,7 +853,7 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		"  </host>\n",
 		r->ng, dur_s, o->uri ? o->uri : "libvirt's default URI",
 		base_name(pattern), dur_s, step_ms, host, ovh, machine_kib,
-		budget, spages, sample_ms,
+		budget, spages, period_ms,
 		r->ksm_ran ? ""
 			   : "    <!-- KSM's run was 0 throughout -->\n"
 			     "    <sharing enabled=\"no\"/>\n");
@@ -654,12 +888,27 @@ static int write_all(const struct mv_record_opts *o, const struct rec *r,
 		uint64_t start_s = (g->rows[0].t_ms - t0 + 999) / 1000;
 		fprintf(f, "  <vm>\n%s\n", xml);
 		free(xml);
+		size_t nper;
+		uint64_t rate = access_rate(g, &gf[k], period_ms, &nper);
+		if (g->np)
+			fprintf(f,
+				"    <!-- rate: fitted to %zu sampling "
+				"periods of the accessed pages %s -->\n",
+				nper,
+				o->agent_log ? "the agent measured (its log)"
+					     : "measured (accessed bits)");
+		else
+			fprintf(f,
+				"    <!-- rate: no accessed bits measured; as "
+				"the agent's fallback, all of the guest's use "
+				"active (fitted to %zu samples) -->\n",
+				nper);
 		fprintf(f,
 			"    <workload name=\"recorded\" kind=\"usage\" "
 			"format=\"bitbrains\" file=\"%s\" size=\"%" PRIu64
-			"KiB\" rate=\"1k\" start=\"%" PRIu64 "s\"/>\n",
+			"KiB\" rate=\"%" PRIu64 "\" start=\"%" PRIu64 "s\"/>\n",
 			base_name(path), g->rows[0].v[C_PROVISIONED] / 4 * 4,
-			start_s);
+			rate, start_s);
 		/* what QEMU held at the start beyond the guest's use: pages
 		 * the guest touched and freed before (its QEMU keeps them
 		 * until a balloon takes them), touched then freed again;
@@ -729,6 +978,7 @@ int mv_record_run(const struct mv_record_opts *o, char *msg, size_t msgn)
 	for (int k = 0; k < r.ng; k++) {
 		free(r.g[k].xml);
 		free(r.g[k].rows);
+		free(r.g[k].per);
 	}
 	free(r.g);
 	free(r.h);

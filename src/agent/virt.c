@@ -285,6 +285,9 @@ int mv_virt_read(struct mv_virt_list *l, int i, struct mv_virt_dom *d)
 				d->rss = v;
 				d->have_rss = 1;
 				break;
+			case VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE:
+				d->last_update = v;
+				break;
 			default:
 				break;
 			}

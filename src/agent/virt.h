@@ -40,6 +40,8 @@ struct mv_virt_dom {
 	int have_unused, have_available, have_usable, have_rss;
 	uint64_t unused, available, usable, disk_caches, swap_in, swap_out,
 		major_fault, minor_fault, rss;
+	uint64_t last_update; /* the stats report's time, s since the epoch
+				 (QEMU's; 0: not reported) */
 	/* <memtune>: 0 = not set (unlimited) */
 	uint64_t hard_limit, soft_limit, min_guarantee;
 	int memtune_ok;

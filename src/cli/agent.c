@@ -115,6 +115,14 @@ void mv_cli_record_help(FILE *f)
 	      "period, written\n"
 	      "                        as the scenario's <sampling> (default "
 	      "30s, the agent's)\n"
+	      "      --agent-log FILE  the JSON log of `memvisor agent` "
+	      "running beside:\n"
+	      "                        the accessed pages it measured set "
+	      "each guest's\n"
+	      "                        access rate (without it record "
+	      "measures them itself,\n"
+	      "                        clearing accessed bits: not beside an "
+	      "agent)\n"
 	      "  -o, --output FILE     the scenario to write (required)\n"
 	      "      --host-memory SIZE\n"
 	      "                        the scenario's host memory (default: "
@@ -463,13 +471,15 @@ int mv_cli_record(int argc, char **argv)
 		OPT_DURATION,
 		OPT_HOST_MEMORY,
 		OPT_PID_DIR,
-		OPT_SAMPLE
+		OPT_SAMPLE,
+		OPT_AGENT_LOG
 	};
 	static const struct option longopts[] = {
 		{"connect", required_argument, NULL, 'c'},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"sample-period", required_argument, NULL, OPT_SAMPLE},
 		{"duration", required_argument, NULL, OPT_DURATION},
+		{"agent-log", required_argument, NULL, OPT_AGENT_LOG},
 		{"output", required_argument, NULL, 'o'},
 		{"host-memory", required_argument, NULL, OPT_HOST_MEMORY},
 		{"pid-dir", required_argument, NULL, OPT_PID_DIR},
@@ -515,6 +525,13 @@ int mv_cli_record(int argc, char **argv)
 			break;
 		case OPT_PID_DIR:
 			o.pid_dir = optarg;
+			break;
+		case OPT_AGENT_LOG:
+			if (!optarg[0]) {
+				mv_cli_errorf("--agent-log: empty file name");
+				return MV_EXIT_USAGE;
+			}
+			o.agent_log = optarg;
 			break;
 		case 'o':
 			if (!optarg[0]) {

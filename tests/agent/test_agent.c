@@ -12,6 +12,7 @@
  */
 #include <jansson.h>
 #include <libvirt/libvirt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +803,174 @@ static void test_record_use_is_of_one_stats_snapshot(void **state)
 	assert_int_equal(mv_agent_outside_kib(actual, unused, 0), 0);
 }
 
+/* What a sampler sees of uniform accesses at rate r over a set of s
+ * pages in T: s (1 - exp(-r T / s)) distinct pages. */
+static double touched_by(double r, double s, double t)
+{
+	return s * -expm1(-r * t / s);
+}
+
+static void test_record_access_rate_gives_back_what_was_measured(void **state)
+{
+	(void)state;
+	/* periods of one rate over sets that moved: each gives it back */
+	double set[] = {81920, 60000, 17000, 81920, 0};
+	double acc[5];
+	for (int i = 0; i < 4; i++)
+		acc[i] = touched_by(16000, set[i], 5);
+	acc[4] = 500; /* an empty set: no period */
+	double r = mv_record_access_rate(acc, set, 5, 5);
+	assert_true(fabs(r - 16000) < 0.01);
+	/* one odd period does not move it */
+	acc[2] = touched_by(1000, set[2], 5);
+	assert_true(fabs(mv_record_access_rate(acc, set, 4, 5) - 16000) < 0.01);
+	assert_true(fabs(mv_record_access_rate(acc, set, 3, 5) - 16000) < 0.01);
+	/* two periods as far off either way: the lower rate */
+	double a2[] = {touched_by(1000, 1000, 1), touched_by(3000, 1000, 1)};
+	double s2[] = {1000, 1000};
+	assert_true(fabs(mv_record_access_rate(a2, s2, 2, 1) - 1000) < 0.01);
+	/* a guest busy, then idle (a test_agent_guests.sh run): 5 periods
+	 * of 5 s found 0.595 of its 512 MiB accessed while it rewrote 318
+	 * MiB, then 9 found 0.099 with 67 MiB in use. Their middle rate,
+	 * 4874 a second, would show 82 MiB of the busy 318 accessed; the
+	 * busy periods' 51590 shows it all, and the idle part's 67 MiB
+	 * where 51 were measured */
+	double ab[14], sb[14];
+	for (int i = 0; i < 14; i++) {
+		sb[i] = i < 5 ? 81408 : 17152;
+		ab[i] = (i < 5 ? 0.595 : 0.099) * 131072;
+	}
+	double rb = mv_record_access_rate(ab, sb, 14, 5);
+	assert_true(fabs(rb - 81408 / 5.0 * -log1p(-0.595 * 131072 / 81408)) <
+		    1);
+	assert_true(touched_by(rb, 81408, 5) > 0.99 * 0.595 * 131072);
+	/* more accessed than the set (the kernel's pages, the OS image):
+	 * every page of the set but one page's worth, s ln(s + 1) / T */
+	double big[] = {5000}, s1[] = {1000};
+	assert_true(fabs(mv_record_access_rate(big, s1, 1, 2) -
+			 1000 * log(1001) / 2) < 1e-6);
+	/* a longer period: the same pages touched over more time */
+	assert_true(fabs(mv_record_access_rate(acc, set, 2, 10) - 8000) < 0.01);
+	double zero[] = {0};
+	assert_true(mv_record_access_rate(zero, s1, 1, 5) == 0);
+	assert_true(mv_record_access_rate(acc, set, 0, 5) == 0);
+	assert_true(mv_record_access_rate(acc, set, 4, 0) == 0);
+}
+
+static void test_record_skips_stats_reports_from_before_the_start(void **state)
+{
+	(void)state;
+	/* a test_agent_guests.sh run's idle guest: its first two samples
+	 * carried a report of 1.5 s before the first (its 300 MiB file
+	 * still there: 372 MiB in use), the third a fresh one (68 MiB) */
+	uint64_t t[] = {1796575181562, 1796575182562, 1796575183563,
+			1796575184562};
+	uint64_t u[] = {1796575180, 1796575180, 1796575183, 1796575183};
+	assert_int_equal(mv_record_fresh_row(t, u, 4), 2);
+	/* a report made in the first sample's second may be after it */
+	uint64_t u1[] = {1796575181, 1796575181, 1796575183, 1796575183};
+	assert_int_equal(mv_record_fresh_row(t, u1, 4), 0);
+	/* no report says its time, or every one is old: as recorded */
+	uint64_t u0[] = {0, 0, 0, 0};
+	assert_int_equal(mv_record_fresh_row(t, u0, 4), 0);
+	uint64_t uold[] = {1796575100, 1796575100, 1796575100, 1796575100};
+	assert_int_equal(mv_record_fresh_row(t, uold, 4), 0);
+	assert_int_equal(mv_record_fresh_row(t, u, 0), 0);
+}
+
+/* The first data row's "Memory usage [KB]" of a recorded series. */
+static double first_usage_kib(const char *csv)
+{
+	const char *row = strchr(csv, '\n');
+	assert_non_null(row);
+	const char *f = strchr(row + 1, ';'); /* provisioned */
+	assert_non_null(f);
+	f = strchr(f + 1, ';'); /* usage */
+	assert_non_null(f);
+	return strtod(f + 1, NULL);
+}
+
+static void test_record_takes_the_rate_from_the_agents_log(void **state)
+{
+	(void)state;
+	char *dir = mvt_tmpdir("mvreclog");
+	char args[1024], err[1024], path[600], log[600];
+	/* the agent's log: the test guest's periods measured 25% and 35%
+	 * of its 8 GiB accessed; a line without "accessed" (a period still
+	 * running), another guest's, an event line and a line cut short
+	 * (the agent still writing) do not count */
+	snprintf(log, sizeof log, "%s/agent.jsonl", dir);
+	FILE *f = fopen(log, "w");
+	assert_non_null(f);
+	const char *u = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+	fprintf(f,
+		"{\"t\":1.0,\"interval\":1,\"event\":\"guest-appeared\","
+		"\"guest\":\"test\",\"message\":\"x\"}\n"
+		"{\"t\":1.0,\"guest\":\"test\",\"uuid\":\"%s\","
+		"\"accessed\":null}\n"
+		"{\"t\":2.0,\"guest\":\"test\",\"uuid\":\"%s\","
+		"\"accessed\":0.25}\n"
+		"{\"t\":2.0,\"guest\":\"other\",\"uuid\":\"00000000-0000-0000-"
+		"0000-000000000000\",\"accessed\":0.9}\n"
+		"{\"t\":3.0,\"guest\":\"test\",\"uuid\":\"%s\","
+		"\"accessed\":0.35}\n"
+		"{\"t\":4.0,\"guest\":\"test\",\"uuid\":\"%s\",\"accessed\":0."
+		"9",
+		u, u, u, u);
+	fclose(f);
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "--sample-period 5s --agent-log %s -o %s/host.xml",
+		 log, dir);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	size_t n = 0;
+	snprintf(path, sizeof path, "%s/host-test.csv", dir);
+	char *csv = mvt_slurp(path, &n);
+	assert_non_null(csv);
+	double set = first_usage_kib(csv) / 4; /* the test guest's use */
+	free(csv);
+	assert_true(set > 0);
+	double acc[] = {0.25 * 8 * MV_GIB / MV_PAGE_SIZE,
+			0.35 * 8 * MV_GIB / MV_PAGE_SIZE};
+	double sets[] = {set, set};
+	double r = mv_record_access_rate(acc, sets, 2, 5);
+	assert_true(r > 1);
+	char want[64];
+	snprintf(want, sizeof want, "rate=\"%.0f\"", r);
+	snprintf(path, sizeof path, "%s/host.xml", dir);
+	char *xml = mvt_slurp(path, &n);
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, want));
+	assert_non_null(strstr(xml, "fitted to 2 sampling periods"));
+	free(xml);
+	/* without the log, nothing measured (the test driver has no QEMU):
+	 * the agent's fallback, all of the use active every period */
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "--sample-period 5s -o %s/self.xml",
+		 dir);
+	assert_int_equal(memvisor(args, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/self.xml", dir);
+	xml = mvt_slurp(path, &n);
+	assert_non_null(xml);
+	snprintf(want, sizeof want, "rate=\"%.0f\"", set * log1p(set) / 5);
+	assert_non_null(strstr(xml, want));
+	assert_non_null(strstr(xml, "no accessed bits measured"));
+	free(xml);
+	/* a log that cannot be read: one line, exit 1, no scenario */
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "--agent-log %s/nosuch.jsonl -o %s/none.xml",
+		 dir, dir);
+	assert_int_equal(memvisor(args, err, sizeof err), 1);
+	assert_non_null(strstr(err, "--agent-log"));
+	assert_non_null(strstr(err, "nosuch.jsonl"));
+	assert_int_equal(lines_in(err), 1);
+	snprintf(path, sizeof path, "%s/none.xml", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	mvt_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -816,6 +985,12 @@ int main(void)
 			test_bad_uri_and_bad_options_exit_2_with_one_line),
 		cmocka_unit_test(test_record_writes_a_scenario_run_can_load),
 		cmocka_unit_test(test_record_use_is_of_one_stats_snapshot),
+		cmocka_unit_test(
+			test_record_access_rate_gives_back_what_was_measured),
+		cmocka_unit_test(
+			test_record_takes_the_rate_from_the_agents_log),
+		cmocka_unit_test(
+			test_record_skips_stats_reports_from_before_the_start),
 		cmocka_unit_test(test_two_hundred_guests_cost),
 		cmocka_unit_test(test_top_screen_runs_and_the_summary_follows),
 		cmocka_unit_test(test_agent_reconnects_when_libvirtd_restarts),

@@ -44,7 +44,7 @@ mkdir -p "$KVM_DIR/rec"
 	--duration ${DUR}s --json-log "$LOG" >"$KVM_DIR/agent.out" 2>&1 &
 apid=$!
 echo "$apid" >"$KVM_DIR/agent.pid"
-"$MV" record --connect $KVM_URI --host-memory 1.2G --interval 1s --sample-period 5s --duration $((DUR - 5))s \
+"$MV" record --connect $KVM_URI --host-memory 1.2G --interval 1s --sample-period 5s --duration $((DUR - 5))s --agent-log "$LOG" \
 	-o "$KVM_DIR/rec/host.xml" >"$KVM_DIR/record.out" 2>&1 &
 rpid=$!
 echo "$rpid" >"$KVM_DIR/record.pid"
