@@ -161,18 +161,27 @@ if [ -z "$ex" ]; then
 else
 	ok "agent's exit line $(since "$t1") s after SIGTERM: $(echo "$ex" | python3 -c 'import json, sys; print(json.load(sys.stdin)["message"])')"
 fi
+# A zombie has exited: only its parent (tmux) has not reaped it yet,
+# which a loaded machine once delayed past 15 s.
+running() {
+	kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/"$1"/status 2>/dev/null
+}
 t2=$(now)
-while kill -0 "$apid" 2>/dev/null; do
+while running "$apid"; do
 	[ "$(since "$t2" | cut -d. -f1)" -ge 15 ] && break
 	sleep 0.2
 done
-if kill -0 "$apid" 2>/dev/null; then
+if running "$apid"; then
 	bad "the agent's process still there $(since "$t1") s after SIGTERM, $(since "$t2") s after its exit line: $(grep -E '^(State|Threads)' /proc/"$apid"/status 2>/dev/null | tr '\n\t' '  '), wchan $(cat /proc/"$apid"/wchan 2>/dev/null)"
 	cat /proc/"$apid"/stack 2>/dev/null | sed 's/^/note: stack: /'
 	for t in /proc/"$apid"/task/*; do echo "note: task ${t##*/} $(cat "$t"/comm 2>/dev/null) wchan $(cat "$t"/wchan 2>/dev/null)"; done
 else
 	rm -f "$KVM_DIR/agent.pid"
-	st=$($TM display -p -t top '#{pane_dead_status}' 2>/dev/null)
+	t2=$(now)
+	until st=$($TM display -p -t top '#{pane_dead_status}' 2>/dev/null) && [ -n "$st" ]; do
+		[ "$(since "$t2" | cut -d. -f1)" -ge 15 ] && break
+		sleep 0.2
+	done
 	[ "$st" = 0 ] && ok "agent exited 0 $(since "$t1") s after SIGTERM" || bad "agent exited '${st:-?}' after SIGTERM: $(tail -2 "$KVM_DIR/agent.err")"
 fi
 $TM capture-pane -p -t top >"$KVM_DIR/screen.end" 2>/dev/null
