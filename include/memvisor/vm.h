@@ -272,6 +272,10 @@ struct mv_active_config {
 	uint64_t period_ns; /* sampling period; default 30 s */
 	double fast_gain;   /* weight of a new period in the fast average */
 	double slow_gain;   /* ... and in the slow average */
+	/* when the first period ends, after the sampler starts (0: one
+	 * period); later ones every period_ns. A replay of a recording sets
+	 * it so that its periods end when the measured ones did. */
+	uint64_t phase_ns;
 };
 
 /* Defaults: 100 pages per 30 s (the paper's), gains 0.9 fast, 0.26 slow (Fig.

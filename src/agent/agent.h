@@ -80,6 +80,16 @@ struct mv_record_opts {
 };
 
 /*
+ * Of n samples at t_ms (ms since the epoch) whose stats reports were made
+ * at stats_s (QEMU's last_update, whole seconds; 0: not reported), the
+ * first whose report is not from before the first sample (a second after
+ * stats_s still later than t_ms[0]); 0 when none says its time (or none
+ * is). `record` takes the use of the samples before it from it.
+ */
+size_t mv_record_fresh_row(const uint64_t *t_ms, const uint64_t *stats_s,
+			   size_t n);
+
+/*
  * The access rate (page accesses per second, uniform over the set) with
  * which a usage workload's sampler sees what was measured: in each of n
  * periods of period_s, accessed[i] pages of the guest's RAM had their
@@ -94,18 +104,21 @@ struct mv_record_opts {
  * whose many pages the idle part's rate would leave unseen. Periods whose
  * set is empty give no candidate; 0 when none does.
  */
-/*
- * Of n samples at t_ms (ms since the epoch) whose stats reports were made
- * at stats_s (QEMU's last_update, whole seconds; 0: not reported), the
- * first whose report is not from before the first sample (a second after
- * stats_s still later than t_ms[0]); 0 when none says its time (or none
- * is). `record` takes the use of the samples before it from it.
- */
-size_t mv_record_fresh_row(const uint64_t *t_ms, const uint64_t *stats_s,
-			   size_t n);
-
 double mv_record_access_rate(const double *accessed, const double *set,
 			     size_t n, double period_s);
+
+/*
+ * The replay's <sampling phase>, ms: when its first period should end so
+ * that its periods end when the measured ones did. end_ms[0..n) are the
+ * ends of measured periods (ms since the epoch, any order), t0_ms the
+ * recording's first sample, the replay's time 0. The first end after t0
+ * fixes the grid; its distance from t0 modulo the period is rounded to the
+ * replay's step. 0 (no phase: the periods end at period, 2 period, ...)
+ * when nothing was measured after t0 or the grid is that one already.
+ */
+uint64_t mv_record_sampling_phase(const uint64_t *end_ms, size_t n,
+				  uint64_t t0_ms, uint64_t period_ms,
+				  uint64_t step_ms);
 
 /*
  * Record the running guests for duration (or until *stop) and write the

@@ -669,6 +669,43 @@ double mv_record_access_rate(const double *accessed, const double *set,
 	return best;
 }
 
+uint64_t mv_record_sampling_phase(const uint64_t *end_ms, size_t n,
+				  uint64_t t0_ms, uint64_t period_ms,
+				  uint64_t step_ms)
+{
+	uint64_t first = UINT64_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (end_ms[i] > t0_ms && end_ms[i] < first)
+			first = end_ms[i];
+	if (first == UINT64_MAX || !period_ms || !step_ms)
+		return 0;
+	uint64_t ph = (first - t0_ms) % period_ms;
+	ph = (ph + step_ms / 2) / step_ms * step_ms;
+	if (ph < step_ms) /* under half a step past the grid's end: on it */
+		return 0;
+	return ph >= period_ms ? 0 : ph;
+}
+
+/* The phase of the periods measured for every guest (above). */
+static uint64_t measured_phase(const struct rec *r, uint64_t t0_ms,
+			       uint64_t period_ms, uint64_t step_ms)
+{
+	size_t n = 0;
+	for (int k = 0; k < r->ng; k++)
+		n += r->g[k].np;
+	uint64_t *ends = malloc((n ? n : 1) * sizeof *ends);
+	if (!ends)
+		return 0;
+	n = 0;
+	for (int k = 0; k < r->ng; k++)
+		for (size_t i = 0; i < r->g[k].np; i++)
+			ends[n++] = r->g[k].per[i].t_ms;
+	uint64_t ph = mv_record_sampling_phase(ends, n, t0_ms, period_ms,
+					       step_ms);
+	free(ends);
+	return ph;
+}
+
 /*
  * The accessed fractions the agent measured beside the recording: in its
  * JSON log, a guest's decision line at the interval a sampling period
@@ -829,6 +866,12 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 	if (spages < 1)
 		spages = 1;
 	uint64_t period_ms = sample_ms(o);
+	/* to the replay's step (the scenario's default, 10 ms) */
+	uint64_t phase_ms = measured_phase(r, t0, period_ms, 10);
+	char phase[64] = "";
+	if (phase_ms)
+		snprintf(phase, sizeof phase, " phase=\"%" PRIu64 "ms\"",
+			 phase_ms);
 	char host[64] = "host", pattern[4096];
 	side_path(o->output, "*.csv", pattern, sizeof pattern);
 	gethostname(host, sizeof host - 1);
@@ -846,14 +889,15 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 		"    <!-- as under memvisor agent: only balloons reclaim -->\n"
 		"    <reclaim balloon-only=\"yes\"/>\n"
 		"    <!-- as the agent measures active memory: every page's "
-		"accessed bit, once a sampling period -->\n"
+		"accessed bit, once a sampling period (phase: its periods "
+		"ended then) -->\n"
 		"    <sampling pages=\"%" PRIu64 "\" period=\"%" PRIu64
-		"ms\"/>\n"
+		"ms\"%s/>\n"
 		"%s"
 		"  </host>\n",
 		r->ng, dur_s, o->uri ? o->uri : "libvirt's default URI",
 		base_name(pattern), dur_s, step_ms, host, ovh, machine_kib,
-		budget, spages, period_ms,
+		budget, spages, period_ms, phase,
 		r->ksm_ran ? ""
 			   : "    <!-- KSM's run was 0 throughout -->\n"
 			     "    <sharing enabled=\"no\"/>\n");

@@ -275,6 +275,7 @@ static const struct mv_xprop idle_tax_props[] = {
 static const struct mv_xprop sampling_props[] = {
 	SA("pages", MV_XP_PAGES, pages),
 	SA("period", MV_XP_DURATION, period_ns),
+	SA("phase", MV_XP_DURATION, phase_ns),
 	{0},
 };
 #undef SA
@@ -478,6 +479,12 @@ static int check_host_child(const struct mv_xsrc *s, const xmlNode *c,
 	    sampling->period_ns < step_ns)
 		return mv_xml_fail(s, c, "sampling/period",
 				   "must be at least one step (%s)",
+				   mv_xml_duration_str(step_ns, d, sizeof d));
+	if (strcmp(name, "sampling") == 0 && mv_xml_attr(c, "phase") &&
+	    (sampling->phase_ns < step_ns ||
+	     sampling->phase_ns > sampling->period_ns))
+		return mv_xml_fail(s, c, "sampling/phase",
+				   "must be from one step (%s) to the period",
 				   mv_xml_duration_str(step_ns, d, sizeof d));
 	return 0;
 }

@@ -52,6 +52,7 @@ void mv_active_config_default(struct mv_active_config *c)
 	c->period_ns = 30 * MV_NS_PER_S;
 	c->fast_gain = 0.9;  /* Fig. 6: a rise followed within a period */
 	c->slow_gain = 0.26; /* Fig. 6: 0.74 kept per period */
+	c->phase_ns = 0;
 }
 
 /* Drop the marks of pages of the current sample not touched yet. */
@@ -108,11 +109,18 @@ static int drawn_touched(const struct mv_vm *vm, mv_gppn_t g, double t_s)
 	return u < 1 - exp(-lam * t_s);
 }
 
+/* The length of the current period: the first is phase_ns when set. */
+static uint64_t period_len(const struct mv_active_sampler *a)
+{
+	return a->periods == 0 && a->cfg.phase_ns ? a->cfg.phase_ns
+						  : a->cfg.period_ns;
+}
+
 /* At the period's end: the sampled pages drawn touched are counted. */
 static void draw_untouched(struct mv_vm *vm)
 {
 	struct mv_active_sampler *a = &vm->active;
-	double period_s = (double)a->cfg.period_ns / 1e9;
+	double period_s = (double)period_len(a) / 1e9;
 	for (uint32_t i = 0; i < a->n; i++) {
 		mv_gppn_t g = a->sample[i];
 		if ((vm->pmap[g].flags & MV_PME_SAMPLED) &&
@@ -128,7 +136,7 @@ static void draw_untouched(struct mv_vm *vm)
 static uint64_t touched_so_far(const struct mv_vm *vm)
 {
 	const struct mv_active_sampler *a = &vm->active;
-	uint64_t start = a->period_end_ns - a->cfg.period_ns;
+	uint64_t start = a->period_end_ns - period_len(a);
 	if (!vm->rate_of || a->now_ns <= start)
 		return a->touched;
 	double t_s = (double)(a->now_ns - start) / 1e9;
@@ -166,7 +174,8 @@ int mv_vm_active_configure(struct mv_vm *vm, const struct mv_active_config *c,
 			   uint64_t seed, uint64_t now_ns)
 {
 	if (c->pages == 0 || c->period_ns == 0 || !(c->fast_gain > 0) ||
-	    c->fast_gain > 1 || !(c->slow_gain > 0) || c->slow_gain > 1)
+	    c->fast_gain > 1 || !(c->slow_gain > 0) || c->slow_gain > 1 ||
+	    c->phase_ns > c->period_ns)
 		return MV_EINVAL;
 	uint32_t n = c->pages < vm->npages ? c->pages : (uint32_t)vm->npages;
 	mv_gppn_t *sample = malloc((n ? n : 1) * sizeof *sample);
@@ -179,7 +188,7 @@ int mv_vm_active_configure(struct mv_vm *vm, const struct mv_active_config *c,
 	}
 	*a = (struct mv_active_sampler){.cfg = *c, .sample = sample};
 	mv_rng_seed(&a->rng, seed);
-	start_period(vm, now_ns + c->period_ns);
+	start_period(vm, now_ns + (c->phase_ns ? c->phase_ns : c->period_ns));
 	return 0;
 }
 

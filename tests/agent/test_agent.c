@@ -878,6 +878,36 @@ static void test_record_skips_stats_reports_from_before_the_start(void **state)
 	assert_int_equal(mv_record_fresh_row(t, u, 0), 0);
 }
 
+/*
+ * The replay's sampling phase: the first measured period end after the
+ * recording's start, modulo the period, to the replay's 10 ms step; none
+ * when nothing ended after the start or the ends are on the replay's grid.
+ */
+static void
+test_record_sampling_phase_follows_the_measured_periods(void **state)
+{
+	(void)state;
+	/* the agent's periods of 5 s ended 1.004 s, 6.004 s, ... after the
+	 * recording's first sample (and one before it, left out) */
+	uint64_t t0 = 1796576237000ull;
+	uint64_t ends[] = {t0 + 11004, t0 + 1004, t0 - 3996, t0 + 6004};
+	assert_int_equal(mv_record_sampling_phase(ends, 4, t0, 5000, 10), 1000);
+	ends[1] = t0 + 1006; /* rounds up */
+	assert_int_equal(mv_record_sampling_phase(ends, 4, t0, 5000, 10), 1010);
+	/* first end 6.004 s: 1.004 s into the grid all the same */
+	assert_int_equal(mv_record_sampling_phase(ends + 3, 1, t0, 5000, 10),
+			 1000);
+	/* on the replay's own grid (5 s, 10 s...): no phase */
+	uint64_t grid[] = {t0 + 5002, t0 + 10002};
+	assert_int_equal(mv_record_sampling_phase(grid, 2, t0, 5000, 10), 0);
+	uint64_t late[] = {t0 + 9998};
+	assert_int_equal(mv_record_sampling_phase(late, 1, t0, 5000, 10), 0);
+	/* nothing measured after the start */
+	assert_int_equal(mv_record_sampling_phase(ends + 2, 1, t0, 5000, 10),
+			 0);
+	assert_int_equal(mv_record_sampling_phase(NULL, 0, t0, 5000, 10), 0);
+}
+
 /* The first data row's "Memory usage [KB]" of a recorded series. */
 static double first_usage_kib(const char *csv)
 {
@@ -989,6 +1019,8 @@ int main(void)
 			test_record_access_rate_gives_back_what_was_measured),
 		cmocka_unit_test(
 			test_record_takes_the_rate_from_the_agents_log),
+		cmocka_unit_test(
+			test_record_sampling_phase_follows_the_measured_periods),
 		cmocka_unit_test(
 			test_record_skips_stats_reports_from_before_the_start),
 		cmocka_unit_test(test_two_hundred_guests_cost),

@@ -683,6 +683,13 @@ static void test_bad_sampling_is_rejected(void **state)
 	snprintf(body, sizeof body, "%s    <sampling period='5ms'/>\n", mem);
 	load_err(with_host("", body), 4, "sampling/period",
 		 "must be at least one step (10ms)");
+	snprintf(body, sizeof body,
+		 "%s    <sampling period='5s' phase='6s'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/phase",
+		 "must be from one step (10ms) to the period");
+	snprintf(body, sizeof body, "%s    <sampling phase='5ms'/>\n", mem);
+	load_err(with_host("", body), 4, "sampling/phase",
+		 "must be from one step (10ms) to the period");
 	snprintf(body, sizeof body, "%s    <sampling size='5'/>\n", mem);
 	load_err(with_host("", body), 4, "sampling",
 		 "unknown attribute 'size'");

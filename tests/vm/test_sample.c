@@ -291,6 +291,39 @@ static void test_sample_covers_a_vm_smaller_than_n(void **state)
 	fix_fini(&f);
 }
 
+/*
+ * <sampling phase>: the first period ends phase after the start, the
+ * others every period after it (a replay's periods ending when the
+ * measured ones did); a phase longer than the period is refused.
+ */
+static void test_phase_ends_the_first_period_early(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f, 16, 8);
+	struct mv_active_config c;
+	mv_active_config_default(&c);
+	c.pages = 1000000; /* every page: the fractions are exact */
+	c.phase_ns = 10 * MV_NS_PER_S;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 8, 0), 0);
+	for (mv_gppn_t g = 0; g < f.vm->npages / 2; g++)
+		assert_non_null(mv_vm_access(f.vm, g, 0));
+	mv_vm_active_tick(f.vm, 10 * MV_NS_PER_S - 1);
+	assert_int_equal(f.vm->active.periods, 0);
+	mv_vm_active_tick(f.vm, 10 * MV_NS_PER_S);
+	assert_int_equal(f.vm->active.periods, 1);
+	assert_true(f.vm->active.last == 0.5);
+	/* the next one a whole period later, at 40 s, not at 30 or 20 */
+	mv_vm_active_tick(f.vm, 40 * MV_NS_PER_S - 1);
+	assert_int_equal(f.vm->active.periods, 1);
+	mv_vm_active_tick(f.vm, 40 * MV_NS_PER_S);
+	assert_int_equal(f.vm->active.periods, 2);
+	assert_true(f.vm->active.last == 0);
+	c.phase_ns = c.period_ns + 1;
+	assert_int_equal(mv_vm_active_configure(f.vm, &c, 8, 0), MV_EINVAL);
+	fix_fini(&f);
+}
+
 static void test_same_seed_same_estimates(void **state)
 {
 	(void)state;
@@ -353,6 +386,7 @@ int main(void)
 		cmocka_unit_test(
 			test_current_period_shows_an_increase_before_it_ends),
 		cmocka_unit_test(test_sample_covers_a_vm_smaller_than_n),
+		cmocka_unit_test(test_phase_ends_the_first_period_early),
 		cmocka_unit_test(test_same_seed_same_estimates),
 		cmocka_unit_test(
 			test_configure_rejects_zero_size_period_and_bad_gains),
