@@ -90,6 +90,18 @@ size_t mv_record_fresh_row(const uint64_t *t_ms, const uint64_t *stats_s,
 			   size_t n);
 
 /*
+ * Of n stats reports made at stats_s (whole seconds; 0: not reported, and
+ * none after it counts), the index of the one made nearest t_ms (ms since
+ * the epoch), a report of second s taken as made at s + 0.5 s; the lower
+ * of equals; 0 when none says its time. `record` takes a sample's use
+ * from the report nearest it among its own and the next three: a report
+ * is up to a stats period older than the sample that reads it, so a guest
+ * that stopped using memory shows it up to that period late otherwise.
+ */
+size_t mv_record_nearest_report(uint64_t t_ms, const uint64_t *stats_s,
+				size_t n);
+
+/*
  * The access rate (page accesses per second, uniform over the set) with
  * which a usage workload's sampler sees what was measured: in each of n
  * periods of period_s, accessed[i] pages of the guest's RAM had their

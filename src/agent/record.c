@@ -372,10 +372,35 @@ static size_t fresh_row(const struct rguest *g)
 	return k;
 }
 
-/* The row whose stats report gives row i's use. */
+size_t mv_record_nearest_report(uint64_t t_ms, const uint64_t *stats_s,
+				size_t n)
+{
+	size_t best = 0;
+	int64_t best_d = -1;
+	for (size_t j = 0; j < n && stats_s[j]; j++) {
+		/* a report made in second s was made at s + 0.5 s on average */
+		int64_t d = (int64_t)(stats_s[j] * 1000 + 500) - (int64_t)t_ms;
+		if (d < 0)
+			d = -d;
+		if (best_d < 0 || d < best_d) {
+			best = j;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* The row whose stats report gives row i's use: from the first fresh one
+ * on, the one of the next few whose report was made nearest row i's time
+ * (mv_record_nearest_report). */
 static const struct row *use_row(const struct rguest *g, size_t i)
 {
-	return &g->rows[i < g->fresh ? g->fresh : i];
+	size_t from = i < g->fresh ? g->fresh : i;
+	uint64_t s[4];
+	size_t n = 0;
+	for (; n < 4 && from + n < g->n; n++)
+		s[n] = g->rows[from + n].v[C_STATS_TIME];
+	return &g->rows[from + mv_record_nearest_report(g->rows[i].t_ms, s, n)];
 }
 
 /* The row's usage workload set (KiB): its use less the OS image. */

@@ -908,6 +908,30 @@ test_record_sampling_phase_follows_the_measured_periods(void **state)
 	assert_int_equal(mv_record_sampling_phase(NULL, 0, t0, 5000, 10), 0);
 }
 
+/*
+ * A sample's use from the stats report made nearest it: reports every 2 s
+ * read by samples every second, each up to 2 s old when read; the first
+ * report with no time ends the search; none with a time gives the first.
+ */
+static void test_record_takes_use_from_the_nearest_report(void **state)
+{
+	(void)state;
+	uint64_t t = 1796576240000ull; /* the sample, at second ...240.0 */
+	/* its own report from ...238 (238.5 on average), the next sample's
+	 * from ...240 (240.5): the next one's is nearer */
+	uint64_t s1[] = {1796576238, 1796576240, 1796576240, 1796576242};
+	assert_int_equal(mv_record_nearest_report(t, s1, 4), 1);
+	/* its own report is the nearest */
+	uint64_t s2[] = {1796576239, 1796576241, 1796576243};
+	assert_int_equal(mv_record_nearest_report(t + 200, s2, 3), 0);
+	/* a report without a time ends the search */
+	uint64_t s3[] = {1796576238, 0, 1796576240};
+	assert_int_equal(mv_record_nearest_report(t, s3, 3), 0);
+	uint64_t s4[] = {0, 1796576240};
+	assert_int_equal(mv_record_nearest_report(t, s4, 2), 0);
+	assert_int_equal(mv_record_nearest_report(t, s4, 0), 0);
+}
+
 /* The first data row's "Memory usage [KB]" of a recorded series. */
 static double first_usage_kib(const char *csv)
 {
@@ -1021,6 +1045,7 @@ int main(void)
 			test_record_takes_the_rate_from_the_agents_log),
 		cmocka_unit_test(
 			test_record_sampling_phase_follows_the_measured_periods),
+		cmocka_unit_test(test_record_takes_use_from_the_nearest_report),
 		cmocka_unit_test(
 			test_record_skips_stats_reports_from_before_the_start),
 		cmocka_unit_test(test_two_hundred_guests_cost),
