@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		printf("memcpy 4 KiB pages     %6.2f M pages/s (%.2f GB/s) "
 		       "reference\n",
 		       ref / 1e6, ref * MV_PAGE_SIZE / 1e9);
-		printf("migration / memcpy     %6.2f\n", mig / ref);
+		printf("migration / memcpy     %6.2f x\n", mig / ref);
 	}
 	fprintf(stderr, "bench_migrate: %.1f s CPU\n",
 		(double)(clock() - t0) / CLOCKS_PER_SEC);
