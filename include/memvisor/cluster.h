@@ -77,7 +77,8 @@ struct mv_migration {
 	uint64_t *pass;   /* the pages this round still sends (bits) */
 	uint64_t words;   /* of pass: ceil(npages / 64) */
 	mv_gppn_t cursor; /* the next page the round considers */
-	int nrounds, cap_rounds;
+	int nrounds;
+	size_t cap_rounds;              /* room in round (mv_array_room) */
 	struct mv_migrate_round *round; /* nrounds; the last is in progress */
 	/* auto-converge (QEMU's migration_trigger_throttle) */
 	int throttle_pct;

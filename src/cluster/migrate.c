@@ -181,14 +181,9 @@ static struct mv_migrate_round *round_now(struct mv_migration *m)
 
 static int round_new(struct mv_migration *m)
 {
-	if (m->nrounds == m->cap_rounds) {
-		int cap = m->cap_rounds ? 2 * m->cap_rounds : 8;
-		void *p = realloc(m->round, (size_t)cap * sizeof *m->round);
-		if (!p)
-			return MV_ENOMEM;
-		m->round = p;
-		m->cap_rounds = cap;
-	}
+	if (mv_array_room(&m->round, &m->cap_rounds, (size_t)m->nrounds,
+			  sizeof *m->round, 8))
+		return MV_ENOMEM;
 	struct mv_migrate_round *r = &m->round[m->nrounds++];
 	memset(r, 0, sizeof *r);
 	r->start_ns = (uint64_t)m->clock_ns;
