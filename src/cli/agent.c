@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "memvisor/report.h"
 #include "cli/cli.h"
 
 void mv_cli_agent_help(FILE *f)
@@ -557,6 +558,19 @@ int mv_cli_record(int argc, char **argv)
 		mv_cli_errorf("record: %s is required (see memvisor record "
 			      "--help)",
 			      !o.duration_ns ? "--duration" : "-o FILE");
+		return MV_EXIT_USAGE;
+	}
+	/* the scenario is renamed into place and its series are named
+	 * after it: only a regular file (or a new name) can be it, and
+	 * renaming over a device (as root, -o /dev/null) would destroy it */
+	struct mv_error err = {0};
+	int kind = mv_report_output_check(o.output, "--output", NULL, 0, &err);
+	if (kind == MV_OUT_IN_PLACE)
+		mv_error_set(&err, MV_EINVAL, o.output, 0, "--output",
+			     "is not a regular file: a recording is a "
+			     "scenario and its series beside it");
+	if (kind < 0 || kind == MV_OUT_IN_PLACE) {
+		mv_cli_error(&err);
 		return MV_EXIT_USAGE;
 	}
 	g_stop = 0;

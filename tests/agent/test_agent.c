@@ -932,6 +932,34 @@ static void test_record_takes_use_from_the_nearest_report(void **state)
 	assert_int_equal(mv_record_nearest_report(t, s4, 0), 0);
 }
 
+/*
+ * record's -o is renamed into place with its series beside it: a FIFO
+ * (as a device would be, -o /dev/null as root) is refused before
+ * anything is recorded, one line, exit 2, and stays what it was.
+ */
+static void test_record_never_replaces_what_is_not_a_regular_file(void **state)
+{
+	(void)state;
+	char *dir = mvt_tmpdir("mvrecfifo");
+	char args[1024], err[1024], path[600];
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "-o %s",
+		 path);
+	assert_int_equal(memvisor(args, err, sizeof err), 2);
+	assert_non_null(strstr(err, "--output"));
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(lines_in(err), 1);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	snprintf(path, sizeof path, "%s/fifo-host.csv", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	mvt_rmdir(dir);
+}
+
 /* The first data row's "Memory usage [KB]" of a recorded series. */
 static double first_usage_kib(const char *csv)
 {
@@ -1046,6 +1074,8 @@ int main(void)
 		cmocka_unit_test(
 			test_record_sampling_phase_follows_the_measured_periods),
 		cmocka_unit_test(test_record_takes_use_from_the_nearest_report),
+		cmocka_unit_test(
+			test_record_never_replaces_what_is_not_a_regular_file),
 		cmocka_unit_test(
 			test_record_skips_stats_reports_from_before_the_start),
 		cmocka_unit_test(test_two_hundred_guests_cost),
