@@ -108,7 +108,8 @@ struct mv_drs_result {
 	struct mv_drs_move *move; /* malloc'd, nmove entries, in order */
 	int nmove;
 	int unplaced; /* VMs on maintenance hosts that no host admits */
-	/* candidate moves dropped, by filter */
+	/* candidate moves dropped, by filter, summed over the greedy
+	 * loop's passes (a candidate is counted once per pass) */
 	uint64_t dropped_goodness, dropped_cost_benefit, dropped_admission,
 		dropped_concurrency;
 };

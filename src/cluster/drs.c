@@ -403,88 +403,92 @@ static int evacuate(struct state *s)
 
 /* ---- load balancing --------------------------------------------------- */
 
+/* The best move at imbalance `now` that passes the filters (c->vm < 0 if
+ * none); every candidate a filter drops is counted in the result. */
+struct cand {
+	int vm, dst;
+	double goodness, after;
+	uint64_t cost, benefit;
+};
+
+static struct cand pick(struct state *s, double now, double min_good)
+{
+	const struct mv_drs_config *c = s->c;
+	struct cand best = {.vm = -1};
+	for (int i = 0; i < s->nvms; i++) {
+		int a = s->at[i];
+		if (s->moved[i] || s->vm[i].migrating || s->host[a].maintenance)
+			continue;
+		for (int d = 0; d < s->nhosts; d++) {
+			if (d == a || s->host[d].maintenance)
+				continue;
+			struct cand k = {.vm = i, .dst = d};
+			k.after = imbalance_moved(s, i, d);
+			k.goodness = now - k.after;
+			if (!(k.goodness > 0) || k.goodness < min_good) {
+				s->r->dropped_goodness++;
+				continue;
+			}
+			if (!admits(s, i, d)) {
+				s->r->dropped_admission++;
+				continue;
+			}
+			if (s->busy[a] >= c->max_per_host ||
+			    s->busy[d] >= c->max_per_host) {
+				s->r->dropped_concurrency++;
+				continue;
+			}
+			k.cost = mv_drs_migration_cost(&s->vm[i], c).total_ns;
+			k.benefit = benefit(s, i, d);
+			if (c->cost_benefit && k.cost >= k.benefit) {
+				s->r->dropped_cost_benefit++;
+				continue;
+			}
+			if (best.vm < 0 || k.goodness > best.goodness)
+				best = k;
+		}
+	}
+	return best;
+}
+
 static int balance(struct state *s)
 {
 	const struct mv_drs_config *c = s->c;
 	double step = 0.1 / sqrt((double)(s->nactive ? s->nactive : 1));
 	double min_good = c->min_goodness_step * step;
-	int made = 0;
-	for (;;) {
+	for (int made = 0; !c->max_moves || made < c->max_moves; made++) {
 		double now = imbalance(s, -1, 0, -1, 0);
 		int pri = mv_drs_priority(now, s->nactive);
-		if (pri > c->level || (c->max_moves && made >= c->max_moves))
+		if (pri > c->level)
 			return 0;
-		int bi = -1, bd = -1;
-		double bg = 0, bafter = 0;
-		uint64_t bcost = 0, bben = 0;
-		for (int i = 0; i < s->nvms; i++) {
-			int a = s->at[i];
-			if (s->moved[i] || s->vm[i].migrating ||
-			    s->host[a].maintenance)
-				continue;
-			for (int d = 0; d < s->nhosts; d++) {
-				if (d == a || s->host[d].maintenance)
-					continue;
-				double after = imbalance_moved(s, i, d);
-				double g = now - after;
-				if (!(g > 0) || g < min_good) {
-					s->r->dropped_goodness++;
-					continue;
-				}
-				if (!admits(s, i, d)) {
-					s->r->dropped_admission++;
-					continue;
-				}
-				if (s->busy[a] >= c->max_per_host ||
-				    s->busy[d] >= c->max_per_host) {
-					s->r->dropped_concurrency++;
-					continue;
-				}
-				uint64_t cost = mv_drs_migration_cost(&s->vm[i],
-								      c)
-							.total_ns;
-				uint64_t ben = benefit(s, i, d);
-				if (c->cost_benefit && cost >= ben) {
-					s->r->dropped_cost_benefit++;
-					continue;
-				}
-				if (bi < 0 || g > bg) {
-					bi = i;
-					bd = d;
-					bg = g;
-					bafter = after;
-					bcost = cost;
-					bben = ben;
-				}
-			}
-		}
-		if (bi < 0)
+		struct cand k = pick(s, now, min_good);
+		if (k.vm < 0)
 			return 0;
 		struct mv_drs_move *m = push(s);
 		if (!m)
 			return MV_ENOMEM;
-		m->vm = bi;
-		m->src = s->at[bi];
-		m->dst = bd;
+		m->vm = k.vm;
+		m->src = s->at[k.vm];
+		m->dst = k.dst;
 		m->priority = pri;
 		m->imbalance_before = now;
-		m->imbalance_after = bafter;
-		m->goodness = bg;
-		m->cost_ns = bcost;
-		m->benefit_ns = bben;
+		m->imbalance_after = k.after;
+		m->goodness = k.goodness;
+		m->cost_ns = k.cost;
+		m->benefit_ns = k.benefit;
 		int n = snprintf(m->reason, sizeof(m->reason),
 				 "balance memory: imbalance %.4f -> %.4f "
 				 "(target %.4f, level %d); ",
-				 now, bafter,
+				 now, k.after,
 				 mv_drs_target(c->level, s->nactive), c->level);
 		snprintf(m->reason + n, sizeof(m->reason) - (size_t)n,
 			 c->cost_benefit ? "cost %.3f s < benefit %.3f s"
 					 : "cost %.3f s, benefit %.3f s "
 					   "(cost-benefit off)",
-			 (double)bcost / 1e9, (double)bben / 1e9);
-		apply(s, bi, bd);
-		made++;
+			 (double)k.cost / 1e9, (double)k.benefit / 1e9);
+		apply(s, k.vm, k.dst);
 	}
+	return 0;
 }
 
 /* ---- input checks ----------------------------------------------------- */
