@@ -369,9 +369,10 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 	/* every access's page, its kind in bits 0-1, kept in order */
 	struct mv_trace_rec r;
 	while ((rc = mv_trace_next(t, &r, err)) == 1) {
-		/* at most 2^30 accesses held */
-		if ((n == cap && cap >= (1ull << 30)) ||
-		    mv_array_room(&pages, &cap, n, sizeof *pages, 1 << 16)) {
+		/* at most 2^30 accesses held; the call only when full */
+		if (n == cap &&
+		    (cap >= (1ull << 30) ||
+		     mv_array_room(&pages, &cap, n, sizeof *pages, 1 << 16))) {
 			rc = mv_error_set(err, MV_ENOMEM, path, 0, "trace",
 					  "too many accesses to hold (%llu)",
 					  (unsigned long long)n);
