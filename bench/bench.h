@@ -10,16 +10,58 @@
  * load that comes and goes hits one round's pair, not the whole figure,
  * and the spread says how far to trust it.
  *
+ * It also holds the set-up every benchmark of the engine repeats: a host
+ * and a VM on it, the program stopping with one line on any error.
+ *
  * Header only: each benchmark is one program built from one file.
  */
 #ifndef MEMVISOR_BENCH_H
 #define MEMVISOR_BENCH_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "memvisor/memvisor.h"
+
 #define MV_BENCH_ROUNDS 7 /* rounds of ours and of the reference */
 #define MV_BENCH_MAX_ROUNDS 15
+
+/* Stop the benchmark: "PROGRAM: what: error" on stderr, exit 1. */
+static inline void mv_bench_die(const char *what, const struct mv_error *err)
+{
+	char buf[600];
+	fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
+		err ? mv_error_format(err, buf, sizeof buf) : "failed");
+	exit(1);
+}
+
+/* A host of mib MiB on nodes NUMA nodes, the rest as by default. */
+static inline struct mv_host *mv_bench_host(uint64_t mib, int nodes)
+{
+	struct mv_host_config hc;
+	mv_host_config_default(&hc);
+	hc.mem_bytes = mib * MV_MIB;
+	hc.nodes = nodes;
+	struct mv_error err = {0};
+	struct mv_host *h = NULL;
+	if (mv_host_create(&hc, &h, &err))
+		mv_bench_die("mv_host_create", &err);
+	return h;
+}
+
+/* A VM called name of mib MiB on h, the rest as by default. */
+static inline struct mv_vm *mv_bench_vm(struct mv_host *h, const char *name,
+					uint64_t mib)
+{
+	struct mv_vm_config vc;
+	mv_vm_config_default(&vc, name, mib * MV_MIB);
+	struct mv_error err = {0};
+	struct mv_vm *vm = NULL;
+	if (mv_vm_create(h, &vc, 0, &vm, &err))
+		mv_bench_die("mv_vm_create", &err);
+	return vm;
+}
 
 /* One measurement: round k of ours or of the reference, into ctx. */
 typedef void (*mv_bench_round_fn)(void *ctx, int k);

@@ -24,24 +24,6 @@
 #include "memvisor/memvisor.h"
 #include "bench.h"
 
-static struct mv_vm *make_vm(struct mv_host **hp, uint64_t mib)
-{
-	struct mv_host_config hc;
-	mv_host_config_default(&hc);
-	hc.mem_bytes = (mib + 16) * MV_MIB;
-	struct mv_error err;
-	struct mv_host *h;
-	if (mv_host_create(&hc, &h, &err))
-		exit(1);
-	struct mv_vm_config vc;
-	mv_vm_config_default(&vc, "bench", mib * MV_MIB);
-	struct mv_vm *vm;
-	if (mv_vm_create(h, &vc, 0, &vm, &err))
-		exit(1);
-	*hp = h;
-	return vm;
-}
-
 /* The rounds' state: the VM, the page orders and each round's figures. */
 struct bench {
 	struct mv_vm *vm;
@@ -107,8 +89,8 @@ static void ref(void *ctx, int k)
 int main(void)
 {
 	const uint64_t mib = 256, npages = mib * MV_MIB / MV_PAGE_SIZE;
-	struct mv_host *h;
-	struct bench b = {.vm = make_vm(&h, mib), .npages = npages};
+	struct mv_host *h = mv_bench_host(mib + 16, 1);
+	struct bench b = {.vm = mv_bench_vm(h, "bench", mib), .npages = npages};
 
 	/* first touch: every page of the VM, in a random order */
 	uint64_t *order = malloc(npages * sizeof *order);

@@ -44,14 +44,6 @@
 #define COMMON 512
 #define GOAL_GBS 2.0
 
-static void die(const char *what, const struct mv_error *err)
-{
-	char buf[600];
-	fprintf(stderr, "bench_analyze: %s: %s\n", what,
-		err ? mv_error_format(err, buf, sizeof buf) : "failed");
-	exit(1);
-}
-
 /* ---- the image and its in-memory source ------------------------------ */
 
 struct image {
@@ -105,7 +97,7 @@ static struct mv_image *mem_open(const struct image *im)
 	struct mv_image *img = calloc(1, sizeof *img);
 	struct cursor *c = calloc(1, sizeof *c);
 	if (!img || !c)
-		die("calloc", NULL);
+		mv_bench_die("calloc", NULL);
 	c->im = im;
 	img->ops = &mem_ops;
 	img->kind = MV_IMAGE_RAW;
@@ -207,11 +199,11 @@ static double analyse(struct rounds *x, unsigned every)
 	struct mv_error err = {0};
 	double t0 = mv_cpu_s();
 	if (mv_analysis_create(&o, &a))
-		die("mv_analysis_create", NULL);
+		mv_bench_die("mv_analysis_create", NULL);
 	if (mv_analysis_add(a, mem_open(&x->im), &err))
-		die("mv_analysis_add", &err);
+		mv_bench_die("mv_analysis_add", &err);
 	if (mv_analysis_finish(a, &err))
-		die("mv_analysis_finish", &err);
+		mv_bench_die("mv_analysis_finish", &err);
 	double t = mv_cpu_s() - t0;
 	x->fig = *mv_analysis_total(a);
 	mv_analysis_destroy(a);
@@ -309,7 +301,7 @@ int main(int argc, char **argv)
 	x.im.bytes = malloc(x.im.npages * MV_PAGE_SIZE);
 	x.chunk = malloc((size_t)EXTENT_PAGES * MV_PAGE_SIZE);
 	if (!x.im.bytes || !x.chunk)
-		die("malloc", NULL);
+		mv_bench_die("malloc", NULL);
 	struct mix m = fill_image(&x.im);
 	mv_bench_alternate(REPS, ours, refs, &x);
 

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "memvisor/memvisor.h"
+#include "bench.h"
 
 #define VM_MIB 256
 #define STEP_NS MV_NS_PER_MS
@@ -38,20 +39,6 @@ static double cpu_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-static struct mv_host *host(void)
-{
-	struct mv_host_config hc;
-	mv_host_config_default(&hc);
-	hc.mem_bytes = 1024 * MV_MIB;
-	struct mv_host *h = NULL;
-	struct mv_error err = {0};
-	if (mv_host_create(&hc, &h, &err)) {
-		fprintf(stderr, "bench_migrate: %s\n", err.msg);
-		exit(1);
-	}
-	return h;
-}
-
 static void write_bytes(struct mv_vm *vm, mv_gppn_t g, struct mv_rng *r)
 {
 	uint64_t *p = (uint64_t *)mv_vm_access_bytes(vm, g, 1);
@@ -61,14 +48,7 @@ static void write_bytes(struct mv_vm *vm, mv_gppn_t g, struct mv_rng *r)
 
 static struct mv_vm *make_vm(struct mv_host *h, struct mv_rng *r)
 {
-	struct mv_vm_config c;
-	mv_vm_config_default(&c, "vm", VM_MIB * MV_MIB);
-	struct mv_vm *vm = NULL;
-	struct mv_error err = {0};
-	if (mv_vm_create(h, &c, 0, &vm, &err)) {
-		fprintf(stderr, "bench_migrate: %s\n", err.msg);
-		exit(1);
-	}
+	struct mv_vm *vm = mv_bench_vm(h, "vm", VM_MIB);
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		if (g % 10 == 0)
 			continue;
@@ -87,7 +67,7 @@ static void one(double bw_mibps, double mibps, int ac)
 {
 	struct mv_rng r;
 	mv_rng_seed(&r, 42);
-	struct mv_host *a = host(), *b = host();
+	struct mv_host *a = mv_bench_host(1024, 1), *b = mv_bench_host(1024, 1);
 	struct mv_vm *vm = make_vm(a, &r);
 	struct mv_migrate_config c;
 	mv_migrate_config_default(&c);

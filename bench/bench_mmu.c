@@ -36,21 +36,16 @@ struct rig {
 
 static void rig_make(struct rig *r, enum mv_mmu_mode mode, int caches)
 {
-	struct mv_host_config hc;
-	mv_host_config_default(&hc);
-	hc.mem_bytes = 256 * MV_MIB;
-	struct mv_error err;
-	struct mv_vm_config vc;
-	mv_vm_config_default(&vc, "bench", 128 * MV_MIB);
+	r->h = mv_bench_host(256, 1);
+	r->vm = mv_bench_vm(r->h, "bench", 128);
+	struct mv_error err = {0};
 	struct mv_mmu_config mc;
 	mv_mmu_config_default(&mc, mode);
 	if (!caches)
 		for (int i = 0; i < 3; i++)
 			mc.pwc[i] = mc.npwc[i] = 0;
 	struct mv_mmu_proc *p;
-	if (mv_host_create(&hc, &r->h, &err) ||
-	    mv_vm_create(r->h, &vc, 0, &r->vm, &err) ||
-	    mv_mmu_create(r->vm, &mc, &r->m, &err) ||
+	if (mv_mmu_create(r->vm, &mc, &r->m, &err) ||
 	    mv_mmu_proc_create(r->m, &p)) {
 		fprintf(stderr, "bench_mmu: setup failed: %s\n", err.msg);
 		exit(1);

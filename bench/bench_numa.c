@@ -16,24 +16,14 @@
 #include <stdlib.h>
 
 #include "memvisor/memvisor.h"
+#include "bench.h"
 
 int main(int argc, char **argv)
 {
 	int nodes = argc > 1 ? atoi(argv[1]) : 1;
 	long n = argc > 2 ? atol(argv[2]) : 4000000;
-	struct mv_host_config hc;
-	mv_host_config_default(&hc);
-	hc.mem_bytes = 160 * MV_MIB;
-	hc.nodes = nodes;
-	struct mv_error err;
-	struct mv_host *h;
-	if (mv_host_create(&hc, &h, &err))
-		return 1;
-	struct mv_vm_config vc;
-	mv_vm_config_default(&vc, "bench", 96 * MV_MIB);
-	struct mv_vm *vm;
-	if (mv_vm_create(h, &vc, 0, &vm, &err))
-		return 1;
+	struct mv_host *h = mv_bench_host(160, nodes);
+	struct mv_vm *vm = mv_bench_vm(h, "bench", 96);
 	for (uint64_t g = 0; g < vm->npages; g++)
 		mv_vm_access(vm, g, 1);
 	uint64_t x = 88172645463325252ull, sum = 0;

@@ -38,14 +38,6 @@
 #define REPS MV_BENCH_ROUNDS
 #define GOAL_PAGES_PER_S 1.5e6
 
-static void die(const char *what, const struct mv_error *err)
-{
-	char buf[600];
-	fprintf(stderr, "bench_share: %s: %s\n", what,
-		err ? mv_error_format(err, buf, sizeof buf) : "failed");
-	exit(1);
-}
-
 /* The guest writes every page: distinct random bytes (seed != 0) or,
  * with distinct 0, the same non-zero bytes everywhere. */
 static void fill_vm(struct mv_vm *vm, int distinct, uint64_t seed)
@@ -53,7 +45,7 @@ static void fill_vm(struct mv_vm *vm, int distinct, uint64_t seed)
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
 		uint64_t *w = (uint64_t *)mv_vm_access_bytes(vm, g, 1);
 		if (!w)
-			die("guest write", NULL);
+			mv_bench_die("guest write", NULL);
 		uint64_t key = distinct ? seed ^ (g << 20) : seed;
 		for (size_t i = 0; i < MV_PAGE_SIZE / 8; i++)
 			w[i] = mv_mix64(key + i);
@@ -68,9 +60,9 @@ static struct mv_sharer *new_sharer(struct mv_host *h, struct mv_vm *vm)
 	struct mv_sharer *s;
 	struct mv_error err = {0};
 	if (mv_share_create(h, &c, &s, &err))
-		die("mv_share_create", &err);
+		mv_bench_die("mv_share_create", &err);
 	if (mv_share_add_vm(s, vm))
-		die("mv_share_add_vm", NULL);
+		mv_bench_die("mv_share_add_vm", NULL);
 	return s;
 }
 
@@ -81,7 +73,8 @@ static double timed_scan(struct mv_sharer *s, uint64_t n)
 	uint64_t done = mv_share_scan(s, n);
 	double t = mv_cpu_s() - t0;
 	if (done != n)
-		die("mv_share_scan scanned fewer pages than asked", NULL);
+		mv_bench_die("mv_share_scan scanned fewer pages than asked",
+			     NULL);
 	return t;
 }
 
@@ -138,7 +131,7 @@ static double timed_memcmp(const struct mv_vm *vm, const uint8_t *copy,
 			       copy + g * MV_PAGE_SIZE, MV_PAGE_SIZE) != 0;
 	double t = mv_cpu_s() - t0;
 	if (diff)
-		die("page copy differs", NULL);
+		mv_bench_die("page copy differs", NULL);
 	*sink ^= diff;
 	return t;
 }
@@ -188,11 +181,13 @@ static void distinct_scans(void *ctx, int k)
 	struct mv_share_stats st;
 	mv_share_stats(s, &st);
 	if (st.pages_unshared != np || st.merges != 0)
-		die("distinct pages: not every page became a hint", NULL);
+		mv_bench_die("distinct pages: not every page became a hint",
+			     NULL);
 	x->second[k] = (double)np / timed_scan(s, np);
 	mv_share_stats(s, &st);
 	if (st.pages_unshared != np || st.pages_volatile != 0)
-		die("distinct pages: second pass changed the hints", NULL);
+		mv_bench_die("distinct pages: second pass changed the hints",
+			     NULL);
 	mv_share_destroy(s);
 }
 
@@ -213,7 +208,8 @@ static void merge_scan(void *ctx, int k)
 	struct mv_share_stats st;
 	mv_share_stats(s, &st);
 	if (st.pages_shared != 1 || st.pages_sharing != np - 1)
-		die("identical pages: not all merged into one frame", NULL);
+		mv_bench_die("identical pages: not all merged into one frame",
+			     NULL);
 	mv_share_destroy(s);
 }
 
@@ -257,22 +253,12 @@ static void refs_print(const struct refs *r, int wide)
 
 int main(void)
 {
-	struct mv_host_config hc;
-	mv_host_config_default(&hc);
-	hc.mem_bytes = (MIB + 16) * MV_MIB;
-	struct mv_error err = {0};
-	struct mv_host *h;
-	if (mv_host_create(&hc, &h, &err))
-		die("mv_host_create", &err);
-	struct mv_vm_config vc;
-	mv_vm_config_default(&vc, "bench", MIB * MV_MIB);
-	struct mv_vm *vm;
-	if (mv_vm_create(h, &vc, 0, &vm, &err))
-		die("mv_vm_create", &err);
+	struct mv_host *h = mv_bench_host(MIB + 16, 1);
+	struct mv_vm *vm = mv_bench_vm(h, "bench", MIB);
 	const uint64_t np = vm->npages;
 	uint8_t *copy = malloc(np * MV_PAGE_SIZE);
 	if (!copy)
-		die("malloc", NULL);
+		mv_bench_die("malloc", NULL);
 	int wide = have_wide();
 
 	/* ---- pages that match nothing ---- */

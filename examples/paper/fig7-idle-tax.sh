@@ -27,27 +27,15 @@ quotes it beside the table.
 
 MB in the paper are 2^20 bytes: memvisor's MiB.
 """
-import json
 import os
-import subprocess
 import sys
 
-if len(sys.argv) != 2:
-    sys.exit("usage: fig7-idle-tax.sh OUTDIR")
-out = sys.argv[1]
-here = os.path.dirname(os.path.abspath(__file__))
-memvisor = os.environ.get("MEMVISOR", "build/memvisor")
-scenario = os.path.join(here, "fig7-idle-tax.xml")
-MiB = 1 << 20
-EXP = "Idle memory tax"
+sys.dont_write_bytecode = True
+from paperlib import MiB, row  # noqa: E402
+import paperlib  # noqa: E402
 
-os.makedirs(out, exist_ok=True)
-path = os.path.join(out, "run.json")
-subprocess.run([memvisor, "run", "-q", "--json", "-o", path,
-                "--csv", os.path.join(out, "csv"),
-                "--svg", os.path.join(out, "svg"), scenario],
-               check=True, stdout=sys.stderr)
-run = json.load(open(path))
+EXP = "Idle memory tax"
+out, run = paperlib.run("fig7-idle-tax", svg=True)
 
 changes = run["host"]["idle_tax_changes"]
 if len(changes) != 1 or run["host"]["idle_tax"] != 0:
@@ -116,4 +104,4 @@ rows = [
 with open(os.path.join(out, "throughput-gain.txt"), "w") as f:
     f.write("%+.0f%%\n" % gain)
 for q, p, src, m, unit, tol in rows:
-    print("%s\t%s\t%g\t%s\t%.1f\t%s\t%s" % (EXP, q, p, src, m, unit, tol))
+    row(EXP, q, p, src, "%.1f" % m, unit, tol)

@@ -35,29 +35,18 @@ shares and overhead memory (160 MB in all, out of the 1 GB) are the
 paper's; their load over time and when their balloon drivers start are
 assumptions (the XML's comment, docs/paper.md).
 """
-import json
-import os
-import subprocess
 import sys
 
-if len(sys.argv) != 2:
-    sys.exit("usage: fig8-realloc.sh OUTDIR")
-out = sys.argv[1]
-here = os.path.dirname(os.path.abspath(__file__))
-memvisor = os.environ.get("MEMVISOR", "build/memvisor")
-scenario = os.path.join(here, "fig8-realloc.xml")
-MiB = 1 << 20
+sys.dont_write_bytecode = True
+from paperlib import MiB, row  # noqa: E402
+import paperlib  # noqa: E402
+
 EXP = "Dynamic reallocation"
 BOOT_S = 120  # the benchmarks start at 1 and 2 minutes
 SETTLED_S = 600
 SRC = "Fig. 8, Sec. 6.3"
 
-os.makedirs(out, exist_ok=True)
-path = os.path.join(out, "run.json")
-subprocess.run([memvisor, "run", "-q", "--json", "-o", path,
-                "--csv", os.path.join(out, "csv"), scenario],
-               check=True, stdout=sys.stderr)
-run = json.load(open(path))
+_, run = paperlib.run("fig8-realloc")
 
 state_ns = run["host"]["free"]["state_ns"]
 total = sum(state_ns.values())
@@ -85,11 +74,11 @@ rows = [
     ("time in state low", 0, state_ns["low"], "±1"),
 ]
 for q, p, ns, tol in rows:
-    print("%s\t%s\t%g\tFig. 8(a), plot data\t%.2f\t%% of time\t%s" %
-          (EXP, q, p, 100.0 * ns / total, tol))
-print("%s\tzero pages shared while the VMs boot (peak)\t325\t%s\t"
-      "%.0f\tMB\t2x" % (EXP, SRC, zero))
-print("%s\tpaged to disk, peak over the run\t35\t%s, note 7\t"
-      "%.0f\tMB\t2x" % (EXP, SRC, swapped))
-print("%s\tsaved by page sharing after boot (mean)\t200\t%s\t"
-      "%.0f\tMB\t2x" % (EXP, SRC, saved))
+    row(EXP, q, p, "Fig. 8(a), plot data", "%.2f" % (100.0 * ns / total),
+        "% of time", tol)
+row(EXP, "zero pages shared while the VMs boot (peak)", 325, SRC,
+    "%.0f" % zero, "MB", "2x")
+row(EXP, "paged to disk, peak over the run", 35, SRC + ", note 7",
+    "%.0f" % swapped, "MB", "2x")
+row(EXP, "saved by page sharing after boot (mean)", 200, SRC,
+    "%.0f" % saved, "MB", "2x")

@@ -229,7 +229,8 @@ struct mv_host {
 		mv_mpn_t mpn;
 		uint64_t extra;
 	} * over;
-	uint32_t nover, cap_over;
+	uint32_t nover;
+	size_t cap_over;
 	mv_desc_t *fdesc; /* per frame: its descriptor or MV_DESC_BYTES
 			     (MAP_NORESERVE: untouched entries are free) */
 	int nnodes;

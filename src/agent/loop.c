@@ -93,7 +93,8 @@ struct agent {
 	int ksm_tune;
 	struct mv_agent_policy policy;
 	struct guest *g;
-	int ng, cap;
+	int ng;
+	size_t cap; /* room in g */
 	uint64_t interval;
 	double t0;
 	/* the summary's figures */
@@ -167,14 +168,8 @@ static void restart_estimator(struct guest *g, double now)
 static struct guest *add(struct agent *a, struct mv_virt_list *l, int i,
 			 const struct mv_virt_dom *id)
 {
-	if (a->ng == a->cap) {
-		int cap = a->cap ? 2 * a->cap : 16;
-		struct guest *g = realloc(a->g, (size_t)cap * sizeof *g);
-		if (!g)
-			return NULL;
-		a->g = g;
-		a->cap = cap;
-	}
+	if (mv_array_room(&a->g, &a->cap, (size_t)a->ng, sizeof *a->g, 16))
+		return NULL;
 	struct guest *g = &a->g[a->ng++];
 	memset(g, 0, sizeof *g);
 	snprintf(g->uuid, sizeof g->uuid, "%s", id->uuid);

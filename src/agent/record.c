@@ -39,6 +39,7 @@
 #include "agent/agent.h"
 #include "agent/hostio.h"
 #include "agent/virt.h"
+#include "report/views.h"
 
 /* One guest's row: the columns after the timestamp, in header order. */
 enum {
@@ -411,13 +412,9 @@ static uint64_t set_kib(const struct row *w, uint64_t outside_kib,
 	return use > image_kib ? use - image_kib : 0;
 }
 
-static int write_guest_csv(const char *path, const struct rguest *g,
-			   uint64_t end_ms, uint64_t image_kib,
-			   uint64_t outside_kib)
+static void write_guest_csv(FILE *f, const struct rguest *g, uint64_t end_ms,
+			    uint64_t image_kib, uint64_t outside_kib)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	fputs("Timestamp [ms]", f);
 	for (int c = 0; c < NCOLS; c++)
 		fprintf(f, ";\t%s", col_names[c]);
@@ -438,14 +435,10 @@ static int write_guest_csv(const char *path, const struct rguest *g,
 			fprintf(f, ";\t%" PRIu64, c != C_USAGE ? w->v[c] : use);
 		fputc('\n', f);
 	}
-	return fclose(f) ? -errno : 0;
 }
 
-static int write_host_csv(const char *path, const struct rec *r)
+static void write_host_csv(FILE *f, const struct rec *r)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	fputs("Timestamp [ms]", f);
 	for (int c = 0; c < HCOLS; c++)
 		fprintf(f, ";\t%s", host_cols[c]);
@@ -456,7 +449,43 @@ static int write_host_csv(const char *path, const struct rec *r)
 			fprintf(f, ";\t%" PRIu64, r->h[i].v[c]);
 		fputc('\n', f);
 	}
-	return fclose(f) ? -errno : 0;
+}
+
+/* Guest g's series, FILE-NAME.csv. */
+static void guest_csv_path(const char *out, const struct rguest *g, char *buf,
+			   size_t n)
+{
+	char fn[160], suffix[200];
+	file_name(g->name, fn, sizeof fn);
+	snprintf(suffix, sizeof suffix, "%s.csv", fn);
+	side_path(out, suffix, buf, n);
+}
+
+/* err as record's one line in msg; -2. */
+static int out_fail(const struct mv_error *err, char *msg, size_t msgn)
+{
+	char buf[600];
+	snprintf(msg, msgn, "record: %s",
+		 mv_error_format(err, buf, sizeof buf));
+	return -2;
+}
+
+/* Open path in the set of outputs; NULL with msg set. */
+static FILE *out_open(struct mv_outset *os, const char *path, char *msg,
+		      size_t msgn)
+{
+	struct mv_error err = {0};
+	FILE *f = mv_outset_open(os, path, &err);
+	if (!f)
+		out_fail(&err, msg, msgn);
+	return f;
+}
+
+/* Close f, the last file out_open opened: 0, or -2 with msg set. */
+static int out_close(struct mv_outset *os, FILE *f, char *msg, size_t msgn)
+{
+	struct mv_error err = {0};
+	return mv_outset_close(os, f, 0, &err) ? out_fail(&err, msg, msgn) : 0;
 }
 
 /* The domain XML without its declaration, to go inside <vm>. */
@@ -813,15 +842,16 @@ static uint64_t access_rate(const struct rguest *g, const struct gfit *f,
 	return rate < 1 ? 1 : (uint64_t)(rate + 0.5);
 }
 
-static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
-		     size_t msgn)
+/* Every file of the recording into os; 0, or -2 with msg set. */
+static int write_set(const struct mv_record_opts *o, struct rec *r,
+		     struct mv_outset *os, char *msg, size_t msgn)
 {
 	uint64_t t0 = r->nh ? r->h[0].t_ms : 0;
 	uint64_t end = r->nh ? r->h[r->nh - 1].t_ms : 0;
 	uint64_t dur_s = (end - t0) / 1000;
 	if (dur_s < 1)
 		dur_s = 1;
-	char path[4096], tmp[4200];
+	char path[4096];
 	int rc = o->agent_log ? read_agent_log(o->agent_log, r, end) : 0;
 	if (rc) {
 		snprintf(msg, msgn, "record: --agent-log: cannot read '%s': %s",
@@ -829,19 +859,12 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 		return -2;
 	}
 	side_path(o->output, "host.csv", path, sizeof path);
-	rc = write_host_csv(path, r);
-	if (rc) {
-		snprintf(msg, msgn, "record: cannot write '%s': %s", path,
-			 strerror(-rc));
+	FILE *f = out_open(os, path, msg, msgn);
+	if (!f)
 		return -2;
-	}
-	snprintf(tmp, sizeof tmp, "%s.tmp", o->output);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(msg, msgn, "record: cannot write '%s': %s", tmp,
-			 strerror(errno));
+	write_host_csv(f, r);
+	if (out_close(os, f, msg, msgn))
 		return -2;
-	}
 	/* QEMU's own memory is in each guest's RSS, as the agent counts it:
 	 * each guest's <mv:guest overhead>, which the simulator counts as
 	 * the guest's and the host's (docs/scenario.md) */
@@ -858,6 +881,22 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 			ovh += gf[k].overhead_kib;
 		}
 	boot_freed(r, gf);
+	/* the series first: the scenario is the last file of the set */
+	for (int k = 0; k < r->ng; k++) {
+		if (!r->g[k].n)
+			continue;
+		guest_csv_path(o->output, &r->g[k], path, sizeof path);
+		f = out_open(os, path, msg, msgn);
+		if (f) {
+			write_guest_csv(f, &r->g[k], end, gf[k].image_kib,
+					gf[k].outside_kib);
+			rc = out_close(os, f, msg, msgn);
+		}
+		if (!f || rc) {
+			free(gf);
+			return -2;
+		}
+	}
 	uint64_t host_kib = round_page(r->total_kib);
 	uint64_t step_ms = o->interval_ns >= MV_NS_PER_MS
 				   ? o->interval_ns / MV_NS_PER_MS
@@ -900,6 +939,11 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 	char host[64] = "host", pattern[4096];
 	side_path(o->output, "*.csv", pattern, sizeof pattern);
 	gethostname(host, sizeof host - 1);
+	f = out_open(os, o->output, msg, msgn);
+	if (!f) {
+		free(gf);
+		return -2;
+	}
 	fprintf(f,
 		"<?xml version=\"1.0\"?>\n"
 		"<!-- memvisor record: %d guests, %" PRIu64
@@ -930,28 +974,22 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 		const struct rguest *g = &r->g[k];
 		if (!g->n)
 			continue;
-		char fn[160], suffix[200];
-		file_name(g->name, fn, sizeof fn);
-		snprintf(suffix, sizeof suffix, "%s.csv", fn);
-		side_path(o->output, suffix, path, sizeof path);
-		rc = write_guest_csv(path, g, end, gf[k].image_kib,
-				     gf[k].outside_kib);
+		guest_csv_path(o->output, g, path, sizeof path);
 		/* the agent's rate: 5% of the guest's memory per interval */
 		uint64_t rate_kib = round_page(
 			(uint64_t)((double)g->rows[0].v[C_PROVISIONED] * 0.05 *
 				   1e9 / (double)o->interval_ns));
-		char *res = rc ? NULL : reservation_as_agent(body(g->xml));
+		char *res = reservation_as_agent(body(g->xml));
 		char *xml = res ? with_guest(res, gf[k].image_kib, rate_kib,
 					     gf[k].overhead_kib,
 					     gf[k].boot_freed_kib)
 				: NULL;
 		free(res);
-		if (rc || !xml) {
+		if (!xml) {
 			free(gf);
-			fclose(f);
-			unlink(tmp);
+			mv_outset_close(os, f, MV_ENOMEM, NULL);
 			snprintf(msg, msgn, "record: cannot write '%s': %s",
-				 path, rc ? strerror(-rc) : "out of memory");
+				 o->output, "out of memory");
 			return -2;
 		}
 		uint64_t start_s = (g->rows[0].t_ms - t0 + 999) / 1000;
@@ -997,13 +1035,26 @@ static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
 	}
 	free(gf);
 	fputs("</scenario>\n", f);
-	if (fclose(f) || rename(tmp, o->output)) {
-		snprintf(msg, msgn, "record: cannot write '%s': %s", o->output,
-			 strerror(errno));
-		unlink(tmp);
-		return -2;
-	}
-	return 0;
+	return out_close(os, f, msg, msgn);
+}
+
+/*
+ * The scenario and its series, all or none (report/outset.c): each is
+ * written to a unique temporary name beside it and renamed into place
+ * only when every one is complete; on an error the temporaries go and
+ * what was there stays.
+ */
+static int write_all(const struct mv_record_opts *o, struct rec *r, char *msg,
+		     size_t msgn)
+{
+	struct mv_outset os;
+	mv_outset_init(&os, NULL);
+	int rc = write_set(o, r, &os, msg, msgn);
+	struct mv_error err = {0};
+	if (!rc && mv_outset_commit(&os, &err))
+		rc = out_fail(&err, msg, msgn);
+	mv_outset_free(&os);
+	return rc;
 }
 
 int mv_record_run(const struct mv_record_opts *o, char *msg, size_t msgn)

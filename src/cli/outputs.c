@@ -40,7 +40,8 @@ struct file_id {
 
 struct file_list {
 	struct file_id *f;
-	int n, cap;
+	int n;
+	size_t cap; /* room in f */
 };
 
 /*
@@ -86,14 +87,8 @@ static void canonical(const char *path, char *out, size_t n, int depth)
 static struct file_id *add(struct file_list *l, const char *shown,
 			   const char *path, const char *role)
 {
-	if (l->n == l->cap) {
-		int cap = l->cap ? 2 * l->cap : 16;
-		struct file_id *f = realloc(l->f, (size_t)cap * sizeof *f);
-		if (!f)
-			return NULL;
-		l->f = f;
-		l->cap = cap;
-	}
+	if (mv_array_room(&l->f, &l->cap, (size_t)l->n, sizeof *l->f, 16))
+		return NULL;
 	struct file_id *f = &l->f[l->n++];
 	memset(f, 0, sizeof *f);
 	snprintf(f->shown, sizeof f->shown, "%s", shown);

@@ -227,14 +227,9 @@ static void over_get(struct mv_host *h, mv_mpn_t mpn)
 {
 	struct mv_frame_over *o = over_find(h, mpn);
 	if (!o) {
-		if (h->nover == h->cap_over) {
-			uint32_t cap = h->cap_over ? 2 * h->cap_over : 4;
-			void *p = realloc(h->over, cap * sizeof *h->over);
-			if (!p)
-				abort(); /* out of memory mid-step */
-			h->over = p;
-			h->cap_over = cap;
-		}
+		if (mv_array_room(&h->over, &h->cap_over, h->nover,
+				  sizeof *h->over, 4))
+			abort(); /* out of memory mid-step */
 		o = &h->over[h->nover++];
 		o->mpn = mpn;
 		o->extra = 0;

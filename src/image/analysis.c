@@ -121,7 +121,8 @@ struct mv_analysis {
 
 	struct mv_image **img;
 	struct mv_image_figures *fig;
-	int nimg, capimg;
+	int nimg;
+	size_t capimg, capfig; /* allocated entries of img and fig */
 
 	struct content *c;
 	uint32_t nc;
@@ -418,19 +419,10 @@ static int add_page(struct mv_analysis *a, int im, uint64_t addr,
 /* Make room for one more image: its figures and its place in img. */
 static int add_image_slot(struct mv_analysis *a, struct mv_image *img)
 {
-	if (a->nimg == a->capimg) {
-		int n = a->capimg ? a->capimg * 2 : 8;
-		struct mv_image **im = realloc(a->img, (size_t)n * sizeof *im);
-		if (!im)
-			return MV_ENOMEM;
-		a->img = im;
-		struct mv_image_figures *f = realloc(a->fig,
-						     (size_t)n * sizeof *f);
-		if (!f)
-			return MV_ENOMEM;
-		a->fig = f;
-		a->capimg = n;
-	}
+	size_t n = (size_t)a->nimg;
+	if (mv_array_room(&a->img, &a->capimg, n, sizeof *a->img, 8) ||
+	    mv_array_room(&a->fig, &a->capfig, n, sizeof *a->fig, 8))
+		return MV_ENOMEM;
 	a->img[a->nimg] = img;
 	memset(&a->fig[a->nimg], 0, sizeof a->fig[0]);
 	a->nimg++;

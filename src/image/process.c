@@ -123,19 +123,15 @@ static char *slurp(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				errno = ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
+	size_t cap = 0, len = 0;
+	char *buf = NULL;
+	for (;;) {
+		/* at least 4096 bytes free: from 64 KiB, doubling */
+		if (mv_array_room(&buf, &cap, len + 4095, 1, 1 << 16)) {
+			free(buf);
+			buf = NULL;
+			errno = ENOMEM;
+			break;
 		}
 		ssize_t n = read(fd, buf + len, cap - len - 1);
 		if (n < 0) {

@@ -194,8 +194,9 @@ struct mv_sharer {
 	uint32_t *vm_base;    /* VM i's pages are numbered from vm_base[i] */
 	uint32_t *vm_salt;    /* VM i's salt group (0: unsalted) */
 	uint32_t *frame_salt; /* a sharing frame's group; NULL: all 0 */
-	uint32_t nvms, cap_vms;
-	uint32_t cur_vm; /* scan position */
+	uint32_t nvms;
+	size_t cap_vms, cap_base, cap_salt; /* room in vms, vm_base, vm_salt */
+	uint32_t cur_vm;                    /* scan position */
 	uint64_t cur_gppn;
 	uint64_t run_ns; /* simulated time not yet slept off */
 
@@ -946,21 +947,12 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 	for (uint32_t i = 0; i < s->nvms; i++)
 		if (s->vms[i] == vm)
 			return MV_EINVAL;
-	if (s->nvms == s->cap_vms) {
-		uint32_t cap = s->cap_vms ? 2 * s->cap_vms : 8;
-		struct mv_vm **v = realloc(s->vms, cap * sizeof *v);
-		if (v)
-			s->vms = v;
-		uint32_t *b = realloc(s->vm_base, cap * sizeof *b);
-		if (b)
-			s->vm_base = b;
-		uint32_t *k = realloc(s->vm_salt, cap * sizeof *k);
-		if (k)
-			s->vm_salt = k;
-		if (!v || !b || !k)
-			return MV_ENOMEM;
-		s->cap_vms = cap;
-	}
+	if (mv_array_room(&s->vms, &s->cap_vms, s->nvms, sizeof *s->vms, 8) ||
+	    mv_array_room(&s->vm_base, &s->cap_base, s->nvms,
+			  sizeof *s->vm_base, 8) ||
+	    mv_array_room(&s->vm_salt, &s->cap_salt, s->nvms,
+			  sizeof *s->vm_salt, 8))
+		return MV_ENOMEM;
 	/* its flag bits and cksum are page sharing's; forget what a previous
 	 * sharer may have left there */
 	for (mv_gppn_t g = 0; g < vm->npages; g++) {
@@ -1316,9 +1308,9 @@ void mv_share_books(const struct mv_sharer *s, struct mv_books *b)
 		     s->mask + 1);
 	mv_books_add(b, "hypervisor", "share.vms", sizeof *s->vms, s->cap_vms);
 	mv_books_add(b, "hypervisor", "share.vm-base", sizeof *s->vm_base,
-		     s->cap_vms);
+		     s->cap_base);
 	mv_books_add(b, "hypervisor", "share.vm-salt", sizeof *s->vm_salt,
-		     s->cap_vms);
+		     s->cap_salt);
 	if (s->frame_salt)
 		mv_books_add(b, "hypervisor", "share.frame-salt",
 			     sizeof *s->frame_salt, s->host->nframes);

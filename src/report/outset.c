@@ -230,16 +230,9 @@ static void outfile_free(struct mv_outfile *f)
 FILE *mv_outset_open(struct mv_outset *o, const char *name,
 		     struct mv_error *err)
 {
-	if (o->n == o->cap) {
-		int cap = o->cap ? 2 * o->cap : 8;
-		struct mv_outfile *f = realloc(o->f, (size_t)cap * sizeof *f);
-		if (!f) {
-			mv_error_set(err, MV_ENOMEM, NULL, 0, "",
-				     "out of memory");
-			return NULL;
-		}
-		o->f = f;
-		o->cap = cap;
+	if (mv_array_room(&o->f, &o->cap, (size_t)o->n, sizeof *o->f, 8)) {
+		mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
+		return NULL;
 	}
 	struct mv_outfile *f = &o->f[o->n];
 	memset(f, 0, sizeof *f);

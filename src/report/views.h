@@ -25,7 +25,8 @@ struct mv_outfile {
 
 struct mv_outset {
 	const char *dir;
-	int n, cap;
+	int n;
+	size_t cap; /* room in f */
 	struct mv_outfile *f;
 };
 

@@ -44,7 +44,7 @@ struct loader {
 	struct mv_scenario *sc;
 	const char *base_dir;
 	struct mv_error *err;
-	int cap; /* allocated entries of sc->vms */
+	size_t cap; /* allocated entries of sc->vms */
 };
 
 static int parse_host_memory(const struct mv_xsrc *s, const xmlNode *n,
@@ -702,17 +702,12 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *hn,
 /* Room for n more VMs in sc->vms. */
 static int reserve_vms(struct loader *L, int n)
 {
-	if (L->sc->nvms + n <= L->cap)
-		return 0;
-	int cap = L->cap ? L->cap : 4;
-	while (cap < L->sc->nvms + n)
-		cap *= 2;
-	struct mv_vm_spec *v = realloc(L->sc->vms, (size_t)cap * sizeof *v);
-	if (!v)
-		return mv_error_set(L->err, MV_ENOMEM, NULL, 0, NULL,
-				    "out of memory");
-	L->sc->vms = v;
-	L->cap = cap;
+	/* doubling from 4 until the n fit */
+	while ((size_t)L->sc->nvms + (size_t)n > L->cap)
+		if (mv_array_room(&L->sc->vms, &L->cap, L->cap,
+				  sizeof *L->sc->vms, 4))
+			return mv_error_set(L->err, MV_ENOMEM, NULL, 0, NULL,
+					    "out of memory");
 	return 0;
 }
 

@@ -358,7 +358,8 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 	if (rc)
 		return rc;
 	struct mv_access_trace *a = calloc(1, sizeof *a);
-	uint64_t *pages = NULL, cap = 0, n = 0;
+	uint64_t *pages = NULL;
+	size_t cap = 0, n = 0;
 	if (!a) {
 		mv_trace_close(t);
 		return mv_error_set(err, MV_ENOMEM, path, 0, "trace",
@@ -368,21 +369,14 @@ int mv_access_trace_load(const char *path, struct mv_access_trace **out,
 	/* every access's page, its kind in bits 0-1, kept in order */
 	struct mv_trace_rec r;
 	while ((rc = mv_trace_next(t, &r, err)) == 1) {
-		if (n == cap) {
-			uint64_t c = cap ? cap * 2 : 1 << 16;
-			uint64_t *p = c <= (1ull << 30)
-					      ? realloc(pages, c * sizeof *p)
-					      : NULL;
-			if (!p) {
-				rc = mv_error_set(err, MV_ENOMEM, path, 0,
-						  "trace",
-						  "too many accesses to hold "
-						  "(%llu)",
-						  (unsigned long long)n);
-				break;
-			}
-			pages = p;
-			cap = c;
+		/* at most 2^30 accesses held; the call only when full */
+		if (n == cap &&
+		    (cap >= (1ull << 30) ||
+		     mv_array_room(&pages, &cap, n, sizeof *pages, 1 << 16))) {
+			rc = mv_error_set(err, MV_ENOMEM, path, 0, "trace",
+					  "too many accesses to hold (%llu)",
+					  (unsigned long long)n);
+			break;
 		}
 		pages[n++] = (r.addr >> MV_PAGE_SHIFT) << 2 | r.kind;
 	}

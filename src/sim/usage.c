@@ -58,7 +58,7 @@ struct reader {
 	int line;
 	struct mv_error *err;
 	struct mv_usage_trace *u;
-	uint64_t cap;
+	size_t cap_t, cap_f; /* allocated rows of u->t_ns and u->frac */
 };
 
 static int bad(struct reader *r, const char *field, const char *fmt,
@@ -126,20 +126,13 @@ static int whole(struct reader *r, const char *field, const char *s,
 static int push(struct reader *r, uint64_t t_ns, double frac)
 {
 	struct mv_usage_trace *u = r->u;
-	if (u->nrows == r->cap) {
-		if (r->cap >= MAX_ROWS)
-			return bad(r, "", "more than 10000000 rows%s", "");
-		uint64_t c = r->cap ? r->cap * 2 : 1024;
-		uint64_t *t = realloc(u->t_ns, c * sizeof *t);
-		if (t)
-			u->t_ns = t;
-		double *f = t ? realloc(u->frac, c * sizeof *f) : NULL;
-		if (!f)
-			return mv_error_set(r->err, MV_ENOMEM, r->file, r->line,
-					    "", "out of memory");
-		u->frac = f;
-		r->cap = c;
-	}
+	if (u->nrows == r->cap_f && r->cap_f >= MAX_ROWS)
+		return bad(r, "", "more than 10000000 rows%s", "");
+	if (mv_array_room(&u->t_ns, &r->cap_t, u->nrows, sizeof *u->t_ns,
+			  1024) ||
+	    mv_array_room(&u->frac, &r->cap_f, u->nrows, sizeof *u->frac, 1024))
+		return mv_error_set(r->err, MV_ENOMEM, r->file, r->line, "",
+				    "out of memory");
 	u->t_ns[u->nrows] = t_ns;
 	u->frac[u->nrows] = frac;
 	u->nrows++;

@@ -478,15 +478,12 @@ int mv_read_file(const char *path, char **buf, size_t *len)
 				errno = EFBIG;
 				return -1;
 			}
-			cap = cap ? cap * 2 : 16384;
-			char *nb = realloc(b, cap);
-			if (!nb) {
+			if (mv_array_room(&b, &cap, n + 1, 1, 16384)) {
 				free(b);
 				fclose(f);
 				errno = ENOMEM;
 				return -1;
 			}
-			b = nb;
 		}
 		size_t got = fread(b + n, 1, cap - n - 1, f);
 		n += got;

@@ -62,8 +62,9 @@ struct mv_owners {
 	uint64_t mask; /* table size - 1 (a power of 2) */
 	uint64_t n;    /* entries in use */
 	struct mv_vm **vms;
-	uint32_t nvms, cap_vms; /* slots used (some may be NULL) */
-	uint32_t live;          /* VMs attached */
+	uint32_t nvms;  /* slots used (some may be NULL) */
+	size_t cap_vms; /* room in vms */
+	uint32_t live;  /* VMs attached */
 };
 
 /* ceil(2^64 / r): a page's share of a frame of refcount r, in 2^-64 */
@@ -187,16 +188,10 @@ int mv_owners_attach(struct mv_vm *vm)
 		slot++;
 	if (slot >= 1u << OWN_VI_BITS)
 		return MV_EINVAL; /* more VMs on one host than an entry names */
-	if (slot == o->cap_vms) {
-		uint32_t cap = o->cap_vms ? 2 * o->cap_vms : 8;
-		struct mv_vm **n = realloc(o->vms, cap * sizeof *n);
-		if (!n) {
-			if (!o->live)
-				mv_owners_detach_host(h);
-			return MV_ENOMEM;
-		}
-		o->vms = n;
-		o->cap_vms = cap;
+	if (mv_array_room(&o->vms, &o->cap_vms, slot, sizeof *o->vms, 8)) {
+		if (!o->live)
+			mv_owners_detach_host(h);
+		return MV_ENOMEM;
 	}
 	if (slot == o->nvms)
 		o->nvms++;
@@ -240,7 +235,8 @@ int mv_owners_check(const struct mv_vm *vm)
 	mv_u128 acc = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED)
-			acc += q_of(mv_host_frame_refs(vm->host, vm->pmap[g].mpn));
+			acc += q_of(
+				mv_host_frame_refs(vm->host, vm->pmap[g].mpn));
 	return acc == vm->shared_acc;
 }
 
@@ -249,7 +245,8 @@ double mv_vm_shared_part_walk(const struct mv_vm *vm)
 	double s = 0;
 	for (mv_gppn_t g = 0; g < vm->npages; g++)
 		if (vm->pmap[g].state == MV_PS_SHARED)
-			s += 1.0 / (double)mv_host_frame_refs(vm->host, vm->pmap[g].mpn);
+			s += 1.0 / (double)mv_host_frame_refs(vm->host,
+							      vm->pmap[g].mpn);
 	return s;
 }
 

@@ -10,6 +10,7 @@
  * runs. KSM is a scratch directory (--ksm-dir): the real one is never
  * written.
  */
+#include <dirent.h>
 #include <jansson.h>
 #include <libvirt/libvirt.h>
 #include <math.h>
@@ -937,18 +938,26 @@ static void test_record_takes_use_from_the_nearest_report(void **state)
  * (as a device would be, -o /dev/null as root) is refused before
  * anything is recorded, one line, exit 2, and stays what it was.
  */
+/* memvisor record of the test driver for 1 s into out: its exit status,
+ * stderr in err. */
+static int record_to(const char *out, char *err, size_t n)
+{
+	char args[1024];
+	snprintf(args, sizeof args,
+		 "record -c test:///default --duration 1s --interval 500ms "
+		 "-o %s",
+		 out);
+	return memvisor(args, err, n);
+}
+
 static void test_record_never_replaces_what_is_not_a_regular_file(void **state)
 {
 	(void)state;
 	char *dir = mvt_tmpdir("mvrecfifo");
-	char args[1024], err[1024], path[600];
+	char err[1024], path[600];
 	snprintf(path, sizeof path, "%s/fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	snprintf(args, sizeof args,
-		 "record -c test:///default --duration 1s --interval 500ms "
-		 "-o %s",
-		 path);
-	assert_int_equal(memvisor(args, err, sizeof err), 2);
+	assert_int_equal(record_to(path, err, sizeof err), 2);
 	assert_non_null(strstr(err, "--output"));
 	assert_non_null(strstr(err, "not a regular file"));
 	assert_int_equal(lines_in(err), 1);
@@ -958,6 +967,71 @@ static void test_record_never_replaces_what_is_not_a_regular_file(void **state)
 	snprintf(path, sizeof path, "%s/fifo-host.csv", dir);
 	assert_int_equal(access(path, F_OK), -1);
 	mvt_rmdir(dir);
+}
+
+/* dir/name holds "theirs\n", as the test wrote it. */
+static void assert_theirs(const char *dir, const char *name)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	size_t n = 0;
+	char *s = mvt_slurp(path, &n);
+	assert_non_null(s);
+	assert_string_equal(s, "theirs\n");
+	free(s);
+}
+
+/* Entries of dir, "." and ".." left out. */
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/*
+ * The scenario and its series appear all or none (report/outset.c): a
+ * series that cannot be written (its name is a directory) fails the run
+ * with nothing written, not the host's series alone; and each file goes
+ * through a temporary name of its own, so FILE.tmp, someone else's,
+ * stays as it was, and none is left behind.
+ */
+static void test_record_writes_all_its_files_or_none(void **state)
+{
+	(void)state;
+	char *dir = mvt_tmpdir("mvrecset");
+	char out[600], err[1024], path[600];
+	snprintf(out, sizeof out, "%s/host.xml", dir);
+	snprintf(path, sizeof path, "%s/host.xml.tmp", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("theirs\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/host-test.csv", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(record_to(out, err, sizeof err), 1);
+	assert_non_null(strstr(err, "host-test.csv"));
+	assert_int_equal(lines_in(err), 1);
+	assert_int_equal(entries(dir), 2); /* host.xml.tmp, host-test.csv */
+	assert_theirs(dir, "host.xml.tmp");
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(record_to(out, err, sizeof err), 0);
+	/* host.xml, its two series and host.xml.tmp, as it was */
+	assert_int_equal(entries(dir), 4);
+	assert_theirs(dir, "host.xml.tmp");
+	snprintf(path, sizeof path, "%s/host-host.csv", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	struct mv_scenario *sc = NULL;
+	struct mv_error e = {0};
+	mvt_ok(mv_scenario_load(out, &sc, &e), &e, "load host.xml");
+	assert_int_equal(sc->nvms, 1);
+	mv_scenario_free(sc);
+	mvt_rm_tree(dir);
+	free(dir);
 }
 
 /* The first data row's "Memory usage [KB]" of a recorded series. */
@@ -1066,6 +1140,7 @@ int main(void)
 		cmocka_unit_test(
 			test_bad_uri_and_bad_options_exit_2_with_one_line),
 		cmocka_unit_test(test_record_writes_a_scenario_run_can_load),
+		cmocka_unit_test(test_record_writes_all_its_files_or_none),
 		cmocka_unit_test(test_record_use_is_of_one_stats_snapshot),
 		cmocka_unit_test(
 			test_record_access_rate_gives_back_what_was_measured),
