@@ -528,13 +528,13 @@ static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 }
 
 /* What --verify checked, for a report that does not say it (JSON). */
-static void verify_summary(uint64_t checks, uint64_t pages)
+static void verify_summary(uint64_t checks, uint64_t pages, const char *each)
 {
 	fprintf(stderr,
-		"verify: %llu invariant checks (one per step), %llu pages "
+		"verify: %llu invariant checks (one per %s), %llu pages "
 		"(%.1f MiB) compared with what the guest last wrote; nothing "
 		"differed\n",
-		(unsigned long long)checks, (unsigned long long)pages,
+		(unsigned long long)checks, each, (unsigned long long)pages,
 		(double)pages * MV_PAGE_SIZE / (double)MV_MIB);
 }
 
@@ -613,7 +613,7 @@ static int run_cluster(const struct run_opts *o)
 			mv_report_measured(stderr, cl->sim[h]);
 	}
 	if (st == MV_EXIT_OK && o->verify && o->json)
-		verify_summary(checks, pages);
+		verify_summary(checks, pages, "host and step");
 	mv_cluster_destroy(cl);
 	return st;
 }
@@ -692,7 +692,7 @@ int mv_cli_run(int argc, char **argv)
 	if (st == MV_EXIT_OK)
 		st = write_views(&o, sim);
 	if (st == MV_EXIT_OK && o.verify && o.json)
-		verify_summary(sim->verify_checks, sim->verify_pages);
+		verify_summary(sim->verify_checks, sim->verify_pages, "step");
 	if (o.timing)
 		mv_report_measured(stderr, sim);
 	if (o.books)
