@@ -11,10 +11,17 @@
  * auto-converge the vCPUs are throttled as QEMU throttles them. A page of
  * zeros is sent as a flag; compressed and swapped pages are read back
  * first (their bytes, without faulting them into the source).
+ *
+ * Stage 2 (front end): a <cluster> scenario of several hosts, each a
+ * scenario of today (src/cluster/scenario.c), and the cluster run that
+ * steps one simulator per host in lockstep (src/cluster/run.c).
  */
 #ifndef MEMVISOR_CLUSTER_H
 #define MEMVISOR_CLUSTER_H
 
+#include <signal.h>
+
+#include "memvisor/sim.h"
 #include "memvisor/vm.h"
 
 /* Bytes a page costs on the wire: QEMU's 8-byte header (offset and
@@ -127,5 +134,116 @@ uint64_t mv_migrate_verify(const struct mv_migration *m);
 struct mv_vm *mv_migrate_take(struct mv_migration *m);
 /* Free the migration (and a destination VM not taken); src's log off. */
 void mv_migrate_destroy(struct mv_migration *m);
+
+/* ---- the <cluster> scenario (src/cluster/scenario.c) ------------------ */
+
+/* One <host> of a cluster: a scenario of today, by file or inline. */
+struct mv_cluster_host {
+	char name[64];
+	char file[256];         /* the host's scenario file; "" when inline */
+	int line;               /* of the <host> element */
+	uint64_t seed;          /* mv_cluster_host_seed(cluster seed, index) */
+	struct mv_scenario *sc; /* owned; NULL once a cluster run took it */
+};
+
+/*
+ * <migrate vm="NAME" from="HOST" to="HOST" at="TIME"/>: a manual live
+ * migration, checked at load (the VM is on `from` at `at`, given the
+ * earlier events) and kept in time order (file order among equal times).
+ */
+struct mv_cluster_event {
+	char vm_name[64];
+	int vm;         /* the VM's index in its first host's scenario */
+	int from, to;   /* host indexes */
+	uint64_t at_ns; /* simulated time: starts at the first step at or
+			   after it */
+	int line;       /* of the <migrate> element */
+};
+
+/* <drs>: the balancer; only none (0) exists so far (stage 3). */
+struct mv_cluster_scenario {
+	char name[64];
+	char source[256];              /* the cluster file */
+	uint64_t seed;                 /* default 1 */
+	uint64_t duration_ns, step_ns; /* default 60 s, 10 ms: every host's */
+	double bandwidth;              /* <network bandwidth>, bytes/s per
+					  link (also migrate.bandwidth) */
+	uint64_t latency_ns;           /* <network latency> */
+	struct mv_migrate_config migrate; /* <migration> */
+	int drs_level;                    /* 0: none */
+	int nhosts;
+	struct mv_cluster_host *host;
+	int nevents;
+	struct mv_cluster_event *event;
+};
+
+/*
+ * Host h's seed in a cluster of seed `seed`: the cluster seed itself for
+ * host 0 (a one-host cluster runs as its scenario would with that seed),
+ * a splitmix64 mix of the seed and h for the others. Nothing else (file,
+ * name, rank) enters it.
+ */
+uint64_t mv_cluster_host_seed(uint64_t seed, int h);
+
+/*
+ * Load a cluster file (docs/cluster.md, section 2): its hosts' scenarios
+ * (files relative to the cluster file's directory, or inline), with the
+ * cluster's seed (derived per host), duration and step put into each.
+ * Bad input: MV_EINVAL/MV_ENOENT with err naming file, line and field.
+ */
+int mv_cluster_load(const char *path, struct mv_cluster_scenario **out,
+		    struct mv_error *err);
+/* The same from a string; `name` stands for the file in errors. */
+int mv_cluster_load_string(const char *xml, const char *name,
+			   const char *base_dir,
+			   struct mv_cluster_scenario **out,
+			   struct mv_error *err);
+void mv_cluster_scenario_free(struct mv_cluster_scenario *cs);
+/* Is the file at path an XML document whose root is <cluster>? (1/0; a
+ * file that cannot be read or parsed is 0: its loader says why.) */
+int mv_cluster_file_is(const char *path);
+/* Put seed, duration and step into every host's scenario (after the
+ * caller changed the cluster's, e.g. run --seed, --duration). */
+void mv_cluster_apply(struct mv_cluster_scenario *cs);
+
+/* ---- the cluster run (src/cluster/run.c) -------------------------------- */
+
+struct mv_cluster {
+	struct mv_cluster_scenario *cs; /* owned; its hosts' sc moved into
+					   sim[h]->sc */
+	int nhosts;
+	struct mv_sim **sim; /* one per host, in index order */
+	uint64_t now_ns, steps;
+	int next_event; /* the first <migrate> event not yet started */
+	int verify;
+	const volatile sig_atomic_t *stop; /* every host's sim->stop */
+	double wall_s;                     /* measured: the whole run */
+};
+
+/*
+ * Build one simulator per host (power-on), taking ownership of cs (also
+ * on failure). verify as mv_sim_create's. A cluster with <migrate>
+ * events is refused (MV_EINVAL, the first event's line) until phase 2
+ * can move a running VM.
+ */
+int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
+		      struct mv_cluster **out, struct mv_error *err);
+void mv_cluster_destroy(struct mv_cluster *c);
+/* Set the stop flag of every host's simulator. */
+void mv_cluster_set_stop(struct mv_cluster *c,
+			 const volatile sig_atomic_t *stop);
+/*
+ * One cluster step: phase 1, every host's mv_sim_step in index order;
+ * phase 2, the migrations (mv_cluster_migrations_step). MV_ECANCELED when
+ * the stop flag is set, or a host's error (err says which host).
+ */
+int mv_cluster_step(struct mv_cluster *c, struct mv_error *err);
+/* Phase 2 of a step: start the due <migrate> events and advance those in
+ * progress, in the order they started. */
+int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err);
+/* Run to the duration; progress(c, ctx) after every step, as mv_sim_run. */
+int mv_cluster_run(struct mv_cluster *c,
+		   void (*progress)(const struct mv_cluster *, void *),
+		   void *ctx, struct mv_error *err);
 
 #endif

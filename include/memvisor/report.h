@@ -183,4 +183,19 @@ int mv_top_sort_for_key(int key);
 int mv_report_top(FILE *out, const struct mv_sim *s, int sort, int paused,
 		  int width);
 
+/*
+ * A cluster run (docs/cluster.md): the text report (a summary of the
+ * hosts, then each host's report as mv_report_text prints it), the JSON
+ * document ({"schema", "cluster": {...}, "hosts": [each host's run
+ * document]}) and the CSV set (mv_report_cluster_csv_names: host.csv,
+ * every host's samples with a host column; vm.csv, every VM's with host
+ * and vm columns), all or none.
+ */
+struct mv_cluster;
+int mv_report_cluster_text(FILE *out, const struct mv_cluster *c);
+int mv_report_cluster_json(FILE *out, const struct mv_cluster *c);
+extern const char *const mv_report_cluster_csv_names[];
+int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
+			  struct mv_error *err);
+
 #endif

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "memvisor/cluster.h"
 #include "memvisor/report.h"
 #include "memvisor/sim.h"
 
@@ -134,18 +135,13 @@ static int add_inputs(struct file_list *in, const struct mv_scenario *sc)
  * directory exists (a directory where host.csv goes fails now, not after
  * the run), all of them compared with the other outputs.
  */
-static int add_set(struct file_list *out, const struct mv_scenario *sc,
-		   const char *dir, const char *opt, const char *ext,
-		   struct mv_error *err)
+static int add_names(struct file_list *out, const char *const *names,
+		     const char *dir, const char *opt, struct mv_error *err)
 {
-	char **names = mv_report_view_names(sc, ext);
-	if (!names)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
-				    "out of memory");
 	struct stat st;
 	int have_dir = stat(dir, &st) == 0;
 	int rc = 0;
-	for (char **nm = names; !rc && *nm; nm++) {
+	for (const char *const *nm = names; !rc && *nm; nm++) {
 		char path[PATH_MAX], target[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s", dir, *nm);
 		snprintf(target, sizeof target, "%s", path);
@@ -159,6 +155,18 @@ static int add_set(struct file_list *out, const struct mv_scenario *sc,
 			rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 					  "out of memory");
 	}
+	return rc;
+}
+
+static int add_set(struct file_list *out, const struct mv_scenario *sc,
+		   const char *dir, const char *opt, const char *ext,
+		   struct mv_error *err)
+{
+	char **names = mv_report_view_names(sc, ext);
+	if (!names)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
+	int rc = add_names(out, (const char *const *)names, dir, opt, err);
 	mv_report_view_names_free(names);
 	return rc;
 }
@@ -166,21 +174,30 @@ static int add_set(struct file_list *out, const struct mv_scenario *sc,
 static int compare(const struct mv_scenario *sc, struct file_list *in,
 		   struct file_list *out, struct mv_error *err);
 
-static int check(const struct mv_scenario *sc, const char *output,
-		 const char *csv_dir, const char *svg_dir, struct file_list *in,
-		 struct file_list *out, struct mv_error *err)
+/* -o: checked, and added to the outputs. */
+static int add_output(struct file_list *out, const char *output,
+		      struct mv_error *err)
 {
-	int rc;
 	if (output) {
 		char target[PATH_MAX];
-		rc = mv_report_output_check(output, "--output", target,
-					    sizeof target, err);
+		int rc = mv_report_output_check(output, "--output", target,
+						sizeof target, err);
 		if (rc < 0)
 			return rc;
 		if (!add(out, output, target, "--output"))
 			return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 					    "out of memory");
 	}
+	return 0;
+}
+
+static int check(const struct mv_scenario *sc, const char *output,
+		 const char *csv_dir, const char *svg_dir, struct file_list *in,
+		 struct file_list *out, struct mv_error *err)
+{
+	int rc = add_output(out, output, err);
+	if (rc)
+		return rc;
 	if (csv_dir && ((rc = mv_report_outdir_check(csv_dir, "--csv", err)) ||
 			(rc = add_set(out, sc, csv_dir, "--csv", "csv", err))))
 		return rc;
@@ -190,13 +207,10 @@ static int check(const struct mv_scenario *sc, const char *output,
 	return compare(sc, in, out, err);
 }
 
-/* No output is an input of sc or another output. */
-static int compare(const struct mv_scenario *sc, struct file_list *in,
-		   struct file_list *out, struct mv_error *err)
+/* No output is an input (in) or another output. */
+static int compare_lists(const struct file_list *in,
+			 const struct file_list *out, struct mv_error *err)
 {
-	if (add_inputs(in, sc) != 0)
-		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
-				    "out of memory");
 	for (int i = 0; i < out->n; i++) {
 		const struct file_id *o = &out->f[i];
 		for (int k = 0; k < in->n; k++)
@@ -215,6 +229,16 @@ static int compare(const struct mv_scenario *sc, struct file_list *in,
 					out->f[k].role, out->f[k].shown);
 	}
 	return 0;
+}
+
+/* No output is an input of sc or another output. */
+static int compare(const struct mv_scenario *sc, struct file_list *in,
+		   struct file_list *out, struct mv_error *err)
+{
+	if (add_inputs(in, sc) != 0)
+		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
+				    "out of memory");
+	return compare_lists(in, out, err);
 }
 
 /* Free the lists; the exit status after err's one line, if any. */
@@ -258,5 +282,27 @@ int mv_cli_check_files(const struct mv_scenario *sc, int n,
 	}
 	if (!rc)
 		rc = compare(sc, &in, &out, &err);
+	return finish(rc, &in, &out, &err);
+}
+
+int mv_cli_check_cluster_outputs(const struct mv_cluster_scenario *cs,
+				 const char *output, const char *csv_dir)
+{
+	struct file_list in = {0}, out = {0};
+	struct mv_error err = {0};
+	int rc = add_output(&out, output, &err);
+	if (!rc && csv_dir &&
+	    !(rc = mv_report_outdir_check(csv_dir, "--csv", &err)))
+		rc = add_names(&out, mv_report_cluster_csv_names, csv_dir,
+			       "--csv", &err);
+	if (!rc && !add(&in, cs->source, cs->source, "the cluster file"))
+		rc = mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
+				  "out of memory");
+	for (int h = 0; !rc && h < cs->nhosts; h++)
+		if (add_inputs(&in, cs->host[h].sc) != 0)
+			rc = mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
+					  "out of memory");
+	if (!rc)
+		rc = compare_lists(&in, &out, &err);
 	return finish(rc, &in, &out, &err);
 }

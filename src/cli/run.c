@@ -17,6 +17,9 @@
  * exit status is 128 + the signal (130, 143), as a shell reports a command
  * the signal ended. A second signal ends the process at once.
  *
+ * A <cluster> file (docs/cluster.md) goes through run_cluster: the same
+ * steps with the cluster's loader, output check, driver and report.
+ *
  * Exit statuses: 2 for usage errors and bad input (the scenario, its
  * domains, option values, output paths), 1 for failures while running (an
  * invariant check, I/O), 0 otherwise.
@@ -32,6 +35,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "memvisor/cluster.h"
 #include "memvisor/report.h"
 #include "memvisor/sim.h"
 
@@ -45,6 +49,18 @@ void mv_cli_run_help(FILE *f)
 	      "compression and swapping took back, faults, stall time, the "
 	      "guests'\n"
 	      "own statistics and the host's free memory over time.\n"
+	      "\n"
+	      "A SCENARIO whose root element is <cluster> is several hosts "
+	      "(each a\n"
+	      "scenario, by file or inline; docs/cluster.md) run in lockstep "
+	      "with the\n"
+	      "cluster's seed, duration and step: the report summarises the "
+	      "hosts, then\n"
+	      "gives each host's report; --json has schema "
+	      "memvisor-cluster/1; --csv DIR\n"
+	      "writes DIR/host.csv and DIR/vm.csv with a host column; --top, "
+	      "--svg and\n"
+	      "--books are refused for a cluster.\n"
 	      "\n"
 	      "Options:\n"
 	      "      --json          print the whole run as JSON "
@@ -173,6 +189,23 @@ static int interrupted(void)
 	mv_cli_errorf("stopped by %s: no report written",
 		      g_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	return 128 + g_signal;
+}
+
+/*
+ * After the run: -1 to go on to the reports, or the exit status after a
+ * signal or a failure (its one line printed). An invariant check failing
+ * mid-run is a bug, not bad input.
+ */
+static int run_ended(int rc, struct mv_error *err)
+{
+	if (g_signal)
+		return interrupted();
+	if (!rc)
+		return -1;
+	if (!err->msg[0])
+		snprintf(err->msg, sizeof err->msg, "%s", mv_strerror(rc));
+	mv_cli_error(err);
+	return MV_EXIT_FAILURE;
 }
 
 static void on_step(const struct mv_sim *sim, void *ctx)
@@ -411,37 +444,54 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-static int write_report(FILE *f, const struct run_opts *o,
-			const struct mv_sim *sim)
-{
-	return o->json ? mv_report_json(f, sim) : mv_report_text(f, sim);
-}
-
+/* What a report is of: one host's run, or a cluster's (cl not NULL). */
 struct report_job {
 	const struct run_opts *o;
 	const struct mv_sim *sim;
+	const struct mv_cluster *cl;
 };
+
+static int write_report(FILE *f, const struct report_job *j)
+{
+	if (j->cl)
+		return j->o->json ? mv_report_cluster_json(f, j->cl)
+				  : mv_report_cluster_text(f, j->cl);
+	return j->o->json ? mv_report_json(f, j->sim)
+			  : mv_report_text(f, j->sim);
+}
 
 static int write_job(FILE *f, const void *ctx)
 {
-	const struct report_job *j = ctx;
-	int rc = write_report(f, j->o, j->sim);
+	int rc = write_report(f, ctx);
 	/* stopped while writing: the temporary file goes, not the target */
 	return rc ? rc : g_signal ? MV_EIO : 0;
 }
 
 /*
  * Write the report to o->output through a temporary file in the same
- * directory, renamed over the target only when complete.
+ * directory, renamed over the target only when complete; or to standard
+ * output. The exit status.
  */
-static int write_report_file(const struct run_opts *o, const struct mv_sim *sim)
+static int write_report_out(const struct report_job *j)
 {
 	struct mv_error err = {0};
-	struct report_job j = {o, sim};
-	if (mv_report_write_file(o->output, write_job, &j, &err) != 0) {
-		if (g_signal)
-			return interrupted();
-		mv_cli_error(&err);
+	if (j->o->output) {
+		if (mv_report_write_file(j->o->output, write_job, j, &err)) {
+			if (g_signal)
+				return interrupted();
+			mv_cli_error(&err);
+			return MV_EXIT_FAILURE;
+		}
+		return MV_EXIT_OK;
+	}
+	errno = 0;
+	int rc = write_report(stdout, j);
+	if (!rc && fflush(stdout) != 0)
+		rc = MV_EIO;
+	if (rc) {
+		mv_cli_errorf("standard output: write error: %s",
+			      rc == MV_EIO && errno ? strerror(errno)
+						    : mv_strerror(rc));
 		return MV_EXIT_FAILURE;
 	}
 	return MV_EXIT_OK;
@@ -478,15 +528,94 @@ static int write_views(const struct run_opts *o, const struct mv_sim *sim)
 }
 
 /* What --verify checked, for a report that does not say it (JSON). */
-static void verify_summary(const struct mv_sim *sim)
+static void verify_summary(uint64_t checks, uint64_t pages, const char *each)
 {
 	fprintf(stderr,
-		"verify: %llu invariant checks (one per step), %llu pages "
+		"verify: %llu invariant checks (one per %s), %llu pages "
 		"(%.1f MiB) compared with what the guest last wrote; nothing "
 		"differed\n",
-		(unsigned long long)sim->verify_checks,
-		(unsigned long long)sim->verify_pages,
-		(double)sim->verify_pages * MV_PAGE_SIZE / (double)MV_MIB);
+		(unsigned long long)checks, each, (unsigned long long)pages,
+		(double)pages * MV_PAGE_SIZE / (double)MV_MIB);
+}
+
+static void on_cluster_step(const struct mv_cluster *c, void *ctx)
+{
+	mv_cli_progress_tick(ctx, c->sim[0]); /* every host's clock */
+}
+
+/*
+ * `memvisor run CLUSTER`: a <cluster> file (docs/cluster.md). The same
+ * steps as one host's run, with the cluster's loader, outputs, driver and
+ * report; the options that show or write one host's internals (--top,
+ * --svg, --books) are refused.
+ */
+static int run_cluster(const struct run_opts *o)
+{
+	const char *bad = o->top       ? "--top"
+			  : o->svg_dir ? "--svg"
+			  : o->books   ? "--books"
+				       : NULL;
+	if (bad) {
+		mv_cli_errorf("%s: not available for a <cluster> yet (%s)", bad,
+			      o->scenario);
+		return MV_EXIT_USAGE;
+	}
+	struct mv_error err = {0};
+	struct mv_cluster_scenario *cs = NULL;
+	int rc = mv_cluster_load(o->scenario, &cs, &err);
+	if (rc)
+		return mv_cli_load_error(o->scenario, rc, &err);
+	int st = mv_cli_check_cluster_outputs(cs, o->output, o->csv_dir);
+	if (st != MV_EXIT_OK) {
+		mv_cluster_scenario_free(cs);
+		return st;
+	}
+	if (o->have_seed)
+		cs->seed = o->seed;
+	if (o->have_duration)
+		cs->duration_ns = o->duration_ns;
+	mv_cluster_apply(cs);
+	for (int h = 0; h < cs->nhosts; h++)
+		cs->host[h].sc->access_model = o->model;
+
+	g_signal = 0;
+	catch_signals();
+	struct mv_cli_progress p;
+	mv_cli_progress_init(&p, o->progress, o->progress_every_s);
+	struct mv_cluster *cl = NULL;
+	rc = mv_cluster_create(cs, o->verify, &cl, &err); /* owns cs */
+	if (rc)
+		return mv_cli_load_error(NULL, rc, &err);
+	mv_cluster_set_stop(cl, &g_signal);
+	for (int h = 0; h < cl->nhosts; h++)
+		mv_scenario_print_warnings(cl->sim[h]->sc, stderr);
+
+	mv_cli_progress_start(&p, cl->sim[0]);
+	rc = mv_cluster_run(cl, on_cluster_step, &p, &err);
+	mv_cli_progress_end(&p, cl->sim[0], !rc && !g_signal);
+	if ((st = run_ended(rc, &err)) >= 0) {
+		mv_cluster_destroy(cl);
+		return st;
+	}
+	struct report_job job = {o, NULL, cl};
+	st = write_report_out(&job);
+	if (st == MV_EXIT_OK && o->csv_dir &&
+	    mv_report_cluster_csv(o->csv_dir, cl, &err) != 0) {
+		st = g_signal ? interrupted() : MV_EXIT_FAILURE;
+		if (!g_signal)
+			mv_cli_error(&err);
+	}
+	uint64_t checks = 0, pages = 0;
+	for (int h = 0; h < cl->nhosts; h++) {
+		checks += cl->sim[h]->verify_checks;
+		pages += cl->sim[h]->verify_pages;
+		if (o->timing)
+			mv_report_measured(stderr, cl->sim[h]);
+	}
+	if (st == MV_EXIT_OK && o->verify && o->json)
+		verify_summary(checks, pages, "host and step");
+	mv_cluster_destroy(cl);
+	return st;
 }
 
 int mv_cli_run(int argc, char **argv)
@@ -496,6 +625,11 @@ int mv_cli_run(int argc, char **argv)
 	if (st >= 0)
 		return st;
 
+	st = mv_cli_check_input(o.scenario, "scenario", MV_CLI_SCENARIO_MAX);
+	if (st != MV_EXIT_OK)
+		return st;
+	if (mv_cluster_file_is(o.scenario))
+		return run_cluster(&o);
 	struct mv_scenario *sc = NULL;
 	st = mv_cli_load_scenario(o.scenario, &sc);
 	if (st != MV_EXIT_OK)
@@ -548,40 +682,17 @@ int mv_cli_run(int argc, char **argv)
 					     o.progress_every_s);
 		rc = run_plain(sim, &p, &err);
 	}
-	if (g_signal) {
+	if ((st = run_ended(rc, &err)) >= 0) {
 		mv_sim_destroy(sim);
-		return interrupted();
-	}
-	if (rc) {
-		/* An invariant check failing mid-run is a bug, not bad input.
-		 */
-		if (!err.msg[0])
-			snprintf(err.msg, sizeof err.msg, "%s",
-				 mv_strerror(rc));
-		mv_cli_error(&err);
-		mv_sim_destroy(sim);
-		return MV_EXIT_FAILURE;
+		return st;
 	}
 
-	if (o.output) {
-		st = write_report_file(&o, sim);
-	} else {
-		errno = 0;
-		rc = write_report(stdout, &o, sim);
-		if (!rc && fflush(stdout) != 0)
-			rc = MV_EIO;
-		st = MV_EXIT_OK;
-		if (rc) {
-			mv_cli_errorf("standard output: write error: %s",
-				      rc == MV_EIO && errno ? strerror(errno)
-							    : mv_strerror(rc));
-			st = MV_EXIT_FAILURE;
-		}
-	}
+	struct report_job job = {&o, sim, NULL};
+	st = write_report_out(&job);
 	if (st == MV_EXIT_OK)
 		st = write_views(&o, sim);
 	if (st == MV_EXIT_OK && o.verify && o.json)
-		verify_summary(sim);
+		verify_summary(sim->verify_checks, sim->verify_pages, "step");
 	if (o.timing)
 		mv_report_measured(stderr, sim);
 	if (o.books)

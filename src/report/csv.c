@@ -11,8 +11,9 @@
  * TOUCHED, `active` its ACTIVE). Like esxtop, sizes are in MiB ("MB" in esxtop)
  * and rates in MiB/s over the interval that ends at the row (0 in the first
  * row). The format is RFC 4180 with a header line; no field needs quoting
- * (names and states are single words), so a spreadsheet and `cut -d,` read it
- * alike.
+ * (names and states are single words; a cluster's host and VM names
+ * with a comma or a quote are refused at load), so a spreadsheet and `cut -d,`
+ * read it alike.
  */
 #include <string.h>
 
@@ -25,6 +26,10 @@ static double rate_mib(uint64_t now, uint64_t before, uint64_t dt_ns)
 	return mv_per_s(mv_pages_mib(now >= before ? now - before : 0), dt_ns);
 }
 
+static const char host_header[] =
+	"time_s,PMEM,usable,free,free_pct,state,consumed,MCTLSZ,SWCUR,"
+	"CACHEUSD,SHRDSVD,pages_shared,pages_sharing,zero_pages\n";
+
 static const char vm_header[] =
 	"time_s,MEMSZ,GRANT,SZTGT,TCHD,ACTV,SHRD,ZERO,SHRDSVD,MCTLSZ,MCTLTGT,"
 	"SWCUR,SWTGT,SWR/s,SWW/s,CACHESZ,CACHEUSD,ZIP/s,UNZIP/"
@@ -36,7 +41,14 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 {
 	if (vm < 0)
 		return mv_report_csv_host(out, s);
-	fputs(vm_header, out);
+	return mv_csv_vm_rows(out, s, vm, NULL, 1);
+}
+
+int mv_csv_vm_rows(FILE *out, const struct mv_sim *s, int vm, const char *host,
+		   int header)
+{
+	if (header)
+		fprintf(out, "%s%s", host ? "host,vm," : "", vm_header);
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
 		const struct mv_sample_vm *v = &sm->vm[vm];
@@ -83,6 +95,8 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 			mv_pct((double)(v->xlat_ns - p->xlat_ns), (double)dt),
 			mv_pages_mib(v->active_true),
 		};
+		if (host)
+			fprintf(out, "%s,%s,", host, s->sc->vms[vm].vm.name);
 		fprintf(out, "%.3f", (double)sm->t_ns / MV_NS_PER_S);
 		for (size_t c = 0; c < sizeof mib / sizeof *mib; c++)
 			fprintf(out, ",%.2f", mib[c]);
@@ -93,9 +107,14 @@ int mv_report_csv_vm(FILE *out, const struct mv_sim *s, int vm)
 
 int mv_report_csv_host(FILE *out, const struct mv_sim *s)
 {
-	fputs("time_s,PMEM,usable,free,free_pct,state,consumed,MCTLSZ,SWCUR,"
-	      "CACHEUSD,SHRDSVD,pages_shared,pages_sharing,zero_pages\n",
-	      out);
+	return mv_csv_host_rows(out, s, NULL, 1);
+}
+
+int mv_csv_host_rows(FILE *out, const struct mv_sim *s, const char *host,
+		     int header)
+{
+	if (header)
+		fprintf(out, "%s%s", host ? "host," : "", host_header);
 	double pmem = (double)s->sc->host.mem_bytes / (double)MV_MIB;
 	uint64_t usable = mv_sim_usable_frames(s);
 	for (int k = 0; k < s->nsamples; k++) {
@@ -107,6 +126,8 @@ int mv_report_csv_host(FILE *out, const struct mv_sim *s)
 			swcur += sm->vm[i].state[MV_PS_SWAPPED];
 			cache += sm->vm[i].zcache.frames;
 		}
+		if (host)
+			fprintf(out, "%s,", host);
 		fprintf(out,
 			"%.3f,%.2f,%.2f,%.2f,%.2f,%s,%.2f,%.2f,%.2f,%.2f,%.2f,"
 			"%llu,%llu,%llu\n",

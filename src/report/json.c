@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memvisor/cluster.h"
 #include "memvisor/report.h"
 #include "memvisor/plan.h"
 #include "report/summary.h"
@@ -803,56 +804,144 @@ static void write_series(struct jw *w, const struct mv_sim *s,
 	jw_arr_end(w);
 }
 
-int mv_report_json(FILE *out, const struct mv_sim *s)
+/* One run's document, as an object at w's place (docs/json.md). */
+static int write_run(struct jw *w, const struct mv_sim *s)
 {
 	struct mv_run_summary r;
 	int rc = mv_run_summary_init(&r, s);
 	if (rc)
 		return rc;
-	struct jw w = {.f = out};
+	jw_obj(w, NULL, 0);
+	jw_str(w, "schema", "memvisor-run/1");
+	jw_str(w, "generator", "memvisor " MV_VERSION);
+	write_scenario(w, s);
+	write_host(w, s, &r);
 
-	jw_obj(&w, NULL, 0);
-	jw_str(&w, "schema", "memvisor-run/1");
-	jw_str(&w, "generator", "memvisor " MV_VERSION);
-	write_scenario(&w, s);
-	write_host(&w, s, &r);
-
-	jw_obj(&w, "run", 0);
-	jw_u64(&w, "simulated_ns", r.sim_ns);
-	jw_u64(&w, "steps", s->steps);
-	jw_bool(&w, "verify", s->verify);
+	jw_obj(w, "run", 0);
+	jw_u64(w, "simulated_ns", r.sim_ns);
+	jw_u64(w, "steps", s->steps);
+	jw_bool(w, "verify", s->verify);
 	if (s->model == MV_MODEL_INTERVAL) { /* absent: exact */
-		jw_str(&w, "access_model", "interval");
-		jw_i64(&w, "interval_guests", s->interval_guests);
+		jw_str(w, "access_model", "interval");
+		jw_i64(w, "interval_guests", s->interval_guests);
 	}
 	if (s->verify) {
-		jw_u64(&w, "verify_checks", s->verify_checks);
-		jw_u64(&w, "verify_pages", s->verify_pages);
+		jw_u64(w, "verify_checks", s->verify_checks);
+		jw_u64(w, "verify_pages", s->verify_pages);
 	}
-	jw_i64(&w, "samples", s->nsamples);
-	jw_i64(&w, "vm_count", s->nvms);
-	jw_u64(&w, "configured_bytes", r.configured_bytes);
-	jw_double(&w, "overcommit_ratio", r.overcommit);
-	jw_obj_end(&w);
-	jw_u64(&w, "io_errors", s->io_errors);
-	jw_u64(&w, "swap_full", s->swap_full);
-	jw_str(&w, "last_io_error", s->last_io_error);
+	jw_i64(w, "samples", s->nsamples);
+	jw_i64(w, "vm_count", s->nvms);
+	jw_u64(w, "configured_bytes", r.configured_bytes);
+	jw_double(w, "overcommit_ratio", r.overcommit);
+	jw_obj_end(w);
+	jw_u64(w, "io_errors", s->io_errors);
+	jw_u64(w, "swap_full", s->swap_full);
+	jw_str(w, "last_io_error", s->last_io_error);
 	/* Alone on their line: the two figures that differ between runs. */
-	jw_double(&w, "wall_s", s->wall_s);
-	jw_u64_same_line(&w, "sharing_cpu_ns", r.final->share.cpu_ns);
+	jw_double(w, "wall_s", s->wall_s);
+	jw_u64_same_line(w, "sharing_cpu_ns", r.final->share.cpu_ns);
 
-	write_vms(&w, s, &r);
+	write_vms(w, s, &r);
 	if (s->nvms > 0 && r.final->vm) {
-		jw_obj(&w, "totals", 0);
-		jw_mem(&w, "configured", r.total_configured);
-		write_sample_vm(&w, &r.total);
-		jw_obj_end(&w);
+		jw_obj(w, "totals", 0);
+		jw_mem(w, "configured", r.total_configured);
+		write_sample_vm(w, &r.total);
+		jw_obj_end(w);
 	}
-	write_series(&w, s, &r);
+	write_series(w, s, &r);
+	jw_obj_end(w);
+	mv_run_summary_free(&r);
+	return 0;
+}
+
+int mv_report_json(FILE *out, const struct mv_sim *s)
+{
+	struct jw w = {.f = out};
+	int rc = write_run(&w, s);
+	if (rc)
+		return rc;
+	fputc('\n', out);
+	return ferror(out) ? MV_EIO : 0;
+}
+
+/* ---- a cluster run (docs/cluster.md) ----------------------------------- */
+
+static void write_cluster_host(struct jw *w, const char *name,
+			       const struct mv_cluster_host_figures *f)
+{
+	jw_obj(w, NULL, 0);
+	jw_str(w, "name", name);
+	jw_i64(w, "vm_count", f->nvms);
+	jw_u64(w, "memory_bytes", f->mem_bytes);
+	jw_u64(w, "configured_bytes", f->configured_bytes);
+	jw_double(w, "overcommit_ratio", f->overcommit);
+	jw_mem(w, "consumed", f->consumed);
+	jw_mem(w, "shared_saved", f->shared_saved);
+	jw_mem(w, "ballooned", f->ballooned);
+	jw_mem(w, "swapped", f->swapped);
+	jw_mem(w, "compressed", f->compressed);
+	jw_u64(w, "stall_ns", f->stall_ns);
+	jw_u64(w, "swap_in_pages", f->swap_in);
+	jw_mem(w, "free_min", f->free_min);
+	jw_obj(w, "memstate_ns", 1);
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		jw_u64(w, memstate_key[k], f->state_ns[k]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+static void write_cluster(struct jw *w, const struct mv_cluster *c,
+			  const struct mv_cluster_host_figures *f)
+{
+	const struct mv_cluster_scenario *cs = c->cs;
+	jw_obj(w, "cluster", 0);
+	jw_str(w, "name", cs->name);
+	jw_str(w, "source", cs->source);
+	jw_u64(w, "seed", cs->seed);
+	jw_u64(w, "duration_ns", cs->duration_ns);
+	jw_u64(w, "step_ns", cs->step_ns);
+	jw_u64(w, "simulated_ns", c->now_ns);
+	jw_u64(w, "steps", c->steps);
+	jw_obj(w, "network", 1);
+	jw_double(w, "bandwidth_bytes_per_s", cs->bandwidth);
+	jw_u64(w, "latency_ns", cs->latency_ns);
+	jw_obj_end(w);
+	jw_obj(w, "migration", 1);
+	jw_u64(w, "downtime_limit_ns", cs->migrate.downtime_limit_ns);
+	jw_i64(w, "max_rounds", cs->migrate.max_rounds);
+	jw_str(w, "on_limit",
+	       cs->migrate.auto_converge ? "auto-converge" : "stop");
+	jw_obj_end(w);
+	jw_str(w, "drs", "none");
+	jw_i64(w, "host_count", c->nhosts);
+	jw_arr(w, "host_summary", 0);
+	for (int h = 0; h < c->nhosts; h++)
+		write_cluster_host(w, cs->host[h].name, &f[h]);
+	jw_arr_end(w);
+	jw_double(w, "wall_s", c->wall_s);
+	jw_obj_end(w);
+}
+
+int mv_report_cluster_json(FILE *out, const struct mv_cluster *c)
+{
+	int rc;
+	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
+	struct jw w = {.f = out};
+	if (f) {
+		jw_obj(&w, NULL, 0);
+		jw_str(&w, "schema", "memvisor-cluster/1");
+		jw_str(&w, "generator", "memvisor " MV_VERSION);
+		write_cluster(&w, c, f);
+		jw_arr(&w, "hosts", 0);
+		for (int h = 0; !rc && h < c->nhosts; h++)
+			rc = write_run(&w, c->sim[h]);
+	}
+	free(f);
+	if (rc)
+		return rc;
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 	fputc('\n', out);
-
-	mv_run_summary_free(&r);
 	return ferror(out) ? MV_EIO : 0;
 }
 

@@ -422,6 +422,55 @@ void mv_report_view_names_free(char **names)
 	free(names);
 }
 
+/*
+ * Files names[0..n-1] into dir, all or none: file k written by
+ * each(f, ctx, k). The directory appears with its files: a run that fails
+ * leaves no empty folder behind.
+ */
+static int write_files(const char *dir, const char *const *names, int n,
+		       int (*each)(FILE *f, const void *ctx, int k),
+		       const void *ctx, struct mv_error *err)
+{
+	int made = 0;
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0777) != 0)
+			return mv_error_set(err, MV_EIO, dir, 0, "",
+					    "cannot create directory: %s",
+					    strerror(errno));
+		made = 1;
+	}
+	struct mv_outset o;
+	mv_outset_init(&o, dir);
+	int rc = 0;
+	for (int k = 0; k < n && !rc; k++) {
+		FILE *f = mv_outset_open(&o, names[k], err);
+		if (!f) {
+			rc = err ? err->code : MV_EIO;
+			break;
+		}
+		rc = mv_outset_close(&o, f, each(f, ctx, k), err);
+	}
+	if (!rc)
+		rc = mv_outset_commit(&o, err);
+	mv_outset_free(&o);
+	if (rc && made)
+		rmdir(dir);
+	return rc;
+}
+
+struct view_job {
+	const struct mv_sim *s;
+	mv_view_fn fn;
+};
+
+/* File k of a view: the host (k 0), then VM k - 1. */
+static int view_file(FILE *f, const void *ctx, int k)
+{
+	const struct view_job *j = ctx;
+	return j->fn(f, j->s, k - 1);
+}
+
 int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
 		      mv_view_fn fn, struct mv_error *err)
 {
@@ -429,37 +478,33 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
 	if (!names)
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
-	/* The directory appears with its files: a run that fails leaves no
-	 * empty folder behind. */
-	int made = 0;
-	struct stat st;
-	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT || mkdir(dir, 0777) != 0) {
-			mv_report_view_names_free(names);
-			return mv_error_set(err, MV_EIO, dir, 0, "",
-					    "cannot create directory: %s",
-					    strerror(errno));
-		}
-		made = 1;
-	}
-	struct mv_outset o;
-	mv_outset_init(&o, dir);
-	int rc = 0;
-	for (int i = -1; i < s->nvms && !rc; i++) {
-		FILE *f = mv_outset_open(&o, names[i + 1], err);
-		if (!f) {
-			rc = err ? err->code : MV_EIO;
-			break;
-		}
-		rc = mv_outset_close(&o, f, fn(f, s, i), err);
-	}
-	if (!rc)
-		rc = mv_outset_commit(&o, err);
-	mv_outset_free(&o);
+	struct view_job j = {s, fn};
+	int rc = write_files(dir, (const char *const *)names, s->nvms + 1,
+			     view_file, &j, err);
 	mv_report_view_names_free(names);
-	if (rc && made)
-		rmdir(dir);
 	return rc;
+}
+
+struct set_job {
+	int (*const *fn)(FILE *, const void *);
+	const void *ctx;
+};
+
+static int set_file(FILE *f, const void *ctx, int k)
+{
+	const struct set_job *j = ctx;
+	return j->fn[k](f, j->ctx);
+}
+
+int mv_view_write_set(const char *dir, const char *const *names,
+		      int (*const *fn)(FILE *, const void *), const void *ctx,
+		      struct mv_error *err)
+{
+	int n = 0;
+	while (names[n])
+		n++;
+	struct set_job j = {fn, ctx};
+	return write_files(dir, names, n, set_file, &j, err);
 }
 
 int mv_report_write_file(const char *path, int (*fn)(FILE *f, const void *ctx),

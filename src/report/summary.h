@@ -40,6 +40,26 @@ void mv_run_summary_free(struct mv_run_summary *r);
  */
 int mv_run_snapshot(const struct mv_sim *s, struct mv_sample *out);
 
+/* One host of a cluster at the end of its run: the cluster report's
+ * summary table and JSON (cluster.c). Pages unless named otherwise. */
+struct mv_cluster_host_figures {
+	int nvms;
+	uint64_t mem_bytes, configured_bytes;
+	double overcommit;
+	uint64_t sim_ns;
+	uint64_t consumed, shared_saved, ballooned, swapped, compressed;
+	uint64_t stall_ns; /* all its VMs' */
+	uint64_t swap_in;  /* pages read back from swap over the run */
+	uint64_t free_min; /* frames */
+	uint64_t state_ns[MV_MEMSTATE_COUNT];
+};
+int mv_cluster_host_figures(const struct mv_sim *s,
+			    struct mv_cluster_host_figures *f);
+/* Every host's, malloc'd (free it); NULL with *rc set on failure. */
+struct mv_cluster;
+struct mv_cluster_host_figures *mv_cluster_figures(const struct mv_cluster *c,
+						   int *rc);
+
 /* Percent helpers that never divide by zero. */
 static inline double mv_pct(double part, double whole)
 {

@@ -49,6 +49,23 @@ typedef int (*mv_view_fn)(FILE *f, const struct mv_sim *s, int vm);
 int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
 		      mv_view_fn fn, struct mv_error *err);
 
+/* The files names[] (NULL-terminated) into dir, all or none, file k
+ * written by fn[k](f, ctx). */
+int mv_view_write_set(const char *dir, const char *const *names,
+		      int (*const *fn)(FILE *, const void *), const void *ctx,
+		      struct mv_error *err);
+
+/*
+ * CSV rows of one host's samples (csv.c): host NULL, the columns of
+ * host.csv; else a first column `host` holding it (a cluster's host.csv).
+ * header: the header line first.
+ */
+int mv_csv_host_rows(FILE *out, const struct mv_sim *s, const char *host,
+		     int header);
+/* The same for VM vm: with host, columns `host` and `vm` first. */
+int mv_csv_vm_rows(FILE *out, const struct mv_sim *s, int vm, const char *host,
+		   int header);
+
 /* "vm-NAME.ext" with characters unsafe in a file name replaced by '_'. */
 void mv_view_vm_file(const char *vm_name, const char *ext, char *buf, size_t n);
 

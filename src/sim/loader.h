@@ -57,4 +57,14 @@ int mv_workload_elem_add(const struct mv_xsrc *s, const xmlNode *n,
 int mv_workloads_finish(struct mv_scenario *sc, const char *base_dir,
 			struct mv_vm_spec *spec, struct mv_error *err);
 
+/*
+ * Read a scenario from its <scenario> element root, already parsed (the
+ * one of a document, or one inside a <cluster>'s <host>); `name` is the
+ * file in errors and the scenario's source, base_dir anchors the files
+ * it names. *out set only on success.
+ */
+int mv_scenario_load_elem(const xmlNode *root, const char *name,
+			  const char *base_dir, struct mv_scenario **out,
+			  struct mv_error *err);
+
 #endif

@@ -1030,10 +1030,11 @@ static void default_name(const char *file, char *out, size_t n)
 	out[len] = '\0';
 }
 
-static int load_buffer(const char *buf, size_t len, const char *name,
-		       const char *base_dir, struct mv_scenario **out,
-		       struct mv_error *err)
+int mv_scenario_load_elem(const xmlNode *root, const char *name,
+			  const char *base_dir, struct mv_scenario **out,
+			  struct mv_error *err)
 {
+	*out = NULL;
 	struct mv_scenario *sc = calloc(1, sizeof *sc);
 	if (!sc)
 		return mv_error_set(err, MV_ENOMEM, name, 0, NULL,
@@ -1041,7 +1042,21 @@ static int load_buffer(const char *buf, size_t len, const char *name,
 	mv_scenario_default(sc);
 	snprintf(sc->source, sizeof sc->source, "%s", name);
 	default_name(name, sc->name, sizeof sc->name);
+	struct loader L = {sc, base_dir, err, 0};
+	struct mv_xsrc s = {name, err};
+	int rc = parse_scenario(&L, &s, root);
+	if (rc) {
+		mv_scenario_free(sc);
+		return rc;
+	}
+	*out = sc;
+	return 0;
+}
 
+static int load_buffer(const char *buf, size_t len, const char *name,
+		       const char *base_dir, struct mv_scenario **out,
+		       struct mv_error *err)
+{
 	xmlDoc *doc = NULL;
 	int rc;
 	if (mv_vmx_is_path(name) || looks_like_vmx(buf, len))
@@ -1049,17 +1064,11 @@ static int load_buffer(const char *buf, size_t len, const char *name,
 	else
 		rc = mv_xml_parse(buf, len, name, &doc, err);
 	if (rc == 0) {
-		struct loader L = {sc, base_dir, err, 0};
-		struct mv_xsrc s = {name, err};
-		rc = parse_scenario(&L, &s, xmlDocGetRootElement(doc));
+		rc = mv_scenario_load_elem(xmlDocGetRootElement(doc), name,
+					   base_dir, out, err);
 		xmlFreeDoc(doc);
 	}
-	if (rc) {
-		mv_scenario_free(sc);
-		return rc;
-	}
-	*out = sc;
-	return 0;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- *

@@ -665,6 +665,143 @@ static void test_write_error_on_stdout_exits_1(void **state)
 
 /* ---------------------------------------------------------------- */
 
+/* ---- <cluster> files (docs/cluster.md) ------------------------------ */
+
+/* A two-host cluster: small.xml by file, and one host inline. */
+static const char *cluster_path(const char *extra)
+{
+	small_path();
+	char xml[2048];
+	snprintf(xml, sizeof xml,
+		 "<cluster name=\"c\" seed=\"3\" duration=\"2s\">\n"
+		 "  <host name=\"a\" file=\"small.xml\"/>\n"
+		 "  <host name=\"b\"><scenario>\n"
+		 "    <host><memory unit=\"MiB\">64</memory></host>\n"
+		 "    <vm><domain type=\"kvm\"><name>solo</name><memory "
+		 "unit=\"MiB\">32</memory></domain>\n"
+		 "    <workload kind=\"steady\" size=\"8MiB\" rate=\"5k\"/>"
+		 "</vm>\n"
+		 "  </scenario></host>\n%s"
+		 "</cluster>\n",
+		 extra);
+	const char *p = scratch("cluster.xml");
+	write_file(p, xml);
+	return p;
+}
+
+static void test_cluster_runs_and_reports_every_host(void **state)
+{
+	(void)state;
+	struct result r;
+	char path[512], csv[512];
+	snprintf(path, sizeof path, "%s", cluster_path(""));
+	snprintf(csv, sizeof csv, "%s", scratch("ccsv"));
+	mv(&r, "run", "--json", "--csv", csv, path, NULL);
+	assert_int_equal(r.status, 0);
+	struct mvj *doc = parse_json_or_fail(&r);
+	const struct mvj *schema = mvj_get(doc, "schema");
+	assert_string_equal(schema->string, "memvisor-cluster/1");
+	const struct mvj *hosts = mvj_get(doc, "hosts");
+	assert_non_null(hosts);
+	assert_int_equal(hosts->n, 2);
+	mvj_free(doc);
+	char *again = NULL;
+	struct result b;
+	mv(&b, "run", "--json", path, NULL);
+	assert_int_equal(b.status, 0);
+	char *ja = without_lines(r.out, "\"wall_s\"");
+	again = without_lines(b.out, "\"wall_s\"");
+	assert_string_equal(ja, again); /* same seed, same bytes */
+	free(ja);
+	free(again);
+	char p[600];
+	snprintf(p, sizeof p, "%s/host.csv", csv);
+	char *text = mvt_slurp(p, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nb,"));
+	free(text);
+	result_free(&r);
+	result_free(&b);
+	mv(&r, "run", path, NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "cluster summary"));
+	assert_non_null(strstr(r.out, "=== host b (inline, seed "));
+	result_free(&r);
+}
+
+static void test_bad_cluster_exits_2_and_writes_nothing(void **state)
+{
+	(void)state;
+	struct result r;
+	char out[512]; /* scratch()'s buffers turn over */
+	snprintf(out, sizeof out, "%s", scratch("cluster-out.txt"));
+	unlink(out);
+	static const char *const bad[][2] = {
+		{"  <drs level=\"3\"/>\n", ":8: drs/level: "},
+		{"  <host name=\"a\" file=\"small.xml\"/>\n",
+		 ":8: host/name: "},
+		{"  <migrate vm=\"solo\" from=\"a\" to=\"b\" at=\"1s\"/>\n",
+		 ":8: migrate/from: "},
+		/* valid, but not wired into the run yet */
+		{"  <migrate vm=\"solo\" from=\"b\" to=\"a\" at=\"1s\"/>\n",
+		 ":8: migrate: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *path = cluster_path(bad[i][0]);
+		mv(&r, "run", "-o", out, path, NULL);
+		assert_int_equal(r.status, 2);
+		assert_one_error_line(&r);
+		if (!strstr(r.err, "cluster.xml") || !strstr(r.err, bad[i][1]))
+			fail_msg("case %zu: %s", i, r.err);
+		assert_int_equal(access(out, F_OK), -1);
+		result_free(&r);
+	}
+	/* --svg is one host's view */
+	mv(&r, "run", "--svg", scratch("svgd"), cluster_path(""), NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+}
+
+static void test_cluster_output_must_be_a_regular_file(void **state)
+{
+	(void)state;
+	struct result r;
+	char path[512], small[512], fifo[512];
+	snprintf(path, sizeof path, "%s", cluster_path(""));
+	snprintf(small, sizeof small, "%s", scratch("small.xml"));
+	snprintf(fifo, sizeof fifo, "%s", scratch("cfifo"));
+	/* a directory is refused before anything runs */
+	mv(&r, "run", "-o", g_dir, path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--output"));
+	result_free(&r);
+	/* the cluster file itself, and a host's file, are inputs */
+	mv(&r, "run", "-o", path, path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	result_free(&r);
+	mv(&r, "run", "-o", small, path, NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "refusing to write over it"));
+	result_free(&r);
+	/* a FIFO is written in place, never replaced */
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int fd = open(fifo, O_RDWR | O_NONBLOCK); /* a reader, so no block */
+	assert_true(fd >= 0);
+	mv(&r, "run", "--duration", "100ms", "-o", fifo, path, NULL);
+	assert_int_equal(r.status, 0);
+	struct stat st;
+	assert_int_equal(stat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	close(fd);
+	unlink(fifo);
+	result_free(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -719,6 +856,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_failed_run_keeps_the_previous_output_file),
 		cmocka_unit_test(test_write_error_on_stdout_exits_1),
+		cmocka_unit_test(test_cluster_runs_and_reports_every_host),
+		cmocka_unit_test(test_bad_cluster_exits_2_and_writes_nothing),
+		cmocka_unit_test(test_cluster_output_must_be_a_regular_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

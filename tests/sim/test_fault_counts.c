@@ -3,7 +3,7 @@
  * example: minor_fault is Linux's PGFAULT, which counts every fault, so it
  * is never below major_fault (PGMAJFAULT). Each example runs for its first
  * EXAMPLE_S simulated seconds (boot, first pressure), the whole of it when
- * shorter.
+ * shorter; a cluster's hosts each.
  *
  * Run from the source root: reads examples/.
  */
@@ -16,11 +16,9 @@
 
 #define EXAMPLE_S 15
 
-static void check_example(const char *path)
+static void check_scenario(const char *path, struct mv_scenario *sc)
 {
-	struct mv_scenario *sc = NULL;
 	struct mv_error err = {0};
-	mvt_ok(mv_scenario_load(path, &sc, &err), &err, path);
 	uint64_t end = sc->duration_ns;
 	if (end > EXAMPLE_S * MV_NS_PER_S)
 		end = EXAMPLE_S * MV_NS_PER_S;
@@ -43,6 +41,25 @@ static void check_example(const char *path)
 	if (!majors)
 		fail_msg("%s: no major fault at all", path);
 	mv_sim_destroy(s);
+}
+
+/* A scenario, or each host of a <cluster> (docs/cluster.md). */
+static void check_example(const char *path)
+{
+	struct mv_error err = {0};
+	if (mv_cluster_file_is(path)) {
+		struct mv_cluster_scenario *cs = NULL;
+		mvt_ok(mv_cluster_load(path, &cs, &err), &err, path);
+		for (int h = 0; h < cs->nhosts; h++) {
+			check_scenario(path, cs->host[h].sc);
+			cs->host[h].sc = NULL; /* the simulator freed it */
+		}
+		mv_cluster_scenario_free(cs);
+		return;
+	}
+	struct mv_scenario *sc = NULL;
+	mvt_ok(mv_scenario_load(path, &sc, &err), &err, path);
+	check_scenario(path, sc);
 }
 
 static void test_minor_faults_include_major_ones_on_every_example(void **state)

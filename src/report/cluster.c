@@ -1,0 +1,230 @@
+/*
+ * cluster.c - the report of a cluster run (docs/cluster.md): a summary
+ * table of the hosts, then each host's own report as `memvisor run`
+ * prints it for one host; the CSV of every host's samples with a host
+ * column. The JSON document is json.c's (mv_report_cluster_json).
+ *
+ * The per-host figures are computed once (mv_cluster_host_figures, from
+ * the run summary the host's own report uses), so the summary table, the
+ * JSON's "cluster" object and each host's section print the same numbers.
+ * Everything is a deterministic function of the cluster file and seed;
+ * the measured figures (wall-clock time, the scanner's measured CPU) are
+ * only in the JSON's wall_s lines and in `run --timing`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memvisor/cluster.h"
+#include "memvisor/report.h"
+#include "report/summary.h"
+#include "report/views.h"
+
+int mv_cluster_host_figures(const struct mv_sim *s,
+			    struct mv_cluster_host_figures *f)
+{
+	struct mv_run_summary r;
+	int rc = mv_run_summary_init(&r, s);
+	if (rc)
+		return rc;
+	memset(f, 0, sizeof *f);
+	f->mem_bytes = s->sc->host.mem_bytes;
+	f->configured_bytes = r.configured_bytes;
+	f->overcommit = r.overcommit;
+	f->nvms = s->nvms;
+	f->sim_ns = r.sim_ns;
+	f->consumed = r.total.consumed;
+	f->shared_saved = r.total.shared_saved;
+	f->ballooned = r.total.guest.balloon_pages;
+	f->swapped = r.total.state[MV_PS_SWAPPED];
+	f->compressed = r.total.state[MV_PS_COMPRESSED];
+	f->stall_ns = r.total.stall_ns;
+	f->swap_in = r.total.swap.reads;
+	f->free_min = r.free_min;
+	memcpy(f->state_ns, s->state_ns, sizeof f->state_ns);
+	mv_run_summary_free(&r);
+	return 0;
+}
+
+struct mv_cluster_host_figures *mv_cluster_figures(const struct mv_cluster *c,
+						   int *rc)
+{
+	struct mv_cluster_host_figures *f = calloc((size_t)c->nhosts,
+						   sizeof *f);
+	*rc = f ? 0 : MV_ENOMEM;
+	for (int h = 0; !*rc && h < c->nhosts; h++)
+		*rc = mv_cluster_host_figures(c->sim[h], &f[h]);
+	if (*rc) {
+		free(f);
+		f = NULL;
+	}
+	return f;
+}
+
+static void print_cluster_header(FILE *out, const struct mv_cluster *c)
+{
+	const struct mv_cluster_scenario *cs = c->cs;
+	int nvms = 0;
+	for (int h = 0; h < c->nhosts; h++)
+		nvms += c->sim[h]->nvms;
+	fprintf(out, "memvisor %s cluster summary\n\n", MV_VERSION);
+	fprintf(out, "  %-12s %s  (%s)\n", "cluster", cs->name, cs->source);
+	fprintf(out,
+		"  %-12s %.3f s in %llu steps of %.3f ms, every host in "
+		"lockstep\n",
+		"simulated", (double)c->now_ns / MV_NS_PER_S,
+		(unsigned long long)c->steps,
+		(double)cs->step_ns / MV_NS_PER_MS);
+	fprintf(out, "  %-12s %llu (host h's: mv_cluster_host_seed)\n", "seed",
+		(unsigned long long)cs->seed);
+	fprintf(out, "  %-12s %d host%s, %d VM%s\n", "hosts", c->nhosts,
+		c->nhosts == 1 ? "" : "s", nvms, nvms == 1 ? "" : "s");
+	fprintf(out,
+		"  %-12s %.1f MiB/s per link, latency %.0f us; migration: "
+		"downtime limit %.0f ms, %d rounds, on limit %s\n",
+		"network", cs->bandwidth / (double)MV_MIB,
+		(double)cs->latency_ns / MV_NS_PER_US,
+		(double)cs->migrate.downtime_limit_ns / MV_NS_PER_MS,
+		cs->migrate.max_rounds,
+		cs->migrate.auto_converge ? "auto-converge" : "stop");
+	fprintf(out, "  %-12s none\n", "DRS");
+}
+
+/* The host name column's width: the longest name, at least "TOTAL". */
+static int name_width(const struct mv_cluster *c)
+{
+	int w = (int)strlen("TOTAL");
+	for (int h = 0; h < c->nhosts; h++) {
+		int len = (int)strlen(c->cs->host[h].name);
+		w = len > w ? len : w;
+	}
+	return w;
+}
+
+static void rule(FILE *out, int width)
+{
+	fputs("  ", out);
+	for (int i = 0; i < width; i++)
+		fputc('-', out);
+	fputc('\n', out);
+}
+
+static void print_memory(FILE *out, const struct mv_cluster *c,
+			 const struct mv_cluster_host_figures *f, int nw)
+{
+	static const char head[] = "   VMS   MEMORY   CONFIG  OVERCOMMIT  "
+				   "CONSUMED  SHRDSVD   MCTLSZ    SWCUR  "
+				   "COMPRESSED   STALL s  SWAP-IN";
+	fprintf(out, "\nmemory per host at the end (MiB; SWAP-IN: pages read "
+		     "back from swap over the run)\n");
+	fprintf(out, "  %-*s%s\n", nw, "HOST", head);
+	rule(out, nw + (int)strlen(head));
+	struct mv_cluster_host_figures t = {0};
+	for (int h = 0; h <= c->nhosts; h++) {
+		const struct mv_cluster_host_figures *x = h < c->nhosts ? &f[h]
+									: &t;
+		if (h < c->nhosts) {
+			t.nvms += x->nvms;
+			t.mem_bytes += x->mem_bytes;
+			t.configured_bytes += x->configured_bytes;
+			t.consumed += x->consumed;
+			t.shared_saved += x->shared_saved;
+			t.ballooned += x->ballooned;
+			t.swapped += x->swapped;
+			t.compressed += x->compressed;
+			t.stall_ns += x->stall_ns;
+			t.swap_in += x->swap_in;
+		} else {
+			t.overcommit = t.mem_bytes
+					       ? (double)t.configured_bytes /
+							 (double)t.mem_bytes
+					       : 0;
+		}
+		fprintf(out,
+			"  %-*s %5d %8.1f %8.1f %10.2f:1 %9.1f %8.1f %8.1f "
+			"%8.1f %11.1f %9.3f %8llu\n",
+			nw, h < c->nhosts ? c->cs->host[h].name : "TOTAL",
+			x->nvms, (double)x->mem_bytes / (double)MV_MIB,
+			(double)x->configured_bytes / (double)MV_MIB,
+			x->overcommit, mv_pages_mib(x->consumed),
+			mv_pages_mib(x->shared_saved),
+			mv_pages_mib(x->ballooned), mv_pages_mib(x->swapped),
+			mv_pages_mib(x->compressed),
+			(double)x->stall_ns / MV_NS_PER_S,
+			(unsigned long long)x->swap_in);
+	}
+}
+
+static void print_states(FILE *out, const struct mv_cluster *c,
+			 const struct mv_cluster_host_figures *f, int nw)
+{
+	fprintf(out, "\ntime in each free-memory state (%% of the run)\n");
+	fprintf(out, "  %-*s", nw, "HOST");
+	for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+		fprintf(out, " %7s", mv_memstate_name((enum mv_memstate)k));
+	fprintf(out, "  MIN FREE MiB\n");
+	rule(out, nw + 8 * MV_MEMSTATE_COUNT + 14);
+	for (int h = 0; h < c->nhosts; h++) {
+		fprintf(out, "  %-*s", nw, c->cs->host[h].name);
+		for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
+			fprintf(out, " %6.1f%%",
+				mv_pct((double)f[h].state_ns[k],
+				       (double)f[h].sim_ns));
+		fprintf(out, "  %12.1f\n", mv_pages_mib(f[h].free_min));
+	}
+}
+
+int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
+{
+	int rc;
+	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
+	if (f) {
+		int nw = name_width(c);
+		print_cluster_header(out, c);
+		print_memory(out, c, f, nw);
+		print_states(out, c, f, nw);
+	}
+	free(f);
+	for (int h = 0; !rc && h < c->nhosts; h++) {
+		const struct mv_cluster_host *H = &c->cs->host[h];
+		fprintf(out, "\n\n=== host %s (%s, seed %llu) ===\n\n", H->name,
+			H->file[0] ? H->file : "inline",
+			(unsigned long long)H->seed);
+		rc = mv_report_text(out, c->sim[h]);
+	}
+	if (!rc && ferror(out))
+		rc = MV_EIO;
+	return rc;
+}
+
+/* host.csv: every host's rows, the host's name in a first column. */
+static int csv_hosts(FILE *out, const void *ctx)
+{
+	const struct mv_cluster *c = ctx;
+	int rc = 0;
+	for (int h = 0; !rc && h < c->nhosts; h++)
+		rc = mv_csv_host_rows(out, c->sim[h], c->cs->host[h].name,
+				      h == 0);
+	return rc;
+}
+
+/* vm.csv: every VM's rows, its host's and its own name first. */
+static int csv_vms(FILE *out, const void *ctx)
+{
+	const struct mv_cluster *c = ctx;
+	int rc = 0, first = 1;
+	for (int h = 0; !rc && h < c->nhosts; h++)
+		for (int i = 0; !rc && i < c->sim[h]->nvms; i++, first = 0)
+			rc = mv_csv_vm_rows(out, c->sim[h], i,
+					    c->cs->host[h].name, first);
+	return rc;
+}
+
+const char *const mv_report_cluster_csv_names[] = {"host.csv", "vm.csv", NULL};
+
+int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
+			  struct mv_error *err)
+{
+	int (*const fn[])(FILE *, const void *) = {csv_hosts, csv_vms};
+	return mv_view_write_set(dir, mv_report_cluster_csv_names, fn, c, err);
+}
