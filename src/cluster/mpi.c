@@ -9,7 +9,8 @@
  * process started alone, or a build without Open MPI, is one rank: no
  * MPI_Init (Open MPI's singleton start costs 0.5-0.7 s here), collectives
  * are copies, and a message to another rank is an error since there is
- * none. A message to this rank itself is an error in both modes: a blocking
+ * none; mpirun starting more than one copy of such a build is an error.
+ * A message to this rank itself is an error in both modes: a blocking
  * send to oneself can wait forever, and hosts of one rank pass their
  * messages through memory (docs/cluster.md, section 5).
  *
@@ -109,8 +110,17 @@ int mv_comm_init(int *argc, char ***argv, struct mv_comm **out,
 		}
 	}
 #else
+	/* mpirun -np N of a build without MPI: N runs of every host */
+	const char *np = getenv("OMPI_COMM_WORLD_SIZE");
 	(void)argc;
 	(void)argv;
+	if (np && atoi(np) > 1) {
+		free(c);
+		return mv_error_set(err, MV_EINVAL, "", 0, "-np",
+				    "started by mpirun with %s ranks, but "
+				    "built without Open MPI (make MPI=1)",
+				    np);
+	}
 #endif
 	*out = c;
 	return 0;

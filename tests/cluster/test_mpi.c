@@ -255,6 +255,27 @@ static void test_alone_is_one_rank_without_mpi(void **state)
 	mv_comm_finalize(c);
 }
 
+/* Without Open MPI, `mpirun -np 2` would run every host twice. */
+static void test_build_without_mpi_refuses_several_ranks(void **state)
+{
+	struct mv_comm *c = NULL;
+	struct mv_error err = {0};
+
+	(void)state;
+	if (mv_comm_built_with_mpi)
+		return; /* there, this environment would start MPI */
+	setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+	int rc = mv_comm_init(NULL, NULL, &c, &err);
+	unsetenv("OMPI_COMM_WORLD_SIZE");
+	assert_int_equal(rc, MV_EINVAL);
+	assert_null(c);
+	assert_string_equal(err.field, "-np");
+	setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+	mvt_ok(mv_comm_init(NULL, NULL, &c, &err), &err, "one rank");
+	unsetenv("OMPI_COMM_WORLD_SIZE");
+	mv_comm_finalize(c);
+}
+
 static void test_digest_is_the_same_for_1_2_and_4_ranks(void **state)
 {
 	char ref[4096], out[4096], note[256];
@@ -355,6 +376,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_host_h_lives_on_rank_h_r_over_h_in_blocks),
 		cmocka_unit_test(test_alone_is_one_rank_without_mpi),
+		cmocka_unit_test(test_build_without_mpi_refuses_several_ranks),
 		cmocka_unit_test(test_digest_is_the_same_for_1_2_and_4_ranks),
 		cmocka_unit_test(test_more_ranks_than_hosts_names_np),
 		cmocka_unit_test(
