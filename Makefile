@@ -34,6 +34,15 @@ CFLAGS  ?= -O2 -g
 MVFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxml2 -llz4 -lxxhash -lzstd -ljansson -lvirt) -lm
+# Open MPI (docs/cluster.md, section 5): src/cluster/mpi.c uses it when
+# `pkg-config ompi-c` finds it (libopenmpi-dev); `make MPI=0` builds the
+# one-rank layer without it, `make MPI=1` insists. The stamp rebuilds
+# mpi.o when the choice changes.
+MPI     ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DMV_HAVE_MPI $(shell pkg-config --cflags ompi-c)
+LDLIBS  += $(shell pkg-config --libs ompi-c)
+endif
 TESTLIBS := -lcmocka
 # The live screen (run --top) is the command's alone.
 CLILIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
@@ -70,6 +79,13 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard include/memvisor/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(MVFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/src/cluster/mpi.o: MVFLAGS += $(MPI_CFLAGS)
+$(BUILD)/src/cluster/mpi.o: $(BUILD)/.mpi-$(MPI)
+$(BUILD)/.mpi-$(MPI):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/.mpi-*
+	@touch $@
 
 $(LIB): $(LIBOBJ)
 	@mkdir -p $(dir $@)

@@ -2,7 +2,7 @@
 # Install the Debian packages memvisor needs, if any are missing.
 # Used by `make deps` (and so by demo, check, asan, bench) and by .ci/run.
 set -e
-PKGS="build-essential pkg-config clang libclang-rt-dev liblz4-dev libxxhash-dev libxml2-dev libzstd-dev libjansson-dev libncurses-dev libcmocka-dev libvirt-dev lz4 tmux gdb time qemu-system-x86"
+PKGS="build-essential pkg-config clang libclang-rt-dev liblz4-dev libxxhash-dev libxml2-dev libzstd-dev libjansson-dev libncurses-dev libcmocka-dev libvirt-dev lz4 tmux gdb time qemu-system-x86 openmpi-bin libopenmpi-dev"
 [ -n "$MV_EXTRA_PKGS" ] && PKGS="$PKGS $MV_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do
