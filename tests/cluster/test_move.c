@@ -52,6 +52,20 @@ static char *dst_xml(int mib)
 	return buf;
 }
 
+/* A source whose host is too small for its VM: the host compresses and
+ * swaps part of it (no balloon driver, so the host itself reclaims). */
+static const char *tight_xml =
+	"<scenario name='esx03' seed='9' duration='3s' step='10ms' "
+	"stats-interval='500ms' active-window='1s'>"
+	" <host><memory unit='MiB'>28</memory></host>"
+	" <vm><domain type='kvm'><name>big</name>"
+	"  <memory unit='MiB'>48</memory>"
+	"  <devices><memballoon model='none'/></devices>" GUEST "</domain>"
+	"  <workload kind='steady' size='32MiB' rate='20k' write-ratio='0.3' "
+	"content='app' app='sql'/>"
+	" </vm>"
+	"</scenario>";
+
 static struct mv_sim *load(const char *xml, const char *name,
 			   enum mv_access_model model)
 {
@@ -284,6 +298,64 @@ static void test_destination_too_small_aborts_and_the_vm_runs_on(void **state)
 	mv_sim_destroy(twin);
 }
 
+/*
+ * A VM whose host compressed and swapped part of it: those pages are
+ * read back to cross (a real decompression, a real read of the swap
+ * file), every byte arrives, and its compression cache and swap file on
+ * the source go with its slot.
+ */
+static void
+test_compressed_and_swapped_pages_cross_and_their_stores_go(void **state)
+{
+	(void)state;
+	struct mv_sim *src = load(tight_xml, "tight.xml", MV_MODEL_EXACT);
+	struct mv_sim *dst = load(dst_xml(96), "dst.xml", MV_MODEL_EXACT);
+	while (src->now_ns < 2 * MV_NS_PER_S) {
+		step(src);
+		step(dst);
+	}
+	const struct mv_vm *vm = src->vm[0];
+	assert_true(vm->count[MV_PS_COMPRESSED] + vm->count[MV_PS_SWAPPED] >
+		    100);
+	struct mv_migrate_config c;
+	config(&c);
+	struct mv_error err = {0};
+	struct mv_sim_move *m = NULL;
+	mvt_ok(mv_sim_move_start(src, 0, dst, &c, &m, &err), &err,
+	       "mv_sim_move_start");
+	int steps = 0;
+	while (mv_sim_move_state(m) == MV_MIG_ACTIVE) {
+		assert_true(++steps < 300);
+		step(src);
+		step(dst);
+		mvt_ok(mv_sim_move_run(m, src->sc->step_ns, &err), &err,
+		       "mv_sim_move_run");
+	}
+	assert_int_equal(mv_sim_move_state(m), MV_MIG_DONE);
+	const struct mv_migration *mig = mv_sim_move_migration(m);
+	uint64_t readback = 0;
+	for (int r = 0; r < mig->nrounds; r++)
+		readback += mig->round[r].readback;
+	assert_true(readback > 100);
+	/* the source: its stores went with the slot, and only the zero
+	 * frame and the hypervisor's own frames are in use */
+	assert_null(src->zcache[0]);
+	assert_null(src->swap[0]);
+	struct mv_error e = {0};
+	mvt_ok(mv_sim_check(src, &e), &e, "mv_sim_check src");
+	assert_true(src->host->nfree + 16 >= mv_sim_usable_frames(src));
+	const struct mv_vm *v = dst->vm[mv_sim_move_dst_index(m)];
+	assert_int_equal(v->count[MV_PS_COMPRESSED] + v->count[MV_PS_SWAPPED],
+			 0);
+	mv_sim_move_free(m);
+	while (dst->now_ns < dst->sc->duration_ns) {
+		step(src);
+		step(dst);
+	}
+	mv_sim_destroy(src);
+	mv_sim_destroy(dst);
+}
+
 /* Refusals: the same simulator, a slot out of range, hosts not in step. */
 static void test_bad_moves_are_refused(void **state)
 {
@@ -368,6 +440,8 @@ int main(void)
 		cmocka_unit_test(test_the_same_move_twice_is_the_same_run),
 		cmocka_unit_test(
 			test_destination_too_small_aborts_and_the_vm_runs_on),
+		cmocka_unit_test(
+			test_compressed_and_swapped_pages_cross_and_their_stores_go),
 		cmocka_unit_test(test_bad_moves_are_refused),
 		cmocka_unit_test(test_reports_name_the_move),
 	};
