@@ -99,6 +99,18 @@ static void config(struct mv_migrate_config *c)
 	c->bandwidth = 64.0 * MV_MIB;
 }
 
+/* Start moving src's VM 0 to dst at 64 MiB/s. */
+static struct mv_sim_move *start(struct mv_sim *src, struct mv_sim *dst)
+{
+	struct mv_migrate_config c;
+	config(&c);
+	struct mv_error err = {0};
+	struct mv_sim_move *m = NULL;
+	mvt_ok(mv_sim_move_start(src, 0, dst, &c, &m, &err), &err,
+	       "mv_sim_move_start");
+	return m;
+}
+
 /*
  * Both simulators run 0.5 s; the busy VM moves while both keep stepping
  * (the move advanced after both stepped, as the cluster step does), then
@@ -114,12 +126,8 @@ static void run_move(enum mv_access_model model, struct mv_sim **src_out,
 		step(src);
 		step(dst);
 	}
-	struct mv_migrate_config c;
-	config(&c);
 	struct mv_error err = {0};
-	struct mv_sim_move *m = NULL;
-	mvt_ok(mv_sim_move_start(src, 0, dst, &c, &m, &err), &err,
-	       "mv_sim_move_start");
+	struct mv_sim_move *m = start(src, dst);
 	assert_int_equal(mv_sim_move_dst_index(m), -1);
 	uint64_t done_before = done_of(src, 0), src_held = 0;
 	uint64_t free_before = 0;
@@ -261,12 +269,8 @@ static void test_destination_too_small_aborts_and_the_vm_runs_on(void **state)
 		step(dst);
 		step(twin);
 	}
-	struct mv_migrate_config c;
-	config(&c);
 	struct mv_error err = {0};
-	struct mv_sim_move *m = NULL;
-	mvt_ok(mv_sim_move_start(src, 0, dst, &c, &m, &err), &err,
-	       "mv_sim_move_start");
+	struct mv_sim_move *m = start(src, dst);
 	int rc = 0, steps = 0;
 	while (!rc && mv_sim_move_state(m) == MV_MIG_ACTIVE) {
 		assert_true(++steps < 300);
@@ -317,12 +321,8 @@ test_compressed_and_swapped_pages_cross_and_their_stores_go(void **state)
 	const struct mv_vm *vm = src->vm[0];
 	assert_true(vm->count[MV_PS_COMPRESSED] + vm->count[MV_PS_SWAPPED] >
 		    100);
-	struct mv_migrate_config c;
-	config(&c);
 	struct mv_error err = {0};
-	struct mv_sim_move *m = NULL;
-	mvt_ok(mv_sim_move_start(src, 0, dst, &c, &m, &err), &err,
-	       "mv_sim_move_start");
+	struct mv_sim_move *m = start(src, dst);
 	int steps = 0;
 	while (mv_sim_move_state(m) == MV_MIG_ACTIVE) {
 		assert_true(++steps < 300);
