@@ -130,6 +130,11 @@ int mv_migrate_run(struct mv_migration *m, uint64_t dt_ns,
  * Returns the pages that differ (0: not a byte lost).
  */
 uint64_t mv_migrate_verify(const struct mv_migration *m);
+/* End an active migration as an abort (the destination's frames freed,
+ * the source runs on): MV_ECANCELED with err saying why; 0 if it was not
+ * active. */
+int mv_migrate_cancel(struct mv_migration *m, const char *why,
+		      struct mv_error *err);
 /* After MV_MIG_DONE: hand the destination VM to the caller. */
 struct mv_vm *mv_migrate_take(struct mv_migration *m);
 /* Free the migration (and a destination VM not taken); src's log off. */
@@ -245,5 +250,40 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err);
 int mv_cluster_run(struct mv_cluster *c,
 		   void (*progress)(const struct mv_cluster *, void *),
 		   void *ctx, struct mv_error *err);
+/*
+ * A running VM's move from one simulated host to another (src/cluster/
+ * move.c, docs/cluster.md sections 2-3): the memory by mv_migrate_* while
+ * the source simulator runs the guest; then the guest model, sampler,
+ * counters and policy inputs go with the VM to a new slot of the
+ * destination, and its slot on the source is left gone.
+ */
+struct mv_sim_move;
+/*
+ * Start moving VM slot i of src to dst (another simulator at the same
+ * time and step). MV_EINVAL, err saying why: a VM not running, hosts not
+ * in step, a guest with an MMU model, a hugetlbfs-backed VM; MV_ENOMEM.
+ */
+int mv_sim_move_start(struct mv_sim *src, int i, struct mv_sim *dst,
+		      const struct mv_migrate_config *cfg,
+		      struct mv_sim_move **out, struct mv_error *err);
+/*
+ * Advance the move by dt_ns: once per simulated step, after both
+ * simulators stepped. 0 while in progress and when done
+ * (mv_sim_move_state MV_MIG_DONE: the VM runs on dst as slot
+ * mv_sim_move_dst_index, its src slot gone). An abort returns its code
+ * with err saying why (MV_EAGAIN: the destination ran out of frames;
+ * MV_ECANCELED: the VM was killed on its source; MV_EINVAL: with
+ * verification on, pages differ) and the state MV_MIG_ABORTED: the VM
+ * runs on at its source. Nothing more happens once done or aborted.
+ */
+int mv_sim_move_run(struct mv_sim_move *m, uint64_t dt_ns,
+		    struct mv_error *err);
+enum mv_migrate_state mv_sim_move_state(const struct mv_sim_move *m);
+/* Its migration's figures (rounds, bytes, downtime); src and dst are
+ * NULL once done. */
+const struct mv_migration *mv_sim_move_migration(const struct mv_sim_move *m);
+/* The VM's slot on the destination once done, else -1. */
+int mv_sim_move_dst_index(const struct mv_sim_move *m);
+void mv_sim_move_free(struct mv_sim_move *m);
 
 #endif

@@ -260,6 +260,24 @@ struct mv_guest;
 
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err);
+/*
+ * The guest's memory now is vm, a copy of its VM on another host (live
+ * migration, src/cluster/move.c: every page's bytes equal, the old VM
+ * still there): the guest runs on vm from now on, with its processes,
+ * page cache, balloon and random streams; the interval model's hooks
+ * move to vm. Not for a guest with an MMU model (its tables are frames
+ * of the old host).
+ */
+void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm);
+/*
+ * With the interval model and the VM's dirty log on: log the resident
+ * pages the guest wrote in the dt_ns up to now_ns, which the model makes
+ * only when a page is next observed (a page of write rate w with
+ * probability 1 - exp(-w dt)); the pages logged. The exact model's writes
+ * log themselves: 0.
+ */
+uint64_t mv_guest_log_writes(struct mv_guest *g, uint64_t now_ns,
+			     uint64_t dt_ns);
 void mv_guest_destroy(struct mv_guest *g);
 /* Add the guest OS model's books (page kinds and owners, clock links,
  * free, zeroed and balloon lists, page cache index, swap slot stack,

@@ -88,9 +88,13 @@ void mv_share_destroy(struct mv_sharer *s);
 void mv_share_books(const struct mv_sharer *s, struct mv_books *b);
 /* Scan this VM's pages too (skipped if vm->cfg.sharing is 0). */
 int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm);
+/* Scan vm no more: it leaves the host (live migration). MV_EINVAL if it
+ * was not added. */
+int mv_share_remove_vm(struct mv_sharer *s, struct mv_vm *vm);
 /* Put an added VM, before the first scan, into salt group `group` (ESX's
  * sched.mem.pshare.salt): pages share only within a group; 0 is every
- * VM's group until set. MV_EINVAL if vm is not added or scanning began. */
+ * VM's group until set. MV_EINVAL if vm is not added, or scanning began
+ * and has visited vm (a VM arriving by live migration it has not). */
 int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group);
 /* Run the scanner for dt_ns of simulated time: one batch of
  * pages_to_scan per sleep_ns. Returns pages scanned. */

@@ -110,6 +110,9 @@ struct mv_scenario {
 	enum mv_access_model access_model; /* run --exact/--interval; AUTO */
 	int nvms;
 	struct mv_vm_spec *vms;
+	/* room in vms (mv_array_room): a VM arriving by live migration
+	 * appends its spec (mv_sim_move_run); 0 until then */
+	size_t cap_vms;
 	/* traces loaded for trace workloads (each once; workloads point
 	 * into them) */
 	int ntraces;
@@ -188,10 +191,13 @@ struct mv_sample_vm {
 
 struct mv_sample {
 	uint64_t t_ns;
+	/* entries in vm: the simulator's VM slots when it was taken (a VM
+	 * arriving by live migration adds one; earlier samples keep theirs) */
+	int nvms;
 	uint64_t host_free; /* frames */
 	enum mv_memstate memstate;
 	struct mv_share_stats share;
-	struct mv_sample_vm *vm; /* nvms entries */
+	struct mv_sample_vm *vm; /* nvms entries, by slot */
 };
 
 /* The kernel's OOM constraints memvisor models (enum oom_constraint). */
@@ -205,7 +211,11 @@ const char *mv_oom_constraint_name(enum mv_oom_constraint c);
 struct mv_sim {
 	struct mv_scenario *sc; /* owned */
 	struct mv_host *host;
+	/* VM slots: the scenario's VMs, then those that arrived by live
+	 * migration (mv_sim_move_run), in arrival order; every per-VM array
+	 * below has nvms entries and room for cap_vms (mv_array_room) */
 	int nvms;
+	size_t cap_vms;
 	struct mv_vm **vm;
 	struct mv_guest **guest;
 	uint64_t now_ns;
@@ -278,13 +288,62 @@ struct mv_sim {
 		uint64_t need; /* 2 MiB pages it needed */
 		uint64_t free; /* HugePages_Free then */
 	} * start;
+	/* per VM slot: how the VM came or went by live migration
+	 * (src/cluster/move.c, docs/cluster.md). A VM that left keeps its
+	 * slot, gone, with its objects freed (vm, guest, swap, zcache NULL):
+	 * its samples from then on are zeros. */
+	struct mv_sim_moved {
+		int gone;            /* it left (its slot is empty) */
+		uint64_t left_ns;    /* simulated time it left */
+		char to[64];         /* the host it went to (scenario name) */
+		int arrived;         /* it came by live migration */
+		uint64_t arrived_ns; /* simulated time it arrived */
+		char from[64];       /* the host it came from */
+	} * moved;
+	/* VMs arriving by live migration, not yet in a slot: their pages
+	 * take this host's frames as they arrive (mv_sim_check counts
+	 * them; mv_sim_incoming_add, _remove) */
+	int nincoming;
+	size_t cap_incoming;
+	const struct mv_vm **incoming;
 };
 
-/* VM i is not running: it did not start, or it was OOM-killed. */
+/* VM i left this host by live migration: its slot is empty. */
+static inline int mv_sim_vm_gone(const struct mv_sim *s, int i)
+{
+	return s->moved && s->moved[i].gone;
+}
+
+/* VM i is not running here: it did not start, it was OOM-killed, or it
+ * left by live migration. */
 static inline int mv_sim_vm_down(const struct mv_sim *s, int i)
 {
-	return (s->oom && s->oom[i].killed) || (s->start && s->start[i].failed);
+	return (s->oom && s->oom[i].killed) ||
+	       (s->start && s->start[i].failed) || mv_sim_vm_gone(s, i);
 }
+
+/*
+ * Append an empty VM slot (every per-VM array grown, the new entries
+ * zero, the scenario's spec copied from spec): a VM arriving by live
+ * migration takes it. Returns the slot's index, or MV_ENOMEM with
+ * nothing changed but room.
+ */
+int mv_sim_slot_append(struct mv_sim *s, const struct mv_vm_spec *spec);
+/*
+ * Power on slot i's reclamation for its VM s->vm[i] (already set): its
+ * swap file, compression cache, page sharing membership. 0, or an error
+ * in err (the objects made so far stay in the slot for
+ * mv_sim_slot_clear).
+ */
+int mv_sim_slot_power_on(struct mv_sim *s, int i, struct mv_error *err);
+/* A VM arriving on s's host by live migration holds frames here before
+ * it has a slot: add it (0 or MV_ENOMEM), remove it when it takes a slot
+ * or its migration aborts. */
+int mv_sim_incoming_add(struct mv_sim *s, const struct mv_vm *vm);
+void mv_sim_incoming_remove(struct mv_sim *s, const struct mv_vm *vm);
+/* Empty slot i: its VM leaves page sharing; its compression cache, swap
+ * file and VM are freed; its guest is not touched (the caller's). */
+void mv_sim_slot_clear(struct mv_sim *s, int i);
 
 /* The message libvirt gives for a VM that did not start (QEMU's, for a
  * hugetlbfs pool short of pages), into buf. */

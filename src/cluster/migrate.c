@@ -432,6 +432,14 @@ uint64_t mv_migrate_verify(const struct mv_migration *m)
 	return bad;
 }
 
+int mv_migrate_cancel(struct mv_migration *m, const char *why,
+		      struct mv_error *err)
+{
+	if (m->state != MV_MIG_ACTIVE)
+		return 0;
+	return migrate_abort(m, MV_ECANCELED, 0, why, err);
+}
+
 struct mv_vm *mv_migrate_take(struct mv_migration *m)
 {
 	if (m->state != MV_MIG_DONE)

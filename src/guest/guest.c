@@ -1310,6 +1310,20 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	return 0;
 }
 
+void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm)
+{
+	struct mv_vm *old = g->vm;
+	g->vm = vm;
+	if (g->iv)
+		giv_attach(g, old);
+}
+
+uint64_t mv_guest_log_writes(struct mv_guest *g, uint64_t now_ns,
+			     uint64_t dt_ns)
+{
+	return g->iv ? giv_log_writes(g, now_ns, (double)dt_ns / 1e9) : 0;
+}
+
 void mv_guest_destroy(struct mv_guest *g)
 {
 	if (!g)

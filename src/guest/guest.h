@@ -229,6 +229,12 @@ void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 
 /* interval.c */
 int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns);
+/* The guest moved from vm old to g->vm (live migration): hooks and the
+ * pages' states taken again. */
+void giv_attach(struct mv_guest *g, struct mv_vm *old);
+/* Log the resident pages the model wrote, lazily, in the dt_s up to
+ * now_ns (a draw per page); the pages logged. */
+uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s);
 void giv_destroy(struct giv *iv);
 /* Add the interval model's books (clock times, events) to b. */
 void giv_books(const struct mv_guest *g, struct mv_books *b);

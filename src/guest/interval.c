@@ -441,6 +441,16 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 		model_touch(g, gpage_owner(g, p), gpage_index(g, p), 1);
 }
 
+/* The vm's hooks into guest g. */
+static void hook(struct mv_vm *vm, struct mv_guest *g)
+{
+	vm->on_invalidate = on_invalidate;
+	vm->invalidate_ctx = g;
+	vm->rate_of = rate_of;
+	vm->on_observe = on_observe;
+	vm->rate_ctx = g;
+}
+
 /* ---- events ---------------------------------------------------------------
  */
 
@@ -466,7 +476,10 @@ static int fire(struct mv_guest *g, uint32_t e)
 	int write = mv_rng_double(&g->iv->rng) < w->cfg.write_ratio;
 	if (pte && !(pte & PTE_SWAP)) {
 		unsigned st = pmap[pte - 1].state;
-		if (st == MV_PS_SHARED || st == MV_PS_ZERO)
+		/* untouched: a page that crossed a live migration as zeros
+		 * (giv_attach); it needs a write as a zero page does */
+		if (st == MV_PS_SHARED || st == MV_PS_ZERO ||
+		    st == MV_PS_UNTOUCHED)
 			write = 1;
 		else if (st != MV_PS_SWAPPED && st != MV_PS_COMPRESSED)
 			return 0; /* stale */
@@ -1054,13 +1067,71 @@ int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns)
 	if (g->os_pages)
 		iv->os_h = zipf_norm(g->os_pages, 0.99);
 	g->iv = iv;
-	struct mv_vm *vm = g->vm;
-	vm->on_invalidate = on_invalidate;
-	vm->invalidate_ctx = g;
-	vm->rate_of = rate_of;
-	vm->on_observe = on_observe;
-	vm->rate_ctx = g;
+	hook(g->vm, g);
 	return 0;
+}
+
+/*
+ * The dirty log's view of the lazy writes (live migration): the model
+ * makes a resident page's writes when the page is observed, at the
+ * stamps' resolution (2 s), so a log synced more often would miss them.
+ * A page written at rate w was written in the last dt with probability
+ * 1 - exp(-w dt): it is logged so (a draw from the page, the VM and the
+ * time, as on_observe's), its bytes made when it is next observed, as
+ * the model makes them anyway. scale: the vCPU's share of the step.
+ */
+uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s)
+{
+	struct mv_vm *vm = g->vm;
+	uint64_t n = 0;
+	if (!vm->dirty_log || !(dt_s > 0))
+		return 0;
+	for (mv_gppn_t p = 0; p < g->npages; p++) {
+		if (vm->pmap[p].state != MV_PS_PRIVATE ||
+		    gpage_kind(g, p) != GK_ANON ||
+		    (vm->dirty_log[p >> 6] >> (p & 63) & 1))
+			continue;
+		double wr;
+		page_rate(g, p, &wr);
+		if (!(wr > 0) || unit_hash(p ^ ((uint64_t)vm->id << 40),
+					   now_ns) >= -expm1(-wr * dt_s))
+			continue;
+		vm->dirty_log[p >> 6] |= UINT64_C(1) << (p & 63);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The guest moved from old to g->vm (live migration): the hooks go with
+ * it, and every page is taken as changed. The destination holds each
+ * page private (its bytes known now), ballooned, or untouched when it
+ * crossed as zeros. A page zero or shared on the source has its write
+ * event already (it fires on the untouched page: fire); a private page
+ * that crossed as zeros gets one now, as a page mapped to the zero
+ * frame does.
+ */
+void giv_attach(struct mv_guest *g, struct mv_vm *old)
+{
+	struct giv *iv = g->iv;
+	struct mv_vm *vm = g->vm;
+	old->on_invalidate = NULL;
+	old->invalidate_ctx = NULL;
+	old->rate_of = NULL;
+	old->on_observe = NULL;
+	old->rate_ctx = NULL;
+	hook(vm, g);
+	for (mv_gppn_t p = 0; p < g->npages; p++) {
+		on_invalidate(g, vm, p);
+		if (vm->pmap[p].state != MV_PS_UNTOUCHED ||
+		    old->pmap[p].state != MV_PS_PRIVATE ||
+		    gpage_kind(g, p) != GK_ANON)
+			continue;
+		double wr;
+		page_rate(g, p, &wr);
+		schedule(iv, entry(gpage_owner(g, p), gpage_index(g, p)), wr,
+			 iv->now_s);
+	}
 }
 
 void giv_books(const struct mv_guest *g, struct mv_books *b)

@@ -196,7 +196,11 @@ struct mv_sharer {
 	uint32_t *frame_salt; /* a sharing frame's group; NULL: all 0 */
 	uint32_t nvms;
 	size_t cap_vms, cap_base, cap_salt; /* room in vms, vm_base, vm_salt */
-	uint32_t cur_vm;                    /* scan position */
+	/* past every page ever numbered: a VM added after one left
+	 * (mv_share_remove_vm) gets new numbers, so the leaver's hints
+	 * name no page */
+	uint64_t base_end;
+	uint32_t cur_vm; /* scan position */
 	uint64_t cur_gppn;
 	uint64_t run_ns; /* simulated time not yet slept off */
 
@@ -942,6 +946,8 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 	uint64_t base = s->nvms ? (uint64_t)s->vm_base[s->nvms - 1] +
 					  s->vms[s->nvms - 1]->npages
 				: 0;
+	if (base < s->base_end)
+		base = s->base_end;
 	if (vm->host != s->host || base + vm->npages > REF_PAGES_MAX)
 		return MV_EINVAL;
 	for (uint32_t i = 0; i < s->nvms; i++)
@@ -962,6 +968,61 @@ int mv_share_add_vm(struct mv_sharer *s, struct mv_vm *vm)
 	s->vm_base[s->nvms] = (uint32_t)base;
 	s->vm_salt[s->nvms] = 0;
 	s->vms[s->nvms++] = vm;
+	s->base_end = base + vm->npages;
+	return 0;
+}
+
+/*
+ * vm leaves the host (live migration, src/cluster/move.c): the scanner
+ * passes it no more, and its hints leave the table. The others keep their
+ * numbers (a VM added later gets new ones); the frames it shared go as
+ * its pages unmap them (mv_vm_destroy), as for a VM whose pages are
+ * released.
+ */
+int mv_share_remove_vm(struct mv_sharer *s, struct mv_vm *vm)
+{
+	uint32_t vi = 0;
+	while (vi < s->nvms && s->vms[vi] != vm)
+		vi++;
+	if (vi == s->nvms)
+		return MV_EINVAL;
+	/* its hints go: the table names only pages of the sharer's VMs
+	 * (a removal shifts a later entry into slot i: look at i again) */
+	uint64_t lo = s->vm_base[vi], hi = lo + vm->npages;
+	for (uint64_t i = 0; i <= s->mask;) {
+		uint32_t r = s->tab[i].ref;
+		if ((r & REF_HINT) && r != REF_EMPTY && (r & ~REF_HINT) >= lo &&
+		    (r & ~REF_HINT) < hi)
+			tab_remove(s, i);
+		else
+			i++;
+	}
+	size_t after = (size_t)(s->nvms - vi - 1);
+	memmove(&s->vms[vi], &s->vms[vi + 1], after * sizeof *s->vms);
+	memmove(&s->vm_base[vi], &s->vm_base[vi + 1],
+		after * sizeof *s->vm_base);
+	memmove(&s->vm_salt[vi], &s->vm_salt[vi + 1],
+		after * sizeof *s->vm_salt);
+	s->nvms--;
+	if (s->cur_vm > vi)
+		s->cur_vm--;
+	else if (s->cur_vm == vi)
+		s->cur_gppn = 0; /* the next VM's first page */
+	if (s->cur_vm >= s->nvms)
+		s->cur_vm = 0;
+	if (vm->share_first == s)
+		vm->share_first = NULL;
+	return 0;
+}
+
+/* Has the scanner visited vm (a page shared, or carrying its marks)? */
+static int visited(const struct mv_vm *vm)
+{
+	if (vm->count[MV_PS_SHARED])
+		return 1;
+	for (mv_gppn_t g = 0; g < vm->npages; g++)
+		if (vm->pmap[g].flags & AUX_ALL)
+			return 1;
 	return 0;
 }
 
@@ -974,7 +1035,9 @@ int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group)
 	uint32_t vi = 0;
 	while (vi < s->nvms && s->vms[vi] != vm)
 		vi++;
-	if (vi == s->nvms || s->st.pages_scanned)
+	/* once scanning began, only a VM the scanner has not visited (one
+	 * that arrived by live migration: no page shared, none marked) */
+	if (vi == s->nvms || (s->st.pages_scanned && visited(vm)))
 		return MV_EINVAL;
 	if (group && !s->frame_salt) {
 		s->frame_salt = calloc(s->host->nframes, sizeof *s->frame_salt);

@@ -51,8 +51,10 @@ int mv_csv_vm_rows(FILE *out, const struct mv_sim *s, int vm, const char *host,
 		fprintf(out, "%s%s", host ? "host,vm," : "", vm_header);
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
-		const struct mv_sample_vm *v = &sm->vm[vm];
-		const struct mv_sample_vm *p = k ? &s->samples[k - 1].vm[vm]
+		const struct mv_sample_vm *v = mv_view_sample_vm(sm, vm);
+		const struct mv_sample_vm *p = k ? mv_view_sample_vm(
+							   &s->samples[k - 1],
+							   vm)
 						 : v;
 		uint64_t dt = k ? sm->t_ns - s->samples[k - 1].t_ns : 0;
 		/* esxtop's SZTGT is the size the resource manager aims the
@@ -120,7 +122,7 @@ int mv_csv_host_rows(FILE *out, const struct mv_sim *s, const char *host,
 	for (int k = 0; k < s->nsamples; k++) {
 		const struct mv_sample *sm = &s->samples[k];
 		uint64_t consumed = 0, mctl = 0, swcur = 0, cache = 0;
-		for (int i = 0; i < s->nvms; i++) {
+		for (int i = 0; i < sm->nvms; i++) {
 			consumed += sm->vm[i].consumed;
 			mctl += sm->vm[i].guest.balloon_pages;
 			swcur += sm->vm[i].state[MV_PS_SWAPPED];

@@ -65,7 +65,7 @@ void mv_dms_reports_init(struct mv_dms_reports *r, uint64_t period_ns)
 void mv_dms_reports_step(struct mv_dms_reports *r, const struct mv_sim *s,
 			 int vm)
 {
-	if (!s->vm[vm]->cfg.balloon_driver)
+	if (mv_sim_vm_gone(s, vm) || !s->vm[vm]->cfg.balloon_driver)
 		return;
 	if (r->have ? !r->period_ns || s->now_ns < r->next_ns
 		    : !mv_guest_booted(s->guest[vm]))
@@ -146,7 +146,7 @@ void mv_dommemstat_compute(const struct mv_sample_vm *now, int balloon_dev,
 int mv_dommemstat_live(const struct mv_sim *s, int vm,
 		       const struct mv_dms_reports *r, struct mv_dommemstat *d)
 {
-	if (vm < 0 || vm >= s->nvms)
+	if (vm < 0 || vm >= s->nvms || mv_sim_vm_gone(s, vm))
 		return MV_EINVAL;
 	struct mv_sample now;
 	int rc = mv_run_snapshot(s, &now);

@@ -686,6 +686,22 @@ static void write_mmu(struct jw *w, const struct mv_mmu *m)
 	jw_obj_end(w);
 }
 
+/* Live migration (src/cluster/move.c): a VM that arrived says from where
+ * and when; one that left, where to and when (its figures from then on
+ * are zeros: it is not here). Nothing for a VM that did neither. */
+static void write_moved(struct jw *w, const struct mv_sim *s, int i)
+{
+	const struct mv_sim_moved *m = s->moved ? &s->moved[i] : NULL;
+	if (m && m->arrived) {
+		jw_str(w, "arrived_from", m->from);
+		jw_u64(w, "arrived_ns", m->arrived_ns);
+	}
+	if (m && m->gone) {
+		jw_str(w, "left_to", m->to);
+		jw_u64(w, "left_ns", m->left_ns);
+	}
+}
+
 static void write_vms(struct jw *w, const struct mv_sim *s,
 		      const struct mv_run_summary *r)
 {
@@ -747,6 +763,7 @@ static void write_vms(struct jw *w, const struct mv_sim *s,
 		jw_i64(w, "home_node", view.home_node);
 		jw_str(w, "source", c->source);
 		jw_obj_end(w);
+		write_moved(w, s, i);
 
 		jw_obj(w, "guest_config", 0);
 		jw_str(w, "flavour", mv_guest_flavour_name(g->flavour));
@@ -793,7 +810,7 @@ static void write_series(struct jw *w, const struct mv_sim *s,
 		jw_str(w, "memstate", memstate_str(sm->memstate));
 		write_sharing(w, &sm->share, 1);
 		jw_arr(w, "vms", 0);
-		for (int i = 0; i < s->nvms && sm->vm; i++) {
+		for (int i = 0; i < sm->nvms && sm->vm; i++) {
 			jw_obj(w, NULL, 1);
 			write_sample_vm(w, &sm->vm[i]);
 			jw_obj_end(w);

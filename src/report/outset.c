@@ -374,6 +374,12 @@ void mv_view_vm_file(const char *vm_name, const char *ext, char *buf, size_t n)
 	}
 }
 
+const struct mv_sample_vm *mv_view_sample_vm(const struct mv_sample *sm, int vm)
+{
+	static const struct mv_sample_vm none;
+	return vm < sm->nvms ? &sm->vm[vm] : &none;
+}
+
 uint64_t mv_view_vm_pages(const struct mv_sample_vm *v)
 {
 	uint64_t n = 0;

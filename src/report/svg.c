@@ -214,7 +214,8 @@ static void series_line(const struct chart *c, const struct mv_sim *s, int vm,
 	for (int k = 0; k < s->nsamples; k++)
 		fprintf(c->f, "%s%.1f,%.1f", k ? " " : "",
 			cx(c, t_s(&s->samples[k])),
-			cy(c, mv_pages_mib(value(&s->samples[k].vm[vm]))));
+			cy(c, mv_pages_mib(value(
+				      mv_view_sample_vm(&s->samples[k], vm)))));
 	fputs("\"/>\n", c->f);
 }
 
@@ -258,7 +259,8 @@ static int svg_vm(FILE *f, const struct mv_sim *s, int vm)
 {
 	const char *name = s->sc->vms[vm].vm.name;
 	double tmax = s->nsamples ? t_s(&s->samples[s->nsamples - 1]) : 0;
-	uint64_t pages = s->nsamples ? mv_view_vm_pages(&s->samples[0].vm[vm])
+	uint64_t pages = s->nsamples ? mv_view_vm_pages(mv_view_sample_vm(
+					       &s->samples[0], vm))
 				     : 0;
 	svg_begin(f, 640, name);
 	struct chart c;
@@ -269,13 +271,15 @@ static int svg_vm(FILE *f, const struct mv_sim *s, int vm)
 		fprintf(f, "<polygon id=\"layer-%s\" fill=\"%s\" points=\"",
 			layers[l].label, layers[l].color);
 		for (int k = 0; k < s->nsamples; k++) {
-			const struct mv_sample_vm *v = &s->samples[k].vm[vm];
+			const struct mv_sample_vm *v = mv_view_sample_vm(
+				&s->samples[k], vm);
 			fprintf(f, "%s%.1f,%.1f", k ? " " : "",
 				cx(&c, t_s(&s->samples[k])),
 				cy(&c, mv_pages_mib(below(v, l + 1))));
 		}
 		for (int k = s->nsamples - 1; k >= 0; k--) {
-			const struct mv_sample_vm *v = &s->samples[k].vm[vm];
+			const struct mv_sample_vm *v = mv_view_sample_vm(
+				&s->samples[k], vm);
 			fprintf(f, " %.1f,%.1f", cx(&c, t_s(&s->samples[k])),
 				cy(&c, mv_pages_mib(below(v, l))));
 		}
@@ -289,7 +293,8 @@ static int svg_vm(FILE *f, const struct mv_sim *s, int vm)
 	/* The balloon: target against size. */
 	uint64_t bmax = 0;
 	for (int k = 0; k < s->nsamples; k++) {
-		const struct mv_sample_vm *v = &s->samples[k].vm[vm];
+		const struct mv_sample_vm *v = mv_view_sample_vm(&s->samples[k],
+								 vm);
 		if (v->balloon_target > bmax)
 			bmax = v->balloon_target;
 		if (v->guest.balloon_pages > bmax)

@@ -934,6 +934,32 @@ int mv_report_books(FILE *out, const struct mv_sim *s, const char *when)
 	return ferror(out) ? MV_EIO : 0;
 }
 
+/* VMs that arrived or left by live migration (src/cluster/move.c); a
+ * VM that left shows zeros from then on: it is not here. Nothing when
+ * none moved. */
+static void print_moves(FILE *out, const struct mv_sim *s, int namew)
+{
+	int any = 0;
+	char a[48];
+	for (int i = 0; s->moved && i < s->nvms; i++) {
+		const struct mv_sim_moved *m = &s->moved[i];
+		if (!m->arrived && !m->gone)
+			continue;
+		if (!any++)
+			fputs("\nlive migration\n", out);
+		fprintf(out, "  %-*s", namew, vm_name(s, i));
+		if (m->arrived)
+			fprintf(out, " arrived at %s from %s",
+				fmt_duration(m->arrived_ns, a, sizeof a),
+				m->from);
+		if (m->gone)
+			fprintf(out, "%s left at %s to %s",
+				m->arrived ? ";" : "",
+				fmt_duration(m->left_ns, a, sizeof a), m->to);
+		fputc('\n', out);
+	}
+}
+
 int mv_report_text(FILE *out, const struct mv_sim *s)
 {
 	struct mv_run_summary r;
@@ -950,6 +976,7 @@ int mv_report_text(FILE *out, const struct mv_sim *s)
 
 	print_header(out, s, &r);
 	print_cgroup(out, s, namew);
+	print_moves(out, s, namew);
 	if (s->nvms > 0 && r.final->vm) {
 		print_memory(out, s, &r, namew);
 		print_reclaim(out, s, &r, namew);

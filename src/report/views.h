@@ -71,5 +71,9 @@ void mv_view_vm_file(const char *vm_name, const char *ext, char *buf, size_t n);
 
 /* Configured pages of VM i (from its sample's page states). */
 uint64_t mv_view_vm_pages(const struct mv_sample_vm *v);
+/* VM slot vm's figures in sample sm: zeros when the sample was taken
+ * before the VM arrived by live migration (it has fewer slots). */
+const struct mv_sample_vm *mv_view_sample_vm(const struct mv_sample *sm,
+					     int vm);
 
 #endif

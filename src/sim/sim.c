@@ -56,6 +56,8 @@ void mv_sim_destroy(struct mv_sim *s)
 	free(s->period);
 	free(s->oom);
 	free(s->start);
+	free(s->moved);
+	free(s->incoming);
 	for (int i = 0; i < s->nsamples; i++)
 		free(s->samples[i].vm);
 	free(s->samples);
@@ -500,8 +502,10 @@ void mv_sim_books(const struct mv_sim *s, struct mv_books *b)
 	/* take_sample's: the array of samples and each one's VM figures */
 	mv_books_add(b, "series", "sim.samples", sizeof *s->samples,
 		     (uint64_t)s->cap_samples);
-	mv_books_add(b, "series", "sim.sample-vms", sizeof *s->samples->vm,
-		     (uint64_t)s->nsamples * (uint64_t)s->nvms);
+	uint64_t nv = 0;
+	for (int k = 0; k < s->nsamples; k++)
+		nv += (uint64_t)s->samples[k].nvms;
+	mv_books_add(b, "series", "sim.sample-vms", sizeof *s->samples->vm, nv);
 }
 
 static int take_sample(struct mv_sim *s)
@@ -519,6 +523,7 @@ static int take_sample(struct mv_sim *s)
 	sm->vm = calloc((size_t)s->nvms, sizeof *sm->vm);
 	if (!sm->vm)
 		return MV_ENOMEM;
+	sm->nvms = s->nvms;
 	sm->t_ns = s->now_ns;
 	sm->host_free = s->host->nfree;
 	sm->memstate = s->memstate.state;
@@ -636,8 +641,10 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 	s->period = calloc((size_t)sc->nvms, sizeof *s->period);
 	s->oom = calloc((size_t)sc->nvms, sizeof *s->oom);
 	s->start = calloc((size_t)sc->nvms, sizeof *s->start);
+	s->moved = calloc((size_t)sc->nvms, sizeof *s->moved);
+	s->cap_vms = (size_t)sc->nvms;
 	if (!s->vm || !s->guest || !s->swap || !s->zcache || !s->action ||
-	    !s->period || !s->oom || !s->start) {
+	    !s->period || !s->oom || !s->start || !s->moved) {
 		mv_sim_destroy(s);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
@@ -727,6 +734,8 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 				    "out of memory");
 	for (int i = 0; i < s->nvms; i++) {
 		const struct mv_vm *vm = s->vm[i];
+		if (mv_sim_vm_gone(s, i))
+			continue;
 		/* a killed VM's guest is gone: its books describe the pages
 		 * it had, which the host took back */
 		if ((rc = mv_vm_check(vm, err)) != 0 ||
@@ -769,6 +778,13 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 			refs[tf[k]]++;
 		free(tf);
 	}
+	/* VMs arriving by live migration: their frames so far */
+	for (int k = 0; k < s->nincoming; k++) {
+		const struct mv_vm *vm = s->incoming[k];
+		for (mv_gppn_t g = 0; g < vm->npages; g++)
+			if (vm->pmap[g].state == MV_PS_PRIVATE)
+				refs[vm->pmap[g].mpn]++;
+	}
 	if (s->sharer && (rc = mv_share_check(s->sharer, err)) != 0) {
 		free(refs);
 		return rc;
@@ -797,79 +813,91 @@ int mv_sim_check(const struct mv_sim *s, struct mv_error *err)
 static void balance(struct mv_sim *s)
 {
 	const struct mv_reclaim_config *r = &s->sc->reclaim;
-	struct mv_policy_vm *pv = calloc((size_t)s->nvms, sizeof *pv);
-	if (!pv)
+	/* the VMs here (a slot whose VM left by live migration is not) */
+	struct mv_policy_vm *pv = calloc((size_t)s->nvms + 1, sizeof *pv);
+	struct mv_policy_action *act = calloc((size_t)s->nvms + 1, sizeof *act);
+	int *slot = calloc((size_t)s->nvms + 1, sizeof *slot);
+	int n = 0;
+	if (!pv || !act || !slot) {
+		free(pv);
+		free(act);
+		free(slot);
 		return;
+	}
+	for (int i = 0; i < s->nvms; i++)
+		if (!mv_sim_vm_gone(s, i))
+			slot[n++] = i;
 	double period_s = (double)r->balance_ns / 1e9;
-	for (int i = 0; i < s->nvms; i++) {
+	for (int k = 0; k < n; k++) {
+		int i = slot[k];
 		const struct mv_vm *vm = s->vm[i];
 		struct mv_vm_usage u;
 		mv_vm_usage(vm, &u);
-		pv[i].size = vm->npages;
-		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
-		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
+		pv[k].size = vm->npages;
+		pv[k].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
+		pv[k].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		/* nothing can take a hugetlbfs VM's pages (src/vm/hugetlb.c):
 		 * what it holds is its floor, the others give instead */
 		if (vm->hugetlb)
-			pv[i].reservation = pv[i].consumed;
-		pv[i].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
-		pv[i].cgroup = r->memtune_cgroup;
-		pv[i].high = r->memtune_cgroup
+			pv[k].reservation = pv[k].consumed;
+		pv[k].limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
+		pv[k].cgroup = r->memtune_cgroup;
+		pv[k].high = r->memtune_cgroup
 				     ? vm->cfg.soft_limit_bytes / MV_PAGE_SIZE
 				     : 0;
-		pv[i].shares = vm->cfg.shares;
+		pv[k].shares = vm->cfg.shares;
 		/* f for the idle memory tax: the active set as the hypervisor
 		 * can know it, by sampling (mv_vm_active_estimate; Waldspurger
 		 * 2002, section 5.3), not the true set only the simulator
 		 * sees, as a fraction of what the VM holds */
 		uint64_t act = mv_vm_active_estimate(vm);
-		pv[i].active = pv[i].consumed
-				       ? (double)act / (double)pv[i].consumed
+		pv[k].active = pv[k].consumed
+				       ? (double)act / (double)pv[k].consumed
 				       : 0;
-		if (pv[i].active > 1)
-			pv[i].active = 1;
+		if (pv[k].active > 1)
+			pv[k].active = 1;
 		/* ballooning a hugetlbfs guest frees nothing on the host
 		 * (mv_vm_balloon_page): the policy does not ask it; and no
 		 * balloon until the guest has loaded its driver */
-		pv[i].balloon = vm->cfg.balloon_driver && !vm->hugetlb &&
+		pv[k].balloon = vm->cfg.balloon_driver && !vm->hugetlb &&
 				s->now_ns >=
 					s->sc->vms[i].guest.balloon_start_ns;
-		pv[i].balloon_size = mv_guest_balloon_size(s->guest[i]);
+		pv[k].balloon_size = mv_guest_balloon_size(s->guest[i]);
 		/* pages still in the ballooned state are the balloon's and
 		 * those it returned that the guest has not used yet */
 		uint64_t bs = vm->count[MV_PS_BALLOONED];
-		pv[i].balloon_unbacked = bs > pv[i].balloon_size
-						 ? bs - pv[i].balloon_size
+		pv[k].balloon_unbacked = bs > pv[k].balloon_size
+						 ? bs - pv[k].balloon_size
 						 : 0;
-		pv[i].balloon_max = (uint64_t)(r->balloon_max *
+		pv[k].balloon_max = (uint64_t)(r->balloon_max *
 					       (double)vm->npages);
 		/* a per-VM bound (.vmx sched.mem.maxmemctl) below the host's */
 		if (vm->cfg.balloon_max_bytes / MV_PAGE_SIZE <
-		    pv[i].balloon_max)
-			pv[i].balloon_max = vm->cfg.balloon_max_bytes /
+		    pv[k].balloon_max)
+			pv[k].balloon_max = vm->cfg.balloon_max_bytes /
 					    MV_PAGE_SIZE;
-		pv[i].balloon_min = (vm->cfg.mem_bytes -
+		pv[k].balloon_min = (vm->cfg.mem_bytes -
 				     vm->cfg.current_bytes) /
 				    MV_PAGE_SIZE;
 		if (r->balloon_only) {
 			/* the agent's floor: use + 20% of actual (decide.c) */
 			struct mv_guest_stats gs;
 			mv_guest_stats(s->guest[i], &gs);
-			uint64_t actual = vm->npages - pv[i].balloon_size;
+			uint64_t actual = vm->npages - pv[k].balloon_size;
 			uint64_t used = actual > gs.free_pages
 						? actual - gs.free_pages
 						: 0;
 			uint64_t floor = used + actual / 5;
 			uint64_t most = floor < vm->npages ? vm->npages - floor
 							   : 0;
-			if (most < pv[i].balloon_size)
-				most = pv[i].balloon_size;
-			if (most < pv[i].balloon_max)
-				pv[i].balloon_max = most;
+			if (most < pv[k].balloon_size)
+				most = pv[k].balloon_size;
+			if (most < pv[k].balloon_max)
+				pv[k].balloon_max = most;
 		}
-		if (pv[i].balloon_max < pv[i].balloon_min)
-			pv[i].balloon_max = pv[i].balloon_min;
-		pv[i].balloon_step =
+		if (pv[k].balloon_max < pv[k].balloon_min)
+			pv[k].balloon_max = pv[k].balloon_min;
+		pv[k].balloon_step =
 			(uint64_t)(s->sc->vms[i].guest.balloon_rate * period_s);
 		/* measured: until the balloon has moved, assume every page
 		 * it takes holds a frame */
@@ -883,7 +911,7 @@ static void balance(struct mv_sim *s)
 			b->yield = 1.0;
 		b->pages = vm->ctr.balloon_pages;
 		b->frames = vm->ctr.balloon_frames;
-		pv[i].balloon_yield = b->yield;
+		pv[k].balloon_yield = b->yield;
 	}
 	struct mv_policy_host h = {
 		.total = policy_total(s),
@@ -894,18 +922,21 @@ static void balance(struct mv_sim *s)
 		.margin = s->memstate.margin,
 		.idle_tax = mv_reclaim_idle_tax_at(r, s->now_ns),
 	};
-	mv_policy_plan(&h, s->nvms, pv, s->action);
+	mv_policy_plan(&h, n, pv, act);
+	for (int k = 0; k < n; k++)
+		s->action[slot[k]] = act[k];
 	if (r->balloon_only)
-		for (int i = 0; i < s->nvms; i++) {
-			s->action[i].swap_pages = 0;
-			s->action[i].block_alloc = 0;
+		for (int k = 0; k < n; k++) {
+			s->action[slot[k]].swap_pages = 0;
+			s->action[slot[k]].block_alloc = 0;
 		}
-	for (int i = 0; i < s->nvms; i++) {
+	for (int k = 0; k < n; k++) {
+		int i = slot[k];
 		const struct mv_policy_action *a = &s->action[i];
 		struct mv_vm *vm = s->vm[i];
 		if (mv_sim_vm_down(s, i))
 			continue;
-		if (pv[i].balloon)
+		if (pv[k].balloon)
 			mv_guest_balloon_set_target(s->guest[i],
 						    a->balloon_target);
 		vm->alloc_blocked = a->block_alloc;
@@ -942,6 +973,8 @@ static void balance(struct mv_sim *s)
 			oom_check(s, i);
 	}
 	free(pv);
+	free(act);
+	free(slot);
 }
 
 /*
@@ -956,7 +989,7 @@ static void esx_large_pages(struct mv_sim *s, enum mv_memstate st)
 	int tight = st >= MV_MEMSTATE_CLEAR;
 	for (int i = 0; i < s->nvms; i++) {
 		struct mv_vm *vm = s->vm[i];
-		if (!vm->lpage_esx)
+		if (!vm || !vm->lpage_esx)
 			continue;
 		vm->thp_fault = !tight;
 		if (tight)
@@ -970,18 +1003,22 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	for (int i = 0; i < s->nvms; i++) {
 		if (s->stop && *s->stop)
 			return MV_ECANCELED;
+		if (mv_sim_vm_gone(s, i))
+			continue;
 		/* a long boot (the first step) checks it too */
 		mv_guest_set_stop(s->guest[i], s->stop);
 		if (!mv_sim_vm_down(s, i))
 			mv_guest_run(s->guest[i], s->now_ns, dt);
 	}
 	for (int i = 0; i < s->nvms; i++)
-		numa_oom_check(s, i);
+		if (!mv_sim_vm_gone(s, i))
+			numa_oom_check(s, i);
 	if (s->sharer)
 		mv_share_run(s->sharer, dt);
 	/* NUMA migration toward each VM's home (docs/numa.md) */
 	for (int i = 0; i < s->nvms; i++)
-		mv_vm_numa_migrate(s->vm[i], dt);
+		if (!mv_sim_vm_gone(s, i))
+			mv_vm_numa_migrate(s->vm[i], dt);
 	s->now_ns += dt;
 	s->steps++;
 	/* ESX's NUMA rebalancer, every two seconds (docs/numa.md) */
@@ -993,7 +1030,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	/* sampling periods end on simulated time; before the policy runs, so
 	 * it sees the period just closed */
 	for (int i = 0; i < s->nvms; i++)
-		mv_vm_active_tick(s->vm[i], s->now_ns);
+		if (!mv_sim_vm_gone(s, i))
+			mv_vm_active_tick(s->vm[i], s->now_ns);
 
 	enum mv_memstate st = mv_memstate_update(&s->memstate,
 						 policy_free_fraction(s));
@@ -1024,6 +1062,8 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 	if (s->now_ns >= s->next_window_ns) {
 		for (int i = 0; i < s->nvms; i++) {
 			struct mv_vm *vm = s->vm[i];
+			if (mv_sim_vm_gone(s, i))
+				continue;
 			/* the interval model: the pages seen accessed plus
 			 * the expected number of the resident others */
 			int iv = mv_guest_uses_interval(s->guest[i]);
@@ -1066,8 +1106,10 @@ int mv_sim_step(struct mv_sim *s, struct mv_error *err)
 		/* mv_vm_check hashes every page but the ballooned ones */
 		s->verify_checks++;
 		for (int i = 0; i < s->nvms; i++)
-			s->verify_pages += s->vm[i]->npages -
-					   s->vm[i]->count[MV_PS_BALLOONED];
+			if (!mv_sim_vm_gone(s, i))
+				s->verify_pages +=
+					s->vm[i]->npages -
+					s->vm[i]->count[MV_PS_BALLOONED];
 	}
 	return 0;
 }
@@ -1089,4 +1131,86 @@ int mv_sim_run(struct mv_sim *s,
 		mv_sim_share_stats(s, &s->samples[s->nsamples - 1].share);
 	s->wall_s = mv_wall_s() - t0;
 	return rc;
+}
+
+/* ---- VM slots (live migration between simulators, src/cluster/move.c) --
+ */
+
+/* Grow *pp (n entries of size bytes, room for cap) to room for n + 1,
+ * the new entry zero. */
+static int slot_room(void *pp, size_t cap, size_t n, size_t size)
+{
+	if (mv_array_room(pp, &cap, n, size, 4))
+		return MV_ENOMEM;
+	char *p;
+	memcpy(&p, pp, sizeof p);
+	memset(p + n * size, 0, size);
+	return 0;
+}
+
+int mv_sim_slot_append(struct mv_sim *s, const struct mv_vm_spec *spec)
+{
+	struct mv_scenario *sc = s->sc;
+	size_t n = (size_t)s->nvms, cap = s->cap_vms;
+	/* the loader's array holds at least its VMs */
+	if (sc->cap_vms < (size_t)sc->nvms)
+		sc->cap_vms = (size_t)sc->nvms;
+	size_t scap = sc->cap_vms;
+	if (mv_array_room(&sc->vms, &scap, (size_t)sc->nvms, sizeof *sc->vms,
+			  4))
+		return MV_ENOMEM;
+	sc->cap_vms = scap;
+	/* each array from the same room grows to the same room */
+	if (slot_room(&s->vm, cap, n, sizeof *s->vm) ||
+	    slot_room(&s->guest, cap, n, sizeof *s->guest) ||
+	    slot_room(&s->swap, cap, n, sizeof *s->swap) ||
+	    slot_room(&s->zcache, cap, n, sizeof *s->zcache) ||
+	    slot_room(&s->action, cap, n, sizeof *s->action) ||
+	    slot_room(&s->period, cap, n, sizeof *s->period) ||
+	    slot_room(&s->oom, cap, n, sizeof *s->oom) ||
+	    slot_room(&s->start, cap, n, sizeof *s->start) ||
+	    slot_room(&s->moved, cap, n, sizeof *s->moved))
+		return MV_ENOMEM; /* the arrays that grew keep their room */
+	if (n == cap)
+		s->cap_vms = cap ? 2 * cap : 4;
+	sc->vms[sc->nvms++] = *spec;
+	return s->nvms++;
+}
+
+int mv_sim_slot_power_on(struct mv_sim *s, int i, struct mv_error *err)
+{
+	return power_on_reclaim(s, i, err);
+}
+
+int mv_sim_incoming_add(struct mv_sim *s, const struct mv_vm *vm)
+{
+	if (mv_array_room(&s->incoming, &s->cap_incoming, (size_t)s->nincoming,
+			  sizeof *s->incoming, 4))
+		return MV_ENOMEM;
+	s->incoming[s->nincoming++] = vm;
+	return 0;
+}
+
+void mv_sim_incoming_remove(struct mv_sim *s, const struct mv_vm *vm)
+{
+	for (int k = 0; k < s->nincoming; k++)
+		if (s->incoming[k] == vm) {
+			memmove(&s->incoming[k], &s->incoming[k + 1],
+				(size_t)(s->nincoming - k - 1) *
+					sizeof *s->incoming);
+			s->nincoming--;
+			return;
+		}
+}
+
+void mv_sim_slot_clear(struct mv_sim *s, int i)
+{
+	if (s->sharer && s->vm[i])
+		mv_share_remove_vm(s->sharer, s->vm[i]);
+	mv_zcache_destroy(s->zcache[i]);
+	mv_swapfile_destroy(s->swap[i], s->sc->reclaim.keep_swap);
+	mv_vm_destroy(s->vm[i]);
+	s->zcache[i] = NULL;
+	s->swap[i] = NULL;
+	s->vm[i] = NULL;
 }

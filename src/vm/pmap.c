@@ -143,6 +143,14 @@ void mv_vm_dirty_log_stop(struct mv_vm *vm)
 uint64_t mv_vm_dirty_log_sync(struct mv_vm *vm, uint64_t *into)
 {
 	uint64_t n = 0, words = mv_vm_dirty_log_words(vm);
+	/* the interval model makes a resident page's writes when the page
+	 * is observed: those due by now are made (and logged) first, as
+	 * KVM's log holds every write up to the sync (docs/cluster.md,
+	 * section 1) */
+	if (vm->dirty_log && vm->on_observe)
+		for (mv_gppn_t g = 0; g < vm->npages; g++)
+			if (vm->pmap[g].state == MV_PS_PRIVATE)
+				vm->on_observe(vm->rate_ctx, vm, g);
 	for (uint64_t i = 0; i < words; i++) {
 		into[i] = vm->dirty_log ? vm->dirty_log[i] : 0;
 		n += (uint64_t)__builtin_popcountll(into[i]);

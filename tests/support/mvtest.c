@@ -106,11 +106,14 @@ void mvt_assert_same_run(const struct mv_sim *a, const struct mv_sim *b)
 				 b->samples[i].memstate);
 		assert_int_equal(a->samples[i].share.merges,
 				 b->samples[i].share.merges);
+		assert_int_equal(a->samples[i].nvms, b->samples[i].nvms);
 		assert_memory_equal(a->samples[i].vm, b->samples[i].vm,
-				    (size_t)a->nvms * sizeof *a->samples[i].vm);
+				    (size_t)a->samples[i].nvms *
+					    sizeof *a->samples[i].vm);
 	}
+	assert_int_equal(a->nvms, b->nvms);
 	for (int v = 0; v < a->nvms; v++)
-		for (mv_gppn_t g = 0; g < a->vm[v]->npages; g++) {
+		for (mv_gppn_t g = 0; a->vm[v] && g < a->vm[v]->npages; g++) {
 			const struct mv_pme *x = &a->vm[v]->pmap[g];
 			const struct mv_pme *y = &b->vm[v]->pmap[g];
 			assert_int_equal(x->state, y->state);
