@@ -807,6 +807,7 @@ static void balance(struct mv_sim *s)
 		mv_vm_usage(vm, &u);
 		pv[i].size = vm->npages;
 		pv[i].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
+		pv[i].shared_saved = u.shared_saved;
 		pv[i].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		/* nothing can take a hugetlbfs VM's pages (src/vm/hugetlb.c):
 		 * what it holds is its floor, the others give instead */
@@ -821,11 +822,10 @@ static void balance(struct mv_sim *s)
 		/* f for the idle memory tax: the active set as the hypervisor
 		 * can know it, by sampling (mv_vm_active_estimate; Waldspurger
 		 * 2002, section 5.3), not the true set only the simulator
-		 * sees, as a fraction of what the VM holds */
+		 * sees, as a fraction of its allocation P (policy.h) */
 		uint64_t act = mv_vm_active_estimate(vm);
-		pv[i].active = pv[i].consumed
-				       ? (double)act / (double)pv[i].consumed
-				       : 0;
+		uint64_t alloc = pv[i].consumed + pv[i].shared_saved;
+		pv[i].active = alloc ? (double)act / (double)alloc : 0;
 		if (pv[i].active > 1)
 			pv[i].active = 1;
 		/* ballooning a hugetlbfs guest frees nothing on the host
