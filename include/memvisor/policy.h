@@ -88,9 +88,11 @@ double mv_memstate_goal(const struct mv_memstate_machine *m);
 
 /*
  * Waldspurger's adjusted shares-per-page ratio rho = S / (P * (f + k *
- * (1 - f))), k = 1 / (1 - tax): shares S, pages held P, active fraction f.
- * Under contention memory is taken first from the VM with the smallest
- * rho. P = 0 gives +infinity (nothing to take).
+ * (1 - f))), k = 1 / (1 - tax): shares S, pages allocated P, active
+ * fraction f. Under contention memory is taken first from the VM with the
+ * smallest rho. P = 0 gives +infinity (nothing to take). mv_policy_plan's
+ * P is a VM's allocation as ESX counts it: consumed + shared_saved, every
+ * guest page backed by a frame (granted), shared or on the zero frame.
  */
 double mv_policy_rho(uint64_t shares, uint64_t pages, double active,
 		     double tax);
@@ -102,14 +104,18 @@ double mv_policy_rho(uint64_t shares, uint64_t pages, double active,
 
 /* One VM as the policy sees it; memory in pages. */
 struct mv_policy_vm {
-	uint64_t size;        /* configured */
-	uint64_t consumed;    /* machine memory it holds (incl. its compression
-				 cache) */
-	uint64_t reservation; /* never reclaimed below this */
-	uint64_t limit;       /* never allowed above this */
+	uint64_t size;         /* configured */
+	uint64_t consumed;     /* machine memory it holds (incl. its compression
+				  cache) */
+	uint64_t shared_saved; /* guest pages it maps that page sharing saves:
+				  granted - consumed (shared pages beyond its
+				  part of their frames, and pages on the zero
+				  frame, whole) */
+	uint64_t reservation;  /* never reclaimed below this */
+	uint64_t limit;        /* never allowed above this */
 	uint64_t shares;
-	double active;             /* f: fraction of what it holds that is in
-				      active use, 0..1 */
+	double active;             /* f: fraction of its allocation P (below)
+				      that is in active use, 0..1 */
 	int balloon;               /* has a balloon driver */
 	uint64_t balloon_size;     /* pages in the balloon now */
 	uint64_t balloon_unbacked; /* pages the balloon gave back that the
@@ -150,9 +156,11 @@ struct mv_policy_action {
 
 /*
  * Targets and actions (ESX). Each VM's target allocation comes from
- * min-funding revocation over what the VMs hold plus free memory above the
- * goal: memory goes from the VM with the smallest rho first, each VM's rho
- * rising as it gives, never below its reservation; a VM whose balloon took
+ * min-funding revocation over the VMs' allocations (P: consumed +
+ * shared_saved) plus free memory above the goal: memory goes from the VM
+ * with the smallest rho first, each VM's rho rising as it gives, never
+ * below its reservation (machine memory: consumed stays at or above it,
+ * as the limit bounds consumed from above); a VM whose balloon took
  * pages from it asks for them back (those returned that its guest has not
  * touched yet included: they hold no frame but are the VM's). VMs over their
  * limit are reclaimed to it in any state (balloon if they have one, else swap;

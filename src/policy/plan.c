@@ -15,6 +15,11 @@
  *
  *     rho = S / (P * (f + k * (1 - f))),   k = 1 / (1 - tax)
  *
+ * P is the VM's allocation as the paper counts it, its shared pages
+ * included ("As a result of sharing, the aggregate allocation to all VMs
+ * approaches 1200 MB, exceeding the total amount of machine memory",
+ * section 6.3): every guest page backed by a frame, on a shared frame or
+ * the zero frame too (vSphere's granted; consumed = granted - shared_saved).
  * Memory is taken from the VM with the smallest rho; as it gives, its P
  * falls and its rho rises, until it meets the next VM's. Done page by
  * page this ends where every VM that gave has the same rho (a water
@@ -80,7 +85,13 @@ struct fund {
 
 static struct fund fund_of(const struct mv_policy_vm *v, double k)
 {
-	uint64_t held = min_u64(v->consumed, v->limit);
+	/* P is the VM's allocation as ESX counts it, its pages on shared
+	 * frames and on the zero frame included (granted); the limit and the
+	 * reservation bound machine memory (consumed), so in P they stand
+	 * shared_saved higher */
+	uint64_t saved = v->shared_saved;
+	uint64_t cap = v->limit + saved;
+	uint64_t held = min_u64(v->consumed + saved, cap);
 	/* what its balloon took, and what it gave back that the guest has
 	 * not used yet: a deflated Linux guest's pages sit free without a
 	 * frame until it needs them, and the VM stays entitled to them
@@ -91,8 +102,8 @@ static struct fund fund_of(const struct mv_policy_vm *v, double k)
 	double f = clamp01(v->active);
 	struct fund r = {
 		.held = (double)held,
-		.floor = (double)min_u64(v->reservation, held),
-		.want = (double)(held + min_u64(back, v->limit - held)),
+		.floor = (double)min_u64(v->reservation + saved, held),
+		.want = (double)(held + min_u64(back, cap - held)),
 		.active = f * (double)held,
 		.mix = f + k * (1.0 - f),
 		/* no shares: the last to be served, still ordered by cost */
@@ -182,7 +193,7 @@ void mv_policy_plan(const struct mv_policy_host *h, int nvms,
 	double goal = h->goal * (double)h->total;
 	double pool = (double)h->free - goal;
 	for (int i = 0; i < nvms; i++)
-		pool += (double)min_u64(vm[i].consumed, vm[i].limit);
+		pool += fund_of(&vm[i], k).held;
 	if (pool < 0)
 		pool = 0;
 	double level = allocation_level(vm, nvms, k, pool);

@@ -835,6 +835,7 @@ static void balance(struct mv_sim *s)
 		mv_vm_usage(vm, &u);
 		pv[k].size = vm->npages;
 		pv[k].consumed = consumed_frames(s, i, &u) + vmm_pages(s, i);
+		pv[k].shared_saved = u.shared_saved;
 		pv[k].reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
 		/* nothing can take a hugetlbfs VM's pages (src/vm/hugetlb.c):
 		 * what it holds is its floor, the others give instead */
@@ -849,11 +850,10 @@ static void balance(struct mv_sim *s)
 		/* f for the idle memory tax: the active set as the hypervisor
 		 * can know it, by sampling (mv_vm_active_estimate; Waldspurger
 		 * 2002, section 5.3), not the true set only the simulator
-		 * sees, as a fraction of what the VM holds */
+		 * sees, as a fraction of its allocation P (policy.h) */
 		uint64_t act = mv_vm_active_estimate(vm);
-		pv[k].active = pv[k].consumed
-				       ? (double)act / (double)pv[k].consumed
-				       : 0;
+		uint64_t alloc = pv[k].consumed + pv[k].shared_saved;
+		pv[k].active = alloc ? (double)act / (double)alloc : 0;
 		if (pv[k].active > 1)
 			pv[k].active = 1;
 		/* ballooning a hugetlbfs guest frees nothing on the host

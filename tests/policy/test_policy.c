@@ -523,6 +523,69 @@ static void test_revocation_keeps_reservations_and_levels_rho(void **state)
 	}
 }
 
+/*
+ * P is the VM's allocation as ESX counts it (Waldspurger 2002, section
+ * 6.3: "As a result of sharing, the aggregate allocation to all VMs
+ * approaches 1200 MB, exceeding the total amount of machine memory"):
+ * its pages on shared frames and on the zero frame count. Two VMs with the
+ * same shares, the same machine memory and the same active pages: the one
+ * mapping 6000 more pages through page sharing (a guest whose free memory
+ * is all zero pages) holds the larger allocation at the lower rho, and
+ * gives first. Counting only consumed memory, both would give the same.
+ */
+static void test_shared_pages_count_in_the_allocation(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[2] = {pvm(8000, 0, 1), pvm(8000, 0, 1)};
+	v[0].size = v[1].size = v[0].limit = v[1].limit = 20000;
+	v[0].balloon_max = v[1].balloon_max = 13000;
+	v[0].shared_saved = 6000;
+	/* 2000 active pages each: f is of the allocation */
+	v[0].active = 2000.0 / 14000.0;
+	v[1].active = 2000.0 / 8000.0;
+	struct mv_policy_host h = phost(1000, MV_MEMSTATE_SOFT);
+	struct mv_policy_action a[2];
+	mv_policy_plan(&h, 2, v, a);
+	assert_true(a[0].rho < a[1].rho);
+	assert_true(fabs(a[0].rho - mv_policy_rho(1000, 14000, 2000.0 / 14000.0,
+						  0.75)) < 1e-12);
+	assert_true(a[0].reclaim > 0);
+	assert_true(a[0].reclaim > a[1].reclaim + 1000);
+	/* all of it: free goes from 1000 to the goal (8000) */
+	assert_true(llabs((long long)(a[0].reclaim + a[1].reclaim) - 7000) <=
+		    2);
+}
+
+/*
+ * The limit and the reservation stay bounds on machine memory (vSphere:
+ * "an upper bound on the amount of physical RAM that the host can
+ * allocate", "a guaranteed lower bound on the amount of physical RAM that
+ * the host reserves"): shared pages neither push a VM over its limit nor
+ * let the plan take it below its reservation in frames.
+ */
+static void test_limit_and_reservation_bound_consumed_memory(void **state)
+{
+	(void)state;
+	struct mv_policy_vm v[2] = {pvm(8000, 0, 1), pvm(8000, 8000, 1)};
+	v[0].shared_saved = 6000; /* 14 000 allocated, 8000 consumed */
+	v[0].limit = 9000;
+	struct mv_policy_host h = phost(50000, MV_MEMSTATE_HIGH);
+	struct mv_policy_action a[2];
+	mv_policy_plan(&h, 2, v, a);
+	assert_int_equal(a[0].reclaim, 0);
+	assert_int_equal(a[0].balloon_target, 0);
+	/* VM 1 reserves all it consumes and maps 6000 shared pages on top:
+	 * in hard state with nothing free it still gives nothing; VM 0
+	 * gives the 8000 missing below the goal, all it consumes */
+	v[0].limit = 10000;
+	v[1].shared_saved = 6000;
+	h = phost(0, MV_MEMSTATE_HARD);
+	mv_policy_plan(&h, 2, v, a);
+	assert_int_equal(a[1].reclaim, 0);
+	assert_int_equal(a[1].swap_pages, 0);
+	assert_true(a[0].reclaim >= 7999);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +618,9 @@ int main(void)
 		cmocka_unit_test(test_a_vm_without_shares_gives_first),
 		cmocka_unit_test(
 			test_revocation_keeps_reservations_and_levels_rho),
+		cmocka_unit_test(test_shared_pages_count_in_the_allocation),
+		cmocka_unit_test(
+			test_limit_and_reservation_bound_consumed_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
