@@ -213,9 +213,30 @@ void mv_cluster_apply(struct mv_cluster_scenario *cs);
 
 /* ---- the cluster run (src/cluster/run.c) -------------------------------- */
 
+/*
+ * A <migrate> event as the run carried it out (phase 2): started at the
+ * first step at or after its time, moved by mv_sim_move_*, kept to the
+ * end for the report. A move still in progress at the end of the run is
+ * reported as such; one that could not start (its VM not running on
+ * `from` then) keeps why.
+ */
+struct mv_cluster_migration {
+	int event;                /* index into cs->event */
+	int from, to;             /* host indexes */
+	uint64_t start_ns;        /* simulated time it started */
+	struct mv_sim_move *move; /* NULL if it could not start */
+	char why[200];            /* an abort's or a refusal's reason */
+};
+
+/* A <migrate>'s state as the reports name it: "done", "aborted", "in
+ * progress" (the run ended first) or "not started" (src/report/cluster.c). */
+const char *mv_cluster_migration_state(const struct mv_cluster_migration *g);
+
 struct mv_cluster {
-	struct mv_cluster_scenario *cs; /* owned; its hosts' sc moved into
-					   sim[h]->sc */
+	struct mv_cluster_scenario *cs;   /* owned; its hosts' sc moved into
+					     sim[h]->sc */
+	int nmig;                         /* started (or refused) events */
+	struct mv_cluster_migration *mig; /* cs->nevents entries */
 	int nhosts;
 	struct mv_sim **sim; /* one per host, in index order */
 	uint64_t now_ns, steps;
@@ -227,9 +248,7 @@ struct mv_cluster {
 
 /*
  * Build one simulator per host (power-on), taking ownership of cs (also
- * on failure). verify as mv_sim_create's. A cluster with <migrate>
- * events is refused (MV_EINVAL, the first event's line) until phase 2
- * can move a running VM.
+ * on failure). verify as mv_sim_create's.
  */
 int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err);

@@ -9,10 +9,10 @@
  *            tests compare the two), and phase 1 is the unit a later
  *            stage spreads over MPI ranks;
  *   phase 2: the cross-host events, in a fixed order
- *            (mv_cluster_migrations_step): the <migrate> events due and
- *            the migrations in progress. Moving a running VM between two
- *            simulators is not wired in yet, so a cluster with <migrate>
- *            events is refused at create and phase 2 has nothing to do;
+ *            (mv_cluster_migrations_step): the <migrate> events due, in
+ *            time and file order, start (mv_sim_move_start), then every
+ *            move in progress advances by the step (mv_sim_move_run), in
+ *            the order they started;
  *   phase 3: DRS (stage 3), not built.
  *
  * Every host has the cluster's step and duration (mv_cluster_apply), so
@@ -29,20 +29,16 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err)
 {
 	*out = NULL;
-	if (cs->nevents) {
-		const struct mv_cluster_event *e = &cs->event[0];
-		int rc = mv_error_set(
-			err, MV_EINVAL, cs->source, e->line, "migrate",
-			"moving a running VM between hosts is not wired into "
-			"the cluster run yet (docs/cluster.md, \"Status\"); "
-			"remove the <migrate> elements");
-		mv_cluster_scenario_free(cs);
-		return rc;
-	}
 	struct mv_cluster *c = calloc(1, sizeof *c);
-	if (c)
+	if (c) {
 		c->sim = calloc((size_t)cs->nhosts, sizeof *c->sim);
-	if (!c || !c->sim) {
+		c->mig = calloc((size_t)cs->nevents + 1, sizeof *c->mig);
+	}
+	if (!c || !c->sim || !c->mig) {
+		if (c) {
+			free(c->sim);
+			free(c->mig);
+		}
 		free(c);
 		mv_cluster_scenario_free(cs);
 		return mv_error_set(err, MV_ENOMEM, cs->source, 0, NULL,
@@ -68,6 +64,10 @@ void mv_cluster_destroy(struct mv_cluster *c)
 {
 	if (!c)
 		return;
+	/* a move still in progress cancels against both simulators */
+	for (int k = 0; k < c->nmig; k++)
+		mv_sim_move_free(c->mig[k].move);
+	free(c->mig);
 	for (int h = 0; h < c->nhosts; h++)
 		mv_sim_destroy(c->sim[h]);
 	free(c->sim);
@@ -83,22 +83,69 @@ void mv_cluster_set_stop(struct mv_cluster *c,
 		c->sim[h]->stop = stop;
 }
 
+/* The slot of the VM named `name` running on s, or -1. */
+static int running_slot(const struct mv_sim *s, const char *name)
+{
+	for (int i = 0; i < s->nvms; i++)
+		if (!mv_sim_vm_down(s, i) &&
+		    !strcmp(s->sc->vms[i].vm.name, name))
+			return i;
+	return -1;
+}
+
+/* Is a move of the VM named `name` in progress? */
+static int moving(const struct mv_cluster *c, const char *name)
+{
+	for (int k = 0; k < c->nmig; k++)
+		if (c->mig[k].move &&
+		    mv_sim_move_state(c->mig[k].move) == MV_MIG_ACTIVE &&
+		    !strcmp(c->cs->event[c->mig[k].event].vm_name, name))
+			return 1;
+	return 0;
+}
+
 /*
- * Phase 2. Where the lead wires the moves in: start each event
- * c->cs->event[c->next_event ...] whose at_ns <= c->now_ns
- * (mv_sim_move_start(c->sim[e->from], <the VM's slot there>,
- * c->sim[e->to], &c->cs->migrate, ...)), then advance every move in
- * progress by the step (mv_sim_move_run), in the order they started,
- * and collect the finished ones for the report. Today create refuses
- * events, so there is nothing to do.
+ * Phase 2: start each due <migrate> event, then advance every move in
+ * progress by the step in the order they started. An event whose VM is
+ * not running on its `from` host then (an earlier move aborted, or is
+ * still going, or the VM was OOM-killed) does not start, and a move that
+ * aborts (the destination out of frames, the VM killed) leaves the VM on
+ * its source: both are reported, neither ends the run.
  */
 int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 {
-	if (c->next_event < c->cs->nevents &&
-	    c->cs->event[c->next_event].at_ns <= c->now_ns)
-		return mv_error_set(err, MV_EINVAL, c->cs->source,
-				    c->cs->event[c->next_event].line, "migrate",
-				    "not wired in yet");
+	(void)err;
+	while (c->next_event < c->cs->nevents &&
+	       c->cs->event[c->next_event].at_ns <= c->now_ns) {
+		const struct mv_cluster_event *e = &c->cs->event[c->next_event];
+		struct mv_cluster_migration *g = &c->mig[c->nmig++];
+		g->event = c->next_event++;
+		g->from = e->from;
+		g->to = e->to;
+		g->start_ns = c->now_ns;
+		struct mv_sim *src = c->sim[e->from];
+		int i = running_slot(src, e->vm_name);
+		if (i < 0 || moving(c, e->vm_name)) {
+			snprintf(g->why, sizeof g->why,
+				 "%s was not running on %s then", e->vm_name,
+				 c->cs->host[e->from].name);
+			continue;
+		}
+		struct mv_error me = {0};
+		if (mv_sim_move_start(src, i, c->sim[e->to], &c->cs->migrate,
+				      &g->move, &me)) {
+			g->move = NULL;
+			mv_error_format(&me, g->why, sizeof g->why);
+		}
+	}
+	for (int k = 0; k < c->nmig; k++) {
+		struct mv_cluster_migration *g = &c->mig[k];
+		if (!g->move || mv_sim_move_state(g->move) != MV_MIG_ACTIVE)
+			continue;
+		struct mv_error me = {0};
+		if (mv_sim_move_run(g->move, c->cs->step_ns, &me))
+			mv_error_format(&me, g->why, sizeof g->why);
+	}
 	return 0;
 }
 

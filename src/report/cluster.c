@@ -31,7 +31,7 @@ int mv_cluster_host_figures(const struct mv_sim *s,
 	f->mem_bytes = s->sc->host.mem_bytes;
 	f->configured_bytes = r.configured_bytes;
 	f->overcommit = r.overcommit;
-	f->nvms = s->nvms;
+	f->nvms = r.present;
 	f->sim_ns = r.sim_ns;
 	f->consumed = r.total.consumed;
 	f->shared_saved = r.total.shared_saved;
@@ -64,9 +64,10 @@ struct mv_cluster_host_figures *mv_cluster_figures(const struct mv_cluster *c,
 static void print_cluster_header(FILE *out, const struct mv_cluster *c)
 {
 	const struct mv_cluster_scenario *cs = c->cs;
-	int nvms = 0;
+	int nvms = 0; /* each VM once: its slot where it is (or was last) */
 	for (int h = 0; h < c->nhosts; h++)
-		nvms += c->sim[h]->nvms;
+		for (int i = 0; i < c->sim[h]->nvms; i++)
+			nvms += !mv_sim_vm_gone(c->sim[h], i);
 	fprintf(out, "memvisor %s cluster summary\n\n", MV_VERSION);
 	fprintf(out, "  %-12s %s  (%s)\n", "cluster", cs->name, cs->source);
 	fprintf(out,
@@ -174,6 +175,68 @@ static void print_states(FILE *out, const struct mv_cluster *c,
 	}
 }
 
+/* What a migration row says of its state. */
+const char *mv_cluster_migration_state(const struct mv_cluster_migration *g)
+{
+	if (!g->move)
+		return "not started";
+	switch (mv_sim_move_state(g->move)) {
+	case MV_MIG_DONE:
+		return "done";
+	case MV_MIG_ABORTED:
+		return "aborted";
+	default:
+		return "in progress";
+	}
+}
+
+/* The <migrate> events as they ran (nothing when there are none). */
+static void print_migrations(FILE *out, const struct mv_cluster *c, int nw)
+{
+	if (!c->nmig)
+		return;
+	int vw = (int)strlen("VM");
+	for (int k = 0; k < c->nmig; k++) {
+		int len = (int)strlen(c->cs->event[c->mig[k].event].vm_name);
+		if (len > vw)
+			vw = len;
+	}
+	fprintf(out,
+		"\nlive migrations (<migrate>; TIME: start to switch-over, "
+		"DOWNTIME: the stop-and-copy)\n");
+	fprintf(out,
+		"  %-*s  %-*s  %-*s  %8s  %-11s  %6s  %10s  %8s  %8s  %11s\n",
+		vw, "VM", nw, "FROM", nw, "TO", "START s", "STATE", "ROUNDS",
+		"SENT MiB", "ZERO pg", "TIME s", "DOWNTIME ms");
+	rule(out, 2 * nw + vw + 78);
+	for (int k = 0; k < c->nmig; k++) {
+		const struct mv_cluster_migration *g = &c->mig[k];
+		fprintf(out, "  %-*s  %-*s  %-*s  %8.3f  %-11s", vw,
+			c->cs->event[g->event].vm_name, nw,
+			c->cs->host[g->from].name, nw, c->cs->host[g->to].name,
+			(double)g->start_ns / MV_NS_PER_S,
+			mv_cluster_migration_state(g));
+		if (g->move) {
+			const struct mv_migration *m = mv_sim_move_migration(
+				g->move);
+			uint64_t zero = 0;
+			for (int r = 0; r < m->nrounds; r++)
+				zero += m->round[r].zero;
+			fprintf(out, "  %6d  %10.1f  %8llu  %8.3f", m->nrounds,
+				(double)m->bytes / (1 << 20),
+				(unsigned long long)zero,
+				(double)m->now_ns / MV_NS_PER_S);
+			if (m->state == MV_MIG_DONE)
+				fprintf(out, "  %11.1f%s",
+					(double)m->downtime_ns / 1e6,
+					m->converged ? "" : " (round limit)");
+		}
+		fputc('\n', out);
+		if (g->why[0])
+			fprintf(out, "  %-*s  %s\n", vw, "", g->why);
+	}
+}
+
 int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
 {
 	int rc;
@@ -183,6 +246,7 @@ int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
 		print_cluster_header(out, c);
 		print_memory(out, c, f, nw);
 		print_states(out, c, f, nw);
+		print_migrations(out, c, nw);
 	}
 	free(f);
 	for (int h = 0; !rc && h < c->nhosts; h++) {

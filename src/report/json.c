@@ -907,6 +907,47 @@ static void write_cluster_host(struct jw *w, const char *name,
 	jw_obj_end(w);
 }
 
+/* A <migrate> as it ran: its state and the migration's figures. */
+static void write_cluster_migration(struct jw *w, const struct mv_cluster *c,
+				    const struct mv_cluster_migration *g)
+{
+	jw_obj(w, NULL, 0);
+	jw_str(w, "vm", c->cs->event[g->event].vm_name);
+	jw_str(w, "from", c->cs->host[g->from].name);
+	jw_str(w, "to", c->cs->host[g->to].name);
+	jw_u64(w, "start_ns", g->start_ns);
+	jw_str(w, "state", mv_cluster_migration_state(g));
+	if (g->why[0])
+		jw_str(w, "reason", g->why);
+	if (g->move) {
+		const struct mv_migration *m = mv_sim_move_migration(g->move);
+		jw_i64(w, "rounds", m->nrounds);
+		jw_u64(w, "pages_sent", m->pages);
+		jw_u64(w, "bytes_sent", m->bytes);
+		jw_u64(w, "time_ns", m->now_ns);
+		if (m->state == MV_MIG_DONE) {
+			jw_u64(w, "downtime_ns", m->downtime_ns);
+			jw_bool(w, "converged", m->converged);
+		}
+		jw_i64(w, "throttle_pct", m->throttle_pct);
+		jw_arr(w, "round", 0);
+		for (int r = 0; r < m->nrounds; r++) {
+			const struct mv_migrate_round *x = &m->round[r];
+			jw_obj(w, NULL, 1);
+			jw_u64(w, "pages", x->pages);
+			jw_u64(w, "zero", x->zero);
+			jw_u64(w, "readback", x->readback);
+			jw_u64(w, "bytes", x->bytes);
+			jw_u64(w, "start_ns", x->start_ns);
+			jw_u64(w, "ns", x->ns);
+			jw_i64(w, "throttle_pct", x->throttle_pct);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
 static void write_cluster(struct jw *w, const struct mv_cluster *c,
 			  const struct mv_cluster_host_figures *f)
 {
@@ -934,6 +975,10 @@ static void write_cluster(struct jw *w, const struct mv_cluster *c,
 	jw_arr(w, "host_summary", 0);
 	for (int h = 0; h < c->nhosts; h++)
 		write_cluster_host(w, cs->host[h].name, &f[h]);
+	jw_arr_end(w);
+	jw_arr(w, "migrations", 0);
+	for (int k = 0; k < c->nmig; k++)
+		write_cluster_migration(w, c, &c->mig[k]);
 	jw_arr_end(w);
 	jw_double(w, "wall_s", c->wall_s);
 	jw_obj_end(w);

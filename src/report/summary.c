@@ -117,9 +117,14 @@ int mv_run_summary_init(struct mv_run_summary *r, const struct mv_sim *s)
 		r->usable_frames = sc->host.mem_bytes / MV_PAGE_SIZE - 1;
 
 	for (int i = 0; sc && i < s->nvms; i++) {
+		if (mv_sim_vm_gone(s, i)) {
+			r->left++;
+			continue;
+		}
 		struct mv_vm_view v;
 		mv_sim_vm_view(s, i, &v);
 		r->configured_bytes += v.cfg->mem_bytes;
+		r->present++;
 	}
 	r->total_configured = r->configured_bytes / MV_PAGE_SIZE;
 	if (sc && sc->host.mem_bytes)

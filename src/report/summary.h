@@ -21,7 +21,10 @@ struct mv_run_summary {
 	struct mv_sample live;         /* owns live.vm when used */
 	uint64_t sim_ns;               /* simulated time actually run */
 	uint64_t usable_frames;        /* host frames available to guests */
-	uint64_t configured_bytes;     /* sum of VM configured memory */
+	uint64_t configured_bytes;     /* sum of VM configured memory, of the
+					  VMs here at the end */
+	int present, left;             /* VMs here at the end; VMs that left
+					  by live migration */
 	double overcommit;             /* configured / host memory */
 	uint64_t free_min, free_final; /* frames */
 	double free_avg;               /* frames, mean over samples */

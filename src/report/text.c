@@ -213,9 +213,13 @@ static void print_header(FILE *out, const struct mv_sim *s,
 		fprintf(out, "  %-12s %s (docs/presets.md)\n", "preset",
 			sc->host.preset);
 	fprintf(out,
-		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1\n",
+		"  %-12s %.1f MiB configured in %d VM%s, overcommit %.2f:1",
 		"VM memory", (double)r->configured_bytes / (double)MV_MIB,
-		s->nvms, s->nvms == 1 ? "" : "s", r->overcommit);
+		r->present, r->present == 1 ? "" : "s", r->overcommit);
+	if (r->left)
+		fprintf(out, " at the end (%d more left by live migration)",
+			r->left);
+	fputc('\n', out);
 	print_reclaim_config(out, sc);
 	if (s->verify)
 		fprintf(out,

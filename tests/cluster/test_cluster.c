@@ -224,14 +224,7 @@ static void test_migrate_events_are_kept_in_time_order(void **state)
 	assert_int_equal(cs->event[1].line, 9);
 	assert_string_equal(cs->event[2].vm_name, "a1");
 	assert_int_equal(cs->event[2].from, 1);
-	/* not wired into the run yet: refused, with the first one's line */
-	struct mv_cluster *c = NULL;
-	struct mv_error err = {0};
-	assert_int_equal(mv_cluster_create(cs, 0, &c, &err), MV_EINVAL);
-	assert_null(c);
-	assert_int_equal(err.line, 8);
-	assert_string_equal(err.field, "migrate");
-	assert_non_null(strstr(err.msg, "not wired"));
+	mv_cluster_scenario_free(cs);
 	free(x);
 }
 
@@ -338,6 +331,86 @@ static void test_cluster_runs_are_deterministic(void **state)
 	free(x);
 }
 
+/*
+ * <migrate> in a run: a1 leaves the overcommitted h1 for h2 at 0.5 s and
+ * runs on there; a2 goes to h3 and back. Every page is checked at each
+ * switch-over and every step (verify on); the hosts' frames follow the
+ * VMs; a second run is the same; an event whose VM is elsewhere then is
+ * reported, not fatal.
+ */
+static void test_migrate_moves_running_vms(void **state)
+{
+	(void)state;
+	char *x = three_hosts(
+		"<migrate vm='a1' from='h1' to='h2' at='200ms'/>\n"
+		"<migrate vm='a2' from='h1' to='h3' at='200ms'/>\n"
+		"<migrate vm='a2' from='h3' to='h1' at='1s'/>\n");
+	struct mv_cluster *c = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_cluster_create(load(x), 1, &c, &err), &err, "create");
+	/* step to a1's arrival, then on to the end: it runs on h2 */
+	while (c->nmig < 1 ||
+	       mv_sim_move_state(c->mig[0].move) == MV_MIG_ACTIVE)
+		mvt_ok(mv_cluster_step(c, &err), &err, "step");
+	assert_int_equal(mv_sim_move_dst_index(c->mig[0].move), 1);
+	const struct mv_vm_counters *ctr = &c->sim[1]->vm[1]->ctr;
+	uint64_t at_arrival = ctr->reads + ctr->writes;
+	mvt_ok(mv_cluster_run(c, NULL, NULL, &err), &err, "run");
+	assert_true(c->sim[1]->vm[1]->ctr.reads + c->sim[1]->vm[1]->ctr.writes >
+		    at_arrival);
+	assert_int_equal(c->nmig, 3);
+	for (int k = 0; k < 3; k++) {
+		const struct mv_cluster_migration *g = &c->mig[k];
+		assert_non_null(g->move);
+		if (strcmp(mv_cluster_migration_state(g), "done"))
+			fail_msg("migration %d: %s (%s)", k,
+				 mv_cluster_migration_state(g), g->why);
+		const struct mv_migration *m = mv_sim_move_migration(g->move);
+		assert_true(m->nrounds >= 1);
+		assert_true(m->pages > 0);
+		assert_true(m->downtime_ns > 0);
+	}
+	assert_int_equal(c->mig[0].start_ns, 200 * MV_NS_PER_MS);
+	assert_int_equal(c->mig[2].start_ns, MV_NS_PER_S);
+	/* a1 is gone from h1 and runs on h2; a2 is back on h1 */
+	struct mv_sim *h1 = c->sim[0], *h2 = c->sim[1], *h3 = c->sim[2];
+	assert_true(mv_sim_vm_gone(h1, 0));
+	assert_true(mv_sim_vm_gone(h1, 1));
+	assert_int_equal(h1->nvms, 3);
+	assert_false(mv_sim_vm_down(h1, 2));
+	assert_string_equal(h1->sc->vms[2].vm.name, "a2");
+	assert_int_equal(h2->nvms, 2);
+	assert_string_equal(h2->sc->vms[1].vm.name, "a1");
+	assert_false(mv_sim_vm_down(h2, 1));
+	assert_true(mv_sim_vm_gone(h3, 1));
+	assert_true(c->sim[0]->verify_checks > 0);
+	/* the reports say it */
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "live migrations"));
+	assert_non_null(strstr(o, "\"migrations\": ["));
+	assert_non_null(strstr(o, "\"state\": \"done\""));
+	/* the same again */
+	struct mv_cluster *d = run_cluster(x, 1);
+	char *o2 = outputs(d);
+	assert_string_equal(o, o2);
+	free(o);
+	free(o2);
+	mv_cluster_destroy(d);
+	mv_cluster_destroy(c);
+	free(x);
+
+	/* an event whose VM is still on its way is not started, and said */
+	x = three_hosts("<migrate vm='a1' from='h1' to='h2' at='500ms'/>\n"
+			"<migrate vm='a1' from='h2' to='h3' at='510ms'/>\n");
+	c = run_cluster(x, 0);
+	assert_int_equal(c->nmig, 2);
+	assert_string_equal(mv_cluster_migration_state(&c->mig[1]),
+			    "not started");
+	assert_non_null(strstr(c->mig[1].why, "not running on h2"));
+	mv_cluster_destroy(c);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +419,7 @@ int main(void)
 			test_host_by_file_is_relative_to_the_cluster_file),
 		cmocka_unit_test(test_bad_cluster_input_names_line_and_field),
 		cmocka_unit_test(test_migrate_events_are_kept_in_time_order),
+		cmocka_unit_test(test_migrate_moves_running_vms),
 		cmocka_unit_test(test_each_host_runs_as_it_would_alone),
 		cmocka_unit_test(test_cluster_runs_are_deterministic),
 	};
