@@ -111,15 +111,26 @@ rss=$(($(kvm_rss idle) + $(kvm_rss lim)))
 budget=$((rss / 1024 - 64))
 note "QEMU RSS idle $(kvm_rss idle), lim $(kvm_rss lim) KiB; budget ${budget}M"
 LOG=$KVM_DIR/agent.jsonl
+# The pane's shell runs the agent in the foreground (the terminal is
+# its) and writes its exit status to agent.status: tmux's own
+# pane_dead_status once stayed empty for 15 s after the agent had gone.
 $TM new-session -d -s top -x 150 -y 12 \
-	"echo \$\$ >$KVM_DIR/agent.pid; exec $MV agent --connect $KVM_URI --host-memory ${budget}M --interval 1s --sample-period 5s --no-ksm --restore-on-exit --top --json-log $LOG 2>$KVM_DIR/agent.err" \; \
+	"echo \$\$ >$KVM_DIR/shell.pid; $MV agent --connect $KVM_URI --host-memory ${budget}M --interval 1s --sample-period 5s --no-ksm --restore-on-exit --top --json-log $LOG 2>$KVM_DIR/agent.err; echo \$? >$KVM_DIR/agent.status" \; \
 	set-option -t top remain-on-exit on || { bad "tmux could not start"; exit 1; }
+# the shell's child: the agent
+child_of() {
+	for d in /proc/[0-9]*; do
+		[ "$(awk '/^PPid:/ {print $2}' "$d/status" 2>/dev/null)" = "$1" ] && echo "${d#/proc/}" && return
+	done
+}
 t0=$(now)
-until [ -s "$KVM_DIR/agent.pid" ]; do
+apid=
+until [ -n "$apid" ]; do
 	[ "$(since "$t0" | cut -d. -f1)" -ge 10 ] && { bad "the agent did not start under tmux"; exit 1; }
 	sleep 0.2
+	[ -s "$KVM_DIR/shell.pid" ] && apid=$(child_of "$(cat "$KVM_DIR/shell.pid")")
 done
-apid=$(cat "$KVM_DIR/agent.pid")
+echo "$apid" >"$KVM_DIR/agent.pid"
 
 # until idle's balloon has moved and lim is at its limit (or 40 s)
 lmax=0
@@ -161,8 +172,8 @@ if [ -z "$ex" ]; then
 else
 	ok "agent's exit line $(since "$t1") s after SIGTERM: $(echo "$ex" | python3 -c 'import json, sys; print(json.load(sys.stdin)["message"])')"
 fi
-# A zombie has exited: only its parent (tmux) has not reaped it yet,
-# which a loaded machine once delayed past 15 s.
+# A zombie has exited: only its parent (the pane's shell) has not
+# reaped it yet, which a loaded machine once delayed past 15 s.
 running() {
 	kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/"$1"/status 2>/dev/null
 }
@@ -178,10 +189,11 @@ if running "$apid"; then
 else
 	rm -f "$KVM_DIR/agent.pid"
 	t2=$(now)
-	until st=$($TM display -p -t top '#{pane_dead_status}' 2>/dev/null) && [ -n "$st" ]; do
+	until [ -s "$KVM_DIR/agent.status" ]; do
 		[ "$(since "$t2" | cut -d. -f1)" -ge 15 ] && break
 		sleep 0.2
 	done
+	st=$(cat "$KVM_DIR/agent.status" 2>/dev/null)
 	[ "$st" = 0 ] && ok "agent exited 0 $(since "$t1") s after SIGTERM" || bad "agent exited '${st:-?}' after SIGTERM: $(tail -2 "$KVM_DIR/agent.err")"
 fi
 $TM capture-pane -p -t top >"$KVM_DIR/screen.end" 2>/dev/null
