@@ -21,6 +21,7 @@
 
 #include <signal.h>
 
+#include "memvisor/drs.h"
 #include "memvisor/sim.h"
 #include "memvisor/vm.h"
 
@@ -152,20 +153,26 @@ struct mv_cluster_host {
 };
 
 /*
- * <migrate vm="NAME" from="HOST" to="HOST" at="TIME"/>: a manual live
- * migration, checked at load (the VM is on `from` at `at`, given the
- * earlier events) and kept in time order (file order among equal times).
+ * A timed event of the cluster file, kept in time order (file order among
+ * equal times):
+ *   <migrate vm="NAME" from="HOST" to="HOST" at="TIME"/>: a manual live
+ *   migration, checked at load (the VM is on `from` at `at`, given the
+ *   earlier <migrate> events);
+ *   <maintenance host="HOST" at="TIME"/>: the host enters maintenance
+ *   mode; DRS evacuates it (needs a <drs level>).
  */
+enum mv_cluster_event_kind { MV_CEV_MIGRATE, MV_CEV_MAINTENANCE };
 struct mv_cluster_event {
-	char vm_name[64];
+	enum mv_cluster_event_kind kind;
+	char vm_name[64]; /* <migrate> */
 	int vm;         /* the VM's index in its first host's scenario */
-	int from, to;   /* host indexes */
+	int from, to;   /* host indexes (<maintenance>: from is the host) */
 	uint64_t at_ns; /* simulated time: starts at the first step at or
 			   after it */
-	int line;       /* of the <migrate> element */
+	int line;       /* of the element */
 };
 
-/* <drs>: the balancer; only none (0) exists so far (stage 3). */
+/* <drs>: the balancer (docs/cluster.md, section 4). */
 struct mv_cluster_scenario {
 	char name[64];
 	char source[256];              /* the cluster file */
@@ -175,7 +182,14 @@ struct mv_cluster_scenario {
 					  link (also migrate.bandwidth) */
 	uint64_t latency_ns;           /* <network latency> */
 	struct mv_migrate_config migrate; /* <migration> */
-	int drs_level;                    /* 0: none */
+	int drs_level;                    /* 0: none; else drs.level */
+	struct mv_drs_config drs;         /* <drs level interval ...>; its
+					     link and pre-copy rules are
+					     migrate's */
+	/* of a VM's idle consumed memory, the part counted in its demand
+	 * (vSphere 6.5's PercentIdleMBInMemDemand, default 25%): demand =
+	 * active + idle_demand x (consumed - active) */
+	double drs_idle_demand;
 	int nhosts;
 	struct mv_cluster_host *host;
 	int nevents;
@@ -214,18 +228,56 @@ void mv_cluster_apply(struct mv_cluster_scenario *cs);
 /* ---- the cluster run (src/cluster/run.c) -------------------------------- */
 
 /*
- * A <migrate> event as the run carried it out (phase 2): started at the
- * first step at or after its time, moved by mv_sim_move_*, kept to the
- * end for the report. A move still in progress at the end of the run is
- * reported as such; one that could not start (its VM not running on
- * `from` then) keeps why.
+ * A live migration of the run (phase 2): a <migrate> event, started at the
+ * first step at or after its time, or a DRS decision (phase 3), started at
+ * once; moved by mv_sim_move_*, kept to the end for the report. A move
+ * still in progress at the end of the run is reported as such; an event
+ * that could not start (its VM not running on `from` then) keeps why.
  */
 struct mv_cluster_migration {
-	int event;                /* index into cs->event */
+	int event;                /* index into cs->event; -1: DRS's */
+	char vm[64];              /* its name */
 	int from, to;             /* host indexes */
 	uint64_t start_ns;        /* simulated time it started */
 	struct mv_sim_move *move; /* NULL if it could not start */
 	char why[200];            /* an abort's or a refusal's reason */
+	/* DRS's: the decision's priority (1 mandatory: maintenance mode;
+	 * 2..5 balancing), the imbalance it was made at and leads to, its
+	 * cost and benefit, and the decision's reason */
+	int priority;
+	double imbalance_before, imbalance_after;
+	uint64_t cost_ns, benefit_ns;
+	char reason[192];
+};
+
+/*
+ * One run of DRS (phase 3): every `interval` with the cluster's level,
+ * and, between them, whenever a host in maintenance mode still holds VMs
+ * and a migration slot may have freed (mandatory moves only, level 1);
+ * those are kept only when they start a move.
+ */
+struct mv_cluster_drs_run {
+	uint64_t t_ns;
+	int level;        /* the level it ran at */
+	double imbalance; /* host load standard deviation before */
+	double target;    /* the level's target */
+	double imbalance_after;
+	int priority; /* of the imbalance before (6: none) */
+	int moves;    /* migrations it started */
+	int queued;   /* mandatory moves waiting for a migration slot */
+	int unplaced; /* VMs of maintenance hosts no host admits */
+	uint64_t dropped_goodness, dropped_cost_benefit, dropped_admission,
+		dropped_concurrency;
+};
+
+/* A host's maintenance mode in the run. */
+struct mv_cluster_maintenance {
+	int on;              /* entering or in maintenance mode */
+	uint64_t at_ns;      /* when it was asked */
+	uint64_t done_ns;    /* when its last VM left (0: not yet) */
+	int evacuated;       /* VMs moved off it since */
+	int held;            /* running VMs on it at the end */
+	char unplaced[192];  /* the last reason a VM of it found no host */
 };
 
 /* A <migrate>'s state as the reports name it: "done", "aborted", "in
@@ -235,12 +287,27 @@ const char *mv_cluster_migration_state(const struct mv_cluster_migration *g);
 struct mv_cluster {
 	struct mv_cluster_scenario *cs;   /* owned; its hosts' sc moved into
 					     sim[h]->sc */
-	int nmig;                         /* started (or refused) events */
-	struct mv_cluster_migration *mig; /* cs->nevents entries */
+	int nmig;                         /* started (or refused) moves */
+	size_t cap_mig;                   /* room in mig (mv_array_room) */
+	struct mv_cluster_migration *mig;
 	int nhosts;
 	struct mv_sim **sim; /* one per host, in index order */
 	uint64_t now_ns, steps;
-	int next_event; /* the first <migrate> event not yet started */
+	int next_event; /* the first event not yet carried out */
+	struct mv_cluster_maintenance *maint; /* per host */
+	/* DRS (phase 3): the next interval's run, whether a mandatory-only
+	 * run is due (a host entered maintenance mode, or a migration
+	 * ended), the runs kept, and each VM's stall at the last interval
+	 * (by the VM's index in vm_names) */
+	uint64_t drs_next_ns;
+	int drs_kick;
+	int ndrs;
+	size_t cap_drs;
+	struct mv_cluster_drs_run *drs;
+	int nvm_names;
+	const char **vm_names;    /* every VM of the cluster, host order */
+	uint64_t *drs_stall_base; /* per vm_names entry */
+	uint64_t drs_last_ns;     /* the last interval run's time */
 	int verify;
 	const volatile sig_atomic_t *stop; /* every host's sim->stop */
 	double wall_s;                     /* measured: the whole run */
@@ -262,9 +329,13 @@ void mv_cluster_set_stop(struct mv_cluster *c,
  * the stop flag is set, or a host's error (err says which host).
  */
 int mv_cluster_step(struct mv_cluster *c, struct mv_error *err);
-/* Phase 2 of a step: start the due <migrate> events and advance those in
+/* Phase 2 of a step: carry out the due events (<migrate> starts a move,
+ * <maintenance> puts a host in maintenance mode) and advance the moves in
  * progress, in the order they started. */
 int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err);
+/* Phase 3: DRS, when due (struct mv_cluster_drs_run); starts the moves
+ * it decides. 0, or MV_ENOMEM. */
+int mv_cluster_drs_step(struct mv_cluster *c, struct mv_error *err);
 /* Run to the duration; progress(c, ctx) after every step, as mv_sim_run. */
 int mv_cluster_run(struct mv_cluster *c,
 		   void (*progress)(const struct mv_cluster *, void *),

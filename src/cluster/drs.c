@@ -41,10 +41,14 @@
  * interval, minus what it adds on the destination, discounted by the
  * variability of the VM's demand, must exceed the cost, the migration's
  * total time (the VM counted as fully slowed throughout: an upper bound).
- * Stall is modelled as proportional to a host's excess, how far its
- * entitlements exceed its memory (a fraction of capacity), at the rate
- * (stall per unit of excess) each host showed over the last interval; a
- * host that showed none is priced at the source's rate. Admission
+ * A host's contention stall (what the VMs waited for reclaimed memory)
+ * is modelled as proportional to its load, at the rate (stall per unit
+ * of load) it showed over the last interval: moving a VM off takes its
+ * share of the demand's stall with it. A destination that showed stall
+ * gains at its own rate; one that showed none gains none while its load
+ * stays below the contention load, the lowest load at which a host of
+ * the cluster showed stall, and past it is priced at the source's rate
+ * for the load above. Admission
  * control: the target's reservations plus overheads, with the VM's, fit
  * its capacity.
  * Concurrency: at most max_per_host migrations in progress or decided per
@@ -225,9 +229,11 @@ struct state {
 	uint64_t *ent;      /* entitlements */
 	uint64_t *sum;      /* per host: entitlements of its VMs */
 	uint64_t *reserved; /* per host: reservations + overheads */
-	/* per host: stall per unit of excess over the last interval (ns),
+	/* per host: stall per unit of load over the last interval (ns),
 	 * from its figures at the start of the run; 0 if it had none */
 	double *rate;
+	/* the lowest load at which a host showed stall (infinity: none) */
+	double contention_load;
 	int *busy;    /* per host: migrations in progress or decided */
 	double *load; /* per host: sum / capacity */
 	struct mv_drs_result *r;
@@ -273,12 +279,6 @@ static int admits(const struct state *s, int i, int d)
 	return s->reserved[d] + lo_of(&s->vm[i]) <= s->host[d].capacity;
 }
 
-static double excess(const struct state *s, int h, uint64_t sum)
-{
-	uint64_t c = s->host[h].capacity;
-	return sum > c ? (double)(sum - c) / (double)c : 0;
-}
-
 /* The stall moving VM i to d saves over the next interval (ns; 0 if it
  * adds more than it saves). */
 static uint64_t benefit(const struct state *s, int i, int d)
@@ -286,14 +286,20 @@ static uint64_t benefit(const struct state *s, int i, int d)
 	int a = s->at[i];
 	if (!(s->rate[a] > 0))
 		return 0;
-	double saved = excess(s, a, s->sum[a]) -
-		       excess(s, a, s->sum[a] - s->ent[i]);
-	double added = excess(s, d, s->sum[d] + s->ent[i]) -
-		       excess(s, d, s->sum[d]);
-	/* the destination at its own rate, or the source's if it showed
-	 * none (it had no excess to show it with) */
-	double rd = s->rate[d] > 0 ? s->rate[d] : s->rate[a];
-	double b = s->rate[a] * saved - rd * added;
+	double moved = (double)s->ent[i] / (double)s->host[a].capacity;
+	double saved = s->rate[a] * moved;
+	double ld = load_of(s, d, s->sum[d]);
+	double ld2 = load_of(s, d, s->sum[d] + s->ent[i]);
+	double added;
+	if (s->rate[d] > 0)
+		added = s->rate[d] * (ld2 - ld);
+	else if (ld2 > s->contention_load)
+		added = s->rate[a] *
+			(ld2 - (ld > s->contention_load ? ld
+							: s->contention_load));
+	else
+		added = 0;
+	double b = saved - added;
 	uint64_t demand = s->vm[i].active + s->vm[i].overhead;
 	if (demand > 0 && s->vm[i].active_sd > 0) {
 		double cv = (double)s->vm[i].active_sd / (double)demand;
@@ -597,10 +603,14 @@ int mv_drs_decide(const struct mv_drs_config *c,
 		s.reserved[h] += lo_of(&vms[i]);
 		s.rate[h] += (double)vms[i].stall_ns; /* the host's stall */
 	}
+	s.contention_load = INFINITY;
 	for (int h = 0; h < nhosts; h++) {
-		double e = excess(&s, h, s.sum[h]);
-		s.rate[h] = e > 0 ? s.rate[h] / e : 0;
 		s.load[h] = out->load[h] = load_of(&s, h, s.sum[h]);
+		s.rate[h] = s.rate[h] > 0 && s.load[h] > 0
+				    ? s.rate[h] / s.load[h]
+				    : 0;
+		if (s.rate[h] > 0 && s.load[h] < s.contention_load)
+			s.contention_load = s.load[h];
 	}
 	out->imbalance = imbalance(&s, -1, 0, -1, 0);
 	out->priority = mv_drs_priority(out->imbalance, s.nactive);

@@ -9,17 +9,26 @@
  *            tests compare the two), and phase 1 is the unit a later
  *            stage spreads over MPI ranks;
  *   phase 2: the cross-host events, in a fixed order
- *            (mv_cluster_migrations_step): the <migrate> events due, in
- *            time and file order, start (mv_sim_move_start), then every
- *            move in progress advances by the step (mv_sim_move_run), in
- *            the order they started;
- *   phase 3: DRS (stage 3), not built.
+ *            (mv_cluster_migrations_step): the events due, in time and
+ *            file order (a <migrate> starts a move, mv_sim_move_start;
+ *            a <maintenance> puts its host in maintenance mode), then
+ *            every move in progress advances by the step
+ *            (mv_sim_move_run), in the order they started;
+ *   phase 3: DRS (mv_cluster_drs_step, docs/cluster.md section 4): at
+ *            every interval, the cluster's figures gathered from every
+ *            host in index order go to mv_drs_decide, and the moves it
+ *            decides start at once, in its order; between intervals,
+ *            while a host in maintenance mode holds VMs, a run of the
+ *            mandatory moves only whenever a migration slot may have
+ *            freed. Moves started in phase 3 first advance in the next
+ *            step's phase 2.
  *
  * Every host has the cluster's step and duration (mv_cluster_apply), so
  * the hosts' clocks agree after every step. A set stop flag (SIGINT,
  * SIGTERM) stops the step between hosts with MV_ECANCELED, as it stops
  * mv_sim_step between VMs.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,23 +39,28 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 {
 	*out = NULL;
 	struct mv_cluster *c = calloc(1, sizeof *c);
+	int nvms = 0;
+	for (int h = 0; h < cs->nhosts; h++)
+		nvms += cs->host[h].sc->nvms;
 	if (c) {
+		c->cs = cs;
+		c->nhosts = cs->nhosts;
 		c->sim = calloc((size_t)cs->nhosts, sizeof *c->sim);
-		c->mig = calloc((size_t)cs->nevents + 1, sizeof *c->mig);
+		c->maint = calloc((size_t)cs->nhosts, sizeof *c->maint);
+		c->vm_names = calloc((size_t)nvms + 1, sizeof *c->vm_names);
+		c->drs_stall_base = calloc((size_t)nvms + 1,
+					   sizeof *c->drs_stall_base);
 	}
-	if (!c || !c->sim || !c->mig) {
-		if (c) {
-			free(c->sim);
-			free(c->mig);
-		}
-		free(c);
-		mv_cluster_scenario_free(cs);
+	if (!c || !c->sim || !c->maint || !c->vm_names || !c->drs_stall_base) {
+		if (c)
+			mv_cluster_destroy(c);
+		else
+			mv_cluster_scenario_free(cs);
 		return mv_error_set(err, MV_ENOMEM, cs->source, 0, NULL,
 				    "out of memory");
 	}
-	c->cs = cs;
 	c->verify = verify;
-	c->nhosts = cs->nhosts;
+	c->drs_next_ns = cs->drs.interval_ns;
 	for (int h = 0; h < cs->nhosts; h++) {
 		struct mv_scenario *sc = cs->host[h].sc;
 		cs->host[h].sc = NULL; /* the simulator owns it now */
@@ -55,6 +69,11 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 			mv_cluster_destroy(c);
 			return rc;
 		}
+		/* the names stay in the source simulator's scenario (a VM
+		 * that leaves keeps its slot and spec there) */
+		for (int i = 0; i < c->sim[h]->nvms; i++)
+			c->vm_names[c->nvm_names++] =
+				c->sim[h]->sc->vms[i].vm.name;
 	}
 	*out = c;
 	return 0;
@@ -68,9 +87,13 @@ void mv_cluster_destroy(struct mv_cluster *c)
 	for (int k = 0; k < c->nmig; k++)
 		mv_sim_move_free(c->mig[k].move);
 	free(c->mig);
-	for (int h = 0; h < c->nhosts; h++)
+	for (int h = 0; c->sim && h < c->nhosts; h++)
 		mv_sim_destroy(c->sim[h]);
 	free(c->sim);
+	free(c->maint);
+	free(c->drs);
+	free(c->vm_names);
+	free(c->drs_stall_base);
 	mv_cluster_scenario_free(c->cs);
 	free(c);
 }
@@ -99,43 +122,89 @@ static int moving(const struct mv_cluster *c, const char *name)
 	for (int k = 0; k < c->nmig; k++)
 		if (c->mig[k].move &&
 		    mv_sim_move_state(c->mig[k].move) == MV_MIG_ACTIVE &&
-		    !strcmp(c->cs->event[c->mig[k].event].vm_name, name))
+		    !strcmp(c->mig[k].vm, name))
 			return 1;
 	return 0;
 }
 
+/* A new entry at the end of c->mig, zeroed; NULL out of memory. */
+static struct mv_cluster_migration *mig_append(struct mv_cluster *c)
+{
+	if (mv_array_room(&c->mig, &c->cap_mig, (size_t)c->nmig, sizeof *c->mig,
+			  8))
+		return NULL;
+	struct mv_cluster_migration *g = &c->mig[c->nmig++];
+	memset(g, 0, sizeof *g);
+	return g;
+}
+
+/* Start moving slot i of host `from` to host `to` as g: g->why says why
+ * not, g->move stays NULL. */
+static void start_move(struct mv_cluster *c, struct mv_cluster_migration *g,
+		       int i)
+{
+	struct mv_error me = {0};
+	g->start_ns = c->now_ns;
+	if (c->maint[g->to].on) {
+		snprintf(g->why, sizeof g->why,
+			 "%s is in maintenance mode: it takes no VM",
+			 c->cs->host[g->to].name);
+		return;
+	}
+	if (mv_sim_move_start(c->sim[g->from], i, c->sim[g->to],
+			      &c->cs->migrate, &g->move, &me)) {
+		g->move = NULL;
+		mv_error_format(&me, g->why, sizeof g->why);
+	}
+}
+
+/* A <migrate> event due now. */
+static int migrate_event(struct mv_cluster *c, int k)
+{
+	const struct mv_cluster_event *e = &c->cs->event[k];
+	struct mv_cluster_migration *g = mig_append(c);
+	if (!g)
+		return MV_ENOMEM;
+	g->event = k;
+	snprintf(g->vm, sizeof g->vm, "%s", e->vm_name);
+	g->from = e->from;
+	g->to = e->to;
+	g->start_ns = c->now_ns;
+	int i = running_slot(c->sim[e->from], e->vm_name);
+	if (i < 0 || moving(c, e->vm_name)) {
+		snprintf(g->why, sizeof g->why,
+			 "%s was not running on %s then", e->vm_name,
+			 c->cs->host[e->from].name);
+		return 0;
+	}
+	start_move(c, g, i);
+	return 0;
+}
+
 /*
- * Phase 2: start each due <migrate> event, then advance every move in
- * progress by the step in the order they started. An event whose VM is
- * not running on its `from` host then (an earlier move aborted, or is
- * still going, or the VM was OOM-killed) does not start, and a move that
- * aborts (the destination out of frames, the VM killed) leaves the VM on
- * its source: both are reported, neither ends the run.
+ * Phase 2: carry out each due event (a <migrate> starts a move, a
+ * <maintenance> puts its host in maintenance mode for DRS's next run),
+ * then advance every move in progress by the step in the order they
+ * started. An event whose VM is not running on its `from` host then (an
+ * earlier move aborted, or is still going, or the VM was OOM-killed) does
+ * not start, and a move that aborts (the destination out of frames, the
+ * VM killed) leaves the VM on its source: both are reported, neither ends
+ * the run. A move that ends lets DRS run again for a host in maintenance
+ * mode.
  */
 int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 {
-	(void)err;
 	while (c->next_event < c->cs->nevents &&
 	       c->cs->event[c->next_event].at_ns <= c->now_ns) {
-		const struct mv_cluster_event *e = &c->cs->event[c->next_event];
-		struct mv_cluster_migration *g = &c->mig[c->nmig++];
-		g->event = c->next_event++;
-		g->from = e->from;
-		g->to = e->to;
-		g->start_ns = c->now_ns;
-		struct mv_sim *src = c->sim[e->from];
-		int i = running_slot(src, e->vm_name);
-		if (i < 0 || moving(c, e->vm_name)) {
-			snprintf(g->why, sizeof g->why,
-				 "%s was not running on %s then", e->vm_name,
-				 c->cs->host[e->from].name);
-			continue;
-		}
-		struct mv_error me = {0};
-		if (mv_sim_move_start(src, i, c->sim[e->to], &c->cs->migrate,
-				      &g->move, &me)) {
-			g->move = NULL;
-			mv_error_format(&me, g->why, sizeof g->why);
+		int k = c->next_event++;
+		const struct mv_cluster_event *e = &c->cs->event[k];
+		if (e->kind == MV_CEV_MAINTENANCE) {
+			c->maint[e->from].on = 1;
+			c->maint[e->from].at_ns = c->now_ns;
+			c->drs_kick = 1;
+		} else if (migrate_event(c, k)) {
+			return mv_error_set(err, MV_ENOMEM, c->cs->source, 0,
+					    NULL, "out of memory");
 		}
 	}
 	for (int k = 0; k < c->nmig; k++) {
@@ -145,8 +214,266 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 		struct mv_error me = {0};
 		if (mv_sim_move_run(g->move, c->cs->step_ns, &me))
 			mv_error_format(&me, g->why, sizeof g->why);
+		if (mv_sim_move_state(g->move) == MV_MIG_ACTIVE)
+			continue;
+		c->drs_kick = 1;
+		struct mv_cluster_maintenance *mt = &c->maint[g->from];
+		if (mt->on && mv_sim_move_state(g->move) == MV_MIG_DONE)
+			mt->evacuated++;
 	}
 	return 0;
+}
+
+/* ---- phase 3: DRS -------------------------------------------------- */
+
+/* Running VMs on host h (those moving away counted). */
+static int running_vms(const struct mv_sim *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nvms; i++)
+		n += !mv_sim_vm_down(s, i);
+	return n;
+}
+
+/* Does a host in maintenance mode still hold a VM not moving away? */
+static int evacuation_pending(const struct mv_cluster *c)
+{
+	for (int h = 0; h < c->nhosts; h++) {
+		const struct mv_sim *s = c->sim[h];
+		if (!c->maint[h].on)
+			continue;
+		for (int i = 0; i < s->nvms; i++)
+			if (!mv_sim_vm_down(s, i) &&
+			    !moving(c, s->sc->vms[i].vm.name))
+				return 1;
+	}
+	return 0;
+}
+
+/* The index of name in c->vm_names (every VM of the cluster is there). */
+static int vm_index(const struct mv_cluster *c, const char *name)
+{
+	for (int v = 0; v < c->nvm_names; v++)
+		if (!strcmp(c->vm_names[v], name))
+			return v;
+	return -1;
+}
+
+/* The standard deviation of slot i's active estimate over s's samples
+ * since t0 (pages; 0 with fewer than two). */
+static uint64_t active_sd(const struct mv_sim *s, int i, uint64_t t0)
+{
+	double n = 0, sum = 0, sq = 0;
+	for (int k = s->nsamples - 1; k >= 0 && s->samples[k].t_ns > t0; k--) {
+		if (i >= s->samples[k].nvms)
+			break; /* it arrived after: samples before are not its */
+		double x = (double)s->samples[k].vm[i].active_est;
+		n++;
+		sum += x;
+		sq += x * x;
+	}
+	if (n < 2)
+		return 0;
+	double var = (sq - sum * sum / n) / n;
+	return var > 0 ? (uint64_t)llround(sqrt(var)) : 0;
+}
+
+/* Pages per second the guest of slot i writes: its running workloads'
+ * access rates times their write ratios (an upper bound on the pages it
+ * dirties: a page written twice is sent once). */
+static double write_rate(const struct mv_sim *s, int i)
+{
+	struct mv_vm_view v;
+	mv_sim_vm_view(s, i, &v);
+	double r = 0;
+	for (int w = 0; w < v.guest->nworkloads; w++) {
+		const struct mv_workload_config *wl = &v.guest->workload[w];
+		if (wl->start_ns <= s->now_ns &&
+		    (!wl->stop_ns || s->now_ns < wl->stop_ns))
+			r += wl->rate * wl->write_ratio;
+	}
+	return r;
+}
+
+/* A VM's stall waiting for memory the host reclaimed (cumulative, ns):
+ * pages read back from the compression cache or swap, and frames waited
+ * for; not first touches or copy-on-write, which happen on any host. */
+static uint64_t contention_stall(const struct mv_vm *vm)
+{
+	return vm->ctr.stall_ns[MV_FAULT_DECOMPRESS] +
+	       vm->ctr.stall_ns[MV_FAULT_SWAPIN] +
+	       vm->ctr.stall_ns[MV_FAULT_ALLOC_WAIT];
+}
+
+/* Where DRS's VM k lives: host and slot. */
+struct drs_where {
+	int host, slot, name;
+};
+
+/* The cluster's figures for mv_drs_decide (docs/cluster.md, section 4,
+ * "What the driver passes"), in host and slot order. */
+static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
+		      struct mv_drs_vm *vms, struct drs_where *where,
+		      int interval)
+{
+	int n = 0;
+	for (int h = 0; h < c->nhosts; h++) {
+		const struct mv_sim *s = c->sim[h];
+		hosts[h].capacity = mv_sim_usable_frames(s);
+		hosts[h].maintenance = c->maint[h].on;
+		hosts[h].migrations = 0;
+		for (int k = 0; k < c->nmig; k++) {
+			const struct mv_cluster_migration *g = &c->mig[k];
+			if (g->move &&
+			    mv_sim_move_state(g->move) == MV_MIG_ACTIVE &&
+			    (g->from == h || g->to == h))
+				hosts[h].migrations++;
+		}
+		for (int i = 0; i < s->nvms; i++) {
+			if (mv_sim_vm_down(s, i))
+				continue;
+			const struct mv_vm *vm = s->vm[i];
+			const char *name = s->sc->vms[i].vm.name;
+			struct mv_sample_vm now;
+			mv_sim_sample_vm(s, i, &now);
+			struct mv_drs_vm *d = &vms[n];
+			memset(d, 0, sizeof *d);
+			d->host = h;
+			d->configured = vm->npages;
+			d->limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
+			if (d->limit > d->configured)
+				d->limit = d->configured;
+			d->reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
+			if (d->reservation > d->limit)
+				d->reservation = d->limit;
+			d->shares = vm->cfg.shares ? vm->cfg.shares : 1;
+			/* demand: active plus a part of the idle consumed
+			 * memory (PercentIdleMBInMemDemand) */
+			d->active = now.active_est;
+			if (now.consumed > now.active_est)
+				d->active += (uint64_t)llround(
+					c->cs->drs_idle_demand *
+					(double)(now.consumed - now.active_est));
+			if (d->active > d->configured)
+				d->active = d->configured;
+			d->active_sd = active_sd(s, i, c->drs_last_ns);
+			d->overhead = (now.overhead_bytes + MV_PAGE_SIZE - 1) /
+				      MV_PAGE_SIZE;
+			d->zero_pages = now.state[MV_PS_UNTOUCHED] +
+					now.state[MV_PS_ZERO] +
+					now.state[MV_PS_BALLOONED];
+			d->send_pages = vm->npages - d->zero_pages;
+			d->write_rate = write_rate(s, i);
+			int v = vm_index(c, name);
+			uint64_t st = contention_stall(vm);
+			d->stall_ns = st - c->drs_stall_base[v];
+			if (interval)
+				c->drs_stall_base[v] = st;
+			d->migrating = moving(c, name);
+			where[n] = (struct drs_where){h, i, v};
+			n++;
+		}
+	}
+	return n;
+}
+
+int mv_cluster_drs_step(struct mv_cluster *c, struct mv_error *err)
+{
+	const struct mv_cluster_scenario *cs = c->cs;
+	if (!cs->drs_level)
+		return 0;
+	int interval = c->now_ns >= c->drs_next_ns;
+	if (interval)
+		c->drs_next_ns += cs->drs.interval_ns;
+	int mandatory = !interval && c->drs_kick && evacuation_pending(c);
+	c->drs_kick = 0;
+	if (!interval && !mandatory)
+		return 0;
+	int rc = MV_ENOMEM;
+	struct mv_drs_host *hosts = calloc((size_t)c->nhosts, sizeof *hosts);
+	struct mv_drs_vm *vms = calloc((size_t)c->nvm_names + 1, sizeof *vms);
+	struct drs_where *where = calloc((size_t)c->nvm_names + 1,
+					 sizeof *where);
+	struct mv_drs_result r = {0};
+	struct mv_drs_config cfg = cs->drs;
+	if (!interval)
+		cfg.level = 1;
+	if (!hosts || !vms || !where ||
+	    mv_array_room(&c->drs, &c->cap_drs, (size_t)c->ndrs, sizeof *c->drs,
+			  8))
+		goto out;
+	int nvms = drs_gather(c, hosts, vms, where, interval);
+	if (interval)
+		c->drs_last_ns = c->now_ns;
+	if ((rc = mv_drs_decide(&cfg, hosts, c->nhosts, vms, nvms, &r, err)))
+		goto out;
+	struct mv_cluster_drs_run *run = &c->drs[c->ndrs];
+	*run = (struct mv_cluster_drs_run){
+		.t_ns = c->now_ns,
+		.level = cfg.level,
+		.imbalance = r.imbalance,
+		.target = r.target,
+		.imbalance_after = r.imbalance_after,
+		.priority = r.priority,
+		.unplaced = r.unplaced,
+		.dropped_goodness = r.dropped_goodness,
+		.dropped_cost_benefit = r.dropped_cost_benefit,
+		.dropped_admission = r.dropped_admission,
+		.dropped_concurrency = r.dropped_concurrency,
+	};
+	for (int k = 0; k < r.nmove; k++) {
+		const struct mv_drs_move *m = &r.move[k];
+		const struct drs_where *w = &where[m->vm];
+		if (m->dst < 0) {
+			snprintf(c->maint[m->src].unplaced,
+				 sizeof c->maint[m->src].unplaced, "%s",
+				 m->reason);
+			continue;
+		}
+		if (m->queued) {
+			run->queued++;
+			continue;
+		}
+		struct mv_cluster_migration *g = mig_append(c);
+		if (!g) {
+			rc = MV_ENOMEM;
+			goto out;
+		}
+		g->event = -1;
+		snprintf(g->vm, sizeof g->vm, "%s", c->vm_names[w->name]);
+		g->from = m->src;
+		g->to = m->dst;
+		g->priority = m->priority;
+		g->imbalance_before = m->imbalance_before;
+		g->imbalance_after = m->imbalance_after;
+		g->cost_ns = m->cost_ns;
+		g->benefit_ns = m->benefit_ns;
+		snprintf(g->reason, sizeof g->reason, "%s", m->reason);
+		start_move(c, g, w->slot);
+		run->moves += g->move != NULL;
+	}
+	/* a mandatory-only run that started nothing is not worth a row */
+	if (interval || run->moves)
+		c->ndrs++;
+	rc = 0;
+out:
+	if (rc == MV_ENOMEM)
+		mv_error_set(err, MV_ENOMEM, cs->source, 0, NULL,
+			     "out of memory");
+	mv_drs_result_free(&r);
+	free(hosts);
+	free(vms);
+	free(where);
+	return rc;
+}
+
+/* At the end of the run: each maintenance host's VMs still there, and
+ * when it emptied. */
+static void maintenance_end(struct mv_cluster *c)
+{
+	for (int h = 0; h < c->nhosts; h++)
+		if (c->maint[h].on)
+			c->maint[h].held = running_vms(c->sim[h]);
 }
 
 int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
@@ -173,7 +500,14 @@ int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
 	}
 	c->now_ns = c->sim[0]->now_ns;
 	c->steps++;
-	return mv_cluster_migrations_step(c, err);
+	int rc = mv_cluster_migrations_step(c, err);
+	if (!rc)
+		rc = mv_cluster_drs_step(c, err);
+	for (int h = 0; !rc && h < c->nhosts; h++)
+		if (c->maint[h].on && !c->maint[h].done_ns &&
+		    !running_vms(c->sim[h]))
+			c->maint[h].done_ns = c->now_ns;
+	return rc;
 }
 
 int mv_cluster_run(struct mv_cluster *c,
@@ -188,5 +522,6 @@ int mv_cluster_run(struct mv_cluster *c,
 			progress(c, ctx);
 	}
 	c->wall_s = mv_wall_s() - t0;
+	maintenance_end(c);
 	return rc;
 }

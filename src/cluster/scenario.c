@@ -7,10 +7,12 @@
  *     <network bandwidth="10Gbit/s" latency="100us"/>
  *     <migration downtime-limit="300ms" max-rounds="30"
  *                on-limit="stop|auto-converge"/>
- *     <drs>none</drs>
+ *     <drs level="1..5" interval="300s"/>   (or <drs>none</drs>)
  *     <host name="esx01" file="hosts/esx.xml"/>
  *     <host name="esx02"><scenario>...</scenario></host>
+ *     <host name="esx03" file="hosts/esx.xml" vm-prefix="esx03-"/>
  *     <migrate vm="web1" from="esx01" to="esx02" at="30s"/>
+ *     <maintenance host="esx03" at="10m"/>
  *   </cluster>
  *
  * A host by file is loaded with mv_scenario_load (its errors name its own
@@ -176,25 +178,101 @@ static int parse_migration(const struct mv_xsrc *s, const xmlNode *n,
 	return 0;
 }
 
-/* <drs>none</drs> or <drs level="none"/>: DRS itself is stage 3. */
+/*
+ * <drs>none</drs>, <drs level="none"/>, or <drs level="1..5"
+ * interval="300s" max-per-host="8" min-goodness="0.1"
+ * cost-benefit="on|off" max-moves="0" idle-demand="25%"/>
+ * (docs/cluster.md, section 4).
+ */
 static int parse_drs(const struct mv_xsrc *s, const xmlNode *n,
 		     struct mv_cluster_scenario *cs)
 {
-	static const char *const allowed[] = {"level", "interval", NULL};
+	static const char *const allowed[] = {
+		"level",        "interval",     "max-per-host", "min-goodness",
+		"cost-benefit", "max-moves",    "idle-demand",  NULL};
 	int rc = mv_xml_check_leaf(s, n, "drs", allowed);
 	char text[32];
 	if (rc || (rc = mv_xml_text(s, n, "drs", text, sizeof text)))
 		return rc;
 	const char *level = mv_xml_attr(n, "level");
-	if ((level && strcmp(level, "none")) ||
-	    (text[0] && strcmp(text, "none")))
-		return mv_xml_fail(s, n, level ? "drs/level" : "drs",
-				   "'%s': DRS is not built yet (stage 3 of "
-				   "docs/cluster.md); only none is accepted",
-				   level ? level : text);
+	if (text[0] && strcmp(text, "none"))
+		return mv_xml_fail(s, n, "drs",
+				   "'%s': write none, or give level=\"1..5\"",
+				   text);
 	if (!level && !text[0])
-		return mv_xml_fail(s, n, "drs", "is empty: write none");
-	cs->drs_level = 0;
+		return mv_xml_fail(s, n, "drs",
+				   "is empty: write none, or give "
+				   "level=\"1..5\"");
+	struct mv_drs_config *d = &cs->drs;
+	uint64_t u;
+	if (!level || !strcmp(level, "none")) {
+		cs->drs_level = 0;
+	} else if (text[0]) {
+		return mv_xml_fail(s, n, "drs",
+				   "has level='%s' and the text none: give one",
+				   level);
+	} else if (mv_parse_u64(level, &u) || u < 1 || u > 5) {
+		return mv_xml_fail(s, n, "drs/level",
+				   "'%s': a migration threshold from 1 "
+				   "(conservative) to 5 (aggressive), or none",
+				   level);
+	} else {
+		cs->drs_level = d->level = (int)u;
+	}
+	const char *v;
+	if ((v = mv_xml_attr(n, "interval")) &&
+	    (mv_parse_duration(v, &d->interval_ns) || !d->interval_ns))
+		return mv_xml_fail(s, n, "drs/interval",
+				   "'%s' is not a duration above zero (e.g. "
+				   "300s, 5m)",
+				   v);
+	if ((v = mv_xml_attr(n, "max-per-host"))) {
+		if (mv_parse_u64(v, &u) || u < 1 || u > 128)
+			return mv_xml_fail(s, n, "drs/max-per-host",
+					   "'%s': a whole number from 1 to 128",
+					   v);
+		d->max_per_host = (int)u;
+	}
+	if ((v = mv_xml_attr(n, "max-moves"))) {
+		if (mv_parse_u64(v, &u) || u > 100000)
+			return mv_xml_fail(s, n, "drs/max-moves",
+					   "'%s': a whole number from 0 (no "
+					   "cap) to 100000",
+					   v);
+		d->max_moves = (int)u;
+	}
+	if ((v = mv_xml_attr(n, "min-goodness"))) {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		if (end == v || *end || errno || !(x >= 0) || x > 100)
+			return mv_xml_fail(s, n, "drs/min-goodness",
+					   "'%s': a number from 0 (off) to 100 "
+					   "(steps of the priority scale)",
+					   v);
+		d->min_goodness_step = x;
+	}
+	if ((v = mv_xml_attr(n, "idle-demand"))) {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		if (end == v || strcmp(end, "%") || errno || !(x >= 0) ||
+		    x > 100)
+			return mv_xml_fail(s, n, "drs/idle-demand",
+					   "'%s': a percentage from 0%% to "
+					   "100%%",
+					   v);
+		cs->drs_idle_demand = x / 100;
+	}
+	if ((v = mv_xml_attr(n, "cost-benefit"))) {
+		if (!strcmp(v, "on"))
+			d->cost_benefit = 1;
+		else if (!strcmp(v, "off"))
+			d->cost_benefit = 0;
+		else
+			return mv_xml_fail(s, n, "drs/cost-benefit",
+					   "'%s': on or off", v);
+	}
 	return 0;
 }
 
@@ -215,12 +293,38 @@ static int dir_of(const char *path, char *dir, size_t n)
 static int check_names(const struct mv_xsrc *s,
 		       const struct mv_cluster_scenario *cs, int h);
 
+/*
+ * vm-prefix="esx05-": put it before every VM name of the host's scenario,
+ * so that one host file serves several hosts of a cluster (VM names are
+ * unique in a cluster).
+ */
+static int prefix_vms(const struct mv_xsrc *s, const xmlNode *n,
+		      struct mv_cluster_host *h)
+{
+	const char *p = mv_xml_attr(n, "vm-prefix");
+	if (!p || !h->sc)
+		return 0;
+	for (int i = 0; i < h->sc->nvms; i++) {
+		char *name = h->sc->vms[i].vm.name;
+		size_t size = sizeof h->sc->vms[i].vm.name;
+		if (strlen(p) + strlen(name) >= size)
+			return mv_xml_fail(s, n, "host/vm-prefix",
+					   "'%s' with VM '%s' makes a name "
+					   "longer than %zu characters",
+					   p, name, size - 1);
+		memmove(name + strlen(p), name, strlen(name) + 1);
+		memcpy(name, p, strlen(p));
+	}
+	return 0;
+}
+
 /* Host number cs->nhosts: its name (unique), then its scenario. */
 static int parse_host(const struct mv_xsrc *s, const xmlNode *n,
 		      const char *base_dir, struct mv_cluster_scenario *cs)
 {
 	struct mv_cluster_host *h = &cs->host[cs->nhosts];
-	static const char *const allowed[] = {"name", "file", NULL};
+	static const char *const allowed[] = {"name", "file", "vm-prefix",
+					      NULL};
 	int rc = mv_xml_check_attrs(s, n, "host", allowed);
 	if (rc)
 		return rc;
@@ -241,6 +345,11 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *n,
 				   "'%s': no comma or quote in a host name "
 				   "(the CSV's host column)",
 				   h->name);
+	const char *prefix = mv_xml_attr(n, "vm-prefix");
+	char check[64];
+	if (prefix && (rc = mv_xml_name(s, n, "host/vm-prefix", prefix, check,
+					sizeof check)))
+		return rc;
 	const xmlNode *inl = NULL;
 	for (const xmlNode *c = n->children; c; c = c->next) {
 		if (!mv_xml_is_elem(c))
@@ -276,7 +385,7 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *n,
 	if (rc)
 		return rc;
 	snprintf(h->sc->name, sizeof h->sc->name, "%s", h->name);
-	return 0;
+	return prefix_vms(s, n, h);
 }
 
 /* The host named v, or -1 after an error naming field. */
@@ -309,6 +418,28 @@ static int find_vm(const struct mv_cluster_scenario *cs, const char *name,
 	return -1;
 }
 
+/* An event's at="TIME": required, within the run. */
+static int parse_at(const struct mv_xsrc *s, const xmlNode *n,
+		    const struct mv_cluster_scenario *cs, const char *field,
+		    uint64_t *at_ns)
+{
+	const char *v = mv_xml_attr(n, "at");
+	if (!v)
+		return mv_xml_fail(s, n, field, "is required");
+	if (mv_parse_duration(v, at_ns))
+		return mv_xml_fail(s, n, field,
+				   "'%s' is not a duration (e.g. 30s, 5m)", v);
+	if (*at_ns >= cs->duration_ns) {
+		char d[32];
+		return mv_xml_fail(
+			s, n, field,
+			"'%s' is not before the end of the "
+			"run (%s)",
+			v, mv_xml_duration_str(cs->duration_ns, d, sizeof d));
+	}
+	return 0;
+}
+
 static int parse_migrate(const struct mv_xsrc *s, const xmlNode *n,
 			 const struct mv_cluster_scenario *cs,
 			 struct mv_cluster_event *e)
@@ -317,6 +448,7 @@ static int parse_migrate(const struct mv_xsrc *s, const xmlNode *n,
 	int rc = mv_xml_check_leaf(s, n, "migrate", allowed);
 	if (rc)
 		return rc;
+	e->kind = MV_CEV_MIGRATE;
 	e->line = mv_xml_line(n);
 	const char *v = mv_xml_attr(n, "vm");
 	if (!v)
@@ -337,21 +469,28 @@ static int parse_migrate(const struct mv_xsrc *s, const xmlNode *n,
 		return mv_xml_fail(s, n, "migrate/to",
 				   "'%s' is the host it leaves",
 				   cs->host[e->to].name);
-	v = mv_xml_attr(n, "at");
-	if (!v)
-		return mv_xml_fail(s, n, "migrate/at", "is required");
-	if (mv_parse_duration(v, &e->at_ns))
-		return mv_xml_fail(s, n, "migrate/at",
-				   "'%s' is not a duration (e.g. 30s, 5m)", v);
-	if (e->at_ns >= cs->duration_ns) {
-		char d[32];
-		return mv_xml_fail(
-			s, n, "migrate/at",
-			"'%s' is not before the end of the "
-			"run (%s)",
-			v, mv_xml_duration_str(cs->duration_ns, d, sizeof d));
-	}
-	return 0;
+	return parse_at(s, n, cs, "migrate/at", &e->at_ns);
+}
+
+static int parse_maintenance(const struct mv_xsrc *s, const xmlNode *n,
+			     const struct mv_cluster_scenario *cs,
+			     struct mv_cluster_event *e)
+{
+	static const char *const allowed[] = {"host", "at", NULL};
+	int rc = mv_xml_check_leaf(s, n, "maintenance", allowed);
+	if (rc)
+		return rc;
+	e->kind = MV_CEV_MAINTENANCE;
+	e->line = mv_xml_line(n);
+	if (!cs->drs_level)
+		return mv_xml_fail(s, n, "maintenance",
+				   "needs DRS to evacuate the host: give "
+				   "<drs level=\"1..5\"/> (level 1 makes "
+				   "only the mandatory moves)");
+	if ((e->from = e->to = host_index(s, n, cs, "maintenance/host",
+					  mv_xml_attr(n, "host"))) < 0)
+		return MV_EINVAL;
+	return parse_at(s, n, cs, "maintenance/at", &e->at_ns);
 }
 
 static int by_time(const void *a, const void *b)
@@ -362,16 +501,42 @@ static int by_time(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Where each VM is when each event starts: on the event's `from`. */
+/*
+ * Where each VM is when each <migrate> starts: on the event's `from`
+ * (where the earlier <migrate> events left it; DRS's moves are not known
+ * before the run). No <migrate> goes to a host in maintenance mode then,
+ * and a host enters maintenance mode once.
+ */
 static int check_events(const struct mv_xsrc *s, struct mv_cluster_scenario *cs)
 {
 	qsort(cs->event, (size_t)cs->nevents, sizeof *cs->event, by_time);
 	for (int k = 0; k < cs->nevents; k++) {
 		const struct mv_cluster_event *e = &cs->event[k];
+		for (int j = 0; j < k; j++) {
+			const struct mv_cluster_event *x = &cs->event[j];
+			if (x->kind != MV_CEV_MAINTENANCE || x->from != e->to)
+				continue;
+			if (e->kind == MV_CEV_MAINTENANCE)
+				return mv_error_set(
+					s->err, MV_EINVAL, s->file, e->line,
+					"maintenance/host",
+					"host '%s' enters maintenance mode "
+					"already at line %d",
+					cs->host[e->to].name, x->line);
+			return mv_error_set(
+				s->err, MV_EINVAL, s->file, e->line,
+				"migrate/to",
+				"host '%s' is in maintenance mode then "
+				"(line %d): it takes no VM",
+				cs->host[e->to].name, x->line);
+		}
+		if (e->kind != MV_CEV_MIGRATE)
+			continue;
 		int host, vm, line = 0;
 		find_vm(cs, e->vm_name, &host, &vm);
 		for (int j = 0; j < k; j++)
-			if (!strcmp(cs->event[j].vm_name, e->vm_name)) {
+			if (cs->event[j].kind == MV_CEV_MIGRATE &&
+			    !strcmp(cs->event[j].vm_name, e->vm_name)) {
 				host = cs->event[j].to;
 				line = cs->event[j].line;
 			}
@@ -455,10 +620,12 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 				return mv_xml_fail(s, c, "host",
 						   "at most %d hosts",
 						   MAX_HOSTS);
-		} else if (mv_xml_is_plain(c, "migrate")) {
+		} else if (mv_xml_is_plain(c, "migrate") ||
+			   mv_xml_is_plain(c, "maintenance")) {
 			if (++nevents > MAX_EVENTS)
-				return mv_xml_fail(s, c, "migrate",
-						   "at most %d <migrate>",
+				return mv_xml_fail(s, c, (const char *)c->name,
+						   "at most %d events "
+						   "(<migrate>, <maintenance>)",
 						   MAX_EVENTS);
 		} else {
 			return mv_xml_fail_unknown(s, c, "cluster");
@@ -476,6 +643,9 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 	    (first[K_DRS] && (rc = parse_drs(s, first[K_DRS], cs))))
 		return rc;
 	cs->migrate.bandwidth = cs->bandwidth;
+	cs->drs.bandwidth = cs->migrate.bandwidth;
+	cs->drs.downtime_limit_ns = cs->migrate.downtime_limit_ns;
+	cs->drs.max_rounds = cs->migrate.max_rounds;
 	if (nhosts == 0)
 		return mv_xml_fail(s, root, "host",
 				   "at least one <host> is required");
@@ -495,9 +665,14 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 	}
 	mv_cluster_apply(cs);
 	for (const xmlNode *c = root->children; c; c = c->next) {
-		if (!mv_xml_is_plain(c, "migrate"))
+		struct mv_cluster_event *e = &cs->event[cs->nevents];
+		if (mv_xml_is_plain(c, "migrate"))
+			rc = parse_migrate(s, c, cs, e);
+		else if (mv_xml_is_plain(c, "maintenance"))
+			rc = parse_maintenance(s, c, cs, e);
+		else
 			continue;
-		if ((rc = parse_migrate(s, c, cs, &cs->event[cs->nevents])))
+		if (rc)
 			return rc;
 		cs->nevents++;
 	}
@@ -518,6 +693,8 @@ static void cluster_default(struct mv_cluster_scenario *cs, const char *name)
 	cs->step_ns = 10 * MV_NS_PER_MS;
 	mv_migrate_config_default(&cs->migrate);
 	cs->bandwidth = cs->migrate.bandwidth;
+	mv_drs_config_default(&cs->drs);
+	cs->drs_idle_demand = 0.25;
 }
 
 static int load_buffer(const char *buf, size_t len, const char *name,

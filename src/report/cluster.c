@@ -11,6 +11,7 @@
  * the measured figures (wall-clock time, the scanner's measured CPU) are
  * only in the JSON's wall_s lines and in `run --timing`.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,18 @@ static void print_cluster_header(FILE *out, const struct mv_cluster *c)
 		(double)cs->migrate.downtime_limit_ns / MV_NS_PER_MS,
 		cs->migrate.max_rounds,
 		cs->migrate.auto_converge ? "auto-converge" : "stop");
-	fprintf(out, "  %-12s none\n", "DRS");
+	if (!cs->drs_level) {
+		fprintf(out, "  %-12s none\n", "DRS");
+		return;
+	}
+	const struct mv_drs_config *d = &cs->drs;
+	fprintf(out,
+		"  %-12s level %d (migration threshold), every %.0f s; at "
+		"most %d migrations per host, MinGoodness %.2f step, "
+		"cost-benefit %s\n",
+		"DRS", d->level, (double)d->interval_ns / MV_NS_PER_S,
+		d->max_per_host, d->min_goodness_step,
+		d->cost_benefit ? "on" : "off");
 }
 
 /* The host name column's width: the longest name, at least "TOTAL". */
@@ -190,30 +202,43 @@ const char *mv_cluster_migration_state(const struct mv_cluster_migration *g)
 	}
 }
 
-/* The <migrate> events as they ran (nothing when there are none). */
+/* Who started a move: "migrate" (a <migrate> event) or "DRS pN". */
+static const char *mig_by(const struct mv_cluster_migration *g, char *buf,
+			  size_t n)
+{
+	if (g->event >= 0)
+		return "migrate";
+	snprintf(buf, n, "DRS p%d", g->priority);
+	return buf;
+}
+
+/* The live migrations as they ran (nothing when there are none). */
 static void print_migrations(FILE *out, const struct mv_cluster *c, int nw)
 {
 	if (!c->nmig)
 		return;
 	int vw = (int)strlen("VM");
 	for (int k = 0; k < c->nmig; k++) {
-		int len = (int)strlen(c->cs->event[c->mig[k].event].vm_name);
+		int len = (int)strlen(c->mig[k].vm);
 		if (len > vw)
 			vw = len;
 	}
 	fprintf(out,
-		"\nlive migrations (<migrate>; TIME: start to switch-over, "
+		"\nlive migrations (BY: a <migrate> event, or DRS with the "
+		"recommendation's priority; TIME: start to switch-over, "
 		"DOWNTIME: the stop-and-copy)\n");
 	fprintf(out,
-		"  %-*s  %-*s  %-*s  %8s  %-11s  %6s  %10s  %8s  %8s  %11s\n",
-		vw, "VM", nw, "FROM", nw, "TO", "START s", "STATE", "ROUNDS",
-		"SENT MiB", "ZERO pg", "TIME s", "DOWNTIME ms");
-	rule(out, 2 * nw + vw + 78);
+		"  %-*s  %-*s  %-*s  %-7s  %8s  %-11s  %6s  %10s  %8s  %8s  "
+		"%11s\n",
+		vw, "VM", nw, "FROM", nw, "TO", "BY", "START s", "STATE",
+		"ROUNDS", "SENT MiB", "ZERO pg", "TIME s", "DOWNTIME ms");
+	rule(out, 2 * nw + vw + 87);
 	for (int k = 0; k < c->nmig; k++) {
 		const struct mv_cluster_migration *g = &c->mig[k];
-		fprintf(out, "  %-*s  %-*s  %-*s  %8.3f  %-11s", vw,
-			c->cs->event[g->event].vm_name, nw,
-			c->cs->host[g->from].name, nw, c->cs->host[g->to].name,
+		char by[16];
+		fprintf(out, "  %-*s  %-*s  %-*s  %-7s  %8.3f  %-11s", vw,
+			g->vm, nw, c->cs->host[g->from].name, nw,
+			c->cs->host[g->to].name, mig_by(g, by, sizeof by),
 			(double)g->start_ns / MV_NS_PER_S,
 			mv_cluster_migration_state(g));
 		if (g->move) {
@@ -232,8 +257,66 @@ static void print_migrations(FILE *out, const struct mv_cluster *c, int nw)
 					m->converged ? "" : " (round limit)");
 		}
 		fputc('\n', out);
+		if (g->reason[0])
+			fprintf(out, "  %-*s  %s\n", vw, "", g->reason);
 		if (g->why[0])
 			fprintf(out, "  %-*s  %s\n", vw, "", g->why);
+	}
+}
+
+/* DRS's runs (nothing without DRS). */
+static void print_drs(FILE *out, const struct mv_cluster *c)
+{
+	if (!c->cs->drs_level)
+		return;
+	fprintf(out,
+		"\nDRS runs (IMBALANCE: the host load standard deviation; "
+		"TARGET: the level's; PRI: the imbalance's priority, 6 none; "
+		"DROPPED: candidate moves dropped by MinGoodness, "
+		"cost-benefit, admission control, migrations at once)\n");
+	fprintf(out,
+		"  %8s  %5s  %9s  %8s  %3s  %5s  %6s  %8s  %s\n",
+		"TIME s", "LEVEL", "IMBALANCE", "TARGET", "PRI", "MOVES",
+		"QUEUED", "AFTER", "DROPPED good/cost/adm/conc");
+	rule(out, 96);
+	for (int k = 0; k < c->ndrs; k++) {
+		const struct mv_cluster_drs_run *d = &c->drs[k];
+		char target[16];
+		if (isinf(d->target))
+			snprintf(target, sizeof target, "%8s", "-");
+		else
+			snprintf(target, sizeof target, "%8.4f", d->target);
+		fprintf(out,
+			"  %8.3f  %5d  %9.4f  %s  %3d  %5d  %6d  %8.4f  "
+			"%llu/%llu/%llu/%llu\n",
+			(double)d->t_ns / MV_NS_PER_S, d->level, d->imbalance,
+			target, d->priority, d->moves, d->queued,
+			d->imbalance_after,
+			(unsigned long long)d->dropped_goodness,
+			(unsigned long long)d->dropped_cost_benefit,
+			(unsigned long long)d->dropped_admission,
+			(unsigned long long)d->dropped_concurrency);
+	}
+	if (!c->ndrs)
+		fprintf(out, "  (none yet: the first is at %.0f s)\n",
+			(double)c->cs->drs.interval_ns / MV_NS_PER_S);
+	for (int h = 0; h < c->nhosts; h++) {
+		const struct mv_cluster_maintenance *m = &c->maint[h];
+		if (!m->on)
+			continue;
+		fprintf(out,
+			"  maintenance mode: %s from %.3f s, %d VM%s moved "
+			"off; ",
+			c->cs->host[h].name, (double)m->at_ns / MV_NS_PER_S,
+			m->evacuated, m->evacuated == 1 ? "" : "s");
+		if (m->done_ns)
+			fprintf(out, "empty at %.3f s (%.3f s to evacuate)\n",
+				(double)m->done_ns / MV_NS_PER_S,
+				(double)(m->done_ns - m->at_ns) / MV_NS_PER_S);
+		else
+			fprintf(out, "still holds %d at the end%s%s\n",
+				m->held, m->unplaced[0] ? ": " : "",
+				m->unplaced);
 	}
 }
 
@@ -247,6 +330,7 @@ int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
 		print_memory(out, c, f, nw);
 		print_states(out, c, f, nw);
 		print_migrations(out, c, nw);
+		print_drs(out, c);
 	}
 	free(f);
 	for (int h = 0; !rc && h < c->nhosts; h++) {

@@ -907,14 +907,24 @@ static void write_cluster_host(struct jw *w, const char *name,
 	jw_obj_end(w);
 }
 
-/* A <migrate> as it ran: its state and the migration's figures. */
+/* A live migration as it ran: who started it, its state and the
+ * migration's figures. */
 static void write_cluster_migration(struct jw *w, const struct mv_cluster *c,
 				    const struct mv_cluster_migration *g)
 {
 	jw_obj(w, NULL, 0);
-	jw_str(w, "vm", c->cs->event[g->event].vm_name);
+	jw_str(w, "vm", g->vm);
 	jw_str(w, "from", c->cs->host[g->from].name);
 	jw_str(w, "to", c->cs->host[g->to].name);
+	jw_str(w, "by", g->event >= 0 ? "migrate" : "drs");
+	if (g->event < 0) {
+		jw_i64(w, "priority", g->priority);
+		jw_double(w, "imbalance_before", g->imbalance_before);
+		jw_double(w, "imbalance_after", g->imbalance_after);
+		jw_u64(w, "cost_ns", g->cost_ns);
+		jw_u64(w, "benefit_ns", g->benefit_ns);
+		jw_str(w, "decision", g->reason);
+	}
 	jw_u64(w, "start_ns", g->start_ns);
 	jw_str(w, "state", mv_cluster_migration_state(g));
 	if (g->why[0])
@@ -948,6 +958,60 @@ static void write_cluster_migration(struct jw *w, const struct mv_cluster *c,
 	jw_obj_end(w);
 }
 
+/* "drs": the balancer's settings (level 0: none), its runs, and the
+ * hosts in maintenance mode. */
+static void write_cluster_drs(struct jw *w, const struct mv_cluster *c)
+{
+	const struct mv_cluster_scenario *cs = c->cs;
+	jw_obj(w, "drs", 0);
+	jw_i64(w, "level", cs->drs_level);
+	if (cs->drs_level) {
+		jw_u64(w, "interval_ns", cs->drs.interval_ns);
+		jw_i64(w, "max_per_host", cs->drs.max_per_host);
+		jw_double(w, "min_goodness_step", cs->drs.min_goodness_step);
+		jw_bool(w, "cost_benefit", cs->drs.cost_benefit);
+		jw_i64(w, "max_moves", cs->drs.max_moves);
+	}
+	jw_arr(w, "runs", 0);
+	for (int k = 0; k < c->ndrs; k++) {
+		const struct mv_cluster_drs_run *d = &c->drs[k];
+		jw_obj(w, NULL, 1);
+		jw_u64(w, "t_ns", d->t_ns);
+		jw_i64(w, "level", d->level);
+		jw_double(w, "imbalance", d->imbalance);
+		if (!isinf(d->target))
+			jw_double(w, "target", d->target);
+		jw_double(w, "imbalance_after", d->imbalance_after);
+		jw_i64(w, "priority", d->priority);
+		jw_i64(w, "moves", d->moves);
+		jw_i64(w, "queued", d->queued);
+		jw_i64(w, "unplaced", d->unplaced);
+		jw_u64(w, "dropped_goodness", d->dropped_goodness);
+		jw_u64(w, "dropped_cost_benefit", d->dropped_cost_benefit);
+		jw_u64(w, "dropped_admission", d->dropped_admission);
+		jw_u64(w, "dropped_concurrency", d->dropped_concurrency);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_arr(w, "maintenance", 0);
+	for (int h = 0; h < c->nhosts; h++) {
+		const struct mv_cluster_maintenance *m = &c->maint[h];
+		if (!m->on)
+			continue;
+		jw_obj(w, NULL, 1);
+		jw_str(w, "host", cs->host[h].name);
+		jw_u64(w, "at_ns", m->at_ns);
+		jw_i64(w, "evacuated", m->evacuated);
+		if (m->done_ns)
+			jw_u64(w, "empty_ns", m->done_ns);
+		else
+			jw_i64(w, "held", m->held);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
 static void write_cluster(struct jw *w, const struct mv_cluster *c,
 			  const struct mv_cluster_host_figures *f)
 {
@@ -970,7 +1034,7 @@ static void write_cluster(struct jw *w, const struct mv_cluster *c,
 	jw_str(w, "on_limit",
 	       cs->migrate.auto_converge ? "auto-converge" : "stop");
 	jw_obj_end(w);
-	jw_str(w, "drs", "none");
+	write_cluster_drs(w, c);
 	jw_i64(w, "host_count", c->nhosts);
 	jw_arr(w, "host_summary", 0);
 	for (int h = 0; h < c->nhosts; h++)

@@ -737,7 +737,7 @@ static void test_bad_cluster_exits_2_and_writes_nothing(void **state)
 	snprintf(out, sizeof out, "%s", scratch("cluster-out.txt"));
 	unlink(out);
 	static const char *const bad[][2] = {
-		{"  <drs level=\"3\"/>\n", ":8: drs/level: "},
+		{"  <drs level=\"7\"/>\n", ":8: drs/level: "},
 		{"  <host name=\"a\" file=\"small.xml\"/>\n",
 		 ":8: host/name: "},
 		{"  <migrate vm=\"solo\" from=\"a\" to=\"b\" at=\"1s\"/>\n",

@@ -33,15 +33,17 @@ static const char *vm_xml(const char *name, int mib, int wl_mib)
 	return p;
 }
 
-/* A three-host cluster: h1 overcommitted, h2 comfortable, h3 one VM. */
-static char *three_hosts(const char *extra)
+/* A three-host cluster: h1 overcommitted, h2 comfortable, h3 one VM;
+ * the balancer on line 3, extra from line 7. */
+static char *three_hosts_drs(const char *net, const char *drs,
+			     const char *extra)
 {
 	char *x = malloc(16384);
 	assert_non_null(x);
 	snprintf(x, 16384,
 		 "<cluster name='t' seed='11' duration='2s' step='10ms'>\n"
-		 "<network bandwidth='1Gbit/s' latency='50us'/>\n"
-		 "<drs>none</drs>\n"
+		 "<network bandwidth='%s' latency='50us'/>\n"
+		 "%s\n"
 		 "<host name='h1'><scenario duration='1h' seed='99'>"
 		 "<host><memory unit='MiB'>128</memory></host>%s%s"
 		 "</scenario></host>\n"
@@ -52,9 +54,14 @@ static char *three_hosts(const char *extra)
 		 "<host><memory unit='MiB'>256</memory></host>%s"
 		 "</scenario></host>\n"
 		 "%s</cluster>\n",
-		 vm_xml("a1", 128, 100), vm_xml("a2", 128, 90),
+		 net, drs, vm_xml("a1", 128, 100), vm_xml("a2", 128, 90),
 		 vm_xml("b1", 128, 60), vm_xml("c1", 64, 20), extra);
 	return x;
+}
+
+static char *three_hosts(const char *extra)
+{
+	return three_hosts_drs("1Gbit/s", "<drs>none</drs>", extra);
 }
 
 static struct mv_cluster_scenario *load(const char *xml)
@@ -120,6 +127,24 @@ static void test_host_by_file_is_relative_to_the_cluster_file(void **state)
 	assert_string_equal(cs->host[0].file, path);
 	assert_int_equal(cs->host[0].sc->seed, 3);
 	mv_cluster_scenario_free(cs);
+	/* one file for two hosts: their VMs' names need a prefix */
+	f = fopen(cl, "w");
+	assert_non_null(f);
+	fprintf(f, "<cluster><host name='x' file='one.xml'/>"
+		   "<host name='y' file='one.xml'/></cluster>\n");
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(mv_cluster_load(cl, &cs, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "unique in a cluster"));
+	f = fopen(cl, "w");
+	assert_non_null(f);
+	fprintf(f, "<cluster><host name='x' file='one.xml' vm-prefix='x-'/>"
+		   "<host name='y' file='one.xml' vm-prefix='y-'/>"
+		   "</cluster>\n");
+	assert_int_equal(fclose(f), 0);
+	mvt_ok(mv_cluster_load(cl, &cs, &err), &err, "load with prefixes");
+	assert_string_equal(cs->host[0].sc->vms[0].vm.name, "x-v1");
+	assert_string_equal(cs->host[1].sc->vms[0].vm.name, "y-v1");
+	mv_cluster_scenario_free(cs);
 	unlink(cl);
 	unlink(path);
 	mvt_rmdir(dir);
@@ -157,6 +182,10 @@ static void test_bad_cluster_input_names_line_and_field(void **state)
 		 "<migrate vm='a1' from='h1' to='h3' at='1500ms'/>\n",
 		 8, "migrate/from", "moved there by line 7"},
 		{"<host name='h5'/>\n", 7, "host/file", "needs file="},
+		{"<maintenance host='h1' at='1s'/>\n", 7, "maintenance",
+		 "needs DRS"},
+		{"<host name='h5' file='x.xml' vm-prefix=''/>\n", 7,
+		 "host/vm-prefix", "must not be empty"},
 		{"<host name='h5'><scenario><host><memory unit='MiB'>8"
 		 "</memory></host></scenario></host>\n",
 		 7, "host/memory", "at least 16 MiB"},
@@ -188,8 +217,19 @@ static void test_bad_cluster_input_names_line_and_field(void **state)
 		{"<cluster><drs>none</drs></cluster>", "host", "at least one"},
 		{"<cluster><storage swap='shared'/></cluster>", "storage",
 		 "not built yet"},
-		{"<cluster>\n<drs level='2' interval='300s'/></cluster>",
-		 "drs/level", "DRS is not built yet"},
+		{"<cluster>\n<drs level='6'/></cluster>", "drs/level",
+		 "migration threshold"},
+		{"<cluster>\n<drs level='3' interval='0s'/></cluster>",
+		 "drs/interval", "above zero"},
+		{"<cluster>\n<drs level='3' idle-demand='120%'/></cluster>",
+		 "drs/idle-demand", "percentage"},
+		{"<cluster>\n<drs level='3' cost-benefit='maybe'/></cluster>",
+		 "drs/cost-benefit", "on or off"},
+		{"<cluster>\n<drs level='3' min-goodness='-1'/></cluster>",
+		 "drs/min-goodness", "from 0"},
+		{"<cluster>\n<drs level='3'>none</drs></cluster>", "drs",
+		 "give one"},
+		{"<cluster>\n<drs>some</drs></cluster>", "drs", "write none"},
 		{"<scenario/>", "cluster", "expected <cluster>"},
 	};
 	for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
@@ -295,6 +335,16 @@ static char *outputs(const struct mv_cluster *c)
 	return out;
 }
 
+/* Cluster x run again (verify on or off) reports exactly o. */
+static void assert_runs_again_as(const char *x, int verify, const char *o)
+{
+	struct mv_cluster *d = run_cluster(x, verify);
+	char *o2 = outputs(d);
+	assert_string_equal(o, o2);
+	free(o2);
+	mv_cluster_destroy(d);
+}
+
 static void test_cluster_runs_are_deterministic(void **state)
 {
 	(void)state;
@@ -390,12 +440,8 @@ static void test_migrate_moves_running_vms(void **state)
 	assert_non_null(strstr(o, "\"migrations\": ["));
 	assert_non_null(strstr(o, "\"state\": \"done\""));
 	/* the same again */
-	struct mv_cluster *d = run_cluster(x, 1);
-	char *o2 = outputs(d);
-	assert_string_equal(o, o2);
+	assert_runs_again_as(x, 1, o);
 	free(o);
-	free(o2);
-	mv_cluster_destroy(d);
 	mv_cluster_destroy(c);
 	free(x);
 
@@ -411,6 +457,158 @@ static void test_migrate_moves_running_vms(void **state)
 	free(x);
 }
 
+/* <maintenance> with DRS: the host must exist, enter once, and take no
+ * <migrate> after; each error names line and field. */
+static void test_maintenance_events_are_checked(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *extra;
+		int line;
+		const char *field, *word;
+	} cases[] = {
+		{"<maintenance host='h9' at='1s'/>\n", 7, "maintenance/host",
+		 "no host named"},
+		{"<maintenance host='h1' at='2s'/>\n", 7, "maintenance/at",
+		 "not before the end"},
+		{"<maintenance host='h1' at='1s'/>\n"
+		 "<maintenance host='h1' at='1500ms'/>\n",
+		 8, "maintenance/host", "already at line 7"},
+		{"<maintenance host='h2' at='100ms'/>\n"
+		 "<migrate vm='a1' from='h1' to='h2' at='1s'/>\n",
+		 8, "migrate/to", "maintenance mode then (line 7)"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *x = three_hosts_drs("1Gbit/s", "<drs level='1'/>",
+					  cases[i].extra);
+		struct mv_cluster_scenario *cs = NULL;
+		struct mv_error err = {0};
+		int rc = mv_cluster_load_string(x, "c.xml", "", &cs, &err);
+		if (rc != MV_EINVAL || err.line != cases[i].line ||
+		    strcmp(err.field, cases[i].field) ||
+		    !strstr(err.msg, cases[i].word))
+			fail_msg("case %zu: rc %d %s:%d: %s: %s", i, rc,
+				 err.file, err.line, err.field, err.msg);
+		assert_null(cs);
+		free(x);
+	}
+	/* a <migrate> before the host enters is fine */
+	char *x = three_hosts_drs("1Gbit/s", "<drs level='1'/>",
+				  "<maintenance host='h2' at='1s'/>\n"
+				  "<migrate vm='a1' from='h1' to='h2' "
+				  "at='100ms'/>\n");
+	struct mv_cluster_scenario *cs = load(x);
+	assert_int_equal(cs->nevents, 2);
+	assert_int_equal(cs->event[0].kind, MV_CEV_MIGRATE);
+	assert_int_equal(cs->event[1].kind, MV_CEV_MAINTENANCE);
+	assert_int_equal(cs->event[1].from, 1);
+	assert_int_equal(cs->drs_level, 1);
+	mv_cluster_scenario_free(cs);
+	free(x);
+}
+
+/*
+ * DRS in a run (docs/cluster.md, section 4): h1 holds two VMs whose
+ * working sets exceed its memory; at level 3 with a 500 ms interval DRS
+ * moves VMs off h1 (one, or both to the two other hosts), every page
+ * checked at the switch-over and every step (verify on); the runs are
+ * kept with their imbalance; the same run twice is the same; with DRS
+ * none nothing moves.
+ */
+static void test_drs_moves_vms_off_a_contended_host(void **state)
+{
+	(void)state;
+	char *x = three_hosts_drs("10Gbit/s",
+				  "<drs level='3' interval='500ms'/>", "");
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_int_equal(c->ndrs, 4); /* at 0.5, 1, 1.5 and 2 s */
+	assert_int_equal(c->drs[0].t_ns, 500 * MV_NS_PER_MS);
+	assert_int_equal(c->drs[0].level, 3);
+	assert_true(c->drs[0].imbalance > c->drs[0].target);
+	int moved = 0;
+	for (int k = 0; k < c->nmig; k++) {
+		const struct mv_cluster_migration *g = &c->mig[k];
+		assert_int_equal(g->event, -1);
+		assert_int_equal(g->from, 0);
+		assert_true(g->priority >= 2 && g->priority <= 3);
+		assert_true(g->imbalance_after < g->imbalance_before);
+		assert_true(g->benefit_ns > g->cost_ns);
+		assert_non_null(strstr(g->reason, "balance memory"));
+		if (strcmp(mv_cluster_migration_state(g), "done"))
+			fail_msg("migration %d: %s (%s)", k,
+				 mv_cluster_migration_state(g), g->why);
+		moved++;
+	}
+	assert_true(moved >= 1);
+	assert_true(c->drs[0].moves + c->drs[1].moves == moved);
+	assert_true(c->drs[c->ndrs - 1].imbalance < c->drs[0].imbalance);
+	assert_true(c->sim[0]->verify_checks > 0);
+	/* h1 holds one VM fewer at the end */
+	int on_h1 = 0;
+	for (int i = 0; i < c->sim[0]->nvms; i++)
+		on_h1 += !mv_sim_vm_down(c->sim[0], i);
+	assert_int_equal(on_h1, 2 - moved);
+	mv_cluster_destroy(c);
+	/* the same run twice is the same (without the slow checks) */
+	c = run_cluster(x, 0);
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "DRS runs"));
+	assert_non_null(strstr(o, "DRS p"));
+	assert_non_null(strstr(o, "\"by\": \"drs\""));
+	assert_non_null(strstr(o, "\"runs\": ["));
+	assert_runs_again_as(x, 0, o);
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+	/* without DRS, nothing moves */
+	x = three_hosts("");
+	c = run_cluster(x, 0);
+	assert_int_equal(c->nmig, 0);
+	assert_int_equal(c->ndrs, 0);
+	mv_cluster_destroy(c);
+	free(x);
+}
+
+/*
+ * <maintenance>: at level 1 (mandatory moves only) DRS evacuates h1 as
+ * soon as it enters maintenance mode, and no balancing move is made; the
+ * VMs run on at their destinations; the host is reported empty.
+ */
+static void test_maintenance_mode_evacuates_the_host(void **state)
+{
+	(void)state;
+	char *x = three_hosts_drs("1Gbit/s", "<drs level='1' interval='1s'/>",
+				  "<maintenance host='h1' at='300ms'/>\n");
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_int_equal(c->nmig, 2);
+	for (int k = 0; k < 2; k++) {
+		const struct mv_cluster_migration *g = &c->mig[k];
+		assert_int_equal(g->priority, 1);
+		assert_int_equal(g->from, 0);
+		assert_true(g->to == 1 || g->to == 2);
+		assert_int_equal(g->start_ns, 300 * MV_NS_PER_MS);
+		assert_non_null(strstr(g->reason, "maintenance mode"));
+		if (strcmp(mv_cluster_migration_state(g), "done"))
+			fail_msg("migration %d: %s (%s)", k,
+				 mv_cluster_migration_state(g), g->why);
+	}
+	const struct mv_cluster_maintenance *m = &c->maint[0];
+	assert_true(m->on);
+	assert_int_equal(m->at_ns, 300 * MV_NS_PER_MS);
+	assert_int_equal(m->evacuated, 2);
+	assert_true(m->done_ns > m->at_ns);
+	assert_int_equal(m->held, 0);
+	for (int i = 0; i < c->sim[0]->nvms; i++)
+		assert_true(mv_sim_vm_down(c->sim[0], i));
+	assert_false(c->maint[1].on);
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "maintenance mode: h1 from 0.300 s, 2 VMs "
+				  "moved off; empty at"));
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +620,9 @@ int main(void)
 		cmocka_unit_test(test_migrate_moves_running_vms),
 		cmocka_unit_test(test_each_host_runs_as_it_would_alone),
 		cmocka_unit_test(test_cluster_runs_are_deterministic),
+		cmocka_unit_test(test_maintenance_events_are_checked),
+		cmocka_unit_test(test_drs_moves_vms_off_a_contended_host),
+		cmocka_unit_test(test_maintenance_mode_evacuates_the_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,9 +168,9 @@ static void test_benefit_is_stall_removed_minus_stall_added(void **state)
 	struct mv_drs_result r;
 	decide(&k, &c, &r);
 	assert_int_equal(r.nmove, 1);
-	/* 2 s of stall at excess 0.4: 5 s per unit; moving a 700-page VM
-	 * takes host 0's excess to 0 and gives host 1 0.2, priced at host
-	 * 0's rate: 5 x (0.4 - 0.2) = 1 s */
+	/* 2 s of stall at load 1.4: 1/1.4 s per unit of load; moving a
+	 * 700-page VM takes 0.7 of it off (1 s) and brings host 1 to 1.2,
+	 * below the contention load (1.4, host 0's): nothing added */
 	assert_int_equal(r.move[0].vm, 0);
 	assert_int_equal(r.move[0].dst, 1);
 	assert_true(llabs((long long)r.move[0].benefit_ns - 1000000000ll) <= 2);

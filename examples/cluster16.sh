@@ -1,0 +1,60 @@
+#!/bin/sh
+# The 16-host figure of docs/cluster.md (section 6), as a Markdown table:
+# examples/cluster16.xml as it is (DRS at level 3) and with each other
+# balancer given, side by side, every figure read from `memvisor run
+# --json` of the same file:
+#
+#   examples/cluster16.sh [DRS...]   DRS: none, 1..5 (the <drs> element's
+#       level), or N-nocb (level N, cost-benefit off); default: none 3
+#
+# Each variant is the cluster file with its <drs> element replaced,
+# written next to it (its host files are relative to it) and removed
+# afterwards. The runs go two at a time (this machine has two cores).
+# MEMVISOR names the binary (default build/memvisor, else memvisor).
+set -eu
+MEMVISOR=${MEMVISOR:-}
+if [ -z "$MEMVISOR" ]; then
+	if [ -x build/memvisor ]; then MEMVISOR=build/memvisor; else MEMVISOR=memvisor; fi
+fi
+[ $# -gt 0 ] || set -- none 3
+src=examples/cluster16.xml
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; rm -f examples/.cluster16-*.xml' EXIT
+n=0
+for v in "$@"; do
+	case $v in
+	none) drs='<drs>none</drs>' ;;
+	[1-5]) drs="<drs level=\"$v\" interval=\"120s\"/>" ;;
+	[1-5]-nocb) drs="<drs level=\"${v%-nocb}\" interval=\"120s\" cost-benefit=\"off\"/>" ;;
+	*) echo "cluster16.sh: '$v': none, 1..5 or N-nocb" >&2; exit 2 ;;
+	esac
+	f=examples/.cluster16-$v.xml
+	sed "s|<drs [^>]*/>|$drs|" "$src" > "$f"
+	"$MEMVISOR" run -q --json "$f" > "$tmp/$v.json" &
+	n=$((n + 1))
+	[ $((n % 2)) -eq 0 ] && wait
+done
+wait
+python3 - "$tmp" "$@" <<'PY'
+import json, sys
+tmp, variants = sys.argv[1], sys.argv[2:]
+print("| DRS | migrations | hosts' time in soft/hard/low | swap-in pages (hypervisor) | guest swap-in pages | stall s | accesses done | ballooned at the end MiB | imbalance at the last run |")
+print("|---|---|---|---|---|---|---|---|---|")
+for v in variants:
+    r = json.load(open(f"{tmp}/{v}.json"))
+    c = r["cluster"]
+    hs = c["host_summary"]
+    tot = sum(sum(h["memstate_ns"].values()) for h in hs)
+    bad = sum(h["memstate_ns"][k] for h in hs for k in ("soft", "hard", "low"))
+    done = sum(1 for m in c["migrations"] if m["state"] == "done")
+    fin = [vm["final"] for h in r["hosts"] for vm in h["vms"]]
+    acc = sum(f["accesses_done"] for f in fin) / sum(f["accesses_demanded"] for f in fin)
+    runs = c["drs"]["runs"]
+    label = "none" if v == "none" else "level " + v.replace("-nocb", ", cost-benefit off")
+    last = f'{runs[-1]["imbalance"]:.4f}' if runs else "-"
+    print(f'| {label} | {done} | {100 * bad / tot:.1f}% | '
+          f'{sum(h["swap_in_pages"] for h in hs)} | '
+          f'{sum(f["guest"]["swap_in_pages"] for f in fin)} | '
+          f'{sum(h["stall_ns"] for h in hs) / 1e9:.3f} | {100 * acc:.2f}% | '
+          f'{sum(h["ballooned_bytes"] for h in hs) / 2**20:.1f} | {last} |')
+PY
