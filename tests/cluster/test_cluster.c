@@ -609,6 +609,43 @@ static void test_maintenance_mode_evacuates_the_host(void **state)
 	free(x);
 }
 
+/*
+ * A destination that runs out of memory mid-migration (issue 17's
+ * faults): a1 (about 100 MiB in use) goes to a 48 MiB host that holds a
+ * small VM; the move aborts with the reason, a1 runs on at its source
+ * with every page intact (verify on), the destination's frames are its
+ * own VM's again, the run goes on.
+ */
+static void test_destination_out_of_memory_aborts_the_move(void **state)
+{
+	(void)state;
+	char extra[2048];
+	snprintf(extra, sizeof extra,
+		 "<host name='h4'><scenario><host><memory unit='MiB'>48"
+		 "</memory></host>%s</scenario></host>\n"
+		 "<migrate vm='a1' from='h1' to='h4' at='200ms'/>\n",
+		 vm_xml("d1", 32, 4));
+	char *x = three_hosts(extra);
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_int_equal(c->now_ns, 2 * MV_NS_PER_S);
+	assert_int_equal(c->nmig, 1);
+	const struct mv_cluster_migration *g = &c->mig[0];
+	assert_string_equal(mv_cluster_migration_state(g), "aborted");
+	if (!strstr(g->why, "destination host is out of memory"))
+		fail_msg("why: %s", g->why);
+	assert_false(mv_sim_vm_down(c->sim[0], 0));
+	assert_int_equal(c->sim[3]->nvms, 1);
+	assert_int_equal(c->sim[3]->nincoming, 0);
+	assert_true(mv_sim_free_frames(c->sim[3]) >
+		    mv_sim_usable_frames(c->sim[3]) / 4);
+	assert_true(c->sim[0]->verify_checks > 0);
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "aborted"));
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +660,8 @@ int main(void)
 		cmocka_unit_test(test_maintenance_events_are_checked),
 		cmocka_unit_test(test_drs_moves_vms_off_a_contended_host),
 		cmocka_unit_test(test_maintenance_mode_evacuates_the_host),
+		cmocka_unit_test(
+			test_destination_out_of_memory_aborts_the_move),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
