@@ -39,6 +39,10 @@ extern const int mv_comm_built_with_mpi;
 int mv_comm_init(int *argc, char ***argv, struct mv_comm **out,
 		 struct mv_error *err);
 /* This process's rank, the number of ranks, whether MPI was started. */
+/* How many processes mpirun started with this one, and this one's rank,
+ * from Open MPI's environment, without MPI_Init (1 and rank 0 when not
+ * started by mpirun). */
+int mv_comm_launched_ranks(int *rank);
 int mv_comm_rank(const struct mv_comm *c);
 int mv_comm_size(const struct mv_comm *c);
 int mv_comm_uses_mpi(const struct mv_comm *c);

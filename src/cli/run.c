@@ -36,6 +36,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "memvisor/cluster.h"
+#include "memvisor/mpi.h"
 #include "memvisor/report.h"
 #include "memvisor/sim.h"
 
@@ -629,6 +630,20 @@ int mv_cli_run(int argc, char **argv)
 	if (st >= 0)
 		return st;
 
+	/* mpirun -np N: until a cluster's hosts are spread over the ranks
+	 * (docs/cluster.md, stage 4), N processes would each run the whole
+	 * scenario and write the same outputs at once: refused, rank 0 says
+	 * why, no output is written */
+	int rank, ranks = mv_comm_launched_ranks(&rank);
+	if (ranks > 1) {
+		if (rank == 0)
+			mv_cli_errorf("started by mpirun with %d ranks: spreading "
+				      "hosts over MPI ranks is not built yet "
+				      "(docs/cluster.md, stage 4); run memvisor "
+				      "as one process",
+				      ranks);
+		return MV_EXIT_USAGE;
+	}
 	st = mv_cli_check_input(o.scenario, "scenario", MV_CLI_SCENARIO_MAX);
 	if (st != MV_EXIT_OK)
 		return st;

@@ -1,6 +1,7 @@
 /*
  * comm.c - the parts of the MPI layer (include/memvisor/mpi.h) that do not
- * depend on the build: the partition of hosts over ranks and the fault path.
+ * depend on the build: the partition of hosts over ranks, the ranks mpirun
+ * started, and the fault path.
  *
  * Partition (docs/cluster.md, section 5): host h of H on rank h * R / H in
  * integer arithmetic, so each rank owns one contiguous range, ranks in host
@@ -39,6 +40,16 @@ int mv_comm_hosts(const struct mv_comm *c, int hosts, int *first, int *count,
 	*first = first_host(r, hosts, n);
 	*count = first_host(r + 1, hosts, n) - *first;
 	return 0;
+}
+
+int mv_comm_launched_ranks(int *rank)
+{
+	const char *np = getenv("OMPI_COMM_WORLD_SIZE");
+	const char *r = getenv("OMPI_COMM_WORLD_RANK");
+	int n = np ? atoi(np) : 1;
+
+	*rank = r ? atoi(r) : 0;
+	return n > 1 ? n : 1;
 }
 
 _Noreturn void mv_comm_fail(struct mv_comm *c, const struct mv_error *err)

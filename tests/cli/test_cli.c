@@ -760,6 +760,47 @@ static void test_bad_cluster_exits_2_and_writes_nothing(void **state)
 	result_free(&r);
 }
 
+/*
+ * Started by mpirun with several ranks (Open MPI's environment, set here
+ * as mpirun sets it): until hosts are spread over ranks, every rank would
+ * run the whole scenario and write the same files at once, so run refuses:
+ * exit 2, rank 0 says why in one line, the others say nothing, no output.
+ */
+static void test_several_mpi_ranks_are_refused(void **state)
+{
+	(void)state;
+	struct result r;
+	char out[512];
+	snprintf(out, sizeof out, "%s", scratch("ranks-out.txt"));
+	unlink(out);
+	setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+	for (int rank = 0; rank < 2; rank++) {
+		char rs[8];
+		snprintf(rs, sizeof rs, "%d", rank);
+		setenv("OMPI_COMM_WORLD_RANK", rs, 1);
+		mv(&r, "run", "-o", out, cluster_path(""), NULL);
+		assert_int_equal(r.status, 2);
+		if (rank == 0) {
+			assert_one_error_line(&r);
+			assert_non_null(strstr(r.err, "mpirun with 2 ranks"));
+		} else {
+			assert_string_equal(r.err, "");
+		}
+		assert_int_equal(access(out, F_OK), -1);
+		result_free(&r);
+	}
+	/* one rank is a plain run */
+	setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+	setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+	mv(&r, "run", "-o", out, cluster_path(""), NULL);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(access(out, F_OK), 0);
+	result_free(&r);
+	unsetenv("OMPI_COMM_WORLD_SIZE");
+	unsetenv("OMPI_COMM_WORLD_RANK");
+	unlink(out);
+}
+
 static void test_cluster_output_must_be_a_regular_file(void **state)
 {
 	(void)state;
@@ -856,6 +897,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cluster_runs_and_reports_every_host),
 		cmocka_unit_test(test_bad_cluster_exits_2_and_writes_nothing),
 		cmocka_unit_test(test_cluster_output_must_be_a_regular_file),
+		cmocka_unit_test(test_several_mpi_ranks_are_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
