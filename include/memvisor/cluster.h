@@ -305,7 +305,9 @@ struct mv_cluster {
 	size_t cap_drs;
 	struct mv_cluster_drs_run *drs;
 	int nvm_names;
-	const char **vm_names;    /* every VM of the cluster, host order */
+	char (*vm_names)[64];     /* every VM of the cluster, host order
+				     (copies: a scenario's VM array moves
+				     when a VM arrives) */
 	uint64_t *drs_stall_base; /* per vm_names entry */
 	uint64_t drs_last_ns;     /* the last interval run's time */
 	int verify;

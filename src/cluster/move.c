@@ -114,9 +114,14 @@ static void incoming_end(struct mv_sim_move *m)
 /* What the source VM knew besides its pages goes to v (see the top). */
 static void carry_state(struct mv_vm *v, struct mv_vm *old)
 {
+	/* the source's marks replace the destination VM's own (its sampler
+	 * marked a first sample when it was made; kept, those pages would
+	 * count as touched against the source's sample: ACTV above the VM's
+	 * size) */
+	const uint8_t marks = MV_PME_ACCESSED | MV_PME_SAMPLED;
 	for (mv_gppn_t g = 0; g < v->npages; g++)
-		v->pmap[g].flags |= old->pmap[g].flags &
-				    (MV_PME_ACCESSED | MV_PME_SAMPLED);
+		v->pmap[g].flags = (uint8_t)((v->pmap[g].flags & ~marks) |
+					     (old->pmap[g].flags & marks));
 	struct mv_active_sampler a = v->active;
 	v->active = old->active;
 	old->active = a;

@@ -48,6 +48,7 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		c->sim = calloc((size_t)cs->nhosts, sizeof *c->sim);
 		c->maint = calloc((size_t)cs->nhosts, sizeof *c->maint);
 		c->vm_names = calloc((size_t)nvms + 1, sizeof *c->vm_names);
+		/* every VM's name, copied: DRS keeps per-VM figures by it */
 		c->drs_stall_base = calloc((size_t)nvms + 1,
 					   sizeof *c->drs_stall_base);
 	}
@@ -69,11 +70,10 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 			mv_cluster_destroy(c);
 			return rc;
 		}
-		/* the names stay in the source simulator's scenario (a VM
-		 * that leaves keeps its slot and spec there) */
 		for (int i = 0; i < c->sim[h]->nvms; i++)
-			c->vm_names[c->nvm_names++] =
-				c->sim[h]->sc->vms[i].vm.name;
+			snprintf(c->vm_names[c->nvm_names++],
+				 sizeof c->vm_names[0], "%s",
+				 c->sim[h]->sc->vms[i].vm.name);
 	}
 	*out = c;
 	return 0;
@@ -189,8 +189,8 @@ static int migrate_event(struct mv_cluster *c, int k)
  * earlier move aborted, or is still going, or the VM was OOM-killed) does
  * not start, and a move that aborts (the destination out of frames, the
  * VM killed) leaves the VM on its source: both are reported, neither ends
- * the run. A move that ends lets DRS run again for a host in maintenance
- * mode.
+ * the run. A move that completes lets DRS run again for a host in
+ * maintenance mode.
  */
 int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 {
@@ -214,12 +214,14 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 		struct mv_error me = {0};
 		if (mv_sim_move_run(g->move, c->cs->step_ns, &me))
 			mv_error_format(&me, g->why, sizeof g->why);
-		if (mv_sim_move_state(g->move) == MV_MIG_ACTIVE)
+		if (mv_sim_move_state(g->move) != MV_MIG_DONE)
 			continue;
+		/* a slot freed: an evacuation may go on. Not after an abort:
+		 * DRS would decide the same move again at once (the
+		 * destination out of memory); the next interval retries */
 		c->drs_kick = 1;
-		struct mv_cluster_maintenance *mt = &c->maint[g->from];
-		if (mt->on && mv_sim_move_state(g->move) == MV_MIG_DONE)
-			mt->evacuated++;
+		if (c->maint[g->from].on)
+			c->maint[g->from].evacuated++;
 	}
 	return 0;
 }
@@ -365,6 +367,8 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 			d->send_pages = vm->npages - d->zero_pages;
 			d->write_rate = write_rate(s, i);
 			int v = vm_index(c, name);
+			if (v < 0)
+				continue; /* cannot be: every VM is named */
 			uint64_t st = contention_stall(vm);
 			d->stall_ns = st - c->drs_stall_base[v];
 			if (interval)

@@ -335,6 +335,31 @@ static char *outputs(const struct mv_cluster *c)
 	return out;
 }
 
+/* Every running VM's sampler marks at most its sample's pages, and its
+ * active estimate is at most its size (a moved VM's too). */
+static void assert_samplers_sane(const struct mv_cluster *c)
+{
+	for (int h = 0; h < c->nhosts; h++)
+		for (int i = 0; i < c->sim[h]->nvms; i++) {
+			const struct mv_vm *vm = c->sim[h]->vm[i];
+			if (mv_sim_vm_down(c->sim[h], i))
+				continue;
+			uint64_t marked = 0;
+			for (mv_gppn_t g = 0; g < vm->npages; g++)
+				marked += !!(vm->pmap[g].flags &
+					     MV_PME_SAMPLED);
+			if (marked > vm->active.n ||
+			    mv_vm_active_estimate(vm) > vm->npages)
+				fail_msg("host %d VM %d: %llu marked, sample "
+					 "%u, estimate %llu of %llu pages",
+					 h, i, (unsigned long long)marked,
+					 vm->active.n,
+					 (unsigned long long)
+						 mv_vm_active_estimate(vm),
+					 (unsigned long long)vm->npages);
+		}
+}
+
 /* Cluster x run again (verify on or off) reports exactly o. */
 static void assert_runs_again_as(const char *x, int verify, const char *o)
 {
@@ -540,6 +565,7 @@ static void test_drs_moves_vms_off_a_contended_host(void **state)
 		moved++;
 	}
 	assert_true(moved >= 1);
+	assert_samplers_sane(c);
 	assert_true(c->drs[0].moves + c->drs[1].moves == moved);
 	assert_true(c->drs[c->ndrs - 1].imbalance < c->drs[0].imbalance);
 	assert_true(c->sim[0]->verify_checks > 0);
@@ -600,6 +626,7 @@ static void test_maintenance_mode_evacuates_the_host(void **state)
 	assert_int_equal(m->held, 0);
 	for (int i = 0; i < c->sim[0]->nvms; i++)
 		assert_true(mv_sim_vm_down(c->sim[0], i));
+	assert_samplers_sane(c);
 	assert_false(c->maint[1].on);
 	char *o = outputs(c);
 	assert_non_null(strstr(o, "maintenance mode: h1 from 0.300 s, 2 VMs "
