@@ -183,6 +183,7 @@ struct mv_cluster_scenario {
 	uint64_t latency_ns;           /* <network latency> */
 	struct mv_migrate_config migrate; /* <migration> */
 	int drs_level;                    /* 0: none; else drs.level */
+	int drs_line;                     /* of the <drs> element (0: none) */
 	struct mv_drs_config drs;         /* <drs level interval ...>; its
 					     link and pre-copy rules are
 					     migrate's */
@@ -224,6 +225,15 @@ int mv_cluster_file_is(const char *path);
 /* Put seed, duration and step into every host's scenario (after the
  * caller changed the cluster's, e.g. run --seed, --duration). */
 void mv_cluster_apply(struct mv_cluster_scenario *cs);
+/*
+ * The run's duration against what happens in it: every event before the
+ * end, and a balancing DRS's interval (level 2..5) not longer than the
+ * run. MV_EINVAL with err
+ * naming the file, the element's line and field; `given` says where the
+ * duration came from when not from the file (e.g. "--duration"), or NULL.
+ */
+int mv_cluster_check_times(const struct mv_cluster_scenario *cs,
+			   const char *given, struct mv_error *err);
 
 /* ---- the cluster run (src/cluster/run.c) -------------------------------- */
 
@@ -247,7 +257,7 @@ struct mv_cluster_migration {
 	int priority;
 	double imbalance_before, imbalance_after;
 	uint64_t cost_ns, benefit_ns;
-	char reason[192];
+	char reason[256];
 };
 
 /*
@@ -277,7 +287,7 @@ struct mv_cluster_maintenance {
 	uint64_t done_ns;    /* when its last VM left (0: not yet) */
 	int evacuated;       /* VMs moved off it since */
 	int held;            /* running VMs on it at the end */
-	char unplaced[192];  /* the last reason a VM of it found no host */
+	char unplaced[256];  /* the last reason a VM of it found no host */
 };
 
 /* A <migrate>'s state as the reports name it: "done", "aborted", "in

@@ -32,6 +32,7 @@ struct mv_drs_host {
 	int maintenance;   /* entering maintenance mode: every VM leaves, none
 			      comes; it is left out of the imbalance */
 	int migrations;    /* migrations in progress from or to it */
+	const char *name;  /* in the decisions' reasons; NULL: "host N" */
 };
 
 /* A powered-on VM as DRS sees it; pages unless said otherwise. */
@@ -94,7 +95,7 @@ struct mv_drs_move {
 	double imbalance_before, imbalance_after;
 	double goodness; /* imbalance_before - imbalance_after */
 	uint64_t cost_ns, benefit_ns;
-	char reason[192];
+	char reason[256];
 };
 
 struct mv_drs_result {

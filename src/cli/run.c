@@ -577,8 +577,13 @@ static int run_cluster(const struct run_opts *o)
 	}
 	if (o->have_seed)
 		cs->seed = o->seed;
-	if (o->have_duration)
+	if (o->have_duration) {
 		cs->duration_ns = o->duration_ns;
+		if ((rc = mv_cluster_check_times(cs, "--duration", &err))) {
+			mv_cluster_scenario_free(cs);
+			return mv_cli_load_error(o->scenario, rc, &err);
+		}
+	}
 	mv_cluster_apply(cs);
 	for (int h = 0; h < cs->nhosts; h++)
 		cs->host[h].sc->access_model = o->model;

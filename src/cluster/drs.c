@@ -240,6 +240,15 @@ struct state {
 	int cap_move;
 };
 
+/* Host h as the reasons name it: its name, or "host N". */
+static void host_name(const struct state *s, int h, char *buf, size_t n)
+{
+	if (s->host[h].name)
+		snprintf(buf, n, "%.64s", s->host[h].name);
+	else
+		snprintf(buf, n, "host %d", h);
+}
+
 static double load_of(const struct state *s, int h, uint64_t sum)
 {
 	return (double)sum / (double)s->host[h].capacity;
@@ -379,13 +388,21 @@ static int evacuate(struct state *s)
 		m->dst = best;
 		m->priority = 1;
 		m->imbalance_before = before;
+		char an[72];
+		host_name(s, a, an, sizeof an);
 		if (best < 0) {
 			m->imbalance_after = before;
-			snprintf(m->reason, sizeof(m->reason),
-				 "host %d enters maintenance mode: no host "
-				 "admits its reservation and overhead (%llu "
-				 "pages)",
-				 a, (unsigned long long)lo_of(&s->vm[i]));
+			if (s->nactive == 0)
+				snprintf(m->reason, sizeof(m->reason),
+					 "%s enters maintenance mode: every "
+					 "host is in maintenance mode",
+					 an);
+			else
+				snprintf(m->reason, sizeof(m->reason),
+					 "%s enters maintenance mode: no "
+					 "host admits its reservation and "
+					 "overhead (%.1f MiB)",
+					 an, (double)lo_of(&s->vm[i]) * MV_PAGE_SIZE / MV_MIB);
 			s->moved[i] = 1;
 			s->r->unplaced++;
 			continue;
@@ -396,10 +413,10 @@ static int evacuate(struct state *s)
 		m->goodness = before - bi;
 		m->cost_ns = mv_drs_migration_cost(&s->vm[i], s->c).total_ns;
 		snprintf(m->reason, sizeof(m->reason),
-			 "host %d enters maintenance mode: evacuated to the "
+			 "%s enters maintenance mode: evacuated to the "
 			 "admitted host with the lowest imbalance after "
 			 "(%.4f)%s",
-			 a, bi,
+			 an, bi,
 			 m->queued ? "; queued: a host is at its "
 				     "migration limit"
 				   : "");

@@ -200,7 +200,7 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 		const struct mv_cluster_event *e = &c->cs->event[k];
 		if (e->kind == MV_CEV_MAINTENANCE) {
 			c->maint[e->from].on = 1;
-			c->maint[e->from].at_ns = c->now_ns;
+			c->maint[e->from].at_ns = e->at_ns;
 			c->drs_kick = 1;
 		} else if (migrate_event(c, k)) {
 			return mv_error_set(err, MV_ENOMEM, c->cs->source, 0,
@@ -214,6 +214,13 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 		struct mv_error me = {0};
 		if (mv_sim_move_run(g->move, c->cs->step_ns, &me))
 			mv_error_format(&me, g->why, sizeof g->why);
+		if (mv_sim_move_state(g->move) == MV_MIG_ABORTED &&
+		    c->maint[g->from].on)
+			snprintf(c->maint[g->from].unplaced,
+				 sizeof c->maint[g->from].unplaced,
+				 "the move of %.40s to %.40s aborted: %.140s",
+				 g->vm,
+				 c->cs->host[g->to].name, g->why);
 		if (mv_sim_move_state(g->move) != MV_MIG_DONE)
 			continue;
 		/* a slot freed: an evacuation may go on. Not after an abort:
@@ -322,6 +329,7 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 	for (int h = 0; h < c->nhosts; h++) {
 		const struct mv_sim *s = c->sim[h];
 		hosts[h].capacity = mv_sim_usable_frames(s);
+		hosts[h].name = c->cs->host[h].name;
 		hosts[h].maintenance = c->maint[h].on;
 		hosts[h].migrations = 0;
 		for (int k = 0; k < c->nmig; k++) {
@@ -384,7 +392,9 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 int mv_cluster_drs_step(struct mv_cluster *c, struct mv_error *err)
 {
 	const struct mv_cluster_scenario *cs = c->cs;
-	if (!cs->drs_level)
+	/* none at the run's last step: a move started then would only be
+	 * reported as in progress */
+	if (!cs->drs_level || c->now_ns >= cs->duration_ns)
 		return 0;
 	int interval = c->now_ns >= c->drs_next_ns;
 	if (interval)

@@ -205,6 +205,7 @@ static int parse_drs(const struct mv_xsrc *s, const xmlNode *n,
 				   "level=\"1..5\"");
 	struct mv_drs_config *d = &cs->drs;
 	uint64_t u;
+	cs->drs_line = mv_xml_line(n);
 	if (!level || !strcmp(level, "none")) {
 		cs->drs_level = 0;
 	} else if (text[0]) {
@@ -512,9 +513,13 @@ static int check_events(const struct mv_xsrc *s, struct mv_cluster_scenario *cs)
 	qsort(cs->event, (size_t)cs->nevents, sizeof *cs->event, by_time);
 	for (int k = 0; k < cs->nevents; k++) {
 		const struct mv_cluster_event *e = &cs->event[k];
-		for (int j = 0; j < k; j++) {
+		for (int j = 0; j < cs->nevents; j++) {
 			const struct mv_cluster_event *x = &cs->event[j];
-			if (x->kind != MV_CEV_MAINTENANCE || x->from != e->to)
+			/* a host is in maintenance mode from its event's
+			 * time on, whatever the order in the file */
+			if (j == k || x->kind != MV_CEV_MAINTENANCE ||
+			    x->from != e->to || x->at_ns > e->at_ns ||
+			    (e->kind == MV_CEV_MAINTENANCE && j > k))
 				continue;
 			if (e->kind == MV_CEV_MAINTENANCE)
 				return mv_error_set(
@@ -676,7 +681,9 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 			return rc;
 		cs->nevents++;
 	}
-	return check_events(s, cs);
+	if ((rc = check_events(s, cs)))
+		return rc;
+	return mv_cluster_check_times(cs, NULL, s->err);
 }
 
 static void cluster_default(struct mv_cluster_scenario *cs, const char *name)
@@ -743,6 +750,36 @@ void mv_cluster_apply(struct mv_cluster_scenario *cs)
 		if (H->sc->active_window_ns < cs->step_ns)
 			H->sc->active_window_ns = cs->step_ns;
 	}
+}
+
+int mv_cluster_check_times(const struct mv_cluster_scenario *cs,
+			   const char *given, struct mv_error *err)
+{
+	char d[32], t[32], by[48] = "";
+	mv_xml_duration_str(cs->duration_ns, d, sizeof d);
+	if (given)
+		snprintf(by, sizeof by, ", %s", given);
+	for (int k = 0; k < cs->nevents; k++) {
+		const struct mv_cluster_event *e = &cs->event[k];
+		if (e->at_ns < cs->duration_ns)
+			continue;
+		return mv_error_set(
+			err, MV_EINVAL, cs->source, e->line,
+			e->kind == MV_CEV_MIGRATE ? "migrate/at"
+						  : "maintenance/at",
+			"'%s' is not before the end of the run (%s%s)",
+			mv_xml_duration_str(e->at_ns, t, sizeof t), d, by);
+	}
+	/* level 1 runs for maintenance mode between intervals; a balancing
+	 * level only at them */
+	if (cs->drs_level >= 2 && cs->drs.interval_ns > cs->duration_ns)
+		return mv_error_set(
+			err, MV_EINVAL, cs->source, cs->drs_line, "drs/interval",
+			"'%s' is longer than the run (%s%s): DRS would never "
+			"run",
+			mv_xml_duration_str(cs->drs.interval_ns, t, sizeof t),
+			d, by);
+	return 0;
 }
 
 int mv_cluster_load(const char *path, struct mv_cluster_scenario **out,

@@ -298,7 +298,7 @@ static void print_drs(FILE *out, const struct mv_cluster *c)
 			(unsigned long long)d->dropped_concurrency);
 	}
 	if (!c->ndrs)
-		fprintf(out, "  (none yet: the first is at %.0f s)\n",
+		fprintf(out, "  (none: the first interval ends at %.0f s)\n",
 			(double)c->cs->drs.interval_ns / MV_NS_PER_S);
 	for (int h = 0; h < c->nhosts; h++) {
 		const struct mv_cluster_maintenance *m = &c->maint[h];

@@ -753,6 +753,18 @@ static void test_bad_cluster_exits_2_and_writes_nothing(void **state)
 		assert_int_equal(access(out, F_OK), -1);
 		result_free(&r);
 	}
+	/* --duration ending the run before an event: as in the file */
+	mv(&r, "run", "--duration", "500ms", "-o", out,
+	   cluster_path("  <migrate vm=\"solo\" from=\"b\" to=\"a\" "
+			"at=\"1s\"/>\n"),
+	   NULL);
+	assert_int_equal(r.status, 2);
+	assert_one_error_line(&r);
+	if (!strstr(r.err, ":8: migrate/at: ") ||
+	    !strstr(r.err, "(500ms, --duration)"))
+		fail_msg("--duration: %s", r.err);
+	assert_int_equal(access(out, F_OK), -1);
+	result_free(&r);
 	/* --svg is one host's view */
 	mv(&r, "run", "--svg", scratch("svgd"), cluster_path(""), NULL);
 	assert_int_equal(r.status, 2);
