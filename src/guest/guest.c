@@ -451,6 +451,39 @@ static int reclaim_one(struct mv_guest *g)
 	return MV_EAGAIN;
 }
 
+/* Pages of the free list whose books are read together, ahead. */
+#define FREE_WARM 16
+
+/*
+ * Read the books of the next FREE_WARM pages the free list hands out:
+ * their pmap entries, then their frames' descriptors, write_desc's two
+ * loads once the page is written (a random page, once pages are
+ * recycled). A software prefetch of the next page alone, as before,
+ * waited for its page walk where it stood on this machine (the arrays
+ * are hundreds of MiB), so nothing overlapped; these loads are
+ * independent and a few instructions apart, so their misses do. The
+ * values are thrown away: a hint only, nothing depends on it (pages
+ * freed meanwhile go on top, and are read when handed out).
+ */
+static void warm_free(const struct mv_guest *g)
+{
+	uint64_t top = g->nfree - g->nfresh;
+	uint64_t n = top < FREE_WARM ? top : FREE_WARM;
+	const struct mv_pme *pmap = g->vm->pmap;
+	const struct mv_host *h = g->vm->host;
+	uint32_t mpn[FREE_WARM];
+	for (uint64_t k = 0; k < n; k++) {
+		const struct mv_pme *e = &pmap[g->free[top - 1 - k]];
+		mpn[k] = e->state == MV_PS_PRIVATE ? e->mpn : MV_MPN_NONE;
+	}
+	mv_desc_t sink = 0;
+	for (uint64_t k = 0; k < n; k++)
+		if (mpn[k] < h->nframes)
+			sink += h->fdesc[mpn[k]];
+	/* keep the loads: the compiler cannot see that they matter */
+	__asm__ volatile("" : : "r"(sink));
+}
+
 /* Take a page off the free lists (windows: zeroed first); *zeroed says
  * whether its contents are known to be zero already. */
 static int take_free(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
@@ -464,11 +497,11 @@ static int take_free(struct mv_guest *g, mv_gppn_t *out, int *zeroed)
 		*out = free_top(g);
 		free_pop(g);
 		*zeroed = 0;
-		/* the page handed out next, a random one once pages are
-		 * recycled: its pmap entry is read as soon as it is written
-		 * (write_desc's first load). A hint only. */
-		if (g->nfree)
-			__builtin_prefetch(&g->vm->pmap[free_top(g)]);
+		if (g->free_warm == 0) {
+			warm_free(g);
+			g->free_warm = FREE_WARM;
+		}
+		g->free_warm--;
 		return 0;
 	}
 	return MV_EAGAIN;

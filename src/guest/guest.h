@@ -119,6 +119,7 @@ struct mv_guest {
 	 * high-water marks. */
 	uint32_t *free;
 	uint64_t nfree, nfresh, fresh, hole_lo, hole_hi, free_hw;
+	unsigned free_warm; /* pops left before warm_free reads ahead */
 	uint32_t *zeroed; /* windows zeroed list, GK_ZEROED pages */
 	uint64_t nzeroed, zeroed_hw;
 
