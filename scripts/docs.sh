@@ -142,7 +142,7 @@ MEASURED = [
     # a median before its range: 1.01 (median of 7 rounds, #), 0.99 (#)
     (re.compile(NUM + r"(?=\s*\([^()]*#[^()]*\))"), "#"),
     # a goal's verdict
-    (re.compile(r"\bnot met\b"), "met"),
+    (re.compile(r"\bnot met\b", re.IGNORECASE), "met"),
 ]
 
 
