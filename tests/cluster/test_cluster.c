@@ -150,6 +150,21 @@ static void test_host_by_file_is_relative_to_the_cluster_file(void **state)
 	mvt_rmdir(dir);
 }
 
+/* Cluster x (case i) fails to load with one error: MV_EINVAL naming
+ * c.xml, line and field, with word in its message; nothing loaded. */
+static void assert_load_fails(const char *x, size_t i, int line,
+			      const char *field, const char *word)
+{
+	struct mv_cluster_scenario *cs = NULL;
+	struct mv_error err = {0};
+	int rc = mv_cluster_load_string(x, "c.xml", "", &cs, &err);
+	if (rc != MV_EINVAL || err.line != line || strcmp(err.field, field) ||
+	    strcmp(err.file, "c.xml") || !strstr(err.msg, word))
+		fail_msg("case %zu: rc %d %s:%d: %s: %s", i, rc, err.file,
+			 err.line, err.field, err.msg);
+	assert_null(cs);
+}
+
 /* Each bad cluster: the line and field of its one error, a word of it. */
 static void test_bad_cluster_input_names_line_and_field(void **state)
 {
@@ -192,16 +207,8 @@ static void test_bad_cluster_input_names_line_and_field(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *x = three_hosts(cases[i].extra);
-		struct mv_cluster_scenario *cs = NULL;
-		struct mv_error err = {0};
-		int rc = mv_cluster_load_string(x, "c.xml", "", &cs, &err);
-		if (rc != MV_EINVAL || err.line != cases[i].line ||
-		    strcmp(err.field, cases[i].field) ||
-		    strcmp(err.file, "c.xml") ||
-		    !strstr(err.msg, cases[i].word))
-			fail_msg("case %zu: rc %d %s:%d: %s: %s", i, rc,
-				 err.file, err.line, err.field, err.msg);
-		assert_null(cs);
+		assert_load_fails(x, i, cases[i].line, cases[i].field,
+				  cases[i].word);
 		free(x);
 	}
 	/* the cluster element's own settings */
@@ -516,15 +523,8 @@ static void test_maintenance_events_are_checked(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *x = three_hosts_drs("1Gbit/s", "<drs level='1'/>",
 					  cases[i].extra);
-		struct mv_cluster_scenario *cs = NULL;
-		struct mv_error err = {0};
-		int rc = mv_cluster_load_string(x, "c.xml", "", &cs, &err);
-		if (rc != MV_EINVAL || err.line != cases[i].line ||
-		    strcmp(err.field, cases[i].field) ||
-		    !strstr(err.msg, cases[i].word))
-			fail_msg("case %zu: rc %d %s:%d: %s: %s", i, rc,
-				 err.file, err.line, err.field, err.msg);
-		assert_null(cs);
+		assert_load_fails(x, i, cases[i].line, cases[i].field,
+				  cases[i].word);
 		free(x);
 	}
 	/* a <migrate> before the host enters is fine */
