@@ -8,8 +8,8 @@
 #       level), or N-nocb (level N, cost-benefit off); default: none 3
 #
 # Each variant is the cluster file with its <drs> element replaced,
-# written next to it (its host files are relative to it) and removed
-# afterwards. The runs go two at a time (this machine has two cores).
+# written to a new file next to it (its host files are relative to it)
+# and removed afterwards, also when the script is interrupted. The runs go two at a time (this machine has two cores).
 # MEMVISOR names the binary (default build/memvisor, else memvisor).
 set -eu
 MEMVISOR=${MEMVISOR:-}
@@ -19,7 +19,21 @@ fi
 [ $# -gt 0 ] || set -- none 3
 src=examples/cluster16.xml
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"; rm -f examples/.cluster16-*.xml' EXIT
+files= pids=
+# the variants' files are new regular files (mktemp) next to the cluster
+# file; removed, and the runs ended, on exit or on a signal
+cleanup() {
+	[ -z "$pids" ] || kill $pids 2>/dev/null || true
+	rm -rf "$tmp"
+	[ -z "$files" ] || rm -f $files
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# wait for the runs started so far; fail if one failed
+wait_runs() {
+	for p in $pids; do wait "$p" || { pids=; exit 1; }; done
+	pids=
+}
 n=0
 for v in "$@"; do
 	case $v in
@@ -28,13 +42,15 @@ for v in "$@"; do
 	[1-5]-nocb) drs="<drs level=\"${v%-nocb}\" interval=\"120s\" cost-benefit=\"off\"/>" ;;
 	*) echo "cluster16.sh: '$v': none, 1..5 or N-nocb" >&2; exit 2 ;;
 	esac
-	f=examples/.cluster16-$v.xml
+	f=$(mktemp -p examples .cluster16-XXXXXX.xml)
+	files="$files $f"
 	sed "s|<drs [^>]*/>|$drs|" "$src" > "$f"
 	"$MEMVISOR" run -q --json "$f" > "$tmp/$v.json" &
+	pids="$pids $!"
 	n=$((n + 1))
-	[ $((n % 2)) -eq 0 ] && wait
+	[ $((n % 2)) -eq 0 ] && wait_runs
 done
-wait
+wait_runs
 python3 - "$tmp" "$@" <<'PY'
 import json, sys
 tmp, variants = sys.argv[1], sys.argv[2:]
