@@ -10,7 +10,9 @@ for t in "$@"; do
 	"$t" >"$log" 2>&1
 	rc=$?
 	ok=$(grep -c '^\[       OK \]' "$log")
-	ko=$(grep -c '^\[  FAILED  \] test' "$log")
+	# cmocka names a failed test twice (when it fails and in its
+	# summary): count each name once
+	ko=$(grep '^\[  FAILED  \] test' "$log" | sort -u | wc -l)
 	pass=$((pass + ok)); fail=$((fail + ko))
 	if [ $rc -eq 0 ]; then
 		echo "PASS $name ($ok)"
