@@ -31,6 +31,11 @@
 #define MV_MIG_PAGE_HEADER 8u
 #define MV_MIG_PAGE_WIRE (MV_MIG_PAGE_HEADER + MV_PAGE_SIZE)
 #define MV_MIG_ZERO_WIRE (MV_MIG_PAGE_HEADER + 1u)
+/* A swapped page when the swap file is on shared storage: the header and
+ * its 4-byte slot; the destination reads the file itself (vSphere,
+ * "Swap File Location": only a host-local swap file's pages must cross
+ * the network). memvisor's wire, not QEMU's. */
+#define MV_MIG_SWAPREF_WIRE (MV_MIG_PAGE_HEADER + 4u)
 
 struct mv_migrate_config {
 	/* bytes per second the migration may use: QEMU's max-bandwidth,
@@ -50,6 +55,10 @@ struct mv_migrate_config {
 	int auto_converge;
 	int throttle_trigger_pct, throttle_initial_pct;
 	int throttle_increment_pct, throttle_max_pct;
+	/* the source's swap file is on storage both hosts reach
+	 * (<storage swap="shared">): swapped pages go as their slots, are
+	 * not read back, and the file goes with the VM */
+	int shared_swap;
 };
 
 /* QEMU's defaults above, auto-converge off. */
@@ -61,6 +70,8 @@ struct mv_migrate_round {
 	uint64_t zero;     /* of those, as a zero flag */
 	uint64_t readback; /* of those, read back from the compression
 			      cache or the swap file first */
+	uint64_t swap_refs; /* of those, as their slot in the shared swap
+			       file */
 	uint64_t bytes;    /* on the wire */
 	uint64_t start_ns; /* on the migration's clock */
 	uint64_t ns;       /* how long it took */

@@ -47,8 +47,10 @@ struct mv_drs_vm {
 				 intervals (risk); 0 if not known */
 	uint64_t overhead;    /* OVHD, in pages */
 	/* what a migration would send: pages with content (8 + 4096 bytes
-	 * each on the wire) and pages sent as a zero flag (9 bytes) */
-	uint64_t send_pages, zero_pages;
+	 * each on the wire), pages sent as a zero flag (9 bytes) and, with
+	 * the swap file on shared storage, swapped pages sent as their slot
+	 * (12 bytes) */
+	uint64_t send_pages, zero_pages, ref_pages;
 	double write_rate; /* pages the guest dirties per second */
 	/* stall charged to it on its host over the last interval (ns; the
 	 * vm layer's stall, swap-in waits included) */

@@ -177,6 +177,18 @@ int mv_swapfile_create_named(struct mv_vm *vm, const char *dir, uint64_t slots,
 /* Close the file; a named one is removed unless keep. */
 void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
 /*
+ * The file, on shared storage, goes with its VM to another host (a live
+ * migration): from now on it is vm's (pages in, by vm's pmap slots) and
+ * its swap-ins cost vm's host's latency. The pages in it stay; its
+ * counts of reads, writes and errors start again at zero, as a new
+ * file's would, so that a host's figures count only its own I/O.
+ */
+void mv_swapfile_attach(struct mv_swapfile *sf, struct mv_vm *vm);
+/* The backing store a VM's swapped pages are read through (vm's own
+ * while the file is vm's): another VM may borrow it to read the same
+ * slots (a migration's destination, until the file is attached). */
+void mv_swapfile_lend(const struct mv_vm *owner, struct mv_vm *vm);
+/*
  * Swap out private page gppn: write its bytes, free its frame, mark it
  * swapped. On an I/O error or a full file the page stays resident and
  * unchanged; returns MV_EIO / MV_ENOSPC (err says which file and why).

@@ -336,6 +336,14 @@ int mv_sim_slot_append(struct mv_sim *s, const struct mv_vm_spec *spec);
  * mv_sim_slot_clear).
  */
 int mv_sim_slot_power_on(struct mv_sim *s, int i, struct mv_error *err);
+/*
+ * The same with the swap file sf the VM brings (a live migration with the
+ * file on shared storage): the slot takes it, and it is attached to the
+ * VM (mv_swapfile_attach), only when everything else succeeded; on an
+ * error sf is still the caller's.
+ */
+int mv_sim_slot_power_on_with(struct mv_sim *s, int i, struct mv_swapfile *sf,
+			      struct mv_error *err);
 /* A VM arriving on s's host by live migration holds frames here before
  * it has a slot: add it (0 or MV_ENOMEM), remove it when it takes a slot
  * or its migration aborts. */

@@ -312,6 +312,12 @@ struct mv_vm {
 	 * the SHARED pages of ceil(2^64 / refcount) (src/vm/owners.c) */
 	mv_u128 shared_acc;
 	uint32_t owner_slot; /* the VM's slot in the host's owners table */
+	/* While the dirty log is on, a page moving into or out of its swap
+	 * slot is logged too (mv_vm_dirty_log_swap: a migration with shared
+	 * swap storage, whose destination holds the page's slot, not its
+	 * bytes). Here, in the hole beside owner_slot: the VM's overhead
+	 * figure stays what it was. */
+	uint32_t log_swap;
 	/* share before swap (<sharing before-swap>): the host's page sharing,
 	 * offered each page hypervisor reclaim picks before it is compressed
 	 * or swapped (mv_reclaim_pages); NULL: straight to compression/swap */
@@ -594,8 +600,14 @@ static inline void mv_vm_log_dirty(struct mv_vm *vm, mv_gppn_t gppn)
 }
 /* Start logging (an empty log); 0 or MV_ENOMEM. Already on: 0. */
 int mv_vm_dirty_log_start(struct mv_vm *vm);
-/* Stop logging and free the log. */
+/* Stop logging and free the log (log_swap ends with it). */
 void mv_vm_dirty_log_stop(struct mv_vm *vm);
+/* While the log is on, also log every page that enters or leaves the
+ * swapped state (its slot changes though its bytes do not). */
+static inline void mv_vm_dirty_log_swap(struct mv_vm *vm)
+{
+	vm->log_swap = 1;
+}
 /* Move the log's bits into `into` (ceil(npages / 64) words, overwritten)
  * and clear the log; returns how many pages were logged. */
 uint64_t mv_vm_dirty_log_sync(struct mv_vm *vm, uint64_t *into);

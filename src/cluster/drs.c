@@ -185,9 +185,10 @@ struct mv_drs_cost mv_drs_migration_cost(const struct mv_drs_vm *v,
 {
 	struct mv_drs_cost k = {0};
 	double bw = c->bandwidth;
-	double all = (double)(v->send_pages + v->zero_pages);
+	double all = (double)(v->send_pages + v->zero_pages + v->ref_pages);
 	double bytes = (double)v->send_pages * MV_MIG_PAGE_WIRE +
-		       (double)v->zero_pages * MV_MIG_ZERO_WIRE;
+		       (double)v->zero_pages * MV_MIG_ZERO_WIRE +
+		       (double)v->ref_pages * MV_MIG_SWAPREF_WIRE;
 	double t = bytes / bw, total = t, pages = all;
 	double fit = bw * ((double)c->downtime_limit_ns / 1e9);
 	k.rounds = 1;

@@ -36,7 +36,10 @@
  * read back first through its backing store's peek (a real LZ4
  * decompression, a real read of the swap file), charged the host's
  * decompress or swap-in latency on the migration's clock; the source's
- * memory does not change. Shared pages go as their bytes, once per guest
+ * memory does not change. With the swap file on shared storage
+ * (cfg.shared_swap) a swapped page goes as its slot instead, and the dirty
+ * log also logs a page that enters or leaves its slot (mv_vm_dirty_log_swap),
+ * so that it is sent again. Shared pages go as their bytes, once per guest
  * page: sharing is lost with the source and rebuilt by the destination's
  * scanner.
  *
@@ -71,16 +74,18 @@ void mv_migrate_config_default(struct mv_migrate_config *c)
 }
 
 /* How a page crosses. */
-enum wire { WIRE_ZERO, WIRE_BALLOON, WIRE_DESC, WIRE_BYTES };
+enum wire { WIRE_ZERO, WIRE_BALLOON, WIRE_DESC, WIRE_BYTES, WIRE_SWAPREF };
 
 /*
  * Read source page g as it would be sent: its kind, and its descriptor
  * (*d) or bytes (*bytes, the arena or buf). A non-resident page is read
- * back (*readback_ns its latency). 0 or MV_EIO.
+ * back (*readback_ns its latency), except a swapped page when the swap
+ * file is on shared storage (shared_swap): its slot goes, in *d. 0 or
+ * MV_EIO.
  */
-static int read_page(const struct mv_vm *vm, mv_gppn_t g, enum wire *kind,
-		     mv_desc_t *d, const uint8_t **bytes, uint8_t *buf,
-		     uint64_t *readback_ns)
+static int read_page(const struct mv_vm *vm, mv_gppn_t g, int shared_swap,
+		     enum wire *kind, mv_desc_t *d, const uint8_t **bytes,
+		     uint8_t *buf, uint64_t *readback_ns)
 {
 	const struct mv_pme *e = &vm->pmap[g];
 	const struct mv_host *h = vm->host;
@@ -106,8 +111,14 @@ static int read_page(const struct mv_vm *vm, mv_gppn_t g, enum wire *kind,
 		}
 		*bytes = mv_host_frame(h, e->mpn);
 		break;
-	case MV_PS_COMPRESSED:
-	case MV_PS_SWAPPED: {
+	case MV_PS_SWAPPED:
+		if (shared_swap) {
+			*kind = WIRE_SWAPREF;
+			*d = e->mpn;
+			return 0;
+		}
+		/* fall through */
+	case MV_PS_COMPRESSED: {
 		const struct mv_backing_ops *b = &vm->backing[e->state];
 		if (!b->peek || b->peek(b->ctx, vm, g, buf))
 			return MV_EIO;
@@ -134,7 +145,7 @@ static int hash_page(const struct mv_vm *vm, mv_gppn_t g, uint64_t *hash)
 	mv_desc_t d = MV_DESC_BYTES;
 	const uint8_t *bytes = NULL;
 	uint64_t ns;
-	int rc = read_page(vm, g, &kind, &d, &bytes, buf, &ns);
+	int rc = read_page(vm, g, 0, &kind, &d, &bytes, buf, &ns);
 	if (rc)
 		return rc;
 	if (kind == WIRE_DESC)
@@ -151,13 +162,19 @@ static int write_page(struct mv_vm *v, mv_gppn_t g, enum wire kind, mv_desc_t d,
 	struct mv_pme *e = &v->pmap[g];
 	struct mv_host *h = v->host;
 	int resident = e->state == MV_PS_PRIVATE;
-	if (kind == WIRE_ZERO || kind == WIRE_BALLOON) {
-		enum mv_page_state st = kind == WIRE_ZERO ? MV_PS_UNTOUCHED
-							  : MV_PS_BALLOONED;
+	if (kind == WIRE_ZERO || kind == WIRE_BALLOON ||
+	    kind == WIRE_SWAPREF) {
+		/* a slot of the shared swap file, which the destination VM
+		 * reads through the source's (mv_swapfile_lend) until the
+		 * file comes with it */
+		enum mv_page_state st = kind == WIRE_ZERO  ? MV_PS_UNTOUCHED
+					: kind == WIRE_SWAPREF ? MV_PS_SWAPPED
+							       : MV_PS_BALLOONED;
+		uint32_t slot = kind == WIRE_SWAPREF ? (uint32_t)d : 0;
 		if (resident)
 			mv_host_frame_put(h, e->mpn);
-		if (e->state != st)
-			mv_pmap_set(v, g, st, 0);
+		if (e->state != st || e->mpn != slot)
+			mv_pmap_set(v, g, st, slot);
 		return 0;
 	}
 	mv_mpn_t mpn = resident ? e->mpn : mv_vm_numa_alloc(v, g);
@@ -223,7 +240,8 @@ static int send_page(struct mv_migration *m, mv_gppn_t g, double *cost_ns,
 	/* the interval model applies the writes the page had by now */
 	mv_vm_observe(src, g);
 	src->dirty_log[g >> 6] &= ~(UINT64_C(1) << (g & 63));
-	if (read_page(src, g, &kind, &d, &bytes, buf, &readback_ns))
+	if (read_page(src, g, m->cfg.shared_swap, &kind, &d, &bytes, buf,
+		      &readback_ns))
 		return migrate_abort(m, MV_EIO, g,
 				     "cannot read the page back from its "
 				     "compression cache or swap file",
@@ -234,10 +252,12 @@ static int send_page(struct mv_migration *m, mv_gppn_t g, double *cost_ns,
 				     err);
 	unsigned wire = kind == WIRE_ZERO || kind == WIRE_BALLOON
 				? MV_MIG_ZERO_WIRE
-				: MV_MIG_PAGE_WIRE;
+			: kind == WIRE_SWAPREF ? MV_MIG_SWAPREF_WIRE
+					       : MV_MIG_PAGE_WIRE;
 	struct mv_migrate_round *r = round_now(m);
 	r->pages++;
 	r->zero += wire == MV_MIG_ZERO_WIRE;
+	r->swap_refs += kind == WIRE_SWAPREF;
 	r->readback += readback_ns > 0;
 	r->bytes += wire;
 	m->pages++;
@@ -401,6 +421,12 @@ int mv_migrate_start(struct mv_vm *src, struct mv_host *dst_host,
 		rc = MV_ENOMEM;
 	if (!rc)
 		rc = mv_vm_dirty_log_start(src);
+	if (!rc && cfg->shared_swap) {
+		/* the destination holds swapped pages as their slots: a page
+		 * that changes slot is sent again */
+		mv_vm_dirty_log_swap(src);
+		mv_swapfile_lend(src, m->dst);
+	}
 	if (!rc)
 		rc = round_new(m);
 	if (rc) {

@@ -28,8 +28,9 @@
  *   - the guest model (processes, page cache, balloon, guest swap, its
  *     random streams, the interval model's events) goes over whole:
  *     mv_guest_attach points it at the destination VM;
- *   - the destination host gives it a new swap file and compression cache
- *     (its own settings) and page sharing (mv_share_add_vm; sharing is
+ *   - the destination host gives it a new swap file (or, on shared
+ *     storage, the source's: mv_sim_slot_power_on_with) and compression
+ *     cache (its own settings) and page sharing (mv_share_add_vm; sharing is
  *     rebuilt there by the scanner); the policy inputs (shares,
  *     reservation, limit) are the VM's configuration, which the
  *     destination VM copied;
@@ -179,10 +180,15 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 		slot_drop(dst, k);
 		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 	}
-	if ((rc = mv_sim_slot_power_on(dst, k, err)) != 0) {
+	/* on shared storage the swap file comes with the VM, its pages
+	 * those the destination holds as slots */
+	struct mv_swapfile *sf = m->mig->cfg.shared_swap ? src->swap[i] : NULL;
+	if ((rc = mv_sim_slot_power_on_with(dst, k, sf, err)) != 0) {
 		slot_drop(dst, k);
 		return rc;
 	}
+	if (sf)
+		src->swap[i] = NULL;
 	carry_state(v, old);
 	struct mv_guest *g = src->guest[i];
 	mv_guest_attach(g, v);

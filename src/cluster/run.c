@@ -372,7 +372,11 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 			d->zero_pages = now.state[MV_PS_UNTOUCHED] +
 					now.state[MV_PS_ZERO] +
 					now.state[MV_PS_BALLOONED];
-			d->send_pages = vm->npages - d->zero_pages;
+			d->ref_pages = c->cs->migrate.shared_swap
+					       ? now.state[MV_PS_SWAPPED]
+					       : 0;
+			d->send_pages =
+				vm->npages - d->zero_pages - d->ref_pages;
 			d->write_rate = write_rate(s, i);
 			int v = vm_index(c, name);
 			if (v < 0)

@@ -141,6 +141,25 @@ static int parse_network(const struct mv_xsrc *s, const xmlNode *n,
 	return 0;
 }
 
+/* <storage swap="local|shared">: where the VMs' swap files are. */
+static int parse_storage(const struct mv_xsrc *s, const xmlNode *n,
+			 struct mv_migrate_config *m)
+{
+	static const char *const allowed[] = {"swap", NULL};
+	int rc = mv_xml_check_leaf(s, n, "storage", allowed);
+	if (rc)
+		return rc;
+	const char *v = mv_xml_attr(n, "swap");
+	if (v && strcmp(v, "shared") && strcmp(v, "local"))
+		return mv_xml_fail(s, n, "storage/swap",
+				   "'%s' is not 'local' (each host's own "
+				   "disk, the default) or 'shared' (storage "
+				   "every host reaches)",
+				   v);
+	m->shared_swap = v && strcmp(v, "shared") == 0;
+	return 0;
+}
+
 static int parse_migration(const struct mv_xsrc *s, const xmlNode *n,
 			   struct mv_migrate_config *m)
 {
@@ -636,11 +655,9 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 			return mv_xml_fail_unknown(s, c, "cluster");
 		}
 	}
-	if (first[K_STORAGE])
-		return mv_xml_fail(s, first[K_STORAGE], "storage",
-				   "shared swap storage is not built yet "
-				   "(stage 2 of docs/cluster.md); leave it "
-				   "out: each host keeps its swap files");
+	if (first[K_STORAGE] &&
+	    (rc = parse_storage(s, first[K_STORAGE], &cs->migrate)))
+		return rc;
 	if ((first[K_NETWORK] &&
 	     (rc = parse_network(s, first[K_NETWORK], cs))) ||
 	    (first[K_MIGRATION] &&

@@ -338,6 +338,19 @@ static void swap_discard(void *ctx, struct mv_vm *vm, mv_gppn_t gppn)
 		slot_free(sf, s);
 }
 
+/* sf is vm's: its pages in by vm's pmap, its latency vm's host's. */
+static void bind(struct mv_swapfile *sf, struct mv_vm *vm)
+{
+	sf->vm = vm;
+	sf->host = vm->host;
+	vm->backing[MV_PS_SWAPPED] = (struct mv_backing_ops){
+		.page_in = swap_page_in,
+		.peek = swap_peek,
+		.discard = swap_discard,
+		.ctx = sf,
+	};
+}
+
 /*
  * A file in dir that has no name: O_TMPFILE where the filesystem has it
  * (and unless try_tmpfile is 0), else mkstemp and unlink before anything
@@ -414,8 +427,6 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 				    "out of memory for %llu slots",
 				    (unsigned long long)slots);
 	}
-	sf->vm = vm;
-	sf->host = vm->host;
 	sf->slots = slots;
 	sf->st.slots = slots;
 	sf->named = named;
@@ -453,14 +464,21 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 				    path, 0, "swap", "cannot %s swap file: %s",
 				    what, strerror(e));
 	}
-	vm->backing[MV_PS_SWAPPED] = (struct mv_backing_ops){
-		.page_in = swap_page_in,
-		.peek = swap_peek,
-		.discard = swap_discard,
-		.ctx = sf,
-	};
+	bind(sf, vm);
 	*out = sf;
 	return 0;
+}
+
+void mv_swapfile_attach(struct mv_swapfile *sf, struct mv_vm *vm)
+{
+	bind(sf, vm);
+	sf->st.writes = sf->st.reads = 0;
+	sf->st.write_errors = sf->st.read_errors = 0;
+}
+
+void mv_swapfile_lend(const struct mv_vm *owner, struct mv_vm *vm)
+{
+	vm->backing[MV_PS_SWAPPED] = owner->backing[MV_PS_SWAPPED];
 }
 
 int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,

@@ -89,6 +89,12 @@ static void print_cluster_header(FILE *out, const struct mv_cluster *c)
 		(double)cs->migrate.downtime_limit_ns / MV_NS_PER_MS,
 		cs->migrate.max_rounds,
 		cs->migrate.auto_converge ? "auto-converge" : "stop");
+	fprintf(out, "  %-12s %s\n", "storage",
+		cs->migrate.shared_swap
+			? "swap files on shared storage (a migrated VM's "
+			  "swapped pages stay in its file)"
+			: "swap files on each host's own disk (a migrated "
+			  "VM's swapped pages are read back and sent)");
 	if (!cs->drs_level) {
 		fprintf(out, "  %-12s none\n", "DRS");
 		return;

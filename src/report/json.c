@@ -947,6 +947,7 @@ static void write_cluster_migration(struct jw *w, const struct mv_cluster *c,
 			jw_u64(w, "pages", x->pages);
 			jw_u64(w, "zero", x->zero);
 			jw_u64(w, "readback", x->readback);
+			jw_u64(w, "swap_refs", x->swap_refs);
 			jw_u64(w, "bytes", x->bytes);
 			jw_u64(w, "start_ns", x->start_ns);
 			jw_u64(w, "ns", x->ns);
@@ -1033,6 +1034,7 @@ static void write_cluster(struct jw *w, const struct mv_cluster *c,
 	jw_i64(w, "max_rounds", cs->migrate.max_rounds);
 	jw_str(w, "on_limit",
 	       cs->migrate.auto_converge ? "auto-converge" : "stop");
+	jw_str(w, "swap_storage", cs->migrate.shared_swap ? "shared" : "local");
 	jw_obj_end(w);
 	write_cluster_drs(w, c);
 	jw_i64(w, "host_count", c->nhosts);

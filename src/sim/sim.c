@@ -184,8 +184,10 @@ static uint32_t salt_group(const struct mv_scenario *sc, int i)
 	return (uint32_t)j + 1;
 }
 
-/* Power on VM i's reclamation: swap file, compression cache, sharing. */
-static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
+/* Power on VM i's reclamation: swap file (a new one, or `adopt`, which
+ * the slot takes only on success), compression cache, sharing. */
+static int power_on_reclaim(struct mv_sim *s, int i, struct mv_swapfile *adopt,
+			    struct mv_error *err)
 {
 	const struct mv_reclaim_config *r = &s->sc->reclaim;
 	struct mv_vm *vm = s->vm[i];
@@ -194,7 +196,8 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 	/* libvirt's swap_hard_limit bounds what may be swapped */
 	if (vm->cfg.swap_max_bytes / MV_PAGE_SIZE < slots)
 		slots = vm->cfg.swap_max_bytes / MV_PAGE_SIZE;
-	int rc = r->keep_swap
+	int rc = adopt ? 0
+		 : r->keep_swap
 			 ? mv_swapfile_create_named(vm, s->run_dir, slots,
 						    &s->swap[i], err)
 			 : mv_swapfile_create(
@@ -207,7 +210,8 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 					      (double)vm->cfg.mem_bytes) /
 					   MV_PAGE_SIZE * MV_PAGE_SIZE
 				 : 0;
-	rc = mv_zcache_create(vm, cache, s->swap[i], &s->zcache[i], err);
+	rc = mv_zcache_create(vm, cache, adopt ? adopt : s->swap[i],
+			      &s->zcache[i], err);
 	if (rc)
 		return rc;
 	if (s->sharer && (rc = mv_share_add_vm(s->sharer, vm)) != 0)
@@ -220,6 +224,10 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_error *err)
 				    "out of memory for page sharing's salts");
 	if (s->sharer && s->sc->reclaim.share.before_swap)
 		vm->share_first = s->sharer;
+	if (adopt) {
+		mv_swapfile_attach(adopt, vm);
+		s->swap[i] = adopt;
+	}
 	return 0;
 }
 
@@ -688,7 +696,7 @@ int mv_sim_create(struct mv_scenario *sc, int verify, struct mv_sim **out,
 		if (!rc)
 			rc = start_sampler(s, i, err);
 		if (!rc)
-			rc = power_on_reclaim(s, i, err);
+			rc = power_on_reclaim(s, i, NULL, err);
 		if (!rc)
 			rc = mv_guest_create(
 				s->vm[i], &sc->vms[i].guest,
@@ -1179,7 +1187,13 @@ int mv_sim_slot_append(struct mv_sim *s, const struct mv_vm_spec *spec)
 
 int mv_sim_slot_power_on(struct mv_sim *s, int i, struct mv_error *err)
 {
-	return power_on_reclaim(s, i, err);
+	return power_on_reclaim(s, i, NULL, err);
+}
+
+int mv_sim_slot_power_on_with(struct mv_sim *s, int i, struct mv_swapfile *sf,
+			      struct mv_error *err)
+{
+	return power_on_reclaim(s, i, sf, err);
 }
 
 int mv_sim_incoming_add(struct mv_sim *s, const struct mv_vm *vm)

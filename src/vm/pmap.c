@@ -138,6 +138,7 @@ void mv_vm_dirty_log_stop(struct mv_vm *vm)
 {
 	free(vm->dirty_log);
 	vm->dirty_log = NULL;
+	vm->log_swap = 0;
 }
 
 uint64_t mv_vm_dirty_log_sync(struct mv_vm *vm, uint64_t *into)
@@ -218,6 +219,9 @@ void mv_pmap_set(struct mv_vm *vm, mv_gppn_t gppn, enum mv_page_state st,
 		mv_vm_numa_resident(vm, gppn, e->mpn, -1);
 	if (st == MV_PS_PRIVATE || st == MV_PS_SHARED)
 		mv_vm_numa_resident(vm, gppn, mpn_or_slot, +1);
+	if (mv_unlikely(vm->log_swap) &&
+	    (e->state == MV_PS_SWAPPED || st == MV_PS_SWAPPED))
+		mv_vm_log_dirty(vm, gppn);
 	e->state = (unsigned)st;
 	e->mpn = mpn_or_slot;
 	if (vm->on_invalidate)

@@ -222,8 +222,8 @@ static void test_bad_cluster_input_names_line_and_field(void **state)
 		{"<cluster><migration on-limit='pray'/></cluster>",
 		 "migration/on-limit", "auto-converge"},
 		{"<cluster><drs>none</drs></cluster>", "host", "at least one"},
-		{"<cluster><storage swap='shared'/></cluster>", "storage",
-		 "not built yet"},
+		{"<cluster><storage swap='nfs'/></cluster>", "storage/swap",
+		 "'shared'"},
 		{"<cluster>\n<drs level='6'/></cluster>", "drs/level",
 		 "migration threshold"},
 		{"<cluster>\n<drs level='3' interval='0s'/></cluster>",
@@ -684,6 +684,88 @@ static void test_destination_out_of_memory_aborts_the_move(void **state)
 	free(x);
 }
 
+/* Cluster x, run 3 s instead of 2. */
+static char *longer(char *x)
+{
+	char *d = strstr(x, "duration='2s'");
+	assert_non_null(d);
+	d[10] = '3';
+	return x;
+}
+
+/* Pages a finished migration sent as swap slots, and read back. */
+static void sent(const struct mv_cluster_migration *g, uint64_t *refs,
+		 uint64_t *readback, uint64_t *bytes)
+{
+	const struct mv_migration *m = mv_sim_move_migration(g->move);
+	*refs = *readback = 0;
+	for (int r = 0; r < m->nrounds; r++) {
+		*refs += m->round[r].swap_refs;
+		*readback += m->round[r].readback;
+	}
+	*bytes = m->bytes;
+}
+
+/*
+ * <storage swap="shared">: the overcommitted h1's a1 moves to h2 with its
+ * swap file: its swapped pages cross as slots, are not read back, and
+ * are swapped in on h2 from the same file; every page is checked at the
+ * switch-over and every step; the same run with host-local swap (not
+ * checked: faster) reads them back and sends more bytes.
+ */
+static void test_shared_swap_moves_the_swap_file_with_the_vm(void **state)
+{
+	(void)state;
+	/* at 1.5 s h1 has begun to swap; the run goes on to 3 s */
+	const char *move = "<migrate vm='a1' from='h1' to='h2' at='1500ms'/>\n";
+	char *x = longer(three_hosts_drs(
+		"1Gbit/s", "<drs>none</drs><storage swap='shared'/>", move));
+	struct mv_cluster *c = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_cluster_create(load(x), 1, &c, &err), &err, "create");
+	while (c->nmig < 1)
+		mvt_ok(mv_cluster_step(c, &err), &err, "step");
+	const struct mv_swapfile *file = c->sim[0]->swap[0];
+	while (mv_sim_move_state(c->mig[0].move) == MV_MIG_ACTIVE)
+		mvt_ok(mv_cluster_step(c, &err), &err, "step");
+	assert_string_equal(mv_cluster_migration_state(&c->mig[0]), "done");
+	assert_int_equal(mv_sim_move_dst_index(c->mig[0].move), 1);
+	/* the file is h2's now, holding the pages the VM left in it */
+	assert_ptr_equal(c->sim[1]->swap[1], file);
+	assert_null(c->sim[0]->swap[0]);
+	uint64_t swapped = c->sim[1]->vm[1]->count[MV_PS_SWAPPED];
+	assert_true(swapped > 0);
+	struct mv_swap_stats st;
+	mv_swapfile_stats(file, &st);
+	assert_int_equal(st.used, swapped);
+	assert_int_equal(st.reads, 0);
+	mvt_ok(mv_cluster_run(c, NULL, NULL, &err), &err, "run");
+	assert_true(c->sim[0]->verify_checks > 0);
+	mv_swapfile_stats(file, &st);
+	assert_true(st.reads > 0); /* swapped in on h2, from the file */
+	uint64_t refs, readback, bytes;
+	sent(&c->mig[0], &refs, &readback, &bytes);
+	assert_true(refs > 0);
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "swap files on shared storage"));
+	assert_non_null(strstr(o, "\"swap_storage\": \"shared\""));
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+
+	/* host-local swap: read back and sent as pages */
+	x = longer(three_hosts_drs("1Gbit/s", "<drs>none</drs>", move));
+	c = run_cluster(x, 0);
+	assert_string_equal(mv_cluster_migration_state(&c->mig[0]), "done");
+	uint64_t lrefs, lreadback, lbytes;
+	sent(&c->mig[0], &lrefs, &lreadback, &lbytes);
+	assert_int_equal(lrefs, 0);
+	assert_true(lreadback > readback);
+	assert_true(lbytes > bytes);
+	mv_cluster_destroy(c);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +782,8 @@ int main(void)
 		cmocka_unit_test(test_maintenance_mode_evacuates_the_host),
 		cmocka_unit_test(
 			test_destination_out_of_memory_aborts_the_move),
+		cmocka_unit_test(
+			test_shared_swap_moves_the_swap_file_with_the_vm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reclaim/swap.h"
 #include "support/mvtest.h"
 
 #define STEP_NS MV_NS_PER_MS
+#define NO_PAGE ((mv_gppn_t)-1)
 
 /* Guest page g gets random bytes (a write through the one access path). */
 static void write_bytes(struct mv_vm *vm, mv_gppn_t g, struct mv_rng *r)
@@ -206,6 +208,49 @@ static void test_pages_written_during_precopy_are_sent_again(void **state)
 	mv_host_destroy(b);
 }
 
+/*
+ * vm (checked, filled by `fill`, r seeded) with a swap file in dir and a
+ * compression cache of 64 pages, and every 5th of its first 600 pages
+ * reclaimed through them: some compressed, some swapped (both kinds
+ * asserted). The pages reclaimed.
+ */
+static uint64_t reclaimed(struct mv_vm *vm, struct mv_rng *r, const char *dir,
+			  struct mv_swapfile **sf, struct mv_zcache **z)
+{
+	assert_int_equal(mv_vm_enable_verify(vm), 0);
+	mv_rng_seed(r, 3);
+	fill(vm, r);
+	struct mv_error err = {0};
+	mvt_ok(mv_swapfile_create(vm, dir, vm->npages, sf, &err), &err,
+	       "mv_swapfile_create");
+	mvt_ok(mv_zcache_create(vm, 64 * MV_PAGE_SIZE, *sf, z, &err), &err,
+	       "mv_zcache_create");
+	uint64_t out = 0;
+	for (mv_gppn_t g = 2; g < 600; g += 5) { /* bytes and descriptors */
+		int st;
+		mvt_ok(mv_zcache_out(*z, g, &st, &err), &err, "mv_zcache_out");
+		out++;
+	}
+	uint64_t ncomp = vm->count[MV_PS_COMPRESSED];
+	uint64_t nswap = vm->count[MV_PS_SWAPPED];
+	assert_true(ncomp > 0 && nswap > 0);
+	assert_int_equal(ncomp + nswap, out);
+	return out;
+}
+
+/* Free what a migration of reclaimed()'s vm left, vm and its dir too. */
+static void unreclaimed(struct mv_vm *dst, struct mv_migration *m,
+			struct mv_vm *vm, struct mv_swapfile *sf,
+			struct mv_zcache *z, char *dir)
+{
+	mv_vm_destroy(dst);
+	mv_migrate_destroy(m);
+	mv_zcache_destroy(z);
+	mv_swapfile_destroy(sf, 0);
+	mv_vm_destroy(vm);
+	mvt_rmdir(dir);
+}
+
 /* Compressed and swapped pages are read back (real LZ4, a real read of
  * the swap file) without coming back into the source's memory. */
 static void test_compressed_and_swapped_pages_are_read_back(void **state)
@@ -213,28 +258,14 @@ static void test_compressed_and_swapped_pages_are_read_back(void **state)
 	(void)state;
 	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
 	struct mv_vm *vm = mvt_vm(a, "batch", 8, 0);
-	assert_int_equal(mv_vm_enable_verify(vm), 0);
 	struct mv_rng r;
-	mv_rng_seed(&r, 3);
-	fill(vm, &r);
 	char *dir = mvt_tmpdir("mvmigrate");
 	struct mv_error err = {0};
 	struct mv_swapfile *sf = NULL;
 	struct mv_zcache *z = NULL;
-	mvt_ok(mv_swapfile_create(vm, dir, vm->npages, &sf, &err), &err,
-	       "mv_swapfile_create");
-	mvt_ok(mv_zcache_create(vm, 64 * MV_PAGE_SIZE, sf, &z, &err), &err,
-	       "mv_zcache_create");
-	uint64_t out = 0;
-	for (mv_gppn_t g = 2; g < 600; g += 5) { /* bytes and descriptors */
-		int st;
-		mvt_ok(mv_zcache_out(z, g, &st, &err), &err, "mv_zcache_out");
-		out++;
-	}
+	uint64_t out = reclaimed(vm, &r, dir, &sf, &z);
 	uint64_t ncomp = vm->count[MV_PS_COMPRESSED];
 	uint64_t nswap = vm->count[MV_PS_SWAPPED];
-	assert_true(ncomp > 0 && nswap > 0);
-	assert_int_equal(ncomp + nswap, out);
 	uint64_t a_free = a->nfree;
 	struct mv_migrate_config c;
 	mv_migrate_config_default(&c);
@@ -258,14 +289,96 @@ static void test_compressed_and_swapped_pages_are_read_back(void **state)
 	struct mv_vm *dst = mv_migrate_take(m);
 	assert_checks(dst);
 	assert_checks(vm);
-	mv_vm_destroy(dst);
-	mv_migrate_destroy(m);
-	mv_zcache_destroy(z);
-	mv_swapfile_destroy(sf, 0);
-	mv_vm_destroy(vm);
-	mvt_rmdir(dir);
+	unreclaimed(dst, m, vm, sf, z, dir);
 	mv_host_destroy(a);
 	mv_host_destroy(b);
+}
+
+/*
+ * With the swap file on shared storage (<storage swap="shared">) a swapped
+ * page crosses as its slot, without being read back; a page that changes
+ * slot during the pre-copy (swapped in, or swapped out) is sent again; at
+ * the end the destination holds the source's slots, reads them through the
+ * file, and once the file is attached to it swaps them in with their
+ * bytes. An aborted migration leaves every slot the source's.
+ */
+static void test_shared_swap_sends_slots_and_the_file_follows(void **state)
+{
+	(void)state;
+	struct mv_host *a = mvt_host(64, 1), *b = mvt_host(64, 1);
+	struct mv_host *tiny = mvt_host(16, 1);
+	struct mv_vm *vm = mvt_vm(a, "batch", 32, 0);
+	struct mv_rng r;
+	char *dir = mvt_tmpdir("mvmigrate");
+	struct mv_error err = {0};
+	struct mv_swapfile *sf = NULL;
+	struct mv_zcache *z = NULL;
+	reclaimed(vm, &r, dir, &sf, &z);
+	uint64_t ncomp = vm->count[MV_PS_COMPRESSED];
+	uint64_t nswap = vm->count[MV_PS_SWAPPED];
+	struct mv_migrate_config c;
+	mv_migrate_config_default(&c);
+	c.shared_swap = 1;
+
+	/* a destination too small: the abort leaves the slots as they were */
+	struct mv_migration *m = NULL;
+	mvt_ok(mv_migrate_start(vm, tiny, &c, &m, &err), &err, "start");
+	assert_int_equal(migrate(m, 0, &r, 100000), MV_EAGAIN);
+	assert_int_equal(m->state, MV_MIG_ABORTED);
+	mv_migrate_destroy(m);
+	assert_int_equal(vm->log_swap, 0);
+	assert_int_equal(vm->count[MV_PS_SWAPPED], nswap);
+	mvt_ok(mv_swapfile_check(sf, &err), &err, "mv_swapfile_check");
+	assert_checks(vm);
+
+	mvt_ok(mv_migrate_start(vm, b, &c, &m, &err), &err, "start");
+	/* the bulk round sends the swapped pages first seen as slots */
+	mvt_ok(mv_migrate_run(m, STEP_NS, &err), &err, "run");
+	assert_int_equal(m->state, MV_MIG_ACTIVE);
+	/* behind the round's cursor, pages change slot: one swapped page
+	 * comes in, one resident page goes out */
+	mv_gppn_t in = NO_PAGE, out = NO_PAGE;
+	for (mv_gppn_t g = 0; g < m->cursor && g < vm->npages; g++) {
+		if (in == NO_PAGE && vm->pmap[g].state == MV_PS_SWAPPED)
+			in = g;
+		if (out == NO_PAGE && g % 10 >= 2 &&
+		    vm->pmap[g].state == MV_PS_PRIVATE)
+			out = g;
+	}
+	assert_true(in != NO_PAGE && out != NO_PAGE);
+	assert_non_null(mv_vm_access(vm, in, 0));
+	assert_int_equal(vm->pmap[in].state, MV_PS_PRIVATE);
+	mvt_ok(mv_swapfile_out(sf, out, &err), &err, "mv_swapfile_out");
+	assert_int_equal(migrate(m, 0, &r, 100000), 0);
+	assert_int_equal(m->state, MV_MIG_DONE);
+	/* round 0: the swapped pages as slots, only the compressed ones
+	 * read back; round 1: the two pages that changed slot */
+	assert_int_equal(m->round[0].readback, ncomp);
+	assert_true(m->round[0].swap_refs >= nswap - 1);
+	assert_true(m->nrounds >= 2);
+	uint64_t later_refs = 0;
+	for (int i = 1; i < m->nrounds; i++)
+		later_refs += m->round[i].swap_refs;
+	assert_int_equal(later_refs, 1); /* `out`, now swapped */
+	assert_int_equal(mv_migrate_verify(m), 0);
+	struct mv_vm *dst = mv_migrate_take(m);
+	assert_int_equal(dst->count[MV_PS_SWAPPED], vm->count[MV_PS_SWAPPED]);
+	/* the file goes with the VM: its pages come in on the destination */
+	mv_swapfile_attach(sf, dst);
+	mvt_ok(mv_swapfile_check(sf, &err), &err, "mv_swapfile_check");
+	uint64_t swapped = dst->count[MV_PS_SWAPPED];
+	for (mv_gppn_t g = 0; g < dst->npages; g++)
+		if (dst->pmap[g].state == MV_PS_SWAPPED)
+			assert_non_null(mv_vm_access(dst, g, 0));
+	struct mv_swap_stats st;
+	mv_swapfile_stats(sf, &st);
+	assert_int_equal(st.reads, swapped);
+	assert_int_equal(st.used, 0);
+	assert_checks(dst);
+	unreclaimed(dst, m, vm, sf, z, dir);
+	mv_host_destroy(a);
+	mv_host_destroy(b);
+	mv_host_destroy(tiny);
 }
 
 /* A destination that runs out of frames: the migration aborts, gives its
@@ -362,6 +475,8 @@ int main(void)
 			test_pages_written_during_precopy_are_sent_again),
 		cmocka_unit_test(
 			test_compressed_and_swapped_pages_are_read_back),
+		cmocka_unit_test(
+			test_shared_swap_sends_slots_and_the_file_follows),
 		cmocka_unit_test(
 			test_destination_out_of_memory_aborts_and_the_source_runs_on),
 		cmocka_unit_test(
