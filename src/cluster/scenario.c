@@ -393,14 +393,15 @@ static int parse_host(const struct mv_xsrc *s, const xmlNode *n,
 				   "<scenario>",
 				   h->name);
 	if (inl) {
-		rc = mv_scenario_load_elem(inl, s->file, base_dir, &h->sc,
-					   s->err);
+		rc = mv_scenario_load_elem(inl, s->file, base_dir,
+					   MV_LOAD_EMPTY_OK, &h->sc, s->err);
 	} else {
 		if (!file[0] ||
 		    mv_path_join(base_dir, file, h->file, sizeof h->file))
 			return mv_xml_fail(s, n, "host/file",
 					   "'%s': empty or too long", file);
-		rc = mv_scenario_load(h->file, &h->sc, s->err);
+		rc = mv_scenario_load_flags(h->file, MV_LOAD_EMPTY_OK, &h->sc,
+					    s->err);
 	}
 	if (rc)
 		return rc;

@@ -57,14 +57,21 @@ int mv_workload_elem_add(const struct mv_xsrc *s, const xmlNode *n,
 int mv_workloads_finish(struct mv_scenario *sc, const char *base_dir,
 			struct mv_vm_spec *spec, struct mv_error *err);
 
+/* A host of a cluster: a scenario without <vm> is allowed (a host DRS or
+ * <migrate> fills); a scenario run alone needs one. */
+#define MV_LOAD_EMPTY_OK 1u
+
 /*
  * Read a scenario from its <scenario> element root, already parsed (the
  * one of a document, or one inside a <cluster>'s <host>); `name` is the
  * file in errors and the scenario's source, base_dir anchors the files
- * it names. *out set only on success.
+ * it names; flags MV_LOAD_*. *out set only on success.
  */
 int mv_scenario_load_elem(const xmlNode *root, const char *name,
-			  const char *base_dir, struct mv_scenario **out,
-			  struct mv_error *err);
+			  const char *base_dir, unsigned flags,
+			  struct mv_scenario **out, struct mv_error *err);
+/* mv_scenario_load with flags MV_LOAD_*. */
+int mv_scenario_load_flags(const char *path, unsigned flags,
+			   struct mv_scenario **out, struct mv_error *err);
 
 #endif

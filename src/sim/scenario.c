@@ -44,7 +44,8 @@ struct loader {
 	struct mv_scenario *sc;
 	const char *base_dir;
 	struct mv_error *err;
-	size_t cap; /* allocated entries of sc->vms */
+	size_t cap;     /* allocated entries of sc->vms */
+	unsigned flags; /* MV_LOAD_* */
 };
 
 static int parse_host_memory(const struct mv_xsrc *s, const xmlNode *n,
@@ -1002,7 +1003,7 @@ static int parse_scenario(struct loader *L, const struct mv_xsrc *s,
 	/* the host first: VMs are checked against it (NUMA nodes) */
 	if ((rc = parse_host(s, host, sc)))
 		return rc;
-	if (nvm == 0)
+	if (nvm == 0 && !(L->flags & MV_LOAD_EMPTY_OK))
 		return mv_xml_fail(s, root, "vm",
 				   "at least one <vm> is required");
 	for (const xmlNode *c = root->children; c; c = c->next)
@@ -1031,8 +1032,8 @@ static void default_name(const char *file, char *out, size_t n)
 }
 
 int mv_scenario_load_elem(const xmlNode *root, const char *name,
-			  const char *base_dir, struct mv_scenario **out,
-			  struct mv_error *err)
+			  const char *base_dir, unsigned flags,
+			  struct mv_scenario **out, struct mv_error *err)
 {
 	*out = NULL;
 	struct mv_scenario *sc = calloc(1, sizeof *sc);
@@ -1042,7 +1043,7 @@ int mv_scenario_load_elem(const xmlNode *root, const char *name,
 	mv_scenario_default(sc);
 	snprintf(sc->source, sizeof sc->source, "%s", name);
 	default_name(name, sc->name, sizeof sc->name);
-	struct loader L = {sc, base_dir, err, 0};
+	struct loader L = {sc, base_dir, err, 0, flags};
 	struct mv_xsrc s = {name, err};
 	int rc = parse_scenario(&L, &s, root);
 	if (rc) {
@@ -1054,8 +1055,8 @@ int mv_scenario_load_elem(const xmlNode *root, const char *name,
 }
 
 static int load_buffer(const char *buf, size_t len, const char *name,
-		       const char *base_dir, struct mv_scenario **out,
-		       struct mv_error *err)
+		       const char *base_dir, unsigned flags,
+		       struct mv_scenario **out, struct mv_error *err)
 {
 	xmlDoc *doc = NULL;
 	int rc;
@@ -1065,7 +1066,7 @@ static int load_buffer(const char *buf, size_t len, const char *name,
 		rc = mv_xml_parse(buf, len, name, &doc, err);
 	if (rc == 0) {
 		rc = mv_scenario_load_elem(xmlDocGetRootElement(doc), name,
-					   base_dir, out, err);
+					   base_dir, flags, out, err);
 		xmlFreeDoc(doc);
 	}
 	return rc;
@@ -1134,6 +1135,12 @@ void mv_scenario_default(struct mv_scenario *s)
 int mv_scenario_load(const char *path, struct mv_scenario **out,
 		     struct mv_error *err)
 {
+	return mv_scenario_load_flags(path, 0, out, err);
+}
+
+int mv_scenario_load_flags(const char *path, unsigned flags,
+			   struct mv_scenario **out, struct mv_error *err)
+{
 	struct mv_error dummy;
 	if (!err)
 		err = &dummy;
@@ -1158,7 +1165,7 @@ int mv_scenario_load(const char *path, struct mv_scenario **out,
 	}
 	memcpy(dir, path, dlen);
 	dir[dlen] = '\0';
-	int rc = load_buffer(buf, len, path, dir, out, err);
+	int rc = load_buffer(buf, len, path, dir, flags, out, err);
 	free(buf);
 	return rc;
 }
@@ -1181,7 +1188,7 @@ int mv_scenario_load_string(const char *xml, const char *name,
 	if (!xml)
 		return mv_error_set(err, MV_EINVAL, name, 0, NULL,
 				    "no scenario text");
-	return load_buffer(xml, strlen(xml), name, base_dir ? base_dir : "",
+	return load_buffer(xml, strlen(xml), name, base_dir ? base_dir : "", 0,
 			   out, err);
 }
 

@@ -684,6 +684,45 @@ static void test_destination_out_of_memory_aborts_the_move(void **state)
 	free(x);
 }
 
+/*
+ * A host without VMs (a spare, or one just added) is a host of the
+ * cluster: it runs, reports, and takes a VM by <migrate>, checked every
+ * step; a scenario run alone still needs a VM.
+ */
+static void test_an_empty_host_takes_migrated_vms(void **state)
+{
+	(void)state;
+	char *x = three_hosts(
+		"<host name='spare'><scenario><host><memory unit='MiB'>512"
+		"</memory></host></scenario></host>\n"
+		"<migrate vm='a1' from='h1' to='spare' at='200ms'/>\n");
+	struct mv_cluster *c = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_cluster_create(load(x), 1, &c, &err), &err, "create");
+	assert_int_equal(c->nhosts, 4);
+	assert_int_equal(c->sim[3]->nvms, 0);
+	mvt_ok(mv_cluster_run(c, NULL, NULL, &err), &err, "run");
+	assert_string_equal(mv_cluster_migration_state(&c->mig[0]), "done");
+	assert_int_equal(c->sim[3]->nvms, 1);
+	assert_false(mv_sim_vm_down(c->sim[3], 0));
+	assert_string_equal(c->sim[3]->sc->vms[0].vm.name, "a1");
+	assert_true(c->sim[3]->verify_checks > 0);
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "=== host spare"));
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+	/* alone, the same host is refused */
+	struct mv_scenario *sc = NULL;
+	assert_int_equal(mv_scenario_load_string(
+				 "<scenario><host><memory unit='MiB'>512"
+				 "</memory></host></scenario>",
+				 "s.xml", "", &sc, &err),
+			 MV_EINVAL);
+	assert_non_null(strstr(err.msg, "at least one <vm>"));
+	assert_null(sc);
+}
+
 /* Cluster x, run 3 s instead of 2. */
 static char *longer(char *x)
 {
@@ -784,6 +823,7 @@ int main(void)
 			test_destination_out_of_memory_aborts_the_move),
 		cmocka_unit_test(
 			test_shared_swap_moves_the_swap_file_with_the_vm),
+		cmocka_unit_test(test_an_empty_host_takes_migrated_vms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

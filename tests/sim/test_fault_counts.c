@@ -37,8 +37,9 @@ static void check_scenario(const char *path, struct mv_scenario *sc)
 				 (unsigned long long)g.major_fault);
 		majors += g.major_fault;
 	}
-	/* every example boots an OS image: some faults were major */
-	if (!majors)
+	/* every example's VM boots an OS image: some faults were major (a
+	 * cluster's spare host has no VM) */
+	if (!majors && s->nvms)
 		fail_msg("%s: no major fault at all", path);
 	mv_sim_destroy(s);
 }

@@ -1,11 +1,11 @@
 #!/bin/sh
-# The 16-host figure of docs/cluster.md (section 6), as a Markdown table:
-# examples/cluster16.xml as it is (DRS at level 3) and with each other
-# balancer given, side by side, every figure read from `memvisor run
-# --json` of the same file:
+# The DRS figures of docs/cluster.md (section 6), as a Markdown table: a
+# cluster file (default examples/cluster16.xml) with each balancer given,
+# side by side, every figure read from `memvisor run --json`:
 #
-#   examples/cluster16.sh [DRS...]   DRS: none, 1..5 (the <drs> element's
-#       level), or N-nocb (level N, cost-benefit off); default: none 3
+#   examples/cluster-drs.sh [-f CLUSTER.xml] [DRS...]
+#       DRS: none, 1..5 (the <drs> element's level, every 120 s), or
+#       N-nocb (level N, cost-benefit off); default: none 3
 #
 # Each variant is the cluster file with its <drs> element replaced,
 # written to a new file next to it (its host files are relative to it)
@@ -16,8 +16,16 @@ MEMVISOR=${MEMVISOR:-}
 if [ -z "$MEMVISOR" ]; then
 	if [ -x build/memvisor ]; then MEMVISOR=build/memvisor; else MEMVISOR=memvisor; fi
 fi
-[ $# -gt 0 ] || set -- none 3
 src=examples/cluster16.xml
+if [ "${1:-}" = -f ]; then
+	[ $# -ge 2 ] || { echo "cluster-drs.sh: -f needs a cluster file" >&2; exit 2; }
+	src=$2
+	shift 2
+fi
+[ -f "$src" ] || { echo "cluster-drs.sh: $src: no such file" >&2; exit 2; }
+grep -q '<drs[ >]' "$src" || { echo "cluster-drs.sh: $src has no <drs> element to replace" >&2; exit 2; }
+[ $# -gt 0 ] || set -- none 3
+dir=$(dirname "$src")
 tmp=$(mktemp -d)
 files= pids=
 # the variants' files are new regular files (mktemp) next to the cluster
@@ -40,11 +48,11 @@ for v in "$@"; do
 	none) drs='<drs>none</drs>' ;;
 	[1-5]) drs="<drs level=\"$v\" interval=\"120s\"/>" ;;
 	[1-5]-nocb) drs="<drs level=\"${v%-nocb}\" interval=\"120s\" cost-benefit=\"off\"/>" ;;
-	*) echo "cluster16.sh: '$v': none, 1..5 or N-nocb" >&2; exit 2 ;;
+	*) echo "cluster-drs.sh: '$v': none, 1..5 or N-nocb" >&2; exit 2 ;;
 	esac
-	f=$(mktemp -p examples .cluster16-XXXXXX.xml)
+	f=$(mktemp -p "$dir" .cluster-drs-XXXXXX.xml)
 	files="$files $f"
-	sed "s|<drs [^>]*/>|$drs|" "$src" > "$f"
+	sed "s|<drs [^>]*/>|$drs|; s|<drs>none</drs>|$drs|" "$src" > "$f"
 	"$MEMVISOR" run -q --json "$f" > "$tmp/$v.json" &
 	pids="$pids $!"
 	n=$((n + 1))
