@@ -206,6 +206,16 @@ struct mv_cluster_scenario {
 	struct mv_cluster_host *host;
 	int nevents;
 	struct mv_cluster_event *event;
+	/* the cluster's own <vm>s, in file order: each powered on at the
+	 * start on the host DRS's initial placement chose (mv_drs_place),
+	 * its spec added to that host's scenario; host -1: no host admitted
+	 * its reservation, and it was not powered on */
+	int nplaced;
+	struct mv_cluster_placement {
+		char vm[64];
+		int host;
+		int line; /* of the <vm> element */
+	} *placed;
 };
 
 /*

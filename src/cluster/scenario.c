@@ -42,6 +42,7 @@
 #include "sim/xmlattr.h"
 
 #define MAX_HOSTS 256
+#define MAX_PLACED 4096 /* the cluster's own <vm>s */
 #define MAX_EVENTS 4096
 #define MAX_STEPS 100000000ull /* duration / step, as a scenario's */
 
@@ -610,6 +611,114 @@ static int check_names(const struct mv_xsrc *s,
 	return 0;
 }
 
+/* One host's or VM's figures for the placement, before anything ran. */
+static void place_vm_figures(const struct mv_vm_config *v, int host,
+			     struct mv_drs_vm *d)
+{
+	memset(d, 0, sizeof *d);
+	d->host = host;
+	d->configured = v->mem_bytes / MV_PAGE_SIZE;
+	d->reservation = v->reservation_bytes / MV_PAGE_SIZE;
+	d->limit = v->limit_bytes / MV_PAGE_SIZE;
+	if (d->limit < d->configured)
+		d->limit = d->configured;
+	if (d->reservation > d->configured)
+		d->reservation = d->configured;
+	d->shares = v->shares ? v->shares : 1;
+	/* no VM has run: no active-memory estimate yet, so each is taken to
+	 * demand all its memory (docs/cluster.md, "Initial placement") */
+	d->active = d->configured;
+}
+
+/*
+ * The cluster's own <vm>s, in file order: DRS's initial placement
+ * (mv_drs_place) on the figures of every VM placed so far, each then read
+ * into the chosen host's scenario; a VM no host admits is recorded with
+ * host -1 and not powered on (vSphere's admission control).
+ */
+static int place_vms(const struct mv_xsrc *s, const xmlNode *root,
+		     const char *base_dir, int nplace,
+		     struct mv_cluster_scenario *cs)
+{
+	const xmlNode *first = NULL;
+	for (const xmlNode *c = root->children; c && !first; c = c->next)
+		if (mv_xml_is_plain(c, "vm"))
+			first = c;
+	if (!cs->drs_level)
+		return mv_xml_fail(s, first, "vm",
+				   "a <vm> of the cluster is placed by DRS at "
+				   "power-on: give <drs level=\"1..5\"> "
+				   "(vSphere places no VM in a cluster "
+				   "without DRS), or put it in a host's "
+				   "scenario");
+	cs->placed = calloc((size_t)nplace, sizeof *cs->placed);
+	struct mv_drs_host *hosts = calloc((size_t)cs->nhosts, sizeof *hosts);
+	int nvms = nplace;
+	for (int h = 0; h < cs->nhosts; h++)
+		nvms += cs->host[h].sc->nvms;
+	struct mv_drs_vm *vms = calloc((size_t)nvms, sizeof *vms);
+	struct mv_scenario *scratch = calloc(1, sizeof *scratch);
+	int rc = 0;
+	if (!cs->placed || !hosts || !vms || !scratch)
+		rc = mv_error_set(s->err, MV_ENOMEM, s->file, 0, NULL,
+				  "out of memory");
+	int n = 0;
+	for (int h = 0; !rc && h < cs->nhosts; h++) {
+		const struct mv_scenario *sc = cs->host[h].sc;
+		hosts[h].capacity = sc->host.mem_bytes / MV_PAGE_SIZE;
+		hosts[h].name = cs->host[h].name;
+		for (int i = 0; i < sc->nvms; i++)
+			place_vm_figures(&sc->vms[i].vm, h, &vms[n++]);
+	}
+	for (const xmlNode *c = root->children; !rc && c; c = c->next) {
+		if (!mv_xml_is_plain(c, "vm"))
+			continue;
+		if (mv_xml_attr(c, "count")) {
+			rc = mv_xml_fail(s, c, "vm/count",
+					 "DRS places each VM of the cluster "
+					 "on its own: give each its own <vm>");
+			break;
+		}
+		/* its figures, read once against the first host */
+		mv_scenario_default(scratch);
+		scratch->host = cs->host[0].sc->host;
+		if ((rc = mv_scenario_add_vm(scratch, c, s->file, base_dir,
+					     s->err)))
+			break;
+		struct mv_drs_vm v;
+		place_vm_figures(&scratch->vms[0].vm, -1, &v);
+		struct mv_cluster_placement *p = &cs->placed[cs->nplaced++];
+		snprintf(p->vm, sizeof p->vm, "%s", scratch->vms[0].vm.name);
+		p->line = mv_xml_line(c);
+		p->host = mv_drs_place(hosts, cs->nhosts, vms, n, &v);
+		mv_scenario_free_parts(scratch);
+		if (p->host < 0)
+			continue; /* not powered on: said in the report */
+		v.host = p->host;
+		vms[n++] = v;
+		struct mv_scenario *sc = cs->host[p->host].sc;
+		if ((rc = mv_scenario_add_vm(sc, c, s->file, base_dir,
+					     s->err)))
+			break;
+		for (int g = 0; !rc && g < cs->nhosts; g++)
+			for (int j = 0; g != p->host && j < cs->host[g].sc->nvms;
+			     j++)
+				if (!strcmp(cs->host[g].sc->vms[j].vm.name,
+					    p->vm))
+					rc = mv_xml_fail(
+						s, c, "vm/name",
+						"VM name '%s' is also on host "
+						"'%s': VM names are unique in "
+						"a cluster",
+						p->vm, cs->host[g].name);
+	}
+	free(hosts);
+	free(vms);
+	mv_scenario_free_parts(scratch);
+	free(scratch);
+	return rc;
+}
+
 /* The elements that may appear once, and where they were first. */
 enum { K_NETWORK, K_MIGRATION, K_DRS, K_STORAGE, K_COUNT };
 static const char *const once_kids[K_COUNT] = {"network", "migration", "drs",
@@ -628,7 +737,7 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 	if (rc)
 		return rc;
 	const xmlNode *first[K_COUNT] = {0};
-	int nhosts = 0, nevents = 0;
+	int nhosts = 0, nevents = 0, nplace = 0;
 	for (const xmlNode *c = root->children; c; c = c->next) {
 		if (!mv_xml_is_elem(c))
 			continue;
@@ -645,6 +754,12 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 				return mv_xml_fail(s, c, "host",
 						   "at most %d hosts",
 						   MAX_HOSTS);
+		} else if (mv_xml_is_plain(c, "vm")) {
+			if (++nplace > MAX_PLACED)
+				return mv_xml_fail(s, c, "vm",
+						   "at most %d VMs placed by "
+						   "DRS",
+						   MAX_PLACED);
 		} else if (mv_xml_is_plain(c, "migrate") ||
 			   mv_xml_is_plain(c, "maintenance")) {
 			if (++nevents > MAX_EVENTS)
@@ -686,6 +801,8 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 		if ((rc = check_names(s, cs, cs->nhosts - 1)))
 			return rc;
 	}
+	if (nplace && (rc = place_vms(s, root, base_dir, nplace, cs)))
+		return rc;
 	mv_cluster_apply(cs);
 	for (const xmlNode *c = root->children; c; c = c->next) {
 		struct mv_cluster_event *e = &cs->event[cs->nevents];
@@ -840,6 +957,7 @@ void mv_cluster_scenario_free(struct mv_cluster_scenario *cs)
 	/* a host that failed to load mid-way holds nothing */
 	free(cs->host);
 	free(cs->event);
+	free(cs->placed);
 	free(cs);
 }
 

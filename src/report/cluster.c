@@ -219,6 +219,32 @@ static const char *mig_by(const struct mv_cluster_migration *g, char *buf,
 }
 
 /* The live migrations as they ran (nothing when there are none). */
+/* The cluster's own <vm>s and where DRS put them at power-on. */
+static void print_placements(FILE *out, const struct mv_cluster *c, int nw)
+{
+	const struct mv_cluster_scenario *cs = c->cs;
+	if (!cs->nplaced)
+		return;
+	int vw = (int)strlen("VM");
+	for (int k = 0; k < cs->nplaced; k++) {
+		int len = (int)strlen(cs->placed[k].vm);
+		if (len > vw)
+			vw = len;
+	}
+	fprintf(out, "\ninitial placement (DRS at power-on, in file order; "
+		     "each VM's demand taken as its configured memory)\n");
+	fprintf(out, "  %-*s  %-*s  LINE\n", vw, "VM", nw, "HOST");
+	rule(out, vw + nw + 8);
+	for (int k = 0; k < cs->nplaced; k++) {
+		const struct mv_cluster_placement *p = &cs->placed[k];
+		fprintf(out, "  %-*s  %-*s  %4d%s\n", vw, p->vm, nw,
+			p->host < 0 ? "-" : cs->host[p->host].name, p->line,
+			p->host < 0 ? "  not powered on: no host admits its "
+				      "reservation"
+				    : "");
+	}
+}
+
 static void print_migrations(FILE *out, const struct mv_cluster *c, int nw)
 {
 	if (!c->nmig)
@@ -335,6 +361,7 @@ int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
 		print_cluster_header(out, c);
 		print_memory(out, c, f, nw);
 		print_states(out, c, f, nw);
+		print_placements(out, c, nw);
 		print_migrations(out, c, nw);
 		print_drs(out, c);
 	}

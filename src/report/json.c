@@ -1037,6 +1037,18 @@ static void write_cluster(struct jw *w, const struct mv_cluster *c,
 	jw_str(w, "swap_storage", cs->migrate.shared_swap ? "shared" : "local");
 	jw_obj_end(w);
 	write_cluster_drs(w, c);
+	jw_arr(w, "placements", 0);
+	for (int k = 0; k < cs->nplaced; k++) {
+		const struct mv_cluster_placement *p = &cs->placed[k];
+		jw_obj(w, NULL, 1);
+		jw_str(w, "vm", p->vm);
+		if (p->host >= 0)
+			jw_str(w, "host", cs->host[p->host].name);
+		jw_bool(w, "powered_on", p->host >= 0);
+		jw_i64(w, "line", p->line);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_i64(w, "host_count", c->nhosts);
 	jw_arr(w, "host_summary", 0);
 	for (int h = 0; h < c->nhosts; h++)

@@ -70,6 +70,17 @@ int mv_workloads_finish(struct mv_scenario *sc, const char *base_dir,
 int mv_scenario_load_elem(const xmlNode *root, const char *name,
 			  const char *base_dir, unsigned flags,
 			  struct mv_scenario **out, struct mv_error *err);
+/*
+ * Add the VMs of one <vm> element vn (of `file`, anchored at base_dir) to
+ * sc, checked as the scenario's own are (its host's NUMA nodes, unique
+ * names within sc): a <vm> of a cluster, on the host DRS placed it on.
+ */
+int mv_scenario_add_vm(struct mv_scenario *sc, const xmlNode *vn,
+		       const char *file, const char *base_dir,
+		       struct mv_error *err);
+/* Free what sc holds (VMs, traces, profiles, warnings) and zero it; sc
+ * itself stays the caller's. */
+void mv_scenario_free_parts(struct mv_scenario *sc);
 /* mv_scenario_load with flags MV_LOAD_*. */
 int mv_scenario_load_flags(const char *path, unsigned flags,
 			   struct mv_scenario **out, struct mv_error *err);

@@ -1054,6 +1054,20 @@ int mv_scenario_load_elem(const xmlNode *root, const char *name,
 	return 0;
 }
 
+int mv_scenario_add_vm(struct mv_scenario *sc, const xmlNode *vn,
+		       const char *file, const char *base_dir,
+		       struct mv_error *err)
+{
+	/* the loader's array holds at least its VMs */
+	size_t cap = sc->cap_vms > (size_t)sc->nvms ? sc->cap_vms
+						    : (size_t)sc->nvms;
+	struct loader L = {sc, base_dir, err, cap, 0};
+	struct mv_xsrc s = {file, err};
+	int rc = parse_vm(&L, &s, vn);
+	sc->cap_vms = L.cap;
+	return rc;
+}
+
 static int load_buffer(const char *buf, size_t len, const char *name,
 		       const char *base_dir, unsigned flags,
 		       struct mv_scenario **out, struct mv_error *err)
@@ -1192,10 +1206,8 @@ int mv_scenario_load_string(const char *xml, const char *name,
 			   out, err);
 }
 
-void mv_scenario_free(struct mv_scenario *s)
+void mv_scenario_free_parts(struct mv_scenario *s)
 {
-	if (!s)
-		return;
 	for (int i = 0; i < s->ntraces; i++)
 		mv_access_trace_free(s->traces[i]);
 	for (int i = 0; i < s->nusage; i++)
@@ -1207,5 +1219,13 @@ void mv_scenario_free(struct mv_scenario *s)
 		mv_profile_free(s->profiles[i]);
 	free(s->profiles);
 	free(s->vms);
+	memset(s, 0, sizeof *s);
+}
+
+void mv_scenario_free(struct mv_scenario *s)
+{
+	if (!s)
+		return;
+	mv_scenario_free_parts(s);
 	free(s);
 }

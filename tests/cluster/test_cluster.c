@@ -723,6 +723,81 @@ static void test_an_empty_host_takes_migrated_vms(void **state)
 	assert_null(sc);
 }
 
+/*
+ * The cluster's own <vm>s: DRS places each at power-on, in file order, on
+ * the host with the lowest load with it among those that admit its
+ * reservation; one that no host admits is not powered on. Each placed VM
+ * runs on its host (checked every step) and is in the reports. Bad
+ * placements name their line.
+ */
+static void test_drs_places_the_clusters_vms_at_power_on(void **state)
+{
+	(void)state;
+	char extra[4096];
+	snprintf(extra, sizeof extra, "%s\n%s\n%s\n",
+		 vm_xml("n1", 128, 8), vm_xml("n2", 64, 8),
+		 vm_xml("big", 1024, 8));
+	/* big reserves 600 MiB: more than any host has */
+	char *x0 = three_hosts_drs("1Gbit/s",
+				   "<drs level='3' interval='1s'/>", extra);
+	char *x = malloc(strlen(x0) + 128);
+	const char *mem = "<name>big</name><memory unit='MiB'>1024</memory>";
+	char *at = strstr(x0, mem);
+	assert_non_null(at);
+	at += strlen(mem);
+	sprintf(x, "%.*s<memtune><min_guarantee unit='MiB'>600</min_guarantee>"
+		   "</memtune>%s",
+		(int)(at - x0), x0, at);
+	free(x0);
+	struct mv_cluster_scenario *cs = load(x);
+	assert_int_equal(cs->nplaced, 3);
+	/* h1 128 MiB holds 256 configured, h2 512 holds 128, h3 256 holds
+	 * 64 (demand: all of it): n1 (128) goes to h2 (256/512 against
+	 * h3's 192/256), n2 (64) to h3 (128/256 against h2's 320/512) */
+	assert_string_equal(cs->placed[0].vm, "n1");
+	assert_int_equal(cs->placed[0].host, 1);
+	assert_string_equal(cs->placed[1].vm, "n2");
+	assert_int_equal(cs->placed[1].host, 2);
+	assert_string_equal(cs->placed[2].vm, "big");
+	assert_int_equal(cs->placed[2].host, -1);
+	assert_int_equal(cs->placed[0].line, 7);
+	mv_cluster_scenario_free(cs);
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_int_equal(c->sim[1]->nvms, 2);
+	assert_string_equal(c->sim[1]->sc->vms[1].vm.name, "n1");
+	assert_false(mv_sim_vm_down(c->sim[1], 1));
+	assert_true(c->sim[1]->vm[1]->ctr.reads > 0);
+	assert_string_equal(c->sim[2]->sc->vms[1].vm.name, "n2");
+	char *o = outputs(c);
+	assert_non_null(strstr(o, "initial placement"));
+	assert_non_null(strstr(o, "not powered on: no host admits"));
+	assert_non_null(strstr(o, "\"powered_on\": false"));
+	free(o);
+	mv_cluster_destroy(c);
+	free(x);
+
+	/* without DRS, with count=, or a name already on a host */
+	char one[1100];
+	snprintf(one, sizeof one, "%s\n", vm_xml("n1", 64, 8));
+	x = three_hosts(one);
+	assert_load_fails(x, 0, 7, "vm", "<drs level");
+	free(x);
+	snprintf(one, sizeof one, "<vm count='2'>%s\n",
+		 vm_xml("n1", 64, 8) + 4);
+	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
+	assert_load_fails(x, 1, 7, "vm/count", "its own <vm>");
+	free(x);
+	/* b1 is on h2, where n1 would go; a1 on h1, where it would not */
+	snprintf(one, sizeof one, "%s\n", vm_xml("b1", 64, 8));
+	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
+	assert_load_fails(x, 2, 7, "name", "duplicate VM name 'b1'");
+	free(x);
+	snprintf(one, sizeof one, "%s\n", vm_xml("a1", 64, 8));
+	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
+	assert_load_fails(x, 3, 7, "vm/name", "unique in a cluster");
+	free(x);
+}
+
 /* Cluster x, run 3 s instead of 2. */
 static char *longer(char *x)
 {
@@ -824,6 +899,7 @@ int main(void)
 		cmocka_unit_test(
 			test_shared_swap_moves_the_swap_file_with_the_vm),
 		cmocka_unit_test(test_an_empty_host_takes_migrated_vms),
+		cmocka_unit_test(test_drs_places_the_clusters_vms_at_power_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
