@@ -299,6 +299,10 @@ struct mv_sim {
 		int arrived;         /* it came by live migration */
 		uint64_t arrived_ns; /* simulated time it arrived */
 		char from[64];       /* the host it came from */
+		/* for the host's own figures (the VM's counters go with
+		 * it): its stall when it arrived (0 if it started here) and
+		 * when it left, and its swap file's swap-ins when it left */
+		uint64_t stall_base_ns, stall_exit_ns, swap_in_exit;
 	} * moved;
 	/* VMs arriving by live migration, not yet in a slot: their pages
 	 * take this host's frames as they arrive (mv_sim_check counts

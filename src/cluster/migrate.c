@@ -215,6 +215,9 @@ static int migrate_abort(struct mv_migration *m, int code, mv_gppn_t g,
 {
 	m->state = MV_MIG_ABORTED;
 	m->abort_gppn = g;
+	if (m->nrounds) /* the round ends where it stopped */
+		round_now(m)->ns =
+			(uint64_t)(m->clock_ns - (double)round_now(m)->start_ns);
 	snprintf(m->abort_reason, sizeof m->abort_reason, "%s", why);
 	mv_vm_destroy(m->dst);
 	m->dst = NULL;

@@ -152,6 +152,11 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	struct mv_sim *src = m->src, *dst = m->dst;
 	int i = m->src_index;
 	struct mv_vm *old = src->vm[i];
+	/* the source host's part of the VM's swap-ins (its file's counts
+	 * start again on the destination, or the file goes) */
+	struct mv_swap_stats sw = {0};
+	if (src->swap[i])
+		mv_swapfile_stats(src->swap[i], &sw);
 	if ((src->verify || dst->verify) && mv_migrate_verify(m->mig))
 		return mv_error_set(
 			err, MV_EINVAL, NULL, 0, "migration",
@@ -190,6 +195,7 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	if (sf)
 		src->swap[i] = NULL;
 	carry_state(v, old);
+	dst->moved[k].stall_base_ns = mv_vm_stall_ns(v);
 	struct mv_guest *g = src->guest[i];
 	mv_guest_attach(g, v);
 	dst->guest[k] = g;
@@ -210,8 +216,10 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	a->arrived_ns = dst->now_ns;
 	snprintf(a->from, sizeof a->from, "%s", src->sc->name);
 	m->mig->src = NULL; /* freed next */
-	mv_sim_slot_clear(src, i);
 	struct mv_sim_moved *l = &src->moved[i];
+	l->stall_exit_ns = mv_vm_stall_ns(old);
+	l->swap_in_exit = sw.reads;
+	mv_sim_slot_clear(src, i);
 	l->gone = 1;
 	l->left_ns = src->now_ns;
 	snprintf(l->to, sizeof l->to, "%s", dst->sc->name);

@@ -479,9 +479,17 @@ static int parse_migrate(const struct mv_xsrc *s, const xmlNode *n,
 			      sizeof e->vm_name)))
 		return rc;
 	int home;
-	if (find_vm(cs, e->vm_name, &home, &e->vm))
+	if (find_vm(cs, e->vm_name, &home, &e->vm)) {
+		for (int k = 0; k < cs->nplaced; k++)
+			if (!strcmp(cs->placed[k].vm, e->vm_name))
+				return mv_xml_fail(
+					s, n, "migrate/vm",
+					"VM '%s' (line %d) is not powered "
+					"on: no host admits its reservation",
+					v, cs->placed[k].line);
 		return mv_xml_fail(s, n, "migrate/vm",
 				   "no VM named '%s' in the cluster", v);
+	}
 	if ((e->from = host_index(s, n, cs, "migrate/from",
 				  mv_xml_attr(n, "from"))) < 0 ||
 	    (e->to = host_index(s, n, cs, "migrate/to", mv_xml_attr(n, "to"))) <
@@ -611,6 +619,19 @@ static int check_names(const struct mv_xsrc *s,
 	return 0;
 }
 
+/* The NUMA nodes a VM's <numatune> names need: the highest named + 1. */
+static int nodes_needed(const struct mv_vm_config *v)
+{
+	unsigned set = v->numa.nodeset;
+	for (int c = 0; c < v->ncells; c++)
+		set |= v->cell[c].policy.nodeset |
+		       (v->cell[c].node >= 0 ? 1u << v->cell[c].node : 0);
+	int n = 0;
+	while (set >> n)
+		n++;
+	return n;
+}
+
 /* One host's or VM's figures for the placement, before anything ran. */
 static void place_vm_figures(const struct mv_vm_config *v, int host,
 			     struct mv_drs_vm *d)
@@ -679,30 +700,29 @@ static int place_vms(const struct mv_xsrc *s, const xmlNode *root,
 					 "on its own: give each its own <vm>");
 			break;
 		}
-		/* its figures, read once against the first host */
+		/* its figures, read once against the host with the most
+		 * NUMA nodes, for the cluster's duration */
+		int wide = 0;
+		for (int h = 1; h < cs->nhosts; h++)
+			if (cs->host[h].sc->host.nodes >
+			    cs->host[wide].sc->host.nodes)
+				wide = h;
 		mv_scenario_default(scratch);
-		scratch->host = cs->host[0].sc->host;
+		scratch->host = cs->host[wide].sc->host;
+		scratch->duration_ns = cs->duration_ns;
+		scratch->step_ns = cs->step_ns;
 		if ((rc = mv_scenario_add_vm(scratch, c, s->file, base_dir,
 					     s->err)))
 			break;
+		const struct mv_vm_config *vc = &scratch->vms[0].vm;
 		struct mv_drs_vm v;
-		place_vm_figures(&scratch->vms[0].vm, -1, &v);
+		place_vm_figures(vc, -1, &v);
 		struct mv_cluster_placement *p = &cs->placed[cs->nplaced++];
-		snprintf(p->vm, sizeof p->vm, "%s", scratch->vms[0].vm.name);
+		snprintf(p->vm, sizeof p->vm, "%s", vc->name);
 		p->line = mv_xml_line(c);
-		p->host = mv_drs_place(hosts, cs->nhosts, vms, n, &v);
-		mv_scenario_free_parts(scratch);
-		if (p->host < 0)
-			continue; /* not powered on: said in the report */
-		v.host = p->host;
-		vms[n++] = v;
-		struct mv_scenario *sc = cs->host[p->host].sc;
-		if ((rc = mv_scenario_add_vm(sc, c, s->file, base_dir,
-					     s->err)))
-			break;
+		/* unique in the cluster, placed or not */
 		for (int g = 0; !rc && g < cs->nhosts; g++)
-			for (int j = 0; g != p->host && j < cs->host[g].sc->nvms;
-			     j++)
+			for (int j = 0; !rc && j < cs->host[g].sc->nvms; j++)
 				if (!strcmp(cs->host[g].sc->vms[j].vm.name,
 					    p->vm))
 					rc = mv_xml_fail(
@@ -711,6 +731,28 @@ static int place_vms(const struct mv_xsrc *s, const xmlNode *root,
 						"'%s': VM names are unique in "
 						"a cluster",
 						p->vm, cs->host[g].name);
+		for (int k = 0; !rc && k < cs->nplaced - 1; k++)
+			if (cs->placed[k].host < 0 &&
+			    !strcmp(cs->placed[k].vm, p->vm))
+				rc = mv_xml_fail(s, c, "vm/name",
+						 "VM name '%s' is also at line "
+						 "%d: VM names are unique in a "
+						 "cluster",
+						 p->vm, cs->placed[k].line);
+		if (rc)
+			break;
+		/* only the hosts with the NUMA nodes its <numatune> names */
+		int need = nodes_needed(vc);
+		for (int h = 0; h < cs->nhosts; h++)
+			hosts[h].maintenance = cs->host[h].sc->host.nodes < need;
+		p->host = mv_drs_place(hosts, cs->nhosts, vms, n, &v);
+		mv_scenario_free_parts(scratch);
+		if (p->host < 0)
+			continue; /* not powered on: said in the report */
+		v.host = p->host;
+		vms[n++] = v;
+		struct mv_scenario *sc = cs->host[p->host].sc;
+		rc = mv_scenario_add_vm(sc, c, s->file, base_dir, s->err);
 	}
 	free(hosts);
 	free(vms);
@@ -801,9 +843,9 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 		if ((rc = check_names(s, cs, cs->nhosts - 1)))
 			return rc;
 	}
+	mv_cluster_apply(cs);
 	if (nplace && (rc = place_vms(s, root, base_dir, nplace, cs)))
 		return rc;
-	mv_cluster_apply(cs);
 	for (const xmlNode *c = root->children; c; c = c->next) {
 		struct mv_cluster_event *e = &cs->event[cs->nevents];
 		if (mv_xml_is_plain(c, "migrate"))

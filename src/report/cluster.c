@@ -39,8 +39,18 @@ int mv_cluster_host_figures(const struct mv_sim *s,
 	f->ballooned = r.total.guest.balloon_pages;
 	f->swapped = r.total.state[MV_PS_SWAPPED];
 	f->compressed = r.total.state[MV_PS_COMPRESSED];
+	/* the host's own: a VM that left counts until it left, one that
+	 * came from its arrival (its counters go with it) */
 	f->stall_ns = r.total.stall_ns;
 	f->swap_in = r.total.swap.reads;
+	for (int i = 0; s->moved && i < s->nvms; i++) {
+		const struct mv_sim_moved *m = &s->moved[i];
+		if (m->gone) {
+			f->stall_ns += m->stall_exit_ns;
+			f->swap_in += m->swap_in_exit;
+		}
+		f->stall_ns -= m->stall_base_ns;
+	}
 	f->free_min = r.free_min;
 	memcpy(f->state_ns, s->state_ns, sizeof f->state_ns);
 	mv_run_summary_free(&r);
@@ -134,8 +144,9 @@ static void print_memory(FILE *out, const struct mv_cluster *c,
 	static const char head[] = "   VMS   MEMORY   CONFIG  OVERCOMMIT  "
 				   "CONSUMED  SHRDSVD   MCTLSZ    SWCUR  "
 				   "COMPRESSED   STALL s  SWAP-IN";
-	fprintf(out, "\nmemory per host at the end (MiB; SWAP-IN: pages read "
-		     "back from swap over the run)\n");
+	fprintf(out, "\nmemory per host at the end (MiB; STALL and SWAP-IN, "
+		     "pages read back from swap: over the run, on the host, "
+		     "a moved VM's where they happened)\n");
 	fprintf(out, "  %-*s%s\n", nw, "HOST", head);
 	rule(out, nw + (int)strlen(head));
 	struct mv_cluster_host_figures t = {0};

@@ -1005,7 +1005,8 @@ static int parse_scenario(struct loader *L, const struct mv_xsrc *s,
 		return rc;
 	if (nvm == 0 && !(L->flags & MV_LOAD_EMPTY_OK))
 		return mv_xml_fail(s, root, "vm",
-				   "at least one <vm> is required");
+				   "at least one <vm> is required (a host "
+				   "without VMs runs only in a <cluster>)");
 	for (const xmlNode *c = root->children; c; c = c->next)
 		if (mv_xml_is_plain(c, "vm") && (rc = parse_vm(L, s, c)))
 			return rc;

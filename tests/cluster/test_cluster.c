@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report/summary.h"
 #include "support/mvtest.h"
 
 /* One inline VM of `mib` MiB named name with a steady workload. */
@@ -148,6 +149,34 @@ static void test_host_by_file_is_relative_to_the_cluster_file(void **state)
 	unlink(cl);
 	unlink(path);
 	mvt_rmdir(dir);
+}
+
+/*
+ * The hosts' own figures add up to the VMs': every VM's stall and
+ * swap-ins are counted once, on the host where they happened (a VM's
+ * counters go with it when it moves; a host keeps what its VMs did
+ * before they left). No VM of c may have been killed.
+ */
+static void assert_hosts_add_up(const struct mv_cluster *c)
+{
+	int rc;
+	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
+	assert_non_null(f);
+	uint64_t host_stall = 0, host_swapin = 0, vm_stall = 0, vm_swapin = 0;
+	for (int h = 0; h < c->nhosts; h++) {
+		host_stall += f[h].stall_ns;
+		host_swapin += f[h].swap_in;
+		for (int i = 0; i < c->sim[h]->nvms; i++) {
+			const struct mv_vm *vm = c->sim[h]->vm[i];
+			if (!vm)
+				continue;
+			vm_stall += mv_vm_stall_ns(vm);
+			vm_swapin += vm->ctr.faults[MV_FAULT_SWAPIN];
+		}
+	}
+	free(f);
+	assert_int_equal(host_stall, vm_stall);
+	assert_int_equal(host_swapin, vm_swapin);
 }
 
 /* Cluster x (case i) fails to load with one error: MV_EINVAL naming
@@ -472,6 +501,7 @@ static void test_migrate_moves_running_vms(void **state)
 	assert_false(mv_sim_vm_down(h2, 1));
 	assert_true(mv_sim_vm_gone(h3, 1));
 	assert_true(c->sim[0]->verify_checks > 0);
+	assert_hosts_add_up(c);
 	/* the reports say it */
 	char *o = outputs(c);
 	assert_non_null(strstr(o, "live migrations"));
@@ -787,15 +817,33 @@ static void test_drs_places_the_clusters_vms_at_power_on(void **state)
 	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
 	assert_load_fails(x, 1, 7, "vm/count", "its own <vm>");
 	free(x);
-	/* b1 is on h2, where n1 would go; a1 on h1, where it would not */
+	/* b1 is on h2, where it would go; a1 on h1, where it would not */
 	snprintf(one, sizeof one, "%s\n", vm_xml("b1", 64, 8));
 	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
-	assert_load_fails(x, 2, 7, "name", "duplicate VM name 'b1'");
+	assert_load_fails(x, 2, 7, "vm/name", "also on host 'h2'");
 	free(x);
 	snprintf(one, sizeof one, "%s\n", vm_xml("a1", 64, 8));
 	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", one);
-	assert_load_fails(x, 3, 7, "vm/name", "unique in a cluster");
+	assert_load_fails(x, 3, 7, "vm/name", "also on host 'h1'");
 	free(x);
+	/* a VM not powered on keeps its name, and cannot be moved */
+	char two[4096];
+	const char *res = "<memtune><min_guarantee unit='GiB'>1"
+			  "</min_guarantee></memtune>";
+	char *big = strdup(vm_xml("n9", 2048, 8));
+	char *cut = strstr(big, "</memory>") + strlen("</memory>");
+	snprintf(two, sizeof two, "%.*s%s%s\n%s\n", (int)(cut - big), big,
+		 res, cut, vm_xml("n9", 64, 8));
+	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", two);
+	assert_load_fails(x, 4, 8, "vm/name", "also at line 7");
+	free(x);
+	snprintf(two, sizeof two,
+		 "%.*s%s%s\n<migrate vm='n9' from='h1' to='h2' at='1s'/>\n",
+		 (int)(cut - big), big, res, cut);
+	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", two);
+	assert_load_fails(x, 5, 8, "migrate/vm", "not powered on");
+	free(x);
+	free(big);
 }
 
 /* Cluster x, run 3 s instead of 2. */
@@ -857,6 +905,7 @@ static void test_shared_swap_moves_the_swap_file_with_the_vm(void **state)
 	assert_true(c->sim[0]->verify_checks > 0);
 	mv_swapfile_stats(file, &st);
 	assert_true(st.reads > 0); /* swapped in on h2, from the file */
+	assert_hosts_add_up(c);
 	uint64_t refs, readback, bytes;
 	sent(&c->mig[0], &refs, &readback, &bytes);
 	assert_true(refs > 0);
