@@ -246,6 +246,11 @@ int mv_cluster_file_is(const char *path);
 /* Put seed, duration and step into every host's scenario (after the
  * caller changed the cluster's, e.g. run --seed, --duration). */
 void mv_cluster_apply(struct mv_cluster_scenario *cs);
+/* A VM's configuration as DRS sees it (drs.h): on `host`, its memory,
+ * limit (at most its memory), reservation (at most its limit) and
+ * shares; the figures from its run (active, overhead, ...) zero. */
+void mv_cluster_drs_vm(const struct mv_vm_config *cfg, int host,
+		       struct mv_drs_vm *d);
 /*
  * The run's duration against what happens in it: every event before the
  * end, and a balancing DRS's interval (level 2..5) not longer than the

@@ -235,6 +235,21 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 
 /* ---- phase 3: DRS -------------------------------------------------- */
 
+void mv_cluster_drs_vm(const struct mv_vm_config *cfg, int host,
+		       struct mv_drs_vm *d)
+{
+	memset(d, 0, sizeof *d);
+	d->host = host;
+	d->configured = cfg->mem_bytes / MV_PAGE_SIZE;
+	d->limit = cfg->limit_bytes / MV_PAGE_SIZE;
+	if (d->limit > d->configured)
+		d->limit = d->configured;
+	d->reservation = cfg->reservation_bytes / MV_PAGE_SIZE;
+	if (d->reservation > d->limit)
+		d->reservation = d->limit;
+	d->shares = cfg->shares ? cfg->shares : 1;
+}
+
 /* Running VMs on host h (those moving away counted). */
 static int running_vms(const struct mv_sim *s)
 {
@@ -347,16 +362,7 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 			struct mv_sample_vm now;
 			mv_sim_sample_vm(s, i, &now);
 			struct mv_drs_vm *d = &vms[n];
-			memset(d, 0, sizeof *d);
-			d->host = h;
-			d->configured = vm->npages;
-			d->limit = vm->cfg.limit_bytes / MV_PAGE_SIZE;
-			if (d->limit > d->configured)
-				d->limit = d->configured;
-			d->reservation = vm->cfg.reservation_bytes / MV_PAGE_SIZE;
-			if (d->reservation > d->limit)
-				d->reservation = d->limit;
-			d->shares = vm->cfg.shares ? vm->cfg.shares : 1;
+			mv_cluster_drs_vm(&vm->cfg, h, d);
 			/* demand: active plus a part of the idle consumed
 			 * memory (PercentIdleMBInMemDemand) */
 			d->active = now.active_est;

@@ -632,20 +632,11 @@ static int nodes_needed(const struct mv_vm_config *v)
 	return n;
 }
 
-/* One host's or VM's figures for the placement, before anything ran. */
+/* A VM's figures for the placement, before anything ran. */
 static void place_vm_figures(const struct mv_vm_config *v, int host,
 			     struct mv_drs_vm *d)
 {
-	memset(d, 0, sizeof *d);
-	d->host = host;
-	d->configured = v->mem_bytes / MV_PAGE_SIZE;
-	d->reservation = v->reservation_bytes / MV_PAGE_SIZE;
-	d->limit = v->limit_bytes / MV_PAGE_SIZE;
-	if (d->limit < d->configured)
-		d->limit = d->configured;
-	if (d->reservation > d->configured)
-		d->reservation = d->configured;
-	d->shares = v->shares ? v->shares : 1;
+	mv_cluster_drs_vm(v, host, d);
 	/* no VM has run: no active-memory estimate yet, so each is taken to
 	 * demand all its memory (docs/cluster.md, "Initial placement") */
 	d->active = d->configured;

@@ -229,7 +229,6 @@ static const char *mig_by(const struct mv_cluster_migration *g, char *buf,
 	return buf;
 }
 
-/* The live migrations as they ran (nothing when there are none). */
 /* The cluster's own <vm>s and where DRS put them at power-on. */
 static void print_placements(FILE *out, const struct mv_cluster *c, int nw)
 {
@@ -256,6 +255,7 @@ static void print_placements(FILE *out, const struct mv_cluster *c, int nw)
 	}
 }
 
+/* The live migrations as they ran (nothing when there are none). */
 static void print_migrations(FILE *out, const struct mv_cluster *c, int nw)
 {
 	if (!c->nmig)
