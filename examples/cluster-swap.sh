@@ -16,17 +16,17 @@ if [ -z "$MEMVISOR" ]; then
 fi
 src=examples/cluster-swap.xml
 tmp=$(mktemp -d)
-local=
+variant=
 cleanup() {
 	rm -rf "$tmp"
-	[ -z "$local" ] || rm -f "$local"
+	[ -z "$variant" ] || rm -f "$variant"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-local=$(mktemp -p examples .cluster-swap-XXXXXX.xml)
-sed 's|<storage swap="shared"/>|<storage swap="local"/>|' "$src" > "$local"
-grep -q 'swap="local"' "$local" || { echo "cluster-swap.sh: no <storage swap=\"shared\"/> in $src" >&2; exit 2; }
-"$MEMVISOR" run -q --json "$local" > "$tmp/local.json"
+variant=$(mktemp -p examples .cluster-swap-XXXXXX.xml)
+sed 's|<storage swap="shared"/>|<storage swap="local"/>|' "$src" > "$variant"
+grep -q 'swap="local"' "$variant" || { echo "cluster-swap.sh: no <storage swap=\"shared\"/> in $src" >&2; exit 2; }
+"$MEMVISOR" run -q --json "$variant" > "$tmp/local.json"
 "$MEMVISOR" run -q --json "$src" > "$tmp/shared.json"
 python3 - "$tmp" <<'PY'
 import json, sys
