@@ -354,7 +354,10 @@ int mv_sim_slot_power_on_with(struct mv_sim *s, int i, struct mv_swapfile *sf,
 int mv_sim_incoming_add(struct mv_sim *s, const struct mv_vm *vm);
 void mv_sim_incoming_remove(struct mv_sim *s, const struct mv_vm *vm);
 /* Empty slot i: its VM leaves page sharing; its compression cache, swap
- * file and VM are freed; its guest is not touched (the caller's). */
+ * file and VM are freed; its guest is not touched (the caller's). The VM
+ * left this host (or never came), so its swap file is removed even under
+ * <swap keep="yes">, as ESX removes the source's .vswp after a vMotion:
+ * keep applies to the files of the VMs a host holds at the end. */
 void mv_sim_slot_clear(struct mv_sim *s, int i);
 
 /* The message libvirt gives for a VM that did not start (QEMU's, for a

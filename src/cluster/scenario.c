@@ -31,6 +31,7 @@
  * field; nothing is half loaded.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -619,6 +620,39 @@ static int check_names(const struct mv_xsrc *s,
 	return 0;
 }
 
+/* Two hosts keeping their swap files (<swap keep="yes">) in one directory
+ * on host-local storage: a VM moving between them would need a second
+ * file of its name (dir/NAME.vswp) beside the source's, which is removed
+ * only after the switch-over. With <storage swap="shared"/> the file
+ * goes with the VM and the directory may be shared. */
+static int check_swap_dir(const struct mv_xsrc *s,
+			  const struct mv_cluster_scenario *cs, int h)
+{
+	const struct mv_cluster_host *H = &cs->host[h];
+	const struct mv_reclaim_config *r = &H->sc->reclaim;
+	if (cs->migrate.shared_swap || !r->keep_swap || !r->swap_dir[0])
+		return 0;
+	char mine[PATH_MAX], other[PATH_MAX];
+	const char *a = realpath(r->swap_dir, mine) ? mine : r->swap_dir;
+	for (int g = 0; g < h; g++) {
+		const struct mv_reclaim_config *o = &cs->host[g].sc->reclaim;
+		if (!o->keep_swap || !o->swap_dir[0])
+			continue;
+		const char *b = realpath(o->swap_dir, other) ? other
+							     : o->swap_dir;
+		if (!strcmp(a, b))
+			return mv_error_set(
+				s->err, MV_EINVAL, s->file, H->line, "swap/dir",
+				"hosts '%s' and '%s' keep their swap files in "
+				"'%s': a VM moving between them would need two "
+				"files of one name there; give each host its "
+				"own directory, or put the swap files on "
+				"shared storage (<storage swap=\"shared\"/>)",
+				cs->host[g].name, H->name, r->swap_dir);
+	}
+	return 0;
+}
+
 /* The NUMA nodes a VM's <numatune> names need: the highest named + 1. */
 static int nodes_needed(const struct mv_vm_config *v)
 {
@@ -831,7 +865,8 @@ static int parse_cluster(const struct mv_xsrc *s, const xmlNode *root,
 		if ((rc = parse_host(s, c, base_dir, cs)))
 			return rc;
 		cs->nhosts++;
-		if ((rc = check_names(s, cs, cs->nhosts - 1)))
+		if ((rc = check_names(s, cs, cs->nhosts - 1)) ||
+		    (rc = check_swap_dir(s, cs, cs->nhosts - 1)))
 			return rc;
 	}
 	mv_cluster_apply(cs);

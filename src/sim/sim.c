@@ -1222,7 +1222,7 @@ void mv_sim_slot_clear(struct mv_sim *s, int i)
 	if (s->sharer && s->vm[i])
 		mv_share_remove_vm(s->sharer, s->vm[i]);
 	mv_zcache_destroy(s->zcache[i]);
-	mv_swapfile_destroy(s->swap[i], s->sc->reclaim.keep_swap);
+	mv_swapfile_destroy(s->swap[i], 0);
 	mv_vm_destroy(s->vm[i]);
 	s->zcache[i] = NULL;
 	s->swap[i] = NULL;

@@ -929,6 +929,89 @@ static void test_shared_swap_moves_the_swap_file_with_the_vm(void **state)
 	free(x);
 }
 
+/* x with <swap keep='yes' dir=...> in h2's and h3's <host>: d2, d3. */
+static char *kept_swap(char *x, const char *d2, const char *d3)
+{
+	char *y = malloc(strlen(x) + 1024);
+	assert_non_null(y);
+	const char *dirs[] = {NULL, d2, d3};
+	const char *p = x;
+	char *o = y;
+	for (int h = 0; h < 3; h++) {
+		const char *m = strstr(p, "</memory></host>");
+		assert_non_null(m);
+		m += strlen("</memory>");
+		memcpy(o, p, (size_t)(m - p));
+		o += m - p;
+		if (dirs[h])
+			o += sprintf(o, "<swap keep='yes' dir='%s'/>", dirs[h]);
+		p = m;
+	}
+	strcpy(o, p);
+	free(x);
+	return y;
+}
+
+/* Is dir/name there? Removed if so. */
+static int take_file(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return unlink(path) == 0;
+}
+
+/*
+ * <swap keep="yes"> keeps the files of the VMs a host holds at the end; a
+ * VM that leaves takes its file off the host it left (as a vMotion
+ * removes the source's .vswp), so it can come back: b1 goes h2 -> h3 ->
+ * h2 and ends with its file on h2 only (a file left on h3 made its return
+ * fail with "File exists").
+ */
+static void test_kept_swap_files_follow_their_vms(void **state)
+{
+	(void)state;
+	char d2[] = "/tmp/mv-keep2-XXXXXX", d3[] = "/tmp/mv-keep3-XXXXXX";
+	assert_non_null(mkdtemp(d2));
+	assert_non_null(mkdtemp(d3));
+	const char *moves =
+		"<migrate vm='b1' from='h2' to='h3' at='300ms'/>\n"
+		"<migrate vm='b1' from='h3' to='h2' at='1500ms'/>\n";
+	char *x = kept_swap(longer(three_hosts(moves)), d2, d3);
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_int_equal(c->nmig, 2);
+	int done = !strcmp(mv_cluster_migration_state(&c->mig[0]), "done") &&
+		   !strcmp(mv_cluster_migration_state(&c->mig[1]), "done");
+	mv_cluster_destroy(c);
+	free(x);
+	int b1_home = take_file(d2, "b1.vswp");
+	int b1_left = take_file(d3, "b1.vswp");
+	int c1_home = take_file(d3, "c1.vswp");
+	assert_int_equal(rmdir(d2), 0);
+	assert_int_equal(rmdir(d3), 0);
+	assert_true(done);
+	assert_true(b1_home);
+	assert_false(b1_left);
+	assert_true(c1_home);
+
+	/* one directory for two hosts: refused on host-local storage (the
+	 * file of a VM arriving would meet the one it left), taken shared */
+	x = kept_swap(three_hosts(moves), "/tmp", "/tmp/");
+	struct mv_cluster_scenario *cs = NULL;
+	struct mv_error err = {0};
+	assert_int_equal(mv_cluster_load_string(x, "c.xml", "", &cs, &err),
+			 MV_EINVAL);
+	assert_int_equal(err.line, 6);
+	assert_string_equal(err.field, "swap/dir");
+	assert_non_null(strstr(err.msg, "hosts 'h2' and 'h3'"));
+	free(x);
+	x = kept_swap(three_hosts_drs("1Gbit/s",
+				      "<drs>none</drs><storage swap='shared'/>",
+				      moves),
+		      "/tmp", "/tmp/");
+	mv_cluster_scenario_free(load(x));
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -949,6 +1032,7 @@ int main(void)
 			test_shared_swap_moves_the_swap_file_with_the_vm),
 		cmocka_unit_test(test_an_empty_host_takes_migrated_vms),
 		cmocka_unit_test(test_drs_places_the_clusters_vms_at_power_on),
+		cmocka_unit_test(test_kept_swap_files_follow_their_vms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
