@@ -18,6 +18,7 @@
 #define MEMVISOR_VM_H
 
 #include "memvisor/host.h"
+#include "memvisor/pack.h"
 
 typedef uint64_t mv_gppn_t;
 /* 128-bit unsigned: fixed-point sums of shares (src/vm/owners.c) */
@@ -831,6 +832,20 @@ void mv_vm_close_window(struct mv_vm *vm);
 /* The most entries the window list may grow to: an eighth of the pages
  * (at most half a byte a page), and at least 64. */
 uint64_t mv_vm_window_cap_max(const struct mv_vm *vm);
+
+/*
+ * What a VM knows besides its pages' bytes and states, as bytes (carry.c):
+ * the pages' ACCESSED and SAMPLED marks, the active-memory sampler (its
+ * random stream, sample and averages) and the active window (list,
+ * count, last window's total), the counters and the stall not yet
+ * consumed. A live migration's destination VM takes it in place of its
+ * own at the switch-over. pack appends to w (0 or MV_ENOMEM); unpack
+ * reads it off r into vm, which must have as many pages, and changes vm
+ * only when all of it is there and sound (else MV_EINVAL naming the part).
+ */
+int mv_vm_carry_pack(const struct mv_vm *vm, struct mv_pack *w);
+int mv_vm_carry_unpack(struct mv_vm *vm, struct mv_unpack *r,
+		       struct mv_error *err);
 
 /*
  * Set the VM's sampler (size, period, gains) and its seed, and start the

@@ -23,8 +23,9 @@
  *     counters (faults, stall, balloon, THP, NUMA), the active-memory
  *     sampler (its random stream, sample and averages, and the pages'
  *     SAMPLED marks) and the active window (ACCESSED marks, the list,
- *     the count), the stall not yet consumed, and the verification
- *     checksums (migrate.c copies those);
+ *     the count), the stall not yet consumed, as the bytes a move
+ *     between processes sends (mv_vm_carry_pack, src/vm/carry.c), and
+ *     the verification checksums (migrate.c copies those);
  *   - the guest model (processes, page cache, balloon, guest swap, its
  *     random streams, the interval model's events) goes over whole:
  *     mv_guest_attach points it at the destination VM;
@@ -112,30 +113,21 @@ static void incoming_end(struct mv_sim_move *m)
 	m->incoming = NULL;
 }
 
-/* What the source VM knew besides its pages goes to v (see the top). */
-static void carry_state(struct mv_vm *v, struct mv_vm *old)
+/* What the source VM knew besides its pages goes to v (see the top), as
+ * the bytes a move between processes sends (mv_vm_carry_pack). */
+static int carry_state(struct mv_vm *v, const struct mv_vm *old,
+		       struct mv_error *err)
 {
-	/* the source's marks replace the destination VM's own (its sampler
-	 * marked a first sample when it was made; kept, those pages would
-	 * count as touched against the source's sample: ACTV above the VM's
-	 * size) */
-	const uint8_t marks = MV_PME_ACCESSED | MV_PME_SAMPLED;
-	for (mv_gppn_t g = 0; g < v->npages; g++)
-		v->pmap[g].flags = (uint8_t)((v->pmap[g].flags & ~marks) |
-					     (old->pmap[g].flags & marks));
-	struct mv_active_sampler a = v->active;
-	v->active = old->active;
-	old->active = a;
-	uint32_t *wl = v->window_list;
-	uint64_t wc = v->window_cap;
-	v->window_list = old->window_list;
-	v->window_cap = old->window_cap;
-	old->window_list = wl;
-	old->window_cap = wc;
-	v->window_accessed = old->window_accessed;
-	v->active_true = old->active_true;
-	v->ctr = old->ctr;
-	v->stall_pending_ns = old->stall_pending_ns;
+	struct mv_pack w = {0};
+	int rc = mv_vm_carry_pack(old, &w);
+	if (rc) {
+		free(w.b);
+		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
+	}
+	struct mv_unpack r = {.p = w.b, .left = w.n};
+	rc = mv_vm_carry_unpack(v, &r, err);
+	free(w.b);
+	return rc;
 }
 
 /* Undo mv_sim_slot_append's slot k (the last) of s after a failure. */
@@ -185,6 +177,10 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 		slot_drop(dst, k);
 		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 	}
+	if ((rc = carry_state(v, old, err)) != 0) {
+		slot_drop(dst, k);
+		return rc;
+	}
 	/* on shared storage the swap file comes with the VM, its pages
 	 * those the destination holds as slots */
 	struct mv_swapfile *sf = m->mig->cfg.shared_swap ? src->swap[i] : NULL;
@@ -194,7 +190,6 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	}
 	if (sf)
 		src->swap[i] = NULL;
-	carry_state(v, old);
 	dst->moved[k].stall_base_ns = mv_vm_stall_ns(v);
 	struct mv_guest *g = src->guest[i];
 	mv_guest_attach(g, v);

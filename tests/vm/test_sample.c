@@ -4,6 +4,7 @@
  * synthetic guest touches.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "support/mvtest.h"
 
@@ -366,6 +367,88 @@ static void test_configure_rejects_zero_size_period_and_bad_gains(void **state)
 	fix_fini(&f);
 }
 
+/* Pack a's carried state; the bytes in *buf, their count returned. */
+static size_t carry_bytes(const struct mv_vm *a, uint8_t **buf)
+{
+	struct mv_pack w = {0};
+	assert_int_equal(mv_vm_carry_pack(a, &w), 0);
+	*buf = w.b;
+	return w.n;
+}
+
+static int carry_into(struct mv_vm *b, const uint8_t *buf, size_t n,
+		      struct mv_error *err)
+{
+	struct mv_unpack r = {.p = buf, .left = n};
+	return mv_vm_carry_unpack(b, &r, err);
+}
+
+/*
+ * What a live migration carries besides the pages (src/vm/carry.c): a VM
+ * that takes a's packed state estimates, samples and counts as a does,
+ * now and after another period of the same accesses; a cut or altered
+ * buffer is refused naming its part and changes nothing.
+ */
+static void test_carried_state_makes_another_vm_sample_as_this_one(
+	void **state)
+{
+	(void)state;
+	struct fix a;
+	fix_init(&a, 8, 3);
+	run_period(&a, 0, 700);
+	for (uint64_t g = 100; g < 400; g += 3) /* a part period */
+		assert_non_null(mv_vm_access(a.vm, g, 1));
+	a.now += PERIOD / 3;
+	mv_vm_active_tick(a.vm, a.now);
+	struct mv_vm *b = mvt_vm(a.h, "b", 8, 1);
+	struct mv_active_config c;
+	mv_active_config_default(&c);
+	assert_int_equal(mv_vm_active_configure(b, &c, 99, 0), 0);
+
+	uint8_t *buf;
+	size_t n = carry_bytes(a.vm, &buf);
+	struct mv_error err = {0};
+	/* cut anywhere, or a sampled page past the VM: refused, b as it was */
+	struct mv_vm_counters before = b->ctr;
+	for (size_t cut = 0; cut < n; cut += cut < 64 ? 1 : n / 97 + 1) {
+		assert_int_equal(carry_into(b, buf, cut, &err), MV_EINVAL);
+		assert_non_null(strstr(err.msg, "cut or altered"));
+	}
+	assert_memory_equal(&b->ctr, &before, sizeof before);
+	assert_int_not_equal(b->active.rng.s[0], a.vm->active.rng.s[0]);
+	size_t at = 16 + a.vm->npages + sizeof(struct mv_active_sampler);
+	uint8_t keep[sizeof(mv_gppn_t)];
+	memcpy(keep, buf + at, sizeof keep);
+	memset(buf + at, 0xff, sizeof keep);
+	assert_int_equal(carry_into(b, buf, n, &err), MV_EINVAL);
+	assert_non_null(strstr(err.msg, "active-memory sample"));
+	memcpy(buf + at, keep, sizeof keep);
+
+	assert_int_equal(carry_into(b, buf, n, &err), 0);
+	free(buf);
+	assert_memory_equal(&b->ctr, &a.vm->ctr, sizeof b->ctr);
+	assert_int_equal(b->active.n, a.vm->active.n);
+	assert_memory_equal(b->active.sample, a.vm->active.sample,
+			    a.vm->active.n * sizeof *b->active.sample);
+	assert_int_equal(b->window_accessed, a.vm->window_accessed);
+	assert_true(b->window_accessed > 0);
+	assert_int_equal(b->window_cap, a.vm->window_cap);
+	for (mv_gppn_t g = 0; g < b->npages; g++)
+		assert_int_equal(b->pmap[g].flags & 5u,
+				 a.vm->pmap[g].flags & 5u);
+	assert_int_equal(mv_vm_active_estimate(b), mv_vm_active_estimate(a.vm));
+	/* both run on alike: the same estimates, the same next sample */
+	struct fix bf = {.h = a.h, .vm = b, .now = a.now};
+	for (int p = 0; p < 2; p++)
+		assert_int_equal(run_period(&bf, 50, 2000),
+				 run_period(&a, 50, 2000));
+	assert_memory_equal(b->active.sample, a.vm->active.sample,
+			    a.vm->active.n * sizeof *b->active.sample);
+	assert_int_equal(count_sampled(b), count_sampled(a.vm));
+	mv_vm_destroy(b);
+	fix_fini(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +473,8 @@ int main(void)
 		cmocka_unit_test(test_same_seed_same_estimates),
 		cmocka_unit_test(
 			test_configure_rejects_zero_size_period_and_bad_gains),
+		cmocka_unit_test(
+			test_carried_state_makes_another_vm_sample_as_this_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
