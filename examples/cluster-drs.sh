@@ -4,8 +4,11 @@
 # side by side, every figure read from `memvisor run --json`:
 #
 #   examples/cluster-drs.sh [-f CLUSTER.xml] [DRS...]
-#       DRS: none, 1..5 (the <drs> element's level, every 120 s), or
-#       N-nocb (level N, cost-benefit off); default: none 3
+#       DRS: none, 1..5 (the <drs> element's level, every 120 s),
+#       N-nocb (level N, cost-benefit off), or place (level 1: initial
+#       placement and mandatory moves, no load balancing: the baseline for
+#       a file whose cluster <vm>s DRS places, which `none` cannot run);
+#       default: none 3
 #
 # Each variant is the cluster file with its <drs> element replaced,
 # written to a new file next to it (its host files are relative to it)
@@ -47,8 +50,9 @@ for v in "$@"; do
 	case $v in
 	none) drs='<drs>none</drs>' ;;
 	[1-5]) drs="<drs level=\"$v\" interval=\"120s\"/>" ;;
+	place) drs='<drs level="1" interval="120s"/>' ;;
 	[1-5]-nocb) drs="<drs level=\"${v%-nocb}\" interval=\"120s\" cost-benefit=\"off\"/>" ;;
-	*) echo "cluster-drs.sh: '$v': none, 1..5 or N-nocb" >&2; exit 2 ;;
+	*) echo "cluster-drs.sh: '$v': none, 1..5, N-nocb or place" >&2; exit 2 ;;
 	esac
 	f=$(mktemp -p "$dir" .cluster-drs-XXXXXX.xml)
 	files="$files $f"
@@ -74,7 +78,9 @@ for v in variants:
     fin = [vm["final"] for h in r["hosts"] for vm in h["vms"]]
     acc = sum(f["accesses_done"] for f in fin) / sum(f["accesses_demanded"] for f in fin)
     runs = c["drs"]["runs"]
-    label = "none" if v == "none" else "level " + v.replace("-nocb", ", cost-benefit off")
+    label = ("none" if v == "none" else
+             "placement only (level 1)" if v == "place" else
+             "level " + v.replace("-nocb", ", cost-benefit off"))
     last = f'{runs[-1]["imbalance"]:.4f}' if runs else "-"
     print(f'| {label} | {done} | {100 * bad / tot:.1f}% | '
           f'{sum(h["swap_in_pages"] for h in hs)} | '
