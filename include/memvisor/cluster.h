@@ -23,6 +23,7 @@
 
 #include "memvisor/drs.h"
 #include "memvisor/sim.h"
+#include "memvisor/mpi.h"
 #include "memvisor/vm.h"
 
 /* Bytes a page costs on the wire: QEMU's 8-byte header (offset and
@@ -349,6 +350,11 @@ struct mv_cluster {
 	int verify;
 	const volatile sig_atomic_t *stop; /* every host's sim->stop */
 	double wall_s;                     /* measured: the whole run */
+	/* MPI ranks (docs/cluster.md, section 5): this process simulates
+	 * hosts [first, first + count), sim[h] NULL for the others; comm
+	 * NULL: one process, every host */
+	struct mv_comm *comm;
+	int first, count;
 };
 
 /*
@@ -357,6 +363,21 @@ struct mv_cluster {
  */
 int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err);
+/*
+ * The same on MPI ranks: this rank builds only its hosts (mv_comm_hosts'
+ * range; comm NULL or one rank: every host). Hosts on other ranks never
+ * meet in a step unless a VM moves between them, and moves between ranks
+ * are not built yet: with more than one rank, a cluster with <migrate>,
+ * <maintenance> or DRS is MV_EINVAL naming -np. comm stays the caller's.
+ */
+int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
+			 struct mv_comm *comm, struct mv_cluster **out,
+			 struct mv_error *err);
+/* Is host h simulated by this process? */
+static inline int mv_cluster_local(const struct mv_cluster *c, int h)
+{
+	return h >= c->first && h < c->first + c->count;
+}
 void mv_cluster_destroy(struct mv_cluster *c);
 /* Set the stop flag of every host's simulator. */
 void mv_cluster_set_stop(struct mv_cluster *c,

@@ -73,6 +73,14 @@ int mv_comm_recv(struct mv_comm *c, int src, int tag, void *buf, size_t len,
  */
 int mv_comm_gather_hosts(struct mv_comm *c, int hosts, size_t rec,
 			 const void *mine, void *all, struct mv_error *err);
+/*
+ * Gather each rank's len bytes at mine to rank 0, in rank order (so, for
+ * per-host pieces, in host order): on rank 0 *all gets a malloc'd buffer
+ * of the concatenation and *all_len its length; on the others NULL and 0.
+ * Each rank sends its length, then its bytes (when any), to rank 0.
+ */
+int mv_comm_gather_bytes(struct mv_comm *c, const void *mine, size_t len,
+			 void **all, size_t *all_len, struct mv_error *err);
 /* Rank 0's len bytes of buf copied to every rank's buf. */
 int mv_comm_bcast(struct mv_comm *c, void *buf, size_t len,
 		  struct mv_error *err);

@@ -192,10 +192,33 @@ int mv_report_top(FILE *out, const struct mv_sim *s, int sort, int paused,
  * and vm columns), all or none.
  */
 struct mv_cluster;
-int mv_report_cluster_text(FILE *out, const struct mv_cluster *c);
-int mv_report_cluster_json(FILE *out, const struct mv_cluster *c);
+/*
+ * After the run, on every rank (collective: each rank renders the parts
+ * of its hosts and rank 0 gathers them, docs/cluster.md section 5): what
+ * the reports below print. Rank 0 gets *out; the other ranks NULL. The
+ * parts are rendered only for the outputs asked (MV_CREPORT_*).
+ */
+struct mv_cluster_report;
+enum {
+	MV_CREPORT_TEXT = 1,
+	MV_CREPORT_JSON = 2,
+	MV_CREPORT_CSV = 4,
+	MV_CREPORT_ALL = 7
+};
+int mv_report_cluster_collect(const struct mv_cluster *c, unsigned what,
+			      struct mv_cluster_report **out,
+			      struct mv_error *err);
+void mv_report_cluster_free(struct mv_cluster_report *r);
+/* What --verify checked over every host: invariant checks, pages. */
+void mv_report_cluster_verified(const struct mv_cluster_report *r,
+				uint64_t *checks, uint64_t *pages);
+int mv_report_cluster_text(FILE *out, const struct mv_cluster *c,
+			   const struct mv_cluster_report *r);
+int mv_report_cluster_json(FILE *out, const struct mv_cluster *c,
+			   const struct mv_cluster_report *r);
 extern const char *const mv_report_cluster_csv_names[];
 int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
+			  const struct mv_cluster_report *r,
 			  struct mv_error *err);
 
 #endif

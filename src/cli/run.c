@@ -73,6 +73,16 @@ void mv_cli_run_help(FILE *f)
 	      "and --books\n"
 	      "are refused for a cluster.\n"
 	      "\n"
+	      "Under mpirun (Open MPI: mpirun --allow-run-as-root "
+	      "--oversubscribe -np N\n"
+	      "memvisor run CLUSTER as root) each rank simulates its share "
+	      "of the hosts\n"
+	      "and rank 0 writes the outputs, the same bytes as one process "
+	      "writes; a\n"
+	      "cluster with <migrate>, <maintenance> or DRS runs as one "
+	      "process (moves\n"
+	      "between ranks are not built yet).\n"
+	      "\n"
 	      "Options:\n"
 	      "      --json          print the whole run as JSON "
 	      "(docs/json.md)\n"
@@ -455,18 +465,20 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* What a report is of: one host's run, or a cluster's (cl not NULL). */
+/* What a report is of: one host's run, or a cluster's (cl not NULL, with
+ * what its ranks collected). */
 struct report_job {
 	const struct run_opts *o;
 	const struct mv_sim *sim;
 	const struct mv_cluster *cl;
+	const struct mv_cluster_report *cr;
 };
 
 static int write_report(FILE *f, const struct report_job *j)
 {
 	if (j->cl)
-		return j->o->json ? mv_report_cluster_json(f, j->cl)
-				  : mv_report_cluster_text(f, j->cl);
+		return j->o->json ? mv_report_cluster_json(f, j->cl, j->cr)
+				  : mv_report_cluster_text(f, j->cl, j->cr);
 	return j->o->json ? mv_report_json(f, j->sim)
 			  : mv_report_text(f, j->sim);
 }
@@ -551,32 +563,60 @@ static void verify_summary(uint64_t checks, uint64_t pages, const char *each)
 
 static void on_cluster_step(const struct mv_cluster *c, void *ctx)
 {
-	mv_cli_progress_tick(ctx, c->sim[0]); /* every host's clock */
+	mv_cli_progress_tick(ctx, c->sim[c->first]); /* every host's clock */
+}
+
+/*
+ * A rank other than 0 failed where rank 0 may wait for it: say why (the
+ * line names the rank) and leave without MPI_Finalize, so that mpirun
+ * ends the other ranks (docs/cluster.md, section 5, "Faults").
+ */
+static _Noreturn void rank_fail(struct mv_comm *comm, int status,
+				const struct mv_error *err)
+{
+	if (err && err->msg[0])
+		mv_cli_error(err);
+	fflush(NULL);
+	(void)comm;
+	_exit(status);
 }
 
 /*
  * `memvisor run CLUSTER`: a <cluster> file (docs/cluster.md). The same
  * steps as one host's run, with the cluster's loader, outputs, driver and
  * report; the options that show or write one host's internals (--top,
- * --svg, --books) are refused.
+ * --svg, --books) are refused. Started by mpirun, every rank loads the
+ * file and simulates its share of the hosts (mv_cluster_create_on); rank
+ * 0 checks the outputs, shows progress, gathers the hosts' parts and
+ * writes every output; the others write nothing. Messages that every
+ * rank would print alike (bad input) come from rank 0 only.
  */
-static int run_cluster(const struct run_opts *o)
+static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 {
+	int rank = comm ? mv_comm_rank(comm) : 0;
 	const char *bad = o->top       ? "--top"
 			  : o->svg_dir ? "--svg"
 			  : o->books   ? "--books"
 				       : NULL;
 	if (bad) {
-		mv_cli_errorf("%s: not available for a <cluster> yet (%s)", bad,
-			      o->scenario);
+		if (rank == 0)
+			mv_cli_errorf("%s: not available for a <cluster> yet "
+				      "(%s)",
+				      bad, o->scenario);
 		return MV_EXIT_USAGE;
 	}
 	struct mv_error err = {0};
 	struct mv_cluster_scenario *cs = NULL;
 	int rc = mv_cluster_load(o->scenario, &cs, &err);
 	if (rc)
-		return mv_cli_load_error(o->scenario, rc, &err);
-	int st = mv_cli_check_cluster_outputs(cs, o->output, o->csv_dir);
+		return rank == 0 ? mv_cli_load_error(o->scenario, rc, &err)
+				 : MV_EXIT_USAGE;
+	/* rank 0 checks the outputs it will write; every rank learns */
+	int32_t st = rank == 0 ? mv_cli_check_cluster_outputs(cs, o->output,
+							      o->csv_dir)
+			       : MV_EXIT_OK;
+	if (comm && mv_comm_bcast(comm, &st, sizeof st, &err))
+		mv_comm_fail(comm, &err);
 	if (st != MV_EXIT_OK) {
 		mv_cluster_scenario_free(cs);
 		return st;
@@ -587,50 +627,96 @@ static int run_cluster(const struct run_opts *o)
 		cs->duration_ns = o->duration_ns;
 		if ((rc = mv_cluster_check_times(cs, "--duration", &err))) {
 			mv_cluster_scenario_free(cs);
-			return mv_cli_load_error(o->scenario, rc, &err);
+			return rank == 0 ? mv_cli_load_error(o->scenario, rc,
+							     &err)
+					 : MV_EXIT_USAGE;
 		}
 	}
 	mv_cluster_apply(cs);
-	for (int h = 0; h < cs->nhosts; h++)
+	for (int h = 0; h < cs->nhosts; h++) {
 		cs->host[h].sc->access_model = o->model;
+		if (rank == 0)
+			mv_scenario_print_warnings(cs->host[h].sc, stderr);
+	}
 
 	g_signal = 0;
 	catch_signals();
 	struct mv_cli_progress p;
-	mv_cli_progress_init(&p, o->progress, o->progress_every_s);
+	mv_cli_progress_init(&p, rank == 0 ? o->progress : MV_PROGRESS_OFF,
+			     o->progress_every_s);
 	struct mv_cluster *cl = NULL;
-	rc = mv_cluster_create(cs, o->verify, &cl, &err); /* owns cs */
+	rc = mv_cluster_create_on(cs, o->verify, comm, &cl, &err); /* owns cs */
 	if (rc)
-		return mv_cli_load_error(NULL, rc, &err);
+		return rank == 0 || err.field[0] != '-'
+			       ? mv_cli_load_error(NULL, rc, &err)
+			       : MV_EXIT_USAGE;
 	mv_cluster_set_stop(cl, &g_signal);
-	for (int h = 0; h < cl->nhosts; h++)
-		mv_scenario_print_warnings(cl->sim[h]->sc, stderr);
 
-	mv_cli_progress_start(&p, cl->sim[0]);
+	mv_cli_progress_start(&p, cl->sim[cl->first]);
 	rc = mv_cluster_run(cl, on_cluster_step, &p, &err);
-	mv_cli_progress_end(&p, cl->sim[0], !rc && !g_signal);
+	mv_cli_progress_end(&p, cl->sim[cl->first], !rc && !g_signal);
 	if ((st = run_ended(rc, &err)) >= 0) {
 		mv_cluster_destroy(cl);
+		if (comm && mv_comm_size(comm) > 1)
+			rank_fail(comm, st, NULL);
 		return st;
 	}
-	struct report_job job = {o, NULL, cl};
+	unsigned what = (o->json ? MV_CREPORT_JSON : MV_CREPORT_TEXT) |
+			(o->csv_dir ? MV_CREPORT_CSV : 0);
+	struct mv_cluster_report *cr = NULL;
+	if (mv_report_cluster_collect(cl, what, &cr, &err)) {
+		if (comm && mv_comm_size(comm) > 1)
+			rank_fail(comm, MV_EXIT_FAILURE, &err);
+		mv_cli_error(&err);
+		mv_cluster_destroy(cl);
+		return MV_EXIT_FAILURE;
+	}
+	for (int h = cl->first; o->timing && h < cl->first + cl->count; h++)
+		mv_report_measured(stderr, cl->sim[h]);
+	if (rank != 0) {
+		mv_cluster_destroy(cl);
+		return MV_EXIT_OK;
+	}
+	struct report_job job = {o, NULL, cl, cr};
 	st = write_report_out(&job);
 	if (st == MV_EXIT_OK && o->csv_dir &&
-	    mv_report_cluster_csv(o->csv_dir, cl, &err) != 0) {
+	    mv_report_cluster_csv(o->csv_dir, cl, cr, &err) != 0) {
 		st = g_signal ? interrupted() : MV_EXIT_FAILURE;
 		if (!g_signal)
 			mv_cli_error(&err);
 	}
 	uint64_t checks = 0, pages = 0;
-	for (int h = 0; h < cl->nhosts; h++) {
-		checks += cl->sim[h]->verify_checks;
-		pages += cl->sim[h]->verify_pages;
-		if (o->timing)
-			mv_report_measured(stderr, cl->sim[h]);
-	}
+	mv_report_cluster_verified(cr, &checks, &pages);
 	if (st == MV_EXIT_OK && o->verify && o->json)
 		verify_summary(checks, pages, "host and step");
+	mv_report_cluster_free(cr);
 	mv_cluster_destroy(cl);
+	return st;
+}
+
+/* `memvisor run` started by mpirun: a cluster's hosts over the ranks;
+ * anything else is one host, which does not spread. */
+static int run_ranks(const struct run_opts *o, int rank, int ranks)
+{
+	if (!mv_cluster_file_is(o->scenario)) {
+		if (rank == 0)
+			mv_cli_errorf("started by mpirun with %d ranks: %s is "
+				      "one host, which runs as one process; "
+				      "only a <cluster>'s hosts spread over "
+				      "MPI ranks (docs/cluster.md)",
+				      ranks, o->scenario);
+		return MV_EXIT_USAGE;
+	}
+	struct mv_comm *comm = NULL;
+	struct mv_error err = {0};
+	if (mv_comm_init(NULL, NULL, &comm, &err)) {
+		if (rank == 0)
+			mv_cli_error(&err);
+		mv_comm_finalize(comm);
+		return err.field[0] ? MV_EXIT_USAGE : MV_EXIT_FAILURE;
+	}
+	int st = run_cluster(o, comm);
+	mv_comm_finalize(comm);
 	return st;
 }
 
@@ -641,25 +727,14 @@ int mv_cli_run(int argc, char **argv)
 	if (st >= 0)
 		return st;
 
-	/* mpirun -np N: until a cluster's hosts are spread over the ranks
-	 * (docs/cluster.md, stage 4), N processes would each run the whole
-	 * scenario and write the same outputs at once: refused, rank 0 says
-	 * why, no output is written */
-	int rank, ranks = mv_comm_launched_ranks(&rank);
-	if (ranks > 1) {
-		if (rank == 0)
-			mv_cli_errorf("started by mpirun with %d ranks: spreading "
-				      "hosts over MPI ranks is not built yet "
-				      "(docs/cluster.md, stage 4); run memvisor "
-				      "as one process",
-				      ranks);
-		return MV_EXIT_USAGE;
-	}
 	st = mv_cli_check_input(o.scenario, "scenario", MV_CLI_SCENARIO_MAX);
 	if (st != MV_EXIT_OK)
 		return st;
+	int rank, ranks = mv_comm_launched_ranks(&rank);
+	if (ranks > 1)
+		return run_ranks(&o, rank, ranks);
 	if (mv_cluster_file_is(o.scenario))
-		return run_cluster(&o);
+		return run_cluster(&o, NULL);
 	struct mv_scenario *sc = NULL;
 	st = mv_cli_load_scenario(o.scenario, &sc);
 	if (st != MV_EXIT_OK)
@@ -717,7 +792,7 @@ int mv_cli_run(int argc, char **argv)
 		return st;
 	}
 
-	struct report_job job = {&o, sim, NULL};
+	struct report_job job = {&o, sim, NULL, NULL};
 	st = write_report_out(&job);
 	if (st == MV_EXIT_OK)
 		st = write_views(&o, sim);

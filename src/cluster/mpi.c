@@ -22,6 +22,7 @@
  * others under Open MPI 4.1: mpirun kills them (section 5, "Faults").
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,61 @@ int mv_comm_gather_hosts(struct mv_comm *c, int hosts, size_t rec,
 	if (rc != MPI_SUCCESS)
 		return mpi_fail(c, rc, "MPI_Gatherv to rank 0", err);
 #endif
+	return 0;
+}
+
+/* The tags of mv_comm_gather_bytes' length and bytes. */
+enum { TAG_GATHER_LEN = 0x6761, TAG_GATHER_BYTES = 0x6762 };
+
+int mv_comm_gather_bytes(struct mv_comm *c, const void *mine, size_t len,
+			 void **all, size_t *all_len, struct mv_error *err)
+{
+	*all = NULL;
+	*all_len = 0;
+	if (c->rank != 0) {
+		uint64_t n = len;
+		int rc = mv_comm_send(c, 0, TAG_GATHER_LEN, &n, sizeof n, err);
+		if (!rc && len)
+			rc = mv_comm_send(c, 0, TAG_GATHER_BYTES, mine, len,
+					  err);
+		return rc;
+	}
+	uint64_t *lens = calloc((size_t)c->size, sizeof *lens);
+	if (!lens)
+		return mv_error_set(err, MV_ENOMEM, "", 0, "", "out of memory");
+	lens[0] = len;
+	size_t total = len;
+	for (int r = 1; r < c->size; r++) {
+		int rc = mv_comm_recv(c, r, TAG_GATHER_LEN, &lens[r],
+				      sizeof lens[r], err);
+		if (rc) {
+			free(lens);
+			return rc;
+		}
+		total += lens[r];
+	}
+	uint8_t *b = malloc(total ? total : 1);
+	if (!b) {
+		free(lens);
+		return mv_error_set(err, MV_ENOMEM, "", 0, "", "out of memory");
+	}
+	if (len)
+		memcpy(b, mine, len);
+	size_t at = len;
+	for (int r = 1; r < c->size; r++) {
+		int rc = lens[r] ? mv_comm_recv(c, r, TAG_GATHER_BYTES, b + at,
+						lens[r], err)
+				 : 0;
+		if (rc) {
+			free(lens);
+			free(b);
+			return rc;
+		}
+		at += lens[r];
+	}
+	free(lens);
+	*all = b;
+	*all_len = total;
 	return 0;
 }
 

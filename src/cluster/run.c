@@ -37,7 +37,42 @@
 int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err)
 {
+	return mv_cluster_create_on(cs, verify, NULL, out, err);
+}
+
+/* More than one rank: refuse what would move a VM between hosts. */
+static int check_ranks(const struct mv_cluster_scenario *cs, int ranks,
+		       struct mv_error *err)
+{
+	if (ranks <= 1 || (!cs->nevents && !cs->drs_level))
+		return 0;
+	return mv_error_set(err, MV_EINVAL, cs->source, 0, "-np",
+			    "%d ranks: moving a VM between hosts simulated "
+			    "by different ranks is not built yet, and this "
+			    "cluster has %s; run it as one process (mpirun "
+			    "-np 1, or memvisor alone)",
+			    ranks,
+			    cs->drs_level ? "DRS"
+			    : cs->event[0].kind == MV_CEV_MAINTENANCE
+				    ? "a <maintenance>"
+				    : "a <migrate>");
+}
+
+int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
+			 struct mv_comm *comm, struct mv_cluster **out,
+			 struct mv_error *err)
+{
 	*out = NULL;
+	int first = 0, count = cs->nhosts, rc = 0;
+	if (comm) {
+		rc = mv_comm_hosts(comm, cs->nhosts, &first, &count, err);
+		if (!rc)
+			rc = check_ranks(cs, mv_comm_size(comm), err);
+		if (rc) {
+			mv_cluster_scenario_free(cs);
+			return rc;
+		}
+	}
 	struct mv_cluster *c = calloc(1, sizeof *c);
 	int nvms = 0;
 	for (int h = 0; h < cs->nhosts; h++)
@@ -45,6 +80,9 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 	if (c) {
 		c->cs = cs;
 		c->nhosts = cs->nhosts;
+		c->comm = comm;
+		c->first = first;
+		c->count = count;
 		c->sim = calloc((size_t)cs->nhosts, sizeof *c->sim);
 		c->maint = calloc((size_t)cs->nhosts, sizeof *c->maint);
 		c->vm_names = calloc((size_t)nvms + 1, sizeof *c->vm_names);
@@ -64,16 +102,18 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 	c->drs_next_ns = cs->drs.interval_ns;
 	for (int h = 0; h < cs->nhosts; h++) {
 		struct mv_scenario *sc = cs->host[h].sc;
+		for (int i = 0; i < sc->nvms; i++)
+			snprintf(c->vm_names[c->nvm_names++],
+				 sizeof c->vm_names[0], "%s",
+				 sc->vms[i].vm.name);
+		if (!mv_cluster_local(c, h))
+			continue; /* another rank's: its scenario stays here */
 		cs->host[h].sc = NULL; /* the simulator owns it now */
-		int rc = mv_sim_create(sc, verify, &c->sim[h], err);
+		rc = mv_sim_create(sc, verify, &c->sim[h], err);
 		if (rc) {
 			mv_cluster_destroy(c);
 			return rc;
 		}
-		for (int i = 0; i < c->sim[h]->nvms; i++)
-			snprintf(c->vm_names[c->nvm_names++],
-				 sizeof c->vm_names[0], "%s",
-				 c->sim[h]->sc->vms[i].vm.name);
 	}
 	*out = c;
 	return 0;
@@ -102,7 +142,7 @@ void mv_cluster_set_stop(struct mv_cluster *c,
 			 const volatile sig_atomic_t *stop)
 {
 	c->stop = stop;
-	for (int h = 0; h < c->nhosts; h++)
+	for (int h = c->first; h < c->first + c->count; h++)
 		c->sim[h]->stop = stop;
 }
 
@@ -502,7 +542,7 @@ static void maintenance_end(struct mv_cluster *c)
 
 int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
 {
-	for (int h = 0; h < c->nhosts; h++) {
+	for (int h = c->first; h < c->first + c->count; h++) {
 		if (c->stop && *c->stop)
 			return MV_ECANCELED;
 		struct mv_sim *s = c->sim[h];
@@ -522,7 +562,7 @@ int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
 			return rc;
 		}
 	}
-	c->now_ns = c->sim[0]->now_ns;
+	c->now_ns = c->sim[c->first]->now_ns;
 	c->steps++;
 	int rc = mv_cluster_migrations_step(c, err);
 	if (!rc)

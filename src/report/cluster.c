@@ -57,28 +57,158 @@ int mv_cluster_host_figures(const struct mv_sim *s,
 	return 0;
 }
 
-struct mv_cluster_host_figures *mv_cluster_figures(const struct mv_cluster *c,
-						   int *rc)
+/* Host h's record (this process simulates it). */
+static int host_record(const struct mv_sim *s, struct mv_cluster_host_record *x)
 {
-	struct mv_cluster_host_figures *f = calloc((size_t)c->nhosts,
-						   sizeof *f);
-	*rc = f ? 0 : MV_ENOMEM;
-	for (int h = 0; !*rc && h < c->nhosts; h++)
-		*rc = mv_cluster_host_figures(c->sim[h], &f[h]);
-	if (*rc) {
-		free(f);
-		f = NULL;
-	}
-	return f;
+	memset(x, 0, sizeof *x);
+	int rc = mv_cluster_host_figures(s, &x->fig);
+	x->slots = s->nvms;
+	for (int i = 0; i < s->nvms; i++)
+		x->present += !mv_sim_vm_gone(s, i);
+	x->verify_checks = s->verify_checks;
+	x->verify_pages = s->verify_pages;
+	return rc;
 }
 
-static void print_cluster_header(FILE *out, const struct mv_cluster *c)
+/* Host h's part `k` (enum MV_CPART_*), appended to out. */
+static int render_part(FILE *out, const struct mv_cluster *c,
+		       const struct mv_cluster_host_record *all, int h, int k)
+{
+	const struct mv_sim *s = c->sim[h];
+	const struct mv_cluster_host *H = &c->cs->host[h];
+	if (k == MV_CPART_TEXT) {
+		fprintf(out, "\n\n=== host %s (%s, seed %llu) ===\n\n", H->name,
+			H->file[0] ? H->file : "inline",
+			(unsigned long long)H->seed);
+		return mv_report_text(out, s);
+	}
+	if (k == MV_CPART_JSON)
+		return mv_report_json_cluster_host(out, s, h);
+	if (k == MV_CPART_CSV_HOST)
+		return mv_csv_host_rows(out, s, H->name, h == 0);
+	/* vm.csv's header comes with the cluster's first VM */
+	int before = 0;
+	for (int g = 0; g < h; g++)
+		before += all[g].slots;
+	int rc = 0;
+	for (int i = 0; !rc && i < s->nvms; i++)
+		rc = mv_csv_vm_rows(out, s, i, H->name, !before && i == 0);
+	return rc;
+}
+
+void mv_report_cluster_free(struct mv_cluster_report *r)
+{
+	if (!r)
+		return;
+	free(r->host);
+	for (int k = 0; k < 4; k++)
+		free(r->part[k]);
+	free(r);
+}
+
+static int oom(struct mv_error *err)
+{
+	return mv_error_set(err, MV_ENOMEM, NULL, 0, NULL, "out of memory");
+}
+
+int mv_report_cluster_collect(const struct mv_cluster *c, unsigned what,
+			      struct mv_cluster_report **out,
+			      struct mv_error *err)
+{
+	*out = NULL;
+	int rank = c->comm ? mv_comm_rank(c->comm) : 0;
+	size_t rec = sizeof(struct mv_cluster_host_record);
+	struct mv_cluster_report *r = calloc(1, sizeof *r);
+	struct mv_cluster_host_record *mine =
+		calloc((size_t)c->count + 1, rec);
+	if (r)
+		r->host = calloc((size_t)c->nhosts, rec);
+	if (!r || !mine || !r->host) {
+		free(mine);
+		mv_report_cluster_free(r);
+		return oom(err);
+	}
+	r->nhosts = c->nhosts;
+	int rc = 0;
+	for (int k = 0; !rc && k < c->count; k++)
+		if (host_record(c->sim[c->first + k], &mine[k]))
+			rc = oom(err);
+	/* every rank needs every host's slots (vm.csv's header) */
+	if (!rc && c->comm)
+		rc = mv_comm_gather_hosts(c->comm, c->nhosts, rec, mine,
+					  r->host, err);
+	else if (!rc)
+		memcpy(r->host, mine, (size_t)c->nhosts * rec);
+	if (!rc && c->comm)
+		rc = mv_comm_bcast(c->comm, r->host, (size_t)c->nhosts * rec,
+				   err);
+	free(mine);
+	static const unsigned needs[4] = {MV_CREPORT_TEXT, MV_CREPORT_JSON,
+					  MV_CREPORT_CSV, MV_CREPORT_CSV};
+	for (int k = 0; !rc && k < 4; k++) {
+		if (!(what & needs[k]))
+			continue;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f) {
+			rc = oom(err);
+			break;
+		}
+		for (int h = c->first; !rc && h < c->first + c->count; h++)
+			if ((rc = render_part(f, c, r->host, h, k)) != 0)
+				mv_error_set(err, rc, NULL, 0, NULL,
+					     "cannot render host %s's report",
+					     c->cs->host[h].name);
+		if (fclose(f) && !rc)
+			rc = oom(err);
+		if (!rc && c->comm) {
+			void *all = NULL;
+			size_t n = 0;
+			rc = mv_comm_gather_bytes(c->comm, buf, len, &all, &n,
+						  err);
+			free(buf);
+			buf = all;
+			len = n;
+		}
+		r->part[k] = buf;
+		r->len[k] = len;
+	}
+	if (rc || rank != 0) {
+		mv_report_cluster_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void mv_report_cluster_verified(const struct mv_cluster_report *r,
+				uint64_t *checks, uint64_t *pages)
+{
+	*checks = *pages = 0;
+	for (int h = 0; h < r->nhosts; h++) {
+		*checks += r->host[h].verify_checks;
+		*pages += r->host[h].verify_pages;
+	}
+}
+
+/* Part k of the report, as collected; MV_EINVAL when it was not. */
+static int put_part(FILE *out, const struct mv_cluster_report *r, int k)
+{
+	if (!r->part[k])
+		return MV_EINVAL;
+	if (r->len[k] && fwrite(r->part[k], 1, r->len[k], out) != r->len[k])
+		return MV_EIO;
+	return 0;
+}
+
+static void print_cluster_header(FILE *out, const struct mv_cluster *c,
+				 const struct mv_cluster_report *r)
 {
 	const struct mv_cluster_scenario *cs = c->cs;
 	int nvms = 0; /* each VM once: its slot where it is (or was last) */
 	for (int h = 0; h < c->nhosts; h++)
-		for (int i = 0; i < c->sim[h]->nvms; i++)
-			nvms += !mv_sim_vm_gone(c->sim[h], i);
+		nvms += r->host[h].present;
 	fprintf(out, "memvisor %s cluster summary\n\n", MV_VERSION);
 	fprintf(out, "  %-12s %s  (%s)\n", "cluster", cs->name, cs->source);
 	fprintf(out,
@@ -139,7 +269,7 @@ static void rule(FILE *out, int width)
 }
 
 static void print_memory(FILE *out, const struct mv_cluster *c,
-			 const struct mv_cluster_host_figures *f, int nw)
+			 const struct mv_cluster_report *r, int nw)
 {
 	static const char head[] = "   VMS   MEMORY   CONFIG  OVERCOMMIT  "
 				   "CONSUMED  SHRDSVD   MCTLSZ    SWCUR  "
@@ -151,8 +281,8 @@ static void print_memory(FILE *out, const struct mv_cluster *c,
 	rule(out, nw + (int)strlen(head));
 	struct mv_cluster_host_figures t = {0};
 	for (int h = 0; h <= c->nhosts; h++) {
-		const struct mv_cluster_host_figures *x = h < c->nhosts ? &f[h]
-									: &t;
+		const struct mv_cluster_host_figures *x =
+			h < c->nhosts ? &r->host[h].fig : &t;
 		if (h < c->nhosts) {
 			t.nvms += x->nvms;
 			t.mem_bytes += x->mem_bytes;
@@ -186,7 +316,7 @@ static void print_memory(FILE *out, const struct mv_cluster *c,
 }
 
 static void print_states(FILE *out, const struct mv_cluster *c,
-			 const struct mv_cluster_host_figures *f, int nw)
+			 const struct mv_cluster_report *r, int nw)
 {
 	fprintf(out, "\ntime in each free-memory state (%% of the run)\n");
 	fprintf(out, "  %-*s", nw, "HOST");
@@ -198,9 +328,10 @@ static void print_states(FILE *out, const struct mv_cluster *c,
 		fprintf(out, "  %-*s", nw, c->cs->host[h].name);
 		for (int k = 0; k < MV_MEMSTATE_COUNT; k++)
 			fprintf(out, " %6.1f%%",
-				mv_pct((double)f[h].state_ns[k],
-				       (double)f[h].sim_ns));
-		fprintf(out, "  %12.1f\n", mv_pages_mib(f[h].free_min));
+				mv_pct((double)r->host[h].fig.state_ns[k],
+				       (double)r->host[h].fig.sim_ns));
+		fprintf(out, "  %12.1f\n",
+			mv_pages_mib(r->host[h].fig.free_min));
 	}
 }
 
@@ -363,27 +494,17 @@ static void print_drs(FILE *out, const struct mv_cluster *c)
 	}
 }
 
-int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
+int mv_report_cluster_text(FILE *out, const struct mv_cluster *c,
+			   const struct mv_cluster_report *r)
 {
-	int rc;
-	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
-	if (f) {
-		int nw = name_width(c);
-		print_cluster_header(out, c);
-		print_memory(out, c, f, nw);
-		print_states(out, c, f, nw);
-		print_placements(out, c, nw);
-		print_migrations(out, c, nw);
-		print_drs(out, c);
-	}
-	free(f);
-	for (int h = 0; !rc && h < c->nhosts; h++) {
-		const struct mv_cluster_host *H = &c->cs->host[h];
-		fprintf(out, "\n\n=== host %s (%s, seed %llu) ===\n\n", H->name,
-			H->file[0] ? H->file : "inline",
-			(unsigned long long)H->seed);
-		rc = mv_report_text(out, c->sim[h]);
-	}
+	int nw = name_width(c);
+	print_cluster_header(out, c, r);
+	print_memory(out, c, r, nw);
+	print_states(out, c, r, nw);
+	print_placements(out, c, nw);
+	print_migrations(out, c, nw);
+	print_drs(out, c);
+	int rc = put_part(out, r, MV_CPART_TEXT);
 	if (!rc && ferror(out))
 		rc = MV_EIO;
 	return rc;
@@ -392,31 +513,22 @@ int mv_report_cluster_text(FILE *out, const struct mv_cluster *c)
 /* host.csv: every host's rows, the host's name in a first column. */
 static int csv_hosts(FILE *out, const void *ctx)
 {
-	const struct mv_cluster *c = ctx;
-	int rc = 0;
-	for (int h = 0; !rc && h < c->nhosts; h++)
-		rc = mv_csv_host_rows(out, c->sim[h], c->cs->host[h].name,
-				      h == 0);
-	return rc;
+	return put_part(out, ctx, MV_CPART_CSV_HOST);
 }
 
 /* vm.csv: every VM's rows, its host's and its own name first. */
 static int csv_vms(FILE *out, const void *ctx)
 {
-	const struct mv_cluster *c = ctx;
-	int rc = 0, first = 1;
-	for (int h = 0; !rc && h < c->nhosts; h++)
-		for (int i = 0; !rc && i < c->sim[h]->nvms; i++, first = 0)
-			rc = mv_csv_vm_rows(out, c->sim[h], i,
-					    c->cs->host[h].name, first);
-	return rc;
+	return put_part(out, ctx, MV_CPART_CSV_VM);
 }
 
 const char *const mv_report_cluster_csv_names[] = {"host.csv", "vm.csv", NULL};
 
 int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
+			  const struct mv_cluster_report *r,
 			  struct mv_error *err)
 {
+	(void)c; /* the rows were rendered where the hosts ran */
 	int (*const fn[])(FILE *, const void *) = {csv_hosts, csv_vms};
-	return mv_view_write_set(dir, mv_report_cluster_csv_names, fn, c, err);
+	return mv_view_write_set(dir, mv_report_cluster_csv_names, fn, r, err);
 }

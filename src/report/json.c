@@ -1062,23 +1062,35 @@ static void write_cluster(struct jw *w, const struct mv_cluster *c,
 	jw_obj_end(w);
 }
 
-int mv_report_cluster_json(FILE *out, const struct mv_cluster *c)
+int mv_report_json_cluster_host(FILE *out, const struct mv_sim *s, int index)
 {
-	int rc;
-	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
+	/* inside {"hosts": [...]}: depth 2, index members before it */
+	struct jw w = {.f = out, .depth = 2};
+	w.count[2] = index;
+	return write_run(&w, s);
+}
+
+int mv_report_cluster_json(FILE *out, const struct mv_cluster *c,
+			   const struct mv_cluster_report *r)
+{
+	if (!r->part[MV_CPART_JSON])
+		return MV_EINVAL;
+	struct mv_cluster_host_figures *f = malloc(
+		((size_t)c->nhosts + 1) * sizeof *f);
+	if (!f)
+		return MV_ENOMEM;
+	for (int h = 0; h < c->nhosts; h++)
+		f[h] = r->host[h].fig;
 	struct jw w = {.f = out};
-	if (f) {
-		jw_obj(&w, NULL, 0);
-		jw_str(&w, "schema", "memvisor-cluster/1");
-		jw_str(&w, "generator", "memvisor " MV_VERSION);
-		write_cluster(&w, c, f);
-		jw_arr(&w, "hosts", 0);
-		for (int h = 0; !rc && h < c->nhosts; h++)
-			rc = write_run(&w, c->sim[h]);
-	}
+	jw_obj(&w, NULL, 0);
+	jw_str(&w, "schema", "memvisor-cluster/1");
+	jw_str(&w, "generator", "memvisor " MV_VERSION);
+	write_cluster(&w, c, f);
 	free(f);
-	if (rc)
-		return rc;
+	jw_arr(&w, "hosts", 0);
+	/* each host's document as the rank that ran it wrote it there */
+	fwrite(r->part[MV_CPART_JSON], 1, r->len[MV_CPART_JSON], out);
+	w.count[w.depth] = c->nhosts;
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	fputc('\n', out);

@@ -58,10 +58,32 @@ struct mv_cluster_host_figures {
 };
 int mv_cluster_host_figures(const struct mv_sim *s,
 			    struct mv_cluster_host_figures *f);
-/* Every host's, malloc'd (free it); NULL with *rc set on failure. */
-struct mv_cluster;
-struct mv_cluster_host_figures *mv_cluster_figures(const struct mv_cluster *c,
-						   int *rc);
+
+/*
+ * What the cluster's reports need of every host, collected on rank 0
+ * (mv_report_cluster_collect, report/cluster.c): each host's figures and
+ * counts, gathered as fixed records in host order, and the parts that
+ * print one host (its text report, its JSON run document, its CSV rows),
+ * rendered by the rank that simulates it and gathered as bytes in host
+ * order. With one process the same parts are rendered in place, so one
+ * process and any number of ranks print the same bytes.
+ */
+struct mv_cluster_host_record {
+	struct mv_cluster_host_figures fig;
+	int32_t slots;   /* VM slots at the end (those gone included) */
+	int32_t present; /* VMs not gone: each VM counted where it is */
+	uint64_t verify_checks, verify_pages;
+};
+struct mv_cluster_report {
+	int nhosts;
+	struct mv_cluster_host_record *host;
+	char *part[4]; /* text, JSON, host.csv rows, vm.csv rows */
+	size_t len[4];
+};
+enum { MV_CPART_TEXT, MV_CPART_JSON, MV_CPART_CSV_HOST, MV_CPART_CSV_VM };
+/* json.c: the run document of s at index `index` of the cluster
+ * document's "hosts" array, with its separator, as that array holds it. */
+int mv_report_json_cluster_host(FILE *out, const struct mv_sim *s, int index);
 
 /* Percent helpers that never divide by zero. */
 static inline double mv_pct(double part, double whole)

@@ -157,15 +157,23 @@ static void test_host_by_file_is_relative_to_the_cluster_file(void **state)
  * counters go with it when it moves; a host keeps what its VMs did
  * before they left). No VM of c may have been killed.
  */
+static struct mv_cluster_report *collect(const struct mv_cluster *c)
+{
+	struct mv_cluster_report *r = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_report_cluster_collect(c, MV_CREPORT_ALL, &r, &err), &err,
+	       "collect");
+	assert_non_null(r);
+	return r;
+}
+
 static void assert_hosts_add_up(const struct mv_cluster *c)
 {
-	int rc;
-	struct mv_cluster_host_figures *f = mv_cluster_figures(c, &rc);
-	assert_non_null(f);
+	struct mv_cluster_report *r = collect(c);
 	uint64_t host_stall = 0, host_swapin = 0, vm_stall = 0, vm_swapin = 0;
 	for (int h = 0; h < c->nhosts; h++) {
-		host_stall += f[h].stall_ns;
-		host_swapin += f[h].swap_in;
+		host_stall += r->host[h].fig.stall_ns;
+		host_swapin += r->host[h].fig.swap_in;
 		for (int i = 0; i < c->sim[h]->nvms; i++) {
 			const struct mv_vm *vm = c->sim[h]->vm[i];
 			if (!vm)
@@ -174,7 +182,7 @@ static void assert_hosts_add_up(const struct mv_cluster *c)
 			vm_swapin += vm->ctr.faults[MV_FAULT_SWAPIN];
 		}
 	}
-	free(f);
+	mv_report_cluster_free(r);
 	assert_int_equal(host_stall, vm_stall);
 	assert_int_equal(host_swapin, vm_swapin);
 }
@@ -366,8 +374,10 @@ static char *outputs(const struct mv_cluster *c)
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
-	assert_int_equal(mv_report_cluster_text(f, c), 0);
-	assert_int_equal(mv_report_cluster_json(f, c), 0);
+	struct mv_cluster_report *r = collect(c);
+	assert_int_equal(mv_report_cluster_text(f, c, r), 0);
+	assert_int_equal(mv_report_cluster_json(f, c, r), 0);
+	mv_report_cluster_free(r);
 	fclose(f);
 	char *out = malloc(n + 1), *o = out;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
@@ -426,7 +436,9 @@ static void test_cluster_runs_are_deterministic(void **state)
 	/* the CSV: every host's rows with its name first */
 	char *dir = mvt_tmpdir("mvclcsv");
 	struct mv_error err = {0};
-	mvt_ok(mv_report_cluster_csv(dir, a, &err), &err, "csv");
+	struct mv_cluster_report *ra = collect(a);
+	mvt_ok(mv_report_cluster_csv(dir, a, ra, &err), &err, "csv");
+	mv_report_cluster_free(ra);
 	char path[512];
 	snprintf(path, sizeof path, "%s/host.csv", dir);
 	char *csv = mvt_slurp(path, NULL);
