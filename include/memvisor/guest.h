@@ -270,6 +270,33 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
  */
 void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm);
 /*
+ * The guest model as bytes (src/guest/pack.c; issue 17: a VM's guest
+ * moves between the processes of a cluster run): *buf (malloc'd, the
+ * caller frees it) of *len bytes, everything mv_guest_unpack needs to
+ * make the same guest again in a process running the same binary. 0,
+ * MV_ENOMEM, or MV_EINVAL for a guest that cannot go as bytes: one with
+ * an MMU model, or whose workloads read files the simulator loaded (an
+ * address trace, a usage trace, a content profile).
+ */
+int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
+		  struct mv_error *err);
+/*
+ * A new guest on vm (of the packed guest's size, with no guest's hooks),
+ * equal in every respect to the one packed into buf: its pages' uses,
+ * lists, processes, page cache, guest swap, balloon, random streams,
+ * statistics, the interval model's events and sums. Its stop flag is
+ * NULL (mv_guest_set_stop). 0, MV_ENOMEM, or MV_EINVAL: buf is
+ * truncated, altered, not a packed guest, or of another binary.
+ */
+int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
+		    struct mv_guest **out, struct mv_error *err);
+/*
+ * g was unpacked on vm, a copy of VM old (live migration; old still
+ * there): what mv_guest_attach does for a guest handed over whole once
+ * it is on vm (the interval model takes every page as changed).
+ */
+void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old);
+/*
  * With the interval model and the VM's dirty log on: log the resident
  * pages the guest wrote in the dt_ns up to now_ns, which the model makes
  * only when a page is next observed (a page of write rate w with

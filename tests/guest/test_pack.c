@@ -1,0 +1,326 @@
+/*
+ * Tests of a guest model as bytes (src/guest/pack.c): a guest packed,
+ * destroyed and unpacked onto its VM runs on exactly as its twin that
+ * never was; a buffer cut short or altered is refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest/guest.h"
+#include "support/mvtest.h"
+
+#define STEP_NS (10 * MV_NS_PER_MS)
+
+/* A VM of 16 MiB with verification on, its guest, and the time. */
+struct rig {
+	uint64_t now;
+	struct mv_host *host;
+	struct mv_vm *vm;
+	struct mv_guest *g;
+};
+
+/*
+ * The guest: a steady set of 24 MiB, half writes, that the guest must
+ * swap (its default content: pages of bytes in swap), a Zipf set of
+ * generated data, an OS image, and a balloon driver that moves fast.
+ */
+static void config(struct mv_guest_config *gc, enum mv_guest_flavour f)
+{
+	mv_guest_config_default(gc);
+	gc->flavour = f;
+	gc->os_bytes = 2 * MV_MIB;
+	gc->swap_bytes = 32 * MV_MIB;
+	gc->balloon_rate = gc->balloon_reclaim_rate = 20000;
+	struct mv_workload_config *w = &gc->workload[gc->nworkloads++];
+	mv_workload_config_default(w);
+	snprintf(w->name, sizeof w->name, "steady");
+	w->kind = MV_WL_STEADY;
+	w->size_bytes = 24 * MV_MIB;
+	w->rate = 50000;
+	w->write_ratio = 0.5;
+	w = &gc->workload[gc->nworkloads++];
+	mv_workload_config_default(w);
+	snprintf(w->name, sizeof w->name, "zipf");
+	w->kind = MV_WL_PHASED;
+	w->dist = MV_DIST_ZIPF;
+	w->size_bytes = 2 * MV_MIB;
+	w->phase_ns = 300 * MV_NS_PER_MS;
+	w->rate = 20000;
+	w->write_ratio = 0.2;
+	w->content = MV_CONTENT_DATA;
+}
+
+static void rig_up(struct rig *r, const struct mv_guest_config *gc,
+		   int interval)
+{
+	struct mv_error err = {0};
+	r->now = 0;
+	r->host = mvt_host(64, 1);
+	r->vm = mvt_vm(r->host, "g", 16, 0);
+	assert_int_equal(mv_vm_enable_verify(r->vm), 0);
+	mvt_ok(mv_guest_create(r->vm, gc, 1234, &r->g, &err), &err,
+	       "mv_guest_create");
+	if (interval) {
+		assert_int_equal(mv_guest_use_interval(r->g, STEP_NS, 0), 0);
+		assert_true(mv_guest_uses_interval(r->g));
+	}
+}
+
+static void rig_down(struct rig *r)
+{
+	mv_guest_destroy(r->g);
+	mv_vm_destroy(r->vm);
+	mv_host_destroy(r->host);
+}
+
+/*
+ * The workloads write generated contents (descriptors); give every 5th
+ * resident anonymous page bytes of its own, as a program writing
+ * arbitrary data does, so that the guest swaps pages of bytes too.
+ */
+static void write_bytes(struct rig *r)
+{
+	for (mv_gppn_t p = 0; p < r->vm->npages; p += 5) {
+		if (gpage_kind(r->g, p) != GK_ANON ||
+		    r->vm->pmap[p].state != MV_PS_PRIVATE ||
+		    !mv_vm_access(r->vm, p, 1))
+			continue;
+		memset(mv_vm_page_bytes(r->vm, p), (int)(p * 31 + 7), 64);
+		mv_vm_wrote(r->vm, p);
+	}
+}
+
+/* Steps from..to of a run: the balloon inflates to 4 MiB at step 40
+ * and deflates at step 120; pages of bytes at steps 20 and 30. */
+static void rig_run(struct rig *r, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		if (i == 20 || i == 30)
+			write_bytes(r);
+		if (i == 40)
+			mv_guest_balloon_set_target(r->g, 1024);
+		if (i == 120)
+			mv_guest_balloon_set_target(r->g, 0);
+		/* the hypervisor looks at a few pages (sharing's or
+		 * reclamation's scan): the interval model makes their
+		 * writes since they were last looked at */
+		for (uint64_t k = 0; k < 16; k++)
+			mv_vm_observe(r->vm, ((uint64_t)i * 131 + k * 257) %
+						     r->vm->npages);
+		mv_guest_run(r->g, r->now, STEP_NS);
+		r->now += STEP_NS;
+	}
+	struct mv_error err = {0};
+	mvt_ok(mv_vm_check(r->vm, &err), &err, "mv_vm_check");
+	mvt_ok(mv_guest_check(r->g, &err), &err, "mv_guest_check");
+}
+
+static void pack(const struct mv_guest *g, void **buf, size_t *len)
+{
+	struct mv_error err = {0};
+	mvt_ok(mv_guest_pack(g, buf, len, &err), &err, "mv_guest_pack");
+	assert_true(*len > sizeof(struct mv_guest));
+}
+
+/* Pack r's guest, destroy it, make it again from the bytes. */
+static void repack(struct rig *r)
+{
+	void *buf;
+	size_t len;
+	pack(r->g, &buf, &len);
+	mv_guest_destroy(r->g);
+	r->g = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_guest_unpack(buf, len, r->vm, &r->g, &err), &err,
+	       "mv_guest_unpack");
+	free(buf);
+}
+
+/* Every page the same: its state, and a resident page's bytes. */
+static void assert_same_pages(const struct rig *a, const struct rig *b)
+{
+	static uint8_t pa[MV_PAGE_SIZE], pb[MV_PAGE_SIZE];
+	uint64_t resident = 0;
+	for (mv_gppn_t p = 0; p < a->vm->npages; p++) {
+		unsigned st = a->vm->pmap[p].state;
+		assert_int_equal(st, b->vm->pmap[p].state);
+		if (st != MV_PS_PRIVATE && st != MV_PS_SHARED)
+			continue;
+		resident++;
+		assert_int_equal(
+			mv_hash(mv_vm_page_read(a->vm, p, pa), MV_PAGE_SIZE),
+			mv_hash(mv_vm_page_read(b->vm, p, pb), MV_PAGE_SIZE));
+	}
+	assert_true(resident > a->vm->npages / 2);
+}
+
+/* The random streams' next outputs: the OS's and every workload's. */
+static void assert_same_streams(const struct mv_guest *a,
+				const struct mv_guest *b)
+{
+	struct mv_rng x = a->os_rng, y = b->os_rng;
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(mv_rng_next(&x), mv_rng_next(&y));
+	for (int i = 0; i < a->nwork; i++) {
+		x = a->work[i].rng;
+		y = b->work[i].rng;
+		for (int k = 0; k < 4; k++)
+			assert_int_equal(mv_rng_next(&x), mv_rng_next(&y));
+	}
+}
+
+/*
+ * Two identical guests run 100 steps (the balloon inflating, the guest
+ * swapping); one is packed, destroyed and unpacked onto its VM; both run
+ * 150 more (the balloon deflates). Everything must agree: statistics,
+ * progress, every page, the random streams, and the two guests packed
+ * again (the interval model's events and stream included).
+ */
+static void run_twins(enum mv_guest_flavour f, int interval)
+{
+	struct mv_guest_config gc;
+	config(&gc, f);
+	struct rig a, b;
+	rig_up(&a, &gc, interval);
+	rig_up(&b, &gc, interval);
+	rig_run(&a, 0, 100);
+	rig_run(&b, 0, 100);
+	/* what the buffer must carry is there */
+	struct mv_guest_stats st;
+	mv_guest_stats(b.g, &st);
+	assert_true(st.swap_out > 500);
+	assert_true(st.balloon_pages == 1024);
+	uint64_t bytes = 0;
+	for (uint64_t s = 0; s < b.g->swap_fresh; s++)
+		bytes += b.g->swap_desc[s] == MV_DESC_BYTES;
+	assert_true(bytes > 100);
+	if (f == MV_GUEST_WINDOWS)
+		assert_true(b.g->zeroed_hw > 0);
+	repack(&b);
+	assert_int_equal(mv_guest_uses_interval(b.g), interval);
+	struct mv_guest_stats sa, sb;
+	mv_guest_stats(a.g, &sa);
+	mv_guest_stats(b.g, &sb);
+	assert_memory_equal(&sa, &sb, sizeof sa);
+	rig_run(&a, 100, 250);
+	rig_run(&b, 100, 250);
+	mv_guest_stats(a.g, &sa);
+	mv_guest_stats(b.g, &sb);
+	assert_memory_equal(&sa, &sb, sizeof sa);
+	assert_true(sb.swap_in > 100);
+	assert_int_equal(sb.balloon_pages, 0);
+	uint64_t da, ka, db, kb;
+	mv_guest_progress(a.g, &da, &ka);
+	mv_guest_progress(b.g, &db, &kb);
+	assert_int_equal(da, db);
+	assert_int_equal(ka, kb);
+	assert_same_pages(&a, &b);
+	/* the true active set (the interval model's sums) */
+	assert_true(mv_guest_active_pages(a.g, a.now, 1.0) ==
+		    mv_guest_active_pages(b.g, b.now, 1.0));
+	assert_true(!interval || mv_guest_active_pages(b.g, b.now, 1.0) > 0);
+	assert_same_streams(a.g, b.g);
+	void *pa, *pb;
+	size_t la, lb;
+	pack(a.g, &pa, &la);
+	pack(b.g, &pb, &lb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(pa, pb, la);
+	free(pa);
+	free(pb);
+	rig_down(&a);
+	rig_down(&b);
+}
+
+static void test_an_unpacked_guest_runs_on_as_its_twin_exact(void **state)
+{
+	(void)state;
+	run_twins(MV_GUEST_LINUX, 0);
+}
+
+static void
+test_an_unpacked_guest_runs_on_as_its_twin_interval_windows(void **state)
+{
+	(void)state;
+	run_twins(MV_GUEST_WINDOWS, 1);
+}
+
+/* Unpacking buf (len bytes) onto r's VM fails with MV_EINVAL, a message
+ * holding `says`, no guest, and leaves the VM without hooks. */
+static void refused(struct rig *r, const void *buf, size_t len,
+		    const char *says)
+{
+	struct mv_error err = {0};
+	struct mv_guest *g = (struct mv_guest *)buf; /* not NULL */
+	assert_int_equal(mv_guest_unpack(buf, len, r->vm, &g, &err), MV_EINVAL);
+	assert_null(g);
+	if (!strstr(err.msg, says))
+		fail_msg("'%s' does not say '%s'", err.msg, says);
+	assert_null(r->vm->on_invalidate);
+}
+
+static void test_a_cut_or_altered_buffer_is_refused(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	config(&gc, MV_GUEST_LINUX);
+	struct rig r;
+	rig_up(&r, &gc, 1);
+	rig_run(&r, 0, 60);
+	void *buf;
+	size_t len;
+	pack(r.g, &buf, &len);
+	mv_guest_destroy(r.g);
+	r.g = NULL;
+	uint8_t *b = buf;
+	refused(&r, b, 0, "shorter than its header");
+	refused(&r, b, 20, "shorter than its header");
+	refused(&r, b, len / 2, "truncated");
+	refused(&r, b, len - 1, "truncated");
+	b[0] ^= 0x20;
+	refused(&r, b, len, "bad magic");
+	b[0] ^= 0x20;
+	/* a byte of a page table, of the interval model's stamps */
+	b[len / 3] ^= 1;
+	refused(&r, b, len, "hash does not match");
+	b[len / 3] ^= 1;
+	b[len - 5] ^= 0x80;
+	refused(&r, b, len, "hash does not match");
+	b[len - 5] ^= 0x80;
+	/* longer than it says */
+	uint8_t *longer = malloc(len + 8);
+	memcpy(longer, b, len);
+	memset(longer + len, 0, 8);
+	refused(&r, longer, len + 8, "longer than its header says");
+	free(longer);
+	/* onto a VM of another size */
+	struct mv_vm *other = mvt_vm(r.host, "other", 8, 1);
+	struct mv_error err = {0};
+	struct mv_guest *g = NULL;
+	assert_int_equal(mv_guest_unpack(b, len, other, &g, &err), MV_EINVAL);
+	assert_null(g);
+	assert_non_null(strstr(err.msg, "another size"));
+	mv_vm_destroy(other);
+	/* the buffer itself was whole all along */
+	mvt_ok(mv_guest_unpack(b, len, r.vm, &r.g, &err), &err,
+	       "mv_guest_unpack");
+	assert_non_null(r.vm->on_invalidate);
+	/* a second guest onto the same VM: its hooks are taken */
+	assert_int_equal(mv_guest_unpack(b, len, r.vm, &g, &err), MV_EINVAL);
+	assert_null(g);
+	free(buf);
+	rig_run(&r, 60, 80);
+	rig_down(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_an_unpacked_guest_runs_on_as_its_twin_exact),
+		cmocka_unit_test(
+			test_an_unpacked_guest_runs_on_as_its_twin_interval_windows),
+		cmocka_unit_test(test_a_cut_or_altered_buffer_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
