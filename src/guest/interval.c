@@ -1238,6 +1238,19 @@ void giv_pack(const struct mv_guest *g, struct gpack *w)
 	}
 	memcpy(h, iv, sizeof *h);
 	clear_arrays(h);
+	for (int i = 0; i < MV_MAX_WORKLOADS; i++) {
+		/* field by field: a key's padding was never written
+		 * (work_key's is a stack struct's) */
+		const struct giv_key *x = &iv->a.key[i];
+		struct giv_key k;
+		memset(&k, 0, sizeof k);
+		k.running = x->running;
+		k.phase = x->phase;
+		k.ws = x->ws;
+		k.rate = x->rate;
+		k.t = x->t;
+		memcpy(&h->a.key[i], &k, sizeof k);
+	}
 	gpack_put(w, h, sizeof *h);
 	free(h);
 	for (int i = 0; i < NBUCKETS; i++)

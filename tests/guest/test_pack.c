@@ -3,6 +3,7 @@
  * destroyed and unpacked onto its VM runs on exactly as its twin that
  * never was; a buffer cut short or altered is refused.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,6 +314,75 @@ static void test_a_cut_or_altered_buffer_is_refused(void **state)
 	rig_down(&r);
 }
 
+/*
+ * A buffer whose hash matches but whose counts are wrong (as a buggy
+ * sender's would be) is refused by the counts' checks: the guest's
+ * struct starts after the 48-byte header, whose hash (at byte 40) covers
+ * everything after it.
+ */
+#define HEADER_BYTES 48
+#define HEADER_HASH 40
+
+static void set_and_rehash(uint8_t *b, size_t len, size_t field, const void *v,
+			   size_t n)
+{
+	memcpy(b + HEADER_BYTES + field, v, n);
+	uint64_t h = mv_hash(b + HEADER_BYTES, len - HEADER_BYTES);
+	memcpy(b + HEADER_HASH, &h, sizeof h);
+}
+
+static void test_wrong_counts_under_a_good_hash_are_refused(void **state)
+{
+	(void)state;
+	struct mv_guest_config gc;
+	config(&gc, MV_GUEST_LINUX);
+	struct rig r;
+	rig_up(&r, &gc, 1);
+	rig_run(&r, 0, 50);
+	void *buf;
+	size_t len;
+	pack(r.g, &buf, &len);
+	const struct mv_guest *g = r.g;
+	struct {
+		size_t at, n;
+		uint64_t v;
+		const char *says;
+	} cases[] = {
+		{offsetof(struct mv_guest, nfree), 8, g->npages + 1,
+		 "bad free list"},
+		{offsetof(struct mv_guest, nzeroed), 8, g->npages + 1,
+		 "bad zeroed list"},
+		{offsetof(struct mv_guest, swap_fresh), 8, g->swap_slots + 1,
+		 "bad swap"},
+		{offsetof(struct mv_guest, big.cap), 8, 3, "bad clock times"},
+		{offsetof(struct mv_guest, nwork), sizeof(int), 17,
+		 "bad workloads"},
+		{offsetof(struct mv_guest, proc[0].nvpages), 8,
+		 GPAGE_INDEX_LIMIT + 1, "bad processes"},
+	};
+	mv_guest_destroy(r.g);
+	r.g = NULL;
+	uint8_t *b = malloc(len);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memcpy(b, buf, len);
+		set_and_rehash(b, len, cases[i].at, &cases[i].v, cases[i].n);
+		refused(&r, b, len, cases[i].says);
+	}
+	/* one more page table entry than the bytes hold: cut short */
+	memcpy(b, buf, len);
+	uint64_t nv = gc.workload[1].size_bytes / MV_PAGE_SIZE + 4096;
+	set_and_rehash(b, len, offsetof(struct mv_guest, proc[1].nvpages), &nv,
+		       sizeof nv);
+	refused(&r, b, len, "bad");
+	free(b);
+	struct mv_error err = {0};
+	mvt_ok(mv_guest_unpack(buf, len, r.vm, &r.g, &err), &err,
+	       "mv_guest_unpack");
+	free(buf);
+	rig_run(&r, 50, 60);
+	rig_down(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +391,8 @@ int main(void)
 		cmocka_unit_test(
 			test_an_unpacked_guest_runs_on_as_its_twin_interval_windows),
 		cmocka_unit_test(test_a_cut_or_altered_buffer_is_refused),
+		cmocka_unit_test(
+			test_wrong_counts_under_a_good_hash_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
