@@ -261,15 +261,6 @@ struct mv_guest;
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err);
 /*
- * The guest's memory now is vm, a copy of its VM on another host (live
- * migration, src/cluster/move.c: every page's bytes equal, the old VM
- * still there): the guest runs on vm from now on, with its processes,
- * page cache, balloon and random streams; the interval model's hooks
- * move to vm. Not for a guest with an MMU model (its tables are frames
- * of the old host).
- */
-void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm);
-/*
  * The guest model as bytes (src/guest/pack.c; issue 17: a VM's guest
  * moves between the processes of a cluster run): *buf (malloc'd, the
  * caller frees it) of *len bytes, everything mv_guest_unpack needs to
@@ -291,9 +282,11 @@ int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
 int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
 		    struct mv_guest **out, struct mv_error *err);
 /*
- * g was unpacked on vm, a copy of VM old (live migration; old still
- * there): what mv_guest_attach does for a guest handed over whole once
- * it is on vm (the interval model takes every page as changed).
+ * g was unpacked on its VM, a copy of VM old on another host (live
+ * migration, src/cluster/move.c: every page's bytes equal, old still
+ * there, the source's guest destroyed): the interval model takes every
+ * page as changed, and a private page that crossed as zeros gets its
+ * next write drawn. Nothing to do for the exact model.
  */
 void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old);
 /*

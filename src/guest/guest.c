@@ -1351,14 +1351,6 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	return 0;
 }
 
-void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm)
-{
-	struct mv_vm *old = g->vm;
-	g->vm = vm;
-	if (g->iv)
-		giv_attach(g, old);
-}
-
 uint64_t mv_guest_log_writes(struct mv_guest *g, uint64_t now_ns,
 			     uint64_t dt_ns)
 {

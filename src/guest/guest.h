@@ -261,9 +261,6 @@ void guest_run_work(struct mv_guest *g, struct gwork *w, uint64_t now_ns,
 
 /* interval.c */
 int giv_create(struct mv_guest *g, uint64_t step_ns, uint64_t end_ns);
-/* The guest moved from vm old to g->vm (live migration): hooks and the
- * pages' states taken again. */
-void giv_attach(struct mv_guest *g, struct mv_vm *old);
 /* Log the resident pages the model wrote, lazily, in the dt_s up to
  * now_ns (a draw per page); the pages logged. */
 uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s);
@@ -276,8 +273,8 @@ void giv_pack(const struct mv_guest *g, struct gpack *w);
 int giv_unpack(struct mv_guest *g, struct gunpack *r);
 /* Hook the interval model into g->vm (which has no guest's hooks). */
 void giv_hook(struct mv_guest *g);
-/* g was unpacked on a copy of VM old (live migration): every page taken
- * as changed, as giv_attach does after the hooks move. */
+/* g was unpacked on g->vm, a copy of VM old (live migration), and
+ * hooked: every page taken as changed. */
 void giv_retake(struct mv_guest *g, const struct mv_vm *old);
 /* Add the interval model's books (clock times, events) to b. */
 void giv_books(const struct mv_guest *g, struct mv_books *b);

@@ -477,7 +477,7 @@ static int fire(struct mv_guest *g, uint32_t e)
 	if (pte && !(pte & PTE_SWAP)) {
 		unsigned st = pmap[pte - 1].state;
 		/* untouched: a page that crossed a live migration as zeros
-		 * (giv_attach); it needs a write as a zero page does */
+		 * (giv_retake); it needs a write as a zero page does */
 		if (st == MV_PS_SHARED || st == MV_PS_ZERO ||
 		    st == MV_PS_UNTOUCHED)
 			write = 1;
@@ -1122,31 +1122,20 @@ uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s)
 	return n;
 }
 
+void giv_hook(struct mv_guest *g)
+{
+	hook(g->vm, g);
+}
+
 /*
- * The guest moved from old to g->vm (live migration): the hooks go with
- * it, and every page is taken as changed. The destination holds each
+ * The guest moved from old to g->vm (live migration), its hooks on g->vm
+ * (giv_hook): every page is taken as changed. The destination holds each
  * page private (its bytes known now), ballooned, or untouched when it
  * crossed as zeros. A page zero or shared on the source has its write
  * event already (it fires on the untouched page: fire); a private page
  * that crossed as zeros gets one now, as a page mapped to the zero
  * frame does.
  */
-void giv_attach(struct mv_guest *g, struct mv_vm *old)
-{
-	old->on_invalidate = NULL;
-	old->invalidate_ctx = NULL;
-	old->rate_of = NULL;
-	old->on_observe = NULL;
-	old->rate_ctx = NULL;
-	hook(g->vm, g);
-	giv_retake(g, old);
-}
-
-void giv_hook(struct mv_guest *g)
-{
-	hook(g->vm, g);
-}
-
 void giv_retake(struct mv_guest *g, const struct mv_vm *old)
 {
 	struct giv *iv = g->iv;
