@@ -266,8 +266,9 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
  * caller frees it) of *len bytes, everything mv_guest_unpack needs to
  * make the same guest again in a process running the same binary. 0,
  * MV_ENOMEM, or MV_EINVAL for a guest that cannot go as bytes: one with
- * an MMU model, or whose workloads read files the simulator loaded (an
- * address trace, a usage trace, a content profile).
+ * an MMU model. Files the simulator loaded (an address trace, a usage
+ * trace, a content profile) are not in the bytes, only which a workload
+ * reads (mv_guest_unpack_with).
  */
 int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
 		  struct mv_error *err);
@@ -281,6 +282,17 @@ int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
  */
 int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
 		    struct mv_guest **out, struct mv_error *err);
+/*
+ * The same for a guest whose workloads read files the simulator loaded:
+ * files is the receiver's own guest configuration of the VM (its
+ * workloads in the same order, naming the same files, as the receiver
+ * loaded them), whose loaded files the new guest reads. mv_guest_unpack
+ * refuses such a guest (MV_EINVAL), and so does this one when files
+ * name other files.
+ */
+int mv_guest_unpack_with(const void *buf, size_t len, struct mv_vm *vm,
+			 const struct mv_guest_config *files,
+			 struct mv_guest **out, struct mv_error *err);
 /*
  * g was unpacked on its VM, a copy of VM old on another host (live
  * migration, src/cluster/move.c: every page's bytes equal, old still

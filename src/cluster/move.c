@@ -213,9 +213,12 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	mv_guest_destroy(src->guest[i]);
 	src->guest[i] = NULL;
 	struct mv_guest *g;
-	rc = mv_guest_unpack(gbuf, glen, v, &g, err);
+	/* files it reads (traces, profiles): the destination's own, from
+	 * its copy of the VM's configuration */
+	rc = mv_guest_unpack_with(gbuf, glen, v, &dst->sc->vms[k].guest, &g,
+				  err);
 	free(gbuf);
-	if (rc) /* the bytes were whole: this process is out of memory */
+	if (rc) /* the bytes and files were whole: out of memory */
 		return rc;
 	mv_guest_arrived(g, old);
 	dst->guest[k] = g;

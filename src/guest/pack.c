@@ -12,6 +12,7 @@
  *              hash of everything after the header (mv_hash)
  *   guest      struct mv_guest, pointers NULL (its workloads' struct
  *              gwork and both configurations inside it)
+ *   files      a byte per workload: the loaded files it reads
  *   pages      kind[] (a byte a page), the index and clock links (struct
  *              gnum: n x w + 1 bytes each)
  *   stacks     the used prefixes of free[], zeroed[], balloon[]: a page
@@ -32,10 +33,15 @@
  *
  * Not packed: `stop` (the receiver's, mv_guest_set_stop), `vm` (the
  * receiver's), `sink`. Refused: a guest with an MMU model (its page
- * tables are frames of its host; migration refuses those too), and
- * workloads that name files the simulator loaded (a trace, a usage trace,
- * a content profile): those are the loader's, not the guest's, and the
- * guest has no way to load them again.
+ * tables are frames of its host; migration refuses those too).
+ *
+ * Files the simulator loaded (an address trace, a usage trace, a content
+ * profile) are the loader's, not the guest's: a workload's pointers to
+ * them are not sent, only which it had (a byte a workload, after the
+ * struct). The receiver, which loaded the same scenario, gives its own
+ * copy of the VM's guest configuration (mv_guest_unpack_with), whose
+ * workloads must name the same files; mv_guest_unpack, given none,
+ * refuses such a guest.
  *
  * Unpacking checks every count that sizes a read or an allocation
  * against the guest's geometry and the bytes left, and the hash first: a
@@ -116,35 +122,60 @@ int gunpack_dense(struct gunpack *r, void *p, size_t n, const char *what)
 	return 0;
 }
 
-/* The loaded files a guest's configuration points at: none may. */
+/* A guest with an MMU model stays where it is. */
 static int packable(const struct mv_guest *g, struct mv_error *err)
 {
-	const char *name = g->vm ? g->vm->cfg.name : "?";
 	if (g->mmu || g->cfg.mmu)
 		return mv_error_set(err, MV_EINVAL, NULL, 0, "guest",
 				    "VM %s: a guest with an MMU model cannot "
 				    "be packed (its page tables are frames of "
 				    "its host)",
-				    name);
-	for (int i = 0; i < g->nwork; i++) {
-		const struct mv_workload_config *c = &g->work[i].cfg;
-		const char *what = c->kind == MV_WL_TRACE || c->trace
-					   ? "an address trace"
-				   : c->usage   ? "a usage trace"
-				   : c->profile ? "a content profile"
-						: NULL;
-		if (what)
-			return mv_error_set(
-				err, MV_EINVAL, c->source, c->source_line,
-				"workload",
-				"VM %s: workload '%s' reads %s the simulator "
-				"loaded, which a packed guest cannot carry",
-				name, c->name, what);
-	}
+				    g->vm ? g->vm->cfg.name : "?");
 	return 0;
 }
 
-/* cfg with the loaded files' pointers cleared (packable: all NULL). */
+/* What a workload reads that the simulator loaded: LOADED_* bits. */
+enum { LOADED_TRACE = 1, LOADED_USAGE = 2, LOADED_PROFILE = 4 };
+
+static uint8_t loaded_bits(const struct mv_workload_config *c)
+{
+	return (uint8_t)((c->trace ? LOADED_TRACE : 0) |
+			 (c->usage ? LOADED_USAGE : 0) |
+			 (c->profile ? LOADED_PROFILE : 0));
+}
+
+static const char *loaded_name(uint8_t bits)
+{
+	return bits & LOADED_TRACE   ? "an address trace"
+	       : bits & LOADED_USAGE ? "a usage trace"
+				     : "a content profile";
+}
+
+/*
+ * Workload i of g reads the files of `bits`, which the sender had
+ * loaded: take the receiver's own (c, the same workload of the VM's
+ * configuration as the receiver loaded it), checked to name the same
+ * files. NULL, or what is wrong.
+ */
+static const char *take_loaded(struct mv_guest *g, int i, uint8_t bits,
+			       const struct mv_workload_config *c)
+{
+	struct mv_workload_config *a = &g->cfg.workload[i],
+				  *b = &g->work[i].cfg;
+	if (!c)
+		return "not given the receiver's configuration";
+	if (loaded_bits(c) != bits || strcmp(c->name, b->name) ||
+	    strcmp(c->trace_file, b->trace_file) ||
+	    strcmp(c->profile_file, b->profile_file))
+		return "the receiver's configuration names other files";
+	a->trace = b->trace = c->trace;
+	a->usage = b->usage = c->usage;
+	a->profile = b->profile = c->profile;
+	return NULL;
+}
+
+/* c with the loaded files' pointers cleared (the bytes say which it
+ * had: loaded_bits). */
 static void clear_loaded(struct mv_workload_config *c)
 {
 	c->trace = NULL;
@@ -208,6 +239,10 @@ int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
 	memcpy(hd.magic, PACK_MAGIC, sizeof hd.magic);
 	gpack_put(&w, &hd, sizeof hd);
 	put_guest(g, &w);
+	uint8_t bits[MV_MAX_WORKLOADS] = {0};
+	for (int i = 0; i < g->nwork; i++)
+		bits[i] = loaded_bits(&g->work[i].cfg);
+	gpack_put(&w, bits, sizeof bits);
 	gpack_put(&w, g->kind, g->npages);
 	gpack_put(&w, g->index.b, g->index.n * g->index.w + 1);
 	gpack_put(&w, g->link.b, g->link.n * g->link.w + 1);
@@ -345,8 +380,9 @@ static int get_arrays(struct mv_guest *g, struct gunpack *r, int interval)
 	return r->bad ? MV_EINVAL : 0;
 }
 
-int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
-		    struct mv_guest **out, struct mv_error *err)
+static int unpack(const void *buf, size_t len, struct mv_vm *vm,
+		  const struct mv_guest_config *files, struct mv_guest **out,
+		  struct mv_error *err)
 {
 	*out = NULL;
 	struct pack_header hd;
@@ -383,8 +419,32 @@ int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
 	int interval = hd.interval != 0;
 	clear_pointers(g);
 	g->vm = vm;
-	const char *wrong = check_counts(g);
-	int rc = wrong ? gunpack_fail(&r, wrong) : get_arrays(g, &r, interval);
+	uint8_t bits[MV_MAX_WORKLOADS] = {0};
+	gunpack_get(&r, bits, sizeof bits, "loaded files");
+	const char *wrong = r.bad ? NULL : check_counts(g);
+	for (int i = 0; !r.bad && !wrong && i < g->nwork; i++) {
+		if (!bits[i])
+			continue;
+		const char *no = take_loaded(g, i, bits[i],
+					     files && i < files->nworkloads
+						     ? &files->workload[i]
+						     : NULL);
+		if (no) {
+			const struct mv_workload_config *c = &g->work[i].cfg;
+			mv_error_set(
+				err, MV_EINVAL, c->source, c->source_line,
+				"workload",
+				"VM %s: packed guest's workload '%s' reads "
+				"%s the sender loaded: %s",
+				vm->cfg.name, c->name, loaded_name(bits[i]),
+				no);
+			mv_guest_destroy(g);
+			return MV_EINVAL;
+		}
+	}
+	int rc = r.bad   ? MV_EINVAL
+		 : wrong ? gunpack_fail(&r, wrong)
+			 : get_arrays(g, &r, interval);
 	if (!rc && interval)
 		rc = giv_unpack(g, &r);
 	if (!rc && r.left)
@@ -409,4 +469,17 @@ void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old)
 {
 	if (g->iv)
 		giv_retake(g, old);
+}
+
+int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
+		    struct mv_guest **out, struct mv_error *err)
+{
+	return unpack(buf, len, vm, NULL, out, err);
+}
+
+int mv_guest_unpack_with(const void *buf, size_t len, struct mv_vm *vm,
+			 const struct mv_guest_config *files,
+			 struct mv_guest **out, struct mv_error *err)
+{
+	return unpack(buf, len, vm, files, out, err);
 }

@@ -25,6 +25,21 @@ struct rig {
  * swap (its default content: pages of bytes in swap), a Zipf set of
  * generated data, an OS image, and a balloon driver that moves fast.
  */
+static struct mv_workload_config *add_wl(struct mv_guest_config *gc,
+					 const char *name, enum mv_wl_kind k,
+					 uint64_t mib, double rate,
+					 double write_ratio)
+{
+	struct mv_workload_config *w = &gc->workload[gc->nworkloads++];
+	mv_workload_config_default(w);
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->kind = k;
+	w->size_bytes = mib * MV_MIB;
+	w->rate = rate;
+	w->write_ratio = write_ratio;
+	return w;
+}
+
 static void config(struct mv_guest_config *gc, enum mv_guest_flavour f)
 {
 	mv_guest_config_default(gc);
@@ -32,22 +47,11 @@ static void config(struct mv_guest_config *gc, enum mv_guest_flavour f)
 	gc->os_bytes = 2 * MV_MIB;
 	gc->swap_bytes = 32 * MV_MIB;
 	gc->balloon_rate = gc->balloon_reclaim_rate = 20000;
-	struct mv_workload_config *w = &gc->workload[gc->nworkloads++];
-	mv_workload_config_default(w);
-	snprintf(w->name, sizeof w->name, "steady");
-	w->kind = MV_WL_STEADY;
-	w->size_bytes = 24 * MV_MIB;
-	w->rate = 50000;
-	w->write_ratio = 0.5;
-	w = &gc->workload[gc->nworkloads++];
-	mv_workload_config_default(w);
-	snprintf(w->name, sizeof w->name, "zipf");
-	w->kind = MV_WL_PHASED;
+	add_wl(gc, "steady", MV_WL_STEADY, 24, 50000, 0.5);
+	struct mv_workload_config *w = add_wl(gc, "zipf", MV_WL_PHASED, 2,
+					      20000, 0.2);
 	w->dist = MV_DIST_ZIPF;
-	w->size_bytes = 2 * MV_MIB;
 	w->phase_ns = 300 * MV_NS_PER_MS;
-	w->rate = 20000;
-	w->write_ratio = 0.2;
 	w->content = MV_CONTENT_DATA;
 }
 
@@ -123,14 +127,20 @@ static void pack(const struct mv_guest *g, void **buf, size_t *len)
 	assert_true(*len > sizeof(struct mv_guest));
 }
 
+/* Pack r's guest into *buf and destroy it. */
+static void pack_away(struct rig *r, void **buf, size_t *len)
+{
+	pack(r->g, buf, len);
+	mv_guest_destroy(r->g);
+	r->g = NULL;
+}
+
 /* Pack r's guest, destroy it, make it again from the bytes. */
 static void repack(struct rig *r)
 {
 	void *buf;
 	size_t len;
-	pack(r->g, &buf, &len);
-	mv_guest_destroy(r->g);
-	r->g = NULL;
+	pack_away(r, &buf, &len);
 	struct mv_error err = {0};
 	mvt_ok(mv_guest_unpack(buf, len, r->vm, &r->g, &err), &err,
 	       "mv_guest_unpack");
@@ -170,6 +180,36 @@ static void assert_same_streams(const struct mv_guest *a,
 	}
 }
 
+/* The twins agree: statistics, progress, every page, the true active
+ * set (the interval model's sums), the random streams, and the two
+ * guests packed again (the interval model's events and stream
+ * included). */
+static void assert_twins(const struct rig *a, const struct rig *b)
+{
+	struct mv_guest_stats sa, sb;
+	mv_guest_stats(a->g, &sa);
+	mv_guest_stats(b->g, &sb);
+	assert_memory_equal(&sa, &sb, sizeof sa);
+	uint64_t da, ka, db, kb;
+	mv_guest_progress(a->g, &da, &ka);
+	mv_guest_progress(b->g, &db, &kb);
+	assert_int_equal(da, db);
+	assert_int_equal(ka, kb);
+	assert_true(ka > 0);
+	assert_same_pages(a, b);
+	assert_true(mv_guest_active_pages(a->g, a->now, 1.0) ==
+		    mv_guest_active_pages(b->g, b->now, 1.0));
+	assert_same_streams(a->g, b->g);
+	void *pa, *pb;
+	size_t la, lb;
+	pack(a->g, &pa, &la);
+	pack(b->g, &pb, &lb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(pa, pb, la);
+	free(pa);
+	free(pb);
+}
+
 /*
  * Two identical guests run 100 steps (the balloon inflating, the guest
  * swapping); one is packed, destroyed and unpacked onto its VM; both run
@@ -205,30 +245,11 @@ static void run_twins(enum mv_guest_flavour f, int interval)
 	assert_memory_equal(&sa, &sb, sizeof sa);
 	rig_run(&a, 100, 250);
 	rig_run(&b, 100, 250);
-	mv_guest_stats(a.g, &sa);
+	assert_twins(&a, &b);
 	mv_guest_stats(b.g, &sb);
-	assert_memory_equal(&sa, &sb, sizeof sa);
 	assert_true(sb.swap_in > 100);
 	assert_int_equal(sb.balloon_pages, 0);
-	uint64_t da, ka, db, kb;
-	mv_guest_progress(a.g, &da, &ka);
-	mv_guest_progress(b.g, &db, &kb);
-	assert_int_equal(da, db);
-	assert_int_equal(ka, kb);
-	assert_same_pages(&a, &b);
-	/* the true active set (the interval model's sums) */
-	assert_true(mv_guest_active_pages(a.g, a.now, 1.0) ==
-		    mv_guest_active_pages(b.g, b.now, 1.0));
 	assert_true(!interval || mv_guest_active_pages(b.g, b.now, 1.0) > 0);
-	assert_same_streams(a.g, b.g);
-	void *pa, *pb;
-	size_t la, lb;
-	pack(a.g, &pa, &la);
-	pack(b.g, &pb, &lb);
-	assert_int_equal(la, lb);
-	assert_memory_equal(pa, pb, la);
-	free(pa);
-	free(pb);
 	rig_down(&a);
 	rig_down(&b);
 }
@@ -270,9 +291,7 @@ static void test_a_cut_or_altered_buffer_is_refused(void **state)
 	rig_run(&r, 0, 60);
 	void *buf;
 	size_t len;
-	pack(r.g, &buf, &len);
-	mv_guest_destroy(r.g);
-	r.g = NULL;
+	pack_away(&r, &buf, &len);
 	uint8_t *b = buf;
 	refused(&r, b, 0, "shorter than its header");
 	refused(&r, b, 20, "shorter than its header");
@@ -312,6 +331,81 @@ static void test_a_cut_or_altered_buffer_is_refused(void **state)
 	free(buf);
 	rig_run(&r, 60, 80);
 	rig_down(&r);
+}
+
+/*
+ * Workloads that read files the simulator loaded (here a usage trace
+ * and an address trace made in memory) go as which files they read; the
+ * receiver gives its own configuration, naming the same files, and the
+ * guest runs on as its twin. Without it, or with other files, the
+ * unpack is refused.
+ */
+static void test_loaded_files_come_from_the_receivers_config(void **state)
+{
+	(void)state;
+	static uint64_t t_ns[3] = {0, MV_NS_PER_S, 2 * MV_NS_PER_S};
+	static double frac[3] = {0.2, 0.9, 0.4};
+	struct mv_usage_trace u = {
+		.path = "u.csv", .nrows = 3, .t_ns = t_ns, .frac = frac};
+	static uint64_t page[64];
+	static uint32_t rec[1000];
+	for (int i = 0; i < 64; i++)
+		page[i] = 0x400 + 3 * (uint64_t)i;
+	for (int k = 0; k < 1000; k++)
+		rec[k] = (uint32_t)((k * 7) % 64) << 2 |
+			 (k % 4 == 2 ? MV_TR_STORE : MV_TR_LOAD);
+	struct mv_access_trace t = {.path = "t.trace",
+				    .nrec = 1000,
+				    .rec = rec,
+				    .npages = 64,
+				    .page = page};
+	struct mv_guest_config gc;
+	mv_guest_config_default(&gc);
+	gc.os_bytes = MV_MIB;
+	struct mv_workload_config *w = add_wl(&gc, "usage", MV_WL_USAGE, 8,
+					      5000, 0.3);
+	w->usage = &u;
+	snprintf(w->trace_file, sizeof w->trace_file, "u.csv");
+	w = add_wl(&gc, "trace", MV_WL_TRACE, 0, 20000, 0);
+	w->trace = &t;
+	snprintf(w->trace_file, sizeof w->trace_file, "t.trace");
+	struct rig a, b;
+	rig_up(&a, &gc, 0);
+	rig_up(&b, &gc, 0);
+	rig_run(&a, 0, 100);
+	rig_run(&b, 0, 100);
+	void *buf;
+	size_t len;
+	pack_away(&b, &buf, &len);
+	struct mv_error err = {0};
+	struct mv_guest *g = NULL;
+	assert_int_equal(mv_guest_unpack(buf, len, b.vm, &g, &err), MV_EINVAL);
+	assert_null(g);
+	assert_non_null(strstr(err.msg, "'usage' reads a usage trace"));
+	assert_non_null(strstr(err.msg, "not given the receiver's"));
+	struct mv_guest_config other = gc;
+	snprintf(other.workload[1].trace_file,
+		 sizeof other.workload[1].trace_file, "other.trace");
+	assert_int_equal(mv_guest_unpack_with(buf, len, b.vm, &other, &g, &err),
+			 MV_EINVAL);
+	assert_null(g);
+	assert_non_null(strstr(err.msg, "'trace' reads an address trace"));
+	assert_non_null(strstr(err.msg, "names other files"));
+	mvt_ok(mv_guest_unpack_with(buf, len, b.vm, &gc, &b.g, &err), &err,
+	       "mv_guest_unpack_with");
+	free(buf);
+	assert_ptr_equal(b.g->work[0].cfg.usage, &u);
+	assert_ptr_equal(b.g->work[1].cfg.trace, &t);
+	assert_ptr_equal(b.g->cfg.workload[1].trace, &t);
+	rig_run(&a, 100, 200);
+	rig_run(&b, 100, 200);
+	assert_twins(&a, &b);
+	/* the usage set followed the trace down from its peak */
+	assert_true(b.g->work[0].uset > 0 &&
+		    b.g->work[0].uset < 0.9 * 8 * MV_MIB / MV_PAGE_SIZE);
+	assert_true(b.g->work[1].tpos > 0);
+	rig_down(&a);
+	rig_down(&b);
 }
 
 /*
@@ -391,6 +485,8 @@ int main(void)
 		cmocka_unit_test(
 			test_an_unpacked_guest_runs_on_as_its_twin_interval_windows),
 		cmocka_unit_test(test_a_cut_or_altered_buffer_is_refused),
+		cmocka_unit_test(
+			test_loaded_files_come_from_the_receivers_config),
 		cmocka_unit_test(
 			test_wrong_counts_under_a_good_hash_are_refused),
 	};
