@@ -261,14 +261,46 @@ struct mv_guest;
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err);
 /*
- * The guest's memory now is vm, a copy of its VM on another host (live
- * migration, src/cluster/move.c: every page's bytes equal, the old VM
- * still there): the guest runs on vm from now on, with its processes,
- * page cache, balloon and random streams; the interval model's hooks
- * move to vm. Not for a guest with an MMU model (its tables are frames
- * of the old host).
+ * The guest model as bytes (src/guest/pack.c; issue 17: a VM's guest
+ * moves between the processes of a cluster run): *buf (malloc'd, the
+ * caller frees it) of *len bytes, everything mv_guest_unpack needs to
+ * make the same guest again in a process running the same binary. 0,
+ * MV_ENOMEM, or MV_EINVAL for a guest that cannot go as bytes: one with
+ * an MMU model. Files the simulator loaded (an address trace, a usage
+ * trace, a content profile) are not in the bytes, only which a workload
+ * reads (mv_guest_unpack_with).
  */
-void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm);
+int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
+		  struct mv_error *err);
+/*
+ * A new guest on vm (of the packed guest's size, with no guest's hooks),
+ * equal in every respect to the one packed into buf: its pages' uses,
+ * lists, processes, page cache, guest swap, balloon, random streams,
+ * statistics, the interval model's events and sums. Its stop flag is
+ * NULL (mv_guest_set_stop). 0, MV_ENOMEM, or MV_EINVAL: buf is
+ * truncated, altered, not a packed guest, or of another binary.
+ */
+int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,
+		    struct mv_guest **out, struct mv_error *err);
+/*
+ * The same for a guest whose workloads read files the simulator loaded:
+ * files is the receiver's own guest configuration of the VM (its
+ * workloads in the same order, naming the same files, as the receiver
+ * loaded them), whose loaded files the new guest reads. mv_guest_unpack
+ * refuses such a guest (MV_EINVAL), and so does this one when files
+ * name other files.
+ */
+int mv_guest_unpack_with(const void *buf, size_t len, struct mv_vm *vm,
+			 const struct mv_guest_config *files,
+			 struct mv_guest **out, struct mv_error *err);
+/*
+ * g was unpacked on its VM, a copy of VM old on another host (live
+ * migration, src/cluster/move.c: every page's bytes equal, old still
+ * there, the source's guest destroyed): the interval model takes every
+ * page as changed, and a private page that crossed as zeros gets its
+ * next write drawn. Nothing to do for the exact model.
+ */
+void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old);
 /*
  * With the interval model and the VM's dirty log on: log the resident
  * pages the guest wrote in the dt_ns up to now_ns, which the model makes

@@ -27,8 +27,11 @@
  *     between processes sends (mv_vm_carry_pack, src/vm/carry.c), and
  *     the verification checksums (migrate.c copies those);
  *   - the guest model (processes, page cache, balloon, guest swap, its
- *     random streams, the interval model's events) goes over whole:
- *     mv_guest_attach points it at the destination VM;
+ *     random streams, the interval model's events) goes over whole, as
+ *     bytes, as it would between processes: mv_guest_pack before anything
+ *     moves, the source's guest destroyed, mv_guest_unpack onto the
+ *     destination VM, mv_guest_arrived (the interval model takes every
+ *     page as changed);
  *   - the destination host gives it a new swap file (or, on shared
  *     storage, the source's: mv_sim_slot_power_on_with) and compression
  *     cache (its own settings) and page sharing (mv_share_add_vm; sharing is
@@ -157,13 +160,22 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 			old->cfg.name,
 			(unsigned long long)mv_migrate_verify(m->mig),
 			dst->sc->name);
+	/* the guest model goes as bytes, as between processes: packed
+	 * before anything moves, so a guest that cannot go ends the
+	 * migration here, its VM running on at its source */
+	void *gbuf;
+	size_t glen;
+	int rc = mv_guest_pack(src->guest[i], &gbuf, &glen, err);
+	if (rc)
+		return rc;
 	int k = mv_sim_slot_append(dst, &src->sc->vms[i]);
-	if (k < 0)
+	if (k < 0) {
+		free(gbuf);
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
+	}
 	struct mv_vm *v = mv_migrate_take(m->mig);
 	dst->vm[k] = v;
-	int rc = 0;
 	if (dst->verify && mv_vm_enable_verify(v))
 		rc = MV_ENOMEM;
 	/* the destination's large pages, as its own VMs have them */
@@ -174,6 +186,7 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 			rc = MV_ENOMEM;
 	}
 	if (rc) {
+		free(gbuf);
 		slot_drop(dst, k);
 		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 	}
@@ -185,16 +198,25 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 	 * those the destination holds as slots */
 	struct mv_swapfile *sf = m->mig->cfg.shared_swap ? src->swap[i] : NULL;
 	if ((rc = mv_sim_slot_power_on_with(dst, k, sf, err)) != 0) {
+		free(gbuf);
 		slot_drop(dst, k);
 		return rc;
 	}
 	if (sf)
 		src->swap[i] = NULL;
 	dst->moved[k].stall_base_ns = mv_vm_stall_ns(v);
-	struct mv_guest *g = src->guest[i];
-	mv_guest_attach(g, v);
-	dst->guest[k] = g;
+	mv_guest_destroy(src->guest[i]);
 	src->guest[i] = NULL;
+	struct mv_guest *g;
+	/* files it reads (traces, profiles): the destination's own, from
+	 * its copy of the VM's configuration */
+	rc = mv_guest_unpack_with(gbuf, glen, v, &dst->sc->vms[k].guest, &g,
+				  err);
+	free(gbuf);
+	if (rc) /* the bytes and files were whole: out of memory */
+		return rc;
+	mv_guest_arrived(g, old);
+	dst->guest[k] = g;
 	if (mv_guest_uses_interval(g))
 		dst->interval_guests++;
 	mv_guest_set_stop(g, dst->stop);

@@ -1199,6 +1199,28 @@ static int alloc_index(struct mv_guest *g)
 	return gnum_alloc(&g->index, g->npages, max);
 }
 
+int guest_alloc_lists(struct mv_guest *g)
+{
+	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
+	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
+	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
+	g->cache = calloc(g->os_pages + 1, sizeof *g->cache);
+	g->swap_free = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_free);
+	g->swap_desc = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_desc);
+	if (g->swap_slots) {
+		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0);
+		g->swap = s == MAP_FAILED ? NULL : s;
+	}
+	return !g->free || !g->zeroed || !g->balloon || !g->cache ||
+			       !g->swap_free || !g->swap_desc ||
+			       (g->swap_slots && !g->swap)
+		       ? MV_ENOMEM
+		       : 0;
+}
+
 int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 		    uint64_t seed, struct mv_guest **out, struct mv_error *err)
 {
@@ -1217,26 +1239,12 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 				g->npages ? g->npages - 1 : 0);
 	for (int k = 0; k < GK_COUNT; k++)
 		g->hand[k] = LNIL;
-	g->free = mv_sparse_alloc(g->npages * sizeof *g->free);
-	g->zeroed = mv_sparse_alloc(g->npages * sizeof *g->zeroed);
-	g->balloon = mv_sparse_alloc(g->npages * sizeof *g->balloon);
 	g->os_pages = cfg->os_bytes / MV_PAGE_SIZE;
 	if (g->os_pages > g->npages / 2)
 		g->os_pages = g->npages / 2;
-	g->cache = calloc(g->os_pages + 1, sizeof *g->cache);
 	g->swap_slots = cfg->swap_bytes / MV_PAGE_SIZE;
-	g->swap_free = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_free);
-	g->swap_desc = mv_sparse_alloc(g->swap_slots * sizeof *g->swap_desc);
-	if (g->swap_slots) {
-		void *s = mmap(NULL, g->swap_slots * MV_PAGE_SIZE,
-			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			       0);
-		g->swap = s == MAP_FAILED ? NULL : s;
-	}
-	if (!g->kind || nolink || !g->free || !g->zeroed || !g->balloon ||
-	    !g->cache || !g->swap_free || !g->swap_desc ||
-	    (g->swap_slots && !g->swap)) {
+	int nolists = guest_alloc_lists(g);
+	if (!g->kind || nolink || nolists) {
 		mv_guest_destroy(g);
 		return mv_error_set(err, MV_ENOMEM, vm->cfg.source,
 				    vm->cfg.source_line, "guest",
@@ -1341,14 +1349,6 @@ int mv_guest_create(struct mv_vm *vm, const struct mv_guest_config *cfg,
 	}
 	*out = g;
 	return 0;
-}
-
-void mv_guest_attach(struct mv_guest *g, struct mv_vm *vm)
-{
-	struct mv_vm *old = g->vm;
-	g->vm = vm;
-	if (g->iv)
-		giv_attach(g, old);
 }
 
 uint64_t mv_guest_log_writes(struct mv_guest *g, uint64_t now_ns,

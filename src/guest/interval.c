@@ -477,7 +477,7 @@ static int fire(struct mv_guest *g, uint32_t e)
 	if (pte && !(pte & PTE_SWAP)) {
 		unsigned st = pmap[pte - 1].state;
 		/* untouched: a page that crossed a live migration as zeros
-		 * (giv_attach); it needs a write as a zero page does */
+		 * (giv_retake); it needs a write as a zero page does */
 		if (st == MV_PS_SHARED || st == MV_PS_ZERO ||
 		    st == MV_PS_UNTOUCHED)
 			write = 1;
@@ -1122,25 +1122,24 @@ uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s)
 	return n;
 }
 
+void giv_hook(struct mv_guest *g)
+{
+	hook(g->vm, g);
+}
+
 /*
- * The guest moved from old to g->vm (live migration): the hooks go with
- * it, and every page is taken as changed. The destination holds each
+ * The guest moved from old to g->vm (live migration), its hooks on g->vm
+ * (giv_hook): every page is taken as changed. The destination holds each
  * page private (its bytes known now), ballooned, or untouched when it
  * crossed as zeros. A page zero or shared on the source has its write
  * event already (it fires on the untouched page: fire); a private page
  * that crossed as zeros gets one now, as a page mapped to the zero
  * frame does.
  */
-void giv_attach(struct mv_guest *g, struct mv_vm *old)
+void giv_retake(struct mv_guest *g, const struct mv_vm *old)
 {
 	struct giv *iv = g->iv;
 	struct mv_vm *vm = g->vm;
-	old->on_invalidate = NULL;
-	old->invalidate_ctx = NULL;
-	old->rate_of = NULL;
-	old->on_observe = NULL;
-	old->rate_ctx = NULL;
-	hook(vm, g);
 	for (mv_gppn_t p = 0; p < g->npages; p++) {
 		on_invalidate(g, vm, p);
 		if (vm->pmap[p].state != MV_PS_UNTOUCHED ||
@@ -1193,4 +1192,138 @@ void giv_destroy(struct giv *iv)
 	free(iv->a.list);
 	free(iv->stamp);
 	free(iv);
+}
+
+/* ---- as bytes (pack.c) ---------------------------------------------------
+ *
+ * struct giv whole, its pointers cleared (each array is rebuilt with the
+ * capacity it had, so the books read the same), then the arrays: every
+ * bucket's and lap's events, the overflow list, the fire list, the
+ * active set's list of pages to compute again, its per-page sums and
+ * dirty bits, the stamps.
+ */
+/* Clear h's array pointers (a copy, or a struct just read). */
+static void clear_arrays(struct giv *h)
+{
+	for (int i = 0; i < NBUCKETS; i++)
+		h->b[i].e = NULL;
+	for (int i = 0; i < NLAPS; i++)
+		h->lap[i].e = NULL;
+	h->over = NULL;
+	h->fire = NULL;
+	h->a.act = NULL;
+	h->a.dirty = NULL;
+	h->a.list = NULL;
+	h->stamp = NULL;
+}
+
+void giv_pack(const struct mv_guest *g, struct gpack *w)
+{
+	const struct giv *iv = g->iv;
+	struct giv *h = malloc(sizeof *h);
+	if (!h) {
+		w->nomem = 1;
+		return;
+	}
+	memcpy(h, iv, sizeof *h);
+	clear_arrays(h);
+	for (int i = 0; i < MV_MAX_WORKLOADS; i++) {
+		/* field by field: a key's padding was never written
+		 * (work_key's is a stack struct's) */
+		const struct giv_key *x = &iv->a.key[i];
+		struct giv_key k;
+		memset(&k, 0, sizeof k);
+		k.running = x->running;
+		k.phase = x->phase;
+		k.ws = x->ws;
+		k.rate = x->rate;
+		k.t = x->t;
+		memcpy(&h->a.key[i], &k, sizeof k);
+	}
+	gpack_put(w, h, sizeof *h);
+	free(h);
+	for (int i = 0; i < NBUCKETS; i++)
+		gpack_put(w, iv->b[i].e, iv->b[i].n * sizeof *iv->b[i].e);
+	for (int i = 0; i < NLAPS; i++)
+		gpack_put(w, iv->lap[i].e, iv->lap[i].n * sizeof *iv->lap[i].e);
+	gpack_put(w, iv->over, iv->nover * sizeof *iv->over);
+	for (size_t i = 0; i < iv->nfire; i++) {
+		/* field by field: a struct fire's padding is never written */
+		struct fire f;
+		memset(&f, 0, sizeof f);
+		f.u = iv->fire[i].u;
+		f.e = iv->fire[i].e;
+		gpack_put(w, &f, sizeof f);
+	}
+	gpack_put(w, iv->a.list, iv->a.nlist * sizeof *iv->a.list);
+	gpack_put(w, iv->a.act, g->npages * sizeof *iv->a.act);
+	gpack_put(w, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty);
+	gpack_put(w, iv->stamp, g->npages * sizeof *iv->stamp);
+}
+
+/* An array of cap elements of size bytes at *pp, its first n read from
+ * r: 0, MV_EINVAL or MV_ENOMEM. */
+static int unpack_array(struct gunpack *r, void *pp, size_t n, size_t cap,
+			size_t size, const char *what)
+{
+	if (n > cap || cap > ((size_t)1 << 40) / size)
+		return gunpack_fail(r, what);
+	if (!cap)
+		return 0;
+	if (r->left < n * size)
+		return gunpack_fail(r, what);
+	void *a = malloc(cap * size);
+	if (!a)
+		return MV_ENOMEM;
+	*(void **)pp = a;
+	return gunpack_get(r, a, n * size, what);
+}
+
+int giv_unpack(struct mv_guest *g, struct gunpack *r)
+{
+	struct giv *iv = calloc(1, sizeof *iv);
+	if (!iv)
+		return MV_ENOMEM;
+	if (gunpack_get(r, iv, sizeof *iv, "interval model")) {
+		free(iv);
+		return MV_EINVAL;
+	}
+	/* nothing of the sender's: every array is rebuilt below */
+	clear_arrays(iv);
+	g->iv = iv;
+	if (!iv->step_ns || !(iv->dt_s > 0))
+		return gunpack_fail(r, "interval model's step");
+	int rc = 0;
+	for (int i = 0; !rc && i < NBUCKETS; i++)
+		rc = unpack_array(r, &iv->b[i].e, iv->b[i].n, iv->b[i].cap,
+				  sizeof *iv->b[i].e, "interval model's wheel");
+	for (int i = 0; !rc && i < NLAPS; i++)
+		rc = unpack_array(r, &iv->lap[i].e, iv->lap[i].n,
+				  iv->lap[i].cap, sizeof *iv->lap[i].e,
+				  "interval model's laps");
+	if (!rc)
+		rc = unpack_array(r, &iv->over, iv->nover, iv->cap_over,
+				  sizeof *iv->over,
+				  "interval model's overflow");
+	if (!rc)
+		rc = unpack_array(r, &iv->fire, iv->nfire, iv->cap_fire,
+				  sizeof *iv->fire,
+				  "interval model's fire list");
+	if (!rc)
+		rc = unpack_array(r, &iv->a.list, iv->a.nlist, iv->a.cap_list,
+				  sizeof *iv->a.list,
+				  "interval model's active list");
+	if (rc)
+		return rc;
+	iv->a.act = calloc(g->npages, sizeof *iv->a.act);
+	iv->a.dirty = calloc((g->npages + 63) / 64, sizeof *iv->a.dirty);
+	iv->stamp = calloc(g->npages, sizeof *iv->stamp);
+	if (!iv->a.act || !iv->a.dirty || !iv->stamp)
+		return MV_ENOMEM;
+	gunpack_get(r, iv->a.act, g->npages * sizeof *iv->a.act,
+		    "interval model's active sums");
+	gunpack_get(r, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty,
+		    "interval model's active bits");
+	return gunpack_get(r, iv->stamp, g->npages * sizeof *iv->stamp,
+			   "interval model's stamps");
 }
