@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "guest/workload.h"
+#include "memvisor/pack.h"
 
 /* What the guest kernel uses a guest-physical page for. */
 enum gkind {
@@ -219,30 +220,8 @@ static inline uint32_t gpage_index(const struct mv_guest *g, uint64_t p)
 	return gnum_get(&g->index, p);
 }
 
-/*
- * pack.c: a guest's state as bytes (mv_guest_pack). A writer appends to a
- * growing buffer (nomem set once an allocation failed: the rest is
- * dropped); a reader takes bytes from the front of a buffer (bad names
- * the first part that was short or wrong: every later read fails).
- */
-struct gpack {
-	uint8_t *b;
-	size_t n, cap;
-	int nomem;
-};
-struct gunpack {
-	const uint8_t *p;
-	size_t left;
-	const char *bad;
-};
-void gpack_put(struct gpack *w, const void *p, size_t n);
-/* n bytes into p: 0, or -1 (r->bad = what) when fewer are left. */
-int gunpack_get(struct gunpack *r, void *p, size_t n, const char *what);
-/* Mark r bad (what: the part found wrong); -1. */
-int gunpack_fail(struct gunpack *r, const char *what);
-/* n bytes into p, a zeroed dense array (mv_dense_alloc): its 4 KiB
- * pieces that are all zero are not written, so they stay unbacked. */
-int gunpack_dense(struct gunpack *r, void *p, size_t n, const char *what);
+/* pack.c: a guest's state as bytes (mv_guest_pack), with memvisor/pack.h's
+ * writer and reader. */
 
 /* guest.c, for pack.c: allocate g's page stacks (free, zeroed, balloon),
  * page cache map and swap device (slots, descriptors, free stack) for
@@ -267,10 +246,10 @@ uint64_t giv_log_writes(struct mv_guest *g, uint64_t now_ns, double dt_s);
 void giv_destroy(struct giv *iv);
 /* Append the interval model's state (pack.c): its events, the active
  * set's sums, the stamps, its random stream. */
-void giv_pack(const struct mv_guest *g, struct gpack *w);
+void giv_pack(const struct mv_guest *g, struct mv_pack *w);
 /* Read what giv_pack wrote into a new g->iv, not hooked into g->vm yet:
  * 0, MV_EINVAL (r->bad says what) or MV_ENOMEM. */
-int giv_unpack(struct mv_guest *g, struct gunpack *r);
+int giv_unpack(struct mv_guest *g, struct mv_unpack *r);
 /* Hook the interval model into g->vm (which has no guest's hooks). */
 void giv_hook(struct mv_guest *g);
 /* g was unpacked on g->vm, a copy of VM old (live migration), and

@@ -1217,7 +1217,7 @@ static void clear_arrays(struct giv *h)
 	h->stamp = NULL;
 }
 
-void giv_pack(const struct mv_guest *g, struct gpack *w)
+void giv_pack(const struct mv_guest *g, struct mv_pack *w)
 {
 	const struct giv *iv = g->iv;
 	struct giv *h = malloc(sizeof *h);
@@ -1240,51 +1240,51 @@ void giv_pack(const struct mv_guest *g, struct gpack *w)
 		k.t = x->t;
 		memcpy(&h->a.key[i], &k, sizeof k);
 	}
-	gpack_put(w, h, sizeof *h);
+	mv_pack_put(w, h, sizeof *h);
 	free(h);
 	for (int i = 0; i < NBUCKETS; i++)
-		gpack_put(w, iv->b[i].e, iv->b[i].n * sizeof *iv->b[i].e);
+		mv_pack_put(w, iv->b[i].e, iv->b[i].n * sizeof *iv->b[i].e);
 	for (int i = 0; i < NLAPS; i++)
-		gpack_put(w, iv->lap[i].e, iv->lap[i].n * sizeof *iv->lap[i].e);
-	gpack_put(w, iv->over, iv->nover * sizeof *iv->over);
+		mv_pack_put(w, iv->lap[i].e, iv->lap[i].n * sizeof *iv->lap[i].e);
+	mv_pack_put(w, iv->over, iv->nover * sizeof *iv->over);
 	for (size_t i = 0; i < iv->nfire; i++) {
 		/* field by field: a struct fire's padding is never written */
 		struct fire f;
 		memset(&f, 0, sizeof f);
 		f.u = iv->fire[i].u;
 		f.e = iv->fire[i].e;
-		gpack_put(w, &f, sizeof f);
+		mv_pack_put(w, &f, sizeof f);
 	}
-	gpack_put(w, iv->a.list, iv->a.nlist * sizeof *iv->a.list);
-	gpack_put(w, iv->a.act, g->npages * sizeof *iv->a.act);
-	gpack_put(w, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty);
-	gpack_put(w, iv->stamp, g->npages * sizeof *iv->stamp);
+	mv_pack_put(w, iv->a.list, iv->a.nlist * sizeof *iv->a.list);
+	mv_pack_put(w, iv->a.act, g->npages * sizeof *iv->a.act);
+	mv_pack_put(w, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty);
+	mv_pack_put(w, iv->stamp, g->npages * sizeof *iv->stamp);
 }
 
 /* An array of cap elements of size bytes at *pp, its first n read from
  * r: 0, MV_EINVAL or MV_ENOMEM. */
-static int unpack_array(struct gunpack *r, void *pp, size_t n, size_t cap,
+static int unpack_array(struct mv_unpack *r, void *pp, size_t n, size_t cap,
 			size_t size, const char *what)
 {
 	if (n > cap || cap > ((size_t)1 << 40) / size)
-		return gunpack_fail(r, what);
+		return mv_unpack_fail(r, what);
 	if (!cap)
 		return 0;
 	if (r->left < n * size)
-		return gunpack_fail(r, what);
+		return mv_unpack_fail(r, what);
 	void *a = malloc(cap * size);
 	if (!a)
 		return MV_ENOMEM;
 	*(void **)pp = a;
-	return gunpack_get(r, a, n * size, what);
+	return mv_unpack_get(r, a, n * size, what);
 }
 
-int giv_unpack(struct mv_guest *g, struct gunpack *r)
+int giv_unpack(struct mv_guest *g, struct mv_unpack *r)
 {
 	struct giv *iv = calloc(1, sizeof *iv);
 	if (!iv)
 		return MV_ENOMEM;
-	if (gunpack_get(r, iv, sizeof *iv, "interval model")) {
+	if (mv_unpack_get(r, iv, sizeof *iv, "interval model")) {
 		free(iv);
 		return MV_EINVAL;
 	}
@@ -1292,7 +1292,7 @@ int giv_unpack(struct mv_guest *g, struct gunpack *r)
 	clear_arrays(iv);
 	g->iv = iv;
 	if (!iv->step_ns || !(iv->dt_s > 0))
-		return gunpack_fail(r, "interval model's step");
+		return mv_unpack_fail(r, "interval model's step");
 	int rc = 0;
 	for (int i = 0; !rc && i < NBUCKETS; i++)
 		rc = unpack_array(r, &iv->b[i].e, iv->b[i].n, iv->b[i].cap,
@@ -1320,10 +1320,10 @@ int giv_unpack(struct mv_guest *g, struct gunpack *r)
 	iv->stamp = calloc(g->npages, sizeof *iv->stamp);
 	if (!iv->a.act || !iv->a.dirty || !iv->stamp)
 		return MV_ENOMEM;
-	gunpack_get(r, iv->a.act, g->npages * sizeof *iv->a.act,
+	mv_unpack_get(r, iv->a.act, g->npages * sizeof *iv->a.act,
 		    "interval model's active sums");
-	gunpack_get(r, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty,
+	mv_unpack_get(r, iv->a.dirty, (g->npages + 63) / 64 * sizeof *iv->a.dirty,
 		    "interval model's active bits");
-	return gunpack_get(r, iv->stamp, g->npages * sizeof *iv->stamp,
+	return mv_unpack_get(r, iv->stamp, g->npages * sizeof *iv->stamp,
 			   "interval model's stamps");
 }

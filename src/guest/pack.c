@@ -67,61 +67,6 @@ struct pack_header {
 	uint64_t hash; /* mv_hash of the bytes after the header */
 };
 
-void gpack_put(struct gpack *w, const void *p, size_t n)
-{
-	if (w->nomem || !n)
-		return;
-	if (w->cap - w->n < n) {
-		size_t cap = w->cap ? w->cap : 1 << 16;
-		while (cap - w->n < n)
-			cap *= 2;
-		uint8_t *b = realloc(w->b, cap);
-		if (!b) {
-			w->nomem = 1;
-			return;
-		}
-		w->b = b;
-		w->cap = cap;
-	}
-	memcpy(w->b + w->n, p, n);
-	w->n += n;
-}
-
-int gunpack_fail(struct gunpack *r, const char *what)
-{
-	if (!r->bad)
-		r->bad = what;
-	r->left = 0;
-	return MV_EINVAL;
-}
-
-int gunpack_get(struct gunpack *r, void *p, size_t n, const char *what)
-{
-	if (r->bad || r->left < n)
-		return gunpack_fail(r, what);
-	if (n)
-		memcpy(p, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
-int gunpack_dense(struct gunpack *r, void *p, size_t n, const char *what)
-{
-	if (r->bad || r->left < n)
-		return gunpack_fail(r, what);
-	static const uint8_t zero[MV_PAGE_SIZE];
-	uint8_t *d = p;
-	for (size_t o = 0; o < n; o += MV_PAGE_SIZE) {
-		size_t k = n - o < MV_PAGE_SIZE ? n - o : MV_PAGE_SIZE;
-		if (memcmp(r->p + o, zero, k))
-			memcpy(d + o, r->p + o, k);
-	}
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
 /* A guest with an MMU model stays where it is. */
 static int packable(const struct mv_guest *g, struct mv_error *err)
 {
@@ -210,7 +155,7 @@ static void clear_pointers(struct mv_guest *h)
 	h->iv = NULL;
 }
 
-static void put_guest(const struct mv_guest *g, struct gpack *w)
+static void put_guest(const struct mv_guest *g, struct mv_pack *w)
 {
 	struct mv_guest *h = malloc(sizeof *h);
 	if (!h) {
@@ -219,7 +164,7 @@ static void put_guest(const struct mv_guest *g, struct gpack *w)
 	}
 	memcpy(h, g, sizeof *h);
 	clear_pointers(h);
-	gpack_put(w, h, sizeof *h);
+	mv_pack_put(w, h, sizeof *h);
 	free(h);
 }
 
@@ -231,39 +176,39 @@ int mv_guest_pack(const struct mv_guest *g, void **buf, size_t *len,
 	int rc = packable(g, err);
 	if (rc)
 		return rc;
-	struct gpack w = {0};
+	struct mv_pack w = {0};
 	struct pack_header hd = {.version = PACK_VERSION,
 				 .guest_size = sizeof(struct mv_guest),
 				 .npages = g->npages,
 				 .interval = g->iv != NULL};
 	memcpy(hd.magic, PACK_MAGIC, sizeof hd.magic);
-	gpack_put(&w, &hd, sizeof hd);
+	mv_pack_put(&w, &hd, sizeof hd);
 	put_guest(g, &w);
 	uint8_t bits[MV_MAX_WORKLOADS] = {0};
 	for (int i = 0; i < g->nwork; i++)
 		bits[i] = loaded_bits(&g->work[i].cfg);
-	gpack_put(&w, bits, sizeof bits);
-	gpack_put(&w, g->kind, g->npages);
-	gpack_put(&w, g->index.b, g->index.n * g->index.w + 1);
-	gpack_put(&w, g->link.b, g->link.n * g->link.w + 1);
-	gpack_put(&w, g->free, (g->nfree - g->nfresh) * sizeof *g->free);
-	gpack_put(&w, g->zeroed, g->nzeroed * sizeof *g->zeroed);
-	gpack_put(&w, g->balloon, g->nkind[GK_BALLOON] * sizeof *g->balloon);
-	gpack_put(&w, g->cache, (g->os_pages + 1) * sizeof *g->cache);
-	gpack_put(&w, g->swap_desc, g->swap_fresh * sizeof *g->swap_desc);
+	mv_pack_put(&w, bits, sizeof bits);
+	mv_pack_put(&w, g->kind, g->npages);
+	mv_pack_put(&w, g->index.b, g->index.n * g->index.w + 1);
+	mv_pack_put(&w, g->link.b, g->link.n * g->link.w + 1);
+	mv_pack_put(&w, g->free, (g->nfree - g->nfresh) * sizeof *g->free);
+	mv_pack_put(&w, g->zeroed, g->nzeroed * sizeof *g->zeroed);
+	mv_pack_put(&w, g->balloon, g->nkind[GK_BALLOON] * sizeof *g->balloon);
+	mv_pack_put(&w, g->cache, (g->os_pages + 1) * sizeof *g->cache);
+	mv_pack_put(&w, g->swap_desc, g->swap_fresh * sizeof *g->swap_desc);
 	for (uint64_t s = 0; s < g->swap_fresh; s++)
 		if (g->swap_desc[s] == MV_DESC_BYTES)
-			gpack_put(&w, g->swap + s * MV_PAGE_SIZE, MV_PAGE_SIZE);
-	gpack_put(&w, g->swap_free,
+			mv_pack_put(&w, g->swap + s * MV_PAGE_SIZE, MV_PAGE_SIZE);
+	mv_pack_put(&w, g->swap_free,
 		  (g->nswap_free - (g->swap_slots - g->swap_fresh)) *
 			  sizeof *g->swap_free);
 	for (int i = 0; i < g->nproc; i++)
-		gpack_put(&w, g->proc[i].pte,
+		mv_pack_put(&w, g->proc[i].pte,
 			  g->proc[i].nvpages * sizeof *g->proc[i].pte);
 	if (g->passed) {
-		gpack_put(&w, g->passed, g->npages * sizeof *g->passed);
-		gpack_put(&w, g->big.key, g->big.cap * sizeof *g->big.key);
-		gpack_put(&w, g->big.val, g->big.cap * sizeof *g->big.val);
+		mv_pack_put(&w, g->passed, g->npages * sizeof *g->passed);
+		mv_pack_put(&w, g->big.key, g->big.cap * sizeof *g->big.key);
+		mv_pack_put(&w, g->big.val, g->big.cap * sizeof *g->big.val);
 	}
 	if (g->iv)
 		giv_pack(g, &w);
@@ -320,7 +265,7 @@ static const char *check_counts(const struct mv_guest *g)
 
 /* Allocate and read g's arrays (all NULL before): 0, MV_EINVAL (r->bad)
  * or MV_ENOMEM. */
-static int get_arrays(struct mv_guest *g, struct gunpack *r, int interval)
+static int get_arrays(struct mv_guest *g, struct mv_unpack *r, int interval)
 {
 	uint64_t n = g->npages;
 	g->kind = mv_dense_alloc(n);
@@ -344,37 +289,37 @@ static int get_arrays(struct mv_guest *g, struct gunpack *r, int interval)
 	if (nomem || !g->index.b || !g->link.b || (interval && !g->passed) ||
 	    (g->big.cap && (!g->big.key || !g->big.val)))
 		return MV_ENOMEM;
-	gunpack_dense(r, g->kind, n, "page kinds");
-	gunpack_dense(r, g->index.b, ib, "page index");
-	gunpack_dense(r, g->link.b, lb, "clock links");
-	gunpack_get(r, g->free, (g->nfree - g->nfresh) * sizeof *g->free,
+	mv_unpack_dense(r, g->kind, n, "page kinds");
+	mv_unpack_dense(r, g->index.b, ib, "page index");
+	mv_unpack_dense(r, g->link.b, lb, "clock links");
+	mv_unpack_get(r, g->free, (g->nfree - g->nfresh) * sizeof *g->free,
 		    "free list");
-	gunpack_get(r, g->zeroed, g->nzeroed * sizeof *g->zeroed,
+	mv_unpack_get(r, g->zeroed, g->nzeroed * sizeof *g->zeroed,
 		    "zeroed list");
-	gunpack_get(r, g->balloon, g->nkind[GK_BALLOON] * sizeof *g->balloon,
+	mv_unpack_get(r, g->balloon, g->nkind[GK_BALLOON] * sizeof *g->balloon,
 		    "balloon");
-	gunpack_get(r, g->cache, (g->os_pages + 1) * sizeof *g->cache,
+	mv_unpack_get(r, g->cache, (g->os_pages + 1) * sizeof *g->cache,
 		    "page cache");
-	gunpack_get(r, g->swap_desc, g->swap_fresh * sizeof *g->swap_desc,
+	mv_unpack_get(r, g->swap_desc, g->swap_fresh * sizeof *g->swap_desc,
 		    "swap descriptors");
 	for (uint64_t s = 0; !r->bad && s < g->swap_fresh; s++)
 		if (g->swap_desc[s] == MV_DESC_BYTES)
-			gunpack_get(r, g->swap + s * MV_PAGE_SIZE, MV_PAGE_SIZE,
+			mv_unpack_get(r, g->swap + s * MV_PAGE_SIZE, MV_PAGE_SIZE,
 				    "swap slots");
-	gunpack_get(r, g->swap_free,
+	mv_unpack_get(r, g->swap_free,
 		    (g->nswap_free - (g->swap_slots - g->swap_fresh)) *
 			    sizeof *g->swap_free,
 		    "swap slot stack");
 	for (int i = 0; i < g->nproc; i++)
-		gunpack_dense(r, g->proc[i].pte,
+		mv_unpack_dense(r, g->proc[i].pte,
 			      g->proc[i].nvpages * sizeof *g->proc[i].pte,
 			      "page tables");
 	if (interval) {
-		gunpack_dense(r, g->passed, n * sizeof *g->passed,
+		mv_unpack_dense(r, g->passed, n * sizeof *g->passed,
 			      "clock times");
-		gunpack_get(r, g->big.key, g->big.cap * sizeof *g->big.key,
+		mv_unpack_get(r, g->big.key, g->big.cap * sizeof *g->big.key,
 			    "clock times");
-		gunpack_get(r, g->big.val, g->big.cap * sizeof *g->big.val,
+		mv_unpack_get(r, g->big.val, g->big.cap * sizeof *g->big.val,
 			    "clock times");
 	}
 	return r->bad ? MV_EINVAL : 0;
@@ -386,9 +331,9 @@ static int unpack(const void *buf, size_t len, struct mv_vm *vm,
 {
 	*out = NULL;
 	struct pack_header hd;
-	struct gunpack r = {.p = buf, .left = len};
+	struct mv_unpack r = {.p = buf, .left = len};
 	const char *bad = NULL;
-	if (gunpack_get(&r, &hd, sizeof hd, "header"))
+	if (mv_unpack_get(&r, &hd, sizeof hd, "header"))
 		bad = "shorter than its header";
 	else if (memcmp(hd.magic, PACK_MAGIC, sizeof hd.magic))
 		bad = "not a packed guest (bad magic)";
@@ -414,13 +359,13 @@ static int unpack(const void *buf, size_t len, struct mv_vm *vm,
 	if (!g)
 		return mv_error_set(err, MV_ENOMEM, NULL, 0, "",
 				    "out of memory");
-	gunpack_get(&r, g, sizeof *g, "guest");
+	mv_unpack_get(&r, g, sizeof *g, "guest");
 	/* the struct came with its pointers NULL: each is rebuilt */
 	int interval = hd.interval != 0;
 	clear_pointers(g);
 	g->vm = vm;
 	uint8_t bits[MV_MAX_WORKLOADS] = {0};
-	gunpack_get(&r, bits, sizeof bits, "loaded files");
+	mv_unpack_get(&r, bits, sizeof bits, "loaded files");
 	const char *wrong = r.bad ? NULL : check_counts(g);
 	for (int i = 0; !r.bad && !wrong && i < g->nwork; i++) {
 		if (!bits[i])
@@ -443,12 +388,12 @@ static int unpack(const void *buf, size_t len, struct mv_vm *vm,
 		}
 	}
 	int rc = r.bad   ? MV_EINVAL
-		 : wrong ? gunpack_fail(&r, wrong)
+		 : wrong ? mv_unpack_fail(&r, wrong)
 			 : get_arrays(g, &r, interval);
 	if (!rc && interval)
 		rc = giv_unpack(g, &r);
 	if (!rc && r.left)
-		rc = gunpack_fail(&r, "bytes past the end");
+		rc = mv_unpack_fail(&r, "bytes past the end");
 	if (rc) {
 		g->vm = vm;
 		mv_guest_destroy(g);
