@@ -99,6 +99,11 @@ enum mv_migrate_state {
  * (mv_comm_send).
  */
 #define MV_MIG_REC_HEADER 24u
+/* The source stops adding pages to its outbox past this many bytes or
+ * records (mv_migration's more): the stop-and-copy of a large VM goes in
+ * parts, not as one copy of its memory. */
+#define MV_MIG_OUTBOX_BYTES (16u << 20)
+#define MV_MIG_OUTBOX_RECORDS (1u << 18)
 enum mv_mig_rec_kind {
 	MV_MIG_REC_ZERO,    /* a page of zeros */
 	MV_MIG_REC_BALLOON, /* a ballooned page (reads as zeros) */
@@ -174,6 +179,12 @@ struct mv_migration {
 	/* the outbox: records not yet answered (see the wire above) */
 	uint8_t *out;
 	size_t out_len, out_cap;
+	size_t out_max; /* MV_MIG_OUTBOX_BYTES (tests lower it) */
+	/* the outbox filled up before the slice's end: once it is answered,
+	 * mv_migrate_run(m, 0) goes on from there */
+	int more;
+	int stopping;             /* the stop-and-copy is under way */
+	double stop_start_ns;     /* when it began, on the clock */
 	uint64_t nout;            /* records in it */
 	struct mv_mig_sent *sent; /* nout: what each cost the source */
 	size_t cap_sent;
@@ -210,10 +221,12 @@ int mv_migrate_src_start(struct mv_vm *src, const struct mv_migrate_config *cfg,
  * as it goes (their read time is the migration's), each page a record
  * appended to the outbox (m->out, m->out_len). When a round ends and the
  * rest fits the downtime limit (or max_rounds is reached), the VM stops
- * and the rest is sent within this call: the state becomes MV_MIG_DONE
- * and downtime_ns is what the caller charges the VM, once the destination
- * has taken it all (mv_migrate_applied). A page that cannot be read back
- * ends the call there. 0, or MV_ENOMEM (aborted).
+ * and the rest is sent: the state becomes MV_MIG_DONE and downtime_ns is
+ * what the caller charges the VM, once the destination has taken it all
+ * (mv_migrate_applied). A full outbox ends the call early (m->more): once
+ * it is answered, mv_migrate_run(m, 0) goes on where it stopped, until
+ * m->more stays 0. A page that cannot be read back ends the call there.
+ * 0, or MV_ENOMEM (aborted).
  */
 int mv_migrate_run(struct mv_migration *m, uint64_t dt_ns,
 		   struct mv_error *err);

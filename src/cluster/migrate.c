@@ -596,6 +596,11 @@ static int send_pass(struct mv_migration *m, double end_ns,
 {
 	mv_gppn_t g;
 	while (m->clock_ns < end_ns && (g = pass_next(m)) < m->src->npages) {
+		if (m->out_len >= m->out_max ||
+		    m->nout >= MV_MIG_OUTBOX_RECORDS) {
+			m->more = 1; /* the rest after the answer */
+			return 0;
+		}
 		double cost;
 		int rc = send_page(m, g, &cost, err);
 		if (rc || m->read_failed)
@@ -647,25 +652,34 @@ static int send_checksums(struct mv_migration *m)
 	return 0;
 }
 
+/* The stop-and-copy's set goes (what is left of it, after a full
+ * outbox), then the migration is done. */
+static int stop_and_copy_send(struct mv_migration *m, struct mv_error *err)
+{
+	int rc = send_pass(m, 1e300, err);
+	if (rc || m->read_failed || m->more)
+		return rc;
+	if (send_checksums(m))
+		return migrate_abort(m, MV_ENOMEM, 0, "out of memory", err);
+	m->stopping = 0;
+	struct mv_migrate_round *r = round_now(m);
+	r->ns = (uint64_t)(m->clock_ns - m->stop_start_ns);
+	m->downtime_ns = r->ns;
+	m->state = MV_MIG_DONE;
+	m->throttle_pct = 0;
+	mv_vm_dirty_log_stop(m->src);
+	return 0;
+}
+
 /* The VM stops; the last set goes. */
 static int stop_and_copy(struct mv_migration *m, struct mv_error *err)
 {
 	int rc = round_new(m);
 	if (rc)
 		return migrate_abort(m, rc, 0, "out of memory", err);
-	double start = m->clock_ns;
-	rc = send_pass(m, 1e300, err);
-	if (rc || m->read_failed)
-		return rc;
-	if (send_checksums(m))
-		return migrate_abort(m, MV_ENOMEM, 0, "out of memory", err);
-	struct mv_migrate_round *r = round_now(m);
-	r->ns = (uint64_t)(m->clock_ns - start);
-	m->downtime_ns = r->ns;
-	m->state = MV_MIG_DONE;
-	m->throttle_pct = 0;
-	mv_vm_dirty_log_stop(m->src);
-	return 0;
+	m->stopping = 1;
+	m->stop_start_ns = m->clock_ns;
+	return stop_and_copy_send(m, err);
 }
 
 /* A round ended: sync the log, then stop or go on. */
@@ -697,12 +711,16 @@ int mv_migrate_run(struct mv_migration *m, uint64_t dt_ns, struct mv_error *err)
 		return migrate_abort(m, MV_ENOMEM, 0, "out of memory", err);
 	m->now_ns += dt_ns;
 	/* a migration that fell behind the caller (never: it always works
-	 * until the end of the slice) resumes at the slice's start */
-	if (m->clock_ns < (double)(m->now_ns - dt_ns))
+	 * until the end of the slice, or stopped at a full outbox, which
+	 * this call goes on from) resumes at the slice's start */
+	if (!m->more && m->clock_ns < (double)(m->now_ns - dt_ns))
 		m->clock_ns = (double)(m->now_ns - dt_ns);
+	m->more = 0;
+	if (m->stopping)
+		return stop_and_copy_send(m, err);
 	while (m->clock_ns < (double)m->now_ns) {
 		int rc = send_pass(m, (double)m->now_ns, err);
-		if (rc || m->read_failed)
+		if (rc || m->read_failed || m->more)
 			return rc;
 		if (pass_next(m) < m->src->npages)
 			break; /* the slice is used up */
@@ -757,7 +775,11 @@ int mv_migrate_step(struct mv_migration *m, uint64_t dt_ns,
 		    struct mv_error *err)
 {
 	int rc = mv_migrate_run(m, dt_ns, err);
-	return rc || !m->loop ? rc : mv_migrate_deliver(m, m->loop, err);
+	if (rc || !m->loop)
+		return rc;
+	while ((rc = mv_migrate_deliver(m, m->loop, err)) == 0 && m->more)
+		rc = mv_migrate_run(m, 0, err);
+	return rc;
 }
 
 int mv_migrate_src_start(struct mv_vm *src, const struct mv_migrate_config *cfg,
@@ -784,6 +806,7 @@ int mv_migrate_src_start(struct mv_vm *src, const struct mv_migrate_config *cfg,
 				    "out of memory");
 	m->cfg = *cfg;
 	m->src = src;
+	m->out_max = MV_MIG_OUTBOX_BYTES;
 	m->words = mv_vm_dirty_log_words(src);
 	m->pass = malloc(m->words * sizeof *m->pass);
 	int rc = m->pass ? 0 : MV_ENOMEM;

@@ -252,8 +252,9 @@ int mv_sim_move_run(struct mv_sim_move *m, uint64_t dt_ns, struct mv_error *err)
 	 * learns which (an abort at the record the destination had no frame
 	 * for, as if it had stopped there) */
 	int rc = mv_migrate_run(mig, dt_ns, err);
-	if (!rc)
-		rc = mv_migrate_deliver(mig, m->in, err);
+	while (!rc && (rc = mv_migrate_deliver(mig, m->in, err)) == 0 &&
+	       mig->more)
+		rc = mv_migrate_run(mig, 0, err); /* the outbox was full */
 	if (mig->state != MV_MIG_ACTIVE)
 		incoming_end(m);
 	if (rc || mig->state != MV_MIG_DONE)

@@ -432,12 +432,11 @@ test_destination_out_of_memory_aborts_and_the_source_runs_on(void **state)
 	mv_host_destroy(b);
 }
 
-/* The figures of an aborted migration, for comparing two. */
-static void assert_same_abort(const struct mv_migration *x,
-			      const struct mv_migration *y)
+/* Two migrations' figures are the same, to the clock's last bit. */
+static void assert_same_figures(const struct mv_migration *x,
+				const struct mv_migration *y)
 {
-	assert_int_equal(x->state, MV_MIG_ABORTED);
-	assert_int_equal(y->state, MV_MIG_ABORTED);
+	assert_int_equal(x->state, y->state);
 	assert_int_equal(x->abort_gppn, y->abort_gppn);
 	assert_int_equal(x->nrounds, y->nrounds);
 	for (int i = 0; i < x->nrounds; i++) {
@@ -461,8 +460,7 @@ static void assert_same_abort(const struct mv_migration *x,
 	assert_int_equal(x->dirty_high, y->dirty_high);
 	assert_int_equal(x->converged, y->converged);
 	assert_int_equal(x->downtime_ns, y->downtime_ns);
-	assert_int_equal(x->throttle_pct, 0);
-	assert_int_equal(y->throttle_pct, 0);
+	assert_int_equal(x->throttle_pct, y->throttle_pct);
 }
 
 /*
@@ -475,7 +473,8 @@ static void assert_same_abort(const struct mv_migration *x,
  * j" with records after j (the source took them back).
  */
 static struct mv_migration *oom_mid_round(struct mv_host *a, struct mv_host *b,
-					  uint64_t step_ns, int *after)
+					  uint64_t step_ns, size_t out_max,
+					  int *after)
 {
 	uint64_t b_free = b->nfree;
 	struct mv_migrate_config c;
@@ -485,17 +484,20 @@ static struct mv_migration *oom_mid_round(struct mv_host *a, struct mv_host *b,
 	c.max_rounds = 12;
 	struct mv_rng r;
 	struct mv_migration *m = start_filled(a, b, 24, 5, &c, &r);
+	if (out_max)
+		m->out_max = out_max;
 	struct mv_vm *vm = m->src;
 	struct mv_error err = {0};
 	int rc = 0;
 	*after = 0;
 	while (m->state == MV_MIG_ACTIVE && !rc) {
-		if (m->now_ns % MV_NS_PER_MS == 0)
+		if (!m->more && m->now_ns % MV_NS_PER_MS == 0)
 			for (int k = 0; k < 3; k++)
 				write_bytes(vm, mv_rng_below(&r, vm->npages),
 					    &r);
-		/* mv_migrate_step's parts, to see the destination's answer */
-		rc = mv_migrate_run(m, step_ns, &err);
+		/* mv_migrate_step's parts, to see the destination's answer;
+		 * after a full outbox, the rest of the slice */
+		rc = mv_migrate_run(m, m->more ? 0 : step_ns, &err);
 		if (rc || !m->out_len)
 			continue;
 		uint64_t failed = 0;
@@ -533,28 +535,37 @@ test_destination_out_of_memory_mid_round_reports_what_a_page_by_page_migration_d
 	void **state)
 {
 	(void)state;
-	struct mv_host *a1 = mvt_host(64, 1), *b1 = mvt_host(22, 1);
-	struct mv_host *a2 = mvt_host(64, 1), *b2 = mvt_host(22, 1);
-	int after_batched, after_paged;
-	struct mv_migration *batched = oom_mid_round(a1, b1, STEP_NS,
+	struct mv_host *a[3], *b[3];
+	for (int i = 0; i < 3; i++) {
+		a[i] = mvt_host(64, 1);
+		b[i] = mvt_host(22, 1);
+	}
+	int after_batched, after_paged, after_parts;
+	struct mv_migration *batched = oom_mid_round(a[0], b[0], STEP_NS, 0,
 						     &after_batched);
 	/* 400 ns: less than a zero page's 536 ns on the wire at 16 MiB/s */
-	struct mv_migration *paged = oom_mid_round(a2, b2, 400, &after_paged);
+	struct mv_migration *paged = oom_mid_round(a[1], b[1], 400, 0,
+						   &after_paged);
+	/* an outbox full after 5 pages of bytes: every slice in parts */
+	struct mv_migration *parts = oom_mid_round(
+		a[2], b[2], STEP_NS, 5 * (MV_MIG_REC_HEADER + MV_PAGE_SIZE),
+		&after_parts);
 	assert_true(after_batched);
 	assert_false(after_paged);
 	/* mid-round, in a dirty round */
 	assert_true(batched->nrounds >= 2);
 	assert_true(batched->round[batched->nrounds - 1].pages > 0);
-	assert_same_abort(batched, paged);
-	struct mv_vm *v1 = batched->src, *v2 = paged->src;
-	mv_migrate_destroy(batched);
-	mv_migrate_destroy(paged);
-	mv_vm_destroy(v1);
-	mv_vm_destroy(v2);
-	mv_host_destroy(a1);
-	mv_host_destroy(b1);
-	mv_host_destroy(a2);
-	mv_host_destroy(b2);
+	assert_int_equal(batched->throttle_pct, 0);
+	assert_same_figures(batched, paged);
+	assert_same_figures(batched, parts);
+	struct mv_migration *all[3] = {batched, paged, parts};
+	for (int i = 0; i < 3; i++) {
+		struct mv_vm *v = all[i]->src;
+		mv_migrate_destroy(all[i]);
+		mv_vm_destroy(v);
+		mv_host_destroy(a[i]);
+		mv_host_destroy(b[i]);
+	}
 }
 
 /* The byte offset of each record of buf[0..len) into off (at most n). */
@@ -678,6 +689,48 @@ test_a_bad_or_truncated_record_buffer_is_refused_unapplied(void **state)
 	mv_host_destroy(b);
 }
 
+/* An outbox that fills up (here after 3 pages of bytes) goes in parts:
+ * the migration, its stop-and-copy too, ends with the same figures, to
+ * the clock's last bit, and not a byte lost. */
+static void test_a_full_outbox_goes_in_parts_with_the_same_figures(void **s)
+{
+	(void)s;
+	struct mv_migration *m[2];
+	struct mv_host *a[2], *b[2];
+	for (int i = 0; i < 2; i++) {
+		a[i] = mvt_host(64, 1);
+		b[i] = mvt_host(64, 1);
+		struct mv_migrate_config c;
+		mv_migrate_config_default(&c);
+		c.downtime_limit_ns = 5 * MV_NS_PER_MS;
+		c.max_rounds = 4; /* a stop-and-copy of many pages */
+		struct mv_rng r;
+		m[i] = start_filled(a[i], b[i], 32, 11, &c, &r);
+		if (i)
+			m[i]->out_max = 3 * (MV_MIG_REC_HEADER + MV_PAGE_SIZE);
+		/* 40 pages a millisecond: 160 MiB/s against 128 */
+		assert_int_equal(migrate(m[i], 40, &r, 100000), 0);
+		assert_int_equal(m[i]->state, MV_MIG_DONE);
+		assert_int_equal(m[i]->more, 0);
+		assert_int_equal(mv_migrate_verify(m[i]), 0);
+	}
+	assert_false(m[0]->converged);
+	assert_true(m[0]->round[m[0]->nrounds - 1].pages > 100);
+	assert_same_figures(m[0], m[1]);
+	/* the parts were small: the stop-and-copy's outbox needed more */
+	assert_true(m[1]->out_cap < m[0]->out_cap);
+	for (int i = 0; i < 2; i++) {
+		struct mv_vm *dst = mv_migrate_take(m[i]);
+		assert_checks(dst);
+		struct mv_vm *v = m[i]->src;
+		mv_vm_destroy(dst);
+		mv_migrate_destroy(m[i]);
+		mv_vm_destroy(v);
+		mv_host_destroy(a[i]);
+		mv_host_destroy(b[i]);
+	}
+}
+
 /* A guest that dirties faster than the link never fits the limit: without
  * auto-converge the migration stops at max_rounds with a downtime past the
  * limit; with it, QEMU's throttle rises until it fits. */
@@ -742,6 +795,8 @@ int main(void)
 			test_destination_out_of_memory_mid_round_reports_what_a_page_by_page_migration_does),
 		cmocka_unit_test(
 			test_a_bad_or_truncated_record_buffer_is_refused_unapplied),
+		cmocka_unit_test(
+			test_a_full_outbox_goes_in_parts_with_the_same_figures),
 		cmocka_unit_test(
 			test_dirty_rate_above_bandwidth_needs_the_round_limit_or_a_throttle),
 	};
