@@ -179,12 +179,7 @@ struct mv_migration {
 	/* the outbox: records not yet answered (see the wire above) */
 	uint8_t *out;
 	size_t out_len, out_cap;
-	size_t out_max; /* MV_MIG_OUTBOX_BYTES (tests lower it) */
-	/* the outbox filled up before the slice's end: once it is answered,
-	 * mv_migrate_run(m, 0) goes on from there */
-	int more;
-	int stopping;             /* the stop-and-copy is under way */
-	double stop_start_ns;     /* when it began, on the clock */
+	size_t out_max;           /* MV_MIG_OUTBOX_BYTES (tests lower it) */
 	uint64_t nout;            /* records in it */
 	struct mv_mig_sent *sent; /* nout: what each cost the source */
 	size_t cap_sent;
@@ -194,6 +189,11 @@ struct mv_migration {
 	 * aborts once the destination answered for the records before it */
 	int read_failed;
 	mv_gppn_t read_failed_gppn;
+	/* the outbox filled up before the slice's end: once it is answered,
+	 * mv_migrate_run(m, 0) goes on from there */
+	int more;
+	int stopping;         /* the stop-and-copy is under way */
+	double stop_start_ns; /* when it began, on the clock */
 };
 
 /* The destination side: the destination VM, which takes the records. */
