@@ -16,8 +16,9 @@
  * the same on every run and machine. Then, unless --table is given (as
  * docs/cluster.md's generated table is made), the machine-dependent part:
  * the pages the migrations sent per second of this thread's CPU time
- * inside mv_migrate_run (each page read back, copied and, at the end,
- * checked), against memcpy of 4 KiB pages measured in the same run.
+ * inside mv_migrate_step (each page read back, copied into a record of
+ * the outbox, applied on the destination and, at the end, checked),
+ * against memcpy of 4 KiB pages measured in the same run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,7 @@ static void one(double bw_mibps, double mibps, int ac)
 		for (; carry >= 1; carry -= 1)
 			write_bytes(vm, mv_rng_below(&r, vm->npages), &r);
 		double t = cpu_ns();
-		int rc = mv_migrate_run(m, STEP_NS, &err);
+		int rc = mv_migrate_step(m, STEP_NS, &err);
 		run_ns += cpu_ns() - t;
 		if (rc) {
 			fprintf(stderr, "bench_migrate: %s\n", err.msg);

@@ -85,11 +85,79 @@ enum mv_migrate_state {
 	MV_MIG_ABORTED, /* the destination is gone; the source runs on */
 };
 
+/*
+ * The wire between the two sides (migrate.c, "The wire"): the source's
+ * outbox is a run of records, each a fixed 24-byte header, little-endian,
+ *
+ *   bytes 0-3   "MVMR"
+ *   byte  4     kind (MV_MIG_REC_*), bytes 5-7 zero
+ *   bytes 8-15  the guest page (gppn); for CHECKSUMS, how many follow
+ *   bytes 16-23 the page's descriptor (DESC) or swap slot (SWAPREF),
+ *               else 0
+ *
+ * followed by the page's 4096 bytes (BYTES) or 8 bytes per checksum
+ * (CHECKSUMS). No pointers: a record can go as it is to another process
+ * (mv_comm_send).
+ */
+#define MV_MIG_REC_HEADER 24u
+/* The source stops adding pages to its outbox past this many bytes or
+ * records (mv_migration's more): the stop-and-copy of a large VM goes in
+ * parts, not as one copy of its memory, and an outbox that stays in the
+ * cache costs less to fill and apply (bench_migrate: 16 MiB sent 16%
+ * fewer pages per CPU second than stage 1's direct copy, 1 MiB 10%,
+ * 256 KiB no better). */
+#define MV_MIG_OUTBOX_BYTES (1u << 20)
+#define MV_MIG_OUTBOX_RECORDS (1u << 18)
+enum mv_mig_rec_kind {
+	MV_MIG_REC_ZERO,    /* a page of zeros */
+	MV_MIG_REC_BALLOON, /* a ballooned page (reads as zeros) */
+	MV_MIG_REC_DESC,    /* generated content: its descriptor */
+	MV_MIG_REC_BYTES,   /* the page's bytes */
+	MV_MIG_REC_SWAPREF, /* its slot in the shared swap file */
+	/* at the stop-and-copy with verification on: the source's per-page
+	 * checksums, which the destination VM takes */
+	MV_MIG_REC_CHECKSUMS,
+	MV_MIG_REC_KINDS
+};
+
+/* What a record of the outbox cost the source, kept until the destination
+ * answers: enough to take the source's figures back to any record. */
+struct mv_mig_sent {
+	mv_gppn_t gppn;
+	double cost_ns;   /* on the migration's clock */
+	uint32_t wire;    /* bytes on the wire (MV_MIG_*_WIRE) */
+	uint8_t swap_ref; /* sent as its slot */
+	uint8_t readback; /* read back first */
+};
+
+/* The source's figures as they were at the start of a segment of the
+ * outbox (a call of mv_migrate_run, or a round begun in it). */
+struct mv_mig_checkpoint {
+	uint64_t first;                /* the segment's first record */
+	struct mv_migrate_round round; /* the round in progress */
+	int nrounds, throttle_pct, dirty_high, converged;
+	enum mv_migrate_state state;
+	double clock_ns;
+	uint64_t period_start_ns, period_dirty, period_bytes;
+	uint64_t downtime_ns, pages, bytes;
+};
+
+struct mv_migration_in;
+
+/*
+ * The source side of a migration: the rounds, the pass over the pages,
+ * the source VM's dirty log, the clock and the throttle. It does not
+ * touch the destination: each page sent is a record of its outbox, which
+ * the destination side applies (mv_migrate_in_apply) and answers
+ * (mv_migrate_applied).
+ */
 struct mv_migration {
 	struct mv_migrate_config cfg;
 	struct mv_vm *src; /* the caller's; dirty-logged while active */
-	struct mv_vm *dst; /* on the destination host; the migration's
-			      until done (then the caller's: mv_migrate_take) */
+	/* one process (mv_migrate_start): the destination side, the
+	 * migration's, that mv_migrate_step hands the outbox to; NULL when
+	 * the caller keeps it (mv_migrate_src_start) */
+	struct mv_migration_in *loop;
 	enum mv_migrate_state state;
 	uint64_t now_ns;  /* the migration's clock: time since it started */
 	double clock_ns;  /* how far it has worked: ahead of now_ns while
@@ -112,46 +180,129 @@ struct mv_migration {
 	uint64_t pages, bytes;    /* sent, over all rounds */
 	uint64_t abort_gppn;      /* the page an abort failed on */
 	char abort_reason[160];
+	/* the outbox: records not yet answered (see the wire above) */
+	uint8_t *out;
+	size_t out_len, out_cap;
+	size_t out_max;           /* MV_MIG_OUTBOX_BYTES (tests lower it) */
+	uint64_t nout;            /* records in it */
+	struct mv_mig_sent *sent; /* nout: what each cost the source */
+	size_t cap_sent;
+	struct mv_mig_checkpoint *ck; /* nck segments of the outbox */
+	size_t nck, cap_ck;
+	/* a page that could not be read back: the source stopped there and
+	 * aborts once the destination answered for the records before it */
+	int read_failed;
+	mv_gppn_t read_failed_gppn;
+	/* the outbox filled up before the slice's end: once it is answered,
+	 * mv_migrate_run(m, 0) goes on from there */
+	int more;
+	int stopping;         /* the stop-and-copy is under way */
+	double stop_start_ns; /* when it began, on the clock */
+};
+
+/* The destination side: the destination VM, which takes the records. */
+struct mv_migration_in {
+	struct mv_vm *vm; /* the side's until taken (mv_migrate_in_take) */
+	uint64_t records; /* applied, over every call */
 };
 
 /*
- * Start migrating src (on its host) to host dst_host: the destination VM
- * (same configuration and id, nothing mapped) is created and src's dirty
- * log turned on. MV_EINVAL for a VM that cannot move yet (hugetlbfs
- * backed), MV_ENOMEM; err says which.
+ * Start migrating src (on its host) to host dst_host, both sides in this
+ * process: the destination VM (same configuration and id, nothing mapped)
+ * is created and src's dirty log turned on. MV_EINVAL for a VM that
+ * cannot move yet (hugetlbfs backed), MV_ENOMEM; err says which.
  */
 int mv_migrate_start(struct mv_vm *src, struct mv_host *dst_host,
 		     const struct mv_migrate_config *cfg,
 		     struct mv_migration **out, struct mv_error *err);
+/* The source side alone (the destination side is the caller's to make,
+ * with mv_migrate_in_create): as mv_migrate_start otherwise. */
+int mv_migrate_src_start(struct mv_vm *src, const struct mv_migrate_config *cfg,
+			 struct mv_migration **out, struct mv_error *err);
 /*
- * Advance the migration by dt_ns of simulated time, while the source
+ * Advance the source side by dt_ns of simulated time, while the source
  * runs: send what the bandwidth allows, reading back non-resident pages
- * as it goes (their read time is the migration's). When a round ends
- * and the rest fits the downtime limit (or max_rounds is reached), the
- * VM stops and the rest is sent within this call: the state becomes
- * MV_MIG_DONE and downtime_ns is what the caller charges the VM. A
- * destination that runs out of frames aborts (MV_MIG_ABORTED, the
- * destination's frames freed, src's log off); a read back that fails
- * aborts too. Returns 0, or the abort's code (MV_EAGAIN out of frames,
- * MV_EIO unreadable) with err saying which page.
+ * as it goes (their read time is the migration's), each page a record
+ * appended to the outbox (m->out, m->out_len). When a round ends and the
+ * rest fits the downtime limit (or max_rounds is reached), the VM stops
+ * and the rest is sent: the state becomes MV_MIG_DONE and downtime_ns is
+ * what the caller charges the VM, once the destination has taken it all
+ * (mv_migrate_applied). A full outbox ends the call early (m->more): once
+ * it is answered, mv_migrate_run(m, 0) goes on where it stopped, until
+ * m->more stays 0. A page that cannot be read back ends the call there.
+ * 0, or MV_ENOMEM (aborted).
  */
 int mv_migrate_run(struct mv_migration *m, uint64_t dt_ns,
 		   struct mv_error *err);
 /*
- * After MV_MIG_DONE: compare every guest page's bytes, materialised, on
- * both sides (compressed and swapped source pages read back) by XXH3.
- * Returns the pages that differ (0: not a byte lost).
+ * The destination's answer to the outbox: rc 0 (every record applied),
+ * or rc < 0 and record `failed` not applied (nor any after it;
+ * MV_EAGAIN: out of frames). The outbox is emptied. On a failure, or
+ * after a page that could not be read back, the migration aborts as if
+ * it had stopped at that record: every figure (rounds, clock, totals) as
+ * they were when it was read, the destination's frames freed (one
+ * process), src's log off; returns the abort's code (MV_EAGAIN out of
+ * frames, MV_EIO unreadable, MV_EINVAL a record refused) with err saying
+ * which page. Else 0.
+ */
+int mv_migrate_applied(struct mv_migration *m, int rc, uint64_t failed,
+		       struct mv_error *err);
+/* One process: the outbox applied by destination side `in` and its
+ * answer to m (mv_migrate_applied); what a transport between two processes
+ * would do. 0 or the abort's code. */
+int mv_migrate_deliver(struct mv_migration *m, struct mv_migration_in *in,
+		       struct mv_error *err);
+/* One process: mv_migrate_run, then mv_migrate_deliver to m->loop; 0 or
+ * the abort's code. */
+int mv_migrate_step(struct mv_migration *m, uint64_t dt_ns,
+		    struct mv_error *err);
+/*
+ * After MV_MIG_DONE, one process: compare every guest page's bytes,
+ * materialised, on both sides (compressed and swapped source pages read
+ * back) by XXH3. Returns the pages that differ (0: not a byte lost).
  */
 uint64_t mv_migrate_verify(const struct mv_migration *m);
+/* The same against the destination's hashes (mv_migrate_in_hashes):
+ * the pages that differ, all of them if m is not done. */
+uint64_t mv_migrate_verify_hashes(const struct mv_migration *m,
+				  const uint64_t *hash);
 /* End an active migration as an abort (the destination's frames freed,
  * the source runs on): MV_ECANCELED with err saying why; 0 if it was not
  * active. */
 int mv_migrate_cancel(struct mv_migration *m, const char *why,
 		      struct mv_error *err);
-/* After MV_MIG_DONE: hand the destination VM to the caller. */
+/* One process: the destination VM while it is being built, else NULL. */
+struct mv_vm *mv_migrate_dst(const struct mv_migration *m);
+/* After MV_MIG_DONE, one process: hand the destination VM to the
+ * caller. */
 struct mv_vm *mv_migrate_take(struct mv_migration *m);
 /* Free the migration (and a destination VM not taken); src's log off. */
 void mv_migrate_destroy(struct mv_migration *m);
+
+/*
+ * The destination side: a VM of configuration cfg and id `id` on dst_host,
+ * nothing mapped, with per-page checksums if `verify` (the source has
+ * them). MV_ENOMEM.
+ */
+int mv_migrate_in_create(struct mv_host *dst_host,
+			 const struct mv_vm_config *cfg, int id, int verify,
+			 struct mv_migration_in **out, struct mv_error *err);
+/*
+ * Apply the len bytes of records in buf, in order (the whole buffer is
+ * checked first: a bad or truncated record is MV_EINVAL, err naming it
+ * and *failed its index, and nothing is applied). MV_EAGAIN when the
+ * destination host has no frame for a page: *failed is that record's
+ * index, the records before it applied. 0 when all were.
+ */
+int mv_migrate_in_apply(struct mv_migration_in *in, const uint8_t *buf,
+			size_t len, uint64_t *failed, struct mv_error *err);
+/* XXH3 of each destination page's bytes (npages of them) into hash: the
+ * answer for mv_migrate_verify_hashes. 0 or MV_EIO. */
+int mv_migrate_in_hashes(const struct mv_migration_in *in, uint64_t *hash);
+/* The VM, the caller's from now on (NULL if taken or gone). */
+struct mv_vm *mv_migrate_in_take(struct mv_migration_in *in);
+/* Free the side and its VM if not taken. NULL is allowed. */
+void mv_migrate_in_destroy(struct mv_migration_in *in);
 
 /* ---- the <cluster> scenario (src/cluster/scenario.c) ------------------ */
 

@@ -56,8 +56,10 @@
 
 struct mv_sim_move {
 	struct mv_sim *src, *dst;
-	int src_index, dst_index; /* dst_index: -1 until done */
-	struct mv_migration *mig;
+	int src_index, dst_index;     /* dst_index: -1 until done */
+	struct mv_migration *mig;     /* the source side */
+	struct mv_migration_in *in;   /* the destination side (in one
+					 process, the migration's loop) */
 	const struct mv_vm *incoming; /* in dst's incoming list until the
 					 VM takes a slot or the move ends */
 };
@@ -96,14 +98,16 @@ int mv_sim_move_start(struct mv_sim *src, int i, struct mv_sim *dst,
 	m->src_index = i;
 	m->dst_index = -1;
 	int rc = mv_migrate_start(src->vm[i], dst->host, cfg, &m->mig, err);
-	if (!rc && mv_sim_incoming_add(dst, m->mig->dst))
+	if (!rc)
+		m->in = m->mig->loop;
+	if (!rc && mv_sim_incoming_add(dst, m->in->vm))
 		rc = mv_error_set(err, MV_ENOMEM, NULL, 0, "", "out of memory");
 	if (rc) {
 		mv_migrate_destroy(m->mig);
 		free(m);
 		return rc;
 	}
-	m->incoming = m->mig->dst;
+	m->incoming = m->in->vm;
 	*out = m;
 	return 0;
 }
@@ -261,7 +265,13 @@ int mv_sim_move_run(struct mv_sim_move *m, uint64_t dt_ns, struct mv_error *err)
 		mv_vm_charge_guest(m->src->vm[i], dt_ns - ran);
 	/* the interval model's lazy writes of the step, in the log */
 	mv_guest_log_writes(m->src->guest[i], m->src->now_ns, ran);
+	/* the source sends, the destination takes what it can, the source
+	 * learns which (an abort at the record the destination had no frame
+	 * for, as if it had stopped there) */
 	int rc = mv_migrate_run(mig, dt_ns, err);
+	while (!rc && (rc = mv_migrate_deliver(mig, m->in, err)) == 0 &&
+	       mig->more)
+		rc = mv_migrate_run(mig, 0, err); /* the outbox was full */
 	if (mig->state != MV_MIG_ACTIVE)
 		incoming_end(m);
 	if (rc || mig->state != MV_MIG_DONE)
@@ -269,8 +279,7 @@ int mv_sim_move_run(struct mv_sim_move *m, uint64_t dt_ns, struct mv_error *err)
 	rc = arrive(m, err);
 	if (rc) {
 		/* the VM runs on at its source: as an abort */
-		if (mig->dst)
-			mv_vm_destroy(mv_migrate_take(mig));
+		mv_vm_destroy(mv_migrate_take(mig));
 		mig->state = MV_MIG_ABORTED;
 	}
 	return rc;
