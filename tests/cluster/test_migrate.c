@@ -652,7 +652,7 @@ test_a_bad_or_truncated_record_buffer_is_refused_unapplied(void **state)
 	assert_non_null(d);
 	memcpy(d, buf, len);
 	for (int i = 0; i < 8; i++)
-		d[off[3] + 16 + i] = (uint8_t)(MV_DESC_BYTES >> 8 * i);
+		d[off[3] + 16 + i] = (uint8_t)((mv_desc_t)MV_DESC_BYTES >> 8 * i);
 	assert_refused(in, d, len, len, 0, 3, "bad descriptor");
 	/* intact, it applies */
 	uint64_t failed = 0;
