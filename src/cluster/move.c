@@ -195,6 +195,7 @@ static int arrive(struct mv_sim_move *m, struct mv_error *err)
 		return mv_error_set(err, rc, NULL, 0, "", "out of memory");
 	}
 	if ((rc = carry_state(v, old, err)) != 0) {
+		free(gbuf);
 		slot_drop(dst, k);
 		return rc;
 	}
