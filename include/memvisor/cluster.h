@@ -506,6 +506,10 @@ struct mv_cluster {
 	 * NULL: one process, every host */
 	struct mv_comm *comm;
 	int first, count;
+	/* per host, every rank's copy: the VMs running there and, of those,
+	 * not moving away (for maintenance mode: refreshed every step
+	 * while a host is in it) */
+	int *running, *staying;
 };
 
 /*
@@ -516,10 +520,12 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err);
 /*
  * The same on MPI ranks: this rank builds only its hosts (mv_comm_hosts'
- * range; comm NULL or one rank: every host). Hosts on other ranks never
- * meet in a step unless a VM moves between them, and moves between ranks
- * are not built yet: with more than one rank, a cluster with <migrate>,
- * <maintenance> or DRS is MV_EINVAL naming -np. comm stays the caller's.
+ * range; comm NULL or one rank: every host). A move between hosts of
+ * two ranks goes as MPI messages between them (mv_sim_move_start_ranks);
+ * DRS gathers every host's figures on every rank and decides the same
+ * moves on each. A swap file on shared storage does not go between ranks
+ * yet: with more than one rank, such a cluster that moves VMs is
+ * MV_EINVAL naming -np. comm stays the caller's.
  */
 int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
 			 struct mv_comm *comm, struct mv_cluster **out,
@@ -578,6 +584,29 @@ int mv_sim_move_start(struct mv_sim *src, int i, struct mv_sim *dst,
  */
 int mv_sim_move_run(struct mv_sim_move *m, uint64_t dt_ns,
 		    struct mv_error *err);
+/*
+ * Between MPI ranks (docs/cluster.md, section 6): every rank calls this,
+ * in the same order, for a move from host src (simulated by rank
+ * src_rank) to host dst (rank dst_rank); src and i mean something only
+ * on src_rank, dst and spec (the VM's spec, this rank's copy, its files
+ * loaded here) only on dst_rank, NULL elsewhere. The source rank decides
+ * and tells every rank: 0 and *out a move that holds this rank's side of
+ * it (both when src_rank is dst_rank, neither on the other ranks, which
+ * follow its figures), or the refusal's code with why saying why on
+ * every rank. A failed MPI call or a destination out of memory ends the
+ * run (mv_comm_fail).
+ */
+int mv_sim_move_start_ranks(struct mv_comm *comm, struct mv_sim *src, int i,
+			    int src_rank, struct mv_sim *dst, int dst_rank,
+			    const struct mv_vm_spec *spec,
+			    const struct mv_migrate_config *cfg,
+			    struct mv_sim_move **out, char *why, size_t nwhy);
+/*
+ * After every rank's mv_sim_move_run of the step (a no-op on ranks that
+ * hold neither side): the source rank's figures (state, rounds, totals)
+ * and `why` to every rank. Nothing in one process.
+ */
+void mv_sim_move_sync(struct mv_sim_move *m, char *why, size_t nwhy);
 enum mv_migrate_state mv_sim_move_state(const struct mv_sim_move *m);
 /* Its migration's figures (rounds, bytes, downtime); src and dst are
  * NULL once done. */

@@ -294,13 +294,17 @@ int mv_guest_unpack_with(const void *buf, size_t len, struct mv_vm *vm,
 			 const struct mv_guest_config *files,
 			 struct mv_guest **out, struct mv_error *err);
 /*
- * g was unpacked on its VM, a copy of VM old on another host (live
- * migration, src/cluster/move.c: every page's bytes equal, old still
- * there, the source's guest destroyed): the interval model takes every
- * page as changed, and a private page that crossed as zeros gets its
- * next write drawn. Nothing to do for the exact model.
+ * g was unpacked on its VM, a copy of a VM on another host (live
+ * migration, src/cluster/move.c: every page's bytes equal, the source's
+ * guest destroyed); was_private has bit p set for each page p that was
+ * private on the source (mv_guest_private_bits). The interval model
+ * takes every page as changed, and a private page that crossed as zeros
+ * gets its next write drawn. Nothing to do for the exact model.
  */
-void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old);
+void mv_guest_arrived(struct mv_guest *g, const uint64_t *was_private);
+/* Bit p of bits (ceil(npages / 64) words) set when vm's page p is
+ * private: what mv_guest_arrived needs of the source VM. */
+void mv_guest_private_bits(const struct mv_vm *vm, uint64_t *bits);
 /*
  * With the interval model and the VM's dirty log on: log the resident
  * pages the guest wrote in the dt_ns up to now_ns, which the model makes

@@ -84,6 +84,18 @@ int mv_comm_gather_bytes(struct mv_comm *c, const void *mine, size_t len,
 /* Rank 0's len bytes of buf copied to every rank's buf. */
 int mv_comm_bcast(struct mv_comm *c, void *buf, size_t len,
 		  struct mv_error *err);
+/* The same from rank root. */
+int mv_comm_bcast_from(struct mv_comm *c, int root, void *buf, size_t len,
+		       struct mv_error *err);
+/* Rank root's *len bytes at *buf to every rank: the length, then the
+ * bytes; on the others *buf becomes a malloc'd copy (the caller's to
+ * free) and *len its length. */
+int mv_comm_bcast_bytes(struct mv_comm *c, int root, void **buf, size_t *len,
+			struct mv_error *err);
+/* mv_comm_gather_bytes, then its result broadcast: every rank's *all is a
+ * malloc'd concatenation of every rank's bytes in rank order. */
+int mv_comm_allgather_bytes(struct mv_comm *c, const void *mine, size_t len,
+			    void **all, size_t *all_len, struct mv_error *err);
 int mv_comm_barrier(struct mv_comm *c, struct mv_error *err);
 
 /* Orderly end (MPI_Finalize when started); frees c. NULL is allowed. */

@@ -298,8 +298,8 @@ int mv_comm_gather_bytes(struct mv_comm *c, const void *mine, size_t len,
 	return 0;
 }
 
-int mv_comm_bcast(struct mv_comm *c, void *buf, size_t len,
-		  struct mv_error *err)
+int mv_comm_bcast_from(struct mv_comm *c, int root, void *buf, size_t len,
+		       struct mv_error *err)
 {
 	if (len > INT_MAX)
 		return mv_error_set(err, MV_ERANGE, "", 0, "",
@@ -309,14 +309,63 @@ int mv_comm_bcast(struct mv_comm *c, void *buf, size_t len,
 	if (!c->mpi)
 		return 0;
 #ifdef MV_HAVE_MPI
-	int rc = MPI_Bcast(buf, (int)len, MPI_BYTE, 0, c->comm);
+	int rc = MPI_Bcast(buf, (int)len, MPI_BYTE, root, c->comm);
 
-	if (rc != MPI_SUCCESS)
-		return mpi_fail(c, rc, "MPI_Bcast from rank 0", err);
+	if (rc != MPI_SUCCESS) {
+		char what[48];
+		snprintf(what, sizeof what, "MPI_Bcast from rank %d", root);
+		return mpi_fail(c, rc, what, err);
+	}
 #else
 	(void)buf;
+	(void)root;
 #endif
 	return 0;
+}
+
+int mv_comm_bcast(struct mv_comm *c, void *buf, size_t len,
+		  struct mv_error *err)
+{
+	return mv_comm_bcast_from(c, 0, buf, len, err);
+}
+
+int mv_comm_bcast_bytes(struct mv_comm *c, int root, void **buf, size_t *len,
+			struct mv_error *err)
+{
+	uint64_t n = *len;
+	int rc = mv_comm_bcast_from(c, root, &n, sizeof n, err);
+	if (rc || c->rank == root)
+		return rc ? rc : mv_comm_bcast_from(c, root, *buf, *len, err);
+	*buf = NULL;
+	*len = 0;
+	void *b = malloc(n ? (size_t)n : 1);
+	if (!b)
+		return mv_error_set(err, MV_ENOMEM, "", 0, "",
+				    "rank %d of %d: out of memory for %llu "
+				    "bytes from rank %d",
+				    c->rank, c->size, (unsigned long long)n,
+				    root);
+	if ((rc = mv_comm_bcast_from(c, root, b, (size_t)n, err))) {
+		free(b);
+		return rc;
+	}
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+}
+
+int mv_comm_allgather_bytes(struct mv_comm *c, const void *mine, size_t len,
+			    void **all, size_t *all_len, struct mv_error *err)
+{
+	int rc = mv_comm_gather_bytes(c, mine, len, all, all_len, err);
+	if (!rc)
+		rc = mv_comm_bcast_bytes(c, 0, all, all_len, err);
+	if (rc && c->rank == 0) {
+		free(*all);
+		*all = NULL;
+		*all_len = 0;
+	}
+	return rc;
 }
 
 int mv_comm_barrier(struct mv_comm *c, struct mv_error *err)

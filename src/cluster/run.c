@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "memvisor/cluster.h"
+#include "memvisor/pack.h"
 
 int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 		      struct mv_cluster **out, struct mv_error *err)
@@ -44,18 +45,36 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 static int check_ranks(const struct mv_cluster_scenario *cs, int ranks,
 		       struct mv_error *err)
 {
-	if (ranks <= 1 || (!cs->nevents && !cs->drs_level))
+	if (ranks <= 1 || (!cs->nevents && !cs->drs_level) ||
+	    !cs->migrate.shared_swap)
 		return 0;
 	return mv_error_set(err, MV_EINVAL, cs->source, 0, "-np",
-			    "%d ranks: moving a VM between hosts simulated "
-			    "by different ranks is not built yet, and this "
-			    "cluster has %s; run it as one process (mpirun "
-			    "-np 1, or memvisor alone)",
-			    ranks,
-			    cs->drs_level ? "DRS"
-			    : cs->event[0].kind == MV_CEV_MAINTENANCE
-				    ? "a <maintenance>"
-				    : "a <migrate>");
+			    "%d ranks: a swap file on shared storage "
+			    "(<storage swap=\"shared\">) does not go between "
+			    "ranks yet, and this cluster moves VMs; run it as "
+			    "one process (mpirun -np 1, or memvisor alone)",
+			    ranks);
+}
+
+/* Are the hosts over more than one rank? */
+static int ranks(const struct mv_cluster *c)
+{
+	return c->comm && mv_comm_size(c->comm) > 1;
+}
+
+/* The rank simulating host h. */
+static int host_rank(const struct mv_cluster *c, int h)
+{
+	return c->comm ? mv_comm_host_rank(h, c->nhosts,
+					   mv_comm_size(c->comm))
+		       : 0;
+}
+
+/* A failed MPI call ends the run on every rank. */
+static void must(const struct mv_cluster *c, int rc, struct mv_error *e)
+{
+	if (rc)
+		mv_comm_fail(c->comm, e);
 }
 
 int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
@@ -89,8 +108,11 @@ int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
 		/* every VM's name, copied: DRS keeps per-VM figures by it */
 		c->drs_stall_base = calloc((size_t)nvms + 1,
 					   sizeof *c->drs_stall_base);
+		c->running = calloc((size_t)cs->nhosts, sizeof *c->running);
+		c->staying = calloc((size_t)cs->nhosts, sizeof *c->staying);
 	}
-	if (!c || !c->sim || !c->maint || !c->vm_names || !c->drs_stall_base) {
+	if (!c || !c->sim || !c->maint || !c->vm_names || !c->drs_stall_base ||
+	    !c->running || !c->staying) {
 		if (c)
 			mv_cluster_destroy(c);
 		else
@@ -134,6 +156,8 @@ void mv_cluster_destroy(struct mv_cluster *c)
 	free(c->drs);
 	free(c->vm_names);
 	free(c->drs_stall_base);
+	free(c->running);
+	free(c->staying);
 	mv_cluster_scenario_free(c->cs);
 	free(c);
 }
@@ -178,8 +202,24 @@ static struct mv_cluster_migration *mig_append(struct mv_cluster *c)
 	return g;
 }
 
-/* Start moving slot i of host `from` to host `to` as g: g->why says why
- * not, g->move stays NULL. */
+/* VM `name`'s spec as this process has it (a local host's simulator's,
+ * or another rank's host's scenario, loaded here too); NULL if none. */
+static const struct mv_vm_spec *find_spec(const struct mv_cluster *c,
+					  const char *name)
+{
+	for (int h = 0; h < c->nhosts; h++) {
+		const struct mv_scenario *sc =
+			c->sim[h] ? c->sim[h]->sc : c->cs->host[h].sc;
+		for (int j = 0; sc && j < sc->nvms; j++)
+			if (!strcmp(sc->vms[j].vm.name, name))
+				return &sc->vms[j];
+	}
+	return NULL;
+}
+
+/* Start moving slot i of host `from` to host `to` as g (i means
+ * something on from's rank only): g->why says why not, g->move stays
+ * NULL. */
 static void start_move(struct mv_cluster *c, struct mv_cluster_migration *g,
 		       int i)
 {
@@ -191,11 +231,36 @@ static void start_move(struct mv_cluster *c, struct mv_cluster_migration *g,
 			 c->cs->host[g->to].name);
 		return;
 	}
+	if (ranks(c)) {
+		const struct mv_vm_spec *spec =
+			c->sim[g->to] ? find_spec(c, g->vm) : NULL;
+		if (mv_sim_move_start_ranks(c->comm, c->sim[g->from], i,
+					    host_rank(c, g->from),
+					    c->sim[g->to], host_rank(c, g->to),
+					    spec, &c->cs->migrate, &g->move,
+					    g->why, sizeof g->why))
+			g->move = NULL;
+		return;
+	}
 	if (mv_sim_move_start(c->sim[g->from], i, c->sim[g->to],
 			      &c->cs->migrate, &g->move, &me)) {
 		g->move = NULL;
 		mv_error_format(&me, g->why, sizeof g->why);
 	}
+}
+
+/* The slot of the VM named `name` running on host h, or -1, on every
+ * rank (h's rank looks). */
+static int slot_running(const struct mv_cluster *c, int h, const char *name)
+{
+	int32_t i = c->sim[h] ? running_slot(c->sim[h], name) : -1;
+	if (ranks(c)) {
+		struct mv_error e = {0};
+		must(c, mv_comm_bcast_from(c->comm, host_rank(c, h), &i,
+					   sizeof i, &e),
+		     &e);
+	}
+	return i;
 }
 
 /* A <migrate> event due now. */
@@ -210,7 +275,7 @@ static int migrate_event(struct mv_cluster *c, int k)
 	g->from = e->from;
 	g->to = e->to;
 	g->start_ns = c->now_ns;
-	int i = running_slot(c->sim[e->from], e->vm_name);
+	int i = slot_running(c, e->from, e->vm_name);
 	if (i < 0 || moving(c, e->vm_name)) {
 		snprintf(g->why, sizeof g->why,
 			 "%s was not running on %s then", e->vm_name,
@@ -254,6 +319,8 @@ int mv_cluster_migrations_step(struct mv_cluster *c, struct mv_error *err)
 		struct mv_error me = {0};
 		if (mv_sim_move_run(g->move, c->cs->step_ns, &me))
 			mv_error_format(&me, g->why, sizeof g->why);
+		/* between ranks, the source's figures and why to all */
+		mv_sim_move_sync(g->move, g->why, sizeof g->why);
 		if (mv_sim_move_state(g->move) == MV_MIG_ABORTED &&
 		    c->maint[g->from].on)
 			snprintf(c->maint[g->from].unplaced,
@@ -290,27 +357,57 @@ void mv_cluster_drs_vm(const struct mv_vm_config *cfg, int host,
 	d->shares = cfg->shares ? cfg->shares : 1;
 }
 
-/* Running VMs on host h (those moving away counted). */
-static int running_vms(const struct mv_sim *s)
+/* Is a host in maintenance mode? */
+static int any_maintenance(const struct mv_cluster *c)
 {
-	int n = 0;
-	for (int i = 0; i < s->nvms; i++)
-		n += !mv_sim_vm_down(s, i);
-	return n;
+	for (int h = 0; h < c->nhosts; h++)
+		if (c->maint[h].on)
+			return 1;
+	return 0;
+}
+
+/* c->running and c->staying of every host, on every rank: each rank
+ * counts its own hosts' VMs, then the counts go to all. */
+static void census(struct mv_cluster *c)
+{
+	int32_t *mine = calloc((size_t)c->count * 2 + 1, sizeof *mine);
+	struct mv_error e = {0};
+	if (!mine) {
+		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
+		mv_comm_fail(c->comm, &e);
+	}
+	for (int h = c->first; h < c->first + c->count; h++) {
+		const struct mv_sim *s = c->sim[h];
+		int32_t *x = &mine[2 * (h - c->first)];
+		for (int i = 0; i < s->nvms; i++) {
+			if (mv_sim_vm_down(s, i))
+				continue;
+			x[0]++;
+			x[1] += !moving(c, s->sc->vms[i].vm.name);
+		}
+	}
+	int32_t *all = mine;
+	size_t len = (size_t)c->count * 2 * sizeof *mine;
+	if (ranks(c))
+		must(c, mv_comm_allgather_bytes(c->comm, mine, len,
+						(void **)&all, &len, &e),
+		     &e);
+	for (int h = 0; h < c->nhosts && (size_t)h * 2 < len / sizeof *all;
+	     h++) {
+		c->running[h] = all[2 * h];
+		c->staying[h] = all[2 * h + 1];
+	}
+	if (all != mine)
+		free(all);
+	free(mine);
 }
 
 /* Does a host in maintenance mode still hold a VM not moving away? */
 static int evacuation_pending(const struct mv_cluster *c)
 {
-	for (int h = 0; h < c->nhosts; h++) {
-		const struct mv_sim *s = c->sim[h];
-		if (!c->maint[h].on)
-			continue;
-		for (int i = 0; i < s->nvms; i++)
-			if (!mv_sim_vm_down(s, i) &&
-			    !moving(c, s->sc->vms[i].vm.name))
-				return 1;
-	}
+	for (int h = 0; h < c->nhosts; h++)
+		if (c->maint[h].on && c->staying[h])
+			return 1;
 	return 0;
 }
 
@@ -374,26 +471,25 @@ struct drs_where {
 	int host, slot, name;
 };
 
-/* The cluster's figures for mv_drs_decide (docs/cluster.md, section 4,
- * "What the driver passes"), in host and slot order. */
-static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
-		      struct mv_drs_vm *vms, struct drs_where *where,
-		      int interval)
+/* One host's VM as DRS sees it, as it goes between ranks. */
+struct drs_rec {
+	struct mv_drs_vm d;
+	struct drs_where w;
+};
+
+/* This process's hosts' figures for DRS into w: per host, its capacity
+ * (u64), its running VMs (u32), then a struct drs_rec for each, in slot
+ * order. */
+static void drs_pack(struct mv_cluster *c, struct mv_pack *w, int interval)
 {
-	int n = 0;
-	for (int h = 0; h < c->nhosts; h++) {
+	for (int h = c->first; h < c->first + c->count; h++) {
 		const struct mv_sim *s = c->sim[h];
-		hosts[h].capacity = mv_sim_usable_frames(s);
-		hosts[h].name = c->cs->host[h].name;
-		hosts[h].maintenance = c->maint[h].on;
-		hosts[h].migrations = 0;
-		for (int k = 0; k < c->nmig; k++) {
-			const struct mv_cluster_migration *g = &c->mig[k];
-			if (g->move &&
-			    mv_sim_move_state(g->move) == MV_MIG_ACTIVE &&
-			    (g->from == h || g->to == h))
-				hosts[h].migrations++;
-		}
+		uint64_t capacity = mv_sim_usable_frames(s);
+		uint32_t n = 0;
+		for (int i = 0; i < s->nvms; i++)
+			n += !mv_sim_vm_down(s, i);
+		mv_pack_put(w, &capacity, sizeof capacity);
+		mv_pack_put(w, &n, sizeof n);
 		for (int i = 0; i < s->nvms; i++) {
 			if (mv_sim_vm_down(s, i))
 				continue;
@@ -401,7 +497,9 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 			const char *name = s->sc->vms[i].vm.name;
 			struct mv_sample_vm now;
 			mv_sim_sample_vm(s, i, &now);
-			struct mv_drs_vm *d = &vms[n];
+			struct drs_rec x;
+			memset(&x, 0, sizeof x);
+			struct mv_drs_vm *d = &x.d;
 			mv_cluster_drs_vm(&vm->cfg, h, d);
 			/* demand: active plus a part of the idle consumed
 			 * memory (PercentIdleMBInMemDemand) */
@@ -424,17 +522,83 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 			d->send_pages =
 				vm->npages - d->zero_pages - d->ref_pages;
 			d->write_rate = write_rate(s, i);
-			int v = vm_index(c, name);
-			if (v < 0)
-				continue; /* cannot be: every VM is named */
+			int v = vm_index(c, name); /* every VM is named */
 			uint64_t st = contention_stall(vm);
-			d->stall_ns = st - c->drs_stall_base[v];
-			if (interval)
-				c->drs_stall_base[v] = st;
+			if (v >= 0) {
+				d->stall_ns = st - c->drs_stall_base[v];
+				if (interval)
+					c->drs_stall_base[v] = st;
+			}
 			d->migrating = moving(c, name);
-			where[n] = (struct drs_where){h, i, v};
+			x.w = (struct drs_where){h, i, v};
+			mv_pack_put(w, &x, sizeof x);
+		}
+	}
+}
+
+/* The cluster's figures for mv_drs_decide (docs/cluster.md, section 4,
+ * "What the driver passes"), in host and slot order, on every rank:
+ * each rank packs its own hosts', and the records go to all. The number
+ * of VMs, or -1 out of memory. */
+static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
+		      struct mv_drs_vm *vms, struct drs_where *where,
+		      int interval)
+{
+	struct mv_pack w = {0};
+	drs_pack(c, &w, interval);
+	if (w.nomem) {
+		free(w.b);
+		return -1;
+	}
+	void *all = w.b;
+	size_t len = w.n;
+	struct mv_error e = {0};
+	if (ranks(c))
+		must(c, mv_comm_allgather_bytes(c->comm, w.b, w.n, &all, &len,
+						&e),
+		     &e);
+	struct mv_unpack r = {.p = all, .left = len};
+	int n = 0;
+	for (int h = 0; h < c->nhosts; h++) {
+		uint64_t capacity = 0;
+		uint32_t count = 0;
+		mv_unpack_get(&r, &capacity, sizeof capacity, "capacity");
+		mv_unpack_get(&r, &count, sizeof count, "VMs");
+		hosts[h].capacity = capacity;
+		hosts[h].name = c->cs->host[h].name;
+		hosts[h].maintenance = c->maint[h].on;
+		hosts[h].migrations = 0;
+		for (int k = 0; k < c->nmig; k++) {
+			const struct mv_cluster_migration *g = &c->mig[k];
+			if (g->move &&
+			    mv_sim_move_state(g->move) == MV_MIG_ACTIVE &&
+			    (g->from == h || g->to == h))
+				hosts[h].migrations++;
+		}
+		for (uint32_t k = 0; k < count && !r.bad; k++) {
+			struct drs_rec x;
+			if (n >= c->nvm_names) {
+				mv_unpack_fail(&r, "VMs");
+				break;
+			}
+			if (mv_unpack_get(&r, &x, sizeof x, "VM"))
+				break;
+			if (x.w.name < 0)
+				continue; /* cannot be: every VM is named */
+			vms[n] = x.d;
+			where[n] = x.w;
 			n++;
 		}
+	}
+	if (all != w.b)
+		free(all);
+	free(w.b);
+	if (r.bad || r.left) {
+		mv_error_set(&e, MV_EINVAL, NULL, 0, "",
+			     "DRS's figures of the hosts: %s is short or "
+			     "wrong",
+			     r.bad ? r.bad : "the end");
+		mv_comm_fail(c->comm, &e);
 	}
 	return n;
 }
@@ -467,6 +631,8 @@ int mv_cluster_drs_step(struct mv_cluster *c, struct mv_error *err)
 			  8))
 		goto out;
 	int nvms = drs_gather(c, hosts, vms, where, interval);
+	if (nvms < 0)
+		goto out;
 	if (interval)
 		c->drs_last_ns = c->now_ns;
 	if ((rc = mv_drs_decide(&cfg, hosts, c->nhosts, vms, nvms, &r, err)))
@@ -537,7 +703,7 @@ static void maintenance_end(struct mv_cluster *c)
 {
 	for (int h = 0; h < c->nhosts; h++)
 		if (c->maint[h].on)
-			c->maint[h].held = running_vms(c->sim[h]);
+			c->maint[h].held = c->running[h];
 }
 
 int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
@@ -565,11 +731,13 @@ int mv_cluster_step(struct mv_cluster *c, struct mv_error *err)
 	c->now_ns = c->sim[c->first]->now_ns;
 	c->steps++;
 	int rc = mv_cluster_migrations_step(c, err);
+	if (!rc && any_maintenance(c))
+		census(c);
 	if (!rc)
 		rc = mv_cluster_drs_step(c, err);
 	for (int h = 0; !rc && h < c->nhosts; h++)
 		if (c->maint[h].on && !c->maint[h].done_ns &&
-		    !running_vms(c->sim[h]))
+		    !c->running[h])
 			c->maint[h].done_ns = c->now_ns;
 	return rc;
 }

@@ -254,7 +254,7 @@ int giv_unpack(struct mv_guest *g, struct mv_unpack *r);
 void giv_hook(struct mv_guest *g);
 /* g was unpacked on g->vm, a copy of VM old (live migration), and
  * hooked: every page taken as changed. */
-void giv_retake(struct mv_guest *g, const struct mv_vm *old);
+void giv_retake(struct mv_guest *g, const uint64_t *was_private);
 /* Add the interval model's books (clock times, events) to b. */
 void giv_books(const struct mv_guest *g, struct mv_books *b);
 /* The step's workloads and OS accesses: events due before progress. */

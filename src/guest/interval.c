@@ -1136,14 +1136,14 @@ void giv_hook(struct mv_guest *g)
  * that crossed as zeros gets one now, as a page mapped to the zero
  * frame does.
  */
-void giv_retake(struct mv_guest *g, const struct mv_vm *old)
+void giv_retake(struct mv_guest *g, const uint64_t *was_private)
 {
 	struct giv *iv = g->iv;
 	struct mv_vm *vm = g->vm;
 	for (mv_gppn_t p = 0; p < g->npages; p++) {
 		on_invalidate(g, vm, p);
 		if (vm->pmap[p].state != MV_PS_UNTOUCHED ||
-		    old->pmap[p].state != MV_PS_PRIVATE ||
+		    !(was_private[p / 64] >> (p % 64) & 1) ||
 		    gpage_kind(g, p) != GK_ANON)
 			continue;
 		double wr;

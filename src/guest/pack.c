@@ -410,10 +410,18 @@ static int unpack(const void *buf, size_t len, struct mv_vm *vm,
 	return 0;
 }
 
-void mv_guest_arrived(struct mv_guest *g, const struct mv_vm *old)
+void mv_guest_arrived(struct mv_guest *g, const uint64_t *was_private)
 {
 	if (g->iv)
-		giv_retake(g, old);
+		giv_retake(g, was_private);
+}
+
+void mv_guest_private_bits(const struct mv_vm *vm, uint64_t *bits)
+{
+	memset(bits, 0, (vm->npages + 63) / 64 * sizeof *bits);
+	for (mv_gppn_t p = 0; p < vm->npages; p++)
+		if (vm->pmap[p].state == MV_PS_PRIVATE)
+			bits[p / 64] |= UINT64_C(1) << (p % 64);
 }
 
 int mv_guest_unpack(const void *buf, size_t len, struct mv_vm *vm,

@@ -691,6 +691,50 @@ static const char *cluster_path(const char *extra)
 	return p;
 }
 
+/*
+ * Four hosts that move VMs every way a cluster does: a <migrate> from a
+ * to d (between ranks under 2 and 4), one from a to b (one rank's two
+ * hosts under 2, two ranks under 4), and c in maintenance mode, which DRS
+ * evacuates; extra goes before the hosts, d has d_mib MiB.
+ */
+static const char *moving_cluster_path(const char *extra, int d_mib)
+{
+	static const char *const vms[4][2] = {
+		{"va1", "va2"}, {"vb", NULL}, {"vc", NULL}, {NULL, NULL}};
+	char xml[4096];
+	int n = snprintf(xml, sizeof xml,
+			 "<cluster name=\"c4\" seed=\"5\" duration=\"3s\">\n"
+			 "  <drs level=\"3\" interval=\"1s\"/>\n"
+			 "  <migrate vm=\"va1\" from=\"a\" to=\"d\" "
+			 "at=\"500ms\"/>\n"
+			 "  <migrate vm=\"va2\" from=\"a\" to=\"b\" "
+			 "at=\"600ms\"/>\n"
+			 "  <maintenance host=\"c\" at=\"1200ms\"/>\n%s",
+			 extra);
+	for (int h = 0; h < 4; h++) {
+		n += snprintf(xml + n, sizeof xml - (size_t)n,
+			      "  <host name=\"%c\"><scenario>\n"
+			      "    <host><memory unit=\"MiB\">%d</memory>"
+			      "</host>\n",
+			      'a' + h, h == 3 ? d_mib : 96);
+		for (int k = 0; k < 2 && vms[h][k]; k++)
+			n += snprintf(xml + n, sizeof xml - (size_t)n,
+				      "    <vm><domain type=\"kvm\"><name>%s"
+				      "</name><memory unit=\"MiB\">32</memory>"
+				      "</domain>\n"
+				      "    <workload kind=\"steady\" "
+				      "size=\"12MiB\" rate=\"20k\" "
+				      "write-ratio=\"0.3\"/></vm>\n",
+				      vms[h][k]);
+		n += snprintf(xml + n, sizeof xml - (size_t)n,
+			      "  </scenario></host>\n");
+	}
+	snprintf(xml + n, sizeof xml - (size_t)n, "</cluster>\n");
+	const char *p = scratch("moving.xml");
+	write_file(p, xml);
+	return p;
+}
+
 static void test_cluster_runs_and_reports_every_host(void **state)
 {
 	(void)state;
@@ -875,11 +919,16 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 	}
 	struct result r;
 	char path[512], txt[512], json[512], csv[512];
-	snprintf(path, sizeof path, "%s", cluster_path(""));
+	snprintf(path, sizeof path, "%s", moving_cluster_path("", 96));
 	char *ref[2] = {NULL, NULL};
 	char *ref_csv[2] = {NULL, NULL};
 	static const char *const csv_names[] = {"host.csv", "vm.csv"};
-	for (int np = 0; np <= 2; np++) {
+	/* one process, then 1, 2 and 4 ranks: the moves go between ranks
+	 * as messages; with --verify every guest byte is checked after
+	 * every step on every host, the moved VMs' on arrival */
+	static const int nps[] = {0, 1, 2, 4};
+	for (int x = 0; x < 4; x++) {
+		int np = nps[x];
 		snprintf(txt, sizeof txt, "%s", scratch("mpi.txt"));
 		snprintf(json, sizeof json, "%s", scratch("mpi.json"));
 		snprintf(csv, sizeof csv, "%s", scratch("mpicsv"));
@@ -887,13 +936,14 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		unlink(json);
 		mvt_rm_tree(csv);
 		if (np) {
-			mpirun_mv(&r, np, "run", "-q", "-o", txt, path, NULL);
+			mpirun_mv(&r, np, "run", "-q", "--verify", "-o", txt,
+				  path, NULL);
 			assert_int_equal(r.status, 0);
 			result_free(&r);
 			mpirun_mv(&r, np, "run", "-q", "--json", "-o", json,
 				  "--csv", csv, path, NULL);
 		} else {
-			mv(&r, "run", "-q", "-o", txt, path, NULL);
+			mv(&r, "run", "-q", "--verify", "-o", txt, path, NULL);
 			assert_int_equal(r.status, 0);
 			result_free(&r);
 			mv(&r, "run", "-q", "--json", "-o", json, "--csv", csv,
@@ -902,11 +952,28 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		if (r.status != 0)
 			fail_msg("-np %d: status %d: %s", np, r.status, r.err);
 		result_free(&r);
-		char *t = mvt_slurp(txt, NULL), *j = slurp_without(json,
-								   "wall_s");
+		char *t = slurp_without(txt, "wall"),
+		     *j = slurp_without(json, "wall_s");
 		assert_non_null(t);
-		assert_non_null(strstr(t, "=== host b"));
+		assert_non_null(strstr(t, "=== host d"));
+		assert_non_null(strstr(t, "nothing differed"));
 		if (!np) {
+			/* the three moves were made: they are worth comparing */
+			const char *m = strstr(t, "live migrations");
+			assert_non_null(m);
+			for (const char *vm = "va1\0va2\0vc\0"; *vm;
+			     vm += strlen(vm) + 1) {
+				char row[64];
+				snprintf(row, sizeof row, "\n  %-3s ", vm);
+				const char *at = strstr(m, row);
+				if (!at)
+					fail_msg("no migration row for %s", vm);
+				const char *eol = strchr(at + 1, '\n');
+				const char *done = strstr(at, " done ");
+				if (!done || (eol && done > eol))
+					fail_msg("the move of %s is not done",
+						 vm);
+			}
 			ref[0] = t;
 			ref[1] = j;
 		} else {
@@ -935,7 +1002,44 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		free(ref[k]);
 		free(ref_csv[k]);
 	}
-	/* 3 ranks for 2 hosts; a <migrate> across ranks */
+	/* a destination that runs out of memory mid-migration, on another
+	 * rank: the move aborts, the VM runs on at its source, not a byte
+	 * lost, and the report is the same */
+	snprintf(path, sizeof path, "%s",
+		 moving_cluster_path("  <migrate vm=\"vb\" from=\"b\" "
+				     "to=\"d\" at=\"700ms\"/>\n",
+				     28));
+	char *one = NULL;
+	for (int np = 0; np <= 2; np += 2) {
+		unlink(txt);
+		if (np)
+			mpirun_mv(&r, np, "run", "-q", "--verify", "-o", txt,
+				  path, NULL);
+		else
+			mv(&r, "run", "-q", "--verify", "-o", txt, path, NULL);
+		if (r.status != 0)
+			fail_msg("-np %d: status %d: %s", np, r.status, r.err);
+		result_free(&r);
+		char *t = slurp_without(txt, "wall");
+		if (!np) {
+			const char *row = strstr(t, "\n  vb   b      d ");
+			assert_non_null(row);
+			assert_non_null(strstr(row, " aborted "));
+			assert_non_null(strstr(row, "the destination host is "
+						    "out of memory"));
+			assert_non_null(strstr(t, "nothing differed"));
+			one = t;
+		} else {
+			if (strcmp(t, one))
+				fail_msg("-np %d: an aborted move's report "
+					 "differs from one process's",
+					 np);
+			free(t);
+		}
+	}
+	free(one);
+	/* 3 ranks for 2 hosts */
+	snprintf(path, sizeof path, "%s", cluster_path(""));
 	unlink(txt);
 	mpirun_mv(&r, 3, "run", "-q", "-o", txt, path, NULL);
 	assert_int_not_equal(r.status, 0);
@@ -943,12 +1047,12 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 	assert_null(strstr(strstr(r.err, "3 ranks for") + 1, "3 ranks for"));
 	assert_int_equal(access(txt, F_OK), -1);
 	result_free(&r);
+	/* a swap file on shared storage does not go between ranks */
 	snprintf(path, sizeof path, "%s",
-		 cluster_path("  <migrate vm=\"solo\" from=\"b\" to=\"a\" "
-			      "at=\"1s\"/>\n"));
+		 moving_cluster_path("  <storage swap=\"shared\"/>\n", 96));
 	mpirun_mv(&r, 2, "run", "-q", "-o", txt, path, NULL);
 	assert_int_not_equal(r.status, 0);
-	const char *e = strstr(r.err, "-np: 2 ranks: moving a VM between hosts");
+	const char *e = strstr(r.err, "-np: 2 ranks: a swap file on shared");
 	assert_non_null(e);
 	assert_null(strstr(e + 1, "-np: 2 ranks"));
 	assert_int_equal(access(txt, F_OK), -1);

@@ -2,7 +2,8 @@
  * docs/cluster.md section 5): the partition of hosts over ranks, the
  * one-rank mode, and, under real mpirun with 1, 2 and 4 ranks, page-sized
  * messages between hosts, a gather to rank 0 in host order and a broadcast
- * back, whose digest must be the same for every number of ranks and for
+ * back (and the same bytes by mv_comm_allgather_bytes, and the last rank's
+ * by mv_comm_bcast_bytes), whose digest must be the same for every number of ranks and for
  * the process run alone; then the fault paths: more ranks than hosts, a
  * failed MPI call, a rank that dies.
  *
@@ -125,6 +126,33 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 		fprintf(stderr, "rank %d: gathered records differ\n", me);
 		return 1;
 	}
+	/* every rank's bytes to every rank: the same records, in host
+	 * order; then the last rank's to all (a root other than 0) */
+	void *cat = NULL;
+	size_t len = 0;
+	check(c, mv_comm_allgather_bytes(c, mine, (size_t)count * sizeof(*mine),
+					 &cat, &len, &err),
+	      &err);
+	if (len != (size_t)hosts * sizeof(*all) || memcmp(cat, all, len)) {
+		fprintf(stderr, "rank %d: allgathered bytes differ\n", me);
+		return 1;
+	}
+	free(cat);
+	void *last = me == n - 1 ? mine : NULL;
+	len = me == n - 1 ? (size_t)count * sizeof(*mine) : 0;
+	check(c, mv_comm_bcast_bytes(c, n - 1, &last, &len, &err), &err);
+	int lf = mv_comm_host_rank(hosts - 1, hosts, n), lfirst = hosts;
+	for (int h = hosts - 1; h >= 0 && mv_comm_host_rank(h, hosts, n) == lf;
+	     h--)
+		lfirst = h;
+	if (len != (size_t)(hosts - lfirst) * sizeof(*all) ||
+	    memcmp(last, &all[lfirst], len)) {
+		fprintf(stderr, "rank %d: rank %d's bytes differ\n", me,
+			n - 1);
+		return 1;
+	}
+	if (last != mine)
+		free(last);
 	if (me == 0)
 		printf("digest hosts=%d pages=%d: %016llx\n", hosts, pages,
 		       (unsigned long long)XXH64(
