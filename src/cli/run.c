@@ -15,7 +15,11 @@
  * waiting for a FIFO's reader): the simulator is torn down (its swap files
  * go), temporary output files are removed, no report is written, and the
  * exit status is 128 + the signal (130, 143), as a shell reports a command
- * the signal ended. A second signal ends the process at once.
+ * the signal ended. A second signal ends the process at once. Under
+ * mpirun with several ranks, until the ranks stop waiting on each other,
+ * a signal ends the rank at once with one line (mpirun sends SIGTERM to
+ * every rank when one dies or fails; a rank blocked in an MPI call would
+ * never see the flag); its swap files are unnamed, so nothing is left.
  *
  * A <cluster> file (docs/cluster.md) goes through run_cluster: the same
  * steps with the cluster's loader, output check, driver and report.
@@ -83,7 +87,10 @@ void mv_cli_run_help(FILE *f)
 	      "messages. A cluster\n"
 	      "that moves VMs with <storage swap=\"shared\"> runs as one "
 	      "process (a shared\n"
-	      "swap file does not go between ranks yet).\n"
+	      "swap file does not go between ranks yet). When a rank dies, "
+	      "mpirun ends\n"
+	      "the others: each says so in one line, and no output is "
+	      "written.\n"
 	      "\n"
 	      "Options:\n"
 	      "      --json          print the whole run as JSON "
@@ -183,9 +190,22 @@ struct run_opts {
 };
 
 static volatile sig_atomic_t g_signal; /* SIGINT or SIGTERM received */
+/* Under mpirun with several ranks: the line a signal prints, made before
+ * the run (a handler may only write), for SIGINT and SIGTERM. */
+static char g_rank_line[2][200];
+static volatile sig_atomic_t g_rank_lines;
 
 static void on_signal(int sig)
 {
+	if (g_rank_lines) {
+		/* a rank waiting on another in an MPI call would not see the
+		 * flag; mpirun sends SIGTERM to every rank when one died or
+		 * failed, and SIGKILL soon after: say so now, and go */
+		const char *l = g_rank_line[sig == SIGTERM];
+		ssize_t w = write(STDERR_FILENO, l, strlen(l));
+		(void)w;
+		_exit(128 + sig);
+	}
 	if (g_signal) {
 		/* the second one: the user insists */
 		signal(sig, SIG_DFL);
@@ -673,6 +693,9 @@ static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 		mv_cluster_destroy(cl);
 		return MV_EXIT_FAILURE;
 	}
+	/* no rank waits on another any more: a signal stops rank 0's writing
+	 * as it stops one process's (the temporary file removed) */
+	g_rank_lines = 0;
 	for (int h = cl->first; o->timing && h < cl->first + cl->count; h++)
 		mv_report_measured(stderr, cl->sim[h]);
 	if (rank != 0) {
@@ -717,7 +740,16 @@ static int run_ranks(const struct run_opts *o, int rank, int ranks)
 		mv_comm_finalize(comm);
 		return err.field[0] ? MV_EXIT_USAGE : MV_EXIT_FAILURE;
 	}
+	for (int k = 0; k < 2; k++)
+		snprintf(g_rank_line[k], sizeof g_rank_line[k],
+			 "memvisor: rank %d of %d: ended by %s (mpirun ends "
+			 "every rank when one fails, dies or is stopped); no "
+			 "output written\n",
+			 mv_comm_rank(comm), mv_comm_size(comm),
+			 k ? "SIGTERM" : "SIGINT");
+	g_rank_lines = 1;
 	int st = run_cluster(o, comm);
+	g_rank_lines = 0;
 	mv_comm_finalize(comm);
 	return st;
 }
