@@ -174,8 +174,38 @@ int mv_swapfile_create(struct mv_vm *vm, const char *dir, uint64_t slots,
  */
 int mv_swapfile_create_named(struct mv_vm *vm, const char *dir, uint64_t slots,
 			     struct mv_swapfile **out, struct mv_error *err);
+/*
+ * The same, as a file of its own name in `dir` (DIR/NAME-XXXXXX.vswp):
+ * for a swap file on shared storage that another process will open when
+ * its VM moves there (mv_swapfile_pack, _adopt). Removed by
+ * mv_swapfile_destroy unless keep.
+ */
+int mv_swapfile_create_shared(struct mv_vm *vm, const char *dir,
+			      uint64_t slots, struct mv_swapfile **out,
+			      struct mv_error *err);
 /* Close the file; a named one is removed unless keep. */
 void mv_swapfile_destroy(struct mv_swapfile *sf, int keep);
+struct mv_pack;
+struct mv_unpack;
+/*
+ * A named file's books as bytes (its path, slot count, free slots, the
+ * slots' descriptors, bitmaps, counts and statistics), for the process
+ * its VM moves to: MV_EINVAL for a file without a name, MV_ENOMEM.
+ */
+int mv_swapfile_pack(const struct mv_swapfile *sf, struct mv_pack *w);
+/*
+ * The file mv_swapfile_pack described, opened by its path (shared
+ * storage) with those books, as vm's backing store for its swapped
+ * pages; the sender must not remove it (mv_swapfile_destroy(sf, 1)).
+ * MV_EINVAL for bytes short or wrong, MV_ENOENT/MV_EIO when it cannot be
+ * opened, MV_ENOMEM.
+ */
+int mv_swapfile_adopt(struct mv_vm *vm, struct mv_unpack *r,
+		      struct mv_swapfile **out, struct mv_error *err);
+/* Remove every file of mv_swapfile_create_shared and _adopt still open
+ * in this process (the first 1024): async-signal-safe, for a process that
+ * a signal ends before it could close them. */
+void mv_swapfile_unlink_shared(void);
 /*
  * The file, on shared storage, goes with its VM to another host (a live
  * migration): from now on it is vm's (pages in, by vm's pmap slots) and

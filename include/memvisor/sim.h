@@ -59,6 +59,10 @@ struct mv_reclaim_config {
 	double balloon_max;     /* <balloon max>: of each VM's memory; 65% */
 	char swap_dir[256];     /* <swap dir>; "" = a new temporary directory */
 	int keep_swap;          /* <swap keep>; default 0 */
+	/* not from the file: each swap file gets a name of its own, so that
+	 * another process can open it (a cluster over MPI ranks with its
+	 * swap files on shared storage, src/cluster/run.c) */
+	int swap_names;
 	enum mv_memstate_model memstate_model; /* <memstate model>; esx41 */
 	double idle_tax; /* <idle-tax rate>: 0..0.99; default 0.75 */
 	/* <idle-tax><change>: later rates, strictly increasing in time */

@@ -41,6 +41,7 @@
 #include "cli/progress.h"
 #include "memvisor/cluster.h"
 #include "memvisor/mpi.h"
+#include "memvisor/reclaim.h"
 #include "memvisor/report.h"
 #include "memvisor/sim.h"
 
@@ -84,12 +85,12 @@ void mv_cli_run_help(FILE *f)
 	      "and rank 0 writes the outputs, the same bytes as one process "
 	      "writes; a\n"
 	      "live migration between two ranks' hosts goes as MPI "
-	      "messages. A cluster\n"
-	      "that moves VMs with <storage swap=\"shared\"> runs as one "
-	      "process (a shared\n"
-	      "swap file does not go between ranks yet). When a rank dies, "
-	      "mpirun ends\n"
-	      "the others: each says so in one line, and no output is "
+	      "messages (with\n"
+	      "<storage swap=\"shared\"> each swap file is named, in the "
+	      "swap directory or\n"
+	      "$TMPDIR, and opened by the destination's rank). When a rank "
+	      "dies, mpirun\n"
+	      "ends the others: each says so in one line, and no output is "
 	      "written.\n"
 	      "\n"
 	      "Options:\n"
@@ -204,6 +205,7 @@ static void on_signal(int sig)
 		const char *l = g_rank_line[sig == SIGTERM];
 		ssize_t w = write(STDERR_FILENO, l, strlen(l));
 		(void)w;
+		mv_swapfile_unlink_shared(); /* named: shared storage */
 		_exit(128 + sig);
 	}
 	if (g_signal) {

@@ -490,6 +490,26 @@ static int src_switch_over(struct mv_sim_move *m, struct mv_error *err)
 	struct mv_migration *mig = m->mig;
 	struct mv_sim *src = m->src;
 	int i = m->src_index, rc = 0;
+	if (mig->cfg.shared_swap) {
+		/* the file on shared storage goes with the VM: its books
+		 * first, so that the destination reads its slots (hashes) */
+		struct mv_pack w = {0};
+		struct mv_error e = {0};
+		int prc = mv_swapfile_pack(src->swap[i], &w);
+		if (prc) {
+			mv_error_set(&e, prc, NULL, 0, "swap",
+				     "VM %s's swap file cannot go to another "
+				     "rank: %s",
+				     src->vm[i]->cfg.name,
+				     prc == MV_ENOMEM ? "out of memory"
+						      : "it has no name");
+			mv_comm_fail(m->comm, &e);
+		}
+		uint64_t n = w.n;
+		send_to(m, m->dst_rank, &n, sizeof n);
+		send_to(m, m->dst_rank, w.b, w.n);
+		free(w.b);
+	}
 	if (src->verify) {
 		uint64_t n = src->vm[i]->npages;
 		uint64_t *hash = malloc((n ? n : 1) * sizeof *hash);
@@ -526,6 +546,11 @@ static int src_switch_over(struct mv_sim_move *m, struct mv_error *err)
 		a.msg[sizeof a.msg - 1] = '\0';
 		return mv_error_set(err, a.rc, NULL, 0, "", "%s", a.msg);
 	}
+	if (mig->cfg.shared_swap) {
+		/* the destination's now: closed here, not removed */
+		mv_swapfile_destroy(src->swap[i], 1);
+		src->swap[i] = NULL;
+	}
 	depart_commit(m, m->dst ? m->dst->sc->name : a.msg);
 	m->dst_index = a.slot;
 	return 0;
@@ -557,8 +582,9 @@ static int run_src(struct mv_sim_move *m, uint64_t dt_ns,
 			break;
 		rc = mv_migrate_run(mig, 0, err); /* the outbox was full */
 	}
-	send_hdr(m, OP_STEP_END, (uint32_t)mig->state | (uint32_t)m->src->verify
-						       << 8,
+	send_hdr(m, OP_STEP_END,
+		 (uint32_t)mig->state | (uint32_t)m->src->verify << 8 |
+			 (uint32_t)!!mig->cfg.shared_swap << 9,
 		 0);
 	if (rc || mig->state != MV_MIG_DONE)
 		return rc;
@@ -576,9 +602,31 @@ static void dst_drop(struct mv_sim_move *m)
 	m->in = NULL;
 }
 
-static void dst_switch_over(struct mv_sim_move *m, int hashes)
+/* The shared swap file's books from the source, adopted by the
+ * destination VM (mv_swapfile_adopt); a failure ends the run. */
+static struct mv_swapfile *dst_adopt(struct mv_sim_move *m)
+{
+	uint64_t n = 0;
+	recv_from(m, m->src_rank, &n, sizeof n);
+	uint8_t *b = malloc(n ? n : 1);
+	struct mv_error e = {0};
+	if (!b) {
+		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
+		mv_comm_fail(m->comm, &e);
+	}
+	recv_from(m, m->src_rank, b, n);
+	struct mv_unpack r = {.p = b, .left = n};
+	struct mv_swapfile *sf = NULL;
+	if (mv_swapfile_adopt(m->in->vm, &r, &sf, &e))
+		mv_comm_fail(m->comm, &e);
+	free(b);
+	return sf;
+}
+
+static void dst_switch_over(struct mv_sim_move *m, int hashes, int shared)
 {
 	struct mv_migration_in *in = m->in;
+	struct mv_swapfile *sf = shared ? dst_adopt(m) : NULL;
 	if (hashes) {
 		uint64_t n = in->vm->npages;
 		uint64_t *hash = malloc((n ? n : 1) * sizeof *hash);
@@ -598,6 +646,7 @@ static void dst_switch_over(struct mv_sim_move *m, int hashes)
 	struct move_hdr h;
 	recv_from(m, m->src_rank, &h, sizeof h);
 	if (h.op != OP_ARRIVE) {
+		mv_swapfile_destroy(sf, 1); /* still the source's */
 		dst_drop(m);
 		return;
 	}
@@ -610,11 +659,13 @@ static void dst_switch_over(struct mv_sim_move *m, int hashes)
 	recv_from(m, m->src_rank, rec, h.len);
 	struct move_ans a = {.slot = -1};
 	struct mv_error e = {0};
-	a.rc = arrive(m->dst, mv_migrate_in_take(in), m->spec, NULL, rec,
+	a.rc = arrive(m->dst, mv_migrate_in_take(in), m->spec, sf, rec,
 		      h.len, &a.slot, &e);
 	free(rec);
-	if (a.rc)
+	if (a.rc) {
 		mv_error_format(&e, a.msg, sizeof a.msg);
+		mv_swapfile_destroy(sf, 1); /* still the source's */
+	}
 	else
 		snprintf(a.msg, sizeof a.msg, "%s", m->dst->sc->name);
 	dst_drop(m);
@@ -656,7 +707,8 @@ static int run_dst(struct mv_sim_move *m)
 			dst_drop(m);
 		else if (st == MV_MIG_DONE) {
 			incoming_end(m); /* it takes a slot, or goes */
-			dst_switch_over(m, (int)(h.arg >> 8));
+			dst_switch_over(m, (int)(h.arg >> 8 & 1),
+					(int)(h.arg >> 9 & 1));
 		}
 		break;
 	}

@@ -42,24 +42,16 @@ int mv_cluster_create(struct mv_cluster_scenario *cs, int verify,
 }
 
 /* More than one rank: refuse what would move a VM between hosts. */
-static int check_ranks(const struct mv_cluster_scenario *cs, int ranks,
-		       struct mv_error *err)
+/* How many ranks comm has (1 for none). */
+static int ranks_of(const struct mv_comm *comm)
 {
-	if (ranks <= 1 || (!cs->nevents && !cs->drs_level) ||
-	    !cs->migrate.shared_swap)
-		return 0;
-	return mv_error_set(err, MV_EINVAL, cs->source, 0, "-np",
-			    "%d ranks: a swap file on shared storage "
-			    "(<storage swap=\"shared\">) does not go between "
-			    "ranks yet, and this cluster moves VMs; run it as "
-			    "one process (mpirun -np 1, or memvisor alone)",
-			    ranks);
+	return comm ? mv_comm_size(comm) : 1;
 }
 
 /* Are the hosts over more than one rank? */
 static int ranks(const struct mv_cluster *c)
 {
-	return c->comm && mv_comm_size(c->comm) > 1;
+	return ranks_of(c->comm) > 1;
 }
 
 /* The rank simulating host h. */
@@ -85,8 +77,6 @@ int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
 	int first = 0, count = cs->nhosts, rc = 0;
 	if (comm) {
 		rc = mv_comm_hosts(comm, cs->nhosts, &first, &count, err);
-		if (!rc)
-			rc = check_ranks(cs, mv_comm_size(comm), err);
 		if (rc) {
 			mv_cluster_scenario_free(cs);
 			return rc;
@@ -131,6 +121,9 @@ int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
 		if (!mv_cluster_local(c, h))
 			continue; /* another rank's: its scenario stays here */
 		cs->host[h].sc = NULL; /* the simulator owns it now */
+		/* a moving VM's file is opened by the destination's rank */
+		if (ranks_of(comm) > 1 && cs->migrate.shared_swap)
+			sc->reclaim.swap_names = 1;
 		rc = mv_sim_create(sc, verify, &c->sim[h], err);
 		if (rc) {
 			mv_cluster_destroy(c);

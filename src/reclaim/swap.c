@@ -59,12 +59,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memvisor/pack.h"
 #include "reclaim/swap.h"
 
 struct mv_swapfile {
@@ -94,6 +96,43 @@ struct mv_swapfile {
 	uint64_t inject_nth; /* 0: nothing injected */
 	int inject_code;
 };
+
+/*
+ * The files of shared storage this process has open (create_shared,
+ * adopt), by name, for mv_swapfile_unlink_shared: a process ended by a
+ * signal must not leave them behind. A fixed table, so that a signal
+ * handler can walk it: an entry's path is written before it is marked
+ * used. Past SHARED_MAX files the rest are not listed.
+ */
+#define SHARED_MAX 1024
+static char g_shared_path[SHARED_MAX][256];
+static volatile sig_atomic_t g_shared_used[SHARED_MAX];
+
+static void shared_list(const char *path)
+{
+	for (int k = 0; k < SHARED_MAX; k++)
+		if (!g_shared_used[k]) {
+			memcpy(g_shared_path[k], path, sizeof g_shared_path[k]);
+			g_shared_used[k] = 1;
+			return;
+		}
+}
+
+static void shared_unlist(const char *path)
+{
+	for (int k = 0; k < SHARED_MAX; k++)
+		if (g_shared_used[k] && !strcmp(g_shared_path[k], path)) {
+			g_shared_used[k] = 0;
+			return;
+		}
+}
+
+void mv_swapfile_unlink_shared(void)
+{
+	for (int k = 0; k < SHARED_MAX; k++)
+		if (g_shared_used[k])
+			unlink(g_shared_path[k]);
+}
 
 /* A slot number must fit the pmap entry's 32-bit mpn field. */
 #define MAX_SLOTS ((uint64_t)MV_PME_MPN_MAX + 1) /* a pmap entry's 29 bits */
@@ -388,12 +427,49 @@ int mv_swapfile_open_unnamed(const char *dir, int try_tmpfile)
 	return fd;
 }
 
+/* The books of a file of `slots` slots (the free-slot stack, the
+ * descriptors, the bitmaps, the extents' counts); 0 or -1 out of memory,
+ * nothing left allocated. */
+static int books_init(struct mv_swapfile *sf, uint64_t slots)
+{
+	uint64_t n = slots ? slots : 1;
+	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
+	/* sized for every slot, backed only up to their high-water marks */
+	sf->stack = mv_sparse_alloc(n * sizeof *sf->stack);
+	sf->desc = mv_sparse_alloc(n * sizeof *sf->desc);
+	sf->ext_used = calloc(chunks, sizeof *sf->ext_used);
+	if (sf->stack && sf->desc && sf->ext_used &&
+	    !mv_bitmap_init(&sf->inuse, n) &&
+	    !mv_bitmap_init(&sf->extent, chunks)) {
+		sf->slots = slots;
+		return 0;
+	}
+	mv_bitmap_free(&sf->inuse);
+	mv_sparse_free(sf->stack, n * sizeof *sf->stack);
+	mv_sparse_free(sf->desc, n * sizeof *sf->desc);
+	free(sf->ext_used);
+	return -1;
+}
+
+static void books_free(struct mv_swapfile *sf)
+{
+	uint64_t n = sf->slots ? sf->slots : 1;
+	mv_bitmap_free(&sf->extent);
+	mv_bitmap_free(&sf->inuse);
+	mv_sparse_free(sf->stack, n * sizeof *sf->stack);
+	mv_sparse_free(sf->desc, n * sizeof *sf->desc);
+	free(sf->ext_used);
+}
+
+/* named: 0 no name, 1 DIR/NAME.vswp, 2 a name of its own in dir
+ * (DIR/NAME-XXXXXX.vswp, mkostemps) */
 static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 		  struct mv_swapfile **out, struct mv_error *err)
 {
 	*out = NULL;
 	char path[256];
-	int len = snprintf(path, sizeof path, "%s/%s.vswp%s", dir, vm->cfg.name,
+	int len = snprintf(path, sizeof path, "%s/%s%s.vswp%s", dir,
+			   vm->cfg.name, named == 2 ? "-XXXXXX" : "",
 			   named ? "" : " (deleted)");
 	if (len < 0 || (size_t)len >= sizeof path)
 		return mv_error_set(err, MV_EINVAL, dir, 0, "swap",
@@ -409,31 +485,20 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 	if (!sf)
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
 				    "out of memory");
-	uint64_t n = slots ? slots : 1;
-	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
-	/* sized for every slot, backed only up to their high-water marks */
-	sf->stack = mv_sparse_alloc(n * sizeof *sf->stack);
-	sf->desc = mv_sparse_alloc(n * sizeof *sf->desc);
-	sf->ext_used = calloc(chunks, sizeof *sf->ext_used);
-	if (!sf->stack || !sf->desc || !sf->ext_used ||
-	    mv_bitmap_init(&sf->inuse, n) ||
-	    mv_bitmap_init(&sf->extent, (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS)) {
-		mv_bitmap_free(&sf->inuse);
-		mv_sparse_free(sf->stack, n * sizeof *sf->stack);
-		mv_sparse_free(sf->desc, n * sizeof *sf->desc);
-		free(sf->ext_used);
+	if (books_init(sf, slots)) {
 		free(sf);
 		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
 				    "out of memory for %llu slots",
 				    (unsigned long long)slots);
 	}
-	sf->slots = slots;
 	sf->st.slots = slots;
-	sf->named = named;
+	sf->named = named != 0;
 	memcpy(sf->path, path, sizeof path);
 
-	sf->fd = named ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-		       : mv_swapfile_open_unnamed(dir, 1);
+	sf->fd = named == 2 ? mkostemps(sf->path, 5, O_CLOEXEC)
+		 : named ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+				0600)
+			 : mv_swapfile_open_unnamed(dir, 1);
 	const char *what = "create";
 	int ok = sf->fd >= 0;
 	/* sparse: the logical size only; blocks come with the first writes */
@@ -446,13 +511,9 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 		if (sf->fd >= 0) {
 			close(sf->fd);
 			if (named)
-				unlink(path);
+				unlink(sf->path);
 		}
-		mv_bitmap_free(&sf->extent);
-		mv_bitmap_free(&sf->inuse);
-		mv_sparse_free(sf->stack, n * sizeof *sf->stack);
-		mv_sparse_free(sf->desc, n * sizeof *sf->desc);
-		free(sf->ext_used);
+		books_free(sf);
 		free(sf);
 		/* an existing file is a configuration error: a run into a
 		 * directory that still holds a kept file */
@@ -464,6 +525,8 @@ static int create(struct mv_vm *vm, const char *dir, uint64_t slots, int named,
 				    path, 0, "swap", "cannot %s swap file: %s",
 				    what, strerror(e));
 	}
+	if (named == 2)
+		shared_list(sf->path);
 	bind(sf, vm);
 	*out = sf;
 	return 0;
@@ -505,13 +568,108 @@ void mv_swapfile_destroy(struct mv_swapfile *sf, int keep)
 	close(sf->fd);
 	if (sf->named && !keep)
 		unlink(sf->path);
-	mv_bitmap_free(&sf->extent);
-	mv_bitmap_free(&sf->inuse);
-	uint64_t n = sf->slots ? sf->slots : 1;
-	mv_sparse_free(sf->stack, n * sizeof *sf->stack);
-	mv_sparse_free(sf->desc, n * sizeof *sf->desc);
-	free(sf->ext_used);
+	shared_unlist(sf->path);
+	books_free(sf);
 	free(sf);
+}
+
+int mv_swapfile_create_shared(struct mv_vm *vm, const char *dir,
+			      uint64_t slots, struct mv_swapfile **out,
+			      struct mv_error *err)
+{
+	return create(vm, dir, slots, 2, out, err);
+}
+
+/* The parts of the books a pack carries, in order, after the path and
+ * the slot count. */
+#define SWAP_PACK_SCALARS(X)                                                  \
+	X(fresh) X(nstack) X(stack_hw) X(no_punch) X(punched) X(nextents)    \
+	X(lone_pages) X(no_fallocate) X(st)
+
+int mv_swapfile_pack(const struct mv_swapfile *sf, struct mv_pack *w)
+{
+	if (!sf->named)
+		return MV_EINVAL; /* no other process can open it */
+	uint64_t n = sf->slots ? sf->slots : 1;
+	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
+	mv_pack_put(w, sf->path, sizeof sf->path);
+	mv_pack_put(w, &sf->slots, sizeof sf->slots);
+#define PUT(f) mv_pack_put(w, &sf->f, sizeof sf->f);
+	SWAP_PACK_SCALARS(PUT)
+#undef PUT
+	mv_pack_put(w, sf->stack, sf->nstack * sizeof *sf->stack);
+	mv_pack_put(w, sf->desc, sf->fresh * sizeof *sf->desc);
+	mv_pack_put(w, sf->inuse.words, (n + 63) / 64 * sizeof(uint64_t));
+	mv_pack_put(w, sf->extent.words,
+		    (chunks + 63) / 64 * sizeof(uint64_t));
+	mv_pack_put(w, sf->ext_used, chunks * sizeof *sf->ext_used);
+	return w->nomem ? MV_ENOMEM : 0;
+}
+
+int mv_swapfile_adopt(struct mv_vm *vm, struct mv_unpack *r,
+		      struct mv_swapfile **out, struct mv_error *err)
+{
+	*out = NULL;
+	char path[256];
+	uint64_t slots = 0;
+	mv_unpack_get(r, path, sizeof path, "swap file path");
+	mv_unpack_get(r, &slots, sizeof slots, "swap file slots");
+	path[sizeof path - 1] = '\0';
+	if (r->bad || slots > MAX_SLOTS)
+		return mv_error_set(err, MV_EINVAL, NULL, 0, "swap",
+				    "a swap file's books: %s is short or "
+				    "wrong",
+				    r->bad ? r->bad : "the slot count");
+	struct mv_swapfile *sf = calloc(1, sizeof *sf);
+	if (!sf || books_init(sf, slots)) {
+		free(sf);
+		return mv_error_set(err, MV_ENOMEM, path, 0, "swap",
+				    "out of memory");
+	}
+	memcpy(sf->path, path, sizeof path);
+	sf->named = 1;
+	sf->fd = -1;
+#define GET(f) mv_unpack_get(r, &sf->f, sizeof sf->f, "swap file " #f);
+	SWAP_PACK_SCALARS(GET)
+#undef GET
+	uint64_t n = slots ? slots : 1;
+	uint64_t chunks = (n + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
+	if (!r->bad && (sf->fresh > n || sf->nstack > n))
+		mv_unpack_fail(r, "swap file slot counts");
+	if (!r->bad) {
+		mv_unpack_get(r, sf->stack, sf->nstack * sizeof *sf->stack,
+			      "swap file free slots");
+		mv_unpack_get(r, sf->desc, sf->fresh * sizeof *sf->desc,
+			      "swap file descriptors");
+		mv_unpack_get(r, sf->inuse.words,
+			      (n + 63) / 64 * sizeof(uint64_t),
+			      "swap file slots in use");
+		mv_unpack_get(r, sf->extent.words,
+			      (chunks + 63) / 64 * sizeof(uint64_t),
+			      "swap file extents");
+		mv_unpack_get(r, sf->ext_used, chunks * sizeof *sf->ext_used,
+			      "swap file extent counts");
+	}
+	int rc = 0;
+	if (r->bad)
+		rc = mv_error_set(err, MV_EINVAL, path, 0, "swap",
+				  "a swap file's books: %s is short or wrong",
+				  r->bad);
+	else if ((sf->fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		rc = mv_error_set(err, errno == ENOENT ? MV_ENOENT : MV_EIO,
+				  path, 0, "swap",
+				  "cannot open the swap file on shared "
+				  "storage: %s",
+				  strerror(errno));
+	if (rc) {
+		books_free(sf);
+		free(sf);
+		return rc;
+	}
+	shared_list(sf->path);
+	bind(sf, vm);
+	*out = sf;
+	return 0;
 }
 
 /* Take a slot and write bytes (the page's, with its descriptor d) to it;

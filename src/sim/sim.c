@@ -196,13 +196,16 @@ static int power_on_reclaim(struct mv_sim *s, int i, struct mv_swapfile *adopt,
 	/* libvirt's swap_hard_limit bounds what may be swapped */
 	if (vm->cfg.swap_max_bytes / MV_PAGE_SIZE < slots)
 		slots = vm->cfg.swap_max_bytes / MV_PAGE_SIZE;
+	const char *dir = s->run_dir[0] ? s->run_dir : tmp_dir();
 	int rc = adopt ? 0
 		 : r->keep_swap
 			 ? mv_swapfile_create_named(vm, s->run_dir, slots,
 						    &s->swap[i], err)
-			 : mv_swapfile_create(
-				   vm, s->run_dir[0] ? s->run_dir : tmp_dir(),
-				   slots, &s->swap[i], err);
+		 : r->swap_names
+			 ? mv_swapfile_create_shared(vm, dir, slots,
+						     &s->swap[i], err)
+			 : mv_swapfile_create(vm, dir, slots, &s->swap[i],
+					      err);
 	if (rc)
 		return rc;
 	uint64_t cache = r->compression

@@ -898,12 +898,49 @@ static char *slurp_without(const char *path, const char *needle)
 }
 
 /*
+ * The report of `memvisor run --verify path` (without its wall-clock
+ * lines) as one process, after checking that 2 ranks write the same
+ * bytes to txt; `what` names the case in a failure. The caller frees it.
+ */
+static char *report_as_one_and_two_ranks(const char *path, const char *txt,
+					 const char *what)
+{
+	struct result r;
+	char *one = NULL;
+	for (int np = 0; np <= 2; np += 2) {
+		unlink(txt);
+		if (np)
+			mpirun_mv(&r, np, "run", "-q", "--verify", "-o", txt,
+				  path, NULL);
+		else
+			mv(&r, "run", "-q", "--verify", "-o", txt, path, NULL);
+		if (r.status != 0)
+			fail_msg("%s, -np %d: status %d: %s", what, np,
+				 r.status, r.err);
+		result_free(&r);
+		char *t = slurp_without(txt, "wall");
+		assert_non_null(strstr(t, "nothing differed"));
+		if (!np) {
+			one = t;
+			continue;
+		}
+		if (strcmp(t, one))
+			fail_msg("%s, -np %d: the report differs from one "
+				 "process's",
+				 what, np);
+		free(t);
+	}
+	return one;
+}
+
+/*
  * A cluster's hosts over MPI ranks (docs/cluster.md, section 5): a
  * cluster that moves VMs between ranks, as one process and under 1, 2 and
  * 4 ranks, writes the same report, JSON (but its measured wall_s) and
- * CSV, byte for byte; a move aborted by its destination too; more ranks
- * than hosts, and a shared swap file between ranks (not built), are
- * refused with one line from rank 0 and no output. Skipped, saying why,
+ * CSV, byte for byte; a move aborted by its destination too, and a swap
+ * file on shared storage that goes with its VM to another rank; more
+ * ranks than hosts are refused with one line from rank 0 and no output.
+ * Skipped, saying why,
  * without Open MPI in the build or mpirun on PATH.
  */
 static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
@@ -1011,34 +1048,11 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		 moving_cluster_path("  <migrate vm=\"vb\" from=\"b\" "
 				     "to=\"d\" at=\"700ms\"/>\n",
 				     28));
-	char *one = NULL;
-	for (int np = 0; np <= 2; np += 2) {
-		unlink(txt);
-		if (np)
-			mpirun_mv(&r, np, "run", "-q", "--verify", "-o", txt,
-				  path, NULL);
-		else
-			mv(&r, "run", "-q", "--verify", "-o", txt, path, NULL);
-		if (r.status != 0)
-			fail_msg("-np %d: status %d: %s", np, r.status, r.err);
-		result_free(&r);
-		char *t = slurp_without(txt, "wall");
-		if (!np) {
-			const char *row = strstr(t, "\n  vb   b      d ");
-			assert_non_null(row);
-			assert_non_null(strstr(row, " aborted "));
-			assert_non_null(strstr(row, "the destination host is "
-						    "out of memory"));
-			assert_non_null(strstr(t, "nothing differed"));
-			one = t;
-		} else {
-			if (strcmp(t, one))
-				fail_msg("-np %d: an aborted move's report "
-					 "differs from one process's",
-					 np);
-			free(t);
-		}
-	}
+	char *one = report_as_one_and_two_ranks(path, txt, "an aborted move");
+	const char *row = strstr(one, "\n  vb   b      d ");
+	assert_non_null(row);
+	assert_non_null(strstr(row, " aborted "));
+	assert_non_null(strstr(row, "the destination host is out of memory"));
 	free(one);
 	/* 3 ranks for 2 hosts */
 	snprintf(path, sizeof path, "%s", cluster_path(""));
@@ -1049,16 +1063,55 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 	assert_null(strstr(strstr(r.err, "3 ranks for") + 1, "3 ranks for"));
 	assert_int_equal(access(txt, F_OK), -1);
 	result_free(&r);
-	/* a swap file on shared storage does not go between ranks */
-	snprintf(path, sizeof path, "%s",
-		 moving_cluster_path("  <storage swap=\"shared\"/>\n", 96));
-	mpirun_mv(&r, 2, "run", "-q", "-o", txt, path, NULL);
-	assert_int_not_equal(r.status, 0);
-	const char *e = strstr(r.err, "-np: 2 ranks: a swap file on shared");
-	assert_non_null(e);
-	assert_null(strstr(e + 1, "-np: 2 ranks"));
-	assert_int_equal(access(txt, F_OK), -1);
+	/* a swap file on shared storage goes with its VM between ranks:
+	 * the busy host swaps, the moved VM's swapped pages go as their
+	 * slots, and the destination's rank opens the file and reads them
+	 * (every page checked); the same report, and no file left behind */
+	char tmpdir[512];
+	snprintf(tmpdir, sizeof tmpdir, "%s", scratch("swaptmp"));
+	mvt_rm_tree(tmpdir);
+	assert_int_equal(mkdir(tmpdir, 0700), 0);
+	snprintf(path, sizeof path, "%s", scratch("shared.xml"));
+	write_file(path,
+		   "<cluster name=\"ss\" seed=\"3\" duration=\"3s\">\n"
+		   "  <storage swap=\"shared\"/>\n"
+		   "  <drs>none</drs>\n"
+		   "  <migrate vm=\"db-1\" from=\"busy\" to=\"spare\" "
+		   "at=\"1s\"/>\n"
+		   "  <host name=\"busy\"><scenario>\n"
+		   "    <host><memory unit=\"MiB\">40</memory><sharing "
+		   "enabled=\"no\"/><compression enabled=\"no\"/></host>\n"
+		   "    <vm count=\"2\"><domain type=\"kvm\"><name>db</name>"
+		   "<memory unit=\"MiB\">32</memory><devices><memballoon "
+		   "model=\"none\"/></devices></domain>\n"
+		   "    <workload kind=\"steady\" dist=\"zipf\" "
+		   "size=\"24MiB\" rate=\"20k\" write-ratio=\"30%\"/></vm>\n"
+		   "  </scenario></host>\n"
+		   "  <host name=\"spare\"><scenario><host><memory "
+		   "unit=\"MiB\">96</memory></host></scenario></host>\n"
+		   "</cluster>\n");
+	const char *old_tmp = getenv("TMPDIR");
+	char *saved_tmp = old_tmp ? strdup(old_tmp) : NULL;
+	setenv("TMPDIR", tmpdir, 1);
+	mv(&r, "run", "-q", "--json", path, NULL);
+	assert_int_equal(r.status, 0);
+	const char *refs = strstr(r.out, "\"swap_refs\": ");
+	assert_non_null(refs); /* the bulk round's */
+	assert_true(atoi(refs + strlen("\"swap_refs\": ")) > 0);
 	result_free(&r);
+	one = report_as_one_and_two_ranks(path, txt, "shared swap");
+	free(one);
+	if (saved_tmp)
+		setenv("TMPDIR", saved_tmp, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved_tmp);
+	DIR *d = opendir(tmpdir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			fail_msg("%s left in %s", e->d_name, tmpdir);
+	closedir(d);
 }
 
 /* The child of `parent` whose environment says OMPI_COMM_WORLD_RANK=rank,
@@ -1124,8 +1177,12 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 		printf("SKIP: mpirun runs: %s\n", why);
 		return;
 	}
-	/* the moving cluster for long enough that it is killed mid-run */
-	char *xml = mvt_slurp(moving_cluster_path("", 96), NULL);
+	/* the moving cluster for long enough that it is killed mid-run, its
+	 * swap files on shared storage: named files, in a directory of the
+	 * test's own, which the ranks a signal ends must remove */
+	char *xml = mvt_slurp(
+		moving_cluster_path("  <storage swap=\"shared\"/>\n", 96),
+		NULL);
 	assert_non_null(xml);
 	char *d = strstr(xml, "duration=\"3s\"");
 	assert_non_null(d);
@@ -1149,6 +1206,13 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, errp,
 					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char tmpdir[512];
+	snprintf(tmpdir, sizeof tmpdir, "%s", scratch("deadtmp"));
+	mvt_rm_tree(tmpdir);
+	assert_int_equal(mkdir(tmpdir, 0700), 0);
+	const char *old_tmp = getenv("TMPDIR");
+	char *saved_tmp = old_tmp ? strdup(old_tmp) : NULL;
+	setenv("TMPDIR", tmpdir, 1);
 	int had = getenv("ASAN_OPTIONS") != NULL;
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 0);
 	pid_t pid;
@@ -1156,6 +1220,11 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 			      environ);
 	if (!had)
 		unsetenv("ASAN_OPTIONS");
+	if (saved_tmp)
+		setenv("TMPDIR", saved_tmp, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved_tmp);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(rc, 0);
 	/* rank 1, once it has run 0.5 s of CPU (past loading: stepping) */
@@ -1193,6 +1262,16 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	assert_non_null(strstr(err, "signal 9"));
 	assert_int_equal(access(txt, F_OK), -1);
 	free(err);
+	/* the other ranks removed their files; rank 1's (host b's VMs: vb,
+	 * and va2 or vc if they had arrived) are left by SIGKILL itself */
+	DIR *dd = opendir(tmpdir);
+	assert_non_null(dd);
+	for (struct dirent *e; (e = readdir(dd));)
+		if (e->d_name[0] != '.' && strncmp(e->d_name, "vb-", 3) &&
+		    strncmp(e->d_name, "va2-", 4) &&
+		    strncmp(e->d_name, "vc-", 3))
+			fail_msg("%s left in %s", e->d_name, tmpdir);
+	closedir(dd);
 }
 
 static void test_cluster_output_must_be_a_regular_file(void **state)
