@@ -203,7 +203,8 @@ enum {
 	MV_CREPORT_TEXT = 1,
 	MV_CREPORT_JSON = 2,
 	MV_CREPORT_CSV = 4,
-	MV_CREPORT_ALL = 7
+	MV_CREPORT_SVG = 8,
+	MV_CREPORT_ALL = 15
 };
 int mv_report_cluster_collect(const struct mv_cluster *c, unsigned what,
 			      struct mv_cluster_report **out,
@@ -220,5 +221,19 @@ extern const char *const mv_report_cluster_csv_names[];
 int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
 			  const struct mv_cluster_report *r,
 			  struct mv_error *err);
+/*
+ * The charts (--svg DIR), all or none: each host's as one host's run
+ * draws them, HOST-host.svg and HOST-vm-NAME.svg for each of its VM
+ * slots at the end (those a VM left or came to included), rendered where
+ * the host ran.
+ */
+int mv_report_cluster_svg(const char *dir, const struct mv_cluster *c,
+			  const struct mv_cluster_report *r,
+			  struct mv_error *err);
+/* The chart names of the hosts' VMs at power-on (HOST-host.svg,
+ * HOST-vm-NAME.svg), to check before a run; NULL-terminated, freed with
+ * mv_report_view_names_free; NULL out of memory. */
+struct mv_cluster_scenario;
+char **mv_report_cluster_svg_names(const struct mv_cluster_scenario *cs);
 
 #endif

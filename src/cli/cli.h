@@ -109,12 +109,14 @@ int mv_cli_check_outputs(const struct mv_scenario *sc, const char *output,
  */
 int mv_cli_check_files(const struct mv_scenario *sc, int n,
 		       const char *const *paths, const char *const *opts);
-/* The same for a cluster run: -o and the --csv set of a cluster
- * (mv_report_cluster_csv_names) against the cluster file and every
+/* The same for a cluster run: -o, the --csv set of a cluster
+ * (mv_report_cluster_csv_names) and its --svg charts
+ * (mv_report_cluster_svg_names) against the cluster file and every
  * host's inputs. */
 struct mv_cluster_scenario;
 int mv_cli_check_cluster_outputs(const struct mv_cluster_scenario *cs,
-				 const char *output, const char *csv_dir);
+				 const char *output, const char *csv_dir,
+				 const char *svg_dir);
 /* Print "memvisor: <message>" as one line on stderr. */
 void mv_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

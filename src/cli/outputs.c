@@ -286,7 +286,8 @@ int mv_cli_check_files(const struct mv_scenario *sc, int n,
 }
 
 int mv_cli_check_cluster_outputs(const struct mv_cluster_scenario *cs,
-				 const char *output, const char *csv_dir)
+				 const char *output, const char *csv_dir,
+				 const char *svg_dir)
 {
 	struct file_list in = {0}, out = {0};
 	struct mv_error err = {0};
@@ -295,6 +296,15 @@ int mv_cli_check_cluster_outputs(const struct mv_cluster_scenario *cs,
 	    !(rc = mv_report_outdir_check(csv_dir, "--csv", &err)))
 		rc = add_names(&out, mv_report_cluster_csv_names, csv_dir,
 			       "--csv", &err);
+	if (!rc && svg_dir &&
+	    !(rc = mv_report_outdir_check(svg_dir, "--svg", &err))) {
+		char **names = mv_report_cluster_svg_names(cs);
+		rc = names ? add_names(&out, (const char *const *)names,
+				       svg_dir, "--svg", &err)
+			   : mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
+					  "out of memory");
+		mv_report_view_names_free(names);
+	}
 	if (!rc && !add(&in, cs->source, cs->source, "the cluster file"))
 		rc = mv_error_set(&err, MV_ENOMEM, NULL, 0, "",
 				  "out of memory");

@@ -74,7 +74,9 @@ void mv_cli_run_help(FILE *f)
 	      "gives each\n"
 	      "host's report; --json has schema memvisor-cluster/1; --csv "
 	      "DIR writes\n"
-	      "DIR/host.csv and DIR/vm.csv with a host column; --top, --svg "
+	      "DIR/host.csv and DIR/vm.csv with a host column; --svg DIR "
+	      "draws\n"
+	      "DIR/HOST-host.svg and DIR/HOST-vm-NAME.svg per host; --top "
 	      "and --books\n"
 	      "are refused for a cluster.\n"
 	      "\n"
@@ -608,8 +610,8 @@ static _Noreturn void rank_fail(struct mv_comm *comm, int status,
 /*
  * `memvisor run CLUSTER`: a <cluster> file (docs/cluster.md). The same
  * steps as one host's run, with the cluster's loader, outputs, driver and
- * report; the options that show or write one host's internals (--top,
- * --svg, --books) are refused. Started by mpirun, every rank loads the
+ * report; the options that show one host's internals (--top, --books)
+ * are refused. Started by mpirun, every rank loads the
  * file and simulates its share of the hosts (mv_cluster_create_on); rank
  * 0 checks the outputs, shows progress, gathers the hosts' parts and
  * writes every output; the others write nothing. Messages that every
@@ -618,10 +620,7 @@ static _Noreturn void rank_fail(struct mv_comm *comm, int status,
 static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 {
 	int rank = comm ? mv_comm_rank(comm) : 0;
-	const char *bad = o->top       ? "--top"
-			  : o->svg_dir ? "--svg"
-			  : o->books   ? "--books"
-				       : NULL;
+	const char *bad = o->top ? "--top" : o->books ? "--books" : NULL;
 	if (bad) {
 		if (rank == 0)
 			mv_cli_errorf("%s: not available for a <cluster> yet "
@@ -637,7 +636,8 @@ static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 				 : MV_EXIT_USAGE;
 	/* rank 0 checks the outputs it will write; every rank learns */
 	int32_t st = rank == 0 ? mv_cli_check_cluster_outputs(cs, o->output,
-							      o->csv_dir)
+							      o->csv_dir,
+							      o->svg_dir)
 			       : MV_EXIT_OK;
 	if (comm && mv_comm_bcast(comm, &st, sizeof st, &err))
 		mv_comm_fail(comm, &err);
@@ -686,7 +686,8 @@ static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 		return st;
 	}
 	unsigned what = (o->json ? MV_CREPORT_JSON : MV_CREPORT_TEXT) |
-			(o->csv_dir ? MV_CREPORT_CSV : 0);
+			(o->csv_dir ? MV_CREPORT_CSV : 0) |
+			(o->svg_dir ? MV_CREPORT_SVG : 0);
 	struct mv_cluster_report *cr = NULL;
 	if (mv_report_cluster_collect(cl, what, &cr, &err)) {
 		if (comm && mv_comm_size(comm) > 1)
@@ -706,8 +707,11 @@ static int run_cluster(const struct run_opts *o, struct mv_comm *comm)
 	}
 	struct report_job job = {o, NULL, cl, cr};
 	st = write_report_out(&job);
-	if (st == MV_EXIT_OK && o->csv_dir &&
-	    mv_report_cluster_csv(o->csv_dir, cl, cr, &err) != 0) {
+	if (st == MV_EXIT_OK &&
+	    ((o->csv_dir &&
+	      mv_report_cluster_csv(o->csv_dir, cl, cr, &err) != 0) ||
+	     (o->svg_dir &&
+	      mv_report_cluster_svg(o->svg_dir, cl, cr, &err) != 0))) {
 		st = g_signal ? interrupted() : MV_EXIT_FAILURE;
 		if (!g_signal)
 			mv_cli_error(&err);

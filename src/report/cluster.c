@@ -70,12 +70,62 @@ static int host_record(const struct mv_sim *s, struct mv_cluster_host_record *x)
 	return rc;
 }
 
-/* Host h's part `k` (enum MV_CPART_*), appended to out. */
+/* The chart names of host `host`'s VM slots: view names (host.svg,
+ * vm-NAME.svg) with "HOST-" before them; NULL out of memory. */
+static char **svg_names(const char *host, const struct mv_scenario *sc)
+{
+	char **v = mv_report_view_names(sc, "svg");
+	for (int k = 0; v && v[k]; k++) {
+		char *p = NULL;
+		if (asprintf(&p, "%s-%s", host, v[k]) < 0) {
+			mv_report_view_names_free(v);
+			return NULL;
+		}
+		free(v[k]);
+		v[k] = p;
+	}
+	return v;
+}
+
+/* Host s's charts as the SVG part holds them (see summary.h). */
+static int render_svg(FILE *out, const struct mv_sim *s, const char *host)
+{
+	char **names = svg_names(host, s->sc);
+	if (!names)
+		return MV_ENOMEM;
+	int rc = 0;
+	for (int k = 0; !rc && names[k]; k++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f) {
+			rc = MV_ENOMEM;
+			break;
+		}
+		rc = mv_report_svg_vm(f, s, k - 1);
+		if (fclose(f) && !rc)
+			rc = MV_ENOMEM;
+		uint32_t nl = (uint32_t)strlen(names[k]);
+		uint64_t l = len;
+		if (!rc && (fwrite(&nl, sizeof nl, 1, out) != 1 ||
+			    fwrite(names[k], 1, nl, out) != nl ||
+			    fwrite(&l, sizeof l, 1, out) != 1 ||
+			    (len && fwrite(buf, 1, len, out) != len)))
+			rc = MV_EIO;
+		free(buf);
+	}
+	mv_report_view_names_free(names);
+	return rc;
+}
+
+/* Host h's part `k` (MV_CPART_*), appended to out. */
 static int render_part(FILE *out, const struct mv_cluster *c,
 		       const struct mv_cluster_host_record *all, int h, int k)
 {
 	const struct mv_sim *s = c->sim[h];
 	const struct mv_cluster_host *H = &c->cs->host[h];
+	if (k == MV_CPART_SVG)
+		return render_svg(out, s, H->name);
 	if (k == MV_CPART_TEXT) {
 		fprintf(out, "\n\n=== host %s (%s, seed %llu) ===\n\n", H->name,
 			H->file[0] ? H->file : "inline",
@@ -101,7 +151,7 @@ void mv_report_cluster_free(struct mv_cluster_report *r)
 	if (!r)
 		return;
 	free(r->host);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < MV_CPARTS; k++)
 		free(r->part[k]);
 	free(r);
 }
@@ -143,9 +193,10 @@ int mv_report_cluster_collect(const struct mv_cluster *c, unsigned what,
 		rc = mv_comm_bcast(c->comm, r->host, (size_t)c->nhosts * rec,
 				   err);
 	free(mine);
-	static const unsigned needs[4] = {MV_CREPORT_TEXT, MV_CREPORT_JSON,
-					  MV_CREPORT_CSV, MV_CREPORT_CSV};
-	for (int k = 0; !rc && k < 4; k++) {
+	static const unsigned needs[MV_CPARTS] = {
+		MV_CREPORT_TEXT, MV_CREPORT_JSON, MV_CREPORT_CSV,
+		MV_CREPORT_CSV, MV_CREPORT_SVG};
+	for (int k = 0; !rc && k < MV_CPARTS; k++) {
 		if (!(what & needs[k]))
 			continue;
 		char *buf = NULL;
@@ -531,4 +582,112 @@ int mv_report_cluster_csv(const char *dir, const struct mv_cluster *c,
 	(void)c; /* the rows were rendered where the hosts ran */
 	int (*const fn[])(FILE *, const void *) = {csv_hosts, csv_vms};
 	return mv_view_write_set(dir, mv_report_cluster_csv_names, fn, r, err);
+}
+
+char **mv_report_cluster_svg_names(const struct mv_cluster_scenario *cs)
+{
+	char **all = calloc(1, sizeof *all);
+	size_t n = 0;
+	for (int h = 0; all && h < cs->nhosts; h++) {
+		char **v = svg_names(cs->host[h].name, cs->host[h].sc);
+		size_t m = 0;
+		while (v && v[m])
+			m++;
+		char **grown = v ? realloc(all, (n + m + 1) * sizeof *all)
+				 : NULL;
+		if (!grown) {
+			mv_report_view_names_free(v);
+			mv_report_view_names_free(all);
+			return NULL;
+		}
+		all = grown;
+		memcpy(all + n, v, m * sizeof *v);
+		n += m;
+		all[n] = NULL;
+		free(v); /* its strings are all's now */
+	}
+	return all;
+}
+
+int mv_report_cluster_svg(const char *dir, const struct mv_cluster *c,
+			  const struct mv_cluster_report *r,
+			  struct mv_error *err)
+{
+	(void)c; /* the charts were drawn where the hosts ran */
+	if (!r->part[MV_CPART_SVG])
+		return mv_error_set(err, MV_EINVAL, dir, 0, "--svg",
+				    "the charts were not collected");
+	/* the part's files: name and bytes, each pointing into the part */
+	size_t n = 0, cap = 0;
+	const char **names = NULL, **data = NULL;
+	size_t *len = NULL;
+	char **owned = NULL; /* the names, terminated */
+	const char *p = r->part[MV_CPART_SVG], *end = p + r->len[MV_CPART_SVG];
+	int rc = 0;
+	while (!rc && p < end) {
+		uint32_t nl;
+		uint64_t l;
+		if ((size_t)(end - p) < sizeof nl) {
+			rc = MV_EINVAL;
+			break;
+		}
+		memcpy(&nl, p, sizeof nl);
+		p += sizeof nl;
+		if ((size_t)(end - p) < (size_t)nl + sizeof l) {
+			rc = MV_EINVAL;
+			break;
+		}
+		const char *name = p;
+		p += nl;
+		memcpy(&l, p, sizeof l);
+		p += sizeof l;
+		if ((uint64_t)(end - p) < l) {
+			rc = MV_EINVAL;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			const char **a = realloc(names, cap * sizeof *a);
+			if (a)
+				names = a;
+			const char **b = a ? realloc(data, cap * sizeof *b)
+					   : NULL;
+			if (b)
+				data = b;
+			size_t *d = b ? realloc(len, cap * sizeof *d) : NULL;
+			if (d)
+				len = d;
+			char **o = d ? realloc(owned, cap * sizeof *o) : NULL;
+			if (o)
+				owned = o;
+			if (!o) {
+				rc = MV_ENOMEM;
+				break;
+			}
+		}
+		owned[n] = strndup(name, nl);
+		if (!owned[n]) {
+			rc = MV_ENOMEM;
+			break;
+		}
+		names[n] = owned[n];
+		data[n] = p;
+		len[n] = (size_t)l;
+		n++;
+		p += l;
+	}
+	if (!rc)
+		rc = mv_view_write_bytes(dir, names, (int)n, data, len, err);
+	else
+		mv_error_set(err, rc, dir, 0, "--svg",
+			     rc == MV_ENOMEM ? "out of memory"
+					     : "the collected charts are cut "
+					       "short");
+	for (size_t k = 0; k < n; k++)
+		free(owned[k]);
+	free(owned);
+	free(names);
+	free(data);
+	free(len);
+	return rc;
 }

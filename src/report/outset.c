@@ -513,6 +513,27 @@ int mv_view_write_set(const char *dir, const char *const *names,
 	return write_files(dir, names, n, set_file, &j, err);
 }
 
+struct bytes_job {
+	const char *const *data;
+	const size_t *len;
+};
+
+static int bytes_file(FILE *f, const void *ctx, int k)
+{
+	const struct bytes_job *j = ctx;
+	return j->len[k] && fwrite(j->data[k], 1, j->len[k], f) != j->len[k]
+		       ? MV_EIO
+		       : 0;
+}
+
+int mv_view_write_bytes(const char *dir, const char *const *names, int n,
+			const char *const *data, const size_t *len,
+			struct mv_error *err)
+{
+	struct bytes_job j = {data, len};
+	return write_files(dir, names, n, bytes_file, &j, err);
+}
+
 int mv_report_write_file(const char *path, int (*fn)(FILE *f, const void *ctx),
 			 const void *ctx, struct mv_error *err)
 {

@@ -74,13 +74,22 @@ struct mv_cluster_host_record {
 	int32_t present; /* VMs not gone: each VM counted where it is */
 	uint64_t verify_checks, verify_pages;
 };
+enum {
+	MV_CPART_TEXT,
+	MV_CPART_JSON,
+	MV_CPART_CSV_HOST,
+	MV_CPART_CSV_VM,
+	MV_CPART_SVG,
+	MV_CPARTS
+};
 struct mv_cluster_report {
 	int nhosts;
 	struct mv_cluster_host_record *host;
-	char *part[4]; /* text, JSON, host.csv rows, vm.csv rows */
-	size_t len[4];
+	/* text, JSON, host.csv rows, vm.csv rows, the charts (per file: its
+	 * name's length (u32), name, its length (u64), bytes) */
+	char *part[MV_CPARTS];
+	size_t len[MV_CPARTS];
 };
-enum { MV_CPART_TEXT, MV_CPART_JSON, MV_CPART_CSV_HOST, MV_CPART_CSV_VM };
 /* json.c: the run document of s at index `index` of the cluster
  * document's "hosts" array, with its separator, as that array holds it. */
 int mv_report_json_cluster_host(FILE *out, const struct mv_sim *s, int index);

@@ -259,9 +259,15 @@ static int svg_vm(FILE *f, const struct mv_sim *s, int vm)
 {
 	const char *name = s->sc->vms[vm].vm.name;
 	double tmax = s->nsamples ? t_s(&s->samples[s->nsamples - 1]) : 0;
-	uint64_t pages = s->nsamples ? mv_view_vm_pages(mv_view_sample_vm(
-					       &s->samples[0], vm))
-				     : 0;
+	/* its size; a VM that arrived by live migration has none in the
+	 * samples before it came */
+	uint64_t pages = 0;
+	for (int k = 0; k < s->nsamples; k++) {
+		uint64_t n = mv_view_vm_pages(
+			mv_view_sample_vm(&s->samples[k], vm));
+		if (n > pages)
+			pages = n;
+	}
 	svg_begin(f, 640, name);
 	struct chart c;
 	chart_init(&c, f, 40, 300, tmax, mv_pages_mib(pages), "", "MiB");

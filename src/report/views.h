@@ -54,6 +54,11 @@ int mv_view_write_dir(const char *dir, const struct mv_sim *s, const char *ext,
 int mv_view_write_set(const char *dir, const char *const *names,
 		      int (*const *fn)(FILE *, const void *), const void *ctx,
 		      struct mv_error *err);
+/* n files into dir, all or none: file k is names[k], its bytes data[k]
+ * (len[k] of them). */
+int mv_view_write_bytes(const char *dir, const char *const *names, int n,
+			const char *const *data, const size_t *len,
+			struct mv_error *err);
 
 /*
  * CSV rows of one host's samples (csv.c): host NULL, the columns of

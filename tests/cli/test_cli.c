@@ -812,10 +812,11 @@ static void test_bad_cluster_exits_2_and_writes_nothing(void **state)
 		fail_msg("--duration: %s", r.err);
 	assert_int_equal(access(out, F_OK), -1);
 	result_free(&r);
-	/* --svg is one host's view */
-	mv(&r, "run", "--svg", scratch("svgd"), cluster_path(""), NULL);
+	/* --books is one host's internals */
+	mv(&r, "run", "--books", cluster_path(""), NULL);
 	assert_int_equal(r.status, 2);
 	assert_one_error_line(&r);
+	assert_non_null(strstr(r.err, "--books: not available for a"));
 	result_free(&r);
 }
 
@@ -936,8 +937,8 @@ static char *report_as_one_and_two_ranks(const char *path, const char *txt,
 /*
  * A cluster's hosts over MPI ranks (docs/cluster.md, section 5): a
  * cluster that moves VMs between ranks, as one process and under 1, 2 and
- * 4 ranks, writes the same report, JSON (but its measured wall_s) and
- * CSV, byte for byte; a move aborted by its destination too, and a swap
+ * 4 ranks, writes the same report, JSON (but its measured wall_s), CSV
+ * and SVG charts, byte for byte; a move aborted by its destination too, and a swap
  * file on shared storage that goes with its VM to another rank; more
  * ranks than hosts are refused with one line from rank 0 and no output.
  * Skipped, saying why,
@@ -957,7 +958,7 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		return;
 	}
 	struct result r;
-	char path[512], txt[512], json[512], csv[512];
+	char path[512], txt[512], json[512], csv[512], svg[512];
 	snprintf(path, sizeof path, "%s", moving_cluster_path("", 96));
 	char *ref[2] = {NULL, NULL};
 	char *ref_csv[2] = {NULL, NULL};
@@ -971,22 +972,24 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		snprintf(txt, sizeof txt, "%s", scratch("mpi.txt"));
 		snprintf(json, sizeof json, "%s", scratch("mpi.json"));
 		snprintf(csv, sizeof csv, "%s", scratch("mpicsv"));
+		snprintf(svg, sizeof svg, "%s", scratch(np ? "mpisvg" : "svg1"));
 		unlink(txt);
 		unlink(json);
 		mvt_rm_tree(csv);
+		mvt_rm_tree(svg);
 		if (np) {
 			mpirun_mv(&r, np, "run", "-q", "--verify", "-o", txt,
 				  path, NULL);
 			assert_int_equal(r.status, 0);
 			result_free(&r);
 			mpirun_mv(&r, np, "run", "-q", "--json", "-o", json,
-				  "--csv", csv, path, NULL);
+				  "--csv", csv, "--svg", svg, path, NULL);
 		} else {
 			mv(&r, "run", "-q", "--verify", "-o", txt, path, NULL);
 			assert_int_equal(r.status, 0);
 			result_free(&r);
 			mv(&r, "run", "-q", "--json", "-o", json, "--csv", csv,
-			   path, NULL);
+			   "--svg", svg, path, NULL);
 		}
 		if (r.status != 0)
 			fail_msg("-np %d: status %d: %s", np, r.status, r.err);
@@ -1035,6 +1038,25 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 			if (strcmp(c, ref_csv[k]))
 				fail_msg("-np %d: %s differs", np, csv_names[k]);
 			free(c);
+		}
+		/* the charts: every host's and every VM slot's */
+		static const char *const charts[] = {
+			"a-host.svg",   "a-vm-va1.svg", "a-vm-va2.svg",
+			"a-vm-vc.svg",  "b-host.svg",   "b-vm-vb.svg",
+			"b-vm-va2.svg", "c-host.svg",   "c-vm-vc.svg",
+			"d-host.svg",   "d-vm-va1.svg"};
+		for (size_t k = 0; np && k < sizeof charts / sizeof *charts;
+		     k++) {
+			char f1[600], f2[600];
+			snprintf(f1, sizeof f1, "%s/%s", scratch("svg1"),
+				 charts[k]);
+			snprintf(f2, sizeof f2, "%s/%s", svg, charts[k]);
+			char *a = mvt_slurp(f1, NULL), *b = mvt_slurp(f2, NULL);
+			if (!a || !b || !strstr(a, "</svg>") || strcmp(a, b))
+				fail_msg("-np %d: %s missing or different", np,
+					 charts[k]);
+			free(a);
+			free(b);
 		}
 	}
 	for (int k = 0; k < 2; k++) {
