@@ -754,6 +754,7 @@ static int run_ranks(const struct run_opts *o, int rank, int ranks)
 			 mv_comm_rank(comm), mv_comm_size(comm),
 			 k ? "SIGTERM" : "SIGINT");
 	g_rank_lines = 1;
+	catch_signals(); /* from now: a rank may wait on another */
 	int st = run_cluster(o, comm);
 	g_rank_lines = 0;
 	mv_comm_finalize(comm);
