@@ -49,13 +49,15 @@
  * throttle ends). A guest with an MMU model (its page tables are frames
  * of its host) and a hugetlbfs-backed VM are refused at the start.
  *
- * Between MPI ranks (docs/cluster.md, section 6) the two sides are two
+ * Between MPI ranks (docs/cluster.md, section 5) the two sides are two
  * processes and the same code runs, split where it already passed bytes:
  * the source rank runs the migration and sends each outbox (one message
  * of its length and one of its bytes), the destination rank applies it
  * and answers (rc, the failed record), as mv_migrate_deliver does in one
- * process; a step ends with the source's state. At switch-over the
- * destination sends the pages' XXH3 hashes (verification on), the source
+ * process; a step ends with the source's state. At switch-over the source
+ * sends a shared swap file's books (mv_swapfile_pack; the destination
+ * opens the file by its name, mv_swapfile_adopt), the destination sends
+ * the pages' XXH3 hashes (verification on), the source
  * the arrival record (below), the destination answers with the slot it
  * gave or why it could not; only then does the source let go of the VM,
  * so a destination that fails at the last moment leaves it running at
@@ -113,8 +115,10 @@ enum { TAG_MOVE = 0x6d76 };
 enum move_op {
 	OP_CANCEL = 1, /* the VM was killed on its source: the move ends */
 	OP_BATCH,      /* an outbox of len bytes follows */
-	OP_STEP_END,   /* the step's batches are over; arg: the state, and
-			  for MV_MIG_DONE whether hashes are wanted */
+	OP_STEP_END,   /* the step's batches are over; arg: the state
+			  (bits 0-7) and, for MV_MIG_DONE, whether the
+			  page hashes are wanted (bit 8) and the shared
+			  swap file's books come first (bit 9) */
 	OP_ARRIVE,     /* the arrival record (len bytes) follows */
 	OP_DROP,       /* switch-over refused: the VM stays at its source */
 };
