@@ -109,5 +109,14 @@ void mv_comm_finalize(struct mv_comm *c);
  * must leave MPI the same way.
  */
 _Noreturn void mv_comm_fail(struct mv_comm *c, const struct mv_error *err);
+/* mv_comm_fail with "out of memory": where a rank cannot go on alone. */
+_Noreturn void mv_comm_fail_oom(struct mv_comm *c);
+/* mv_comm_fail when rc (an mv_comm_* call's) is not 0. */
+static inline void mv_comm_must(struct mv_comm *c, int rc,
+				const struct mv_error *err)
+{
+	if (rc)
+		mv_comm_fail(c, err);
+}
 
 #endif

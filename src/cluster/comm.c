@@ -62,3 +62,10 @@ _Noreturn void mv_comm_fail(struct mv_comm *c, const struct mv_error *err)
 	fflush(stderr);
 	exit(1);
 }
+
+_Noreturn void mv_comm_fail_oom(struct mv_comm *c)
+{
+	struct mv_error e = {0};
+	mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
+	mv_comm_fail(c, &e);
+}

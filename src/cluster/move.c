@@ -136,35 +136,30 @@ struct move_ans {
 	char msg[sizeof ((struct mv_error *)0)->msg];
 };
 
-/* A failed message ends the run on every rank (mv_comm_fail). */
-static void must(struct mv_sim_move *m, int rc, struct mv_error *e)
+static void send_to(struct mv_sim_move *m, int rank, const void *p, size_t n)
 {
-	if (rc)
-		mv_comm_fail(m->comm, e);
+	struct mv_error e = {0};
+	if (n)
+		mv_comm_must(m->comm,
+			     mv_comm_send(m->comm, rank, TAG_MOVE, p, n, &e),
+			     &e);
 }
 
+/* The source's header of a message to the destination. */
 static void send_hdr(struct mv_sim_move *m, uint32_t op, uint32_t arg,
 		     uint64_t len)
 {
 	struct move_hdr h = {op, arg, len};
-	struct mv_error e = {0};
-	must(m, mv_comm_send(m->comm, m->dst_rank, TAG_MOVE, &h, sizeof h, &e),
-	     &e);
-}
-
-static void send_to(struct mv_sim_move *m, int rank, const void *p,
-		    size_t n)
-{
-	struct mv_error e = {0};
-	if (n)
-		must(m, mv_comm_send(m->comm, rank, TAG_MOVE, p, n, &e), &e);
+	send_to(m, m->dst_rank, &h, sizeof h);
 }
 
 static void recv_from(struct mv_sim_move *m, int rank, void *p, size_t n)
 {
 	struct mv_error e = {0};
 	if (n)
-		must(m, mv_comm_recv(m->comm, rank, TAG_MOVE, p, n, &e), &e);
+		mv_comm_must(m->comm,
+			     mv_comm_recv(m->comm, rank, TAG_MOVE, p, n, &e),
+			     &e);
 }
 
 /* Can slot i of src start a move? 0, or MV_EINVAL with err saying why. */
@@ -517,12 +512,8 @@ static int src_switch_over(struct mv_sim_move *m, struct mv_error *err)
 	if (src->verify) {
 		uint64_t n = src->vm[i]->npages;
 		uint64_t *hash = malloc((n ? n : 1) * sizeof *hash);
-		if (!hash) {
-			struct mv_error e = {0};
-			mv_error_set(&e, MV_ENOMEM, NULL, 0, "",
-				     "out of memory");
-			mv_comm_fail(m->comm, &e);
-		}
+		if (!hash)
+			mv_comm_fail_oom(m->comm);
 		recv_from(m, m->dst_rank, hash, n * sizeof *hash);
 		uint64_t bad = mv_migrate_verify_hashes(mig, hash);
 		free(hash);
@@ -614,10 +605,8 @@ static struct mv_swapfile *dst_adopt(struct mv_sim_move *m)
 	recv_from(m, m->src_rank, &n, sizeof n);
 	uint8_t *b = malloc(n ? n : 1);
 	struct mv_error e = {0};
-	if (!b) {
-		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
-		mv_comm_fail(m->comm, &e);
-	}
+	if (!b)
+		mv_comm_fail_oom(m->comm);
 	recv_from(m, m->src_rank, b, n);
 	struct mv_unpack r = {.p = b, .left = n};
 	struct mv_swapfile *sf = NULL;
@@ -655,11 +644,8 @@ static void dst_switch_over(struct mv_sim_move *m, int hashes, int shared)
 		return;
 	}
 	uint8_t *rec = malloc(h.len ? h.len : 1);
-	if (!rec) {
-		struct mv_error e = {0};
-		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
-		mv_comm_fail(m->comm, &e);
-	}
+	if (!rec)
+		mv_comm_fail_oom(m->comm);
 	recv_from(m, m->src_rank, rec, h.len);
 	struct move_ans a = {.slot = -1};
 	struct mv_error e = {0};
@@ -691,11 +677,8 @@ static int run_dst(struct mv_sim_move *m)
 			uint8_t *b = realloc(buf, h.len ? h.len : 1);
 			struct move_ans a = {0};
 			struct mv_error e = {0};
-			if (!b) {
-				mv_error_set(&e, MV_ENOMEM, NULL, 0, "",
-					     "out of memory");
-				mv_comm_fail(m->comm, &e);
-			}
+			if (!b)
+				mv_comm_fail_oom(m->comm);
 			buf = b;
 			recv_from(m, m->src_rank, buf, h.len);
 			a.rc = mv_migrate_in_apply(m->in, buf, h.len,
@@ -777,10 +760,8 @@ int mv_sim_move_start_ranks(struct mv_comm *comm, struct mv_sim *src, int i,
 	int rank = mv_comm_rank(comm);
 	struct move_verdict *v = calloc(1, sizeof *v);
 	struct mv_error e = {0};
-	if (!v) {
-		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
-		mv_comm_fail(comm, &e);
-	}
+	if (!v)
+		mv_comm_fail_oom(comm);
 	struct mv_sim_move *m = NULL;
 	if (rank == src_rank) {
 		if (src_rank == dst_rank) {
@@ -803,8 +784,8 @@ int mv_sim_move_start_ranks(struct mv_comm *comm, struct mv_sim *src, int i,
 			mv_error_format(&e, v->why, sizeof v->why);
 		}
 	}
-	if (mv_comm_bcast_from(comm, src_rank, v, sizeof *v, &e))
-		mv_comm_fail(comm, &e);
+	mv_comm_must(comm, mv_comm_bcast_from(comm, src_rank, v, sizeof *v, &e),
+		     &e);
 	int rc = v->rc;
 	if (rc) {
 		snprintf(why, nwhy, "%s", v->why);
@@ -813,11 +794,8 @@ int mv_sim_move_start_ranks(struct mv_comm *comm, struct mv_sim *src, int i,
 	}
 	if (rank != src_rank) {
 		m = ranks_move(comm, src_rank, dst_rank, 1);
-		if (!m) {
-			mv_error_set(&e, MV_ENOMEM, NULL, 0, "",
-				     "out of memory");
-			mv_comm_fail(comm, &e);
-		}
+		if (!m)
+			mv_comm_fail_oom(comm);
 	}
 	m->comm = comm;
 	m->src_rank = src_rank;

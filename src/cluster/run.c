@@ -62,13 +62,6 @@ static int host_rank(const struct mv_cluster *c, int h)
 		       : 0;
 }
 
-/* A failed MPI call ends the run on every rank. */
-static void must(const struct mv_cluster *c, int rc, struct mv_error *e)
-{
-	if (rc)
-		mv_comm_fail(c->comm, e);
-}
-
 int mv_cluster_create_on(struct mv_cluster_scenario *cs, int verify,
 			 struct mv_comm *comm, struct mv_cluster **out,
 			 struct mv_error *err)
@@ -249,9 +242,10 @@ static int slot_running(const struct mv_cluster *c, int h, const char *name)
 	int32_t i = c->sim[h] ? running_slot(c->sim[h], name) : -1;
 	if (ranks(c)) {
 		struct mv_error e = {0};
-		must(c, mv_comm_bcast_from(c->comm, host_rank(c, h), &i,
-					   sizeof i, &e),
-		     &e);
+		mv_comm_must(c->comm,
+			     mv_comm_bcast_from(c->comm, host_rank(c, h), &i,
+						sizeof i, &e),
+			     &e);
 	}
 	return i;
 }
@@ -350,6 +344,23 @@ void mv_cluster_drs_vm(const struct mv_vm_config *cfg, int host,
 	d->shares = cfg->shares ? cfg->shares : 1;
 }
 
+/* Every rank's len bytes at mine to every rank, in rank order (which is
+ * host order): *all is their malloc'd concatenation, or mine itself with
+ * one rank (free *all only when it is not mine); *n its length. */
+static void to_all(const struct mv_cluster *c, void *mine, size_t len,
+		   void **all, size_t *n)
+{
+	*all = mine;
+	*n = len;
+	if (ranks(c)) {
+		struct mv_error e = {0};
+		mv_comm_must(
+			c->comm,
+			mv_comm_allgather_bytes(c->comm, mine, len, all, n, &e),
+			&e);
+	}
+}
+
 /* Is a host in maintenance mode? */
 static int any_maintenance(const struct mv_cluster *c)
 {
@@ -364,11 +375,8 @@ static int any_maintenance(const struct mv_cluster *c)
 static void census(struct mv_cluster *c)
 {
 	int32_t *mine = calloc((size_t)c->count * 2 + 1, sizeof *mine);
-	struct mv_error e = {0};
-	if (!mine) {
-		mv_error_set(&e, MV_ENOMEM, NULL, 0, "", "out of memory");
-		mv_comm_fail(c->comm, &e);
-	}
+	if (!mine)
+		mv_comm_fail_oom(c->comm);
 	for (int h = c->first; h < c->first + c->count; h++) {
 		const struct mv_sim *s = c->sim[h];
 		int32_t *x = &mine[2 * (h - c->first)];
@@ -379,19 +387,17 @@ static void census(struct mv_cluster *c)
 			x[1] += !moving(c, s->sc->vms[i].vm.name);
 		}
 	}
-	int32_t *all = mine;
-	size_t len = (size_t)c->count * 2 * sizeof *mine;
-	if (ranks(c))
-		must(c, mv_comm_allgather_bytes(c->comm, mine, len,
-						(void **)&all, &len, &e),
-		     &e);
+	void *v;
+	size_t len;
+	to_all(c, mine, (size_t)c->count * 2 * sizeof *mine, &v, &len);
+	const int32_t *all = v;
 	for (int h = 0; h < c->nhosts && (size_t)h * 2 < len / sizeof *all;
 	     h++) {
 		c->running[h] = all[2 * h];
 		c->staying[h] = all[2 * h + 1];
 	}
-	if (all != mine)
-		free(all);
+	if (v != mine)
+		free(v);
 	free(mine);
 }
 
@@ -543,13 +549,9 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 		free(w.b);
 		return -1;
 	}
-	void *all = w.b;
-	size_t len = w.n;
-	struct mv_error e = {0};
-	if (ranks(c))
-		must(c, mv_comm_allgather_bytes(c->comm, w.b, w.n, &all, &len,
-						&e),
-		     &e);
+	void *all;
+	size_t len;
+	to_all(c, w.b, w.n, &all, &len);
 	struct mv_unpack r = {.p = all, .left = len};
 	int n = 0;
 	for (int h = 0; h < c->nhosts; h++) {
@@ -587,6 +589,7 @@ static int drs_gather(struct mv_cluster *c, struct mv_drs_host *hosts,
 		free(all);
 	free(w.b);
 	if (r.bad || r.left) {
+		struct mv_error e = {0};
 		mv_error_set(&e, MV_EINVAL, NULL, 0, "",
 			     "DRS's figures of the hosts: %s is short or "
 			     "wrong",

@@ -50,12 +50,6 @@ static void fill_page(unsigned char *p, int h, int i)
 	}
 }
 
-static void check(struct mv_comm *c, int rc, const struct mv_error *err)
-{
-	if (rc)
-		mv_comm_fail(c, err);
-}
-
 /*
  * Every host sends each of its pages to another host, in one global order
  * (host, then page) that every rank walks: a message between two ranks is
@@ -84,7 +78,7 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 		return 1;
 	for (int k = 0; k < count; k++)
 		mine[k].host = (uint64_t)(first + k);
-	check(c, mv_comm_barrier(c, &err), &err);
+	mv_comm_must(c, mv_comm_barrier(c, &err), &err);
 	if (dead && me == 1) {
 		fprintf(stderr, "rank 1 dies at %.3f\n", mv_wall_s());
 		_exit(3);
@@ -102,15 +96,15 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 			if (rs == me && rd == me)
 				memcpy(in, out, PAGE);
 			else if (rs == me)
-				check(c,
-				      mv_comm_send(c, rd, h * pages + i, out,
-						   PAGE, &err),
-				      &err);
+				mv_comm_must(c,
+					     mv_comm_send(c, rd, h * pages + i,
+							  out, PAGE, &err),
+					     &err);
 			else
-				check(c,
-				      mv_comm_recv(c, rs, h * pages + i, in,
-						   PAGE, &err),
-				      &err);
+				mv_comm_must(c,
+					     mv_comm_recv(c, rs, h * pages + i,
+							  in, PAGE, &err),
+					     &err);
 			if (rd == me) {
 				struct host_rec *r = &mine[d - first];
 				r->acc = XXH64(in, PAGE, r->acc);
@@ -118,10 +112,13 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 			}
 		}
 	}
-	check(c, mv_comm_gather_hosts(c, hosts, sizeof(*mine), mine, all, &err),
-	      &err);
-	check(c, mv_comm_bcast(c, all, (size_t)hosts * sizeof(*all), &err),
-	      &err);
+	mv_comm_must(
+		c,
+		mv_comm_gather_hosts(c, hosts, sizeof(*mine), mine, all, &err),
+		&err);
+	mv_comm_must(c,
+		     mv_comm_bcast(c, all, (size_t)hosts * sizeof(*all), &err),
+		     &err);
 	if (memcmp(&all[first], mine, (size_t)count * sizeof(*mine)) != 0) {
 		fprintf(stderr, "rank %d: gathered records differ\n", me);
 		return 1;
@@ -130,9 +127,11 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 	 * order; then the last rank's to all (a root other than 0) */
 	void *cat = NULL;
 	size_t len = 0;
-	check(c, mv_comm_allgather_bytes(c, mine, (size_t)count * sizeof(*mine),
-					 &cat, &len, &err),
-	      &err);
+	mv_comm_must(c,
+		     mv_comm_allgather_bytes(c, mine,
+					     (size_t)count * sizeof(*mine),
+					     &cat, &len, &err),
+		     &err);
 	if (len != (size_t)hosts * sizeof(*all) || memcmp(cat, all, len)) {
 		fprintf(stderr, "rank %d: allgathered bytes differ\n", me);
 		return 1;
@@ -140,15 +139,14 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 	free(cat);
 	void *last = me == n - 1 ? mine : NULL;
 	len = me == n - 1 ? (size_t)count * sizeof(*mine) : 0;
-	check(c, mv_comm_bcast_bytes(c, n - 1, &last, &len, &err), &err);
+	mv_comm_must(c, mv_comm_bcast_bytes(c, n - 1, &last, &len, &err), &err);
 	int lf = mv_comm_host_rank(hosts - 1, hosts, n), lfirst = hosts;
 	for (int h = hosts - 1; h >= 0 && mv_comm_host_rank(h, hosts, n) == lf;
 	     h--)
 		lfirst = h;
 	if (len != (size_t)(hosts - lfirst) * sizeof(*all) ||
 	    memcmp(last, &all[lfirst], len)) {
-		fprintf(stderr, "rank %d: rank %d's bytes differ\n", me,
-			n - 1);
+		fprintf(stderr, "rank %d: rank %d's bytes differ\n", me, n - 1);
 		return 1;
 	}
 	if (last != mine)
@@ -157,7 +155,7 @@ static int child_exchange(struct mv_comm *c, int hosts, int pages, int dead)
 		printf("digest hosts=%d pages=%d: %016llx\n", hosts, pages,
 		       (unsigned long long)XXH64(
 			       all, (size_t)hosts * sizeof(*all), 0));
-	check(c, mv_comm_barrier(c, &err), &err);
+	mv_comm_must(c, mv_comm_barrier(c, &err), &err);
 	free(mine);
 	free(all);
 	mv_comm_finalize(c);
@@ -171,10 +169,11 @@ static int child_truncate(struct mv_comm *c)
 	unsigned char buf[PAGE + 1] = {0};
 
 	if (mv_comm_rank(c) == 1)
-		check(c, mv_comm_send(c, 0, 7, buf, PAGE + 1, &err), &err);
+		mv_comm_must(c, mv_comm_send(c, 0, 7, buf, PAGE + 1, &err),
+			     &err);
 	else if (mv_comm_rank(c) == 0)
-		check(c, mv_comm_recv(c, 1, 7, buf, PAGE, &err), &err);
-	check(c, mv_comm_barrier(c, &err), &err);
+		mv_comm_must(c, mv_comm_recv(c, 1, 7, buf, PAGE, &err), &err);
+	mv_comm_must(c, mv_comm_barrier(c, &err), &err);
 	mv_comm_finalize(c);
 	return 0;
 }
@@ -186,7 +185,7 @@ static int child_main(int argc, char **argv)
 
 	if (argc != 5)
 		return 2;
-	check(c, mv_comm_init(&argc, &argv, &c, &err), &err);
+	mv_comm_must(c, mv_comm_init(&argc, &argv, &c, &err), &err);
 	if (strcmp(argv[2], "truncate") == 0)
 		return child_truncate(c);
 	return child_exchange(c, atoi(argv[3]), atoi(argv[4]),
