@@ -609,85 +609,67 @@ char **mv_report_cluster_svg_names(const struct mv_cluster_scenario *cs)
 	return all;
 }
 
+/* The next file of the SVG part at *p (before end): its name (nl bytes)
+ * and bytes (len); 0, or -1 when the part is cut short. */
+static int svg_next(const char **p, const char *end, const char **name,
+		    uint32_t *nl, const char **data, uint64_t *len)
+{
+	if ((size_t)(end - *p) < sizeof *nl)
+		return -1;
+	memcpy(nl, *p, sizeof *nl);
+	*p += sizeof *nl;
+	if ((size_t)(end - *p) < (size_t)*nl + sizeof *len)
+		return -1;
+	*name = *p;
+	*p += *nl;
+	memcpy(len, *p, sizeof *len);
+	*p += sizeof *len;
+	if ((uint64_t)(end - *p) < *len)
+		return -1;
+	*data = *p;
+	*p += *len;
+	return 0;
+}
+
 int mv_report_cluster_svg(const char *dir, const struct mv_cluster *c,
 			  const struct mv_cluster_report *r,
 			  struct mv_error *err)
 {
 	(void)c; /* the charts were drawn where the hosts ran */
-	if (!r->part[MV_CPART_SVG])
+	const char *part = r->part[MV_CPART_SVG];
+	const char *end = part + r->len[MV_CPART_SVG], *p, *name, *data;
+	uint32_t nl;
+	uint64_t l;
+	if (!part)
 		return mv_error_set(err, MV_EINVAL, dir, 0, "--svg",
 				    "the charts were not collected");
-	/* the part's files: name and bytes, each pointing into the part */
-	size_t n = 0, cap = 0;
-	const char **names = NULL, **data = NULL;
-	size_t *len = NULL;
-	char **owned = NULL; /* the names, terminated */
-	const char *p = r->part[MV_CPART_SVG], *end = p + r->len[MV_CPART_SVG];
-	int rc = 0;
-	while (!rc && p < end) {
-		uint32_t nl;
-		uint64_t l;
-		if ((size_t)(end - p) < sizeof nl) {
-			rc = MV_EINVAL;
-			break;
-		}
-		memcpy(&nl, p, sizeof nl);
-		p += sizeof nl;
-		if ((size_t)(end - p) < (size_t)nl + sizeof l) {
-			rc = MV_EINVAL;
-			break;
-		}
-		const char *name = p;
-		p += nl;
-		memcpy(&l, p, sizeof l);
-		p += sizeof l;
-		if ((uint64_t)(end - p) < l) {
-			rc = MV_EINVAL;
-			break;
-		}
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			const char **a = realloc(names, cap * sizeof *a);
-			if (a)
-				names = a;
-			const char **b = a ? realloc(data, cap * sizeof *b)
-					   : NULL;
-			if (b)
-				data = b;
-			size_t *d = b ? realloc(len, cap * sizeof *d) : NULL;
-			if (d)
-				len = d;
-			char **o = d ? realloc(owned, cap * sizeof *o) : NULL;
-			if (o)
-				owned = o;
-			if (!o) {
-				rc = MV_ENOMEM;
-				break;
-			}
-		}
-		owned[n] = strndup(name, nl);
-		if (!owned[n]) {
+	/* count the files, then take each one's name and bytes */
+	size_t n = 0;
+	for (p = part; p < end; n++)
+		if (svg_next(&p, end, &name, &nl, &data, &l))
+			return mv_error_set(err, MV_EINVAL, dir, 0, "--svg",
+					    "the collected charts are cut "
+					    "short");
+	char **names = calloc(n + 1, sizeof *names);
+	const char **bytes = calloc(n + 1, sizeof *bytes);
+	size_t *len = calloc(n + 1, sizeof *len);
+	int rc = names && bytes && len ? 0 : MV_ENOMEM;
+	p = part;
+	for (size_t k = 0; !rc && k < n; k++) {
+		svg_next(&p, end, &name, &nl, &bytes[k], &l);
+		len[k] = (size_t)l;
+		if (!(names[k] = strndup(name, nl)))
 			rc = MV_ENOMEM;
-			break;
-		}
-		names[n] = owned[n];
-		data[n] = p;
-		len[n] = (size_t)l;
-		n++;
-		p += l;
 	}
 	if (!rc)
-		rc = mv_view_write_bytes(dir, names, (int)n, data, len, err);
+		rc = mv_view_write_bytes(dir, (const char *const *)names,
+					 (int)n, bytes, len, err);
 	else
-		mv_error_set(err, rc, dir, 0, "--svg",
-			     rc == MV_ENOMEM ? "out of memory"
-					     : "the collected charts are cut "
-					       "short");
-	for (size_t k = 0; k < n; k++)
-		free(owned[k]);
-	free(owned);
+		mv_error_set(err, rc, dir, 0, "--svg", "out of memory");
+	for (size_t k = 0; names && k < n; k++)
+		free(names[k]);
 	free(names);
-	free(data);
+	free(bytes);
 	free(len);
 	return rc;
 }
