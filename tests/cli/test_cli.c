@@ -898,6 +898,39 @@ static char *slurp_without(const char *path, const char *needle)
 	return u;
 }
 
+/* Why the mpirun runs cannot be made here, printed as a SKIP line; 0 when
+ * they can. */
+static int mpirun_missing(void)
+{
+	const char *why =
+		!mv_comm_built_with_mpi ? "built without Open MPI"
+		: system("command -v mpirun >/dev/null 2>&1")
+			? "mpirun not on PATH (apt-get install openmpi-bin)"
+			: NULL;
+	if (why)
+		printf("SKIP: mpirun runs: %s\n", why);
+	return why != NULL;
+}
+
+/* Point TMPDIR at dir (the runs' swap files go there); the old value,
+ * malloc'd or NULL, is for tmpdir_restore. */
+static char *tmpdir_set(const char *dir)
+{
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("TMPDIR", dir, 1);
+	return saved;
+}
+
+static void tmpdir_restore(char *saved)
+{
+	if (saved)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+}
+
 /*
  * The report of `memvisor run --verify path` (without its wall-clock
  * lines) as one process, after checking that 2 ranks write the same
@@ -948,15 +981,8 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 	void **state)
 {
 	(void)state;
-	const char *why =
-		!mv_comm_built_with_mpi ? "built without Open MPI"
-		: system("command -v mpirun >/dev/null 2>&1")
-			? "mpirun not on PATH (apt-get install openmpi-bin)"
-			: NULL;
-	if (why) {
-		printf("SKIP: mpirun runs: %s\n", why);
+	if (mpirun_missing())
 		return;
-	}
 	struct result r;
 	char path[512], txt[512], json[512], csv[512], svg[512];
 	snprintf(path, sizeof path, "%s", moving_cluster_path("", 96));
@@ -1112,9 +1138,7 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 		   "  <host name=\"spare\"><scenario><host><memory "
 		   "unit=\"MiB\">96</memory></host></scenario></host>\n"
 		   "</cluster>\n");
-	const char *old_tmp = getenv("TMPDIR");
-	char *saved_tmp = old_tmp ? strdup(old_tmp) : NULL;
-	setenv("TMPDIR", tmpdir, 1);
+	char *saved_tmp = tmpdir_set(tmpdir);
 	mv(&r, "run", "-q", "--json", path, NULL);
 	assert_int_equal(r.status, 0);
 	const char *refs = strstr(r.out, "\"swap_refs\": ");
@@ -1123,11 +1147,7 @@ static void test_a_cluster_over_mpi_ranks_writes_the_same_outputs(
 	result_free(&r);
 	one = report_as_one_and_two_ranks(path, txt, "shared swap");
 	free(one);
-	if (saved_tmp)
-		setenv("TMPDIR", saved_tmp, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved_tmp);
+	tmpdir_restore(saved_tmp);
 	DIR *d = opendir(tmpdir);
 	assert_non_null(d);
 	for (struct dirent *e; (e = readdir(d));)
@@ -1190,15 +1210,8 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	void **state)
 {
 	(void)state;
-	const char *why =
-		!mv_comm_built_with_mpi ? "built without Open MPI"
-		: system("command -v mpirun >/dev/null 2>&1")
-			? "mpirun not on PATH (apt-get install openmpi-bin)"
-			: NULL;
-	if (why) {
-		printf("SKIP: mpirun runs: %s\n", why);
+	if (mpirun_missing())
 		return;
-	}
 	/* the moving cluster for long enough that it is killed mid-run, its
 	 * swap files on shared storage: named files, in a directory of the
 	 * test's own, which the ranks a signal ends must remove */
@@ -1232,9 +1245,7 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	snprintf(tmpdir, sizeof tmpdir, "%s", scratch("deadtmp"));
 	mvt_rm_tree(tmpdir);
 	assert_int_equal(mkdir(tmpdir, 0700), 0);
-	const char *old_tmp = getenv("TMPDIR");
-	char *saved_tmp = old_tmp ? strdup(old_tmp) : NULL;
-	setenv("TMPDIR", tmpdir, 1);
+	char *saved_tmp = tmpdir_set(tmpdir);
 	int had = getenv("ASAN_OPTIONS") != NULL;
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 0);
 	pid_t pid;
@@ -1242,11 +1253,7 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 			      environ);
 	if (!had)
 		unsetenv("ASAN_OPTIONS");
-	if (saved_tmp)
-		setenv("TMPDIR", saved_tmp, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved_tmp);
+	tmpdir_restore(saved_tmp);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(rc, 0);
 	/* rank 1, once it has run 1.5 s of CPU (past MPI's start, whose
