@@ -14,23 +14,30 @@ import sys
 MiB = 1 << 20  # the paper's MB
 
 
-def run(name, svg=False):
+def run(name, svg=False, exact=False):
     """The script's one argument, OUTDIR, and the run of NAME.xml with
-    --json, --csv (and --svg) into it: (OUTDIR, the run's JSON)."""
+    --json, --csv (and --svg) into it, --exact (the access-by-access
+    reference model) if asked: (OUTDIR, the run's JSON)."""
     if len(sys.argv) != 2:
         sys.exit("usage: %s.sh OUTDIR" % name)
     out = sys.argv[1]
     here = os.path.dirname(os.path.abspath(__file__))
+    return out, run_xml(os.path.join(here, name + ".xml"), out, svg, exact)
+
+
+def run_xml(xml, out, svg=False, exact=False):
+    """The run of scenario file xml, as run() runs it, into out: its
+    JSON (out/run.json)."""
     memvisor = os.environ.get("MEMVISOR", "build/memvisor")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "run.json")
     svg_opt = ["--svg", os.path.join(out, "svg")] if svg else []
-    subprocess.run([memvisor, "run", "-q", "--json", "-o", path,
-                    "--csv", os.path.join(out, "csv"), *svg_opt,
-                    os.path.join(here, name + ".xml")],
+    exact_opt = ["--exact"] if exact else []
+    subprocess.run([memvisor, "run", "-q", *exact_opt, "--json", "-o", path,
+                    "--csv", os.path.join(out, "csv"), *svg_opt, xml],
                    check=True, stdout=sys.stderr)
     with open(path) as f:
-        return out, json.load(f)
+        return json.load(f)
 
 
 def row(exp, quantity, paper, source, value, unit, tolerance):

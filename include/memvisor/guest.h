@@ -148,6 +148,9 @@ struct mv_workload_config {
 	uint64_t start_ns;      /* when the workload starts */
 	uint64_t stop_ns; /* when its process exits, freeing its memory (0:
 			     never) */
+	double cpu;       /* share of the VM's CPU time it keeps busy while it
+			     runs (0..1): the idle time left is the zero page
+			     thread's */
 	int sampled; /* 0 (sampled="no"): the active-memory sampler does not
 			see its accesses (pages written before a recording
 			began, which the measured accessed bits missed) */

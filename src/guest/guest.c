@@ -1578,6 +1578,22 @@ static void run_os(struct mv_guest *g, uint64_t n)
 	}
 }
 
+/*
+ * Windows' zero page thread runs at priority 0, "only when no other
+ * threads are runnable" (Waldspurger, OSDI 2002, p. 9): it gets the VM's
+ * idle CPU time, what the running workloads' cpu shares leave
+ * (docs/sampling.md). 1 with no workload that says it uses CPU.
+ */
+static double idle_share(const struct mv_guest *g, uint64_t now_ns)
+{
+	double busy = 0;
+	for (int i = 0; i < g->nwork; i++)
+		if (g->work[i].cfg.cpu > 0 &&
+		    gwork_running(&g->work[i], now_ns))
+			busy += g->work[i].cfg.cpu;
+	return busy >= 1 ? 0 : 1 - busy;
+}
+
 /* Windows' zero page thread: clear freed pages in the background. */
 static void run_zeroer(struct mv_guest *g, uint64_t n)
 {
@@ -1771,10 +1787,11 @@ int mv_guest_run(struct mv_guest *g, uint64_t now_ns, uint64_t dt_ns)
 						g->cfg.balloon_rate * dt_s *
 							progress),
 				    g->balloon_rate_alloc * dt_s * progress);
-		if (g->cfg.flavour == MV_GUEST_WINDOWS)
+		if (g->cfg.flavour == MV_GUEST_WINDOWS) {
+			double zr = g->cfg.zero_rate * idle_share(g, now_ns);
 			run_zeroer(g, credit_take(&g->zero_credit,
-						  g->cfg.zero_rate * dt_s *
-							  progress));
+						  zr * dt_s * progress));
+		}
 		if (g->mmu) {
 			/* what translation cost the vCPU this step */
 			uint64_t ns = mv_mmu_cycles_ns(g->mmu,

@@ -624,6 +624,8 @@ static void write_workload(struct jw *w, const struct mv_workload_config *wl)
 	jw_u64(w, "start_ns", wl->start_ns);
 	if (wl->stop_ns)
 		jw_u64(w, "stop_ns", wl->stop_ns);
+	if (wl->cpu > 0)
+		jw_double(w, "cpu", wl->cpu);
 	if (wl->kind == MV_WL_PHASED) {
 		jw_u64(w, "phase_ns", wl->phase_ns);
 		jw_u64(w, "region_bytes", wl->region_bytes);

@@ -39,6 +39,7 @@ static const struct mv_xprop workload_props[] = {
 	WL("start-row", MV_XP_U64, usage_start_row),
 	WL("speedup", MV_XP_POSITIVE, usage_speedup),
 	WL("sampled", MV_XP_BOOL, sampled),
+	WL("cpu", MV_XP_FRACTION, cpu),
 	{0},
 };
 #undef WL

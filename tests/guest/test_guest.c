@@ -355,6 +355,65 @@ static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
 	}
 }
 
+/*
+ * Windows' zero page thread runs only in the VM's idle time: a workload
+ * that keeps the CPU busy (cpu 1) stops it, cpu 0.5 halves its rate, and
+ * the pages freed meanwhile wait on the free list with their contents
+ * until the VM is idle again (the spike of the paper's figure 6).
+ */
+static void test_zero_page_thread_runs_in_idle_time(void **state)
+{
+	(void)state;
+	const double cpu[] = {0, 0.5, 1};
+	for (int k = 0; k < 3; k++) {
+		struct mv_guest_config gc;
+		mv_guest_config_default(&gc);
+		gc.flavour = MV_GUEST_WINDOWS;
+		gc.os_bytes = 0;
+		/* a spinner from 500 ms (the boot's clearing is done by
+		 * then) to 1.5 s, and a process that exits at 800 ms */
+		struct mv_workload_config *spin = add_wl(&gc, MV_WL_STEADY, 1,
+							 1000);
+		spin->cpu = cpu[k];
+		spin->start_ns = 500 * MV_NS_PER_MS;
+		spin->stop_ns = 1500 * MV_NS_PER_MS;
+		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4,
+						      200000);
+		w->stop_ns = 800 * MV_NS_PER_MS;
+		w->compressibility = 0;
+		struct rig r;
+		rig_up(&r, 64, 32, &gc);
+		rig_run(&r, 50);
+		assert_int_equal(r.g->nfree, 0); /* all cleared at boot */
+		rig_run(&r, 31);                 /* to 810 ms */
+		uint64_t a = r.g->nfree;
+		rig_run(&r, 2);
+		uint64_t b = r.g->nfree;
+		/* 25600 pages/s: 256 per 10 ms step at the full rate */
+		uint64_t want = cpu[k] == 0   ? (a < 512 ? a : 512)
+				: cpu[k] == 1 ? 0
+					      : 256;
+		assert_int_equal(a - b, want);
+		if (cpu[k] == 1) {
+			/* the freed pages kept their bytes until the spinner
+			 * exits; then they are all cleared */
+			assert_true(a >= 1024);
+			uint8_t buf[MV_PAGE_SIZE];
+			mv_gppn_t p = r.g->free[r.g->nfree - 1];
+			assert_int_equal(r.vm->pmap[p].state, MV_PS_PRIVATE);
+			assert_false(mv_page_is_zero(mv_host_frame_read(
+				r.host, r.vm->pmap[p].mpn, buf)));
+			rig_run(&r, 66); /* to 1.5 s: still spinning */
+			assert_int_equal(r.g->nfree, b);
+			rig_run(&r, 10);
+			assert_int_equal(r.g->nfree, 0);
+			assert_true(mv_page_is_zero(mv_host_frame_read(
+				r.host, r.vm->pmap[p].mpn, buf)));
+		}
+		rig_down(&r);
+	}
+}
+
 static void test_idle_workload_populates_then_rests(void **state)
 {
 	(void)state;
@@ -920,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_guest_without_swap_counts_oom),
 		cmocka_unit_test(
 			test_windows_zeroes_freed_pages_linux_does_not),
+		cmocka_unit_test(test_zero_page_thread_runs_in_idle_time),
 		cmocka_unit_test(test_idle_workload_populates_then_rests),
 		cmocka_unit_test(test_leak_grows_and_stops_at_its_maximum),
 		cmocka_unit_test(test_phased_working_set_moves),

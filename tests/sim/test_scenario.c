@@ -430,6 +430,7 @@ static void test_defaults_are_applied_to_everything_not_given(void **state)
 	assert_true(w->compressibility == 0.5);
 	assert_int_equal(w->start_ns, 0);
 	assert_int_equal(w->stop_ns, 0);
+	assert_true(w->cpu == 0); /* the zero page thread runs at its rate */
 	assert_int_equal(w->phase_ns, 60 * MV_NS_PER_S);
 	assert_int_equal(w->region_bytes, 0);
 	assert_true(w->leak_bytes_per_s == 0);
@@ -706,7 +707,8 @@ static void test_every_workload_attribute_is_read(void **state)
 		"<workload name='db' kind='phased' dist='zipf' zipf-s='1.2' "
 		"size='512MiB' rate='50k' write-ratio='30%' content='app' "
 		"app='postgres' compressibility='0.6' start='10s' stop='50s' "
-		"phase='20s' region='2GiB' leak='1MiB' leak-max='1GiB'/>"));
+		"phase='20s' region='2GiB' leak='1MiB' leak-max='1GiB' "
+		"cpu='25%'/>"));
 	const struct mv_workload_config *w = &sc->vms[0].guest.workload[0];
 	assert_string_equal(w->name, "db");
 	assert_int_equal(w->kind, MV_WL_PHASED);
@@ -723,6 +725,7 @@ static void test_every_workload_attribute_is_read(void **state)
 	assert_int_equal(w->phase_ns, 20 * MV_NS_PER_S);
 	assert_int_equal(w->region_bytes, 2 * MV_GIB);
 	assert_true(w->leak_bytes_per_s == (double)MV_MIB);
+	assert_true(w->cpu == 0.25);
 	assert_int_equal(w->leak_max_bytes, MV_GIB);
 	assert_string_equal(w->source, "t.xml");
 	assert_int_equal(w->source_line, 5);
@@ -1205,6 +1208,8 @@ static void test_workload_values_out_of_range_are_rejected(void **state)
 		 "workload/write-ratio", "is not a fraction");
 	load_err(with_workload("<workload size='1MiB' compressibility='2'/>"),
 		 5, "workload/compressibility", "is not a fraction");
+	load_err(with_workload("<workload size='1MiB' cpu='1.2'/>"), 5,
+		 "workload/cpu", "is not a fraction");
 	load_err(with_workload("<workload size='1000'/>"), 5, "workload/size",
 		 "multiple of 4 KiB");
 	load_err(with_workload("<workload size='0'/>"), 5, "workload/size",
