@@ -765,6 +765,83 @@ static void test_an_empty_host_takes_migrated_vms(void **state)
 	assert_null(sc);
 }
 
+/* vm_xml's VM with XML inserted after its <memory> element. */
+static char *vm_xml_with(const char *name, int mib, const char *add)
+{
+	const char *v = vm_xml(name, mib, 8);
+	const char *cut = strstr(v, "</memory>") + strlen("</memory>");
+	char *x = malloc(strlen(v) + strlen(add) + 1);
+	assert_non_null(x);
+	sprintf(x, "%.*s%s%s", (int)(cut - v), v, add, cut);
+	return x;
+}
+
+/* The i-th of the cluster's own VMs is vm, placed on host (-1: none). */
+static void assert_placed(const struct mv_cluster_scenario *cs, int i,
+			  const char *vm, int host)
+{
+	assert_true(i < cs->nplaced);
+	assert_string_equal(cs->placed[i].vm, vm);
+	assert_int_equal(cs->placed[i].host, host);
+}
+
+/*
+ * Placement reads a VM as DRS does (mv_cluster_drs_vm): a limit bounds
+ * what it can demand (placement used to raise a limit below the VM's
+ * memory to that memory), and only the hosts with the NUMA nodes its
+ * <numatune> names are considered, whatever their load.
+ */
+static void test_placement_reads_limits_and_numa_nodes(void **state)
+{
+	(void)state;
+	char *pin = vm_xml_with("pin", 64,
+				"<numatune><memory mode='strict' "
+				"nodeset='1'/></numatune>");
+	char *lim = vm_xml_with("lim", 512,
+				"<memtune><hard_limit unit='MiB'>16"
+				"</hard_limit><min_guarantee unit='MiB'>8"
+				"</min_guarantee></memtune>");
+	char *x = malloc(16384);
+	assert_non_null(x);
+	snprintf(x, 16384,
+		 "<cluster name='t' seed='11' duration='200ms' step='10ms'>\n"
+		 "<drs level='1' interval='200ms'/>\n"
+		 "<host name='flat'><scenario><host><memory unit='MiB'>256"
+		 "</memory></host>%s</scenario></host>\n"
+		 "<host name='numa'><scenario><host><memory unit='MiB'>1024"
+		 "</memory><numa nodes='2'/></host>%s</scenario></host>\n"
+		 "%s\n%s\n%s\n</cluster>\n",
+		 vm_xml("x1", 64, 8), vm_xml("y1", 512, 8), pin,
+		 vm_xml("free", 64, 8), lim);
+	struct mv_cluster_scenario *cs = load(x);
+	assert_int_equal(cs->nplaced, 3);
+	/* pin names node 1: only 'numa' has it, though 'flat' would be
+	 * less loaded with it (128/256 against 576/1024) */
+	assert_placed(cs, 0, "pin", 1);
+	/* free names none: 'flat' (128/256 against 640/1024) */
+	assert_placed(cs, 1, "free", 0);
+	/* lim may hold only 16 MiB: 'flat' (144/256 against 592/1024);
+	 * its 512 MiB would have gone to 'numa' (640/256, 1088/1024) */
+	assert_placed(cs, 2, "lim", 0);
+	const struct mv_scenario *sc = cs->host[0].sc;
+	struct mv_drs_vm d;
+	mv_cluster_drs_vm(&sc->vms[sc->nvms - 1].vm, 0, &d);
+	assert_int_equal(d.configured, 512 * MV_MIB / MV_PAGE_SIZE);
+	assert_int_equal(d.limit, 16 * MV_MIB / MV_PAGE_SIZE);
+	assert_int_equal(d.reservation, 8 * MV_MIB / MV_PAGE_SIZE);
+	mv_cluster_scenario_free(cs);
+	/* each runs where it was placed */
+	struct mv_cluster *c = run_cluster(x, 1);
+	assert_string_equal(c->sim[1]->sc->vms[1].vm.name, "pin");
+	assert_true(c->sim[1]->vm[1]->ctr.reads > 0);
+	assert_string_equal(c->sim[0]->sc->vms[2].vm.name, "lim");
+	assert_true(c->sim[0]->vm[2]->ctr.reads > 0);
+	mv_cluster_destroy(c);
+	free(x);
+	free(pin);
+	free(lim);
+}
+
 /*
  * The cluster's own <vm>s: DRS places each at power-on, in file order, on
  * the host with the lowest load with it among those that admit its
@@ -776,32 +853,23 @@ static void test_drs_places_the_clusters_vms_at_power_on(void **state)
 {
 	(void)state;
 	char extra[4096];
-	snprintf(extra, sizeof extra, "%s\n%s\n%s\n",
-		 vm_xml("n1", 128, 8), vm_xml("n2", 64, 8),
-		 vm_xml("big", 1024, 8));
 	/* big reserves 600 MiB: more than any host has */
-	char *x0 = three_hosts_drs("1Gbit/s",
-				   "<drs level='3' interval='1s'/>", extra);
-	char *x = malloc(strlen(x0) + 128);
-	const char *mem = "<name>big</name><memory unit='MiB'>1024</memory>";
-	char *at = strstr(x0, mem);
-	assert_non_null(at);
-	at += strlen(mem);
-	sprintf(x, "%.*s<memtune><min_guarantee unit='MiB'>600</min_guarantee>"
-		   "</memtune>%s",
-		(int)(at - x0), x0, at);
-	free(x0);
+	char *big = vm_xml_with("big", 1024,
+				"<memtune><min_guarantee unit='MiB'>600"
+				"</min_guarantee></memtune>");
+	snprintf(extra, sizeof extra, "%s\n%s\n%s\n", vm_xml("n1", 128, 8),
+		 vm_xml("n2", 64, 8), big);
+	free(big);
+	char *x = three_hosts_drs("1Gbit/s", "<drs level='3' interval='1s'/>",
+				  extra);
 	struct mv_cluster_scenario *cs = load(x);
 	assert_int_equal(cs->nplaced, 3);
 	/* h1 128 MiB holds 256 configured, h2 512 holds 128, h3 256 holds
 	 * 64 (demand: all of it): n1 (128) goes to h2 (256/512 against
 	 * h3's 192/256), n2 (64) to h3 (128/256 against h2's 320/512) */
-	assert_string_equal(cs->placed[0].vm, "n1");
-	assert_int_equal(cs->placed[0].host, 1);
-	assert_string_equal(cs->placed[1].vm, "n2");
-	assert_int_equal(cs->placed[1].host, 2);
-	assert_string_equal(cs->placed[2].vm, "big");
-	assert_int_equal(cs->placed[2].host, -1);
+	assert_placed(cs, 0, "n1", 1);
+	assert_placed(cs, 1, "n2", 2);
+	assert_placed(cs, 2, "big", -1);
 	assert_int_equal(cs->placed[0].line, 7);
 	mv_cluster_scenario_free(cs);
 	struct mv_cluster *c = run_cluster(x, 1);
@@ -842,16 +910,13 @@ static void test_drs_places_the_clusters_vms_at_power_on(void **state)
 	char two[4096];
 	const char *res = "<memtune><min_guarantee unit='GiB'>1"
 			  "</min_guarantee></memtune>";
-	char *big = strdup(vm_xml("n9", 2048, 8));
-	char *cut = strstr(big, "</memory>") + strlen("</memory>");
-	snprintf(two, sizeof two, "%.*s%s%s\n%s\n", (int)(cut - big), big,
-		 res, cut, vm_xml("n9", 64, 8));
+	big = vm_xml_with("n9", 2048, res);
+	snprintf(two, sizeof two, "%s\n%s\n", big, vm_xml("n9", 64, 8));
 	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", two);
 	assert_load_fails(x, 4, 8, "vm/name", "also at line 7");
 	free(x);
 	snprintf(two, sizeof two,
-		 "%.*s%s%s\n<migrate vm='n9' from='h1' to='h2' at='1s'/>\n",
-		 (int)(cut - big), big, res, cut);
+		 "%s\n<migrate vm='n9' from='h1' to='h2' at='1s'/>\n", big);
 	x = three_hosts_drs("1Gbit/s", "<drs level='3'/>", two);
 	assert_load_fails(x, 5, 8, "migrate/vm", "not powered on");
 	free(x);
@@ -1044,6 +1109,7 @@ int main(void)
 			test_shared_swap_moves_the_swap_file_with_the_vm),
 		cmocka_unit_test(test_an_empty_host_takes_migrated_vms),
 		cmocka_unit_test(test_drs_places_the_clusters_vms_at_power_on),
+		cmocka_unit_test(test_placement_reads_limits_and_numa_nodes),
 		cmocka_unit_test(test_kept_swap_files_follow_their_vms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
