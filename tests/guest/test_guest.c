@@ -126,6 +126,15 @@ add_wl(struct mv_guest_config *gc, enum mv_wl_kind k, uint64_t mib, double rate)
 	return w;
 }
 
+/* A process that touches 4 MiB of incompressible data and exits at
+ * stop_ms, freeing its pages to the guest's free list. */
+static void add_exiting(struct mv_guest_config *gc, uint64_t stop_ms)
+{
+	struct mv_workload_config *w = add_wl(gc, MV_WL_STEADY, 4, 200000);
+	w->stop_ns = stop_ms * MV_NS_PER_MS;
+	w->compressibility = 0;
+}
+
 static void test_boot_reads_the_os_image_into_page_cache(void **state)
 {
 	(void)state;
@@ -328,10 +337,7 @@ static void test_windows_zeroes_freed_pages_linux_does_not(void **state)
 		gc.flavour = flav ? MV_GUEST_WINDOWS : MV_GUEST_LINUX;
 		gc.os_bytes = 0;
 		/* a process that exits after 300 ms, freeing 4 MiB */
-		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4,
-						      200000);
-		w->stop_ns = 300 * MV_NS_PER_MS;
-		w->compressibility = 0;
+		add_exiting(&gc, 300);
 		struct rig r;
 		rig_up(&r, 64, 32, &gc);
 		rig_run(&r, 100);
@@ -377,10 +383,7 @@ static void test_zero_page_thread_runs_in_idle_time(void **state)
 		spin->cpu = cpu[k];
 		spin->start_ns = 500 * MV_NS_PER_MS;
 		spin->stop_ns = 1500 * MV_NS_PER_MS;
-		struct mv_workload_config *w = add_wl(&gc, MV_WL_STEADY, 4,
-						      200000);
-		w->stop_ns = 800 * MV_NS_PER_MS;
-		w->compressibility = 0;
+		add_exiting(&gc, 800);
 		struct rig r;
 		rig_up(&r, 64, 32, &gc);
 		rig_run(&r, 50);
