@@ -1248,9 +1248,14 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	char *saved_tmp = tmpdir_set(tmpdir);
 	int had = getenv("ASAN_OPTIONS") != NULL;
 	setenv("ASAN_OPTIONS", "detect_leaks=0", 0);
+	/* mpirun sends SIGTERM, then SIGKILL after odls_base_sigkill_timeout
+	 * (1 s by default): on a loaded machine 4 oversubscribed ranks may
+	 * not all be scheduled within it to print their lines */
+	setenv("OMPI_MCA_odls_base_sigkill_timeout", "10", 1);
 	pid_t pid;
 	int rc = posix_spawnp(&pid, "mpirun", &fa, NULL, (char *const *)argv,
 			      environ);
+	unsetenv("OMPI_MCA_odls_base_sigkill_timeout");
 	if (!had)
 		unsetenv("ASAN_OPTIONS");
 	tmpdir_restore(saved_tmp);
@@ -1269,7 +1274,11 @@ static void test_a_dead_rank_ends_the_run_with_a_line_from_every_rank(
 	if (r1 <= 0 || ticks < 3 * hz / 2) {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
-		fail_msg("rank 1 of mpirun %d never ran 1.5 s", (int)pid);
+		char *e = mvt_slurp(errp, NULL);
+		fail_msg("rank 1 of mpirun %d never ran 1.5 s (%s, %ld ticks); "
+			 "mpirun said: %s",
+			 (int)pid, r1 > 0 ? "found" : "not found", ticks,
+			 e ? e : "(nothing)");
 	}
 	assert_int_equal(kill(r1, SIGKILL), 0);
 	int ws;
