@@ -287,10 +287,14 @@ void mv_share_set_hash(struct mv_sharer *s, mv_share_hash_fn fn)
  * the table, the pages' checksums, hints and the zero test all agree.
  * The zero frame is on no node: its key is its hash.
  */
+static int keys_nodeless(const struct mv_sharer *s)
+{
+	return s->cfg.merge_across_nodes || s->host->nnodes == 1;
+}
+
 static uint64_t node_key(const struct mv_sharer *s, mv_mpn_t mpn, uint64_t h)
 {
-	if (s->cfg.merge_across_nodes || s->host->nnodes == 1 ||
-	    mpn == MV_ZERO_MPN)
+	if (keys_nodeless(s) || mpn == MV_ZERO_MPN)
 		return h;
 	return h ^ mv_mix64(UINT64_C(0x6e756d61) +
 			    (uint64_t)mv_host_frame_node(s->host, mpn));
@@ -767,6 +771,37 @@ static uint64_t page_hash(struct mv_sharer *s, uint32_t vi,
 	return frame_hash(s, e->mpn) ^ vm_key(s, vi);
 }
 
+/*
+ * Would visiting page e change nothing but the scan's count? True for a
+ * page that is hinted (MV_PME_HINT), unchanged since the visit that left
+ * the hint (MV_PME_SEEN set, MV_PME_DIRTY clear), on a host whose keys do
+ * not depend on the frame's node. Then visit(), given the hint's key H
+ * (page_hash), does nothing else:
+ *  - `changed` is false (the cksum is H's low 32 bits, the bit clear), so
+ *    no hint is removed and cksum, SEEN and DIRTY keep their values;
+ *  - the zero test compares H with the zero key, both independent of the
+ *    frame, so it gives what it gave at the visit that kept the page
+ *    private with this H: not a zero page;
+ *  - VOLATILE is clear already: the visit that left the hint found the
+ *    page unchanged and cleared it;
+ *  - tab_find(H) finds the page's own hint: the hint is in the table
+ *    under H (every drop of a hint clears MV_PME_HINT), and no two
+ *    entries have one key (a key is inserted only when tab_find did not
+ *    find it, or after the entry it found was dropped; mv_share_check
+ *    requires every entry to be where a lookup of its key finds it), so
+ *    the visit returns there, the flag set as it was.
+ * So such a page is only counted, with no probe of the
+ * table (a random access into up to 2^28 slots: the cost of a lap once
+ * most pages are hinted). tests/reclaim/test_share.c compares laps with
+ * and without it.
+ */
+static int unchanged_hinted(const struct mv_sharer *s, const struct mv_pme *e)
+{
+	return (e->flags & (AUX_SEEN | AUX_HINT | MV_PME_DIRTY)) ==
+		       (AUX_SEEN | AUX_HINT) &&
+	       keys_nodeless(s);
+}
+
 /* ---- merging ------------------------------------------------------------ */
 
 /* Map vm's private page g to sharing frame mpn, freeing its own frame. */
@@ -1107,7 +1142,10 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				 * its hint (page_hash): a cache miss in a
 				 * large table, started a few pages early */
 				if (g + HINT_AHEAD < end &&
-				    (pmap[g + HINT_AHEAD].flags & AUX_HINT))
+				    (pmap[g + HINT_AHEAD].flags & AUX_HINT) &&
+				    ((pmap[g + HINT_AHEAD].flags &
+				      MV_PME_DIRTY) ||
+				     !keys_nodeless(s)))
 					__builtin_prefetch(
 						&s->tab[pmap[g + HINT_AHEAD]
 								.cksum &
@@ -1116,6 +1154,11 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				 * look happen before the bytes are read */
 				if (g != ag)
 					mv_vm_observe(vm, g);
+				if (unchanged_hinted(s, e)) {
+					s->st.pages_scanned++;
+					done++;
+					continue;
+				}
 				uint64_t h = g == ag && e->mpn == am
 						     ? ah
 						     : page_hash(s, s->cur_vm,
@@ -1128,6 +1171,9 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				if (done + 1 < n && a < stop) {
 					mv_vm_observe(vm, a);
 					ag = a;
+					am = MV_MPN_NONE; /* nothing ahead */
+				}
+				if (ag == a && !unchanged_hinted(s, &pmap[a])) {
 					am = pmap[a].mpn;
 					ah = page_hash(s, s->cur_vm, vm, a);
 					__builtin_prefetch(
