@@ -995,6 +995,49 @@ int guest_touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 	return touch(g, w, vpn, write, fetch);
 }
 
+/*
+ * n writes to page vpn right after one: what n calls of touch(g, w, vpn,
+ * 1, 0) would do, where the page is private, resident and local, already
+ * accessed and dirty, and holds a generated page (a descriptor other than
+ * zero) that w's writes version (not zeros, not a profile's bytes). Then
+ * each of those calls only draws the word's offset and value from w's
+ * generator, counts a write, and versions the descriptor
+ * (mv_desc_version): the flags, the dirty log, the page's kind and the
+ * sampler's count are as the first write left them. So the versions are
+ * chained here and the frame takes the last one, once; the verify
+ * checksum (mv_vm_wrote, by mv_vm_set_desc) is that of the last, as
+ * after the last of the n calls. Anything else: 0, and the caller
+ * touches.
+ */
+uint64_t guest_write_again(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+			   uint64_t n)
+{
+	if (g->mmu || w->cfg.content == MV_CONTENT_ZERO || w->cfg.profile ||
+	    !w->cfg.sampled)
+		return 0;
+	uint32_t pte = g->proc[w->proc].pte[vpn];
+	if (!pte || (pte & PTE_SWAP))
+		return 0;
+	mv_gppn_t p = pte - 1;
+	struct mv_vm *vm = g->vm;
+	const struct mv_pme *e = &vm->pmap[p];
+	mv_desc_t d = mv_vm_page_desc(vm, p);
+	if (e->state != MV_PS_PRIVATE ||
+	    (e->flags & (MV_PME_ACCESSED | MV_PME_SAMPLED | MV_PME_DIRTY)) !=
+		    (MV_PME_ACCESSED | MV_PME_DIRTY) ||
+	    e->mpn - vm->numa.local_first >= vm->numa.local_frames ||
+	    d == MV_DESC_BYTES || mv_desc_class(d) == MV_DESC_ZERO ||
+	    !(g->kind[p] & GREF))
+		return 0;
+	for (uint64_t i = 0; i < n; i++) {
+		(void)mv_rng_below(&w->rng, MV_PAGE_SIZE / 8); /* the word */
+		d = mv_desc_version(d, mv_rng_next(&w->rng));
+	}
+	vm->ctr.writes += n;
+	mv_vm_set_desc(vm, p, d);
+	return n;
+}
+
 /* ---- creation ------------------------------------------------------------ */
 
 static uint64_t str_hash(const char *s)

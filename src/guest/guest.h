@@ -232,6 +232,11 @@ int guest_alloc_lists(struct mv_guest *g);
 /* guest.c, for interval.c: the exact model's operations it fires. */
 int guest_touch(struct mv_guest *g, struct gwork *w, uint64_t vpn, int write,
 		int fetch);
+/* Up to n more writes by w to its page vpn, which it has just written,
+ * made together where each would only make a new version of a generated
+ * page; how many were made (0: call guest_touch for the next). */
+uint64_t guest_write_again(struct mv_guest *g, struct gwork *w, uint64_t vpn,
+			   uint64_t n);
 /* Make OS image page idx resident (a major fault if it was dropped) and
  * read a byte of it; 0 or MV_EAGAIN. */
 int guest_os_touch(struct mv_guest *g, uint64_t idx, uint64_t i);

@@ -437,8 +437,16 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	mv_rng_seed(&r, mv_mix64(p ^ ((uint64_t)vm->id << 40)) ^
 				mv_mix64(now + 0x0b5eull));
 	uint64_t k = poisson(&r, wr * d);
-	for (uint64_t i = 0; i < k && i < WRITES_MAX; i++)
-		model_touch(g, gpage_owner(g, p), gpage_index(g, p), 1);
+	if (k > WRITES_MAX)
+		k = WRITES_MAX;
+	unsigned wi = gpage_owner(g, p);
+	uint64_t vpn = gpage_index(g, p);
+	for (uint64_t i = 0; i < k;) {
+		int rc = model_touch(g, wi, vpn, 1);
+		i++;
+		if (rc == 0 && i < k)
+			i += guest_write_again(g, &g->work[wi], vpn, k - i);
+	}
 }
 
 /* The vm's hooks into guest g. */

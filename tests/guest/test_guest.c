@@ -730,6 +730,66 @@ static void test_a_swap_in_brings_its_cluster_in_one_fault(void **state)
 }
 
 /*
+ * guest_write_again (the interval model's writes at an observation, made
+ * together) leaves the page, the workload's generator and the counters
+ * as the same number of guest_touch writes do; where a write would do
+ * more than version a generated page (a zero page, content="zero"), it
+ * makes none.
+ */
+static void
+test_writes_made_together_are_the_writes_made_one_by_one(void **state)
+{
+	(void)state;
+	struct rig r[2];
+	for (int k = 0; k < 2; k++) {
+		struct mv_guest_config gc;
+		mv_guest_config_default(&gc);
+		gc.os_bytes = 0;
+		add_wl(&gc, MV_WL_IDLE, 4, 0.001)->content = MV_CONTENT_DATA;
+		add_wl(&gc, MV_WL_IDLE, 4, 0.001)->content = MV_CONTENT_ZERO;
+		rig_up(&r[k], 64, 32, &gc);
+		rig_run(&r[k], 5);
+	}
+	const uint64_t vpn = 7, n = 300;
+	for (int k = 0; k < 2; k++) {
+		struct gwork *w = &r[k].g->work[0];
+		assert_int_equal(guest_touch(r[k].g, w, vpn, 1, 0), 0);
+		if (k == 0)
+			for (uint64_t i = 0; i < n; i++)
+				assert_int_equal(
+					guest_touch(r[k].g, w, vpn, 1, 0), 0);
+		else
+			assert_int_equal(guest_write_again(r[k].g, w, vpn, n),
+					 n);
+	}
+	mv_gppn_t p[2];
+	for (int k = 0; k < 2; k++)
+		p[k] = r[k].g->proc[r[k].g->work[0].proc].pte[vpn] - 1;
+	mv_desc_t d = mv_vm_page_desc(r[0].vm, p[0]);
+	assert_int_equal(mv_desc_class(d), MV_DESC_DATA);
+	assert_int_equal(mv_vm_page_desc(r[1].vm, p[1]), d);
+	assert_memory_equal(&r[0].g->work[0].rng, &r[1].g->work[0].rng,
+			    sizeof(struct mv_rng));
+	assert_int_equal(r[0].vm->ctr.writes, r[1].vm->ctr.writes);
+	assert_int_equal(r[0].vm->pmap[p[0]].flags, r[1].vm->pmap[p[1]].flags);
+	for (int k = 0; k < 2; k++) {
+		struct mv_error err = {0};
+		mvt_ok(mv_vm_check(r[k].vm, &err), &err, "mv_vm_check");
+	}
+	/* zeros written to a zero page: not a version, made one by one */
+	struct gwork *z = &r[1].g->work[1];
+	assert_int_equal(guest_touch(r[1].g, z, vpn, 1, 0), 0);
+	assert_int_equal(guest_write_again(r[1].g, z, vpn, n), 0);
+	/* a page of bytes (a write replaces a word): none either */
+	assert_int_equal(guest_touch(r[1].g, &r[1].g->work[0], 9, 1, 0), 0);
+	mv_vm_page_bytes(r[1].vm,
+			 r[1].g->proc[r[1].g->work[0].proc].pte[9] - 1);
+	assert_int_equal(guest_write_again(r[1].g, &r[1].g->work[0], 9, n), 0);
+	for (int k = 0; k < 2; k++)
+		rig_down(&r[k]);
+}
+
+/*
  * The kernel's boot-time structures are sized to <memory>: a VM booted
  * with 64 MiB and ballooned to 32 has 64 MiB's worth (struct page: 64
  * bytes a page, 256 pages; the dentry and inode hashes, 8 bytes per 8
@@ -998,6 +1058,8 @@ int main(void)
 			test_a_page_cache_miss_reads_around_it_in_one_fault),
 		cmocka_unit_test(
 			test_a_swap_in_brings_its_cluster_in_one_fault),
+		cmocka_unit_test(
+			test_writes_made_together_are_the_writes_made_one_by_one),
 		cmocka_unit_test(
 			test_boot_structures_are_sized_to_configured_memory),
 		cmocka_unit_test(
