@@ -32,6 +32,11 @@ struct mv_share_config {
 				   100 */
 	uint64_t sleep_ns;  /* KSM sleep_millisecs: between wake-ups; default 20
 			       ms */
+	/* ESX's Mem.ShareScanTime: every page of the sharing VMs once in
+	 * this time, pages passed over counted as ESX counts a VM's size
+	 * (not only candidates, as KSM's pages_to_scan): each wake-up
+	 * advances pages x sleep / scan_time; 0 (default): pages_to_scan */
+	uint64_t scan_time_ns;
 	int use_zero_pages; /* map all-zero pages to the zero frame; default 1
 			     */
 	int hints;          /* remember unshared pages' hashes (ESX hints /
@@ -97,7 +102,8 @@ int mv_share_remove_vm(struct mv_sharer *s, struct mv_vm *vm);
  * and has visited vm (a VM arriving by live migration it has not). */
 int mv_share_set_salt(struct mv_sharer *s, struct mv_vm *vm, uint32_t group);
 /* Run the scanner for dt_ns of simulated time: one batch of
- * pages_to_scan per sleep_ns. Returns pages scanned. */
+ * pages_to_scan per sleep_ns (with scan_time_ns, the batch's share of a
+ * lap). Returns pages scanned (with scan_time_ns, passed over too). */
 uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns);
 /* Scan exactly n pages, round-robin over VMs' pages (tests, bench). */
 uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n);

@@ -203,6 +203,7 @@ struct mv_sharer {
 	uint32_t cur_vm; /* scan position */
 	uint64_t cur_gppn;
 	uint64_t run_ns; /* simulated time not yet slept off */
+	uint64_t scan_carry; /* scan_time: page x ns not yet scanned */
 
 	struct share_entry *tab;
 	uint64_t mask; /* capacity - 1 (capacity a power of two) */
@@ -1111,7 +1112,8 @@ static inline int scan_candidate(const struct mv_pme *e)
  * frame), and a page whose state or frame changed meanwhile is not a
  * candidate any more or is hashed again.
  */
-static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
+static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end,
+			   int all)
 {
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < s->nvms; i++)
@@ -1134,6 +1136,7 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 				const struct mv_pme *e = &pmap[g];
 				if (!scan_candidate(e)) {
 					idle++;
+					done += all;
 					continue;
 				}
 				idle = 0;
@@ -1167,7 +1170,8 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end)
 					stop = end;
 				while (a < stop && !scan_candidate(&pmap[a]))
 					a++;
-				if (done + 1 < n && a < stop) {
+				/* the pages up to a count with scan_time */
+				if (done + (all ? a - g : 1) < n && a < stop) {
 					mv_vm_observe(vm, a);
 					ag = a;
 					am = MV_MPN_NONE; /* nothing ahead */
@@ -1209,7 +1213,7 @@ static void cpu_since(struct mv_sharer *s, double t0)
 uint64_t mv_share_scan(struct mv_sharer *s, uint64_t n)
 {
 	double t0 = mv_cpu_s();
-	uint64_t done = scan_pages(s, n, 0);
+	uint64_t done = scan_pages(s, n, 0, 0);
 	cpu_since(s, t0);
 	return done;
 }
@@ -1232,7 +1236,7 @@ int mv_share_page(struct mv_sharer *s, struct mv_vm *vm, mv_gppn_t g)
 uint64_t mv_share_scan_lap(struct mv_sharer *s)
 {
 	double t0 = mv_cpu_s();
-	uint64_t done = scan_pages(s, UINT64_MAX, 1);
+	uint64_t done = scan_pages(s, UINT64_MAX, 1, 0);
 	cpu_since(s, t0);
 	return done;
 }
@@ -1246,9 +1250,23 @@ uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns)
 	if (s->run_ns < s->cfg.sleep_ns)
 		return 0;
 	double t0 = mv_cpu_s();
+	uint64_t total = 0;
+	for (uint32_t i = 0; s->cfg.scan_time_ns && i < s->nvms; i++)
+		if (s->vms[i]->cfg.sharing)
+			total += s->vms[i]->npages;
 	while (s->run_ns >= s->cfg.sleep_ns) {
 		s->run_ns -= s->cfg.sleep_ns;
-		done += scan_pages(s, s->cfg.pages_to_scan, 0);
+		uint64_t n = s->cfg.pages_to_scan;
+		if (s->cfg.scan_time_ns) {
+			/* total pages per scan_time, the remainder carried:
+			 * exactly one lap in scan_time */
+			unsigned __int128 c = (unsigned __int128)total *
+						      s->cfg.sleep_ns +
+					      s->scan_carry;
+			n = (uint64_t)(c / s->cfg.scan_time_ns);
+			s->scan_carry = (uint64_t)(c % s->cfg.scan_time_ns);
+		}
+		done += scan_pages(s, n, 0, s->cfg.scan_time_ns != 0);
 	}
 	cpu_since(s, t0);
 	return done;

@@ -575,6 +575,8 @@ static void write_host(struct jw *w, const struct mv_sim *s,
 	jw_bool(w, "enabled", rc->share.enabled);
 	jw_u64(w, "pages_to_scan", rc->share.pages_to_scan);
 	jw_u64(w, "sleep_ns", rc->share.sleep_ns);
+	if (rc->share.scan_time_ns)
+		jw_u64(w, "scan_time_ns", rc->share.scan_time_ns);
 	jw_bool(w, "use_zero_pages", rc->share.use_zero_pages);
 	jw_bool(w, "merge_across_nodes", rc->share.merge_across_nodes);
 	jw_bool(w, "hints", rc->share.hints);

@@ -161,10 +161,17 @@ static void print_reclaim_config(FILE *out, const struct mv_scenario *sc)
 		fprintf(out, ", %.0f%% from %s", 100.0 * rc->tax_change[i].rate,
 			fmt_duration(rc->tax_change[i].at_ns, a, sizeof a));
 	fputc('\n', out);
-	if (rc->share.enabled)
-		fprintf(out, "  %-12s %lu pages every %s%s%s\n", "sharing",
+	if (rc->share.enabled && rc->share.scan_time_ns)
+		fprintf(out, "  %-12s every page once in %s, a batch every %s",
+			"sharing",
+			fmt_duration(rc->share.scan_time_ns, a, sizeof a),
+			fmt_duration(rc->share.sleep_ns, b, sizeof b));
+	else if (rc->share.enabled)
+		fprintf(out, "  %-12s %lu pages every %s", "sharing",
 			(unsigned long)rc->share.pages_to_scan,
-			fmt_duration(rc->share.sleep_ns, b, sizeof b),
+			fmt_duration(rc->share.sleep_ns, b, sizeof b));
+	if (rc->share.enabled)
+		fprintf(out, "%s%s\n",
 			rc->share.use_zero_pages
 				? ", zero pages to the zero frame"
 				: "",

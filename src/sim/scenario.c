@@ -176,6 +176,7 @@ static const struct mv_xprop sharing_props[] = {
 	SH("enabled", MV_XP_BOOL, enabled),
 	SH("pages-to-scan", MV_XP_PAGES, pages_to_scan),
 	SH("sleep", MV_XP_DURATION, sleep_ns),
+	SH("scan-time", MV_XP_DURATION, scan_time_ns),
 	SH("zero-pages", MV_XP_BOOL, use_zero_pages),
 	SH("hints", MV_XP_BOOL, hints),
 	SH("page-cost", MV_XP_DURATION, page_cost_ns),
@@ -459,6 +460,12 @@ static int check_host_child(const struct mv_xsrc *s, const xmlNode *c,
 	    r->share.sleep_ns < MV_NS_PER_MS)
 		return mv_xml_fail(s, c, "sharing/sleep",
 				   "must be at least 1ms");
+	if (strcmp(name, "sharing") == 0 && mv_xml_attr(c, "scan-time") &&
+	    r->share.scan_time_ns < r->share.sleep_ns)
+		return mv_xml_fail(
+			s, c, "sharing/scan-time",
+			"must be at least sleep (%s)",
+			mv_xml_duration_str(r->share.sleep_ns, d, sizeof d));
 	if (strcmp(name, "sharing") == 0 && r->share.salting > 2)
 		return mv_xml_fail(s, c, "sharing/salting",
 				   "'%s' is not 0, 1 or 2 (ESX "

@@ -696,6 +696,50 @@ test_run_with_defaults_scans_5000_pages_per_simulated_second(void **state)
 	destroy_all(s, vms, 1, h);
 }
 
+/*
+ * scan-time (ESX's Mem.ShareScanTime): every page of the sharing VMs once
+ * in that time, the pages passed over (untouched, shared, zero) counted,
+ * so a lap takes scan_time whatever the candidates; with pages_to_scan
+ * (KSM) only candidates count and a lap of few candidates is short.
+ */
+static void
+test_scan_time_takes_a_lap_in_that_time_whatever_is_passed_over(void **state)
+{
+	(void)state;
+	struct mv_host *h = mvt_host(64, 1);
+	struct mv_vm *vms[2] = {mvt_vm(h, "a", 4, 0), mvt_vm(h, "b", 4, 1)};
+	for (mv_gppn_t g = 0; g < 100; g++) /* 100 candidates of 2048 */
+		write_seed(vms[g % 2], 3 * g, 9000 + g);
+	struct mv_share_config c;
+	mv_share_config_default(&c);
+	c.scan_time_ns = MV_NS_PER_S; /* 2048 pages a second: 40.96 a wake */
+	struct mv_sharer *s = sharer(h, vms, 2, &c);
+	uint64_t passed = 0;
+	for (int k = 0; k < 49; k++)
+		passed += mv_share_run(s, 20 * MV_NS_PER_MS);
+	assert_int_equal(stats(s).full_scans, 0);
+	passed += mv_share_run(s, 20 * MV_NS_PER_MS);
+	assert_int_equal(passed, 2048);
+	assert_int_equal(stats(s).full_scans, 1);
+	assert_int_equal(stats(s).pages_scanned, 100);
+	/* half a second more: half a lap, the candidates of the first VM */
+	assert_int_equal(mv_share_run(s, MV_NS_PER_S / 2), 1024);
+	assert_int_equal(stats(s).full_scans, 1);
+	assert_int_equal(stats(s).pages_scanned, 150);
+	assert_int_equal(mv_share_run(s, MV_NS_PER_S / 2), 1024);
+	assert_int_equal(stats(s).full_scans, 2);
+	mv_share_destroy(s);
+
+	/* the same rate as KSM's pages_to_scan: 41 candidates a wake, so
+	 * the 100 in 3 wakes, and 20 laps in the second */
+	c.scan_time_ns = 0;
+	c.pages_to_scan = 41;
+	s = sharer(h, vms, 2, &c);
+	assert_int_equal(mv_share_run(s, MV_NS_PER_S), 50 * 41);
+	assert_int_equal(stats(s).full_scans, 20);
+	destroy_all(s, vms, 2, h);
+}
+
 static void test_scan_returns_at_once_when_nothing_is_a_candidate(void **state)
 {
 	(void)state;
@@ -1339,6 +1383,8 @@ int main(void)
 			test_large_and_pinned_pages_are_not_shared_until_split),
 		cmocka_unit_test(
 			test_run_with_defaults_scans_5000_pages_per_simulated_second),
+		cmocka_unit_test(
+			test_scan_time_takes_a_lap_in_that_time_whatever_is_passed_over),
 		cmocka_unit_test(
 			test_scan_returns_at_once_when_nothing_is_a_candidate),
 		cmocka_unit_test(

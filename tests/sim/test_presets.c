@@ -258,6 +258,22 @@ static void test_bad_presets_and_salting_are_clear_errors(void **state)
 		     "sharing/salt", "");
 }
 
+/* scan-time (Mem.ShareScanTime) is read, and is no shorter than sleep */
+static void test_scan_time_is_read_and_bounded_by_sleep(void **state)
+{
+	(void)state;
+	struct mv_scenario *sc = NULL;
+	struct mv_error err = {0};
+	mvt_ok(mv_scenario_load_string(
+		       xml_of("<host>", " scan-time='60m'", "", ""),
+		       "presets.xml", ".", &sc, &err),
+	       &err, "load");
+	assert_int_equal(sc->reclaim.share.scan_time_ns, 3600 * MV_NS_PER_S);
+	mv_scenario_free(sc);
+	expect_error(xml_of("<host>", " scan-time='5ms'", "", ""),
+		     "sharing/scan-time", "must be at least sleep (10ms)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_salting_1_groups_the_vms_without_a_salt),
 		cmocka_unit_test(test_a_written_setting_overrides_the_preset),
 		cmocka_unit_test(test_bad_presets_and_salting_are_clear_errors),
+		cmocka_unit_test(test_scan_time_is_read_and_bounded_by_sleep),
 		cmocka_unit_test(test_esx_presets_back_guests_with_large_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
