@@ -621,14 +621,20 @@ static inline uint64_t mv_vm_dirty_log_words(const struct mv_vm *vm)
 /* An access to page gppn's frame is remote: count and charge it. */
 void mv_vm_numa_remote(struct mv_vm *vm, mv_gppn_t gppn);
 
+/* Is frame mpn local to every vCPU of vm, so an access to it costs no
+ * NUMA check? One subtract and compare (the zero frame and every frame
+ * on a one-node host pass); a frame outside goes to mv_vm_numa_remote. */
+static inline int mv_vm_frame_local(const struct mv_vm *vm, mv_mpn_t mpn)
+{
+	return mpn - vm->numa.local_first < vm->numa.local_frames;
+}
+
 static inline void mv_vm_note_access(struct mv_vm *vm, mv_gppn_t gppn,
 				     int write)
 {
 	struct mv_pme *e = &vm->pmap[gppn];
 	unsigned f = e->flags;
-	/* NUMA: one subtract and compare of the entry's frame (the zero
-	 * frame and every frame on a one-node host pass) */
-	if (mv_unlikely(e->mpn - vm->numa.local_first >= vm->numa.local_frames))
+	if (mv_unlikely(!mv_vm_frame_local(vm, e->mpn)))
 		mv_vm_numa_remote(vm, gppn);
 	if (mv_unlikely((f & (MV_PME_ACCESSED | MV_PME_SAMPLED)) !=
 			MV_PME_ACCESSED)) {

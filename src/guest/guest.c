@@ -1025,9 +1025,8 @@ uint64_t guest_write_again(struct mv_guest *g, struct gwork *w, uint64_t vpn,
 	if (e->state != MV_PS_PRIVATE ||
 	    (e->flags & (MV_PME_ACCESSED | MV_PME_SAMPLED | MV_PME_DIRTY)) !=
 		    (MV_PME_ACCESSED | MV_PME_DIRTY) ||
-	    e->mpn - vm->numa.local_first >= vm->numa.local_frames ||
-	    d == MV_DESC_BYTES || mv_desc_class(d) == MV_DESC_ZERO ||
-	    !(g->kind[p] & GREF))
+	    !mv_vm_frame_local(vm, e->mpn) || d == MV_DESC_BYTES ||
+	    mv_desc_class(d) == MV_DESC_ZERO || !(g->kind[p] & GREF))
 		return 0;
 	for (uint64_t i = 0; i < n; i++) {
 		(void)mv_rng_below(&w->rng, MV_PAGE_SIZE / 8); /* the word */

@@ -1091,6 +1091,16 @@ static inline int scan_candidate(const struct mv_pme *e)
 	       !(e->flags & (MV_PME_LARGE | MV_PME_PINNED));
 }
 
+/* The pages of the VMs that share: one lap. */
+static uint64_t sharing_pages(const struct mv_sharer *s)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < s->nvms; i++)
+		if (s->vms[i]->cfg.sharing)
+			total += s->vms[i]->npages;
+	return total;
+}
+
 /* How far past a candidate the scanner looks for the next one. */
 #define LOOKAHEAD 64
 /* How many pages ahead a hinted page's hint slot is prefetched. */
@@ -1115,10 +1125,7 @@ static inline int scan_candidate(const struct mv_pme *e)
 static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end,
 			   int all)
 {
-	uint64_t total = 0;
-	for (uint32_t i = 0; i < s->nvms; i++)
-		if (s->vms[i]->cfg.sharing)
-			total += s->vms[i]->npages;
+	uint64_t total = sharing_pages(s);
 	if (n == 0 || total == 0)
 		return 0;
 
@@ -1250,10 +1257,7 @@ uint64_t mv_share_run(struct mv_sharer *s, uint64_t dt_ns)
 	if (s->run_ns < s->cfg.sleep_ns)
 		return 0;
 	double t0 = mv_cpu_s();
-	uint64_t total = 0;
-	for (uint32_t i = 0; s->cfg.scan_time_ns && i < s->nvms; i++)
-		if (s->vms[i]->cfg.sharing)
-			total += s->vms[i]->npages;
+	uint64_t total = s->cfg.scan_time_ns ? sharing_pages(s) : 0;
 	while (s->run_ns >= s->cfg.sleep_ns) {
 		s->run_ns -= s->cfg.sleep_ns;
 		uint64_t n = s->cfg.pages_to_scan;
