@@ -385,6 +385,12 @@ struct mv_vm {
 	double (*rate_of)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 			  double *write_rate);
 	void (*on_observe)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
+	/* Reads, changing nothing, what observing each of the n pages will
+	 * read first at a random address (a page's entry in its process's
+	 * page table), so that a caller about to observe them all has the
+	 * misses overlap (mv_vm_observe_ahead). */
+	void (*before_observe)(void *ctx, const struct mv_vm *vm,
+			       const mv_gppn_t *gppn, unsigned n);
 	void *rate_ctx;
 
 	/* Verification: XXH3 of what the guest last wrote, per page. */
@@ -736,6 +742,15 @@ static inline void mv_vm_observe(struct mv_vm *vm, mv_gppn_t gppn)
 {
 	if (mv_unlikely(vm->on_observe != NULL))
 		vm->on_observe(vm->rate_ctx, vm, gppn);
+}
+
+/* The n pages will be observed next, in this order: their first misses
+ * are taken together now (a hint: nothing changes). */
+static inline void mv_vm_observe_ahead(const struct mv_vm *vm,
+				       const mv_gppn_t *gppn, unsigned n)
+{
+	if (mv_unlikely(vm->before_observe != NULL))
+		vm->before_observe(vm->rate_ctx, vm, gppn, n);
 }
 
 /*

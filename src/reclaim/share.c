@@ -1101,26 +1101,104 @@ static uint64_t sharing_pages(const struct mv_sharer *s)
 	return total;
 }
 
-/* How far past a candidate the scanner looks for the next one. */
-#define LOOKAHEAD 64
-/* How many pages ahead a hinted page's hint slot is prefetched. */
-#define HINT_AHEAD 8
+/* How many candidates the scanner observes and hashes before visiting. */
+#define SCAN_BATCH 16
+
+/* A candidate observed and hashed ahead of its visit. */
+struct scan_ahead {
+	mv_gppn_t g;
+	mv_mpn_t mpn; /* its frame when hashed: another frame, hash again */
+	int hashed;   /* 0: it was an unchanged hinted page */
+	uint64_t h;
+};
+
+/*
+ * Observe and hash the candidates from page g of VM vi up to SCAN_BATCH
+ * of them, as many as the budget reaches (done and idle counted as the
+ * visits will count them, were every candidate still one), into b; then
+ * read together the table slots the visits will read first: each hash's
+ * home, and a changed hinted page's old hint (visit removes it). Returns
+ * how many; *x is the page after the last looked at.
+ *
+ * The slots are random addresses in up to 2^28 entries, a cache and TLB
+ * miss each, the largest part of a lap's time when one was prefetched
+ * per candidate: a prefetch that misses the TLB waits for its page walk
+ * where it stands (as the interval model's events found, warm_fire), so
+ * no two overlapped. Loads a few instructions apart do. The values read
+ * are thrown away.
+ */
+static int scan_ahead(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
+		      uint64_t g, uint64_t n, uint64_t done, uint64_t idle,
+		      uint64_t idle_max, int all, struct scan_ahead *b,
+		      uint64_t *x)
+{
+	const struct mv_pme *pmap = vm->pmap;
+	mv_gppn_t c[SCAN_BATCH];
+	int m = 0;
+	for (; g < vm->npages && done < n && idle < idle_max && m < SCAN_BATCH;
+	     g++) {
+		if (!scan_candidate(&pmap[g])) {
+			idle++;
+			done += all;
+			continue;
+		}
+		idle = 0;
+		done++;
+		c[m++] = g;
+	}
+	/* observing a page changes no other page's state */
+	mv_vm_observe_ahead(vm, c, (unsigned)m);
+	for (int k = 0; k < m; k++)
+		mv_vm_observe(vm, c[k]);
+	/* the frames' descriptors and their memo entries, then the hashes
+	 * (a page's observation changes no other page's bytes) */
+	uint64_t sink = 0;
+	for (int k = 0; k < m; k++) {
+		const struct mv_pme *e = &pmap[c[k]];
+		b[k] = (struct scan_ahead){.g = c[k], .mpn = e->mpn};
+		b[k].hashed = !unchanged_hinted(s, e);
+		if (b[k].hashed) {
+			mv_desc_t d = mv_host_frame_desc(s->host, e->mpn);
+			sink += s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)].hash;
+		}
+	}
+	for (int k = 0; k < m; k++)
+		if (b[k].hashed)
+			b[k].h = page_hash(s, vi, vm, c[k]);
+	*x = g;
+	for (int k = 0; k < m; k++) {
+		const struct mv_pme *e = &pmap[b[k].g];
+		if (b[k].hashed)
+			sink += s->tab[b[k].h & s->mask].hash;
+		if ((e->flags & (AUX_HINT | MV_PME_DIRTY)) ==
+		    (AUX_HINT | MV_PME_DIRTY))
+			sink += s->tab[e->cksum & s->mask].hash;
+	}
+	/* keep the loads: the compiler cannot see that they matter */
+	__asm__ volatile("" : : "r"(sink));
+	return m;
+}
 
 /*
  * Scan up to n candidate pages from the scan position; with to_lap_end,
  * stop when the current full scan completes. Without it, stop early only
- * when a whole lap of pages found no candidate.
+ * when a whole lap of pages found no candidate. With all, the pages
+ * passed over count towards n as well (scan-time).
  *
- * Software pipelining: the table slot of a page is a random address, a
- * cache (and TLB) miss that cost as much as hashing the page itself
- * (perf on bench/bench_share.c). So before visiting a candidate the
- * scanner hashes the next one and prefetches its slot, which then arrives
- * while the current page is visited. Nothing else moves: pages are
- * visited in the same order with the same results, because a visit
- * changes no other page's bytes (a merge or zero mapping changes only the
- * visited page; promoting a hinted page changes its state, not its
- * frame), and a page whose state or frame changed meanwhile is not a
- * candidate any more or is hashed again.
+ * The candidates are observed and hashed up to SCAN_BATCH ahead of their
+ * visits (scan_ahead), in page order, within the budget: the interval
+ * model's writes since a page's last look are made (mv_vm_observe) at the
+ * same simulated time, in the same order, and on the pages the visits
+ * reach, as when each page was observed just before its own visit. A
+ * visit changes no other page's bytes (a merge or zero mapping changes
+ * only the visited page; promoting or dropping another page's hint
+ * changes its state or flags, not its frame), so a hash made ahead is the
+ * visit's own unless the page's frame changed meanwhile: then it is
+ * hashed again; a page that is no longer a candidate is passed over. What
+ * can differ from observing each page just before its visit: a page
+ * written since its last look, whose old bytes the visit of an earlier
+ * page of the batch matches by its hint, is no longer promoted on those
+ * bytes, as its writes came first.
  */
 static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end,
 			   int all)
@@ -1131,66 +1209,49 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end,
 
 	/* idle: pages passed over since the last candidate */
 	uint64_t done = 0, idle = 0, idle_max = to_lap_end ? UINT64_MAX : total;
+	struct scan_ahead b[SCAN_BATCH];
 	for (;;) {
 		struct mv_vm *vm = s->vms[s->cur_vm];
 		if (vm->cfg.sharing) {
 			const struct mv_pme *pmap = vm->pmap;
 			uint64_t g = s->cur_gppn, end = vm->npages;
-			/* the page hashed ahead: gppn, frame, hash */
-			uint64_t ag = UINT64_MAX, ah = 0;
-			mv_mpn_t am = MV_MPN_NONE;
-			for (; g < end && done < n && idle < idle_max; g++) {
-				const struct mv_pme *e = &pmap[g];
-				if (!scan_candidate(e)) {
-					idle++;
-					done += all;
-					continue;
-				}
-				idle = 0;
-				/* an unchanged hinted page costs the probe of
-				 * its hint (page_hash): a cache miss in a
-				 * large table, started a few pages early */
-				if (g + HINT_AHEAD < end &&
-				    (pmap[g + HINT_AHEAD].flags & AUX_HINT) &&
-				    ((pmap[g + HINT_AHEAD].flags &
-				      MV_PME_DIRTY) ||
-				     !keys_nodeless(s)))
-					__builtin_prefetch(
-						&s->tab[pmap[g + HINT_AHEAD]
-								.cksum &
-							s->mask]);
-				/* the interval model's writes since the last
-				 * look happen before the bytes are read */
-				if (g != ag)
-					mv_vm_observe(vm, g);
-				if (unchanged_hinted(s, e)) {
-					s->st.pages_scanned++;
+			while (g < end && done < n && idle < idle_max) {
+				uint64_t x;
+				int m = scan_ahead(s, s->cur_vm, vm, g, n, done,
+						   idle, idle_max, all, b, &x);
+				for (int k = 0;
+				     g < x && done < n && idle < idle_max;
+				     g++) {
+					const struct mv_pme *e = &pmap[g];
+					if (!scan_candidate(e)) {
+						idle++;
+						done += all;
+						continue;
+					}
+					idle = 0;
+					while (k < m && b[k].g < g)
+						k++;
+					/* a page can only stop being a
+					 * candidate meanwhile, not become one
+					 */
+					if (k == m || b[k].g != g)
+						mv_vm_observe(vm, g);
 					done++;
-					continue;
+					if (unchanged_hinted(s, e)) {
+						s->st.pages_scanned++;
+						continue;
+					}
+					uint64_t h =
+						k < m && b[k].g == g &&
+								b[k].hashed &&
+								b[k].mpn ==
+									e->mpn
+							? b[k].h
+							: page_hash(s,
+								    s->cur_vm,
+								    vm, g);
+					visit(s, s->cur_vm, vm, g, h);
 				}
-				uint64_t h = g == ag && e->mpn == am
-						     ? ah
-						     : page_hash(s, s->cur_vm,
-								 vm, g);
-				uint64_t a = g + 1, stop = g + LOOKAHEAD;
-				if (stop > end)
-					stop = end;
-				while (a < stop && !scan_candidate(&pmap[a]))
-					a++;
-				/* the pages up to a count with scan_time */
-				if (done + (all ? a - g : 1) < n && a < stop) {
-					mv_vm_observe(vm, a);
-					ag = a;
-					am = MV_MPN_NONE; /* nothing ahead */
-				}
-				if (ag == a && !unchanged_hinted(s, &pmap[a])) {
-					am = pmap[a].mpn;
-					ah = page_hash(s, s->cur_vm, vm, a);
-					__builtin_prefetch(
-						&s->tab[ah & s->mask]);
-				}
-				visit(s, s->cur_vm, vm, g, h);
-				done++;
 			}
 			s->cur_gppn = g;
 			if (g < end)

@@ -116,17 +116,35 @@ static uint64_t period_len(const struct mv_active_sampler *a)
 						  : a->cfg.period_ns;
 }
 
+/*
+ * Which of sampled pages i0 to i0 + 63 (those there are) are not yet seen
+ * touched, bit k for page i0 + k. Their flags are read together, before
+ * any page is drawn: random pmap entries, whose misses overlap only when
+ * the loads are independent and near, not one between two draws.
+ */
+static uint64_t still_sampled(const struct mv_vm *vm, uint32_t i0)
+{
+	const struct mv_active_sampler *a = &vm->active;
+	uint32_t m = a->n - i0 < 64 ? a->n - i0 : 64;
+	uint64_t still = 0;
+	for (uint32_t k = 0; k < m; k++)
+		if (vm->pmap[a->sample[i0 + k]].flags & MV_PME_SAMPLED)
+			still |= 1ull << k;
+	return still;
+}
+
 /* At the period's end: the sampled pages drawn touched are counted. */
 static void draw_untouched(struct mv_vm *vm)
 {
 	struct mv_active_sampler *a = &vm->active;
 	double period_s = (double)period_len(a) / 1e9;
-	for (uint32_t i = 0; i < a->n; i++) {
-		mv_gppn_t g = a->sample[i];
-		if ((vm->pmap[g].flags & MV_PME_SAMPLED) &&
-		    drawn_touched(vm, g, period_s)) {
-			vm->pmap[g].flags &= (uint8_t)~MV_PME_SAMPLED;
-			a->touched++;
+	for (uint32_t i0 = 0; i0 < a->n; i0 += 64) {
+		for (uint64_t m = still_sampled(vm, i0); m; m &= m - 1) {
+			mv_gppn_t g = a->sample[i0 + __builtin_ctzll(m)];
+			if (drawn_touched(vm, g, period_s)) {
+				vm->pmap[g].flags &= (uint8_t)~MV_PME_SAMPLED;
+				a->touched++;
+			}
 		}
 	}
 }
@@ -141,12 +159,12 @@ static uint64_t touched_so_far(const struct mv_vm *vm)
 		return a->touched;
 	double t_s = (double)(a->now_ns - start) / 1e9;
 	uint64_t t = a->touched;
-	for (uint32_t i = 0; i < a->n; i++) {
-		mv_gppn_t g = a->sample[i];
-		if ((vm->pmap[g].flags & MV_PME_SAMPLED) &&
-		    drawn_touched(vm, g, t_s))
-			t++;
-	}
+	for (uint32_t i0 = 0; i0 < a->n; i0 += 64)
+		for (uint64_t m = still_sampled(vm, i0); m; m &= m - 1)
+			if (drawn_touched(vm,
+					  a->sample[i0 + __builtin_ctzll(m)],
+					  t_s))
+				t++;
 	return t;
 }
 

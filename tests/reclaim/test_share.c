@@ -1230,6 +1230,106 @@ test_a_lap_leaves_every_page_as_visiting_each_page_does(void **state)
 	destroy_all(each.s, each.vms, 2, each.h);
 }
 
+/* What the scanner asked of the observe hooks, in order. */
+struct observed {
+	struct mv_vm *vms[2];
+	int announced[2][1024]; /* by before_observe, not yet observed */
+	int order[4096][2];     /* (VM, page) in the order observed */
+	int n;
+};
+
+static void log_before(void *ctx, const struct mv_vm *vm, const mv_gppn_t *p,
+		       unsigned n)
+{
+	struct observed *o = ctx;
+	int v = vm == o->vms[1];
+	for (unsigned k = 0; k < n; k++)
+		o->announced[v][p[k]] = 1;
+}
+
+static void log_observe(void *ctx, struct mv_vm *vm, mv_gppn_t g)
+{
+	struct observed *o = ctx;
+	int v = vm == o->vms[1];
+	if (!o->announced[v][g])
+		fail_msg("VM %d page %llu observed unannounced", v,
+			 (unsigned long long)g);
+	o->announced[v][g] = 0;
+	assert_true(o->n < 4096);
+	o->order[o->n][0] = v;
+	o->order[o->n][1] = (int)g;
+	o->n++;
+}
+
+/*
+ * The scanner observes pages (the interval model's writes since the last
+ * look, mv_vm_observe) ahead of visiting them, in batches: every
+ * candidate it scans is observed once, in scan order, each announced
+ * first (before_observe), and no page past what the scan reaches, since
+ * the next scan is at a later time and would see other writes. With
+ * pages-to-scan counting candidates, n candidates a scan.
+ */
+static void
+test_the_scan_observes_exactly_the_pages_it_scans_in_order(void **state)
+{
+	(void)state;
+	struct world w;
+	world_make(&w);
+	static struct observed o;
+	memset(&o, 0, sizeof o);
+	const uint64_t np = w.vms[0]->npages;
+	assert_true(np <= 1024);
+	for (int v = 0; v < 2; v++) {
+		o.vms[v] = w.vms[v];
+		w.vms[v]->on_observe = log_observe;
+		w.vms[v]->before_observe = log_before;
+		w.vms[v]->rate_ctx = &o;
+		/* candidates far apart and in runs: some batches end on the
+		 * budget, some on a VM's end */
+		for (mv_gppn_t g = 0; g < np; g++)
+			if (g % 7 == 0 || (g > 500 && g < 540))
+				world_write(&w, v, g,
+					    g % 3 ? 5000 + g + np * (unsigned)v
+						  : 3);
+	}
+	const uint64_t budgets[] = {1, 37, 16, 200, 5, 300, 17, 90};
+	int laps = 0, seen = 0;
+	for (size_t b = 0; b < sizeof budgets / sizeof *budgets; b++) {
+		uint64_t scanned = stats(w.s).pages_scanned;
+		int first = o.n;
+		assert_int_equal(mv_share_scan(w.s, budgets[b]), budgets[b]);
+		/* each candidate the scan counted was visited */
+		assert_int_equal(stats(w.s).pages_scanned - scanned,
+				 budgets[b]);
+		/* and observed; a page observed but not counted is one a
+		 * visit earlier in its batch merged (it was hinted) */
+		int extra = o.n - first - (int)budgets[b];
+		assert_true(extra >= 0);
+		for (int q = first; q < o.n; q++)
+			extra -= w.vms[o.order[q][0]]
+					 ->pmap[o.order[q][1]]
+					 .state != MV_PS_PRIVATE;
+		assert_true(extra <= 0);
+		/* in scan order, each page once a lap, nothing ahead */
+		for (int q = seen ? seen : 1; q < o.n; q++) {
+			int a = o.order[q - 1][0] * 1024 + o.order[q - 1][1];
+			int c = o.order[q][0] * 1024 + o.order[q][1];
+			if (c <= a)
+				laps++;
+		}
+		seen = o.n;
+	}
+	/* 666 candidates: past the end of the first lap (360) once,
+	 * of the second (fewer: the pages merged) once more */
+	assert_int_equal(laps, 2);
+	assert_true(o.n >= 666);
+	assert_true(stats(w.s).merges > 0);
+	for (int i = 0; i < 2; i++)
+		w.vms[i]->on_observe = NULL, w.vms[i]->before_observe = NULL;
+	assert_books(w.s, w.vms, 2);
+	destroy_all(w.s, w.vms, 2, w.h);
+}
+
 /*
  * Salting (ESX Mem.ShareForceSalting): VMs in different salt groups never
  * share, even pages with the same bytes; inside a group, and inside one
@@ -1410,6 +1510,8 @@ int main(void)
 			test_a_lap_leaves_every_page_as_visiting_each_page_does),
 		cmocka_unit_test(
 			test_merge_across_nodes_zero_keeps_a_copy_per_node),
+		cmocka_unit_test(
+			test_the_scan_observes_exactly_the_pages_it_scans_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
