@@ -425,9 +425,11 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 	uint16_t *st = &g->iv->stamp[p];
 	double d = (double)now - (double)mv_stamp_s(*st, now);
 	mv_stamp_set(st, now);
+	if (!(d > 0))
+		return; /* observed already this second: no rate needed */
 	double wr;
 	page_rate(g, p, &wr);
-	if (!(wr > 0) || !(d > 0))
+	if (!(wr > 0))
 		return;
 	/* the writes a Poisson process of rate wr made in d, each a word at
 	 * a random offset as in the exact model: a hot page written many
