@@ -385,12 +385,13 @@ struct mv_vm {
 	double (*rate_of)(void *ctx, const struct mv_vm *vm, mv_gppn_t gppn,
 			  double *write_rate);
 	void (*on_observe)(void *ctx, struct mv_vm *vm, mv_gppn_t gppn);
-	/* Reads, changing nothing, what observing each of the n pages will
-	 * read first at a random address (a page's entry in its process's
-	 * page table), so that a caller about to observe them all has the
-	 * misses overlap (mv_vm_observe_ahead). */
-	void (*before_observe)(void *ctx, const struct mv_vm *vm,
-			       const mv_gppn_t *gppn, unsigned n);
+	/* Reads, changing nothing, what observing each of the n pages or
+	 * asking its rates will read first at random addresses (the
+	 * guest's books of the page, its entry in its process's page
+	 * table), so that a caller about to do so for them all has the
+	 * misses overlap (mv_vm_look_ahead). */
+	void (*look_ahead)(void *ctx, const struct mv_vm *vm,
+			   const mv_gppn_t *gppn, unsigned n);
 	void *rate_ctx;
 
 	/* Verification: XXH3 of what the guest last wrote, per page. */
@@ -744,13 +745,13 @@ static inline void mv_vm_observe(struct mv_vm *vm, mv_gppn_t gppn)
 		vm->on_observe(vm->rate_ctx, vm, gppn);
 }
 
-/* The n pages will be observed next, in this order: their first misses
- * are taken together now (a hint: nothing changes). */
-static inline void mv_vm_observe_ahead(const struct mv_vm *vm,
-				       const mv_gppn_t *gppn, unsigned n)
+/* The n pages will be observed, or their rates asked, next: their first
+ * misses are taken together now (a hint: nothing changes). */
+static inline void mv_vm_look_ahead(const struct mv_vm *vm,
+				    const mv_gppn_t *gppn, unsigned n)
 {
-	if (mv_unlikely(vm->before_observe != NULL))
-		vm->before_observe(vm->rate_ctx, vm, gppn, n);
+	if (mv_unlikely(vm->look_ahead != NULL))
+		vm->look_ahead(vm->rate_ctx, vm, gppn, n);
 }
 
 /*

@@ -1409,7 +1409,7 @@ void mv_guest_destroy(struct mv_guest *g)
 		g->vm->invalidate_ctx = NULL;
 		g->vm->rate_of = NULL;
 		g->vm->on_observe = NULL;
-		g->vm->before_observe = NULL;
+		g->vm->look_ahead = NULL;
 		g->vm->rate_ctx = NULL;
 	}
 	giv_destroy(g->iv);

@@ -452,22 +452,24 @@ static void on_observe(void *ctx, struct mv_vm *vm, mv_gppn_t p)
 }
 
 /*
- * Before on_observe of each of pages p[0..n): the page-table entry each
- * private anonymous page's first write will read (touch), a random
- * address in its process's table, read here with the others so that
- * their misses overlap. Nothing read is kept.
+ * Before on_observe or rate_of of each of pages p[0..n): the page's kind,
+ * owner and index, and the page-table entry a private anonymous page's
+ * first write will read (touch), random addresses, read here together so
+ * that their misses overlap. Nothing read is kept.
  */
-static void before_observe(void *ctx, const struct mv_vm *vm,
-			   const mv_gppn_t *p, unsigned n)
+static void look_ahead(void *ctx, const struct mv_vm *vm, const mv_gppn_t *p,
+		       unsigned n)
 {
 	const struct mv_guest *g = ctx;
 	uint32_t sink = 0;
 	for (unsigned k = 0; k < n; k++) {
-		if (vm->pmap[p[k]].state != MV_PS_PRIVATE ||
-		    gpage_kind(g, p[k]) != GK_ANON)
+		uint32_t x = gpage_index(g, p[k]);
+		sink += x;
+		if (gpage_kind(g, p[k]) != GK_ANON ||
+		    vm->pmap[p[k]].state != MV_PS_PRIVATE)
 			continue;
 		const struct gwork *w = &g->work[gpage_owner(g, p[k])];
-		sink += g->proc[w->proc].pte[gpage_index(g, p[k])];
+		sink += g->proc[w->proc].pte[x];
 	}
 	/* keep the loads: the compiler cannot see that they matter */
 	__asm__ volatile("" : : "r"(sink));
@@ -480,7 +482,7 @@ static void hook(struct mv_vm *vm, struct mv_guest *g)
 	vm->invalidate_ctx = g;
 	vm->rate_of = rate_of;
 	vm->on_observe = on_observe;
-	vm->before_observe = before_observe;
+	vm->look_ahead = look_ahead;
 	vm->rate_ctx = g;
 }
 

@@ -1147,7 +1147,7 @@ static int scan_ahead(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		c[m++] = g;
 	}
 	/* observing a page changes no other page's state */
-	mv_vm_observe_ahead(vm, c, (unsigned)m);
+	mv_vm_look_ahead(vm, c, (unsigned)m);
 	for (int k = 0; k < m; k++)
 		mv_vm_observe(vm, c[k]);
 	/* the frames' descriptors and their memo entries, then the hashes

@@ -119,8 +119,9 @@ static uint64_t period_len(const struct mv_active_sampler *a)
 /*
  * Which of sampled pages i0 to i0 + 63 (those there are) are not yet seen
  * touched, bit k for page i0 + k. Their flags are read together, before
- * any page is drawn: random pmap entries, whose misses overlap only when
- * the loads are independent and near, not one between two draws.
+ * any page is drawn, then what drawing them will read: random addresses,
+ * whose misses overlap only when the loads are independent and near, not
+ * one between two draws.
  */
 static uint64_t still_sampled(const struct mv_vm *vm, uint32_t i0)
 {
@@ -130,6 +131,12 @@ static uint64_t still_sampled(const struct mv_vm *vm, uint32_t i0)
 	for (uint32_t k = 0; k < m; k++)
 		if (vm->pmap[a->sample[i0 + k]].flags & MV_PME_SAMPLED)
 			still |= 1ull << k;
+	/* and what their rates will read (the interval model's books) */
+	mv_gppn_t p[64];
+	unsigned n = 0;
+	for (uint64_t s = still; s; s &= s - 1)
+		p[n++] = a->sample[i0 + __builtin_ctzll(s)];
+	mv_vm_look_ahead(vm, p, n);
 	return still;
 }
 

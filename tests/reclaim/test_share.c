@@ -1233,7 +1233,7 @@ test_a_lap_leaves_every_page_as_visiting_each_page_does(void **state)
 /* What the scanner asked of the observe hooks, in order. */
 struct observed {
 	struct mv_vm *vms[2];
-	int announced[2][1024]; /* by before_observe, not yet observed */
+	int announced[2][1024]; /* by look_ahead, not yet observed */
 	int order[4096][2];     /* (VM, page) in the order observed */
 	int n;
 };
@@ -1265,7 +1265,7 @@ static void log_observe(void *ctx, struct mv_vm *vm, mv_gppn_t g)
  * The scanner observes pages (the interval model's writes since the last
  * look, mv_vm_observe) ahead of visiting them, in batches: every
  * candidate it scans is observed once, in scan order, each announced
- * first (before_observe), and no page past what the scan reaches, since
+ * first (look_ahead), and no page past what the scan reaches, since
  * the next scan is at a later time and would see other writes. With
  * pages-to-scan counting candidates, n candidates a scan.
  */
@@ -1282,7 +1282,7 @@ test_the_scan_observes_exactly_the_pages_it_scans_in_order(void **state)
 	for (int v = 0; v < 2; v++) {
 		o.vms[v] = w.vms[v];
 		w.vms[v]->on_observe = log_observe;
-		w.vms[v]->before_observe = log_before;
+		w.vms[v]->look_ahead = log_before;
 		w.vms[v]->rate_ctx = &o;
 		/* candidates far apart and in runs: some batches end on the
 		 * budget, some on a VM's end */
@@ -1325,7 +1325,7 @@ test_the_scan_observes_exactly_the_pages_it_scans_in_order(void **state)
 	assert_true(o.n >= 666);
 	assert_true(stats(w.s).merges > 0);
 	for (int i = 0; i < 2; i++)
-		w.vms[i]->on_observe = NULL, w.vms[i]->before_observe = NULL;
+		w.vms[i]->on_observe = NULL, w.vms[i]->look_ahead = NULL;
 	assert_books(w.s, w.vms, 2);
 	destroy_all(w.s, w.vms, 2, w.h);
 }
