@@ -48,14 +48,6 @@
 /* LZ4 buckets of a profile page, as image.h's mv_profile_bucket. */
 #define PROFILE_BUCKETS ((int)(MV_PAGE_SIZE / MV_DESC_BUCKET_BYTES))
 
-mv_desc_t mv_desc_version(mv_desc_t d, uint64_t v)
-{
-	if (mv_desc_class(d) == MV_DESC_ZERO)
-		return d;
-	uint64_t key = mv_mix64(mv_desc_key(d) ^ mv_mix64(v ^ 0x7e55ull));
-	return mv_desc_make(mv_desc_class(d), mv_desc_param(d), key);
-}
-
 /*
  * A profile page's block generator: mv_rng, seeded as mv_rng_seed does
  * (splitmix64) but inline and returned by value, so its address never
