@@ -33,6 +33,20 @@
 #define mv_unlikely(x) (x)
 #endif
 
+/*
+ * Keep loads whose values are thrown away: a batch of them read ahead of
+ * the work that needs them, so that their cache and TLB misses overlap
+ * (a software prefetch that misses the TLB waits for its page walk where
+ * it stands; docs/engine.md, "Misses in batches"). The compiler cannot
+ * see that such loads matter; this makes their sum an input of an empty
+ * asm statement.
+ */
+#if defined(__GNUC__)
+#define mv_keep_loads(sum) __asm__ volatile("" : : "r"(sum))
+#else
+#define mv_keep_loads(sum) ((void)(sum))
+#endif
+
 /* Error codes: functions that can fail return 0 or one of these. */
 enum {
 	MV_OK = 0,

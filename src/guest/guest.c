@@ -480,8 +480,7 @@ static void warm_free(const struct mv_guest *g)
 	for (uint64_t k = 0; k < n; k++)
 		if (mpn[k] < h->nframes)
 			sink += h->fdesc[mpn[k]];
-	/* keep the loads: the compiler cannot see that they matter */
-	__asm__ volatile("" : : "r"(sink));
+	mv_keep_loads(sink);
 }
 
 /* Take a page off the free lists (windows: zeroed first); *zeroed says

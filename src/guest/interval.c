@@ -471,8 +471,7 @@ static void look_ahead(void *ctx, const struct mv_vm *vm, const mv_gppn_t *p,
 		const struct gwork *w = &g->work[gpage_owner(g, p[k])];
 		sink += g->proc[w->proc].pte[x];
 	}
-	/* keep the loads: the compiler cannot see that they matter */
-	__asm__ volatile("" : : "r"(sink));
+	mv_keep_loads(sink);
 }
 
 /* The vm's hooks into guest g. */
@@ -728,8 +727,7 @@ static void warm_fire(const struct mv_guest *g, size_t i, size_t n)
 		    v[k] - 1 < g->npages)
 			sink += g->vm->pmap[v[k] - 1].state;
 	}
-	/* keep the loads: the compiler cannot see that they matter */
-	__asm__ volatile("" : : "r"(sink));
+	mv_keep_loads(sink);
 }
 
 void giv_step(struct mv_guest *g, uint64_t now_ns, double dt_s, double progress,

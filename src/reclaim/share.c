@@ -1116,9 +1116,9 @@ struct scan_ahead {
  * Observe and hash the candidates from page g of VM vi up to SCAN_BATCH
  * of them, as many as the budget reaches (done and idle counted as the
  * visits will count them, were every candidate still one), into b; then
- * read together the table slots the visits will read first: each hash's
- * home, and a changed hinted page's old hint (visit removes it). Returns
- * how many; *x is the page after the last looked at.
+ * read together what hashing and visiting them will read first at random
+ * addresses: descriptors, memo entries, a hinted page's hint, each hash's
+ * home slot. Returns how many; *x is the page after the last looked at.
  *
  * The slots are random addresses in up to 2^28 entries, a cache and TLB
  * miss each, the largest part of a lap's time when one was prefetched
@@ -1146,37 +1146,54 @@ static int scan_ahead(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
 		done++;
 		c[m++] = g;
 	}
+	*x = g;
 	/* observing a page changes no other page's state */
 	mv_vm_look_ahead(vm, c, (unsigned)m);
 	for (int k = 0; k < m; k++)
 		mv_vm_observe(vm, c[k]);
-	/* the frames' descriptors and their memo entries, then the hashes
-	 * (a page's observation changes no other page's bytes) */
+	/* what hashing them reads: the frames' descriptors and their memo
+	 * entries, and a hinted page's hint (page_hash answers from it where
+	 * keys depend on the node; visit removes it when the page changed);
+	 * a page's observation changes no other page's bytes */
 	uint64_t sink = 0;
 	for (int k = 0; k < m; k++) {
 		const struct mv_pme *e = &pmap[c[k]];
 		b[k] = (struct scan_ahead){.g = c[k], .mpn = e->mpn};
 		b[k].hashed = !unchanged_hinted(s, e);
-		if (b[k].hashed) {
-			mv_desc_t d = mv_host_frame_desc(s->host, e->mpn);
-			sink += s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)].hash;
-		}
+		if (!b[k].hashed)
+			continue;
+		mv_desc_t d = mv_host_frame_desc(s->host, e->mpn);
+		sink += s->memo[mv_mix64(d) & (MEMO_ENTRIES - 1)].hash;
+		if (e->flags & AUX_HINT)
+			sink += s->tab[e->cksum & s->mask].hash;
 	}
 	for (int k = 0; k < m; k++)
 		if (b[k].hashed)
 			b[k].h = page_hash(s, vi, vm, c[k]);
-	*x = g;
-	for (int k = 0; k < m; k++) {
-		const struct mv_pme *e = &pmap[b[k].g];
+	/* then each hash's home slot, where visit looks it up */
+	for (int k = 0; k < m; k++)
 		if (b[k].hashed)
 			sink += s->tab[b[k].h & s->mask].hash;
-		if ((e->flags & (AUX_HINT | MV_PME_DIRTY)) ==
-		    (AUX_HINT | MV_PME_DIRTY))
-			sink += s->tab[e->cksum & s->mask].hash;
-	}
-	/* keep the loads: the compiler cannot see that they matter */
-	__asm__ volatile("" : : "r"(sink));
+	mv_keep_loads(sink);
 	return m;
+}
+
+/* Visit candidate g of VM vi: a is what scan_ahead made of it, or NULL
+ * (then it is observed and hashed here). */
+static void scan_visit(struct mv_sharer *s, uint32_t vi, struct mv_vm *vm,
+		       mv_gppn_t g, const struct scan_ahead *a)
+{
+	const struct mv_pme *e = &vm->pmap[g];
+	if (!a)
+		mv_vm_observe(vm, g);
+	if (unchanged_hinted(s, e)) {
+		s->st.pages_scanned++;
+		return;
+	}
+	uint64_t h = a && a->hashed && a->mpn == e->mpn
+			     ? a->h
+			     : page_hash(s, vi, vm, g);
+	visit(s, vi, vm, g, h);
 }
 
 /*
@@ -1229,28 +1246,15 @@ static uint64_t scan_pages(struct mv_sharer *s, uint64_t n, int to_lap_end,
 						continue;
 					}
 					idle = 0;
+					done++;
 					while (k < m && b[k].g < g)
 						k++;
 					/* a page can only stop being a
 					 * candidate meanwhile, not become one
 					 */
-					if (k == m || b[k].g != g)
-						mv_vm_observe(vm, g);
-					done++;
-					if (unchanged_hinted(s, e)) {
-						s->st.pages_scanned++;
-						continue;
-					}
-					uint64_t h =
-						k < m && b[k].g == g &&
-								b[k].hashed &&
-								b[k].mpn ==
-									e->mpn
-							? b[k].h
-							: page_hash(s,
-								    s->cur_vm,
-								    vm, g);
-					visit(s, s->cur_vm, vm, g, h);
+					scan_visit(s, s->cur_vm, vm, g,
+						   k < m && b[k].g == g ? &b[k]
+									: NULL);
 				}
 			}
 			s->cur_gppn = g;
