@@ -16,6 +16,12 @@ Linux and Windows VMs booted from four OS images (debian12, rhel9, win2019,
 win2022), databases (large Zipf sets, write-heavy), web servers (medium
 sets, read-mostly, shared application pages), application servers, batch
 jobs (phased sets), idle VMs and one or two leaking VMs; VM sizes 2-64 GiB.
+Every VM also fills part of its memory once during the run ("files": a
+backup or log scan read into its cache at 32-128 MiB/s, from a start drawn
+between 10% and 70% of the run) and about one in six has no balloon
+driver, so the host runs short of free memory in the second half and
+ballooning, compression and hypervisor swapping all take part, as the
+issue asks (docs/engine.md, "The scale examples under pressure").
 Page sharing scans every guest page once an hour, as ESX's default
 Mem.ShareScanTime (60 min); active-memory sampling at ESX's defaults
 (100 pages per Mem.SamplePeriod 60 s); ballooning, compression (10% cache)
@@ -55,6 +61,17 @@ ROLES = [
     ("idle", 0.27, [2, 4, 4, 8], ["win2019", "win2022", "debian12"]),
 ]
 
+# role: the share of its VM's memory the guest fills during the day beyond
+# its working set (workloads(): "files"), so the host, 1.3:1 overcommitted,
+# runs short of free memory in the second half of the run
+FILES = {
+    "db": 0.30,
+    "web": 0.38,
+    "app": 0.40,
+    "batch": 0.15,
+    "idle": 0.55,
+    "leak": 0.20,
+}
 
 class Rng:
     """xorshift64*: a fixed sequence for a seed, whatever Python runs it."""
@@ -197,6 +214,25 @@ def workloads(role, gib, os_kind, duration_s, rng):
             f'<workload name="code" kind="steady" size="{mib(gib, 0.03)}'
             f'MiB" rate="2k" write-ratio="0" content="app" app="openjdk-17"/>'
         )
+    # What the guest fills during the run and then leaves: files read
+    # into its cache (a backup, a log scan, a report) at a disk's pace,
+    # 32-128 MiB/s, from a start between 10% and 70% of the run, up to
+    # FILES[role] of its memory; the rates are absolute, so a longer run
+    # spreads the same bursts thinner. The pages are written once and not
+    # touched again: what the idle memory tax and the balloon take first,
+    # and, in a burst the balloon cannot follow, compression and swap. memvisor's guest page cache
+    # holds the OS image only, so these are the guest's anonymous pages
+    # (a `leak` with a cap): under the balloon the guest writes them to
+    # its own swap where Linux would drop clean cache.
+    cap = mib(gib, FILES[role])
+    start = duration_s * (10 + rng.below(61)) // 100
+    kib = (32 + rng.below(97)) * 1024
+    w.append(
+        f'<workload name="files" kind="leak" size="4MiB" rate="50" '
+        f'write-ratio="0" leak="{kib}KiB" leak-max="{cap}MiB" '
+        f'start="{start}s" content="data" '
+        f'compressibility="0.{5 + rng.below(4)}"/>'
+    )
     return w
 
 
@@ -266,8 +302,14 @@ def scenario(name, host_gib, nvms, duration, stats, seed):
           f'image-size="{image_mib}MiB"/>')
         o("        </mv:memvisor>")
         o("      </metadata>")
-        o('      <devices><memballoon model="virtio"><stats period="10"/>'
-          "</memballoon></devices>")
+        if rng.below(6) == 0:
+            # no balloon driver (VMware Tools or virtio-balloon not
+            # installed, as in about one VM in six here): the host can
+            # only compress and swap it
+            o('      <devices><memballoon model="none"/></devices>')
+        else:
+            o('      <devices><memballoon model="virtio"><stats period="10"/>'
+              "</memballoon></devices>")
         o("    </domain>")
         for line in workloads(role, gib, os_kind, dur, rng):
             o("    " + line)
