@@ -63,10 +63,8 @@ ROLES = [
     ("idle", 0.27, [2, 4, 4, 8], ["win2019", "win2022", "debian12"]),
 ]
 
-# role: the share of its VM's memory the guest fills during the day beyond
-# its working set (workloads(): "files"), so the host, 1.3:1 overcommitted,
-# runs short of free memory in the second half of the run (the datacenter
-# not yet: see the docstring)
+# role: the share of its VM's memory the guest fills once during the run
+# beyond its working set (workloads(), "files"; the docstring says why)
 FILES = {
     "db": 0.30,
     "web": 0.38,
@@ -75,6 +73,7 @@ FILES = {
     "idle": 0.55,
     "leak": 0.20,
 }
+
 
 class Rng:
     """xorshift64*: a fixed sequence for a seed, whatever Python runs it."""
@@ -223,10 +222,11 @@ def workloads(role, gib, os_kind, duration_s, rng):
     # FILES[role] of its memory; the rates are absolute, so a longer run
     # spreads the same bursts thinner. The pages are written once and not
     # touched again: what the idle memory tax and the balloon take first,
-    # and, in a burst the balloon cannot follow, compression and swap. memvisor's guest page cache
-    # holds the OS image only, so these are the guest's anonymous pages
-    # (a `leak` with a cap): under the balloon the guest writes them to
-    # its own swap where Linux would drop clean cache.
+    # and, in a burst the balloon cannot follow, compression and swap.
+    # memvisor's guest page cache holds the OS image only, so these are
+    # the guest's anonymous pages (a `leak` with a cap): under the balloon
+    # the guest writes them to its own swap where Linux would drop clean
+    # cache.
     cap = mib(gib, FILES[role])
     start = duration_s * (10 + rng.below(61)) // 100
     kib = (32 + rng.below(97)) * 1024
